@@ -1,0 +1,6 @@
+export * from './canonical-json.js';
+export * from './computer-status.js';
+export * from './effective-settings.js';
+export * from './heartbeat-timing.js';
+export * from './security-configuration.js';
+export * from './settings-catalog.js';
