@@ -1,0 +1,70 @@
+import { hostname as osHostname } from 'node:os';
+import { ActivationReply, AGENT_PATHS, PROTOCOL_VERSION } from '@palisade/protocol';
+import { AgentError } from './agent-error.js';
+import { AGENT_VERSION } from './agent-version.js';
+import { applyConfiguration } from './configuration-applier.js';
+import { generateKeyAndCsr } from './key-pair.js';
+import { fetchPinnedCa, ManagerConnection, normalizeFingerprint, resolveManager } from './manager-client.js';
+import { parseManagerUrl } from './manager-url.js';
+import type { StateDir } from './state-dir.js';
+
+export interface ActivateOptions {
+  managerUrl: string;
+  token: string | undefined;
+  caFingerprint: string | undefined;
+  policy?: string;
+  hostName?: string;
+}
+
+/**
+ * Agent-initiated activation: check the manager's CA against the operator's fingerprint,
+ * generate a key pair here, send a CSR with the token, and keep what comes back.
+ */
+export async function activate(state: StateDir, o: ActivateOptions) {
+  if (state.isActivated()) throw new AgentError('ALREADY_ACTIVATED', `${state.dir}; run "palisade-agent reset --yes" first to activate again`);
+  const manager = parseManagerUrl(o.managerUrl);
+  if (!o.caFingerprint) {
+    throw new AgentError('FINGERPRINT_REQUIRED', 'without it the agent would trust whatever answers at that address; get it on the manager with "palisade-manager ca fingerprint"');
+  }
+  const fingerprint = normalizeFingerprint(o.caFingerprint);
+  if (!fingerprint) throw new AgentError('FINGERPRINT_REQUIRED', `"${o.caFingerprint}" is not a SHA-256 fingerprint (sha256: and 64 hex digits)`);
+  if (!o.token) throw new AgentError('TOKEN_REQUIRED');
+  await resolveManager(manager.host);
+  const ca = await fetchPinnedCa(manager, fingerprint);
+  const hostName = o.hostName ?? osHostname();
+  const { keyPem, csrPem } = await generateKeyAndCsr(hostName);
+  const conn = new ManagerConnection(manager, { ca });
+  let reply: ActivationReply;
+  try {
+    const r = await conn.request<ActivationReply>('POST', AGENT_PATHS.activate, {
+      protocolVersion: PROTOCOL_VERSION,
+      token: o.token,
+      csr: csrPem,
+      hostName,
+      platform: process.platform,
+      agentVersion: AGENT_VERSION,
+      ...(o.policy !== undefined ? { policy: o.policy } : {}),
+    });
+    reply = r.body;
+  } catch (e) {
+    if (e instanceof AgentError && e.code === 'MANAGER_REFUSED') {
+      throw new AgentError('ACTIVATION_REFUSED', e.message.replace(/^[^:]*: /, ''), e.managerCode);
+    }
+    throw e;
+  } finally {
+    conn.close();
+  }
+  if (typeof reply?.certificate !== 'string' || typeof reply.computerId !== 'number') {
+    throw new AgentError('MANAGER_REPLY_INVALID', 'activation reply lacks a certificate or computer ID');
+  }
+  state.saveActivation(
+    { manager, computerId: reply.computerId, policyId: reply.policyId, policyName: reply.policyName, caFingerprint: fingerprint, activatedAt: Date.now() },
+    { key: keyPem, cert: reply.certificate, ca },
+  );
+  state.saveHeartbeatInterval(reply.heartbeatIntervalSeconds);
+  const applied = await applyConfiguration(state, reply.configuration, reply.fingerprint);
+  const spool = state.spool();
+  spool.append({ type: 'agent.activated', severity: 'info', message: `activated as computer ${reply.computerId} with policy "${reply.policyName}"` });
+  if (!applied.ok) spool.append({ type: 'configuration.failed', severity: 'error', message: applied.reason });
+  return { computerId: reply.computerId, policyName: reply.policyName, hostName, configurationApplied: applied.ok };
+}

@@ -1,0 +1,162 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import pino from 'pino';
+import { activate } from './activate.js';
+import { AgentError } from './agent-error.js';
+import { AGENT_VERSION } from './agent-version.js';
+import { runAgent } from './daemon.js';
+import { heartbeat } from './heartbeat.js';
+import { formatManagerUrl } from './manager-url.js';
+import { StateDir } from './state-dir.js';
+
+const HELP = `palisade-agent ${AGENT_VERSION} — the Palisade agent
+
+Usage:
+  palisade-agent activate dsm://HOST:PORT/ --token TOKEN --ca-fingerprint sha256:HEX
+                 [--policy NAME] [--state-dir DIR]
+      Generate this host's key pair, send a certificate request with the activation token and
+      keep the certificate, the manager CA and the first security configuration. The CA must
+      match --ca-fingerprint (get it with "palisade-manager ca fingerprint"); without it the
+      agent refuses, rather than trust whatever answers. --policy picks a policy by name
+      instead of the token's. HOST must resolve: agents find the manager by its host name.
+  palisade-agent start [--state-dir DIR]
+      Run in the foreground: heartbeat at the interval the manager sets (10 minutes), jittered.
+  palisade-agent heartbeat [--state-dir DIR] [--tls-max 1.2|1.3]
+      Send one heartbeat now, print what happened, exit 0 on success.
+  palisade-agent status [--state-dir DIR]
+      Print this agent's state: activation, last contact, applied configuration, spool.
+  palisade-agent reset --yes [--state-dir DIR]
+      Forget the activation (key, certificates, configuration, unsent events).
+  palisade-agent --help | --version
+
+--state-dir DIR defaults to ./agent-state. Exit codes: 0 success, 1 failure, 2 usage error.
+`;
+
+type Out = { stdout: (s: string) => void; stderr: (s: string) => void };
+const defaultOut: Out = { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) };
+
+class UsageError extends Error {}
+
+function options(cmd: string, args: string[], opts: NonNullable<ParseArgsConfig['options']>, positionals = 0) {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: { 'state-dir': { type: 'string' }, ...opts }, strict: true, allowPositionals: positionals > 0 });
+  } catch (e) {
+    throw new UsageError(`${cmd}: ${(e as Error).message.split('\n')[0]} (see --help)`);
+  }
+  if (parsed.positionals.length > positionals) throw new UsageError(`${cmd}: unexpected argument "${parsed.positionals[positionals]}"`);
+  return { values: parsed.values as Record<string, string | boolean | undefined>, positionals: parsed.positionals };
+}
+
+const stateOf = (v: Record<string, unknown>) => new StateDir((v['state-dir'] as string | undefined) ?? 'agent-state');
+
+export async function main(argv: string[], out: Out = defaultOut): Promise<number> {
+  try {
+    return await run(argv, out);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      out.stderr(`palisade-agent: ${e.message}\n`);
+      return 2;
+    }
+    if (e instanceof AgentError) {
+      out.stderr(`palisade-agent: ${e.message}\n`);
+      return 1;
+    }
+    out.stderr(`palisade-agent: unexpected error: ${(e as Error).stack ?? e}\n`);
+    return 1;
+  }
+}
+
+async function run(argv: string[], out: Out): Promise<number> {
+  const [cmd, ...args] = argv;
+  if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help' || args.includes('--help')) {
+    out.stdout(HELP);
+    return cmd === undefined ? 2 : 0;
+  }
+  if (cmd === '--version') {
+    out.stdout(`${AGENT_VERSION}\n`);
+    return 0;
+  }
+  switch (cmd) {
+    case 'activate': {
+      const { values, positionals } = options('activate', args, { token: { type: 'string' }, 'ca-fingerprint': { type: 'string' }, policy: { type: 'string' }, 'host-name': { type: 'string' } }, 1);
+      if (!positionals[0]) throw new UsageError('activate: give the manager address, e.g. dsm://manager.example.com:4120/');
+      if (!values.token) throw new UsageError('activate: --token TOKEN is required (make one with "palisade-manager token create --policy NAME")');
+      const r = await activate(stateOf(values), {
+        managerUrl: positionals[0],
+        token: values.token as string,
+        caFingerprint: values['ca-fingerprint'] as string | undefined,
+        ...(values.policy !== undefined ? { policy: values.policy as string } : {}),
+        ...(values['host-name'] !== undefined ? { hostName: values['host-name'] as string } : {}),
+      });
+      out.stdout(`Activated: computer ${r.computerId} "${r.hostName}", policy "${r.policyName}"${r.configurationApplied ? ', configuration applied' : ', configuration NOT applied (see status)'}.\nRun "palisade-agent start${values['state-dir'] ? ` --state-dir ${values['state-dir']}` : ''}" to keep it protected.\n`);
+      return 0;
+    }
+    case 'start': {
+      const { values } = options('start', args, {});
+      const state = stateOf(values);
+      const logger = pino({ level: process.env.PALISADE_LOG_LEVEL ?? 'info' }, pino.destination(2));
+      const agent = runAgent(state, logger);
+      const a = state.activation();
+      logger.info({ manager: formatManagerUrl(a.manager), computerId: a.computerId, stateDir: state.dir }, 'agent running');
+      const stop = (signal: string) => void agent.stop(`received ${signal}`);
+      process.once('SIGINT', () => stop('SIGINT'));
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      await agent.stopped;
+      return 0;
+    }
+    case 'heartbeat': {
+      const { values } = options('heartbeat', args, { 'tls-max': { type: 'string' } });
+      const max = values['tls-max'];
+      if (max !== undefined && max !== '1.2' && max !== '1.3') throw new UsageError('heartbeat: --tls-max takes 1.2 or 1.3');
+      const o = await heartbeat(stateOf(values), max ? { tls: { maxVersion: max === '1.2' ? 'TLSv1.2' : 'TLSv1.3' } } : {});
+      const ops = o.operations.length === 0 ? 'none' : o.operations.map((op) => `${op.type} #${op.id} ${op.status}${op.reason ? ` (${op.reason})` : ''}`).join(', ');
+      out.stdout(
+        [
+          `Heartbeat sent: computer ${o.computerId}`,
+          `  TLS: ${o.tlsProtocol} ${o.tlsCipher}`,
+          `  events sent: ${o.eventsSent}, acknowledged through seq ${o.eventsAcknowledgedThrough}`,
+          `  operations applied: ${ops}${o.resultsOnSameConnection === false ? ' (results went on a new connection)' : ''}`,
+          `  clock offset: ${o.clockOffsetMs} ms; next heartbeat in ${o.heartbeatIntervalSeconds} s`,
+          '',
+        ].join('\n'),
+      );
+      return 0;
+    }
+    case 'status': {
+      const { values } = options('status', args, {});
+      const state = stateOf(values);
+      if (!state.isActivated()) {
+        out.stdout(`Not activated (state directory ${state.dir}).\n`);
+        return 0;
+      }
+      const a = state.activation();
+      const last = state.lastContact();
+      const cfg = state.appliedConfiguration();
+      const spool = state.spool();
+      const counters = state.counters();
+      out.stdout(
+        [
+          `Activated: computer ${a.computerId}, policy "${a.policyName}", since ${new Date(a.activatedAt).toISOString()}`,
+          `  manager: ${formatManagerUrl(a.manager)} (CA ${a.caFingerprint})`,
+          `  last contact: ${last ? `${new Date(last.time).toISOString()} ${last.ok ? `ok, ${last.tlsProtocol} ${last.tlsCipher}, clock offset ${last.clockOffsetMs} ms` : `FAILED: ${last.error}`}` : 'never'}`,
+          `  configuration: ${cfg ? `${cfg.fingerprint} applied ${new Date(cfg.appliedAt).toISOString()}` : 'none applied'}`,
+          `  heartbeat interval: ${state.heartbeatIntervalSeconds() ?? 600} s`,
+          `  events waiting to be sent: ${spool.size} (acknowledged through seq ${spool.acknowledgedThrough})`,
+          `  counters: ${Object.entries(counters).map(([k, v]) => `${k}=${v}`).join(' ')}`,
+          '',
+        ].join('\n'),
+      );
+      return 0;
+    }
+    case 'reset': {
+      const { values } = options('reset', args, { yes: { type: 'boolean' } });
+      const state = stateOf(values);
+      if (!values.yes) throw new UsageError(`reset: this forgets the activation in ${state.dir} (key, certificates, unsent events); rerun with --yes`);
+      await state.withLock(async () => state.reset());
+      out.stdout(`Activation forgotten in ${state.dir}. The manager still lists the computer until it is deactivated there.\n`);
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown command "${cmd}" (see --help)`);
+  }
+}

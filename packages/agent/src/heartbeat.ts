@@ -1,0 +1,125 @@
+import { hostname as osHostname, uptime as osUptime } from 'node:os';
+import { AGENT_PATHS, type HeartbeatReply, type HeartbeatReport, MAX_EVENTS_PER_HEARTBEAT, type OperationResult, PROTOCOL_VERSION } from '@palisade/protocol';
+import { AgentError } from './agent-error.js';
+import { AGENT_VERSION } from './agent-version.js';
+import { applyConfiguration } from './configuration-applier.js';
+import { ManagerConnection, resolveManager } from './manager-client.js';
+import type { StateDir } from './state-dir.js';
+
+export interface HeartbeatOutcome {
+  computerId: number;
+  tlsProtocol: string | null;
+  tlsCipher: string | null;
+  eventsSent: number;
+  eventsAcknowledgedThrough: number;
+  operations: Array<{ id: number; type: string; status: 'succeeded' | 'failed'; reason?: string }>;
+  /** Results were delivered on the same connection as the heartbeat. */
+  resultsOnSameConnection: boolean | null;
+  /** Agent clock minus manager clock, corrected by half the round trip, ms. */
+  clockOffsetMs: number;
+  heartbeatIntervalSeconds: number;
+  /** Exchanges it took (more than one when the spool held more than one heartbeat carries). */
+  exchanges: number;
+}
+
+export interface HeartbeatOptions {
+  /** Force the protocol range (tests and troubleshooting); default: best both sides support. */
+  tls?: { minVersion?: 'TLSv1.2' | 'TLSv1.3'; maxVersion?: 'TLSv1.2' | 'TLSv1.3' };
+}
+
+/**
+ * One agent-initiated exchange (DESIGN.md "The heartbeat"): report status, events, counters
+ * and the applied fingerprint; drop the events the manager acknowledged; run the operations it
+ * returned and post their results on the same connection before closing. Repeats at once while
+ * the spool holds more events than one heartbeat carries.
+ */
+export async function heartbeat(state: StateDir, o: HeartbeatOptions = {}): Promise<HeartbeatOutcome> {
+  return state.withLock(async () => {
+    const activation = state.activation();
+    const creds = state.credentials();
+    await resolveManager(activation.manager.host);
+    const conn = new ManagerConnection(activation.manager, creds, o.tls);
+    const spool = state.spool();
+    const outcome: HeartbeatOutcome = {
+      computerId: activation.computerId,
+      tlsProtocol: null,
+      tlsCipher: null,
+      eventsSent: 0,
+      eventsAcknowledgedThrough: spool.acknowledgedThrough,
+      operations: [],
+      resultsOnSameConnection: null,
+      clockOffsetMs: 0,
+      heartbeatIntervalSeconds: state.heartbeatIntervalSeconds() ?? 600,
+      exchanges: 0,
+    };
+    try {
+      let full: boolean;
+      do {
+        const events = spool.pending(MAX_EVENTS_PER_HEARTBEAT);
+        const counters = state.counters();
+        const report: HeartbeatReport = {
+          protocolVersion: PROTOCOL_VERSION,
+          agent: { version: AGENT_VERSION, platform: process.platform, hostName: osHostname(), uptimeSeconds: Math.floor(osUptime()), clockTime: Date.now() },
+          // Enforcement engines report here as they arrive (listener, firewall); none runs yet.
+          drivers: [],
+          events,
+          counters: { ...counters, eventsSpooled: spool.size },
+          configurationFingerprint: state.appliedConfiguration()?.fingerprint ?? null,
+        };
+        const sentAt = Date.now();
+        const r = await conn.request<HeartbeatReply>('POST', AGENT_PATHS.heartbeat, report);
+        const receivedAt = Date.now();
+        const reply = r.body;
+        if (typeof reply?.eventsAckedThrough !== 'number' || !Array.isArray(reply.operations) || typeof reply.exchangeId !== 'string') {
+          throw new AgentError('MANAGER_REPLY_INVALID', 'heartbeat reply lacks eventsAckedThrough, operations or exchangeId');
+        }
+        outcome.exchanges += 1;
+        outcome.tlsProtocol = r.tlsProtocol;
+        outcome.tlsCipher = r.tlsCipher;
+        outcome.eventsSent += events.length;
+        full = events.length === MAX_EVENTS_PER_HEARTBEAT;
+        // NTP-style: the manager stamped serverTime somewhere in our round trip; assume the middle.
+        outcome.clockOffsetMs = Math.round((sentAt + receivedAt) / 2 - reply.serverTime);
+        outcome.heartbeatIntervalSeconds = reply.heartbeatIntervalSeconds;
+        state.saveHeartbeatInterval(reply.heartbeatIntervalSeconds);
+        spool.acknowledge(reply.eventsAckedThrough);
+        outcome.eventsAcknowledgedThrough = spool.acknowledgedThrough;
+
+        if (reply.operations.length > 0) {
+          const results: OperationResult[] = [];
+          for (const op of reply.operations) {
+            if (op.type !== 'applyConfiguration') {
+              results.push({ id: op.id, status: 'failed', reason: `operation type "${String(op.type)}" is not supported by agent ${AGENT_VERSION}` });
+              continue;
+            }
+            const applied = await applyConfiguration(state, op.configuration, op.fingerprint);
+            if (applied.ok) {
+              state.bumpCounter('configurationsApplied');
+              spool.append({ type: 'configuration.applied', severity: 'info', message: `security configuration ${applied.fingerprint} applied`, data: { fingerprint: applied.fingerprint } });
+              results.push({ id: op.id, status: 'succeeded', fingerprint: applied.fingerprint });
+            } else {
+              state.bumpCounter('configurationsFailed');
+              spool.append({ type: 'configuration.failed', severity: 'error', message: applied.reason });
+              results.push({ id: op.id, status: 'failed', reason: applied.reason });
+            }
+          }
+          const rr = await conn.request<{ accepted: number[] }>('POST', AGENT_PATHS.results, { protocolVersion: PROTOCOL_VERSION, exchangeId: reply.exchangeId, results });
+          outcome.resultsOnSameConnection = rr.socket === r.socket;
+          for (const res of results) {
+            outcome.operations.push({ id: res.id, type: 'applyConfiguration', status: res.status, ...(res.reason ? { reason: res.reason } : {}) });
+          }
+        }
+        // A full batch means the spool may hold more: send the rest now, bounded per run.
+      } while (full && spool.size > 0 && outcome.exchanges < 100);
+      state.bumpCounter('heartbeatsSent');
+      state.saveLastContact({ time: Date.now(), ok: true, ...(outcome.tlsProtocol ? { tlsProtocol: outcome.tlsProtocol } : {}), ...(outcome.tlsCipher ? { tlsCipher: outcome.tlsCipher } : {}), clockOffsetMs: outcome.clockOffsetMs });
+      return outcome;
+    } catch (e) {
+      state.bumpCounter('heartbeatsFailed');
+      state.saveLastContact({ time: Date.now(), ok: false, error: (e as Error).message });
+      throw e;
+    } finally {
+      conn.close();
+    }
+  });
+}

@@ -1,0 +1,196 @@
+import { createHash, X509Certificate } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { Agent, request } from 'node:https';
+import type { TLSSocket } from 'node:tls';
+import { AgentError } from './agent-error.js';
+import type { ManagerAddress } from './manager-url.js';
+
+export interface TlsIdentity {
+  /** Agent key and certificate (absent during activation, which has no identity yet). */
+  key?: string;
+  cert?: string;
+  /** The pinned manager CA; the server certificate must chain to it and name the host. */
+  ca: string;
+}
+
+export interface Reply<T> {
+  status: number;
+  body: T;
+  tlsProtocol: string | null;
+  tlsCipher: string | null;
+  /** The socket the reply came on: results must go back on the same one. */
+  socket: TLSSocket;
+}
+
+const TIMEOUT_MS = 30_000;
+
+/** Looks the manager up by name first, so a name missing from DNS is reported as exactly that. */
+export async function resolveManager(host: string): Promise<void> {
+  try {
+    await lookup(host);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'lookup failed';
+    throw new AgentError(
+      'MANAGER_NAME_UNRESOLVED',
+      `"${host}" (${code}); agents find the manager by its host name, so add it to DNS or /etc/hosts`,
+    );
+  }
+}
+
+function connectionError(m: ManagerAddress, e: NodeJS.ErrnoException): AgentError {
+  const where = `${m.host}:${m.port}`;
+  switch (e.code) {
+    case 'ECONNREFUSED':
+      return new AgentError('MANAGER_UNREACHABLE', `${where} refused the connection (is the manager running, is the port right?)`);
+    case 'ETIMEDOUT':
+    case 'ESOCKETTIMEDOUT':
+      return new AgentError('MANAGER_UNREACHABLE', `${where} did not answer in time (firewall?)`);
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return new AgentError('MANAGER_UNREACHABLE', `${where}: ${e.code}`);
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new AgentError('MANAGER_NAME_UNRESOLVED', `"${m.host}" (${e.code}); agents find the manager by its host name, so add it to DNS or /etc/hosts`);
+    case 'ERR_TLS_CERT_ALTNAME_INVALID':
+      return new AgentError('MANAGER_TLS_FAILED', `the manager certificate does not name "${m.host}" (${e.message.replace(/^[^:]*: /, '')}); start the manager with --hostname ${m.host} or use a name it has`);
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+    case 'SELF_SIGNED_CERT_IN_CHAIN':
+    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+    case 'CERT_SIGNATURE_FAILURE':
+      return new AgentError('MANAGER_TLS_FAILED', `${where} presented a certificate not issued by the pinned manager CA (${e.code})`);
+    default:
+      return new AgentError('MANAGER_TLS_FAILED', `${where}: ${e.code ? `${e.code}: ` : ''}${e.message}`);
+  }
+}
+
+/**
+ * HTTPS to the manager's agent endpoint over ONE kept-alive connection: the heartbeat, then
+ * the operation results on the same socket before it closes (DESIGN.md "One exchange").
+ * TLS: Node's defaults negotiate the highest version both sides support (TLS 1.3 with our
+ * manager); the server certificate is verified against the pinned CA and the host name.
+ */
+export class ManagerConnection {
+  private readonly agent: Agent;
+
+  constructor(
+    private readonly manager: ManagerAddress,
+    identity: TlsIdentity,
+    extra: { minVersion?: 'TLSv1.2' | 'TLSv1.3'; maxVersion?: 'TLSv1.2' | 'TLSv1.3' } = {},
+  ) {
+    this.agent = new Agent({
+      keepAlive: true,
+      maxSockets: 1,
+      ca: identity.ca,
+      key: identity.key,
+      cert: identity.cert,
+      // SNI carries names only (RFC 6066 §3); for an IP address the certificate's IP SAN is checked.
+      ...(isIP(manager.host) ? {} : { servername: manager.host }),
+      minVersion: extra.minVersion ?? 'TLSv1.2',
+      ...(extra.maxVersion ? { maxVersion: extra.maxVersion } : {}),
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+
+  request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Reply<T>> {
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    return new Promise((resolvePromise, reject) => {
+      const req = request(
+        {
+          host: this.manager.host,
+          port: this.manager.port,
+          method,
+          path,
+          agent: this.agent,
+          timeout: TIMEOUT_MS,
+          headers: payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {},
+        },
+        (res) => {
+          // Read the socket now: once the body ends, a kept-alive socket goes back to the pool.
+          const socket = res.socket as TLSSocket;
+          const cipher = socket.getCipher();
+          const tlsProtocol = socket.getProtocol();
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', (e) => reject(connectionError(this.manager, e)));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            let parsed: unknown = text;
+            if ((res.headers['content-type'] ?? '').includes('json')) {
+              try {
+                parsed = JSON.parse(text);
+              } catch {
+                reject(new AgentError('MANAGER_REPLY_INVALID', `${path}: body is not JSON`));
+                return;
+              }
+            }
+            const status = res.statusCode ?? 0;
+            if (status >= 400) {
+              const err = (parsed as { error?: { code?: string; message?: string } })?.error;
+              reject(new AgentError('MANAGER_REFUSED', err ? `${err.code}: ${err.message}` : `HTTP ${status}`, err?.code));
+              return;
+            }
+            resolvePromise({
+              status,
+              body: parsed as T,
+              tlsProtocol: tlsProtocol ?? null,
+              tlsCipher: cipher?.standardName ?? cipher?.name ?? null,
+              socket,
+            });
+          });
+        },
+      );
+      req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
+      req.on('error', (e: NodeJS.ErrnoException) => reject(e instanceof AgentError ? e : connectionError(this.manager, e)));
+      req.end(payload);
+    });
+  }
+}
+
+/** `sha256:` + lowercase hex of the DER certificate. */
+export function certificateFingerprint(pem: string): string {
+  return `sha256:${createHash('sha256').update(new X509Certificate(pem).raw).digest('hex')}`;
+}
+
+/** Accepts `sha256:HEX`, bare HEX, upper or lower case, with or without colons. */
+export function normalizeFingerprint(text: string): string | null {
+  const hex = text.trim().replace(/^sha256:/i, '').replace(/:/g, '').toLowerCase();
+  return /^[0-9a-f]{64}$/.test(hex) ? `sha256:${hex}` : null;
+}
+
+/**
+ * Fetches the manager CA without trusting anything yet, then checks it against the
+ * fingerprint the operator copied from the manager. Only a match is ever trusted: no silent
+ * trust on first use.
+ */
+export async function fetchPinnedCa(manager: ManagerAddress, expectedFingerprint: string): Promise<string> {
+  const pem = await new Promise<string>((resolvePromise, reject) => {
+    const req = request(
+      { host: manager.host, port: manager.port, path: '/agent/v1/ca', method: 'GET', rejectUnauthorized: false, ...(isIP(manager.host) ? {} : { servername: manager.host }), timeout: TIMEOUT_MS, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          if (res.statusCode !== 200) reject(new AgentError('MANAGER_REPLY_INVALID', `GET /agent/v1/ca answered HTTP ${res.statusCode}: is ${manager.host}:${manager.port} a Palisade manager's agent port?`));
+          else resolvePromise(Buffer.concat(chunks).toString('utf8'));
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
+    req.on('error', (e: NodeJS.ErrnoException) => reject(connectionError(manager, e)));
+    req.end();
+  });
+  let actual: string;
+  try {
+    actual = certificateFingerprint(pem);
+  } catch {
+    throw new AgentError('MANAGER_REPLY_INVALID', 'GET /agent/v1/ca did not return a PEM certificate');
+  }
+  if (actual !== expectedFingerprint) {
+    throw new AgentError('FINGERPRINT_MISMATCH', `${manager.host}:${manager.port} has ${actual}, expected ${expectedFingerprint}; check the value from "palisade-manager ca fingerprint" — or this is not your manager`);
+  }
+  return pem;
+}

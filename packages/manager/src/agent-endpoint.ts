@@ -1,0 +1,212 @@
+import { randomUUID } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
+import { offlineDeadline } from '@palisade/core';
+import {
+  ActivationRequest,
+  AGENT_PATHS,
+  type ActivationReply,
+  HeartbeatReport,
+  type HeartbeatReply,
+  OperationResults,
+  PROTOCOL_VERSION,
+} from '@palisade/protocol';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { ConfigurationService } from './configuration-service.js';
+import { PalisadeError } from './errors.js';
+import { commonFastifyOptions } from './http/fastify-options.js';
+import { installErrorHandling } from './http/error-handling.js';
+import { type CertificateAuthority, CsrError, normalizeSerial } from './pki/certificate-authority.js';
+import { hashSecret } from './secrets.js';
+import type { ComputerRecord, Store } from './store/store.js';
+
+export interface AgentEndpointDeps {
+  store: Store;
+  ca: CertificateAuthority;
+  configurations: ConfigurationService;
+  heartbeatIntervalSeconds: number;
+  logger: Logger;
+  /** TLS options for the listener: certificate, key, CA, protocol bounds and ciphers. */
+  tls: import('node:tls').SecureContextOptions & { minVersion?: import('node:tls').SecureVersion; maxVersion?: import('node:tls').SecureVersion };
+  now?: () => number;
+}
+
+/** Operations handed out on one connection, awaiting their results on that same connection. */
+interface Exchange {
+  id: string;
+  computerId: number;
+  operationIds: Set<number>;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    computer?: ComputerRecord;
+  }
+}
+
+const TOKEN_ERRORS = { unknown: 'TOKEN_UNKNOWN', expired: 'TOKEN_EXPIRED', 'used-up': 'TOKEN_USED_UP' } as const;
+
+/**
+ * The agent endpoint (4120): activation with server-authenticated TLS and a token, then
+ * heartbeats and operation results with mutual TLS, the client certificate being the agent's
+ * identity. Its auth never shares code with the admin API's (STYLE.md: encapsulated plugins).
+ */
+export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
+  const now = deps.now ?? Date.now;
+  const exchanges = new WeakMap<object, Map<string, Exchange>>();
+  const app = Fastify({
+    ...commonFastifyOptions(deps.logger),
+    // The handshake asks for a certificate but does not demand one: activation comes before
+    // the agent has any. Routes that need identity check `authorized` themselves.
+    https: { ...deps.tls, requestCert: true, rejectUnauthorized: false },
+  });
+  installErrorHandling(app);
+
+  const checkProtocol = (v: number) => {
+    if (v !== PROTOCOL_VERSION) {
+      throw new PalisadeError('PROTOCOL_VERSION_UNSUPPORTED', `got ${v}, this manager speaks ${PROTOCOL_VERSION}`);
+    }
+  };
+
+  /** Identifies the agent by its client certificate before the body is even read. */
+  const authenticateAgent = async (req: FastifyRequest) => {
+    const socket = req.raw.socket as TLSSocket;
+    const peer = socket.getPeerCertificate();
+    if (!peer || Object.keys(peer).length === 0) throw new PalisadeError('CLIENT_CERTIFICATE_REQUIRED');
+    if (!socket.authorized) throw new PalisadeError('CERTIFICATE_NOT_RECOGNIZED', String(socket.authorizationError ?? 'not signed by this manager CA'));
+    const computer = await deps.store.findComputerByCertSerial(normalizeSerial(peer.serialNumber));
+    if (!computer) throw new PalisadeError('CERTIFICATE_NOT_RECOGNIZED', `serial ${peer.serialNumber}`);
+    if (computer.state !== 'active') throw new PalisadeError('CERTIFICATE_REVOKED');
+    req.computer = computer;
+  };
+
+  app.get('/agent/v1/ca', async (_req, reply) => {
+    reply.type('application/x-pem-file');
+    return deps.ca.certificatePem;
+  });
+
+  app.post<{ Body: ActivationRequest }>(AGENT_PATHS.activate, { schema: { body: ActivationRequest } }, async (req): Promise<ActivationReply> => {
+    const body = req.body;
+    checkProtocol(body.protocolVersion);
+    const t = now();
+    const token = await deps.store.checkActivationToken(hashSecret(body.token), t);
+    if (!token.ok) throw new PalisadeError(TOKEN_ERRORS[token.reason]);
+    let policyId = token.policyId;
+    if (body.policy !== undefined) {
+      const p = await deps.store.findPolicyByName(body.policy);
+      if (!p) throw new PalisadeError('POLICY_NOT_FOUND', `"${body.policy}"`);
+      policyId = p.id;
+    }
+    const policy = await deps.store.getPolicy(policyId);
+    if (!policy) throw new PalisadeError('POLICY_NOT_FOUND', `the token's policy ${policyId} was deleted`);
+    let issued: { certificate: string; serial: string };
+    try {
+      issued = await deps.ca.issueAgentCertificate(body.csr, body.hostName);
+    } catch (e) {
+      if (e instanceof CsrError) throw new PalisadeError('CSR_INVALID', e.message);
+      throw e;
+    }
+    const effective = await deps.configurations.forNewComputer(policyId, body.platform);
+    const created = await deps.store.activateComputer(token.tokenId, {
+      hostName: body.hostName,
+      platform: body.platform,
+      agentVersion: body.agentVersion,
+      policyId,
+      certSerial: issued.serial,
+      expectedFingerprint: effective.fingerprint,
+      now: t,
+    });
+    if (created === 'token-used-up') throw new PalisadeError('TOKEN_USED_UP');
+    req.log.info({ computerId: created.id, hostName: created.hostName, policy: policy.name }, 'computer activated');
+    return {
+      protocolVersion: PROTOCOL_VERSION,
+      computerId: created.id,
+      policyId,
+      policyName: policy.name,
+      certificate: issued.certificate,
+      caCertificate: deps.ca.certificatePem,
+      configuration: effective.configuration,
+      fingerprint: effective.fingerprint,
+      heartbeatIntervalSeconds: deps.heartbeatIntervalSeconds,
+    };
+  });
+
+  app.post<{ Body: HeartbeatReport }>(
+    AGENT_PATHS.heartbeat,
+    { schema: { body: HeartbeatReport }, onRequest: authenticateAgent },
+    async (req): Promise<HeartbeatReply> => {
+      const report = req.body;
+      checkProtocol(report.protocolVersion);
+      const computer = req.computer!;
+      const socket = req.raw.socket as TLSSocket;
+      const t = now();
+      const effective = await deps.configurations.forComputer({ id: computer.id, policyId: computer.policyId, platform: report.agent.platform });
+      const cipher = socket.getCipher();
+      const stored = await deps.store.recordHeartbeat({
+        computerId: computer.id,
+        now: t,
+        offlineDeadline: offlineDeadline(t, deps.heartbeatIntervalSeconds),
+        agentVersion: report.agent.version,
+        platform: report.agent.platform,
+        hostName: report.agent.hostName,
+        lastIp: req.ip ?? null,
+        clockOffsetMs: report.agent.clockTime - t,
+        uptimeSeconds: report.agent.uptimeSeconds,
+        drivers: report.drivers,
+        counters: report.counters,
+        appliedFingerprint: report.configurationFingerprint,
+        expectedFingerprint: effective.fingerprint,
+        tlsProtocol: socket.getProtocol() ?? null,
+        tlsCipherSuite: cipher?.standardName ?? cipher?.name ?? null,
+        events: report.events,
+      });
+      const operations: HeartbeatReply['operations'] = [];
+      if (report.configurationFingerprint !== effective.fingerprint) {
+        const op = await deps.store.ensureConfigurationOperation(computer.id, effective.fingerprint, effective.configuration, t);
+        operations.push({ id: op.id, type: 'applyConfiguration', fingerprint: op.fingerprint, configuration: op.payload });
+        await deps.store.markOperationsSent([op.id], t);
+      }
+      const exchange: Exchange = { id: randomUUID(), computerId: computer.id, operationIds: new Set(operations.map((o) => o.id)) };
+      let onSocket = exchanges.get(socket);
+      if (!onSocket) exchanges.set(socket, (onSocket = new Map()));
+      onSocket.set(exchange.id, exchange);
+      return {
+        protocolVersion: PROTOCOL_VERSION,
+        computerId: computer.id,
+        serverTime: t,
+        eventsAckedThrough: stored.eventsAckedThrough,
+        eventsStored: stored.eventsStored,
+        operations,
+        exchangeId: exchange.id,
+        heartbeatIntervalSeconds: deps.heartbeatIntervalSeconds,
+      };
+    },
+  );
+
+  app.post<{ Body: OperationResults }>(
+    AGENT_PATHS.results,
+    { schema: { body: OperationResults }, onRequest: authenticateAgent },
+    async (req) => {
+      const body = req.body;
+      checkProtocol(body.protocolVersion);
+      const computer = req.computer!;
+      const exchange = exchanges.get(req.raw.socket)?.get(body.exchangeId);
+      if (!exchange || exchange.computerId !== computer.id) throw new PalisadeError('EXCHANGE_NOT_ON_THIS_CONNECTION');
+      const t = now();
+      const accepted: number[] = [];
+      const ignored: number[] = [];
+      for (const r of body.results) {
+        const ok =
+          exchange.operationIds.has(r.id) &&
+          (await deps.store.completeOperation({ computerId: computer.id, id: r.id, status: r.status, reason: r.reason ?? null, fingerprint: r.fingerprint ?? null, now: t }));
+        (ok ? accepted : ignored).push(r.id);
+        exchange.operationIds.delete(r.id);
+        if (ok && r.status === 'failed') req.log.warn({ computerId: computer.id, operation: r.id, reason: r.reason }, 'configuration update failed on the agent');
+      }
+      if (exchange.operationIds.size === 0) exchanges.get(req.raw.socket)?.delete(exchange.id);
+      return { accepted, ignored };
+    },
+  );
+
+  return app;
+}

@@ -1,0 +1,192 @@
+import { hashSecret, newSecret } from './secrets.js';
+import { parseDuration, parseOptions, parsePort, parsePositiveInt, UsageError } from './cli-args.js';
+import { defaultHostnames, FIRST_RUN_TOKEN_DAYS, openInitializedStore, type RunningManager, startManager } from './manager.js';
+
+const VERSION = '0.1.0';
+
+const HELP = `palisade-manager ${VERSION} — the Palisade manager
+
+Usage:
+  palisade-manager start [options]          run the manager in the foreground
+  palisade-manager token create --policy NAME [--uses N] [--expires 24h] [store options]
+                                            new agent activation token (printed alone on stdout)
+  palisade-manager apikey create --name NAME [--role full-access|read-only] [store options]
+                                            new REST API key (printed alone on stdout)
+  palisade-manager ca fingerprint [store options]
+                                            the manager CA fingerprint, sha256:HEX (stdout)
+  palisade-manager --help | --version
+
+Store options (every command):
+  --data-dir DIR      node-local files: SQLite store, TLS server certificate (default ./data)
+  --db URL            store to use: sqlite:PATH (default sqlite:DATA_DIR/palisade.db);
+                      postgres:// is not supported yet
+
+start options:
+  --hostname NAME     a name agents use to reach this manager; repeat for several. The TLS
+                      server certificate names each (default: this machine's host name and
+                      localhost). Agents look the manager up by name, so it must be in DNS.
+  --api-port N        HTTPS REST API, /healthz, console (default 4119)
+  --heartbeat-port N  agent endpoint: activation and heartbeats (default 4120)
+  --bind ADDRESS      address to listen on (default all interfaces)
+  --heartbeat-interval-seconds N
+                      LAB AND TESTS ONLY: shorten the fixed 10-minute heartbeat interval. The
+                      offline deadline scales with it ((2 + 1) × interval).
+
+On first start the manager creates its CA, a server certificate, an admin API key and an
+activation token for the Base Policy (valid ${FIRST_RUN_TOKEN_DAYS} days, any number of uses) and
+prints them with the agent activation command. Secrets are shown once; make more with
+"token create" and "apikey create". Logs go to standard error (PALISADE_LOG_LEVEL=debug for more).
+`;
+
+type Out = { stdout: (s: string) => void; stderr: (s: string) => void };
+const defaultOut: Out = { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) };
+
+const STORE_OPTIONS = { 'data-dir': { type: 'string' }, db: { type: 'string' } } as const;
+
+export async function main(argv: string[], out: Out = defaultOut): Promise<number> {
+  try {
+    return await run(argv, out);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      out.stderr(`palisade-manager: ${e.message}\n`);
+      return 2;
+    }
+    out.stderr(`palisade-manager: ${(e as Error).message}\n`);
+    return 1;
+  }
+}
+
+async function run(argv: string[], out: Out): Promise<number> {
+  const [cmd, sub, ...rest] = argv;
+  if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    out.stdout(HELP);
+    return cmd === undefined ? 2 : 0;
+  }
+  if (cmd === '--version') {
+    out.stdout(`${VERSION}\n`);
+    return 0;
+  }
+  if (argv.includes('--help') || argv.includes('-h')) {
+    out.stdout(HELP);
+    return 0;
+  }
+  if (cmd === 'start') return start(argv.slice(1), out);
+  if (cmd === 'token' && sub === 'create') return tokenCreate(rest, out);
+  if (cmd === 'apikey' && sub === 'create') return apikeyCreate(rest, out);
+  if (cmd === 'ca' && sub === 'fingerprint') return caFingerprint(rest, out);
+  throw new UsageError(`unknown command "${argv.slice(0, 2).join(' ')}" (see --help)`);
+}
+
+async function start(args: string[], out: Out): Promise<number> {
+  const v = parseOptions('start', args, {
+    ...STORE_OPTIONS,
+    hostname: { type: 'string', multiple: true },
+    'api-port': { type: 'string' },
+    'heartbeat-port': { type: 'string' },
+    bind: { type: 'string' },
+    'heartbeat-interval-seconds': { type: 'string' },
+  });
+  const hostnames = v.hostname?.flatMap((h) => h.split(',')).map((h) => h.trim()).filter(Boolean);
+  for (const h of hostnames ?? []) {
+    if (!/^[A-Za-z0-9.-]{1,253}$|^[0-9a-fA-F:]+$/.test(h)) throw new UsageError(`--hostname "${h}" is not a host name or IP address`);
+  }
+  const m = await startManager({
+    dataDir: v['data-dir'] ?? 'data',
+    db: v.db,
+    hostnames: hostnames ?? defaultHostnames(),
+    apiPort: parsePort('api-port', v['api-port'], 4119),
+    heartbeatPort: parsePort('heartbeat-port', v['heartbeat-port'], 4120),
+    bindAddress: v.bind,
+    heartbeatIntervalSeconds: parsePositiveInt('heartbeat-interval-seconds', v['heartbeat-interval-seconds']),
+  });
+  out.stdout(banner(m));
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  out.stderr('palisade-manager: stopping\n');
+  await m.close();
+  return 0;
+}
+
+function banner(m: RunningManager): string {
+  const host = m.hostnames[0]!;
+  const lines = [
+    '',
+    'Palisade manager is running.',
+    `  Console:        https://${host}:${m.apiPort}/  (the web console is not built yet; the REST API is)`,
+    `  REST API:       https://${host}:${m.apiPort}/api/  (header api-secret-key)`,
+    `  Agent endpoint: dsm://${host}:${m.heartbeatPort}/`,
+    `  CA fingerprint: ${m.caFingerprint}`,
+  ];
+  if (m.firstRun.apiKey) {
+    lines.push(`  Admin API key (shown once, stored hashed): ${m.firstRun.apiKey}`);
+  } else {
+    lines.push('  Admin API key:  created on first start; make another with "palisade-manager apikey create --name NAME"');
+  }
+  const token = m.firstRun.activationToken ?? '"$(npx palisade-manager token create --policy \'Base Policy\')"';
+  lines.push(
+    '',
+    m.firstRun.activationToken
+      ? `Activate an agent (token valid ${FIRST_RUN_TOKEN_DAYS} days for the Base Policy):`
+      : 'Activate an agent (this makes a new single-use token for the Base Policy):',
+    `  npx palisade-agent activate dsm://${host}:${m.heartbeatPort}/ --token ${token} --ca-fingerprint ${m.caFingerprint} --state-dir ./agent-state`,
+    '  npx palisade-agent start --state-dir ./agent-state',
+    '',
+  );
+  return lines.join('\n');
+}
+
+async function tokenCreate(args: string[], out: Out): Promise<number> {
+  const v = parseOptions('token create', args, {
+    ...STORE_OPTIONS,
+    policy: { type: 'string' },
+    uses: { type: 'string' },
+    expires: { type: 'string' },
+  });
+  if (!v.policy) throw new UsageError('token create: --policy NAME is required (e.g. --policy "Base Policy")');
+  const uses = v.uses === 'unlimited' ? null : (parsePositiveInt('uses', v.uses) ?? 1);
+  const ttl = parseDuration('expires', v.expires ?? '24h');
+  const { store } = await openInitializedStore(v['data-dir'] ?? 'data', v.db);
+  try {
+    const policy = await store.findPolicyByName(v.policy);
+    if (!policy) {
+      const names = (await store.listPolicies()).map((p) => `"${p.name}"`).join(', ');
+      throw new Error(`no policy named "${v.policy}" (policies: ${names})`);
+    }
+    const now = Date.now();
+    const token = newSecret('token');
+    await store.createActivationToken({ tokenHash: hashSecret(token), policyId: policy.id, maxUses: uses, expiresAt: ttl === null ? null : now + ttl, now });
+    out.stderr(`palisade-manager: activation token for "${policy.name}", ${uses === null ? 'unlimited uses' : `${uses} use${uses > 1 ? 's' : ''}`}, ${ttl === null ? 'never expires' : `expires ${new Date(now + ttl).toISOString()}`}\n`);
+    out.stdout(`${token}\n`);
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
+
+async function apikeyCreate(args: string[], out: Out): Promise<number> {
+  const v = parseOptions('apikey create', args, { ...STORE_OPTIONS, name: { type: 'string' }, role: { type: 'string' } });
+  if (!v.name) throw new UsageError('apikey create: --name NAME is required');
+  const role = v.role ?? 'full-access';
+  if (role !== 'full-access' && role !== 'read-only') throw new UsageError(`apikey create: --role "${role}" must be full-access or read-only`);
+  const { store } = await openInitializedStore(v['data-dir'] ?? 'data', v.db);
+  try {
+    const key = newSecret('apikey');
+    const rec = await store.createApiKey({ name: v.name, keyPrefix: key.slice(0, 8), secretHash: hashSecret(key), role, now: Date.now() });
+    out.stderr(`palisade-manager: API key ${rec.id} "${rec.name}" (${role}); it is shown once\n`);
+    out.stdout(`${key}\n`);
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
+
+async function caFingerprint(args: string[], out: Out): Promise<number> {
+  const v = parseOptions('ca fingerprint', args, { ...STORE_OPTIONS });
+  const { store, ca } = await openInitializedStore(v['data-dir'] ?? 'data', v.db);
+  await store.close();
+  out.stdout(`${ca.fingerprint}\n`);
+  return 0;
+}

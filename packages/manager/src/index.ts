@@ -1,0 +1,3 @@
+export { startManager, openInitializedStore, type ManagerOptions, type RunningManager } from './manager.js';
+export { ERRORS, PalisadeError, type ErrorCode } from './errors.js';
+export type { Store } from './store/store.js';

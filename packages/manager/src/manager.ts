@@ -1,0 +1,174 @@
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { hostname as osHostname } from 'node:os';
+import { join } from 'node:path';
+import { X509Certificate } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { HEARTBEAT_INTERVAL_SECONDS } from '@palisade/core';
+import type { FastifyInstance } from 'fastify';
+import pino, { type Logger } from 'pino';
+import { createAgentEndpoint } from './agent-endpoint.js';
+import { createApiServer } from './api/api-server.js';
+import { ConfigurationService } from './configuration-service.js';
+import { CertificateAuthority, createCertificateAuthority } from './pki/certificate-authority.js';
+import { hashSecret, newSecret } from './secrets.js';
+import { openStore } from './store/open-store.js';
+import type { Store } from './store/store.js';
+
+export interface ManagerOptions {
+  /** Folder for node-local files (SQLite file, TLS server certificate). Default `./data`. */
+  dataDir: string;
+  /** Store URL; default `sqlite:<dataDir>/palisade.db`. */
+  db?: string;
+  /** Names the server certificate carries; agents must reach the manager by one of them. */
+  hostnames?: string[];
+  apiPort?: number;
+  heartbeatPort?: number;
+  /** Address both servers bind to. Default all interfaces. */
+  bindAddress?: string;
+  /** Lab/test only: shortens the fixed 10-minute interval. */
+  heartbeatIntervalSeconds?: number;
+  logger?: Logger;
+}
+
+export interface FirstRunSecrets {
+  apiKey: string | null;
+  activationToken: string | null;
+}
+
+export interface RunningManager {
+  store: Store;
+  ca: CertificateAuthority;
+  apiPort: number;
+  heartbeatPort: number;
+  hostnames: string[];
+  heartbeatIntervalSeconds: number;
+  caFingerprint: string;
+  firstRun: FirstRunSecrets;
+  close(): Promise<void>;
+}
+
+export function defaultHostnames(): string[] {
+  return [...new Set([osHostname(), 'localhost'])];
+}
+
+/**
+ * Opens the store and makes sure the things every command needs exist: schema, Base Policy,
+ * manager CA. Idempotent and safe against another process doing the same.
+ */
+export async function openInitializedStore(dataDir: string, db?: string): Promise<{ store: Store; ca: CertificateAuthority }> {
+  mkdirSync(dataDir, { recursive: true });
+  const store = openStore(db ?? `sqlite:${join(dataDir, 'palisade.db')}`);
+  try {
+    await store.migrate();
+    await store.ensureBasePolicy(Date.now());
+    let pem = await store.getCertificateAuthority();
+    if (!pem) pem = await store.saveCertificateAuthorityIfAbsent(await createCertificateAuthority(), Date.now());
+    return { store, ca: await CertificateAuthority.load(pem) };
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+}
+
+/**
+ * The node's TLS server certificate, kept in the data dir and re-issued when the names it must
+ * carry change or the CA is not its issuer (a data dir pointed at another database).
+ */
+async function serverCertificate(dataDir: string, ca: CertificateAuthority, names: string[]) {
+  const dir = join(dataDir, 'tls');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const certFile = join(dir, 'server.crt');
+  const keyFile = join(dir, 'server.key');
+  const wanted = [...new Set([...names, '127.0.0.1', '::1'])];
+  if (existsSync(certFile) && existsSync(keyFile)) {
+    const cert = readFileSync(certFile, 'utf8');
+    const x = new X509Certificate(cert);
+    const sans = (x.subjectAltName ?? '').split(', ').map((s) => s.replace(/^(DNS|IP Address):/, '').toLowerCase());
+    const caCert = new X509Certificate(ca.certificatePem);
+    const fresh = x.checkIssued(caCert) && x.verify(caCert.publicKey) && wanted.every((n) => sans.includes(n.toLowerCase())) && new Date(x.validTo).getTime() > Date.now() + 30 * 86_400_000;
+    if (fresh) return { cert, key: readFileSync(keyFile, 'utf8') };
+  }
+  const issued = await ca.issueServerCertificate(wanted);
+  writeFileSync(keyFile, issued.privateKey, { mode: 0o600 });
+  writeFileSync(certFile, issued.certificate);
+  return { cert: issued.certificate, key: issued.privateKey };
+}
+
+/** First start: an admin API key and a Base Policy activation token, shown once. */
+async function firstRunSecrets(store: Store): Promise<FirstRunSecrets> {
+  if ((await store.countApiKeys()) > 0) return { apiKey: null, activationToken: null };
+  const now = Date.now();
+  const apiKey = newSecret('apikey');
+  await store.createApiKey({ name: 'admin (first run)', keyPrefix: apiKey.slice(0, 8), secretHash: hashSecret(apiKey), role: 'full-access', now });
+  const base = await store.ensureBasePolicy(now);
+  const token = newSecret('token');
+  await store.createActivationToken({ tokenHash: hashSecret(token), policyId: base.id, maxUses: null, expiresAt: now + FIRST_RUN_TOKEN_DAYS * 86_400_000, now });
+  return { apiKey, activationToken: token };
+}
+
+/** Binds all interfaces, IPv6 and IPv4 (`::`), or IPv4 only where the host has no IPv6. */
+async function listen(app: FastifyInstance, port: number, host?: string): Promise<void> {
+  if (host) {
+    await app.listen({ port, host });
+    return;
+  }
+  try {
+    await app.listen({ port, host: '::' });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EAFNOSUPPORT' && (e as NodeJS.ErrnoException).code !== 'EADDRNOTAVAIL') throw e;
+    await app.listen({ port, host: '0.0.0.0' });
+  }
+}
+
+/** The first-run activation token allows any number of activations for this many days. */
+export const FIRST_RUN_TOKEN_DAYS = 7;
+
+export async function startManager(o: ManagerOptions): Promise<RunningManager> {
+  const logger = o.logger ?? pino({ level: process.env.PALISADE_LOG_LEVEL ?? 'info' }, pino.destination(2));
+  const heartbeatIntervalSeconds = o.heartbeatIntervalSeconds ?? HEARTBEAT_INTERVAL_SECONDS;
+  if (heartbeatIntervalSeconds !== HEARTBEAT_INTERVAL_SECONDS) {
+    logger.warn({ heartbeatIntervalSeconds }, 'heartbeat interval shortened for a lab or test; production managers use the fixed 10 minutes');
+  }
+  const hostnames = o.hostnames && o.hostnames.length > 0 ? o.hostnames : defaultHostnames();
+  const { store, ca } = await openInitializedStore(o.dataDir, o.db);
+  const servers: FastifyInstance[] = [];
+  try {
+    const tls = await serverCertificate(o.dataDir, ca, hostnames);
+    // Leaf then CA: agents verify against the CA they pinned at activation.
+    const chain = `${tls.cert.trim()}\n${ca.certificatePem.trim()}\n`;
+    const firstRun = await firstRunSecrets(store);
+    const configurations = new ConfigurationService(store, heartbeatIntervalSeconds);
+    const agentEndpoint = createAgentEndpoint({
+      store,
+      ca,
+      configurations,
+      heartbeatIntervalSeconds,
+      logger,
+      tls: { key: tls.key, cert: chain, ca: ca.certificatePem, minVersion: 'TLSv1.2' },
+    });
+    servers.push(agentEndpoint);
+    const api = createApiServer({ store, logger, tls: { key: tls.key, cert: chain } });
+    servers.push(api);
+    await listen(agentEndpoint, o.heartbeatPort ?? 4120, o.bindAddress);
+    await listen(api, o.apiPort ?? 4119, o.bindAddress);
+    const port = (s: FastifyInstance) => (s.server.address() as AddressInfo).port;
+    return {
+      store,
+      ca,
+      apiPort: port(api),
+      heartbeatPort: port(agentEndpoint),
+      hostnames,
+      heartbeatIntervalSeconds,
+      caFingerprint: ca.fingerprint,
+      firstRun,
+      async close() {
+        await Promise.allSettled(servers.map((s) => s.close()));
+        await store.close();
+      },
+    };
+  } catch (e) {
+    await Promise.allSettled(servers.map((s) => s.close()));
+    await store.close();
+    throw e;
+  }
+}

@@ -1,0 +1,391 @@
+import type { SettingOverrides } from '@palisade/core';
+import { type Kysely, Migrator, type Selectable } from 'kysely';
+import { type MigrationDialect, migrationProvider } from './migrations.js';
+import type { Database } from './schema.js';
+import type {
+  ApiKeyRecord,
+  ComputerRecord,
+  EventRecord,
+  HeartbeatStored,
+  HeartbeatWrite,
+  NewComputer,
+  OperationRecord,
+  PolicyRecord,
+  Store,
+  TokenCheck,
+} from './store.js';
+
+export const BASE_POLICY_NAME = 'Base Policy';
+
+/** BIGINT columns may arrive as strings (node-postgres) or numbers (better-sqlite3). */
+const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : num(v));
+
+function toPolicy(r: Selectable<Database['policies']>): PolicyRecord {
+  return {
+    id: num(r.id),
+    parentId: numOrNull(r.parent_id),
+    name: r.name,
+    description: r.description,
+    createdAt: num(r.created_at),
+    updatedAt: num(r.updated_at),
+  };
+}
+
+function toComputer(r: Selectable<Database['computers']>): ComputerRecord {
+  return {
+    id: num(r.id),
+    hostName: r.host_name,
+    platform: r.platform,
+    agentVersion: r.agent_version,
+    policyId: num(r.policy_id),
+    state: r.state === 'deactivated' ? 'deactivated' : 'active',
+    certSerial: r.cert_serial,
+    activatedAt: num(r.activated_at),
+    deactivatedAt: numOrNull(r.deactivated_at),
+    lastCommunication: numOrNull(r.last_communication),
+    offlineDeadline: numOrNull(r.offline_deadline),
+    lastIp: r.last_ip,
+    clockOffsetMs: numOrNull(r.clock_offset_ms),
+    uptimeSeconds: numOrNull(r.uptime_seconds),
+    drivers: JSON.parse(r.drivers),
+    counters: JSON.parse(r.counters),
+    expectedFingerprint: r.expected_fingerprint,
+    appliedFingerprint: r.applied_fingerprint,
+    eventsAckedThrough: num(r.events_acked_through),
+    tlsProtocol: r.tls_protocol,
+    tlsCipherSuite: r.tls_cipher_suite,
+  };
+}
+
+function toApiKey(r: Selectable<Database['api_keys']>): ApiKeyRecord {
+  return {
+    id: num(r.id),
+    name: r.name,
+    keyPrefix: r.key_prefix,
+    role: r.role === 'read-only' ? 'read-only' : 'full-access',
+    createdAt: num(r.created_at),
+    lastUsedAt: numOrNull(r.last_used_at),
+    revokedAt: numOrNull(r.revoked_at),
+  };
+}
+
+function toOperation(r: Selectable<Database['operations']>): OperationRecord {
+  return {
+    id: num(r.id),
+    computerId: num(r.computer_id),
+    type: 'applyConfiguration',
+    fingerprint: r.fingerprint,
+    payload: JSON.parse(r.payload),
+    status: r.status as OperationRecord['status'],
+    createdAt: num(r.created_at),
+    sentAt: numOrNull(r.sent_at),
+    completedAt: numOrNull(r.completed_at),
+    reason: r.reason,
+  };
+}
+
+/**
+ * The one Store implementation, over Kysely. The engine comes in as a Kysely instance plus the
+ * DDL capabilities of its dialect; nothing below branches on which engine it is.
+ */
+export class KyselyStore implements Store {
+  constructor(
+    readonly db: Kysely<Database>,
+    private readonly dialect: MigrationDialect,
+  ) {}
+
+  async migrate(): Promise<void> {
+    const { error, results } = await new Migrator({ db: this.db, provider: migrationProvider(this.dialect) }).migrateToLatest();
+    if (error) {
+      const failed = results?.find((r) => r.status === 'Error');
+      throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${(error as Error).message ?? error}`);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.db.destroy();
+  }
+
+  async getSystemSetting(key: string): Promise<string | null> {
+    const r = await this.db.selectFrom('system_settings').select('value').where('key', '=', key).executeTakeFirst();
+    return r?.value ?? null;
+  }
+
+  async setSystemSetting(key: string, value: string): Promise<void> {
+    await this.db
+      .insertInto('system_settings')
+      .values({ key, value })
+      .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
+      .execute();
+  }
+
+  async getCertificateAuthority() {
+    const r = await this.db.selectFrom('certificate_authority').selectAll().where('id', '=', 1).executeTakeFirst();
+    return r ? { certificate: r.certificate, privateKey: r.private_key } : null;
+  }
+
+  async saveCertificateAuthorityIfAbsent(ca: { certificate: string; privateKey: string }, now: number) {
+    await this.db
+      .insertInto('certificate_authority')
+      .values({ id: 1, certificate: ca.certificate, private_key: ca.privateKey, created_at: now })
+      .onConflict((oc) => oc.column('id').doNothing())
+      .execute();
+    const stored = await this.getCertificateAuthority();
+    if (!stored) throw new Error('certificate authority vanished after insert');
+    return stored;
+  }
+
+  async ensureBasePolicy(now: number): Promise<PolicyRecord> {
+    const existing = await this.db.selectFrom('policies').selectAll().where('parent_id', 'is', null).orderBy('id').executeTakeFirst();
+    if (existing) return toPolicy(existing);
+    await this.db
+      .insertInto('policies')
+      .values({ parent_id: null, name: BASE_POLICY_NAME, description: 'The root of the policy tree: every setting has a value here.', created_at: now, updated_at: now })
+      .onConflict((oc) => oc.column('name').doNothing())
+      .execute();
+    const row = await this.db.selectFrom('policies').selectAll().where('name', '=', BASE_POLICY_NAME).executeTakeFirstOrThrow();
+    return toPolicy(row);
+  }
+
+  async getPolicy(id: number) {
+    const r = await this.db.selectFrom('policies').selectAll().where('id', '=', id).executeTakeFirst();
+    return r ? toPolicy(r) : null;
+  }
+
+  async findPolicyByName(name: string) {
+    const r = await this.db.selectFrom('policies').selectAll().where('name', '=', name).executeTakeFirst();
+    return r ? toPolicy(r) : null;
+  }
+
+  async listPolicies() {
+    return (await this.db.selectFrom('policies').selectAll().orderBy('id').execute()).map(toPolicy);
+  }
+
+  async policyOverrides(): Promise<Map<number, SettingOverrides>> {
+    const rows = await this.db.selectFrom('policy_settings').selectAll().execute();
+    const out = new Map<number, SettingOverrides>();
+    for (const r of rows) {
+      const id = num(r.policy_id);
+      const o = out.get(id) ?? {};
+      (o as Record<string, string>)[r.name] = r.value;
+      out.set(id, o);
+    }
+    return out;
+  }
+
+  async computerOverrides(computerId: number): Promise<SettingOverrides> {
+    const rows = await this.db.selectFrom('computer_settings').selectAll().where('computer_id', '=', computerId).execute();
+    return Object.fromEntries(rows.map((r) => [r.name, r.value])) as SettingOverrides;
+  }
+
+  async createApiKey(k: { name: string; keyPrefix: string; secretHash: string; role: ApiKeyRecord['role']; now: number }) {
+    const r = await this.db
+      .insertInto('api_keys')
+      .values({ name: k.name, key_prefix: k.keyPrefix, secret_hash: k.secretHash, role: k.role, created_at: k.now, last_used_at: null, revoked_at: null })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return toApiKey(r);
+  }
+
+  async findApiKeyBySecretHash(hash: string) {
+    const r = await this.db.selectFrom('api_keys').selectAll().where('secret_hash', '=', hash).where('revoked_at', 'is', null).executeTakeFirst();
+    return r ? toApiKey(r) : null;
+  }
+
+  async touchApiKey(id: number, now: number) {
+    await this.db.updateTable('api_keys').set({ last_used_at: now }).where('id', '=', id).execute();
+  }
+
+  async countApiKeys() {
+    const r = await this.db.selectFrom('api_keys').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    return num(r.n);
+  }
+
+  async createActivationToken(t: { tokenHash: string; policyId: number; maxUses: number | null; expiresAt: number | null; now: number }) {
+    const r = await this.db
+      .insertInto('activation_tokens')
+      .values({ token_hash: t.tokenHash, policy_id: t.policyId, max_uses: t.maxUses, uses: 0, expires_at: t.expiresAt, created_at: t.now })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return num(r.id);
+  }
+
+  async checkActivationToken(tokenHash: string, now: number): Promise<TokenCheck> {
+    const t = await this.db.selectFrom('activation_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
+    if (!t) return { ok: false, reason: 'unknown' };
+    if (t.expires_at !== null && num(t.expires_at) <= now) return { ok: false, reason: 'expired' };
+    if (t.max_uses !== null && num(t.uses) >= num(t.max_uses)) return { ok: false, reason: 'used-up' };
+    return { ok: true, tokenId: num(t.id), policyId: num(t.policy_id) };
+  }
+
+  async activateComputer(tokenId: number, c: NewComputer): Promise<ComputerRecord | 'token-used-up'> {
+    return this.db.transaction().execute(async (trx) => {
+      const used = await trx
+        .updateTable('activation_tokens')
+        .set((eb) => ({ uses: eb('uses', '+', 1) }))
+        .where('id', '=', tokenId)
+        .where((eb) => eb.or([eb('max_uses', 'is', null), eb('uses', '<', eb.ref('max_uses'))]))
+        .executeTakeFirst();
+      if (Number(used.numUpdatedRows) !== 1) return 'token-used-up' as const;
+      const row = await trx
+        .insertInto('computers')
+        .values({
+          host_name: c.hostName,
+          platform: c.platform,
+          agent_version: c.agentVersion,
+          policy_id: c.policyId,
+          state: 'active',
+          cert_serial: c.certSerial,
+          activated_at: c.now,
+          deactivated_at: null,
+          last_communication: null,
+          offline_deadline: null,
+          last_ip: null,
+          clock_offset_ms: null,
+          uptime_seconds: null,
+          drivers: '[]',
+          counters: '{}',
+          expected_fingerprint: c.expectedFingerprint,
+          applied_fingerprint: null,
+          events_acked_through: 0,
+          tls_protocol: null,
+          tls_cipher_suite: null,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return toComputer(row);
+    });
+  }
+
+  async getComputer(id: number) {
+    const r = await this.db.selectFrom('computers').selectAll().where('id', '=', id).executeTakeFirst();
+    return r ? toComputer(r) : null;
+  }
+
+  async findComputerByCertSerial(serial: string) {
+    const r = await this.db.selectFrom('computers').selectAll().where('cert_serial', '=', serial).executeTakeFirst();
+    return r ? toComputer(r) : null;
+  }
+
+  async listComputers() {
+    return (await this.db.selectFrom('computers').selectAll().orderBy('id').execute()).map(toComputer);
+  }
+
+  async recordHeartbeat(hb: HeartbeatWrite): Promise<HeartbeatStored> {
+    return this.db.transaction().execute(async (trx) => {
+      let eventsStored = 0;
+      if (hb.events.length > 0) {
+        const res = await trx
+          .insertInto('events')
+          .values(
+            hb.events.map((e) => ({
+              computer_id: hb.computerId,
+              seq: e.seq,
+              agent_time: e.time,
+              received_at: hb.now,
+              type: e.type,
+              severity: e.severity,
+              message: e.message,
+              data: e.data === undefined ? null : JSON.stringify(e.data),
+            })),
+          )
+          .onConflict((oc) => oc.columns(['computer_id', 'seq']).doNothing())
+          .executeTakeFirst();
+        eventsStored = Number(res.numInsertedOrUpdatedRows ?? 0);
+      }
+      const maxSeq = hb.events.reduce((m, e) => Math.max(m, e.seq), 0);
+      const row = await trx
+        .updateTable('computers')
+        .set((eb) => ({
+          last_communication: hb.now,
+          offline_deadline: hb.offlineDeadline,
+          agent_version: hb.agentVersion,
+          platform: hb.platform,
+          host_name: hb.hostName,
+          last_ip: hb.lastIp,
+          clock_offset_ms: hb.clockOffsetMs,
+          uptime_seconds: Math.floor(hb.uptimeSeconds),
+          drivers: JSON.stringify(hb.drivers),
+          counters: JSON.stringify(hb.counters),
+          applied_fingerprint: hb.appliedFingerprint,
+          expected_fingerprint: hb.expectedFingerprint,
+          tls_protocol: hb.tlsProtocol,
+          tls_cipher_suite: hb.tlsCipherSuite,
+          events_acked_through: eb.case().when('events_acked_through', '<', maxSeq).then(maxSeq).else(eb.ref('events_acked_through')).end(),
+        }))
+        .where('id', '=', hb.computerId)
+        .where('state', '=', 'active')
+        .returning('events_acked_through')
+        .executeTakeFirst();
+      if (!row) throw new Error(`computer ${hb.computerId} is not active`);
+      return { eventsStored, eventsAckedThrough: num(row.events_acked_through) };
+    });
+  }
+
+  async ensureConfigurationOperation(computerId: number, fingerprint: string, payload: unknown, now: number) {
+    return this.db.transaction().execute(async (trx) => {
+      const open = await trx
+        .selectFrom('operations')
+        .selectAll()
+        .where('computer_id', '=', computerId)
+        .where('type', '=', 'applyConfiguration')
+        .where('status', 'in', ['pending', 'sent'])
+        .execute();
+      const same = open.find((o) => o.fingerprint === fingerprint);
+      const stale = open.filter((o) => o !== same).map((o) => num(o.id));
+      if (stale.length > 0) {
+        await trx.updateTable('operations').set({ status: 'superseded', completed_at: now }).where('id', 'in', stale).execute();
+      }
+      if (same) return toOperation(same);
+      const row = await trx
+        .insertInto('operations')
+        .values({ computer_id: computerId, type: 'applyConfiguration', fingerprint, payload: JSON.stringify(payload), status: 'pending', created_at: now, sent_at: null, completed_at: null, reason: null })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return toOperation(row);
+    });
+  }
+
+  async markOperationsSent(ids: number[], now: number) {
+    if (ids.length === 0) return;
+    await this.db.updateTable('operations').set({ status: 'sent', sent_at: now }).where('id', 'in', ids).where('status', 'in', ['pending', 'sent']).execute();
+  }
+
+  async completeOperation(r: { computerId: number; id: number; status: 'succeeded' | 'failed'; reason: string | null; fingerprint: string | null; now: number }) {
+    return this.db.transaction().execute(async (trx) => {
+      const res = await trx
+        .updateTable('operations')
+        .set({ status: r.status, reason: r.reason, completed_at: r.now })
+        .where('id', '=', r.id)
+        .where('computer_id', '=', r.computerId)
+        .where('status', 'in', ['pending', 'sent'])
+        .executeTakeFirst();
+      if (Number(res.numUpdatedRows) !== 1) return false;
+      if (r.status === 'succeeded' && r.fingerprint) {
+        await trx.updateTable('computers').set({ applied_fingerprint: r.fingerprint }).where('id', '=', r.computerId).execute();
+      }
+      return true;
+    });
+  }
+
+  async getOperation(id: number) {
+    const r = await this.db.selectFrom('operations').selectAll().where('id', '=', id).executeTakeFirst();
+    return r ? toOperation(r) : null;
+  }
+
+  async listEvents(computerId: number): Promise<EventRecord[]> {
+    const rows = await this.db.selectFrom('events').selectAll().where('computer_id', '=', computerId).orderBy('seq').execute();
+    return rows.map((r) => ({
+      id: num(r.id),
+      computerId: num(r.computer_id),
+      seq: num(r.seq),
+      agentTime: num(r.agent_time),
+      receivedAt: num(r.received_at),
+      type: r.type,
+      severity: r.severity,
+      message: r.message,
+      data: r.data === null ? null : JSON.parse(r.data),
+    }));
+  }
+}

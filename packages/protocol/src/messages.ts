@@ -1,0 +1,160 @@
+import { type Static, Type } from '@sinclair/typebox';
+
+/**
+ * Wire protocol between agent and manager (DESIGN.md "The heartbeat"). Every message carries
+ * `protocolVersion`; a receiver rejects a version it does not speak with 400
+ * `PROTOCOL_VERSION_UNSUPPORTED` rather than guessing.
+ */
+export const PROTOCOL_VERSION = 1;
+
+/** Upper bound on any request body on the agent endpoint (events are batched below it). */
+export const MAX_BODY_BYTES = 1024 * 1024;
+/** Most events one heartbeat carries; the agent sends the rest on the next exchanges. */
+export const MAX_EVENTS_PER_HEARTBEAT = 500;
+
+export const AGENT_PATHS = {
+  activate: '/agent/v1/activate',
+  heartbeat: '/agent/v1/heartbeat',
+  results: '/agent/v1/results',
+} as const;
+
+const ProtocolVersion = Type.Integer({ minimum: 1, maximum: 1000 });
+const ShortString = (max = 255) => Type.String({ minLength: 1, maxLength: max });
+
+export const ActivationRequest = Type.Object(
+  {
+    protocolVersion: ProtocolVersion,
+    token: ShortString(200),
+    /** PKCS#10 request, PEM. The agent's private key never leaves the host. */
+    csr: Type.String({ minLength: 100, maxLength: 16384 }),
+    hostName: ShortString(),
+    platform: ShortString(32),
+    agentVersion: ShortString(64),
+    /** Policy by name; when absent, the token's policy. */
+    policy: Type.Optional(ShortString()),
+  },
+  { additionalProperties: false },
+);
+export type ActivationRequest = Static<typeof ActivationRequest>;
+
+export const Driver = Type.Object(
+  {
+    name: ShortString(64),
+    status: Type.Union([Type.Literal('online'), Type.Literal('offline')]),
+    reason: Type.Optional(Type.String({ maxLength: 1024 })),
+  },
+  { additionalProperties: false },
+);
+export type Driver = Static<typeof Driver>;
+
+export const AgentEvent = Type.Object(
+  {
+    /** Agent-assigned, strictly increasing, never reused for one activation. */
+    seq: Type.Integer({ minimum: 1 }),
+    /** Agent clock, epoch ms. */
+    time: Type.Integer({ minimum: 0 }),
+    type: ShortString(64),
+    severity: Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('error'), Type.Literal('critical')]),
+    message: Type.String({ maxLength: 4096 }),
+    data: Type.Optional(Type.Record(Type.String({ maxLength: 64 }), Type.Unknown())),
+  },
+  { additionalProperties: false },
+);
+export type AgentEvent = Static<typeof AgentEvent>;
+
+export const AgentStatus = Type.Object(
+  {
+    version: ShortString(64),
+    platform: ShortString(32),
+    hostName: ShortString(),
+    uptimeSeconds: Type.Number({ minimum: 0 }),
+    /** Agent clock at the moment the report was built, epoch ms. */
+    clockTime: Type.Integer({ minimum: 0 }),
+  },
+  { additionalProperties: false },
+);
+export type AgentStatus = Static<typeof AgentStatus>;
+
+export const HeartbeatReport = Type.Object(
+  {
+    protocolVersion: ProtocolVersion,
+    agent: AgentStatus,
+    drivers: Type.Array(Driver, { maxItems: 64 }),
+    events: Type.Array(AgentEvent, { maxItems: MAX_EVENTS_PER_HEARTBEAT }),
+    counters: Type.Record(Type.String({ maxLength: 128 }), Type.Integer({ minimum: 0 }), { maxProperties: 20000 }),
+    /** Fingerprint of the configuration the agent has applied; null before the first one. */
+    configurationFingerprint: Type.Union([Type.String({ pattern: '^sha256:[0-9a-f]{64}$' }), Type.Null()]),
+  },
+  { additionalProperties: false },
+);
+export type HeartbeatReport = Static<typeof HeartbeatReport>;
+
+export const ApplyConfigurationOperation = Type.Object({
+  id: Type.Integer(),
+  type: Type.Literal('applyConfiguration'),
+  fingerprint: Type.String(),
+  configuration: Type.Unknown(),
+});
+export type ApplyConfigurationOperation = Static<typeof ApplyConfigurationOperation>;
+
+export const Operation = ApplyConfigurationOperation;
+export type Operation = ApplyConfigurationOperation;
+
+export const HeartbeatReply = Type.Object({
+  protocolVersion: ProtocolVersion,
+  computerId: Type.Integer(),
+  /** Manager clock when the report was stored, epoch ms (the agent computes its offset). */
+  serverTime: Type.Integer(),
+  /** Highest `seq` stored; the agent drops its spool through here. 0 when none yet. */
+  eventsAckedThrough: Type.Integer({ minimum: 0 }),
+  eventsStored: Type.Integer({ minimum: 0 }),
+  /** Operations to run before the connection closes; results go to `results` on the same socket. */
+  operations: Type.Array(Operation),
+  /** Binds operation results to this connection; results for it must come on the same socket. */
+  exchangeId: Type.String(),
+  heartbeatIntervalSeconds: Type.Integer({ minimum: 1 }),
+});
+export type HeartbeatReply = Static<typeof HeartbeatReply>;
+
+export const OperationResult = Type.Object(
+  {
+    id: Type.Integer(),
+    status: Type.Union([Type.Literal('succeeded'), Type.Literal('failed')]),
+    reason: Type.Optional(Type.String({ maxLength: 4096 })),
+    /** Fingerprint of the configuration now applied. */
+    fingerprint: Type.Optional(Type.String({ pattern: '^sha256:[0-9a-f]{64}$' })),
+  },
+  { additionalProperties: false },
+);
+export type OperationResult = Static<typeof OperationResult>;
+
+export const OperationResults = Type.Object(
+  {
+    protocolVersion: ProtocolVersion,
+    exchangeId: ShortString(128),
+    results: Type.Array(OperationResult, { maxItems: 100 }),
+  },
+  { additionalProperties: false },
+);
+export type OperationResults = Static<typeof OperationResults>;
+
+export const ActivationReply = Type.Object({
+  protocolVersion: ProtocolVersion,
+  computerId: Type.Integer(),
+  policyId: Type.Integer(),
+  policyName: Type.String(),
+  /** The agent's certificate, PEM, issued by the manager CA from the CSR. */
+  certificate: Type.String(),
+  /** The manager CA certificate, PEM: the agent trusts exactly this for every later exchange. */
+  caCertificate: Type.String(),
+  configuration: Type.Unknown(),
+  fingerprint: Type.String(),
+  heartbeatIntervalSeconds: Type.Integer({ minimum: 1 }),
+});
+export type ActivationReply = Static<typeof ActivationReply>;
+
+/** Error body on both ports: a stable code and a sentence a person can act on. */
+export const ErrorBody = Type.Object({
+  error: Type.Object({ code: Type.String(), message: Type.String() }),
+});
+export type ErrorBody = Static<typeof ErrorBody>;
