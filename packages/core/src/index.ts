@@ -6,3 +6,7 @@ export * from './security-configuration.js';
 export * from './settings-catalog.js';
 export * from './policy-tree.js';
 export * from './setting-write.js';
+export * from './cipher-suites.js';
+export * from './agent-version.js';
+export * from './tls-policy.js';
+export * from './tls-preflight.js';
