@@ -26,7 +26,7 @@ function walk(dir, out) {
 }
 
 const files = [];
-for (const base of ['packages', 'tools', 'benchmarks']) {
+for (const base of ['packages', 'tests', 'tools', 'benchmarks']) {
   try {
     for (const pkg of readdirSync(join(root, base))) {
       const dist = join(root, base, pkg, 'dist');

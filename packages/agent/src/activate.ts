@@ -58,7 +58,7 @@ export async function activate(state: StateDir, o: ActivateOptions) {
     throw new AgentError('MANAGER_REPLY_INVALID', 'activation reply lacks a certificate or computer ID');
   }
   state.saveActivation(
-    { manager, computerId: reply.computerId, policyId: reply.policyId, policyName: reply.policyName, caFingerprint: fingerprint, activatedAt: Date.now() },
+    { manager, computerId: reply.computerId, hostName, policyId: reply.policyId, policyName: reply.policyName, caFingerprint: fingerprint, activatedAt: Date.now() },
     { key: keyPem, cert: reply.certificate, ca },
   );
   state.saveHeartbeatInterval(reply.heartbeatIntervalSeconds);

@@ -59,7 +59,7 @@ export async function heartbeat(state: StateDir, o: HeartbeatOptions = {}): Prom
         const counters = state.counters();
         const report: HeartbeatReport = {
           protocolVersion: PROTOCOL_VERSION,
-          agent: { version: AGENT_VERSION, platform: process.platform, hostName: osHostname(), uptimeSeconds: Math.floor(osUptime()), clockTime: Date.now() },
+          agent: { version: AGENT_VERSION, platform: process.platform, hostName: activation.hostName ?? osHostname(), uptimeSeconds: Math.floor(osUptime()), clockTime: Date.now() },
           // Enforcement engines report here as they arrive (listener, firewall); none runs yet.
           drivers: [],
           events,

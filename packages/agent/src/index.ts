@@ -4,3 +4,4 @@ export { runAgent } from './daemon.js';
 export { heartbeat } from './heartbeat.js';
 export { StateDir } from './state-dir.js';
 export { main } from './cli.js';
+export { generateKeyAndCsr } from './key-pair.js';

@@ -9,6 +9,8 @@ import type { ManagerAddress } from './manager-url.js';
 export interface Activation {
   manager: ManagerAddress;
   computerId: number;
+  /** The name the agent activated with (default: the OS host name), reported in every heartbeat. */
+  hostName: string;
   policyId: number;
   policyName: string;
   caFingerprint: string;

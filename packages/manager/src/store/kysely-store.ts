@@ -272,6 +272,16 @@ export class KyselyStore implements Store {
     return (await this.db.selectFrom('computers').selectAll().orderBy('id').execute()).map(toComputer);
   }
 
+  async deactivateComputer(id: number, now: number) {
+    const r = await this.db
+      .updateTable('computers')
+      .set({ state: 'deactivated', deactivated_at: now, offline_deadline: null })
+      .where('id', '=', id)
+      .where('state', '=', 'active')
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
   async recordHeartbeat(hb: HeartbeatWrite): Promise<HeartbeatStored> {
     return this.db.transaction().execute(async (trx) => {
       let eventsStored = 0;

@@ -156,6 +156,9 @@ export interface Store {
   findComputerByCertSerial(serial: string): Promise<ComputerRecord | null>;
   listComputers(): Promise<ComputerRecord[]>;
 
+  /** Marks the computer deactivated, which revokes its certificate; false if unknown or already so. */
+  deactivateComputer(id: number, now: number): Promise<boolean>;
+
   recordHeartbeat(hb: HeartbeatWrite): Promise<HeartbeatStored>;
 
   /**

@@ -1,0 +1,135 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { generateKeyAndCsr, heartbeat, type StateDir } from '@palisade/agent';
+import { CertificateAuthority, createCertificateAuthority } from '@palisade/manager';
+import { PROTOCOL_VERSION } from '@palisade/protocol';
+import { activateTestAgent, httpsJson, startTestManager, type TestManager } from './harness.js';
+
+describe('agent endpoint: bad input and bad certificates get a 4xx with a reason and change nothing', () => {
+  let m: TestManager;
+  let agent: StateDir;
+  let computerId: number;
+  let url: (path: string) => string;
+  let creds: { cert: string; key: string };
+
+  const snapshot = async () => ({
+    computer: await m.manager.store.getComputer(computerId),
+    events: await m.manager.store.listEvents(computerId),
+  });
+  const validReport = () => ({
+    protocolVersion: PROTOCOL_VERSION,
+    agent: { version: '0.1.0', platform: 'linux', hostName: 'h', uptimeSeconds: 1, clockTime: Date.now() },
+    drivers: [],
+    events: [{ seq: 1_000_000, time: Date.now(), type: 'x', severity: 'info', message: 'must not be stored' }],
+    counters: {},
+    configurationFingerprint: null,
+  });
+  const post = (path: string, body: unknown, o: { cert?: string; key?: string; contentType?: string } = creds) =>
+    httpsJson(url(path), m.manager.ca.certificatePem, {
+      method: 'POST',
+      body,
+      ...(o.cert ? { cert: o.cert, key: o.key } : {}),
+      ...(o.contentType ? { headers: { 'content-type': o.contentType } } : {}),
+    });
+
+  before(async () => {
+    m = await startTestManager();
+    agent = await activateTestAgent(m);
+    computerId = (await heartbeat(agent)).computerId;
+    url = (p) => `https://localhost:${m.manager.heartbeatPort}${p}`;
+    creds = { cert: agent.credentials().cert, key: agent.credentials().key };
+  });
+  after(() => m.close());
+
+  const cases: Array<[string, () => unknown, number, string, string?]> = [
+    ['malformed JSON', () => '{"protocolVersion": 1, "agent": ', 400, 'INVALID_JSON'],
+    ['empty body', () => '', 400, 'INVALID_JSON'],
+    ['a string where a number belongs', () => ({ ...validReport(), agent: { ...validReport().agent, uptimeSeconds: '5' } }), 400, 'VALIDATION_FAILED'],
+    ['a missing member', () => { const r: Record<string, unknown> = validReport(); delete r.counters; return r; }, 400, 'VALIDATION_FAILED'],
+    ['an unknown member', () => ({ ...validReport(), extra: true }), 400, 'VALIDATION_FAILED'],
+    ['a malformed fingerprint', () => ({ ...validReport(), configurationFingerprint: 'md5:0' }), 400, 'VALIDATION_FAILED'],
+    ['an event with seq 0', () => ({ ...validReport(), events: [{ ...validReport().events[0], seq: 0 }] }), 400, 'VALIDATION_FAILED'],
+    ['an unknown protocol version', () => ({ ...validReport(), protocolVersion: PROTOCOL_VERSION + 1 }), 400, 'PROTOCOL_VERSION_UNSUPPORTED'],
+    ['a body over the 1 MiB limit', () => ({ ...validReport(), pad: 'x'.repeat(1024 * 1024 + 10) }), 413, 'BODY_TOO_LARGE'],
+    ['a non-JSON content type', () => 'protocolVersion=1', 415, 'UNSUPPORTED_MEDIA_TYPE', 'application/x-www-form-urlencoded'],
+  ];
+  for (const [name, body, status, code, contentType] of cases) {
+    test(`heartbeat with ${name} → ${status} ${code}`, async () => {
+      const before = await snapshot();
+      const r = await post('/agent/v1/heartbeat', body(), { ...creds, ...(contentType ? { contentType } : {}) });
+      assert.equal(r.status, status, JSON.stringify(r.body));
+      assert.equal(r.body.error.code, code);
+      assert.ok(r.body.error.message.length > 10);
+      assert.deepEqual(await snapshot(), before);
+    });
+  }
+
+  test('activation with a broken CSR → 400 CSR_INVALID, no computer created, token use not counted', async () => {
+    const count = (await m.manager.store.listComputers()).length;
+    const r = await post('/agent/v1/activate', { protocolVersion: 1, token: m.token, csr: `-----BEGIN CERTIFICATE REQUEST-----\n${'A'.repeat(200)}\n-----END CERTIFICATE REQUEST-----`, hostName: 'h', platform: 'linux', agentVersion: '0.1.0' }, {});
+    assert.equal(r.status, 400);
+    assert.equal(r.body.error.code, 'CSR_INVALID');
+    assert.equal((await m.manager.store.listComputers()).length, count);
+  });
+
+  test('activation with wrong types → 400 VALIDATION_FAILED', async () => {
+    const r = await post('/agent/v1/activate', { protocolVersion: '1', token: 5 }, {});
+    assert.equal(r.status, 400);
+    assert.equal(r.body.error.code, 'VALIDATION_FAILED');
+  });
+
+  test('results for an exchange of another connection → 409, operation left open', async () => {
+    const report = { ...validReport(), events: [], configurationFingerprint: null };
+    const hb = await post('/agent/v1/heartbeat', report);
+    assert.equal(hb.status, 200);
+    assert.equal(hb.body.operations.length, 1, 'null fingerprint ⇒ applyConfiguration');
+    const op = hb.body.operations[0];
+    // httpsJson opens a new connection per request: this is not the heartbeat's connection.
+    const r = await post('/agent/v1/results', { protocolVersion: 1, exchangeId: hb.body.exchangeId, results: [{ id: op.id, status: 'succeeded', fingerprint: op.fingerprint }] });
+    assert.equal(r.status, 409);
+    assert.equal(r.body.error.code, 'EXCHANGE_NOT_ON_THIS_CONNECTION');
+    assert.equal((await m.manager.store.getOperation(op.id))?.status, 'sent');
+    await heartbeat(agent); // put the real agent back in sync
+  });
+
+  test('no client certificate → 401 CLIENT_CERTIFICATE_REQUIRED', async () => {
+    const before = await snapshot();
+    const r = await post('/agent/v1/heartbeat', validReport(), {});
+    assert.equal(r.status, 401);
+    assert.equal(r.body.error.code, 'CLIENT_CERTIFICATE_REQUIRED');
+    assert.deepEqual(await snapshot(), before);
+  });
+
+  test('a certificate from another CA → 403 CERTIFICATE_NOT_RECOGNIZED', async () => {
+    const evil = await CertificateAuthority.load(await createCertificateAuthority('Not The Manager CA'));
+    const { keyPem, csrPem } = await generateKeyAndCsr('intruder');
+    const { certificate } = await evil.issueAgentCertificate(csrPem, 'intruder');
+    const before = await snapshot();
+    const r = await post('/agent/v1/heartbeat', validReport(), { cert: certificate, key: keyPem });
+    assert.equal(r.status, 403);
+    assert.equal(r.body.error.code, 'CERTIFICATE_NOT_RECOGNIZED');
+    assert.deepEqual(await snapshot(), before);
+  });
+
+  test('a certificate from our CA that no computer holds → 403 CERTIFICATE_NOT_RECOGNIZED', async () => {
+    const cert = readFileSync(join(m.dataDir, 'tls', 'server.crt'), 'utf8');
+    const key = readFileSync(join(m.dataDir, 'tls', 'server.key'), 'utf8');
+    const r = await post('/agent/v1/heartbeat', validReport(), { cert, key });
+    assert.equal(r.status, 403);
+    assert.equal(r.body.error.code, 'CERTIFICATE_NOT_RECOGNIZED');
+  });
+
+  test('after deactivation the certificate is revoked: 403 CERTIFICATE_REVOKED, nothing stored', async () => {
+    const other = await activateTestAgent(m);
+    const id = (await heartbeat(other)).computerId;
+    assert.equal(await m.manager.store.deactivateComputer(id, Date.now()), true);
+    const before = await m.manager.store.getComputer(id);
+    other.spool().append({ type: 'after.revoke', severity: 'info', message: 'x' });
+    await assert.rejects(heartbeat(other), /CERTIFICATE_REVOKED/);
+    assert.deepEqual(await m.manager.store.getComputer(id), before);
+    assert.equal((await m.manager.store.listEvents(id)).filter((e) => e.type === 'after.revoke').length, 0);
+    assert.equal(other.spool().size > 0, true, 'the agent keeps its unsent events');
+  });
+});

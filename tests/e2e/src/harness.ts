@@ -1,0 +1,102 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { activate, StateDir } from '@palisade/agent';
+import { type RunningManager, startManager } from '@palisade/manager';
+import pino from 'pino';
+
+export interface TestManager {
+  manager: RunningManager;
+  dataDir: string;
+  apiKey: string;
+  token: string;
+  /** `dsm://localhost:PORT/` */
+  agentUrl: string;
+  api<T = any>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: T }>;
+  tempDir(prefix?: string): string;
+  close(): Promise<void>;
+}
+
+/**
+ * A real manager on ephemeral loopback ports with a fresh SQLite file in a temp dir, its
+ * first-run API key and activation token at hand. Logs are silenced unless PALISADE_TEST_LOG is set.
+ */
+export async function startTestManager(o: { heartbeatIntervalSeconds?: number; dataDir?: string } = {}): Promise<TestManager> {
+  const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'palisade-mgr-'));
+  const temps: string[] = [];
+  const manager = await startManager({
+    dataDir,
+    hostnames: ['localhost'],
+    apiPort: 0,
+    heartbeatPort: 0,
+    bindAddress: '127.0.0.1',
+    heartbeatIntervalSeconds: o.heartbeatIntervalSeconds ?? 600,
+    logger: pino({ level: process.env.PALISADE_TEST_LOG ?? 'silent' }),
+  });
+  const apiKey = manager.firstRun.apiKey ?? '';
+  const token = manager.firstRun.activationToken ?? '';
+  return {
+    manager,
+    dataDir,
+    apiKey,
+    token,
+    agentUrl: `dsm://localhost:${manager.heartbeatPort}/`,
+    api: (method, path, body, headers = {}) =>
+      httpsJson(`https://localhost:${manager.apiPort}${path}`, manager.ca.certificatePem, { method, body, headers: { 'api-secret-key': apiKey, ...headers } }),
+    tempDir(prefix = 'palisade-agent-') {
+      const d = mkdtempSync(join(tmpdir(), prefix));
+      temps.push(d);
+      return d;
+    },
+    async close() {
+      await manager.close();
+      for (const d of temps) rmSync(d, { recursive: true, force: true });
+      if (!o.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Activates an in-process agent against the test manager; returns its state dir. */
+export async function activateTestAgent(m: TestManager, o: { policy?: string; hostName?: string } = {}): Promise<StateDir> {
+  const state = new StateDir(m.tempDir());
+  await activate(state, { managerUrl: m.agentUrl, token: m.token, caFingerprint: m.manager.caFingerprint, ...o });
+  return state;
+}
+
+/** JSON over HTTPS, trusting only `ca`. `body` as a string is sent verbatim (for malformed-input tests). */
+export function httpsJson<T = any>(
+  url: string,
+  ca: string,
+  o: { method?: string; body?: unknown; headers?: Record<string, string>; cert?: string; key?: string } = {},
+): Promise<{ status: number; body: T }> {
+  const payload = o.body === undefined ? undefined : Buffer.from(typeof o.body === 'string' ? o.body : JSON.stringify(o.body));
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: o.method ?? 'GET',
+        ca,
+        ...(o.cert ? { cert: o.cert, key: o.key } : {}),
+        agent: false,
+        headers: { ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}), ...o.headers },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let body: unknown = text;
+          try {
+            body = JSON.parse(text);
+          } catch {
+            /* not JSON */
+          }
+          resolve({ status: res.statusCode ?? 0, body: body as T });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
