@@ -1,0 +1,309 @@
+/**
+ * Compiles the effective firewall rules into one nftables script for table `inet palisade`, and
+ * reads the per-rule counters back. Pure text in, text out: the agent runs `nft -f` and
+ * `nft -j list table inet palisade`; this module never touches the kernel.
+ *
+ * Shape of the script, and why:
+ *
+ * - `add table` / `delete table` / `table … { … }`. `nft -f` submits the whole file as one netlink
+ *   transaction, so the kernel swaps the old table for the new one between two packets or, on any
+ *   error, keeps the old one (nftables wiki, "Atomic rule replacement": "The kernel handles the rule
+ *   commands in the file in one single transaction"). `add table` first because `delete` of a
+ *   missing table is an error and the agent's first apply has no table, while `add` of an existing
+ *   table is not (nft(8) on `create`: "similar to the add command, but returns an error if the
+ *   table already exists"). `delete` rather than `flush table`,
+ *   because flush removes rules but keeps chains, sets and named counters (same wiki page: "flush
+ *   table filter will not flush any sets defined in that table"), and a removed rule's counter
+ *   would linger. Consequence: every apply resets the counters, so the agent reports them as
+ *   "since this configuration was applied". (`destroy table`, which tolerates a missing table,
+ *   needs Linux 6.3 and nft 1.0.8; the add/delete pair works everywhere.)
+ * - Chains `input` and `output` at `hook … priority filter` carry incoming and outgoing rules.
+ *   Verdicts here are this table's only: another table's base chain on the same hook (firewalld,
+ *   Docker) still sees packets palisade accepts.
+ * - `ct state established,related accept`, then loopback, before any rule. Deep Security's firewall
+ *   is stateful ("bidirectional stateful inspection", about-firewall.html): replies to a connection
+ *   the rules let through are not judged again, and rules describe who may open a connection. On
+ *   Linux conntrack already knows that state, so accepting it first gives the same behaviour and
+ *   spares every reply packet the rule walk. Loopback (`iif "lo"` / `oif "lo"`) is the host talking
+ *   to itself — the agent's own local services — and an "allow only X" policy meant for the network
+ *   must not cut it.
+ * - Bypass is compiled to `accept`, not to `notrack` in a raw-priority chain. Deep Security's bypass
+ *   skips stateful inspection, so it tells operators to create bypass rules in pairs, one per
+ *   direction ("Since stateful inspection is not applied to bypassed traffic, bypassing traffic in
+ *   one direction does not automatically bypass the response", firewall-rule-action-priority.html).
+ *   Letting conntrack see bypassed flows makes the replies "established" and accepted by the rule
+ *   above, so the hidden rule needs no outgoing twin; the cost is conntrack entries for bypassed
+ *   flows, which a host firewall can afford.
+ * - Then the rules in {@link firewallEvaluationOrder} — the evaluator's order — so the kernel and
+ *   `compileFirewall` decide alike: bypass/force-allow/allow → `accept`, deny → `drop`, log-only →
+ *   `log prefix "palisade <id> "` and no verdict (evaluation continues). Each rule counts into a
+ *   named counter `r_<id>` declared in the table (nftables wiki, "Counters": named counters can be
+ *   listed and reset by name), so the agent reads counters by rule id.
+ * - Last, when the direction has an allow rule, `counter drop` (Deep Security's implicit deny,
+ *   "out of allowed policy"); the chain policy stays `accept` otherwise.
+ *
+ * Frames and families. Table family `inet` sees IPv4 and IPv6 only; ARP is handled by the `arp`
+ * family and other EtherTypes by `netdev`/`bridge`, never by an inet hook. Decision: ARP and other
+ * non-IP frames are not filtered by palisade. A non-IP allow / force-allow / bypass rule is always
+ * satisfied (those frames pass) and compiles to a comment — it still counts as an allow rule for the
+ * implicit deny, as in the evaluator; a non-IP deny or log-only rule cannot be enforced and is
+ * refused with the reason ({@link nftablesProblems}), which the manager reports when the rule is
+ * saved rather than the agent failing later. (A `table arp` would also work, but Deep Security's
+ * implicit deny would then drop ARP on every host whose policy has an allow rule and no ARP rule,
+ * cutting it off the network; not filtering ARP avoids that trap.) The evaluator still models ARP
+ * packets as Deep Security would; only nftables leaves them alone.
+ *
+ * Link-layer addresses exist only on the input hook: `ether saddr`/`ether daddr` read the received
+ * frame's header, and on output the header is built after the hook. Outgoing rules with MAC
+ * matches are refused.
+ */
+import {
+  dedupeFirewallRules,
+  formatIpAddress,
+  frameFamilies,
+  parseIpEntry,
+  portInterval,
+  type FirewallDirection,
+  type FirewallRule,
+  type IpMatch,
+  type PortMatch,
+} from './firewall-rule.js';
+import { firewallEvaluationOrder } from './firewall-evaluator.js';
+
+export const NFT_TABLE_FAMILY = 'inet';
+export const NFT_TABLE_NAME = 'palisade';
+
+/** Counter of a rule. Rule ids are limited to `[A-Za-z0-9][A-Za-z0-9_-]*`, a valid nft identifier. */
+export function nftCounterName(ruleId: string): string {
+  return `r_${ruleId}`;
+}
+
+export interface NftablesOptions {
+  /** Firewall `Off` compiles to removing the table. */
+  readonly state: 'On' | 'Off';
+}
+
+/** Thrown by {@link compileNftables} when a rule cannot be enforced; `problems` say why. */
+export class NftablesCompileError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`cannot compile firewall rules to nftables: ${problems.join('; ')}`);
+    this.name = 'NftablesCompileError';
+    this.problems = problems;
+  }
+}
+
+function frameText(rule: FirewallRule): string {
+  const f = typeof rule.frameType === 'number' ? `0x${rule.frameType.toString(16).padStart(4, '0')}` : rule.frameType;
+  return `${rule.frameTypeNot ? 'not ' : ''}${f}`;
+}
+
+/**
+ * Why `rule` cannot be enforced by table `inet palisade` (`"<field>: <reason>"`); empty when it
+ * can. The manager calls this when a rule is saved, so a rule the agent could not apply is refused
+ * up front.
+ */
+export function nftablesProblems(rule: FirewallRule): string[] {
+  const out: string[] = [];
+  const families = frameFamilies(rule.frameType, rule.frameTypeNot);
+  if (families.length === 0 && (rule.action === 'deny' || rule.action === 'log-only')) {
+    out.push(`frameType: ${frameText(rule)} frames never reach an nftables inet chain (IPv4 and IPv6 only), so a ${rule.action} rule for them cannot be enforced`);
+  }
+  if (rule.direction === 'outgoing') {
+    for (const field of ['sourceMac', 'destinationMac'] as const) {
+      if (rule[field] !== 'any') out.push(`${field}: nftables cannot match MAC addresses on outgoing packets (the Ethernet header is built after the output hook)`);
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Expressions
+
+function set(items: readonly string[]): string {
+  return items.length === 1 ? items[0]! : `{ ${items.join(', ')} }`;
+}
+
+function op(not: boolean): string {
+  return not ? '!= ' : '';
+}
+
+/**
+ * Merges overlapping intervals: nft refuses overlapping elements in an anonymous interval set
+ * ("conflicting intervals"), and an operator's list may overlap (10.0.0.0/8 and 10.1.2.3).
+ * Adjacent ones are left apart — nft accepts them, and the text stays the operator's.
+ */
+function merge<T extends number | bigint>(intervals: [T, T][]): [T, T][] {
+  intervals.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const out: [T, T][] = [];
+  for (const [lo, hi] of intervals) {
+    const last = out[out.length - 1];
+    if (last && lo <= last[1]) {
+      if (hi > last[1]) last[1] = hi;
+    } else {
+      out.push([lo, hi]);
+    }
+  }
+  return out;
+}
+
+function ipTexts(match: readonly string[], family: 4 | 6): string[] {
+  // Entries are canonical already (validateFirewallRule); parse only to sort and merge a list.
+  const mine = match.filter((e) => e.includes(':') === (family === 6));
+  if (mine.length <= 1) return mine;
+  const entries = mine.map(parseIpEntry).sort((a, b) => (a.low < b.low ? -1 : a.low > b.low ? 1 : 0));
+  if (entries.every((e, i) => i === 0 || e.low > entries[i - 1]!.high)) return entries.map((e) => e.text);
+  const bits = family === 4 ? 32n : 128n;
+  return merge(entries.map((e): [bigint, bigint] => [e.low, e.high])).map(([lo, hi]) => {
+    if (lo === hi) return formatIpAddress(family, lo);
+    const size = hi - lo + 1n;
+    // A power-of-two block aligned on its size is a prefix.
+    if ((size & (size - 1n)) === 0n && lo % size === 0n) {
+      let len = bits;
+      for (let s = size; s > 1n; s >>= 1n) len--;
+      return `${formatIpAddress(family, lo)}/${len}`;
+    }
+    return `${formatIpAddress(family, lo)}-${formatIpAddress(family, hi)}`;
+  });
+}
+
+/** '' when the match does not constrain this family; null when it can never match in it. */
+function ipExpr(match: IpMatch, not: boolean, family: 4 | 6, field: 'saddr' | 'daddr'): string | null {
+  if (match === 'any') return '';
+  const texts = ipTexts(match, family);
+  if (texts.length === 0) return not ? '' : null;
+  return `${family === 4 ? 'ip' : 'ip6'} ${field} ${op(not)}${set(texts)}`;
+}
+
+function portExpr(rule: FirewallRule, match: PortMatch, not: boolean, field: 'sport' | 'dport'): string {
+  if (match === 'any') return '';
+  const texts = merge(match.map((e): [number, number] => [...portInterval(e)])).map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`));
+  return `${String(rule.protocol)} ${field} ${op(not)}${set(texts)}`;
+}
+
+function protocolExpr(rule: FirewallRule): string {
+  // A port match already implies its protocol (nft adds the `meta l4proto` dependency itself).
+  if (rule.protocol === 'any' || rule.sourcePorts !== 'any' || rule.destinationPorts !== 'any') return '';
+  // tcp, udp, icmp and icmpv6 are nft keywords with built-in values; other protocols by number,
+  // which needs no /etc/protocols on the host.
+  return `meta l4proto ${op(rule.protocolNot)}${String(rule.protocol)}`;
+}
+
+function macExpr(match: FirewallRule['sourceMac'], not: boolean, field: 'saddr' | 'daddr'): string {
+  return match === 'any' ? '' : `ether ${field} ${op(not)}${set(match)}`;
+}
+
+function verdict(rule: FirewallRule): string {
+  switch (rule.action) {
+    case 'bypass':
+    case 'force-allow':
+    case 'allow':
+      return 'accept';
+    case 'deny':
+      return 'drop';
+    case 'log-only':
+      return `log prefix "palisade ${rule.id} "`;
+  }
+}
+
+/** The chain lines of one rule (possibly one per IP family, possibly none). */
+export function nftRuleLines(rule: FirewallRule): string[] {
+  const families = frameFamilies(rule.frameType, rule.frameTypeNot);
+  if (families.length === 0) {
+    return [`# rule ${rule.id}: ${frameText(rule)} frames never reach this table and pass unfiltered`];
+  }
+  const tail = `counter name ${nftCounterName(rule.id)} ${verdict(rule)} comment "rule ${rule.id}"`;
+  const common = [
+    protocolExpr(rule),
+    macExpr(rule.sourceMac, rule.sourceMacNot, 'saddr'),
+    macExpr(rule.destinationMac, rule.destinationMacNot, 'daddr'),
+  ];
+  const ports = [
+    portExpr(rule, rule.sourcePorts, rule.sourcePortsNot, 'sport'),
+    portExpr(rule, rule.destinationPorts, rule.destinationPortsNot, 'dport'),
+  ];
+  const join = (parts: string[]): string => [...parts.filter((x) => x !== ''), tail].join(' ');
+  // Addresses are per family (`ip saddr` vs `ip6 saddr`), so a rule that tests them — or a frame
+  // type that admits one family — becomes one line per family, each starting with its nfproto.
+  if (families.length === 2 && rule.sourceIp === 'any' && rule.destinationIp === 'any') {
+    return [join([...common, ...ports])];
+  }
+  const lines: string[] = [];
+  for (const family of families) {
+    const src = ipExpr(rule.sourceIp, rule.sourceIpNot, family, 'saddr');
+    const dst = ipExpr(rule.destinationIp, rule.destinationIpNot, family, 'daddr');
+    if (src === null || dst === null) continue;
+    lines.push(join([`meta nfproto ipv${family}`, ...common, src, dst, ...ports]));
+  }
+  return lines;
+}
+
+function chain(name: 'input' | 'output', direction: FirewallDirection, ordered: readonly FirewallRule[]): string[] {
+  const rules = ordered.filter((r) => r.direction === direction);
+  const lines = [
+    `\tchain ${name} {`,
+    `\t\ttype filter hook ${name} priority filter; policy accept;`,
+    '\t\tct state established,related accept',
+    `\t\t${name === 'input' ? 'iif' : 'oif'} "lo" accept`,
+  ];
+  for (const rule of rules) for (const line of nftRuleLines(rule)) lines.push(`\t\t${line}`);
+  if (rules.some((r) => r.action === 'allow')) lines.push('\t\tcounter drop comment "out of allowed policy"');
+  lines.push('\t}');
+  return lines;
+}
+
+/**
+ * The nftables script for `nft -f`. Rules are the effective ones (hidden rule included); the same
+ * rule listed twice is kept once.
+ * @throws NftablesCompileError when a rule cannot be enforced (see {@link nftablesProblems}).
+ * @throws RangeError when two different rules share an id.
+ */
+export function compileNftables(effective: { readonly rules: readonly FirewallRule[] }, options: NftablesOptions): string {
+  const head = [
+    '# Palisade host firewall: generated; apply with nft -f, which commits the file as one transaction.',
+    `add table ${NFT_TABLE_FAMILY} ${NFT_TABLE_NAME}`,
+    `delete table ${NFT_TABLE_FAMILY} ${NFT_TABLE_NAME}`,
+  ];
+  if (options.state === 'Off') return `${head.join('\n')}\n`;
+  const rules = dedupeFirewallRules(effective.rules);
+  const problems = rules.flatMap((r) => nftablesProblems(r).map((p) => `rule ${r.id}: ${p}`));
+  if (problems.length > 0) throw new NftablesCompileError(problems);
+  const ordered = firewallEvaluationOrder(rules);
+  const lines = [...head, `table ${NFT_TABLE_FAMILY} ${NFT_TABLE_NAME} {`];
+  for (const rule of rules) lines.push(`\tcounter ${nftCounterName(rule.id)} {`, '\t}');
+  lines.push(...chain('input', 'incoming', ordered), ...chain('output', 'outgoing', ordered), '}');
+  return `${lines.join('\n')}\n`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Counters
+
+export interface NftCounterValue {
+  readonly packets: number;
+  readonly bytes: number;
+}
+
+/**
+ * Reads the rule counters from `nft -j list table inet palisade` (or `nft -j list counters`): the
+ * libnftables JSON schema lists each named counter as `{"counter": {"family", "table", "name",
+ * "packets", "bytes", …}}` inside the top-level `nftables` array. Returns rule id → values; counters
+ * of other tables and names without the `r_` prefix are ignored.
+ * @throws SyntaxError for text that is not JSON; TypeError for JSON that is not nft's.
+ */
+export function parseNftCounters(jsonText: string): Record<string, NftCounterValue> {
+  const doc: unknown = JSON.parse(jsonText);
+  const items = (doc as { nftables?: unknown } | null)?.nftables;
+  if (!Array.isArray(items)) throw new TypeError('not nft JSON output: no "nftables" array');
+  const out: Record<string, NftCounterValue> = {};
+  for (const item of items) {
+    const c = (item as { counter?: unknown } | null)?.counter as Record<string, unknown> | undefined;
+    if (c === undefined || c === null || typeof c !== 'object') continue;
+    if (c.family !== undefined && c.family !== NFT_TABLE_FAMILY) continue;
+    if (c.table !== undefined && c.table !== NFT_TABLE_NAME) continue;
+    if (typeof c.name !== 'string' || !c.name.startsWith('r_')) continue;
+    const { packets, bytes } = c;
+    if (typeof packets !== 'number' || typeof bytes !== 'number') throw new TypeError(`counter ${c.name} has no packets/bytes numbers`);
+    out[c.name.slice(2)] = { packets, bytes };
+  }
+  return out;
+}
