@@ -1,10 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import pino from 'pino';
-import { activate } from './activate.js';
 import { AgentError } from './agent-error.js';
 import { AGENT_VERSION } from './agent-version.js';
-import { runAgent } from './daemon.js';
-import { heartbeat } from './heartbeat.js';
 import { formatManagerUrl } from './manager-url.js';
 import { StateDir } from './state-dir.js';
 
@@ -81,6 +77,8 @@ async function run(argv: string[], out: Out): Promise<number> {
       const { values, positionals } = options('activate', args, { token: { type: 'string' }, 'ca-fingerprint': { type: 'string' }, policy: { type: 'string' }, 'host-name': { type: 'string' } }, 1);
       if (!positionals[0]) throw new UsageError('activate: give the manager address, e.g. dsm://manager.example.com:4120/');
       if (!values.token) throw new UsageError('activate: --token TOKEN is required (make one with "palisade-manager token create --policy NAME")');
+      // Commands load their modules on demand: key generation (x509) is heavy and only activation needs it.
+      const { activate } = await import('./activate.js');
       const r = await activate(stateOf(values), {
         managerUrl: positionals[0],
         token: values.token as string,
@@ -94,6 +92,7 @@ async function run(argv: string[], out: Out): Promise<number> {
     case 'start': {
       const { values } = options('start', args, {});
       const state = stateOf(values);
+      const [{ default: pino }, { runAgent }] = await Promise.all([import('pino'), import('./daemon.js')]);
       const logger = pino({ level: process.env.PALISADE_LOG_LEVEL ?? 'info' }, pino.destination(2));
       const agent = runAgent(state, logger);
       const a = state.activation();
@@ -108,6 +107,7 @@ async function run(argv: string[], out: Out): Promise<number> {
       const { values } = options('heartbeat', args, { 'tls-max': { type: 'string' } });
       const max = values['tls-max'];
       if (max !== undefined && max !== '1.2' && max !== '1.3') throw new UsageError('heartbeat: --tls-max takes 1.2 or 1.3');
+      const { heartbeat } = await import('./heartbeat.js');
       const o = await heartbeat(stateOf(values), max ? { tls: { maxVersion: max === '1.2' ? 'TLSv1.2' : 'TLSv1.3' } } : {});
       const ops = o.operations.length === 0 ? 'none' : o.operations.map((op) => `${op.type} #${op.id} ${op.status}${op.reason ? ` (${op.reason})` : ''}`).join(', ');
       out.stdout(
