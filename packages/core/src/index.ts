@@ -14,3 +14,4 @@ export * from './cipher-suites.js';
 export * from './agent-version.js';
 export * from './tls-policy.js';
 export * from './tls-preflight.js';
+export * from './monitor-rules.js';

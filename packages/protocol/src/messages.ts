@@ -70,10 +70,26 @@ export const AgentStatus = Type.Object(
     uptimeSeconds: Type.Number({ minimum: 0 }),
     /** Agent clock at the moment the report was built, epoch ms. */
     clockTime: Type.Integer({ minimum: 0 }),
+    /**
+     * Round trip of the agent's previous exchange, ms, as the agent measured it: the manager
+     * corrects the clock offset by half of it. Absent when unknown (first exchange after a start).
+     */
+    lastRoundTripMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 600_000 })),
   },
   { additionalProperties: false },
 );
 export type AgentStatus = Static<typeof AgentStatus>;
+
+/**
+ * The event an agent spools when its service stops, `data: { reason, hostShutdown }`. With
+ * `hostShutdown: true` it is the shutdown notice: the host (a VM) is powering off, and the
+ * manager records the computer as a stopped VM rather than expecting its heartbeats.
+ */
+export const AGENT_STOPPED_EVENT = 'agent.stopped';
+
+export function isHostShutdownNotice(e: { type: string; data?: Record<string, unknown> }): boolean {
+  return e.type === AGENT_STOPPED_EVENT && e.data?.hostShutdown === true;
+}
 
 export const HeartbeatReport = Type.Object(
   {
