@@ -55,6 +55,9 @@ function toComputer(r: Selectable<Database['computers']>): ComputerRecord {
     eventsAckedThrough: num(r.events_acked_through),
     tlsProtocol: r.tls_protocol,
     tlsCipherSuite: r.tls_cipher_suite,
+    offlineSince: numOrNull(r.offline_since),
+    vmState: r.vm_state === 'stopped' || r.vm_state === 'running' ? r.vm_state : null,
+    clockOffsetChangeMs: numOrNull(r.clock_offset_change_ms),
   };
 }
 

@@ -58,6 +58,12 @@ export interface Database {
     events_acked_through: number;
     tls_protocol: string | null;
     tls_cipher_suite: string | null;
+    /** 0003_monitoring: see migration-0003-monitoring.ts. */
+    offline_since: number | null;
+    vm_state: string | null;
+    vm_state_source: string | null;
+    vm_state_changed_at: number | null;
+    clock_offset_change_ms: number | null;
   };
   events: {
     id: Generated<number>;

@@ -33,6 +33,12 @@ export interface ComputerRecord {
   eventsAckedThrough: number;
   tlsProtocol: string | null;
   tlsCipherSuite: string | null;
+  /** When the offline sweep found the deadline passed; null while online (the next heartbeat clears it). */
+  offlineSince: number | null;
+  /** Power state from the agent's shutdown notice or the vmstate API; null when never reported. */
+  vmState: 'running' | 'stopped' | null;
+  /** Clock offset change since the previous heartbeat, ms; null before the second one. */
+  clockOffsetChangeMs: number | null;
 }
 
 export interface ApiKeyRecord {
