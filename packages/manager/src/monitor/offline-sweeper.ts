@@ -1,0 +1,84 @@
+import type { Logger } from 'pino';
+import type { AlertChange, MonitorStore, OfflineTransition } from '../store/monitor-store.js';
+
+export interface OfflineSweeperOptions {
+  store: MonitorStore;
+  logger: Logger;
+  /** Longest time between sweeps (`offlineSweepIntervalMs` of the heartbeat interval). */
+  intervalMs: number;
+  now?: () => number;
+  /** Called with the alerts a sweep raised (to wake the notifiers). */
+  onChanges?: (changes: AlertChange[]) => void;
+}
+
+/**
+ * Runs the offline sweep: at the earliest stored deadline (one index lookup tells it) and at
+ * least every `intervalMs`, so a computer turns Offline, and its alert is raised, within
+ * moments of its deadline. Each node of a cluster runs one; the sweep's conditional update
+ * makes them agree (see `MonitorStore.sweepOffline`).
+ */
+export class OfflineSweeper {
+  private readonly now: () => number;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> | null = null;
+  private cycling: Promise<void> | null = null;
+  private closed = false;
+
+  constructor(private readonly o: OfflineSweeperOptions) {
+    this.now = o.now ?? Date.now;
+  }
+
+  start(): void {
+    this.schedule(0);
+  }
+
+  private schedule(ms: number): void {
+    if (this.closed) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.cycling = this.cycle().finally(() => (this.cycling = null));
+    }, ms);
+  }
+
+  private async cycle(): Promise<void> {
+    let next = this.o.intervalMs;
+    if (this.closed) return;
+    try {
+      await this.sweepNow();
+      const deadline = await this.o.store.nextOfflineDeadline();
+      // A few ms past the deadline, so `offline_deadline <= now` holds when the sweep runs.
+      if (deadline !== null) next = Math.min(next, Math.max(5, deadline - this.now() + 5));
+    } catch (e) {
+      if (!this.closed) this.o.logger.error({ err: e }, 'offline sweep failed; retrying');
+    }
+    this.schedule(next);
+  }
+
+  /** One sweep now (tests, and the timer). Sweeps never overlap within a node. */
+  async sweepNow(): Promise<OfflineTransition[]> {
+    while (this.running) await this.running.catch(() => {});
+    const p = this.o.store.sweepOffline(this.now());
+    this.running = p;
+    try {
+      const { transitions, changes } = await p;
+      if (transitions.length > 0) {
+        const alerted = transitions.filter((t) => t.alertId !== null).length;
+        this.o.logger.info(
+          { transitions: transitions.length, alertsRaised: alerted, computers: transitions.slice(0, 20).map((t) => `${t.computerId} ${t.hostName}${t.vmStopped ? ' (VM stopped)' : ''}`) },
+          'computers offline: no heartbeat within (missed threshold + 1) x interval',
+        );
+      }
+      if (changes.length > 0) this.o.onChanges?.(changes);
+      return transitions;
+    } finally {
+      this.running = null;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.cycling;
+    await this.running?.catch(() => {});
+  }
+}

@@ -1,0 +1,73 @@
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { type Notification, notificationJson } from './notification.js';
+import type { WebhookSettings } from './notifier-config.js';
+import { DeliveryError, type NotifierTransport } from './notifier-transport.js';
+
+/**
+ * Webhook delivery: one JSON `POST` per alert or event, in order, over a kept-alive connection.
+ * Any 2xx is delivered; anything else (a status, a refused connection, a timeout) stops the
+ * batch so the dispatcher retries from there. `Idempotency-Key` carries the notification id so
+ * a receiver can drop the duplicates at-least-once delivery may bring.
+ */
+export class WebhookSender implements NotifierTransport {
+  private readonly agent: HttpAgent | HttpsAgent;
+  private readonly url: URL;
+
+  constructor(
+    private readonly s: WebhookSettings,
+    private readonly manager: string,
+    private readonly userAgent: string,
+  ) {
+    this.url = new URL(s.url);
+    this.agent = this.url.protocol === 'https:' ? new HttpsAgent({ keepAlive: true, maxSockets: 1, ...(s.ca ? { ca: s.ca } : {}) }) : new HttpAgent({ keepAlive: true, maxSockets: 1 });
+  }
+
+  async deliver(items: readonly Notification[]): Promise<void> {
+    for (let i = 0; i < items.length; i++) {
+      try {
+        await this.post(items[i]!);
+      } catch (e) {
+        throw new DeliveryError((e as Error).message, i);
+      }
+    }
+  }
+
+  private post(n: Notification): Promise<void> {
+    const body = Buffer.from(JSON.stringify(notificationJson(n, this.manager)));
+    const request = this.url.protocol === 'https:' ? httpsRequest : httpRequest;
+    return new Promise((resolve, reject) => {
+      const req = request(
+        this.url,
+        {
+          method: 'POST',
+          agent: this.agent,
+          timeout: this.s.timeoutSeconds * 1000,
+          headers: {
+            ...this.s.headers,
+            'content-type': 'application/json',
+            'content-length': String(body.length),
+            'user-agent': this.userAgent,
+            'idempotency-key': n.id,
+          },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            const status = res.statusCode ?? 0;
+            if (status >= 200 && status < 300) resolve();
+            else reject(new Error(`${this.url.origin} answered HTTP ${status}`));
+          });
+          res.on('error', reject);
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`${this.url.origin} did not answer within ${this.s.timeoutSeconds} s`)));
+      req.on('error', (e) => reject(new Error(`${this.url.origin}: ${e.message}`)));
+      req.end(body);
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
