@@ -15,3 +15,4 @@ export * from './agent-version.js';
 export * from './tls-policy.js';
 export * from './tls-preflight.js';
 export * from './monitor-rules.js';
+export * from './communication-direction.js';

@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { CommunicationState, ListenerAddress } from './communication.js';
 
 /**
  * Wire protocol between agent and manager (DESIGN.md "The heartbeat"). Every message carries
@@ -32,6 +33,8 @@ export const ActivationRequest = Type.Object(
     agentVersion: ShortString(64),
     /** Policy by name; when absent, the token's policy. */
     policy: Type.Optional(ShortString()),
+    /** Where the agent will listen if its policy says Manager Initiated or Bidirectional (lab overrides; default: its source address, port from the configuration). */
+    listener: Type.Optional(ListenerAddress),
   },
   { additionalProperties: false },
 );
@@ -100,6 +103,8 @@ export const HeartbeatReport = Type.Object(
     counters: Type.Record(Type.String({ maxLength: 128 }), Type.Integer({ minimum: 0 }), { maxProperties: 20000 }),
     /** Fingerprint of the configuration the agent has applied; null before the first one. */
     configurationFingerprint: Type.Union([Type.String({ pattern: '^sha256:[0-9a-f]{64}$' }), Type.Null()]),
+    /** Direction the agent follows and its listener; absent from agents that predate it (the manager then goes by the configuration). */
+    communication: Type.Optional(CommunicationState),
   },
   { additionalProperties: false },
 );
@@ -149,6 +154,8 @@ export const OperationResults = Type.Object(
     protocolVersion: ProtocolVersion,
     exchangeId: ShortString(128),
     results: Type.Array(OperationResult, { maxItems: 100 }),
+    /** The agent's communication after running the operations (a configuration may have opened or closed its listener). */
+    communication: Type.Optional(CommunicationState),
   },
   { additionalProperties: false },
 );
