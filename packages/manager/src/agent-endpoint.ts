@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
-import { offlineDeadline } from '@palisade/core';
+import { clockOffsetMs, offlineDeadline } from '@palisade/core';
 import {
   ActivationRequest,
   AGENT_PATHS,
@@ -13,6 +13,7 @@ import {
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { ConfigurationService } from './configuration-service.js';
+import type { HeartbeatMonitor } from './monitor/heartbeat-monitor.js';
 import { PalisadeError } from './errors.js';
 import { commonFastifyOptions } from './http/fastify-options.js';
 import { installErrorHandling } from './http/error-handling.js';
@@ -28,6 +29,10 @@ export interface AgentEndpointDeps {
   logger: Logger;
   /** TLS options for the listener: certificate, key, CA, protocol bounds and ciphers. */
   tls: import('node:tls').SecureContextOptions & { minVersion?: import('node:tls').SecureVersion; maxVersion?: import('node:tls').SecureVersion };
+  /** Alerts and power state from each heartbeat and operation result (offline, clock, drivers, updates). */
+  monitor?: HeartbeatMonitor;
+  /** Test hook only (PALISADE_TEST_HOLD_HEARTBEAT_REPLY_MS): hold each heartbeat reply this long after its commit. */
+  holdReplyMs?: number;
   now?: () => number;
 }
 
@@ -150,7 +155,7 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
         platform: report.agent.platform,
         hostName: report.agent.hostName,
         lastIp: req.ip ?? null,
-        clockOffsetMs: report.agent.clockTime - t,
+        clockOffsetMs: clockOffsetMs(report.agent.clockTime, t, report.agent.lastRoundTripMs),
         uptimeSeconds: report.agent.uptimeSeconds,
         drivers: report.drivers,
         counters: report.counters,
@@ -160,6 +165,7 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
         tlsCipherSuite: cipher?.standardName ?? cipher?.name ?? null,
         events: report.events,
       });
+      await deps.monitor?.onHeartbeat({ computer, report, settings: effective.settings, configurationCurrent: report.configurationFingerprint === effective.fingerprint, clockOffsetMs: clockOffsetMs(report.agent.clockTime, t, report.agent.lastRoundTripMs), now: t });
       const operations: HeartbeatReply['operations'] = [];
       if (report.configurationFingerprint !== effective.fingerprint) {
         const op = await deps.store.ensureConfigurationOperation(computer.id, effective.fingerprint, effective.configuration, t);
@@ -170,6 +176,10 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
       let onSocket = exchanges.get(socket);
       if (!onSocket) exchanges.set(socket, (onSocket = new Map()));
       onSocket.set(exchange.id, exchange);
+      if (deps.holdReplyMs) {
+        req.log.warn({ computerId: computer.id, eventsStored: stored.eventsStored, holdReplyMs: deps.holdReplyMs }, 'TEST HOOK: heartbeat committed; holding the reply');
+        await new Promise((r) => setTimeout(r, deps.holdReplyMs));
+      }
       return {
         protocolVersion: PROTOCOL_VERSION,
         computerId: computer.id,
@@ -202,6 +212,7 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
         (ok ? accepted : ignored).push(r.id);
         exchange.operationIds.delete(r.id);
         if (ok && r.status === 'failed') req.log.warn({ computerId: computer.id, operation: r.id, reason: r.reason }, 'configuration update failed on the agent');
+        if (ok) await deps.monitor?.onOperationResult({ computerId: computer.id, operationId: r.id, status: r.status, reason: r.reason ?? null, now: t });
       }
       if (exchange.operationIds.size === 0) exchanges.get(req.raw.socket)?.delete(exchange.id);
       return { accepted, ignored };

@@ -9,6 +9,7 @@ import pino, { type Logger } from 'pino';
 import { createAgentEndpoint } from './agent-endpoint.js';
 import { createApiServer } from './api/api-server.js';
 import { ConfigurationService } from './configuration-service.js';
+import { type Monitoring, type MonitoringOptions, startMonitoring } from './monitor/monitoring.js';
 import { CertificateAuthority, createCertificateAuthority } from './pki/certificate-authority.js';
 import { hashSecret, newSecret } from './secrets.js';
 import { openStore } from './store/open-store.js';
@@ -28,6 +29,8 @@ export interface ManagerOptions {
   /** Lab/test only: shortens the fixed 10-minute interval. */
   heartbeatIntervalSeconds?: number;
   logger?: Logger;
+  /** Offline sweep and notifier timing (tests shorten them); see monitor/monitoring.ts. */
+  monitoring?: MonitoringOptions;
 }
 
 export interface FirstRunSecrets {
@@ -44,6 +47,8 @@ export interface RunningManager {
   heartbeatIntervalSeconds: number;
   caFingerprint: string;
   firstRun: FirstRunSecrets;
+  /** Offline sweep, alerts, notifiers. */
+  monitoring: Monitoring;
   close(): Promise<void>;
 }
 
@@ -120,6 +125,19 @@ async function listen(app: FastifyInstance, port: number, host?: string): Promis
   }
 }
 
+/**
+ * Test hook, never for production: with PALISADE_TEST_HOLD_HEARTBEAT_REPLY_MS set, the agent
+ * endpoint holds every heartbeat reply that long after the heartbeat committed, and logs a
+ * warning first, so a crash test can kill the process between the commit and the reply
+ * (docs/monitoring.md, "Crash safety").
+ */
+function testHoldHeartbeatReply(logger: Logger): { holdReplyMs?: number } {
+  const ms = Number(process.env.PALISADE_TEST_HOLD_HEARTBEAT_REPLY_MS ?? 0);
+  if (!Number.isInteger(ms) || ms <= 0) return {};
+  logger.warn({ holdReplyMs: ms }, 'TEST HOOK: heartbeat replies are held after commit (PALISADE_TEST_HOLD_HEARTBEAT_REPLY_MS)');
+  return { holdReplyMs: ms };
+}
+
 /** The first-run activation token allows any number of activations for this many days. */
 export const FIRST_RUN_TOKEN_DAYS = 7;
 
@@ -132,13 +150,17 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
   const hostnames = o.hostnames && o.hostnames.length > 0 ? o.hostnames : defaultHostnames();
   const { store, ca } = await openInitializedStore(o.dataDir, o.db);
   const servers: FastifyInstance[] = [];
+  let monitoring: Monitoring | undefined;
   try {
     const tls = await serverCertificate(o.dataDir, ca, hostnames);
     // Leaf then CA: agents verify against the CA they pinned at activation.
     const chain = `${tls.cert.trim()}\n${ca.certificatePem.trim()}\n`;
     const firstRun = await firstRunSecrets(store);
     const configurations = new ConfigurationService(store, heartbeatIntervalSeconds);
+    monitoring = startMonitoring({ store, logger, heartbeatIntervalSeconds, manager: hostnames[0]!, options: o.monitoring });
     const agentEndpoint = createAgentEndpoint({
+      monitor: monitoring.heartbeats,
+      ...testHoldHeartbeatReply(logger),
       store,
       ca,
       configurations,
@@ -147,7 +169,7 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
       tls: { key: tls.key, cert: chain, ca: ca.certificatePem, minVersion: 'TLSv1.2' },
     });
     servers.push(agentEndpoint);
-    const api = createApiServer({ store, logger, tls: { key: tls.key, cert: chain } });
+    const api = createApiServer({ store, logger, tls: { key: tls.key, cert: chain }, monitoring });
     servers.push(api);
     await listen(agentEndpoint, o.heartbeatPort ?? 4120, o.bindAddress);
     await listen(api, o.apiPort ?? 4119, o.bindAddress);
@@ -161,13 +183,16 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
       heartbeatIntervalSeconds,
       caFingerprint: ca.fingerprint,
       firstRun,
+      monitoring,
       async close() {
         await Promise.allSettled(servers.map((s) => s.close()));
+        await monitoring?.close();
         await store.close();
       },
     };
   } catch (e) {
     await Promise.allSettled(servers.map((s) => s.close()));
+    await monitoring?.close();
     await store.close();
     throw e;
   }

@@ -4,12 +4,15 @@ import { commonFastifyOptions } from '../http/fastify-options.js';
 import { installErrorHandling } from '../http/error-handling.js';
 import type { Store } from '../store/store.js';
 import { installApiKeyAuth } from './auth.js';
+import { monitoringRoutes } from './monitoring-routes.js';
 import { computersRoutes } from './computers-routes.js';
 
 export interface ApiServerDeps {
   store: Store;
   logger: Logger;
   tls: { key: string; cert: string };
+  /** The monitor (alerts, events, notifiers, VM state); without it those routes are absent. */
+  monitoring?: import('../monitor/monitoring.js').Monitoring;
   now?: () => number;
 }
 
@@ -34,6 +37,7 @@ export function createApiServer(deps: ApiServerDeps): FastifyInstance {
   app.register(async (api) => {
     installApiKeyAuth(api, deps.store, now);
     computersRoutes(api, deps.store, now);
+    if (deps.monitoring) monitoringRoutes(api, deps.store, deps.monitoring, now);
   });
   return app;
 }

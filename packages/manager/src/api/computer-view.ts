@@ -11,7 +11,7 @@ export function computerView(c: ComputerRecord, now: number) {
     deactivated: c.state === 'deactivated',
     offlineDeadline: c.offlineDeadline,
     now,
-    vmStopped: false,
+    vmStopped: c.vmState === 'stopped',
     expectedFingerprint: c.expectedFingerprint,
     appliedFingerprint: c.appliedFingerprint,
     updateInFlight: false,
@@ -37,5 +37,8 @@ export function computerView(c: ComputerRecord, now: number) {
     configurationFingerprint: { expected: c.expectedFingerprint, applied: c.appliedFingerprint },
     tlsProtocol: c.tlsProtocol,
     tlsCipherSuite: c.tlsCipherSuite,
+    vmState: c.vmState,
+    agentClockOffsetChangeMs: c.clockOffsetChangeMs,
+    offlineSince: c.offlineSince,
   };
 }

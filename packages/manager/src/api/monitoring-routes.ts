@@ -1,0 +1,15 @@
+import type { FastifyInstance } from 'fastify';
+import type { Monitoring } from '../monitor/monitoring.js';
+import type { Store } from '../store/store.js';
+import { alertsRoutes } from './alerts-routes.js';
+import { eventsRoutes } from './events-routes.js';
+import { notifiersRoutes } from './notifiers-routes.js';
+import { vmStateRoutes } from './vm-state-routes.js';
+
+/** The monitor's routes (docs/monitoring.md): alerts, events, notifiers, VM power state. */
+export function monitoringRoutes(app: FastifyInstance, store: Store, monitoring: Monitoring, now: () => number): void {
+  alertsRoutes(app, monitoring, now);
+  eventsRoutes(app, monitoring);
+  notifiersRoutes(app, monitoring, now);
+  vmStateRoutes(app, store, monitoring, now);
+}
