@@ -1,5 +1,6 @@
 import type { ColumnDefinitionBuilder, Kysely, Migration, MigrationProvider } from 'kysely';
 import { m0003Monitoring } from './migration-0003-monitoring.js';
+import { m0004Dialer } from './migration-0004-dialer.js';
 
 /**
  * What differs between engines in DDL, as capabilities rather than `if (postgres)` branches.
@@ -132,5 +133,5 @@ const m0001 = (dialect: MigrationDialect): Migration => ({
 });
 
 export function migrationProvider(dialect: MigrationDialect): MigrationProvider {
-  return { getMigrations: async () => ({ '0001_initial': m0001(dialect), '0003_monitoring': m0003Monitoring(dialect) }) };
+  return { getMigrations: async () => ({ '0001_initial': m0001(dialect), '0003_monitoring': m0003Monitoring(dialect), '0004_dialer': m0004Dialer(dialect) }) };
 }
