@@ -1,14 +1,46 @@
+import { spawnSync } from 'node:child_process';
 import { jitteredDelayMs } from '@palisade/core';
+import { AGENT_STOPPED_EVENT, type Driver } from '@palisade/protocol';
 import type { Logger } from 'pino';
 import { AgentError } from './agent-error.js';
 import { heartbeat } from './heartbeat.js';
 import type { StateDir } from './state-dir.js';
 
 export interface RunningAgent {
-  /** Resolves when the loop has stopped. */
+  /** Resolves when the loop has stopped (and, after `stop`, once the stop notice went out or timed out). */
   stopped: Promise<void>;
-  /** Stops after the exchange in flight, if any; records why in the spool. */
+  /**
+   * Stops after the exchange in flight, if any; records why in the spool (`agent.stopped`, with
+   * `hostShutdown: true` when the host itself is shutting down: the shutdown notice) and sends
+   * it at once in a last heartbeat, bounded by `finalHeartbeatTimeoutMs`. Undelivered, it stays
+   * spooled and goes with the next start's first heartbeat.
+   */
   stop(reason: string): Promise<void>;
+}
+
+export interface RunAgentOptions {
+  /** Status of each enforcement engine for every heartbeat; default none. */
+  drivers?: () => Driver[];
+  /** Whether the host is shutting down as the agent stops; default `hostIsShuttingDown`. */
+  hostShuttingDown?: () => boolean;
+  /** Longest wait for the last heartbeat on stop. Default 5 s (systemd allows 90 s per unit). */
+  finalHeartbeatTimeoutMs?: number;
+}
+
+/**
+ * True while the machine shuts down or reboots: systemd reports `stopping` from
+ * `systemctl is-system-running` then (systemctl(1)). Elsewhere, and when systemctl cannot
+ * tell, false: a plain service stop, which the manager treats as the agent going away, not the
+ * VM powering off.
+ */
+export function hostIsShuttingDown(): boolean {
+  if (process.platform !== 'linux') return false;
+  try {
+    const r = spawnSync('systemctl', ['is-system-running'], { encoding: 'utf8', timeout: 2_000 });
+    return r.stdout?.trim() === 'stopping';
+  } catch {
+    return false;
+  }
 }
 
 /** Retry delays after a failed heartbeat: 5 s doubling up to the interval, each jittered. */
@@ -22,7 +54,7 @@ function retryDelayMs(failures: number, intervalSeconds: number): number {
  * (±10 %) so a fleet does not arrive in lockstep; after failures, back off and retry sooner
  * than a full interval. Events that happen meanwhile stay in the durable spool.
  */
-export function runAgent(state: StateDir, logger: Logger): RunningAgent {
+export function runAgent(state: StateDir, logger: Logger, o: RunAgentOptions = {}): RunningAgent {
   state.activation(); // fails now, clearly, when not activated
   state.spool().append({ type: 'agent.started', severity: 'info', message: `agent started (pid ${process.pid})` });
   let stopping = false;
@@ -34,13 +66,13 @@ export function runAgent(state: StateDir, logger: Logger): RunningAgent {
     while (!stopping) {
       let delay: number;
       try {
-        const o = await heartbeat(state);
+        const r = await heartbeat(state, o.drivers ? { drivers: o.drivers } : {});
         failures = 0;
         logger.info(
-          { computerId: o.computerId, tls: `${o.tlsProtocol} ${o.tlsCipher}`, eventsSent: o.eventsSent, operations: o.operations.length },
+          { computerId: r.computerId, tls: `${r.tlsProtocol} ${r.tlsCipher}`, eventsSent: r.eventsSent, operations: r.operations.length },
           'heartbeat',
         );
-        delay = jitteredDelayMs(o.heartbeatIntervalSeconds);
+        delay = jitteredDelayMs(r.heartbeatIntervalSeconds);
       } catch (e) {
         failures += 1;
         const interval = state.heartbeatIntervalSeconds() ?? 600;
@@ -56,15 +88,45 @@ export function runAgent(state: StateDir, logger: Logger): RunningAgent {
       });
     }
   };
-  const stopped = loop();
+  const looping = loop();
+  let stopWork: Promise<void> | undefined;
+  const stopped = looping.then(() => stopWork);
   return {
     stopped,
-    async stop(reason: string) {
+    stop(reason: string) {
+      if (stopWork) return stopWork;
       stopping = true;
       if (timer) clearTimeout(timer);
       wake?.();
-      await stopped;
-      state.spool().append({ type: 'agent.stopped', severity: 'info', message: `agent stopped: ${reason}`, data: { reason } });
+      stopWork = (async () => {
+        await looping;
+        let hostShutdown = false;
+        try {
+          hostShutdown = (o.hostShuttingDown ?? hostIsShuttingDown)();
+        } catch {
+          /* unknown: a plain stop */
+        }
+        state.spool().append({
+          type: AGENT_STOPPED_EVENT,
+          severity: 'info',
+          message: hostShutdown ? `agent stopped: the host is shutting down (${reason})` : `agent stopped: ${reason}`,
+          data: { reason, hostShutdown },
+        });
+        const timeoutMs = o.finalHeartbeatTimeoutMs ?? 5_000;
+        let timeout: NodeJS.Timeout | undefined;
+        try {
+          await Promise.race([
+            heartbeat(state, o.drivers ? { drivers: o.drivers } : {}),
+            new Promise((_, reject) => (timeout = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs))),
+          ]);
+          logger.info({ hostShutdown }, 'stop notice delivered to the manager');
+        } catch (e) {
+          logger.warn({ hostShutdown }, `stop notice not delivered now (${(e as Error).message}); it stays spooled for the next start`);
+        } finally {
+          clearTimeout(timeout);
+        }
+      })();
+      return stopWork;
     },
   };
 }

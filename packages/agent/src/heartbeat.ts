@@ -1,5 +1,5 @@
 import { hostname as osHostname, uptime as osUptime } from 'node:os';
-import { AGENT_PATHS, type HeartbeatReply, type HeartbeatReport, MAX_EVENTS_PER_HEARTBEAT, type OperationResult, PROTOCOL_VERSION } from '@palisade/protocol';
+import { AGENT_PATHS, type Driver, type HeartbeatReply, type HeartbeatReport, MAX_EVENTS_PER_HEARTBEAT, type OperationResult, PROTOCOL_VERSION } from '@palisade/protocol';
 import { AgentError } from './agent-error.js';
 import { AGENT_VERSION } from './agent-version.js';
 import { applyConfiguration } from './configuration-applier.js';
@@ -25,6 +25,8 @@ export interface HeartbeatOutcome {
 export interface HeartbeatOptions {
   /** Force the protocol range (tests and troubleshooting); default: best both sides support. */
   tls?: { minVersion?: 'TLSv1.2' | 'TLSv1.3'; maxVersion?: 'TLSv1.2' | 'TLSv1.3' };
+  /** Status of each enforcement engine, asked for at every report; default none. */
+  drivers?: () => Driver[];
 }
 
 /**
@@ -52,6 +54,9 @@ export async function heartbeat(state: StateDir, o: HeartbeatOptions = {}): Prom
       heartbeatIntervalSeconds: state.heartbeatIntervalSeconds() ?? 600,
       exchanges: 0,
     };
+    // The manager corrects our clock offset by half a round trip: the last one measured, here
+    // or (for the first exchange of this run) by the previous run.
+    let lastRoundTripMs = state.lastContact()?.roundTripMs;
     try {
       let full: boolean;
       do {
@@ -59,9 +64,16 @@ export async function heartbeat(state: StateDir, o: HeartbeatOptions = {}): Prom
         const counters = state.counters();
         const report: HeartbeatReport = {
           protocolVersion: PROTOCOL_VERSION,
-          agent: { version: AGENT_VERSION, platform: process.platform, hostName: activation.hostName ?? osHostname(), uptimeSeconds: Math.floor(osUptime()), clockTime: Date.now() },
-          // Enforcement engines report here as they arrive (listener, firewall); none runs yet.
-          drivers: [],
+          agent: {
+            version: AGENT_VERSION,
+            platform: process.platform,
+            hostName: activation.hostName ?? osHostname(),
+            uptimeSeconds: Math.floor(osUptime()),
+            clockTime: Date.now(),
+            ...(lastRoundTripMs !== undefined ? { lastRoundTripMs } : {}),
+          },
+          // Enforcement engines report through `o.drivers` as they arrive (listener, firewall).
+          drivers: o.drivers?.() ?? [],
           events,
           counters: { ...counters, eventsSpooled: spool.size },
           configurationFingerprint: state.appliedConfiguration()?.fingerprint ?? null,
@@ -69,6 +81,7 @@ export async function heartbeat(state: StateDir, o: HeartbeatOptions = {}): Prom
         const sentAt = Date.now();
         const r = await conn.request<HeartbeatReply>('POST', AGENT_PATHS.heartbeat, report);
         const receivedAt = Date.now();
+        lastRoundTripMs = Math.max(0, receivedAt - sentAt);
         const reply = r.body;
         if (typeof reply?.eventsAckedThrough !== 'number' || !Array.isArray(reply.operations) || typeof reply.exchangeId !== 'string') {
           throw new AgentError('MANAGER_REPLY_INVALID', 'heartbeat reply lacks eventsAckedThrough, operations or exchangeId');
@@ -112,7 +125,7 @@ export async function heartbeat(state: StateDir, o: HeartbeatOptions = {}): Prom
         // A full batch means the spool may hold more: send the rest now, bounded per run.
       } while (full && spool.size > 0 && outcome.exchanges < 100);
       state.bumpCounter('heartbeatsSent');
-      state.saveLastContact({ time: Date.now(), ok: true, ...(outcome.tlsProtocol ? { tlsProtocol: outcome.tlsProtocol } : {}), ...(outcome.tlsCipher ? { tlsCipher: outcome.tlsCipher } : {}), clockOffsetMs: outcome.clockOffsetMs });
+      state.saveLastContact({ time: Date.now(), ok: true, ...(outcome.tlsProtocol ? { tlsProtocol: outcome.tlsProtocol } : {}), ...(outcome.tlsCipher ? { tlsCipher: outcome.tlsCipher } : {}), clockOffsetMs: outcome.clockOffsetMs, ...(lastRoundTripMs !== undefined ? { roundTripMs: lastRoundTripMs } : {}) });
       return outcome;
     } catch (e) {
       state.bumpCounter('heartbeatsFailed');

@@ -32,6 +32,8 @@ export interface LastContact {
   tlsProtocol?: string;
   tlsCipher?: string;
   clockOffsetMs?: number;
+  /** Round trip of the last exchange, ms; sent with the next heartbeat to correct the clock offset. */
+  roundTripMs?: number;
 }
 
 export interface AgentCounters {
