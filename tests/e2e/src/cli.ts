@@ -25,8 +25,8 @@ export function runCli(bin: string, args: string[], timeoutMs = 60_000): Promise
  * Starts `palisade-manager start` as a process and waits for its banner. Returns the process,
  * the banner text, and a stop function that sends SIGTERM and waits for the exit.
  */
-export async function startManagerProcess(args: string[], timeoutMs = 60_000): Promise<{ proc: ChildProcess; banner: string; stderr: () => string; stop: () => Promise<number | null> }> {
-  const proc = spawn(process.execPath, [MANAGER_BIN, 'start', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PALISADE_LOG_LEVEL: 'warn' } });
+export async function startManagerProcess(args: string[], timeoutMs = 60_000, env: Record<string, string> = {}): Promise<{ proc: ChildProcess; banner: string; stderr: () => string; stop: () => Promise<number | null> }> {
+  const proc = spawn(process.execPath, [MANAGER_BIN, 'start', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PALISADE_LOG_LEVEL: 'warn', ...env } });
   let out = '';
   let err = '';
   proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));

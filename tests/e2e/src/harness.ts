@@ -3,7 +3,7 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { activate, StateDir } from '@palisade/agent';
-import { type RunningManager, startManager } from '@palisade/manager';
+import { type ManagerOptions, type RunningManager, startManager } from '@palisade/manager';
 import pino from 'pino';
 
 export interface TestManager {
@@ -22,7 +22,7 @@ export interface TestManager {
  * A real manager on ephemeral loopback ports with a fresh SQLite file in a temp dir, its
  * first-run API key and activation token at hand. Logs are silenced unless PALISADE_TEST_LOG is set.
  */
-export async function startTestManager(o: { heartbeatIntervalSeconds?: number; dataDir?: string } = {}): Promise<TestManager> {
+export async function startTestManager(o: { heartbeatIntervalSeconds?: number; dataDir?: string; monitoring?: ManagerOptions['monitoring'] } = {}): Promise<TestManager> {
   const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'palisade-mgr-'));
   const temps: string[] = [];
   const manager = await startManager({
@@ -32,6 +32,7 @@ export async function startTestManager(o: { heartbeatIntervalSeconds?: number; d
     heartbeatPort: 0,
     bindAddress: '127.0.0.1',
     heartbeatIntervalSeconds: o.heartbeatIntervalSeconds ?? 600,
+    ...(o.monitoring ? { monitoring: o.monitoring } : {}),
     logger: pino({ level: process.env.PALISADE_TEST_LOG ?? 'silent' }),
   });
   const apiKey = manager.firstRun.apiKey ?? '';

@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { activate, heartbeat, StateDir } from '@palisade/agent';
+import { startManagerProcess } from './cli.js';
+import { httpsJson } from './harness.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+const dirs: string[] = [];
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+test('the manager process killed (SIGKILL) after committing a heartbeat, before replying: after a restart every event is stored exactly once', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'palisade-crash-'));
+  dirs.push(root);
+  const dataDir = join(root, 'data');
+  // The agent stores the manager's address at activation: the restarted manager must listen on the same port.
+  const port = await freePort();
+  const args = ['--data-dir', dataDir, '--hostname', 'localhost', '--bind', '127.0.0.1', '--api-port', '0', '--heartbeat-port', String(port), '--heartbeat-interval-seconds', '2'];
+
+  // First life: every heartbeat reply is held for a minute after its commit (a documented
+  // test-only hook), which is where the manager dies.
+  const first = await startManagerProcess(args, 60_000, { PALISADE_TEST_HOLD_HEARTBEAT_REPLY_MS: '60000' });
+  let killed = false;
+  try {
+    const token = /--token (\S+)/.exec(first.banner)?.[1];
+    const fingerprint = /--ca-fingerprint (\S+)/.exec(first.banner)?.[1];
+    const apiKey = /Admin API key \(shown once, stored hashed\): (\S+)/.exec(first.banner)?.[1];
+    assert.ok(token && fingerprint && apiKey, first.banner);
+
+    const agent = new StateDir(join(root, 'agent'));
+    await activate(agent, { managerUrl: `dsm://localhost:${port}/`, token, caFingerprint: fingerprint, hostName: 'crashy' });
+    // More than one heartbeat carries (500): the manager dies holding the first batch's reply.
+    const spool = agent.spool();
+    for (let i = 0; i < 1_200; i++) spool.append({ type: 'crash.test', severity: 'info', message: `event ${i}` });
+    const last = spool.pending(10_000).at(-1)!.seq;
+
+    const inFlight = heartbeat(agent).then(
+      () => null,
+      (e: Error) => e,
+    );
+    const deadline = Date.now() + 30_000;
+    while (!/heartbeat committed; holding the reply/.test(first.stderr())) {
+      assert.ok(Date.now() < deadline, `the manager never committed the heartbeat; stderr: ${first.stderr()}`);
+      await sleep(10);
+    }
+    const exited = new Promise((r) => first.proc.once('exit', r));
+    first.proc.kill('SIGKILL');
+    killed = true;
+    await exited;
+    const failure = await inFlight;
+    assert.ok(failure instanceof Error, 'the heartbeat got no reply');
+    assert.equal(agent.spool().size, 1_200 + 1, 'nothing acknowledged: the agent still holds every event (and its activation event)');
+
+    // Second life, same data dir and port, no hook.
+    const second = await startManagerProcess(args);
+    try {
+      const apiPort = Number(/REST API:\s+https:\/\/[^:]+:(\d+)\//.exec(second.banner)?.[1]);
+      const events = (query: string) => httpsJson(`https://localhost:${apiPort}/api/events?${query}`, agent.credentials().ca, { headers: { 'api-secret-key': apiKey } });
+      const before = await events('order=asc&limit=1000');
+      assert.deepEqual(
+        [before.body.events.length, before.body.events.at(-1)?.seq],
+        [500, 500],
+        'the first batch was committed before the kill: stored, never acknowledged',
+      );
+      const o = await heartbeat(agent);
+      assert.equal(agent.spool().size, 0, 'all acknowledged');
+      assert.equal(o.eventsAcknowledgedThrough, last);
+      assert.ok(o.exchanges >= 3, 'the whole spool went again, in batches');
+
+      // Every event, once: read back through the events API.
+      const seqs: number[] = [];
+      let cursor: string | null = null;
+      do {
+        const r: { status: number; body: any } = await events(`computer=${o.computerId}&order=asc&limit=1000${cursor ? `&cursor=${cursor}` : ''}`);
+        assert.equal(r.status, 200, JSON.stringify(r.body));
+        seqs.push(...r.body.events.map((e: any) => e.seq));
+        cursor = r.body.nextCursor;
+      } while (cursor);
+      assert.equal(seqs.length, last, 'as many stored as the agent numbered');
+      assert.deepEqual(seqs, Array.from({ length: last }, (_, i) => i + 1), 'each seq once, none missing');
+    } finally {
+      await second.stop();
+    }
+  } finally {
+    if (!killed) await first.stop();
+  }
+});
