@@ -1,6 +1,7 @@
 import { hashSecret, newSecret } from './secrets.js';
 import { parseDuration, parseOptions, parsePort, parsePositiveInt, UsageError } from './cli-args.js';
 import { defaultHostnames, FIRST_RUN_TOKEN_DAYS, openInitializedStore, type RunningManager, startManager } from './manager.js';
+import { parseTlsPolicyOption, tlsCheck, tlsSet } from './tls-commands.js';
 
 const VERSION = '0.1.0';
 
@@ -14,6 +15,15 @@ Usage:
                                             new REST API key (printed alone on stdout)
   palisade-manager ca fingerprint [store options]
                                             the manager CA fingerprint, sha256:HEX (stdout)
+  palisade-manager tls check [--policy NAME] [--json] [store options]
+                                            preflight: which agent versions and enrolled
+                                            computers a TLS policy admits or cuts off, and the
+                                            protocol and suite each negotiates (default: the
+                                            stored policy); --json = GET /api/tls/preflight
+  palisade-manager tls set --policy NAME [store options]
+                                            store the agent endpoint's TLS policy; running
+                                            managers apply it within 30 s (or use the API:
+                                            POST /api/tls/policy)
   palisade-manager --help | --version
 
 Store options (every command):
@@ -31,6 +41,13 @@ start options:
   --heartbeat-interval-seconds N
                       LAB AND TESTS ONLY: shorten the fixed 10-minute heartbeat interval. The
                       offline deadline scales with it ((2 + 1) × interval).
+  --tls-policy NAME   TLS policy of the agent endpoint: modern (default; TLS 1.3, TLS 1.2
+                      ECDHE), compatible (+ TLS 1.2 RSA key exchange for Deep Security
+                      9.5/9.6/10.0 agents), legacy (+ TLS 1.0/1.1 on a separate listener). Used
+                      only when no policy is stored yet: once stored (by this flag, the API or
+                      "tls set") the stored one wins. See docs/tls.md; run "tls check" first.
+  --legacy-tls-port N port of the TLS 1.0/1.1 listener, open only under the legacy policy
+                      (default 4122)
 
 On first start the manager creates its CA, a server certificate, an admin API key and an
 activation token for the Base Policy (valid ${FIRST_RUN_TOKEN_DAYS} days, any number of uses) and
@@ -74,6 +91,8 @@ async function run(argv: string[], out: Out): Promise<number> {
   if (cmd === 'token' && sub === 'create') return tokenCreate(rest, out);
   if (cmd === 'apikey' && sub === 'create') return apikeyCreate(rest, out);
   if (cmd === 'ca' && sub === 'fingerprint') return caFingerprint(rest, out);
+  if (cmd === 'tls' && sub === 'check') return tlsCheck(rest, out);
+  if (cmd === 'tls' && sub === 'set') return tlsSet(rest, out);
   throw new UsageError(`unknown command "${argv.slice(0, 2).join(' ')}" (see --help)`);
 }
 
@@ -85,6 +104,8 @@ async function start(args: string[], out: Out): Promise<number> {
     'heartbeat-port': { type: 'string' },
     bind: { type: 'string' },
     'heartbeat-interval-seconds': { type: 'string' },
+    'tls-policy': { type: 'string' },
+    'legacy-tls-port': { type: 'string' },
   });
   const hostnames = v.hostname?.flatMap((h) => h.split(',')).map((h) => h.trim()).filter(Boolean);
   for (const h of hostnames ?? []) {
@@ -98,13 +119,18 @@ async function start(args: string[], out: Out): Promise<number> {
     heartbeatPort: parsePort('heartbeat-port', v['heartbeat-port'], 4120),
     bindAddress: v.bind,
     heartbeatIntervalSeconds: parsePositiveInt('heartbeat-interval-seconds', v['heartbeat-interval-seconds']),
+    tlsPolicy: v['tls-policy'] === undefined ? undefined : parseTlsPolicyOption('tls-policy', v['tls-policy']),
+    legacyTlsPort: parsePort('legacy-tls-port', v['legacy-tls-port'], 4122),
   });
-  out.stdout(banner(m));
-  await new Promise<void>((resolve) => {
+  // Handlers first, banner second: whoever waits for the banner may signal at once, and a
+  // signal before the handlers are in place would kill the process without closing the store.
+  const stopped = new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+  out.stdout(banner(m));
+  await stopped;
   out.stderr('palisade-manager: stopping\n');
   await m.close();
   return 0;
@@ -118,6 +144,7 @@ function banner(m: RunningManager): string {
     `  Console:        https://${host}:${m.apiPort}/  (the web console is not built yet; the REST API is)`,
     `  REST API:       https://${host}:${m.apiPort}/api/  (header api-secret-key)`,
     `  Agent endpoint: dsm://${host}:${m.heartbeatPort}/`,
+    `  Agent TLS:      policy "${m.agentTls.policy}"${m.agentTls.legacyPort !== null ? `; TLS 1.0/1.1 listener on port ${m.agentTls.legacyPort}` : ''} (palisade-manager tls check)`,
     `  CA fingerprint: ${m.caFingerprint}`,
   ];
   if (m.firstRun.apiKey) {

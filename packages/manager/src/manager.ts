@@ -3,10 +3,11 @@ import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { HEARTBEAT_INTERVAL_SECONDS } from '@palisade/core';
+import { HEARTBEAT_INTERVAL_SECONDS, type TlsPolicyName } from '@palisade/core';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { createAgentEndpoint } from './agent-endpoint.js';
+import { AgentEndpointTls, agentTlsOptions, resolveStartupTlsPolicy } from './agent-endpoint-tls.js';
 import { createApiServer } from './api/api-server.js';
 import { ConfigurationService } from './configuration-service.js';
 import { type Monitoring, type MonitoringOptions, startMonitoring } from './monitor/monitoring.js';
@@ -28,6 +29,13 @@ export interface ManagerOptions {
   bindAddress?: string;
   /** Lab/test only: shortens the fixed 10-minute interval. */
   heartbeatIntervalSeconds?: number;
+  /**
+   * `--tls-policy`: seeds the stored agent-endpoint TLS policy when none is stored; a stored one
+   * wins (docs/tls.md). Absent = the stored one, else `modern`.
+   */
+  tlsPolicy?: TlsPolicyName;
+  /** Port of the TLS 1.0/1.1 listener, open only under the `legacy` policy. Default 4122; 0 = any free port. */
+  legacyTlsPort?: number;
   logger?: Logger;
   /** Offline sweep and notifier timing (tests shorten them); see monitor/monitoring.ts. */
   monitoring?: MonitoringOptions;
@@ -47,6 +55,8 @@ export interface RunningManager {
   heartbeatIntervalSeconds: number;
   caFingerprint: string;
   firstRun: FirstRunSecrets;
+  /** The agent endpoint's TLS policy in force, its legacy listener, and changing it live. */
+  agentTls: AgentEndpointTls;
   /** Offline sweep, alerts, notifiers. */
   monitoring: Monitoring;
   close(): Promise<void>;
@@ -150,6 +160,7 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
   const hostnames = o.hostnames && o.hostnames.length > 0 ? o.hostnames : defaultHostnames();
   const { store, ca } = await openInitializedStore(o.dataDir, o.db);
   const servers: FastifyInstance[] = [];
+  let agentTls: AgentEndpointTls | undefined;
   let monitoring: Monitoring | undefined;
   try {
     const tls = await serverCertificate(o.dataDir, ca, hostnames);
@@ -157,6 +168,8 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
     const chain = `${tls.cert.trim()}\n${ca.certificatePem.trim()}\n`;
     const firstRun = await firstRunSecrets(store);
     const configurations = new ConfigurationService(store, heartbeatIntervalSeconds);
+    const agentCredentials = { key: tls.key, cert: chain, ca: ca.certificatePem };
+    const tlsPolicy = await resolveStartupTlsPolicy(store, o.tlsPolicy, logger);
     monitoring = startMonitoring({ store, logger, heartbeatIntervalSeconds, manager: hostnames[0]!, options: o.monitoring });
     const agentEndpoint = createAgentEndpoint({
       monitor: monitoring.heartbeats,
@@ -166,12 +179,15 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
       configurations,
       heartbeatIntervalSeconds,
       logger,
-      tls: { key: tls.key, cert: chain, ca: ca.certificatePem, minVersion: 'TLSv1.2' },
+      tls: agentTlsOptions(agentCredentials, tlsPolicy.name),
     });
     servers.push(agentEndpoint);
-    const api = createApiServer({ store, logger, tls: { key: tls.key, cert: chain }, monitoring });
+    const endpointTls = new AgentEndpointTls({ endpoint: agentEndpoint, credentials: agentCredentials, store, logger, initial: tlsPolicy, legacyPort: o.legacyTlsPort, bindAddress: o.bindAddress });
+    agentTls = endpointTls;
+    const api = createApiServer({ store, logger, tls: { key: tls.key, cert: chain }, agentTls: endpointTls, monitoring });
     servers.push(api);
     await listen(agentEndpoint, o.heartbeatPort ?? 4120, o.bindAddress);
+    await endpointTls.start();
     await listen(api, o.apiPort ?? 4119, o.bindAddress);
     const port = (s: FastifyInstance) => (s.server.address() as AddressInfo).port;
     return {
@@ -183,14 +199,17 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
       heartbeatIntervalSeconds,
       caFingerprint: ca.fingerprint,
       firstRun,
+      agentTls: endpointTls,
       monitoring,
       async close() {
+        await endpointTls.close();
         await Promise.allSettled(servers.map((s) => s.close()));
         await monitoring?.close();
         await store.close();
       },
     };
   } catch (e) {
+    await agentTls?.close();
     await Promise.allSettled(servers.map((s) => s.close()));
     await monitoring?.close();
     await store.close();

@@ -6,11 +6,14 @@ import type { Store } from '../store/store.js';
 import { installApiKeyAuth } from './auth.js';
 import { monitoringRoutes } from './monitoring-routes.js';
 import { computersRoutes } from './computers-routes.js';
+import { tlsRoutes } from './tls-routes.js';
 
 export interface ApiServerDeps {
   store: Store;
   logger: Logger;
   tls: { key: string; cert: string };
+  /** The live agent endpoint's TLS policy; without it `POST /api/tls/policy` only stores the value. */
+  agentTls?: import('../agent-endpoint-tls.js').AgentEndpointTls;
   /** The monitor (alerts, events, notifiers, VM state); without it those routes are absent. */
   monitoring?: import('../monitor/monitoring.js').Monitoring;
   now?: () => number;
@@ -37,6 +40,7 @@ export function createApiServer(deps: ApiServerDeps): FastifyInstance {
   app.register(async (api) => {
     installApiKeyAuth(api, deps.store, now);
     computersRoutes(api, deps.store, now);
+    tlsRoutes(api, { store: deps.store, agentTls: deps.agentTls });
     if (deps.monitoring) monitoringRoutes(api, deps.store, deps.monitoring, now);
   });
   return app;

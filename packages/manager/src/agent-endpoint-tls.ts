@@ -1,0 +1,301 @@
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { SecureContextOptions, SecureVersion } from 'node:tls';
+import { isTlsPolicyName, TLS_POLICY_NAMES, tlsContextOptions, tlsPolicy, type TlsPolicyName } from '@palisade/core';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { PalisadeError } from './errors.js';
+import type { Store } from './store/store.js';
+
+/** System setting (store `system_settings`) holding the agent endpoint's TLS policy name. */
+export const TLS_POLICY_SETTING = 'agentTlsPolicy';
+
+/** Where the legacy TLS 1.0/1.1 listener listens when nothing else is said. */
+export const DEFAULT_LEGACY_TLS_PORT = 4122;
+
+/**
+ * How often a node re-reads the stored policy, so that a change made through another node's API
+ * (nodes share one PostgreSQL database) or with `palisade-manager tls set` reaches this node's
+ * listeners without a restart. A change through this node's own API applies at once.
+ */
+export const TLS_POLICY_POLL_MS = 30_000;
+
+/** The server's identity on 4120: key, certificate chain (leaf, then CA) and the CA agents' certificates chain to. */
+export interface AgentTlsCredentials {
+  key: string;
+  cert: string;
+  ca: string;
+}
+
+/** Node TLS options for the agent endpoint's context (port 4120) under a policy. */
+export type AgentTlsOptions = SecureContextOptions & { minVersion: SecureVersion; maxVersion: SecureVersion };
+
+/**
+ * The policy the main agent endpoint (4120) serves. `legacy` needs OpenSSL security level 0,
+ * which applies to a whole SSL_CTX — every protocol and every handshake of that context, TLS 1.3
+ * included (tls-policy.ts, measured). So under `legacy` the main endpoint stays exactly
+ * `compatible` and only the separate legacy listener runs at level 0.
+ */
+export function mainEndpointPolicy(name: TlsPolicyName): TlsPolicyName {
+  return name === 'legacy' ? 'compatible' : name;
+}
+
+/** The context options of the main agent endpoint for a policy. */
+export function agentTlsOptions(credentials: AgentTlsCredentials, name: TlsPolicyName): AgentTlsOptions {
+  return { ...credentials, ...tlsContextOptions(mainEndpointPolicy(name)) };
+}
+
+/** Where the policy in force came from. */
+export type TlsPolicySource = 'stored' | 'start-option' | 'default';
+
+/**
+ * The policy a starting node runs, and what it stores. Precedence (docs/tls.md): the stored
+ * system setting wins once one exists; `--tls-policy` only seeds it when none is stored. The
+ * setting is shared by every node of the database and survives restarts, and a stale flag in a
+ * service unit must never silently undo a tightening an operator made in the API — so a flag that
+ * disagrees with the stored value is reported, not applied. Without a flag and without a stored
+ * value the node runs the default (`modern`) and stores nothing, so the first explicit choice
+ * (flag or API) is the one recorded.
+ */
+export async function resolveStartupTlsPolicy(
+  store: Store,
+  flag: TlsPolicyName | undefined,
+  logger: Logger,
+): Promise<{ name: TlsPolicyName; source: TlsPolicySource }> {
+  const stored = await store.getSystemSetting(TLS_POLICY_SETTING);
+  if (stored !== null) {
+    if (!isTlsPolicyName(stored)) {
+      throw new Error(
+        `the stored TLS policy "${stored}" is not one of ${TLS_POLICY_NAMES.join(', ')}; set a valid one with "palisade-manager tls set --policy NAME"`,
+      );
+    }
+    if (flag !== undefined && flag !== stored) {
+      logger.warn(
+        { tlsPolicy: stored, ignoredStartOption: flag },
+        `--tls-policy ${flag} ignored: the stored TLS policy "${stored}" wins once set; change it with POST /api/tls/policy or "palisade-manager tls set --policy ${flag}"`,
+      );
+    }
+    return { name: stored, source: 'stored' };
+  }
+  if (flag !== undefined) {
+    await store.setSystemSetting(TLS_POLICY_SETTING, flag);
+    return { name: flag, source: 'start-option' };
+  }
+  return { name: 'modern', source: 'default' };
+}
+
+export interface AgentEndpointTlsDeps {
+  /** The agent endpoint (listening on 4120); its `server` gets the new context on each change. */
+  endpoint: FastifyInstance;
+  credentials: AgentTlsCredentials;
+  store: Store;
+  logger: Logger;
+  /** Policy the endpoint was created with (its initial context must already match it). */
+  initial: { name: TlsPolicyName; source: TlsPolicySource };
+  /** Port of the legacy listener; 0 picks a free one (tests). Default {@link DEFAULT_LEGACY_TLS_PORT}. */
+  legacyPort?: number;
+  /** Address the legacy listener binds; default all interfaces, as the main endpoint. */
+  bindAddress?: string;
+  /** Default {@link TLS_POLICY_POLL_MS}; 0 turns re-reading off. */
+  pollMs?: number;
+}
+
+/**
+ * The agent endpoint's TLS policy, applied to the running listeners without a restart.
+ *
+ * - Main endpoint (4120): `server.setSecureContext()` swaps the context every *new* handshake
+ *   uses. Connections already open keep what they negotiated until they close (an agent's
+ *   exchange ends with its connection; idle keep-alive connections close after fastify's
+ *   `keepAliveTimeout`, 72 s). The new context also has a fresh session cache and fresh ticket
+ *   keys, so a client cannot resume a session negotiated under the looser policy (measured:
+ *   `openssl s_client -sess_in` with an AES256-SHA256 session is refused after compatible →
+ *   modern).
+ * - Legacy listener: open only while the policy is `legacy`, with its own context (TLS 1.0+ at
+ *   security level 0, see {@link mainEndpointPolicy}), serving the same routes through
+ *   `fastify.routing`.
+ *
+ * Changes are serialized: an API change and a re-read of the stored value never interleave.
+ */
+export class AgentEndpointTls {
+  private current: TlsPolicyName;
+  private source: TlsPolicySource;
+  private legacy: HttpsServer | null = null;
+  private queue: Promise<unknown> = Promise.resolve();
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
+  private readonly legacyPortOption: number;
+  private readonly mainServer: HttpsServer;
+
+  constructor(private readonly deps: AgentEndpointTlsDeps) {
+    // createAgentEndpoint passes `https` options, so fastify's server is an https.Server; its
+    // type parameter is not carried through FastifyInstance.
+    this.mainServer = deps.endpoint.server as unknown as HttpsServer;
+    this.current = deps.initial.name;
+    this.source = deps.initial.source;
+    this.legacyPortOption = deps.legacyPort ?? DEFAULT_LEGACY_TLS_PORT;
+  }
+
+  /** The policy in force. */
+  get policy(): TlsPolicyName {
+    return this.current;
+  }
+
+  /** Where {@link policy} came from: the stored setting, the start option, or the default. */
+  get policySource(): TlsPolicySource {
+    return this.source;
+  }
+
+  /** The legacy listener's bound port while it is open, else null. */
+  get legacyPort(): number | null {
+    const a = this.legacy?.address();
+    return a && typeof a === 'object' ? (a as AddressInfo).port : null;
+  }
+
+  /** The port the legacy listener opens on (the option, not the bound port). */
+  get configuredLegacyPort(): number {
+    return this.legacyPortOption;
+  }
+
+  /** Opens the legacy listener if the initial policy needs it, logs the warning, starts re-reading. */
+  async start(): Promise<void> {
+    await this.serialized(async () => {
+      if (this.current === 'legacy') await this.openLegacy();
+      this.announce(this.current, this.source);
+    });
+    const pollMs = this.deps.pollMs ?? TLS_POLICY_POLL_MS;
+    if (pollMs > 0) {
+      this.timer = setInterval(() => void this.reload(), pollMs);
+      this.timer.unref();
+    }
+  }
+
+  /**
+   * Applies `name` to the running listeners, then stores it. If the listeners cannot take it
+   * (the legacy port is in use) nothing changes; if storing fails the listeners go back.
+   */
+  async set(name: TlsPolicyName, actor: string): Promise<void> {
+    await this.serialized(async () => {
+      const previous = this.current;
+      const previousSource = this.source;
+      await this.apply(name);
+      try {
+        await this.deps.store.setSystemSetting(TLS_POLICY_SETTING, name);
+      } catch (e) {
+        await this.apply(previous);
+        this.source = previousSource;
+        throw e;
+      }
+      this.source = 'stored';
+      if (previous !== name) this.deps.logger.info({ tlsPolicy: name, previous, actor }, `agent endpoint TLS policy changed from "${previous}" to "${name}"`);
+      this.announce(name, 'stored');
+    });
+  }
+
+  /** Re-reads the stored policy and applies it when another node or the CLI changed it. */
+  async reload(): Promise<void> {
+    await this.serialized(async () => {
+      if (this.closed) return;
+      let stored: string | null;
+      try {
+        stored = await this.deps.store.getSystemSetting(TLS_POLICY_SETTING);
+      } catch (e) {
+        this.deps.logger.warn({ err: e }, 'could not re-read the stored TLS policy; keeping the current one');
+        return;
+      }
+      if (stored === null || stored === this.current) return;
+      if (!isTlsPolicyName(stored)) {
+        this.deps.logger.error({ stored }, `stored TLS policy "${stored}" is not valid; keeping "${this.current}"`);
+        return;
+      }
+      const previous = this.current;
+      try {
+        await this.apply(stored);
+      } catch (e) {
+        this.deps.logger.error({ err: e, tlsPolicy: stored }, `could not apply the stored TLS policy "${stored}"; keeping "${previous}"`);
+        return;
+      }
+      this.source = 'stored';
+      this.deps.logger.info({ tlsPolicy: stored, previous }, `agent endpoint TLS policy changed from "${previous}" to "${stored}" (stored setting changed)`);
+      this.announce(stored, 'stored');
+    });
+  }
+
+  /** Stops re-reading and closes the legacy listener. The main endpoint is closed by its owner. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.serialized(() => this.closeLegacy(true));
+  }
+
+  private serialized<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Loosening opens the legacy listener before anything else, so a port in use changes nothing. */
+  private async apply(name: TlsPolicyName): Promise<void> {
+    if (name === 'legacy') await this.openLegacy();
+    this.mainServer.setSecureContext(agentTlsOptions(this.deps.credentials, name));
+    if (name !== 'legacy') await this.closeLegacy(false);
+    this.current = name;
+  }
+
+  private announce(name: TlsPolicyName, source: TlsPolicySource): void {
+    const p = tlsPolicy(name);
+    const fields = { tlsPolicy: name, source, mainEndpoint: mainEndpointPolicy(name), legacyPort: this.legacyPort };
+    if (p.warning !== null) this.deps.logger.warn(fields, p.warning);
+    else this.deps.logger.info(fields, `agent endpoint TLS policy "${name}": ${p.summary}`);
+  }
+
+  private async openLegacy(): Promise<void> {
+    if (this.legacy) return;
+    const endpoint = this.deps.endpoint;
+    const server = createHttpsServer(
+      {
+        ...this.deps.credentials,
+        ...tlsContextOptions('legacy'),
+        // As on 4120: ask for the agent certificate, let the routes decide (activation has none).
+        requestCert: true,
+        rejectUnauthorized: false,
+      },
+      (req, res) => endpoint.routing(req, res),
+    );
+    // The same limits fastify puts on its own server.
+    server.keepAliveTimeout = endpoint.server.keepAliveTimeout;
+    server.requestTimeout = endpoint.server.requestTimeout;
+    server.headersTimeout = endpoint.server.headersTimeout;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        const host = this.deps.bindAddress;
+        const done = () => {
+          server.off('error', reject);
+          resolve();
+        };
+        if (host) server.listen(this.legacyPortOption, host, done);
+        else server.listen(this.legacyPortOption, done);
+      });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+      throw new PalisadeError('LEGACY_TLS_PORT_UNAVAILABLE', `port ${this.legacyPortOption}: ${code}`);
+    }
+    server.on('tlsClientError', (err) => this.deps.logger.debug({ err: err.message }, 'legacy TLS listener: handshake failed'));
+    server.on('error', (err) => this.deps.logger.error({ err }, 'legacy TLS listener failed'));
+    this.legacy = server;
+  }
+
+  /**
+   * Stops accepting at once and closes idle connections. Requests in flight finish; `wait` also
+   * waits for them (shutdown), a policy change does not (the API answers without waiting).
+   */
+  private async closeLegacy(wait: boolean): Promise<void> {
+    const server = this.legacy;
+    if (!server) return;
+    this.legacy = null;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    if (wait) await closed;
+  }
+}

@@ -1,0 +1,184 @@
+import { Type, type Static } from '@sinclair/typebox';
+import {
+  isTlsPolicyName,
+  TLS_POLICY_NAMES,
+  TLS_PROTOCOLS,
+  tlsPolicy,
+  type TlsPolicyName,
+} from '@palisade/core';
+import type { FastifyInstance, FastifySchema } from 'fastify';
+import { type AgentEndpointTls, DEFAULT_LEGACY_TLS_PORT, mainEndpointPolicy, TLS_POLICY_SETTING, type TlsPolicySource } from '../agent-endpoint-tls.js';
+import { PalisadeError } from '../errors.js';
+import type { Store } from '../store/store.js';
+import { tlsPreflightReport } from '../tls-preflight-report.js';
+
+const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
+/** A route schema with the OpenAPI members the document generator reads. */
+const documented = (s: FastifySchema & { summary: string; tags: readonly string[] }): FastifySchema => s;
+// Names are checked in the handler, not by an enum in the schema, so that a wrong one gets
+// TLS_POLICY_UNKNOWN listing the valid names rather than a bare schema error.
+const PolicyName = Type.String({ maxLength: 64, description: `TLS policy: one of ${TLS_POLICY_NAMES.join(', ')}`, examples: [...TLS_POLICY_NAMES] });
+const Protocol = Type.String({ description: `one of ${TLS_PROTOCOLS.join(', ')}` });
+const Suite = Type.String({ description: 'IANA cipher-suite name, e.g. TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384' });
+
+export const TlsPolicyBody = Type.Object(
+  { value: PolicyName },
+  { additionalProperties: false, description: 'the new policy, as a Deep Security-style setting value' },
+);
+
+export const TlsPolicyView = Type.Object(
+  {
+    value: Type.String({ description: 'the policy in force on this node' }),
+    source: Type.String({ description: 'stored (system setting), start-option (--tls-policy, seeded into the setting), default (nothing stored)' }),
+    summary: Type.String(),
+    warning: Nullable(Type.String({ description: 'logged at start and on change; null for modern' })),
+    minVersion: Protocol,
+    maxVersion: Protocol,
+    tls13Suites: Type.Array(Suite),
+    tls12Suites: Type.Array(Suite, { description: 'TLS 1.0–1.2 suites, in the order the manager prefers them' }),
+    agentEndpointPolicy: Type.String({ description: 'policy of the 4120 context: legacy runs 4120 as compatible and TLS 1.0/1.1 on its own listener' }),
+    legacyListener: Type.Object({
+      open: Type.Boolean(),
+      port: Type.Union([Type.Integer(), Type.Null()], { description: 'bound port while open' }),
+      configuredPort: Type.Integer({ description: '--legacy-tls-port (default 4122)' }),
+    }),
+    validValues: Type.Array(Type.String()),
+  },
+  { description: 'the TLS policy of the agent endpoint on this node' },
+);
+export type TlsPolicyView = Static<typeof TlsPolicyView>;
+
+export const TlsPreflightQuery = Type.Object(
+  { policy: Type.Optional(Type.String({ maxLength: 64, description: `policy to check: one of ${TLS_POLICY_NAMES.join(', ')}; default the one in force` })) },
+  { additionalProperties: false },
+);
+
+const PreflightRowSchema = Type.Object({
+  rowId: Type.String(),
+  label: Type.String(),
+  product: Type.String({ description: 'deep-security or palisade' }),
+  connects: Type.Boolean(),
+  outcome: Type.String({ description: 'connects, protocol-mismatch or no-shared-suite' }),
+  protocol: Nullable(Protocol),
+  suite: Nullable(Suite),
+  opensslSuite: Nullable(Type.String()),
+  detail: Type.String(),
+  unavailableSuites: Type.Array(Suite, { description: "suites of the row Node's OpenSSL can never negotiate (3DES)" }),
+  listener: Nullable(Type.String({ description: 'agent-endpoint (4120) or legacy-listener (--legacy-tls-port); null when cut off' })),
+});
+
+export const TlsPreflightView = Type.Object(
+  {
+    policy: Type.String(),
+    summary: Type.String(),
+    warning: Nullable(Type.String()),
+    agentEndpointPolicy: Type.String(),
+    legacyListener: Type.Boolean({ description: 'whether the policy opens the TLS 1.0/1.1 listener' }),
+    rows: Type.Array(PreflightRowSchema, { description: 'every row of the cipher-suite table, in its order' }),
+    computers: Type.Object({
+      total: Type.Integer(),
+      counts: Type.Object({ connects: Type.Integer(), cutOff: Type.Integer(), unknown: Type.Integer() }),
+      notes: Type.Array(Type.String()),
+      byAgentVersion: Type.Array(
+        Type.Object({
+          agentVersion: Type.String(),
+          verdict: Type.String({ description: 'connects, cut-off or unknown (never assumed to connect)' }),
+          count: Type.Integer(),
+          rowId: Nullable(Type.String()),
+          candidateRowIds: Type.Array(Type.String()),
+          protocol: Nullable(Protocol),
+          suite: Nullable(Suite),
+          reason: Type.String(),
+          computers: Type.Array(Type.Object({ id: Type.Integer(), hostName: Type.String() })),
+        }),
+      ),
+    }),
+  },
+  { description: 'what a TLS policy admits: each agent version of the cipher-suite table, then enrolled computers by agent version' },
+);
+
+function policyName(value: string): TlsPolicyName {
+  if (!isTlsPolicyName(value)) throw new PalisadeError('TLS_POLICY_UNKNOWN', `"${value}"; valid names: ${TLS_POLICY_NAMES.join(', ')}`);
+  return value;
+}
+
+/**
+ * The agent endpoint's TLS policy as a system setting, and the preflight:
+ * `GET /api/tls/policy`, `POST /api/tls/policy {"value": NAME}` (applied to the running
+ * listeners at once, then stored), `GET /api/tls/preflight?policy=NAME`. Without `agentTls`
+ * (an API server with no live agent endpoint) a change is only stored, and applies when a
+ * manager starts or re-reads it.
+ */
+export function tlsRoutes(app: FastifyInstance, deps: { store: Store; agentTls?: AgentEndpointTls }): void {
+  const { store, agentTls } = deps;
+
+  const current = async (): Promise<{ name: TlsPolicyName; source: TlsPolicySource }> => {
+    if (agentTls) return { name: agentTls.policy, source: agentTls.policySource };
+    const stored = await store.getSystemSetting(TLS_POLICY_SETTING);
+    return stored !== null && isTlsPolicyName(stored) ? { name: stored, source: 'stored' } : { name: 'modern', source: 'default' };
+  };
+
+  const view = async (): Promise<TlsPolicyView> => {
+    const { name, source } = await current();
+    const p = tlsPolicy(name);
+    const port = agentTls?.legacyPort ?? null;
+    return {
+      value: name,
+      source,
+      summary: p.summary,
+      warning: p.warning,
+      minVersion: p.minVersion,
+      maxVersion: p.maxVersion,
+      tls13Suites: [...p.tls13Suites],
+      tls12Suites: [...p.tls12Suites],
+      agentEndpointPolicy: mainEndpointPolicy(name),
+      legacyListener: { open: port !== null, port, configuredPort: agentTls?.configuredLegacyPort ?? DEFAULT_LEGACY_TLS_PORT },
+      validValues: [...TLS_POLICY_NAMES],
+    };
+  };
+
+  app.get(
+    '/api/tls/policy',
+    { schema: documented({ summary: 'The TLS policy of the agent endpoint (4120) on this node', tags: ['TLS'], response: { 200: TlsPolicyView } }) },
+    view,
+  );
+
+  app.post<{ Body: Static<typeof TlsPolicyBody> }>(
+    '/api/tls/policy',
+    {
+      schema: documented({
+        summary: 'Change the TLS policy of the agent endpoint: applied to new handshakes at once, then stored',
+        tags: ['TLS'],
+        body: TlsPolicyBody,
+        response: { 200: TlsPolicyView },
+      }),
+    },
+    async (req) => {
+      const name = policyName(req.body.value);
+      const actor = req.apiKey ? `apikey:${req.apiKey.id}` : 'unknown';
+      if (agentTls) {
+        await agentTls.set(name, actor);
+      } else {
+        await store.setSystemSetting(TLS_POLICY_SETTING, name);
+        req.log.info({ tlsPolicy: name, actor }, 'TLS policy stored; it applies when a manager starts or re-reads it');
+      }
+      return view();
+    },
+  );
+
+  app.get<{ Querystring: Static<typeof TlsPreflightQuery> }>(
+    '/api/tls/preflight',
+    {
+      schema: documented({
+        summary: 'Which agent versions and enrolled computers a TLS policy admits or cuts off, and what each negotiates',
+        tags: ['TLS'],
+        querystring: TlsPreflightQuery,
+        response: { 200: TlsPreflightView },
+      }),
+    },
+    async (req) => {
+      const name = req.query.policy === undefined ? (await current()).name : policyName(req.query.policy);
+      return tlsPreflightReport(name, await store.listComputers());
+    },
+  );
+}
