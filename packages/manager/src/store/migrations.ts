@@ -1,6 +1,7 @@
 import type { ColumnDefinitionBuilder, Kysely, Migration, MigrationProvider } from 'kysely';
 import { m0003Monitoring } from './migration-0003-monitoring.js';
 import { m0004Dialer } from './migration-0004-dialer.js';
+import { m0005Firewall } from './migration-0005-firewall.js';
 
 /**
  * What differs between engines in DDL, as capabilities rather than `if (postgres)` branches.
@@ -133,5 +134,5 @@ const m0001 = (dialect: MigrationDialect): Migration => ({
 });
 
 export function migrationProvider(dialect: MigrationDialect): MigrationProvider {
-  return { getMigrations: async () => ({ '0001_initial': m0001(dialect), '0003_monitoring': m0003Monitoring(dialect), '0004_dialer': m0004Dialer(dialect) }) };
+  return { getMigrations: async () => ({ '0001_initial': m0001(dialect), '0003_monitoring': m0003Monitoring(dialect), '0004_dialer': m0004Dialer(dialect), '0005_firewall': m0005Firewall(dialect) }) };
 }
