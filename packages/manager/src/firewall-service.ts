@@ -1,0 +1,292 @@
+import {
+  effectiveFirewallRules,
+  type EffectiveFirewall,
+  type FirewallRule,
+  nftablesProblems,
+  type PolicyId,
+  type PolicyTree,
+  type SecurityConfiguration,
+  validateFirewallRule,
+} from '@palisade/core';
+import { type ConfigurationService, loadPolicies, loadPolicyTree } from './configuration-service.js';
+import { PalisadeError } from './errors.js';
+import { refreshExpectedFingerprints } from './expected-fingerprints.js';
+import type { AssignedFirewallRule } from './firewall-assignments.js';
+import { type FirewallRuleRecord, FirewallStore } from './store/firewall-store.js';
+import type { ComputerRecord, NewAuditEvent, Store } from './store/store.js';
+
+/** A policy's firewall: its own rule IDs, and what it inherits (with the policy that assigns each). */
+export interface PolicyFirewall {
+  readonly policyId: PolicyId;
+  readonly ruleIds: readonly number[];
+  readonly inherited: ReadonlyArray<{ ruleId: number; policyId: PolicyId }>;
+  /** Inherited then own, each once: what computers on the policy get before their own rules. */
+  readonly effectiveRuleIds: readonly number[];
+}
+
+/** A computer's firewall assignments: its own rule IDs and what its policy chain gives. */
+export interface ComputerFirewall {
+  readonly computerId: number;
+  readonly ruleIds: readonly number[];
+  readonly inherited: ReadonlyArray<{ ruleId: number; policyId: PolicyId }>;
+  readonly effectiveRuleIds: readonly number[];
+}
+
+/** What a computer enforces, as its agent computes it from the configuration. */
+export interface EffectiveComputerFirewall {
+  readonly computer: ComputerRecord;
+  readonly configuration: SecurityConfiguration;
+  readonly fingerprint: string;
+  /** core's effective list: hidden rule (when present) first, then the assigned rules. */
+  readonly effective: EffectiveFirewall;
+  /** The assigned rules with where each comes from, by rule id (as text, the agent's id). */
+  readonly sources: ReadonlyMap<string, AssignedFirewallRule['source']>;
+}
+
+/** Rule fields as an operator sends them (core validates and normalizes; the schema only shapes). */
+export type FirewallRuleInput = Readonly<Record<string, unknown>>;
+
+/** Any valid id: validation needs one, and the real one exists only once the row does. */
+const PLACEHOLDER_ID = '1';
+
+function describeUsage(u: Awaited<ReturnType<FirewallStore['ruleUsage']>>): string {
+  const parts: string[] = [];
+  const more = (n: number) => (n > 10 ? ` and ${n - 10} more` : '');
+  if (u.policies.length > 0) {
+    parts.push(`polic${u.policies.length === 1 ? 'y' : 'ies'} ${u.policies.slice(0, 10).map((p) => `${p.id} ("${p.name}")`).join(', ')}${more(u.policies.length)}`);
+  }
+  if (u.computers.length > 0) {
+    const shown = u.computers.slice(0, 10).map((c) => `${c.id} (${c.hostName}${c.state === 'deactivated' ? ', deactivated' : ''})`);
+    parts.push(`computer${u.computers.length === 1 ? '' : 's'} ${shown.join(', ')}${more(u.computers.length)}`);
+  }
+  return parts.join(' and ');
+}
+
+/** Validates with core, then checks the agent's nftables backend can enforce it. */
+function checkRule(input: FirewallRuleInput, id: string): FirewallRule {
+  const v = validateFirewallRule({ ...input, id });
+  if (!v.ok) throw new PalisadeError('FIREWALL_RULE_INVALID', v.problems.join('; '));
+  // Compiled (as far as it depends on the rule alone) when saved, so a rule the agent could not
+  // apply is refused here with the reason, never accepted and then failing on every agent.
+  const problems = nftablesProblems(v.rule);
+  if (problems.length > 0) throw new PalisadeError('FIREWALL_RULE_NOT_ENFORCEABLE', problems.join('; '));
+  return v.rule;
+}
+
+/** Operator input back from a stored rule (every field but the id), to merge a partial change into. */
+function ruleInput(rule: FirewallRule): Record<string, unknown> {
+  const { id: _id, ...rest } = rule;
+  return rest;
+}
+
+function uniqueIds(ids: readonly number[]): number[] {
+  return [...new Set(ids)];
+}
+
+/**
+ * Firewall rules as a manager resource, their assignment to policies and computers, and the
+ * effective list a computer enforces. Every change goes in one transaction with the recomputed
+ * expected fingerprints of the computers it reaches, so they show `Update Pending (Heartbeat)`
+ * at once; a refused change writes nothing.
+ */
+export class FirewallService {
+  constructor(
+    private readonly store: Store,
+    private readonly configurations: ConfigurationService,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  // ----- rules ----------------------------------------------------------------------------
+
+  listRules(): Promise<FirewallRuleRecord[]> {
+    return FirewallStore.over(this.store).listRules();
+  }
+
+  async getRule(id: number): Promise<FirewallRuleRecord> {
+    const r = await FirewallStore.over(this.store).getRule(id);
+    if (!r) throw new PalisadeError('FIREWALL_RULE_NOT_FOUND', String(id));
+    return r;
+  }
+
+  async createRule(input: FirewallRuleInput): Promise<FirewallRuleRecord> {
+    const checked = checkRule(input, PLACEHOLDER_ID);
+    return this.store.transaction(async (tx) => {
+      const fw = FirewallStore.over(tx);
+      await this.requireFreeName(fw, checked.name, null);
+      // A new rule is assigned nowhere: no fingerprint changes.
+      return fw.createRule(checked.name, (id) => ({ ...checked, id: String(id) }), this.now());
+    });
+  }
+
+  /**
+   * `merge`: absent fields keep their stored value (Deep Security's POST). `replace`: the body is
+   * the whole rule; absent fields take their defaults (PUT).
+   */
+  async modifyRule(id: number, input: FirewallRuleInput, mode: 'merge' | 'replace'): Promise<FirewallRuleRecord> {
+    return this.store.transaction(async (tx) => {
+      await tx.lockPolicyTree();
+      const fw = FirewallStore.over(tx);
+      const current = await fw.getRule(id);
+      if (!current) throw new PalisadeError('FIREWALL_RULE_NOT_FOUND', String(id));
+      const rule = checkRule(mode === 'merge' ? { ...ruleInput(current.rule), ...input } : input, String(id));
+      if (JSON.stringify(rule) === JSON.stringify(current.rule)) return current;
+      await this.requireFreeName(fw, rule.name, id);
+      const t = this.now();
+      await fw.updateRule(id, rule, t);
+      await refreshExpectedFingerprints(tx, this.configurations, await this.computersUsingRule(tx, fw, id));
+      return { ...current, rule, updatedAt: t };
+    });
+  }
+
+  /** Refused while a policy or computer assigns it, naming them. */
+  async deleteRule(id: number): Promise<void> {
+    await this.store.transaction(async (tx) => {
+      await tx.lockPolicyTree();
+      const fw = FirewallStore.over(tx);
+      if (!(await fw.getRule(id))) throw new PalisadeError('FIREWALL_RULE_NOT_FOUND', String(id));
+      const usage = await fw.ruleUsage(id);
+      if (usage.policies.length > 0 || usage.computers.length > 0) {
+        throw new PalisadeError('FIREWALL_RULE_IN_USE', `rule ${id} is assigned to ${describeUsage(usage)}`);
+      }
+      await fw.deleteRule(id);
+    });
+  }
+
+  // ----- assignments ----------------------------------------------------------------------
+
+  async policyFirewall(policyId: PolicyId): Promise<PolicyFirewall> {
+    return this.store.transaction(async (tx) => {
+      const tree = await loadPolicyTree(tx);
+      if (!tree.has(policyId)) throw new PalisadeError('POLICY_NOT_FOUND', String(policyId));
+      return this.policyView(tree, await this.configurations.loadFirewall(tx, []), policyId);
+    });
+  }
+
+  /** Replaces the policy's own rule list; every computer on it or below it gets a new expected fingerprint. */
+  async setPolicyFirewall(policyId: PolicyId, ruleIds: readonly number[], actor: string): Promise<PolicyFirewall> {
+    const ids = uniqueIds(ruleIds);
+    return this.store.transaction(async (tx) => {
+      await tx.lockPolicyTree();
+      const { tree } = await loadPolicies(tx);
+      if (!tree.has(policyId)) throw new PalisadeError('POLICY_NOT_FOUND', String(policyId));
+      const fw = FirewallStore.over(tx);
+      await this.requireRules(fw, ids);
+      const before = await fw.policyRuleIds(policyId);
+      if (JSON.stringify(before) !== JSON.stringify(ids)) {
+        await fw.setPolicyRules(policyId, ids);
+        await tx.insertAuditEvents([this.audit('policy.firewall', 'policy', policyId, before, ids, actor)]);
+        const subtree = [policyId, ...tree.descendantsOf(policyId).map((p) => p.id)];
+        await refreshExpectedFingerprints(tx, this.configurations, await tx.listComputersByPolicy(subtree));
+      }
+      return this.policyView(tree, await this.configurations.loadFirewall(tx, []), policyId);
+    });
+  }
+
+  async computerFirewall(computerId: number): Promise<ComputerFirewall> {
+    return this.store.transaction(async (tx) => {
+      const c = await tx.getComputer(computerId);
+      if (!c) throw new PalisadeError('COMPUTER_NOT_FOUND', String(computerId));
+      const [tree, firewall] = await Promise.all([loadPolicyTree(tx), this.configurations.loadFirewall(tx, [computerId])]);
+      return this.computerView(tree, firewall, c);
+    });
+  }
+
+  /** Replaces the computer's own rule list (added to what its policy chain gives). */
+  async setComputerFirewall(computerId: number, ruleIds: readonly number[], actor: string): Promise<ComputerFirewall> {
+    const ids = uniqueIds(ruleIds);
+    return this.store.transaction(async (tx) => {
+      await tx.lockPolicyTree();
+      const c = await tx.getComputer(computerId);
+      if (!c) throw new PalisadeError('COMPUTER_NOT_FOUND', String(computerId));
+      const fw = FirewallStore.over(tx);
+      await this.requireRules(fw, ids);
+      const before = await fw.computerRuleIds(computerId);
+      if (JSON.stringify(before) !== JSON.stringify(ids)) {
+        await fw.setComputerRules(computerId, ids);
+        await tx.insertAuditEvents([this.audit('computer.firewall', 'computer', computerId, before, ids, actor)]);
+        await refreshExpectedFingerprints(tx, this.configurations, [c]);
+      }
+      const [tree, firewall] = await Promise.all([loadPolicyTree(tx), this.configurations.loadFirewall(tx, [computerId])]);
+      return this.computerView(tree, firewall, c);
+    });
+  }
+
+  /** The effective list the computer's agent enforces (hidden rule included), from its current configuration. */
+  async effectiveForComputer(computerId: number): Promise<EffectiveComputerFirewall> {
+    return this.store.transaction(async (tx) => {
+      const c = await tx.getComputer(computerId);
+      if (!c) throw new PalisadeError('COMPUTER_NOT_FOUND', String(computerId));
+      const [tree, overrides, firewall] = await Promise.all([loadPolicyTree(tx), tx.computerOverrides(computerId), this.configurations.loadFirewall(tx, [computerId])]);
+      const assigned = firewall.effective(tree, c.policyId, c.id);
+      const e = await this.configurations.fromTree(tree, { policyId: c.policyId, overrides, platform: c.platform }, assigned.map((a) => a.rule));
+      const effective = effectiveFirewallRules({
+        rules: assigned.map((a) => a.rule),
+        listen: e.configuration.communication.listen,
+        listeningPort: e.configuration.communication.listeningPort,
+      });
+      return {
+        computer: c,
+        configuration: e.configuration,
+        fingerprint: e.fingerprint,
+        effective,
+        sources: new Map(assigned.map((a) => [a.rule.id, a.source])),
+      };
+    });
+  }
+
+  // ----- internals ------------------------------------------------------------------------
+
+  private policyView(tree: PolicyTree, firewall: Awaited<ReturnType<ConfigurationService['loadFirewall']>>, policyId: PolicyId): PolicyFirewall {
+    const effective = firewall.effective(tree, policyId, null);
+    const inherited = effective.filter((a) => a.source !== `policy:${policyId}`);
+    return {
+      policyId,
+      ruleIds: firewall.policyRuleIds(policyId),
+      inherited: inherited.map((a) => ({ ruleId: a.ruleId, policyId: Number(a.source.slice('policy:'.length)) })),
+      effectiveRuleIds: effective.map((a) => a.ruleId),
+    };
+  }
+
+  private computerView(tree: PolicyTree, firewall: Awaited<ReturnType<ConfigurationService['loadFirewall']>>, c: ComputerRecord): ComputerFirewall {
+    const effective = firewall.effective(tree, c.policyId, c.id);
+    const inherited = effective.filter((a) => a.source !== 'computer');
+    return {
+      computerId: c.id,
+      ruleIds: firewall.computerRuleIds(c.id),
+      inherited: inherited.map((a) => ({ ruleId: a.ruleId, policyId: Number(a.source.slice('policy:'.length)) })),
+      effectiveRuleIds: effective.map((a) => a.ruleId),
+    };
+  }
+
+  private audit(action: 'policy.firewall' | 'computer.firewall', targetType: 'policy' | 'computer', targetId: number, before: readonly number[], after: readonly number[], actor: string): NewAuditEvent {
+    return { time: this.now(), actor, action, targetType, targetId, setting: 'firewall.ruleIDs', oldValue: JSON.stringify(before), newValue: JSON.stringify(after) };
+  }
+
+  private async requireFreeName(fw: FirewallStore, name: string, self: number | null): Promise<void> {
+    const other = await fw.findRuleIdByName(name);
+    if (other !== null && other !== self) throw new PalisadeError('FIREWALL_RULE_NAME_TAKEN', `"${name}" is rule ${other}`);
+  }
+
+  private async requireRules(fw: FirewallStore, ids: readonly number[]): Promise<void> {
+    const missing = await fw.missingRuleIds(ids);
+    if (missing.length > 0) throw new PalisadeError('FIREWALL_RULE_REFERENCE_UNKNOWN', `ruleIDs ${missing.join(', ')}`);
+  }
+
+  /** Computers whose effective rules include the rule: on a policy subtree that assigns it, or assigning it themselves. */
+  private async computersUsingRule(tx: Store, fw: FirewallStore, ruleId: number): Promise<ComputerRecord[]> {
+    const [tree, usage, direct] = await Promise.all([loadPolicyTree(tx), fw.ruleUsage(ruleId), fw.computerIdsWithRules([ruleId])]);
+    const policyIds = new Set<number>();
+    for (const p of usage.policies) {
+      policyIds.add(p.id);
+      for (const d of tree.descendantsOf(p.id)) policyIds.add(d.id);
+    }
+    const computers = policyIds.size > 0 ? await tx.listComputersByPolicy([...policyIds]) : [];
+    const seen = new Set(computers.map((c) => c.id));
+    for (const id of direct) {
+      if (seen.has(id)) continue;
+      const c = await tx.getComputer(id);
+      if (c) computers.push(c);
+    }
+    return computers;
+  }
+}
