@@ -4,10 +4,13 @@ import { type MigrationDialect, migrationProvider } from './migrations.js';
 import type { Database } from './schema.js';
 import type {
   ApiKeyRecord,
+  AuditAction,
+  AuditEventRecord,
   ComputerRecord,
   EventRecord,
   HeartbeatStored,
   HeartbeatWrite,
+  NewAuditEvent,
   NewComputer,
   OperationRecord,
   PolicyRecord,
@@ -88,6 +91,30 @@ function toOperation(r: Selectable<Database['operations']>): OperationRecord {
   };
 }
 
+function toAuditEvent(r: Selectable<Database['audit_events']>): AuditEventRecord {
+  return {
+    id: num(r.id),
+    time: num(r.time),
+    actor: r.actor,
+    action: r.action as AuditAction,
+    targetType: r.target_type === 'computer' ? 'computer' : 'policy',
+    targetId: num(r.target_id),
+    setting: r.setting,
+    oldValue: r.old_value,
+    newValue: r.new_value,
+  };
+}
+
+/**
+ * Splits long ID lists: engines cap bound parameters per statement (SQLite 32766, PostgreSQL
+ * 65535), and a fleet-wide recompute can name more computers than that.
+ */
+function chunks<T>(items: readonly T[], size = 500): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
 /**
  * The one Store implementation, over Kysely. The engine comes in as a Kysely instance plus the
  * DDL capabilities of its dialect; nothing below branches on which engine it is.
@@ -107,7 +134,27 @@ export class KyselyStore implements Store {
   }
 
   close(): Promise<void> {
+    if (this.db.isTransaction) throw new Error('close() on a transaction-bound store');
     return this.db.destroy();
+  }
+
+  transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
+    if (this.db.isTransaction) return fn(this);
+    return this.db.transaction().execute((trx) => fn(new KyselyStore(trx, this.dialect)));
+  }
+
+  /** Runs `fn` in a transaction, or in the enclosing one when this store is bound to one. */
+  private atomically<T>(fn: (db: Kysely<Database>) => Promise<T>): Promise<T> {
+    return this.db.isTransaction ? fn(this.db) : this.db.transaction().execute(fn);
+  }
+
+  async lockPolicyTree(): Promise<void> {
+    if (!this.db.isTransaction) throw new Error('lockPolicyTree() outside a transaction locks nothing');
+    await this.db
+      .updateTable('policies')
+      .set((eb) => ({ updated_at: eb.ref('updated_at') }))
+      .where('parent_id', 'is', null)
+      .execute();
   }
 
   async getSystemSetting(key: string): Promise<string | null> {
@@ -182,6 +229,135 @@ export class KyselyStore implements Store {
     return Object.fromEntries(rows.map((r) => [r.name, r.value])) as SettingOverrides;
   }
 
+  async computerOverridesByComputer(computerIds?: readonly number[]): Promise<Map<number, SettingOverrides>> {
+    const rows =
+      computerIds === undefined
+        ? await this.db.selectFrom('computer_settings').selectAll().execute()
+        : (
+            await Promise.all(
+              chunks(computerIds).map((ids) => this.db.selectFrom('computer_settings').selectAll().where('computer_id', 'in', ids).execute()),
+            )
+          ).flat();
+    const out = new Map<number, SettingOverrides>();
+    for (const r of rows) {
+      const id = num(r.computer_id);
+      const o = (out.get(id) ?? {}) as Record<string, string>;
+      o[r.name] = r.value;
+      out.set(id, o as SettingOverrides);
+    }
+    return out;
+  }
+
+  async createPolicy(p: { parentId: number; name: string; description: string; now: number }): Promise<PolicyRecord> {
+    const r = await this.db
+      .insertInto('policies')
+      .values({ parent_id: p.parentId, name: p.name, description: p.description, created_at: p.now, updated_at: p.now })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return toPolicy(r);
+  }
+
+  async updatePolicy(id: number, patch: { parentId?: number; name?: string; description?: string }, now: number): Promise<PolicyRecord | null> {
+    const r = await this.db
+      .updateTable('policies')
+      .set({
+        updated_at: now,
+        ...(patch.parentId !== undefined ? { parent_id: patch.parentId } : {}),
+        ...(patch.name !== undefined ? { name: patch.name } : {}),
+        ...(patch.description !== undefined ? { description: patch.description } : {}),
+      })
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirst();
+    return r ? toPolicy(r) : null;
+  }
+
+  async deletePolicy(id: number): Promise<{ deleted: boolean; activationTokensDeleted: number }> {
+    return this.atomically(async (db) => {
+      const tokens = await db.deleteFrom('activation_tokens').where('policy_id', '=', id).executeTakeFirst();
+      // Explicit rather than relying on ON DELETE CASCADE, which SQLite honours only with foreign_keys on.
+      await db.deleteFrom('policy_settings').where('policy_id', '=', id).execute();
+      const r = await db.deleteFrom('policies').where('id', '=', id).executeTakeFirst();
+      return { deleted: Number(r.numDeletedRows) === 1, activationTokensDeleted: Number(tokens.numDeletedRows) };
+    });
+  }
+
+  async setPolicySetting(policyId: number, name: string, value: string | null): Promise<void> {
+    if (value === null) {
+      await this.db.deleteFrom('policy_settings').where('policy_id', '=', policyId).where('name', '=', name).execute();
+      return;
+    }
+    await this.db
+      .insertInto('policy_settings')
+      .values({ policy_id: policyId, name, value })
+      .onConflict((oc) => oc.columns(['policy_id', 'name']).doUpdateSet({ value }))
+      .execute();
+  }
+
+  async setComputerSetting(computerId: number, name: string, value: string | null): Promise<void> {
+    if (value === null) {
+      await this.db.deleteFrom('computer_settings').where('computer_id', '=', computerId).where('name', '=', name).execute();
+      return;
+    }
+    await this.db
+      .insertInto('computer_settings')
+      .values({ computer_id: computerId, name, value })
+      .onConflict((oc) => oc.columns(['computer_id', 'name']).doUpdateSet({ value }))
+      .execute();
+  }
+
+  async setComputerPolicy(computerId: number, policyId: number): Promise<boolean> {
+    const r = await this.db.updateTable('computers').set({ policy_id: policyId }).where('id', '=', computerId).executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  async listComputersByPolicy(policyIds: readonly number[]): Promise<ComputerRecord[]> {
+    const parts = await Promise.all(
+      chunks(policyIds).map((ids) => this.db.selectFrom('computers').selectAll().where('policy_id', 'in', ids).execute()),
+    );
+    return parts
+      .flat()
+      .map(toComputer)
+      .sort((a, b) => a.id - b.id);
+  }
+
+  async setExpectedFingerprint(computerIds: readonly number[], fingerprint: string): Promise<void> {
+    for (const ids of chunks(computerIds)) {
+      await this.db
+        .updateTable('computers')
+        .set({ expected_fingerprint: fingerprint })
+        .where('id', 'in', ids)
+        .where('state', '=', 'active')
+        .execute();
+    }
+  }
+
+  async insertAuditEvents(events: readonly NewAuditEvent[]): Promise<void> {
+    for (const part of chunks(events, 100)) {
+      await this.db
+        .insertInto('audit_events')
+        .values(
+          part.map((e) => ({
+            time: e.time,
+            actor: e.actor,
+            action: e.action,
+            target_type: e.targetType,
+            target_id: String(e.targetId),
+            setting: e.setting,
+            old_value: e.oldValue,
+            new_value: e.newValue,
+          })),
+        )
+        .execute();
+    }
+  }
+
+  async listAuditEvents(q: { limit: number; beforeId?: number }): Promise<AuditEventRecord[]> {
+    let query = this.db.selectFrom('audit_events').selectAll();
+    if (q.beforeId !== undefined) query = query.where('id', '<', q.beforeId);
+    return (await query.orderBy('id', 'desc').limit(q.limit).execute()).map(toAuditEvent);
+  }
+
   async createApiKey(k: { name: string; keyPrefix: string; secretHash: string; role: ApiKeyRecord['role']; now: number }) {
     const r = await this.db
       .insertInto('api_keys')
@@ -205,6 +381,10 @@ export class KyselyStore implements Store {
     return num(r.n);
   }
 
+  async listApiKeys() {
+    return (await this.db.selectFrom('api_keys').selectAll().orderBy('id').execute()).map(toApiKey);
+  }
+
   async createActivationToken(t: { tokenHash: string; policyId: number; maxUses: number | null; expiresAt: number | null; now: number }) {
     const r = await this.db
       .insertInto('activation_tokens')
@@ -223,7 +403,7 @@ export class KyselyStore implements Store {
   }
 
   async activateComputer(tokenId: number, c: NewComputer): Promise<ComputerRecord | 'token-used-up'> {
-    return this.db.transaction().execute(async (trx) => {
+    return this.atomically(async (trx) => {
       const used = await trx
         .updateTable('activation_tokens')
         .set((eb) => ({ uses: eb('uses', '+', 1) }))
@@ -286,7 +466,7 @@ export class KyselyStore implements Store {
   }
 
   async recordHeartbeat(hb: HeartbeatWrite): Promise<HeartbeatStored> {
-    return this.db.transaction().execute(async (trx) => {
+    return this.atomically(async (trx) => {
       let eventsStored = 0;
       if (hb.events.length > 0) {
         const res = await trx
@@ -322,7 +502,7 @@ export class KyselyStore implements Store {
           drivers: JSON.stringify(hb.drivers),
           counters: JSON.stringify(hb.counters),
           applied_fingerprint: hb.appliedFingerprint,
-          expected_fingerprint: hb.expectedFingerprint,
+          ...(hb.expectedFingerprint !== undefined ? { expected_fingerprint: hb.expectedFingerprint } : {}),
           tls_protocol: hb.tlsProtocol,
           tls_cipher_suite: hb.tlsCipherSuite,
           events_acked_through: eb.case().when('events_acked_through', '<', maxSeq).then(maxSeq).else(eb.ref('events_acked_through')).end(),
@@ -337,7 +517,7 @@ export class KyselyStore implements Store {
   }
 
   async ensureConfigurationOperation(computerId: number, fingerprint: string, payload: unknown, now: number) {
-    return this.db.transaction().execute(async (trx) => {
+    return this.atomically(async (trx) => {
       const open = await trx
         .selectFrom('operations')
         .selectAll()
@@ -366,7 +546,7 @@ export class KyselyStore implements Store {
   }
 
   async completeOperation(r: { computerId: number; id: number; status: 'succeeded' | 'failed'; reason: string | null; fingerprint: string | null; now: number }) {
-    return this.db.transaction().execute(async (trx) => {
+    return this.atomically(async (trx) => {
       const res = await trx
         .updateTable('operations')
         .set({ status: r.status, reason: r.reason, completed_at: r.now })

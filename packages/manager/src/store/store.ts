@@ -76,6 +76,40 @@ export interface EventRecord {
   data: Record<string, unknown> | null;
 }
 
+/**
+ * One audited change. `actor` names who made it as `<kind>:<id>` (today `apikey:<id>`);
+ * `setting` is the setting or property changed, null when the change is the whole object
+ * (created, deleted, deactivated). Values are as stored: null means Inherited or absent.
+ */
+export interface AuditEventRecord {
+  id: number;
+  time: number;
+  actor: string;
+  action: AuditAction;
+  targetType: 'policy' | 'computer';
+  targetId: number;
+  setting: string | null;
+  oldValue: string | null;
+  newValue: string | null;
+}
+
+export type NewAuditEvent = Omit<AuditEventRecord, 'id'>;
+
+/** What an audit row records. Policy and computer setting rows carry the setting name. */
+export type AuditAction =
+  | 'policy.create'
+  | 'policy.rename'
+  | 'policy.describe'
+  | 'policy.move'
+  | 'policy.delete'
+  | 'policy.setting'
+  | 'computer.policy'
+  | 'computer.setting'
+  | 'computer.deactivate'
+  /** Firewall rule assignments (`setting` is `firewall.ruleIDs`, values JSON lists of rule IDs). */
+  | 'policy.firewall'
+  | 'computer.firewall';
+
 export type TokenCheck =
   | { ok: true; tokenId: number; policyId: number }
   | { ok: false; reason: 'unknown' | 'expired' | 'used-up' };
@@ -104,7 +138,11 @@ export interface HeartbeatWrite {
   drivers: ComputerRecord['drivers'];
   counters: Record<string, number>;
   appliedFingerprint: string | null;
-  expectedFingerprint: string;
+  /**
+   * Absent: left as stored. The agent endpoint sets it in the same transaction, after this
+   * write has locked the computer's row (see agent-endpoint.ts), rather than here.
+   */
+  expectedFingerprint?: string;
   tlsProtocol: string | null;
   tlsCipherSuite: string | null;
   events: Array<{ seq: number; time: number; type: string; severity: string; message: string; data?: Record<string, unknown> }>;
@@ -134,6 +172,24 @@ export interface Store {
   /** Stores the CA unless one exists (another node may have won the race); returns the stored one. */
   saveCertificateAuthorityIfAbsent(ca: { certificate: string; privateKey: string }, now: number): Promise<{ certificate: string; privateKey: string }>;
 
+  /**
+   * Runs `fn` with a store bound to one transaction: everything it writes commits together when
+   * it resolves and nothing does when it throws. Inside `fn`, use only the store it is given —
+   * on SQLite the transaction holds the one connection, so a query on the outer store waits
+   * for the transaction and never returns. Called on a transaction-bound store, it joins that
+   * transaction (no savepoint: a throw aborts the whole of it).
+   */
+  transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>;
+
+  /**
+   * Serializes changes to the policy tree, policy/computer settings and computer policies: the
+   * first statement of such a transaction, so that two concurrent changes (a move of A under B
+   * and of B under A, on two nodes) cannot both pass their checks. It takes the row lock of the
+   * Base Policy (a no-op update), which also makes SQLite take its write lock up front rather
+   * than failing to upgrade a read transaction later. Throws outside `transaction`.
+   */
+  lockPolicyTree(): Promise<void>;
+
   /** Creates the Base Policy if absent and returns it. */
   ensureBasePolicy(now: number): Promise<PolicyRecord>;
   getPolicy(id: number): Promise<PolicyRecord | null>;
@@ -142,12 +198,41 @@ export interface Store {
   /** Overrides stored on each policy (the Base Policy's are its values), keyed by policy id. */
   policyOverrides(): Promise<Map<number, SettingOverrides>>;
   computerOverrides(computerId: number): Promise<SettingOverrides>;
+  /** Overrides of several computers (all of them when `computerIds` is absent); computers without any are absent. */
+  computerOverridesByComputer(computerIds?: readonly number[]): Promise<Map<number, SettingOverrides>>;
+
+  /** Inserts a policy; the caller has checked the parent exists and the name is free. */
+  createPolicy(p: { parentId: number; name: string; description: string; now: number }): Promise<PolicyRecord>;
+  /** Changes the given properties (absent ones stay); null if no such policy. */
+  updatePolicy(id: number, patch: { parentId?: number; name?: string; description?: string }, now: number): Promise<PolicyRecord | null>;
+  /**
+   * Deletes a policy, its setting overrides and the activation tokens that would enrol into it
+   * (they could only fail once it is gone). The caller has checked it has no children and no
+   * computers. Returns whether it existed and how many tokens went with it.
+   */
+  deletePolicy(id: number): Promise<{ deleted: boolean; activationTokensDeleted: number }>;
+  /** Stores an override, or with `value` null removes it (Inherited again). */
+  setPolicySetting(policyId: number, name: string, value: string | null): Promise<void>;
+  /** Stores an override on a computer, or with `value` null removes it. */
+  setComputerSetting(computerId: number, name: string, value: string | null): Promise<void>;
+  /** Assigns a computer another policy; false if no such computer. */
+  setComputerPolicy(computerId: number, policyId: number): Promise<boolean>;
+  /** Computers (active and deactivated) assigned one of these policies, by ID. */
+  listComputersByPolicy(policyIds: readonly number[]): Promise<ComputerRecord[]>;
+  /** Sets the fingerprint the manager expects from these computers; deactivated ones are left alone. */
+  setExpectedFingerprint(computerIds: readonly number[], fingerprint: string): Promise<void>;
+
+  insertAuditEvents(events: readonly NewAuditEvent[]): Promise<void>;
+  /** Newest first; `beforeId` pages back (only rows with a smaller ID). */
+  listAuditEvents(q: { limit: number; beforeId?: number }): Promise<AuditEventRecord[]>;
 
   createApiKey(k: { name: string; keyPrefix: string; secretHash: string; role: ApiKeyRecord['role']; now: number }): Promise<ApiKeyRecord>;
   /** Looks a key up by the hash of its secret; revoked keys are not returned. */
   findApiKeyBySecretHash(hash: string): Promise<ApiKeyRecord | null>;
   touchApiKey(id: number, now: number): Promise<void>;
   countApiKeys(): Promise<number>;
+  /** Every key, revoked ones included (audit rows keep naming them). */
+  listApiKeys(): Promise<ApiKeyRecord[]>;
 
   createActivationToken(t: { tokenHash: string; policyId: number; maxUses: number | null; expiresAt: number | null; now: number }): Promise<number>;
   checkActivationToken(tokenHash: string, now: number): Promise<TokenCheck>;
