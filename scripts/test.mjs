@@ -44,5 +44,8 @@ if (chosen.length === 0) {
   console.error('no test files found (did `tsc -b` run?)');
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...chosen], { cwd: root, stdio: 'inherit' });
+// Agents started by the tests leave the host's nftables alone (docs/firewall.md); the netns
+// suite turns the firewall on for the agents it runs inside its namespaces.
+const env = { ...process.env, PALISADE_AGENT_FIREWALL: process.env.PALISADE_AGENT_FIREWALL ?? 'off' };
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...chosen], { cwd: root, stdio: 'inherit', env });
 process.exit(r.status ?? 1);

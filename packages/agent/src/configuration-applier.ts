@@ -1,4 +1,5 @@
 import { configurationFingerprint, type SecurityConfiguration } from '@palisade/core';
+import { FirewallEngine } from './firewall/firewall-engine.js';
 import type { StateDir } from './state-dir.js';
 
 export type ApplyOutcome = { ok: true; fingerprint: string } | { ok: false; reason: string };
@@ -24,6 +25,11 @@ export async function applyConfiguration(state: StateDir, configuration: unknown
   if (fingerprint !== expectedFingerprint) {
     return { ok: false, reason: `configuration fingerprint ${fingerprint} differs from the manager's ${expectedFingerprint}` };
   }
+  // Firewall first: a ruleset nftables refuses leaves the previous configuration in force (and
+  // recorded). nft missing or not permitted does not: the listener guard enforces the rules, and
+  // the heartbeat reports the firewall driver offline with the reason.
+  const firewall = await new FirewallEngine().apply(configuration);
+  if (firewall.outcome === 'failed') return { ok: false, reason: firewall.reason };
   state.saveAppliedConfiguration({ fingerprint, configuration, appliedAt: Date.now() });
   state.saveHeartbeatInterval(configuration.heartbeat.intervalSeconds);
   return { ok: true, fingerprint };

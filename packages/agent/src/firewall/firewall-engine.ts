@@ -1,0 +1,124 @@
+import {
+  compileNftables,
+  effectiveFirewallRules,
+  NFT_TABLE_FAMILY,
+  NFT_TABLE_NAME,
+  parseNftCounters,
+  type SecurityConfiguration,
+  validateFirewallRules,
+} from '@palisade/core';
+import type { Driver } from '@palisade/protocol';
+import { type NftOptions, runNft } from './nft-command.js';
+
+/** The driver name in heartbeats (and so in driver-offline alerts). */
+export const FIREWALL_DRIVER = 'firewall';
+
+const TABLE = `${NFT_TABLE_FAMILY} ${NFT_TABLE_NAME}`;
+
+export interface FirewallEngineOptions extends NftOptions {
+  /**
+   * False: never touch nftables and report no firewall driver (the listener guard still checks
+   * peers). For labs and test suites that must not change the host's firewall. Default: true
+   * unless the environment has `PALISADE_AGENT_FIREWALL=off`.
+   */
+  readonly enabled?: boolean;
+}
+
+/**
+ * `applied`: nftables now enforces it (or, firewall Off, the table is gone).
+ * `unavailable`: nft is missing or not permitted. The configuration still counts as applied —
+ * the listener guard enforces it on the listening port — and the heartbeat reports the driver
+ * offline with `reason`. `failed`: the rules are invalid or nft refused the ruleset (the kernel
+ * kept the previous table: `nft -f` is one transaction); the configuration is not applied.
+ * `disabled`: see {@link FirewallEngineOptions.enabled}.
+ */
+export type FirewallApplyOutcome =
+  | { readonly outcome: 'applied' }
+  | { readonly outcome: 'unavailable'; readonly reason: string }
+  | { readonly outcome: 'failed'; readonly reason: string }
+  | { readonly outcome: 'disabled' };
+
+/** What a heartbeat carries about the firewall. */
+export interface FirewallReport {
+  /** The firewall driver, or none (firewall Off, disabled, nothing applied yet). */
+  readonly drivers: Driver[];
+  /** `firewall.<ruleId>.packets` / `.bytes`: since the configuration was last applied (every apply resets them). */
+  readonly counters: Record<string, number>;
+}
+
+function isEnabled(o: FirewallEngineOptions): boolean {
+  return o.enabled ?? (o.env ?? process.env).PALISADE_AGENT_FIREWALL !== 'off';
+}
+
+/**
+ * The agent's nftables backend: compiles a configuration's firewall with core (hidden rule
+ * included, from `communication.listen`/`listeningPort`) into one `nft -f` script for table
+ * `inet palisade`, applies it atomically, and reads the per-rule counters back for heartbeats.
+ */
+export class FirewallEngine {
+  constructor(private readonly options: FirewallEngineOptions = {}) {}
+
+  get enabled(): boolean {
+    return isEnabled(this.options);
+  }
+
+  /** The nft script for a configuration; throws with the reason when it cannot be built. */
+  static script(configuration: SecurityConfiguration): string {
+    const v = validateFirewallRules(configuration.firewall.rules);
+    if (!v.ok) throw new Error(`firewall rules are not valid: ${v.problems.join('; ')}`);
+    if (configuration.firewall.state === 'Off') return compileNftables({ rules: [] }, { state: 'Off' });
+    const effective = effectiveFirewallRules({
+      rules: v.rules,
+      listen: configuration.communication.listen,
+      listeningPort: configuration.communication.listeningPort,
+    });
+    return compileNftables(effective, { state: 'On' });
+  }
+
+  async apply(configuration: SecurityConfiguration): Promise<FirewallApplyOutcome> {
+    let script: string;
+    try {
+      // Checked even when disabled: a configuration the agent could not enforce is refused alike.
+      script = FirewallEngine.script(configuration);
+    } catch (e) {
+      return { outcome: 'failed', reason: (e as Error).message };
+    }
+    if (!this.enabled) return { outcome: 'disabled' };
+    const r = await runNft(['-f', '-'], script, this.options);
+    if (r.ok) return { outcome: 'applied' };
+    if (r.failure === 'missing' || r.failure === 'not-permitted') return { outcome: 'unavailable', reason: r.reason };
+    return { outcome: 'failed', reason: `nftables refused the firewall rules (the previous ones stay in force): ${r.reason}` };
+  }
+
+  /**
+   * Status and counters for a heartbeat, for the configuration applied now. When the table should
+   * exist and does not — after a reboot, or removed by hand — it is applied again first, so a
+   * restarted host is protected by its first heartbeat without waiting for a new configuration.
+   */
+  async report(configuration: SecurityConfiguration | null): Promise<FirewallReport> {
+    const none: FirewallReport = { drivers: [], counters: {} };
+    if (!this.enabled || configuration === null) return none;
+    // Off: nothing is expected to run (the monitor clears a driver the agent stops reporting).
+    if (configuration.firewall.state === 'Off') return none;
+    const offline = (reason: string): FirewallReport => ({ drivers: [{ name: FIREWALL_DRIVER, status: 'offline', reason }], counters: {} });
+    let listed = await runNft(['-j', 'list', 'table', ...TABLE.split(' ')], null, this.options);
+    if (!listed.ok && listed.failure === 'no-table') {
+      const applied = await this.apply(configuration);
+      if (applied.outcome === 'disabled') return none;
+      if (applied.outcome !== 'applied') return offline(`table ${TABLE} is missing and could not be restored: ${applied.reason}`);
+      listed = await runNft(['-j', 'list', 'table', ...TABLE.split(' ')], null, this.options);
+    }
+    if (!listed.ok) return offline(listed.reason);
+    let counters: Record<string, number> = {};
+    try {
+      for (const [id, c] of Object.entries(parseNftCounters(listed.stdout))) {
+        counters[`firewall.${id}.packets`] = c.packets;
+        counters[`firewall.${id}.bytes`] = c.bytes;
+      }
+    } catch (e) {
+      counters = {};
+      return { drivers: [{ name: FIREWALL_DRIVER, status: 'online', reason: `counters unreadable: ${(e as Error).message}` }], counters };
+    }
+    return { drivers: [{ name: FIREWALL_DRIVER, status: 'online' }], counters };
+  }
+}
