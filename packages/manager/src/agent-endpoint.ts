@@ -145,25 +145,33 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
       const computer = req.computer!;
       const socket = req.raw.socket as TLSSocket;
       const t = now();
-      const effective = await deps.configurations.forComputer({ id: computer.id, policyId: computer.policyId, platform: report.agent.platform });
       const cipher = socket.getCipher();
-      const stored = await deps.store.recordHeartbeat({
-        computerId: computer.id,
-        now: t,
-        offlineDeadline: offlineDeadline(t, deps.heartbeatIntervalSeconds),
-        agentVersion: report.agent.version,
-        platform: report.agent.platform,
-        hostName: report.agent.hostName,
-        lastIp: req.ip ?? null,
-        clockOffsetMs: clockOffsetMs(report.agent.clockTime, t, report.agent.lastRoundTripMs),
-        uptimeSeconds: report.agent.uptimeSeconds,
-        drivers: report.drivers,
-        counters: report.counters,
-        appliedFingerprint: report.configurationFingerprint,
-        expectedFingerprint: effective.fingerprint,
-        tlsProtocol: socket.getProtocol() ?? null,
-        tlsCipherSuite: cipher?.standardName ?? cipher?.name ?? null,
-        events: report.events,
+      // The heartbeat's own update comes first and locks the computer's row; only then is what
+      // it should run read and stored as expected. A policy change committing meanwhile either
+      // waits for that row or is seen by the read, so the expected fingerprint written here is
+      // never older than the policies (policy-service.ts writes the same column).
+      const { stored, effective } = await deps.store.transaction(async (tx) => {
+        const stored = await tx.recordHeartbeat({
+          computerId: computer.id,
+          now: t,
+          offlineDeadline: offlineDeadline(t, deps.heartbeatIntervalSeconds),
+          agentVersion: report.agent.version,
+          platform: report.agent.platform,
+          hostName: report.agent.hostName,
+          lastIp: req.ip ?? null,
+          clockOffsetMs: clockOffsetMs(report.agent.clockTime, t, report.agent.lastRoundTripMs),
+          uptimeSeconds: report.agent.uptimeSeconds,
+          drivers: report.drivers,
+          counters: report.counters,
+          appliedFingerprint: report.configurationFingerprint,
+          tlsProtocol: socket.getProtocol() ?? null,
+          tlsCipherSuite: cipher?.standardName ?? cipher?.name ?? null,
+          events: report.events,
+        });
+        const current = (await tx.getComputer(computer.id)) ?? computer;
+        const effective = await deps.configurations.forComputer({ id: computer.id, policyId: current.policyId, platform: report.agent.platform }, tx);
+        await tx.setExpectedFingerprint([computer.id], effective.fingerprint);
+        return { stored, effective };
       });
       await deps.monitor?.onHeartbeat({ computer, report, settings: effective.settings, configurationCurrent: report.configurationFingerprint === effective.fingerprint, clockOffsetMs: clockOffsetMs(report.agent.clockTime, t, report.agent.lastRoundTripMs), now: t });
       const operations: HeartbeatReply['operations'] = [];

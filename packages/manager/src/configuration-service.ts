@@ -1,60 +1,85 @@
 import {
   buildSecurityConfiguration,
+  type ComputerSettingsInput,
   configurationFingerprint,
-  resolveEffectiveSettings,
+  type FirewallRule,
+  type PolicyId,
+  PolicyTree,
+  type ResolvedSettings,
   type SecurityConfiguration,
-  type SettingOverrides,
+  type SettingName,
+  type SettingSource,
   type SettingValues,
 } from '@palisade/core';
-import type { Store } from './store/store.js';
+import type { FirewallAssignments } from './firewall-assignments.js';
+import { FirewallStore } from './store/firewall-store.js';
+import type { PolicyRecord, Store } from './store/store.js';
 
 export interface EffectiveConfiguration {
   settings: SettingValues;
+  /** Where each effective value came from (computer, a policy, the Base Policy, fixed, platform). */
+  sources: Readonly<Record<SettingName, SettingSource>>;
   configuration: SecurityConfiguration;
   fingerprint: string;
 }
 
 /**
- * Computes what a computer should run: its effective settings (computer → policy → parents →
- * Base Policy) and the security configuration built from them, with its fingerprint.
+ * Reads the policy rows and the tree they form (each policy with its overrides) in one go.
+ * Pass a transaction-bound store to see them as that transaction does.
+ */
+export async function loadPolicies(store: Store): Promise<{ records: PolicyRecord[]; tree: PolicyTree }> {
+  const [records, overrides] = await Promise.all([store.listPolicies(), store.policyOverrides()]);
+  const tree = PolicyTree.from(records.map((p) => ({ id: p.id, parentId: p.parentId, name: p.name, overrides: overrides.get(p.id) ?? {} })));
+  return { records, tree };
+}
+
+/** The policy tree as stored; see `loadPolicies`. */
+export async function loadPolicyTree(store: Store): Promise<PolicyTree> {
+  return (await loadPolicies(store)).tree;
+}
+
+/**
+ * Computes what a computer should run: its effective settings, resolved by core's PolicyTree
+ * (computer → policy → parents → Base Policy, read-only settings fixed, the macOS rule), and
+ * the security configuration built from them, with its fingerprint.
  */
 export class ConfigurationService {
   constructor(
     private readonly store: Store,
-    private readonly heartbeatIntervalSeconds: number,
+    readonly heartbeatIntervalSeconds: number,
   ) {}
 
-  async forComputer(c: { id: number; policyId: number; platform: string }): Promise<EffectiveConfiguration> {
-    const [policies, overrides, own] = await Promise.all([
-      this.store.listPolicies(),
-      this.store.policyOverrides(),
-      this.store.computerOverrides(c.id),
-    ]);
-    return this.build(own, c.policyId, c.platform, policies, overrides);
+  /**
+   * For an enrolled computer, as stored now. `store` defaults to the service's own; pass a
+   * transaction-bound one to compute inside that transaction.
+   */
+  async forComputer(c: { id: number; policyId: PolicyId; platform: string }, store: Store = this.store): Promise<EffectiveConfiguration> {
+    const [tree, overrides, firewall] = await Promise.all([loadPolicyTree(store), store.computerOverrides(c.id), this.loadFirewall(store, [c.id])]);
+    return this.fromTree(tree, { policyId: c.policyId, overrides, platform: c.platform }, firewall.rulesFor(tree, c.policyId, c.id));
   }
 
   /** For a computer that does not exist yet (activation): its policy's values only. */
-  async forNewComputer(policyId: number, platform: string): Promise<EffectiveConfiguration> {
-    const [policies, overrides] = await Promise.all([this.store.listPolicies(), this.store.policyOverrides()]);
-    return this.build({}, policyId, platform, policies, overrides);
+  async forNewComputer(policyId: PolicyId, platform: string): Promise<EffectiveConfiguration> {
+    const [tree, firewall] = await Promise.all([loadPolicyTree(this.store), this.loadFirewall(this.store, [])]);
+    return this.fromTree(tree, { policyId, overrides: {}, platform }, firewall.rulesFor(tree, policyId, null));
   }
 
-  private async build(
-    own: SettingOverrides,
-    policyId: number,
-    platform: string,
-    policies: Array<{ id: number; parentId: number | null }>,
-    overrides: Map<number, SettingOverrides>,
-  ): Promise<EffectiveConfiguration> {
-    const byId = new Map(policies.map((p) => [p.id, p]));
-    const chain: SettingOverrides[] = [own];
-    const seen = new Set<number>();
-    for (let p = byId.get(policyId); p && !seen.has(p.id); p = p.parentId === null ? undefined : byId.get(p.parentId)) {
-      seen.add(p.id);
-      chain.push(overrides.get(p.id) ?? {});
-    }
-    const settings = resolveEffectiveSettings(chain, {}, platform);
-    const configuration = buildSecurityConfiguration({ settings, heartbeatIntervalSeconds: this.heartbeatIntervalSeconds });
-    return { settings, configuration, fingerprint: await configurationFingerprint(configuration) };
+  /**
+   * Firewall rule assignments (every policy's, and these computers' own) in one read, for
+   * `fromTree`'s `firewallRules`: `rulesFor(tree, policyId, computerId)`.
+   */
+  loadFirewall(store: Store, computerIds: readonly number[]): Promise<FirewallAssignments> {
+    return FirewallStore.over(store).assignments(computerIds);
+  }
+
+  /**
+   * From a tree already in hand (e.g. the one a change is about to store). `firewallRules`: the
+   * computer's effective firewall rules (policy chain + its own; see `loadFirewall`), part of the
+   * configuration and so of the fingerprint. Omitted means none.
+   */
+  async fromTree(tree: PolicyTree, computer: ComputerSettingsInput, firewallRules: readonly FirewallRule[] = []): Promise<EffectiveConfiguration> {
+    const resolved: ResolvedSettings = tree.resolveForComputer(computer);
+    const configuration = buildSecurityConfiguration({ settings: resolved.values, heartbeatIntervalSeconds: this.heartbeatIntervalSeconds, firewallRules });
+    return { settings: resolved.values, sources: resolved.sources, configuration, fingerprint: await configurationFingerprint(configuration) };
   }
 }
