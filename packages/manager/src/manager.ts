@@ -95,6 +95,9 @@ async function serverCertificate(dataDir: string, ca: CertificateAuthority, name
   const certFile = join(dir, 'server.crt');
   const keyFile = join(dir, 'server.key');
   const wanted = [...new Set([...names, '127.0.0.1', '::1'])];
+  // The CA certificate (public) beside the server's, so API clients can verify the manager:
+  // `curl --cacert DATA_DIR/tls/ca.crt` (docs/api.md). Rewritten each start to match the store's CA.
+  writeFileSync(join(dir, 'ca.crt'), ca.certificatePem);
   if (existsSync(certFile) && existsSync(keyFile)) {
     const cert = readFileSync(certFile, 'utf8');
     const x = new X509Certificate(cert);
@@ -184,7 +187,7 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
     servers.push(agentEndpoint);
     const endpointTls = new AgentEndpointTls({ endpoint: agentEndpoint, credentials: agentCredentials, store, logger, initial: tlsPolicy, legacyPort: o.legacyTlsPort, bindAddress: o.bindAddress });
     agentTls = endpointTls;
-    const api = createApiServer({ store, logger, tls: { key: tls.key, cert: chain }, agentTls: endpointTls, monitoring });
+    const api = createApiServer({ store, logger, tls: { key: tls.key, cert: chain }, configurations, agentTls: endpointTls, monitoring });
     servers.push(api);
     await listen(agentEndpoint, o.heartbeatPort ?? 4120, o.bindAddress);
     await endpointTls.start();

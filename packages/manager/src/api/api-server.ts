@@ -2,16 +2,25 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { commonFastifyOptions } from '../http/fastify-options.js';
 import { installErrorHandling } from '../http/error-handling.js';
+import type { ConfigurationService } from '../configuration-service.js';
+import { PolicyService } from '../policy-service.js';
 import type { Store } from '../store/store.js';
+import { auditRoutes } from './audit-routes.js';
 import { installApiKeyAuth } from './auth.js';
 import { monitoringRoutes } from './monitoring-routes.js';
 import { computersRoutes } from './computers-routes.js';
+import { OpenApiCollector } from './openapi.js';
+import { policiesRoutes } from './policies-routes.js';
+import { settingsRoutes } from './settings-routes.js';
+import { firewallRoutes } from './firewall-routes.js';
 import { tlsRoutes } from './tls-routes.js';
 
 export interface ApiServerDeps {
   store: Store;
   logger: Logger;
   tls: { key: string; cert: string };
+  /** The same instance the agent endpoint uses, so a change's expected fingerprint is the one heartbeats compute. */
+  configurations: ConfigurationService;
   /** The live agent endpoint's TLS policy; without it `POST /api/tls/policy` only stores the value. */
   agentTls?: import('../agent-endpoint-tls.js').AgentEndpointTls;
   /** The monitor (alerts, events, notifiers, VM state); without it those routes are absent. */
@@ -27,6 +36,10 @@ export function createApiServer(deps: ApiServerDeps): FastifyInstance {
     https: { ...deps.tls, minVersion: 'TLSv1.2' },
   });
   installErrorHandling(app);
+  // Before any route: the document is collected from the routes as they are registered.
+  const openapi = new OpenApiCollector();
+  openapi.install(app);
+  const policies = new PolicyService(deps.store, deps.configurations, now);
 
   app.get('/healthz', async (_req, reply) => {
     try {
@@ -37,10 +50,23 @@ export function createApiServer(deps: ApiServerDeps): FastifyInstance {
     }
   });
 
+  // Its own scope, outside the API key's: tools fetch the description before they hold a key.
+  app.register(async (meta) => {
+    meta.get(
+      '/api/openapi.json',
+      { config: { public: true }, schema: { summary: 'This API as an OpenAPI 3.1 document', tags: ['Meta'] } },
+      async () => openapi.document({ title: 'Palisade manager REST API', version: 'v1', description: 'Deep Security-shaped REST API of the Palisade manager (docs/api.md).' }),
+    );
+  });
+
   app.register(async (api) => {
     installApiKeyAuth(api, deps.store, now);
-    computersRoutes(api, deps.store, now);
+    settingsRoutes(api);
+    policiesRoutes(api, policies);
+    computersRoutes(api, policies, now);
+    auditRoutes(api, policies);
     tlsRoutes(api, { store: deps.store, agentTls: deps.agentTls });
+    firewallRoutes(api, deps.store, deps.configurations, now);
     if (deps.monitoring) monitoringRoutes(api, deps.store, deps.monitoring, now);
   });
   return app;

@@ -21,6 +21,9 @@ export function installApiKeyAuth(app: FastifyInstance, store: Store, now: () =>
     const header = req.headers['api-secret-key'];
     const secret = Array.isArray(header) ? header[0] : header;
     if (!secret) throw new PalisadeError('API_KEY_REQUIRED');
+    // Deep Security clients send `api-version: v1`; refuse a version we do not speak rather than guess.
+    const version = req.headers['api-version'];
+    if (version !== undefined && version !== 'v1') throw new PalisadeError('API_VERSION_UNSUPPORTED', `got "${String(version)}"`);
     const key = await store.findApiKeyBySecretHash(hashSecret(secret));
     if (!key) throw new PalisadeError('API_KEY_INVALID');
     if (key.role === 'read-only' && WRITE_METHODS.has(req.method)) throw new PalisadeError('READ_ONLY_API_KEY');

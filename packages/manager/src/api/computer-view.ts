@@ -1,11 +1,47 @@
-import { deriveComputerStatus } from '@palisade/core';
-import type { ComputerRecord } from '../store/store.js';
+import { COMPUTER_STATUSES, deriveComputerStatus } from '@palisade/core';
+import { Type } from '@sinclair/typebox';
+import type { ComputerDetail } from '../policy-service.js';
+import { Nullable, SettingsView } from './schemas.js';
+import { settingsView } from './settings-view.js';
+
+/** A computer as the REST API shows it; see `computerView`. */
+export const ComputerView = Type.Object({
+  ID: Type.Integer(),
+  hostName: Type.String(),
+  displayName: Type.String(),
+  platform: Type.String({ description: 'as the agent reports it (linux, win32, darwin)' }),
+  agentVersion: Type.String(),
+  policyID: Type.Integer(),
+  lastAgentCommunication: Nullable(Type.Number({ description: 'epoch ms of the last heartbeat' })),
+  lastIPUsed: Nullable(Type.String()),
+  activatedAt: Type.Number({ description: 'epoch ms' }),
+  computerStatus: Type.Object({
+    agentStatus: Type.Union([Type.Literal('active'), Type.Literal('inactive')]),
+    agentStatusMessages: Type.Array(Type.String({ enum: [...COMPUTER_STATUSES] })),
+  }),
+  agentClockOffsetMs: Nullable(Type.Number()),
+  agentUptimeSeconds: Nullable(Type.Number()),
+  drivers: Type.Array(Type.Object({ name: Type.String(), status: Type.String(), reason: Type.Optional(Type.String()) })),
+  counters: Type.Record(Type.String(), Type.Number()),
+  configurationFingerprint: Type.Object({
+    expected: Nullable(Type.String({ description: 'what the manager wants the agent to run' })),
+    applied: Nullable(Type.String({ description: 'what the agent last reported running' })),
+  }),
+  tlsProtocol: Nullable(Type.String()),
+  tlsCipherSuite: Nullable(Type.String()),
+  computerSettings: SettingsView,
+}, {
+  // Other features add members to this view (monitoring, TLS); a member missing here must still
+  // reach clients rather than be dropped silently by the response serializer.
+  additionalProperties: true,
+});
 
 /**
- * A computer as the REST API shows it, in Deep Security's shape (`ID`, `hostName`,
- * `policyID`, `lastAgentCommunication` in epoch ms, `computerStatus.agentStatusMessages`).
+ * A computer in Deep Security's shape (`ID`, `hostName`, `policyID`, `lastAgentCommunication`
+ * in epoch ms, `computerStatus.agentStatusMessages`, `computerSettings` by name).
  */
-export function computerView(c: ComputerRecord, now: number) {
+export function computerView(d: ComputerDetail, now: number, overridesOnly = false) {
+  const c = d.record;
   const status = deriveComputerStatus({
     activated: true,
     deactivated: c.state === 'deactivated',
@@ -27,7 +63,7 @@ export function computerView(c: ComputerRecord, now: number) {
     lastIPUsed: c.lastIp,
     activatedAt: c.activatedAt,
     computerStatus: {
-      agentStatus: c.state === 'deactivated' ? 'inactive' : 'active',
+      agentStatus: c.state === 'deactivated' ? ('inactive' as const) : ('active' as const),
       agentStatusMessages: [status],
     },
     agentClockOffsetMs: c.clockOffsetMs,
@@ -40,5 +76,6 @@ export function computerView(c: ComputerRecord, now: number) {
     vmState: c.vmState,
     agentClockOffsetChangeMs: c.clockOffsetChangeMs,
     offlineSince: c.offlineSince,
+    computerSettings: settingsView(d, { overridesOnly, inheritsNothing: false }),
   };
 }

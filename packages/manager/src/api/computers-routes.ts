@@ -1,20 +1,97 @@
-import { Type } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { PalisadeError } from '../errors.js';
-import type { Store } from '../store/store.js';
-import { computerView } from './computer-view.js';
+import type { PolicyService } from '../policy-service.js';
+import { actorOf } from './auth-actor.js';
+import { computerView, ComputerView } from './computer-view.js';
+import { settingWrites } from './policies-routes.js';
+import { EmptyReply, IdParams, OverridesQuery, SettingParams, SettingsWrite, SettingValueView, SettingValueWrite } from './schemas.js';
+import { settingReadView } from './settings-view.js';
 
-export const IdParams = Type.Object({ id: Type.String({ pattern: '^[1-9][0-9]{0,15}$' }) }, { additionalProperties: false });
+export { IdParams } from './schemas.js';
 
-export function computersRoutes(app: FastifyInstance, store: Store, now: () => number): void {
-  app.get('/api/computers', async () => {
-    const t = now();
-    return { computers: (await store.listComputers()).map((c) => computerView(c, t)) };
-  });
+const ComputerModify = Type.Object(
+  {
+    policyID: Type.Optional(Type.Integer({ minimum: 1, description: 'assign another policy' })),
+    computerSettings: Type.Optional(SettingsWrite),
+  },
+  { additionalProperties: false },
+);
+const ComputerList = Type.Object({ computers: Type.Array(ComputerView) });
 
-  app.get<{ Params: { id: string } }>('/api/computers/:id', { schema: { params: IdParams } }, async (req) => {
-    const c = await store.getComputer(Number(req.params.id));
-    if (!c) throw new PalisadeError('COMPUTER_NOT_FOUND', req.params.id);
-    return computerView(c, now());
-  });
+type Id = Static<typeof IdParams>;
+type SettingPath = Static<typeof SettingParams>;
+type Overrides = Static<typeof OverridesQuery>;
+
+/** Computers and their settings (`/api/computers…`), Deep Security's routes and shapes. */
+export function computersRoutes(app: FastifyInstance, policies: PolicyService, now: () => number): void {
+  const tags = ['Computers'];
+
+  app.get<{ Querystring: Overrides }>(
+    '/api/computers',
+    { schema: { summary: 'List computers', tags, querystring: OverridesQuery, response: { 200: ComputerList } } },
+    async (req) => {
+      const t = now();
+      const only = req.query.overrides === 'true';
+      return { computers: (await policies.listComputers()).map((d) => computerView(d, t, only)) };
+    },
+  );
+
+  app.get<{ Params: Id; Querystring: Overrides }>(
+    '/api/computers/:id',
+    { schema: { summary: 'Describe a computer', tags, params: IdParams, querystring: OverridesQuery, response: { 200: ComputerView } } },
+    async (req) => computerView(await policies.getComputer(Number(req.params.id)), now(), req.query.overrides === 'true'),
+  );
+
+  app.post<{ Params: Id; Body: Static<typeof ComputerModify> }>(
+    '/api/computers/:id',
+    {
+      schema: {
+        summary: 'Modify a computer',
+        description: 'Assign another policy (policyID) and override or reset settings, all or nothing. The agent picks the change up on its next heartbeat.',
+        tags,
+        params: IdParams,
+        body: ComputerModify,
+        response: { 200: ComputerView },
+      },
+    },
+    async (req) => {
+      const d = await policies.modifyComputer(Number(req.params.id), { policyId: req.body.policyID, settings: settingWrites(req.body.computerSettings) }, actorOf(req));
+      return computerView(d, now());
+    },
+  );
+
+  app.delete<{ Params: Id }>(
+    '/api/computers/:id',
+    {
+      schema: {
+        summary: 'Deactivate a computer',
+        description: 'Revokes its certificate: its agent is refused (CERTIFICATE_REVOKED) until activated again. The record stays, shown Deactivated.',
+        tags,
+        params: IdParams,
+        response: { 204: EmptyReply },
+      },
+    },
+    async (req, reply) => {
+      await policies.deactivateComputer(Number(req.params.id), actorOf(req));
+      return reply.status(204).send();
+    },
+  );
+
+  app.get<{ Params: SettingPath; Querystring: Overrides }>(
+    '/api/computers/:id/settings/:name',
+    { schema: { summary: 'Describe a computer setting', tags, params: SettingParams, querystring: OverridesQuery, response: { 200: SettingValueView } } },
+    async (req) => settingReadView(await policies.getComputerSetting(Number(req.params.id), req.params.name), req.query.overrides === 'true'),
+  );
+
+  app.post<{ Params: SettingPath; Body: Static<typeof SettingValueWrite> }>(
+    '/api/computers/:id/settings/:name',
+    { schema: { summary: 'Override a computer setting', description: 'Returns the effective value after the change.', tags, params: SettingParams, body: SettingValueWrite, response: { 200: SettingValueView } } },
+    async (req) => settingReadView(await policies.writeComputerSetting(Number(req.params.id), req.params.name, req.body.value, actorOf(req)), false),
+  );
+
+  app.delete<{ Params: SettingPath }>(
+    '/api/computers/:id/settings/:name',
+    { schema: { summary: 'Reset a computer setting to Inherited', description: 'Returns the inherited value now in effect.', tags, params: SettingParams, response: { 200: SettingValueView } } },
+    async (req) => settingReadView(await policies.writeComputerSetting(Number(req.params.id), req.params.name, null, actorOf(req)), false),
+  );
 }

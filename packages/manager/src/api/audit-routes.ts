@@ -1,0 +1,73 @@
+import { type Static, Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { PolicyService } from '../policy-service.js';
+import type { ApiKeyRecord, AuditEventRecord } from '../store/store.js';
+import { Nullable } from './schemas.js';
+
+const AuditQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,3}$', description: 'at most this many events, 1–1000 (default 100)' })),
+    beforeID: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,15}$', description: 'only events older than this one (page back with the last ID of the previous page)' })),
+  },
+  { additionalProperties: false },
+);
+
+const AuditEventView = Type.Object({
+  ID: Type.Integer(),
+  time: Type.Number({ description: 'epoch ms' }),
+  actor: Type.Object(
+    {
+      type: Type.String({ description: 'apiKey' }),
+      ID: Nullable(Type.Integer()),
+      name: Nullable(Type.String({ description: 'the API key name' })),
+    },
+    { description: 'who made the change' },
+  ),
+  action: Type.String({ description: 'policy.create, policy.rename, policy.describe, policy.move, policy.delete, policy.setting, computer.policy, computer.setting, computer.deactivate' }),
+  targetType: Type.Union([Type.Literal('policy'), Type.Literal('computer')]),
+  targetID: Type.Integer(),
+  setting: Nullable(Type.String({ description: 'the setting or property changed; null when the whole object was' })),
+  oldValue: Nullable(Type.String({ description: 'null: Inherited, or did not exist' })),
+  newValue: Nullable(Type.String({ description: 'null: Inherited, or no longer exists' })),
+});
+const AuditList = Type.Object({ auditEvents: Type.Array(AuditEventView) });
+
+const MAX_LIMIT = 1000;
+
+function auditEventView(e: AuditEventRecord, keys: ReadonlyMap<number, ApiKeyRecord>) {
+  const m = /^([a-z]+):([0-9]+)$/.exec(e.actor);
+  const id = m ? Number(m[2]) : null;
+  const type = m?.[1] === 'apikey' ? 'apiKey' : (m?.[1] ?? e.actor);
+  return {
+    ID: e.id,
+    time: e.time,
+    actor: { type, ID: id, name: type === 'apiKey' && id !== null ? (keys.get(id)?.name ?? null) : null },
+    action: e.action,
+    targetType: e.targetType,
+    targetID: e.targetId,
+    setting: e.setting,
+    oldValue: e.oldValue,
+    newValue: e.newValue,
+  };
+}
+
+/** The audit log of policy, setting and computer changes (`GET /api/auditevents`). */
+export function auditRoutes(app: FastifyInstance, policies: PolicyService): void {
+  app.get<{ Querystring: Static<typeof AuditQuery> }>(
+    '/api/auditevents',
+    {
+      schema: {
+        summary: 'List audit events, newest first',
+        description: 'Who changed what on policies, settings and computers, with the old and new value.',
+        tags: ['Audit'],
+        querystring: AuditQuery,
+        response: { 200: AuditList },
+      },
+    },
+    async (req) => {
+      const limit = Math.min(Number(req.query.limit ?? 100), MAX_LIMIT);
+      const page = await policies.auditEvents({ limit, ...(req.query.beforeID ? { beforeId: Number(req.query.beforeID) } : {}) });
+      return { auditEvents: page.events.map((e) => auditEventView(e, page.apiKeys)) };
+    },
+  );
+}
