@@ -29,6 +29,9 @@ export const ComputerView = Type.Object({
   }),
   tlsProtocol: Nullable(Type.String()),
   tlsCipherSuite: Nullable(Type.String()),
+  vmState: Nullable(Type.Union([Type.Literal('running'), Type.Literal('stopped')], { description: "from the agent's shutdown notice or the vmstate API; null when never reported" })),
+  agentClockOffsetChangeMs: Nullable(Type.Number({ description: 'clock offset change since the previous heartbeat' })),
+  offlineSince: Nullable(Type.Number({ description: 'epoch ms the offline sweep found the deadline passed; null while online' })),
   computerSettings: SettingsView,
 }, {
   // Other features add members to this view (monitoring, TLS); a member missing here must still

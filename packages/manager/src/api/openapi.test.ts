@@ -78,6 +78,8 @@ describe('the OpenAPI document matches the routes', () => {
     const props = (path: string, method: string) => Object.keys(doc.paths[path][method].responses['200'].content['application/json'].schema.properties).sort();
     assert.deepEqual(Object.keys(policy).sort(), props('/api/policies/{id}', 'get'));
     const computer = (await f.request('GET', `/api/computers/${c.id}`)).body;
-    for (const k of props('/api/computers/{id}', 'get')) assert.ok(k in computer, `computer has ${k}`);
+    // The computer view lets members through that its schema does not name (other features add
+    // them); each should still be documented.
+    assert.deepEqual(Object.keys(computer).sort(), props('/api/computers/{id}', 'get'));
   });
 });
