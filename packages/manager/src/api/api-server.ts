@@ -1,3 +1,4 @@
+import { tlsContextOptions } from '@palisade/core';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { commonFastifyOptions } from '../http/fastify-options.js';
@@ -33,7 +34,9 @@ export function createApiServer(deps: ApiServerDeps): FastifyInstance {
   const now = deps.now ?? Date.now;
   const app = Fastify({
     ...commonFastifyOptions(deps.logger),
-    https: { ...deps.tls, minVersion: 'TLSv1.2' },
+    // The admin API always serves the `modern` suites (TLS 1.3, TLS 1.2 ECDHE only): its
+    // clients are browsers and scripts, never old agents, so the agent TLS policy does not apply.
+    https: { ...deps.tls, ...tlsContextOptions('modern') },
   });
   installErrorHandling(app);
   // Before any route: the document is collected from the routes as they are registered.
@@ -49,6 +52,17 @@ export function createApiServer(deps: ApiServerDeps): FastifyInstance {
       return reply.status(503).send({ status: 'unavailable', reason: `store: ${(e as Error).message}` });
     }
   });
+
+  // The web console will live at `/`; until it is built, say so and point at what exists.
+  app.get('/', async (_req, reply) =>
+    reply
+      .type('text/html; charset=utf-8')
+      .send(
+        '<!doctype html><title>Palisade manager</title><h1>Palisade manager</h1>' +
+          '<p>The web console is not built yet. The REST API is at <code>/api/</code> (header <code>api-secret-key</code>; see docs/api.md), ' +
+          'its description at <a href="/api/openapi.json">/api/openapi.json</a>, health at <a href="/healthz">/healthz</a>.</p>',
+      ),
+  );
 
   // Its own scope, outside the API key's: tools fetch the description before they hold a key.
   app.register(async (meta) => {
