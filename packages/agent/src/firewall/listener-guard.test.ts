@@ -73,6 +73,8 @@ test('loopback, firewall Off and no configuration are let through; rules that ca
   const d = firewallPeerDecision(broken, peer(MANAGER));
   assert.equal(d.permitted, false);
   assert.match(d.reason, /firewall rules are not valid: \[0\]\.priority: 9 is not a priority/);
+  // A socket closed before the check reports no address: refused, never an exception in the listener.
+  assert.deepEqual(firewallPeerDecision(restricted, peer('')), { permitted: false, reason: 'packet sourceIp "" is not an IP address', ruleId: null });
 });
 
 test('Agent Initiated: no hidden rule, so a deny for the port is the last word for everyone', () => {

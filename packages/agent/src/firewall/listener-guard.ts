@@ -96,7 +96,19 @@ export function firewallPeerDecision(configuration: SecurityConfiguration | null
   const matcher = matcherFor(configuration);
   if (matcher instanceof Error) return { permitted: false, reason: matcher.message, ruleId: null };
   const mac = peer.mac === undefined ? neighbourMac(peer.ip) : peer.mac;
-  const d: FirewallDecision = matcher.evaluate({
+  let d: FirewallDecision;
+  try {
+    d = evaluate(matcher, peer, mac);
+  } catch (e) {
+    // An address the evaluator cannot read (a socket already closed reports none): refused.
+    return { permitted: false, reason: (e as Error).message, ruleId: null };
+  }
+  const by = d.ruleId === null ? d.reason : `${d.reason} rule ${d.ruleId}`;
+  return { permitted: d.verdict === 'allow', reason: `${d.verdict === 'allow' ? 'allowed' : 'denied'} by ${by}`, ruleId: d.ruleId };
+}
+
+function evaluate(matcher: FirewallMatcher, peer: ListenerPeer, mac: string | null): FirewallDecision {
+  return matcher.evaluate({
     direction: 'incoming',
     protocol: 'tcp',
     sourceIp: peer.ip,
@@ -106,8 +118,6 @@ export function firewallPeerDecision(configuration: SecurityConfiguration | null
     ...(mac ? { sourceMac: mac } : {}),
     loopback: isLoopback(peer.ip),
   });
-  const by = d.ruleId === null ? d.reason : `${d.reason} rule ${d.ruleId}`;
-  return { permitted: d.verdict === 'allow', reason: `${d.verdict === 'allow' ? 'allowed' : 'denied'} by ${by}`, ruleId: d.ruleId };
 }
 
 /** {@link firewallPeerDecision} as a yes/no, for the listener's connection handler. */
