@@ -1,5 +1,6 @@
 import { hostname as osHostname } from 'node:os';
 import { ActivationReply, AGENT_PATHS, PROTOCOL_VERSION } from '@palisade/protocol';
+import { announcedListener, type ListenerSettings, loadListenerSettings, saveListenerSettings } from './agent-communication.js';
 import { AgentError } from './agent-error.js';
 import { AGENT_VERSION } from './agent-version.js';
 import { applyConfiguration } from './configuration-applier.js';
@@ -14,6 +15,8 @@ export interface ActivateOptions {
   caFingerprint: string | undefined;
   policy?: string;
   hostName?: string;
+  /** Where to listen if the policy says Bidirectional or Manager Initiated (labs); kept in listener.json and announced to the manager. */
+  listener?: ListenerSettings;
 }
 
 /**
@@ -33,6 +36,8 @@ export async function activate(state: StateDir, o: ActivateOptions) {
   const ca = await fetchPinnedCa(manager, fingerprint);
   const hostName = o.hostName ?? osHostname();
   const { keyPem, csrPem } = await generateKeyAndCsr(hostName);
+  if (o.listener) saveListenerSettings(state, o.listener);
+  const listener = announcedListener(loadListenerSettings(state));
   const conn = new ManagerConnection(manager, { ca });
   let reply: ActivationReply;
   try {
@@ -44,6 +49,7 @@ export async function activate(state: StateDir, o: ActivateOptions) {
       platform: process.platform,
       agentVersion: AGENT_VERSION,
       ...(o.policy !== undefined ? { policy: o.policy } : {}),
+      ...(listener ? { listener } : {}),
     });
     reply = r.body;
   } catch (e) {

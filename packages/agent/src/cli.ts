@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { AgentError } from './agent-error.js';
 import { AGENT_VERSION } from './agent-version.js';
@@ -14,8 +15,11 @@ Usage:
       match --ca-fingerprint (get it with "palisade-manager ca fingerprint"); without it the
       agent refuses, rather than trust whatever answers. --policy picks a policy by name
       instead of the token's. HOST must resolve: agents find the manager by its host name.
-  palisade-agent start [--state-dir DIR]
-      Run in the foreground: heartbeat at the interval the manager sets (10 minutes), jittered.
+  palisade-agent start [--state-dir DIR] [LISTENER OPTIONS]
+      Run in the foreground: heartbeat at the interval the manager sets (10 minutes), jittered,
+      and follow the communication direction of the applied configuration: Agent Initiated
+      heartbeats and listens on no port; Bidirectional heartbeats and listens; Manager
+      Initiated listens and never heartbeats (the manager calls). macOS never listens.
   palisade-agent heartbeat [--state-dir DIR] [--tls-max 1.2|1.3]
       Send one heartbeat now, print what happened, exit 0 on success.
   palisade-agent status [--state-dir DIR]
@@ -23,6 +27,12 @@ Usage:
   palisade-agent reset --yes [--state-dir DIR]
       Forget the activation (key, certificates, configuration, unsent events).
   palisade-agent --help | --version
+
+LISTENER OPTIONS (activate, start; labs and tests — kept in STATE-DIR/listener.json for later runs):
+  --listen-port PORT       listen here instead of the configuration's port (4118); 0 = any free port
+  --listen-address ADDR    bind this address only (default: all interfaces)
+  --announce-address HOST  tell the manager to call this address (NAT, labs); default: the
+                           address the manager sees the agent at
 
 --state-dir DIR defaults to ./agent-state. Exit codes: 0 success, 1 failure, 2 usage error.
 `;
@@ -44,6 +54,42 @@ function options(cmd: string, args: string[], opts: NonNullable<ParseArgsConfig[
 }
 
 const stateOf = (v: Record<string, unknown>) => new StateDir((v['state-dir'] as string | undefined) ?? 'agent-state');
+
+const LISTENER_OPTIONS = { 'listen-port': { type: 'string' }, 'listen-address': { type: 'string' }, 'announce-address': { type: 'string' } } as const;
+
+/** The listener options given on the command line (absent ones absent). */
+function listenerOptions(cmd: string, v: Record<string, string | boolean | undefined>): { port?: number; bindAddress?: string; announceAddress?: string } {
+  const out: { port?: number; bindAddress?: string; announceAddress?: string } = {};
+  if (v['listen-port'] !== undefined) {
+    const port = Number(v['listen-port']);
+    if (!/^[0-9]{1,5}$/.test(String(v['listen-port'])) || port > 65535) throw new UsageError(`${cmd}: --listen-port takes a port number 0-65535`);
+    out.port = port;
+  }
+  if (typeof v['listen-address'] === 'string') out.bindAddress = v['listen-address'];
+  if (typeof v['announce-address'] === 'string') {
+    if (!/^[A-Za-z0-9.:_%-]{1,255}$/.test(v['announce-address'])) throw new UsageError(`${cmd}: --announce-address takes a host name or IP address`);
+    out.announceAddress = v['announce-address'];
+  }
+  return out;
+}
+
+/** The direction of the applied configuration and what it means for this host's ports. */
+function communicationLine(configuration: unknown, state: StateDir): string {
+  const c = (configuration as { communication?: { direction?: string; listen?: boolean; listeningPort?: number } } | undefined)?.communication;
+  if (!c?.direction) return 'unknown (no configuration applied)';
+  if (process.platform === 'darwin') return `${c.direction} in the configuration; macOS agents initiate communication and listen on no port`;
+  if (!c.listen) return `${c.direction}: heartbeats to the manager, listens on no port`;
+  let port = String(c.listeningPort ?? 4118);
+  try {
+    const s = JSON.parse(readFileSync(state.path('listener.json'), 'utf8')) as { port?: number };
+    if (s.port !== undefined) port = s.port === 0 ? 'a free port (listener.json)' : `${s.port} (listener.json)`;
+  } catch {
+    /* no local settings */
+  }
+  return c.direction === 'manager-initiated'
+    ? `${c.direction}: listens on port ${port} while running and never heartbeats; the manager calls`
+    : `${c.direction}: heartbeats, and listens on port ${port} while running`;
+}
 
 export async function main(argv: string[], out: Out = defaultOut): Promise<number> {
   try {
@@ -74,12 +120,14 @@ async function run(argv: string[], out: Out): Promise<number> {
   }
   switch (cmd) {
     case 'activate': {
-      const { values, positionals } = options('activate', args, { token: { type: 'string' }, 'ca-fingerprint': { type: 'string' }, policy: { type: 'string' }, 'host-name': { type: 'string' } }, 1);
+      const { values, positionals } = options('activate', args, { token: { type: 'string' }, 'ca-fingerprint': { type: 'string' }, policy: { type: 'string' }, 'host-name': { type: 'string' }, ...LISTENER_OPTIONS }, 1);
       if (!positionals[0]) throw new UsageError('activate: give the manager address, e.g. dsm://manager.example.com:4120/');
       if (!values.token) throw new UsageError('activate: --token TOKEN is required (make one with "palisade-manager token create --policy NAME")');
       // Commands load their modules on demand: key generation (x509) is heavy and only activation needs it.
       const { activate } = await import('./activate.js');
+      const listen = listenerOptions('activate', values);
       const r = await activate(stateOf(values), {
+        ...(Object.keys(listen).length > 0 ? { listener: listen } : {}),
         managerUrl: positionals[0],
         token: values.token as string,
         caFingerprint: values['ca-fingerprint'] as string | undefined,
@@ -90,10 +138,15 @@ async function run(argv: string[], out: Out): Promise<number> {
       return 0;
     }
     case 'start': {
-      const { values } = options('start', args, {});
+      const { values } = options('start', args, LISTENER_OPTIONS);
       const state = stateOf(values);
-      const [{ default: pino }, { runAgent }] = await Promise.all([import('pino'), import('./daemon.js')]);
+      const [{ default: pino }, { runAgent }, { saveListenerSettings }] = await Promise.all([import('pino'), import('./daemon.js'), import('./agent-communication.js')]);
       const logger = pino({ level: process.env.PALISADE_LOG_LEVEL ?? 'info' }, pino.destination(2));
+      const listen = listenerOptions('start', values);
+      if (Object.keys(listen).length > 0) {
+        state.activation(); // not activated: say so before writing anything
+        saveListenerSettings(state, listen);
+      }
       const agent = runAgent(state, logger);
       const a = state.activation();
       logger.info({ manager: formatManagerUrl(a.manager), computerId: a.computerId, stateDir: state.dir }, 'agent running');
@@ -141,6 +194,7 @@ async function run(argv: string[], out: Out): Promise<number> {
           `  last contact: ${last ? `${new Date(last.time).toISOString()} ${last.ok ? `ok, ${last.tlsProtocol} ${last.tlsCipher}, clock offset ${last.clockOffsetMs} ms` : `FAILED: ${last.error}`}` : 'never'}`,
           `  configuration: ${cfg ? `${cfg.fingerprint} applied ${new Date(cfg.appliedAt).toISOString()}` : 'none applied'}`,
           `  heartbeat interval: ${state.heartbeatIntervalSeconds() ?? 600} s`,
+          `  communication: ${communicationLine(cfg?.configuration, state)}`,
           `  events waiting to be sent: ${spool.size} (acknowledged through seq ${spool.acknowledgedThrough})`,
           `  counters: ${Object.entries(counters).map(([k, v]) => `${k}=${v}`).join(' ')}`,
           '',

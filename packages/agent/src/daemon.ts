@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { jitteredDelayMs } from '@palisade/core';
 import { AGENT_STOPPED_EVENT, type Driver } from '@palisade/protocol';
 import type { Logger } from 'pino';
+import { AgentCommunication, type ListenerSettings } from './agent-communication.js';
 import { AgentError } from './agent-error.js';
 import { heartbeat } from './heartbeat.js';
 import type { StateDir } from './state-dir.js';
@@ -16,6 +17,8 @@ export interface RunningAgent {
    * spooled and goes with the next start's first heartbeat.
    */
   stop(reason: string): Promise<void>;
+  /** The direction the agent follows and its listener (agent-communication.ts). */
+  communication: AgentCommunication;
 }
 
 export interface RunAgentOptions {
@@ -25,6 +28,8 @@ export interface RunAgentOptions {
   hostShuttingDown?: () => boolean;
   /** Longest wait for the last heartbeat on stop. Default 5 s (systemd allows 90 s per unit). */
   finalHeartbeatTimeoutMs?: number;
+  /** Where to listen in Bidirectional and Manager Initiated (labs, tests); see `ListenerSettings`. */
+  listener?: ListenerSettings;
 }
 
 /**
@@ -61,12 +66,25 @@ export function runAgent(state: StateDir, logger: Logger, o: RunAgentOptions = {
   let timer: NodeJS.Timeout | undefined;
   let wake: (() => void) | undefined;
   let failures = 0;
+  // The listener follows the applied configuration; in Manager Initiated the loop below sends
+  // nothing and sleeps until a configuration changes that (the manager calls the listener).
+  const communication = new AgentCommunication(state, { logger, ...(o.listener ? { listener: o.listener } : {}), ...(o.drivers ? { drivers: o.drivers } : {}), onChange: () => wake?.() });
+  const hb = { ...(o.drivers ? { drivers: o.drivers } : {}), communication: communication.hooks() };
 
   const loop = async () => {
+    await communication.start();
     while (!stopping) {
       let delay: number;
+      if (!communication.heartbeats()) {
+        delay = (state.heartbeatIntervalSeconds() ?? 600) * 1000;
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          timer = setTimeout(resolve, delay);
+        });
+        continue;
+      }
       try {
-        const r = await heartbeat(state, o.drivers ? { drivers: o.drivers } : {});
+        const r = await heartbeat(state, hb);
         failures = 0;
         logger.info(
           { computerId: r.computerId, tls: `${r.tlsProtocol} ${r.tlsCipher}`, eventsSent: r.eventsSent, operations: r.operations.length },
@@ -93,6 +111,7 @@ export function runAgent(state: StateDir, logger: Logger, o: RunAgentOptions = {
   const stopped = looping.then(() => stopWork);
   return {
     stopped,
+    communication,
     stop(reason: string) {
       if (stopWork) return stopWork;
       stopping = true;
@@ -114,9 +133,15 @@ export function runAgent(state: StateDir, logger: Logger, o: RunAgentOptions = {
         });
         const timeoutMs = o.finalHeartbeatTimeoutMs ?? 5_000;
         let timeout: NodeJS.Timeout | undefined;
+        await communication.close();
+        if (!communication.heartbeats()) {
+          // Manager Initiated: the agent opens no connection, not even this one; the notice goes with the manager's next call.
+          logger.info({ hostShutdown }, 'stop notice spooled (Manager Initiated: the manager collects it when it next calls)');
+          return;
+        }
         try {
           await Promise.race([
-            heartbeat(state, o.drivers ? { drivers: o.drivers } : {}),
+            heartbeat(state, hb),
             new Promise((_, reject) => (timeout = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs))),
           ]);
           logger.info({ hostShutdown }, 'stop notice delivered to the manager');

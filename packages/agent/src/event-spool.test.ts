@@ -77,3 +77,15 @@ test('pending returns the oldest first, at most the limit', () => {
   assert.deepEqual(s.pending(2).map((e) => e.seq), [1, 2]);
   assert.equal(s.size, 5);
 });
+
+test('an acknowledgement through one instance keeps events another instance appended since it loaded', () => {
+  const dir = fresh();
+  const a = new EventSpool(dir);
+  a.append(ev('sent'));
+  const b = new EventSpool(dir);
+  b.append(ev('appended meanwhile (an operation outcome, the listener)'));
+  a.acknowledge(1);
+  const again = new EventSpool(dir);
+  assert.deepEqual(again.pending(10).map((e) => [e.seq, e.message]), [[2, 'appended meanwhile (an operation outcome, the listener)']]);
+  assert.equal(a.size, 1, 'the acknowledging instance sees it too');
+});

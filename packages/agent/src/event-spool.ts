@@ -75,6 +75,10 @@ export class EventSpool {
 
   /** Drops events through `seq` once the manager has stored them. Ignores stale acks. */
   acknowledge(seq: number): void {
+    // Re-read first: another instance over the same directory (the listener's exchange, an
+    // operation's outcome) may have appended since this one loaded, and the rewrite below must
+    // keep those events.
+    this.load();
     if (seq <= this.ackedThrough) return;
     writeFileAtomic(this.ackFile, `${seq}\n`, 0o600);
     this.ackedThrough = seq;

@@ -1,9 +1,9 @@
-import { hostname as osHostname, uptime as osUptime } from 'node:os';
-import { AGENT_PATHS, type Driver, type HeartbeatReply, type HeartbeatReport, MAX_EVENTS_PER_HEARTBEAT, type OperationResult, PROTOCOL_VERSION } from '@palisade/protocol';
+import { AGENT_PATHS, type CommunicationState, type Driver, type HeartbeatReply, MAX_EVENTS_PER_HEARTBEAT, PROTOCOL_VERSION } from '@palisade/protocol';
 import { AgentError } from './agent-error.js';
-import { AGENT_VERSION } from './agent-version.js';
-import { applyConfiguration } from './configuration-applier.js';
+import { firewallReport, withFirewallReport } from './firewall/firewall-report.js';
 import { ManagerConnection, resolveManager } from './manager-client.js';
+import { type OperationHooks, runOperations } from './operations-runner.js';
+import { buildReport } from './report-builder.js';
 import type { StateDir } from './state-dir.js';
 
 export interface HeartbeatOutcome {
@@ -27,6 +27,12 @@ export interface HeartbeatOptions {
   tls?: { minVersion?: 'TLSv1.2' | 'TLSv1.3'; maxVersion?: 'TLSv1.2' | 'TLSv1.3' };
   /** Status of each enforcement engine, asked for at every report; default none. */
   drivers?: () => Driver[];
+  /**
+   * The running agent's communication (communication.ts): reported with each report and with
+   * the results, and told of each configuration applied so its listener follows. Absent (the
+   * one-shot CLI command) the reports say nothing about it and the manager keeps what it knew.
+   */
+  communication?: { state(): CommunicationState } & OperationHooks;
 }
 
 /**
@@ -57,27 +63,14 @@ export async function heartbeat(state: StateDir, o: HeartbeatOptions = {}): Prom
     // The manager corrects our clock offset by half a round trip: the last one measured, here
     // or (for the first exchange of this run) by the previous run.
     let lastRoundTripMs = state.lastContact()?.roundTripMs;
+    // Firewall driver and counters (re-applying the table if it went missing, e.g. after a reboot).
+    const firewall = await firewallReport(state);
     try {
       let full: boolean;
       do {
-        const events = spool.pending(MAX_EVENTS_PER_HEARTBEAT);
-        const counters = state.counters();
-        const report: HeartbeatReport = {
-          protocolVersion: PROTOCOL_VERSION,
-          agent: {
-            version: AGENT_VERSION,
-            platform: process.platform,
-            hostName: activation.hostName ?? osHostname(),
-            uptimeSeconds: Math.floor(osUptime()),
-            clockTime: Date.now(),
-            ...(lastRoundTripMs !== undefined ? { lastRoundTripMs } : {}),
-          },
-          // Enforcement engines report through `o.drivers` as they arrive (listener, firewall).
-          drivers: o.drivers?.() ?? [],
-          events,
-          counters: { ...counters, eventsSpooled: spool.size },
-          configurationFingerprint: state.appliedConfiguration()?.fingerprint ?? null,
-        };
+        // Enforcement engines report through `o.drivers` as they arrive (listener, firewall).
+        const report = buildReport(state, withFirewallReport(firewall, { ...(o.drivers ? { drivers: o.drivers } : {}), ...(lastRoundTripMs !== undefined ? { lastRoundTripMs } : {}), ...(o.communication ? { communication: o.communication.state() } : {}) }));
+        const events = report.events;
         const sentAt = Date.now();
         const r = await conn.request<HeartbeatReply>('POST', AGENT_PATHS.heartbeat, report);
         const receivedAt = Date.now();
@@ -99,24 +92,13 @@ export async function heartbeat(state: StateDir, o: HeartbeatOptions = {}): Prom
         outcome.eventsAcknowledgedThrough = spool.acknowledgedThrough;
 
         if (reply.operations.length > 0) {
-          const results: OperationResult[] = [];
-          for (const op of reply.operations) {
-            if (op.type !== 'applyConfiguration') {
-              results.push({ id: op.id, status: 'failed', reason: `operation type "${String(op.type)}" is not supported by agent ${AGENT_VERSION}` });
-              continue;
-            }
-            const applied = await applyConfiguration(state, op.configuration, op.fingerprint);
-            if (applied.ok) {
-              state.bumpCounter('configurationsApplied');
-              spool.append({ type: 'configuration.applied', severity: 'info', message: `security configuration ${applied.fingerprint} applied`, data: { fingerprint: applied.fingerprint } });
-              results.push({ id: op.id, status: 'succeeded', fingerprint: applied.fingerprint });
-            } else {
-              state.bumpCounter('configurationsFailed');
-              spool.append({ type: 'configuration.failed', severity: 'error', message: applied.reason });
-              results.push({ id: op.id, status: 'failed', reason: applied.reason });
-            }
-          }
-          const rr = await conn.request<{ accepted: number[] }>('POST', AGENT_PATHS.results, { protocolVersion: PROTOCOL_VERSION, exchangeId: reply.exchangeId, results });
+          const results = await runOperations(state, reply.operations, o.communication ?? {});
+          const rr = await conn.request<{ accepted: number[] }>('POST', AGENT_PATHS.results, {
+            protocolVersion: PROTOCOL_VERSION,
+            exchangeId: reply.exchangeId,
+            results,
+            ...(o.communication ? { communication: o.communication.state() } : {}),
+          });
           outcome.resultsOnSameConnection = rr.socket === r.socket;
           for (const res of results) {
             outcome.operations.push({ id: res.id, type: 'applyConfiguration', status: res.status, ...(res.reason ? { reason: res.reason } : {}) });

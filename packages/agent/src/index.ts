@@ -1,7 +1,10 @@
 export { activate } from './activate.js';
 export { AgentError, AGENT_ERRORS } from './agent-error.js';
-export { runAgent } from './daemon.js';
+export { runAgent, type RunAgentOptions, type RunningAgent } from './daemon.js';
 export { heartbeat } from './heartbeat.js';
 export { StateDir } from './state-dir.js';
 export { main } from './cli.js';
 export { generateKeyAndCsr } from './key-pair.js';
+export { AgentCommunication, type ListenerSettings, loadListenerSettings, saveListenerSettings } from './agent-communication.js';
+export { AgentListener, LISTENER_ERRORS, notTheManager } from './listener.js';
+export { buildReport } from './report-builder.js';

@@ -1,0 +1,204 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { type AgentDirection, agentListens, agentSendsHeartbeats, type SecurityConfiguration } from '@palisade/core';
+import type { CommunicationState, Driver, HeartbeatReply, ListenerAddress, OperationResults } from '@palisade/protocol';
+import { PROTOCOL_VERSION } from '@palisade/protocol';
+import type { Logger } from 'pino';
+import { writeFileAtomic } from './atomic-file.js';
+import { firewallPeerDecision } from './firewall/listener-guard.js';
+import { firewallReport, withFirewallReport } from './firewall/firewall-report.js';
+import { AgentListener } from './listener.js';
+import { runOperations } from './operations-runner.js';
+import { buildReport } from './report-builder.js';
+import type { StateDir } from './state-dir.js';
+
+/**
+ * Local listener settings (`listener.json` in the state directory), for labs and tests: they
+ * override what the configuration says about *where* to listen, never *whether* to (that is the
+ * communication direction). They belong to the host, so `reset` keeps them.
+ */
+export interface ListenerSettings {
+  /** Port to listen on instead of the configuration's `listeningPort` (default 4118); 0 = any free port. */
+  port?: number;
+  /** Address to bind; default all interfaces. */
+  bindAddress?: string;
+  /** Address the manager should dial (NAT, labs); default: the address the manager sees the agent at. */
+  announceAddress?: string;
+}
+
+const SETTINGS_FILE = 'listener.json';
+
+export function loadListenerSettings(state: StateDir): ListenerSettings {
+  const file = state.path(SETTINGS_FILE);
+  if (!existsSync(file)) return {};
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as ListenerSettings;
+  } catch {
+    return {};
+  }
+}
+
+/** Merges `changes` into the stored settings; returns the result. */
+export function saveListenerSettings(state: StateDir, changes: ListenerSettings): ListenerSettings {
+  state.ensure();
+  const merged = { ...loadListenerSettings(state), ...changes };
+  writeFileAtomic(state.path(SETTINGS_FILE), `${JSON.stringify(merged, null, 2)}\n`, 0o600);
+  return merged;
+}
+
+/** What the agent tells the manager at activation: where it will listen if its policy makes it. */
+export function announcedListener(settings: ListenerSettings): ListenerAddress | undefined {
+  if (!settings.port && !settings.announceAddress) return undefined;
+  return { port: settings.port || 4118, ...(settings.announceAddress ? { address: settings.announceAddress } : {}) };
+}
+
+export interface AgentCommunicationOptions {
+  logger: Logger;
+  /** Where to listen (overrides `listener.json`, which overrides the configuration's port). */
+  listener?: ListenerSettings;
+  /** Status of each enforcement engine, for the reports the manager asks for. */
+  drivers?: () => Driver[];
+  /** Platform rules (macOS never listens); default `process.platform`. */
+  platform?: string;
+  /** Called when the applied direction changes whether the agent heartbeats (the daemon wakes). */
+  onChange?: () => void;
+}
+
+/**
+ * The agent's side of the communication direction (spec "Configure communication
+ * directionality"), following the applied configuration with no restart:
+ *
+ * - Agent Initiated: heartbeats; listens on nothing.
+ * - Bidirectional: heartbeats and listens.
+ * - Manager Initiated: listens; never heartbeats — the manager calls.
+ * - macOS: Agent Initiated whatever the configuration says.
+ *
+ * `apply` runs inside the exchange that delivered the configuration (either side's), so the
+ * results of that exchange already say whether the listener is open.
+ */
+export class AgentCommunication {
+  private listener: AgentListener | null = null;
+  private listenerError: string | undefined;
+  private direction: AgentDirection = 'agent-initiated';
+  private queue: Promise<void> = Promise.resolve();
+  private closed = false;
+  readonly rejected = { count: 0, last: '' };
+
+  constructor(
+    private readonly state: StateDir,
+    private readonly o: AgentCommunicationOptions,
+  ) {}
+
+  private settings(): ListenerSettings {
+    return { ...loadListenerSettings(this.state), ...(this.o.listener ?? {}) };
+  }
+
+  /** Follows the configuration applied now (at start). */
+  start(): Promise<void> {
+    const applied = this.state.appliedConfiguration()?.configuration as SecurityConfiguration | undefined;
+    return applied ? this.apply(applied) : Promise.resolve();
+  }
+
+  /** Whether the agent heartbeats on its own under the applied direction. */
+  heartbeats(): boolean {
+    return agentSendsHeartbeats(this.direction);
+  }
+
+  /** Where the listener is bound now, or null. */
+  listening(): { host: string; port: number } | null {
+    return this.listener ? { host: this.listener.host, port: this.listener.port } : null;
+  }
+
+  currentState(): CommunicationState {
+    const announce = this.settings().announceAddress;
+    return {
+      direction: this.direction,
+      listener: this.listener ? { port: this.listener.port, ...(announce ? { address: announce } : {}) } : null,
+      ...(this.listenerError ? { listenerError: this.listenerError.slice(0, 1024) } : {}),
+    };
+  }
+
+  /** The hooks heartbeat() takes: report what the agent does, and follow each configuration applied. */
+  hooks(): { state(): CommunicationState; afterApply(c: SecurityConfiguration): Promise<void> } {
+    return { state: () => this.currentState(), afterApply: (c) => this.apply(c) };
+  }
+
+  /** Opens, moves or closes the listener to match `configuration`. Serialized; never throws. */
+  apply(configuration: SecurityConfiguration): Promise<void> {
+    const run = this.queue.then(() => this.reconcile(configuration));
+    this.queue = run.catch(() => {});
+    return this.queue;
+  }
+
+  private async reconcile(configuration: SecurityConfiguration): Promise<void> {
+    if (this.closed) return;
+    const platform = this.o.platform ?? process.platform;
+    const before = this.heartbeats();
+    const isMac = platform === 'darwin';
+    this.direction = isMac ? 'agent-initiated' : configuration.communication.direction;
+    const want = agentListens(configuration.communication, platform);
+    const s = this.settings();
+    const port = s.port ?? configuration.communication.listeningPort;
+    const current = this.listener;
+    const samePlace = current && (port === 0 || current.port === port) && (s.bindAddress === undefined || current.host === s.bindAddress);
+    if (current && (!want || !samePlace)) {
+      this.listener = null;
+      // Not awaited: the exchange that delivered this configuration may be running on it, and
+      // finishes; the port stops accepting now.
+      void current.close();
+      this.o.logger.info({ port: current.port }, 'listener closed');
+      this.state.spool().append({ type: 'listener.closed', severity: 'info', message: `stopped listening on port ${current.port} (${this.direction})` });
+    }
+    this.listenerError = undefined;
+    if (want && !this.listener) {
+      try {
+        this.listener = await AgentListener.open({
+          port,
+          ...(s.bindAddress ? { host: s.bindAddress } : {}),
+          credentials: this.state.credentials(),
+          logger: this.o.logger,
+          handlers: { report: () => this.report(), reply: (r) => this.reply(r) },
+          // The restriction holds where nftables is absent (DESIGN.md "Firewall").
+          guard: (socket) => firewallPeerDecision(this.state.appliedConfiguration()?.configuration as SecurityConfiguration | undefined, { ip: socket.remoteAddress ?? '', port: socket.localPort ?? port, ...(socket.remotePort !== undefined ? { sourcePort: socket.remotePort } : {}), ...(socket.localAddress ? { localIp: socket.localAddress } : {}) }),
+          onRejected: (why) => {
+            this.rejected.count += 1;
+            this.rejected.last = why;
+          },
+        });
+        this.o.logger.info({ host: this.listener.host, port: this.listener.port, direction: this.direction }, 'listening for the manager');
+        this.state.spool().append({ type: 'listener.opened', severity: 'info', message: `listening for the manager on port ${this.listener.port} (${this.direction})`, data: { port: this.listener.port } });
+      } catch (e) {
+        this.listenerError = `cannot listen on port ${port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
+        this.o.logger.error({ port }, this.listenerError);
+        this.state.spool().append({ type: 'listener.failed', severity: 'error', message: this.listenerError });
+      }
+    } else if (!want && configuration.communication.listen && isMac) {
+      this.listenerError = 'macOS agents support Agent Initiated communication only; not listening';
+    }
+    if (before !== this.heartbeats()) this.o.onChange?.();
+  }
+
+  /** The manager asked for the report. */
+  private report() {
+    return this.state.withLock(async () => buildReport(this.state, withFirewallReport(await firewallReport(this.state), { ...(this.o.drivers ? { drivers: this.o.drivers } : {}), communication: this.currentState() })));
+  }
+
+  /** The manager's reply to the report: acknowledge events, run operations, return results. */
+  private reply(reply: HeartbeatReply): Promise<OperationResults> {
+    return this.state.withLock(async () => {
+      this.state.spool().acknowledge(reply.eventsAckedThrough);
+      this.state.saveHeartbeatInterval(reply.heartbeatIntervalSeconds);
+      const results = await runOperations(this.state, reply.operations, { afterApply: (c) => this.apply(c) });
+      this.state.saveLastContact({ time: Date.now(), ok: true, clockOffsetMs: Date.now() - reply.serverTime });
+      return { protocolVersion: PROTOCOL_VERSION, exchangeId: reply.exchangeId, results, communication: this.currentState() };
+    });
+  }
+
+  /** Closes the listener (the agent stops). */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.queue;
+    const l = this.listener;
+    this.listener = null;
+    await l?.close();
+  }
+}

@@ -1,0 +1,264 @@
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { PeerCertificate, TLSSocket } from 'node:tls';
+import { AGENT_IDENTITY_OU, AGENT_LISTENER_PATHS, HeartbeatReply, HeartbeatRequest, MANAGER_IDENTITY_OU, MAX_BODY_BYTES, type HeartbeatReport, type OperationResults, PROTOCOL_VERSION, schemaProblem } from '@palisade/protocol';
+import type { Logger } from 'pino';
+
+/** OID of the TLS client authentication extended key usage (RFC 5280 §4.2.1.12). */
+const CLIENT_AUTH_EKU = '1.3.6.1.5.5.7.3.2';
+
+/** Errors the listener answers with: a stable code, its HTTP status and a sentence (the manager logs them). */
+export const LISTENER_ERRORS = {
+  NOT_THE_MANAGER: { status: 403, message: 'this listener accepts only the manager: a client certificate from the pinned manager CA with OU=Palisade Manager' },
+  NOT_FOUND: { status: 404, message: 'no such route on the agent listener' },
+  INVALID_REQUEST: { status: 400, message: 'request body does not match the schema' },
+  PROTOCOL_VERSION_UNSUPPORTED: { status: 400, message: 'protocol version not supported by this agent' },
+  EXCHANGE_NOT_ON_THIS_CONNECTION: { status: 409, message: 'the reply must come on the connection that asked for the report' },
+  BODY_TOO_LARGE: { status: 413, message: 'request body is larger than the limit' },
+  BUSY: { status: 503, message: 'the agent is busy with another exchange; try again' },
+} as const;
+export type ListenerErrorCode = keyof typeof LISTENER_ERRORS;
+
+export class ListenerError extends Error {
+  constructor(
+    readonly code: ListenerErrorCode,
+    detail?: string,
+  ) {
+    super(detail ? `${LISTENER_ERRORS[code].message}: ${detail}` : LISTENER_ERRORS[code].message);
+  }
+}
+
+/** What the listener does for the manager; the communication controller supplies it. */
+export interface ListenerHandlers {
+  /** Builds the report the agent would POST (under the state lock). */
+  report(): Promise<HeartbeatReport>;
+  /** Takes the manager's reply to that report: acknowledges events, runs operations, returns results. */
+  reply(reply: HeartbeatReply & { exchangeId: string }): Promise<OperationResults>;
+}
+
+export interface ListenerOptions {
+  /** Port to bind; 0 = any free port (tests). */
+  port: number;
+  /** Address to bind; default all interfaces (`::`, or `0.0.0.0` without IPv6). */
+  host?: string;
+  /** The agent's key and certificate (it serves TLS with its own identity) and the pinned manager CA. */
+  credentials: { key: string; cert: string; ca: string };
+  handlers: ListenerHandlers;
+  logger: Logger;
+  /** Called for each refused peer (wrong certificate, plain TCP, bad TLS), for counters. */
+  onRejected?: (why: string) => void;
+  /**
+   * Checks each peer as its TCP connection arrives, before TLS (the firewall's listener guard,
+   * firewall/listener-guard.ts); a refused peer is dropped. Default: every peer gets to the handshake.
+   */
+  guard?: (socket: Socket) => { permitted: boolean; reason: string };
+}
+
+/** Has the subject this organizational unit? Node gives one OU as a string and several as an array. */
+function hasUnit(peer: PeerCertificate, unit: string): boolean {
+  const ou = (peer.subject as unknown as Record<string, string | string[] | undefined>)?.OU;
+  return Array.isArray(ou) ? ou.includes(unit) : ou === unit;
+}
+
+/**
+ * Why a verified peer is not the manager, or null when it is. The handshake already required a
+ * certificate chaining to the pinned manager CA (`rejectUnauthorized`); from that CA only the
+ * manager's dialer identity carries `OU=Palisade Manager` (the CA picks every subject itself;
+ * agents always get `OU=Palisade Agents`), and it must be meant for client authentication.
+ */
+export function notTheManager(peer: PeerCertificate | undefined): string | null {
+  if (!peer || Object.keys(peer).length === 0) return 'no client certificate';
+  if (hasUnit(peer, AGENT_IDENTITY_OU)) return 'an agent certificate';
+  if (!hasUnit(peer, MANAGER_IDENTITY_OU)) return `subject ${JSON.stringify(peer.subject)} is not the manager's`;
+  const eku = (peer as PeerCertificate & { ext_key_usage?: string[] }).ext_key_usage;
+  if (eku && !eku.includes(CLIENT_AUTH_EKU)) return 'certificate is not for client authentication';
+  return null;
+}
+
+/**
+ * The agent's listening port in Bidirectional and Manager Initiated (DESIGN.md "Processes and
+ * ports"): HTTPS with mutual TLS, serving the agent's own certificate, accepting only the
+ * manager. A plain TCP connection, a certificate from another CA or none fail the handshake;
+ * another agent's certificate gets 403 and the connection is closed. None of it touches the
+ * agent's state: refused peers are counted and logged, nothing more. Timeouts are short so an
+ * idle or slow peer cannot hold a connection slot.
+ */
+export class AgentListener {
+  private readonly server: Server;
+  /** Exchanges asked for on each connection: the reply must come on the same one. */
+  private readonly exchanges = new WeakMap<Socket, Set<string>>();
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    private readonly o: ListenerOptions,
+    readonly port: number,
+    readonly host: string,
+    server: Server,
+  ) {
+    this.server = server;
+  }
+
+  static async open(o: ListenerOptions): Promise<AgentListener> {
+    let listener: AgentListener | undefined;
+    const server = createServer(
+      {
+        key: o.credentials.key,
+        cert: o.credentials.cert,
+        ca: o.credentials.ca,
+        requestCert: true,
+        rejectUnauthorized: true,
+        minVersion: 'TLSv1.2',
+        handshakeTimeout: 10_000,
+      },
+      (req, res) => void listener?.handle(req, res),
+    );
+    server.headersTimeout = 10_000;
+    server.requestTimeout = 60_000;
+    server.keepAliveTimeout = 5_000;
+    server.maxConnections = 32;
+    server.on('tlsClientError', (e: NodeJS.ErrnoException, socket: TLSSocket) => {
+      o.onRejected?.(`TLS: ${e.code ?? e.message}`);
+      o.logger.warn({ peer: socket.remoteAddress, reason: e.code ?? e.message }, 'listener: refused a connection (TLS handshake failed: not the manager, or not TLS)');
+      socket.destroy();
+    });
+    server.on('clientError', (_e, socket) => socket.destroy());
+    // Prepended, so it runs before TLS wraps the socket: a peer the firewall rules deny costs no
+    // handshake. (TLS then reports the reset through tlsClientError, which counts it.)
+    if (o.guard) {
+      const guard = o.guard;
+      server.prependListener('connection', (socket: Socket) => {
+        const verdict = guard(socket);
+        if (verdict.permitted) return;
+        o.logger.warn({ peer: socket.remoteAddress, reason: verdict.reason }, 'listener: dropped a peer the firewall rules deny');
+        socket.destroy();
+      });
+    }
+    const host = await bind(server, o.port, o.host);
+    const port = (server.address() as AddressInfo).port;
+    listener = new AgentListener(o, port, host, server);
+    return listener;
+  }
+
+  /** Stops accepting at once (the port is free when this returns's first step ran); in-flight exchanges finish. */
+  close(): Promise<void> {
+    if (!this.closing) {
+      this.closing = new Promise<void>((resolve) => {
+        this.server.close(() => resolve());
+        this.server.closeIdleConnections();
+        // An exchange still running after this long is cut: the manager counts it as a missed heartbeat.
+        setTimeout(() => this.server.closeAllConnections(), 10_000).unref();
+      });
+    }
+    return this.closing;
+  }
+
+  private send(res: ServerResponse, status: number, body: unknown, close = false): void {
+    const payload = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...(close ? { connection: 'close' } : {}) });
+    res.end(payload);
+  }
+
+  private fail(res: ServerResponse, e: ListenerError, close = false): void {
+    this.send(res, LISTENER_ERRORS[e.code].status, { error: { code: e.code, message: e.message } }, close);
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const socket = req.socket as TLSSocket;
+    const refused = notTheManager(socket.getPeerCertificate());
+    if (refused) {
+      this.o.onRejected?.(refused);
+      this.o.logger.warn({ peer: socket.remoteAddress, reason: refused }, 'listener: refused a peer that is not the manager');
+      req.resume();
+      this.fail(res, new ListenerError('NOT_THE_MANAGER', refused), true);
+      return;
+    }
+    try {
+      if (req.method !== 'POST' || (req.url !== AGENT_LISTENER_PATHS.heartbeatRequest && req.url !== AGENT_LISTENER_PATHS.operations)) {
+        req.resume();
+        throw new ListenerError('NOT_FOUND', `${req.method} ${req.url}`);
+      }
+      const body = await readJson(req);
+      if (req.url === AGENT_LISTENER_PATHS.heartbeatRequest) {
+        const problem = schemaProblem(HeartbeatRequest, body);
+        if (problem) throw new ListenerError('INVALID_REQUEST', problem);
+        const ask = body as HeartbeatRequest;
+        if (ask.protocolVersion !== PROTOCOL_VERSION) throw new ListenerError('PROTOCOL_VERSION_UNSUPPORTED', `got ${ask.protocolVersion}, this agent speaks ${PROTOCOL_VERSION}`);
+        const report = await this.o.handlers.report();
+        let open = this.exchanges.get(socket);
+        if (!open) this.exchanges.set(socket, (open = new Set()));
+        open.add(ask.exchangeId);
+        this.send(res, 200, report);
+        return;
+      }
+      const problem = schemaProblem(HeartbeatReply, body);
+      if (problem) throw new ListenerError('INVALID_REQUEST', problem);
+      const reply = body as HeartbeatReply;
+      if (reply.protocolVersion !== PROTOCOL_VERSION) throw new ListenerError('PROTOCOL_VERSION_UNSUPPORTED', `got ${reply.protocolVersion}, this agent speaks ${PROTOCOL_VERSION}`);
+      if (!this.exchanges.get(socket)?.delete(reply.exchangeId)) throw new ListenerError('EXCHANGE_NOT_ON_THIS_CONNECTION');
+      this.send(res, 200, await this.o.handlers.reply(reply));
+    } catch (e) {
+      if (e instanceof ListenerError) {
+        this.fail(res, e);
+        return;
+      }
+      this.o.logger.error({ err: e }, 'listener: exchange failed');
+      this.send(res, 500, { error: { code: 'INTERNAL', message: (e as Error).message } });
+    }
+  }
+}
+
+function readJson(req: IncomingMessage): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(new ListenerError('BODY_TOO_LARGE', `over ${MAX_BODY_BYTES} bytes`));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('error', reject);
+    req.on('end', () => {
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      } catch {
+        reject(new ListenerError('INVALID_REQUEST', 'body is not JSON'));
+      }
+    });
+  });
+}
+
+/** Binds `host`, or all interfaces: IPv6 and IPv4 (`::`), or IPv4 only where the host has no IPv6. */
+async function bind(server: Server, port: number, host?: string): Promise<string> {
+  const attempt = (h: string) =>
+    new Promise<void>((resolve, reject) => {
+      const onError = (e: Error) => {
+        server.off('listening', onListening);
+        reject(e);
+      };
+      const onListening = () => {
+        server.off('error', onError);
+        resolve();
+      };
+      server.once('error', onError);
+      server.once('listening', onListening);
+      server.listen(port, h);
+    });
+  if (host) {
+    await attempt(host);
+    return host;
+  }
+  try {
+    await attempt('::');
+    return '::';
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL') throw e;
+    await attempt('0.0.0.0');
+    return '0.0.0.0';
+  }
+}
