@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { buildSecurityConfiguration, type SecurityConfiguration, validateFirewallRule } from '@palisade/core';
-import { firewallPeerDecision, firewallPermitsPeer, neighbourMac } from './listener-guard.js';
+import { StateDir } from '../state-dir.js';
+import { firewallPeerDecision, firewallPermitsPeer, listenerGuard, neighbourMac } from './listener-guard.js';
 
 const MANAGER = '198.18.0.1';
 const OTHER = '198.18.0.3';
@@ -87,4 +92,23 @@ test('neighbourMac reads complete IPv4 entries of the kernel neighbour table onl
   assert.equal(neighbourMac('not an address'), null);
   // 192.0.2.0/24 (TEST-NET-1) is never a neighbour here.
   assert.equal(neighbourMac('192.0.2.77'), null);
+});
+
+test('listenerGuard reads the applied configuration per connection; an unreadable one refuses instead of throwing', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'palisade-guard-'));
+  try {
+    const state = new StateDir(dir);
+    const guard = listenerGuard(state);
+    const socket = (ip: string) => ({ remoteAddress: ip, remotePort: 40000, localAddress: '198.18.0.2', localPort: 4118 }) as unknown as Socket;
+    assert.equal(guard(socket(OTHER)).permitted, true, 'nothing applied yet');
+    state.saveAppliedConfiguration({ fingerprint: 'sha256:x', configuration: config([replacing({ sourceIp: MANAGER }), denyPort]), appliedAt: 0 });
+    assert.deepEqual(guard(socket(OTHER)), { permitted: false, reason: 'denied by deny rule deny-4118', ruleId: 'deny-4118' });
+    assert.equal(guard(socket(MANAGER)).permitted, true);
+    writeFileSync(join(dir, 'configuration.json'), '{ torn');
+    const v = guard(socket(MANAGER));
+    assert.equal(v.permitted, false);
+    assert.match(v.reason, /^applied configuration unreadable: /);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import {
   compileFirewall,
   effectiveFirewallRules,
@@ -8,6 +8,7 @@ import {
   type SecurityConfiguration,
   validateFirewallRules,
 } from '@palisade/core';
+import type { StateDir } from '../state-dir.js';
 
 /** A connection the agent's listener accepted, as its socket describes it. */
 export interface ListenerPeer {
@@ -123,4 +124,26 @@ function evaluate(matcher: FirewallMatcher, peer: ListenerPeer, mac: string | nu
 /** {@link firewallPeerDecision} as a yes/no, for the listener's connection handler. */
 export function firewallPermitsPeer(configuration: SecurityConfiguration | null | undefined, peer: ListenerPeer): boolean {
   return firewallPeerDecision(configuration, peer).permitted;
+}
+
+/**
+ * The guard for the agent's listener (listener.ts `guard`): each accepted socket checked against
+ * the configuration applied now, read from the state directory per connection so a new one takes
+ * effect at once. A state that cannot be read refuses the peer (and never throws into the server).
+ */
+export function listenerGuard(state: StateDir): (socket: Socket) => PeerVerdict {
+  return (socket) => {
+    let configuration: SecurityConfiguration | undefined;
+    try {
+      configuration = state.appliedConfiguration()?.configuration as SecurityConfiguration | undefined;
+    } catch (e) {
+      return { permitted: false, reason: `applied configuration unreadable: ${(e as Error).message}`, ruleId: null };
+    }
+    return firewallPeerDecision(configuration, {
+      ip: socket.remoteAddress ?? '',
+      port: socket.localPort ?? 0,
+      ...(socket.remotePort !== undefined ? { sourcePort: socket.remotePort } : {}),
+      ...(socket.localAddress ? { localIp: socket.localAddress } : {}),
+    });
+  };
 }
