@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
-import { clockOffsetMs, offlineDeadline } from '@palisade/core';
 import {
   ActivationRequest,
   AGENT_PATHS,
@@ -13,6 +12,7 @@ import {
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { ConfigurationService } from './configuration-service.js';
+import { HeartbeatIngest } from './ingest.js';
 import type { HeartbeatMonitor } from './monitor/heartbeat-monitor.js';
 import { PalisadeError } from './errors.js';
 import { commonFastifyOptions } from './http/fastify-options.js';
@@ -31,6 +31,8 @@ export interface AgentEndpointDeps {
   tls: import('node:tls').SecureContextOptions & { minVersion?: import('node:tls').SecureVersion; maxVersion?: import('node:tls').SecureVersion };
   /** Alerts and power state from each heartbeat and operation result (offline, clock, drivers, updates). */
   monitor?: HeartbeatMonitor;
+  /** The ingest path shared with the dialer (ingest.ts); default one over these deps, with no dialer. */
+  ingest?: HeartbeatIngest;
   /** Test hook only (PALISADE_TEST_HOLD_HEARTBEAT_REPLY_MS): hold each heartbeat reply this long after its commit. */
   holdReplyMs?: number;
   now?: () => number;
@@ -59,6 +61,7 @@ const TOKEN_ERRORS = { unknown: 'TOKEN_UNKNOWN', expired: 'TOKEN_EXPIRED', 'used
 export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
   const now = deps.now ?? Date.now;
   const exchanges = new WeakMap<object, Map<string, Exchange>>();
+  const ingest = deps.ingest ?? new HeartbeatIngest({ store: deps.store, configurations: deps.configurations, heartbeatIntervalSeconds: deps.heartbeatIntervalSeconds, logger: deps.logger, ...(deps.monitor ? { monitor: deps.monitor } : {}), ...(deps.now ? { now: deps.now } : {}) });
   const app = Fastify({
     ...commonFastifyOptions(deps.logger),
     // The handshake asks for a certificate but does not demand one: activation comes before
@@ -123,6 +126,7 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
     });
     if (created === 'token-used-up') throw new PalisadeError('TOKEN_USED_UP');
     req.log.info({ computerId: created.id, hostName: created.hostName, policy: policy.name }, 'computer activated');
+    await ingest.activated(created.id, effective, req.ip ?? null, body.listener);
     return {
       protocolVersion: PROTOCOL_VERSION,
       computerId: created.id,
@@ -144,60 +148,22 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
       checkProtocol(report.protocolVersion);
       const computer = req.computer!;
       const socket = req.raw.socket as TLSSocket;
-      const t = now();
       const cipher = socket.getCipher();
-      // The heartbeat's own update comes first and locks the computer's row; only then is what
-      // it should run read and stored as expected. A policy change committing meanwhile either
-      // waits for that row or is seen by the read, so the expected fingerprint written here is
-      // never older than the policies (policy-service.ts writes the same column).
-      const { stored, effective } = await deps.store.transaction(async (tx) => {
-        const stored = await tx.recordHeartbeat({
-          computerId: computer.id,
-          now: t,
-          offlineDeadline: offlineDeadline(t, deps.heartbeatIntervalSeconds),
-          agentVersion: report.agent.version,
-          platform: report.agent.platform,
-          hostName: report.agent.hostName,
-          lastIp: req.ip ?? null,
-          clockOffsetMs: clockOffsetMs(report.agent.clockTime, t, report.agent.lastRoundTripMs),
-          uptimeSeconds: report.agent.uptimeSeconds,
-          drivers: report.drivers,
-          counters: report.counters,
-          appliedFingerprint: report.configurationFingerprint,
-          tlsProtocol: socket.getProtocol() ?? null,
-          tlsCipherSuite: cipher?.standardName ?? cipher?.name ?? null,
-          events: report.events,
-        });
-        const current = (await tx.getComputer(computer.id)) ?? computer;
-        const effective = await deps.configurations.forComputer({ id: computer.id, policyId: current.policyId, platform: report.agent.platform }, tx);
-        await tx.setExpectedFingerprint([computer.id], effective.fingerprint);
-        return { stored, effective };
+      const { reply, operationIds } = await ingest.ingestReport(computer, report, {
+        initiatedBy: 'agent',
+        remoteIp: req.ip ?? null,
+        tlsProtocol: socket.getProtocol() ?? null,
+        tlsCipherSuite: cipher?.standardName ?? cipher?.name ?? null,
       });
-      await deps.monitor?.onHeartbeat({ computer, report, settings: effective.settings, configurationCurrent: report.configurationFingerprint === effective.fingerprint, clockOffsetMs: clockOffsetMs(report.agent.clockTime, t, report.agent.lastRoundTripMs), now: t });
-      const operations: HeartbeatReply['operations'] = [];
-      if (report.configurationFingerprint !== effective.fingerprint) {
-        const op = await deps.store.ensureConfigurationOperation(computer.id, effective.fingerprint, effective.configuration, t);
-        operations.push({ id: op.id, type: 'applyConfiguration', fingerprint: op.fingerprint, configuration: op.payload });
-        await deps.store.markOperationsSent([op.id], t);
-      }
-      const exchange: Exchange = { id: randomUUID(), computerId: computer.id, operationIds: new Set(operations.map((o) => o.id)) };
+      const exchange: Exchange = { id: randomUUID(), computerId: computer.id, operationIds: new Set(operationIds) };
       let onSocket = exchanges.get(socket);
       if (!onSocket) exchanges.set(socket, (onSocket = new Map()));
       onSocket.set(exchange.id, exchange);
       if (deps.holdReplyMs) {
-        req.log.warn({ computerId: computer.id, eventsStored: stored.eventsStored, holdReplyMs: deps.holdReplyMs }, 'TEST HOOK: heartbeat committed; holding the reply');
+        req.log.warn({ computerId: computer.id, eventsStored: reply.eventsStored, holdReplyMs: deps.holdReplyMs }, 'TEST HOOK: heartbeat committed; holding the reply');
         await new Promise((r) => setTimeout(r, deps.holdReplyMs));
       }
-      return {
-        protocolVersion: PROTOCOL_VERSION,
-        computerId: computer.id,
-        serverTime: t,
-        eventsAckedThrough: stored.eventsAckedThrough,
-        eventsStored: stored.eventsStored,
-        operations,
-        exchangeId: exchange.id,
-        heartbeatIntervalSeconds: deps.heartbeatIntervalSeconds,
-      };
+      return { ...reply, exchangeId: exchange.id };
     },
   );
 
@@ -210,18 +176,7 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
       const computer = req.computer!;
       const exchange = exchanges.get(req.raw.socket)?.get(body.exchangeId);
       if (!exchange || exchange.computerId !== computer.id) throw new PalisadeError('EXCHANGE_NOT_ON_THIS_CONNECTION');
-      const t = now();
-      const accepted: number[] = [];
-      const ignored: number[] = [];
-      for (const r of body.results) {
-        const ok =
-          exchange.operationIds.has(r.id) &&
-          (await deps.store.completeOperation({ computerId: computer.id, id: r.id, status: r.status, reason: r.reason ?? null, fingerprint: r.fingerprint ?? null, now: t }));
-        (ok ? accepted : ignored).push(r.id);
-        exchange.operationIds.delete(r.id);
-        if (ok && r.status === 'failed') req.log.warn({ computerId: computer.id, operation: r.id, reason: r.reason }, 'configuration update failed on the agent');
-        if (ok) await deps.monitor?.onOperationResult({ computerId: computer.id, operationId: r.id, status: r.status, reason: r.reason ?? null, now: t });
-      }
+      const { accepted, ignored } = await ingest.ingestResults(computer, exchange.operationIds, body);
       if (exchange.operationIds.size === 0) exchanges.get(req.raw.socket)?.delete(exchange.id);
       return { accepted, ignored };
     },

@@ -10,6 +10,8 @@ import { createAgentEndpoint } from './agent-endpoint.js';
 import { AgentEndpointTls, agentTlsOptions, resolveStartupTlsPolicy } from './agent-endpoint-tls.js';
 import { createApiServer } from './api/api-server.js';
 import { ConfigurationService } from './configuration-service.js';
+import type { DialerOptions } from './dialer/dialer.js';
+import { createManagerCommunication, type ManagerCommunication } from './dialer/manager-communication.js';
 import { type Monitoring, type MonitoringOptions, startMonitoring } from './monitor/monitoring.js';
 import { CertificateAuthority, createCertificateAuthority } from './pki/certificate-authority.js';
 import { hashSecret, newSecret } from './secrets.js';
@@ -39,6 +41,8 @@ export interface ManagerOptions {
   logger?: Logger;
   /** Offline sweep and notifier timing (tests shorten them); see monitor/monitoring.ts. */
   monitoring?: MonitoringOptions;
+  /** Manager-initiated dialling: pool size and timing (tests shorten them); see dialer/dialer.ts. */
+  dialer?: DialerOptions;
 }
 
 export interface FirstRunSecrets {
@@ -59,6 +63,8 @@ export interface RunningManager {
   agentTls: AgentEndpointTls;
   /** Offline sweep, alerts, notifiers. */
   monitoring: Monitoring;
+  /** The ingest path both ports share, and the dialer that calls agents' listeners (docs/communication.md). */
+  communication: ManagerCommunication;
   close(): Promise<void>;
 }
 
@@ -165,6 +171,7 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
   const servers: FastifyInstance[] = [];
   let agentTls: AgentEndpointTls | undefined;
   let monitoring: Monitoring | undefined;
+  let communication: ManagerCommunication | undefined;
   try {
     const tls = await serverCertificate(o.dataDir, ca, hostnames);
     // Leaf then CA: agents verify against the CA they pinned at activation.
@@ -174,8 +181,10 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
     const agentCredentials = { key: tls.key, cert: chain, ca: ca.certificatePem };
     const tlsPolicy = await resolveStartupTlsPolicy(store, o.tlsPolicy, logger);
     monitoring = startMonitoring({ store, logger, heartbeatIntervalSeconds, manager: hostnames[0]!, options: o.monitoring });
+    communication = await createManagerCommunication({ store, ca, dataDir: o.dataDir, nodeName: hostnames[0]!, configurations, heartbeatIntervalSeconds, logger, monitor: monitoring.heartbeats, ...(o.dialer ? { options: o.dialer } : {}) });
     const agentEndpoint = createAgentEndpoint({
       monitor: monitoring.heartbeats,
+      ingest: communication.ingest,
       ...testHoldHeartbeatReply(logger),
       store,
       ca,
@@ -187,11 +196,12 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
     servers.push(agentEndpoint);
     const endpointTls = new AgentEndpointTls({ endpoint: agentEndpoint, credentials: agentCredentials, store, logger, initial: tlsPolicy, legacyPort: o.legacyTlsPort, bindAddress: o.bindAddress });
     agentTls = endpointTls;
-    const api = createApiServer({ store, logger, tls: { key: tls.key, cert: chain }, configurations, agentTls: endpointTls, monitoring });
+    const api = createApiServer({ store, logger, tls: { key: tls.key, cert: chain }, configurations, agentTls: endpointTls, monitoring, communication });
     servers.push(api);
     await listen(agentEndpoint, o.heartbeatPort ?? 4120, o.bindAddress);
     await endpointTls.start();
     await listen(api, o.apiPort ?? 4119, o.bindAddress);
+    communication.start();
     const port = (s: FastifyInstance) => (s.server.address() as AddressInfo).port;
     return {
       store,
@@ -204,7 +214,9 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
       firstRun,
       agentTls: endpointTls,
       monitoring,
+      communication,
       async close() {
+        await communication?.close();
         await endpointTls.close();
         await Promise.allSettled(servers.map((s) => s.close()));
         await monitoring?.close();
@@ -212,6 +224,7 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
       },
     };
   } catch (e) {
+    await communication?.close();
     await agentTls?.close();
     await Promise.allSettled(servers.map((s) => s.close()));
     await monitoring?.close();

@@ -6,6 +6,7 @@ import { installErrorHandling } from '../http/error-handling.js';
 import type { ConfigurationService } from '../configuration-service.js';
 import { PolicyService } from '../policy-service.js';
 import type { Store } from '../store/store.js';
+import { actionsRoutes } from './actions-routes.js';
 import { auditRoutes } from './audit-routes.js';
 import { installApiKeyAuth } from './auth.js';
 import { monitoringRoutes } from './monitoring-routes.js';
@@ -26,6 +27,8 @@ export interface ApiServerDeps {
   agentTls?: import('../agent-endpoint-tls.js').AgentEndpointTls;
   /** The monitor (alerts, events, notifiers, VM state); without it those routes are absent. */
   monitoring?: import('../monitor/monitoring.js').Monitoring;
+  /** The ingest path and dialer (Check Status, Send Policy); without it the actions routes are absent. */
+  communication?: import('../dialer/manager-communication.js').ManagerCommunication;
   now?: () => number;
 }
 
@@ -82,6 +85,7 @@ export function createApiServer(deps: ApiServerDeps): FastifyInstance {
     tlsRoutes(api, { store: deps.store, agentTls: deps.agentTls });
     firewallRoutes(api, deps.store, deps.configurations, now);
     if (deps.monitoring) monitoringRoutes(api, deps.store, deps.monitoring, now);
+    if (deps.communication) actionsRoutes(api, { store: deps.store, communication: deps.communication });
   });
   return app;
 }

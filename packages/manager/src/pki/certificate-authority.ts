@@ -1,5 +1,6 @@
 import { createHash, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
+import { AGENT_IDENTITY_OU, MANAGER_IDENTITY_OU } from '@palisade/protocol';
 import { x509 } from './x509.js';
 
 type CryptoKey = webcrypto.CryptoKey;
@@ -104,6 +105,26 @@ export class CertificateAuthority {
   }
 
   /**
+   * The manager's client identity for calling agents' listeners (Manager Initiated,
+   * Bidirectional): `OU=Palisade Manager`, client authentication only. Agents accept a client
+   * certificate from the pinned CA only with that unit, which this CA never gives an agent
+   * (their subjects are chosen here, `OU=Palisade Agents`), so one agent cannot call another.
+   */
+  async issueManagerClientCertificate(nodeName: string): Promise<PemPair> {
+    const keys = (await webcrypto.subtle.generateKey(rsa(2048), true, ['sign', 'verify'])) as CryptoKeyPair;
+    const cert = await this.sign({
+      subject: `CN=${nodeName.replace(/[,=+<>#;"\\]/g, '_')},OU=${MANAGER_IDENTITY_OU}`,
+      publicKey: keys.publicKey,
+      days: 825,
+      extensions: [
+        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
+      ],
+    });
+    return { certificate: cert.certificate, privateKey: pemKey(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)) };
+  }
+
+  /**
    * Checks a PEM CSR's self-signature and issues a client certificate for the agent. The
    * subject is chosen here, not taken from the CSR: the agent proves possession of the key and
    * nothing more. Returns the certificate and its normalized serial.
@@ -122,7 +143,7 @@ export class CertificateAuthority {
     }
     const publicKey = await csr.publicKey.export();
     const cert = await this.sign({
-      subject: `CN=${hostName.replace(/[,=+<>#;"\\]/g, '_')},OU=Palisade Agents`,
+      subject: `CN=${hostName.replace(/[,=+<>#;"\\]/g, '_')},OU=${AGENT_IDENTITY_OU}`,
       publicKey,
       days: 5 * 365,
       extensions: [

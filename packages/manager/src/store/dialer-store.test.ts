@@ -89,13 +89,29 @@ describe('dialer store over SQLite', () => {
     // The holder dies; the lease lapses and the work is due again for anyone.
     const retaken = await d.claimDue({ now: 106_001, limit: 100, leaseMs: 5_000, token: 'node-c' });
     assert.ok(retaken.some((r) => r.computerId === id));
-    assert.equal(await d.release({ computerId: id, token: holder, ok: true, now: 106_002 }), false, 'a lapsed claim cannot release the new holder');
+    assert.equal(await d.release({ computerId: id, token: holder, ok: true, now: 106_002, nextDialAt: 107_002 }), false, 'a lapsed claim cannot release the new holder');
     assert.equal(await d.release({ computerId: id, token: 'node-c', ok: false, error: 'ECONNREFUSED', now: 106_003, nextDialAt: 107_000 }), true);
     const t = (await d.get(id))!;
     assert.equal(t.nextDialAt, 107_000);
     assert.equal(t.dialFailures, 1);
     assert.equal(t.lastDialError, 'ECONNREFUSED');
     assert.equal(t.claimedUntil, null);
+  });
+
+  test('a successful release keeps the schedule the exchange set, and replaces one still due', async () => {
+    const id = await computer();
+    await manager(id, 400_000);
+    const [c] = (await d.claimDue({ now: 401_000, limit: 100, leaseMs: 5_000, token: 'ok-1' })).filter((r) => r.computerId === id);
+    assert.ok(c);
+    await manager(id, 401_500); // the exchange's own contact: next at 402_500
+    assert.equal(await d.release({ computerId: id, token: 'ok-1', ok: true, now: 401_600, nextDialAt: 999_999 }), true);
+    assert.equal((await d.get(id))!.nextDialAt, 402_500);
+    const [again] = (await d.claimDue({ now: 402_500, limit: 100, leaseMs: 5_000, token: 'ok-2' })).filter((r) => r.computerId === id);
+    assert.ok(again);
+    // No contact noted this time (it failed to write): the row would be due at once; it is pushed instead.
+    assert.equal(await d.release({ computerId: id, token: 'ok-2', ok: true, now: 402_600, nextDialAt: 403_600 }), true);
+    const t = (await d.get(id))!;
+    assert.deepEqual([t.nextDialAt, t.lastDialOkAt, t.dialFailures, t.claimedUntil], [403_600, 402_600, 0, null]);
   });
 
   test('claims are bounded by the limit and oldest-due first', async () => {

@@ -247,15 +247,25 @@ export class DialerStore {
 
   /**
    * Ends a claim, only if still ours. `ok`: the exchange's own contact already set the schedule,
-   * which stays. Failed: a missed heartbeat — nothing on the computer changes (its offline
-   * deadline is not extended); the next attempt is `nextDialAt` (null: none).
+   * which stays — unless it is still due (the contact could not be noted), when `nextDialAt`
+   * replaces it rather than have the row due again at once. Failed: a missed heartbeat —
+   * nothing on the computer changes (its offline deadline is not extended); the next attempt
+   * is `nextDialAt` (null: none).
    */
-  async release(o: { computerId: number; token: string; now: number } & ({ ok: true } | { ok: false; error: string; nextDialAt: number | null })): Promise<boolean> {
+  async release(o: { computerId: number; token: string; now: number; nextDialAt: number | null } & ({ ok: true } | { ok: false; error: string })): Promise<boolean> {
     const r = await this.db
       .updateTable('dial_targets')
       .set((eb) =>
         o.ok
-          ? { claim_token: null, claimed_until: null, last_dial_at: o.now, last_dial_ok_at: o.now, last_dial_error: null, dial_failures: 0 }
+          ? {
+              claim_token: null,
+              claimed_until: null,
+              last_dial_at: o.now,
+              last_dial_ok_at: o.now,
+              last_dial_error: null,
+              dial_failures: 0,
+              next_dial_at: eb.case().when('next_dial_at', '<=', o.now).then(o.nextDialAt).else(eb.ref('next_dial_at')).end(),
+            }
           : { claim_token: null, claimed_until: null, last_dial_at: o.now, last_dial_error: o.error.slice(0, 1024), dial_failures: eb('dial_failures', '+', 1), next_dial_at: o.nextDialAt },
       )
       .where('computer_id', '=', o.computerId)

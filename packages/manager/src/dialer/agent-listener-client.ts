@@ -1,0 +1,144 @@
+import type { PeerCertificate, TLSSocket } from 'node:tls';
+import { Agent, request } from 'node:https';
+import { isIP } from 'node:net';
+import { MAX_BODY_BYTES } from '@palisade/protocol';
+import { normalizeSerial } from '../pki/certificate-authority.js';
+import type { DialerIdentity } from './dialer-identity.js';
+
+/** Why a dial failed, for the log, the API and the dial record. */
+export type DialFailure = 'unreachable' | 'tls' | 'refused' | 'invalid-reply';
+
+export class DialError extends Error {
+  constructor(
+    readonly kind: DialFailure,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ListenerReply<T> {
+  status: number;
+  body: T;
+  tlsProtocol: string | null;
+  tlsCipher: string | null;
+  socket: TLSSocket;
+  /** From writing the request to the end of the reply, ms. */
+  roundTripMs: number;
+}
+
+/** `::ffff:10.0.0.5` (an IPv4 peer on a dual-stack socket) → `10.0.0.5`. */
+export function dialableAddress(ip: string): string {
+  return ip.startsWith('::ffff:') && isIP(ip.slice(7)) === 4 ? ip.slice(7) : ip;
+}
+
+/**
+ * HTTPS to one agent's listener over ONE kept-alive connection (the exchange's requests and
+ * its results travel on the same socket, as in the agent-initiated direction). The manager
+ * presents its dialer identity; it accepts the agent only if the certificate chains to the
+ * manager CA AND its serial is the one the computer was issued at activation — the address may
+ * since belong to another machine, and host names in agent certificates mean nothing.
+ */
+export class AgentListenerConnection {
+  private readonly agent: Agent;
+  readonly where: string;
+
+  constructor(
+    private readonly target: { host: string; port: number; certSerial: string },
+    identity: DialerIdentity,
+    private readonly timeoutMs = 30_000,
+  ) {
+    this.where = `${isIP(target.host) === 6 ? `[${target.host}]` : target.host}:${target.port}`;
+    this.agent = new Agent({
+      keepAlive: true,
+      maxSockets: 1,
+      key: identity.key,
+      cert: identity.cert,
+      ca: identity.ca,
+      minVersion: 'TLSv1.2',
+      checkServerIdentity: (_host: string, cert: PeerCertificate) => {
+        const serial = normalizeSerial(cert.serialNumber ?? '');
+        return serial === target.certSerial ? undefined : Object.assign(new Error(`the agent at ${this.where} presented certificate serial ${serial}, not this computer's (${target.certSerial})`), { code: 'ERR_AGENT_IDENTITY' });
+      },
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+
+  private failure(e: NodeJS.ErrnoException): DialError {
+    switch (e.code) {
+      case 'ECONNREFUSED':
+        return new DialError('unreachable', `${this.where} refused the connection (is the agent running and listening? the manager must reach the agent's listening port)`);
+      case 'ETIMEDOUT':
+      case 'ECONNRESET':
+      case 'EPIPE':
+        return new DialError('unreachable', `${this.where}: ${e.code === 'ETIMEDOUT' ? 'no answer in time (firewall?)' : `${e.code} (${e.message})`}`);
+      case 'EHOSTUNREACH':
+      case 'ENETUNREACH':
+      case 'EADDRNOTAVAIL':
+      case 'ENOTFOUND':
+      case 'EAI_AGAIN':
+        return new DialError('unreachable', `${this.where}: ${e.code}`);
+      case 'ERR_AGENT_IDENTITY':
+        return new DialError('tls', e.message);
+      default:
+        return new DialError(e.code?.startsWith('ERR_TLS') || /certificate|SSL|TLS|alert/i.test(e.message) ? 'tls' : 'unreachable', `${this.where}: ${e.code ? `${e.code}: ` : ''}${e.message}`);
+    }
+  }
+
+  request<T>(path: string, body: unknown): Promise<ListenerReply<T>> {
+    const payload = Buffer.from(JSON.stringify(body));
+    return new Promise((resolve, reject) => {
+      const started = Date.now();
+      const req = request(
+        {
+          host: this.target.host,
+          port: this.target.port,
+          method: 'POST',
+          path,
+          agent: this.agent,
+          timeout: this.timeoutMs,
+          headers: { 'content-type': 'application/json', 'content-length': payload.length },
+        },
+        (res) => {
+          const socket = res.socket as TLSSocket;
+          const cipher = socket.getCipher();
+          const tlsProtocol = socket.getProtocol();
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (c: Buffer) => {
+            size += c.length;
+            if (size > MAX_BODY_BYTES) {
+              req.destroy(new DialError('invalid-reply', `${this.where}${path}: reply larger than ${MAX_BODY_BYTES} bytes`));
+              return;
+            }
+            chunks.push(c);
+          });
+          res.on('error', (e) => reject(e instanceof DialError ? e : this.failure(e)));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            let parsed: unknown;
+            try {
+              parsed = JSON.parse(text);
+            } catch {
+              reject(new DialError('invalid-reply', `${this.where}${path}: HTTP ${res.statusCode}, body is not JSON`));
+              return;
+            }
+            const status = res.statusCode ?? 0;
+            if (status >= 400) {
+              const err = (parsed as { error?: { code?: string; message?: string } })?.error;
+              reject(new DialError('refused', `${this.where} answered HTTP ${status}${err ? ` ${err.code}: ${err.message}` : ''}`));
+              return;
+            }
+            resolve({ status, body: parsed as T, tlsProtocol: tlsProtocol ?? null, tlsCipher: cipher?.standardName ?? cipher?.name ?? null, socket, roundTripMs: Date.now() - started });
+          });
+        },
+      );
+      req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
+      req.on('error', (e: NodeJS.ErrnoException) => reject(e instanceof DialError ? e : this.failure(e)));
+      req.end(payload);
+    });
+  }
+}

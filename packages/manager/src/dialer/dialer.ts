@@ -1,0 +1,175 @@
+import { randomUUID } from 'node:crypto';
+import { jitteredDelayMs } from '@palisade/core';
+import type { Logger } from 'pino';
+import type { HeartbeatIngest } from '../ingest.js';
+import type { ClaimedDial, DialerStore } from '../store/dialer-store.js';
+import type { Store } from '../store/store.js';
+import type { DialerIdentity } from './dialer-identity.js';
+import { type DialOutcome, runManagerExchange } from './manager-exchange.js';
+
+export interface DialerOptions {
+  /** Most exchanges this node runs at once (sockets open to agents). Default 32. */
+  concurrency?: number;
+  /** How often an idle node looks for due work, ms. Default a tenth of the heartbeat interval, within 200 ms – 5 s. */
+  pollIntervalMs?: number;
+  /** Timeout of each request to an agent, ms. Default 30 s. */
+  requestTimeoutMs?: number;
+  /** A claim lapses after this long, so work a dead node held is dialled again, ms. Default 3 × the request timeout. */
+  leaseMs?: number;
+}
+
+export interface DialerDeps {
+  targets: DialerStore;
+  store: Store;
+  ingest: HeartbeatIngest;
+  identity: DialerIdentity;
+  heartbeatIntervalSeconds: number;
+  logger: Logger;
+  options?: DialerOptions;
+  now?: () => number;
+}
+
+/**
+ * The manager's side of Manager Initiated and Bidirectional communication: a bounded pool of
+ * exchanges fed from the store. Nothing is kept per computer in memory — no timer, no socket
+ * between dials: each poll claims at most as many due rows as there are free slots (a
+ * conditional update, so several nodes share the work without dialling a computer twice), and
+ * an exchange's own contact schedules the next one. 100,000 manager-initiated computers cost a
+ * 100,000-row index, `concurrency` sockets and one timer.
+ */
+export class Dialer {
+  private readonly now: () => number;
+  private readonly concurrency: number;
+  private readonly pollIntervalMs: number;
+  private readonly requestTimeoutMs: number;
+  private readonly leaseMs: number;
+  /** Identifies this node's claims; one token per claim, so a lapsed one cannot be released by its old holder. */
+  private readonly node = randomUUID().slice(0, 8);
+  private readonly running = new Set<Promise<unknown>>();
+  private inFlight = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private polling: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(private readonly deps: DialerDeps) {
+    this.now = deps.now ?? Date.now;
+    const o = deps.options ?? {};
+    this.concurrency = Math.max(1, o.concurrency ?? 32);
+    this.pollIntervalMs = o.pollIntervalMs ?? Math.min(5_000, Math.max(200, Math.round(deps.heartbeatIntervalSeconds * 100)));
+    this.requestTimeoutMs = o.requestTimeoutMs ?? 30_000;
+    this.leaseMs = o.leaseMs ?? 3 * this.requestTimeoutMs;
+  }
+
+  /** Exchanges running on this node now. */
+  get active(): number {
+    return this.inFlight;
+  }
+
+  start(): void {
+    if (this.closed || this.timer) return;
+    this.schedulePoll(0);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.polling;
+    await Promise.allSettled([...this.running]);
+  }
+
+  private schedulePoll(ms: number): void {
+    if (this.closed) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.polling = this.poll().finally(() => (this.polling = undefined));
+    }, ms);
+    this.timer.unref?.();
+  }
+
+  private token(): string {
+    return `${this.node}:${randomUUID()}`;
+  }
+
+  private async poll(): Promise<void> {
+    let full = false;
+    try {
+      const free = this.concurrency - this.inFlight;
+      if (free > 0) {
+        const claimed = await this.deps.targets.claimDue({ now: this.now(), limit: free, leaseMs: this.leaseMs, token: this.token() });
+        for (const c of claimed) void this.launch(c, 'schedule');
+        full = claimed.length === free;
+      }
+    } catch (e) {
+      this.deps.logger.error({ err: e }, 'dialer: could not read due work; retrying');
+    }
+    // More may be due: look again as soon as a slot frees (see launch), else at the poll interval.
+    if (!full) this.schedulePoll(this.pollIntervalMs);
+  }
+
+  private launch(c: ClaimedDial, reason: string): Promise<DialOutcome> {
+    this.inFlight += 1;
+    const p = this.dial(c, reason).finally(() => {
+      this.inFlight -= 1;
+      this.running.delete(p);
+      if (!this.closed && !this.timer && !this.polling) this.schedulePoll(0);
+    });
+    this.running.add(p);
+    return p;
+  }
+
+  private nextScheduled(c: ClaimedDial, t: number): number | null {
+    return c.mode === 'scheduled' ? t + jitteredDelayMs(this.deps.heartbeatIntervalSeconds) : null;
+  }
+
+  private async dial(c: ClaimedDial, reason: string): Promise<DialOutcome> {
+    let outcome: DialOutcome;
+    try {
+      outcome = await runManagerExchange(c, { store: this.deps.store, ingest: this.deps.ingest, identity: this.deps.identity, requestTimeoutMs: this.requestTimeoutMs, now: this.now });
+    } catch (e) {
+      // A store failure mid-exchange: the agent keeps its events (they were not acknowledged).
+      outcome = { computerId: c.computerId, ok: false, startedAt: this.now(), address: null, failure: 'unreachable', error: `manager error: ${(e as Error).message}`, exchanges: 0, eventsStored: 0, operations: [] };
+      this.deps.logger.error({ err: e, computerId: c.computerId }, 'dialer: exchange failed on the manager side');
+    }
+    const t = this.now();
+    try {
+      if (outcome.failure === 'deactivated') {
+        await this.deps.targets.release({ computerId: c.computerId, token: c.claimToken, now: t, ok: false, error: outcome.error ?? 'deactivated', nextDialAt: null });
+      } else if (outcome.ok) {
+        await this.deps.targets.release({ computerId: c.computerId, token: c.claimToken, now: t, ok: true, nextDialAt: this.nextScheduled(c, t) });
+      } else {
+        // Unreachable counts as a missed heartbeat: nothing on the computer is touched, so its
+        // offline deadline passes as if the agent had not heartbeated. Tried again next interval.
+        await this.deps.targets.release({ computerId: c.computerId, token: c.claimToken, now: t, ok: false, error: outcome.error ?? 'failed', nextDialAt: this.nextScheduled(c, t) });
+      }
+    } catch (e) {
+      this.deps.logger.error({ err: e, computerId: c.computerId }, 'dialer: could not release the claim; it lapses by itself');
+    }
+    const log = { computerId: c.computerId, reason, address: outcome.address, exchanges: outcome.exchanges, operations: outcome.operations.length, ms: t - outcome.startedAt };
+    if (outcome.ok) this.deps.logger.info(log, 'dialed agent');
+    else this.deps.logger.warn({ ...log, failure: outcome.failure }, `could not reach agent: ${outcome.error}`);
+    return outcome;
+  }
+
+  /**
+   * Contacts one computer now (Check Status, Send Policy), due or not. If another exchange
+   * with it is running (a scheduled dial, another node's action), waits for that one to end,
+   * up to `waitMs`, then runs its own: the operator gets a fresh answer.
+   */
+  async dialNow(computerId: number, reason: string, waitMs = this.leaseMs): Promise<DialOutcome> {
+    const started = this.now();
+    const token = this.token();
+    for (;;) {
+      const c = await this.deps.targets.claimOne({ computerId, now: this.now(), leaseMs: this.leaseMs, token });
+      if (c === null) {
+        return { computerId, ok: false, startedAt: started, address: null, failure: 'no-address', error: 'the manager has not heard from this agent since it could listen: no listener address is known', exchanges: 0, eventsStored: 0, operations: [] };
+      }
+      if (c !== 'busy') return this.launch(c, reason);
+      if (this.closed || this.now() - started > waitMs) {
+        return { computerId, ok: false, startedAt: started, address: null, failure: 'busy', error: 'another exchange with this agent is still running', exchanges: 0, eventsStored: 0, operations: [] };
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}

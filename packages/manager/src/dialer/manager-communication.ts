@@ -1,0 +1,66 @@
+import type { Logger } from 'pino';
+import type { ConfigurationService } from '../configuration-service.js';
+import { HeartbeatIngest } from '../ingest.js';
+import type { HeartbeatMonitor } from '../monitor/heartbeat-monitor.js';
+import type { CertificateAuthority } from '../pki/certificate-authority.js';
+import { DialerStore } from '../store/dialer-store.js';
+import type { Store } from '../store/store.js';
+import { loadDialerIdentity } from './dialer-identity.js';
+import { Dialer, type DialerOptions } from './dialer.js';
+
+/** Both transports' shared half: the ingest path, the dialer and its schedule. */
+export interface ManagerCommunication {
+  ingest: HeartbeatIngest;
+  dialer: Dialer;
+  targets: DialerStore;
+  configurations: ConfigurationService;
+  heartbeatIntervalSeconds: number;
+  /** Starts dialling due computers (after the servers listen). */
+  start(): void;
+  close(): Promise<void>;
+}
+
+export interface ManagerCommunicationDeps {
+  store: Store;
+  ca: CertificateAuthority;
+  dataDir: string;
+  /** This node's name, written into its dialer certificate. */
+  nodeName: string;
+  configurations: ConfigurationService;
+  heartbeatIntervalSeconds: number;
+  logger: Logger;
+  monitor?: HeartbeatMonitor;
+  options?: DialerOptions;
+}
+
+/** Builds the ingest path and the dialer over one store (startManager wires them to both ports). */
+export async function createManagerCommunication(d: ManagerCommunicationDeps): Promise<ManagerCommunication> {
+  const targets = DialerStore.over(d.store);
+  const ingest = new HeartbeatIngest({
+    store: d.store,
+    configurations: d.configurations,
+    heartbeatIntervalSeconds: d.heartbeatIntervalSeconds,
+    logger: d.logger,
+    dialTargets: targets,
+    ...(d.monitor ? { monitor: d.monitor } : {}),
+  });
+  const identity = await loadDialerIdentity(d.dataDir, d.ca, d.nodeName);
+  const dialer = new Dialer({
+    targets,
+    store: d.store,
+    ingest,
+    identity,
+    heartbeatIntervalSeconds: d.heartbeatIntervalSeconds,
+    logger: d.logger.child({ component: 'dialer' }),
+    ...(d.options ? { options: d.options } : {}),
+  });
+  return {
+    ingest,
+    dialer,
+    targets,
+    configurations: d.configurations,
+    heartbeatIntervalSeconds: d.heartbeatIntervalSeconds,
+    start: () => dialer.start(),
+    close: () => dialer.close(),
+  };
+}

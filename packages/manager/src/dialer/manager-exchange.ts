@@ -1,0 +1,109 @@
+import { randomUUID } from 'node:crypto';
+import {
+  AGENT_LISTENER_PATHS,
+  type CommunicationState,
+  type HeartbeatRequest,
+  HeartbeatReport,
+  MAX_EVENTS_PER_HEARTBEAT,
+  OperationResults,
+  PROTOCOL_VERSION,
+  schemaProblem,
+} from '@palisade/protocol';
+import { PalisadeError } from '../errors.js';
+import type { HeartbeatIngest } from '../ingest.js';
+import type { ClaimedDial } from '../store/dialer-store.js';
+import type { Store } from '../store/store.js';
+import { AgentListenerConnection, DialError, type DialFailure, dialableAddress } from './agent-listener-client.js';
+import type { DialerIdentity } from './dialer-identity.js';
+
+/** What one manager-initiated exchange did. */
+export interface DialOutcome {
+  computerId: number;
+  ok: boolean;
+  /** When the dial started, epoch ms. */
+  startedAt: number;
+  /** `host:port` dialled; null when no address was known. */
+  address: string | null;
+  failure?: DialFailure | 'no-address' | 'deactivated' | 'busy';
+  error?: string;
+  tlsProtocol?: string | null;
+  tlsCipherSuite?: string | null;
+  /** Report/results round trips (more than one when the agent's spool held more than one report carries). */
+  exchanges: number;
+  eventsStored: number;
+  operations: Array<{ id: number; type: string; status: 'succeeded' | 'failed' | 'ignored'; reason?: string }>;
+  /** What the agent said it does after the exchange. */
+  communication?: CommunicationState;
+}
+
+export interface ManagerExchangeDeps {
+  store: Store;
+  ingest: HeartbeatIngest;
+  identity: DialerIdentity;
+  requestTimeoutMs: number;
+  now: () => number;
+}
+
+/** Most report/results round trips in one dial, as the agent bounds its own. */
+const MAX_ROUNDS = 10;
+
+/**
+ * The manager drives the exchange the agent drives in the other direction (DESIGN.md "The
+ * heartbeat"), on one TLS connection to the agent's listener: ask for the report, ingest it
+ * through the same path as a heartbeat on 4120, send the reply (acknowledged events,
+ * operations), ingest the results. Repeats while the agent's spool held a full report.
+ */
+export async function runManagerExchange(target: ClaimedDial, deps: ManagerExchangeDeps): Promise<DialOutcome> {
+  const startedAt = deps.now();
+  const outcome: DialOutcome = { computerId: target.computerId, ok: false, startedAt, address: null, exchanges: 0, eventsStored: 0, operations: [] };
+  if (target.state !== 'active') return { ...outcome, failure: 'deactivated', error: 'the computer is deactivated' };
+  const host = target.listener?.address ?? (target.lastIp ? dialableAddress(target.lastIp) : null);
+  if (!host) return { ...outcome, failure: 'no-address', error: 'no address known for the agent: it never connected and announced no listener address' };
+  const port = target.listener?.port ?? target.defaultPort;
+  const conn = new AgentListenerConnection({ host, port, certSerial: target.certSerial }, deps.identity, deps.requestTimeoutMs);
+  outcome.address = conn.where;
+  try {
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const exchangeId = randomUUID();
+      const ask: HeartbeatRequest = { protocolVersion: PROTOCOL_VERSION, exchangeId };
+      const r = await conn.request<unknown>(AGENT_LISTENER_PATHS.heartbeatRequest, ask);
+      const reportProblem = schemaProblem(HeartbeatReport, r.body);
+      if (reportProblem) throw new DialError('invalid-reply', `${conn.where}: the report does not match the schema (${reportProblem})`);
+      const report = r.body as HeartbeatReport;
+      const computer = await deps.store.getComputer(target.computerId);
+      if (!computer || computer.state !== 'active') return { ...outcome, failure: 'deactivated', error: 'the computer was deactivated' };
+      const ingested = await deps.ingest.ingestReport(computer, report, {
+        initiatedBy: 'manager',
+        // The address the socket reached, whatever name the agent announced.
+        remoteIp: r.socket.remoteAddress ? dialableAddress(r.socket.remoteAddress) : host,
+        tlsProtocol: r.tlsProtocol,
+        tlsCipherSuite: r.tlsCipher,
+        roundTripMs: r.roundTripMs,
+      });
+      outcome.tlsProtocol = r.tlsProtocol;
+      outcome.tlsCipherSuite = r.tlsCipher;
+      outcome.eventsStored += ingested.reply.eventsStored;
+      const rr = await conn.request<unknown>(AGENT_LISTENER_PATHS.operations, { ...ingested.reply, exchangeId });
+      const resultsProblem = schemaProblem(OperationResults, rr.body);
+      if (resultsProblem) throw new DialError('invalid-reply', `${conn.where}: the results do not match the schema (${resultsProblem})`);
+      const results = rr.body as OperationResults;
+      if (results.exchangeId !== exchangeId) throw new DialError('invalid-reply', `${conn.where}: results for exchange ${results.exchangeId}, expected ${exchangeId}`);
+      const taken = await deps.ingest.ingestResults(computer, new Set(ingested.operationIds), results);
+      for (const res of results.results) {
+        const accepted = taken.accepted.includes(res.id);
+        outcome.operations.push({ id: res.id, type: 'applyConfiguration', status: accepted ? res.status : 'ignored', ...(res.reason ? { reason: res.reason } : {}) });
+      }
+      outcome.communication = results.communication ?? report.communication;
+      outcome.exchanges += 1;
+      if (report.events.length < MAX_EVENTS_PER_HEARTBEAT) break;
+    }
+    outcome.ok = true;
+    return outcome;
+  } catch (e) {
+    if (e instanceof DialError) return { ...outcome, failure: e.kind, error: e.message };
+    if (e instanceof PalisadeError) return { ...outcome, failure: 'invalid-reply', error: `${conn.where}: ${e.code}: ${e.message}` };
+    throw e;
+  } finally {
+    conn.close();
+  }
+}
