@@ -208,6 +208,11 @@ async function run(argv: string[], out: Out): Promise<number> {
       if (!values.yes) throw new UsageError(`reset: this forgets the activation in ${state.dir} (key, certificates, unsent events); rerun with --yes`);
       await state.withLock(async () => state.reset());
       out.stdout(`Activation forgotten in ${state.dir}. The manager still lists the computer until it is deactivated there.\n`);
+      // The firewall the manager set goes with the activation (docs/firewall.md).
+      const { FirewallEngine } = await import('./firewall/firewall-engine.js');
+      const fw = await new FirewallEngine().remove();
+      if (fw.outcome === 'applied') out.stdout('Firewall rules removed (nftables table inet palisade).\n');
+      else if (fw.outcome !== 'disabled') out.stderr(`palisade-agent: could not remove the firewall table inet palisade: ${fw.reason}\n`);
       return 0;
     }
     default:

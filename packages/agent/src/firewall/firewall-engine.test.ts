@@ -140,6 +140,14 @@ describe('firewall engine: nft -f with the compiled table, driver status and cou
     assert.match(nft.lastScript(), /r_hidden-listening-port/);
   });
 
+  test('remove() (agent reset) deletes the table whatever was applied', async () => {
+    const nft = fakeNft(dir, 'nft-remove', {});
+    assert.deepEqual(await new FirewallEngine({ command: nft.command, enabled: true }).remove(), { outcome: 'applied' });
+    assert.equal(nft.lastScript(), FirewallEngine.script(config({ firewall: 'Off' })));
+    const missing = await new FirewallEngine({ env: { PATH: join(dir, 'no-such-dir') }, enabled: true }).remove();
+    assert.equal(missing.outcome, 'unavailable');
+  });
+
   test('disabled (PALISADE_AGENT_FIREWALL=off): nft never runs and no driver is reported', async () => {
     const nft = fakeNft(dir, 'nft-disabled', {});
     const engine = new FirewallEngine({ command: nft.command, env: { PALISADE_AGENT_FIREWALL: 'off' } });

@@ -90,6 +90,14 @@ export class FirewallEngine {
     return { outcome: 'failed', reason: `nftables refused the firewall rules (the previous ones stay in force): ${r.reason}` };
   }
 
+  /** Removes the table (the agent forgets its activation: nothing it enforced should outlive it). */
+  async remove(): Promise<FirewallApplyOutcome> {
+    if (!this.enabled) return { outcome: 'disabled' };
+    const r = await runNft(['-f', '-'], compileNftables({ rules: [] }, { state: 'Off' }), this.options);
+    if (r.ok) return { outcome: 'applied' };
+    return r.failure === 'missing' || r.failure === 'not-permitted' ? { outcome: 'unavailable', reason: r.reason } : { outcome: 'failed', reason: r.reason };
+  }
+
   /**
    * Status and counters for a heartbeat, for the configuration applied now. When the table should
    * exist and does not — after a reboot, or removed by hand — it is applied again first, so a
