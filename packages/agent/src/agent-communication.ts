@@ -4,7 +4,7 @@ import type { CommunicationState, Driver, HeartbeatReply, ListenerAddress, Opera
 import { PROTOCOL_VERSION } from '@palisade/protocol';
 import type { Logger } from 'pino';
 import { writeFileAtomic } from './atomic-file.js';
-import { firewallPeerDecision } from './firewall/listener-guard.js';
+import { listenerGuard } from './firewall/listener-guard.js';
 import { firewallReport, withFirewallReport } from './firewall/firewall-report.js';
 import { AgentListener } from './listener.js';
 import { runOperations } from './operations-runner.js';
@@ -158,7 +158,7 @@ export class AgentCommunication {
           logger: this.o.logger,
           handlers: { report: () => this.report(), reply: (r) => this.reply(r) },
           // The restriction holds where nftables is absent (DESIGN.md "Firewall").
-          guard: (socket) => firewallPeerDecision(this.state.appliedConfiguration()?.configuration as SecurityConfiguration | undefined, { ip: socket.remoteAddress ?? '', port: socket.localPort ?? port, ...(socket.remotePort !== undefined ? { sourcePort: socket.remotePort } : {}), ...(socket.localAddress ? { localIp: socket.localAddress } : {}) }),
+          guard: listenerGuard(this.state),
           onRejected: (why) => {
             this.rejected.count += 1;
             this.rejected.last = why;
