@@ -4,6 +4,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 import { AGENT_IDENTITY_OU, AGENT_LISTENER_PATHS, HeartbeatReply, HeartbeatRequest, MANAGER_IDENTITY_OU, MAX_BODY_BYTES, type HeartbeatReport, type OperationResults, PROTOCOL_VERSION, schemaProblem } from '@palisade/protocol';
 import type { Logger } from 'pino';
+import { AgentError } from './agent-error.js';
 
 /** OID of the TLS client authentication extended key usage (RFC 5280 §4.2.1.12). */
 const CLIENT_AUTH_EKU = '1.3.6.1.5.5.7.3.2';
@@ -140,7 +141,7 @@ export class AgentListener {
     return listener;
   }
 
-  /** Stops accepting at once (the port is free when this returns's first step ran); in-flight exchanges finish. */
+  /** Stops accepting new connections at once; exchanges in flight finish (cut after 10 s). */
   close(): Promise<void> {
     if (!this.closing) {
       this.closing = new Promise<void>((resolve) => {
@@ -200,6 +201,10 @@ export class AgentListener {
     } catch (e) {
       if (e instanceof ListenerError) {
         this.fail(res, e);
+        return;
+      }
+      if (e instanceof AgentError && e.code === 'STATE_LOCKED') {
+        this.fail(res, new ListenerError('BUSY', e.message));
         return;
       }
       this.o.logger.error({ err: e }, 'listener: exchange failed');

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { activate, StateDir } from '@palisade/agent';
+import { activate, type ListenerSettings, StateDir } from '@palisade/agent';
 import { type ManagerOptions, type RunningManager, startManager } from '@palisade/manager';
 import pino from 'pino';
 
@@ -59,7 +59,7 @@ export async function startTestManager(o: { heartbeatIntervalSeconds?: number; d
 }
 
 /** Activates an in-process agent against the test manager; returns its state dir. */
-export async function activateTestAgent(m: TestManager, o: { policy?: string; hostName?: string } = {}): Promise<StateDir> {
+export async function activateTestAgent(m: TestManager, o: { policy?: string; hostName?: string; listener?: ListenerSettings } = {}): Promise<StateDir> {
   const state = new StateDir(m.tempDir());
   await activate(state, { managerUrl: m.agentUrl, token: m.token, caFingerprint: m.manager.caFingerprint, ...o });
   return state;

@@ -1,0 +1,153 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { openInitializedStore, type Store } from '@palisade/manager';
+import { AGENT_BIN, runCli, startManagerProcess } from './cli.js';
+import { httpsJson } from './harness.js';
+
+async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+const accepts = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+
+/**
+ * TCP ports a process listens on, from Linux's /proc: its socket inodes (/proc/PID/fd) that
+ * /proc/net/tcp{,6} lists in state 0A (LISTEN). Proves "nothing bound" for that process alone,
+ * whatever else the machine runs.
+ */
+function listeningPorts(pid: number): number[] {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.add(m[1]!);
+    } catch {
+      /* closed meanwhile */
+    }
+  }
+  const ports: number[] = [];
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    if (!existsSync(table)) continue;
+    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 10 || f[3] !== '0A' || !inodes.has(f[9]!)) continue;
+      ports.push(parseInt(f[1]!.split(':')[1]!, 16));
+    }
+  }
+  return ports;
+}
+
+describe('communication direction with real processes: palisade-manager start, palisade-agent start', { skip: process.platform !== 'linux' && 'reads /proc to see what the agent process binds' }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'palisade-direction-cli-'));
+  const dataDir = join(dir, 'data');
+  const stateDir = join(dir, 'agent-state');
+  let mgr: Awaited<ReturnType<typeof startManagerProcess>>;
+  let apiKey: string;
+  let apiPort: number;
+  let store: Store;
+  let agent: ChildProcess | undefined;
+  let agentLog = '';
+  let port: number;
+  let computerId: number;
+
+  const api = (method: string, path: string, body?: unknown) =>
+    httpsJson(`https://localhost:${apiPort}${path}`, readFileSync(join(dataDir, 'tls', 'ca.crt'), 'utf8'), { method, body, headers: { 'api-secret-key': apiKey } });
+
+  before(async () => {
+    mgr = await startManagerProcess(['--data-dir', dataDir, '--hostname', 'localhost', '--bind', '127.0.0.1', '--api-port', '0', '--heartbeat-port', '0', '--heartbeat-interval-seconds', '2']);
+    apiKey = /Admin API key \(shown once, stored hashed\): (psk_\S+)/.exec(mgr.banner)![1]!;
+    apiPort = Number(/REST API: +https:\/\/localhost:(\d+)\/api\//.exec(mgr.banner)![1]);
+    // The test changes policies through the same database the manager process uses (SQLite, WAL).
+    ({ store } = await openInitializedStore(dataDir));
+    port = await freePort();
+  });
+  after(async () => {
+    if (agent && agent.exitCode === null) {
+      agent.kill('SIGTERM');
+      await new Promise((r) => agent!.once('exit', r));
+    }
+    await store?.close();
+    await mgr?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('activated and started Agent Initiated, the agent process binds no port at all', async () => {
+    const command = /^ {2}npx palisade-agent (activate .*)$/m.exec(mgr.banner)![1]!;
+    const args = command.split(/\s+/).map((a) => (a === './agent-state' ? stateDir : a));
+    const r = await runCli(AGENT_BIN, [...args, '--listen-port', String(port), '--listen-address', '127.0.0.1']);
+    assert.equal(r.code, 0, r.stderr);
+    computerId = Number(/computer (\d+)/.exec(r.stdout)![1]);
+    agent = spawn(process.execPath, [AGENT_BIN, 'start', '--state-dir', stateDir], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PALISADE_LOG_LEVEL: 'info' } });
+    agent.stderr!.on('data', (d: Buffer) => (agentLog += d.toString()));
+    await waitFor('a heartbeat from the agent process', async () => (await api('GET', `/api/computers/${computerId}`)).body.lastAgentCommunication);
+    assert.deepEqual(listeningPorts(agent.pid!), [], `the agent process listens on nothing; log: ${agentLog}`);
+    assert.equal(await accepts(port), false);
+    const s = await runCli(AGENT_BIN, ['status', '--state-dir', stateDir]);
+    assert.match(s.stdout, /communication: agent-initiated: heartbeats to the manager, listens on no port/);
+  });
+
+  test('switched to Manager Initiated by its policy: the running process opens its port, stops heartbeating, and the manager calls it', async () => {
+    const base = (await store.findPolicyByName('Base Policy'))!;
+    const mi = await store.createPolicy({ parentId: base.id, name: 'Manager Initiated servers', description: '', now: Date.now() });
+    await store.setPolicySetting(mi.id, 'platformSettingAgentCommunicationsDirection', 'Manager Initiated');
+    await store.setComputerPolicy(computerId, mi.id);
+    await waitFor('the agent process to listen on its port', async () => listeningPorts(agent!.pid!).includes(port));
+    assert.deepEqual(listeningPorts(agent!.pid!), [port], 'that port and no other');
+    const called = await waitFor('a scheduled call from the manager', async () => {
+      const v = (await api('GET', `/api/computers/${computerId}/communication`)).body;
+      return v.lastDial.okAt && v.direction.applied === 'Manager Initiated' ? v : null;
+    });
+    // Counted once the manager has called (an interval after the switch): the heartbeat that
+    // carried the switch has long been logged.
+    const heartbeatsAtSwitch = (agentLog.match(/"msg":"heartbeat"/g) ?? []).length;
+    assert.equal(called.mode, 'scheduled');
+    assert.equal(called.listener.port, port);
+
+    await store.setPolicySetting(mi.id, 'firewallSettingState', 'Off');
+    const r = await api('POST', `/api/computers/${computerId}/actions/sendpolicy`, {});
+    assert.equal(r.status, 200);
+    assert.equal(r.body.status, 'completed', r.body.message);
+    assert.deepEqual(r.body.operations.map((o: any) => o.status), ['succeeded']);
+    const applied = JSON.parse(readFileSync(join(stateDir, 'configuration.json'), 'utf8'));
+    assert.equal(applied.fingerprint, r.body.configurationFingerprint.expected, 'on the agent\'s disk when the API answered');
+    assert.equal(applied.configuration.firewall.state, 'Off');
+    assert.equal((agentLog.match(/"msg":"heartbeat"/g) ?? []).length, heartbeatsAtSwitch, 'no heartbeat since the switch');
+    const s = await runCli(AGENT_BIN, ['status', '--state-dir', stateDir]);
+    assert.match(s.stdout, new RegExp(`communication: manager-initiated: listens on port ${port} \\(listener.json\\)`));
+  });
+
+  test('SIGTERM: the agent stops cleanly and its port is free', async () => {
+    agent!.kill('SIGTERM');
+    const code = await new Promise((r) => agent!.once('exit', r));
+    assert.equal(code, 0, agentLog);
+    assert.equal(await accepts(port), false);
+    assert.match(agentLog, /stop notice spooled \(Manager Initiated/);
+  });
+});
