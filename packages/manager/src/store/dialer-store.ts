@@ -130,28 +130,39 @@ export class DialerStore {
    * left alone (its holder releases it).
    */
   async noteContact(n: ContactNote): Promise<DialTargetRecord> {
-    return this.db.transaction().execute(async (trx) => {
-      const prev = await trx.selectFrom('dial_targets').selectAll().where('computer_id', '=', n.computerId).executeTakeFirst();
-      const applied = n.communication ? n.communication.direction : direction(prev?.applied_direction ?? null);
-      const listener = n.communication ? n.communication.listener : prev && prev.listen_port !== null ? { port: num(prev.listen_port), address: prev.listen_address ?? undefined } : null;
-      const mode = managerDialMode(n.expectedDirection, applied);
-      const row = {
-        expected_direction: n.expectedDirection,
-        applied_direction: applied,
-        listen_port: listener?.port ?? null,
-        listen_address: listener?.address ?? null,
-        default_port: n.defaultPort,
-        next_dial_at: mode === 'scheduled' ? n.nextScheduledAt : null,
-        updated_at: n.now,
-      };
-      const out = await trx
-        .insertInto('dial_targets')
-        .values({ computer_id: n.computerId, ...row, claim_token: null, claimed_until: null, last_dial_at: null, last_dial_ok_at: null, last_dial_error: null, dial_failures: 0 })
-        .onConflict((oc) => oc.column('computer_id').doUpdateSet(row))
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      return toTarget(out);
-    });
+    const prev = await this.db.selectFrom('dial_targets').selectAll().where('computer_id', '=', n.computerId).executeTakeFirst();
+    const applied = n.communication ? n.communication.direction : direction(prev?.applied_direction ?? null);
+    const listener = n.communication ? n.communication.listener : prev && prev.listen_port !== null ? { port: num(prev.listen_port), address: prev.listen_address ?? undefined } : null;
+    const mode = managerDialMode(n.expectedDirection, applied);
+    const row = {
+      expected_direction: n.expectedDirection,
+      applied_direction: applied,
+      listen_port: listener?.port ?? null,
+      listen_address: listener?.address ?? null,
+      default_port: n.defaultPort,
+      next_dial_at: mode === 'scheduled' ? n.nextScheduledAt : null,
+    };
+    // The common case — an Agent Initiated computer heartbeating as before — writes nothing:
+    // this runs on every heartbeat, and the hot path should not pay for the dialer.
+    if (
+      prev &&
+      prev.expected_direction === row.expected_direction &&
+      prev.applied_direction === row.applied_direction &&
+      numOrNull(prev.listen_port) === row.listen_port &&
+      prev.listen_address === row.listen_address &&
+      num(prev.default_port) === row.default_port &&
+      prev.next_dial_at === null &&
+      row.next_dial_at === null
+    ) {
+      return toTarget(prev);
+    }
+    const out = await this.db
+      .insertInto('dial_targets')
+      .values({ computer_id: n.computerId, ...row, updated_at: n.now, claim_token: null, claimed_until: null, last_dial_at: null, last_dial_ok_at: null, last_dial_error: null, dial_failures: 0 })
+      .onConflict((oc) => oc.column('computer_id').doUpdateSet({ ...row, updated_at: n.now }))
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return toTarget(out);
   }
 
   /**
