@@ -297,19 +297,24 @@ describe('communication direction: Agent Initiated, Bidirectional, Manager Initi
     assert.equal((await m.api('POST', `/api/computers/${id}/actions/checkstatus`, {})).status, 202, 'nothing to call any more');
   });
 
-  test('Inherited: a computer without an override follows its policy, then the parent policy when the policy\'s override is removed', async () => {
-    const parent = await policy('Parent', 'Bidirectional');
-    const child = await policy('Child', 'Manager Initiated', parent);
+  test('Inherited (through the settings API): a computer without an override follows its policy, then the parent policy when the policy\'s override is removed', async () => {
+    const setting = (value: string) => ({ [DIRECTION]: { value } });
+    const parent = (await m.api('POST', '/api/policies', { name: 'Parent', policySettings: setting('Bidirectional') })).body.ID;
+    const child = (await m.api('POST', '/api/policies', { name: 'Child', parentID: parent, policySettings: setting('Manager Initiated') })).body.ID;
     const state = await activateTestAgent(m, { hostName: 'inherit-01' });
     const id = state.activation().computerId;
-    await store().setComputerPolicy(id, child);
-    assert.deepEqual(await store().computerOverrides(id), {}, 'no override on the computer');
+    assert.equal((await m.api('POST', `/api/computers/${id}`, { policyID: child })).status, 200);
+    const own = await m.api('GET', `/api/computers/${id}/settings/${DIRECTION}?overrides=true`);
+    assert.equal(own.body.value, null, 'no override on the computer: Inherited');
+    assert.deepEqual((await m.api('GET', `/api/computers/${id}/settings/${DIRECTION}`)).body, { value: 'Manager Initiated', source: `policy:${child}` });
     const agent = start(state);
     await waitFor("the child policy's Manager Initiated", async () => (await comm(id)).direction.applied === 'Manager Initiated');
     assert.equal((await comm(id)).direction.expected, 'Manager Initiated');
     assert.ok(agent.communication.listening());
 
-    await store().setPolicySetting(child, DIRECTION, null);
+    const reset = await m.api('DELETE', `/api/policies/${child}/settings/${DIRECTION}`);
+    assert.equal(reset.body.value, 'Bidirectional', 'the child inherits now');
+    assert.deepEqual((await m.api('GET', `/api/computers/${id}/settings/${DIRECTION}`)).body, { value: 'Bidirectional', source: `policy:${parent}` });
     const view = await waitFor("the parent's Bidirectional, delivered by a scheduled call", async () => {
       const v = await comm(id);
       return v.direction.applied === 'Bidirectional' ? v : null;
