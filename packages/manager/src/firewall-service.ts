@@ -79,6 +79,12 @@ function ruleInput(rule: FirewallRule): Record<string, unknown> {
   return rest;
 }
 
+/** An audit row of a rule change: the whole rule as JSON before and after (null: did not exist). */
+function ruleAudit(action: 'firewallRule.create' | 'firewallRule.modify' | 'firewallRule.delete', id: number, before: FirewallRule | null, after: FirewallRule | null, actor: string, time: number): NewAuditEvent {
+  const json = (r: FirewallRule | null) => (r === null ? null : JSON.stringify(r));
+  return { time, actor, action, targetType: 'firewallRule', targetId: id, setting: null, oldValue: json(before), newValue: json(after) };
+}
+
 function uniqueIds(ids: readonly number[]): number[] {
   return [...new Set(ids)];
 }
@@ -108,13 +114,15 @@ export class FirewallService {
     return r;
   }
 
-  async createRule(input: FirewallRuleInput): Promise<FirewallRuleRecord> {
+  async createRule(input: FirewallRuleInput, actor: string): Promise<FirewallRuleRecord> {
     const checked = checkRule(input, PLACEHOLDER_ID);
     return this.store.transaction(async (tx) => {
       const fw = FirewallStore.over(tx);
       await this.requireFreeName(fw, checked.name, null);
       // A new rule is assigned nowhere: no fingerprint changes.
-      return fw.createRule(checked.name, (id) => ({ ...checked, id: String(id) }), this.now());
+      const created = await fw.createRule(checked.name, (id) => ({ ...checked, id: String(id) }), this.now());
+      await tx.insertAuditEvents([ruleAudit('firewallRule.create', created.id, null, created.rule, actor, created.createdAt)]);
+      return created;
     });
   }
 
@@ -122,7 +130,7 @@ export class FirewallService {
    * `merge`: absent fields keep their stored value (Deep Security's POST). `replace`: the body is
    * the whole rule; absent fields take their defaults (PUT).
    */
-  async modifyRule(id: number, input: FirewallRuleInput, mode: 'merge' | 'replace'): Promise<FirewallRuleRecord> {
+  async modifyRule(id: number, input: FirewallRuleInput, mode: 'merge' | 'replace', actor: string): Promise<FirewallRuleRecord> {
     return this.store.transaction(async (tx) => {
       await tx.lockPolicyTree();
       const fw = FirewallStore.over(tx);
@@ -133,22 +141,25 @@ export class FirewallService {
       await this.requireFreeName(fw, rule.name, id);
       const t = this.now();
       await fw.updateRule(id, rule, t);
+      await tx.insertAuditEvents([ruleAudit('firewallRule.modify', id, current.rule, rule, actor, t)]);
       await refreshExpectedFingerprints(tx, this.configurations, await this.computersUsingRule(tx, fw, id));
       return { ...current, rule, updatedAt: t };
     });
   }
 
   /** Refused while a policy or computer assigns it, naming them. */
-  async deleteRule(id: number): Promise<void> {
+  async deleteRule(id: number, actor: string): Promise<void> {
     await this.store.transaction(async (tx) => {
       await tx.lockPolicyTree();
       const fw = FirewallStore.over(tx);
-      if (!(await fw.getRule(id))) throw new PalisadeError('FIREWALL_RULE_NOT_FOUND', String(id));
+      const current = await fw.getRule(id);
+      if (!current) throw new PalisadeError('FIREWALL_RULE_NOT_FOUND', String(id));
       const usage = await fw.ruleUsage(id);
       if (usage.policies.length > 0 || usage.computers.length > 0) {
         throw new PalisadeError('FIREWALL_RULE_IN_USE', `rule ${id} is assigned to ${describeUsage(usage)}`);
       }
       await fw.deleteRule(id);
+      await tx.insertAuditEvents([ruleAudit('firewallRule.delete', id, current.rule, null, actor, this.now())]);
     });
   }
 

@@ -3,7 +3,8 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { ManagerCommunication } from '../dialer/manager-communication.js';
 import { PalisadeError } from '../errors.js';
-import type { ComputerRecord, Store } from '../store/store.js';
+import type { ComputerRecord, NewAuditEvent, Store } from '../store/store.js';
+import { actorOf } from './auth-actor.js';
 import { IdParams, Nullable } from './schemas.js';
 
 /** Deep Security's value string for a direction (`Agent/Appliance Initiated`, …). */
@@ -24,6 +25,17 @@ const ACTIONS = {
   },
 } as const;
 type Action = keyof typeof ACTIONS;
+
+/**
+ * The audit row of an action request. Send Policy: `configurationFingerprint` from the one
+ * expected before to the one delivered. Check Status changes nothing stored: `newValue` says
+ * how it reaches the agent (`immediate` or `next-heartbeat`).
+ */
+function actionAudit(action: Action, id: number, computer: ComputerRecord, fingerprint: string, delivery: 'immediate' | 'next-heartbeat', actor: string, time: number): NewAuditEvent {
+  return action === 'sendpolicy'
+    ? { time, actor, action: 'computer.sendpolicy', targetType: 'computer', targetId: id, setting: 'configurationFingerprint', oldValue: computer.expectedFingerprint, newValue: fingerprint }
+    : { time, actor, action: 'computer.checkstatus', targetType: 'computer', targetId: id, setting: null, oldValue: null, newValue: delivery };
+}
 
 /** An empty object, or no body at all. */
 const ActionBody = Nullable(Type.Object({}, { additionalProperties: false, description: 'no options; send {} or nothing' }));
@@ -70,6 +82,7 @@ const CommunicationView = Type.Object({
 export interface ActionsRoutesDeps {
   store: Store;
   communication: ManagerCommunication;
+  now?: () => number;
 }
 
 /**
@@ -80,6 +93,7 @@ export interface ActionsRoutesDeps {
 export function actionsRoutes(app: FastifyInstance, deps: ActionsRoutesDeps): void {
   const tags = ['Computers'];
   const { store, communication } = deps;
+  const now = deps.now ?? Date.now;
 
   const activeComputer = async (id: number): Promise<ComputerRecord> => {
     const c = await store.getComputer(id);
@@ -88,13 +102,18 @@ export function actionsRoutes(app: FastifyInstance, deps: ActionsRoutesDeps): vo
     return c;
   };
 
-  const run = async (action: Action, id: number): Promise<{ code: 200 | 202; body: ActionResult }> => {
+  const run = async (action: Action, id: number, actor: string): Promise<{ code: 200 | 202; body: ActionResult }> => {
     const computer = await activeComputer(id);
     const effective = await communication.configurations.forComputer({ id, policyId: computer.policyId, platform: computer.platform });
-    if (action === 'sendpolicy') await store.setExpectedFingerprint([id], effective.fingerprint);
     const expected = effective.configuration.communication.direction;
     const target = await communication.targets.get(id);
     const mode = managerDialMode(expected, target?.appliedDirection ?? null);
+    // The request is audited before the agent is contacted (its outcome is in the reply), with
+    // Send Policy's new expected fingerprint in the same transaction.
+    await store.transaction(async (tx) => {
+      if (action === 'sendpolicy') await tx.setExpectedFingerprint([id], effective.fingerprint);
+      await tx.insertAuditEvents([actionAudit(action, id, computer, effective.fingerprint, mode === 'none' ? 'next-heartbeat' : 'immediate', actor, now())]);
+    });
     const base = { action, computerID: id, direction: settingValue(expected) };
     if (mode === 'none') {
       const interval = communication.heartbeatIntervalSeconds * 1000;
@@ -143,7 +162,7 @@ export function actionsRoutes(app: FastifyInstance, deps: ActionsRoutesDeps): vo
       `/api/computers/:id/actions/${action}`,
       { schema: { ...ACTIONS[action], tags, params: IdParams, body: ActionBody, response: { 200: ActionResult, 202: ActionResult } } },
       async (req, reply) => {
-        const r = await run(action, Number(req.params.id));
+        const r = await run(action, Number(req.params.id), actorOf(req));
         return reply.status(r.code).send(r.body);
       },
     );

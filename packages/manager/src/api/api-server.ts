@@ -80,12 +80,12 @@ export function createApiServer(deps: ApiServerDeps): FastifyInstance {
     installApiKeyAuth(api, deps.store, now);
     settingsRoutes(api);
     policiesRoutes(api, policies);
-    computersRoutes(api, policies, now);
+    computersRoutes(api, policies, now, deps.store);
     auditRoutes(api, policies);
-    tlsRoutes(api, { store: deps.store, agentTls: deps.agentTls });
+    tlsRoutes(api, { store: deps.store, agentTls: deps.agentTls, now });
     firewallRoutes(api, deps.store, deps.configurations, now);
     if (deps.monitoring) monitoringRoutes(api, deps.store, deps.monitoring, now);
-    if (deps.communication) actionsRoutes(api, { store: deps.store, communication: deps.communication });
+    if (deps.communication) actionsRoutes(api, { store: deps.store, communication: deps.communication, now });
   });
   return app;
 }

@@ -1,7 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { PolicyService } from '../policy-service.js';
-import type { ApiKeyRecord, AuditEventRecord } from '../store/store.js';
+import { type ApiKeyRecord, type AuditEventRecord, AUDIT_TARGET_TYPES } from '../store/store.js';
 import { Nullable } from './schemas.js';
 
 const AuditQuery = Type.Object(
@@ -23,9 +23,13 @@ const AuditEventView = Type.Object({
     },
     { description: 'who made the change' },
   ),
-  action: Type.String({ description: 'policy.create, policy.rename, policy.describe, policy.move, policy.delete, policy.setting, computer.policy, computer.setting, computer.deactivate' }),
-  targetType: Type.Union([Type.Literal('policy'), Type.Literal('computer')]),
-  targetID: Type.Integer(),
+  action: Type.String({
+    description:
+      'policy.create, policy.rename, policy.describe, policy.move, policy.delete, policy.setting, policy.firewall, computer.policy, computer.setting, computer.deactivate, ' +
+      'computer.firewall, computer.checkstatus, computer.sendpolicy, computer.vmstate, firewallRule.create, firewallRule.modify, firewallRule.delete, system.setting',
+  }),
+  targetType: Type.Union(AUDIT_TARGET_TYPES.map((t) => Type.Literal(t))),
+  targetID: Nullable(Type.Integer({ description: 'null for system (the manager\'s own settings, named by setting)' })),
   setting: Nullable(Type.String({ description: 'the setting or property changed; null when the whole object was' })),
   oldValue: Nullable(Type.String({ description: 'null: Inherited, or did not exist' })),
   newValue: Nullable(Type.String({ description: 'null: Inherited, or no longer exists' })),
@@ -51,14 +55,14 @@ function auditEventView(e: AuditEventRecord, keys: ReadonlyMap<number, ApiKeyRec
   };
 }
 
-/** The audit log of policy, setting and computer changes (`GET /api/auditevents`). */
+/** The audit log of policy, setting, computer, firewall rule and system setting changes (`GET /api/auditevents`). */
 export function auditRoutes(app: FastifyInstance, policies: PolicyService): void {
   app.get<{ Querystring: Static<typeof AuditQuery> }>(
     '/api/auditevents',
     {
       schema: {
         summary: 'List audit events, newest first',
-        description: 'Who changed what on policies, settings and computers, with the old and new value.',
+        description: 'Who changed what on policies, settings, computers (actions and VM state included), firewall rules and system settings, with the old and new value.',
         tags: ['Audit'],
         querystring: AuditQuery,
         response: { 200: AuditList },

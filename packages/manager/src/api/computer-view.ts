@@ -42,10 +42,12 @@ export const ComputerView = Type.Object({
 /**
  * A computer in Deep Security's shape (`ID`, `hostName`, `policyID`, `lastAgentCommunication`
  * in epoch ms, `computerStatus.agentStatusMessages`, `computerSettings` by name).
+ * `updateInFlight`: from `computersUpdating` (store/operations-in-flight.ts), shown `Updating`.
  */
-export function computerView(d: ComputerDetail, now: number, overridesOnly = false) {
+export function computerView(d: ComputerDetail, now: number, overridesOnly = false, updateInFlight = false) {
   const c = d.record;
   const status = deriveComputerStatus({
+    // A computer record exists only once its agent activated (`Activation Required` has no row yet).
     activated: true,
     deactivated: c.state === 'deactivated',
     offlineDeadline: c.offlineDeadline,
@@ -53,7 +55,7 @@ export function computerView(d: ComputerDetail, now: number, overridesOnly = fal
     vmStopped: c.vmState === 'stopped',
     expectedFingerprint: c.expectedFingerprint,
     appliedFingerprint: c.appliedFingerprint,
-    updateInFlight: false,
+    updateInFlight,
   });
   return {
     ID: c.id,

@@ -1,6 +1,8 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { PolicyService } from '../policy-service.js';
+import type { ComputerDetail, PolicyService } from '../policy-service.js';
+import { computersUpdating } from '../store/operations-in-flight.js';
+import type { Store } from '../store/store.js';
 import { actorOf } from './auth-actor.js';
 import { computerView, ComputerView } from './computer-view.js';
 import { settingWrites } from './policies-routes.js';
@@ -23,8 +25,11 @@ type SettingPath = Static<typeof SettingParams>;
 type Overrides = Static<typeof OverridesQuery>;
 
 /** Computers and their settings (`/api/computers…`), Deep Security's routes and shapes. */
-export function computersRoutes(app: FastifyInstance, policies: PolicyService, now: () => number): void {
+export function computersRoutes(app: FastifyInstance, policies: PolicyService, now: () => number, store?: Store): void {
   const tags = ['Computers'];
+  /** Which computers show `Updating`; without a store, none. */
+  const updating = async (ids?: readonly number[]): Promise<ReadonlySet<number>> => (store ? computersUpdating(store, ids) : new Set());
+  const view = async (d: ComputerDetail, overridesOnly = false) => computerView(d, now(), overridesOnly, (await updating([d.record.id])).has(d.record.id));
 
   app.get<{ Querystring: Overrides }>(
     '/api/computers',
@@ -32,14 +37,15 @@ export function computersRoutes(app: FastifyInstance, policies: PolicyService, n
     async (req) => {
       const t = now();
       const only = req.query.overrides === 'true';
-      return { computers: (await policies.listComputers()).map((d) => computerView(d, t, only)) };
+      const [list, inFlight] = await Promise.all([policies.listComputers(), updating()]);
+      return { computers: list.map((d) => computerView(d, t, only, inFlight.has(d.record.id))) };
     },
   );
 
   app.get<{ Params: Id; Querystring: Overrides }>(
     '/api/computers/:id',
     { schema: { summary: 'Describe a computer', tags, params: IdParams, querystring: OverridesQuery, response: { 200: ComputerView } } },
-    async (req) => computerView(await policies.getComputer(Number(req.params.id)), now(), req.query.overrides === 'true'),
+    async (req) => view(await policies.getComputer(Number(req.params.id)), req.query.overrides === 'true'),
   );
 
   app.post<{ Params: Id; Body: Static<typeof ComputerModify> }>(
@@ -56,7 +62,7 @@ export function computersRoutes(app: FastifyInstance, policies: PolicyService, n
     },
     async (req) => {
       const d = await policies.modifyComputer(Number(req.params.id), { policyId: req.body.policyID, settings: settingWrites(req.body.computerSettings) }, actorOf(req));
-      return computerView(d, now());
+      return view(d);
     },
   );
 

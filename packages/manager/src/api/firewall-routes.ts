@@ -209,7 +209,7 @@ export function firewallRoutes(app: FastifyInstance, store: Store, configuration
         response: { 200: RuleView },
       },
     },
-    async (req) => ruleView(await firewall.createRule(req.body)),
+    async (req) => ruleView(await firewall.createRule(req.body, actorOf(req))),
   );
 
   app.get<{ Params: Id }>(
@@ -230,7 +230,7 @@ export function firewallRoutes(app: FastifyInstance, store: Store, configuration
         response: { 200: RuleView },
       },
     },
-    async (req) => ruleView(await firewall.modifyRule(Number(req.params.id), req.body, 'merge')),
+    async (req) => ruleView(await firewall.modifyRule(Number(req.params.id), req.body, 'merge', actorOf(req))),
   );
 
   app.put<{ Params: Id; Body: Static<typeof RuleWrite> }>(
@@ -245,7 +245,7 @@ export function firewallRoutes(app: FastifyInstance, store: Store, configuration
         response: { 200: RuleView },
       },
     },
-    async (req) => ruleView(await firewall.modifyRule(Number(req.params.id), req.body, 'replace')),
+    async (req) => ruleView(await firewall.modifyRule(Number(req.params.id), req.body, 'replace', actorOf(req))),
   );
 
   app.delete<{ Params: Id }>(
@@ -260,7 +260,7 @@ export function firewallRoutes(app: FastifyInstance, store: Store, configuration
       },
     },
     async (req, reply) => {
-      await firewall.deleteRule(Number(req.params.id));
+      await firewall.deleteRule(Number(req.params.id), actorOf(req));
       return reply.status(204).send();
     },
   );

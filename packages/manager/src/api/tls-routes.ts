@@ -9,7 +9,7 @@ import {
 import type { FastifyInstance, FastifySchema } from 'fastify';
 import { type AgentEndpointTls, DEFAULT_LEGACY_TLS_PORT, mainEndpointPolicy, TLS_POLICY_SETTING, type TlsPolicySource } from '../agent-endpoint-tls.js';
 import { PalisadeError } from '../errors.js';
-import type { Store } from '../store/store.js';
+import type { NewAuditEvent, Store } from '../store/store.js';
 import { tlsPreflightReport } from '../tls-preflight-report.js';
 
 const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
@@ -109,8 +109,9 @@ function policyName(value: string): TlsPolicyName {
  * (an API server with no live agent endpoint) a change is only stored, and applies when a
  * manager starts or re-reads it.
  */
-export function tlsRoutes(app: FastifyInstance, deps: { store: Store; agentTls?: AgentEndpointTls }): void {
+export function tlsRoutes(app: FastifyInstance, deps: { store: Store; agentTls?: AgentEndpointTls; now?: () => number }): void {
   const { store, agentTls } = deps;
+  const now = deps.now ?? Date.now;
 
   const current = async (): Promise<{ name: TlsPolicyName; source: TlsPolicySource }> => {
     if (agentTls) return { name: agentTls.policy, source: agentTls.policySource };
@@ -156,10 +157,19 @@ export function tlsRoutes(app: FastifyInstance, deps: { store: Store; agentTls?:
     async (req) => {
       const name = policyName(req.body.value);
       const actor = req.apiKey ? `apikey:${req.apiKey.id}` : 'unknown';
+      const previous = (await current()).name;
+      const audit = (): NewAuditEvent[] =>
+        previous === name ? [] : [{ time: now(), actor, action: 'system.setting', targetType: 'system', targetId: null, setting: TLS_POLICY_SETTING, oldValue: previous, newValue: name }];
       if (agentTls) {
+        // Applied to the live listeners and stored by the endpoint (it puts them back if storing
+        // fails), so the audit row follows once that succeeded rather than sharing its transaction.
         await agentTls.set(name, actor);
+        await store.insertAuditEvents(audit());
       } else {
-        await store.setSystemSetting(TLS_POLICY_SETTING, name);
+        await store.transaction(async (tx) => {
+          await tx.setSystemSetting(TLS_POLICY_SETTING, name);
+          await tx.insertAuditEvents(audit());
+        });
         req.log.info({ tlsPolicy: name, actor }, 'TLS policy stored; it applies when a manager starts or re-reads it');
       }
       return view();

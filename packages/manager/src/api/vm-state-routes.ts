@@ -1,6 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { PalisadeError } from '../errors.js';
+import { actorOf } from './auth-actor.js';
 import type { Monitoring } from '../monitor/monitoring.js';
 import type { Store } from '../store/store.js';
 import { IdParams } from './computers-routes.js';
@@ -45,7 +46,7 @@ export function vmStateRoutes(app: FastifyInstance, store: Store, monitoring: Mo
       const c = await store.getComputer(id);
       if (!c) throw new PalisadeError('COMPUTER_NOT_FOUND', req.params.id);
       if (c.state === 'deactivated') throw new PalisadeError('COMPUTER_DEACTIVATED', req.params.id);
-      const r = await monitoring.heartbeats.setVmState(id, req.body.state, now());
+      const r = await monitoring.heartbeats.setVmState(id, req.body.state, now(), actorOf(req));
       if (!r) throw new PalisadeError('COMPUTER_NOT_FOUND', req.params.id);
       if (r.changed) req.log.info({ computerId: id, vmState: req.body.state }, 'VM power state reported');
       return { computerID: id, vmState: req.body.state, changed: r.changed };

@@ -79,8 +79,9 @@ export class HeartbeatMonitor {
   }
 
   /** The inventory API's power state; null for an unknown computer. */
-  async setVmState(computerId: number, state: 'running' | 'stopped', now: number) {
-    const r = await this.store.setVmState(computerId, state, 'api', now);
+  /** From the vmstate API; `actor` is audited with a change. */
+  async setVmState(computerId: number, state: 'running' | 'stopped', now: number, actor?: string) {
+    const r = await this.store.setVmState(computerId, state, 'api', now, actor);
     if (r) {
       this.log(r.changes, computerId);
       if (r.changes.length > 0) this.onStored(r.changes);

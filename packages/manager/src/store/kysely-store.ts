@@ -2,6 +2,7 @@ import type { SettingOverrides } from '@palisade/core';
 import { type Kysely, Migrator, type Selectable } from 'kysely';
 import { type MigrationDialect, migrationProvider } from './migrations.js';
 import type { Database } from './schema.js';
+import { AUDIT_TARGET_TYPES, type AuditTargetType } from './store.js';
 import type {
   ApiKeyRecord,
   AuditAction,
@@ -97,8 +98,9 @@ function toAuditEvent(r: Selectable<Database['audit_events']>): AuditEventRecord
     time: num(r.time),
     actor: r.actor,
     action: r.action as AuditAction,
-    targetType: r.target_type === 'computer' ? 'computer' : 'policy',
-    targetId: num(r.target_id),
+    targetType: (AUDIT_TARGET_TYPES as readonly string[]).includes(r.target_type) ? (r.target_type as AuditTargetType) : 'policy',
+    // `system` rows have no target ID: stored as '' (the column is NOT NULL).
+    targetId: r.target_id === '' ? null : num(r.target_id),
     setting: r.setting,
     oldValue: r.old_value,
     newValue: r.new_value,
@@ -342,7 +344,7 @@ export class KyselyStore implements Store {
             actor: e.actor,
             action: e.action,
             target_type: e.targetType,
-            target_id: String(e.targetId),
+            target_id: e.targetId === null ? '' : String(e.targetId),
             setting: e.setting,
             old_value: e.oldValue,
             new_value: e.newValue,

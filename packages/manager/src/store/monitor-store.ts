@@ -13,7 +13,7 @@ import { type Generated, type Kysely, type Selectable, sql, type Transaction } f
 import type { NotifierSettings } from '../notifiers/notifier-config.js';
 import { KyselyStore } from './kysely-store.js';
 import type { Database } from './schema.js';
-import type { Store } from './store.js';
+import type { AuditAction, Store } from './store.js';
 
 /** Tables of 0003_monitoring beside the shared ones (see migration-0003-monitoring.ts). */
 export interface MonitorTables {
@@ -511,8 +511,10 @@ export class MonitorStore {
    * (its silence is explained); a running one (or the setting `true`) raises it.
    * Returns null for an unknown computer.
    */
-  async setVmState(computerId: number, state: 'running' | 'stopped', source: string, now: number): Promise<{ changed: boolean; changes: AlertChange[] } | null> {
+  /** `actor` (an API caller): a change is audited (`computer.vmstate`) in the same transaction. */
+  async setVmState(computerId: number, state: 'running' | 'stopped', source: string, now: number, actor?: string): Promise<{ changed: boolean; changes: AlertChange[] } | null> {
     return this.db.transaction().execute(async (trx) => {
+      const before = actor === undefined ? undefined : await trx.selectFrom('computers').select('vm_state').where('id', '=', computerId).executeTakeFirst();
       const row = await trx
         .updateTable('computers')
         .set({ vm_state: state, vm_state_source: source, vm_state_changed_at: now })
@@ -523,6 +525,13 @@ export class MonitorStore {
       if (!row) {
         const exists = await trx.selectFrom('computers').select('id').where('id', '=', computerId).executeTakeFirst();
         return exists ? { changed: false, changes: [] } : null;
+      }
+      if (actor !== undefined) {
+        const action: AuditAction = 'computer.vmstate';
+        await trx
+          .insertInto('audit_events')
+          .values({ time: now, actor, action, target_type: 'computer', target_id: String(computerId), setting: 'vmState', old_value: before?.vm_state ?? null, new_value: state })
+          .execute();
       }
       if (row.offline_since === null || row.state !== 'active') return { changed: true, changes: [] };
       const setting = state === 'stopped' ? await this.inactiveVmAlertSetting(trx, [{ id: computerId, policyId: num(row.policy_id), platform: row.platform }]) : new Map<number, string>();

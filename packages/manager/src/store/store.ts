@@ -86,8 +86,9 @@ export interface AuditEventRecord {
   time: number;
   actor: string;
   action: AuditAction;
-  targetType: 'policy' | 'computer';
-  targetId: number;
+  targetType: AuditTargetType;
+  /** The target's ID; null for `system` (the manager's own settings, named by `setting`). */
+  targetId: number | null;
   setting: string | null;
   oldValue: string | null;
   newValue: string | null;
@@ -108,7 +109,22 @@ export type AuditAction =
   | 'computer.deactivate'
   /** Firewall rule assignments (`setting` is `firewall.ruleIDs`, values JSON lists of rule IDs). */
   | 'policy.firewall'
-  | 'computer.firewall';
+  | 'computer.firewall'
+  /** Firewall rules themselves (values: the rule as JSON; null before create, after delete). */
+  | 'firewallRule.create'
+  | 'firewallRule.modify'
+  | 'firewallRule.delete'
+  /** A manager system setting (`setting` names it, e.g. the agent TLS policy). */
+  | 'system.setting'
+  /** Computer actions as requested (Check Status: `newValue` how it is delivered; Send Policy: fingerprints). */
+  | 'computer.checkstatus'
+  | 'computer.sendpolicy'
+  /** VM power state reported through the vmstate API (`setting` `vmState`). */
+  | 'computer.vmstate';
+
+/** What an audit row is about. The column is free text (no CHECK): new types need no migration. */
+export const AUDIT_TARGET_TYPES = ['policy', 'computer', 'firewallRule', 'system'] as const;
+export type AuditTargetType = (typeof AUDIT_TARGET_TYPES)[number];
 
 export type TokenCheck =
   | { ok: true; tokenId: number; policyId: number }
