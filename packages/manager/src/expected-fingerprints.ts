@@ -1,5 +1,6 @@
 import type { PolicyTree } from '@palisade/core';
 import { type ConfigurationService, loadPolicyTree } from './configuration-service.js';
+import { markListeningComputersDue } from './dialer/dial-on-change.js';
 import type { ComputerRecord, Store } from './store/store.js';
 
 /**
@@ -10,6 +11,11 @@ import type { ComputerRecord, Store } from './store/store.js';
  * one the heartbeat path computes (ConfigurationService, firewall rules included). Deactivated
  * computers are skipped. Computers sharing policy, platform, own overrides and own rules share a
  * configuration, so a fleet-wide change hashes once per combination, not once per computer.
+ *
+ * Those of the changed computers whose agent listens (Bidirectional, Manager Initiated) are made
+ * due for a dial now in the same transaction, and the dialer is woken: the change reaches them
+ * at once, not at their next contact (dialer/dial-on-change.ts). Agent Initiated ones wait for
+ * their heartbeat.
  *
  * `tree` defaults to the tree as `tx` sees it (the change's writes included).
  */
@@ -39,4 +45,5 @@ export async function refreshExpectedFingerprints(
     else changed.set(fingerprint, [c.id]);
   }
   for (const [fingerprint, list] of changed) await tx.setExpectedFingerprint(list, fingerprint);
+  await markListeningComputersDue(tx, configurations, [...changed.values()].flat());
 }

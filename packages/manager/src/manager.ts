@@ -181,7 +181,7 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
     const agentCredentials = { key: tls.key, cert: chain, ca: ca.certificatePem };
     const tlsPolicy = await resolveStartupTlsPolicy(store, o.tlsPolicy, logger);
     monitoring = startMonitoring({ store, logger, heartbeatIntervalSeconds, manager: hostnames[0]!, options: o.monitoring });
-    communication = await createManagerCommunication({ store, ca, dataDir: o.dataDir, nodeName: hostnames[0]!, configurations, heartbeatIntervalSeconds, logger, monitor: monitoring.heartbeats, ...(o.dialer ? { options: o.dialer } : {}) });
+    communication = await createManagerCommunication({ store, ca, dataDir: o.dataDir, nodeName: hostnames[0]!, configurations, heartbeatIntervalSeconds, logger, monitor: monitoring.heartbeats, ...(o.dialer ? { options: o.dialer } : {}), tlsPolicy: () => agentTls?.policy ?? tlsPolicy.name });
     const agentEndpoint = createAgentEndpoint({
       monitor: monitoring.heartbeats,
       ingest: communication.ingest,

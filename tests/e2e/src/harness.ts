@@ -22,7 +22,7 @@ export interface TestManager {
  * A real manager on ephemeral loopback ports with a fresh SQLite file in a temp dir, its
  * first-run API key and activation token at hand. Logs are silenced unless PALISADE_TEST_LOG is set.
  */
-export async function startTestManager(o: { heartbeatIntervalSeconds?: number; dataDir?: string; monitoring?: ManagerOptions['monitoring'] } = {}): Promise<TestManager> {
+export async function startTestManager(o: { heartbeatIntervalSeconds?: number; dataDir?: string; monitoring?: ManagerOptions['monitoring']; dialer?: ManagerOptions['dialer'] } = {}): Promise<TestManager> {
   const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'palisade-mgr-'));
   const temps: string[] = [];
   const manager = await startManager({
@@ -33,6 +33,7 @@ export async function startTestManager(o: { heartbeatIntervalSeconds?: number; d
     bindAddress: '127.0.0.1',
     heartbeatIntervalSeconds: o.heartbeatIntervalSeconds ?? 600,
     ...(o.monitoring ? { monitoring: o.monitoring } : {}),
+    ...(o.dialer ? { dialer: o.dialer } : {}),
     logger: pino({ level: process.env.PALISADE_TEST_LOG ?? 'silent' }),
   });
   const apiKey = manager.firstRun.apiKey ?? '';

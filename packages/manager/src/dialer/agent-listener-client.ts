@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import { MAX_BODY_BYTES } from '@palisade/protocol';
 import { normalizeSerial } from '../pki/certificate-authority.js';
 import type { DialerIdentity } from './dialer-identity.js';
+import { type DialerTlsOptions, dialerTlsOptions } from './dialer-tls.js';
 
 /** Why a dial failed, for the log, the API and the dial record. */
 export type DialFailure = 'unreachable' | 'tls' | 'refused' | 'invalid-reply';
@@ -37,7 +38,8 @@ export function dialableAddress(ip: string): string {
  * its results travel on the same socket, as in the agent-initiated direction). The manager
  * presents its dialer identity; it accepts the agent only if the certificate chains to the
  * manager CA AND its serial is the one the computer was issued at activation — the address may
- * since belong to another machine, and host names in agent certificates mean nothing.
+ * since belong to another machine, and host names in agent certificates mean nothing. Its
+ * protocol versions and suites are those of the manager TLS policy in force (dialer-tls.ts).
  */
 export class AgentListenerConnection {
   private readonly agent: Agent;
@@ -47,6 +49,7 @@ export class AgentListenerConnection {
     private readonly target: { host: string; port: number; certSerial: string },
     identity: DialerIdentity,
     private readonly timeoutMs = 30_000,
+    tls: DialerTlsOptions = dialerTlsOptions(),
   ) {
     this.where = `${isIP(target.host) === 6 ? `[${target.host}]` : target.host}:${target.port}`;
     this.agent = new Agent({
@@ -55,7 +58,9 @@ export class AgentListenerConnection {
       key: identity.key,
       cert: identity.cert,
       ca: identity.ca,
-      minVersion: 'TLSv1.2',
+      minVersion: tls.minVersion,
+      maxVersion: tls.maxVersion,
+      ciphers: tls.ciphers,
       checkServerIdentity: (_host: string, cert: PeerCertificate) => {
         const serial = normalizeSerial(cert.serialNumber ?? '');
         return serial === target.certSerial ? undefined : Object.assign(new Error(`the agent at ${this.where} presented certificate serial ${serial}, not this computer's (${target.certSerial})`), { code: 'ERR_AGENT_IDENTITY' });

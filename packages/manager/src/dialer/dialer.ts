@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { jitteredDelayMs } from '@palisade/core';
+import { DEFAULT_TLS_POLICY, jitteredDelayMs, type TlsPolicyName } from '@palisade/core';
 import type { Logger } from 'pino';
 import type { HeartbeatIngest } from '../ingest.js';
 import type { ClaimedDial, DialerStore } from '../store/dialer-store.js';
 import type { Store } from '../store/store.js';
 import type { DialerIdentity } from './dialer-identity.js';
+import { dialerTlsOptions } from './dialer-tls.js';
 import { type DialOutcome, runManagerExchange } from './manager-exchange.js';
 
 export interface DialerOptions {
@@ -27,6 +28,8 @@ export interface DialerDeps {
   logger: Logger;
   options?: DialerOptions;
   now?: () => number;
+  /** The manager TLS policy in force, read at each dial (dialer-tls.ts). Default `modern`. */
+  tlsPolicy?: () => TlsPolicyName;
 }
 
 /**
@@ -49,6 +52,8 @@ export class Dialer {
   private inFlight = 0;
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;
+  /** A wake came while a poll ran: look again as soon as it ends. */
+  private woken = false;
   private closed = false;
 
   constructor(private readonly deps: DialerDeps) {
@@ -68,6 +73,16 @@ export class Dialer {
   start(): void {
     if (this.closed || this.timer) return;
     this.schedulePoll(0);
+  }
+
+  /**
+   * Work was just made due (a configuration change for listening agents, dial-on-change.ts):
+   * look for it now rather than at the next poll. One timer, whatever the number of computers.
+   */
+  wake(): void {
+    if (this.closed) return;
+    this.woken = true;
+    if (!this.polling) this.schedulePoll(0);
   }
 
   async close(): Promise<void> {
@@ -94,6 +109,7 @@ export class Dialer {
 
   private async poll(): Promise<void> {
     let full = false;
+    this.woken = false;
     try {
       const free = this.concurrency - this.inFlight;
       if (free > 0) {
@@ -105,7 +121,7 @@ export class Dialer {
       this.deps.logger.error({ err: e }, 'dialer: could not read due work; retrying');
     }
     // More may be due: look again as soon as a slot frees (see launch), else at the poll interval.
-    if (!full) this.schedulePoll(this.pollIntervalMs);
+    if (!full) this.schedulePoll(this.woken ? 0 : this.pollIntervalMs);
   }
 
   private launch(c: ClaimedDial, reason: string): Promise<DialOutcome> {
@@ -126,7 +142,8 @@ export class Dialer {
   private async dial(c: ClaimedDial, reason: string): Promise<DialOutcome> {
     let outcome: DialOutcome;
     try {
-      outcome = await runManagerExchange(c, { store: this.deps.store, ingest: this.deps.ingest, identity: this.deps.identity, requestTimeoutMs: this.requestTimeoutMs, now: this.now });
+      const tls = dialerTlsOptions(this.deps.tlsPolicy?.() ?? DEFAULT_TLS_POLICY);
+      outcome = await runManagerExchange(c, { store: this.deps.store, ingest: this.deps.ingest, identity: this.deps.identity, requestTimeoutMs: this.requestTimeoutMs, now: this.now, tls });
     } catch (e) {
       // A store failure mid-exchange: the agent keeps its events (they were not acknowledged).
       outcome = { computerId: c.computerId, ok: false, startedAt: this.now(), address: null, failure: 'unreachable', error: `manager error: ${(e as Error).message}`, exchanges: 0, eventsStored: 0, operations: [] };

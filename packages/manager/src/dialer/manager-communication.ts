@@ -1,3 +1,4 @@
+import type { TlsPolicyName } from '@palisade/core';
 import type { Logger } from 'pino';
 import type { ConfigurationService } from '../configuration-service.js';
 import { HeartbeatIngest } from '../ingest.js';
@@ -5,6 +6,7 @@ import type { HeartbeatMonitor } from '../monitor/heartbeat-monitor.js';
 import type { CertificateAuthority } from '../pki/certificate-authority.js';
 import { DialerStore } from '../store/dialer-store.js';
 import type { Store } from '../store/store.js';
+import { registerDialWake } from './dial-on-change.js';
 import { loadDialerIdentity } from './dialer-identity.js';
 import { Dialer, type DialerOptions } from './dialer.js';
 
@@ -31,6 +33,8 @@ export interface ManagerCommunicationDeps {
   logger: Logger;
   monitor?: HeartbeatMonitor;
   options?: DialerOptions;
+  /** The manager TLS policy in force (the agent endpoint's, live), which the dialer's TLS follows. Default `modern`. */
+  tlsPolicy?: () => TlsPolicyName;
 }
 
 /** Builds the ingest path and the dialer over one store (startManager wires them to both ports). */
@@ -53,7 +57,10 @@ export async function createManagerCommunication(d: ManagerCommunicationDeps): P
     heartbeatIntervalSeconds: d.heartbeatIntervalSeconds,
     logger: d.logger.child({ component: 'dialer' }),
     ...(d.options ? { options: d.options } : {}),
+    ...(d.tlsPolicy ? { tlsPolicy: d.tlsPolicy } : {}),
   });
+  // Configuration changes made through this node (they share `configurations`) wake the pool.
+  const unregisterWake = registerDialWake(d.configurations, () => dialer.wake());
   return {
     ingest,
     dialer,
@@ -61,6 +68,9 @@ export async function createManagerCommunication(d: ManagerCommunicationDeps): P
     configurations: d.configurations,
     heartbeatIntervalSeconds: d.heartbeatIntervalSeconds,
     start: () => dialer.start(),
-    close: () => dialer.close(),
+    close: () => {
+      unregisterWake();
+      return dialer.close();
+    },
   };
 }

@@ -15,6 +15,7 @@ import type { ClaimedDial } from '../store/dialer-store.js';
 import type { Store } from '../store/store.js';
 import { AgentListenerConnection, DialError, type DialFailure, dialableAddress } from './agent-listener-client.js';
 import type { DialerIdentity } from './dialer-identity.js';
+import type { DialerTlsOptions } from './dialer-tls.js';
 
 /** What one manager-initiated exchange did. */
 export interface DialOutcome {
@@ -42,6 +43,8 @@ export interface ManagerExchangeDeps {
   identity: DialerIdentity;
   requestTimeoutMs: number;
   now: () => number;
+  /** The TLS the dial offers: the manager TLS policy in force (dialer-tls.ts); default `modern`. */
+  tls?: DialerTlsOptions;
 }
 
 /** Most report/results round trips in one dial, as the agent bounds its own. */
@@ -60,7 +63,7 @@ export async function runManagerExchange(target: ClaimedDial, deps: ManagerExcha
   const host = target.listener?.address ?? (target.lastIp ? dialableAddress(target.lastIp) : null);
   if (!host) return { ...outcome, failure: 'no-address', error: 'no address known for the agent: it never connected and announced no listener address' };
   const port = target.listener?.port ?? target.defaultPort;
-  const conn = new AgentListenerConnection({ host, port, certSerial: target.certSerial }, deps.identity, deps.requestTimeoutMs);
+  const conn = new AgentListenerConnection({ host, port, certSerial: target.certSerial }, deps.identity, deps.requestTimeoutMs, deps.tls);
   outcome.address = conn.where;
   try {
     for (let round = 0; round < MAX_ROUNDS; round++) {
