@@ -13,6 +13,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
+// The agent under test must not rewrite this host's firewall (its nftables engine runs as root).
+process.env.PALISADE_AGENT_FIREWALL ??= 'off';
 const { startManager } = await import(join(root, 'packages/manager/dist/index.js'));
 const { activate, heartbeat, StateDir } = await import(join(root, 'packages/agent/dist/index.js'));
 const pino = (await import(join(root, 'node_modules/pino/pino.js'))).default;

@@ -79,8 +79,8 @@ export class StateDir {
     }
   }
 
-  private writeJson(name: string, value: unknown, mode?: number): void {
-    writeFileAtomic(this.path(name), `${JSON.stringify(value, null, 2)}\n`, mode);
+  private writeJson(name: string, value: unknown, mode?: number, durable = true): void {
+    writeFileAtomic(this.path(name), `${JSON.stringify(value, null, 2)}\n`, mode, durable);
   }
 
   activation(): Activation {
@@ -123,6 +123,8 @@ export class StateDir {
   }
 
   saveHeartbeatInterval(seconds: number): void {
+    // Written on every heartbeat reply; unchanged is the common case, so skip the write then.
+    if (this.heartbeatIntervalSeconds() === seconds) return;
     this.writeJson('schedule.json', { heartbeatIntervalSeconds: seconds });
   }
 
@@ -131,7 +133,7 @@ export class StateDir {
   }
 
   saveLastContact(c: LastContact): void {
-    this.writeJson('last-contact.json', c);
+    this.writeJson('last-contact.json', c, undefined, false);
   }
 
   counters(): AgentCounters {
@@ -141,7 +143,7 @@ export class StateDir {
   bumpCounter(name: keyof AgentCounters, by = 1): void {
     const c = this.counters();
     c[name] += by;
-    this.writeJson('counters.json', c);
+    this.writeJson('counters.json', c, undefined, false);
   }
 
   spool(): EventSpool {
