@@ -4,6 +4,7 @@ import type { Kysely, Selectable } from 'kysely';
 import { KyselyStore } from './kysely-store.js';
 import type { Database } from './schema.js';
 import type { Store } from './store.js';
+import { num, numOrNull } from './column-values.js';
 
 /** The table of 0004_dialer beside the shared ones (see migration-0004-dialer.ts). */
 export interface DialerTables {
@@ -69,8 +70,6 @@ export interface ContactNote {
 
 const DIRECTIONS = new Set<string>(['agent-initiated', 'manager-initiated', 'bidirectional']);
 const direction = (v: string | null): AgentDirection | null => (v !== null && DIRECTIONS.has(v) ? (v as AgentDirection) : null);
-const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
-const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : num(v));
 
 function toTarget(r: Selectable<DialerTables['dial_targets']>): DialTargetRecord {
   const expected = direction(r.expected_direction) ?? 'agent-initiated';

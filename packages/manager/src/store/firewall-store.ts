@@ -4,6 +4,7 @@ import { FirewallAssignments } from '../firewall-assignments.js';
 import { KyselyStore } from './kysely-store.js';
 import type { Database } from './schema.js';
 import type { Store } from './store.js';
+import { num } from './column-values.js';
 
 /** Tables of 0005_firewall beside the shared ones (see migration-0005-firewall.ts). */
 export interface FirewallTables {
@@ -27,7 +28,6 @@ export interface FirewallRuleUsage {
   computers: Array<{ id: number; hostName: string; state: string }>;
 }
 
-const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
 
 /** Everything of a rule but its id, as the `rule` column holds it. */
 function ruleJson(rule: FirewallRule): string {

@@ -18,12 +18,10 @@ import type {
   Store,
   TokenCheck,
 } from './store.js';
+import { num, numOrNull } from './column-values.js';
 
 export const BASE_POLICY_NAME = 'Base Policy';
 
-/** BIGINT columns may arrive as strings (node-postgres) or numbers (better-sqlite3). */
-const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
-const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : num(v));
 
 function toPolicy(r: Selectable<Database['policies']>): PolicyRecord {
   return {

@@ -14,6 +14,7 @@ import type { NotifierSettings } from '../notifiers/notifier-config.js';
 import { KyselyStore } from './kysely-store.js';
 import type { Database } from './schema.js';
 import type { AuditAction, Store } from './store.js';
+import { num, numOrNull } from './column-values.js';
 
 /** Tables of 0003_monitoring beside the shared ones (see migration-0003-monitoring.ts). */
 export interface MonitorTables {
@@ -155,8 +156,6 @@ export interface EventQuery {
   limit: number;
 }
 
-const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
-const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : num(v));
 const iso = (ms: number | null) => (ms === null ? 'never' : new Date(ms).toISOString());
 
 const INACTIVE_VM_SETTING = 'platformSettingHeartbeatInactiveVmOfflineAlertEnabled';
