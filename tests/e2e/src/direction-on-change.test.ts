@@ -3,19 +3,13 @@ import { after, before, describe, test } from 'node:test';
 import { type RunningAgent, runAgent, type StateDir } from '@palisade/agent';
 import pino from 'pino';
 import { activateTestAgent, startTestManager, type TestManager } from './harness.js';
+import { waitFor as waitUntil } from './polling.js';
 
 const DIRECTION = 'platformSettingAgentCommunicationsDirection';
 const logger = pino({ level: process.env.PALISADE_TEST_LOG ?? 'silent' });
 
-async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 45_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const waitFor = <T>(what: string, fn: () => T | null | undefined | false | Promise<T | null | undefined | false>, timeoutMs = 45_000) =>
+  waitUntil(what, fn, timeoutMs);
 
 /**
  * Issue 5: "a policy change reaching the agent: at once in Bidirectional/Manager Initiated, at the

@@ -1,49 +1,24 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type RunningAgent, runAgent, type StateDir } from '@palisade/agent';
 import { CertificateAuthority, createCertificateAuthority } from '@palisade/manager';
 import pino from 'pino';
 import { activateTestAgent, startTestManager, type TestManager } from './harness.js';
+import { waitFor as waitUntil, freePort, acceptsTcp } from './polling.js';
 
 const DIRECTION = 'platformSettingAgentCommunicationsDirection';
 const INTERVAL_S = 2;
 const logger = pino({ level: process.env.PALISADE_TEST_LOG ?? 'silent' });
 
-/** Polls `fn` until it returns something truthy; fails naming `what` after `timeoutMs` (generous: shared CI machines). */
-async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 45_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const waitFor = <T>(what: string, fn: () => T | null | undefined | false | Promise<T | null | undefined | false>, timeoutMs = 45_000) =>
+  waitUntil(what, fn, timeoutMs);
 
-/** A loopback port nothing listens on right now. */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
-/** Resolves true when something accepts TCP on the port, false when it is refused. */
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
+const accepts = acceptsTcp;
 
 /** One TLS request to an agent's listener with the given client identity: status, or the handshake error. */
 function callListener(port: number, identity: { key?: string; cert?: string }): Promise<{ status?: number; body?: any; error?: string }> {

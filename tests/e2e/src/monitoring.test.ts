@@ -6,19 +6,13 @@ import { heartbeat, runAgent, type StateDir } from '@palisade/agent';
 import { AGENT_PATHS, type HeartbeatReport, PROTOCOL_VERSION } from '@palisade/protocol';
 import pino from 'pino';
 import { activateTestAgent, startTestManager, type TestManager } from './harness.js';
+import { waitFor as waitUntil } from './polling.js';
 
 const INTERVAL_S = 1;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
-async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
+const waitFor = <T>(what: string, fn: () => T | null | undefined | false | Promise<T | null | undefined | false>, timeoutMs = 10_000) =>
+  waitUntil(what, fn, timeoutMs);
 
 /**
  * One agent-endpoint connection driven by hand (the agent's mutual-TLS identity, kept alive so

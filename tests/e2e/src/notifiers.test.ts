@@ -7,18 +7,12 @@ import { after, before, describe, test } from 'node:test';
 import { createServer as createTlsServer } from 'node:tls';
 import { heartbeat, type StateDir } from '@palisade/agent';
 import { activateTestAgent, startTestManager, type TestManager } from './harness.js';
+import { waitFor as waitUntil, freePort } from './polling.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor<T>(what: string, fn: () => T | null | undefined | false | Promise<T | null | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
+const waitFor = <T>(what: string, fn: () => T | null | undefined | false | Promise<T | null | undefined | false>, timeoutMs = 15_000) =>
+  waitUntil(what, fn, timeoutMs);
 
 /** A webhook receiver: records each POST; answers `status()` (200 unless told otherwise). */
 function webhookReceiver() {
@@ -66,14 +60,6 @@ function frames(onMessage: (m: string) => void) {
     });
 }
 
-/** A free loopback port (bound, then released). */
-async function freePort(): Promise<number> {
-  const s = createTcpServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 const RFC5424 = /^<(\d{1,3})>1 (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) (\S{1,255}) palisade - (\S{1,32}) \[palisade@32473((?: [A-Za-z]+="(?:[^"\\\]]|\\["\\\]])*")+)\] (.*)$/s;
 
