@@ -4,10 +4,10 @@ import type { ComputerDetail, PolicyService } from '../policy-service.js';
 import { computersUpdating } from '../store/operations-in-flight.js';
 import type { Store } from '../store/store.js';
 import { actorOf } from './auth-actor.js';
+import { objectSettingRoutes } from './object-setting-routes.js';
 import { computerView, ComputerView } from './computer-view.js';
 import { settingWrites } from './policies-routes.js';
-import { EmptyReply, IdParams, OverridesQuery, SettingParams, SettingsWrite, SettingValueView, SettingValueWrite } from './schemas.js';
-import { settingReadView } from './settings-view.js';
+import { EmptyReply, IdParams, OverridesQuery, SettingsWrite } from './schemas.js';
 
 export { IdParams } from './schemas.js';
 
@@ -21,7 +21,6 @@ const ComputerModify = Type.Object(
 const ComputerList = Type.Object({ computers: Type.Array(ComputerView) });
 
 type Id = Static<typeof IdParams>;
-type SettingPath = Static<typeof SettingParams>;
 type Overrides = Static<typeof OverridesQuery>;
 
 /** Computers and their settings (`/api/computers…`), Deep Security's routes and shapes. */
@@ -83,21 +82,5 @@ export function computersRoutes(app: FastifyInstance, policies: PolicyService, n
     },
   );
 
-  app.get<{ Params: SettingPath; Querystring: Overrides }>(
-    '/api/computers/:id/settings/:name',
-    { schema: { summary: 'Describe a computer setting', tags, params: SettingParams, querystring: OverridesQuery, response: { 200: SettingValueView } } },
-    async (req) => settingReadView(await policies.getComputerSetting(Number(req.params.id), req.params.name), req.query.overrides === 'true'),
-  );
-
-  app.post<{ Params: SettingPath; Body: Static<typeof SettingValueWrite> }>(
-    '/api/computers/:id/settings/:name',
-    { schema: { summary: 'Override a computer setting', description: 'Returns the effective value after the change.', tags, params: SettingParams, body: SettingValueWrite, response: { 200: SettingValueView } } },
-    async (req) => settingReadView(await policies.writeComputerSetting(Number(req.params.id), req.params.name, req.body.value, actorOf(req)), false),
-  );
-
-  app.delete<{ Params: SettingPath }>(
-    '/api/computers/:id/settings/:name',
-    { schema: { summary: 'Reset a computer setting to Inherited', description: 'Returns the inherited value now in effect.', tags, params: SettingParams, response: { 200: SettingValueView } } },
-    async (req) => settingReadView(await policies.writeComputerSetting(Number(req.params.id), req.params.name, null, actorOf(req)), false),
-  );
+  objectSettingRoutes(app, { collection: 'computers', noun: 'computer', tags, read: (id, name) => policies.getComputerSetting(id, name), write: (id, name, value, actor) => policies.writeComputerSetting(id, name, value, actor) });
 }

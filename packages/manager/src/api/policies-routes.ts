@@ -2,9 +2,9 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { PolicyService } from '../policy-service.js';
 import { actorOf } from './auth-actor.js';
+import { objectSettingRoutes } from './object-setting-routes.js';
 import { policyView, PolicyView } from './policy-view.js';
-import { EmptyReply, IdParams, Nullable, OverridesQuery, SettingParams, SettingsWrite, SettingValueView, SettingValueWrite } from './schemas.js';
-import { settingReadView } from './settings-view.js';
+import { EmptyReply, IdParams, Nullable, OverridesQuery, SettingsWrite } from './schemas.js';
 
 const PolicyName = Type.String({ minLength: 1, maxLength: 255, description: 'unique; no leading or trailing white space' });
 const Description = Type.String({ maxLength: 4000 });
@@ -26,7 +26,6 @@ const PolicyModify = Type.Object(
 const PolicyList = Type.Object({ policies: Type.Array(PolicyView) });
 
 type Id = Static<typeof IdParams>;
-type SettingPath = Static<typeof SettingParams>;
 type Overrides = Static<typeof OverridesQuery>;
 
 /** Policies and their settings (`/api/policies…`), Deep Security's routes and shapes. */
@@ -102,23 +101,7 @@ export function policiesRoutes(app: FastifyInstance, policies: PolicyService): v
     },
   );
 
-  app.get<{ Params: SettingPath; Querystring: Overrides }>(
-    '/api/policies/:id/settings/:name',
-    { schema: { summary: 'Describe a policy setting', tags, params: SettingParams, querystring: OverridesQuery, response: { 200: SettingValueView } } },
-    async (req) => settingReadView(await policies.getPolicySetting(Number(req.params.id), req.params.name), req.query.overrides === 'true'),
-  );
-
-  app.post<{ Params: SettingPath; Body: Static<typeof SettingValueWrite> }>(
-    '/api/policies/:id/settings/:name',
-    { schema: { summary: 'Override a policy setting', description: 'Returns the effective value after the change.', tags, params: SettingParams, body: SettingValueWrite, response: { 200: SettingValueView } } },
-    async (req) => settingReadView(await policies.writePolicySetting(Number(req.params.id), req.params.name, req.body.value, actorOf(req)), false),
-  );
-
-  app.delete<{ Params: SettingPath }>(
-    '/api/policies/:id/settings/:name',
-    { schema: { summary: 'Reset a policy setting to Inherited', description: 'Returns the inherited value now in effect.', tags, params: SettingParams, response: { 200: SettingValueView } } },
-    async (req) => settingReadView(await policies.writePolicySetting(Number(req.params.id), req.params.name, null, actorOf(req)), false),
-  );
+  objectSettingRoutes(app, { collection: 'policies', noun: 'policy', tags, read: (id, name) => policies.getPolicySetting(id, name), write: (id, name, value, actor) => policies.writePolicySetting(id, name, value, actor) });
 }
 
 /** `{"name": {"value": v}}` → `{"name": v}`. */
