@@ -14,6 +14,7 @@ import {
 import { type ConfigurationService, loadPolicies } from './configuration-service.js';
 import { PalisadeError } from './errors.js';
 import { refreshExpectedFingerprints } from './expected-fingerprints.js';
+import { MonitorStore } from './store/monitor-store.js';
 import type { ApiKeyRecord, AuditEventRecord, ComputerRecord, NewAuditEvent, PolicyRecord, Store } from './store/store.js';
 
 /** A policy with its stored overrides and its effective values (with their sources). */
@@ -350,13 +351,17 @@ export class PolicyService {
     return settingRead(await this.modifyComputer(id, { settings: { [setting]: value } }, actor), setting, false);
   }
 
-  /** Deactivates (revoking the certificate). Already deactivated: nothing changes, no audit row. */
+  /**
+   * Deactivates (revoking the certificate) and clears the computer's open alerts ("computer
+   * deactivated") in the same transaction. Already deactivated: nothing changes, no audit row.
+   */
   async deactivateComputer(id: number, actor: string): Promise<void> {
     await this.store.transaction(async (tx) => {
       const t = this.now();
       const c = await tx.getComputer(id);
       if (!c) throw new PalisadeError('COMPUTER_NOT_FOUND', String(id));
       if (!(await tx.deactivateComputer(id, t))) return;
+      await MonitorStore.over(tx).clearComputerAlerts(id, t, 'computer deactivated');
       await tx.insertAuditEvents([
         { time: t, actor, action: 'computer.deactivate', targetType: 'computer', targetId: id, setting: null, oldValue: c.state, newValue: 'deactivated' },
       ]);

@@ -209,6 +209,53 @@ describe('monitor store over SQLite', () => {
     assert.equal(await m.setVmState(999_999, 'running', 'api', 1), null);
   });
 
+  test('deactivation clears every open alert of the computer in its transaction, with the reason and outbox rows; the sweep skips it after', async () => {
+    const id = await computer({ deadline: 5 });
+    await m.sweepOffline(100);
+    await heartbeatOutcome(id, { now: 120, drivers: [{ name: 'firewall', status: 'offline', reason: 'x' }] });
+    await m.sweepOffline(200); // the heartbeat cleared offline_since; its deadline (5) is still past
+    const dismissed = (await alerts(id)).find((a) => a.type === 'driver-offline')!;
+    await m.dismissAlert(dismissed.id, 'apikey:1', 210);
+    const open = (await alerts(id)).filter((a) => a.clearedAt === null);
+    assert.deepEqual(open.map((a) => a.type).sort(), ['computer-offline', 'driver-offline']);
+
+    // A failure after the clear rolls it back with the deactivation.
+    await assert.rejects(
+      store.transaction(async (tx) => {
+        await tx.deactivateComputer(id, 300);
+        assert.equal((await MonitorStore.over(tx).clearComputerAlerts(id, 300, 'computer deactivated')).length, 2);
+        throw new Error('boom');
+      }),
+      /boom/,
+    );
+    assert.equal((await alerts(id)).filter((a) => a.clearedAt === null).length, 2, 'rolled back: still open');
+    assert.equal((await store.getComputer(id))!.state, 'active');
+
+    const before = (await m.pendingAlertNotifications(0, 100)).at(-1)!.cursor;
+    const changes = await store.transaction(async (tx) => {
+      assert.equal(await tx.deactivateComputer(id, 400), true);
+      return MonitorStore.over(tx).clearComputerAlerts(id, 400, 'computer deactivated');
+    });
+    assert.deepEqual(changes.map((c) => c.action), ['cleared', 'cleared']);
+    for (const a of await alerts(id)) {
+      assert.equal(a.clearedAt === null, false, a.type);
+      if (open.some((o) => o.id === a.id)) {
+        assert.equal(a.clearedAt, 400);
+        assert.equal(a.data?.clearedReason, 'computer deactivated');
+      }
+    }
+    assert.equal((await alerts(id)).find((a) => a.id === dismissed.id)!.data?.driver, 'firewall', 'data kept, reason added');
+    const outbox = await m.pendingAlertNotifications(before, 100);
+    assert.deepEqual(outbox.map((n) => [n.action, n.alert.id]).sort(), open.map((a) => ['cleared', a.id]).sort());
+    assert.equal((await m.listAlerts({ active: true, computerId: id, limit: 10, offset: 0 })).total, 0);
+    assert.deepEqual(await m.clearComputerAlerts(id, 500, 'computer deactivated'), [], 'nothing left open');
+
+    // Its deadline is gone and it is not active: later sweeps raise nothing for it.
+    await m.db.updateTable('computers').set({ offline_deadline: 1, offline_since: null }).where('id', '=', id).execute();
+    assert.equal((await m.sweepOffline(10_000_000)).transitions.some((t) => t.computerId === id), false);
+    assert.equal((await alerts(id)).filter((a) => a.clearedAt === null).length, 0);
+  });
+
   test('dismissing keeps the alert open (not raised again) and leaves the active list', async () => {
     const id = await computer({ deadline: 5 });
     await m.sweepOffline(100);

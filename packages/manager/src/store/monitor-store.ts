@@ -554,6 +554,32 @@ export class MonitorStore {
     });
   }
 
+  /**
+   * Clears every open alert of a computer whose monitoring ended (it was deactivated): each is
+   * recorded cleared (`clearedAt`, and `reason` as `data.clearedReason`), never deleted, with its
+   * outbox row, so notifiers send the clear. Runs in the caller's transaction when this store is
+   * bound to one (`MonitorStore.over(tx)`), so the clear commits with the deactivation.
+   */
+  async clearComputerAlerts(computerId: number, now: number, reason: string): Promise<AlertChange[]> {
+    const run = async (trx: Tx) => {
+      const out: AlertChange[] = [];
+      for (const a of await this.openAlerts(trx, computerId)) {
+        const data = { ...(a.data === null ? {} : (JSON.parse(a.data) as Record<string, unknown>)), clearedReason: reason };
+        const r = await trx
+          .updateTable('alerts')
+          .set({ cleared_at: now, data: JSON.stringify(data) })
+          .where('id', '=', a.id)
+          .where('cleared_at', 'is', null)
+          .returning(['id', 'type', 'computer_id'])
+          .executeTakeFirst();
+        if (r) out.push({ alertId: num(r.id), action: 'cleared', type: r.type as AlertType, computerId: numOrNull(r.computer_id) });
+      }
+      await this.notify(trx, out, now);
+      return out;
+    };
+    return this.db.isTransaction ? run(this.db as Tx) : this.db.transaction().execute(run);
+  }
+
   // ── alerts API ──────────────────────────────────────────────────────────────────────────
 
   private alertsQuery() {

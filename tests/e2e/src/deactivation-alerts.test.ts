@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { heartbeat } from '@palisade/agent';
+import { activateTestAgent, startTestManager, type TestManager } from './harness.js';
+import { sleep, waitFor } from './polling.js';
+
+const INTERVAL_S = 1;
+
+describe('deactivating a computer clears its open alerts (1-second lab interval)', () => {
+  let m: TestManager;
+  const alerts = async (query: string) => {
+    const r = await m.api('GET', `/api/alerts?${query}`);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    return r.body.alerts as any[];
+  };
+  const outbox = async (alertId: number) => (await m.manager.monitoring.store.pendingAlertNotifications(0, 1000)).filter((n) => n.alert.id === alertId).map((n) => n.action);
+
+  before(async () => {
+    m = await startTestManager({ heartbeatIntervalSeconds: INTERVAL_S });
+  });
+  after(() => m.close());
+
+  test('an Offline computer: DELETE clears its offline alert (recorded, reason given, sent to the outbox); nothing is raised after', async () => {
+    const agent = await activateTestAgent(m, { hostName: 'retired-01' });
+    const id = (await heartbeat(agent)).computerId;
+    const [raised] = await waitFor('the offline alert', async () => {
+      const a = await alerts(`computer=${id}&type=computer-offline&active=true`);
+      return a.length > 0 && a;
+    }, 10_000);
+    assert.deepEqual(await outbox(raised.ID), ['raised']);
+
+    const before = Date.now();
+    assert.equal((await m.api('DELETE', `/api/computers/${id}`)).status, 204);
+    const a = (await m.api('GET', `/api/alerts/${raised.ID}`)).body;
+    assert.equal(a.active, false);
+    assert.ok(a.clearedAt >= before && a.clearedAt <= Date.now(), 'clearedAt is the deactivation time');
+    assert.equal(a.data.clearedReason, 'computer deactivated');
+    assert.equal(a.dismissedAt, null);
+    assert.ok(!(await alerts('active=true')).some((x) => x.ID === raised.ID), 'off the active list');
+    assert.deepEqual(await outbox(raised.ID), ['raised', 'cleared'], 'the clear went through the outbox');
+
+    // More than a whole deadline (3 x interval) of sweeps later, nothing new for it.
+    await sleep(3 * INTERVAL_S * 1000 + 500);
+    assert.deepEqual((await alerts(`computer=${id}`)).map((x) => [x.ID, x.active]), [[raised.ID, false]]);
+    assert.equal((await m.api('DELETE', `/api/computers/${id}`)).status, 204, 'again: nothing changes');
+    assert.deepEqual(await outbox(raised.ID), ['raised', 'cleared']);
+  });
+
+  test('an online computer with a driver alert, deactivated before its deadline: the driver alert clears and the sweep never marks it Offline', async () => {
+    const agent = await activateTestAgent(m, { hostName: 'retired-02' });
+    const id = (await heartbeat(agent, { drivers: () => [{ name: 'firewall', status: 'offline', reason: 'nftables is not installed' }] })).computerId;
+    const [driver] = await alerts(`computer=${id}&type=driver-offline&active=true`);
+    assert.equal(driver.subject, 'firewall');
+    const deadline = (await m.manager.store.getComputer(id))!.offlineDeadline!;
+    assert.ok(deadline > Date.now(), 'still online');
+
+    assert.equal((await m.api('DELETE', `/api/computers/${id}`)).status, 204);
+    const cleared = (await m.api('GET', `/api/alerts/${driver.ID}`)).body;
+    assert.deepEqual([cleared.active, cleared.data.clearedReason, cleared.data.driver], [false, 'computer deactivated', 'firewall']);
+    assert.deepEqual(await outbox(driver.ID), ['raised', 'cleared']);
+
+    await sleep(deadline - Date.now() + 1_000);
+    assert.equal((await m.manager.monitoring.sweeper.sweepNow()).some((t) => t.computerId === id), false);
+    assert.deepEqual((await alerts(`computer=${id}`)).map((x) => [x.type, x.active]), [['driver-offline', false]], 'no offline alert');
+    assert.equal((await m.manager.store.getComputer(id))!.offlineSince, null);
+  });
+});
