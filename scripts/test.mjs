@@ -30,10 +30,16 @@ for (const base of ['packages', 'tests', 'tools', 'benchmarks']) {
   try {
     for (const pkg of readdirSync(join(root, base))) {
       const dist = join(root, base, pkg, 'dist');
-      try { statSync(dist); } catch { continue; }
+      try {
+        statSync(dist);
+      } catch {
+        continue;
+      }
       walk(dist, files);
     }
-  } catch { /* folder absent */ }
+  } catch {
+    /* folder absent */
+  }
 }
 const chosen = files
   .filter((f) => all || !EXTRA.test(f))
@@ -47,5 +53,9 @@ if (chosen.length === 0) {
 // Agents started by the tests leave the host's nftables alone (docs/firewall.md); the netns
 // suite turns the firewall on for the agents it runs inside its namespaces.
 const env = { ...process.env, PALISADE_AGENT_FIREWALL: process.env.PALISADE_AGENT_FIREWALL ?? 'off' };
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...chosen], { cwd: root, stdio: 'inherit', env });
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...chosen], {
+  cwd: root,
+  stdio: 'inherit',
+  env,
+});
 process.exit(r.status ?? 1);

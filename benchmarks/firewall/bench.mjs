@@ -39,7 +39,15 @@ function generator(seed) {
     // Weighted like a real policy: mostly allow and deny, a few of the others.
     const action = pick(['allow', 'allow', 'allow', 'deny', 'deny', 'force-allow', 'bypass', 'log-only']);
     const protocol = pick(['tcp', 'tcp', 'tcp', 'udp', 'icmp', 'any']);
-    const input = { id: `b${i}`, name: `bench ${i}`, action, priority: int(5), direction, protocol, frameType: pick(['ip', 'ip', 'ipv4', 'any']) };
+    const input = {
+      id: `b${i}`,
+      name: `bench ${i}`,
+      action,
+      priority: int(5),
+      direction,
+      protocol,
+      frameType: pick(['ip', 'ip', 'ipv4', 'any']),
+    };
     if (protocol === 'tcp' || protocol === 'udp') {
       const from = int(60000);
       input.destinationPorts = rnd() < 0.7 ? [port()] : [port(), `${from}-${from + 500}`];
@@ -48,8 +56,10 @@ function generator(seed) {
     if (ipShape === 1) input.sourceIp = v4();
     if (ipShape === 2) input.sourceIp = `198.18.${int(256)}.0/24`;
     if (ipShape === 3) input.sourceIp = [v4(), v4(), `198.19.${int(200)}.1-198.19.${200 + int(50)}.9`];
-    if (ipShape === 4 && input.frameType !== 'ipv4') input.sourceIp = [`2001:db8:${int(65536).toString(16)}::/48`, v4()];
-    if (direction === 'incoming' && rnd() < 0.05) input.sourceMac = `02:00:00:00:${int(256).toString(16).padStart(2, '0')}:01`;
+    if (ipShape === 4 && input.frameType !== 'ipv4')
+      input.sourceIp = [`2001:db8:${int(65536).toString(16)}::/48`, v4()];
+    if (direction === 'incoming' && rnd() < 0.05)
+      input.sourceMac = `02:00:00:00:${int(256).toString(16).padStart(2, '0')}:01`;
     const r = validateFirewallRule(input);
     if (!r.ok) throw new Error(`generator made an invalid rule: ${r.problems.join('; ')}`);
     return r.rule;
@@ -57,9 +67,20 @@ function generator(seed) {
 
   function packet() {
     const protocol = pick(['tcp', 'tcp', 'udp', 'icmp']);
-    const p = { direction: rnd() < 0.7 ? 'incoming' : 'outgoing', protocol, sourceIp: v4(), destinationIp: '198.18.0.2' };
-    if (rnd() < 0.1) { p.sourceIp = `2001:db8:${int(65536).toString(16)}::${int(65536).toString(16)}`; p.destinationIp = '2001:db8::2'; }
-    if (protocol !== 'icmp') { p.sourcePort = 32768 + int(28000); p.destinationPort = rnd() < 0.5 ? pick([22, 80, 443, 4118]) : port(); }
+    const p = {
+      direction: rnd() < 0.7 ? 'incoming' : 'outgoing',
+      protocol,
+      sourceIp: v4(),
+      destinationIp: '198.18.0.2',
+    };
+    if (rnd() < 0.1) {
+      p.sourceIp = `2001:db8:${int(65536).toString(16)}::${int(65536).toString(16)}`;
+      p.destinationIp = '2001:db8::2';
+    }
+    if (protocol !== 'icmp') {
+      p.sourcePort = 32768 + int(28000);
+      p.destinationPort = rnd() < 0.5 ? pick([22, 80, 443, 4118]) : port();
+    }
     if (p.direction === 'incoming') p.sourceMac = `02:00:00:00:${int(256).toString(16).padStart(2, '0')}:01`;
     return p;
   }
@@ -69,14 +90,28 @@ function generator(seed) {
   // each decision walks every rule of its direction before the implicit outcome.
   function specificRule(i) {
     const r = validateFirewallRule({
-      id: `s${i}`, name: `specific ${i}`, action: pick(['allow', 'deny', 'force-allow']), priority: int(5),
-      direction: 'incoming', frameType: 'ip', protocol: 'tcp', destinationPorts: [port()], sourceIp: `198.19.${int(256)}.0/24`,
+      id: `s${i}`,
+      name: `specific ${i}`,
+      action: pick(['allow', 'deny', 'force-allow']),
+      priority: int(5),
+      direction: 'incoming',
+      frameType: 'ip',
+      protocol: 'tcp',
+      destinationPorts: [port()],
+      sourceIp: `198.19.${int(256)}.0/24`,
     });
     if (!r.ok) throw new Error(r.problems.join('; '));
     return r.rule;
   }
   function unmatchedPacket() {
-    return { direction: 'incoming', protocol: 'tcp', sourceIp: v4().replace(/^198\.19\./, '198.18.'), destinationIp: '198.18.0.2', sourcePort: 40000, destinationPort: port() };
+    return {
+      direction: 'incoming',
+      protocol: 'tcp',
+      sourceIp: v4().replace(/^198\.19\./, '198.18.'),
+      destinationIp: '198.18.0.2',
+      sourcePort: 40000,
+      destinationPort: port(),
+    };
   }
 
   return {
@@ -126,36 +161,60 @@ const mask = packets.length - 1;
 function evalRate(rules, stream) {
   const matcher = compileFirewall(rules);
   let allowed = 0;
-  const r = rate((i) => { if (matcher.evaluate(stream[i & mask]).verdict === 'allow') allowed++; }, { maxIterations: 20_000_000 });
+  const r = rate(
+    (i) => {
+      if (matcher.evaluate(stream[i & mask]).verdict === 'allow') allowed++;
+    },
+    { maxIterations: 20_000_000 },
+  );
   return { ...r, allowed };
 }
 
 const unmatched = gen.unmatchedPackets(packets.length);
 const scenarios = [
   ['mixed policy (random actions, priorities, catch-alls; most packets decided early)', (n) => gen.rules(n), packets],
-  ['worst case (no rule matches: every decision walks all rules of its direction)', (n) => gen.specificRules(n), unmatched],
+  [
+    'worst case (no rule matches: every decision walks all rules of its direction)',
+    (n) => gen.specificRules(n),
+    unmatched,
+  ],
 ];
 console.log('firewall evaluator (decisions per second, one packet per decision)');
 for (const [label, make, stream] of scenarios) {
   const small = evalRate(make(10), stream);
   const large = evalRate(make(1000), stream);
   console.log(`  ${label}`);
-  console.log(`    10 rules (baseline):  ${fmt(small.perSecond)}/s  (${fmt(small.iterations)} decisions in ${fmt(small.elapsedMs)} ms)`);
-  console.log(`    1,000 rules:          ${fmt(large.perSecond)}/s  (${fmt(large.iterations)} decisions in ${fmt(large.elapsedMs)} ms)`);
-  console.log(`    ratio:                1,000 rules are ${(small.perSecond / large.perSecond).toFixed(1)}x slower than 10`);
+  console.log(
+    `    10 rules (baseline):  ${fmt(small.perSecond)}/s  (${fmt(small.iterations)} decisions in ${fmt(small.elapsedMs)} ms)`,
+  );
+  console.log(
+    `    1,000 rules:          ${fmt(large.perSecond)}/s  (${fmt(large.iterations)} decisions in ${fmt(large.elapsedMs)} ms)`,
+  );
+  console.log(
+    `    ratio:                1,000 rules are ${(small.perSecond / large.perSecond).toFixed(1)}x slower than 10`,
+  );
 }
 
 function compileTime(n) {
   const rules = gen.rules(n);
   const effective = effectiveFirewallRules({ rules, listen: true });
   let bytes = 0;
-  const r = medianMs(() => { bytes = compileNftables(effective, { state: 'On' }).length; }, { maxRuns: 50 });
+  const r = medianMs(
+    () => {
+      bytes = compileNftables(effective, { state: 'On' }).length;
+    },
+    { maxRuns: 50 },
+  );
   return { ...r, bytes };
 }
 
 const c1000 = compileTime(1000);
 const c10000 = compileTime(10_000);
 console.log('compileNftables (median wall time)');
-console.log(`  1,000 rules (baseline): ${c1000.ms.toFixed(1)} ms  (${c1000.runs} runs, ${fmt(c1000.bytes)} bytes of script)`);
-console.log(`  10,000 rules:           ${c10000.ms.toFixed(1)} ms  (${c10000.runs} runs, ${fmt(c10000.bytes)} bytes of script)`);
+console.log(
+  `  1,000 rules (baseline): ${c1000.ms.toFixed(1)} ms  (${c1000.runs} runs, ${fmt(c1000.bytes)} bytes of script)`,
+);
+console.log(
+  `  10,000 rules:           ${c10000.ms.toFixed(1)} ms  (${c10000.runs} runs, ${fmt(c10000.bytes)} bytes of script)`,
+);
 console.log(`  ratio 10,000 / 1,000:   ${(c10000.ms / c1000.ms).toFixed(1)}x for 10x the rules`);

@@ -5,12 +5,12 @@
 //   `palisade-agent heartbeat` CLI runs/s  vs  `node -e ""` process starts/s
 // Bounded: each loop stops at its count or its time budget, whichever comes first.
 import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 // The agent under test must not rewrite this host's firewall (its nftables engine runs as root).
@@ -32,19 +32,33 @@ async function rate(label, maxCount, maxMs, fn) {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'palisade-bench-'));
-const m = await startManager({ dataDir: join(dir, 'data'), hostnames: ['localhost'], apiPort: 0, heartbeatPort: 0, bindAddress: '127.0.0.1', logger: pino({ level: 'silent' }) });
+const m = await startManager({
+  dataDir: join(dir, 'data'),
+  hostnames: ['localhost'],
+  apiPort: 0,
+  heartbeatPort: 0,
+  bindAddress: '127.0.0.1',
+  logger: pino({ level: 'silent' }),
+});
 try {
   const state = new StateDir(join(dir, 'agent'));
-  await activate(state, { managerUrl: `dsm://localhost:${m.heartbeatPort}/`, token: m.firstRun.activationToken, caFingerprint: m.caFingerprint });
+  await activate(state, {
+    managerUrl: `dsm://localhost:${m.heartbeatPort}/`,
+    token: m.firstRun.activationToken,
+    caFingerprint: m.caFingerprint,
+  });
   await heartbeat(state);
 
   console.log('heartbeat throughput (one agent, loopback):');
   const healthz = () =>
     new Promise((resolve, reject) => {
-      const req = request({ host: 'localhost', port: m.apiPort, path: '/healthz', ca: m.ca.certificatePem, agent: false }, (res) => {
-        res.resume();
-        res.on('end', resolve);
-      });
+      const req = request(
+        { host: 'localhost', port: m.apiPort, path: '/healthz', ca: m.ca.certificatePem, agent: false },
+        (res) => {
+          res.resume();
+          res.on('end', resolve);
+        },
+      );
       req.on('error', reject);
       req.end();
     });
@@ -55,8 +69,12 @@ try {
   const agentBin = join(root, 'packages/agent/bin/palisade-agent.js');
   // Async: the manager runs in this process and must keep answering while the CLI runs.
   const run = promisify(execFile);
-  const procBase = await rate('baseline: node -e "" process start', 20, 15_000, () => run(process.execPath, ['-e', '']));
-  const cli = await rate('palisade-agent heartbeat (CLI process)', 20, 30_000, () => run(process.execPath, [agentBin, 'heartbeat', '--state-dir', state.dir]));
+  const procBase = await rate('baseline: node -e "" process start', 20, 15_000, () =>
+    run(process.execPath, ['-e', '']),
+  );
+  const cli = await rate('palisade-agent heartbeat (CLI process)', 20, 30_000, () =>
+    run(process.execPath, [agentBin, 'heartbeat', '--state-dir', state.dir]),
+  );
   console.log(`  ratio CLI heartbeat / process start: ${(cli / procBase).toFixed(2)}`);
 } finally {
   await m.close();

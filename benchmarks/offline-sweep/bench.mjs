@@ -42,24 +42,35 @@ try {
   await sql`
     WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${FLEET})
     INSERT INTO computers (host_name, platform, agent_version, policy_id, state, cert_serial, activated_at, last_communication, offline_deadline, drivers, counters, events_acked_through)
-    SELECT 'host-' || i, 'linux', '20.0.0', ${policyId}, 'active', 'serial-' || i, 0, ${future - 1_800_000}, ${future} + i, '[]', '{}', 0 FROM n`.execute(db);
+    SELECT 'host-' || i, 'linux', '20.0.0', ${policyId}, 'active', 'serial-' || i, 0, ${future - 1_800_000}, ${future} + i, '[]', '{}', 0 FROM n`.execute(
+    db,
+  );
   await sql`ANALYZE`.execute(db);
-  console.log(`offline sweep: ${FLEET.toLocaleString('en')} computers in SQLite (built in ${((performance.now() - t) / 1000).toFixed(1)} s)`);
+  console.log(
+    `offline sweep: ${FLEET.toLocaleString('en')} computers in SQLite (built in ${((performance.now() - t) / 1000).toFixed(1)} s)`,
+  );
 
   /** Expires `count` computers, spread over the id range, skipping those `offset` already took. */
   const expire = (count, offset) =>
     sql`UPDATE computers SET offline_deadline = ${T0 - 1}, last_communication = ${T0 - 1 - 1_800_000}
-        WHERE id IN (SELECT id FROM computers WHERE id % ${Math.floor(FLEET / count)} = ${offset} LIMIT ${count})`.execute(db);
+        WHERE id IN (SELECT id FROM computers WHERE id % ${Math.floor(FLEET / count)} = ${offset} LIMIT ${count})`.execute(
+      db,
+    );
   const reset = async () => {
     await db.deleteFrom('alert_notifications').execute();
     await db.deleteFrom('alerts').execute();
-    await sql`UPDATE computers SET offline_since = NULL, offline_deadline = ${future} + id WHERE offline_deadline < ${future}`.execute(db);
+    await sql`UPDATE computers SET offline_since = NULL, offline_deadline = ${future} + id WHERE offline_deadline < ${future}`.execute(
+      db,
+    );
   };
   const sweep = async (expected) => {
     const start = performance.now();
     const r = await m.sweepOffline(T0);
     const took = performance.now() - start;
-    if (r.transitions.length !== expected || r.changes.length !== expected) throw new Error(`expected ${expected} transitions and alerts, got ${r.transitions.length} and ${r.changes.length}`);
+    if (r.transitions.length !== expected || r.changes.length !== expected)
+      throw new Error(
+        `expected ${expected} transitions and alerts, got ${r.transitions.length} and ${r.changes.length}`,
+      );
     return took;
   };
 
@@ -77,24 +88,40 @@ try {
     few.push(await sweep(FEW));
     idle.push(await sweep(0));
     t = performance.now();
-    await sql`SELECT count(*) AS n FROM computers NOT INDEXED WHERE offline_deadline <= ${T0} AND offline_since IS NULL`.execute(db);
+    await sql`SELECT count(*) AS n FROM computers NOT INDEXED WHERE offline_deadline <= ${T0} AND offline_since IS NULL`.execute(
+      db,
+    );
     scans.push(performance.now() - t);
     // What any sweep that changes something pays once: one committed write (the fsync).
     t = performance.now();
-    await db.transaction().execute((trx) => sql`UPDATE policies SET updated_at = updated_at + 1 WHERE id = ${policyId}`.execute(trx));
+    await db
+      .transaction()
+      .execute((trx) => sql`UPDATE policies SET updated_at = updated_at + 1 WHERE id = ${policyId}`.execute(trx));
     commits.push(performance.now() - t);
   }
   const a = median(many);
   const b = median(few);
   const s = median(scans);
   const c = median(commits);
-  console.log(`  sweep, ${MANY.toLocaleString('en')} transitions (1 %)            ${ms(a)}   (${((a * 1000) / MANY).toFixed(1)} µs per transition)`);
-  console.log(`  sweep, ${FEW.toLocaleString('en')} transitions (0.01 %, 1 % already Offline) ${ms(b)}   (${((b * 1000) / FEW).toFixed(1)} µs per transition)`);
+  console.log(
+    `  sweep, ${MANY.toLocaleString('en')} transitions (1 %)            ${ms(a)}   (${((a * 1000) / MANY).toFixed(1)} µs per transition)`,
+  );
+  console.log(
+    `  sweep, ${FEW.toLocaleString('en')} transitions (0.01 %, 1 % already Offline) ${ms(b)}   (${((b * 1000) / FEW).toFixed(1)} µs per transition)`,
+  );
   console.log(`  sweep with nothing due                        ${ms(median(idle))}`);
-  console.log(`  ratio of sweep times                          ${(a / b).toFixed(1).padStart(9)}    (ratio of transitions: ${(MANY / FEW).toFixed(0)})`);
-  console.log(`  baseline: one committed write (fsync)         ${ms(c)}   (every sweep that changes something pays it once)`);
-  console.log(`  ratio of sweep times less that commit         ${((a - c) / Math.max(b - c, 0.001)).toFixed(1).padStart(9)}`);
-  console.log(`  baseline: one pass over the whole table       ${ms(s)}   (0.01 % sweep = ${(b / s).toFixed(3)} of it)`);
+  console.log(
+    `  ratio of sweep times                          ${(a / b).toFixed(1).padStart(9)}    (ratio of transitions: ${(MANY / FEW).toFixed(0)})`,
+  );
+  console.log(
+    `  baseline: one committed write (fsync)         ${ms(c)}   (every sweep that changes something pays it once)`,
+  );
+  console.log(
+    `  ratio of sweep times less that commit         ${((a - c) / Math.max(b - c, 0.001)).toFixed(1).padStart(9)}`,
+  );
+  console.log(
+    `  baseline: one pass over the whole table       ${ms(s)}   (0.01 % sweep = ${(b / s).toFixed(3)} of it)`,
+  );
   console.log(`  medians of ${ROUNDS} rounds; every sweep raised one alert per transition, in batches of 1,000`);
 } finally {
   await store.close();

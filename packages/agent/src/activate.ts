@@ -1,6 +1,11 @@
 import { hostname as osHostname } from 'node:os';
-import { ActivationReply, AGENT_PATHS, PROTOCOL_VERSION } from '@palisade/protocol';
-import { announcedListener, type ListenerSettings, loadListenerSettings, saveListenerSettings } from './agent-communication.js';
+import { type ActivationReply, AGENT_PATHS, PROTOCOL_VERSION } from '@palisade/protocol';
+import {
+  announcedListener,
+  type ListenerSettings,
+  loadListenerSettings,
+  saveListenerSettings,
+} from './agent-communication.js';
 import { AgentError } from './agent-error.js';
 import { AGENT_VERSION } from './agent-version.js';
 import { applyConfiguration } from './configuration-applier.js';
@@ -24,13 +29,21 @@ export interface ActivateOptions {
  * generate a key pair here, send a CSR with the token, and keep what comes back.
  */
 export async function activate(state: StateDir, o: ActivateOptions) {
-  if (state.isActivated()) throw new AgentError('ALREADY_ACTIVATED', `${state.dir}; run "palisade-agent reset --yes" first to activate again`);
+  if (state.isActivated())
+    throw new AgentError('ALREADY_ACTIVATED', `${state.dir}; run "palisade-agent reset --yes" first to activate again`);
   const manager = parseManagerUrl(o.managerUrl);
   if (!o.caFingerprint) {
-    throw new AgentError('FINGERPRINT_REQUIRED', 'without it the agent would trust whatever answers at that address; get it on the manager with "palisade-manager ca fingerprint"');
+    throw new AgentError(
+      'FINGERPRINT_REQUIRED',
+      'without it the agent would trust whatever answers at that address; get it on the manager with "palisade-manager ca fingerprint"',
+    );
   }
   const fingerprint = normalizeFingerprint(o.caFingerprint);
-  if (!fingerprint) throw new AgentError('FINGERPRINT_REQUIRED', `"${o.caFingerprint}" is not a SHA-256 fingerprint (sha256: and 64 hex digits)`);
+  if (!fingerprint)
+    throw new AgentError(
+      'FINGERPRINT_REQUIRED',
+      `"${o.caFingerprint}" is not a SHA-256 fingerprint (sha256: and 64 hex digits)`,
+    );
   if (!o.token) throw new AgentError('TOKEN_REQUIRED');
   await resolveManager(manager.host);
   const ca = await fetchPinnedCa(manager, fingerprint);
@@ -64,13 +77,25 @@ export async function activate(state: StateDir, o: ActivateOptions) {
     throw new AgentError('MANAGER_REPLY_INVALID', 'activation reply lacks a certificate or computer ID');
   }
   state.saveActivation(
-    { manager, computerId: reply.computerId, hostName, policyId: reply.policyId, policyName: reply.policyName, caFingerprint: fingerprint, activatedAt: Date.now() },
+    {
+      manager,
+      computerId: reply.computerId,
+      hostName,
+      policyId: reply.policyId,
+      policyName: reply.policyName,
+      caFingerprint: fingerprint,
+      activatedAt: Date.now(),
+    },
     { key: keyPem, cert: reply.certificate, ca },
   );
   state.saveHeartbeatInterval(reply.heartbeatIntervalSeconds);
   const applied = await applyConfiguration(state, reply.configuration, reply.fingerprint);
   const spool = state.spool();
-  spool.append({ type: 'agent.activated', severity: 'info', message: `activated as computer ${reply.computerId} with policy "${reply.policyName}"` });
+  spool.append({
+    type: 'agent.activated',
+    severity: 'info',
+    message: `activated as computer ${reply.computerId} with policy "${reply.policyName}"`,
+  });
   if (!applied.ok) spool.append({ type: 'configuration.failed', severity: 'error', message: applied.reason });
   return { computerId: reply.computerId, policyName: reply.policyName, hostName, configurationApplied: applied.ok };
 }

@@ -5,7 +5,12 @@ import { join } from 'node:path';
 import { afterEach, test } from 'node:test';
 import { buildSecurityConfiguration, defaultSettings } from '@palisade/core';
 import pino from 'pino';
-import { AgentCommunication, announcedListener, loadListenerSettings, saveListenerSettings } from './agent-communication.js';
+import {
+  AgentCommunication,
+  announcedListener,
+  loadListenerSettings,
+  saveListenerSettings,
+} from './agent-communication.js';
 import { StateDir } from './state-dir.js';
 
 const dirs: string[] = [];
@@ -19,7 +24,10 @@ afterEach(() => {
 });
 const logger = pino({ level: 'silent' });
 const config = (direction: string) =>
-  buildSecurityConfiguration({ settings: { ...defaultSettings(), platformSettingAgentCommunicationsDirection: direction }, heartbeatIntervalSeconds: 600 });
+  buildSecurityConfiguration({
+    settings: { ...defaultSettings(), platformSettingAgentCommunicationsDirection: direction },
+    heartbeatIntervalSeconds: 600,
+  });
 
 test('macOS never listens and keeps heartbeating, whatever the configuration says', async () => {
   for (const direction of ['Manager Initiated', 'Bidirectional']) {
@@ -51,7 +59,12 @@ test('Agent Initiated opens nothing; Manager Initiated stops the heartbeats and 
   assert.equal(changes, 1);
   assert.equal(c.listening(), null);
   assert.match(c.currentState().listenerError ?? '', /cannot listen on port 4118/);
-  assert.ok(s.spool().pending(10).some((e) => e.type === 'listener.failed'));
+  assert.ok(
+    s
+      .spool()
+      .pending(10)
+      .some((e) => e.type === 'listener.failed'),
+  );
   await c.apply(config('Manager Initiated'));
   assert.equal(changes, 1, 'no change, no wake-up');
   await c.close();

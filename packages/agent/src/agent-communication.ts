@@ -4,8 +4,8 @@ import type { CommunicationState, Driver, HeartbeatReply, ListenerAddress, Opera
 import { PROTOCOL_VERSION } from '@palisade/protocol';
 import type { Logger } from 'pino';
 import { writeFileAtomic } from './atomic-file.js';
-import { listenerGuard } from './firewall/listener-guard.js';
 import { firewallReport, withFirewallReport } from './firewall/firewall-report.js';
+import { listenerGuard } from './firewall/listener-guard.js';
 import { AgentListener } from './listener.js';
 import { runOperations } from './operations-runner.js';
 import { buildReport } from './report-builder.js';
@@ -139,14 +139,23 @@ export class AgentCommunication {
     const s = this.settings();
     const port = s.port ?? configuration.communication.listeningPort;
     const current = this.listener;
-    const samePlace = current && (port === 0 || current.port === port) && (s.bindAddress === undefined || current.host === s.bindAddress);
+    const samePlace =
+      current &&
+      (port === 0 || current.port === port) &&
+      (s.bindAddress === undefined || current.host === s.bindAddress);
     if (current && (!want || !samePlace)) {
       this.listener = null;
       // Not awaited: the exchange that delivered this configuration may be running on it, and
       // finishes; the port stops accepting now.
       void current.close();
       this.o.logger.info({ port: current.port }, 'listener closed');
-      this.state.spool().append({ type: 'listener.closed', severity: 'info', message: `stopped listening on port ${current.port} (${this.direction})` });
+      this.state
+        .spool()
+        .append({
+          type: 'listener.closed',
+          severity: 'info',
+          message: `stopped listening on port ${current.port} (${this.direction})`,
+        });
     }
     this.listenerError = undefined;
     if (want && !this.listener) {
@@ -164,8 +173,18 @@ export class AgentCommunication {
             this.rejected.last = why;
           },
         });
-        this.o.logger.info({ host: this.listener.host, port: this.listener.port, direction: this.direction }, 'listening for the manager');
-        this.state.spool().append({ type: 'listener.opened', severity: 'info', message: `listening for the manager on port ${this.listener.port} (${this.direction})`, data: { port: this.listener.port } });
+        this.o.logger.info(
+          { host: this.listener.host, port: this.listener.port, direction: this.direction },
+          'listening for the manager',
+        );
+        this.state
+          .spool()
+          .append({
+            type: 'listener.opened',
+            severity: 'info',
+            message: `listening for the manager on port ${this.listener.port} (${this.direction})`,
+            data: { port: this.listener.port },
+          });
       } catch (e) {
         this.listenerError = `cannot listen on port ${port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
         this.o.logger.error({ port }, this.listenerError);
@@ -179,7 +198,15 @@ export class AgentCommunication {
 
   /** The manager asked for the report. */
   private report() {
-    return this.state.withLock(async () => buildReport(this.state, withFirewallReport(await firewallReport(this.state), { ...(this.o.drivers ? { drivers: this.o.drivers } : {}), communication: this.currentState() })));
+    return this.state.withLock(async () =>
+      buildReport(
+        this.state,
+        withFirewallReport(await firewallReport(this.state), {
+          ...(this.o.drivers ? { drivers: this.o.drivers } : {}),
+          communication: this.currentState(),
+        }),
+      ),
+    );
   }
 
   /** The manager's reply to the report: acknowledge events, run operations, return results. */
@@ -189,7 +216,12 @@ export class AgentCommunication {
       this.state.saveHeartbeatInterval(reply.heartbeatIntervalSeconds);
       const results = await runOperations(this.state, reply.operations, { afterApply: (c) => this.apply(c) });
       this.state.saveLastContact({ time: Date.now(), ok: true, clockOffsetMs: Date.now() - reply.serverTime });
-      return { protocolVersion: PROTOCOL_VERSION, exchangeId: reply.exchangeId, results, communication: this.currentState() };
+      return {
+        protocolVersion: PROTOCOL_VERSION,
+        exchangeId: reply.exchangeId,
+        results,
+        communication: this.currentState(),
+      };
     });
   }
 

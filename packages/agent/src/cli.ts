@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { AgentError } from './agent-error.js';
 import { AGENT_VERSION } from './agent-version.js';
 import { formatManagerUrl } from './manager-url.js';
@@ -45,29 +45,44 @@ class UsageError extends Error {}
 function options(cmd: string, args: string[], opts: NonNullable<ParseArgsConfig['options']>, positionals = 0) {
   let parsed;
   try {
-    parsed = parseArgs({ args, options: { 'state-dir': { type: 'string' }, ...opts }, strict: true, allowPositionals: positionals > 0 });
+    parsed = parseArgs({
+      args,
+      options: { 'state-dir': { type: 'string' }, ...opts },
+      strict: true,
+      allowPositionals: positionals > 0,
+    });
   } catch (e) {
     throw new UsageError(`${cmd}: ${(e as Error).message.split('\n')[0]} (see --help)`);
   }
-  if (parsed.positionals.length > positionals) throw new UsageError(`${cmd}: unexpected argument "${parsed.positionals[positionals]}"`);
+  if (parsed.positionals.length > positionals)
+    throw new UsageError(`${cmd}: unexpected argument "${parsed.positionals[positionals]}"`);
   return { values: parsed.values as Record<string, string | boolean | undefined>, positionals: parsed.positionals };
 }
 
 const stateOf = (v: Record<string, unknown>) => new StateDir((v['state-dir'] as string | undefined) ?? 'agent-state');
 
-const LISTENER_OPTIONS = { 'listen-port': { type: 'string' }, 'listen-address': { type: 'string' }, 'announce-address': { type: 'string' } } as const;
+const LISTENER_OPTIONS = {
+  'listen-port': { type: 'string' },
+  'listen-address': { type: 'string' },
+  'announce-address': { type: 'string' },
+} as const;
 
 /** The listener options given on the command line (absent ones absent). */
-function listenerOptions(cmd: string, v: Record<string, string | boolean | undefined>): { port?: number; bindAddress?: string; announceAddress?: string } {
+function listenerOptions(
+  cmd: string,
+  v: Record<string, string | boolean | undefined>,
+): { port?: number; bindAddress?: string; announceAddress?: string } {
   const out: { port?: number; bindAddress?: string; announceAddress?: string } = {};
   if (v['listen-port'] !== undefined) {
     const port = Number(v['listen-port']);
-    if (!/^[0-9]{1,5}$/.test(String(v['listen-port'])) || port > 65535) throw new UsageError(`${cmd}: --listen-port takes a port number 0-65535`);
+    if (!/^[0-9]{1,5}$/.test(String(v['listen-port'])) || port > 65535)
+      throw new UsageError(`${cmd}: --listen-port takes a port number 0-65535`);
     out.port = port;
   }
   if (typeof v['listen-address'] === 'string') out.bindAddress = v['listen-address'];
   if (typeof v['announce-address'] === 'string') {
-    if (!/^[A-Za-z0-9.:_%-]{1,255}$/.test(v['announce-address'])) throw new UsageError(`${cmd}: --announce-address takes a host name or IP address`);
+    if (!/^[A-Za-z0-9.:_%-]{1,255}$/.test(v['announce-address']))
+      throw new UsageError(`${cmd}: --announce-address takes a host name or IP address`);
     out.announceAddress = v['announce-address'];
   }
   return out;
@@ -75,9 +90,12 @@ function listenerOptions(cmd: string, v: Record<string, string | boolean | undef
 
 /** The direction of the applied configuration and what it means for this host's ports. */
 function communicationLine(configuration: unknown, state: StateDir): string {
-  const c = (configuration as { communication?: { direction?: string; listen?: boolean; listeningPort?: number } } | undefined)?.communication;
+  const c = (
+    configuration as { communication?: { direction?: string; listen?: boolean; listeningPort?: number } } | undefined
+  )?.communication;
   if (!c?.direction) return 'unknown (no configuration applied)';
-  if (process.platform === 'darwin') return `${c.direction} in the configuration; macOS agents initiate communication and listen on no port`;
+  if (process.platform === 'darwin')
+    return `${c.direction} in the configuration; macOS agents initiate communication and listen on no port`;
   if (!c.listen) return `${c.direction}: heartbeats to the manager, listens on no port`;
   let port = String(c.listeningPort ?? 4118);
   try {
@@ -120,9 +138,24 @@ async function run(argv: string[], out: Out): Promise<number> {
   }
   switch (cmd) {
     case 'activate': {
-      const { values, positionals } = options('activate', args, { token: { type: 'string' }, 'ca-fingerprint': { type: 'string' }, policy: { type: 'string' }, 'host-name': { type: 'string' }, ...LISTENER_OPTIONS }, 1);
-      if (!positionals[0]) throw new UsageError('activate: give the manager address, e.g. dsm://manager.example.com:4120/');
-      if (!values.token) throw new UsageError('activate: --token TOKEN is required (make one with "palisade-manager token create --policy NAME")');
+      const { values, positionals } = options(
+        'activate',
+        args,
+        {
+          token: { type: 'string' },
+          'ca-fingerprint': { type: 'string' },
+          policy: { type: 'string' },
+          'host-name': { type: 'string' },
+          ...LISTENER_OPTIONS,
+        },
+        1,
+      );
+      if (!positionals[0])
+        throw new UsageError('activate: give the manager address, e.g. dsm://manager.example.com:4120/');
+      if (!values.token)
+        throw new UsageError(
+          'activate: --token TOKEN is required (make one with "palisade-manager token create --policy NAME")',
+        );
       // Commands load their modules on demand: key generation (x509) is heavy and only activation needs it.
       const { activate } = await import('./activate.js');
       const listen = listenerOptions('activate', values);
@@ -134,13 +167,19 @@ async function run(argv: string[], out: Out): Promise<number> {
         ...(values.policy !== undefined ? { policy: values.policy as string } : {}),
         ...(values['host-name'] !== undefined ? { hostName: values['host-name'] as string } : {}),
       });
-      out.stdout(`Activated: computer ${r.computerId} "${r.hostName}", policy "${r.policyName}"${r.configurationApplied ? ', configuration applied' : ', configuration NOT applied (see status)'}.\nRun "palisade-agent start${values['state-dir'] ? ` --state-dir ${values['state-dir']}` : ''}" to keep it protected.\n`);
+      out.stdout(
+        `Activated: computer ${r.computerId} "${r.hostName}", policy "${r.policyName}"${r.configurationApplied ? ', configuration applied' : ', configuration NOT applied (see status)'}.\nRun "palisade-agent start${values['state-dir'] ? ` --state-dir ${values['state-dir']}` : ''}" to keep it protected.\n`,
+      );
       return 0;
     }
     case 'start': {
       const { values } = options('start', args, LISTENER_OPTIONS);
       const state = stateOf(values);
-      const [{ default: pino }, { runAgent }, { saveListenerSettings }] = await Promise.all([import('pino'), import('./daemon.js'), import('./agent-communication.js')]);
+      const [{ default: pino }, { runAgent }, { saveListenerSettings }] = await Promise.all([
+        import('pino'),
+        import('./daemon.js'),
+        import('./agent-communication.js'),
+      ]);
       const logger = pino({ level: process.env.PALISADE_LOG_LEVEL ?? 'info' }, pino.destination(2));
       const listen = listenerOptions('start', values);
       if (Object.keys(listen).length > 0) {
@@ -149,7 +188,10 @@ async function run(argv: string[], out: Out): Promise<number> {
       }
       const agent = runAgent(state, logger);
       const a = state.activation();
-      logger.info({ manager: formatManagerUrl(a.manager), computerId: a.computerId, stateDir: state.dir }, 'agent running');
+      logger.info(
+        { manager: formatManagerUrl(a.manager), computerId: a.computerId, stateDir: state.dir },
+        'agent running',
+      );
       const stop = (signal: string) => void agent.stop(`received ${signal}`);
       process.once('SIGINT', () => stop('SIGINT'));
       process.once('SIGTERM', () => stop('SIGTERM'));
@@ -159,10 +201,19 @@ async function run(argv: string[], out: Out): Promise<number> {
     case 'heartbeat': {
       const { values } = options('heartbeat', args, { 'tls-max': { type: 'string' } });
       const max = values['tls-max'];
-      if (max !== undefined && max !== '1.2' && max !== '1.3') throw new UsageError('heartbeat: --tls-max takes 1.2 or 1.3');
+      if (max !== undefined && max !== '1.2' && max !== '1.3')
+        throw new UsageError('heartbeat: --tls-max takes 1.2 or 1.3');
       const { heartbeat } = await import('./heartbeat.js');
-      const o = await heartbeat(stateOf(values), max ? { tls: { maxVersion: max === '1.2' ? 'TLSv1.2' : 'TLSv1.3' } } : {});
-      const ops = o.operations.length === 0 ? 'none' : o.operations.map((op) => `${op.type} #${op.id} ${op.status}${op.reason ? ` (${op.reason})` : ''}`).join(', ');
+      const o = await heartbeat(
+        stateOf(values),
+        max ? { tls: { maxVersion: max === '1.2' ? 'TLSv1.2' : 'TLSv1.3' } } : {},
+      );
+      const ops =
+        o.operations.length === 0
+          ? 'none'
+          : o.operations
+              .map((op) => `${op.type} #${op.id} ${op.status}${op.reason ? ` (${op.reason})` : ''}`)
+              .join(', ');
       out.stdout(
         [
           `Heartbeat sent: computer ${o.computerId}`,
@@ -196,7 +247,9 @@ async function run(argv: string[], out: Out): Promise<number> {
           `  heartbeat interval: ${state.heartbeatIntervalSeconds() ?? 600} s`,
           `  communication: ${communicationLine(cfg?.configuration, state)}`,
           `  events waiting to be sent: ${spool.size} (acknowledged through seq ${spool.acknowledgedThrough})`,
-          `  counters: ${Object.entries(counters).map(([k, v]) => `${k}=${v}`).join(' ')}`,
+          `  counters: ${Object.entries(counters)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(' ')}`,
           '',
         ].join('\n'),
       );
@@ -205,14 +258,20 @@ async function run(argv: string[], out: Out): Promise<number> {
     case 'reset': {
       const { values } = options('reset', args, { yes: { type: 'boolean' } });
       const state = stateOf(values);
-      if (!values.yes) throw new UsageError(`reset: this forgets the activation in ${state.dir} (key, certificates, unsent events); rerun with --yes`);
+      if (!values.yes)
+        throw new UsageError(
+          `reset: this forgets the activation in ${state.dir} (key, certificates, unsent events); rerun with --yes`,
+        );
       await state.withLock(async () => state.reset());
-      out.stdout(`Activation forgotten in ${state.dir}. The manager still lists the computer until it is deactivated there.\n`);
+      out.stdout(
+        `Activation forgotten in ${state.dir}. The manager still lists the computer until it is deactivated there.\n`,
+      );
       // The firewall the manager set goes with the activation (docs/firewall.md).
       const { FirewallEngine } = await import('./firewall/firewall-engine.js');
       const fw = await new FirewallEngine().remove();
       if (fw.outcome === 'applied') out.stdout('Firewall rules removed (nftables table inet palisade).\n');
-      else if (fw.outcome !== 'disabled') out.stderr(`palisade-agent: could not remove the firewall table inet palisade: ${fw.reason}\n`);
+      else if (fw.outcome !== 'disabled')
+        out.stderr(`palisade-agent: could not remove the firewall table inet palisade: ${fw.reason}\n`);
       return 0;
     }
     default:

@@ -7,8 +7,11 @@ export type ApplyOutcome = { ok: true; fingerprint: string } | { ok: false; reas
 function isConfiguration(c: unknown): c is SecurityConfiguration {
   const x = c as SecurityConfiguration;
   return (
-    typeof x === 'object' && x !== null && x.schema === 1 &&
-    typeof x.heartbeat?.intervalSeconds === 'number' && x.heartbeat.intervalSeconds >= 1 &&
+    typeof x === 'object' &&
+    x !== null &&
+    x.schema === 1 &&
+    typeof x.heartbeat?.intervalSeconds === 'number' &&
+    x.heartbeat.intervalSeconds >= 1 &&
     typeof x.communication?.direction === 'string' &&
     (x.firewall?.state === 'On' || x.firewall?.state === 'Off')
   );
@@ -19,11 +22,19 @@ function isConfiguration(c: unknown): c is SecurityConfiguration {
  * fingerprint is what the manager says (so agent and manager agree on what "applied" means),
  * then records it durably. Enforcement engines (listener, firewall) hook in here as they come.
  */
-export async function applyConfiguration(state: StateDir, configuration: unknown, expectedFingerprint: string): Promise<ApplyOutcome> {
-  if (!isConfiguration(configuration)) return { ok: false, reason: 'configuration is not a schema-1 security configuration this agent understands' };
+export async function applyConfiguration(
+  state: StateDir,
+  configuration: unknown,
+  expectedFingerprint: string,
+): Promise<ApplyOutcome> {
+  if (!isConfiguration(configuration))
+    return { ok: false, reason: 'configuration is not a schema-1 security configuration this agent understands' };
   const fingerprint = await configurationFingerprint(configuration);
   if (fingerprint !== expectedFingerprint) {
-    return { ok: false, reason: `configuration fingerprint ${fingerprint} differs from the manager's ${expectedFingerprint}` };
+    return {
+      ok: false,
+      reason: `configuration fingerprint ${fingerprint} differs from the manager's ${expectedFingerprint}`,
+    };
   }
   // Firewall first: a ruleset nftables refuses leaves the previous configuration in force (and
   // recorded). nft missing or not permitted does not: the listener guard enforces the rules, and

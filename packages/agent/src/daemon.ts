@@ -68,7 +68,12 @@ export function runAgent(state: StateDir, logger: Logger, o: RunAgentOptions = {
   let failures = 0;
   // The listener follows the applied configuration; in Manager Initiated the loop below sends
   // nothing and sleeps until a configuration changes that (the manager calls the listener).
-  const communication = new AgentCommunication(state, { logger, ...(o.listener ? { listener: o.listener } : {}), ...(o.drivers ? { drivers: o.drivers } : {}), onChange: () => wake?.() });
+  const communication = new AgentCommunication(state, {
+    logger,
+    ...(o.listener ? { listener: o.listener } : {}),
+    ...(o.drivers ? { drivers: o.drivers } : {}),
+    onChange: () => wake?.(),
+  });
   const hb = { ...(o.drivers ? { drivers: o.drivers } : {}), communication: communication.hooks() };
 
   const loop = async () => {
@@ -87,7 +92,12 @@ export function runAgent(state: StateDir, logger: Logger, o: RunAgentOptions = {
         const r = await heartbeat(state, hb);
         failures = 0;
         logger.info(
-          { computerId: r.computerId, tls: `${r.tlsProtocol} ${r.tlsCipher}`, eventsSent: r.eventsSent, operations: r.operations.length },
+          {
+            computerId: r.computerId,
+            tls: `${r.tlsProtocol} ${r.tlsCipher}`,
+            eventsSent: r.eventsSent,
+            operations: r.operations.length,
+          },
           'heartbeat',
         );
         delay = jitteredDelayMs(r.heartbeatIntervalSeconds);
@@ -95,7 +105,10 @@ export function runAgent(state: StateDir, logger: Logger, o: RunAgentOptions = {
         failures += 1;
         const interval = state.heartbeatIntervalSeconds() ?? 600;
         delay = retryDelayMs(failures, interval);
-        const fatal = e instanceof AgentError && e.code === 'MANAGER_REFUSED' && ['CERTIFICATE_REVOKED', 'CERTIFICATE_NOT_RECOGNIZED'].includes(e.managerCode ?? '');
+        const fatal =
+          e instanceof AgentError &&
+          e.code === 'MANAGER_REFUSED' &&
+          ['CERTIFICATE_REVOKED', 'CERTIFICATE_NOT_RECOGNIZED'].includes(e.managerCode ?? '');
         logger.error({ failures, retryInSeconds: Math.round(delay / 1000) }, (e as Error).message);
         if (fatal) delay = interval * 1000;
       }
@@ -136,17 +149,26 @@ export function runAgent(state: StateDir, logger: Logger, o: RunAgentOptions = {
         await communication.close();
         if (!communication.heartbeats()) {
           // Manager Initiated: the agent opens no connection, not even this one; the notice goes with the manager's next call.
-          logger.info({ hostShutdown }, 'stop notice spooled (Manager Initiated: the manager collects it when it next calls)');
+          logger.info(
+            { hostShutdown },
+            'stop notice spooled (Manager Initiated: the manager collects it when it next calls)',
+          );
           return;
         }
         try {
           await Promise.race([
             heartbeat(state, hb),
-            new Promise((_, reject) => (timeout = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs))),
+            new Promise(
+              (_, reject) =>
+                (timeout = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)),
+            ),
           ]);
           logger.info({ hostShutdown }, 'stop notice delivered to the manager');
         } catch (e) {
-          logger.warn({ hostShutdown }, `stop notice not delivered now (${(e as Error).message}); it stays spooled for the next start`);
+          logger.warn(
+            { hostShutdown },
+            `stop notice not delivered now (${(e as Error).message}); it stays spooled for the next start`,
+          );
         } finally {
           clearTimeout(timeout);
         }

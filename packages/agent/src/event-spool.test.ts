@@ -24,7 +24,10 @@ test('numbers events from 1, keeps them across restarts, drops only what was ack
   assert.equal(s.append(ev('c')), 3);
   s.acknowledge(2);
   const again = new EventSpool(dir);
-  assert.deepEqual(again.pending(10).map((e) => [e.seq, e.message]), [[3, 'c']]);
+  assert.deepEqual(
+    again.pending(10).map((e) => [e.seq, e.message]),
+    [[3, 'c']],
+  );
   assert.equal(again.append(ev('d')), 4);
 });
 
@@ -45,7 +48,10 @@ test('a stale or repeated acknowledgement changes nothing', () => {
   s.acknowledge(1);
   s.acknowledge(1);
   s.acknowledge(0);
-  assert.deepEqual(s.pending(10).map((e) => e.seq), [2]);
+  assert.deepEqual(
+    s.pending(10).map((e) => e.seq),
+    [2],
+  );
 });
 
 test('a crash between writing the ack and compacting the log sends nothing twice', () => {
@@ -56,7 +62,10 @@ test('a crash between writing the ack and compacting the log sends nothing twice
   // The ack file is written first; simulate dying before the log was rewritten.
   writeFileSync(join(dir, 'acked'), '1\n');
   const after = new EventSpool(dir);
-  assert.deepEqual(after.pending(10).map((e) => e.seq), [2]);
+  assert.deepEqual(
+    after.pending(10).map((e) => e.seq),
+    [2],
+  );
   assert.equal(after.append(ev('c')), 3);
 });
 
@@ -66,7 +75,10 @@ test('a torn last line from a crash mid-append is skipped, the rest survives', (
   s.append(ev('a'));
   appendFileSync(join(dir, 'events.jsonl'), '{"seq":2,"time":1,"ty');
   const after = new EventSpool(dir);
-  assert.deepEqual(after.pending(10).map((e) => e.seq), [1]);
+  assert.deepEqual(
+    after.pending(10).map((e) => e.seq),
+    [1],
+  );
   assert.equal(after.append(ev('b')), 2);
   assert.match(readFileSync(join(dir, 'events.jsonl'), 'utf8'), /"seq":1/);
 });
@@ -74,7 +86,10 @@ test('a torn last line from a crash mid-append is skipped, the rest survives', (
 test('pending returns the oldest first, at most the limit', () => {
   const s = new EventSpool(fresh());
   for (let i = 0; i < 5; i++) s.append(ev(String(i)));
-  assert.deepEqual(s.pending(2).map((e) => e.seq), [1, 2]);
+  assert.deepEqual(
+    s.pending(2).map((e) => e.seq),
+    [1, 2],
+  );
   assert.equal(s.size, 5);
 });
 
@@ -86,6 +101,9 @@ test('an acknowledgement through one instance keeps events another instance appe
   b.append(ev('appended meanwhile (an operation outcome, the listener)'));
   a.acknowledge(1);
   const again = new EventSpool(dir);
-  assert.deepEqual(again.pending(10).map((e) => [e.seq, e.message]), [[2, 'appended meanwhile (an operation outcome, the listener)']]);
+  assert.deepEqual(
+    again.pending(10).map((e) => [e.seq, e.message]),
+    [[2, 'appended meanwhile (an operation outcome, the listener)']],
+  );
   assert.equal(a.size, 1, 'the acknowledging instance sees it too');
 });

@@ -47,7 +47,14 @@ export class EventSpool {
 
   /** Appends an event durably and returns its sequence number. */
   append(e: Omit<AgentEvent, 'seq' | 'time'> & { time?: number }): number {
-    const event: AgentEvent = { seq: this.nextSeq, time: e.time ?? Date.now(), type: e.type, severity: e.severity, message: e.message, ...(e.data ? { data: e.data } : {}) };
+    const event: AgentEvent = {
+      seq: this.nextSeq,
+      time: e.time ?? Date.now(),
+      type: e.type,
+      severity: e.severity,
+      message: e.message,
+      ...(e.data ? { data: e.data } : {}),
+    };
     const fd = openSync(this.logFile, 'a', 0o600);
     try {
       writeSync(fd, `${JSON.stringify(event)}\n`);

@@ -1,4 +1,11 @@
-import { AGENT_PATHS, type CommunicationState, type Driver, type HeartbeatReply, MAX_EVENTS_PER_HEARTBEAT, PROTOCOL_VERSION } from '@palisade/protocol';
+import {
+  AGENT_PATHS,
+  type CommunicationState,
+  type Driver,
+  type HeartbeatReply,
+  MAX_EVENTS_PER_HEARTBEAT,
+  PROTOCOL_VERSION,
+} from '@palisade/protocol';
 import { AgentError } from './agent-error.js';
 import { firewallReport, withFirewallReport } from './firewall/firewall-report.js';
 import { ManagerConnection, resolveManager } from './manager-client.js';
@@ -69,15 +76,29 @@ export async function heartbeat(state: StateDir, o: HeartbeatOptions = {}): Prom
       let full: boolean;
       do {
         // Enforcement engines report through `o.drivers` as they arrive (listener, firewall).
-        const report = buildReport(state, withFirewallReport(firewall, { ...(o.drivers ? { drivers: o.drivers } : {}), ...(lastRoundTripMs !== undefined ? { lastRoundTripMs } : {}), ...(o.communication ? { communication: o.communication.state() } : {}) }));
+        const report = buildReport(
+          state,
+          withFirewallReport(firewall, {
+            ...(o.drivers ? { drivers: o.drivers } : {}),
+            ...(lastRoundTripMs !== undefined ? { lastRoundTripMs } : {}),
+            ...(o.communication ? { communication: o.communication.state() } : {}),
+          }),
+        );
         const events = report.events;
         const sentAt = Date.now();
         const r = await conn.request<HeartbeatReply>('POST', AGENT_PATHS.heartbeat, report);
         const receivedAt = Date.now();
         lastRoundTripMs = Math.max(0, receivedAt - sentAt);
         const reply = r.body;
-        if (typeof reply?.eventsAckedThrough !== 'number' || !Array.isArray(reply.operations) || typeof reply.exchangeId !== 'string') {
-          throw new AgentError('MANAGER_REPLY_INVALID', 'heartbeat reply lacks eventsAckedThrough, operations or exchangeId');
+        if (
+          typeof reply?.eventsAckedThrough !== 'number' ||
+          !Array.isArray(reply.operations) ||
+          typeof reply.exchangeId !== 'string'
+        ) {
+          throw new AgentError(
+            'MANAGER_REPLY_INVALID',
+            'heartbeat reply lacks eventsAckedThrough, operations or exchangeId',
+          );
         }
         outcome.exchanges += 1;
         outcome.tlsProtocol = r.tlsProtocol;
@@ -101,13 +122,25 @@ export async function heartbeat(state: StateDir, o: HeartbeatOptions = {}): Prom
           });
           outcome.resultsOnSameConnection = rr.socket === r.socket;
           for (const res of results) {
-            outcome.operations.push({ id: res.id, type: 'applyConfiguration', status: res.status, ...(res.reason ? { reason: res.reason } : {}) });
+            outcome.operations.push({
+              id: res.id,
+              type: 'applyConfiguration',
+              status: res.status,
+              ...(res.reason ? { reason: res.reason } : {}),
+            });
           }
         }
         // A full batch means the spool may hold more: send the rest now, bounded per run.
       } while (full && spool.size > 0 && outcome.exchanges < 100);
       state.bumpCounter('heartbeatsSent');
-      state.saveLastContact({ time: Date.now(), ok: true, ...(outcome.tlsProtocol ? { tlsProtocol: outcome.tlsProtocol } : {}), ...(outcome.tlsCipher ? { tlsCipher: outcome.tlsCipher } : {}), clockOffsetMs: outcome.clockOffsetMs, ...(lastRoundTripMs !== undefined ? { roundTripMs: lastRoundTripMs } : {}) });
+      state.saveLastContact({
+        time: Date.now(),
+        ok: true,
+        ...(outcome.tlsProtocol ? { tlsProtocol: outcome.tlsProtocol } : {}),
+        ...(outcome.tlsCipher ? { tlsCipher: outcome.tlsCipher } : {}),
+        clockOffsetMs: outcome.clockOffsetMs,
+        ...(lastRoundTripMs !== undefined ? { roundTripMs: lastRoundTripMs } : {}),
+      });
       return outcome;
     } catch (e) {
       state.bumpCounter('heartbeatsFailed');

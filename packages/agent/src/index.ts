@@ -1,10 +1,15 @@
 export { activate } from './activate.js';
-export { AgentError, AGENT_ERRORS } from './agent-error.js';
-export { runAgent, type RunAgentOptions, type RunningAgent } from './daemon.js';
-export { heartbeat } from './heartbeat.js';
-export { StateDir } from './state-dir.js';
+export {
+  AgentCommunication,
+  type ListenerSettings,
+  loadListenerSettings,
+  saveListenerSettings,
+} from './agent-communication.js';
+export { AGENT_ERRORS, AgentError } from './agent-error.js';
 export { main } from './cli.js';
+export { type RunAgentOptions, type RunningAgent, runAgent } from './daemon.js';
+export { heartbeat } from './heartbeat.js';
 export { generateKeyAndCsr } from './key-pair.js';
-export { AgentCommunication, type ListenerSettings, loadListenerSettings, saveListenerSettings } from './agent-communication.js';
 export { AgentListener, LISTENER_ERRORS, notTheManager } from './listener.js';
 export { buildReport } from './report-builder.js';
+export { StateDir } from './state-dir.js';

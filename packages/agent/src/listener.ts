@@ -1,8 +1,19 @@
-import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
-import { AGENT_IDENTITY_OU, AGENT_LISTENER_PATHS, HeartbeatReply, HeartbeatRequest, MANAGER_IDENTITY_OU, MAX_BODY_BYTES, type HeartbeatReport, type OperationResults, PROTOCOL_VERSION, schemaProblem } from '@palisade/protocol';
+import {
+  AGENT_IDENTITY_OU,
+  AGENT_LISTENER_PATHS,
+  HeartbeatReply,
+  type HeartbeatReport,
+  HeartbeatRequest,
+  MANAGER_IDENTITY_OU,
+  MAX_BODY_BYTES,
+  type OperationResults,
+  PROTOCOL_VERSION,
+  schemaProblem,
+} from '@palisade/protocol';
 import type { Logger } from 'pino';
 import { AgentError } from './agent-error.js';
 
@@ -11,11 +22,18 @@ const CLIENT_AUTH_EKU = '1.3.6.1.5.5.7.3.2';
 
 /** Errors the listener answers with: a stable code, its HTTP status and a sentence (the manager logs them). */
 export const LISTENER_ERRORS = {
-  NOT_THE_MANAGER: { status: 403, message: 'this listener accepts only the manager: a client certificate from the pinned manager CA with OU=Palisade Manager' },
+  NOT_THE_MANAGER: {
+    status: 403,
+    message:
+      'this listener accepts only the manager: a client certificate from the pinned manager CA with OU=Palisade Manager',
+  },
   NOT_FOUND: { status: 404, message: 'no such route on the agent listener' },
   INVALID_REQUEST: { status: 400, message: 'request body does not match the schema' },
   PROTOCOL_VERSION_UNSUPPORTED: { status: 400, message: 'protocol version not supported by this agent' },
-  EXCHANGE_NOT_ON_THIS_CONNECTION: { status: 409, message: 'the reply must come on the connection that asked for the report' },
+  EXCHANGE_NOT_ON_THIS_CONNECTION: {
+    status: 409,
+    message: 'the reply must come on the connection that asked for the report',
+  },
   BODY_TOO_LARGE: { status: 413, message: 'request body is larger than the limit' },
   BUSY: { status: 503, message: 'the agent is busy with another exchange; try again' },
 } as const;
@@ -120,7 +138,10 @@ export class AgentListener {
     server.maxConnections = 32;
     server.on('tlsClientError', (e: NodeJS.ErrnoException, socket: TLSSocket) => {
       o.onRejected?.(`TLS: ${e.code ?? e.message}`);
-      o.logger.warn({ peer: socket.remoteAddress, reason: e.code ?? e.message }, 'listener: refused a connection (TLS handshake failed: not the manager, or not TLS)');
+      o.logger.warn(
+        { peer: socket.remoteAddress, reason: e.code ?? e.message },
+        'listener: refused a connection (TLS handshake failed: not the manager, or not TLS)',
+      );
       socket.destroy();
     });
     server.on('clientError', (_e, socket) => socket.destroy());
@@ -131,7 +152,10 @@ export class AgentListener {
       server.prependListener('connection', (socket: Socket) => {
         const verdict = guard(socket);
         if (verdict.permitted) return;
-        o.logger.warn({ peer: socket.remoteAddress, reason: verdict.reason }, 'listener: dropped a peer the firewall rules deny');
+        o.logger.warn(
+          { peer: socket.remoteAddress, reason: verdict.reason },
+          'listener: dropped a peer the firewall rules deny',
+        );
         socket.destroy();
       });
     }
@@ -156,7 +180,11 @@ export class AgentListener {
 
   private send(res: ServerResponse, status: number, body: unknown, close = false): void {
     const payload = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...(close ? { connection: 'close' } : {}) });
+    res.writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(payload),
+      ...(close ? { connection: 'close' } : {}),
+    });
     res.end(payload);
   }
 
@@ -169,13 +197,19 @@ export class AgentListener {
     const refused = notTheManager(socket.getPeerCertificate());
     if (refused) {
       this.o.onRejected?.(refused);
-      this.o.logger.warn({ peer: socket.remoteAddress, reason: refused }, 'listener: refused a peer that is not the manager');
+      this.o.logger.warn(
+        { peer: socket.remoteAddress, reason: refused },
+        'listener: refused a peer that is not the manager',
+      );
       req.resume();
       this.fail(res, new ListenerError('NOT_THE_MANAGER', refused), true);
       return;
     }
     try {
-      if (req.method !== 'POST' || (req.url !== AGENT_LISTENER_PATHS.heartbeatRequest && req.url !== AGENT_LISTENER_PATHS.operations)) {
+      if (
+        req.method !== 'POST' ||
+        (req.url !== AGENT_LISTENER_PATHS.heartbeatRequest && req.url !== AGENT_LISTENER_PATHS.operations)
+      ) {
         req.resume();
         throw new ListenerError('NOT_FOUND', `${req.method} ${req.url}`);
       }
@@ -184,7 +218,11 @@ export class AgentListener {
         const problem = schemaProblem(HeartbeatRequest, body);
         if (problem) throw new ListenerError('INVALID_REQUEST', problem);
         const ask = body as HeartbeatRequest;
-        if (ask.protocolVersion !== PROTOCOL_VERSION) throw new ListenerError('PROTOCOL_VERSION_UNSUPPORTED', `got ${ask.protocolVersion}, this agent speaks ${PROTOCOL_VERSION}`);
+        if (ask.protocolVersion !== PROTOCOL_VERSION)
+          throw new ListenerError(
+            'PROTOCOL_VERSION_UNSUPPORTED',
+            `got ${ask.protocolVersion}, this agent speaks ${PROTOCOL_VERSION}`,
+          );
         const report = await this.o.handlers.report();
         let open = this.exchanges.get(socket);
         if (!open) this.exchanges.set(socket, (open = new Set()));
@@ -195,8 +233,13 @@ export class AgentListener {
       const problem = schemaProblem(HeartbeatReply, body);
       if (problem) throw new ListenerError('INVALID_REQUEST', problem);
       const reply = body as HeartbeatReply;
-      if (reply.protocolVersion !== PROTOCOL_VERSION) throw new ListenerError('PROTOCOL_VERSION_UNSUPPORTED', `got ${reply.protocolVersion}, this agent speaks ${PROTOCOL_VERSION}`);
-      if (!this.exchanges.get(socket)?.delete(reply.exchangeId)) throw new ListenerError('EXCHANGE_NOT_ON_THIS_CONNECTION');
+      if (reply.protocolVersion !== PROTOCOL_VERSION)
+        throw new ListenerError(
+          'PROTOCOL_VERSION_UNSUPPORTED',
+          `got ${reply.protocolVersion}, this agent speaks ${PROTOCOL_VERSION}`,
+        );
+      if (!this.exchanges.get(socket)?.delete(reply.exchangeId))
+        throw new ListenerError('EXCHANGE_NOT_ON_THIS_CONNECTION');
       this.send(res, 200, await this.o.handlers.reply(reply));
     } catch (e) {
       if (e instanceof ListenerError) {

@@ -1,7 +1,7 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
 import { Agent, request } from 'node:https';
+import { isIP } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { AgentError } from './agent-error.js';
 import type { ManagerAddress } from './manager-url.js';
@@ -42,7 +42,10 @@ function connectionError(m: ManagerAddress, e: NodeJS.ErrnoException): AgentErro
   const where = `${m.host}:${m.port}`;
   switch (e.code) {
     case 'ECONNREFUSED':
-      return new AgentError('MANAGER_UNREACHABLE', `${where} refused the connection (is the manager running, is the port right?)`);
+      return new AgentError(
+        'MANAGER_UNREACHABLE',
+        `${where} refused the connection (is the manager running, is the port right?)`,
+      );
     case 'ETIMEDOUT':
     case 'ESOCKETTIMEDOUT':
       return new AgentError('MANAGER_UNREACHABLE', `${where} did not answer in time (firewall?)`);
@@ -51,14 +54,23 @@ function connectionError(m: ManagerAddress, e: NodeJS.ErrnoException): AgentErro
       return new AgentError('MANAGER_UNREACHABLE', `${where}: ${e.code}`);
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
-      return new AgentError('MANAGER_NAME_UNRESOLVED', `"${m.host}" (${e.code}); agents find the manager by its host name, so add it to DNS or /etc/hosts`);
+      return new AgentError(
+        'MANAGER_NAME_UNRESOLVED',
+        `"${m.host}" (${e.code}); agents find the manager by its host name, so add it to DNS or /etc/hosts`,
+      );
     case 'ERR_TLS_CERT_ALTNAME_INVALID':
-      return new AgentError('MANAGER_TLS_FAILED', `the manager certificate does not name "${m.host}" (${e.message.replace(/^[^:]*: /, '')}); start the manager with --hostname ${m.host} or use a name it has`);
+      return new AgentError(
+        'MANAGER_TLS_FAILED',
+        `the manager certificate does not name "${m.host}" (${e.message.replace(/^[^:]*: /, '')}); start the manager with --hostname ${m.host} or use a name it has`,
+      );
     case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
     case 'SELF_SIGNED_CERT_IN_CHAIN':
     case 'DEPTH_ZERO_SELF_SIGNED_CERT':
     case 'CERT_SIGNATURE_FAILURE':
-      return new AgentError('MANAGER_TLS_FAILED', `${where} presented a certificate not issued by the pinned manager CA (${e.code})`);
+      return new AgentError(
+        'MANAGER_TLS_FAILED',
+        `${where} presented a certificate not issued by the pinned manager CA (${e.code})`,
+      );
     default:
       return new AgentError('MANAGER_TLS_FAILED', `${where}: ${e.code ? `${e.code}: ` : ''}${e.message}`);
   }
@@ -130,7 +142,9 @@ export class ManagerConnection {
             const status = res.statusCode ?? 0;
             if (status >= 400) {
               const err = (parsed as { error?: { code?: string; message?: string } })?.error;
-              reject(new AgentError('MANAGER_REFUSED', err ? `${err.code}: ${err.message}` : `HTTP ${status}`, err?.code));
+              reject(
+                new AgentError('MANAGER_REFUSED', err ? `${err.code}: ${err.message}` : `HTTP ${status}`, err?.code),
+              );
               return;
             }
             resolvePromise({
@@ -144,7 +158,9 @@ export class ManagerConnection {
         },
       );
       req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
-      req.on('error', (e: NodeJS.ErrnoException) => reject(e instanceof AgentError ? e : connectionError(this.manager, e)));
+      req.on('error', (e: NodeJS.ErrnoException) =>
+        reject(e instanceof AgentError ? e : connectionError(this.manager, e)),
+      );
       req.end(payload);
     });
   }
@@ -157,7 +173,11 @@ export function certificateFingerprint(pem: string): string {
 
 /** Accepts `sha256:HEX`, bare HEX, upper or lower case, with or without colons. */
 export function normalizeFingerprint(text: string): string | null {
-  const hex = text.trim().replace(/^sha256:/i, '').replace(/:/g, '').toLowerCase();
+  const hex = text
+    .trim()
+    .replace(/^sha256:/i, '')
+    .replace(/:/g, '')
+    .toLowerCase();
   return /^[0-9a-f]{64}$/.test(hex) ? `sha256:${hex}` : null;
 }
 
@@ -169,12 +189,27 @@ export function normalizeFingerprint(text: string): string | null {
 export async function fetchPinnedCa(manager: ManagerAddress, expectedFingerprint: string): Promise<string> {
   const pem = await new Promise<string>((resolvePromise, reject) => {
     const req = request(
-      { host: manager.host, port: manager.port, path: '/agent/v1/ca', method: 'GET', rejectUnauthorized: false, ...(isIP(manager.host) ? {} : { servername: manager.host }), timeout: TIMEOUT_MS, agent: false },
+      {
+        host: manager.host,
+        port: manager.port,
+        path: '/agent/v1/ca',
+        method: 'GET',
+        rejectUnauthorized: false,
+        ...(isIP(manager.host) ? {} : { servername: manager.host }),
+        timeout: TIMEOUT_MS,
+        agent: false,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
-          if (res.statusCode !== 200) reject(new AgentError('MANAGER_REPLY_INVALID', `GET /agent/v1/ca answered HTTP ${res.statusCode}: is ${manager.host}:${manager.port} a Palisade manager's agent port?`));
+          if (res.statusCode !== 200)
+            reject(
+              new AgentError(
+                'MANAGER_REPLY_INVALID',
+                `GET /agent/v1/ca answered HTTP ${res.statusCode}: is ${manager.host}:${manager.port} a Palisade manager's agent port?`,
+              ),
+            );
           else resolvePromise(Buffer.concat(chunks).toString('utf8'));
         });
       },
@@ -190,7 +225,10 @@ export async function fetchPinnedCa(manager: ManagerAddress, expectedFingerprint
     throw new AgentError('MANAGER_REPLY_INVALID', 'GET /agent/v1/ca did not return a PEM certificate');
   }
   if (actual !== expectedFingerprint) {
-    throw new AgentError('FINGERPRINT_MISMATCH', `${manager.host}:${manager.port} has ${actual}, expected ${expectedFingerprint}; check the value from "palisade-manager ca fingerprint" — or this is not your manager`);
+    throw new AgentError(
+      'FINGERPRINT_MISMATCH',
+      `${manager.host}:${manager.port} has ${actual}, expected ${expectedFingerprint}; check the value from "palisade-manager ca fingerprint" — or this is not your manager`,
+    );
   }
   return pem;
 }

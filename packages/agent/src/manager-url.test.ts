@@ -14,7 +14,11 @@ test('parses dsm:// and https:// manager addresses, port 4120 by default', () =>
 
 test('rejects anything else with MANAGER_URL_INVALID', () => {
   for (const bad of ['manager:4120', 'http://m:4120/', 'dsm://m:4120/path', 'not a url', '']) {
-    assert.throws(() => parseManagerUrl(bad), (e: unknown) => e instanceof AgentError && e.code === 'MANAGER_URL_INVALID', bad);
+    assert.throws(
+      () => parseManagerUrl(bad),
+      (e: unknown) => e instanceof AgentError && e.code === 'MANAGER_URL_INVALID',
+      bad,
+    );
   }
 });
 

@@ -17,18 +17,31 @@ export interface OperationHooks {
  * Runs the operations of one exchange in order and returns their results, whichever side
  * opened the connection. Each outcome is also spooled as an event and counted.
  */
-export async function runOperations(state: StateDir, operations: readonly Operation[], hooks: OperationHooks = {}): Promise<OperationResult[]> {
+export async function runOperations(
+  state: StateDir,
+  operations: readonly Operation[],
+  hooks: OperationHooks = {},
+): Promise<OperationResult[]> {
   const spool = state.spool();
   const results: OperationResult[] = [];
   for (const op of operations) {
     if (op.type !== 'applyConfiguration') {
-      results.push({ id: op.id, status: 'failed', reason: `operation type "${String(op.type)}" is not supported by agent ${AGENT_VERSION}` });
+      results.push({
+        id: op.id,
+        status: 'failed',
+        reason: `operation type "${String(op.type)}" is not supported by agent ${AGENT_VERSION}`,
+      });
       continue;
     }
     const applied = await applyConfiguration(state, op.configuration, op.fingerprint);
     if (applied.ok) {
       state.bumpCounter('configurationsApplied');
-      spool.append({ type: 'configuration.applied', severity: 'info', message: `security configuration ${applied.fingerprint} applied`, data: { fingerprint: applied.fingerprint } });
+      spool.append({
+        type: 'configuration.applied',
+        severity: 'info',
+        message: `security configuration ${applied.fingerprint} applied`,
+        data: { fingerprint: applied.fingerprint },
+      });
       await hooks.afterApply?.(op.configuration as SecurityConfiguration);
       results.push({ id: op.id, status: 'succeeded', fingerprint: applied.fingerprint });
     } else {

@@ -1,5 +1,11 @@
 import { hostname as osHostname, uptime as osUptime } from 'node:os';
-import { type CommunicationState, type Driver, type HeartbeatReport, MAX_EVENTS_PER_HEARTBEAT, PROTOCOL_VERSION } from '@palisade/protocol';
+import {
+  type CommunicationState,
+  type Driver,
+  type HeartbeatReport,
+  MAX_EVENTS_PER_HEARTBEAT,
+  PROTOCOL_VERSION,
+} from '@palisade/protocol';
 import { AGENT_VERSION } from './agent-version.js';
 import type { StateDir } from './state-dir.js';
 

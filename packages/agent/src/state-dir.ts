@@ -43,7 +43,12 @@ export interface AgentCounters {
   configurationsFailed: number;
 }
 
-const ZERO_COUNTERS: AgentCounters = { heartbeatsSent: 0, heartbeatsFailed: 0, configurationsApplied: 0, configurationsFailed: 0 };
+const ZERO_COUNTERS: AgentCounters = {
+  heartbeatsSent: 0,
+  heartbeatsFailed: 0,
+  configurationsApplied: 0,
+  configurationsFailed: 0,
+};
 
 /**
  * The agent's state directory: its private key (0600, generated here, never sent), its
@@ -97,7 +102,10 @@ export class StateDir {
         ca: readFileSync(this.path('ca.crt'), 'utf8'),
       };
     } catch (e) {
-      throw new AgentError('STATE_INVALID', `credentials missing in ${this.dir} (${(e as Error).message}); reset and activate again`);
+      throw new AgentError(
+        'STATE_INVALID',
+        `credentials missing in ${this.dir} (${(e as Error).message}); reset and activate again`,
+      );
     }
   }
 
@@ -189,7 +197,17 @@ export class StateDir {
 
   /** Forgets the activation: key, certificates, configuration, spool. */
   reset(): void {
-    for (const name of ['activation.json', 'agent.key', 'agent.crt', 'ca.crt', 'configuration.json', 'schedule.json', 'last-contact.json', 'counters.json', 'spool']) {
+    for (const name of [
+      'activation.json',
+      'agent.key',
+      'agent.crt',
+      'ca.crt',
+      'configuration.json',
+      'schedule.json',
+      'last-contact.json',
+      'counters.json',
+      'spool',
+    ]) {
       rmSync(this.path(name), { recursive: true, force: true });
     }
   }

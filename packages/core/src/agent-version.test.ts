@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { KNOWN_BUILDS, cipherSuiteRowFor, parseAgentVersion } from './agent-version.js';
+import { cipherSuiteRowFor, KNOWN_BUILDS, parseAgentVersion } from './agent-version.js';
 import { CIPHER_SUITE_ROWS } from './cipher-suites.js';
 
 test('reads the numeric form: 9.x revision 2+ is SP1, 10+ has no service packs, patch/update unknown', () => {
@@ -41,7 +41,16 @@ test('reads the descriptive form; a missing patch or update is 0', () => {
     build: null,
   });
   const long = parseAgentVersion('Deep Security Agent 9.5 Service Pack 1 Patch 3 Update 3');
-  assert.deepEqual([long?.major, long?.minor, (long as { servicePack: number }).servicePack, long?.patch, (long as { update: number }).update], [9, 5, 1, 3, 3]);
+  assert.deepEqual(
+    [
+      long?.major,
+      long?.minor,
+      (long as { servicePack: number }).servicePack,
+      long?.patch,
+      (long as { update: number }).update,
+    ],
+    [9, 5, 1, 3, 3],
+  );
   const u16 = parseAgentVersion('10.0 U16');
   assert.deepEqual([u16?.major, u16?.minor, u16?.patch, (u16 as { update: number }).update], [10, 0, 0, 16]);
   assert.equal((parseAgentVersion('20') as { major: number }).major, 20);
@@ -49,7 +58,14 @@ test('reads the descriptive form; a missing patch or update is 0', () => {
 });
 
 test('reads Palisade versions: prefixed, or a bare semver below 9 without a numeric build', () => {
-  assert.deepEqual(parseAgentVersion('0.1.0'), { product: 'palisade', text: '0.1.0', major: 0, minor: 1, patch: 0, prerelease: null });
+  assert.deepEqual(parseAgentVersion('0.1.0'), {
+    product: 'palisade',
+    text: '0.1.0',
+    major: 0,
+    minor: 1,
+    patch: 0,
+    prerelease: null,
+  });
   assert.equal(parseAgentVersion('palisade/0.1.0')?.product, 'palisade');
   assert.equal(parseAgentVersion('Palisade 12.3.4')?.product, 'palisade');
   assert.equal((parseAgentVersion('0.2.0-rc.1') as { prerelease: string }).prerelease, 'rc.1');
@@ -119,7 +135,7 @@ const PLACEMENTS: ReadonlyArray<readonly [string, string, boolean?]> = [
   ['palisade/3.0.0', 'palisade'],
 ];
 
-test('places every row\'s boundary versions in exactly that row', () => {
+test("places every row's boundary versions in exactly that row", () => {
   for (const [text, rowId, beyond = false] of PLACEMENTS) {
     const p = cipherSuiteRowFor(text);
     assert.equal(p.kind, 'row', `${text}: ${JSON.stringify(p)}`);
@@ -129,7 +145,10 @@ test('places every row\'s boundary versions in exactly that row', () => {
   }
   // Every row of the table is reached by some version above.
   const reached = new Set(PLACEMENTS.map(([, id]) => id));
-  assert.deepEqual(CIPHER_SUITE_ROWS.map((r) => r.id).filter((id) => !reached.has(id)), []);
+  assert.deepEqual(
+    CIPHER_SUITE_ROWS.map((r) => r.id).filter((id) => !reached.has(id)),
+    [],
+  );
 });
 
 test('a numeric build that two rows could hold is ambiguous, never guessed', () => {
@@ -146,7 +165,11 @@ test('a numeric build that two rows could hold is ambiguous, never guessed', () 
     const p = cipherSuiteRowFor(text);
     assert.equal(p.kind, 'ambiguous', `${text}: ${JSON.stringify(p)}`);
     if (p.kind !== 'ambiguous') continue;
-    assert.deepEqual(p.candidates.map((r) => r.id), ids, text);
+    assert.deepEqual(
+      p.candidates.map((r) => r.id),
+      ids,
+      text,
+    );
     assert.match(p.reason, /report the release instead/);
   }
 });
@@ -167,10 +190,13 @@ test('each confirmed build lands in the row its release belongs to', () => {
   for (const k of KNOWN_BUILDS) {
     const numeric = cipherSuiteRowFor(`${k.line.join('.')}-${k.build}`);
     const [major, minor, sp, patch, update] = k.level;
-    const descriptive = cipherSuiteRowFor(`${major}.${minor}${sp ? ` SP${sp}` : ''}${patch ? ` P${patch}` : ''} U${update}`);
+    const descriptive = cipherSuiteRowFor(
+      `${major}.${minor}${sp ? ` SP${sp}` : ''}${patch ? ` P${patch}` : ''} U${update}`,
+    );
     assert.equal(numeric.kind, 'row', k.source);
     assert.equal(descriptive.kind, 'row', k.source);
-    if (numeric.kind === 'row' && descriptive.kind === 'row') assert.equal(numeric.row.id, descriptive.row.id, k.source);
+    if (numeric.kind === 'row' && descriptive.kind === 'row')
+      assert.equal(numeric.row.id, descriptive.row.id, k.source);
   }
 });
 

@@ -105,7 +105,8 @@ export const KNOWN_BUILDS: readonly KnownBuild[] = [
   },
 ];
 
-const PALISADE_PREFIXED = /^palisade(?:\s*[/@ ]\s*|-)v?(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$/i;
+const PALISADE_PREFIXED =
+  /^palisade(?:\s*[/@ ]\s*|-)v?(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$/i;
 // A pre-release tag with a letter in it (`-dev.1`, `-rc.2`); a purely numeric suffix is a build.
 const BARE_SEMVER = /^v?(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]*[A-Za-z][0-9A-Za-z.-]*))?(?:\+[0-9A-Za-z.-]+)?$/;
 const DS_NUMERIC = /^(?:deep\s+security(?:\s+agent)?\s+)?(\d+)\.(\d+)\.(\d+)(?:[-.](\d+))?$/i;
@@ -276,7 +277,11 @@ export function cipherSuiteRowFor(version: string | AgentVersion): RowPlacement 
   const first = rowIndexAt(low);
   const last = rowIndexAt(high);
   if (first === -1) {
-    return { kind: 'unknown', version: v, reason: `${v.text} is older than Deep Security Agent 9.5, the oldest version the spec lists` };
+    return {
+      kind: 'unknown',
+      version: v,
+      reason: `${v.text} is older than Deep Security Agent 9.5, the oldest version the spec lists`,
+    };
   }
   if (first === last) {
     const row = DS_ROWS[first]!;

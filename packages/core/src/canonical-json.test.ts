@@ -3,7 +3,10 @@ import { test } from 'node:test';
 import { canonicalJson, sha256Fingerprint } from './canonical-json.js';
 
 test('sorts members by UTF-16 code units and drops undefined (RFC 8785 §3.2.3)', () => {
-  assert.equal(canonicalJson({ b: 1, a: [true, null, 'x'], '\u20ac': 1, '\r': 2, c: undefined }), '{"\\r":2,"a":[true,null,"x"],"b":1,"€":1}');
+  assert.equal(
+    canonicalJson({ b: 1, a: [true, null, 'x'], '\u20ac': 1, '\r': 2, c: undefined }),
+    '{"\\r":2,"a":[true,null,"x"],"b":1,"€":1}',
+  );
 });
 
 test('numbers serialize as ECMAScript does (RFC 8785 §3.2.2.3)', () => {

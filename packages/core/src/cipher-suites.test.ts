@@ -8,16 +8,16 @@ import * as tls from 'node:tls';
 import {
   CIPHER_SUITE_ROWS,
   CIPHER_SUITES,
-  IANA_CIPHER_SUITES,
-  TLS13_SUITES,
-  TLS_PROTOCOLS,
   cipherSuiteRow,
+  IANA_CIPHER_SUITES,
+  type IanaCipherSuite,
   ianaNameFromOpenssl,
   opensslName,
+  type ReleaseLevel,
   rowProtocols,
   suiteUsableAt,
-  type IanaCipherSuite,
-  type ReleaseLevel,
+  TLS_PROTOCOLS,
+  TLS13_SUITES,
   type TlsProtocol,
 } from './cipher-suites.js';
 
@@ -95,13 +95,24 @@ test('TLS versions: as the spec names them, otherwise what the suites require', 
     'ds-20': ['TLSv1.2', 'TLSv1.2', 'suites'],
     palisade: ['TLSv1.2', 'TLSv1.3', 'palisade'],
   };
-  assert.deepEqual(CIPHER_SUITE_ROWS.map((r) => r.id), Object.keys(expected));
+  assert.deepEqual(
+    CIPHER_SUITE_ROWS.map((r) => r.id),
+    Object.keys(expected),
+  );
   for (const row of CIPHER_SUITE_ROWS) {
     assert.deepEqual([row.minProtocol, row.maxProtocol, row.protocolSource], expected[row.id], row.id);
     // A row must be able to use each of its suites at some version it offers, and each version it
     // offers must have a suite (else the version would be a promise the agent cannot keep).
-    for (const s of row.suites) assert.ok(rowProtocols(row).some((p) => suiteUsableAt(s, p)), `${row.id} ${s}`);
-    for (const p of rowProtocols(row)) assert.ok(row.suites.some((s) => suiteUsableAt(s, p)), `${row.id} ${p}`);
+    for (const s of row.suites)
+      assert.ok(
+        rowProtocols(row).some((p) => suiteUsableAt(s, p)),
+        `${row.id} ${s}`,
+      );
+    for (const p of rowProtocols(row))
+      assert.ok(
+        row.suites.some((s) => suiteUsableAt(s, p)),
+        `${row.id} ${p}`,
+      );
   }
 });
 
@@ -162,7 +173,10 @@ test('this OpenSSL knows every OpenSSL name in the map except 3DES, whatever the
     ['TLS_RSA_WITH_3DES_EDE_CBC_SHA'],
   );
   // Not even as a server for TLS 1.0 (the measurement recorded in cipher-suites.ts).
-  assert.throws(() => tls.createServer({ ciphers: 'DES-CBC3-SHA:@SECLEVEL=0', minVersion: 'TLSv1' }), /no cipher match/);
+  assert.throws(
+    () => tls.createServer({ ciphers: 'DES-CBC3-SHA:@SECLEVEL=0', minVersion: 'TLSv1' }),
+    /no cipher match/,
+  );
 });
 
 // --- real handshakes -------------------------------------------------------------------------
@@ -174,7 +188,25 @@ let cert: Buffer;
 before(() => {
   // A throwaway RSA certificate: every suite in the table authenticates with RSA.
   dir = mkdtempSync(join(tmpdir(), 'palisade-cipher-suites-'));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+    ],
+    { stdio: 'ignore' },
+  );
   key = readFileSync(join(dir, 'key.pem'));
   cert = readFileSync(join(dir, 'cert.pem'));
 });
@@ -209,7 +241,10 @@ test('a real handshake names each suite by its IANA key, and only at the version
     const name = opensslName(suite);
     const ciphers = name.startsWith('TLS_') ? name : `${name}:@SECLEVEL=0`;
     for (const protocol of TLS_PROTOCOLS) {
-      const r = await handshake({ ciphers, minVersion: protocol, maxVersion: protocol }, { ciphers, minVersion: protocol, maxVersion: protocol });
+      const r = await handshake(
+        { ciphers, minVersion: protocol, maxVersion: protocol },
+        { ciphers, minVersion: protocol, maxVersion: protocol },
+      );
       // At TLS 1.3 a TLS ≤ 1.2 list leaves Node's default 1.3 suites in place, so a handshake
       // there succeeds with another suite: "usable" means this suite was negotiated.
       const got = 'suite' in r && r.suite === suite && r.protocol === protocol;

@@ -5,7 +5,10 @@ import { buildSecurityConfiguration } from './security-configuration.js';
 import { defaultSettings } from './settings-catalog.js';
 
 const communication = (setting: string) =>
-  buildSecurityConfiguration({ settings: { ...defaultSettings(), platformSettingAgentCommunicationsDirection: setting }, heartbeatIntervalSeconds: 600 }).communication;
+  buildSecurityConfiguration({
+    settings: { ...defaultSettings(), platformSettingAgentCommunicationsDirection: setting },
+    heartbeatIntervalSeconds: 600,
+  }).communication;
 
 test('the agent heartbeats in Agent Initiated and Bidirectional only', () => {
   assert.equal(agentSendsHeartbeats('agent-initiated'), true);
@@ -24,12 +27,28 @@ test('the agent listens in Bidirectional and Manager Initiated, on 4118 by defau
 
 test('the manager dials on schedule while either side says Manager Initiated, on demand for Bidirectional, never for Agent Initiated', () => {
   assert.equal(managerDialMode('manager-initiated', 'manager-initiated'), 'scheduled');
-  assert.equal(managerDialMode('manager-initiated', 'agent-initiated'), 'scheduled', 'switching to it: the confirmation may be lost');
-  assert.equal(managerDialMode('agent-initiated', 'manager-initiated'), 'scheduled', 'switching away: the agent waits to be called');
+  assert.equal(
+    managerDialMode('manager-initiated', 'agent-initiated'),
+    'scheduled',
+    'switching to it: the confirmation may be lost',
+  );
+  assert.equal(
+    managerDialMode('agent-initiated', 'manager-initiated'),
+    'scheduled',
+    'switching away: the agent waits to be called',
+  );
   assert.equal(managerDialMode('manager-initiated', null), 'scheduled');
   assert.equal(managerDialMode('bidirectional', 'bidirectional'), 'on-demand');
-  assert.equal(managerDialMode('agent-initiated', 'bidirectional'), 'on-demand', 'it still listens until it applies the change');
-  assert.equal(managerDialMode('bidirectional', 'agent-initiated'), 'none', 'not listening yet: wait for its heartbeat');
+  assert.equal(
+    managerDialMode('agent-initiated', 'bidirectional'),
+    'on-demand',
+    'it still listens until it applies the change',
+  );
+  assert.equal(
+    managerDialMode('bidirectional', 'agent-initiated'),
+    'none',
+    'not listening yet: wait for its heartbeat',
+  );
   assert.equal(managerDialMode('bidirectional', null), 'on-demand');
   assert.equal(managerDialMode('agent-initiated', null), 'none');
   assert.equal(managerDialMode('agent-initiated', 'agent-initiated'), 'none');

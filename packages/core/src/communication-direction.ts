@@ -1,4 +1,4 @@
-import { isMacOs, type AgentPlatform } from './effective-settings.js';
+import { type AgentPlatform, isMacOs } from './effective-settings.js';
 import type { AgentDirection, SecurityConfiguration } from './security-configuration.js';
 
 /**

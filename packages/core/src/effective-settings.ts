@@ -1,4 +1,4 @@
-import { defaultSettings, type SettingOverrides, type SettingValues, SETTINGS_CATALOG } from './settings-catalog.js';
+import { defaultSettings, SETTINGS_CATALOG, type SettingOverrides, type SettingValues } from './settings-catalog.js';
 
 /** Platforms as agents report them (`process.platform` names). */
 export type AgentPlatform = 'linux' | 'win32' | 'darwin' | (string & {});

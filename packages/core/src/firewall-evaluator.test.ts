@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { compileFirewall, firewallEvaluationOrder, type FirewallPacket } from './firewall-evaluator.js';
+import { compileFirewall, type FirewallPacket, firewallEvaluationOrder } from './firewall-evaluator.js';
 import { effectiveFirewallRules } from './firewall-hidden-rule.js';
-import { validateFirewallRule, type FirewallRule } from './firewall-rule.js';
+import { type FirewallRule, validateFirewallRule } from './firewall-rule.js';
 
 let next = 0;
 function rule(input: Record<string, unknown>): FirewallRule {
@@ -12,9 +12,14 @@ function rule(input: Record<string, unknown>): FirewallRule {
 }
 
 const SSH: FirewallPacket = {
-  direction: 'incoming', protocol: 'tcp',
-  sourceIp: '198.18.0.9', destinationIp: '198.18.0.2', sourcePort: 40000, destinationPort: 22,
-  sourceMac: '02:00:00:00:00:09', destinationMac: '02:00:00:00:00:02',
+  direction: 'incoming',
+  protocol: 'tcp',
+  sourceIp: '198.18.0.9',
+  destinationIp: '198.18.0.2',
+  sourcePort: 40000,
+  destinationPort: 22,
+  sourceMac: '02:00:00:00:00:09',
+  destinationMac: '02:00:00:00:00:02',
 };
 
 function decide(rules: FirewallRule[], packet: FirewallPacket = SSH) {
@@ -28,8 +33,18 @@ test('within one priority: bypass, then force-allow, then deny, then allow — w
   const force = rule({ id: 'force', action: 'force-allow' });
   const deny = rule({ id: 'deny', action: 'deny' });
   const allow = rule({ id: 'allow', action: 'allow' });
-  assert.deepEqual(decide([allow, deny, force, bypass]), { verdict: 'allow', ruleId: 'bypass', reason: 'bypass', logged: [] });
-  assert.deepEqual(decide([allow, deny, force]), { verdict: 'allow', ruleId: 'force', reason: 'force-allow', logged: [] });
+  assert.deepEqual(decide([allow, deny, force, bypass]), {
+    verdict: 'allow',
+    ruleId: 'bypass',
+    reason: 'bypass',
+    logged: [],
+  });
+  assert.deepEqual(decide([allow, deny, force]), {
+    verdict: 'allow',
+    ruleId: 'force',
+    reason: 'force-allow',
+    logged: [],
+  });
   assert.deepEqual(decide([allow, deny]), { verdict: 'deny', ruleId: 'deny', reason: 'deny', logged: [] });
   assert.deepEqual(decide([allow]), { verdict: 'allow', ruleId: 'allow', reason: 'allow', logged: [] });
   // Same priority and action: list order.
@@ -46,7 +61,10 @@ test('across priorities the higher one decides', () => {
   assert.equal(decide([bypass0, force2, deny3, force4]).ruleId, 'force4');
   // Any action may sit at any priority here (Deep Security keeps allow at 0): an allow at 3
   // beats a deny at 2.
-  assert.equal(decide([rule({ action: 'deny', priority: 2 }), rule({ id: 'allow3', action: 'allow', priority: 3 })]).ruleId, 'allow3');
+  assert.equal(
+    decide([rule({ action: 'deny', priority: 2 }), rule({ id: 'allow3', action: 'allow', priority: 3 })]).ruleId,
+    'allow3',
+  );
   assert.deepEqual(
     firewallEvaluationOrder([bypass0, force2, deny3, force4]).map((r) => r.id),
     ['force4', 'deny3', 'force2', 'bypass0'],
@@ -58,15 +76,33 @@ test('an allow rule implicitly denies the rest of its direction, "out of allowed
   assert.deepEqual(decide([web]), { verdict: 'deny', ruleId: null, reason: 'out of allowed policy', logged: [] });
   assert.equal(decide([web], { ...SSH, destinationPort: 443 }).verdict, 'allow');
   // A force-allow or bypass match is not out of policy.
-  assert.equal(decide([web, rule({ id: 'ssh', action: 'force-allow', protocol: 'tcp', destinationPorts: 22 })]).ruleId, 'ssh');
+  assert.equal(
+    decide([web, rule({ id: 'ssh', action: 'force-allow', protocol: 'tcp', destinationPorts: 22 })]).ruleId,
+    'ssh',
+  );
   // The other direction has no allow rule: unmatched traffic passes.
-  assert.deepEqual(decide([web], { ...SSH, direction: 'outgoing' }), { verdict: 'allow', ruleId: null, reason: 'no rules', logged: [] });
+  assert.deepEqual(decide([web], { ...SSH, direction: 'outgoing' }), {
+    verdict: 'allow',
+    ruleId: null,
+    reason: 'no rules',
+    logged: [],
+  });
 });
 
 test('without an allow rule unmatched traffic passes: "no rules" or "no match"', () => {
   assert.deepEqual(decide([]), { verdict: 'allow', ruleId: null, reason: 'no rules', logged: [] });
-  assert.deepEqual(decide([rule({ action: 'deny', protocol: 'udp' })]), { verdict: 'allow', ruleId: null, reason: 'no match', logged: [] });
-  assert.deepEqual(decide([rule({ id: 'log', action: 'log-only' })]), { verdict: 'allow', ruleId: null, reason: 'no rules', logged: ['log'] });
+  assert.deepEqual(decide([rule({ action: 'deny', protocol: 'udp' })]), {
+    verdict: 'allow',
+    ruleId: null,
+    reason: 'no match',
+    logged: [],
+  });
+  assert.deepEqual(decide([rule({ id: 'log', action: 'log-only' })]), {
+    verdict: 'allow',
+    ruleId: null,
+    reason: 'no rules',
+    logged: ['log'],
+  });
 });
 
 test('log-only rules are recorded, never decide, and sit after bypass but before force-allow', () => {
@@ -81,8 +117,18 @@ test('log-only rules are recorded, never decide, and sit after bypass but before
 
 test('established and loopback packets are allowed before any rule, as the nftables chain does', () => {
   const denyAll = rule({ action: 'deny', priority: 4 });
-  assert.deepEqual(decide([denyAll], { ...SSH, established: true }), { verdict: 'allow', ruleId: null, reason: 'established', logged: [] });
-  assert.deepEqual(decide([denyAll], { ...SSH, loopback: true }), { verdict: 'allow', ruleId: null, reason: 'loopback', logged: [] });
+  assert.deepEqual(decide([denyAll], { ...SSH, established: true }), {
+    verdict: 'allow',
+    ruleId: null,
+    reason: 'established',
+    logged: [],
+  });
+  assert.deepEqual(decide([denyAll], { ...SSH, loopback: true }), {
+    verdict: 'allow',
+    ruleId: null,
+    reason: 'loopback',
+    logged: [],
+  });
 });
 
 function matches(input: Record<string, unknown>, packet: FirewallPacket = SSH): boolean {
@@ -126,12 +172,19 @@ test('IP addresses: single, CIDR, range, list, IPv4 and IPv6, not', () => {
 });
 
 test('an IPv4-mapped IPv6 peer (dual-stack socket) is matched as IPv4', () => {
-  assert.ok(matches({ frameType: 'ipv4', sourceIp: '198.18.0.9' }, { ...SSH, sourceIp: '::ffff:198.18.0.9', destinationIp: '::ffff:198.18.0.2' }));
+  assert.ok(
+    matches(
+      { frameType: 'ipv4', sourceIp: '198.18.0.9' },
+      { ...SSH, sourceIp: '::ffff:198.18.0.9', destinationIp: '::ffff:198.18.0.2' },
+    ),
+  );
 });
 
 test('MAC addresses in any spelling, with not', () => {
   assert.ok(matches({ sourceMac: '02-00-00-00-00-09' }));
-  assert.ok(matches({ sourceMac: ['02:00:00:00:00:01', '02:00:00:00:00:09'] }, { ...SSH, sourceMac: '02-00-00-00-00-09' }));
+  assert.ok(
+    matches({ sourceMac: ['02:00:00:00:00:01', '02:00:00:00:00:09'] }, { ...SSH, sourceMac: '02-00-00-00-00-09' }),
+  );
   assert.ok(!matches({ sourceMac: '02:00:00:00:00:09', sourceMacNot: true }));
   assert.ok(matches({ destinationMac: '02:00:00:00:00:09', destinationMacNot: true }));
 });
@@ -167,24 +220,56 @@ test('bad packets are programming errors', () => {
 test('the same rule twice is one rule; two rules with one id are refused', () => {
   const a = rule({ id: 'same', action: 'deny' });
   assert.equal(compileFirewall([a, a]).rules.length, 1);
-  assert.throws(() => compileFirewall([a, rule({ id: 'same', action: 'allow' })]), /two different rules have id "same"/);
+  assert.throws(
+    () => compileFirewall([a, rule({ id: 'same', action: 'allow' })]),
+    /two different rules have id "same"/,
+  );
 });
 
 // The listener checks each peer against the effective rules (issue 6). Replacing the hidden rule
 // only removes its bypass; to shut other peers out the policy also needs a deny (or an allow rule
 // elsewhere in the direction, which brings the implicit deny).
 test('listener check: hidden rule admits anyone; a replacing rule plus a deny admits only the manager', () => {
-  const peer = (sourceIp: string): FirewallPacket => ({ direction: 'incoming', protocol: 'tcp', sourceIp, destinationIp: '198.18.0.2', sourcePort: 50000, destinationPort: 4118 });
+  const peer = (sourceIp: string): FirewallPacket => ({
+    direction: 'incoming',
+    protocol: 'tcp',
+    sourceIp,
+    destinationIp: '198.18.0.2',
+    sourcePort: 50000,
+    destinationPort: 4118,
+  });
   const hidden = compileFirewall(effectiveFirewallRules({ rules: [], listen: true }).rules);
-  assert.deepEqual(hidden.evaluate(peer('198.18.0.9')), { verdict: 'allow', ruleId: 'hidden-listening-port', reason: 'bypass', logged: [] });
+  assert.deepEqual(hidden.evaluate(peer('198.18.0.9')), {
+    verdict: 'allow',
+    ruleId: 'hidden-listening-port',
+    reason: 'bypass',
+    logged: [],
+  });
 
-  const onlyManager = rule({ id: 'only-manager', action: 'force-allow', priority: 4, frameType: 'ip', protocol: 'tcp', destinationPorts: 4118, sourceIp: '198.18.0.1' });
+  const onlyManager = rule({
+    id: 'only-manager',
+    action: 'force-allow',
+    priority: 4,
+    frameType: 'ip',
+    protocol: 'tcp',
+    destinationPorts: 4118,
+    sourceIp: '198.18.0.1',
+  });
   const closePort = rule({ id: 'close-4118', action: 'deny', priority: 4, protocol: 'tcp', destinationPorts: 4118 });
   const effective = effectiveFirewallRules({ rules: [onlyManager, closePort], listen: true });
   assert.equal(effective.replacedBy, 'only-manager');
   const m = compileFirewall(effective.rules);
   assert.equal(m.evaluate(peer('198.18.0.1')).ruleId, 'only-manager');
-  assert.deepEqual(m.evaluate(peer('198.18.0.9')), { verdict: 'deny', ruleId: 'close-4118', reason: 'deny', logged: [] });
+  assert.deepEqual(m.evaluate(peer('198.18.0.9')), {
+    verdict: 'deny',
+    ruleId: 'close-4118',
+    reason: 'deny',
+    logged: [],
+  });
   // Without the deny, the replaced port is as open as any other port.
-  assert.equal(compileFirewall(effectiveFirewallRules({ rules: [onlyManager], listen: true }).rules).evaluate(peer('198.18.0.9')).verdict, 'allow');
+  assert.equal(
+    compileFirewall(effectiveFirewallRules({ rules: [onlyManager], listen: true }).rules).evaluate(peer('198.18.0.9'))
+      .verdict,
+    'allow',
+  );
 });

@@ -27,21 +27,21 @@
  * and the same order still applies (an allow at priority 3 beats a deny at priority 2).
  */
 import {
-  ETHERTYPES,
-  IP_PROTOCOL_NUMBERS,
   dedupeFirewallRules,
+  ETHERTYPES,
+  type FirewallAction,
+  type FirewallDirection,
+  type FirewallRule,
+  IP_PROTOCOL_NUMBERS,
+  type IpMatch,
+  type IpProtocol,
+  type MacMatch,
   normalizeMac,
+  type PortMatch,
   parseIpEntry,
   parseIpv4,
   parseIpv6,
   portInterval,
-  type FirewallAction,
-  type FirewallDirection,
-  type FirewallRule,
-  type IpMatch,
-  type IpProtocol,
-  type MacMatch,
-  type PortMatch,
 } from './firewall-rule.js';
 
 /** Position of an action within one priority (Deep Security's order of precedence). */
@@ -61,10 +61,12 @@ export const FIREWALL_ACTION_PRECEDENCE: Readonly<Record<FirewallAction, number>
 export function firewallEvaluationOrder<R extends FirewallRule>(rules: readonly R[]): R[] {
   return rules
     .map((rule, index) => ({ rule, index }))
-    .sort((a, b) =>
-      b.rule.priority - a.rule.priority ||
-      FIREWALL_ACTION_PRECEDENCE[a.rule.action] - FIREWALL_ACTION_PRECEDENCE[b.rule.action] ||
-      a.index - b.index)
+    .sort(
+      (a, b) =>
+        b.rule.priority - a.rule.priority ||
+        FIREWALL_ACTION_PRECEDENCE[a.rule.action] - FIREWALL_ACTION_PRECEDENCE[b.rule.action] ||
+        a.index - b.index,
+    )
     .map((x) => x.rule);
 }
 
@@ -156,12 +158,18 @@ interface CompiledRule {
 
 function frameNumber(frame: FirewallRule['frameType'] | NonNullable<FirewallPacket['frameType']>): number {
   switch (frame) {
-    case 'any': return ANY;
-    case 'ip': return IP_FRAME;
-    case 'ipv4': return ETHERTYPES.ipv4;
-    case 'ipv6': return ETHERTYPES.ipv6;
-    case 'arp': return ETHERTYPES.arp;
-    default: return frame;
+    case 'any':
+      return ANY;
+    case 'ip':
+      return IP_FRAME;
+    case 'ipv4':
+      return ETHERTYPES.ipv4;
+    case 'ipv6':
+      return ETHERTYPES.ipv6;
+    case 'arp':
+      return ETHERTYPES.arp;
+    default:
+      return frame;
   }
 }
 
@@ -258,16 +266,21 @@ function prepare(packet: FirewallPacket): PreparedPacket {
   const src = packetAddress(packet.sourceIp, 'sourceIp');
   const dst = packetAddress(packet.destinationIp, 'destinationIp');
   const known = src ?? dst;
-  const frame = packet.frameType !== undefined
-    ? frameNumber(packet.frameType)
-    : known === undefined ? ANY : typeof known === 'number' ? ETHERTYPES.ipv4 : ETHERTYPES.ipv6;
+  const frame =
+    packet.frameType !== undefined
+      ? frameNumber(packet.frameType)
+      : known === undefined
+        ? ANY
+        : typeof known === 'number'
+          ? ETHERTYPES.ipv4
+          : ETHERTYPES.ipv6;
   return {
     frame,
     protocol: packet.protocol === undefined ? ANY : protocolNumber(packet.protocol),
     src,
     dst,
-    srcMac: packet.sourceMac === undefined ? undefined : normalizeMac(packet.sourceMac) ?? undefined,
-    dstMac: packet.destinationMac === undefined ? undefined : normalizeMac(packet.destinationMac) ?? undefined,
+    srcMac: packet.sourceMac === undefined ? undefined : (normalizeMac(packet.sourceMac) ?? undefined),
+    dstMac: packet.destinationMac === undefined ? undefined : (normalizeMac(packet.destinationMac) ?? undefined),
     srcPort: packet.sourcePort,
     dstPort: packet.destinationPort,
   };
@@ -338,7 +351,8 @@ export function compileFirewall(rules: readonly FirewallRule[]): FirewallMatcher
       if (packet.established) return { verdict: 'allow', ruleId: null, reason: 'established', logged: NONE };
       if (packet.loopback) return { verdict: 'allow', ruleId: null, reason: 'loopback', logged: NONE };
       const d = plans[packet.direction];
-      if (d === undefined) throw new TypeError(`packet direction "${String(packet.direction)}" is not incoming or outgoing`);
+      if (d === undefined)
+        throw new TypeError(`packet direction "${String(packet.direction)}" is not incoming or outgoing`);
       const p = prepare(packet);
       let logged: string[] | null = null;
       for (const r of d.rules) {
@@ -352,7 +366,12 @@ export function compileFirewall(rules: readonly FirewallRule[]): FirewallMatcher
         return { verdict, ruleId: r.rule.id, reason: action, logged: logged ?? NONE };
       }
       if (d.hasAllow) return { verdict: 'deny', ruleId: null, reason: 'out of allowed policy', logged: logged ?? NONE };
-      return { verdict: 'allow', ruleId: null, reason: d.hasDeciding ? 'no match' : 'no rules', logged: logged ?? NONE };
+      return {
+        verdict: 'allow',
+        ruleId: null,
+        reason: d.hasDeciding ? 'no match' : 'no rules',
+        logged: logged ?? NONE,
+      };
     },
   };
 }

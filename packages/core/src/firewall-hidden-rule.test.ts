@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  HIDDEN_LISTENING_PORT_RULE_ID,
   effectiveFirewallRules,
+  HIDDEN_LISTENING_PORT_RULE_ID,
   hiddenListeningPortRule,
   hiddenRuleMismatches,
 } from './firewall-hidden-rule.js';
-import { validateFirewallRule, type FirewallRule } from './firewall-rule.js';
+import { type FirewallRule, validateFirewallRule } from './firewall-rule.js';
 import { buildSecurityConfiguration } from './security-configuration.js';
 import { defaultSettings } from './settings-catalog.js';
 
@@ -18,8 +18,14 @@ function rule(input: Record<string, unknown>): FirewallRule {
 
 /** The reference's qualifying rule, restricted to the manager's address. */
 const QUALIFYING = {
-  id: 'only-manager', action: 'force-allow', priority: 4, direction: 'incoming',
-  frameType: 'IP', protocol: 'TCP', destinationPorts: [4118], sourceIp: '198.18.0.1',
+  id: 'only-manager',
+  action: 'force-allow',
+  priority: 4,
+  direction: 'incoming',
+  frameType: 'IP',
+  protocol: 'TCP',
+  destinationPorts: [4118],
+  sourceIp: '198.18.0.1',
 };
 
 function listenFor(direction: string): boolean {
@@ -34,7 +40,13 @@ test('present while the agent listens (Bidirectional, Manager Initiated), first 
     assert.equal(eff.hiddenRule, 'present', direction);
     assert.equal(eff.replacedBy, null);
     assert.equal(eff.listeningPort, 4118);
-    assert.deepEqual(eff.rules.map((r) => [r.id, r.hidden]), [[HIDDEN_LISTENING_PORT_RULE_ID, true], ['u', false]]);
+    assert.deepEqual(
+      eff.rules.map((r) => [r.id, r.hidden]),
+      [
+        [HIDDEN_LISTENING_PORT_RULE_ID, true],
+        ['u', false],
+      ],
+    );
   }
 });
 
@@ -49,11 +61,28 @@ test('the hidden rule: priority-4 bypass, incoming, IP, TCP, destination port = 
   assert.deepEqual(
     { ...hidden, name: undefined, description: undefined },
     {
-      id: 'hidden-listening-port', name: undefined, description: undefined, action: 'bypass', priority: 4, direction: 'incoming',
-      frameType: 'ip', frameTypeNot: false, protocol: 'tcp', protocolNot: false,
-      sourceIp: 'any', sourceIpNot: false, destinationIp: 'any', destinationIpNot: false,
-      sourceMac: 'any', sourceMacNot: false, destinationMac: 'any', destinationMacNot: false,
-      sourcePorts: 'any', sourcePortsNot: false, destinationPorts: [4999], destinationPortsNot: false,
+      id: 'hidden-listening-port',
+      name: undefined,
+      description: undefined,
+      action: 'bypass',
+      priority: 4,
+      direction: 'incoming',
+      frameType: 'ip',
+      frameTypeNot: false,
+      protocol: 'tcp',
+      protocolNot: false,
+      sourceIp: 'any',
+      sourceIpNot: false,
+      destinationIp: 'any',
+      destinationIpNot: false,
+      sourceMac: 'any',
+      sourceMacNot: false,
+      destinationMac: 'any',
+      destinationMacNot: false,
+      sourcePorts: 'any',
+      sourcePortsNot: false,
+      destinationPorts: [4999],
+      destinationPortsNot: false,
       hidden: true,
     },
   );
@@ -61,7 +90,10 @@ test('the hidden rule: priority-4 bypass, incoming, IP, TCP, destination port = 
   const { hidden: _marker, ...fields } = hidden;
   const check = validateFirewallRule({ ...fields, id: 'copy' });
   assert.ok(check.ok);
-  assert.throws(() => effectiveFirewallRules({ rules: [], listen: true, listeningPort: 0 }), /listening port 0 is not 1–65535/);
+  assert.throws(
+    () => effectiveFirewallRules({ rules: [], listen: true, listeningPort: 0 }),
+    /listening port 0 is not 1–65535/,
+  );
 });
 
 test('a rule matching all six conditions replaces it, and is named', () => {
@@ -77,10 +109,19 @@ test('a rule matching all six conditions replaces it, and is named', () => {
   for (const input of cases) {
     const r = rule(input);
     assert.deepEqual(hiddenRuleMismatches(r, 4118), [], JSON.stringify(input));
-    const eff = effectiveFirewallRules({ rules: [rule({ id: 'other', action: 'allow', priority: 0, direction: 'incoming' }), r], listen: true });
+    const eff = effectiveFirewallRules({
+      rules: [rule({ id: 'other', action: 'allow', priority: 0, direction: 'incoming' }), r],
+      listen: true,
+    });
     assert.equal(eff.hiddenRule, 'replaced');
     assert.equal(eff.replacedBy, 'only-manager');
-    assert.deepEqual(eff.rules.map((x) => [x.id, x.hidden]), [['other', false], ['only-manager', false]]);
+    assert.deepEqual(
+      eff.rules.map((x) => [x.id, x.hidden]),
+      [
+        ['other', false],
+        ['only-manager', false],
+      ],
+    );
   }
 });
 
@@ -102,10 +143,25 @@ test('a rule differing in any one condition does not replace it', () => {
     ['any port', { destinationPorts: 'any' }, ['destination ports are any, not a list that includes 4118']],
     ['negated port', { destinationPorts: [22], destinationPortsNot: true }, ['destination ports are negated']],
     ['negated list naming the port', { destinationPortsNot: true }, ['destination ports are negated']],
-    ['protocol any', { protocol: 'any', destinationPorts: 'any' }, ['protocol is any, not TCP', 'destination ports are any, not a list that includes 4118']],
-    ['protocol not TCP', { protocolNot: true, destinationPorts: 'any' }, ['protocol is not tcp, not TCP', 'destination ports are any, not a list that includes 4118']],
-    ['frame not IP', { frameTypeNot: true, protocol: 'any', destinationPorts: 'any', sourceIp: 'any' },
-      ['frame type is not ip, not IP', 'protocol is any, not TCP', 'destination ports are any, not a list that includes 4118']],
+    [
+      'protocol any',
+      { protocol: 'any', destinationPorts: 'any' },
+      ['protocol is any, not TCP', 'destination ports are any, not a list that includes 4118'],
+    ],
+    [
+      'protocol not TCP',
+      { protocolNot: true, destinationPorts: 'any' },
+      ['protocol is not tcp, not TCP', 'destination ports are any, not a list that includes 4118'],
+    ],
+    [
+      'frame not IP',
+      { frameTypeNot: true, protocol: 'any', destinationPorts: 'any', sourceIp: 'any' },
+      [
+        'frame type is not ip, not IP',
+        'protocol is any, not TCP',
+        'destination ports are any, not a list that includes 4118',
+      ],
+    ],
   ];
   for (const [label, change, reasons] of cases) {
     const r = rule({ ...QUALIFYING, ...change });
@@ -120,7 +176,14 @@ test('a rule differing in any one condition does not replace it', () => {
 test('replacement follows the configured listening port', () => {
   const r = rule(QUALIFYING);
   assert.equal(effectiveFirewallRules({ rules: [r], listen: true, listeningPort: 4200 }).hiddenRule, 'present');
-  assert.equal(effectiveFirewallRules({ rules: [rule({ ...QUALIFYING, destinationPorts: 4200 })], listen: true, listeningPort: 4200 }).replacedBy, 'only-manager');
+  assert.equal(
+    effectiveFirewallRules({
+      rules: [rule({ ...QUALIFYING, destinationPorts: 4200 })],
+      listen: true,
+      listeningPort: 4200,
+    }).replacedBy,
+    'only-manager',
+  );
 });
 
 test('the first qualifying rule is named; repeated rules kept once; effective lists are not fed back', () => {
@@ -128,7 +191,10 @@ test('the first qualifying rule is named; repeated rules kept once; effective li
   const b = rule({ ...QUALIFYING, id: 'b', action: 'bypass' });
   const eff = effectiveFirewallRules({ rules: [b, a, b], listen: true });
   assert.equal(eff.replacedBy, 'b');
-  assert.deepEqual(eff.rules.map((r) => r.id), ['b', 'a']);
+  assert.deepEqual(
+    eff.rules.map((r) => r.id),
+    ['b', 'a'],
+  );
   const withHidden = effectiveFirewallRules({ rules: [], listen: true }).rules;
   assert.throws(() => effectiveFirewallRules({ rules: withHidden, listen: true }), /synthesized by core/);
 });

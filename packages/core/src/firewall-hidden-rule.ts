@@ -13,12 +13,7 @@
  * The rule exists only while the agent listens (Bidirectional, Manager Initiated); in Agent
  * Initiated mode nothing listens, so nothing is opened.
  */
-import {
-  RESERVED_RULE_ID_PREFIX,
-  dedupeFirewallRules,
-  portInterval,
-  type FirewallRule,
-} from './firewall-rule.js';
+import { dedupeFirewallRules, type FirewallRule, portInterval, RESERVED_RULE_ID_PREFIX } from './firewall-rule.js';
 import { DEFAULT_AGENT_LISTENING_PORT } from './security-configuration.js';
 
 /** Id of the synthesized rule; the `hidden-` prefix is refused for operators' rules. */
@@ -57,7 +52,8 @@ export function hiddenListeningPortRule(listeningPort: number): EffectiveFirewal
   return Object.freeze({
     id: HIDDEN_LISTENING_PORT_RULE_ID,
     name: `Agent listening port ${listeningPort} (hidden)`,
-    description: 'Synthesized while the agent listens (Bidirectional, Manager Initiated) so the manager can reach it. A priority-4 force-allow or bypass rule for incoming TCP over IP to this port replaces it.',
+    description:
+      'Synthesized while the agent listens (Bidirectional, Manager Initiated) so the manager can reach it. A priority-4 force-allow or bypass rule for incoming TCP over IP to this port replaces it.',
     action: 'bypass',
     priority: 4,
     direction: 'incoming',
@@ -82,7 +78,8 @@ export function hiddenListeningPortRule(listeningPort: number): EffectiveFirewal
 }
 
 function checkPort(port: number): void {
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`listening port ${port} is not 1–65535`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new RangeError(`listening port ${port} is not 1–65535`);
 }
 
 /**
@@ -100,16 +97,24 @@ function checkPort(port: number): void {
  */
 export function hiddenRuleMismatches(rule: FirewallRule, listeningPort: number): string[] {
   const out: string[] = [];
-  if (rule.action !== 'force-allow' && rule.action !== 'bypass') out.push(`action is ${rule.action}, not force-allow or bypass`);
+  if (rule.action !== 'force-allow' && rule.action !== 'bypass')
+    out.push(`action is ${rule.action}, not force-allow or bypass`);
   if (rule.priority !== 4) out.push(`priority is ${rule.priority}, not 4`);
   if (rule.direction !== 'incoming') out.push(`direction is ${rule.direction}, not incoming`);
-  if (rule.frameType !== 'ip' || rule.frameTypeNot) out.push(`frame type is ${rule.frameTypeNot ? 'not ' : ''}${String(rule.frameType)}, not IP`);
-  if (rule.protocol !== 'tcp' || rule.protocolNot) out.push(`protocol is ${rule.protocolNot ? 'not ' : ''}${String(rule.protocol)}, not TCP`);
+  if (rule.frameType !== 'ip' || rule.frameTypeNot)
+    out.push(`frame type is ${rule.frameTypeNot ? 'not ' : ''}${String(rule.frameType)}, not IP`);
+  if (rule.protocol !== 'tcp' || rule.protocolNot)
+    out.push(`protocol is ${rule.protocolNot ? 'not ' : ''}${String(rule.protocol)}, not TCP`);
   if (rule.destinationPortsNot) {
     out.push('destination ports are negated');
   } else if (rule.destinationPorts === 'any') {
     out.push(`destination ports are any, not a list that includes ${listeningPort}`);
-  } else if (!rule.destinationPorts.some((e) => { const [a, b] = portInterval(e); return a <= listeningPort && listeningPort <= b; })) {
+  } else if (
+    !rule.destinationPorts.some((e) => {
+      const [a, b] = portInterval(e);
+      return a <= listeningPort && listeningPort <= b;
+    })
+  ) {
     out.push(`destination ports do not include ${listeningPort}`);
   }
   return out;
@@ -129,8 +134,11 @@ export function replacesHiddenRule(rule: FirewallRule, listeningPort: number): b
 export function effectiveFirewallRules(input: EffectiveFirewallInput): EffectiveFirewall {
   // Feeding an effective list back in would let the hidden rule "replace" itself.
   const synthesized = input.rules.find((r) => r.id.startsWith(RESERVED_RULE_ID_PREFIX));
-  if (synthesized) throw new RangeError(`rule "${synthesized.id}" is synthesized by core; pass the operator's rules only`);
-  const user: EffectiveFirewallRule[] = dedupeFirewallRules(input.rules).map((r) => Object.freeze({ ...r, hidden: false }));
+  if (synthesized)
+    throw new RangeError(`rule "${synthesized.id}" is synthesized by core; pass the operator's rules only`);
+  const user: EffectiveFirewallRule[] = dedupeFirewallRules(input.rules).map((r) =>
+    Object.freeze({ ...r, hidden: false }),
+  );
   if (!input.listen) {
     return Object.freeze({ rules: Object.freeze(user), hiddenRule: 'absent', replacedBy: null, listeningPort: null });
   }
@@ -138,7 +146,12 @@ export function effectiveFirewallRules(input: EffectiveFirewallInput): Effective
   checkPort(port);
   const replacing = user.find((r) => replacesHiddenRule(r, port));
   if (replacing) {
-    return Object.freeze({ rules: Object.freeze(user), hiddenRule: 'replaced', replacedBy: replacing.id, listeningPort: port });
+    return Object.freeze({
+      rules: Object.freeze(user),
+      hiddenRule: 'replaced',
+      replacedBy: replacing.id,
+      listeningPort: port,
+    });
   }
   return Object.freeze({
     rules: Object.freeze([hiddenListeningPortRule(port), ...user]),

@@ -77,11 +77,28 @@ export interface FirewallRule {
 
 /** Every field of {@link FirewallRule}, in the order rules are built (and compared). */
 export const FIREWALL_RULE_FIELDS = [
-  'id', 'name', 'description', 'action', 'priority', 'direction',
-  'frameType', 'frameTypeNot', 'protocol', 'protocolNot',
-  'sourceIp', 'sourceIpNot', 'destinationIp', 'destinationIpNot',
-  'sourceMac', 'sourceMacNot', 'destinationMac', 'destinationMacNot',
-  'sourcePorts', 'sourcePortsNot', 'destinationPorts', 'destinationPortsNot',
+  'id',
+  'name',
+  'description',
+  'action',
+  'priority',
+  'direction',
+  'frameType',
+  'frameTypeNot',
+  'protocol',
+  'protocolNot',
+  'sourceIp',
+  'sourceIpNot',
+  'destinationIp',
+  'destinationIpNot',
+  'sourceMac',
+  'sourceMacNot',
+  'destinationMac',
+  'destinationMacNot',
+  'sourcePorts',
+  'sourcePortsNot',
+  'destinationPorts',
+  'destinationPortsNot',
 ] as const satisfies readonly (keyof FirewallRule)[];
 
 /** Ids starting with this are synthesized by core (the hidden rule) and refused from operators. */
@@ -211,10 +228,16 @@ export function formatIpv6(value: bigint): string {
   let bestStart = -1;
   let bestLen = 1;
   for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) { i++; continue; }
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
     let j = i;
     while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) { bestStart = i; bestLen = j - i; }
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
     i = j;
   }
   const hex = groups.map((g) => g.toString(16));
@@ -304,11 +327,19 @@ export function portInterval(entry: PortEntry): readonly [number, number] {
 export function frameFamilies(frameType: FrameType, not: boolean): readonly (4 | 6)[] {
   let positive: (4 | 6)[];
   switch (frameType) {
-    case 'any': return not ? [] : [4, 6];
-    case 'ip': positive = [4, 6]; break;
-    case 'ipv4': positive = [4]; break;
-    case 'ipv6': positive = [6]; break;
-    default: positive = [];
+    case 'any':
+      return not ? [] : [4, 6];
+    case 'ip':
+      positive = [4, 6];
+      break;
+    case 'ipv4':
+      positive = [4];
+      break;
+    case 'ipv6':
+      positive = [6];
+      break;
+    default:
+      positive = [];
   }
   return not ? ([4, 6] as const).filter((f) => !positive.includes(f)) : positive;
 }
@@ -333,11 +364,17 @@ function describe(value: unknown): string {
 }
 
 function keyword(value: string): string {
-  return value.trim().toLowerCase().replace(/[\s_]+/g, '-');
+  return value
+    .trim()
+    .toLowerCase()
+    .replace(/[\s_]+/g, '-');
 }
 
 function readEnum<T extends string>(p: Problems, path: string, value: unknown, allowed: readonly T[]): T | undefined {
-  if (value === undefined) { p.add(path, 'is required'); return undefined; }
+  if (value === undefined) {
+    p.add(path, 'is required');
+    return undefined;
+  }
   if (typeof value === 'string') {
     const k = keyword(value);
     const hit = allowed.find((a) => a === k);
@@ -355,10 +392,16 @@ function readBool(p: Problems, path: string, value: unknown): boolean {
 }
 
 function readId(p: Problems, value: unknown): string | undefined {
-  if (value === undefined) { p.add('id', 'is required'); return undefined; }
+  if (value === undefined) {
+    p.add('id', 'is required');
+    return undefined;
+  }
   const text = typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? String(value) : value;
   if (typeof text !== 'string' || !ID.test(text)) {
-    p.add('id', `${describe(value)} is not an id (1–64 of A–Z a–z 0–9 _ -, starting with a letter or digit; it names an nftables counter)`);
+    p.add(
+      'id',
+      `${describe(value)} is not an id (1–64 of A–Z a–z 0–9 _ -, starting with a letter or digit; it names an nftables counter)`,
+    );
     return undefined;
   }
   if (text.startsWith(RESERVED_RULE_ID_PREFIX)) {
@@ -373,7 +416,10 @@ function readText(p: Problems, path: string, value: unknown, required: boolean, 
     if (required) p.add(path, 'is required');
     return '';
   }
-  if (typeof value !== 'string') { p.add(path, `${describe(value)} is not text`); return ''; }
+  if (typeof value !== 'string') {
+    p.add(path, `${describe(value)} is not text`);
+    return '';
+  }
   const t = value.trim();
   if (required && t === '') p.add(path, 'must not be empty');
   if (t.length > max) p.add(path, `is longer than ${max} characters`);
@@ -381,7 +427,10 @@ function readText(p: Problems, path: string, value: unknown, required: boolean, 
 }
 
 function readPriority(p: Problems, value: unknown): FirewallPriority | undefined {
-  if (value === undefined) { p.add('priority', 'is required'); return undefined; }
+  if (value === undefined) {
+    p.add('priority', 'is required');
+    return undefined;
+  }
   // Deep Security's API sends priorities as the strings "0"–"4"; accept both spellings.
   const n = typeof value === 'string' && /^[0-4]$/.test(value.trim()) ? Number(value.trim()) : value;
   if (typeof n === 'number' && (FIREWALL_PRIORITIES as readonly number[]).includes(n)) return n as FirewallPriority;
@@ -464,7 +513,10 @@ function readIps(p: Problems, path: string, value: unknown): IpMatch {
   if (list === 'any') return 'any';
   const out: string[] = [];
   for (const item of list.items) {
-    if (typeof item.value !== 'string') { p.add(item.path, `${describe(item.value)} is not an IP address, CIDR block or range`); continue; }
+    if (typeof item.value !== 'string') {
+      p.add(item.path, `${describe(item.value)} is not an IP address, CIDR block or range`);
+      continue;
+    }
     try {
       out.push(parseIpEntry(item.value).text);
     } catch (e) {
@@ -480,7 +532,8 @@ function readMacs(p: Problems, path: string, value: unknown): MacMatch {
   const out: string[] = [];
   for (const item of list.items) {
     const mac = typeof item.value === 'string' ? normalizeMac(item.value) : null;
-    if (mac === null) p.add(item.path, `${describe(item.value)} is not a MAC address (six hex pairs separated by : or -)`);
+    if (mac === null)
+      p.add(item.path, `${describe(item.value)} is not a MAC address (six hex pairs separated by : or -)`);
     else out.push(mac);
   }
   return dedupe(out);
@@ -501,8 +554,14 @@ function readPorts(p: Problems, path: string, value: unknown): PortMatch {
       const [a, b, ...rest] = v.split('-');
       const from = readPort(a);
       const to = readPort(b);
-      if (rest.length > 0 || from === null || to === null) { p.add(item.path, `${describe(v)} is not a port range (from-to, 0–65535)`); continue; }
-      if (from > to) { p.add(item.path, `${describe(v)}: range starts after it ends`); continue; }
+      if (rest.length > 0 || from === null || to === null) {
+        p.add(item.path, `${describe(v)} is not a port range (from-to, 0–65535)`);
+        continue;
+      }
+      if (from > to) {
+        p.add(item.path, `${describe(v)}: range starts after it ends`);
+        continue;
+      }
       out.push(from === to ? from : `${from}-${to}`);
       continue;
     }
@@ -556,10 +615,14 @@ export function validateFirewallRule(input: unknown): FirewallRuleValidation {
 
   // "not any" matches no packet at all: almost certainly a mistake, never a useful rule.
   const pairs: [string, unknown, boolean][] = [
-    ['frameType', frameType, frameTypeNot], ['protocol', protocol, protocolNot],
-    ['sourceIp', sourceIp, sourceIpNot], ['destinationIp', destinationIp, destinationIpNot],
-    ['sourceMac', sourceMac, sourceMacNot], ['destinationMac', destinationMac, destinationMacNot],
-    ['sourcePorts', sourcePorts, sourcePortsNot], ['destinationPorts', destinationPorts, destinationPortsNot],
+    ['frameType', frameType, frameTypeNot],
+    ['protocol', protocol, protocolNot],
+    ['sourceIp', sourceIp, sourceIpNot],
+    ['destinationIp', destinationIp, destinationIpNot],
+    ['sourceMac', sourceMac, sourceMacNot],
+    ['destinationMac', destinationMac, destinationMacNot],
+    ['sourcePorts', sourcePorts, sourcePortsNot],
+    ['destinationPorts', destinationPorts, destinationPortsNot],
   ];
   for (const [field, value, not] of pairs) {
     if (not && value === 'any') p.add(`${field}Not`, `"not any" matches nothing; set ${field} or clear the flag`);
@@ -575,7 +638,10 @@ export function validateFirewallRule(input: unknown): FirewallRuleValidation {
     if (destinationIp !== 'any') p.add('destinationIp', `only IP frames carry IP addresses (frame type is ${frame})`);
   }
   // A positive address list with no entry of any family the frame admits can never match.
-  for (const [field, value, not] of [['sourceIp', sourceIp, sourceIpNot], ['destinationIp', destinationIp, destinationIpNot]] as const) {
+  for (const [field, value, not] of [
+    ['sourceIp', sourceIp, sourceIpNot],
+    ['destinationIp', destinationIp, destinationIpNot],
+  ] as const) {
     // (An empty list here means every entry was already reported as invalid.)
     if (value === 'any' || value.length === 0 || not || families.length === 0) continue;
     const present = new Set(value.map((e) => (e.includes(':') ? 6 : 4)));
@@ -585,7 +651,10 @@ export function validateFirewallRule(input: unknown): FirewallRuleValidation {
   }
   // Ports exist only in TCP and UDP headers (Deep Security greys the port fields out otherwise).
   const portProtocol = (protocol === 'tcp' || protocol === 'udp') && !protocolNot;
-  for (const [field, value] of [['sourcePorts', sourcePorts], ['destinationPorts', destinationPorts]] as const) {
+  for (const [field, value] of [
+    ['sourcePorts', sourcePorts],
+    ['destinationPorts', destinationPorts],
+  ] as const) {
     if (value !== 'any' && !portProtocol) {
       const proto = `${protocolNot ? 'not ' : ''}${protocol}`;
       p.add(field, `ports are only meaningful for protocol TCP or UDP (protocol is ${proto})`);
@@ -595,11 +664,28 @@ export function validateFirewallRule(input: unknown): FirewallRuleValidation {
   if (p.list.length > 0) return { ok: false, problems: p.list };
   const freeze = <T>(v: T): T => (Array.isArray(v) ? (Object.freeze(v) as T) : v);
   const rule: FirewallRule = {
-    id: id!, name, description, action: action!, priority: priority!, direction: direction!,
-    frameType, frameTypeNot, protocol, protocolNot,
-    sourceIp: freeze(sourceIp), sourceIpNot, destinationIp: freeze(destinationIp), destinationIpNot,
-    sourceMac: freeze(sourceMac), sourceMacNot, destinationMac: freeze(destinationMac), destinationMacNot,
-    sourcePorts: freeze(sourcePorts), sourcePortsNot, destinationPorts: freeze(destinationPorts), destinationPortsNot,
+    id: id!,
+    name,
+    description,
+    action: action!,
+    priority: priority!,
+    direction: direction!,
+    frameType,
+    frameTypeNot,
+    protocol,
+    protocolNot,
+    sourceIp: freeze(sourceIp),
+    sourceIpNot,
+    destinationIp: freeze(destinationIp),
+    destinationIpNot,
+    sourceMac: freeze(sourceMac),
+    sourceMacNot,
+    destinationMac: freeze(destinationMac),
+    destinationMacNot,
+    sourcePorts: freeze(sourcePorts),
+    sourcePortsNot,
+    destinationPorts: freeze(destinationPorts),
+    destinationPortsNot,
   };
   return { ok: true, rule: Object.freeze(rule) };
 }
@@ -644,7 +730,11 @@ export function dedupeFirewallRules<R extends FirewallRule>(rules: readonly R[])
   const out: R[] = [];
   for (const rule of rules) {
     const prior = seen.get(rule.id);
-    if (prior === undefined) { seen.set(rule.id, rule); out.push(rule); continue; }
+    if (prior === undefined) {
+      seen.set(rule.id, rule);
+      out.push(rule);
+      continue;
+    }
     if (!sameFirewallRule(prior, rule)) throw new RangeError(`two different rules have id "${rule.id}"`);
   }
   return out;

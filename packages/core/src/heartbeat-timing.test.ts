@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { HEARTBEAT_INTERVAL_SECONDS, HEARTBEAT_MISSED_THRESHOLD, jitteredDelayMs, offlineDeadline } from './heartbeat-timing.js';
+import {
+  HEARTBEAT_INTERVAL_SECONDS,
+  HEARTBEAT_MISSED_THRESHOLD,
+  jitteredDelayMs,
+  offlineDeadline,
+} from './heartbeat-timing.js';
 
 test('spec values: 10-minute interval, two may be missed', () => {
   assert.equal(HEARTBEAT_INTERVAL_SECONDS, 600);
@@ -14,8 +19,14 @@ test('offline deadline is (threshold + 1) x interval after the last heartbeat: 3
 });
 
 test('jitter stays within the spread and covers both sides of the interval', () => {
-  assert.equal(jitteredDelayMs(600, 0.1, () => 0), 540_000);
-  assert.equal(jitteredDelayMs(600, 0.1, () => 0.5), 600_000);
+  assert.equal(
+    jitteredDelayMs(600, 0.1, () => 0),
+    540_000,
+  );
+  assert.equal(
+    jitteredDelayMs(600, 0.1, () => 0.5),
+    600_000,
+  );
   assert.ok(jitteredDelayMs(600, 0.1, () => 0.999999) <= 660_000);
   for (let i = 0; i < 1000; i++) {
     const d = jitteredDelayMs(10);

@@ -44,18 +44,45 @@ test('clock offset is corrected by half the round trip', () => {
 
 test('clock change: raised only beyond the threshold, not at it', () => {
   const t = 5 * 60_000;
-  assert.deepEqual(clockDecision({ previousOffsetMs: 0, offsetMs: t, thresholdMs: t, openBaselineOffsetMs: undefined }), { action: 'none' });
-  assert.deepEqual(clockDecision({ previousOffsetMs: 0, offsetMs: t + 1, thresholdMs: t, openBaselineOffsetMs: undefined }), { action: 'raise', changeMs: t + 1, baselineOffsetMs: 0 });
-  assert.deepEqual(clockDecision({ previousOffsetMs: 100, offsetMs: -t, thresholdMs: t, openBaselineOffsetMs: undefined }), { action: 'raise', changeMs: -t - 100, baselineOffsetMs: 100 });
-  assert.deepEqual(clockDecision({ previousOffsetMs: 0, offsetMs: 10 * t, thresholdMs: null, openBaselineOffsetMs: undefined }), { action: 'none' }, 'Unlimited');
-  assert.deepEqual(clockDecision({ previousOffsetMs: null, offsetMs: 10 * t, thresholdMs: t, openBaselineOffsetMs: undefined }), { action: 'none' }, 'first heartbeat: nothing to compare with');
+  assert.deepEqual(
+    clockDecision({ previousOffsetMs: 0, offsetMs: t, thresholdMs: t, openBaselineOffsetMs: undefined }),
+    { action: 'none' },
+  );
+  assert.deepEqual(
+    clockDecision({ previousOffsetMs: 0, offsetMs: t + 1, thresholdMs: t, openBaselineOffsetMs: undefined }),
+    { action: 'raise', changeMs: t + 1, baselineOffsetMs: 0 },
+  );
+  assert.deepEqual(
+    clockDecision({ previousOffsetMs: 100, offsetMs: -t, thresholdMs: t, openBaselineOffsetMs: undefined }),
+    { action: 'raise', changeMs: -t - 100, baselineOffsetMs: 100 },
+  );
+  assert.deepEqual(
+    clockDecision({ previousOffsetMs: 0, offsetMs: 10 * t, thresholdMs: null, openBaselineOffsetMs: undefined }),
+    { action: 'none' },
+    'Unlimited',
+  );
+  assert.deepEqual(
+    clockDecision({ previousOffsetMs: null, offsetMs: 10 * t, thresholdMs: t, openBaselineOffsetMs: undefined }),
+    { action: 'none' },
+    'first heartbeat: nothing to compare with',
+  );
 });
 
 test('clock change: an open alert clears when the clock is back near its baseline, not while it stays shifted', () => {
   const t = 60_000;
-  assert.deepEqual(clockDecision({ previousOffsetMs: 3_600_000, offsetMs: 3_600_000, thresholdMs: t, openBaselineOffsetMs: 0 }), { action: 'none' });
-  assert.deepEqual(clockDecision({ previousOffsetMs: 3_600_000, offsetMs: 500, thresholdMs: t, openBaselineOffsetMs: 0 }), { action: 'clear' });
-  assert.deepEqual(clockDecision({ previousOffsetMs: 3_600_000, offsetMs: 3_600_000, thresholdMs: null, openBaselineOffsetMs: 0 }), { action: 'clear' }, 'turned off');
+  assert.deepEqual(
+    clockDecision({ previousOffsetMs: 3_600_000, offsetMs: 3_600_000, thresholdMs: t, openBaselineOffsetMs: 0 }),
+    { action: 'none' },
+  );
+  assert.deepEqual(
+    clockDecision({ previousOffsetMs: 3_600_000, offsetMs: 500, thresholdMs: t, openBaselineOffsetMs: 0 }),
+    { action: 'clear' },
+  );
+  assert.deepEqual(
+    clockDecision({ previousOffsetMs: 3_600_000, offsetMs: 3_600_000, thresholdMs: null, openBaselineOffsetMs: 0 }),
+    { action: 'clear' },
+    'turned off',
+  );
 });
 
 test('drivers: offline ones raise once, back online or no longer reported clears', () => {

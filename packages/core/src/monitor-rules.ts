@@ -21,7 +21,7 @@ export type AlertType = keyof typeof ALERT_TYPES;
 export const ALERT_TYPE_NAMES = Object.keys(ALERT_TYPES) as AlertType[];
 
 export function isAlertType(s: string): s is AlertType {
-  return Object.prototype.hasOwnProperty.call(ALERT_TYPES, s);
+  return Object.hasOwn(ALERT_TYPES, s);
 }
 
 /**
@@ -50,7 +50,11 @@ export function clockShiftThresholdMs(setting: string): number | null {
  * later (NTP's symmetric-delay assumption, RFC 5905 §8). `roundTripMs` is the agent's
  * measurement of its previous exchange; unknown (first heartbeat after a start) counts as 0.
  */
-export function clockOffsetMs(agentClockTime: number, receivedAt: number, roundTripMs: number | null | undefined): number {
+export function clockOffsetMs(
+  agentClockTime: number,
+  receivedAt: number,
+  roundTripMs: number | null | undefined,
+): number {
   return agentClockTime + Math.round((roundTripMs ?? 0) / 2) - receivedAt;
 }
 
@@ -74,7 +78,8 @@ export function clockDecision(o: {
   openBaselineOffsetMs: number | undefined;
 }): ClockDecision {
   if (o.openBaselineOffsetMs !== undefined) {
-    if (o.thresholdMs === null || Math.abs(o.offsetMs - o.openBaselineOffsetMs) <= o.thresholdMs) return { action: 'clear' };
+    if (o.thresholdMs === null || Math.abs(o.offsetMs - o.openBaselineOffsetMs) <= o.thresholdMs)
+      return { action: 'clear' };
     return { action: 'none' };
   }
   if (o.thresholdMs === null || o.previousOffsetMs === null) return { action: 'none' };

@@ -1,17 +1,24 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { effectiveFirewallRules } from './firewall-hidden-rule.js';
-import { validateFirewallRule, type FirewallRule } from './firewall-rule.js';
+import { type FirewallRule, validateFirewallRule } from './firewall-rule.js';
 import {
-  NftablesCompileError,
   compileNftables,
-  nftRuleLines,
+  NftablesCompileError,
   nftablesProblems,
+  nftRuleLines,
   parseNftCounters,
 } from './nftables-compiler.js';
 
 function rule(input: Record<string, unknown>): FirewallRule {
-  const r = validateFirewallRule({ id: 'x', name: 'test', action: 'deny', priority: 0, direction: 'incoming', ...input });
+  const r = validateFirewallRule({
+    id: 'x',
+    name: 'test',
+    action: 'deny',
+    priority: 0,
+    direction: 'incoming',
+    ...input,
+  });
   if (!r.ok) assert.fail(r.problems.join('\n'));
   return r.rule;
 }
@@ -31,7 +38,9 @@ test('firewall Off removes the table, nothing else', () => {
 });
 
 test('the hidden rule alone: established, loopback, then a bypass accept with its named counter', () => {
-  assert.equal(compileNftables(effectiveFirewallRules({ rules: [], listen: true }), { state: 'On' }), `${HEAD}table inet palisade {
+  assert.equal(
+    compileNftables(effectiveFirewallRules({ rules: [], listen: true }), { state: 'On' }),
+    `${HEAD}table inet palisade {
 \tcounter r_hidden-listening-port {
 \t}
 \tchain input {
@@ -46,7 +55,8 @@ test('the hidden rule alone: established, loopback, then a bypass accept with it
 \t\toif "lo" accept
 \t}
 }
-`);
+`,
+  );
 });
 
 test('chains follow the evaluator order; the implicit deny closes a chain only when it has an allow rule', () => {
@@ -59,7 +69,9 @@ test('chains follow the evaluator order; the implicit deny closes a chain only w
     rule({ id: 'deny-smtp-out', action: 'deny', direction: 'outgoing', protocol: 'tcp', destinationPorts: 25 }),
   ];
   const eff = effectiveFirewallRules({ rules, listen: true });
-  assert.equal(compileNftables(eff, { state: 'On' }), `${HEAD}table inet palisade {
+  assert.equal(
+    compileNftables(eff, { state: 'On' }),
+    `${HEAD}table inet palisade {
 \tcounter r_hidden-listening-port {
 \t}
 \tcounter r_allow-web {
@@ -93,7 +105,8 @@ test('chains follow the evaluator order; the implicit deny closes a chain only w
 \t\ttcp dport 25 counter name r_deny-smtp-out drop comment "rule deny-smtp-out"
 \t}
 }
-`);
+`,
+  );
 });
 
 test('actions map to verdicts; log-only logs with the rule id and continues', () => {
@@ -125,72 +138,128 @@ test('protocols: keywords for the named ones, numbers otherwise, != for not; por
 
 test('ports: single, list, ranges as a-b, overlaps merged, not', () => {
   assert.deepEqual(matchPart({ protocol: 'tcp', destinationPorts: 22 }), ['tcp dport 22']);
-  assert.deepEqual(matchPart({ protocol: 'tcp', destinationPorts: [443, 80, '8000-8080'] }), ['tcp dport { 80, 443, 8000-8080 }']);
-  assert.deepEqual(matchPart({ protocol: 'tcp', destinationPorts: ['8000-8080', 8080, 8081, '7990-8005'] }), ['tcp dport { 7990-8080, 8081 }']);
-  assert.deepEqual(matchPart({ protocol: 'udp', destinationPorts: [67, 68], destinationPortsNot: true }), ['udp dport != { 67, 68 }']);
-  assert.deepEqual(matchPart({ protocol: 'tcp', sourcePorts: ['1024-65535'], destinationPorts: [22, 2222] }), ['tcp sport 1024-65535 tcp dport { 22, 2222 }']);
+  assert.deepEqual(matchPart({ protocol: 'tcp', destinationPorts: [443, 80, '8000-8080'] }), [
+    'tcp dport { 80, 443, 8000-8080 }',
+  ]);
+  assert.deepEqual(matchPart({ protocol: 'tcp', destinationPorts: ['8000-8080', 8080, 8081, '7990-8005'] }), [
+    'tcp dport { 7990-8080, 8081 }',
+  ]);
+  assert.deepEqual(matchPart({ protocol: 'udp', destinationPorts: [67, 68], destinationPortsNot: true }), [
+    'udp dport != { 67, 68 }',
+  ]);
+  assert.deepEqual(matchPart({ protocol: 'tcp', sourcePorts: ['1024-65535'], destinationPorts: [22, 2222] }), [
+    'tcp sport 1024-65535 tcp dport { 22, 2222 }',
+  ]);
 });
 
 test('IP addresses: one line per family; single, CIDR, range, list; merged; not', () => {
   assert.deepEqual(matchPart({ sourceIp: '198.18.0.1' }), ['meta nfproto ipv4 ip saddr 198.18.0.1']);
   assert.deepEqual(matchPart({ destinationIp: '198.18.0.0/15' }), ['meta nfproto ipv4 ip daddr 198.18.0.0/15']);
-  assert.deepEqual(matchPart({ sourceIp: '198.18.0.10-198.18.0.20' }), ['meta nfproto ipv4 ip saddr 198.18.0.10-198.18.0.20']);
+  assert.deepEqual(matchPart({ sourceIp: '198.18.0.10-198.18.0.20' }), [
+    'meta nfproto ipv4 ip saddr 198.18.0.10-198.18.0.20',
+  ]);
   assert.deepEqual(matchPart({ sourceIp: ['2001:db8::/64', '198.18.0.1', '10.0.0.0/8'] }), [
     'meta nfproto ipv4 ip saddr { 10.0.0.0/8, 198.18.0.1 }',
     'meta nfproto ipv6 ip6 saddr 2001:db8::/64',
   ]);
   // nft refuses overlapping elements in one set: covered entries merge (an aligned result prints
   // as a prefix); adjacent ones stay apart.
-  assert.deepEqual(matchPart({ sourceIp: ['10.0.0.0/8', '10.1.2.3', '198.18.0.0/24', '198.18.0.128-198.18.1.255', '192.0.2.1-192.0.2.2', '192.0.2.3'] }), [
-    'meta nfproto ipv4 ip saddr { 10.0.0.0/8, 192.0.2.1-192.0.2.2, 192.0.2.3, 198.18.0.0/23 }',
-  ]);
+  assert.deepEqual(
+    matchPart({
+      sourceIp: [
+        '10.0.0.0/8',
+        '10.1.2.3',
+        '198.18.0.0/24',
+        '198.18.0.128-198.18.1.255',
+        '192.0.2.1-192.0.2.2',
+        '192.0.2.3',
+      ],
+    }),
+    ['meta nfproto ipv4 ip saddr { 10.0.0.0/8, 192.0.2.1-192.0.2.2, 192.0.2.3, 198.18.0.0/23 }'],
+  );
   assert.deepEqual(matchPart({ sourceIp: ['198.18.0.1', '198.18.0.2'], sourceIpNot: true }), [
     'meta nfproto ipv4 ip saddr != { 198.18.0.1, 198.18.0.2 }',
     // "not these IPv4 addresses" is every IPv6 address.
     'meta nfproto ipv6',
   ]);
   assert.deepEqual(matchPart({ sourceIp: '198.18.0.1', destinationIp: '2001:db8::1' }), [], 'no packet has both');
-  assert.deepEqual(matchPart({ frameType: 'ipv6', sourceIp: ['198.18.0.1', '2001:db8::1'] }), ['meta nfproto ipv6 ip6 saddr 2001:db8::1']);
+  assert.deepEqual(matchPart({ frameType: 'ipv6', sourceIp: ['198.18.0.1', '2001:db8::1'] }), [
+    'meta nfproto ipv6 ip6 saddr 2001:db8::1',
+  ]);
 });
 
 test('MAC addresses on incoming rules: ether saddr/daddr, sets, not', () => {
   assert.deepEqual(matchPart({ sourceMac: '02:00:00:00:00:01' }), ['ether saddr 02:00:00:00:00:01']);
-  assert.deepEqual(matchPart({ sourceMac: ['02:00:00:00:00:01', '02:00:00:00:00:02'], sourceMacNot: true }), ['ether saddr != { 02:00:00:00:00:01, 02:00:00:00:00:02 }']);
+  assert.deepEqual(matchPart({ sourceMac: ['02:00:00:00:00:01', '02:00:00:00:00:02'], sourceMacNot: true }), [
+    'ether saddr != { 02:00:00:00:00:01, 02:00:00:00:00:02 }',
+  ]);
   assert.deepEqual(matchPart({ destinationMac: '02:00:00:00:00:03' }), ['ether daddr 02:00:00:00:00:03']);
 });
 
 test('every match together, in a fixed order', () => {
-  assert.deepEqual(matchPart({
-    frameType: 'ipv4', protocol: 'tcp', sourceMac: '02:00:00:00:00:01', sourceIp: '198.18.0.1',
-    destinationIp: '198.18.0.2', destinationIpNot: true, sourcePorts: '1024-65535', destinationPorts: 4118,
-  }), ['meta nfproto ipv4 ether saddr 02:00:00:00:00:01 ip saddr 198.18.0.1 ip daddr != 198.18.0.2 tcp sport 1024-65535 tcp dport 4118']);
+  assert.deepEqual(
+    matchPart({
+      frameType: 'ipv4',
+      protocol: 'tcp',
+      sourceMac: '02:00:00:00:00:01',
+      sourceIp: '198.18.0.1',
+      destinationIp: '198.18.0.2',
+      destinationIpNot: true,
+      sourcePorts: '1024-65535',
+      destinationPorts: 4118,
+    }),
+    [
+      'meta nfproto ipv4 ether saddr 02:00:00:00:00:01 ip saddr 198.18.0.1 ip daddr != 198.18.0.2 tcp sport 1024-65535 tcp dport 4118',
+    ],
+  );
 });
 
 test('non-IP frames: allow-type rules pass as a comment (inet never sees them), deny and log-only are refused', () => {
   const arpAllow = rule({ id: 'arp', action: 'allow', frameType: 'arp' });
   assert.deepEqual(nftRuleLines(arpAllow), ['# rule arp: arp frames never reach this table and pass unfiltered']);
   // The ARP allow rule still brings the implicit deny for IP, as in the evaluator.
-  assert.match(compileNftables({ rules: [arpAllow] }, { state: 'On' }), /\t\t# rule arp: .*\n\t\tcounter drop comment "out of allowed policy"\n/);
+  assert.match(
+    compileNftables({ rules: [arpAllow] }, { state: 'On' }),
+    /\t\t# rule arp: .*\n\t\tcounter drop comment "out of allowed policy"\n/,
+  );
   assert.deepEqual(nftablesProblems(rule({ id: 'lldp', frameType: 0x88cc })), [
     'frameType: 0x88cc frames never reach an nftables inet chain (IPv4 and IPv6 only), so a deny rule for them cannot be enforced',
   ]);
   const err = (() => {
-    try { compileNftables({ rules: [rule({ id: 'arp-log', action: 'log-only', frameType: 'arp' })] }, { state: 'On' }); } catch (e) { return e; }
+    try {
+      compileNftables({ rules: [rule({ id: 'arp-log', action: 'log-only', frameType: 'arp' })] }, { state: 'On' });
+    } catch (e) {
+      return e;
+    }
     return null;
   })();
   assert.ok(err instanceof NftablesCompileError);
-  assert.deepEqual(err.problems, ['rule arp-log: frameType: arp frames never reach an nftables inet chain (IPv4 and IPv6 only), so a log-only rule for them cannot be enforced']);
+  assert.deepEqual(err.problems, [
+    'rule arp-log: frameType: arp frames never reach an nftables inet chain (IPv4 and IPv6 only), so a log-only rule for them cannot be enforced',
+  ]);
 });
 
 test('outgoing rules cannot match MAC addresses', () => {
-  assert.deepEqual(nftablesProblems(rule({ direction: 'outgoing', sourceMac: '02:00:00:00:00:01', destinationMac: '02:00:00:00:00:02' })), [
-    'sourceMac: nftables cannot match MAC addresses on outgoing packets (the Ethernet header is built after the output hook)',
-    'destinationMac: nftables cannot match MAC addresses on outgoing packets (the Ethernet header is built after the output hook)',
-  ]);
+  assert.deepEqual(
+    nftablesProblems(
+      rule({ direction: 'outgoing', sourceMac: '02:00:00:00:00:01', destinationMac: '02:00:00:00:00:02' }),
+    ),
+    [
+      'sourceMac: nftables cannot match MAC addresses on outgoing packets (the Ethernet header is built after the output hook)',
+      'destinationMac: nftables cannot match MAC addresses on outgoing packets (the Ethernet header is built after the output hook)',
+    ],
+  );
   assert.deepEqual(nftablesProblems(rule({ sourceMac: '02:00:00:00:00:01' })), []);
-  assert.throws(() => compileNftables({ rules: [rule({ direction: 'outgoing', sourceMac: '02:00:00:00:00:01' })] }, { state: 'On' }), NftablesCompileError);
+  assert.throws(
+    () =>
+      compileNftables({ rules: [rule({ direction: 'outgoing', sourceMac: '02:00:00:00:00:01' })] }, { state: 'On' }),
+    NftablesCompileError,
+  );
   // Off needs no compilable rules: it only removes the table.
-  assert.equal(compileNftables({ rules: [rule({ direction: 'outgoing', sourceMac: '02:00:00:00:00:01' })] }, { state: 'Off' }), HEAD);
+  assert.equal(
+    compileNftables({ rules: [rule({ direction: 'outgoing', sourceMac: '02:00:00:00:00:01' })] }, { state: 'Off' }),
+    HEAD,
+  );
 });
 
 test('the same rule twice is declared and enforced once', () => {
@@ -206,12 +275,41 @@ test('counters read back by rule id from nft -j list table output', () => {
     nftables: [
       { metainfo: { version: '1.0.9', release_name: 'Old Doc Yak #3', json_schema_version: 1 } },
       { table: { family: 'inet', name: 'palisade', handle: 7 } },
-      { counter: { family: 'inet', name: 'r_hidden-listening-port', table: 'palisade', handle: 1, packets: 12, bytes: 720 } },
+      {
+        counter: {
+          family: 'inet',
+          name: 'r_hidden-listening-port',
+          table: 'palisade',
+          handle: 1,
+          packets: 12,
+          bytes: 720,
+        },
+      },
       { counter: { family: 'inet', name: 'r_17', table: 'palisade', handle: 2, packets: 0, bytes: 0 } },
       { counter: { family: 'inet', name: 'cnt_other', table: 'palisade', handle: 3, packets: 5, bytes: 5 } },
       { counter: { family: 'ip', name: 'r_17', table: 'filter', handle: 4, packets: 9, bytes: 9 } },
-      { chain: { family: 'inet', table: 'palisade', name: 'input', handle: 5, type: 'filter', hook: 'input', prio: 0, policy: 'accept' } },
-      { rule: { family: 'inet', table: 'palisade', chain: 'input', handle: 6, comment: 'rule 17', expr: [{ counter: 'r_17' }, { accept: null }] } },
+      {
+        chain: {
+          family: 'inet',
+          table: 'palisade',
+          name: 'input',
+          handle: 5,
+          type: 'filter',
+          hook: 'input',
+          prio: 0,
+          policy: 'accept',
+        },
+      },
+      {
+        rule: {
+          family: 'inet',
+          table: 'palisade',
+          chain: 'input',
+          handle: 6,
+          comment: 'rule 17',
+          expr: [{ counter: 'r_17' }, { accept: null }],
+        },
+      },
     ],
   });
   assert.deepEqual(parseNftCounters(json), {
@@ -220,5 +318,8 @@ test('counters read back by rule id from nft -j list table output', () => {
   });
   assert.throws(() => parseNftCounters('{"tables": []}'), /no "nftables" array/);
   assert.throws(() => parseNftCounters('nope'), SyntaxError);
-  assert.throws(() => parseNftCounters('{"nftables":[{"counter":{"name":"r_a"}}]}'), /counter r_a has no packets\/bytes numbers/);
+  assert.throws(
+    () => parseNftCounters('{"nftables":[{"counter":{"name":"r_a"}}]}'),
+    /counter r_a has no packets\/bytes numbers/,
+  );
 });

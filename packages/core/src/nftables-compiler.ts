@@ -57,18 +57,19 @@
  * frame's header, and on output the header is built after the hook. Outgoing rules with MAC
  * matches are refused.
  */
+
+import { firewallEvaluationOrder } from './firewall-evaluator.js';
 import {
   dedupeFirewallRules,
-  formatIpAddress,
-  frameFamilies,
-  parseIpEntry,
-  portInterval,
   type FirewallDirection,
   type FirewallRule,
+  formatIpAddress,
+  frameFamilies,
   type IpMatch,
   type PortMatch,
+  parseIpEntry,
+  portInterval,
 } from './firewall-rule.js';
-import { firewallEvaluationOrder } from './firewall-evaluator.js';
 
 export const NFT_TABLE_FAMILY = 'inet';
 export const NFT_TABLE_NAME = 'palisade';
@@ -107,11 +108,16 @@ export function nftablesProblems(rule: FirewallRule): string[] {
   const out: string[] = [];
   const families = frameFamilies(rule.frameType, rule.frameTypeNot);
   if (families.length === 0 && (rule.action === 'deny' || rule.action === 'log-only')) {
-    out.push(`frameType: ${frameText(rule)} frames never reach an nftables inet chain (IPv4 and IPv6 only), so a ${rule.action} rule for them cannot be enforced`);
+    out.push(
+      `frameType: ${frameText(rule)} frames never reach an nftables inet chain (IPv4 and IPv6 only), so a ${rule.action} rule for them cannot be enforced`,
+    );
   }
   if (rule.direction === 'outgoing') {
     for (const field of ['sourceMac', 'destinationMac'] as const) {
-      if (rule[field] !== 'any') out.push(`${field}: nftables cannot match MAC addresses on outgoing packets (the Ethernet header is built after the output hook)`);
+      if (rule[field] !== 'any')
+        out.push(
+          `${field}: nftables cannot match MAC addresses on outgoing packets (the Ethernet header is built after the output hook)`,
+        );
     }
   }
   return out;
@@ -177,7 +183,9 @@ function ipExpr(match: IpMatch, not: boolean, family: 4 | 6, field: 'saddr' | 'd
 
 function portExpr(rule: FirewallRule, match: PortMatch, not: boolean, field: 'sport' | 'dport'): string {
   if (match === 'any') return '';
-  const texts = merge(match.map((e): [number, number] => [...portInterval(e)])).map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`));
+  const texts = merge(match.map((e): [number, number] => [...portInterval(e)])).map(([a, b]) =>
+    a === b ? `${a}` : `${a}-${b}`,
+  );
   return `${String(rule.protocol)} ${field} ${op(not)}${set(texts)}`;
 }
 
@@ -258,7 +266,10 @@ function chain(name: 'input' | 'output', direction: FirewallDirection, ordered: 
  * @throws NftablesCompileError when a rule cannot be enforced (see {@link nftablesProblems}).
  * @throws RangeError when two different rules share an id.
  */
-export function compileNftables(effective: { readonly rules: readonly FirewallRule[] }, options: NftablesOptions): string {
+export function compileNftables(
+  effective: { readonly rules: readonly FirewallRule[] },
+  options: NftablesOptions,
+): string {
   const head = [
     '# Palisade host firewall: generated; apply with nft -f, which commits the file as one transaction.',
     `add table ${NFT_TABLE_FAMILY} ${NFT_TABLE_NAME}`,
@@ -302,7 +313,8 @@ export function parseNftCounters(jsonText: string): Record<string, NftCounterVal
     if (c.table !== undefined && c.table !== NFT_TABLE_NAME) continue;
     if (typeof c.name !== 'string' || !c.name.startsWith('r_')) continue;
     const { packets, bytes } = c;
-    if (typeof packets !== 'number' || typeof bytes !== 'number') throw new TypeError(`counter ${c.name} has no packets/bytes numbers`);
+    if (typeof packets !== 'number' || typeof bytes !== 'number')
+      throw new TypeError(`counter ${c.name} has no packets/bytes numbers`);
     out[c.name.slice(2)] = { packets, bytes };
   }
   return out;

@@ -4,8 +4,8 @@ import { resolveEffectiveSettings } from './effective-settings.js';
 import { HEARTBEAT_INTERVAL_SECONDS } from './heartbeat-timing.js';
 import { type PolicyNode, PolicyTree, PolicyTreeError, settingSourcePolicyId } from './policy-tree.js';
 import { buildSecurityConfiguration, configurationFingerprint } from './security-configuration.js';
-import { defaultSettings, type SettingOverrides } from './settings-catalog.js';
 import { applySettingWrite } from './setting-write.js';
+import { defaultSettings, type SettingOverrides } from './settings-catalog.js';
 
 const BASE = 1;
 const A = 2;
@@ -13,7 +13,9 @@ const B = 3;
 const C = 4;
 
 /** base → A → B, and C directly under base. */
-function nodes(over: { base?: SettingOverrides; a?: SettingOverrides; b?: SettingOverrides; c?: SettingOverrides } = {}): PolicyNode[] {
+function nodes(
+  over: { base?: SettingOverrides; a?: SettingOverrides; b?: SettingOverrides; c?: SettingOverrides } = {},
+): PolicyNode[] {
   return [
     { id: B, parentId: A, name: 'B', overrides: over.b ?? {} },
     { id: BASE, parentId: null, name: 'Base Policy', overrides: over.base ?? {} },
@@ -29,18 +31,31 @@ test('the Base Policy alone yields the catalog defaults, read-only ones fixed', 
   assert.equal(r.sources.firewallSettingState, 'base');
   assert.equal(r.sources.platformSettingHeartbeatInterval, 'fixed');
   assert.equal(r.sources.platformSettingHeartbeatMissedAlertThreshold, 'fixed');
-  assert.deepEqual(tree.chainFor(BASE).map((p) => p.id), [BASE]);
+  assert.deepEqual(
+    tree.chainFor(BASE).map((p) => p.id),
+    [BASE],
+  );
 });
 
 test('inheritance across three levels: computer → B → A → Base Policy', () => {
   const tree = PolicyTree.from(
     nodes({
-      base: { firewallSettingState: 'Off', platformSettingHeartbeatLocalTimeShiftAlertThreshold: '30', platformSettingHeartbeatInactiveVmOfflineAlertEnabled: 'true' },
-      a: { platformSettingHeartbeatLocalTimeShiftAlertThreshold: '20', platformSettingAgentCommunicationsDirection: 'Bidirectional' },
+      base: {
+        firewallSettingState: 'Off',
+        platformSettingHeartbeatLocalTimeShiftAlertThreshold: '30',
+        platformSettingHeartbeatInactiveVmOfflineAlertEnabled: 'true',
+      },
+      a: {
+        platformSettingHeartbeatLocalTimeShiftAlertThreshold: '20',
+        platformSettingAgentCommunicationsDirection: 'Bidirectional',
+      },
       b: { platformSettingHeartbeatLocalTimeShiftAlertThreshold: '10' },
     }),
   );
-  assert.deepEqual(tree.chainFor(B).map((p) => p.id), [B, A, BASE]);
+  assert.deepEqual(
+    tree.chainFor(B).map((p) => p.id),
+    [B, A, BASE],
+  );
 
   const r = tree.resolveForComputer({ policyId: B, overrides: { firewallSettingState: 'On' }, platform: 'linux' });
   assert.deepEqual(r.values, {
@@ -75,7 +90,11 @@ test('values match resolveEffectiveSettings for the same chain', () => {
   const b = { platformSettingHeartbeatLocalTimeShiftAlertThreshold: '5' } as const;
   const tree = PolicyTree.from(nodes({ base, a, b }));
   for (const platform of ['linux', 'win32', 'darwin', null]) {
-    for (const computer of [{}, { firewallSettingState: 'On' }, { platformSettingAgentCommunicationsDirection: 'Bidirectional' }] as SettingOverrides[]) {
+    for (const computer of [
+      {},
+      { firewallSettingState: 'On' },
+      { platformSettingAgentCommunicationsDirection: 'Bidirectional' },
+    ] as SettingOverrides[]) {
       const got = tree.resolveForComputer({ policyId: B, overrides: computer, platform });
       assert.deepEqual(got.values, resolveEffectiveSettings([computer, b, a], base, platform));
     }
@@ -83,7 +102,12 @@ test('values match resolveEffectiveSettings for the same chain', () => {
 });
 
 test('stored values of read-only settings are ignored everywhere', () => {
-  const tree = PolicyTree.from(nodes({ base: { platformSettingHeartbeatInterval: '5 Minutes' }, a: { platformSettingHeartbeatMissedAlertThreshold: '9' } }));
+  const tree = PolicyTree.from(
+    nodes({
+      base: { platformSettingHeartbeatInterval: '5 Minutes' },
+      a: { platformSettingHeartbeatMissedAlertThreshold: '9' },
+    }),
+  );
   const r = tree.resolveForComputer({ policyId: B, overrides: { platformSettingHeartbeatInterval: '1 Minutes' } });
   assert.equal(r.values.platformSettingHeartbeatInterval, '10 Minutes');
   assert.equal(r.values.platformSettingHeartbeatMissedAlertThreshold, '2');
@@ -91,17 +115,32 @@ test('stored values of read-only settings are ignored everywhere', () => {
 });
 
 test('removing an override returns the setting to the nearest ancestor', () => {
-  let tree = PolicyTree.from(nodes({ base: { firewallSettingState: 'On' }, a: { firewallSettingState: 'Off' }, b: { firewallSettingState: 'On' } }));
+  let tree = PolicyTree.from(
+    nodes({
+      base: { firewallSettingState: 'On' },
+      a: { firewallSettingState: 'Off' },
+      b: { firewallSettingState: 'On' },
+    }),
+  );
   let overrides: SettingOverrides = { firewallSettingState: 'Off' };
   const computer = () => tree.resolveForComputer({ policyId: B, overrides });
-  assert.deepEqual([computer().values.firewallSettingState, computer().sources.firewallSettingState], ['Off', 'computer']);
+  assert.deepEqual(
+    [computer().values.firewallSettingState, computer().sources.firewallSettingState],
+    ['Off', 'computer'],
+  );
 
   overrides = applySettingWrite(overrides, 'firewallSettingState', null);
   assert.deepEqual(overrides, {});
-  assert.deepEqual([computer().values.firewallSettingState, computer().sources.firewallSettingState], ['On', `policy:${B}`]);
+  assert.deepEqual(
+    [computer().values.firewallSettingState, computer().sources.firewallSettingState],
+    ['On', `policy:${B}`],
+  );
 
   tree = tree.withOverrides(B, applySettingWrite(tree.get(B)!.overrides, 'firewallSettingState', null));
-  assert.deepEqual([computer().values.firewallSettingState, computer().sources.firewallSettingState], ['Off', `policy:${A}`]);
+  assert.deepEqual(
+    [computer().values.firewallSettingState, computer().sources.firewallSettingState],
+    ['Off', `policy:${A}`],
+  );
 
   tree = tree.withOverrides(A, {});
   assert.deepEqual([computer().values.firewallSettingState, computer().sources.firewallSettingState], ['On', 'base']);
@@ -111,9 +150,12 @@ test('removing an override returns the setting to the nearest ancestor', () => {
   assert.deepEqual([computer().values.firewallSettingState, computer().sources.firewallSettingState], ['On', 'base']);
 });
 
-test('moving a policy or changing a computer\'s policy re-resolves at once', () => {
+test("moving a policy or changing a computer's policy re-resolves at once", () => {
   const tree = PolicyTree.from(
-    nodes({ a: { firewallSettingState: 'Off' }, c: { platformSettingAgentCommunicationsDirection: 'Manager Initiated' } }),
+    nodes({
+      a: { firewallSettingState: 'Off' },
+      c: { platformSettingAgentCommunicationsDirection: 'Manager Initiated' },
+    }),
   );
   const before = tree.resolveForComputer({ policyId: B });
   assert.equal(before.values.firewallSettingState, 'Off');
@@ -121,7 +163,10 @@ test('moving a policy or changing a computer\'s policy re-resolves at once', () 
 
   // B moves from under A to under C: it loses A's firewall override and gains C's direction.
   const moved = tree.move(B, C);
-  assert.deepEqual(moved.chainFor(B).map((p) => p.id), [B, C, BASE]);
+  assert.deepEqual(
+    moved.chainFor(B).map((p) => p.id),
+    [B, C, BASE],
+  );
   const after = moved.resolveForComputer({ policyId: B });
   assert.equal(after.values.firewallSettingState, 'On');
   assert.equal(after.sources.firewallSettingState, 'base');
@@ -138,13 +183,27 @@ test('moving a policy or changing a computer\'s policy re-resolves at once', () 
 });
 
 test('deep trees resolve through every level', () => {
-  const deep: PolicyNode[] = [{ id: 0, parentId: null, name: 'Base Policy', overrides: { platformSettingHeartbeatLocalTimeShiftAlertThreshold: '1' } }];
-  for (let i = 1; i <= 50; i++) deep.push({ id: i, parentId: i - 1, name: `P${i}`, overrides: i === 7 ? { firewallSettingState: 'Off' } : {} });
+  const deep: PolicyNode[] = [
+    {
+      id: 0,
+      parentId: null,
+      name: 'Base Policy',
+      overrides: { platformSettingHeartbeatLocalTimeShiftAlertThreshold: '1' },
+    },
+  ];
+  for (let i = 1; i <= 50; i++)
+    deep.push({ id: i, parentId: i - 1, name: `P${i}`, overrides: i === 7 ? { firewallSettingState: 'Off' } : {} });
   const tree = PolicyTree.from(deep.reverse());
   assert.equal(tree.chainFor(50).length, 51);
   const r = tree.resolveForComputer({ policyId: 50 });
   assert.deepEqual([r.values.firewallSettingState, r.sources.firewallSettingState], ['Off', 'policy:7']);
-  assert.deepEqual([r.values.platformSettingHeartbeatLocalTimeShiftAlertThreshold, r.sources.platformSettingHeartbeatLocalTimeShiftAlertThreshold], ['1', 'base']);
+  assert.deepEqual(
+    [
+      r.values.platformSettingHeartbeatLocalTimeShiftAlertThreshold,
+      r.sources.platformSettingHeartbeatLocalTimeShiftAlertThreshold,
+    ],
+    ['1', 'base'],
+  );
   assert.equal(tree.descendantsOf(40).length, 10);
   assert.equal(tree.validateMove(3, 49)?.code, 'cycle');
 });
@@ -161,7 +220,11 @@ test('macOS computers are always agent-initiated; the policy still applies to Li
   assert.equal(mac.sources.platformSettingAgentCommunicationsDirection, 'platform');
 
   // Even a stored computer override (e.g. written before the platform was known) is overruled.
-  const stored = tree.resolveForComputer({ policyId: B, platform: 'darwin', overrides: { platformSettingAgentCommunicationsDirection: 'Manager Initiated' } });
+  const stored = tree.resolveForComputer({
+    policyId: B,
+    platform: 'darwin',
+    overrides: { platformSettingAgentCommunicationsDirection: 'Manager Initiated' },
+  });
   assert.equal(stored.values.platformSettingAgentCommunicationsDirection, 'Agent/Appliance Initiated');
   assert.equal(stored.sources.platformSettingAgentCommunicationsDirection, 'platform');
 
@@ -176,7 +239,10 @@ test('moves that would make a cycle, move the Base Policy or add a root are reje
   assert.match(tree.validateMove(A, A)!.message, /under itself/);
   const desc = tree.validateMove(A, B);
   assert.equal(desc?.code, 'cycle');
-  assert.match(desc!.message, /policy 2 \("A"\) cannot be moved under policy 3 \("B"\), which is one of its descendants/);
+  assert.match(
+    desc!.message,
+    /policy 2 \("A"\) cannot be moved under policy 3 \("B"\), which is one of its descendants/,
+  );
   assert.equal(tree.validateMove(BASE, A)?.code, 'move-base-policy');
   assert.equal(tree.validateMove(A, null)?.code, 'multiple-base-policies');
   assert.equal(tree.validateMove(99, A)?.code, 'unknown-policy');
@@ -200,22 +266,37 @@ test('stored nodes that are not one tree are rejected with a typed error', () =>
     [[], 'no-base-policy'],
     [[base, { id: A, parentId: null, name: 'A', overrides: {} }], 'multiple-base-policies'],
     [[base, { id: A, parentId: 42, name: 'A', overrides: {} }], 'unknown-parent'],
-    [[base, { id: A, parentId: BASE, name: 'A', overrides: {} }, { id: A, parentId: BASE, name: 'A2', overrides: {} }], 'duplicate-policy-id'],
-    [[base, { id: A, parentId: B, name: 'A', overrides: {} }, { id: B, parentId: A, name: 'B', overrides: {} }], 'cycle'],
+    [
+      [base, { id: A, parentId: BASE, name: 'A', overrides: {} }, { id: A, parentId: BASE, name: 'A2', overrides: {} }],
+      'duplicate-policy-id',
+    ],
+    [
+      [base, { id: A, parentId: B, name: 'A', overrides: {} }, { id: B, parentId: A, name: 'B', overrides: {} }],
+      'cycle',
+    ],
     [[base, { id: A, parentId: A, name: 'A', overrides: {} }], 'cycle'],
   ];
   for (const [input, code] of cases) {
     assert.equal(PolicyTree.check(input)?.code, code);
-    assert.throws(() => PolicyTree.from(input), (e: unknown) => e instanceof PolicyTreeError && e.code === code);
+    assert.throws(
+      () => PolicyTree.from(input),
+      (e: unknown) => e instanceof PolicyTreeError && e.code === code,
+    );
   }
   assert.equal(PolicyTree.check(nodes()), null);
   // withPolicy goes through the same checks.
-  assert.throws(() => PolicyTree.from(nodes()).withPolicy({ id: A, parentId: B, name: 'A', overrides: {} }), /own ancestor/);
+  assert.throws(
+    () => PolicyTree.from(nodes()).withPolicy({ id: A, parentId: B, name: 'A', overrides: {} }),
+    /own ancestor/,
+  );
 });
 
 test('unknown policy IDs throw a typed error', () => {
   const tree = PolicyTree.from(nodes());
-  assert.throws(() => tree.chainFor(99), (e: unknown) => e instanceof PolicyTreeError && e.code === 'unknown-policy' && /unknown policy 99/.test(e.message));
+  assert.throws(
+    () => tree.chainFor(99),
+    (e: unknown) => e instanceof PolicyTreeError && e.code === 'unknown-policy' && /unknown policy 99/.test(e.message),
+  );
   assert.throws(() => tree.resolveForComputer({ policyId: 99 }), PolicyTreeError);
   assert.throws(() => tree.withOverrides(99, {}), PolicyTreeError);
 });
@@ -255,7 +336,10 @@ test('the fingerprint changes exactly when an agent-used effective value changes
     .withOverrides(BASE, { platformSettingHeartbeatInactiveVmOfflineAlertEnabled: 'true' })
     .withOverrides(A, { platformSettingHeartbeatLocalTimeShiftAlertThreshold: '15' });
   assert.equal(await fingerprint(managerOnly), start);
-  assert.equal(await fingerprint(tree.withOverrides(B, { platformSettingHeartbeatLocalTimeShiftAlertThreshold: 'Unlimited' })), start);
+  assert.equal(
+    await fingerprint(tree.withOverrides(B, { platformSettingHeartbeatLocalTimeShiftAlertThreshold: 'Unlimited' })),
+    start,
+  );
 
   // Agent-used settings: firewall state and direction, inherited from any level.
   const firewallOff = tree.withOverrides(A, { firewallSettingState: 'Off' });

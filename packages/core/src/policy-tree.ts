@@ -1,10 +1,5 @@
 import { type AgentPlatform, isMacOs } from './effective-settings.js';
-import {
-  type SettingName,
-  type SettingOverrides,
-  type SettingValues,
-  SETTINGS_CATALOG,
-} from './settings-catalog.js';
+import { SETTINGS_CATALOG, type SettingName, type SettingOverrides, type SettingValues } from './settings-catalog.js';
 
 /** Policy IDs are integers, as in Deep Security's API (`ID`, `parentID`, `policyID`). */
 export type PolicyId = number;
@@ -141,14 +136,23 @@ export class PolicyTree {
     const roots: PolicyNode[] = [];
     for (const raw of input) {
       if (nodes.has(raw.id)) {
-        return { problem: { code: 'duplicate-policy-id', policyId: raw.id, message: `policy ID ${raw.id} appears more than once` } };
+        return {
+          problem: {
+            code: 'duplicate-policy-id',
+            policyId: raw.id,
+            message: `policy ID ${raw.id} appears more than once`,
+          },
+        };
       }
       const n = freezeNode(raw);
       nodes.set(n.id, n);
       if (n.parentId === null) roots.push(n);
     }
     const [base, second] = roots;
-    if (!base) return { problem: { code: 'no-base-policy', message: 'a policy tree needs a Base Policy (a policy with no parent)' } };
+    if (!base)
+      return {
+        problem: { code: 'no-base-policy', message: 'a policy tree needs a Base Policy (a policy with no parent)' },
+      };
     if (second) {
       return {
         problem: {
@@ -160,7 +164,13 @@ export class PolicyTree {
     }
     for (const n of nodes.values()) {
       if (n.parentId !== null && !nodes.has(n.parentId)) {
-        return { problem: { code: 'unknown-parent', policyId: n.id, message: `${label(n)} has unknown parent policy ${n.parentId}` } };
+        return {
+          problem: {
+            code: 'unknown-parent',
+            policyId: n.id,
+            message: `${label(n)} has unknown parent policy ${n.parentId}`,
+          },
+        };
       }
     }
     // With one root and every parent known, a node that cannot reach the root is on a cycle.
@@ -171,7 +181,9 @@ export class PolicyTree {
       let cur: PolicyNode = start;
       while (!reachesBase.has(cur.id)) {
         if (onPath.has(cur.id)) {
-          return { problem: { code: 'cycle', policyId: cur.id, message: `${label(cur)} is its own ancestor (parent cycle)` } };
+          return {
+            problem: { code: 'cycle', policyId: cur.id, message: `${label(cur)} is its own ancestor (parent cycle)` },
+          };
         }
         onPath.add(cur.id);
         path.push(cur.id);
@@ -226,7 +238,11 @@ export class PolicyTree {
   chainFor(policyId: PolicyId): readonly PolicyNode[] {
     const chain: PolicyNode[] = [];
     // `from` guarantees every chain ends at the base, so this terminates.
-    for (let n: PolicyNode | undefined = this.#require(policyId); n; n = n.parentId === null ? undefined : this.#nodes.get(n.parentId)) {
+    for (
+      let n: PolicyNode | undefined = this.#require(policyId);
+      n;
+      n = n.parentId === null ? undefined : this.#nodes.get(n.parentId)
+    ) {
       chain.push(n);
     }
     return chain;
@@ -247,7 +263,11 @@ export class PolicyTree {
     return this.#resolve(computer.overrides ?? {}, this.chainFor(computer.policyId), computer.platform ?? null);
   }
 
-  #resolve(computer: SettingOverrides | null, chain: readonly PolicyNode[], platform: AgentPlatform | null): ResolvedSettings {
+  #resolve(
+    computer: SettingOverrides | null,
+    chain: readonly PolicyNode[],
+    platform: AgentPlatform | null,
+  ): ResolvedSettings {
     const values = {} as Record<SettingName, string>;
     const sources = {} as Record<SettingName, SettingSource>;
     for (const def of SETTINGS_CATALOG) {
@@ -287,7 +307,11 @@ export class PolicyTree {
     if (!n) return { code: 'unknown-policy', policyId, message: `unknown policy ${policyId}` };
     if (n.parentId === newParentId) return null;
     if (n.parentId === null) {
-      return { code: 'move-base-policy', policyId, message: `the Base Policy (${label(n)}) cannot be moved: it is the root of every policy` };
+      return {
+        code: 'move-base-policy',
+        policyId,
+        message: `the Base Policy (${label(n)}) cannot be moved: it is the root of every policy`,
+      };
     }
     if (newParentId === null) {
       return {
@@ -297,7 +321,12 @@ export class PolicyTree {
       };
     }
     const parent = this.#nodes.get(newParentId);
-    if (!parent) return { code: 'unknown-parent', policyId, message: `cannot move ${label(n)}: unknown parent policy ${newParentId}` };
+    if (!parent)
+      return {
+        code: 'unknown-parent',
+        policyId,
+        message: `cannot move ${label(n)}: unknown parent policy ${newParentId}`,
+      };
     if (newParentId === policyId) {
       return { code: 'cycle', policyId, message: `${label(n)} cannot be moved under itself` };
     }
@@ -326,7 +355,8 @@ export class PolicyTree {
   validateRemove(policyId: PolicyId): PolicyTreeProblem | null {
     const n = this.#nodes.get(policyId);
     if (!n) return { code: 'unknown-policy', policyId, message: `unknown policy ${policyId}` };
-    if (n.parentId === null) return { code: 'remove-base-policy', policyId, message: 'the Base Policy cannot be deleted' };
+    if (n.parentId === null)
+      return { code: 'remove-base-policy', policyId, message: 'the Base Policy cannot be deleted' };
     const kids = this.#children.get(policyId) ?? [];
     if (kids.length > 0) {
       return {

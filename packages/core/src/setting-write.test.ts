@@ -7,9 +7,23 @@ import { SETTINGS_CATALOG } from './settings-catalog.js';
 const DIRECTION = 'platformSettingAgentCommunicationsDirection';
 
 test('valid writes and removals are accepted', () => {
-  assert.equal(checkSettingWrite({ target: 'policy', isBasePolicy: true, name: 'firewallSettingState', value: 'Off' }), null);
-  assert.equal(checkSettingWrite({ target: 'policy', isBasePolicy: false, name: 'firewallSettingState', value: null }), null);
-  assert.equal(checkSettingWrite({ target: 'computer', platform: 'linux', name: 'platformSettingHeartbeatLocalTimeShiftAlertThreshold', value: '45' }), null);
+  assert.equal(
+    checkSettingWrite({ target: 'policy', isBasePolicy: true, name: 'firewallSettingState', value: 'Off' }),
+    null,
+  );
+  assert.equal(
+    checkSettingWrite({ target: 'policy', isBasePolicy: false, name: 'firewallSettingState', value: null }),
+    null,
+  );
+  assert.equal(
+    checkSettingWrite({
+      target: 'computer',
+      platform: 'linux',
+      name: 'platformSettingHeartbeatLocalTimeShiftAlertThreshold',
+      value: '45',
+    }),
+    null,
+  );
   assert.equal(checkSettingWrite({ target: 'computer', platform: 'win32', name: DIRECTION, value: null }), null);
 });
 
@@ -30,13 +44,22 @@ test('read-only settings reject every write, even their own value and a removal'
     }
   }
   assert.equal(
-    checkSettingWrite({ target: 'policy', isBasePolicy: true, name: 'platformSettingHeartbeatInterval', value: '10 Minutes' })?.message,
+    checkSettingWrite({
+      target: 'policy',
+      isBasePolicy: true,
+      name: 'platformSettingHeartbeatInterval',
+      value: '10 Minutes',
+    })?.message,
     'setting "platformSettingHeartbeatInterval" is read-only: it is fixed at "10 Minutes" and cannot be changed or overridden',
   );
-  assert.match(checkSettingWrite({ target: 'computer', name: 'platformSettingHeartbeatMissedAlertThreshold', value: '3' })!.message, /fixed at "2"/);
+  assert.match(
+    checkSettingWrite({ target: 'computer', name: 'platformSettingHeartbeatMissedAlertThreshold', value: '3' })!
+      .message,
+    /fixed at "2"/,
+  );
 });
 
-test('invalid values and wrong types are rejected with settingValueProblem\'s reason', () => {
+test("invalid values and wrong types are rejected with settingValueProblem's reason", () => {
   const bad: [string, unknown][] = [
     ['firewallSettingState', 'off'],
     ['firewallSettingState', true],
@@ -69,10 +92,16 @@ test('a macOS computer rejects any direction but Agent/Appliance Initiated', () 
     assert.equal(p?.code, 'macos-direction');
     assert.match(p!.message, /macOS agents support only agent-initiated communication/);
   }
-  assert.equal(checkSettingWrite({ target: 'computer', platform: 'darwin', name: DIRECTION, value: 'Agent/Appliance Initiated' }), null);
+  assert.equal(
+    checkSettingWrite({ target: 'computer', platform: 'darwin', name: DIRECTION, value: 'Agent/Appliance Initiated' }),
+    null,
+  );
   assert.equal(checkSettingWrite({ target: 'computer', platform: 'darwin', name: DIRECTION, value: null }), null);
   // An invalid value is reported as such, not as a macOS problem.
-  assert.equal(checkSettingWrite({ target: 'computer', platform: 'darwin', name: DIRECTION, value: 'Sideways' })?.code, 'invalid-value');
+  assert.equal(
+    checkSettingWrite({ target: 'computer', platform: 'darwin', name: DIRECTION, value: 'Sideways' })?.code,
+    'invalid-value',
+  );
   // Other platforms, or a platform not yet known, accept every direction.
   for (const platform of ['linux', 'win32', null, undefined]) {
     assert.equal(checkSettingWrite({ target: 'computer', platform, name: DIRECTION, value: 'Bidirectional' }), null);
@@ -90,12 +119,18 @@ test('a policy may be Bidirectional: it applies to Linux/Windows computers, macO
   tree = tree.withOverrides(2, applySettingWrite(tree.get(2)!.overrides, DIRECTION, write.value));
   assert.equal(tree.resolveForComputer({ policyId: 2, platform: 'linux' }).values[DIRECTION], 'Bidirectional');
   assert.equal(tree.resolveForComputer({ policyId: 2, platform: 'win32' }).values[DIRECTION], 'Bidirectional');
-  assert.equal(tree.resolveForComputer({ policyId: 2, platform: 'darwin' }).values[DIRECTION], 'Agent/Appliance Initiated');
+  assert.equal(
+    tree.resolveForComputer({ policyId: 2, platform: 'darwin' }).values[DIRECTION],
+    'Agent/Appliance Initiated',
+  );
 });
 
 test('applySettingWrite stores or removes without touching its input', () => {
   const before = { firewallSettingState: 'Off' } as const;
-  assert.deepEqual(applySettingWrite(before, DIRECTION, 'Bidirectional'), { firewallSettingState: 'Off', [DIRECTION]: 'Bidirectional' });
+  assert.deepEqual(applySettingWrite(before, DIRECTION, 'Bidirectional'), {
+    firewallSettingState: 'Off',
+    [DIRECTION]: 'Bidirectional',
+  });
   assert.deepEqual(applySettingWrite(before, 'firewallSettingState', null), {});
   assert.deepEqual(before, { firewallSettingState: 'Off' });
 });

@@ -50,7 +50,11 @@ export function checkSettingWrite(write: SettingWrite): SettingWriteProblem | nu
   const def = findSetting(name);
   if (!def) return { code: 'unknown-setting', name, message: `unknown setting "${name}"` };
   if (def.readOnly) {
-    return { code: 'read-only', name, message: `setting "${name}" is read-only: it is fixed at "${def.default}" and cannot be changed or overridden` };
+    return {
+      code: 'read-only',
+      name,
+      message: `setting "${name}" is read-only: it is fixed at "${def.default}" and cannot be changed or overridden`,
+    };
   }
   if (value === null) {
     if (write.target === 'policy' && write.isBasePolicy) {
@@ -78,7 +82,11 @@ export function checkSettingWrite(write: SettingWrite): SettingWriteProblem | nu
  * The overrides after a write that `checkSettingWrite` accepted: `value` stored, or with `null`
  * the name removed (Inherited). Returns a new object; `overrides` is not changed.
  */
-export function applySettingWrite(overrides: SettingOverrides, name: SettingName, value: string | null): SettingOverrides {
+export function applySettingWrite(
+  overrides: SettingOverrides,
+  name: SettingName,
+  value: string | null,
+): SettingOverrides {
   const next: SettingOverrides = { ...overrides };
   if (value === null) delete next[name];
   else next[name] = value;

@@ -118,9 +118,10 @@ export function settingValueProblem(name: string, value: unknown): string | null
   const def = BY_NAME.get(name);
   if (!def) return `unknown setting "${name}"`;
   if (def.readOnly) return `setting "${name}" is read-only (fixed at ${def.default})`;
-  if (typeof value !== 'string') return `setting "${name}" takes a string value, got ${value === null ? 'null' : typeof value}`;
+  if (typeof value !== 'string')
+    return `setting "${name}" takes a string value, got ${value === null ? 'null' : typeof value}`;
   if (def.type === 'minutes-or-unlimited') {
-    if (value === 'Unlimited' || (/^[1-9][0-9]{0,5}$/.test(value))) return null;
+    if (value === 'Unlimited' || /^[1-9][0-9]{0,5}$/.test(value)) return null;
     return `setting "${name}" takes "Unlimited" or a whole number of minutes from 1 to 999999, got "${value}"`;
   }
   if (!def.values.includes(value)) {

@@ -13,7 +13,7 @@
  * `:!kRSA` makes it fail with `ERR_SSL_NO_SHARED_CIPHER`). An explicit list also fixes the
  * server's preference order and keeps what we offer equal to what the preflight assumes.
  */
-import { CIPHER_SUITES, TLS13_SUITES, type IanaCipherSuite, type TlsProtocol } from './cipher-suites.js';
+import { CIPHER_SUITES, type IanaCipherSuite, TLS13_SUITES, type TlsProtocol } from './cipher-suites.js';
 
 export const TLS_POLICY_NAMES = ['modern', 'compatible', 'legacy'] as const;
 export type TlsPolicyName = (typeof TLS_POLICY_NAMES)[number];

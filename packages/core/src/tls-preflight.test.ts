@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import * as tls from 'node:tls';
-import { CIPHER_SUITE_ROWS, CIPHER_SUITES, cipherSuiteRow, type CipherSuiteRow } from './cipher-suites.js';
-import { TLS_POLICIES, TLS_POLICY_NAMES, tlsContextOptions, type TlsPolicyName } from './tls-policy.js';
+import { CIPHER_SUITE_ROWS, CIPHER_SUITES, type CipherSuiteRow, cipherSuiteRow } from './cipher-suites.js';
+import { TLS_POLICIES, TLS_POLICY_NAMES, type TlsPolicyName, tlsContextOptions } from './tls-policy.js';
 import { negotiate, preflight, preflightComputers } from './tls-preflight.js';
 
 // What each row gets under each policy, worked out by hand from the table and the policies'
@@ -63,8 +63,13 @@ test('preflight gives every row of the table its outcome under each policy', () 
   for (const name of TLS_POLICY_NAMES) {
     const result = preflight(name);
     assert.equal(result.policy, name);
-    assert.deepEqual(result.rows.map((r) => r.rowId), CIPHER_SUITE_ROWS.map((r) => r.id));
-    const got = Object.fromEntries(result.rows.map((r) => [r.rowId, r.connects ? `${r.protocol} ${r.opensslSuite}` : r.outcome]));
+    assert.deepEqual(
+      result.rows.map((r) => r.rowId),
+      CIPHER_SUITE_ROWS.map((r) => r.id),
+    );
+    const got = Object.fromEntries(
+      result.rows.map((r) => [r.rowId, r.connects ? `${r.protocol} ${r.opensslSuite}` : r.outcome]),
+    );
     assert.deepEqual(got, EXPECTED[name], name);
     for (const r of result.rows) {
       const row = cipherSuiteRow(r.rowId)!;
@@ -83,7 +88,11 @@ test('3DES never counts: the rows that list it connect through AES-CBC-SHA or no
   const legacy = preflight('legacy').rows.find((r) => r.rowId === 'ds-9.6-p2')!;
   assert.deepEqual(legacy.unavailableSuites, ['TLS_RSA_WITH_3DES_EDE_CBC_SHA']);
   assert.equal(legacy.suite, 'TLS_RSA_WITH_AES_256_CBC_SHA');
-  const only3des: CipherSuiteRow = { ...cipherSuiteRow('ds-9.5-sp1')!, id: 'only-3des', suites: ['TLS_RSA_WITH_3DES_EDE_CBC_SHA'] };
+  const only3des: CipherSuiteRow = {
+    ...cipherSuiteRow('ds-9.5-sp1')!,
+    id: 'only-3des',
+    suites: ['TLS_RSA_WITH_3DES_EDE_CBC_SHA'],
+  };
   const r = negotiate(TLS_POLICIES.legacy, only3des);
   assert.equal(r.outcome, 'no-shared-suite');
   assert.match(r.detail, /TLS_RSA_WITH_3DES_EDE_CBC_SHA cannot be offered by Node's OpenSSL/);
@@ -110,15 +119,30 @@ test('preflightComputers: cut off, connects, and unknown — unknown is never si
   const modern = preflightComputers('modern', computers);
   assert.deepEqual(
     modern.computers.map((c) => [c.id, c.verdict]),
-    [[1, 'connects'], [2, 'cut-off'], [3, 'cut-off'], [4, 'unknown'], [5, 'unknown'], [6, 'connects'], [7, 'connects']],
+    [
+      [1, 'connects'],
+      [2, 'cut-off'],
+      [3, 'cut-off'],
+      [4, 'unknown'],
+      [5, 'unknown'],
+      [6, 'connects'],
+      [7, 'connects'],
+    ],
   );
   assert.deepEqual(modern.counts, { connects: 3, cutOff: 2, unknown: 2 });
-  assert.ok(modern.notes.some((n) => /2 computer\(s\) report an agent version we cannot place .* not assumed to connect/.test(n)));
+  assert.ok(
+    modern.notes.some((n) =>
+      /2 computer\(s\) report an agent version we cannot place .* not assumed to connect/.test(n),
+    ),
+  );
   const web = modern.computers[0]!;
   assert.deepEqual([web.rowId, web.protocol, web.suite], ['ds-20', 'TLSv1.2', 'TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384']);
   // Ambiguous but same verdict: no single row, and no suite claimed since the rows would differ.
   const mid = modern.computers[6]!;
-  assert.deepEqual([mid.rowId, mid.candidateRowIds, mid.protocol, mid.suite], [null, ['ds-11.0', 'ds-11.0-u6'], 'TLSv1.2', null]);
+  assert.deepEqual(
+    [mid.rowId, mid.candidateRowIds, mid.protocol, mid.suite],
+    [null, ['ds-11.0', 'ds-11.0-u6'], 'TLSv1.2', null],
+  );
   assert.match(mid.reason, /row uncertain/);
   assert.match(modern.computers[3]!.reason, /no agent version reported/);
 
@@ -143,7 +167,25 @@ let cert: Buffer;
 
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'palisade-tls-preflight-'));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+    ],
+    { stdio: 'ignore' },
+  );
   key = readFileSync(join(dir, 'key.pem'));
   cert = readFileSync(join(dir, 'cert.pem'));
 });
@@ -194,6 +236,10 @@ test('real handshakes agree with the preflight for every row under every policy'
 test('real handshake: our own agent forced to TLS 1.2 gets ECDHE-RSA-AES256-GCM-SHA384', async () => {
   const row = cipherSuiteRow('palisade')!;
   for (const name of TLS_POLICY_NAMES) {
-    assert.equal(await handshake({ ...tlsContextOptions(name) }, { ...clientFor(row), maxVersion: 'TLSv1.2' }), 'TLSv1.2 ECDHE-RSA-AES256-GCM-SHA384', name);
+    assert.equal(
+      await handshake({ ...tlsContextOptions(name) }, { ...clientFor(row), maxVersion: 'TLSv1.2' }),
+      'TLSv1.2 ECDHE-RSA-AES256-GCM-SHA384',
+      name,
+    );
   }
 });

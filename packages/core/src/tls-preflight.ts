@@ -19,14 +19,14 @@ import { cipherSuiteRowFor } from './agent-version.js';
 import {
   CIPHER_SUITE_ROWS,
   CIPHER_SUITES,
+  type CipherSuiteRow,
+  type IanaCipherSuite,
   protocolRank,
   suiteUsableAt,
   TLS_PROTOCOLS,
-  type CipherSuiteRow,
-  type IanaCipherSuite,
   type TlsProtocol,
 } from './cipher-suites.js';
-import { tlsPolicy, type TlsPolicy, type TlsPolicyName } from './tls-policy.js';
+import { type TlsPolicy, type TlsPolicyName, tlsPolicy } from './tls-policy.js';
 
 /** Why a row connects or not. */
 export type PreflightOutcome = 'connects' | 'protocol-mismatch' | 'no-shared-suite';
@@ -93,7 +93,10 @@ export function negotiate(policy: TlsPolicy, row: CipherSuiteRow): PreflightRow 
   );
   if (suite === undefined) {
     const offered = row.suites.filter((s) => suiteUsableAt(s, protocol));
-    const unavailable = base.unavailableSuites.length > 0 ? ` (${base.unavailableSuites.join(', ')} cannot be offered by Node's OpenSSL)` : '';
+    const unavailable =
+      base.unavailableSuites.length > 0
+        ? ` (${base.unavailableSuites.join(', ')} cannot be offered by Node's OpenSSL)`
+        : '';
     return cutOff(
       'no-shared-suite',
       `no suite in common at ${protocol}: the agent offers ${offered.join(', ')}${unavailable}; policy "${policy.name}" offers ${serverList.join(', ')}`,
@@ -189,8 +192,14 @@ function checkComputer(policy: TlsPolicy, c: PreflightComputer): PreflightComput
   }
   const sameProtocol = results.every((r) => r.protocol === first.protocol);
   const sameSuite = results.every((r) => r.suite === first.suite);
-  const beyond = placement.kind === 'row' && placement.beyondSpec ? ` (newer than the spec lists for ${first.label}; assumed to offer its suites)` : '';
-  const which = placement.kind === 'row' ? `${first.label}${beyond}` : `${results.map((r) => r.label).join(' or ')} (row uncertain, same verdict for each)`;
+  const beyond =
+    placement.kind === 'row' && placement.beyondSpec
+      ? ` (newer than the spec lists for ${first.label}; assumed to offer its suites)`
+      : '';
+  const which =
+    placement.kind === 'row'
+      ? `${first.label}${beyond}`
+      : `${results.map((r) => r.label).join(' or ')} (row uncertain, same verdict for each)`;
   return {
     ...base,
     verdict: first.connects ? 'connects' : 'cut-off',
@@ -203,7 +212,10 @@ function checkComputer(policy: TlsPolicy, c: PreflightComputer): PreflightComput
 }
 
 /** Which enrolled computers would be cut off under a policy, by their reported agent version. */
-export function preflightComputers(policyName: TlsPolicyName, computers: readonly PreflightComputer[]): PreflightComputersResult {
+export function preflightComputers(
+  policyName: TlsPolicyName,
+  computers: readonly PreflightComputer[],
+): PreflightComputersResult {
   const policy = tlsPolicy(policyName);
   const results = computers.map((c) => checkComputer(policy, c));
   const counts = {

@@ -3,6 +3,11 @@
 import { main } from '../dist/cli.js';
 
 main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
-  (err) => { process.stderr.write(`palisade-manager: ${err?.message ?? err}\n`); process.exitCode = 1; },
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    process.stderr.write(`palisade-manager: ${err?.message ?? err}\n`);
+    process.exitCode = 1;
+  },
 );

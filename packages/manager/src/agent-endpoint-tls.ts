@@ -1,7 +1,7 @@
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { SecureContextOptions, SecureVersion } from 'node:tls';
-import { isTlsPolicyName, TLS_POLICY_NAMES, tlsContextOptions, tlsPolicy, type TlsPolicyName } from '@palisade/core';
+import { isTlsPolicyName, TLS_POLICY_NAMES, type TlsPolicyName, tlsContextOptions, tlsPolicy } from '@palisade/core';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { PalisadeError } from './errors.js';
@@ -186,7 +186,11 @@ export class AgentEndpointTls {
         throw e;
       }
       this.source = 'stored';
-      if (previous !== name) this.deps.logger.info({ tlsPolicy: name, previous, actor }, `agent endpoint TLS policy changed from "${previous}" to "${name}"`);
+      if (previous !== name)
+        this.deps.logger.info(
+          { tlsPolicy: name, previous, actor },
+          `agent endpoint TLS policy changed from "${previous}" to "${name}"`,
+        );
       this.announce(name, 'stored');
     });
   }
@@ -211,11 +215,17 @@ export class AgentEndpointTls {
       try {
         await this.apply(stored);
       } catch (e) {
-        this.deps.logger.error({ err: e, tlsPolicy: stored }, `could not apply the stored TLS policy "${stored}"; keeping "${previous}"`);
+        this.deps.logger.error(
+          { err: e, tlsPolicy: stored },
+          `could not apply the stored TLS policy "${stored}"; keeping "${previous}"`,
+        );
         return;
       }
       this.source = 'stored';
-      this.deps.logger.info({ tlsPolicy: stored, previous }, `agent endpoint TLS policy changed from "${previous}" to "${stored}" (stored setting changed)`);
+      this.deps.logger.info(
+        { tlsPolicy: stored, previous },
+        `agent endpoint TLS policy changed from "${previous}" to "${stored}" (stored setting changed)`,
+      );
       this.announce(stored, 'stored');
     });
   }
@@ -281,7 +291,9 @@ export class AgentEndpointTls {
       const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
       throw new PalisadeError('LEGACY_TLS_PORT_UNAVAILABLE', `port ${this.legacyPortOption}: ${code}`);
     }
-    server.on('tlsClientError', (err) => this.deps.logger.debug({ err: err.message }, 'legacy TLS listener: handshake failed'));
+    server.on('tlsClientError', (err) =>
+      this.deps.logger.debug({ err: err.message }, 'legacy TLS listener: handshake failed'),
+    );
     server.on('error', (err) => this.deps.logger.error({ err }, 'legacy TLS listener failed'));
     this.legacy = server;
   }

@@ -1,22 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import {
+  type ActivationReply,
   ActivationRequest,
   AGENT_PATHS,
-  type ActivationReply,
-  HeartbeatReport,
   type HeartbeatReply,
+  HeartbeatReport,
   OperationResults,
   PROTOCOL_VERSION,
 } from '@palisade/protocol';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { ConfigurationService } from './configuration-service.js';
+import { PalisadeError } from './errors.js';
+import { installErrorHandling } from './http/error-handling.js';
+import { commonFastifyOptions } from './http/fastify-options.js';
 import { HeartbeatIngest } from './ingest.js';
 import type { HeartbeatMonitor } from './monitor/heartbeat-monitor.js';
-import { PalisadeError } from './errors.js';
-import { commonFastifyOptions } from './http/fastify-options.js';
-import { installErrorHandling } from './http/error-handling.js';
 import { type CertificateAuthority, CsrError, normalizeSerial } from './pki/certificate-authority.js';
 import { hashSecret } from './secrets.js';
 import type { ComputerRecord, Store } from './store/store.js';
@@ -28,7 +28,10 @@ export interface AgentEndpointDeps {
   heartbeatIntervalSeconds: number;
   logger: Logger;
   /** TLS options for the listener: certificate, key, CA, protocol bounds and ciphers. */
-  tls: import('node:tls').SecureContextOptions & { minVersion?: import('node:tls').SecureVersion; maxVersion?: import('node:tls').SecureVersion };
+  tls: import('node:tls').SecureContextOptions & {
+    minVersion?: import('node:tls').SecureVersion;
+    maxVersion?: import('node:tls').SecureVersion;
+  };
   /** Alerts and power state from each heartbeat and operation result (offline, clock, drivers, updates). */
   monitor?: HeartbeatMonitor;
   /** The ingest path shared with the dialer (ingest.ts); default one over these deps, with no dialer. */
@@ -61,7 +64,16 @@ const TOKEN_ERRORS = { unknown: 'TOKEN_UNKNOWN', expired: 'TOKEN_EXPIRED', 'used
 export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
   const now = deps.now ?? Date.now;
   const exchanges = new WeakMap<object, Map<string, Exchange>>();
-  const ingest = deps.ingest ?? new HeartbeatIngest({ store: deps.store, configurations: deps.configurations, heartbeatIntervalSeconds: deps.heartbeatIntervalSeconds, logger: deps.logger, ...(deps.monitor ? { monitor: deps.monitor } : {}), ...(deps.now ? { now: deps.now } : {}) });
+  const ingest =
+    deps.ingest ??
+    new HeartbeatIngest({
+      store: deps.store,
+      configurations: deps.configurations,
+      heartbeatIntervalSeconds: deps.heartbeatIntervalSeconds,
+      logger: deps.logger,
+      ...(deps.monitor ? { monitor: deps.monitor } : {}),
+      ...(deps.now ? { now: deps.now } : {}),
+    });
   const app = Fastify({
     ...commonFastifyOptions(deps.logger),
     // The handshake asks for a certificate but does not demand one: activation comes before
@@ -81,7 +93,11 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
     const socket = req.raw.socket as TLSSocket;
     const peer = socket.getPeerCertificate();
     if (!peer || Object.keys(peer).length === 0) throw new PalisadeError('CLIENT_CERTIFICATE_REQUIRED');
-    if (!socket.authorized) throw new PalisadeError('CERTIFICATE_NOT_RECOGNIZED', String(socket.authorizationError ?? 'not signed by this manager CA'));
+    if (!socket.authorized)
+      throw new PalisadeError(
+        'CERTIFICATE_NOT_RECOGNIZED',
+        String(socket.authorizationError ?? 'not signed by this manager CA'),
+      );
     const computer = await deps.store.findComputerByCertSerial(normalizeSerial(peer.serialNumber));
     if (!computer) throw new PalisadeError('CERTIFICATE_NOT_RECOGNIZED', `serial ${peer.serialNumber}`);
     if (computer.state !== 'active') throw new PalisadeError('CERTIFICATE_REVOKED');
@@ -93,52 +109,56 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
     return deps.ca.certificatePem;
   });
 
-  app.post<{ Body: ActivationRequest }>(AGENT_PATHS.activate, { schema: { body: ActivationRequest } }, async (req): Promise<ActivationReply> => {
-    const body = req.body;
-    checkProtocol(body.protocolVersion);
-    const t = now();
-    const token = await deps.store.checkActivationToken(hashSecret(body.token), t);
-    if (!token.ok) throw new PalisadeError(TOKEN_ERRORS[token.reason]);
-    let policyId = token.policyId;
-    if (body.policy !== undefined) {
-      const p = await deps.store.findPolicyByName(body.policy);
-      if (!p) throw new PalisadeError('POLICY_NOT_FOUND', `"${body.policy}"`);
-      policyId = p.id;
-    }
-    const policy = await deps.store.getPolicy(policyId);
-    if (!policy) throw new PalisadeError('POLICY_NOT_FOUND', `the token's policy ${policyId} was deleted`);
-    let issued: { certificate: string; serial: string };
-    try {
-      issued = await deps.ca.issueAgentCertificate(body.csr, body.hostName);
-    } catch (e) {
-      if (e instanceof CsrError) throw new PalisadeError('CSR_INVALID', e.message);
-      throw e;
-    }
-    const effective = await deps.configurations.forNewComputer(policyId, body.platform);
-    const created = await deps.store.activateComputer(token.tokenId, {
-      hostName: body.hostName,
-      platform: body.platform,
-      agentVersion: body.agentVersion,
-      policyId,
-      certSerial: issued.serial,
-      expectedFingerprint: effective.fingerprint,
-      now: t,
-    });
-    if (created === 'token-used-up') throw new PalisadeError('TOKEN_USED_UP');
-    req.log.info({ computerId: created.id, hostName: created.hostName, policy: policy.name }, 'computer activated');
-    await ingest.activated(created.id, effective, req.ip ?? null, body.listener);
-    return {
-      protocolVersion: PROTOCOL_VERSION,
-      computerId: created.id,
-      policyId,
-      policyName: policy.name,
-      certificate: issued.certificate,
-      caCertificate: deps.ca.certificatePem,
-      configuration: effective.configuration,
-      fingerprint: effective.fingerprint,
-      heartbeatIntervalSeconds: deps.heartbeatIntervalSeconds,
-    };
-  });
+  app.post<{ Body: ActivationRequest }>(
+    AGENT_PATHS.activate,
+    { schema: { body: ActivationRequest } },
+    async (req): Promise<ActivationReply> => {
+      const body = req.body;
+      checkProtocol(body.protocolVersion);
+      const t = now();
+      const token = await deps.store.checkActivationToken(hashSecret(body.token), t);
+      if (!token.ok) throw new PalisadeError(TOKEN_ERRORS[token.reason]);
+      let policyId = token.policyId;
+      if (body.policy !== undefined) {
+        const p = await deps.store.findPolicyByName(body.policy);
+        if (!p) throw new PalisadeError('POLICY_NOT_FOUND', `"${body.policy}"`);
+        policyId = p.id;
+      }
+      const policy = await deps.store.getPolicy(policyId);
+      if (!policy) throw new PalisadeError('POLICY_NOT_FOUND', `the token's policy ${policyId} was deleted`);
+      let issued: { certificate: string; serial: string };
+      try {
+        issued = await deps.ca.issueAgentCertificate(body.csr, body.hostName);
+      } catch (e) {
+        if (e instanceof CsrError) throw new PalisadeError('CSR_INVALID', e.message);
+        throw e;
+      }
+      const effective = await deps.configurations.forNewComputer(policyId, body.platform);
+      const created = await deps.store.activateComputer(token.tokenId, {
+        hostName: body.hostName,
+        platform: body.platform,
+        agentVersion: body.agentVersion,
+        policyId,
+        certSerial: issued.serial,
+        expectedFingerprint: effective.fingerprint,
+        now: t,
+      });
+      if (created === 'token-used-up') throw new PalisadeError('TOKEN_USED_UP');
+      req.log.info({ computerId: created.id, hostName: created.hostName, policy: policy.name }, 'computer activated');
+      await ingest.activated(created.id, effective, req.ip ?? null, body.listener);
+      return {
+        protocolVersion: PROTOCOL_VERSION,
+        computerId: created.id,
+        policyId,
+        policyName: policy.name,
+        certificate: issued.certificate,
+        caCertificate: deps.ca.certificatePem,
+        configuration: effective.configuration,
+        fingerprint: effective.fingerprint,
+        heartbeatIntervalSeconds: deps.heartbeatIntervalSeconds,
+      };
+    },
+  );
 
   app.post<{ Body: HeartbeatReport }>(
     AGENT_PATHS.heartbeat,
@@ -160,7 +180,10 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
       if (!onSocket) exchanges.set(socket, (onSocket = new Map()));
       onSocket.set(exchange.id, exchange);
       if (deps.holdReplyMs) {
-        req.log.warn({ computerId: computer.id, eventsStored: reply.eventsStored, holdReplyMs: deps.holdReplyMs }, 'TEST HOOK: heartbeat committed; holding the reply');
+        req.log.warn(
+          { computerId: computer.id, eventsStored: reply.eventsStored, holdReplyMs: deps.holdReplyMs },
+          'TEST HOOK: heartbeat committed; holding the reply',
+        );
         await new Promise((r) => setTimeout(r, deps.holdReplyMs));
       }
       return { ...reply, exchangeId: exchange.id };

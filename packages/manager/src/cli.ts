@@ -1,6 +1,12 @@
-import { hashSecret, newSecret } from './secrets.js';
 import { parseDuration, parseOptions, parsePort, parsePositiveInt, UsageError } from './cli-args.js';
-import { defaultHostnames, FIRST_RUN_TOKEN_DAYS, openInitializedStore, type RunningManager, startManager } from './manager.js';
+import {
+  defaultHostnames,
+  FIRST_RUN_TOKEN_DAYS,
+  openInitializedStore,
+  type RunningManager,
+  startManager,
+} from './manager.js';
+import { hashSecret, newSecret } from './secrets.js';
 import { parseTlsPolicyOption, tlsCheck, tlsSet } from './tls-commands.js';
 
 const VERSION = '0.1.0';
@@ -107,9 +113,13 @@ async function start(args: string[], out: Out): Promise<number> {
     'tls-policy': { type: 'string' },
     'legacy-tls-port': { type: 'string' },
   });
-  const hostnames = v.hostname?.flatMap((h) => h.split(',')).map((h) => h.trim()).filter(Boolean);
+  const hostnames = v.hostname
+    ?.flatMap((h) => h.split(','))
+    .map((h) => h.trim())
+    .filter(Boolean);
   for (const h of hostnames ?? []) {
-    if (!/^[A-Za-z0-9.-]{1,253}$|^[0-9a-fA-F:]+$/.test(h)) throw new UsageError(`--hostname "${h}" is not a host name or IP address`);
+    if (!/^[A-Za-z0-9.-]{1,253}$|^[0-9a-fA-F:]+$/.test(h))
+      throw new UsageError(`--hostname "${h}" is not a host name or IP address`);
   }
   const m = await startManager({
     dataDir: v['data-dir'] ?? 'data',
@@ -150,7 +160,9 @@ function banner(m: RunningManager): string {
   if (m.firstRun.apiKey) {
     lines.push(`  Admin API key (shown once, stored hashed): ${m.firstRun.apiKey}`);
   } else {
-    lines.push('  Admin API key:  created on first start; make another with "palisade-manager apikey create --name NAME"');
+    lines.push(
+      '  Admin API key:  created on first start; make another with "palisade-manager apikey create --name NAME"',
+    );
   }
   const token = m.firstRun.activationToken ?? '"$(npx palisade-manager token create --policy \'Base Policy\')"';
   lines.push(
@@ -184,8 +196,16 @@ async function tokenCreate(args: string[], out: Out): Promise<number> {
     }
     const now = Date.now();
     const token = newSecret('token');
-    await store.createActivationToken({ tokenHash: hashSecret(token), policyId: policy.id, maxUses: uses, expiresAt: ttl === null ? null : now + ttl, now });
-    out.stderr(`palisade-manager: activation token for "${policy.name}", ${uses === null ? 'unlimited uses' : `${uses} use${uses > 1 ? 's' : ''}`}, ${ttl === null ? 'never expires' : `expires ${new Date(now + ttl).toISOString()}`}\n`);
+    await store.createActivationToken({
+      tokenHash: hashSecret(token),
+      policyId: policy.id,
+      maxUses: uses,
+      expiresAt: ttl === null ? null : now + ttl,
+      now,
+    });
+    out.stderr(
+      `palisade-manager: activation token for "${policy.name}", ${uses === null ? 'unlimited uses' : `${uses} use${uses > 1 ? 's' : ''}`}, ${ttl === null ? 'never expires' : `expires ${new Date(now + ttl).toISOString()}`}\n`,
+    );
     out.stdout(`${token}\n`);
     return 0;
   } finally {
@@ -194,14 +214,25 @@ async function tokenCreate(args: string[], out: Out): Promise<number> {
 }
 
 async function apikeyCreate(args: string[], out: Out): Promise<number> {
-  const v = parseOptions('apikey create', args, { ...STORE_OPTIONS, name: { type: 'string' }, role: { type: 'string' } });
+  const v = parseOptions('apikey create', args, {
+    ...STORE_OPTIONS,
+    name: { type: 'string' },
+    role: { type: 'string' },
+  });
   if (!v.name) throw new UsageError('apikey create: --name NAME is required');
   const role = v.role ?? 'full-access';
-  if (role !== 'full-access' && role !== 'read-only') throw new UsageError(`apikey create: --role "${role}" must be full-access or read-only`);
+  if (role !== 'full-access' && role !== 'read-only')
+    throw new UsageError(`apikey create: --role "${role}" must be full-access or read-only`);
   const { store } = await openInitializedStore(v['data-dir'] ?? 'data', v.db);
   try {
     const key = newSecret('apikey');
-    const rec = await store.createApiKey({ name: v.name, keyPrefix: key.slice(0, 8), secretHash: hashSecret(key), role, now: Date.now() });
+    const rec = await store.createApiKey({
+      name: v.name,
+      keyPrefix: key.slice(0, 8),
+      secretHash: hashSecret(key),
+      role,
+      now: Date.now(),
+    });
     out.stderr(`palisade-manager: API key ${rec.id} "${rec.name}" (${role}); it is shown once\n`);
     out.stdout(`${key}\n`);
     return 0;

@@ -29,7 +29,9 @@ export interface EffectiveConfiguration {
  */
 export async function loadPolicies(store: Store): Promise<{ records: PolicyRecord[]; tree: PolicyTree }> {
   const [records, overrides] = await Promise.all([store.listPolicies(), store.policyOverrides()]);
-  const tree = PolicyTree.from(records.map((p) => ({ id: p.id, parentId: p.parentId, name: p.name, overrides: overrides.get(p.id) ?? {} })));
+  const tree = PolicyTree.from(
+    records.map((p) => ({ id: p.id, parentId: p.parentId, name: p.name, overrides: overrides.get(p.id) ?? {} })),
+  );
   return { records, tree };
 }
 
@@ -53,9 +55,20 @@ export class ConfigurationService {
    * For an enrolled computer, as stored now. `store` defaults to the service's own; pass a
    * transaction-bound one to compute inside that transaction.
    */
-  async forComputer(c: { id: number; policyId: PolicyId; platform: string }, store: Store = this.store): Promise<EffectiveConfiguration> {
-    const [tree, overrides, firewall] = await Promise.all([loadPolicyTree(store), store.computerOverrides(c.id), this.loadFirewall(store, [c.id])]);
-    return this.fromTree(tree, { policyId: c.policyId, overrides, platform: c.platform }, firewall.rulesFor(tree, c.policyId, c.id));
+  async forComputer(
+    c: { id: number; policyId: PolicyId; platform: string },
+    store: Store = this.store,
+  ): Promise<EffectiveConfiguration> {
+    const [tree, overrides, firewall] = await Promise.all([
+      loadPolicyTree(store),
+      store.computerOverrides(c.id),
+      this.loadFirewall(store, [c.id]),
+    ]);
+    return this.fromTree(
+      tree,
+      { policyId: c.policyId, overrides, platform: c.platform },
+      firewall.rulesFor(tree, c.policyId, c.id),
+    );
   }
 
   /** For a computer that does not exist yet (activation): its policy's values only. */
@@ -77,9 +90,22 @@ export class ConfigurationService {
    * computer's effective firewall rules (policy chain + its own; see `loadFirewall`), part of the
    * configuration and so of the fingerprint. Omitted means none.
    */
-  async fromTree(tree: PolicyTree, computer: ComputerSettingsInput, firewallRules: readonly FirewallRule[] = []): Promise<EffectiveConfiguration> {
+  async fromTree(
+    tree: PolicyTree,
+    computer: ComputerSettingsInput,
+    firewallRules: readonly FirewallRule[] = [],
+  ): Promise<EffectiveConfiguration> {
     const resolved: ResolvedSettings = tree.resolveForComputer(computer);
-    const configuration = buildSecurityConfiguration({ settings: resolved.values, heartbeatIntervalSeconds: this.heartbeatIntervalSeconds, firewallRules });
-    return { settings: resolved.values, sources: resolved.sources, configuration, fingerprint: await configurationFingerprint(configuration) };
+    const configuration = buildSecurityConfiguration({
+      settings: resolved.values,
+      heartbeatIntervalSeconds: this.heartbeatIntervalSeconds,
+      firewallRules,
+    });
+    return {
+      settings: resolved.values,
+      sources: resolved.sources,
+      configuration,
+      fingerprint: await configurationFingerprint(configuration),
+    };
   }
 }

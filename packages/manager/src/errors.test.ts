@@ -23,7 +23,11 @@ test('docs/errors.md lists exactly the codes in errors.ts, each with its HTTP st
   const code = new Map(Object.entries(ERRORS).map(([k, v]) => [k, v.status]));
   const missing = [...code.keys()].filter((k) => !docs.has(k));
   const extra = [...docs.keys()].filter((k) => !code.has(k));
-  assert.deepEqual({ missing, extra }, { missing: [], extra: [] }, 'codes in errors.ts but not the doc, or the reverse');
+  assert.deepEqual(
+    { missing, extra },
+    { missing: [], extra: [] },
+    'codes in errors.ts but not the doc, or the reverse',
+  );
   for (const [k, status] of code) assert.equal(docs.get(k), status, `${k} status`);
 });
 
@@ -31,5 +35,7 @@ test('every code maps to a 4xx or 5xx, and an error carries code, status and a m
   for (const [k, v] of Object.entries(ERRORS)) assert.ok(v.status >= 400 && v.status < 600, k);
   const e = new PalisadeError('SETTING_NOT_FOUND', '"nope"');
   assert.equal(e.status, 404);
-  assert.deepEqual(e.toBody(), { error: { code: 'SETTING_NOT_FOUND', message: `${ERRORS.SETTING_NOT_FOUND.message}: "nope"` } });
+  assert.deepEqual(e.toBody(), {
+    error: { code: 'SETTING_NOT_FOUND', message: `${ERRORS.SETTING_NOT_FOUND.message}: "nope"` },
+  });
 });

@@ -28,15 +28,30 @@ export async function refreshExpectedFingerprints(
   const active = computers.filter((c) => c.state === 'active');
   if (active.length === 0) return;
   const ids = active.map((c) => c.id);
-  const [t, own, firewall] = await Promise.all([tree ?? loadPolicyTree(tx), tx.computerOverridesByComputer(ids), configurations.loadFirewall(tx, ids)]);
+  const [t, own, firewall] = await Promise.all([
+    tree ?? loadPolicyTree(tx),
+    tx.computerOverridesByComputer(ids),
+    configurations.loadFirewall(tx, ids),
+  ]);
   const memo = new Map<string, string>();
   const changed = new Map<string, number[]>();
   for (const c of active) {
     const overrides = own.get(c.id) ?? {};
-    const key = JSON.stringify([c.policyId, c.platform, Object.entries(overrides).sort(), firewall.computerRuleIds(c.id)]);
+    const key = JSON.stringify([
+      c.policyId,
+      c.platform,
+      Object.entries(overrides).sort(),
+      firewall.computerRuleIds(c.id),
+    ]);
     let fingerprint = memo.get(key);
     if (fingerprint === undefined) {
-      fingerprint = (await configurations.fromTree(t, { policyId: c.policyId, overrides, platform: c.platform }, firewall.rulesFor(t, c.policyId, c.id))).fingerprint;
+      fingerprint = (
+        await configurations.fromTree(
+          t,
+          { policyId: c.policyId, overrides, platform: c.platform },
+          firewall.rulesFor(t, c.policyId, c.id),
+        )
+      ).fingerprint;
       memo.set(key, fingerprint);
     }
     if (fingerprint === c.expectedFingerprint) continue;

@@ -1,6 +1,6 @@
 import {
-  effectiveFirewallRules,
   type EffectiveFirewall,
+  effectiveFirewallRules,
   type FirewallRule,
   nftablesProblems,
   type PolicyId,
@@ -53,10 +53,17 @@ function describeUsage(u: Awaited<ReturnType<FirewallStore['ruleUsage']>>): stri
   const parts: string[] = [];
   const more = (n: number) => (n > 10 ? ` and ${n - 10} more` : '');
   if (u.policies.length > 0) {
-    parts.push(`polic${u.policies.length === 1 ? 'y' : 'ies'} ${u.policies.slice(0, 10).map((p) => `${p.id} ("${p.name}")`).join(', ')}${more(u.policies.length)}`);
+    parts.push(
+      `polic${u.policies.length === 1 ? 'y' : 'ies'} ${u.policies
+        .slice(0, 10)
+        .map((p) => `${p.id} ("${p.name}")`)
+        .join(', ')}${more(u.policies.length)}`,
+    );
   }
   if (u.computers.length > 0) {
-    const shown = u.computers.slice(0, 10).map((c) => `${c.id} (${c.hostName}${c.state === 'deactivated' ? ', deactivated' : ''})`);
+    const shown = u.computers
+      .slice(0, 10)
+      .map((c) => `${c.id} (${c.hostName}${c.state === 'deactivated' ? ', deactivated' : ''})`);
     parts.push(`computer${u.computers.length === 1 ? '' : 's'} ${shown.join(', ')}${more(u.computers.length)}`);
   }
   return parts.join(' and ');
@@ -80,9 +87,25 @@ function ruleInput(rule: FirewallRule): Record<string, unknown> {
 }
 
 /** An audit row of a rule change: the whole rule as JSON before and after (null: did not exist). */
-function ruleAudit(action: 'firewallRule.create' | 'firewallRule.modify' | 'firewallRule.delete', id: number, before: FirewallRule | null, after: FirewallRule | null, actor: string, time: number): NewAuditEvent {
+function ruleAudit(
+  action: 'firewallRule.create' | 'firewallRule.modify' | 'firewallRule.delete',
+  id: number,
+  before: FirewallRule | null,
+  after: FirewallRule | null,
+  actor: string,
+  time: number,
+): NewAuditEvent {
   const json = (r: FirewallRule | null) => (r === null ? null : JSON.stringify(r));
-  return { time, actor, action, targetType: 'firewallRule', targetId: id, setting: null, oldValue: json(before), newValue: json(after) };
+  return {
+    time,
+    actor,
+    action,
+    targetType: 'firewallRule',
+    targetId: id,
+    setting: null,
+    oldValue: json(before),
+    newValue: json(after),
+  };
 }
 
 function uniqueIds(ids: readonly number[]): number[] {
@@ -121,7 +144,9 @@ export class FirewallService {
       await this.requireFreeName(fw, checked.name, null);
       // A new rule is assigned nowhere: no fingerprint changes.
       const created = await fw.createRule(checked.name, (id) => ({ ...checked, id: String(id) }), this.now());
-      await tx.insertAuditEvents([ruleAudit('firewallRule.create', created.id, null, created.rule, actor, created.createdAt)]);
+      await tx.insertAuditEvents([
+        ruleAudit('firewallRule.create', created.id, null, created.rule, actor, created.createdAt),
+      ]);
       return created;
     });
   }
@@ -130,7 +155,12 @@ export class FirewallService {
    * `merge`: absent fields keep their stored value (Deep Security's POST). `replace`: the body is
    * the whole rule; absent fields take their defaults (PUT).
    */
-  async modifyRule(id: number, input: FirewallRuleInput, mode: 'merge' | 'replace', actor: string): Promise<FirewallRuleRecord> {
+  async modifyRule(
+    id: number,
+    input: FirewallRuleInput,
+    mode: 'merge' | 'replace',
+    actor: string,
+  ): Promise<FirewallRuleRecord> {
     return this.store.transaction(async (tx) => {
       await tx.lockPolicyTree();
       const fw = FirewallStore.over(tx);
@@ -197,7 +227,10 @@ export class FirewallService {
     return this.store.transaction(async (tx) => {
       const c = await tx.getComputer(computerId);
       if (!c) throw new PalisadeError('COMPUTER_NOT_FOUND', String(computerId));
-      const [tree, firewall] = await Promise.all([loadPolicyTree(tx), this.configurations.loadFirewall(tx, [computerId])]);
+      const [tree, firewall] = await Promise.all([
+        loadPolicyTree(tx),
+        this.configurations.loadFirewall(tx, [computerId]),
+      ]);
       return this.computerView(tree, firewall, c);
     });
   }
@@ -217,7 +250,10 @@ export class FirewallService {
         await tx.insertAuditEvents([this.audit('computer.firewall', 'computer', computerId, before, ids, actor)]);
         await refreshExpectedFingerprints(tx, this.configurations, [c]);
       }
-      const [tree, firewall] = await Promise.all([loadPolicyTree(tx), this.configurations.loadFirewall(tx, [computerId])]);
+      const [tree, firewall] = await Promise.all([
+        loadPolicyTree(tx),
+        this.configurations.loadFirewall(tx, [computerId]),
+      ]);
       return this.computerView(tree, firewall, c);
     });
   }
@@ -227,9 +263,17 @@ export class FirewallService {
     return this.store.transaction(async (tx) => {
       const c = await tx.getComputer(computerId);
       if (!c) throw new PalisadeError('COMPUTER_NOT_FOUND', String(computerId));
-      const [tree, overrides, firewall] = await Promise.all([loadPolicyTree(tx), tx.computerOverrides(computerId), this.configurations.loadFirewall(tx, [computerId])]);
+      const [tree, overrides, firewall] = await Promise.all([
+        loadPolicyTree(tx),
+        tx.computerOverrides(computerId),
+        this.configurations.loadFirewall(tx, [computerId]),
+      ]);
       const assigned = firewall.effective(tree, c.policyId, c.id);
-      const e = await this.configurations.fromTree(tree, { policyId: c.policyId, overrides, platform: c.platform }, assigned.map((a) => a.rule));
+      const e = await this.configurations.fromTree(
+        tree,
+        { policyId: c.policyId, overrides, platform: c.platform },
+        assigned.map((a) => a.rule),
+      );
       const effective = effectiveFirewallRules({
         rules: assigned.map((a) => a.rule),
         listen: e.configuration.communication.listen,
@@ -247,7 +291,11 @@ export class FirewallService {
 
   // ----- internals ------------------------------------------------------------------------
 
-  private policyView(tree: PolicyTree, firewall: Awaited<ReturnType<ConfigurationService['loadFirewall']>>, policyId: PolicyId): PolicyFirewall {
+  private policyView(
+    tree: PolicyTree,
+    firewall: Awaited<ReturnType<ConfigurationService['loadFirewall']>>,
+    policyId: PolicyId,
+  ): PolicyFirewall {
     const effective = firewall.effective(tree, policyId, null);
     const inherited = effective.filter((a) => a.source !== `policy:${policyId}`);
     return {
@@ -258,7 +306,11 @@ export class FirewallService {
     };
   }
 
-  private computerView(tree: PolicyTree, firewall: Awaited<ReturnType<ConfigurationService['loadFirewall']>>, c: ComputerRecord): ComputerFirewall {
+  private computerView(
+    tree: PolicyTree,
+    firewall: Awaited<ReturnType<ConfigurationService['loadFirewall']>>,
+    c: ComputerRecord,
+  ): ComputerFirewall {
     const effective = firewall.effective(tree, c.policyId, c.id);
     const inherited = effective.filter((a) => a.source !== 'computer');
     return {
@@ -269,13 +321,30 @@ export class FirewallService {
     };
   }
 
-  private audit(action: 'policy.firewall' | 'computer.firewall', targetType: 'policy' | 'computer', targetId: number, before: readonly number[], after: readonly number[], actor: string): NewAuditEvent {
-    return { time: this.now(), actor, action, targetType, targetId, setting: 'firewall.ruleIDs', oldValue: JSON.stringify(before), newValue: JSON.stringify(after) };
+  private audit(
+    action: 'policy.firewall' | 'computer.firewall',
+    targetType: 'policy' | 'computer',
+    targetId: number,
+    before: readonly number[],
+    after: readonly number[],
+    actor: string,
+  ): NewAuditEvent {
+    return {
+      time: this.now(),
+      actor,
+      action,
+      targetType,
+      targetId,
+      setting: 'firewall.ruleIDs',
+      oldValue: JSON.stringify(before),
+      newValue: JSON.stringify(after),
+    };
   }
 
   private async requireFreeName(fw: FirewallStore, name: string, self: number | null): Promise<void> {
     const other = await fw.findRuleIdByName(name);
-    if (other !== null && other !== self) throw new PalisadeError('FIREWALL_RULE_NAME_TAKEN', `"${name}" is rule ${other}`);
+    if (other !== null && other !== self)
+      throw new PalisadeError('FIREWALL_RULE_NAME_TAKEN', `"${name}" is rule ${other}`);
   }
 
   private async requireRules(fw: FirewallStore, ids: readonly number[]): Promise<void> {
@@ -285,7 +354,11 @@ export class FirewallService {
 
   /** Computers whose effective rules include the rule: on a policy subtree that assigns it, or assigning it themselves. */
   private async computersUsingRule(tx: Store, fw: FirewallStore, ruleId: number): Promise<ComputerRecord[]> {
-    const [tree, usage, direct] = await Promise.all([loadPolicyTree(tx), fw.ruleUsage(ruleId), fw.computerIdsWithRules([ruleId])]);
+    const [tree, usage, direct] = await Promise.all([
+      loadPolicyTree(tx),
+      fw.ruleUsage(ruleId),
+      fw.computerIdsWithRules([ruleId]),
+    ]);
     const policyIds = new Set<number>();
     for (const p of usage.policies) {
       policyIds.add(p.id);

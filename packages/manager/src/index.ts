@@ -1,4 +1,8 @@
-export { startManager, openInitializedStore, type ManagerOptions, type RunningManager } from './manager.js';
-export { ERRORS, PalisadeError, type ErrorCode } from './errors.js';
+export { ERRORS, type ErrorCode, PalisadeError } from './errors.js';
+export { type ManagerOptions, openInitializedStore, type RunningManager, startManager } from './manager.js';
+export {
+  CertificateAuthority,
+  certificateFingerprint,
+  createCertificateAuthority,
+} from './pki/certificate-authority.js';
 export type { Store } from './store/store.js';
-export { CertificateAuthority, createCertificateAuthority, certificateFingerprint } from './pki/certificate-authority.js';

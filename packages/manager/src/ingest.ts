@@ -1,5 +1,11 @@
 import { clockOffsetMs, jitteredDelayMs, offlineDeadline } from '@palisade/core';
-import { type CommunicationState, type HeartbeatReply, type HeartbeatReport, type OperationResults, PROTOCOL_VERSION } from '@palisade/protocol';
+import {
+  type CommunicationState,
+  type HeartbeatReply,
+  type HeartbeatReport,
+  type OperationResults,
+  PROTOCOL_VERSION,
+} from '@palisade/protocol';
 import type { Logger } from 'pino';
 import type { ConfigurationService, EffectiveConfiguration } from './configuration-service.js';
 import { PalisadeError } from './errors.js';
@@ -62,7 +68,8 @@ export class HeartbeatIngest {
   }
 
   private checkProtocol(v: number): void {
-    if (v !== PROTOCOL_VERSION) throw new PalisadeError('PROTOCOL_VERSION_UNSUPPORTED', `got ${v}, this manager speaks ${PROTOCOL_VERSION}`);
+    if (v !== PROTOCOL_VERSION)
+      throw new PalisadeError('PROTOCOL_VERSION_UNSUPPORTED', `got ${v}, this manager speaks ${PROTOCOL_VERSION}`);
   }
 
   /** When a manager-initiated computer is called next: one interval after this contact, jittered. */
@@ -75,7 +82,11 @@ export class HeartbeatIngest {
    * transaction, runs the monitor's hooks, notes the agent's communication for the dialer, and
    * returns the reply with the operations the agent must run now.
    */
-  async ingestReport(computer: ComputerRecord, report: HeartbeatReport, transport: ExchangeTransport): Promise<IngestedReport> {
+  async ingestReport(
+    computer: ComputerRecord,
+    report: HeartbeatReport,
+    transport: ExchangeTransport,
+  ): Promise<IngestedReport> {
     const { store, configurations } = this.deps;
     this.checkProtocol(report.protocolVersion);
     const t = this.now();
@@ -103,17 +114,37 @@ export class HeartbeatIngest {
         events: report.events,
       });
       const current = (await tx.getComputer(computer.id)) ?? computer;
-      const effective = await configurations.forComputer({ id: computer.id, policyId: current.policyId, platform: report.agent.platform }, tx);
+      const effective = await configurations.forComputer(
+        { id: computer.id, policyId: current.policyId, platform: report.agent.platform },
+        tx,
+      );
       await tx.setExpectedFingerprint([computer.id], effective.fingerprint);
       return { stored, effective };
     });
     const configurationCurrent = report.configurationFingerprint === effective.fingerprint;
-    await this.deps.monitor?.onHeartbeat({ computer, report, settings: effective.settings, configurationCurrent, clockOffsetMs: offset, now: t });
+    await this.deps.monitor?.onHeartbeat({
+      computer,
+      report,
+      settings: effective.settings,
+      configurationCurrent,
+      clockOffsetMs: offset,
+      now: t,
+    });
     await this.noteContact(computer.id, effective, report.communication, t);
     const operations: HeartbeatReply['operations'] = [];
     if (!configurationCurrent) {
-      const op = await store.ensureConfigurationOperation(computer.id, effective.fingerprint, effective.configuration, t);
-      operations.push({ id: op.id, type: 'applyConfiguration', fingerprint: op.fingerprint, configuration: op.payload });
+      const op = await store.ensureConfigurationOperation(
+        computer.id,
+        effective.fingerprint,
+        effective.configuration,
+        t,
+      );
+      operations.push({
+        id: op.id,
+        type: 'applyConfiguration',
+        fingerprint: op.fingerprint,
+        configuration: op.payload,
+      });
       await store.markOperationsSent([op.id], t);
     }
     return {
@@ -135,7 +166,11 @@ export class HeartbeatIngest {
    * Records the results of operations handed out in one exchange (`open`: those still awaiting
    * a result; each is removed as its result is taken). A result for anything else is ignored.
    */
-  async ingestResults(computer: ComputerRecord, open: Set<number>, body: OperationResults): Promise<{ accepted: number[]; ignored: number[] }> {
+  async ingestResults(
+    computer: ComputerRecord,
+    open: Set<number>,
+    body: OperationResults,
+  ): Promise<{ accepted: number[]; ignored: number[] }> {
     this.checkProtocol(body.protocolVersion);
     const t = this.now();
     const accepted: number[] = [];
@@ -143,17 +178,38 @@ export class HeartbeatIngest {
     for (const r of body.results) {
       const ok =
         open.has(r.id) &&
-        (await this.deps.store.completeOperation({ computerId: computer.id, id: r.id, status: r.status, reason: r.reason ?? null, fingerprint: r.fingerprint ?? null, now: t }));
+        (await this.deps.store.completeOperation({
+          computerId: computer.id,
+          id: r.id,
+          status: r.status,
+          reason: r.reason ?? null,
+          fingerprint: r.fingerprint ?? null,
+          now: t,
+        }));
       (ok ? accepted : ignored).push(r.id);
       open.delete(r.id);
-      if (ok && r.status === 'failed') this.deps.logger.warn({ computerId: computer.id, operation: r.id, reason: r.reason }, 'configuration update failed on the agent');
-      if (ok) await this.deps.monitor?.onOperationResult({ computerId: computer.id, operationId: r.id, status: r.status, reason: r.reason ?? null, now: t });
+      if (ok && r.status === 'failed')
+        this.deps.logger.warn(
+          { computerId: computer.id, operation: r.id, reason: r.reason },
+          'configuration update failed on the agent',
+        );
+      if (ok)
+        await this.deps.monitor?.onOperationResult({
+          computerId: computer.id,
+          operationId: r.id,
+          status: r.status,
+          reason: r.reason ?? null,
+          now: t,
+        });
     }
     if (body.communication && this.deps.dialTargets) {
       try {
         await this.deps.dialTargets.noteCommunication(computer.id, body.communication, t, this.nextScheduled(t));
       } catch (e) {
-        this.deps.logger.error({ err: e, computerId: computer.id }, 'dialer: could not record the agent\'s communication; its next report will');
+        this.deps.logger.error(
+          { err: e, computerId: computer.id },
+          "dialer: could not record the agent's communication; its next report will",
+        );
       }
     }
     return { accepted, ignored };
@@ -164,19 +220,35 @@ export class HeartbeatIngest {
    * the listener it announced) and, if its policy says Manager Initiated, calls it one interval
    * from now — it will not heartbeat by itself.
    */
-  async activated(computerId: number, effective: EffectiveConfiguration, remoteIp: string | null, listener: { port: number; address?: string } | undefined): Promise<void> {
+  async activated(
+    computerId: number,
+    effective: EffectiveConfiguration,
+    remoteIp: string | null,
+    listener: { port: number; address?: string } | undefined,
+  ): Promise<void> {
     const t = this.now();
     const c = effective.configuration.communication;
     const communication: CommunicationState = {
       direction: c.direction,
       // The computer has no last IP before its first report: until then its source address is
       // where to call it, unless it announced another.
-      listener: c.direction === 'agent-initiated' ? null : { port: listener?.port ?? c.listeningPort, ...(listener?.address ?? remoteIp ? { address: (listener?.address ?? remoteIp)! } : {}) },
+      listener:
+        c.direction === 'agent-initiated'
+          ? null
+          : {
+              port: listener?.port ?? c.listeningPort,
+              ...((listener?.address ?? remoteIp) ? { address: (listener?.address ?? remoteIp)! } : {}),
+            },
     };
     await this.noteContact(computerId, effective, communication, t);
   }
 
-  private async noteContact(computerId: number, effective: EffectiveConfiguration, communication: CommunicationState | undefined, t: number): Promise<void> {
+  private async noteContact(
+    computerId: number,
+    effective: EffectiveConfiguration,
+    communication: CommunicationState | undefined,
+    t: number,
+  ): Promise<void> {
     if (!this.deps.dialTargets) return;
     try {
       await this.deps.dialTargets.noteContact({

@@ -1,8 +1,8 @@
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
-import { X509Certificate } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { HEARTBEAT_INTERVAL_SECONDS, type TlsPolicyName } from '@palisade/core';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
@@ -76,7 +76,10 @@ export function defaultHostnames(): string[] {
  * Opens the store and makes sure the things every command needs exist: schema, Base Policy,
  * manager CA. Idempotent and safe against another process doing the same.
  */
-export async function openInitializedStore(dataDir: string, db?: string): Promise<{ store: Store; ca: CertificateAuthority }> {
+export async function openInitializedStore(
+  dataDir: string,
+  db?: string,
+): Promise<{ store: Store; ca: CertificateAuthority }> {
   mkdirSync(dataDir, { recursive: true });
   const store = openStore(db ?? `sqlite:${join(dataDir, 'palisade.db')}`);
   try {
@@ -109,7 +112,11 @@ async function serverCertificate(dataDir: string, ca: CertificateAuthority, name
     const x = new X509Certificate(cert);
     const sans = (x.subjectAltName ?? '').split(', ').map((s) => s.replace(/^(DNS|IP Address):/, '').toLowerCase());
     const caCert = new X509Certificate(ca.certificatePem);
-    const fresh = x.checkIssued(caCert) && x.verify(caCert.publicKey) && wanted.every((n) => sans.includes(n.toLowerCase())) && new Date(x.validTo).getTime() > Date.now() + 30 * 86_400_000;
+    const fresh =
+      x.checkIssued(caCert) &&
+      x.verify(caCert.publicKey) &&
+      wanted.every((n) => sans.includes(n.toLowerCase())) &&
+      new Date(x.validTo).getTime() > Date.now() + 30 * 86_400_000;
     if (fresh) return { cert, key: readFileSync(keyFile, 'utf8') };
   }
   const issued = await ca.issueServerCertificate(wanted);
@@ -123,10 +130,22 @@ async function firstRunSecrets(store: Store): Promise<FirstRunSecrets> {
   if ((await store.countApiKeys()) > 0) return { apiKey: null, activationToken: null };
   const now = Date.now();
   const apiKey = newSecret('apikey');
-  await store.createApiKey({ name: 'admin (first run)', keyPrefix: apiKey.slice(0, 8), secretHash: hashSecret(apiKey), role: 'full-access', now });
+  await store.createApiKey({
+    name: 'admin (first run)',
+    keyPrefix: apiKey.slice(0, 8),
+    secretHash: hashSecret(apiKey),
+    role: 'full-access',
+    now,
+  });
   const base = await store.ensureBasePolicy(now);
   const token = newSecret('token');
-  await store.createActivationToken({ tokenHash: hashSecret(token), policyId: base.id, maxUses: null, expiresAt: now + FIRST_RUN_TOKEN_DAYS * 86_400_000, now });
+  await store.createActivationToken({
+    tokenHash: hashSecret(token),
+    policyId: base.id,
+    maxUses: null,
+    expiresAt: now + FIRST_RUN_TOKEN_DAYS * 86_400_000,
+    now,
+  });
   return { apiKey, activationToken: token };
 }
 
@@ -139,7 +158,8 @@ async function listen(app: FastifyInstance, port: number, host?: string): Promis
   try {
     await app.listen({ port, host: '::' });
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EAFNOSUPPORT' && (e as NodeJS.ErrnoException).code !== 'EADDRNOTAVAIL') throw e;
+    if ((e as NodeJS.ErrnoException).code !== 'EAFNOSUPPORT' && (e as NodeJS.ErrnoException).code !== 'EADDRNOTAVAIL')
+      throw e;
     await app.listen({ port, host: '0.0.0.0' });
   }
 }
@@ -153,7 +173,10 @@ async function listen(app: FastifyInstance, port: number, host?: string): Promis
 function testHoldHeartbeatReply(logger: Logger): { holdReplyMs?: number } {
   const ms = Number(process.env.PALISADE_TEST_HOLD_HEARTBEAT_REPLY_MS ?? 0);
   if (!Number.isInteger(ms) || ms <= 0) return {};
-  logger.warn({ holdReplyMs: ms }, 'TEST HOOK: heartbeat replies are held after commit (PALISADE_TEST_HOLD_HEARTBEAT_REPLY_MS)');
+  logger.warn(
+    { holdReplyMs: ms },
+    'TEST HOOK: heartbeat replies are held after commit (PALISADE_TEST_HOLD_HEARTBEAT_REPLY_MS)',
+  );
   return { holdReplyMs: ms };
 }
 
@@ -164,7 +187,10 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
   const logger = o.logger ?? pino({ level: process.env.PALISADE_LOG_LEVEL ?? 'info' }, pino.destination(2));
   const heartbeatIntervalSeconds = o.heartbeatIntervalSeconds ?? HEARTBEAT_INTERVAL_SECONDS;
   if (heartbeatIntervalSeconds !== HEARTBEAT_INTERVAL_SECONDS) {
-    logger.warn({ heartbeatIntervalSeconds }, 'heartbeat interval shortened for a lab or test; production managers use the fixed 10 minutes');
+    logger.warn(
+      { heartbeatIntervalSeconds },
+      'heartbeat interval shortened for a lab or test; production managers use the fixed 10 minutes',
+    );
   }
   const hostnames = o.hostnames && o.hostnames.length > 0 ? o.hostnames : defaultHostnames();
   const { store, ca } = await openInitializedStore(o.dataDir, o.db);
@@ -180,8 +206,25 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
     const configurations = new ConfigurationService(store, heartbeatIntervalSeconds);
     const agentCredentials = { key: tls.key, cert: chain, ca: ca.certificatePem };
     const tlsPolicy = await resolveStartupTlsPolicy(store, o.tlsPolicy, logger);
-    monitoring = startMonitoring({ store, logger, heartbeatIntervalSeconds, manager: hostnames[0]!, options: o.monitoring });
-    communication = await createManagerCommunication({ store, ca, dataDir: o.dataDir, nodeName: hostnames[0]!, configurations, heartbeatIntervalSeconds, logger, monitor: monitoring.heartbeats, ...(o.dialer ? { options: o.dialer } : {}), tlsPolicy: () => agentTls?.policy ?? tlsPolicy.name });
+    monitoring = startMonitoring({
+      store,
+      logger,
+      heartbeatIntervalSeconds,
+      manager: hostnames[0]!,
+      options: o.monitoring,
+    });
+    communication = await createManagerCommunication({
+      store,
+      ca,
+      dataDir: o.dataDir,
+      nodeName: hostnames[0]!,
+      configurations,
+      heartbeatIntervalSeconds,
+      logger,
+      monitor: monitoring.heartbeats,
+      ...(o.dialer ? { options: o.dialer } : {}),
+      tlsPolicy: () => agentTls?.policy ?? tlsPolicy.name,
+    });
     const agentEndpoint = createAgentEndpoint({
       monitor: monitoring.heartbeats,
       ingest: communication.ingest,
@@ -194,9 +237,25 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
       tls: agentTlsOptions(agentCredentials, tlsPolicy.name),
     });
     servers.push(agentEndpoint);
-    const endpointTls = new AgentEndpointTls({ endpoint: agentEndpoint, credentials: agentCredentials, store, logger, initial: tlsPolicy, legacyPort: o.legacyTlsPort, bindAddress: o.bindAddress });
+    const endpointTls = new AgentEndpointTls({
+      endpoint: agentEndpoint,
+      credentials: agentCredentials,
+      store,
+      logger,
+      initial: tlsPolicy,
+      legacyPort: o.legacyTlsPort,
+      bindAddress: o.bindAddress,
+    });
     agentTls = endpointTls;
-    const api = createApiServer({ store, logger, tls: { key: tls.key, cert: chain }, configurations, agentTls: endpointTls, monitoring, communication });
+    const api = createApiServer({
+      store,
+      logger,
+      tls: { key: tls.key, cert: chain },
+      configurations,
+      agentTls: endpointTls,
+      monitoring,
+      communication,
+    });
     servers.push(api);
     await listen(agentEndpoint, o.heartbeatPort ?? 4120, o.bindAddress);
     await endpointTls.start();

@@ -15,7 +15,14 @@ import { type ConfigurationService, loadPolicies } from './configuration-service
 import { PalisadeError } from './errors.js';
 import { refreshExpectedFingerprints } from './expected-fingerprints.js';
 import { MonitorStore } from './store/monitor-store.js';
-import type { ApiKeyRecord, AuditEventRecord, ComputerRecord, NewAuditEvent, PolicyRecord, Store } from './store/store.js';
+import type {
+  ApiKeyRecord,
+  AuditEventRecord,
+  ComputerRecord,
+  NewAuditEvent,
+  PolicyRecord,
+  Store,
+} from './store/store.js';
 
 /** A policy with its stored overrides and its effective values (with their sources). */
 export interface PolicyDetail {
@@ -118,12 +125,17 @@ function treeError(p: PolicyTreeProblem): Error {
 /** Names are shown in lists and matched by `token create --policy`: no invisible differences. */
 function checkPolicyName(name: string): void {
   if (name.trim() !== name || name.length === 0 || /[\u0000-\u001f\u007f]/.test(name)) {
-    throw new PalisadeError('VALIDATION_FAILED', 'body.name must not be empty, start or end with white space, or contain control characters');
+    throw new PalisadeError(
+      'VALIDATION_FAILED',
+      'body.name must not be empty, start or end with white space, or contain control characters',
+    );
   }
 }
 
 function describeComputers(cs: readonly ComputerRecord[]): string {
-  const shown = cs.slice(0, 10).map((c) => `${c.id} (${c.hostName}${c.state === 'deactivated' ? ', deactivated' : ''})`);
+  const shown = cs
+    .slice(0, 10)
+    .map((c) => `${c.id} (${c.hostName}${c.state === 'deactivated' ? ', deactivated' : ''})`);
   return `computer${cs.length === 1 ? '' : 's'} ${shown.join(', ')}${cs.length > 10 ? ` and ${cs.length - 10} more` : ''}`;
 }
 
@@ -134,10 +146,18 @@ function policyDetail(tree: PolicyTree, record: PolicyRecord): PolicyDetail {
 }
 
 function computerDetail(tree: PolicyTree, record: ComputerRecord, overrides: SettingOverrides): ComputerDetail {
-  return { record, overrides, resolved: tree.resolveForComputer({ policyId: record.policyId, overrides, platform: record.platform }) };
+  return {
+    record,
+    overrides,
+    resolved: tree.resolveForComputer({ policyId: record.policyId, overrides, platform: record.platform }),
+  };
 }
 
-function settingRead(d: { resolved: ResolvedSettings; overrides: SettingOverrides }, name: SettingName, inheritsNothing: boolean): SettingRead {
+function settingRead(
+  d: { resolved: ResolvedSettings; overrides: SettingOverrides },
+  name: SettingName,
+  inheritsNothing: boolean,
+): SettingRead {
   const value = d.resolved.values[name];
   return { own: inheritsNothing ? value : (d.overrides[name] ?? null), value, source: d.resolved.sources[name] };
 }
@@ -193,13 +213,28 @@ export class PolicyService {
       const t = this.now();
       const { tree } = await loadPolicies(tx);
       const parentId = input.parentId === undefined ? tree.base.id : input.parentId;
-      if (parentId === null) throw new PalisadeError('POLICY_PARENT_REQUIRED', 'parentID null: only the Base Policy has no parent');
+      if (parentId === null)
+        throw new PalisadeError('POLICY_PARENT_REQUIRED', 'parentID null: only the Base Policy has no parent');
       if (!tree.has(parentId)) throw new PalisadeError('POLICY_REFERENCE_UNKNOWN', `parentID ${parentId}`);
       await this.requireFreeName(tx, input.name, null);
       const writes = this.checkPolicyWrites(false, input.settings);
-      const record = await tx.createPolicy({ parentId, name: input.name, description: input.description ?? '', now: t });
+      const record = await tx.createPolicy({
+        parentId,
+        name: input.name,
+        description: input.description ?? '',
+        now: t,
+      });
       const audit: NewAuditEvent[] = [
-        { time: t, actor, action: 'policy.create', targetType: 'policy', targetId: record.id, setting: null, oldValue: null, newValue: record.name },
+        {
+          time: t,
+          actor,
+          action: 'policy.create',
+          targetType: 'policy',
+          targetId: record.id,
+          setting: null,
+          oldValue: null,
+          newValue: record.name,
+        },
       ];
       let next = tree.withPolicy({ id: record.id, parentId, name: record.name, overrides: {} });
       next = await this.writePolicySettings(tx, next, record.id, writes, actor, t, audit);
@@ -218,8 +253,20 @@ export class PolicyService {
       const current = records.find((p) => p.id === id);
       if (!current) throw new PalisadeError('POLICY_NOT_FOUND', String(id));
       const audit: NewAuditEvent[] = [];
-      const row = (action: NewAuditEvent['action'], setting: string, oldValue: string | null, newValue: string | null): NewAuditEvent => ({
-        time: t, actor, action, targetType: 'policy', targetId: id, setting, oldValue, newValue,
+      const row = (
+        action: NewAuditEvent['action'],
+        setting: string,
+        oldValue: string | null,
+        newValue: string | null,
+      ): NewAuditEvent => ({
+        time: t,
+        actor,
+        action,
+        targetType: 'policy',
+        targetId: id,
+        setting,
+        oldValue,
+        newValue,
       });
       const patch: { name?: string; description?: string; parentId?: number } = {};
       if (change.name !== undefined && change.name !== current.name) {
@@ -270,11 +317,23 @@ export class PolicyService {
       // The tree does not know computers; deactivated ones count too, since they still name it.
       const users = await tx.listComputersByPolicy([id]);
       if (users.length > 0) {
-        throw new PalisadeError('POLICY_IN_USE', `policy ${id} ("${current.name}") is assigned to ${describeComputers(users)}`);
+        throw new PalisadeError(
+          'POLICY_IN_USE',
+          `policy ${id} ("${current.name}") is assigned to ${describeComputers(users)}`,
+        );
       }
       const r = await tx.deletePolicy(id);
       await tx.insertAuditEvents([
-        { time: t, actor, action: 'policy.delete', targetType: 'policy', targetId: id, setting: null, oldValue: current.name, newValue: null },
+        {
+          time: t,
+          actor,
+          action: 'policy.delete',
+          targetType: 'policy',
+          targetId: id,
+          setting: null,
+          oldValue: current.name,
+          newValue: null,
+        },
       ]);
       return { activationTokensDeleted: r.activationTokensDeleted };
     });
@@ -284,14 +343,22 @@ export class PolicyService {
 
   async listComputers(): Promise<ComputerDetail[]> {
     return this.store.transaction(async (tx) => {
-      const [{ tree }, computers, overrides] = await Promise.all([loadPolicies(tx), tx.listComputers(), tx.computerOverridesByComputer()]);
+      const [{ tree }, computers, overrides] = await Promise.all([
+        loadPolicies(tx),
+        tx.listComputers(),
+        tx.computerOverridesByComputer(),
+      ]);
       return computers.map((c) => computerDetail(tree, c, overrides.get(c.id) ?? {}));
     });
   }
 
   async getComputer(id: number): Promise<ComputerDetail> {
     return this.store.transaction(async (tx) => {
-      const [{ tree }, c, overrides] = await Promise.all([loadPolicies(tx), tx.getComputer(id), tx.computerOverrides(id)]);
+      const [{ tree }, c, overrides] = await Promise.all([
+        loadPolicies(tx),
+        tx.getComputer(id),
+        tx.computerOverrides(id),
+      ]);
       if (!c) throw new PalisadeError('COMPUTER_NOT_FOUND', String(id));
       return computerDetail(tree, c, overrides);
     });
@@ -311,15 +378,32 @@ export class PolicyService {
     return this.store.transaction(async (tx) => {
       await tx.lockPolicyTree();
       const t = this.now();
-      const [{ tree }, current, own] = await Promise.all([loadPolicies(tx), tx.getComputer(id), tx.computerOverrides(id)]);
+      const [{ tree }, current, own] = await Promise.all([
+        loadPolicies(tx),
+        tx.getComputer(id),
+        tx.computerOverrides(id),
+      ]);
       if (!current) throw new PalisadeError('COMPUTER_NOT_FOUND', String(id));
       const audit: NewAuditEvent[] = [];
-      const row = (action: NewAuditEvent['action'], setting: string, oldValue: string | null, newValue: string | null): NewAuditEvent => ({
-        time: t, actor, action, targetType: 'computer', targetId: id, setting, oldValue, newValue,
+      const row = (
+        action: NewAuditEvent['action'],
+        setting: string,
+        oldValue: string | null,
+        newValue: string | null,
+      ): NewAuditEvent => ({
+        time: t,
+        actor,
+        action,
+        targetType: 'computer',
+        targetId: id,
+        setting,
+        oldValue,
+        newValue,
       });
       let record = current;
       if (change.policyId !== undefined && change.policyId !== current.policyId) {
-        if (!tree.has(change.policyId)) throw new PalisadeError('POLICY_REFERENCE_UNKNOWN', `policyID ${change.policyId}`);
+        if (!tree.has(change.policyId))
+          throw new PalisadeError('POLICY_REFERENCE_UNKNOWN', `policyID ${change.policyId}`);
         await tx.setComputerPolicy(id, change.policyId);
         record = { ...current, policyId: change.policyId };
         audit.push(row('computer.policy', 'policyID', String(current.policyId), String(change.policyId)));
@@ -363,7 +447,16 @@ export class PolicyService {
       if (!(await tx.deactivateComputer(id, t))) return;
       await MonitorStore.over(tx).clearComputerAlerts(id, t, 'computer deactivated');
       await tx.insertAuditEvents([
-        { time: t, actor, action: 'computer.deactivate', targetType: 'computer', targetId: id, setting: null, oldValue: c.state, newValue: 'deactivated' },
+        {
+          time: t,
+          actor,
+          action: 'computer.deactivate',
+          targetType: 'computer',
+          targetId: id,
+          setting: null,
+          oldValue: c.state,
+          newValue: 'deactivated',
+        },
       ]);
     });
   }
@@ -383,7 +476,10 @@ export class PolicyService {
   }
 
   /** Checks every write (core's rules) before any is stored; returns them typed. */
-  private checkPolicyWrites(isBasePolicy: boolean, settings: SettingWrites | undefined): Array<[SettingName, string | null]> {
+  private checkPolicyWrites(
+    isBasePolicy: boolean,
+    settings: SettingWrites | undefined,
+  ): Array<[SettingName, string | null]> {
     const writes = Object.entries(settings ?? {});
     for (const [name, value] of writes) {
       const problem = checkSettingWrite({ target: 'policy', isBasePolicy, name, value });
@@ -412,7 +508,16 @@ export class PolicyService {
       if (old === value) continue;
       await tx.setPolicySetting(id, name, value);
       overrides = applySettingWrite(overrides, name, value);
-      audit.push({ time, actor, action: 'policy.setting', targetType: 'policy', targetId: id, setting: name, oldValue: old, newValue: value });
+      audit.push({
+        time,
+        actor,
+        action: 'policy.setting',
+        targetType: 'policy',
+        targetId: id,
+        setting: name,
+        oldValue: old,
+        newValue: value,
+      });
     }
     return tree.withOverrides(id, overrides);
   }

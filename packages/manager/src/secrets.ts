@@ -6,7 +6,9 @@ import { createHash, randomBytes } from 'node:crypto';
  * fast hash is enough and keeps every API request cheap.
  */
 export function newSecret(kind: 'apikey' | 'token'): string {
-  return kind === 'apikey' ? `psk_${randomBytes(32).toString('base64url')}` : `pat_${randomBytes(24).toString('base64url')}`;
+  return kind === 'apikey'
+    ? `psk_${randomBytes(32).toString('base64url')}`
+    : `pat_${randomBytes(24).toString('base64url')}`;
 }
 
 export function hashSecret(secret: string): string {

@@ -1,4 +1,4 @@
-import { isTlsPolicyName, TLS_POLICY_NAMES, tlsPolicy, type TlsPolicyName } from '@palisade/core';
+import { isTlsPolicyName, TLS_POLICY_NAMES, type TlsPolicyName, tlsPolicy } from '@palisade/core';
 import { DEFAULT_LEGACY_TLS_PORT, TLS_POLICY_POLL_MS, TLS_POLICY_SETTING } from './agent-endpoint-tls.js';
 import { parseOptions, UsageError } from './cli-args.js';
 import { openInitializedStore } from './manager.js';
@@ -10,7 +10,8 @@ const STORE_OPTIONS = { 'data-dir': { type: 'string' }, db: { type: 'string' } }
 
 /** `--tls-policy` / `--policy` value, or a usage error naming the valid ones. */
 export function parseTlsPolicyOption(option: string, value: string): TlsPolicyName {
-  if (!isTlsPolicyName(value)) throw new UsageError(`--${option} "${value}" is not a TLS policy; valid names: ${TLS_POLICY_NAMES.join(', ')}`);
+  if (!isTlsPolicyName(value))
+    throw new UsageError(`--${option} "${value}" is not a TLS policy; valid names: ${TLS_POLICY_NAMES.join(', ')}`);
   return value;
 }
 
@@ -21,7 +22,11 @@ export function parseTlsPolicyOption(option: string, value: string): TlsPolicyNa
  * `GET /api/tls/preflight` returns.
  */
 export async function tlsCheck(args: string[], out: Out): Promise<number> {
-  const v = parseOptions('tls check', args, { ...STORE_OPTIONS, policy: { type: 'string' }, json: { type: 'boolean' } });
+  const v = parseOptions('tls check', args, {
+    ...STORE_OPTIONS,
+    policy: { type: 'string' },
+    json: { type: 'boolean' },
+  });
   const given = v.policy === undefined ? undefined : parseTlsPolicyOption('policy', v.policy);
   const { store } = await openInitializedStore(v['data-dir'] ?? 'data', v.db);
   try {
@@ -32,7 +37,9 @@ export async function tlsCheck(args: string[], out: Out): Promise<number> {
     if (v.json) {
       out.stdout(`${JSON.stringify(report, null, 2)}\n`);
     } else {
-      out.stdout(`Stored policy in force: ${stored === null ? 'none stored, so modern (the default)' : `"${stored}"`}\n\n`);
+      out.stdout(
+        `Stored policy in force: ${stored === null ? 'none stored, so modern (the default)' : `"${stored}"`}\n\n`,
+      );
       out.stdout(formatTlsPreflightReport(report, DEFAULT_LEGACY_TLS_PORT));
     }
     return 0;
@@ -47,7 +54,8 @@ export async function tlsCheck(args: string[], out: Out): Promise<number> {
  */
 export async function tlsSet(args: string[], out: Out): Promise<number> {
   const v = parseOptions('tls set', args, { ...STORE_OPTIONS, policy: { type: 'string' } });
-  if (v.policy === undefined) throw new UsageError(`tls set: --policy NAME is required (${TLS_POLICY_NAMES.join(', ')})`);
+  if (v.policy === undefined)
+    throw new UsageError(`tls set: --policy NAME is required (${TLS_POLICY_NAMES.join(', ')})`);
   const policy = parseTlsPolicyOption('policy', v.policy);
   const { store } = await openInitializedStore(v['data-dir'] ?? 'data', v.db);
   try {

@@ -1,12 +1,12 @@
 import {
-  preflight,
-  preflightComputers,
-  tlsPolicy,
   type ComputerVerdict,
   type IanaCipherSuite,
   type PreflightOutcome,
+  preflight,
+  preflightComputers,
   type TlsPolicyName,
   type TlsProtocol,
+  tlsPolicy,
 } from '@palisade/core';
 import { mainEndpointPolicy } from './agent-endpoint-tls.js';
 import type { ComputerRecord } from './store/store.js';
@@ -76,19 +76,21 @@ const VERDICT_ORDER: Record<ComputerVerdict, number> = { 'cut-off': 0, unknown: 
 export function tlsPreflightReport(policy: TlsPolicyName, computers: readonly ComputerRecord[]): TlsPreflightReport {
   const p = tlsPolicy(policy);
   const main = preflight(mainEndpointPolicy(policy)).rows;
-  const rows = preflight(policy).rows.map((r, i): TlsPreflightReportRow => ({
-    rowId: r.rowId,
-    label: r.label,
-    product: r.product,
-    connects: r.connects,
-    outcome: r.outcome,
-    protocol: r.protocol,
-    suite: r.suite,
-    opensslSuite: r.opensslSuite,
-    detail: r.detail,
-    unavailableSuites: [...r.unavailableSuites],
-    listener: !r.connects ? null : main[i]!.connects ? 'agent-endpoint' : 'legacy-listener',
-  }));
+  const rows = preflight(policy).rows.map(
+    (r, i): TlsPreflightReportRow => ({
+      rowId: r.rowId,
+      label: r.label,
+      product: r.product,
+      connects: r.connects,
+      outcome: r.outcome,
+      protocol: r.protocol,
+      suite: r.suite,
+      opensslSuite: r.opensslSuite,
+      detail: r.detail,
+      unavailableSuites: [...r.unavailableSuites],
+      listener: !r.connects ? null : main[i]!.connects ? 'agent-endpoint' : 'legacy-listener',
+    }),
+  );
 
   const active = computers.filter((c) => c.state === 'active');
   const checked = preflightComputers(
@@ -117,7 +119,10 @@ export function tlsPreflightReport(policy: TlsPolicyName, computers: readonly Co
     g.computers.push({ id: Number(c.id), hostName: c.hostName });
   }
   const byAgentVersion = [...groups.values()].sort(
-    (a, b) => VERDICT_ORDER[a.verdict] - VERDICT_ORDER[b.verdict] || b.count - a.count || a.agentVersion.localeCompare(b.agentVersion),
+    (a, b) =>
+      VERDICT_ORDER[a.verdict] - VERDICT_ORDER[b.verdict] ||
+      b.count - a.count ||
+      a.agentVersion.localeCompare(b.agentVersion),
   );
   return {
     policy,
@@ -132,7 +137,11 @@ export function tlsPreflightReport(policy: TlsPolicyName, computers: readonly Co
 
 function table(header: string[], body: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
 }
 
@@ -160,7 +169,15 @@ export function formatTlsPreflightReport(r: TlsPreflightReport, legacyPort: numb
         row.connects ? 'connects' : `CUT OFF (${row.outcome})`,
         row.protocol ?? '-',
         row.suite ?? '-',
-        ...(r.legacyListener ? [row.listener === 'legacy-listener' ? `legacy port ${legacyPort}` : row.listener === 'agent-endpoint' ? '4120' : '-'] : []),
+        ...(r.legacyListener
+          ? [
+              row.listener === 'legacy-listener'
+                ? `legacy port ${legacyPort}`
+                : row.listener === 'agent-endpoint'
+                  ? '4120'
+                  : '-',
+            ]
+          : []),
       ]),
     ),
   );
@@ -168,13 +185,20 @@ export function formatTlsPreflightReport(r: TlsPreflightReport, legacyPort: numb
   if (why.length > 0) {
     out.push('');
     for (const row of why) {
-      const parts = [row.connects ? null : row.detail, row.unavailableSuites.length > 0 ? `${row.unavailableSuites.join(', ')} is not available in Node's OpenSSL and is never negotiated` : null];
+      const parts = [
+        row.connects ? null : row.detail,
+        row.unavailableSuites.length > 0
+          ? `${row.unavailableSuites.join(', ')} is not available in Node's OpenSSL and is never negotiated`
+          : null,
+      ];
       out.push(`  ${row.label}: ${parts.filter(Boolean).join('; ')}`);
     }
   }
   out.push('');
   const c = r.computers;
-  out.push(`Enrolled computers: ${c.total} (${c.counts.connects} connect, ${c.counts.cutOff} cut off, ${c.counts.unknown} unknown)`);
+  out.push(
+    `Enrolled computers: ${c.total} (${c.counts.connects} connect, ${c.counts.cutOff} cut off, ${c.counts.unknown} unknown)`,
+  );
   if (c.byAgentVersion.length > 0) {
     out.push(
       table(
@@ -185,7 +209,10 @@ export function formatTlsPreflightReport(r: TlsPreflightReport, legacyPort: numb
           g.verdict === 'cut-off' ? 'CUT OFF' : g.verdict === 'unknown' ? 'UNKNOWN' : 'connects',
           g.protocol ?? '-',
           g.suite ?? '-',
-          g.computers.slice(0, HOSTS_SHOWN).map((h) => h.hostName).join(', ') + (g.count > HOSTS_SHOWN ? `, +${g.count - HOSTS_SHOWN} more` : ''),
+          g.computers
+            .slice(0, HOSTS_SHOWN)
+            .map((h) => h.hostName)
+            .join(', ') + (g.count > HOSTS_SHOWN ? `, +${g.count - HOSTS_SHOWN} more` : ''),
         ]),
       ),
     );

@@ -23,7 +23,11 @@ export const AGENT_LISTENER_PATHS = {
 export const MANAGER_IDENTITY_OU = 'Palisade Manager';
 export const AGENT_IDENTITY_OU = 'Palisade Agents';
 
-export const CommunicationDirection = Type.Union([Type.Literal('agent-initiated'), Type.Literal('manager-initiated'), Type.Literal('bidirectional')]);
+export const CommunicationDirection = Type.Union([
+  Type.Literal('agent-initiated'),
+  Type.Literal('manager-initiated'),
+  Type.Literal('bidirectional'),
+]);
 export type CommunicationDirection = Static<typeof CommunicationDirection>;
 
 /**

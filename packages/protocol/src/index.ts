@@ -1,3 +1,3 @@
-export * from './messages.js';
 export * from './communication.js';
+export * from './messages.js';
 export * from './validate.js';

@@ -57,7 +57,12 @@ export const AgentEvent = Type.Object(
     /** Agent clock, epoch ms. */
     time: Type.Integer({ minimum: 0 }),
     type: ShortString(64),
-    severity: Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('error'), Type.Literal('critical')]),
+    severity: Type.Union([
+      Type.Literal('info'),
+      Type.Literal('warning'),
+      Type.Literal('error'),
+      Type.Literal('critical'),
+    ]),
     message: Type.String({ maxLength: 4096 }),
     data: Type.Optional(Type.Record(Type.String({ maxLength: 64 }), Type.Unknown())),
   },

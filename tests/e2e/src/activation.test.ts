@@ -1,18 +1,31 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { activate, AgentError, StateDir } from '@palisade/agent';
+import { AgentError, activate, StateDir } from '@palisade/agent';
 import { AGENT_BIN, MANAGER_BIN, runCli } from './cli.js';
 import { startTestManager, type TestManager } from './harness.js';
 
 describe('activation refuses, with the cause named, when anything is wrong', () => {
   let m: TestManager;
   const newToken = async (...extra: string[]) => {
-    const r = await runCli(MANAGER_BIN, ['token', 'create', '--policy', 'Base Policy', '--data-dir', m.dataDir, ...extra]);
+    const r = await runCli(MANAGER_BIN, [
+      'token',
+      'create',
+      '--policy',
+      'Base Policy',
+      '--data-dir',
+      m.dataDir,
+      ...extra,
+    ]);
     assert.equal(r.code, 0, r.stderr);
     return r.stdout.trim();
   };
   const attempt = (o: Partial<Parameters<typeof activate>[1]>) =>
-    activate(new StateDir(m.tempDir()), { managerUrl: m.agentUrl, token: m.token, caFingerprint: m.manager.caFingerprint, ...o });
+    activate(new StateDir(m.tempDir()), {
+      managerUrl: m.agentUrl,
+      token: m.token,
+      caFingerprint: m.manager.caFingerprint,
+      ...o,
+    });
   const rejectsWith = async (p: Promise<unknown>, code: string, text: RegExp) => {
     await assert.rejects(p, (e: unknown) => {
       assert.ok(e instanceof AgentError, String(e));
@@ -33,7 +46,11 @@ describe('activation refuses, with the cause named, when anything is wrong', () 
   });
 
   test('a wrong fingerprint', async () => {
-    await rejectsWith(attempt({ caFingerprint: `sha256:${'0'.repeat(64)}` }), 'FINGERPRINT_MISMATCH', /expected sha256:0{64}/);
+    await rejectsWith(
+      attempt({ caFingerprint: `sha256:${'0'.repeat(64)}` }),
+      'FINGERPRINT_MISMATCH',
+      /expected sha256:0{64}/,
+    );
   });
 
   test('an unknown token', async () => {
@@ -57,7 +74,11 @@ describe('activation refuses, with the cause named, when anything is wrong', () 
   });
 
   test('a manager host name that does not resolve', async () => {
-    await rejectsWith(attempt({ managerUrl: 'dsm://manager.does-not-resolve.invalid:4120/' }), 'MANAGER_NAME_UNRESOLVED', /does-not-resolve\.invalid.*DNS/);
+    await rejectsWith(
+      attempt({ managerUrl: 'dsm://manager.does-not-resolve.invalid:4120/' }),
+      'MANAGER_NAME_UNRESOLVED',
+      /does-not-resolve\.invalid.*DNS/,
+    );
   });
 
   test('nothing listening on the port', async () => {
@@ -77,7 +98,16 @@ describe('activation refuses, with the cause named, when anything is wrong', () 
       assert.match(r.stderr, text);
       assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     }
-    const unresolved = await runCli(AGENT_BIN, ['activate', 'dsm://no-such-manager.invalid:4120/', '--state-dir', dir, '--token', m.token, '--ca-fingerprint', m.manager.caFingerprint]);
+    const unresolved = await runCli(AGENT_BIN, [
+      'activate',
+      'dsm://no-such-manager.invalid:4120/',
+      '--state-dir',
+      dir,
+      '--token',
+      m.token,
+      '--ca-fingerprint',
+      m.manager.caFingerprint,
+    ]);
     assert.equal(unresolved.code, 1);
     assert.match(unresolved.stderr, /^palisade-agent: manager host name does not resolve: "no-such-manager.invalid"/);
     const usage = await runCli(AGENT_BIN, ['activate', m.agentUrl, '--state-dir', dir]);

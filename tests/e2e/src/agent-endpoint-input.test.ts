@@ -46,14 +46,54 @@ describe('agent endpoint: bad input and bad certificates get a 4xx with a reason
   const cases: Array<[string, () => unknown, number, string, string?]> = [
     ['malformed JSON', () => '{"protocolVersion": 1, "agent": ', 400, 'INVALID_JSON'],
     ['empty body', () => '', 400, 'INVALID_JSON'],
-    ['a string where a number belongs', () => ({ ...validReport(), agent: { ...validReport().agent, uptimeSeconds: '5' } }), 400, 'VALIDATION_FAILED'],
-    ['a missing member', () => { const r: Record<string, unknown> = validReport(); delete r.counters; return r; }, 400, 'VALIDATION_FAILED'],
+    [
+      'a string where a number belongs',
+      () => ({ ...validReport(), agent: { ...validReport().agent, uptimeSeconds: '5' } }),
+      400,
+      'VALIDATION_FAILED',
+    ],
+    [
+      'a missing member',
+      () => {
+        const r: Record<string, unknown> = validReport();
+        delete r.counters;
+        return r;
+      },
+      400,
+      'VALIDATION_FAILED',
+    ],
     ['an unknown member', () => ({ ...validReport(), extra: true }), 400, 'VALIDATION_FAILED'],
-    ['a malformed fingerprint', () => ({ ...validReport(), configurationFingerprint: 'md5:0' }), 400, 'VALIDATION_FAILED'],
-    ['an event with seq 0', () => ({ ...validReport(), events: [{ ...validReport().events[0], seq: 0 }] }), 400, 'VALIDATION_FAILED'],
-    ['an unknown protocol version', () => ({ ...validReport(), protocolVersion: PROTOCOL_VERSION + 1 }), 400, 'PROTOCOL_VERSION_UNSUPPORTED'],
-    ['a body over the 1 MiB limit', () => ({ ...validReport(), pad: 'x'.repeat(1024 * 1024 + 10) }), 413, 'BODY_TOO_LARGE'],
-    ['a non-JSON content type', () => 'protocolVersion=1', 415, 'UNSUPPORTED_MEDIA_TYPE', 'application/x-www-form-urlencoded'],
+    [
+      'a malformed fingerprint',
+      () => ({ ...validReport(), configurationFingerprint: 'md5:0' }),
+      400,
+      'VALIDATION_FAILED',
+    ],
+    [
+      'an event with seq 0',
+      () => ({ ...validReport(), events: [{ ...validReport().events[0], seq: 0 }] }),
+      400,
+      'VALIDATION_FAILED',
+    ],
+    [
+      'an unknown protocol version',
+      () => ({ ...validReport(), protocolVersion: PROTOCOL_VERSION + 1 }),
+      400,
+      'PROTOCOL_VERSION_UNSUPPORTED',
+    ],
+    [
+      'a body over the 1 MiB limit',
+      () => ({ ...validReport(), pad: 'x'.repeat(1024 * 1024 + 10) }),
+      413,
+      'BODY_TOO_LARGE',
+    ],
+    [
+      'a non-JSON content type',
+      () => 'protocolVersion=1',
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+      'application/x-www-form-urlencoded',
+    ],
   ];
   for (const [name, body, status, code, contentType] of cases) {
     test(`heartbeat with ${name} → ${status} ${code}`, async () => {
@@ -68,7 +108,18 @@ describe('agent endpoint: bad input and bad certificates get a 4xx with a reason
 
   test('activation with a broken CSR → 400 CSR_INVALID, no computer created, token use not counted', async () => {
     const count = (await m.manager.store.listComputers()).length;
-    const r = await post('/agent/v1/activate', { protocolVersion: 1, token: m.token, csr: `-----BEGIN CERTIFICATE REQUEST-----\n${'A'.repeat(200)}\n-----END CERTIFICATE REQUEST-----`, hostName: 'h', platform: 'linux', agentVersion: '0.1.0' }, {});
+    const r = await post(
+      '/agent/v1/activate',
+      {
+        protocolVersion: 1,
+        token: m.token,
+        csr: `-----BEGIN CERTIFICATE REQUEST-----\n${'A'.repeat(200)}\n-----END CERTIFICATE REQUEST-----`,
+        hostName: 'h',
+        platform: 'linux',
+        agentVersion: '0.1.0',
+      },
+      {},
+    );
     assert.equal(r.status, 400);
     assert.equal(r.body.error.code, 'CSR_INVALID');
     assert.equal((await m.manager.store.listComputers()).length, count);
@@ -87,7 +138,11 @@ describe('agent endpoint: bad input and bad certificates get a 4xx with a reason
     assert.equal(hb.body.operations.length, 1, 'null fingerprint ⇒ applyConfiguration');
     const op = hb.body.operations[0];
     // httpsJson opens a new connection per request: this is not the heartbeat's connection.
-    const r = await post('/agent/v1/results', { protocolVersion: 1, exchangeId: hb.body.exchangeId, results: [{ id: op.id, status: 'succeeded', fingerprint: op.fingerprint }] });
+    const r = await post('/agent/v1/results', {
+      protocolVersion: 1,
+      exchangeId: hb.body.exchangeId,
+      results: [{ id: op.id, status: 'succeeded', fingerprint: op.fingerprint }],
+    });
     assert.equal(r.status, 409);
     assert.equal(r.body.error.code, 'EXCHANGE_NOT_ON_THIS_CONNECTION');
     assert.equal((await m.manager.store.getOperation(op.id))?.status, 'sent');

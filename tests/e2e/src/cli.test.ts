@@ -18,7 +18,20 @@ describe('CLI: manager and agent as a new user runs them', () => {
   let apiPort: number;
 
   before(async () => {
-    mgr = await startManagerProcess(['--data-dir', dataDir, '--hostname', 'localhost', '--bind', '127.0.0.1', '--api-port', '0', '--heartbeat-port', '0', '--heartbeat-interval-seconds', '1']);
+    mgr = await startManagerProcess([
+      '--data-dir',
+      dataDir,
+      '--hostname',
+      'localhost',
+      '--bind',
+      '127.0.0.1',
+      '--api-port',
+      '0',
+      '--heartbeat-port',
+      '0',
+      '--heartbeat-interval-seconds',
+      '1',
+    ]);
     apiKey = /Admin API key \(shown once, stored hashed\): (psk_\S+)/.exec(mgr.banner)![1]!;
     apiPort = Number(/REST API: +https:\/\/localhost:(\d+)\/api\//.exec(mgr.banner)![1]);
   });
@@ -29,7 +42,9 @@ describe('CLI: manager and agent as a new user runs them', () => {
 
   // Trust the manager CA the agent pinned at activation (the first test activates it).
   const api = (path: string, key = apiKey) =>
-    httpsJson(`https://localhost:${apiPort}${path}`, readFileSync(join(stateDir, 'ca.crt'), 'utf8'), { headers: { 'api-secret-key': key } });
+    httpsJson(`https://localhost:${apiPort}${path}`, readFileSync(join(stateDir, 'ca.crt'), 'utf8'), {
+      headers: { 'api-secret-key': key },
+    });
 
   test('the banner prints console URL, API key, CA fingerprint and a working activation command', async () => {
     assert.match(mgr.banner, /Console: +https:\/\/localhost:\d+\//);
@@ -62,11 +77,31 @@ describe('CLI: manager and agent as a new user runs them', () => {
   });
 
   test('token create, apikey create print the secret alone on stdout; bad input is a usage error', async () => {
-    const t = await runCli(MANAGER_BIN, ['token', 'create', '--policy', 'Base Policy', '--uses', '2', '--expires', '1h', '--data-dir', dataDir]);
+    const t = await runCli(MANAGER_BIN, [
+      'token',
+      'create',
+      '--policy',
+      'Base Policy',
+      '--uses',
+      '2',
+      '--expires',
+      '1h',
+      '--data-dir',
+      dataDir,
+    ]);
     assert.equal(t.code, 0, t.stderr);
     assert.match(t.stdout, /^pat_[A-Za-z0-9_-]+\n$/);
     assert.match(t.stderr, /2 uses/);
-    const k = await runCli(MANAGER_BIN, ['apikey', 'create', '--name', 'ci', '--role', 'read-only', '--data-dir', dataDir]);
+    const k = await runCli(MANAGER_BIN, [
+      'apikey',
+      'create',
+      '--name',
+      'ci',
+      '--role',
+      'read-only',
+      '--data-dir',
+      dataDir,
+    ]);
     assert.equal(k.code, 0, k.stderr);
     assert.match(k.stdout, /^psk_[A-Za-z0-9_-]+\n$/);
     for (const [args, text] of [
@@ -91,7 +126,9 @@ describe('CLI: manager and agent as a new user runs them', () => {
     const c0 = (await api('/api/computers')).body.computers[0];
     // The lab interval is 1 s, so by now (several CLI runs later) the computer is Offline.
     assert.deepEqual(c0.computerStatus.agentStatusMessages, ['Offline']);
-    const agent = spawn(process.execPath, [AGENT_BIN, 'start', '--state-dir', stateDir], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const agent = spawn(process.execPath, [AGENT_BIN, 'start', '--state-dir', stateDir], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let agentErr = '';
     agent.stderr!.on('data', (d: Buffer) => (agentErr += d.toString()));
     try {
@@ -99,7 +136,8 @@ describe('CLI: manager and agent as a new user runs them', () => {
       await new Promise((r) => setTimeout(r, 4_000));
       const later = (await api('/api/computers')).body.computers[0];
       assert.deepEqual(later.computerStatus.agentStatusMessages, ['Managed (Online)']);
-      for (const f of ['ID', 'hostName', 'platform', 'agentVersion', 'policyID', 'lastAgentCommunication']) assert.ok(later[f] !== undefined && later[f] !== null, f);
+      for (const f of ['ID', 'hostName', 'platform', 'agentVersion', 'policyID', 'lastAgentCommunication'])
+        assert.ok(later[f] !== undefined && later[f] !== null, f);
       assert.ok(later.lastAgentCommunication > c0.lastAgentCommunication, agentErr);
       assert.ok(later.counters.heartbeatsSent >= c0.counters.heartbeatsSent + 2, JSON.stringify(later.counters));
     } finally {
@@ -117,7 +155,9 @@ describe('CLI: manager and agent as a new user runs them', () => {
   });
 
   test('a read-only key reads; an unknown key is refused', async () => {
-    const k = (await runCli(MANAGER_BIN, ['apikey', 'create', '--name', 'ro', '--role', 'read-only', '--data-dir', dataDir])).stdout.trim();
+    const k = (
+      await runCli(MANAGER_BIN, ['apikey', 'create', '--name', 'ro', '--role', 'read-only', '--data-dir', dataDir])
+    ).stdout.trim();
     assert.equal((await api('/api/computers', k)).status, 200);
     const bad = await api('/api/computers', 'psk_wrong');
     assert.equal(bad.status, 401);

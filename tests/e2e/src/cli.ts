@@ -1,4 +1,4 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -14,10 +14,15 @@ export interface CliResult {
 /** Runs one of our CLIs as a real process, as a user would (`npx palisade-…` runs the same file). */
 export function runCli(bin: string, args: string[], timeoutMs = 60_000): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { timeout: timeoutMs, env: { ...process.env, PALISADE_LOG_LEVEL: 'warn' } }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [bin, ...args],
+      { timeout: timeoutMs, env: { ...process.env, PALISADE_LOG_LEVEL: 'warn' } },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -25,13 +30,23 @@ export function runCli(bin: string, args: string[], timeoutMs = 60_000): Promise
  * Starts `palisade-manager start` as a process and waits for its banner. Returns the process,
  * the banner text, and a stop function that sends SIGTERM and waits for the exit.
  */
-export async function startManagerProcess(args: string[], timeoutMs = 60_000, env: Record<string, string> = {}): Promise<{ proc: ChildProcess; banner: string; stderr: () => string; stop: () => Promise<number | null> }> {
-  const proc = spawn(process.execPath, [MANAGER_BIN, 'start', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PALISADE_LOG_LEVEL: 'warn', ...env } });
+export async function startManagerProcess(
+  args: string[],
+  timeoutMs = 60_000,
+  env: Record<string, string> = {},
+): Promise<{ proc: ChildProcess; banner: string; stderr: () => string; stop: () => Promise<number | null> }> {
+  const proc = spawn(process.execPath, [MANAGER_BIN, 'start', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, PALISADE_LOG_LEVEL: 'warn', ...env },
+  });
   let out = '';
   let err = '';
   proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const banner = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`manager did not start in ${timeoutMs} ms; stderr: ${err}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`manager did not start in ${timeoutMs} ms; stderr: ${err}`)),
+      timeoutMs,
+    );
     proc.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
       if (/palisade-agent start/.test(out)) {

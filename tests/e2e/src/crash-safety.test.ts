@@ -10,7 +10,6 @@ import { freePort } from './polling.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-
 const dirs: string[] = [];
 after(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
@@ -22,7 +21,20 @@ test('the manager process killed (SIGKILL) after committing a heartbeat, before 
   const dataDir = join(root, 'data');
   // The agent stores the manager's address at activation: the restarted manager must listen on the same port.
   const port = await freePort();
-  const args = ['--data-dir', dataDir, '--hostname', 'localhost', '--bind', '127.0.0.1', '--api-port', '0', '--heartbeat-port', String(port), '--heartbeat-interval-seconds', '2'];
+  const args = [
+    '--data-dir',
+    dataDir,
+    '--hostname',
+    'localhost',
+    '--bind',
+    '127.0.0.1',
+    '--api-port',
+    '0',
+    '--heartbeat-port',
+    String(port),
+    '--heartbeat-interval-seconds',
+    '2',
+  ];
 
   // First life: every heartbeat reply is held for a minute after its commit (a documented
   // test-only hook), which is where the manager dies.
@@ -35,7 +47,12 @@ test('the manager process killed (SIGKILL) after committing a heartbeat, before 
     assert.ok(token && fingerprint && apiKey, first.banner);
 
     const agent = new StateDir(join(root, 'agent'));
-    await activate(agent, { managerUrl: `dsm://localhost:${port}/`, token, caFingerprint: fingerprint, hostName: 'crashy' });
+    await activate(agent, {
+      managerUrl: `dsm://localhost:${port}/`,
+      token,
+      caFingerprint: fingerprint,
+      hostName: 'crashy',
+    });
     // More than one heartbeat carries (500): the manager dies holding the first batch's reply.
     const spool = agent.spool();
     for (let i = 0; i < 1_200; i++) spool.append({ type: 'crash.test', severity: 'info', message: `event ${i}` });
@@ -56,13 +73,20 @@ test('the manager process killed (SIGKILL) after committing a heartbeat, before 
     await exited;
     const failure = await inFlight;
     assert.ok(failure instanceof Error, 'the heartbeat got no reply');
-    assert.equal(agent.spool().size, 1_200 + 1, 'nothing acknowledged: the agent still holds every event (and its activation event)');
+    assert.equal(
+      agent.spool().size,
+      1_200 + 1,
+      'nothing acknowledged: the agent still holds every event (and its activation event)',
+    );
 
     // Second life, same data dir and port, no hook.
     const second = await startManagerProcess(args);
     try {
       const apiPort = Number(/REST API:\s+https:\/\/[^:]+:(\d+)\//.exec(second.banner)?.[1]);
-      const events = (query: string) => httpsJson(`https://localhost:${apiPort}/api/events?${query}`, agent.credentials().ca, { headers: { 'api-secret-key': apiKey } });
+      const events = (query: string) =>
+        httpsJson(`https://localhost:${apiPort}/api/events?${query}`, agent.credentials().ca, {
+          headers: { 'api-secret-key': apiKey },
+        });
       const before = await events('order=asc&limit=1000');
       assert.deepEqual(
         [before.body.events.length, before.body.events.at(-1)?.seq],
@@ -78,13 +102,19 @@ test('the manager process killed (SIGKILL) after committing a heartbeat, before 
       const seqs: number[] = [];
       let cursor: string | null = null;
       do {
-        const r: { status: number; body: any } = await events(`computer=${o.computerId}&order=asc&limit=1000${cursor ? `&cursor=${cursor}` : ''}`);
+        const r: { status: number; body: any } = await events(
+          `computer=${o.computerId}&order=asc&limit=1000${cursor ? `&cursor=${cursor}` : ''}`,
+        );
         assert.equal(r.status, 200, JSON.stringify(r.body));
         seqs.push(...r.body.events.map((e: any) => e.seq));
         cursor = r.body.nextCursor;
       } while (cursor);
       assert.equal(seqs.length, last, 'as many stored as the agent numbered');
-      assert.deepEqual(seqs, Array.from({ length: last }, (_, i) => i + 1), 'each seq once, none missing');
+      assert.deepEqual(
+        seqs,
+        Array.from({ length: last }, (_, i) => i + 1),
+        'each seq once, none missing',
+      );
     } finally {
       await second.stop();
     }

@@ -13,7 +13,10 @@ describe('deactivating a computer clears its open alerts (1-second lab interval)
     assert.equal(r.status, 200, JSON.stringify(r.body));
     return r.body.alerts as any[];
   };
-  const outbox = async (alertId: number) => (await m.manager.monitoring.store.pendingAlertNotifications(0, 1000)).filter((n) => n.alert.id === alertId).map((n) => n.action);
+  const outbox = async (alertId: number) =>
+    (await m.manager.monitoring.store.pendingAlertNotifications(0, 1000))
+      .filter((n) => n.alert.id === alertId)
+      .map((n) => n.action);
 
   before(async () => {
     m = await startTestManager({ heartbeatIntervalSeconds: INTERVAL_S });
@@ -23,10 +26,14 @@ describe('deactivating a computer clears its open alerts (1-second lab interval)
   test('an Offline computer: DELETE clears its offline alert (recorded, reason given, sent to the outbox); nothing is raised after', async () => {
     const agent = await activateTestAgent(m, { hostName: 'retired-01' });
     const id = (await heartbeat(agent)).computerId;
-    const [raised] = await waitFor('the offline alert', async () => {
-      const a = await alerts(`computer=${id}&type=computer-offline&active=true`);
-      return a.length > 0 && a;
-    }, 10_000);
+    const [raised] = await waitFor(
+      'the offline alert',
+      async () => {
+        const a = await alerts(`computer=${id}&type=computer-offline&active=true`);
+        return a.length > 0 && a;
+      },
+      10_000,
+    );
     assert.deepEqual(await outbox(raised.ID), ['raised']);
 
     const before = Date.now();
@@ -41,14 +48,21 @@ describe('deactivating a computer clears its open alerts (1-second lab interval)
 
     // More than a whole deadline (3 x interval) of sweeps later, nothing new for it.
     await sleep(3 * INTERVAL_S * 1000 + 500);
-    assert.deepEqual((await alerts(`computer=${id}`)).map((x) => [x.ID, x.active]), [[raised.ID, false]]);
+    assert.deepEqual(
+      (await alerts(`computer=${id}`)).map((x) => [x.ID, x.active]),
+      [[raised.ID, false]],
+    );
     assert.equal((await m.api('DELETE', `/api/computers/${id}`)).status, 204, 'again: nothing changes');
     assert.deepEqual(await outbox(raised.ID), ['raised', 'cleared']);
   });
 
   test('an online computer with a driver alert, deactivated before its deadline: the driver alert clears and the sweep never marks it Offline', async () => {
     const agent = await activateTestAgent(m, { hostName: 'retired-02' });
-    const id = (await heartbeat(agent, { drivers: () => [{ name: 'firewall', status: 'offline', reason: 'nftables is not installed' }] })).computerId;
+    const id = (
+      await heartbeat(agent, {
+        drivers: () => [{ name: 'firewall', status: 'offline', reason: 'nftables is not installed' }],
+      })
+    ).computerId;
     const [driver] = await alerts(`computer=${id}&type=driver-offline&active=true`);
     assert.equal(driver.subject, 'firewall');
     const deadline = (await m.manager.store.getComputer(id))!.offlineDeadline!;
@@ -56,12 +70,22 @@ describe('deactivating a computer clears its open alerts (1-second lab interval)
 
     assert.equal((await m.api('DELETE', `/api/computers/${id}`)).status, 204);
     const cleared = (await m.api('GET', `/api/alerts/${driver.ID}`)).body;
-    assert.deepEqual([cleared.active, cleared.data.clearedReason, cleared.data.driver], [false, 'computer deactivated', 'firewall']);
+    assert.deepEqual(
+      [cleared.active, cleared.data.clearedReason, cleared.data.driver],
+      [false, 'computer deactivated', 'firewall'],
+    );
     assert.deepEqual(await outbox(driver.ID), ['raised', 'cleared']);
 
     await sleep(deadline - Date.now() + 1_000);
-    assert.equal((await m.manager.monitoring.sweeper.sweepNow()).some((t) => t.computerId === id), false);
-    assert.deepEqual((await alerts(`computer=${id}`)).map((x) => [x.type, x.active]), [['driver-offline', false]], 'no offline alert');
+    assert.equal(
+      (await m.manager.monitoring.sweeper.sweepNow()).some((t) => t.computerId === id),
+      false,
+    );
+    assert.deepEqual(
+      (await alerts(`computer=${id}`)).map((x) => [x.type, x.active]),
+      [['driver-offline', false]],
+      'no offline alert',
+    );
     assert.equal((await m.manager.store.getComputer(id))!.offlineSince, null);
   });
 });

@@ -7,11 +7,13 @@ import { after, before, describe, test } from 'node:test';
 import { openInitializedStore, type Store } from '@palisade/manager';
 import { AGENT_BIN, runCli, startManagerProcess } from './cli.js';
 import { httpsJson } from './harness.js';
-import { waitFor as waitUntil, freePort, acceptsTcp } from './polling.js';
+import { acceptsTcp, freePort, waitFor as waitUntil } from './polling.js';
 
-const waitFor = <T>(what: string, fn: () => T | null | undefined | false | Promise<T | null | undefined | false>, timeoutMs = 60_000) =>
-  waitUntil(what, fn, timeoutMs);
-
+const waitFor = <T>(
+  what: string,
+  fn: () => T | null | undefined | false | Promise<T | null | undefined | false>,
+  timeoutMs = 60_000,
+) => waitUntil(what, fn, timeoutMs);
 
 const accepts = acceptsTcp;
 
@@ -42,7 +44,9 @@ function listeningPorts(pid: number): number[] {
   return ports;
 }
 
-describe('communication direction with real processes: palisade-manager start, palisade-agent start', { skip: process.platform !== 'linux' && 'reads /proc to see what the agent process binds' }, () => {
+describe('communication direction with real processes: palisade-manager start, palisade-agent start', {
+  skip: process.platform !== 'linux' && 'reads /proc to see what the agent process binds',
+}, () => {
   const dir = mkdtempSync(join(tmpdir(), 'palisade-direction-cli-'));
   const dataDir = join(dir, 'data');
   const stateDir = join(dir, 'agent-state');
@@ -56,10 +60,27 @@ describe('communication direction with real processes: palisade-manager start, p
   let computerId: number;
 
   const api = (method: string, path: string, body?: unknown) =>
-    httpsJson(`https://localhost:${apiPort}${path}`, readFileSync(join(dataDir, 'tls', 'ca.crt'), 'utf8'), { method, body, headers: { 'api-secret-key': apiKey } });
+    httpsJson(`https://localhost:${apiPort}${path}`, readFileSync(join(dataDir, 'tls', 'ca.crt'), 'utf8'), {
+      method,
+      body,
+      headers: { 'api-secret-key': apiKey },
+    });
 
   before(async () => {
-    mgr = await startManagerProcess(['--data-dir', dataDir, '--hostname', 'localhost', '--bind', '127.0.0.1', '--api-port', '0', '--heartbeat-port', '0', '--heartbeat-interval-seconds', '2']);
+    mgr = await startManagerProcess([
+      '--data-dir',
+      dataDir,
+      '--hostname',
+      'localhost',
+      '--bind',
+      '127.0.0.1',
+      '--api-port',
+      '0',
+      '--heartbeat-port',
+      '0',
+      '--heartbeat-interval-seconds',
+      '2',
+    ]);
     apiKey = /Admin API key \(shown once, stored hashed\): (psk_\S+)/.exec(mgr.banner)![1]!;
     apiPort = Number(/REST API: +https:\/\/localhost:(\d+)\/api\//.exec(mgr.banner)![1]);
     // The test changes policies through the same database the manager process uses (SQLite, WAL).
@@ -82,9 +103,15 @@ describe('communication direction with real processes: palisade-manager start, p
     const r = await runCli(AGENT_BIN, [...args, '--listen-port', String(port), '--listen-address', '127.0.0.1']);
     assert.equal(r.code, 0, r.stderr);
     computerId = Number(/computer (\d+)/.exec(r.stdout)![1]);
-    agent = spawn(process.execPath, [AGENT_BIN, 'start', '--state-dir', stateDir], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PALISADE_LOG_LEVEL: 'info' } });
+    agent = spawn(process.execPath, [AGENT_BIN, 'start', '--state-dir', stateDir], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, PALISADE_LOG_LEVEL: 'info' },
+    });
     agent.stderr!.on('data', (d: Buffer) => (agentLog += d.toString()));
-    await waitFor('a heartbeat from the agent process', async () => (await api('GET', `/api/computers/${computerId}`)).body.lastAgentCommunication);
+    await waitFor(
+      'a heartbeat from the agent process',
+      async () => (await api('GET', `/api/computers/${computerId}`)).body.lastAgentCommunication,
+    );
     assert.deepEqual(listeningPorts(agent.pid!), [], `the agent process listens on nothing; log: ${agentLog}`);
     assert.equal(await accepts(port), false);
     const s = await runCli(AGENT_BIN, ['status', '--state-dir', stateDir]);
@@ -93,7 +120,12 @@ describe('communication direction with real processes: palisade-manager start, p
 
   test('switched to Manager Initiated by its policy: the running process opens its port, stops heartbeating, and the manager calls it', async () => {
     const base = (await store.findPolicyByName('Base Policy'))!;
-    const mi = await store.createPolicy({ parentId: base.id, name: 'Manager Initiated servers', description: '', now: Date.now() });
+    const mi = await store.createPolicy({
+      parentId: base.id,
+      name: 'Manager Initiated servers',
+      description: '',
+      now: Date.now(),
+    });
     await store.setPolicySetting(mi.id, 'platformSettingAgentCommunicationsDirection', 'Manager Initiated');
     await store.setComputerPolicy(computerId, mi.id);
     await waitFor('the agent process to listen on its port', async () => listeningPorts(agent!.pid!).includes(port));
@@ -112,11 +144,22 @@ describe('communication direction with real processes: palisade-manager start, p
     const r = await api('POST', `/api/computers/${computerId}/actions/sendpolicy`, {});
     assert.equal(r.status, 200);
     assert.equal(r.body.status, 'completed', r.body.message);
-    assert.deepEqual(r.body.operations.map((o: any) => o.status), ['succeeded']);
+    assert.deepEqual(
+      r.body.operations.map((o: any) => o.status),
+      ['succeeded'],
+    );
     const applied = JSON.parse(readFileSync(join(stateDir, 'configuration.json'), 'utf8'));
-    assert.equal(applied.fingerprint, r.body.configurationFingerprint.expected, 'on the agent\'s disk when the API answered');
+    assert.equal(
+      applied.fingerprint,
+      r.body.configurationFingerprint.expected,
+      "on the agent's disk when the API answered",
+    );
     assert.equal(applied.configuration.firewall.state, 'Off');
-    assert.equal((agentLog.match(/"msg":"heartbeat"/g) ?? []).length, heartbeatsAtSwitch, 'no heartbeat since the switch');
+    assert.equal(
+      (agentLog.match(/"msg":"heartbeat"/g) ?? []).length,
+      heartbeatsAtSwitch,
+      'no heartbeat since the switch',
+    );
     const s = await runCli(AGENT_BIN, ['status', '--state-dir', stateDir]);
     assert.match(s.stdout, new RegExp(`communication: manager-initiated: listens on port ${port} \\(listener.json\\)`));
   });

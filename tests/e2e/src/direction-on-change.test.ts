@@ -8,8 +8,11 @@ import { waitFor as waitUntil } from './polling.js';
 const DIRECTION = 'platformSettingAgentCommunicationsDirection';
 const logger = pino({ level: process.env.PALISADE_TEST_LOG ?? 'silent' });
 
-const waitFor = <T>(what: string, fn: () => T | null | undefined | false | Promise<T | null | undefined | false>, timeoutMs = 45_000) =>
-  waitUntil(what, fn, timeoutMs);
+const waitFor = <T>(
+  what: string,
+  fn: () => T | null | undefined | false | Promise<T | null | undefined | false>,
+  timeoutMs = 45_000,
+) => waitUntil(what, fn, timeoutMs);
 
 /**
  * Issue 5: "a policy change reaching the agent: at once in Bidirectional/Manager Initiated, at the
@@ -23,9 +26,13 @@ describe('a configuration change reaches a listening agent at once, an Agent Ini
   const computer = async (id: number) => (await m.api('GET', `/api/computers/${id}`)).body;
   const comm = async (id: number) => (await m.api('GET', `/api/computers/${id}/communication`)).body;
   const status = async (id: number) => (await computer(id)).computerStatus.agentStatusMessages as string[];
-  const firewallState = (state: StateDir) => (state.appliedConfiguration()?.configuration as { firewall?: { state?: string } } | undefined)?.firewall?.state;
+  const firewallState = (state: StateDir) =>
+    (state.appliedConfiguration()?.configuration as { firewall?: { state?: string } } | undefined)?.firewall?.state;
   const start = (state: StateDir) => {
-    const a = runAgent(state, logger, { listener: { bindAddress: '127.0.0.1', port: 0 }, finalHeartbeatTimeoutMs: 2_000 });
+    const a = runAgent(state, logger, {
+      listener: { bindAddress: '127.0.0.1', port: 0 },
+      finalHeartbeatTimeoutMs: 2_000,
+    });
     agents.push(a);
     return a;
   };
@@ -40,8 +47,15 @@ describe('a configuration change reaches a listening agent at once, an Agent Ini
   });
 
   test('Bidirectional: applied with no heartbeat and no Send Policy; Agent Initiated: Update Pending (Heartbeat) until its heartbeat', async () => {
-    const bi = (await m.api('POST', '/api/policies', { name: 'Bi on change', policySettings: setting('Bidirectional') })).body.ID;
-    const ai = (await m.api('POST', '/api/policies', { name: 'AI on change', policySettings: setting('Agent/Appliance Initiated') })).body.ID;
+    const bi = (
+      await m.api('POST', '/api/policies', { name: 'Bi on change', policySettings: setting('Bidirectional') })
+    ).body.ID;
+    const ai = (
+      await m.api('POST', '/api/policies', {
+        name: 'AI on change',
+        policySettings: setting('Agent/Appliance Initiated'),
+      })
+    ).body.ID;
     const biState = await activateTestAgent(m, { policy: 'Bi on change', hostName: 'bi-change' });
     const aiState = await activateTestAgent(m, { policy: 'AI on change', hostName: 'ai-change' });
     const biId = biState.activation().computerId;
@@ -52,7 +66,8 @@ describe('a configuration change reaches a listening agent at once, an Agent Ini
       const v = await comm(biId);
       return v.mode === 'on-demand' && v.listener?.port === biAgent.communication.listening()?.port;
     });
-    for (const id of [biId, aiId]) await waitFor(`computer ${id} Managed (Online)`, async () => (await status(id))[0] === 'Managed (Online)');
+    for (const id of [biId, aiId])
+      await waitFor(`computer ${id} Managed (Online)`, async () => (await status(id))[0] === 'Managed (Online)');
     assert.equal(aiAgent.communication.listening(), null);
     assert.equal(firewallState(biState), 'On');
     assert.equal(firewallState(aiState), 'On');

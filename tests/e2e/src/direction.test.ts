@@ -8,20 +8,25 @@ import { type RunningAgent, runAgent, type StateDir } from '@palisade/agent';
 import { CertificateAuthority, createCertificateAuthority } from '@palisade/manager';
 import pino from 'pino';
 import { activateTestAgent, startTestManager, type TestManager } from './harness.js';
-import { waitFor as waitUntil, freePort, acceptsTcp } from './polling.js';
+import { acceptsTcp, freePort, waitFor as waitUntil } from './polling.js';
 
 const DIRECTION = 'platformSettingAgentCommunicationsDirection';
 const INTERVAL_S = 2;
 const logger = pino({ level: process.env.PALISADE_TEST_LOG ?? 'silent' });
 
-const waitFor = <T>(what: string, fn: () => T | null | undefined | false | Promise<T | null | undefined | false>, timeoutMs = 45_000) =>
-  waitUntil(what, fn, timeoutMs);
-
+const waitFor = <T>(
+  what: string,
+  fn: () => T | null | undefined | false | Promise<T | null | undefined | false>,
+  timeoutMs = 45_000,
+) => waitUntil(what, fn, timeoutMs);
 
 const accepts = acceptsTcp;
 
 /** One TLS request to an agent's listener with the given client identity: status, or the handshake error. */
-function callListener(port: number, identity: { key?: string; cert?: string }): Promise<{ status?: number; body?: any; error?: string }> {
+function callListener(
+  port: number,
+  identity: { key?: string; cert?: string },
+): Promise<{ status?: number; body?: any; error?: string }> {
   return new Promise((resolve) => {
     const payload = Buffer.from(JSON.stringify({ protocolVersion: 1, exchangeId: 'intruder' }));
     const req = request(
@@ -39,7 +44,9 @@ function callListener(port: number, identity: { key?: string; cert?: string }): 
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode, body: JSON.parse(Buffer.concat(chunks).toString('utf8') || 'null') }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode, body: JSON.parse(Buffer.concat(chunks).toString('utf8') || 'null') }),
+        );
         res.on('error', (e: NodeJS.ErrnoException) => resolve({ error: e.code ?? e.message }));
       },
     );
@@ -67,7 +74,10 @@ describe('communication direction: Agent Initiated, Bidirectional, Manager Initi
   const computer = async (id: number) => (await m.api('GET', `/api/computers/${id}`)).body;
   const comm = async (id: number) => (await m.api('GET', `/api/computers/${id}/communication`)).body;
   const start = (state: StateDir, listener: { port?: number } = {}) => {
-    const a = runAgent(state, logger, { listener: { bindAddress: '127.0.0.1', port: 0, ...listener }, finalHeartbeatTimeoutMs: 2_000 });
+    const a = runAgent(state, logger, {
+      listener: { bindAddress: '127.0.0.1', port: 0, ...listener },
+      finalHeartbeatTimeoutMs: 2_000,
+    });
     agents.push(a);
     return a;
   };
@@ -91,7 +101,10 @@ describe('communication direction: Agent Initiated, Bidirectional, Manager Initi
     assert.equal(agent.communication.listening(), null);
     assert.equal(await accepts(port), false, 'the listening port it would use is not bound');
     const view = await comm(id);
-    assert.deepEqual([view.direction.expected, view.direction.applied, view.mode, view.listener, view.nextDialAt], ['Agent/Appliance Initiated', 'Agent/Appliance Initiated', 'none', null, null]);
+    assert.deepEqual(
+      [view.direction.expected, view.direction.applied, view.mode, view.listener, view.nextDialAt],
+      ['Agent/Appliance Initiated', 'Agent/Appliance Initiated', 'none', null, null],
+    );
 
     const check = await m.api('POST', `/api/computers/${id}/actions/checkstatus`, {});
     assert.equal(check.status, 202);
@@ -108,7 +121,10 @@ describe('communication direction: Agent Initiated, Bidirectional, Manager Initi
     const expected = send.body.configurationFingerprint.expected;
     assert.notEqual(expected, state.appliedConfiguration()!.fingerprint, 'not delivered by the action itself');
     assert.deepEqual((await computer(id)).computerStatus.agentStatusMessages, ['Update Pending (Heartbeat)']);
-    await waitFor('the next heartbeat to deliver it', async () => state.appliedConfiguration()!.fingerprint === expected);
+    await waitFor(
+      'the next heartbeat to deliver it',
+      async () => state.appliedConfiguration()!.fingerprint === expected,
+    );
     assert.equal(agent.communication.listening(), null);
   });
 
@@ -117,7 +133,11 @@ describe('communication direction: Agent Initiated, Bidirectional, Manager Initi
     const state = await activateTestAgent(m, { policy: 'Bi', hostName: 'bi-01' });
     const id = state.activation().computerId;
     const activated = await comm(id);
-    assert.deepEqual([activated.mode, activated.listener?.port], ['on-demand', 4118], 'from activation: the configuration\'s port until the agent says otherwise');
+    assert.deepEqual(
+      [activated.mode, activated.listener?.port],
+      ['on-demand', 4118],
+      "from activation: the configuration's port until the agent says otherwise",
+    );
     const agent = start(state);
     const view = await waitFor('the manager to learn the listener', async () => {
       const v = await comm(id);
@@ -133,9 +153,16 @@ describe('communication direction: Agent Initiated, Bidirectional, Manager Initi
     assert.equal(r.body.status, 'completed', r.body.message);
     assert.equal(r.body.delivery, 'immediate');
     assert.equal(r.body.direction, 'Bidirectional');
-    assert.deepEqual(r.body.operations.map((o: any) => o.status), ['succeeded']);
+    assert.deepEqual(
+      r.body.operations.map((o: any) => o.status),
+      ['succeeded'],
+    );
     assert.equal(r.body.configurationFingerprint.applied, r.body.configurationFingerprint.expected);
-    assert.equal(state.appliedConfiguration()!.fingerprint, await expectedOf(id), 'applied on the agent when the response came');
+    assert.equal(
+      state.appliedConfiguration()!.fingerprint,
+      await expectedOf(id),
+      'applied on the agent when the response came',
+    );
     assert.equal(r.body.tlsProtocol, 'TLSv1.3');
 
     const c = await m.api('POST', `/api/computers/${id}/actions/checkstatus`);
@@ -146,7 +173,7 @@ describe('communication direction: Agent Initiated, Bidirectional, Manager Initi
     await waitFor('it to keep heartbeating by itself', async () => state.counters().heartbeatsSent > sentBefore);
   });
 
-  test('the listener accepts only the manager: plain TCP, no certificate, another CA, another agent and the manager\'s server certificate are refused, and the agent carries on', async () => {
+  test("the listener accepts only the manager: plain TCP, no certificate, another CA, another agent and the manager's server certificate are refused, and the agent carries on", async () => {
     const state = await activateTestAgent(m, { policy: 'Bi', hostName: 'bi-02' });
     const other = await activateTestAgent(m, { policy: 'Bi', hostName: 'bi-other' });
     const id = state.activation().computerId;
@@ -158,7 +185,9 @@ describe('communication direction: Agent Initiated, Bidirectional, Manager Initi
 
     // Plain TCP: an HTTP request in clear text gets no HTTP answer, only a closed connection.
     const plain = await new Promise<string>((resolve) => {
-      const s = connect(port, '127.0.0.1', () => s.write('POST /agent-listener/v1/heartbeat-request HTTP/1.1\r\nHost: x\r\n\r\n'));
+      const s = connect(port, '127.0.0.1', () =>
+        s.write('POST /agent-listener/v1/heartbeat-request HTTP/1.1\r\nHost: x\r\n\r\n'),
+      );
       let got = '';
       s.on('data', (d: Buffer) => (got += d.toString('latin1')));
       s.on('close', () => resolve(got));
@@ -169,13 +198,23 @@ describe('communication direction: Agent Initiated, Bidirectional, Manager Initi
     assert.ok((await callListener(port, {})).error, 'no client certificate: the handshake fails');
     const evil = await CertificateAuthority.load(await createCertificateAuthority('Evil CA'));
     const forged = await evil.issueManagerClientCertificate('evil');
-    assert.ok((await callListener(port, { key: forged.privateKey, cert: forged.certificate })).error, 'OU=Palisade Manager from another CA: the handshake fails');
+    assert.ok(
+      (await callListener(port, { key: forged.privateKey, cert: forged.certificate })).error,
+      'OU=Palisade Manager from another CA: the handshake fails',
+    );
     const peer = other.credentials();
     const asAgent = await callListener(port, { key: peer.key, cert: peer.cert });
     assert.equal(asAgent.status, 403, 'another agent of this manager');
     assert.equal(asAgent.body.error.code, 'NOT_THE_MANAGER');
-    const server = { key: readFileSync(join(m.dataDir, 'tls', 'server.key'), 'utf8'), cert: readFileSync(join(m.dataDir, 'tls', 'server.crt'), 'utf8') };
-    assert.equal((await callListener(port, server)).status, 403, "the manager's TLS server certificate is not its dialer identity");
+    const server = {
+      key: readFileSync(join(m.dataDir, 'tls', 'server.key'), 'utf8'),
+      cert: readFileSync(join(m.dataDir, 'tls', 'server.crt'), 'utf8'),
+    };
+    assert.equal(
+      (await callListener(port, server)).status,
+      403,
+      "the manager's TLS server certificate is not its dialer identity",
+    );
     assert.ok(agent.communication.rejected.count >= 4, `refusals counted (${agent.communication.rejected.count})`);
 
     // Undisturbed: the manager still gets through, the agent still heartbeats, its spool holds no intruder's trace.
@@ -189,10 +228,18 @@ describe('communication direction: Agent Initiated, Bidirectional, Manager Initi
   test('Manager Initiated: the agent never heartbeats; the manager calls it every interval; unreachable is a missed heartbeat', async () => {
     const pid = await policy('MI', 'Manager Initiated');
     const port = await freePort();
-    const state = await activateTestAgent(m, { policy: 'MI', hostName: 'mi-01', listener: { port, bindAddress: '127.0.0.1' } });
+    const state = await activateTestAgent(m, {
+      policy: 'MI',
+      hostName: 'mi-01',
+      listener: { port, bindAddress: '127.0.0.1' },
+    });
     const id = state.activation().computerId;
     const planned = await comm(id);
-    assert.deepEqual([planned.mode, planned.listener.port], ['scheduled', port], 'the manager knows where to call from activation on');
+    assert.deepEqual(
+      [planned.mode, planned.listener.port],
+      ['scheduled', port],
+      'the manager knows where to call from activation on',
+    );
     assert.ok(planned.nextDialAt > Date.now() - 1_000, 'first call about one interval after activation');
     const agent = start(state, { port });
     await waitFor('the listener', async () => agent.communication.listening());
@@ -203,18 +250,29 @@ describe('communication direction: Agent Initiated, Bidirectional, Manager Initi
     assert.ok((await computer(id)).lastAgentCommunication > firstContact, 'each call is a heartbeat on the manager');
     assert.equal(state.counters().heartbeatsSent, 0, 'the agent opened no connection itself');
     assert.deepEqual((await computer(id)).computerStatus.agentStatusMessages, ['Managed (Online)']);
-    assert.ok((await store().listEvents(id)).some((e) => e.type === 'listener.opened'), 'its events travel on the calls');
+    assert.ok(
+      (await store().listEvents(id)).some((e) => e.type === 'listener.opened'),
+      'its events travel on the calls',
+    );
 
     // A change waits for the next call; Send Policy delivers it at once.
     await changePolicy(pid);
     const r = await m.api('POST', `/api/computers/${id}/actions/sendpolicy`, {});
     assert.equal(r.status, 200);
     assert.equal(r.body.status, 'completed', r.body.message);
-    assert.deepEqual(r.body.operations.map((o: any) => o.status), ['succeeded']);
+    assert.deepEqual(
+      r.body.operations.map((o: any) => o.status),
+      ['succeeded'],
+    );
     assert.equal(state.appliedConfiguration()!.fingerprint, await expectedOf(id));
     await changePolicy(pid);
     const pending = await expectedOf(id);
-    await waitFor('the next scheduled call to deliver the next change', async () => state.appliedConfiguration()!.fingerprint !== r.body.configurationFingerprint.applied && state.appliedConfiguration()!.fingerprint === (await expectedOf(id)));
+    await waitFor(
+      'the next scheduled call to deliver the next change',
+      async () =>
+        state.appliedConfiguration()!.fingerprint !== r.body.configurationFingerprint.applied &&
+        state.appliedConfiguration()!.fingerprint === (await expectedOf(id)),
+    );
     assert.notEqual(pending, await expectedOf(id), 'the expected fingerprint moved on with the change');
 
     // The agent goes away: calls fail, and nothing extends its offline deadline.
@@ -230,7 +288,11 @@ describe('communication direction: Agent Initiated, Bidirectional, Manager Initi
     assert.equal(check.status, 200);
     assert.equal(check.body.status, 'failed');
     assert.equal(check.body.error.kind, 'unreachable');
-    await waitFor('Offline after (2 + 1) missed intervals', async () => (await computer(id)).computerStatus.agentStatusMessages[0] === 'Offline', (3 * INTERVAL_S + 30) * 1000);
+    await waitFor(
+      'Offline after (2 + 1) missed intervals',
+      async () => (await computer(id)).computerStatus.agentStatusMessages[0] === 'Offline',
+      (3 * INTERVAL_S + 30) * 1000,
+    );
   });
 
   test('a running agent switches direction through the configuration, without a restart: Agent Initiated → Manager Initiated → Bidirectional → Agent Initiated', async () => {
@@ -256,10 +318,22 @@ describe('communication direction: Agent Initiated, Bidirectional, Manager Initi
     assert.equal(state.counters().heartbeatsSent, sent, 'no heartbeat between the calls');
 
     await store().setPolicySetting(pid, DIRECTION, 'Bidirectional');
-    await waitFor('the next call to deliver Bidirectional', async () => state.appliedConfiguration()!.configuration && (state.appliedConfiguration()!.configuration as any).communication.direction === 'bidirectional');
+    await waitFor(
+      'the next call to deliver Bidirectional',
+      async () =>
+        state.appliedConfiguration()!.configuration &&
+        (state.appliedConfiguration()!.configuration as any).communication.direction === 'bidirectional',
+    );
     await waitFor('heartbeats to resume', async () => state.counters().heartbeatsSent > sent);
     assert.ok(agent.communication.listening(), 'still listening');
-    assert.equal((await waitFor('the manager to stop scheduling', async () => ((await comm(id)).mode === 'on-demand' ? comm(id) : null))).nextDialAt, null);
+    assert.equal(
+      (
+        await waitFor('the manager to stop scheduling', async () =>
+          (await comm(id)).mode === 'on-demand' ? comm(id) : null,
+        )
+      ).nextDialAt,
+      null,
+    );
 
     const port = agent.communication.listening()!.port;
     await store().setPolicySetting(pid, DIRECTION, 'Agent/Appliance Initiated');
@@ -269,27 +343,47 @@ describe('communication direction: Agent Initiated, Bidirectional, Manager Initi
     assert.equal(agent.communication.listening(), null, 'closed when the configuration was applied');
     await waitFor('the port to be released', async () => !(await accepts(port)));
     assert.equal((await comm(id)).mode, 'none');
-    assert.equal((await m.api('POST', `/api/computers/${id}/actions/checkstatus`, {})).status, 202, 'nothing to call any more');
+    assert.equal(
+      (await m.api('POST', `/api/computers/${id}/actions/checkstatus`, {})).status,
+      202,
+      'nothing to call any more',
+    );
   });
 
-  test('Inherited (through the settings API): a computer without an override follows its policy, then the parent policy when the policy\'s override is removed', async () => {
+  test("Inherited (through the settings API): a computer without an override follows its policy, then the parent policy when the policy's override is removed", async () => {
     const setting = (value: string) => ({ [DIRECTION]: { value } });
-    const parent = (await m.api('POST', '/api/policies', { name: 'Parent', policySettings: setting('Bidirectional') })).body.ID;
-    const child = (await m.api('POST', '/api/policies', { name: 'Child', parentID: parent, policySettings: setting('Manager Initiated') })).body.ID;
+    const parent = (await m.api('POST', '/api/policies', { name: 'Parent', policySettings: setting('Bidirectional') }))
+      .body.ID;
+    const child = (
+      await m.api('POST', '/api/policies', {
+        name: 'Child',
+        parentID: parent,
+        policySettings: setting('Manager Initiated'),
+      })
+    ).body.ID;
     const state = await activateTestAgent(m, { hostName: 'inherit-01' });
     const id = state.activation().computerId;
     assert.equal((await m.api('POST', `/api/computers/${id}`, { policyID: child })).status, 200);
     const own = await m.api('GET', `/api/computers/${id}/settings/${DIRECTION}?overrides=true`);
     assert.equal(own.body.value, null, 'no override on the computer: Inherited');
-    assert.deepEqual((await m.api('GET', `/api/computers/${id}/settings/${DIRECTION}`)).body, { value: 'Manager Initiated', source: `policy:${child}` });
+    assert.deepEqual((await m.api('GET', `/api/computers/${id}/settings/${DIRECTION}`)).body, {
+      value: 'Manager Initiated',
+      source: `policy:${child}`,
+    });
     const agent = start(state);
-    await waitFor("the child policy's Manager Initiated", async () => (await comm(id)).direction.applied === 'Manager Initiated');
+    await waitFor(
+      "the child policy's Manager Initiated",
+      async () => (await comm(id)).direction.applied === 'Manager Initiated',
+    );
     assert.equal((await comm(id)).direction.expected, 'Manager Initiated');
     assert.ok(agent.communication.listening());
 
     const reset = await m.api('DELETE', `/api/policies/${child}/settings/${DIRECTION}`);
     assert.equal(reset.body.value, 'Bidirectional', 'the child inherits now');
-    assert.deepEqual((await m.api('GET', `/api/computers/${id}/settings/${DIRECTION}`)).body, { value: 'Bidirectional', source: `policy:${parent}` });
+    assert.deepEqual((await m.api('GET', `/api/computers/${id}/settings/${DIRECTION}`)).body, {
+      value: 'Bidirectional',
+      source: `policy:${parent}`,
+    });
     const view = await waitFor("the parent's Bidirectional, delivered by a scheduled call", async () => {
       const v = await comm(id);
       return v.direction.applied === 'Bidirectional' ? v : null;

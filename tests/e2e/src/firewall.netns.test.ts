@@ -18,7 +18,8 @@ import { type LabHost, NetnsLab, netnsLabUnavailable } from './netns/netns-lab.j
  * Runs in `npm run test:all` as root; under CI it must run, never skip.
  */
 const unavailable = netnsLabUnavailable();
-if (unavailable && process.env.CI === 'true') throw new Error(`the netns firewall suite must run under CI, but cannot: ${unavailable}`);
+if (unavailable && process.env.CI === 'true')
+  throw new Error(`the netns firewall suite must run under CI, but cannot: ${unavailable}`);
 
 const MANAGER_NAME = 'manager.palisade.test';
 const PROBE = fileURLToPath(new URL('./netns/tls-probe.js', import.meta.url));
@@ -27,7 +28,9 @@ const HIDDEN = 'hidden-listening-port';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe('firewall enforcement in network namespaces (nftables, hidden rule, listener guard)', { skip: unavailable ? `skipped: ${unavailable}` : false }, () => {
+describe('firewall enforcement in network namespaces (nftables, hidden rule, listener guard)', {
+  skip: unavailable ? `skipped: ${unavailable}` : false,
+}, () => {
   let lab: NetnsLab;
   let manager: ChildProcess;
   let agent: ChildProcess;
@@ -53,7 +56,10 @@ describe('firewall enforcement in network namespaces (nftables, hidden rule, lis
           servername: MANAGER_NAME,
           ca,
           agent: false,
-          headers: { 'api-secret-key': apiKey, ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}) },
+          headers: {
+            'api-secret-key': apiKey,
+            ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}),
+          },
         },
         (res) => {
           const chunks: Buffer[] = [];
@@ -106,7 +112,10 @@ describe('firewall enforcement in network namespaces (nftables, hidden rule, lis
   }
 
   /** The agent's table as nft lists it there: counters by rule id, or null when there is no table. */
-  async function table(): Promise<{ counters: Record<string, { packets: number; bytes: number }>; text: string } | null> {
+  async function table(): Promise<{
+    counters: Record<string, { packets: number; bytes: number }>;
+    text: string;
+  } | null> {
     const json = await lab.run('agent', ['nft', '-j', 'list', 'table', 'inet', 'palisade']);
     if (json.code !== 0) {
       assert.match(json.stderr, /No such file or directory/, json.stderr);
@@ -124,7 +133,25 @@ describe('firewall enforcement in network namespaces (nftables, hidden rule, lis
     lab = new NetnsLab();
     lab.up({ [MANAGER_NAME]: 'manager' });
 
-    manager = lab.spawn('manager', [process.execPath, MANAGER_BIN, 'start', '--data-dir', dataDir, '--hostname', MANAGER_NAME, '--bind', lab.ip('manager'), '--api-port', '4119', '--heartbeat-port', '4120'], { ...process.env, PALISADE_LOG_LEVEL: 'warn' });
+    manager = lab.spawn(
+      'manager',
+      [
+        process.execPath,
+        MANAGER_BIN,
+        'start',
+        '--data-dir',
+        dataDir,
+        '--hostname',
+        MANAGER_NAME,
+        '--bind',
+        lab.ip('manager'),
+        '--api-port',
+        '4119',
+        '--heartbeat-port',
+        '4120',
+      ],
+      { ...process.env, PALISADE_LOG_LEVEL: 'warn' },
+    );
     manager.stderr!.on('data', (d: Buffer) => (managerLog += d.toString()));
     const banner = await new Promise<string>((resolve, reject) => {
       let out = '';
@@ -144,7 +171,9 @@ describe('firewall enforcement in network namespaces (nftables, hidden rule, lis
 
     // The agent listens (and the hidden rule exists) in Bidirectional and Manager Initiated.
     const base = (await ok('GET', '/api/policies')).policies.find((p: any) => p.parentID === null).ID;
-    await ok('POST', `/api/policies/${base}/settings/platformSettingAgentCommunicationsDirection`, { value: 'Bidirectional' });
+    await ok('POST', `/api/policies/${base}/settings/platformSettingAgentCommunicationsDirection`, {
+      value: 'Bidirectional',
+    });
 
     await agentCli(['activate', activation[1]!, '--token', activation[2]!, '--ca-fingerprint', activation[3]!]);
     computerId = (await ok('GET', '/api/computers')).computers[0].ID;
@@ -170,7 +199,10 @@ describe('firewall enforcement in network namespaces (nftables, hidden rule, lis
 
   test('with the hidden rule, the manager and a second host both reach the listening port', async () => {
     const c = await converge();
-    assert.deepEqual(c.drivers.find((d: any) => d.name === 'firewall'), { name: 'firewall', status: 'online' });
+    assert.deepEqual(
+      c.drivers.find((d: any) => d.name === 'firewall'),
+      { name: 'firewall', status: 'online' },
+    );
     const e = await effective();
     assert.deepEqual([e.hiddenRule, e.listeningPort, e.rules[0].agentRuleID], ['present', PORT, HIDDEN]);
     const t = await table();
@@ -196,16 +228,44 @@ describe('firewall enforcement in network namespaces (nftables, hidden rule, lis
   const rules: Record<string, number> = {};
 
   test("a replacing rule that allows only the manager's IP, with a deny for the port: the other host is dropped, the manager still connects", async () => {
-    rules.managerOnly = (await ok('POST', '/api/firewallrules', { name: 'Manager to agent port', action: 'force-allow', priority: 4, direction: 'incoming', frameType: 'ip', protocol: 'tcp', sourceIp: lab.ip('manager'), destinationPorts: PORT })).ID;
-    rules.deny = (await ok('POST', '/api/firewallrules', { name: 'Nobody else to agent port', action: 'deny', priority: 4, direction: 'incoming', protocol: 'tcp', destinationPorts: PORT })).ID;
+    rules.managerOnly = (
+      await ok('POST', '/api/firewallrules', {
+        name: 'Manager to agent port',
+        action: 'force-allow',
+        priority: 4,
+        direction: 'incoming',
+        frameType: 'ip',
+        protocol: 'tcp',
+        sourceIp: lab.ip('manager'),
+        destinationPorts: PORT,
+      })
+    ).ID;
+    rules.deny = (
+      await ok('POST', '/api/firewallrules', {
+        name: 'Nobody else to agent port',
+        action: 'deny',
+        priority: 4,
+        direction: 'incoming',
+        protocol: 'tcp',
+        destinationPorts: PORT,
+      })
+    ).ID;
     await ok('POST', `/api/computers/${computerId}/firewall`, { ruleIDs: [rules.managerOnly, rules.deny] });
-    assert.equal((await ok('GET', `/api/computers/${computerId}`)).computerStatus.agentStatusMessages[0], 'Update Pending (Heartbeat)');
+    assert.equal(
+      (await ok('GET', `/api/computers/${computerId}`)).computerStatus.agentStatusMessages[0],
+      'Update Pending (Heartbeat)',
+    );
     await converge();
     const e = await effective();
     assert.deepEqual([e.hiddenRule, e.hiddenRuleReplacedBy], ['replaced', rules.managerOnly]);
     const t = (await table())!;
     assert.ok(!(HIDDEN in t.counters), 'the hidden rule is gone from the table');
-    assert.match(t.text, new RegExp(`ip saddr ${lab.ip('manager').replace(/\./g, '\\.')} tcp dport 4118 counter name "?r_${rules.managerOnly}"? accept`));
+    assert.match(
+      t.text,
+      new RegExp(
+        `ip saddr ${lab.ip('manager').replace(/\./g, '\\.')} tcp dport 4118 counter name "?r_${rules.managerOnly}"? accept`,
+      ),
+    );
 
     assert.deepEqual(await probe('manager'), { tcp: true, tls: true, error: null });
     const other = await probe('other');
@@ -215,10 +275,13 @@ describe('firewall enforcement in network namespaces (nftables, hidden rule, lis
     assert.ok(counters[String(rules.managerOnly)]!.packets >= 1, 'the replacing rule counted the manager');
   });
 
-  test('the same restriction by MAC: the manager\'s card gets in, the other host does not', async () => {
+  test("the same restriction by MAC: the manager's card gets in, the other host does not", async () => {
     await ok('POST', `/api/firewallrules/${rules.managerOnly}`, { sourceIp: 'any', sourceMac: lab.mac('manager') });
     await converge();
-    assert.match((await table())!.text, new RegExp(`ether saddr ${lab.mac('manager')} .*counter name "?r_${rules.managerOnly}"? accept`));
+    assert.match(
+      (await table())!.text,
+      new RegExp(`ether saddr ${lab.mac('manager')} .*counter name "?r_${rules.managerOnly}"? accept`),
+    );
     assert.deepEqual(await probe('manager'), { tcp: true, tls: true, error: null });
     assert.equal((await probe('other')).tcp, false);
   });
@@ -267,7 +330,11 @@ describe('firewall enforcement in network namespaces (nftables, hidden rule, lis
     // A report tells what ran when it was built: the one after the change says no firewall runs.
     await agentCli(['heartbeat']);
     const c = await ok('GET', `/api/computers/${computerId}`);
-    assert.equal(c.drivers.find((d: any) => d.name === 'firewall'), undefined, 'Off: no firewall driver is expected to run');
+    assert.equal(
+      c.drivers.find((d: any) => d.name === 'firewall'),
+      undefined,
+      'Off: no firewall driver is expected to run',
+    );
     // Off means off for the listener guard too.
     assert.deepEqual(await probe('other'), { tcp: true, tls: true, error: null });
   });

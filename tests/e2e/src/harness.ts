@@ -13,7 +13,12 @@ export interface TestManager {
   token: string;
   /** `dsm://localhost:PORT/` */
   agentUrl: string;
-  api<T = any>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: T }>;
+  api<T = any>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: T }>;
   tempDir(prefix?: string): string;
   close(): Promise<void>;
 }
@@ -22,7 +27,14 @@ export interface TestManager {
  * A real manager on ephemeral loopback ports with a fresh SQLite file in a temp dir, its
  * first-run API key and activation token at hand. Logs are silenced unless PALISADE_TEST_LOG is set.
  */
-export async function startTestManager(o: { heartbeatIntervalSeconds?: number; dataDir?: string; monitoring?: ManagerOptions['monitoring']; dialer?: ManagerOptions['dialer'] } = {}): Promise<TestManager> {
+export async function startTestManager(
+  o: {
+    heartbeatIntervalSeconds?: number;
+    dataDir?: string;
+    monitoring?: ManagerOptions['monitoring'];
+    dialer?: ManagerOptions['dialer'];
+  } = {},
+): Promise<TestManager> {
   const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'palisade-mgr-'));
   const temps: string[] = [];
   const manager = await startManager({
@@ -45,7 +57,11 @@ export async function startTestManager(o: { heartbeatIntervalSeconds?: number; d
     token,
     agentUrl: `dsm://localhost:${manager.heartbeatPort}/`,
     api: (method, path, body, headers = {}) =>
-      httpsJson(`https://localhost:${manager.apiPort}${path}`, manager.ca.certificatePem, { method, body, headers: { 'api-secret-key': apiKey, ...headers } }),
+      httpsJson(`https://localhost:${manager.apiPort}${path}`, manager.ca.certificatePem, {
+        method,
+        body,
+        headers: { 'api-secret-key': apiKey, ...headers },
+      }),
     tempDir(prefix = 'palisade-agent-') {
       const d = mkdtempSync(join(tmpdir(), prefix));
       temps.push(d);
@@ -60,7 +76,10 @@ export async function startTestManager(o: { heartbeatIntervalSeconds?: number; d
 }
 
 /** Activates an in-process agent against the test manager; returns its state dir. */
-export async function activateTestAgent(m: TestManager, o: { policy?: string; hostName?: string; listener?: ListenerSettings } = {}): Promise<StateDir> {
+export async function activateTestAgent(
+  m: TestManager,
+  o: { policy?: string; hostName?: string; listener?: ListenerSettings } = {},
+): Promise<StateDir> {
   const state = new StateDir(m.tempDir());
   await activate(state, { managerUrl: m.agentUrl, token: m.token, caFingerprint: m.manager.caFingerprint, ...o });
   return state;
@@ -72,7 +91,8 @@ export function httpsJson<T = any>(
   ca: string,
   o: { method?: string; body?: unknown; headers?: Record<string, string>; cert?: string; key?: string } = {},
 ): Promise<{ status: number; body: T }> {
-  const payload = o.body === undefined ? undefined : Buffer.from(typeof o.body === 'string' ? o.body : JSON.stringify(o.body));
+  const payload =
+    o.body === undefined ? undefined : Buffer.from(typeof o.body === 'string' ? o.body : JSON.stringify(o.body));
   return new Promise((resolve, reject) => {
     const req = request(
       url,
@@ -81,7 +101,10 @@ export function httpsJson<T = any>(
         ca,
         ...(o.cert ? { cert: o.cert, key: o.key } : {}),
         agent: false,
-        headers: { ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}), ...o.headers },
+        headers: {
+          ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}),
+          ...o.headers,
+        },
       },
       (res) => {
         const chunks: Buffer[] = [];

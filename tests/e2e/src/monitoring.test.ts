@@ -11,8 +11,11 @@ import { waitFor as waitUntil } from './polling.js';
 const INTERVAL_S = 1;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
-const waitFor = <T>(what: string, fn: () => T | null | undefined | false | Promise<T | null | undefined | false>, timeoutMs = 10_000) =>
-  waitUntil(what, fn, timeoutMs);
+const waitFor = <T>(
+  what: string,
+  fn: () => T | null | undefined | false | Promise<T | null | undefined | false>,
+  timeoutMs = 10_000,
+) => waitUntil(what, fn, timeoutMs);
 
 /**
  * One agent-endpoint connection driven by hand (the agent's mutual-TLS identity, kept alive so
@@ -27,11 +30,17 @@ function agentConnection(m: TestManager, state: StateDir) {
       const payload = Buffer.from(JSON.stringify(body));
       const req = request(
         `https://localhost:${m.manager.heartbeatPort}${path}`,
-        { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': String(payload.length) } },
+        {
+          method: 'POST',
+          agent,
+          headers: { 'content-type': 'application/json', 'content-length': String(payload.length) },
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) }));
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) }),
+          );
         },
       );
       req.on('error', reject);
@@ -39,11 +48,19 @@ function agentConnection(m: TestManager, state: StateDir) {
     });
   const report = (over: { clockTime?: number; fingerprint?: string | null } = {}): HeartbeatReport => ({
     protocolVersion: PROTOCOL_VERSION,
-    agent: { version: '0.1.0', platform: process.platform, hostName: state.activation().hostName, uptimeSeconds: 1, clockTime: over.clockTime ?? Date.now(), lastRoundTripMs: 2 },
+    agent: {
+      version: '0.1.0',
+      platform: process.platform,
+      hostName: state.activation().hostName,
+      uptimeSeconds: 1,
+      clockTime: over.clockTime ?? Date.now(),
+      lastRoundTripMs: 2,
+    },
     drivers: [],
     events: [],
     counters: {},
-    configurationFingerprint: over.fingerprint === undefined ? (state.appliedConfiguration()?.fingerprint ?? null) : over.fingerprint,
+    configurationFingerprint:
+      over.fingerprint === undefined ? (state.appliedConfiguration()?.fingerprint ?? null) : over.fingerprint,
   });
   return { post, report, close: () => agent.destroy() };
 }
@@ -74,7 +91,11 @@ describe('heartbeat monitoring with a 1-second lab interval', () => {
     const agent = await activateTestAgent(m, { hostName: 'quiet-01' });
     const o = await heartbeat(agent);
     const stored = (await m.manager.store.getComputer(o.computerId))!;
-    assert.equal(stored.offlineDeadline, stored.lastCommunication! + 3 * INTERVAL_S * 1000, 'deadline stored with the heartbeat');
+    assert.equal(
+      stored.offlineDeadline,
+      stored.lastCommunication! + 3 * INTERVAL_S * 1000,
+      'deadline stored with the heartbeat',
+    );
     const deadline = stored.offlineDeadline!;
 
     await sleep(deadline - 300 - Date.now());
@@ -88,7 +109,10 @@ describe('heartbeat monitoring with a 1-second lab interval', () => {
     assert.ok(raised.raisedAt >= deadline, `raised ${raised.raisedAt - deadline} ms after the deadline, not before`);
     assert.ok(raised.raisedAt - deadline < 1_000, 'within the sweep period');
     assert.equal(await status(o.computerId), 'Offline');
-    assert.deepEqual([raised.type, raised.severity, raised.computerID, raised.hostName, raised.active], ['computer-offline', 'critical', o.computerId, 'quiet-01', true]);
+    assert.deepEqual(
+      [raised.type, raised.severity, raised.computerID, raised.hostName, raised.active],
+      ['computer-offline', 'critical', o.computerId, 'quiet-01', true],
+    );
     assert.equal((await m.manager.store.getComputer(o.computerId))!.offlineSince, raised.raisedAt);
 
     await sleep(1_500);
@@ -124,14 +148,23 @@ describe('heartbeat monitoring with a 1-second lab interval', () => {
     assert.deepEqual([r.status, r.body], [200, { computerID: invId, vmState: 'stopped', changed: true }]);
     assert.equal(await status(invId), 'VM Stopped');
 
-    await waitFor('the inventoried VM offline alert', async () => (await alerts(invId, 'computer-offline')).length === 1);
-    await waitFor('the sweep to pass the notified VM', async () => (await m.manager.store.getComputer(noticeId))!.offlineSince !== null);
+    await waitFor(
+      'the inventoried VM offline alert',
+      async () => (await alerts(invId, 'computer-offline')).length === 1,
+    );
+    await waitFor(
+      'the sweep to pass the notified VM',
+      async () => (await m.manager.store.getComputer(noticeId))!.offlineSince !== null,
+    );
     assert.equal((await alerts(noticeId)).length, 0, 'no alert for a stopped VM while the setting is false');
     assert.equal(await status(noticeId), 'VM Stopped', 'VM Stopped shows over Offline');
 
     // Bad input and unknown computers.
     assert.equal((await m.api('POST', `/api/computers/${invId}/vmstate`, { state: 'paused' })).status, 400);
-    assert.equal((await m.api('POST', '/api/computers/999999/vmstate', { state: 'running' })).body.error.code, 'COMPUTER_NOT_FOUND');
+    assert.equal(
+      (await m.api('POST', '/api/computers/999999/vmstate', { state: 'running' })).body.error.code,
+      'COMPUTER_NOT_FOUND',
+    );
 
     // Its agent comes back: running again, the alert clears.
     await heartbeat(inventoried);
@@ -148,7 +181,10 @@ describe('heartbeat monitoring with a 1-second lab interval', () => {
       assert.equal((await conn.post(AGENT_PATHS.heartbeat, conn.report())).status, 200);
       assert.equal((await alerts(id, 'clock-change')).length, 0, 'no change, no alert');
       // Someone sets the host clock 10 minutes ahead.
-      assert.equal((await conn.post(AGENT_PATHS.heartbeat, conn.report({ clockTime: Date.now() + 10 * 60_000 }))).status, 200);
+      assert.equal(
+        (await conn.post(AGENT_PATHS.heartbeat, conn.report({ clockTime: Date.now() + 10 * 60_000 }))).status,
+        200,
+      );
       const c = (await m.api('GET', `/api/computers/${id}`)).body;
       assert.ok(Math.abs(c.agentClockOffsetMs - 600_000) < 2_000, String(c.agentClockOffsetMs));
       assert.ok(Math.abs(c.agentClockOffsetChangeMs - 600_000) < 2_000, String(c.agentClockOffsetChangeMs));
@@ -166,7 +202,10 @@ describe('heartbeat monitoring with a 1-second lab interval', () => {
 
   test('a driver reported offline raises an alert naming it; back online clears it', async () => {
     const agent = await activateTestAgent(m, { hostName: 'drivers-01' });
-    const down = [{ name: 'firewall', status: 'offline' as const, reason: 'nftables is not installed' }, { name: 'listener', status: 'online' as const }];
+    const down = [
+      { name: 'firewall', status: 'offline' as const, reason: 'nftables is not installed' },
+      { name: 'listener', status: 'online' as const },
+    ];
     const id = (await heartbeat(agent, { drivers: () => down })).computerId;
     await heartbeat(agent, { drivers: () => down });
     const [a] = await alerts(id, 'driver-offline');
@@ -187,7 +226,13 @@ describe('heartbeat monitoring with a 1-second lab interval', () => {
       const res = await conn.post(AGENT_PATHS.results, {
         protocolVersion: PROTOCOL_VERSION,
         exchangeId: hb.body.exchangeId,
-        results: [{ id: hb.body.operations[0].id, status: 'failed', reason: 'could not write /etc/palisade: read-only file system' }],
+        results: [
+          {
+            id: hb.body.operations[0].id,
+            status: 'failed',
+            reason: 'could not write /etc/palisade: read-only file system',
+          },
+        ],
       });
       assert.deepEqual(res.body.accepted, [hb.body.operations[0].id]);
     } finally {
@@ -230,13 +275,17 @@ describe('heartbeat monitoring with a 1-second lab interval', () => {
 
   test('events API: filters and cursor paging over what agents sent', async () => {
     const agent = await activateTestAgent(m, { hostName: 'events-01' });
-    for (let i = 0; i < 7; i++) agent.spool().append({ type: 'test.paged', severity: i % 2 ? 'warning' : 'info', message: `n${i}` });
+    for (let i = 0; i < 7; i++)
+      agent.spool().append({ type: 'test.paged', severity: i % 2 ? 'warning' : 'info', message: `n${i}` });
     const id = (await heartbeat(agent)).computerId;
     const seen: string[] = [];
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const r: { status: number; body: any } = await m.api('GET', `/api/events?computer=${id}&type=test.paged&order=asc&limit=3${cursor ? `&cursor=${cursor}` : ''}`);
+      const r: { status: number; body: any } = await m.api(
+        'GET',
+        `/api/events?computer=${id}&type=test.paged&order=asc&limit=3${cursor ? `&cursor=${cursor}` : ''}`,
+      );
       assert.equal(r.status, 200, JSON.stringify(r.body));
       seen.push(...r.body.events.map((e: any) => e.message));
       cursor = r.body.nextCursor;
@@ -245,7 +294,11 @@ describe('heartbeat monitoring with a 1-second lab interval', () => {
     assert.deepEqual(seen, ['n0', 'n1', 'n2', 'n3', 'n4', 'n5', 'n6']);
     assert.equal(pages, 3);
     const warnings = (await m.api('GET', `/api/events?computer=${id}&severity=warning`)).body.events;
-    assert.deepEqual(warnings.map((e: any) => e.message), ['n5', 'n3', 'n1'], 'newest first by default');
+    assert.deepEqual(
+      warnings.map((e: any) => e.message),
+      ['n5', 'n3', 'n1'],
+      'newest first by default',
+    );
     assert.equal(warnings[0].hostName, 'events-01');
     assert.equal((await m.api('GET', `/api/events?computer=${id}&since=${Date.now() + 60_000}`)).body.events.length, 0);
     assert.ok((await m.api('GET', `/api/events?computer=${id}&since=2000-01-01T00:00:00Z`)).body.events.length >= 7);

@@ -1,18 +1,21 @@
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
-import { createServer as createHttpServer, type IncomingHttpHeaders, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpServer, type Server as HttpServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
+import { createServer as createTcpServer, type Socket, type Server as TcpServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { createServer as createTlsServer } from 'node:tls';
 import { heartbeat, type StateDir } from '@palisade/agent';
 import { activateTestAgent, startTestManager, type TestManager } from './harness.js';
-import { waitFor as waitUntil, freePort } from './polling.js';
+import { freePort, waitFor as waitUntil } from './polling.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const waitFor = <T>(what: string, fn: () => T | null | undefined | false | Promise<T | null | undefined | false>, timeoutMs = 15_000) =>
-  waitUntil(what, fn, timeoutMs);
+const waitFor = <T>(
+  what: string,
+  fn: () => T | null | undefined | false | Promise<T | null | undefined | false>,
+  timeoutMs = 15_000,
+) => waitUntil(what, fn, timeoutMs);
 
 /** A webhook receiver: records each POST; answers `status()` (200 unless told otherwise). */
 function webhookReceiver() {
@@ -37,7 +40,8 @@ function webhookReceiver() {
     server,
     refusedCount: () => refused,
     setAnswer: (s: number) => (answer = s),
-    listen: (port = 0) => new Promise<number>((r) => server.listen(port, '127.0.0.1', () => r((server.address() as AddressInfo).port))),
+    listen: (port = 0) =>
+      new Promise<number>((r) => server.listen(port, '127.0.0.1', () => r((server.address() as AddressInfo).port))),
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
 }
@@ -60,8 +64,8 @@ function frames(onMessage: (m: string) => void) {
     });
 }
 
-
-const RFC5424 = /^<(\d{1,3})>1 (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) (\S{1,255}) palisade - (\S{1,32}) \[palisade@32473((?: [A-Za-z]+="(?:[^"\\\]]|\\["\\\]])*")+)\] (.*)$/s;
+const RFC5424 =
+  /^<(\d{1,3})>1 (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) (\S{1,255}) palisade - (\S{1,32}) \[palisade@32473((?: [A-Za-z]+="(?:[^"\\\]]|\\["\\\]])*")+)\] (.*)$/s;
 
 describe('notifiers: alerts and events out by webhook and syslog', () => {
   let m: TestManager;
@@ -78,7 +82,9 @@ describe('notifiers: alerts and events out by webhook and syslog', () => {
   }
 
   before(async () => {
-    m = await startTestManager({ monitoring: { notifierRetryBaseMs: 100, notifierRetryMaxMs: 400, notifierPollMs: 100 } });
+    m = await startTestManager({
+      monitoring: { notifierRetryBaseMs: 100, notifierRetryMaxMs: 400, notifierPollMs: 100 },
+    });
     agent = await activateTestAgent(m, { hostName: 'notify-01.example.test' });
     computerId = (await heartbeat(agent)).computerId;
   });
@@ -105,7 +111,10 @@ describe('notifiers: alerts and events out by webhook and syslog', () => {
 
     const tlsGot: string[] = [];
     const cert = await m.manager.ca.issueServerCertificate(['localhost']);
-    const tls = createTlsServer({ key: cert.privateKey, cert: cert.certificate }, frames((s) => tlsGot.push(s)));
+    const tls = createTlsServer(
+      { key: cert.privateKey, cert: cert.certificate },
+      frames((s) => tlsGot.push(s)),
+    );
     await new Promise<void>((r) => tls.listen(0, '127.0.0.1', () => r()));
     servers.push({ close: () => tls.close() });
 
@@ -114,11 +123,38 @@ describe('notifiers: alerts and events out by webhook and syslog', () => {
       assert.equal(r.status, 201, JSON.stringify(r.body));
       return r.body;
     };
-    const h = await create({ name: 'ops-hook', kind: 'webhook', webhook: { url: `http://127.0.0.1:${hookPort}/palisade`, headers: { authorization: 'Bearer s3cret' } } });
+    const h = await create({
+      name: 'ops-hook',
+      kind: 'webhook',
+      webhook: { url: `http://127.0.0.1:${hookPort}/palisade`, headers: { authorization: 'Bearer s3cret' } },
+    });
     assert.deepEqual(h.webhook.headers, { authorization: '(set)' }, 'header values are never shown');
-    await create({ name: 'siem-udp', kind: 'syslog', syslog: { host: '127.0.0.1', port: (udp.address() as AddressInfo).port, transport: 'udp' } });
-    await create({ name: 'siem-tcp-cef', kind: 'syslog', syslog: { host: '127.0.0.1', port: (tcp.address() as AddressInfo).port, transport: 'tcp', format: 'cef', facility: 4 } });
-    await create({ name: 'siem-tls', kind: 'syslog', syslog: { host: 'localhost', port: (tls.address() as AddressInfo).port, transport: 'tls', ca: m.manager.ca.certificatePem } });
+    await create({
+      name: 'siem-udp',
+      kind: 'syslog',
+      syslog: { host: '127.0.0.1', port: (udp.address() as AddressInfo).port, transport: 'udp' },
+    });
+    await create({
+      name: 'siem-tcp-cef',
+      kind: 'syslog',
+      syslog: {
+        host: '127.0.0.1',
+        port: (tcp.address() as AddressInfo).port,
+        transport: 'tcp',
+        format: 'cef',
+        facility: 4,
+      },
+    });
+    await create({
+      name: 'siem-tls',
+      kind: 'syslog',
+      syslog: {
+        host: 'localhost',
+        port: (tls.address() as AddressInfo).port,
+        transport: 'tls',
+        ca: m.manager.ca.certificatePem,
+      },
+    });
 
     await happen('A');
     // 2 events + raised + cleared, to each receiver (activation's own events went before the notifiers existed).
@@ -131,7 +167,9 @@ describe('notifiers: alerts and events out by webhook and syslog', () => {
     // Webhook: JSON, in order, ids stable and sent as Idempotency-Key, the configured header.
     const bodies = hook.got.map((g) => g.body);
     assert.deepEqual(
-      bodies.map((b) => (b.kind === 'event' ? `event ${b.event.message}` : `alert ${b.action} ${b.alert.type} ${b.alert.subject}`)),
+      bodies.map((b) =>
+        b.kind === 'event' ? `event ${b.event.message}` : `alert ${b.action} ${b.alert.type} ${b.alert.subject}`,
+      ),
       ['event A one', 'event A two = a|b\\c', 'alert raised driver-offline fw-A', 'alert cleared driver-offline fw-A'],
     );
     assert.equal(hook.got[0]!.headers.authorization, 'Bearer s3cret');
@@ -149,21 +187,44 @@ describe('notifiers: alerts and events out by webhook and syslog', () => {
       assert.ok(x, `RFC 5424: ${s}`);
       return { pri: Number(x[1]), host: x[3], msgid: x[4], sd: x[5]!, msg: x[6]! };
     });
-    assert.deepEqual(parsed.map((p) => [p.pri, p.host, p.msgid]), [
-      [16 * 8 + 4, 'notify-01.example.test', 'notify.test'], // local0.warning
-      [16 * 8 + 6, 'notify-01.example.test', 'notify.test'], // local0.info
-      [16 * 8 + 2, 'notify-01.example.test', 'driver-offline'], // local0.crit: raised
-      [16 * 8 + 5, 'notify-01.example.test', 'driver-offline'], // local0.notice: cleared
-    ]);
-    assert.match(parsed[0]!.sd, / kind="event" id="event:\d+" type="notify.test" severity="warning" computerID="\d+" seq="\d+"/);
+    assert.deepEqual(
+      parsed.map((p) => [p.pri, p.host, p.msgid]),
+      [
+        [16 * 8 + 4, 'notify-01.example.test', 'notify.test'], // local0.warning
+        [16 * 8 + 6, 'notify-01.example.test', 'notify.test'], // local0.info
+        [16 * 8 + 2, 'notify-01.example.test', 'driver-offline'], // local0.crit: raised
+        [16 * 8 + 5, 'notify-01.example.test', 'driver-offline'], // local0.notice: cleared
+      ],
+    );
+    assert.match(
+      parsed[0]!.sd,
+      / kind="event" id="event:\d+" type="notify.test" severity="warning" computerID="\d+" seq="\d+"/,
+    );
     assert.match(parsed[2]!.sd, / kind="alert" id="alert:\d+:raised" action="raised" type="driver-offline"/);
-    assert.equal(parsed[2]!.msg, 'Alert raised: Driver Offline (critical): driver "fw-A" is offline on notify-01.example.test: nftables missing');
-    assert.deepEqual(tlsGot, udpGot.map((s) => s), 'TLS carries the same messages as UDP (same format)');
+    assert.equal(
+      parsed[2]!.msg,
+      'Alert raised: Driver Offline (critical): driver "fw-A" is offline on notify-01.example.test: nftables missing',
+    );
+    assert.deepEqual(
+      tlsGot,
+      udpGot.map((s) => s),
+      'TLS carries the same messages as UDP (same format)',
+    );
 
     // Syslog over TCP, CEF, facility 4 (auth): PRI 4 x 8 + 4 (warning) = 36.
-    assert.match(tcpGot[0]!, /^<36>1 \S+ notify-01\.example\.test palisade - notify\.test \[palisade@32473 [^\]]*\] CEF:0\|Palisade\|Palisade Manager\|0\.1\.0\|notify\.test\|A one\|6\|rt=\d+ start=\d+ dvchost=notify-01\.example\.test cat=event externalId=event:\d+ cn1Label=seq cn1=\d+ cs1Label=computerID cs1=\d+ msg=A one$/);
-    assert.match(tcpGot[1]!, /\|notify\.test\|A two = a\\\|b\\\\c\|3\|.* msg=A two \\= a\|b\\\\c$/, 'CEF escaping: | in the header, = and \\ in values');
-    assert.match(tcpGot[2]!, /CEF:0\|Palisade\|Palisade Manager\|0\.1\.0\|driver-offline\|Driver Offline\|10\|rt=\d+ dvchost=notify-01\.example\.test cat=alert act=raised externalId=alert:\d+:raised cn1Label=alertID cn1=\d+ cs1Label=computerID cs1=\d+ cs2Label=subject cs2=fw-A msg=driver "fw-A" is offline/);
+    assert.match(
+      tcpGot[0]!,
+      /^<36>1 \S+ notify-01\.example\.test palisade - notify\.test \[palisade@32473 [^\]]*\] CEF:0\|Palisade\|Palisade Manager\|0\.1\.0\|notify\.test\|A one\|6\|rt=\d+ start=\d+ dvchost=notify-01\.example\.test cat=event externalId=event:\d+ cn1Label=seq cn1=\d+ cs1Label=computerID cs1=\d+ msg=A one$/,
+    );
+    assert.match(
+      tcpGot[1]!,
+      /\|notify\.test\|A two = a\\\|b\\\\c\|3\|.* msg=A two \\= a\|b\\\\c$/,
+      'CEF escaping: | in the header, = and \\ in values',
+    );
+    assert.match(
+      tcpGot[2]!,
+      /CEF:0\|Palisade\|Palisade Manager\|0\.1\.0\|driver-offline\|Driver Offline\|10\|rt=\d+ dvchost=notify-01\.example\.test cat=alert act=raised externalId=alert:\d+:raised cn1Label=alertID cn1=\d+ cs1Label=computerID cs1=\d+ cs2Label=subject cs2=fw-A msg=driver "fw-A" is offline/,
+    );
     assert.match(tcpGot[3]!, /\|driver-offline\|Driver Offline cleared\|3\|.* act=cleared /);
 
     const list = (await m.api('GET', '/api/notifiers')).body.notifiers;
@@ -183,13 +244,30 @@ describe('notifiers: alerts and events out by webhook and syslog', () => {
     const hookPort = await hook.listen();
     const syslogPort = await freePort();
 
-    const w = (await m.api('POST', '/api/notifiers', { name: 'late-hook', kind: 'webhook', webhook: { url: `http://127.0.0.1:${hookPort}/` } })).body;
-    const s = (await m.api('POST', '/api/notifiers', { name: 'late-syslog', kind: 'syslog', sources: ['events'], minSeverity: 'warning', syslog: { host: '127.0.0.1', port: syslogPort, transport: 'tcp' } })).body;
+    const w = (
+      await m.api('POST', '/api/notifiers', {
+        name: 'late-hook',
+        kind: 'webhook',
+        webhook: { url: `http://127.0.0.1:${hookPort}/` },
+      })
+    ).body;
+    const s = (
+      await m.api('POST', '/api/notifiers', {
+        name: 'late-syslog',
+        kind: 'syslog',
+        sources: ['events'],
+        minSeverity: 'warning',
+        syslog: { host: '127.0.0.1', port: syslogPort, transport: 'tcp' },
+      })
+    ).body;
 
     await happen('B');
     await happen('C');
     const failing = await waitFor('retries against the dead receivers', async () => {
-      const [a, b] = await Promise.all([m.api('GET', `/api/notifiers/${w.ID}`), m.api('GET', `/api/notifiers/${s.ID}`)]);
+      const [a, b] = await Promise.all([
+        m.api('GET', `/api/notifiers/${w.ID}`),
+        m.api('GET', `/api/notifiers/${s.ID}`),
+      ]);
       return a.body.delivery.failures >= 2 && b.body.delivery.failures >= 2 && [a.body, b.body];
     });
     assert.match(failing[0].delivery.lastError, /answered HTTP 503/);
@@ -211,12 +289,29 @@ describe('notifiers: alerts and events out by webhook and syslog', () => {
     await waitFor('the syslog backlog', () => syslogGot.length >= 2);
     await sleep(300);
     assert.deepEqual(
-      hook.got.map((g) => (g.body.kind === 'event' ? g.body.event.message : `${g.body.action} ${g.body.alert.subject}`)),
-      ['B one', 'B two = a|b\\c', 'raised fw-B', 'cleared fw-B', 'C one', 'C two = a|b\\c', 'raised fw-C', 'cleared fw-C'],
+      hook.got.map((g) =>
+        g.body.kind === 'event' ? g.body.event.message : `${g.body.action} ${g.body.alert.subject}`,
+      ),
+      [
+        'B one',
+        'B two = a|b\\c',
+        'raised fw-B',
+        'cleared fw-B',
+        'C one',
+        'C two = a|b\\c',
+        'raised fw-C',
+        'cleared fw-C',
+      ],
       'everything, once, in the order it was stored',
     );
     // Events only, warning and up: the info events and the alerts are not sent to it.
-    assert.deepEqual(syslogGot.map((x) => x.replace(/^.*\] /, '')), ['notify.test (warning) on notify-01.example.test: B one', 'notify.test (warning) on notify-01.example.test: C one']);
+    assert.deepEqual(
+      syslogGot.map((x) => x.replace(/^.*\] /, '')),
+      [
+        'notify.test (warning) on notify-01.example.test: B one',
+        'notify.test (warning) on notify-01.example.test: C one',
+      ],
+    );
     const healthy = (await m.api('GET', `/api/notifiers/${w.ID}`)).body.delivery;
     assert.equal(healthy.failures, 0);
     assert.equal(healthy.nextAttemptAt, null);
@@ -225,14 +320,46 @@ describe('notifiers: alerts and events out by webhook and syslog', () => {
 
   test('notifier configuration is checked', async () => {
     const bad: Array<[unknown, string, RegExp]> = [
-      [{ name: 'x', kind: 'webhook', webhook: { url: 'ftp://example.test/' } }, 'NOTIFIER_CONFIG_INVALID', /http:\/\/ or https:\/\//],
-      [{ name: 'x', kind: 'webhook', syslog: { host: 'h', transport: 'udp' } }, 'NOTIFIER_CONFIG_INVALID', /"webhook" section/],
-      [{ name: 'x', kind: 'syslog', syslog: { host: 'bad host!', transport: 'tcp' } }, 'NOTIFIER_CONFIG_INVALID', /not a host name/],
-      [{ name: 'x', kind: 'syslog', syslog: { host: 'h', transport: 'tls', ca: 'not a pem' } }, 'NOTIFIER_CONFIG_INVALID', /syslog\.ca is not a PEM certificate/],
-      [{ name: 'x', kind: 'syslog', syslog: { host: 'h', transport: 'udp', ca: m.manager.ca.certificatePem } }, 'NOTIFIER_CONFIG_INVALID', /tls transport only/],
-      [{ name: 'x', kind: 'webhook', webhook: { url: 'http://h/', headers: { 'content-length': '1' } } }, 'NOTIFIER_CONFIG_INVALID', /may not set/],
-      [{ name: 'x', kind: 'syslog', syslog: { host: 'h', transport: 'carrier-pigeon' } }, 'VALIDATION_FAILED', /transport/],
-      [{ name: 'x', kind: 'syslog', syslog: { host: 'h', transport: 'udp', facility: 24 } }, 'VALIDATION_FAILED', /facility/],
+      [
+        { name: 'x', kind: 'webhook', webhook: { url: 'ftp://example.test/' } },
+        'NOTIFIER_CONFIG_INVALID',
+        /http:\/\/ or https:\/\//,
+      ],
+      [
+        { name: 'x', kind: 'webhook', syslog: { host: 'h', transport: 'udp' } },
+        'NOTIFIER_CONFIG_INVALID',
+        /"webhook" section/,
+      ],
+      [
+        { name: 'x', kind: 'syslog', syslog: { host: 'bad host!', transport: 'tcp' } },
+        'NOTIFIER_CONFIG_INVALID',
+        /not a host name/,
+      ],
+      [
+        { name: 'x', kind: 'syslog', syslog: { host: 'h', transport: 'tls', ca: 'not a pem' } },
+        'NOTIFIER_CONFIG_INVALID',
+        /syslog\.ca is not a PEM certificate/,
+      ],
+      [
+        { name: 'x', kind: 'syslog', syslog: { host: 'h', transport: 'udp', ca: m.manager.ca.certificatePem } },
+        'NOTIFIER_CONFIG_INVALID',
+        /tls transport only/,
+      ],
+      [
+        { name: 'x', kind: 'webhook', webhook: { url: 'http://h/', headers: { 'content-length': '1' } } },
+        'NOTIFIER_CONFIG_INVALID',
+        /may not set/,
+      ],
+      [
+        { name: 'x', kind: 'syslog', syslog: { host: 'h', transport: 'carrier-pigeon' } },
+        'VALIDATION_FAILED',
+        /transport/,
+      ],
+      [
+        { name: 'x', kind: 'syslog', syslog: { host: 'h', transport: 'udp', facility: 24 } },
+        'VALIDATION_FAILED',
+        /facility/,
+      ],
       [{ name: 'x', kind: 'webhook', webhook: { url: 'http://h/' }, extra: 1 }, 'VALIDATION_FAILED', /./],
     ];
     for (const [body, code, text] of bad) {
@@ -240,10 +367,19 @@ describe('notifiers: alerts and events out by webhook and syslog', () => {
       assert.equal(r.body.error?.code, code, JSON.stringify(body));
       assert.match(r.body.error.message, text);
     }
-    const ok = await m.api('POST', '/api/notifiers', { name: 'dup', kind: 'syslog', enabled: false, syslog: { host: 'siem.example.test', transport: 'tls' } });
+    const ok = await m.api('POST', '/api/notifiers', {
+      name: 'dup',
+      kind: 'syslog',
+      enabled: false,
+      syslog: { host: 'siem.example.test', transport: 'tls' },
+    });
     assert.equal(ok.body.syslog.port, 6514, 'RFC 5425 port by default');
     assert.equal(ok.body.syslog.format, 'plain');
-    assert.equal((await m.api('POST', '/api/notifiers', { name: 'dup', kind: 'syslog', syslog: { host: 'h', transport: 'udp' } })).body.error.code, 'NOTIFIER_NAME_TAKEN');
+    assert.equal(
+      (await m.api('POST', '/api/notifiers', { name: 'dup', kind: 'syslog', syslog: { host: 'h', transport: 'udp' } }))
+        .body.error.code,
+      'NOTIFIER_NAME_TAKEN',
+    );
     assert.equal((await m.api('DELETE', `/api/notifiers/${ok.body.ID}`)).status, 204);
     assert.equal((await m.api('DELETE', `/api/notifiers/${ok.body.ID}`)).body.error.code, 'NOTIFIER_NOT_FOUND');
     assert.equal((await m.api('GET', '/api/notifiers/999999')).body.error.code, 'NOTIFIER_NOT_FOUND');

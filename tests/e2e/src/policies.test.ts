@@ -7,7 +7,8 @@ const FIREWALL = 'firewallSettingState';
 
 /** The firewall state the agent recorded as applied. */
 function appliedFirewall(agent: StateDir): string | undefined {
-  return (agent.appliedConfiguration()?.configuration as { firewall?: { state?: string } } | undefined)?.firewall?.state;
+  return (agent.appliedConfiguration()?.configuration as { firewall?: { state?: string } } | undefined)?.firewall
+    ?.state;
 }
 
 describe('policies over the REST API reach a real agent on its next heartbeat', () => {
@@ -51,13 +52,20 @@ describe('policies over the REST API reach a real agent on its next heartbeat', 
     assert.equal(appliedFirewall(agent), 'On', 'agent-initiated: nothing reaches the agent before it heartbeats');
 
     const o = await heartbeat(agent);
-    assert.deepEqual(o.operations.map((x) => [x.type, x.status]), [['applyConfiguration', 'succeeded']]);
+    assert.deepEqual(
+      o.operations.map((x) => [x.type, x.status]),
+      [['applyConfiguration', 'succeeded']],
+    );
     assert.equal(o.resultsOnSameConnection, true);
 
     const done = await computer();
     assert.deepEqual(done.computerStatus.agentStatusMessages, ['Managed (Online)']);
     assert.equal(done.configurationFingerprint.applied, done.configurationFingerprint.expected);
-    assert.equal(done.configurationFingerprint.expected, pending.configurationFingerprint.expected, 'the agent applied what the API announced');
+    assert.equal(
+      done.configurationFingerprint.expected,
+      pending.configurationFingerprint.expected,
+      'the agent applied what the API announced',
+    );
     assert.equal(agent.appliedConfiguration()?.fingerprint, done.configurationFingerprint.expected);
     assert.equal(appliedFirewall(agent), 'Off');
   });
@@ -87,7 +95,14 @@ describe('policies over the REST API reach a real agent on its next heartbeat', 
 
   test('a setting the agent does not use changes nothing on the agent', async () => {
     const before = agent.appliedConfiguration()?.fingerprint;
-    assert.equal((await m.api('POST', `/api/policies/${web}/settings/platformSettingHeartbeatInactiveVmOfflineAlertEnabled`, { value: 'true' })).status, 200);
+    assert.equal(
+      (
+        await m.api('POST', `/api/policies/${web}/settings/platformSettingHeartbeatInactiveVmOfflineAlertEnabled`, {
+          value: 'true',
+        })
+      ).status,
+      200,
+    );
     assert.deepEqual((await computer()).computerStatus.agentStatusMessages, ['Managed (Online)']);
     assert.equal((await heartbeat(agent)).operations.length, 0);
     assert.equal(agent.appliedConfiguration()?.fingerprint, before);

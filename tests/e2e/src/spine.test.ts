@@ -62,9 +62,18 @@ describe('activation and agent-initiated heartbeats over mutual TLS', () => {
     assert.equal(agent.spool().size, 0);
     const stored = await m.manager.store.listEvents(o.computerId);
     const mine = stored.filter((e) => e.type === 'test.event');
-    assert.deepEqual(mine.map((e) => [e.seq, e.message, e.severity]), [[first, 'one', 'warning'], [first + 1, 'two', 'info']]);
+    assert.deepEqual(
+      mine.map((e) => [e.seq, e.message, e.severity]),
+      [
+        [first, 'one', 'warning'],
+        [first + 1, 'two', 'info'],
+      ],
+    );
     assert.deepEqual(mine[1]!.data, { k: 1 });
-    assert.ok(stored.some((e) => e.type === 'agent.activated'), 'the activation event went out with the first heartbeat');
+    assert.ok(
+      stored.some((e) => e.type === 'agent.activated'),
+      'the activation event went out with the first heartbeat',
+    );
   });
 
   test('an acknowledgement lost in transit does not double events: the re-sent ones are recognised', async () => {
@@ -89,7 +98,10 @@ describe('activation and agent-initiated heartbeats over mutual TLS', () => {
     unlinkSync(agent.path('configuration.json'));
     const o = await heartbeat(agent);
     assert.equal(o.operations.length, 1);
-    assert.deepEqual({ type: o.operations[0]!.type, status: o.operations[0]!.status }, { type: 'applyConfiguration', status: 'succeeded' });
+    assert.deepEqual(
+      { type: o.operations[0]!.type, status: o.operations[0]!.status },
+      { type: 'applyConfiguration', status: 'succeeded' },
+    );
     assert.equal(o.resultsOnSameConnection, true);
     const c = (await m.api('GET', `/api/computers/${o.computerId}`)).body;
     assert.equal(c.configurationFingerprint.applied, agent.appliedConfiguration()!.fingerprint);

@@ -13,15 +13,15 @@ import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { connect as tlsConnect, type SecureVersion } from 'node:tls';
+import { type SecureVersion, connect as tlsConnect } from 'node:tls';
 import { activate, generateKeyAndCsr, heartbeat, StateDir } from '@palisade/agent';
 import {
   CIPHER_SUITE_ROWS,
   CIPHER_SUITES,
+  type CipherSuiteRow,
   ianaNameFromOpenssl,
   protocolRank,
   TLS_POLICY_NAMES,
-  type CipherSuiteRow,
   type TlsPolicyName,
 } from '@palisade/core';
 import { type RunningManager, startManager } from '@palisade/manager';
@@ -49,13 +49,19 @@ const PROBE = `POST ${AGENT_PATHS.heartbeat} HTTP/1.1\r\nHost: localhost\r\nCont
 const TIMEOUT_MS = 15_000;
 
 const tls13 = (row: CipherSuiteRow) => row.suites.filter((s) => CIPHER_SUITES[s].minProtocol === 'TLSv1.3');
-const tls12 = (row: CipherSuiteRow) => row.suites.filter((s) => CIPHER_SUITES[s].minProtocol !== 'TLSv1.3').map((s) => CIPHER_SUITES[s].openssl);
+const tls12 = (row: CipherSuiteRow) =>
+  row.suites.filter((s) => CIPHER_SUITES[s].minProtocol !== 'TLSv1.3').map((s) => CIPHER_SUITES[s].openssl);
 // TLS 1.0/1.1 sign with SHA-1/MD5-SHA1, below OpenSSL 3's level 1: a client that offers them and
 // presents a certificate must lower its level too (measured, see cipher-suites.ts).
 const below12 = (row: CipherSuiteRow) => protocolRank(row.minProtocol) < protocolRank('TLSv1.2');
 const cipherList = (row: CipherSuiteRow) => tls12(row).join(':') + (below12(row) ? ':@SECLEVEL=0' : '');
 
-const OPENSSL_VERSION_FLAG: Record<string, string> = { TLSv1: '-tls1', 'TLSv1.1': '-tls1_1', 'TLSv1.2': '-tls1_2', 'TLSv1.3': '-tls1_3' };
+const OPENSSL_VERSION_FLAG: Record<string, string> = {
+  TLSv1: '-tls1',
+  'TLSv1.1': '-tls1_1',
+  'TLSv1.2': '-tls1_2',
+  'TLSv1.3': '-tls1_3',
+};
 
 interface Files {
   ca: string;
@@ -66,17 +72,26 @@ interface Files {
 
 /** The `openssl s_client` arguments offering exactly the row's versions and suites. */
 function opensslArgs(row: CipherSuiteRow, port: number, f: Files, extra: string[] = []): string[] {
-  const versions = row.minProtocol === row.maxProtocol ? [OPENSSL_VERSION_FLAG[row.minProtocol]!] : ['-min_protocol', row.minProtocol, '-max_protocol', row.maxProtocol];
+  const versions =
+    row.minProtocol === row.maxProtocol
+      ? [OPENSSL_VERSION_FLAG[row.minProtocol]!]
+      : ['-min_protocol', row.minProtocol, '-max_protocol', row.maxProtocol];
   return [
     's_client',
-    '-connect', `127.0.0.1:${port}`,
-    '-servername', 'localhost',
-    '-CAfile', f.ca,
+    '-connect',
+    `127.0.0.1:${port}`,
+    '-servername',
+    'localhost',
+    '-CAfile',
+    f.ca,
     '-verify_return_error',
-    '-cert', f.cert,
-    '-key', f.key,
+    '-cert',
+    f.cert,
+    '-key',
+    f.key,
     ...versions,
-    '-cipher', cipherList(row),
+    '-cipher',
+    cipherList(row),
     ...(tls13(row).length > 0 ? ['-ciphersuites', tls13(row).join(':')] : []),
     // -brief: the negotiated protocol and suite on stderr ("Protocol version:", "Ciphersuite:"),
     // the server's reply on stdout; -ign_eof: wait for that reply after sending the probe.
@@ -111,12 +126,29 @@ async function opensslHandshake(row: CipherSuiteRow, port: number, f: Files, ext
   if (!/^CONNECTION ESTABLISHED/m.test(err) || !protocol || !suite) {
     // e.g. "...:SSL routines:ssl3_read_bytes:tlsv1 alert protocol version:../ssl/..."
     const reason = /:SSL routines:[^:]*:([^:]+):/.exec(err);
-    return { ok: false, protocol: null, suite: null, status: null, error: reason?.[1] ?? (err.trim().split('\n')[0] || 'refused') };
+    return {
+      ok: false,
+      protocol: null,
+      suite: null,
+      status: null,
+      error: reason?.[1] ?? (err.trim().split('\n')[0] || 'refused'),
+    };
   }
-  return { ok: true, protocol: protocol[1]!, suite: ianaNameFromOpenssl(suite[1]!) ?? suite[1]!, status: status ? Number(status[1]) : null, error: null };
+  return {
+    ok: true,
+    protocol: protocol[1]!,
+    suite: ianaNameFromOpenssl(suite[1]!) ?? suite[1]!,
+    status: status ? Number(status[1]) : null,
+    error: null,
+  };
 }
 
-function nodeHandshake(row: CipherSuiteRow, port: number, creds: { ca: string; cert: string; key: string }, session?: Buffer): Promise<Handshake> {
+function nodeHandshake(
+  row: CipherSuiteRow,
+  port: number,
+  creds: { ca: string; cert: string; key: string },
+  session?: Buffer,
+): Promise<Handshake> {
   return new Promise((resolve) => {
     const socket = tlsConnect({
       host: '127.0.0.1',
@@ -139,20 +171,37 @@ function nodeHandshake(row: CipherSuiteRow, port: number, creds: { ca: string; c
       socket.destroy();
       resolve(h);
     };
-    const timer = setTimeout(() => finish({ ok: false, protocol: null, suite: null, status: null, error: 'timeout' }), TIMEOUT_MS);
+    const timer = setTimeout(
+      () => finish({ ok: false, protocol: null, suite: null, status: null, error: 'timeout' }),
+      TIMEOUT_MS,
+    );
     let hs: Handshake | null = null;
     let body = '';
     socket.on('secureConnect', () => {
       const c = socket.getCipher();
-      hs = { ok: true, protocol: socket.getProtocol(), suite: c.standardName ?? c.name, status: null, error: null, reused: socket.isSessionReused(), session: socket.getSession() };
+      hs = {
+        ok: true,
+        protocol: socket.getProtocol(),
+        suite: c.standardName ?? c.name,
+        status: null,
+        error: null,
+        reused: socket.isSessionReused(),
+        session: socket.getSession(),
+      };
       socket.end(PROBE);
     });
     socket.on('data', (d: Buffer) => (body += d.toString()));
     socket.on('end', () => {
       const status = /^HTTP\/1\.1 (\d{3})/.exec(body);
-      finish(hs ? { ...hs, status: status ? Number(status[1]) : null } : { ok: false, protocol: null, suite: null, status: null, error: 'closed' });
+      finish(
+        hs
+          ? { ...hs, status: status ? Number(status[1]) : null }
+          : { ok: false, protocol: null, suite: null, status: null, error: 'closed' },
+      );
     });
-    socket.on('error', (e: NodeJS.ErrnoException) => finish(hs ?? { ok: false, protocol: null, suite: null, status: null, error: e.code ?? e.message }));
+    socket.on('error', (e: NodeJS.ErrnoException) =>
+      finish(hs ?? { ok: false, protocol: null, suite: null, status: null, error: e.code ?? e.message }),
+    );
   });
 }
 
@@ -176,19 +225,24 @@ function requireOpenssl(): void {
     execFileSync('openssl', ['version'], { stdio: 'pipe' });
   } catch {
     throw new Error(
-      'openssl is not on PATH: the TLS matrix needs Debian\'s openssl as its second, independent client (apt-get install openssl; .ci/run installs it). Not skipping: without it this suite would test nothing.',
+      "openssl is not on PATH: the TLS matrix needs Debian's openssl as its second, independent client (apt-get install openssl; .ci/run installs it). Not skipping: without it this suite would test nothing.",
     );
   }
 }
 
-const cell = (h: Handshake | undefined) => (h === undefined ? '' : h.ok ? `${h.protocol} ${h.suite} [${h.status}]` : `refused (${h.error})`);
+const cell = (h: Handshake | undefined) =>
+  h === undefined ? '' : h.ok ? `${h.protocol} ${h.suite} [${h.status}]` : `refused (${h.error})`;
 
 describe('TLS policy matrix: every row of the cipher-suite table, real handshakes, three policies', () => {
   let manager: RunningManager;
   let token: string;
   const temps: string[] = [];
   const api = (method: string, path: string, body?: unknown) =>
-    httpsJson(`https://localhost:${manager.apiPort}${path}`, manager.ca.certificatePem, { method, body, headers: { 'api-secret-key': manager.firstRun.apiKey! } });
+    httpsJson(`https://localhost:${manager.apiPort}${path}`, manager.ca.certificatePem, {
+      method,
+      body,
+      headers: { 'api-secret-key': manager.firstRun.apiKey! },
+    });
   const tempDir = (prefix: string) => {
     const d = mkdtempSync(join(tmpdir(), prefix));
     temps.push(d);
@@ -216,7 +270,12 @@ describe('TLS policy matrix: every row of the cipher-suite table, real handshake
     });
     token = manager.firstRun.activationToken!;
     agent = new StateDir(tempDir('palisade-agent-'));
-    await activate(agent, { managerUrl: `dsm://localhost:${manager.heartbeatPort}/`, token, caFingerprint: manager.caFingerprint, hostName: 'tls-matrix.example.test' });
+    await activate(agent, {
+      managerUrl: `dsm://localhost:${manager.heartbeatPort}/`,
+      token,
+      caFingerprint: manager.caFingerprint,
+      hostName: 'tls-matrix.example.test',
+    });
     const c = agent.credentials();
     creds = { ca: manager.ca.certificatePem, cert: c.cert, key: c.key };
     const dir = tempDir('palisade-tls-files-');
@@ -238,7 +297,11 @@ describe('TLS policy matrix: every row of the cipher-suite table, real handshake
     const pf = await api('GET', `/api/tls/preflight?policy=${policy}`);
     assert.equal(pf.status, 200);
     const prediction = new Map<string, any>(pf.body.rows.map((r: any) => [r.rowId, r]));
-    assert.deepEqual([...prediction.keys()], CIPHER_SUITE_ROWS.map((r) => r.id), 'the preflight covers every row, in order');
+    assert.deepEqual(
+      [...prediction.keys()],
+      CIPHER_SUITE_ROWS.map((r) => r.id),
+      'the preflight covers every row, in order',
+    );
 
     const main = manager.heartbeatPort;
     const legacy = manager.agentTls.legacyPort;
@@ -248,7 +311,9 @@ describe('TLS policy matrix: every row of the cipher-suite table, real handshake
     type Probe = { row: CipherSuiteRow; listener: 'agent-endpoint' | 'legacy-listener'; client: 'openssl' | 'node' };
     const probes: Probe[] = [];
     for (const row of CIPHER_SUITE_ROWS) {
-      for (const listener of legacy === null ? (['agent-endpoint'] as const) : (['agent-endpoint', 'legacy-listener'] as const)) {
+      for (const listener of legacy === null
+        ? (['agent-endpoint'] as const)
+        : (['agent-endpoint', 'legacy-listener'] as const)) {
         probes.push({ row, listener, client: 'openssl' }, { row, listener, client: 'node' });
       }
     }
@@ -256,17 +321,30 @@ describe('TLS policy matrix: every row of the cipher-suite table, real handshake
       const port = p.listener === 'agent-endpoint' ? main : legacy!;
       return p.client === 'openssl' ? opensslHandshake(p.row, port, files) : nodeHandshake(p.row, port, creds);
     });
-    const got = (row: string, listener: string, client: string) => results[probes.findIndex((p) => p.row.id === row && p.listener === listener && p.client === client)];
+    const got = (row: string, listener: string, client: string) =>
+      results[probes.findIndex((p) => p.row.id === row && p.listener === listener && p.client === client)];
 
     const lines = [
       `TLS matrix, policy "${policy}" (4120 serves "${pf.body.agentEndpointPolicy}"${legacy !== null ? `, legacy listener on ${legacy}` : ''}):`,
-      ['row', 'preflight', 'openssl @4120', 'node @4120', ...(legacy !== null ? ['openssl @legacy', 'node @legacy'] : [])].join(' | '),
+      [
+        'row',
+        'preflight',
+        'openssl @4120',
+        'node @4120',
+        ...(legacy !== null ? ['openssl @legacy', 'node @legacy'] : []),
+      ].join(' | '),
     ];
     for (const row of CIPHER_SUITE_ROWS) {
       const p = prediction.get(row.id);
       const predicted = p.connects ? `${p.protocol} ${p.suite} via ${p.listener}` : `cut off (${p.outcome})`;
-      const cells = [row.id, predicted, cell(got(row.id, 'agent-endpoint', 'openssl')), cell(got(row.id, 'agent-endpoint', 'node'))];
-      if (legacy !== null) cells.push(cell(got(row.id, 'legacy-listener', 'openssl')), cell(got(row.id, 'legacy-listener', 'node')));
+      const cells = [
+        row.id,
+        predicted,
+        cell(got(row.id, 'agent-endpoint', 'openssl')),
+        cell(got(row.id, 'agent-endpoint', 'node')),
+      ];
+      if (legacy !== null)
+        cells.push(cell(got(row.id, 'legacy-listener', 'openssl')), cell(got(row.id, 'legacy-listener', 'node')));
       lines.push(cells.join(' | '));
     }
     console.log(lines.join('\n'));
@@ -277,13 +355,25 @@ describe('TLS policy matrix: every row of the cipher-suite table, real handshake
       const what = `${policy} / ${probe.row.id} / ${probe.client} @ ${probe.listener}`;
       // 4120 accepts what the preflight routes to it; the legacy listener serves the whole legacy
       // policy, so it accepts every row the policy admits.
-      const shouldConnect = probe.listener === 'agent-endpoint' ? p.connects && p.listener === 'agent-endpoint' : p.connects;
-      assert.equal(h.ok, shouldConnect, `${what}: preflight says ${shouldConnect ? 'connects' : 'refused'}, the handshake ${h.ok ? `connected (${h.protocol} ${h.suite})` : `was refused (${h.error})`}`);
+      const shouldConnect =
+        probe.listener === 'agent-endpoint' ? p.connects && p.listener === 'agent-endpoint' : p.connects;
+      assert.equal(
+        h.ok,
+        shouldConnect,
+        `${what}: preflight says ${shouldConnect ? 'connects' : 'refused'}, the handshake ${h.ok ? `connected (${h.protocol} ${h.suite})` : `was refused (${h.error})`}`,
+      );
       if (!h.ok) continue;
-      assert.ok((probe.row.suites as readonly string[]).includes(h.suite!), `${what}: negotiated ${h.suite}, which the row does not offer`);
+      assert.ok(
+        (probe.row.suites as readonly string[]).includes(h.suite!),
+        `${what}: negotiated ${h.suite}, which the row does not offer`,
+      );
       assert.equal(h.protocol, p.protocol, `${what}: protocol`);
       assert.equal(h.suite, p.suite, `${what}: the manager picked another suite than the preflight predicts`);
-      assert.equal(h.status, 400, `${what}: the agent certificate went through (400 = authenticated, body refused; 401 = no certificate)`);
+      assert.equal(
+        h.status,
+        400,
+        `${what}: the agent certificate went through (400 = authenticated, body refused; 401 = no certificate)`,
+      );
     }
   }
 
@@ -293,7 +383,9 @@ describe('TLS policy matrix: every row of the cipher-suite table, real handshake
   });
 
   test('our own agent negotiates TLS 1.3 with a modern manager; forced to TLS 1.2 it gets ECDHE-GCM; the API shows both in IANA form', async () => {
-    const palisade = (await api('GET', '/api/tls/preflight?policy=modern')).body.rows.find((r: any) => r.rowId === 'palisade');
+    const palisade = (await api('GET', '/api/tls/preflight?policy=modern')).body.rows.find(
+      (r: any) => r.rowId === 'palisade',
+    );
     const o = await heartbeat(agent);
     assert.equal(o.tlsProtocol, 'TLSv1.3');
     assert.equal(o.tlsCipher, palisade.suite);
@@ -364,22 +456,39 @@ describe('TLS policy matrix: every row of the cipher-suite table, real handshake
     const row = CIPHER_SUITE_ROWS.find((x) => x.id === 'ds-10.0')!;
     assert.ok(rsaSession);
     const resumed = await nodeHandshake(row, manager.heartbeatPort, creds, rsaSession);
-    assert.equal(resumed.ok, false, `resuming a TLS_RSA session after tightening must fail, got ${cell(resumed)}${resumed.reused ? ' (resumed)' : ''}`);
+    assert.equal(
+      resumed.ok,
+      false,
+      `resuming a TLS_RSA session after tightening must fail, got ${cell(resumed)}${resumed.reused ? ' (resumed)' : ''}`,
+    );
   });
 
   test('preflight lists enrolled computers by reported agent version: cut off, connecting, unknown', async () => {
     // Enrol two "Deep Security" computers through the real activation route; only the version
     // they report matters to the preflight.
-    for (const [hostName, agentVersion] of [['ds10.example.test', '10.0.0-2548'], ['odd.example.test', 'not-a-version']] as const) {
+    for (const [hostName, agentVersion] of [
+      ['ds10.example.test', '10.0.0-2548'],
+      ['odd.example.test', 'not-a-version'],
+    ] as const) {
       const { csrPem } = await generateKeyAndCsr(hostName);
-      const res = await httpsJson(`https://localhost:${manager.heartbeatPort}${AGENT_PATHS.activate}`, manager.ca.certificatePem, {
-        method: 'POST',
-        body: { protocolVersion: PROTOCOL_VERSION, token, csr: csrPem, hostName, platform: 'linux', agentVersion },
-      });
+      const res = await httpsJson(
+        `https://localhost:${manager.heartbeatPort}${AGENT_PATHS.activate}`,
+        manager.ca.certificatePem,
+        {
+          method: 'POST',
+          body: { protocolVersion: PROTOCOL_VERSION, token, csr: csrPem, hostName, platform: 'linux', agentVersion },
+        },
+      );
       assert.equal(res.status, 200, JSON.stringify(res.body));
     }
     const modern = (await api('GET', '/api/tls/preflight?policy=modern')).body;
-    const byVersion = (b: any) => Object.fromEntries(b.computers.byAgentVersion.map((g: any) => [g.agentVersion, [g.verdict, g.computers.map((c: any) => c.hostName)]]));
+    const byVersion = (b: any) =>
+      Object.fromEntries(
+        b.computers.byAgentVersion.map((g: any) => [
+          g.agentVersion,
+          [g.verdict, g.computers.map((c: any) => c.hostName)],
+        ]),
+      );
     assert.deepEqual(byVersion(modern), {
       '10.0.0-2548': ['cut-off', ['ds10.example.test']],
       'not-a-version': ['unknown', ['odd.example.test']],

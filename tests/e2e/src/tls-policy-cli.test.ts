@@ -34,7 +34,15 @@ const start = (dataDir: string, tlsPolicy?: 'modern' | 'compatible' | 'legacy') 
 /** Whether a client offering only TLS 1.2 RSA key exchange (a Deep Security 10.0 agent) gets through. */
 function rsaKexConnects(m: RunningManager): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = tlsConnect({ host: '127.0.0.1', port: m.heartbeatPort, servername: 'localhost', ca: m.ca.certificatePem, minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2', ciphers: 'AES256-SHA256:AES128-SHA256' });
+    const s = tlsConnect({
+      host: '127.0.0.1',
+      port: m.heartbeatPort,
+      servername: 'localhost',
+      ca: m.ca.certificatePem,
+      minVersion: 'TLSv1.2',
+      maxVersion: 'TLSv1.2',
+      ciphers: 'AES256-SHA256:AES128-SHA256',
+    });
     s.on('secureConnect', () => {
       s.destroy();
       resolve(true);
@@ -64,8 +72,14 @@ describe('TLS policy: CLI and the precedence of --tls-policy vs the stored setti
     console.log(r.stdout);
     assert.match(r.stdout, /Stored policy in force: none stored, so modern/);
     for (const row of CIPHER_SUITE_ROWS) assert.ok(r.stdout.includes(row.label), row.label);
-    assert.match(r.stdout, /Deep Security Agent 9\.5 \(without SPs, patches, or updates\)\s+connects\s+TLSv1\s+TLS_RSA_WITH_AES_256_CBC_SHA\s+legacy port 4122/);
-    assert.match(r.stdout, /Deep Security Agent 10\.0 up to Update 15\s+connects\s+TLSv1\.2\s+TLS_RSA_WITH_AES_256_CBC_SHA256\s+4120/);
+    assert.match(
+      r.stdout,
+      /Deep Security Agent 9\.5 \(without SPs, patches, or updates\)\s+connects\s+TLSv1\s+TLS_RSA_WITH_AES_256_CBC_SHA\s+legacy port 4122/,
+    );
+    assert.match(
+      r.stdout,
+      /Deep Security Agent 10\.0 up to Update 15\s+connects\s+TLSv1\.2\s+TLS_RSA_WITH_AES_256_CBC_SHA256\s+4120/,
+    );
     assert.match(r.stdout, /TLS_RSA_WITH_3DES_EDE_CBC_SHA is not available/);
     assert.match(r.stdout, /Enrolled computers: 0/);
     assert.match(r.stdout, /Note: TLS policy "legacy" accepts TLS 1\.0/);
@@ -76,7 +90,10 @@ describe('TLS policy: CLI and the precedence of --tls-policy vs the stored setti
     const j = await runCli(MANAGER_BIN, ['tls', 'check', '--policy', 'compatible', '--json', '--data-dir', d]);
     const report = JSON.parse(j.stdout);
     assert.equal(report.policy, 'compatible');
-    assert.deepEqual(report.rows.map((x: any) => x.rowId), CIPHER_SUITE_ROWS.map((x) => x.id));
+    assert.deepEqual(
+      report.rows.map((x: any) => x.rowId),
+      CIPHER_SUITE_ROWS.map((x) => x.id),
+    );
     assert.deepEqual(report.computers.counts, { connects: 0, cutOff: 0, unknown: 0 });
   });
 
@@ -124,14 +141,36 @@ describe('TLS policy: CLI and the precedence of --tls-policy vs the stored setti
 
   test('start --tls-policy legacy: the warning is logged, the banner names the legacy port, and it closes cleanly', async () => {
     const d = tempDir();
-    const p = await startManagerProcess(['--data-dir', d, '--hostname', 'localhost', '--bind', '127.0.0.1', '--api-port', '0', '--heartbeat-port', '0', '--legacy-tls-port', '0', '--tls-policy', 'legacy']);
+    const p = await startManagerProcess([
+      '--data-dir',
+      d,
+      '--hostname',
+      'localhost',
+      '--bind',
+      '127.0.0.1',
+      '--api-port',
+      '0',
+      '--heartbeat-port',
+      '0',
+      '--legacy-tls-port',
+      '0',
+      '--tls-policy',
+      'legacy',
+    ]);
     try {
       const port = Number(/Agent TLS: +policy "legacy"; TLS 1\.0\/1\.1 listener on port (\d+)/.exec(p.banner)?.[1]);
       assert.ok(port > 0, p.banner);
       assert.match(p.stderr(), /TLS policy \\"legacy\\" accepts TLS 1\.0 and 1\.1/);
       // A Deep Security 9.5-style hello (TLS 1.0, AES-CBC-SHA) gets through on that port.
       const protocol = await new Promise<string | null>((resolve) => {
-        const s = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false, minVersion: 'TLSv1', maxVersion: 'TLSv1', ciphers: 'AES256-SHA:AES128-SHA:@SECLEVEL=0' });
+        const s = tlsConnect({
+          host: '127.0.0.1',
+          port,
+          rejectUnauthorized: false,
+          minVersion: 'TLSv1',
+          maxVersion: 'TLSv1',
+          ciphers: 'AES256-SHA:AES128-SHA:@SECLEVEL=0',
+        });
         s.on('secureConnect', () => {
           resolve(s.getProtocol());
           s.destroy();

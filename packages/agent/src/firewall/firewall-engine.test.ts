@@ -11,7 +11,11 @@ import { FirewallEngine } from './firewall-engine.js';
  * binary is never run here — these tests must not change the host's firewall (the netns suite
  * applies rulesets for real, inside its own namespaces).
  */
-function fakeNft(dir: string, name: string, behaviour: { apply?: 'ok' | 'eperm' | 'syntax'; list?: 'ok' | 'no-table' | 'no-table-once' }): { command: string; calls: () => string[]; lastScript: () => string } {
+function fakeNft(
+  dir: string,
+  name: string,
+  behaviour: { apply?: 'ok' | 'eperm' | 'syntax'; list?: 'ok' | 'no-table' | 'no-table-once' },
+): { command: string; calls: () => string[]; lastScript: () => string } {
   const log = join(dir, `${name}.log`);
   const script = join(dir, `${name}.stdin`);
   const listed = join(dir, `${name}.listed`);
@@ -19,7 +23,16 @@ function fakeNft(dir: string, name: string, behaviour: { apply?: 'ok' | 'eperm' 
     nftables: [
       { metainfo: { version: '1.0.6', json_schema_version: 1 } },
       { table: { family: 'inet', name: 'palisade', handle: 1 } },
-      { counter: { family: 'inet', name: 'r_hidden-listening-port', table: 'palisade', handle: 2, packets: 3, bytes: 180 } },
+      {
+        counter: {
+          family: 'inet',
+          name: 'r_hidden-listening-port',
+          table: 'palisade',
+          handle: 2,
+          packets: 3,
+          bytes: 180,
+        },
+      },
       { counter: { family: 'inet', name: 'r_7', table: 'palisade', handle: 3, packets: 1, bytes: 60 } },
     ],
   });
@@ -73,7 +86,9 @@ describe('firewall engine: nft -f with the compiled table, driver status and cou
   test('applies the compiled table in one nft -f, hidden rule included; the report is online with per-rule counters', async () => {
     const nft = fakeNft(dir, 'nft-ok', {});
     const engine = new FirewallEngine({ command: nft.command, enabled: true });
-    const c = config({ rules: [rule({ id: '7', name: 'ssh', action: 'allow', priority: 0, protocol: 'tcp', destinationPorts: 22 })] });
+    const c = config({
+      rules: [rule({ id: '7', name: 'ssh', action: 'allow', priority: 0, protocol: 'tcp', destinationPorts: 22 })],
+    });
     assert.deepEqual(await engine.apply(c), { outcome: 'applied' });
     assert.deepEqual(nft.calls(), ['-f -']);
     const script = nft.lastScript();
@@ -83,7 +98,12 @@ describe('firewall engine: nft -f with the compiled table, driver status and cou
     assert.match(script, /tcp dport 22 counter name r_7 accept/);
     assert.deepEqual(await engine.report(c), {
       drivers: [{ name: 'firewall', status: 'online' }],
-      counters: { 'firewall.hidden-listening-port.packets': 3, 'firewall.hidden-listening-port.bytes': 180, 'firewall.7.packets': 1, 'firewall.7.bytes': 60 },
+      counters: {
+        'firewall.hidden-listening-port.packets': 3,
+        'firewall.hidden-listening-port.bytes': 180,
+        'firewall.7.packets': 1,
+        'firewall.7.bytes': 60,
+      },
     });
     assert.deepEqual(nft.calls().slice(1), ['-j list table inet palisade']);
   });
@@ -91,9 +111,15 @@ describe('firewall engine: nft -f with the compiled table, driver status and cou
   test('firewall Off removes the table and reports no driver (nothing is expected to run)', async () => {
     const nft = fakeNft(dir, 'nft-off', {});
     const engine = new FirewallEngine({ command: nft.command, enabled: true });
-    const c = config({ firewall: 'Off', rules: [rule({ id: '7', name: 'ssh', action: 'deny', protocol: 'tcp', destinationPorts: 22 })] });
+    const c = config({
+      firewall: 'Off',
+      rules: [rule({ id: '7', name: 'ssh', action: 'deny', protocol: 'tcp', destinationPorts: 22 })],
+    });
     assert.deepEqual(await engine.apply(c), { outcome: 'applied' });
-    assert.equal(nft.lastScript(), '# Palisade host firewall: generated; apply with nft -f, which commits the file as one transaction.\nadd table inet palisade\ndelete table inet palisade\n');
+    assert.equal(
+      nft.lastScript(),
+      '# Palisade host firewall: generated; apply with nft -f, which commits the file as one transaction.\nadd table inet palisade\ndelete table inet palisade\n',
+    );
     assert.deepEqual(await engine.report(c), { drivers: [], counters: {} });
   });
 
@@ -102,7 +128,10 @@ describe('firewall engine: nft -f with the compiled table, driver status and cou
     const c = config();
     const applied = await engine.apply(c);
     assert.equal(applied.outcome, 'unavailable');
-    assert.match((applied as { reason: string }).reason, /^nftables is not installed: "nft" was not found \(PATH=.*no-such-dir\); install the nftables package$/);
+    assert.match(
+      (applied as { reason: string }).reason,
+      /^nftables is not installed: "nft" was not found \(PATH=.*no-such-dir\); install the nftables package$/,
+    );
     const report = await engine.report(c);
     assert.deepEqual(report.counters, {});
     assert.equal(report.drivers.length, 1);
@@ -114,21 +143,32 @@ describe('firewall engine: nft -f with the compiled table, driver status and cou
     const nft = fakeNft(dir, 'nft-eperm', { apply: 'eperm' });
     const applied = await new FirewallEngine({ command: nft.command, enabled: true }).apply(config());
     assert.equal(applied.outcome, 'unavailable');
-    assert.match((applied as { reason: string }).reason, /nft is not permitted to change the firewall: run the agent as root or give it CAP_NET_ADMIN \(.*Operation not permitted\)/);
+    assert.match(
+      (applied as { reason: string }).reason,
+      /nft is not permitted to change the firewall: run the agent as root or give it CAP_NET_ADMIN \(.*Operation not permitted\)/,
+    );
   });
 
-  test('a ruleset nft refuses fails the apply with nft\'s message (the previous table stays)', async () => {
+  test("a ruleset nft refuses fails the apply with nft's message (the previous table stays)", async () => {
     const nft = fakeNft(dir, 'nft-syntax', { apply: 'syntax' });
     const applied = await new FirewallEngine({ command: nft.command, enabled: true }).apply(config());
     assert.equal(applied.outcome, 'failed');
-    assert.match((applied as { reason: string }).reason, /nftables refused the firewall rules \(the previous ones stay in force\): nft -f - failed: .*syntax error, unexpected junk/);
+    assert.match(
+      (applied as { reason: string }).reason,
+      /nftables refused the firewall rules \(the previous ones stay in force\): nft -f - failed: .*syntax error, unexpected junk/,
+    );
   });
 
   test('rules that are not valid fail the apply before nft runs', async () => {
     const nft = fakeNft(dir, 'nft-invalid', {});
-    const applied = await new FirewallEngine({ command: nft.command, enabled: true }).apply(config({ rules: [{ id: 'x', name: 'bad', action: 'deny', priority: 9, direction: 'incoming' }] }));
+    const applied = await new FirewallEngine({ command: nft.command, enabled: true }).apply(
+      config({ rules: [{ id: 'x', name: 'bad', action: 'deny', priority: 9, direction: 'incoming' }] }),
+    );
     assert.equal(applied.outcome, 'failed');
-    assert.match((applied as { reason: string }).reason, /firewall rules are not valid: \[0\]\.priority: 9 is not a priority/);
+    assert.match(
+      (applied as { reason: string }).reason,
+      /firewall rules are not valid: \[0\]\.priority: 9 is not a priority/,
+    );
     assert.deepEqual(nft.calls(), []);
   });
 
@@ -142,7 +182,9 @@ describe('firewall engine: nft -f with the compiled table, driver status and cou
 
   test('remove() (agent reset) deletes the table whatever was applied', async () => {
     const nft = fakeNft(dir, 'nft-remove', {});
-    assert.deepEqual(await new FirewallEngine({ command: nft.command, enabled: true }).remove(), { outcome: 'applied' });
+    assert.deepEqual(await new FirewallEngine({ command: nft.command, enabled: true }).remove(), {
+      outcome: 'applied',
+    });
     assert.equal(nft.lastScript(), FirewallEngine.script(config({ firewall: 'Off' })));
     const missing = await new FirewallEngine({ env: { PATH: join(dir, 'no-such-dir') }, enabled: true }).remove();
     assert.equal(missing.outcome, 'unavailable');

@@ -87,7 +87,10 @@ export class FirewallEngine {
     const r = await runNft(['-f', '-'], script, this.options);
     if (r.ok) return { outcome: 'applied' };
     if (r.failure === 'missing' || r.failure === 'not-permitted') return { outcome: 'unavailable', reason: r.reason };
-    return { outcome: 'failed', reason: `nftables refused the firewall rules (the previous ones stay in force): ${r.reason}` };
+    return {
+      outcome: 'failed',
+      reason: `nftables refused the firewall rules (the previous ones stay in force): ${r.reason}`,
+    };
   }
 
   /** Removes the table (the agent forgets its activation: nothing it enforced should outlive it). */
@@ -95,7 +98,9 @@ export class FirewallEngine {
     if (!this.enabled) return { outcome: 'disabled' };
     const r = await runNft(['-f', '-'], compileNftables({ rules: [] }, { state: 'Off' }), this.options);
     if (r.ok) return { outcome: 'applied' };
-    return r.failure === 'missing' || r.failure === 'not-permitted' ? { outcome: 'unavailable', reason: r.reason } : { outcome: 'failed', reason: r.reason };
+    return r.failure === 'missing' || r.failure === 'not-permitted'
+      ? { outcome: 'unavailable', reason: r.reason }
+      : { outcome: 'failed', reason: r.reason };
   }
 
   /**
@@ -108,12 +113,16 @@ export class FirewallEngine {
     if (!this.enabled || configuration === null) return none;
     // Off: nothing is expected to run (the monitor clears a driver the agent stops reporting).
     if (configuration.firewall.state === 'Off') return none;
-    const offline = (reason: string): FirewallReport => ({ drivers: [{ name: FIREWALL_DRIVER, status: 'offline', reason }], counters: {} });
+    const offline = (reason: string): FirewallReport => ({
+      drivers: [{ name: FIREWALL_DRIVER, status: 'offline', reason }],
+      counters: {},
+    });
     let listed = await runNft(['-j', 'list', 'table', ...TABLE.split(' ')], null, this.options);
     if (!listed.ok && listed.failure === 'no-table') {
       const applied = await this.apply(configuration);
       if (applied.outcome === 'disabled') return none;
-      if (applied.outcome !== 'applied') return offline(`table ${TABLE} is missing and could not be restored: ${applied.reason}`);
+      if (applied.outcome !== 'applied')
+        return offline(`table ${TABLE} is missing and could not be restored: ${applied.reason}`);
       listed = await runNft(['-j', 'list', 'table', ...TABLE.split(' ')], null, this.options);
     }
     if (!listed.ok) return offline(listed.reason);
@@ -125,7 +134,10 @@ export class FirewallEngine {
       }
     } catch (e) {
       counters = {};
-      return { drivers: [{ name: FIREWALL_DRIVER, status: 'online', reason: `counters unreadable: ${(e as Error).message}` }], counters };
+      return {
+        drivers: [{ name: FIREWALL_DRIVER, status: 'online', reason: `counters unreadable: ${(e as Error).message}` }],
+        counters,
+      };
     }
     return { drivers: [{ name: FIREWALL_DRIVER, status: 'online' }], counters };
   }

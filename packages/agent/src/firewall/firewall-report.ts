@@ -8,7 +8,10 @@ import { FirewallEngine, type FirewallReport } from './firewall-engine.js';
  * driver (online, or offline with the reason) and the per-rule counters. Whichever side opened
  * the connection, the report is built with it (see {@link withFirewallReport}).
  */
-export async function firewallReport(state: StateDir, engine: FirewallEngine = new FirewallEngine()): Promise<FirewallReport> {
+export async function firewallReport(
+  state: StateDir,
+  engine: FirewallEngine = new FirewallEngine(),
+): Promise<FirewallReport> {
   const applied = state.appliedConfiguration();
   return engine.report((applied?.configuration as SecurityConfiguration | undefined) ?? null);
 }

@@ -20,13 +20,31 @@ function rule(input: Record<string, unknown>) {
 }
 
 /** Replaces the hidden rule: force-allow, priority 4, incoming, IP, TCP, port 4118. */
-const replacing = (match: Record<string, unknown>) => rule({ id: 'mgr', name: 'manager only', action: 'force-allow', frameType: 'ip', protocol: 'tcp', destinationPorts: 4118, ...match });
+const replacing = (match: Record<string, unknown>) =>
+  rule({
+    id: 'mgr',
+    name: 'manager only',
+    action: 'force-allow',
+    frameType: 'ip',
+    protocol: 'tcp',
+    destinationPorts: 4118,
+    ...match,
+  });
 /** Force-allow beats deny at one priority, so this drops everyone else and spares the manager. */
-const denyPort = rule({ id: 'deny-4118', name: 'nobody else', action: 'deny', protocol: 'tcp', destinationPorts: 4118 });
+const denyPort = rule({
+  id: 'deny-4118',
+  name: 'nobody else',
+  action: 'deny',
+  protocol: 'tcp',
+  destinationPorts: 4118,
+});
 
 function config(rules: unknown[], o: { direction?: string; firewall?: 'On' | 'Off' } = {}): SecurityConfiguration {
   return buildSecurityConfiguration({
-    settings: { platformSettingAgentCommunicationsDirection: o.direction ?? 'Manager Initiated', firewallSettingState: o.firewall ?? 'On' } as never,
+    settings: {
+      platformSettingAgentCommunicationsDirection: o.direction ?? 'Manager Initiated',
+      firewallSettingState: o.firewall ?? 'On',
+    } as never,
     heartbeatIntervalSeconds: 600,
     firewallRules: rules,
   });
@@ -37,49 +55,94 @@ const peer = (ip: string, mac: string | null = null) => ({ ip, port: 4118, sourc
 test('the hidden rule lets every peer reach the listening port', () => {
   const c = config([]);
   for (const ip of [MANAGER, OTHER, '2001:db8::5', `::ffff:${OTHER}`]) {
-    assert.deepEqual(firewallPeerDecision(c, peer(ip)), { permitted: true, reason: 'allowed by bypass rule hidden-listening-port', ruleId: 'hidden-listening-port' });
+    assert.deepEqual(firewallPeerDecision(c, peer(ip)), {
+      permitted: true,
+      reason: 'allowed by bypass rule hidden-listening-port',
+      ruleId: 'hidden-listening-port',
+    });
   }
 });
 
 test('replacing alone removes the any-source bypass but keeps nobody out; with a deny for the port only the manager gets in', () => {
   const alone = config([replacing({ sourceIp: MANAGER })]);
-  assert.deepEqual(firewallPeerDecision(alone, peer(MANAGER)), { permitted: true, reason: 'allowed by force-allow rule mgr', ruleId: 'mgr' });
+  assert.deepEqual(firewallPeerDecision(alone, peer(MANAGER)), {
+    permitted: true,
+    reason: 'allowed by force-allow rule mgr',
+    ruleId: 'mgr',
+  });
   // No rule decides for the other host and there is no allow rule: allowed (the documented trap).
-  assert.deepEqual(firewallPeerDecision(alone, peer(OTHER)), { permitted: true, reason: 'allowed by no match', ruleId: null });
+  assert.deepEqual(firewallPeerDecision(alone, peer(OTHER)), {
+    permitted: true,
+    reason: 'allowed by no match',
+    ruleId: null,
+  });
 
   const restricted = config([replacing({ sourceIp: MANAGER }), denyPort]);
   assert.equal(firewallPermitsPeer(restricted, peer(MANAGER)), true);
-  assert.deepEqual(firewallPeerDecision(restricted, peer(OTHER)), { permitted: false, reason: 'denied by deny rule deny-4118', ruleId: 'deny-4118' });
+  assert.deepEqual(firewallPeerDecision(restricted, peer(OTHER)), {
+    permitted: false,
+    reason: 'denied by deny rule deny-4118',
+    ruleId: 'deny-4118',
+  });
   // A dual-stack socket reports IPv4 peers as IPv4-mapped IPv6: still the manager.
   assert.equal(firewallPermitsPeer(restricted, peer(`::ffff:${MANAGER}`)), true);
 });
 
 test('an allow rule closes the rest by implicit deny ("out of allowed policy")', () => {
-  const c = config([replacing({ sourceIp: MANAGER }), rule({ id: 'ssh', name: 'ssh', action: 'allow', priority: 0, protocol: 'tcp', destinationPorts: 22 })]);
+  const c = config([
+    replacing({ sourceIp: MANAGER }),
+    rule({ id: 'ssh', name: 'ssh', action: 'allow', priority: 0, protocol: 'tcp', destinationPorts: 22 }),
+  ]);
   assert.equal(firewallPermitsPeer(c, peer(MANAGER)), true);
-  assert.deepEqual(firewallPeerDecision(c, peer(OTHER)), { permitted: false, reason: 'denied by out of allowed policy', ruleId: null });
+  assert.deepEqual(firewallPeerDecision(c, peer(OTHER)), {
+    permitted: false,
+    reason: 'denied by out of allowed policy',
+    ruleId: null,
+  });
 });
 
-test('by MAC: the manager\'s card gets in, another card does not, an unknown one does not match the rule', () => {
+test("by MAC: the manager's card gets in, another card does not, an unknown one does not match the rule", () => {
   const c = config([replacing({ sourceMac: MANAGER_MAC }), denyPort]);
   assert.equal(firewallPermitsPeer(c, peer(MANAGER, MANAGER_MAC)), true);
   assert.equal(firewallPermitsPeer(c, peer(MANAGER, OTHER_MAC)), false, 'the address alone is not what the rule names');
   assert.equal(firewallPermitsPeer(c, peer(OTHER, OTHER_MAC)), false);
-  assert.equal(firewallPermitsPeer(c, peer(MANAGER, null)), false, 'a MAC the kernel does not know cannot satisfy a MAC rule');
+  assert.equal(
+    firewallPermitsPeer(c, peer(MANAGER, null)),
+    false,
+    'a MAC the kernel does not know cannot satisfy a MAC rule',
+  );
 });
 
 test('loopback, firewall Off and no configuration are let through; rules that cannot compile shut the listener', () => {
   const restricted = config([replacing({ sourceIp: MANAGER }), denyPort]);
-  assert.deepEqual(firewallPeerDecision(restricted, peer('127.0.0.1')), { permitted: true, reason: 'allowed by loopback', ruleId: null });
+  assert.deepEqual(firewallPeerDecision(restricted, peer('127.0.0.1')), {
+    permitted: true,
+    reason: 'allowed by loopback',
+    ruleId: null,
+  });
   assert.equal(firewallPermitsPeer(restricted, peer('::1')), true);
-  assert.deepEqual(firewallPeerDecision(config([denyPort], { firewall: 'Off' }), peer(OTHER)), { permitted: true, reason: 'firewall is Off', ruleId: null });
+  assert.deepEqual(firewallPeerDecision(config([denyPort], { firewall: 'Off' }), peer(OTHER)), {
+    permitted: true,
+    reason: 'firewall is Off',
+    ruleId: null,
+  });
   assert.equal(firewallPeerDecision(null, peer(OTHER)).permitted, true);
-  const broken = { ...restricted, firewall: { state: 'On' as const, rules: [{ id: 'x', name: 'x', action: 'deny', priority: 9, direction: 'incoming' }] } };
+  const broken = {
+    ...restricted,
+    firewall: {
+      state: 'On' as const,
+      rules: [{ id: 'x', name: 'x', action: 'deny', priority: 9, direction: 'incoming' }],
+    },
+  };
   const d = firewallPeerDecision(broken, peer(MANAGER));
   assert.equal(d.permitted, false);
   assert.match(d.reason, /firewall rules are not valid: \[0\]\.priority: 9 is not a priority/);
   // A socket closed before the check reports no address: refused, never an exception in the listener.
-  assert.deepEqual(firewallPeerDecision(restricted, peer('')), { permitted: false, reason: 'packet sourceIp "" is not an IP address', ruleId: null });
+  assert.deepEqual(firewallPeerDecision(restricted, peer('')), {
+    permitted: false,
+    reason: 'packet sourceIp "" is not an IP address',
+    ruleId: null,
+  });
 });
 
 test('Agent Initiated: no hidden rule, so a deny for the port is the last word for everyone', () => {
@@ -99,10 +162,19 @@ test('listenerGuard reads the applied configuration per connection; an unreadabl
   try {
     const state = new StateDir(dir);
     const guard = listenerGuard(state);
-    const socket = (ip: string) => ({ remoteAddress: ip, remotePort: 40000, localAddress: '198.18.0.2', localPort: 4118 }) as unknown as Socket;
+    const socket = (ip: string) =>
+      ({ remoteAddress: ip, remotePort: 40000, localAddress: '198.18.0.2', localPort: 4118 }) as unknown as Socket;
     assert.equal(guard(socket(OTHER)).permitted, true, 'nothing applied yet');
-    state.saveAppliedConfiguration({ fingerprint: 'sha256:x', configuration: config([replacing({ sourceIp: MANAGER }), denyPort]), appliedAt: 0 });
-    assert.deepEqual(guard(socket(OTHER)), { permitted: false, reason: 'denied by deny rule deny-4118', ruleId: 'deny-4118' });
+    state.saveAppliedConfiguration({
+      fingerprint: 'sha256:x',
+      configuration: config([replacing({ sourceIp: MANAGER }), denyPort]),
+      appliedAt: 0,
+    });
+    assert.deepEqual(guard(socket(OTHER)), {
+      permitted: false,
+      reason: 'denied by deny rule deny-4118',
+      ruleId: 'deny-4118',
+    });
     assert.equal(guard(socket(MANAGER)).permitted, true);
     writeFileSync(join(dir, 'configuration.json'), '{ torn');
     const v = guard(socket(MANAGER));

@@ -39,7 +39,11 @@ export interface PeerVerdict {
 let cache: { key: string; matcher: FirewallMatcher | Error } | null = null;
 
 function matcherFor(configuration: SecurityConfiguration): FirewallMatcher | Error {
-  const key = JSON.stringify([configuration.firewall.rules, configuration.communication.listen, configuration.communication.listeningPort]);
+  const key = JSON.stringify([
+    configuration.firewall.rules,
+    configuration.communication.listen,
+    configuration.communication.listeningPort,
+  ]);
   if (cache?.key === key) return cache.matcher;
   let matcher: FirewallMatcher | Error;
   const v = validateFirewallRules(configuration.firewall.rules);
@@ -47,7 +51,13 @@ function matcherFor(configuration: SecurityConfiguration): FirewallMatcher | Err
     matcher = new Error(`firewall rules are not valid: ${v.problems.join('; ')}`);
   } else {
     try {
-      matcher = compileFirewall(effectiveFirewallRules({ rules: v.rules, listen: configuration.communication.listen, listeningPort: configuration.communication.listeningPort }).rules);
+      matcher = compileFirewall(
+        effectiveFirewallRules({
+          rules: v.rules,
+          listen: configuration.communication.listen,
+          listeningPort: configuration.communication.listeningPort,
+        }).rules,
+      );
     } catch (e) {
       matcher = e as Error;
     }
@@ -91,7 +101,10 @@ function isLoopback(ip: string): boolean {
  * No configuration yet, or firewall Off: permitted (mutual TLS still admits only the manager).
  * Rules that cannot be compiled: refused — a listener must not fall open on a bad policy.
  */
-export function firewallPeerDecision(configuration: SecurityConfiguration | null | undefined, peer: ListenerPeer): PeerVerdict {
+export function firewallPeerDecision(
+  configuration: SecurityConfiguration | null | undefined,
+  peer: ListenerPeer,
+): PeerVerdict {
   if (!configuration) return { permitted: true, reason: 'no configuration applied yet', ruleId: null };
   if (configuration.firewall?.state === 'Off') return { permitted: true, reason: 'firewall is Off', ruleId: null };
   const matcher = matcherFor(configuration);
@@ -105,7 +118,11 @@ export function firewallPeerDecision(configuration: SecurityConfiguration | null
     return { permitted: false, reason: (e as Error).message, ruleId: null };
   }
   const by = d.ruleId === null ? d.reason : `${d.reason} rule ${d.ruleId}`;
-  return { permitted: d.verdict === 'allow', reason: `${d.verdict === 'allow' ? 'allowed' : 'denied'} by ${by}`, ruleId: d.ruleId };
+  return {
+    permitted: d.verdict === 'allow',
+    reason: `${d.verdict === 'allow' ? 'allowed' : 'denied'} by ${by}`,
+    ruleId: d.ruleId,
+  };
 }
 
 function evaluate(matcher: FirewallMatcher, peer: ListenerPeer, mac: string | null): FirewallDecision {
@@ -122,7 +139,10 @@ function evaluate(matcher: FirewallMatcher, peer: ListenerPeer, mac: string | nu
 }
 
 /** {@link firewallPeerDecision} as a yes/no, for the listener's connection handler. */
-export function firewallPermitsPeer(configuration: SecurityConfiguration | null | undefined, peer: ListenerPeer): boolean {
+export function firewallPermitsPeer(
+  configuration: SecurityConfiguration | null | undefined,
+  peer: ListenerPeer,
+): boolean {
   return firewallPeerDecision(configuration, peer).permitted;
 }
 

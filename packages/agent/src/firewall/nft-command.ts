@@ -30,7 +30,10 @@ export function nftCommand(o: NftOptions): string {
 
 /** nft's message without its echo of the offending line and caret marks; a few lines at most. */
 function firstLines(text: string, n = 4): string {
-  const lines = text.split('\n').map((l) => l.trimEnd()).filter((l) => l.trim() !== '' && !/^\s*\^+\s*$/.test(l));
+  const lines = text
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .filter((l) => l.trim() !== '' && !/^\s*\^+\s*$/.test(l));
   return lines.slice(0, n).join(' | ').slice(0, 900);
 }
 
@@ -62,7 +65,11 @@ export function runNft(args: readonly string[], input: string | null, o: NftOpti
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
     child.on('error', (e: NodeJS.ErrnoException) => {
       if (e.code === 'ENOENT') {
-        done({ ok: false, failure: 'missing', reason: `nftables is not installed: "${command}" was not found (PATH=${env.PATH ?? ''}); install the nftables package` });
+        done({
+          ok: false,
+          failure: 'missing',
+          reason: `nftables is not installed: "${command}" was not found (PATH=${env.PATH ?? ''}); install the nftables package`,
+        });
       } else if (e.code === 'EACCES') {
         done({ ok: false, failure: 'not-permitted', reason: `"${command}" cannot be executed (EACCES)` });
       } else {
@@ -76,7 +83,11 @@ export function runNft(args: readonly string[], input: string | null, o: NftOpti
       const message = firstLines(stderr) || (signal ? `killed by ${signal}` : `exit status ${code}`);
       // libnftables reports the kernel's errno as strerror text (netlink: "Operation not permitted").
       if (/Operation not permitted|Permission denied/i.test(stderr)) {
-        return done({ ok: false, failure: 'not-permitted', reason: `nft is not permitted to change the firewall: run the agent as root or give it CAP_NET_ADMIN (${message})` });
+        return done({
+          ok: false,
+          failure: 'not-permitted',
+          reason: `nft is not permitted to change the firewall: run the agent as root or give it CAP_NET_ADMIN (${message})`,
+        });
       }
       if (/No such file or directory/.test(stderr) && args.includes('list')) {
         return done({ ok: false, failure: 'no-table', reason: message });

@@ -31,14 +31,42 @@ type Action = keyof typeof ACTIONS;
  * expected before to the one delivered. Check Status changes nothing stored: `newValue` says
  * how it reaches the agent (`immediate` or `next-heartbeat`).
  */
-function actionAudit(action: Action, id: number, computer: ComputerRecord, fingerprint: string, delivery: 'immediate' | 'next-heartbeat', actor: string, time: number): NewAuditEvent {
+function actionAudit(
+  action: Action,
+  id: number,
+  computer: ComputerRecord,
+  fingerprint: string,
+  delivery: 'immediate' | 'next-heartbeat',
+  actor: string,
+  time: number,
+): NewAuditEvent {
   return action === 'sendpolicy'
-    ? { time, actor, action: 'computer.sendpolicy', targetType: 'computer', targetId: id, setting: 'configurationFingerprint', oldValue: computer.expectedFingerprint, newValue: fingerprint }
-    : { time, actor, action: 'computer.checkstatus', targetType: 'computer', targetId: id, setting: null, oldValue: null, newValue: delivery };
+    ? {
+        time,
+        actor,
+        action: 'computer.sendpolicy',
+        targetType: 'computer',
+        targetId: id,
+        setting: 'configurationFingerprint',
+        oldValue: computer.expectedFingerprint,
+        newValue: fingerprint,
+      }
+    : {
+        time,
+        actor,
+        action: 'computer.checkstatus',
+        targetType: 'computer',
+        targetId: id,
+        setting: null,
+        oldValue: null,
+        newValue: delivery,
+      };
 }
 
 /** An empty object, or no body at all. */
-const ActionBody = Nullable(Type.Object({}, { additionalProperties: false, description: 'no options; send {} or nothing' }));
+const ActionBody = Nullable(
+  Type.Object({}, { additionalProperties: false, description: 'no options; send {} or nothing' }),
+);
 
 const Fingerprints = Type.Object({ expected: Nullable(Type.String()), applied: Nullable(Type.String()) });
 
@@ -46,7 +74,10 @@ const ActionResult = Type.Object({
   action: Type.String({ enum: Object.keys(ACTIONS) }),
   computerID: Type.Integer(),
   direction: Type.String({ enum: [...COMMUNICATION_DIRECTIONS], description: 'the effective communication direction' }),
-  delivery: Type.String({ enum: ['immediate', 'next-heartbeat'], description: 'immediate: the manager called the agent; next-heartbeat: it waits for the agent to call' }),
+  delivery: Type.String({
+    enum: ['immediate', 'next-heartbeat'],
+    description: 'immediate: the manager called the agent; next-heartbeat: it waits for the agent to call',
+  }),
   status: Type.String({ enum: ['completed', 'failed', 'queued'] }),
   message: Type.String(),
   contactedAt: Type.Optional(Nullable(Type.Number({ description: 'epoch ms the manager started the call' }))),
@@ -54,8 +85,19 @@ const ActionResult = Type.Object({
   error: Type.Optional(Type.Object({ kind: Type.String(), message: Type.String() })),
   tlsProtocol: Type.Optional(Nullable(Type.String())),
   eventsStored: Type.Optional(Type.Integer()),
-  operations: Type.Optional(Type.Array(Type.Object({ id: Type.Integer(), type: Type.String(), status: Type.String(), reason: Type.Optional(Type.String()) }))),
-  expectedHeartbeatBy: Type.Optional(Nullable(Type.Number({ description: 'epoch ms: one interval after the last heartbeat' }))),
+  operations: Type.Optional(
+    Type.Array(
+      Type.Object({
+        id: Type.Integer(),
+        type: Type.String(),
+        status: Type.String(),
+        reason: Type.Optional(Type.String()),
+      }),
+    ),
+  ),
+  expectedHeartbeatBy: Type.Optional(
+    Nullable(Type.Number({ description: 'epoch ms: one interval after the last heartbeat' })),
+  ),
   lastAgentCommunication: Nullable(Type.Number()),
   configurationFingerprint: Fingerprints,
 });
@@ -67,8 +109,17 @@ const CommunicationView = Type.Object({
     expected: Type.String({ description: 'the effective setting (what the manager wants)' }),
     applied: Nullable(Type.String({ description: 'what the agent last said it follows; null before it said' })),
   }),
-  mode: Type.String({ enum: ['scheduled', 'on-demand', 'none'], description: 'scheduled: the manager calls it every heartbeat interval; on-demand: only for actions; none: it cannot be called' }),
-  listener: Nullable(Type.Object({ address: Nullable(Type.String({ description: 'announced by the agent; null: the address it was last seen at' })), port: Type.Integer() })),
+  mode: Type.String({
+    enum: ['scheduled', 'on-demand', 'none'],
+    description:
+      'scheduled: the manager calls it every heartbeat interval; on-demand: only for actions; none: it cannot be called',
+  }),
+  listener: Nullable(
+    Type.Object({
+      address: Nullable(Type.String({ description: 'announced by the agent; null: the address it was last seen at' })),
+      port: Type.Integer(),
+    }),
+  ),
   listeningPort: Type.Integer({ description: "the configuration's listening port" }),
   nextDialAt: Nullable(Type.Number({ description: 'epoch ms of the next scheduled call' })),
   lastDial: Type.Object({
@@ -104,7 +155,11 @@ export function actionsRoutes(app: FastifyInstance, deps: ActionsRoutesDeps): vo
 
   const run = async (action: Action, id: number, actor: string): Promise<{ code: 200 | 202; body: ActionResult }> => {
     const computer = await activeComputer(id);
-    const effective = await communication.configurations.forComputer({ id, policyId: computer.policyId, platform: computer.platform });
+    const effective = await communication.configurations.forComputer({
+      id,
+      policyId: computer.policyId,
+      platform: computer.platform,
+    });
     const expected = effective.configuration.communication.direction;
     const target = await communication.targets.get(id);
     const mode = managerDialMode(expected, target?.appliedDirection ?? null);
@@ -112,13 +167,24 @@ export function actionsRoutes(app: FastifyInstance, deps: ActionsRoutesDeps): vo
     // Send Policy's new expected fingerprint in the same transaction.
     await store.transaction(async (tx) => {
       if (action === 'sendpolicy') await tx.setExpectedFingerprint([id], effective.fingerprint);
-      await tx.insertAuditEvents([actionAudit(action, id, computer, effective.fingerprint, mode === 'none' ? 'next-heartbeat' : 'immediate', actor, now())]);
+      await tx.insertAuditEvents([
+        actionAudit(
+          action,
+          id,
+          computer,
+          effective.fingerprint,
+          mode === 'none' ? 'next-heartbeat' : 'immediate',
+          actor,
+          now(),
+        ),
+      ]);
     });
     const base = { action, computerID: id, direction: settingValue(expected) };
     if (mode === 'none') {
       const interval = communication.heartbeatIntervalSeconds * 1000;
       const expectedBy = computer.lastCommunication === null ? null : computer.lastCommunication + interval;
-      const what = action === 'sendpolicy' ? 'the security configuration will be delivered' : 'its status will be checked';
+      const what =
+        action === 'sendpolicy' ? 'the security configuration will be delivered' : 'its status will be checked';
       return {
         code: 202,
         body: {
@@ -147,7 +213,9 @@ export function actionsRoutes(app: FastifyInstance, deps: ActionsRoutesDeps): vo
         message,
         contactedAt: outcome.startedAt,
         address: outcome.address,
-        ...(outcome.ok ? {} : { error: { kind: outcome.failure ?? 'unreachable', message: outcome.error ?? 'failed' } }),
+        ...(outcome.ok
+          ? {}
+          : { error: { kind: outcome.failure ?? 'unreachable', message: outcome.error ?? 'failed' } }),
         tlsProtocol: outcome.tlsProtocol ?? null,
         eventsStored: outcome.eventsStored,
         operations: outcome.operations,
@@ -160,7 +228,15 @@ export function actionsRoutes(app: FastifyInstance, deps: ActionsRoutesDeps): vo
   for (const action of Object.keys(ACTIONS) as Action[]) {
     app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof ActionBody> }>(
       `/api/computers/:id/actions/${action}`,
-      { schema: { ...ACTIONS[action], tags, params: IdParams, body: ActionBody, response: { 200: ActionResult, 202: ActionResult } } },
+      {
+        schema: {
+          ...ACTIONS[action],
+          tags,
+          params: IdParams,
+          body: ActionBody,
+          response: { 200: ActionResult, 202: ActionResult },
+        },
+      },
       async (req, reply) => {
         const r = await run(action, Number(req.params.id), actorOf(req));
         return reply.status(r.code).send(r.body);
@@ -170,22 +246,43 @@ export function actionsRoutes(app: FastifyInstance, deps: ActionsRoutesDeps): vo
 
   app.get<{ Params: Static<typeof IdParams> }>(
     '/api/computers/:id/communication',
-    { schema: { summary: 'How the manager reaches a computer', description: 'Direction wanted and followed, listener, next scheduled call and the last one (docs/communication.md).', tags, params: IdParams, response: { 200: CommunicationView } } },
+    {
+      schema: {
+        summary: 'How the manager reaches a computer',
+        description:
+          'Direction wanted and followed, listener, next scheduled call and the last one (docs/communication.md).',
+        tags,
+        params: IdParams,
+        response: { 200: CommunicationView },
+      },
+    },
     async (req) => {
       const id = Number(req.params.id);
       const computer = await store.getComputer(id);
       if (!computer) throw new PalisadeError('COMPUTER_NOT_FOUND', String(id));
-      const effective = await communication.configurations.forComputer({ id, policyId: computer.policyId, platform: computer.platform });
+      const effective = await communication.configurations.forComputer({
+        id,
+        policyId: computer.policyId,
+        platform: computer.platform,
+      });
       const t = await communication.targets.get(id);
       const expected = effective.configuration.communication.direction;
       return {
         computerID: id,
-        direction: { expected: settingValue(expected), applied: t?.appliedDirection ? settingValue(t.appliedDirection) : null },
+        direction: {
+          expected: settingValue(expected),
+          applied: t?.appliedDirection ? settingValue(t.appliedDirection) : null,
+        },
         mode: managerDialMode(expected, t?.appliedDirection ?? null),
         listener: t?.listener ? { address: t.listener.address, port: t.listener.port } : null,
         listeningPort: effective.configuration.communication.listeningPort,
         nextDialAt: t?.nextDialAt ?? null,
-        lastDial: { at: t?.lastDialAt ?? null, okAt: t?.lastDialOkAt ?? null, error: t?.lastDialError ?? null, consecutiveFailures: t?.dialFailures ?? 0 },
+        lastDial: {
+          at: t?.lastDialAt ?? null,
+          okAt: t?.lastDialOkAt ?? null,
+          error: t?.lastDialError ?? null,
+          consecutiveFailures: t?.dialFailures ?? 0,
+        },
       };
     },
   );

@@ -11,12 +11,17 @@ export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]
 export const AlertView = Type.Object(
   {
     ID: Type.Integer(),
-    type: Type.String({ enum: ALERT_TYPE_NAMES, description: 'computer-offline, clock-change, driver-offline, configuration-update-failed' }),
+    type: Type.String({
+      enum: ALERT_TYPE_NAMES,
+      description: 'computer-offline, clock-change, driver-offline, configuration-update-failed',
+    }),
     name: Type.String({ description: 'the type as a title, e.g. "Computer Offline"' }),
     severity: Type.String({ enum: ['warning', 'critical'] }),
     computerID: Nullable(Type.Integer()),
     hostName: Nullable(Type.String()),
-    subject: Nullable(Type.String({ description: 'what on the computer: the driver for driver-offline; null otherwise' })),
+    subject: Nullable(
+      Type.String({ description: 'what on the computer: the driver for driver-offline; null otherwise' }),
+    ),
     message: Type.String(),
     data: Nullable(Type.Record(Type.String(), Type.Unknown())),
     raisedAt: Type.Number({ description: 'epoch ms' }),
@@ -30,7 +35,11 @@ export const AlertView = Type.Object(
 
 const AlertsQuery = Type.Object(
   {
-    active: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')], { description: 'true: neither cleared nor dismissed; false: cleared or dismissed; absent: all' })),
+    active: Type.Optional(
+      Type.Union([Type.Literal('true'), Type.Literal('false')], {
+        description: 'true: neither cleared nor dismissed; false: cleared or dismissed; absent: all',
+      }),
+    ),
     computer: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,15}$', description: 'computer ID' })),
     type: Type.Optional(Type.String({ enum: ALERT_TYPE_NAMES })),
     limit: Type.Optional(Type.String({ pattern: '^([1-9][0-9]{0,2}|1000)$', description: '1-1000, default 100' })),
@@ -53,7 +62,13 @@ const doc = (summary: string, description?: string) => ({ summary, tags, ...(des
 export function alertsRoutes(app: FastifyInstance, monitoring: Monitoring, now: () => number): void {
   app.get<{ Querystring: Static<typeof AlertsQuery> }>(
     '/api/alerts',
-    { schema: { ...doc('List alerts', 'Newest first; filters combine.'), querystring: AlertsQuery, response: { 200: AlertList } } },
+    {
+      schema: {
+        ...doc('List alerts', 'Newest first; filters combine.'),
+        querystring: AlertsQuery,
+        response: { 200: AlertList },
+      },
+    },
     async (req) => {
       const q = req.query;
       const limit = Number(q.limit ?? 100);

@@ -1,20 +1,20 @@
 import { tlsContextOptions } from '@palisade/core';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { commonFastifyOptions } from '../http/fastify-options.js';
-import { installErrorHandling } from '../http/error-handling.js';
 import type { ConfigurationService } from '../configuration-service.js';
+import { installErrorHandling } from '../http/error-handling.js';
+import { commonFastifyOptions } from '../http/fastify-options.js';
 import { PolicyService } from '../policy-service.js';
 import type { Store } from '../store/store.js';
 import { actionsRoutes } from './actions-routes.js';
 import { auditRoutes } from './audit-routes.js';
 import { installApiKeyAuth } from './auth.js';
-import { monitoringRoutes } from './monitoring-routes.js';
 import { computersRoutes } from './computers-routes.js';
+import { firewallRoutes } from './firewall-routes.js';
+import { monitoringRoutes } from './monitoring-routes.js';
 import { OpenApiCollector } from './openapi.js';
 import { policiesRoutes } from './policies-routes.js';
 import { settingsRoutes } from './settings-routes.js';
-import { firewallRoutes } from './firewall-routes.js';
 import { tlsRoutes } from './tls-routes.js';
 
 export interface ApiServerDeps {
@@ -72,7 +72,12 @@ export function createApiServer(deps: ApiServerDeps): FastifyInstance {
     meta.get(
       '/api/openapi.json',
       { config: { public: true }, schema: { summary: 'This API as an OpenAPI 3.1 document', tags: ['Meta'] } },
-      async () => openapi.document({ title: 'Palisade manager REST API', version: 'v1', description: 'Deep Security-shaped REST API of the Palisade manager (docs/api.md).' }),
+      async () =>
+        openapi.document({
+          title: 'Palisade manager REST API',
+          version: 'v1',
+          description: 'Deep Security-shaped REST API of the Palisade manager (docs/api.md).',
+        }),
     );
   });
 

@@ -26,7 +26,12 @@ export interface ApiFixture {
   configurations: ConfigurationService;
   keys: { full: string; readOnly: string; fullId: number; readOnlyId: number };
   /** JSON request with the full-access key unless `key` says otherwise (null: no key). A string body is sent verbatim. */
-  request<T = any>(method: string, url: string, body?: unknown, o?: { key?: string | null; headers?: Record<string, string> }): Promise<FixtureResponse<T>>;
+  request<T = any>(
+    method: string,
+    url: string,
+    body?: unknown,
+    o?: { key?: string | null; headers?: Record<string, string> },
+  ): Promise<FixtureResponse<T>>;
   /**
    * Enrols a computer the way activation does (token use, expected fingerprint of its policy),
    * without an agent: the manager package cannot depend on the agent one.
@@ -50,12 +55,24 @@ export async function startApiFixture(o: ApiFixtureOptions = {}): Promise<ApiFix
   const { store, ca } = await openInitializedStore(dir);
   const server = await ca.issueServerCertificate(['localhost']);
   const configurations = new ConfigurationService(store, 600);
-  const app = createApiServer({ store, logger: pino({ level: process.env.PALISADE_TEST_LOG ?? 'silent' }), tls: { key: server.privateKey, cert: server.certificate }, configurations, ...(o.now ? { now: o.now } : {}) });
+  const app = createApiServer({
+    store,
+    logger: pino({ level: process.env.PALISADE_TEST_LOG ?? 'silent' }),
+    tls: { key: server.privateKey, cert: server.certificate },
+    configurations,
+    ...(o.now ? { now: o.now } : {}),
+  });
   o.beforeReady?.(app);
   await app.ready();
   const makeKey = async (name: string, role: 'full-access' | 'read-only') => {
     const secret = newSecret('apikey');
-    const rec = await store.createApiKey({ name, keyPrefix: secret.slice(0, 8), secretHash: hashSecret(secret), role, now: Date.now() });
+    const rec = await store.createApiKey({
+      name,
+      keyPrefix: secret.slice(0, 8),
+      secretHash: hashSecret(secret),
+      role,
+      now: Date.now(),
+    });
     return { secret, id: rec.id };
   };
   const full = await makeKey('test admin', 'full-access');
@@ -71,7 +88,11 @@ export async function startApiFixture(o: ApiFixtureOptions = {}): Promise<ApiFix
       const res = await app.inject({
         method: method as 'GET',
         url,
-        headers: { ...(key !== null ? { 'api-secret-key': key } : {}), ...(payload !== undefined ? { 'content-type': 'application/json' } : {}), ...ro.headers },
+        headers: {
+          ...(key !== null ? { 'api-secret-key': key } : {}),
+          ...(payload !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...ro.headers,
+        },
         ...(payload !== undefined ? { payload } : {}),
       });
       let parsed: unknown = res.body;
@@ -85,7 +106,13 @@ export async function startApiFixture(o: ApiFixtureOptions = {}): Promise<ApiFix
     async addComputer(c) {
       const policyId = c.policyId ?? (await store.ensureBasePolicy(Date.now())).id;
       const platform = c.platform ?? 'linux';
-      const tokenId = await store.createActivationToken({ tokenHash: hashSecret(newSecret('token')), policyId, maxUses: 1, expiresAt: null, now: Date.now() });
+      const tokenId = await store.createActivationToken({
+        tokenHash: hashSecret(newSecret('token')),
+        policyId,
+        maxUses: 1,
+        expiresAt: null,
+        now: Date.now(),
+      });
       const effective = await configurations.forNewComputer(policyId, platform);
       const r = await store.activateComputer(tokenId, {
         hostName: c.hostName,

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
-import { after, before, describe, test } from 'node:test';
 import { ConfigurationService } from '../configuration-service.js';
 import type { ManagerCommunication } from '../dialer/manager-communication.js';
 import { openInitializedStore } from '../manager.js';
@@ -14,14 +14,23 @@ import type { ComputerRecord, Store } from '../store/store.js';
 import { createApiServer } from './api-server.js';
 import { type ApiFixture, startApiFixture } from './api-test-fixture.js';
 
-const RULE = { name: 'Web', action: 'allow', priority: 0, direction: 'incoming', protocol: 'tcp', destinationPorts: [80] };
+const RULE = {
+  name: 'Web',
+  action: 'allow',
+  priority: 0,
+  direction: 'incoming',
+  protocol: 'tcp',
+  destinationPorts: [80],
+};
 const compact = (e: any) => [e.action, e.targetType, e.targetID, e.setting, e.oldValue, e.newValue];
 
 describe('audit log: firewall rules and the TLS policy', () => {
   let f: ApiFixture;
   let t = 1_700_000_000_000;
-  const since = async (id: number) => ((await f.request('GET', '/api/auditevents')).body.auditEvents as any[]).filter((e) => e.ID > id).reverse();
-  const last = async () => ((await f.request('GET', '/api/auditevents?limit=1')).body.auditEvents[0]?.ID ?? 0) as number;
+  const since = async (id: number) =>
+    ((await f.request('GET', '/api/auditevents')).body.auditEvents as any[]).filter((e) => e.ID > id).reverse();
+  const last = async () =>
+    ((await f.request('GET', '/api/auditevents?limit=1')).body.auditEvents[0]?.ID ?? 0) as number;
 
   before(async () => {
     f = await startApiFixture({ now: () => (t += 1000) });
@@ -37,17 +46,23 @@ describe('audit log: firewall rules and the TLS policy', () => {
     await f.request('PUT', `/api/firewallrules/${r.ID}`, { ...RULE, name: 'Web 2' });
     assert.equal((await f.request('DELETE', `/api/firewallrules/${r.ID}`)).status, 204);
     const rows = await since(start);
-    assert.deepEqual(rows.map((e) => [e.action, e.targetType, e.targetID, e.setting]), [
-      ['firewallRule.create', 'firewallRule', r.ID, null],
-      ['firewallRule.modify', 'firewallRule', r.ID, null],
-      ['firewallRule.modify', 'firewallRule', r.ID, null],
-      ['firewallRule.delete', 'firewallRule', r.ID, null],
-    ]);
+    assert.deepEqual(
+      rows.map((e) => [e.action, e.targetType, e.targetID, e.setting]),
+      [
+        ['firewallRule.create', 'firewallRule', r.ID, null],
+        ['firewallRule.modify', 'firewallRule', r.ID, null],
+        ['firewallRule.modify', 'firewallRule', r.ID, null],
+        ['firewallRule.delete', 'firewallRule', r.ID, null],
+      ],
+    );
     const parse = (v: string | null) => (v === null ? null : JSON.parse(v));
     assert.equal(rows[0].oldValue, null);
     assert.equal(parse(rows[0].newValue).name, 'Web');
     assert.deepEqual(parse(rows[0].newValue).destinationPorts, [80]);
-    assert.deepEqual([parse(rows[1].oldValue).destinationPorts, parse(rows[1].newValue).destinationPorts], [[80], [8080]]);
+    assert.deepEqual(
+      [parse(rows[1].oldValue).destinationPorts, parse(rows[1].newValue).destinationPorts],
+      [[80], [8080]],
+    );
     assert.deepEqual([parse(rows[2].oldValue).name, parse(rows[2].newValue).name], ['Web', 'Web 2']);
     assert.deepEqual([parse(rows[3].oldValue).name, rows[3].newValue], ['Web 2', null]);
     for (const e of rows) assert.deepEqual(e.actor, { type: 'apiKey', ID: f.keys.fullId, name: 'test admin' });
@@ -60,7 +75,10 @@ describe('audit log: firewall rules and the TLS policy', () => {
     const r = (await f.request('POST', '/api/firewallrules', { ...RULE, name: 'Used' })).body;
     assert.equal((await f.request('POST', '/api/policies/1/firewall', { ruleIDs: [r.ID] })).status, 200);
     assert.equal((await f.request('DELETE', `/api/firewallrules/${r.ID}`)).status, 409);
-    assert.deepEqual((await since(start)).map((e) => e.action), ['firewallRule.create', 'policy.firewall']);
+    assert.deepEqual(
+      (await since(start)).map((e) => e.action),
+      ['firewallRule.create', 'policy.firewall'],
+    );
   });
 
   test('POST /api/tls/policy: a system.setting row (no target ID) per change, none for the same value', async () => {
@@ -87,7 +105,12 @@ describe('audit log: computer actions and VM state', () => {
   const agentInitiated = new Set<number>();
 
   const request = async (method: string, url: string, body?: unknown) => {
-    const res = await app.inject({ method: method as 'GET', url, headers: { 'api-secret-key': key, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, ...(body !== undefined ? { payload: JSON.stringify(body) } : {}) });
+    const res = await app.inject({
+      method: method as 'GET',
+      url,
+      headers: { 'api-secret-key': key, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(body !== undefined ? { payload: JSON.stringify(body) } : {}),
+    });
     return { status: res.statusCode, body: res.body ? JSON.parse(res.body) : undefined };
   };
   const rows = async () => (await request('GET', '/api/auditevents')).body.auditEvents.reverse();
@@ -95,9 +118,23 @@ describe('audit log: computer actions and VM state', () => {
   let n = 0;
   const addComputer = async (configurations: ConfigurationService): Promise<ComputerRecord> => {
     const policyId = (await store.ensureBasePolicy(Date.now())).id;
-    const tokenId = await store.createActivationToken({ tokenHash: hashSecret(newSecret('token')), policyId, maxUses: 1, expiresAt: null, now: Date.now() });
+    const tokenId = await store.createActivationToken({
+      tokenHash: hashSecret(newSecret('token')),
+      policyId,
+      maxUses: 1,
+      expiresAt: null,
+      now: Date.now(),
+    });
     const e = await configurations.forNewComputer(policyId, 'linux');
-    const r = await store.activateComputer(tokenId, { hostName: `h${++n}`, platform: 'linux', agentVersion: '0.1.0', policyId, certSerial: `audit-cov-${process.pid}-${n}`, expectedFingerprint: e.fingerprint, now: Date.now() });
+    const r = await store.activateComputer(tokenId, {
+      hostName: `h${++n}`,
+      platform: 'linux',
+      agentVersion: '0.1.0',
+      policyId,
+      certSerial: `audit-cov-${process.pid}-${n}`,
+      expectedFingerprint: e.fingerprint,
+      now: Date.now(),
+    });
     if (r === 'token-used-up') throw new Error('token used up');
     return r;
   };
@@ -110,24 +147,55 @@ describe('audit log: computer actions and VM state', () => {
     const server = await opened.ca.issueServerCertificate(['localhost']);
     configurations = new ConfigurationService(store, 600);
     const logger = pino({ level: 'silent' });
-    monitoring = startMonitoring({ store, logger, heartbeatIntervalSeconds: 600, manager: 'test', options: { sweepIntervalMs: 3_600_000, notifierPollMs: 3_600_000 } });
+    monitoring = startMonitoring({
+      store,
+      logger,
+      heartbeatIntervalSeconds: 600,
+      manager: 'test',
+      options: { sweepIntervalMs: 3_600_000, notifierPollMs: 3_600_000 },
+    });
     // Only what the actions routes use: the configuration, where the agent is, and a dialer that answers at once.
     const communication = {
       configurations,
       heartbeatIntervalSeconds: 600,
       // The Base Policy is Agent Initiated; the others' agents said they listen (Bidirectional).
-      targets: { get: async (id: number) => ({ appliedDirection: agentInitiated.has(id) ? 'agent-initiated' : 'bidirectional' }) },
+      targets: {
+        get: async (id: number) => ({ appliedDirection: agentInitiated.has(id) ? 'agent-initiated' : 'bidirectional' }),
+      },
       dialer: {
         dialNow: async (computerId: number, reason: string) => {
           dialed.push(`${computerId}:${reason}`);
-          return { computerId, ok: true, startedAt: Date.now(), address: '198.18.0.2:4118', exchanges: 1, eventsStored: 0, operations: [] };
+          return {
+            computerId,
+            ok: true,
+            startedAt: Date.now(),
+            address: '198.18.0.2:4118',
+            exchanges: 1,
+            eventsStored: 0,
+            operations: [],
+          };
         },
       },
     } as unknown as ManagerCommunication;
-    app = createApiServer({ store, logger, tls: { key: server.privateKey, cert: server.certificate }, configurations, monitoring, communication });
+    app = createApiServer({
+      store,
+      logger,
+      tls: { key: server.privateKey, cert: server.certificate },
+      configurations,
+      monitoring,
+      communication,
+    });
     await app.ready();
     key = newSecret('apikey');
-    keyId = (await store.createApiKey({ name: 'ops', keyPrefix: key.slice(0, 8), secretHash: hashSecret(key), role: 'full-access', now: Date.now() })).id;
+    keyId = (
+      await store.createApiKey({
+        name: 'ops',
+        keyPrefix: key.slice(0, 8),
+        secretHash: hashSecret(key),
+        role: 'full-access',
+        now: Date.now(),
+      })
+    ).id;
   });
   after(async () => {
     await app.close();
@@ -154,7 +222,14 @@ describe('audit log: computer actions and VM state', () => {
       ['computer.checkstatus', 'computer', c.id, null, null, 'immediate'],
       ['computer.sendpolicy', 'computer', c.id, 'configurationFingerprint', 'stale', fp],
       ['computer.checkstatus', 'computer', queued.id, null, null, 'next-heartbeat'],
-      ['computer.sendpolicy', 'computer', queued.id, 'configurationFingerprint', queued.expectedFingerprint, queued.expectedFingerprint],
+      [
+        'computer.sendpolicy',
+        'computer',
+        queued.id,
+        'configurationFingerprint',
+        queued.expectedFingerprint,
+        queued.expectedFingerprint,
+      ],
     ]);
     for (const e of got) assert.deepEqual(e.actor, { type: 'apiKey', ID: keyId, name: 'ops' });
     assert.equal((await store.getComputer(c.id))?.expectedFingerprint, fp);

@@ -16,12 +16,16 @@ describe('audit log: who changed what, from what to what, when', () => {
   after(() => f.close());
 
   test('every kind of change leaves rows naming the API key, old and new values', async () => {
-    const p = (await f.request('POST', '/api/policies', { name: 'Web', policySettings: { [FIREWALL]: { value: 'Off' } } })).body.ID;
+    const p = (
+      await f.request('POST', '/api/policies', { name: 'Web', policySettings: { [FIREWALL]: { value: 'Off' } } })
+    ).body.ID;
     const q = (await f.request('POST', '/api/policies', { name: 'Web 2' })).body.ID;
     await f.request('POST', `/api/policies/${p}`, { name: 'Web servers', description: 'nginx', parentID: q });
     await f.request('POST', `/api/policies/${p}/settings/${FIREWALL}`, { value: 'On' });
     await f.request('DELETE', `/api/policies/${p}/settings/${FIREWALL}`);
-    await f.request('POST', '/api/policies/1/settings/platformSettingHeartbeatLocalTimeShiftAlertThreshold', { value: '15' });
+    await f.request('POST', '/api/policies/1/settings/platformSettingHeartbeatLocalTimeShiftAlertThreshold', {
+      value: '15',
+    });
     const c = (await f.addComputer({ hostName: 'web-1' })).id;
     await f.request('POST', `/api/computers/${c}`, { policyID: p, computerSettings: { [FIREWALL]: { value: 'Off' } } });
     await f.request('DELETE', `/api/computers/${c}`);
@@ -50,14 +54,19 @@ describe('audit log: who changed what, from what to what, when', () => {
     for (const e of got) assert.deepEqual(e.actor, { type: 'apiKey', ID: f.keys.fullId, name: 'test admin' });
     // Times come from the manager's clock, in order; rows of one change share one time.
     const times = got.map((e: any) => e.time);
-    assert.deepEqual([...times].sort((a, b) => a - b), times);
+    assert.deepEqual(
+      [...times].sort((a, b) => a - b),
+      times,
+    );
     assert.equal(got[0].time, got[1].time, 'a policy created with a setting: one change, one time');
     assert.ok(times.every((x: number) => x > 1_700_000_000_000 && x <= t));
   });
 
   test('what changes nothing writes no row: same value again, reset of an Inherited setting', async () => {
     const before = (await rows()).length;
-    await f.request('POST', '/api/policies/1/settings/platformSettingHeartbeatLocalTimeShiftAlertThreshold', { value: '15' });
+    await f.request('POST', '/api/policies/1/settings/platformSettingHeartbeatLocalTimeShiftAlertThreshold', {
+      value: '15',
+    });
     const p = (await f.request('GET', '/api/policies')).body.policies.find((x: any) => x.name === 'Web 2').ID;
     await f.request('DELETE', `/api/policies/${p}/settings/${FIREWALL}`);
     await f.request('POST', `/api/policies/${p}`, { name: 'Web 2' });
@@ -68,11 +77,20 @@ describe('audit log: who changed what, from what to what, when', () => {
     const all = await rows('?limit=1000');
     assert.ok(all.length >= 10);
     const ids = all.map((e: any) => e.ID);
-    assert.deepEqual([...ids].sort((a, b) => b - a), ids);
+    assert.deepEqual(
+      [...ids].sort((a, b) => b - a),
+      ids,
+    );
     const page1 = await rows('?limit=4');
-    assert.deepEqual(page1.map((e: any) => e.ID), ids.slice(0, 4));
+    assert.deepEqual(
+      page1.map((e: any) => e.ID),
+      ids.slice(0, 4),
+    );
     const page2 = await rows(`?limit=4&beforeID=${page1[3].ID}`);
-    assert.deepEqual(page2.map((e: any) => e.ID), ids.slice(4, 8));
+    assert.deepEqual(
+      page2.map((e: any) => e.ID),
+      ids.slice(4, 8),
+    );
     const bad = await f.request('GET', '/api/auditevents?limit=0');
     assert.equal(bad.status, 400);
     assert.equal(bad.body.error.code, 'VALIDATION_FAILED');

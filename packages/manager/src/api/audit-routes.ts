@@ -1,13 +1,20 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { PolicyService } from '../policy-service.js';
-import { type ApiKeyRecord, type AuditEventRecord, AUDIT_TARGET_TYPES } from '../store/store.js';
+import { type ApiKeyRecord, AUDIT_TARGET_TYPES, type AuditEventRecord } from '../store/store.js';
 import { Nullable } from './schemas.js';
 
 const AuditQuery = Type.Object(
   {
-    limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,3}$', description: 'at most this many events, 1–1000 (default 100)' })),
-    beforeID: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,15}$', description: 'only events older than this one (page back with the last ID of the previous page)' })),
+    limit: Type.Optional(
+      Type.String({ pattern: '^[1-9][0-9]{0,3}$', description: 'at most this many events, 1–1000 (default 100)' }),
+    ),
+    beforeID: Type.Optional(
+      Type.String({
+        pattern: '^[1-9][0-9]{0,15}$',
+        description: 'only events older than this one (page back with the last ID of the previous page)',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -29,7 +36,7 @@ const AuditEventView = Type.Object({
       'computer.firewall, computer.checkstatus, computer.sendpolicy, computer.vmstate, firewallRule.create, firewallRule.modify, firewallRule.delete, system.setting',
   }),
   targetType: Type.Union(AUDIT_TARGET_TYPES.map((t) => Type.Literal(t))),
-  targetID: Nullable(Type.Integer({ description: 'null for system (the manager\'s own settings, named by setting)' })),
+  targetID: Nullable(Type.Integer({ description: "null for system (the manager's own settings, named by setting)" })),
   setting: Nullable(Type.String({ description: 'the setting or property changed; null when the whole object was' })),
   oldValue: Nullable(Type.String({ description: 'null: Inherited, or did not exist' })),
   newValue: Nullable(Type.String({ description: 'null: Inherited, or no longer exists' })),
@@ -62,7 +69,8 @@ export function auditRoutes(app: FastifyInstance, policies: PolicyService): void
     {
       schema: {
         summary: 'List audit events, newest first',
-        description: 'Who changed what on policies, settings, computers (actions and VM state included), firewall rules and system settings, with the old and new value.',
+        description:
+          'Who changed what on policies, settings, computers (actions and VM state included), firewall rules and system settings, with the old and new value.',
         tags: ['Audit'],
         querystring: AuditQuery,
         response: { 200: AuditList },
@@ -70,7 +78,10 @@ export function auditRoutes(app: FastifyInstance, policies: PolicyService): void
     },
     async (req) => {
       const limit = Math.min(Number(req.query.limit ?? 100), MAX_LIMIT);
-      const page = await policies.auditEvents({ limit, ...(req.query.beforeID ? { beforeId: Number(req.query.beforeID) } : {}) });
+      const page = await policies.auditEvents({
+        limit,
+        ...(req.query.beforeID ? { beforeId: Number(req.query.beforeID) } : {}),
+      });
       return { auditEvents: page.events.map((e) => auditEventView(e, page.apiKeys)) };
     },
   );

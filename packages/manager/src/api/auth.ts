@@ -23,7 +23,8 @@ export function installApiKeyAuth(app: FastifyInstance, store: Store, now: () =>
     if (!secret) throw new PalisadeError('API_KEY_REQUIRED');
     // Deep Security clients send `api-version: v1`; refuse a version we do not speak rather than guess.
     const version = req.headers['api-version'];
-    if (version !== undefined && version !== 'v1') throw new PalisadeError('API_VERSION_UNSUPPORTED', `got "${String(version)}"`);
+    if (version !== undefined && version !== 'v1')
+      throw new PalisadeError('API_VERSION_UNSUPPORTED', `got "${String(version)}"`);
     const key = await store.findApiKeyBySecretHash(hashSecret(secret));
     if (!key) throw new PalisadeError('API_KEY_INVALID');
     if (key.role === 'read-only' && WRITE_METHODS.has(req.method)) throw new PalisadeError('READ_ONLY_API_KEY');

@@ -16,7 +16,10 @@ describe('bad input and read-only keys: a 4xx with a reason, and nothing written
   const snapshot = async () => ({
     policies: (await f.request('GET', '/api/policies?overrides=true')).body,
     effective: (await f.request('GET', '/api/policies')).body,
-    computers: (await f.request('GET', '/api/computers?overrides=true')).body.computers.map((c: any) => ({ ...c, lastAgentCommunication: null })),
+    computers: (await f.request('GET', '/api/computers?overrides=true')).body.computers.map((c: any) => ({
+      ...c,
+      lastAgentCommunication: null,
+    })),
     audit: (await f.request('GET', '/api/auditevents?limit=1000')).body,
     policyRows: await f.store.listPolicies(),
     policyOverrides: [...(await f.store.policyOverrides())],
@@ -26,7 +29,8 @@ describe('bad input and read-only keys: a 4xx with a reason, and nothing written
 
   before(async () => {
     f = await startApiFixture();
-    sub = (await f.request('POST', '/api/policies', { name: 'Sub', policySettings: { [FIREWALL]: { value: 'Off' } } })).body.ID;
+    sub = (await f.request('POST', '/api/policies', { name: 'Sub', policySettings: { [FIREWALL]: { value: 'Off' } } }))
+      .body.ID;
     leaf = (await f.request('POST', '/api/policies', { name: 'Leaf', parentID: sub })).body.ID;
     linux = (await f.addComputer({ hostName: 'linux-1', policyId: leaf })).id;
     mac = (await f.addComputer({ hostName: 'mac-1', platform: 'darwin', policyId: leaf })).id;
@@ -35,52 +39,278 @@ describe('bad input and read-only keys: a 4xx with a reason, and nothing written
   after(() => f.close());
 
   // Paths and bodies naming IDs are functions: the IDs exist only once `before` has run.
-  type Case = [name: string, method: string, path: () => string, body: unknown, status: number, code: string, key?: 'readOnly' | 'none'];
+  type Case = [
+    name: string,
+    method: string,
+    path: () => string,
+    body: unknown,
+    status: number,
+    code: string,
+    key?: 'readOnly' | 'none',
+  ];
   const cases: Case[] = [
-    ['unknown setting name in the path', 'POST', () => `/api/policies/${sub}/settings/firewallSettingStat`, { value: 'On' }, 404, 'SETTING_NOT_FOUND'],
-    ['unknown setting name to reset', 'DELETE', () => `/api/computers/${linux}/settings/nope`, undefined, 404, 'SETTING_NOT_FOUND'],
-    ['unknown setting name to read', 'GET', () => `/api/policies/${sub}/settings/nope`, undefined, 404, 'SETTING_NOT_FOUND'],
-    ['unknown setting name in a body, beside a valid one', 'POST', () => `/api/policies/${sub}`, { policySettings: { [DIRECTION]: { value: 'Bidirectional' }, nope: { value: 'x' } } }, 400, 'VALIDATION_FAILED'],
-    ['a value not in the list', 'POST', () => `/api/policies/${sub}/settings/${FIREWALL}`, { value: 'Maybe' }, 400, 'SETTING_VALUE_INVALID'],
-    ['a value of the wrong case', 'POST', () => `/api/policies/${sub}/settings/${DIRECTION}`, { value: 'bidirectional' }, 400, 'SETTING_VALUE_INVALID'],
-    ['minutes out of range', 'POST', () => `/api/policies/1/settings/platformSettingHeartbeatLocalTimeShiftAlertThreshold`, { value: '0' }, 400, 'SETTING_VALUE_INVALID'],
-    ['a number where a string belongs', 'POST', () => `/api/policies/${sub}/settings/${FIREWALL}`, { value: 1 }, 400, 'VALIDATION_FAILED'],
-    ['a boolean where a string belongs', 'POST', () => `/api/policies/${sub}/settings/platformSettingHeartbeatInactiveVmOfflineAlertEnabled`, { value: true }, 400, 'VALIDATION_FAILED'],
+    [
+      'unknown setting name in the path',
+      'POST',
+      () => `/api/policies/${sub}/settings/firewallSettingStat`,
+      { value: 'On' },
+      404,
+      'SETTING_NOT_FOUND',
+    ],
+    [
+      'unknown setting name to reset',
+      'DELETE',
+      () => `/api/computers/${linux}/settings/nope`,
+      undefined,
+      404,
+      'SETTING_NOT_FOUND',
+    ],
+    [
+      'unknown setting name to read',
+      'GET',
+      () => `/api/policies/${sub}/settings/nope`,
+      undefined,
+      404,
+      'SETTING_NOT_FOUND',
+    ],
+    [
+      'unknown setting name in a body, beside a valid one',
+      'POST',
+      () => `/api/policies/${sub}`,
+      { policySettings: { [DIRECTION]: { value: 'Bidirectional' }, nope: { value: 'x' } } },
+      400,
+      'VALIDATION_FAILED',
+    ],
+    [
+      'a value not in the list',
+      'POST',
+      () => `/api/policies/${sub}/settings/${FIREWALL}`,
+      { value: 'Maybe' },
+      400,
+      'SETTING_VALUE_INVALID',
+    ],
+    [
+      'a value of the wrong case',
+      'POST',
+      () => `/api/policies/${sub}/settings/${DIRECTION}`,
+      { value: 'bidirectional' },
+      400,
+      'SETTING_VALUE_INVALID',
+    ],
+    [
+      'minutes out of range',
+      'POST',
+      () => `/api/policies/1/settings/platformSettingHeartbeatLocalTimeShiftAlertThreshold`,
+      { value: '0' },
+      400,
+      'SETTING_VALUE_INVALID',
+    ],
+    [
+      'a number where a string belongs',
+      'POST',
+      () => `/api/policies/${sub}/settings/${FIREWALL}`,
+      { value: 1 },
+      400,
+      'VALIDATION_FAILED',
+    ],
+    [
+      'a boolean where a string belongs',
+      'POST',
+      () => `/api/policies/${sub}/settings/platformSettingHeartbeatInactiveVmOfflineAlertEnabled`,
+      { value: true },
+      400,
+      'VALIDATION_FAILED',
+    ],
     ['a missing value', 'POST', () => `/api/policies/${sub}/settings/${FIREWALL}`, {}, 400, 'VALIDATION_FAILED'],
-    ['a bare string body', 'POST', () => `/api/policies/${sub}/settings/${FIREWALL}`, '"Off"', 400, 'VALIDATION_FAILED'],
+    [
+      'a bare string body',
+      'POST',
+      () => `/api/policies/${sub}/settings/${FIREWALL}`,
+      '"Off"',
+      400,
+      'VALIDATION_FAILED',
+    ],
     ['malformed JSON', 'POST', () => `/api/policies/${sub}`, '{"name": ', 400, 'INVALID_JSON'],
     ['an unknown member', 'POST', () => `/api/policies/${sub}`, { name: 'x', colour: 'red' }, 400, 'VALIDATION_FAILED'],
-    ['a valid write then an invalid one in one body', 'POST', () => `/api/policies/${sub}`, { name: 'Renamed', policySettings: { [DIRECTION]: { value: 'Bidirectional' }, [FIREWALL]: { value: 'Maybe' } } }, 400, 'SETTING_VALUE_INVALID'],
-    ['a valid policy change then a macOS direction', 'POST', () => `/api/computers/${mac}`, () => ({ policyID: sub, computerSettings: { [DIRECTION]: { value: 'Bidirectional' } } }), 400, 'SETTING_NOT_SUPPORTED_ON_PLATFORM'],
-    ['a read-only setting with a valid move', 'POST', () => `/api/policies/${leaf}`, { parentID: 1, policySettings: { platformSettingHeartbeatInterval: { value: '10 Minutes' } } }, 400, 'SETTING_READ_ONLY'],
-    ['Inherited on the Base Policy', 'DELETE', () => `/api/policies/1/settings/${FIREWALL}`, undefined, 400, 'BASE_POLICY_SETTING_REQUIRED'],
-    ['null on the Base Policy in a body', 'POST', () => '/api/policies/1', { policySettings: { [FIREWALL]: { value: null } } }, 400, 'BASE_POLICY_SETTING_REQUIRED'],
+    [
+      'a valid write then an invalid one in one body',
+      'POST',
+      () => `/api/policies/${sub}`,
+      { name: 'Renamed', policySettings: { [DIRECTION]: { value: 'Bidirectional' }, [FIREWALL]: { value: 'Maybe' } } },
+      400,
+      'SETTING_VALUE_INVALID',
+    ],
+    [
+      'a valid policy change then a macOS direction',
+      'POST',
+      () => `/api/computers/${mac}`,
+      () => ({ policyID: sub, computerSettings: { [DIRECTION]: { value: 'Bidirectional' } } }),
+      400,
+      'SETTING_NOT_SUPPORTED_ON_PLATFORM',
+    ],
+    [
+      'a read-only setting with a valid move',
+      'POST',
+      () => `/api/policies/${leaf}`,
+      { parentID: 1, policySettings: { platformSettingHeartbeatInterval: { value: '10 Minutes' } } },
+      400,
+      'SETTING_READ_ONLY',
+    ],
+    [
+      'Inherited on the Base Policy',
+      'DELETE',
+      () => `/api/policies/1/settings/${FIREWALL}`,
+      undefined,
+      400,
+      'BASE_POLICY_SETTING_REQUIRED',
+    ],
+    [
+      'null on the Base Policy in a body',
+      'POST',
+      () => '/api/policies/1',
+      { policySettings: { [FIREWALL]: { value: null } } },
+      400,
+      'BASE_POLICY_SETTING_REQUIRED',
+    ],
     ['an unknown policy ID', 'GET', () => '/api/policies/999', undefined, 404, 'POLICY_NOT_FOUND'],
-    ['a write to an unknown policy', 'POST', () => `/api/policies/999/settings/${FIREWALL}`, { value: 'On' }, 404, 'POLICY_NOT_FOUND'],
-    ['an unknown computer ID', 'POST', () => `/api/computers/999/settings/${FIREWALL}`, { value: 'On' }, 404, 'COMPUTER_NOT_FOUND'],
+    [
+      'a write to an unknown policy',
+      'POST',
+      () => `/api/policies/999/settings/${FIREWALL}`,
+      { value: 'On' },
+      404,
+      'POLICY_NOT_FOUND',
+    ],
+    [
+      'an unknown computer ID',
+      'POST',
+      () => `/api/computers/999/settings/${FIREWALL}`,
+      { value: 'On' },
+      404,
+      'COMPUTER_NOT_FOUND',
+    ],
     ['deactivating an unknown computer', 'DELETE', () => '/api/computers/999', undefined, 404, 'COMPUTER_NOT_FOUND'],
     ['a non-numeric ID', 'GET', () => '/api/policies/abc', undefined, 400, 'VALIDATION_FAILED'],
-    ['an unknown parentID', 'POST', () => '/api/policies', { name: 'Orphan', parentID: 999 }, 400, 'POLICY_REFERENCE_UNKNOWN'],
+    [
+      'an unknown parentID',
+      'POST',
+      () => '/api/policies',
+      { name: 'Orphan', parentID: 999 },
+      400,
+      'POLICY_REFERENCE_UNKNOWN',
+    ],
     ['a string parentID', 'POST', () => '/api/policies', { name: 'Orphan', parentID: '1' }, 400, 'VALIDATION_FAILED'],
-    ['parentID null on create', 'POST', () => '/api/policies', { name: 'Root 2', parentID: null }, 400, 'POLICY_PARENT_REQUIRED'],
-    ['a move under a descendant', 'POST', () => `/api/policies/${sub}`, () => ({ parentID: leaf }), 400, 'POLICY_CYCLE'],
-    ['an unknown policyID for a computer', 'POST', () => `/api/computers/${linux}`, { policyID: 999 }, 400, 'POLICY_REFERENCE_UNKNOWN'],
+    [
+      'parentID null on create',
+      'POST',
+      () => '/api/policies',
+      { name: 'Root 2', parentID: null },
+      400,
+      'POLICY_PARENT_REQUIRED',
+    ],
+    [
+      'a move under a descendant',
+      'POST',
+      () => `/api/policies/${sub}`,
+      () => ({ parentID: leaf }),
+      400,
+      'POLICY_CYCLE',
+    ],
+    [
+      'an unknown policyID for a computer',
+      'POST',
+      () => `/api/computers/${linux}`,
+      { policyID: 999 },
+      400,
+      'POLICY_REFERENCE_UNKNOWN',
+    ],
     ['a taken name', 'POST', () => `/api/policies/${leaf}`, { name: 'Sub' }, 409, 'POLICY_NAME_TAKEN'],
     ['an empty name', 'POST', () => '/api/policies', { name: '' }, 400, 'VALIDATION_FAILED'],
     ['a name with a control character', 'POST', () => '/api/policies', { name: 'a\u0007b' }, 400, 'VALIDATION_FAILED'],
     ['deleting a policy with children', 'DELETE', () => `/api/policies/${sub}`, undefined, 409, 'POLICY_HAS_CHILDREN'],
     ['deleting a policy in use', 'DELETE', () => `/api/policies/${leaf}`, undefined, 409, 'POLICY_IN_USE'],
     ['deleting the Base Policy', 'DELETE', () => '/api/policies/1', undefined, 400, 'BASE_POLICY_FIXED'],
-    ['an unsupported api-version', 'POST', () => `/api/policies/${sub}/settings/${FIREWALL}`, { value: 'On' }, 400, 'API_VERSION_UNSUPPORTED'],
-    ['no API key', 'POST', () => `/api/policies/${sub}/settings/${FIREWALL}`, { value: 'On' }, 401, 'API_KEY_REQUIRED', 'none'],
-    ['a read-only key: override', 'POST', () => `/api/policies/${sub}/settings/${FIREWALL}`, { value: 'On' }, 403, 'READ_ONLY_API_KEY', 'readOnly'],
-    ['a read-only key: reset', 'DELETE', () => `/api/policies/${sub}/settings/${FIREWALL}`, undefined, 403, 'READ_ONLY_API_KEY', 'readOnly'],
+    [
+      'an unsupported api-version',
+      'POST',
+      () => `/api/policies/${sub}/settings/${FIREWALL}`,
+      { value: 'On' },
+      400,
+      'API_VERSION_UNSUPPORTED',
+    ],
+    [
+      'no API key',
+      'POST',
+      () => `/api/policies/${sub}/settings/${FIREWALL}`,
+      { value: 'On' },
+      401,
+      'API_KEY_REQUIRED',
+      'none',
+    ],
+    [
+      'a read-only key: override',
+      'POST',
+      () => `/api/policies/${sub}/settings/${FIREWALL}`,
+      { value: 'On' },
+      403,
+      'READ_ONLY_API_KEY',
+      'readOnly',
+    ],
+    [
+      'a read-only key: reset',
+      'DELETE',
+      () => `/api/policies/${sub}/settings/${FIREWALL}`,
+      undefined,
+      403,
+      'READ_ONLY_API_KEY',
+      'readOnly',
+    ],
     ['a read-only key: create', 'POST', () => '/api/policies', { name: 'Nope' }, 403, 'READ_ONLY_API_KEY', 'readOnly'],
-    ['a read-only key: modify policy', 'POST', () => `/api/policies/${sub}`, { name: 'Nope' }, 403, 'READ_ONLY_API_KEY', 'readOnly'],
-    ['a read-only key: delete policy', 'DELETE', () => `/api/policies/${leaf}`, undefined, 403, 'READ_ONLY_API_KEY', 'readOnly'],
-    ['a read-only key: computer policy', 'POST', () => `/api/computers/${linux}`, { policyID: 1 }, 403, 'READ_ONLY_API_KEY', 'readOnly'],
-    ['a read-only key: computer setting', 'POST', () => `/api/computers/${linux}/settings/${FIREWALL}`, { value: 'Off' }, 403, 'READ_ONLY_API_KEY', 'readOnly'],
-    ['a read-only key: deactivate', 'DELETE', () => `/api/computers/${linux}`, undefined, 403, 'READ_ONLY_API_KEY', 'readOnly'],
+    [
+      'a read-only key: modify policy',
+      'POST',
+      () => `/api/policies/${sub}`,
+      { name: 'Nope' },
+      403,
+      'READ_ONLY_API_KEY',
+      'readOnly',
+    ],
+    [
+      'a read-only key: delete policy',
+      'DELETE',
+      () => `/api/policies/${leaf}`,
+      undefined,
+      403,
+      'READ_ONLY_API_KEY',
+      'readOnly',
+    ],
+    [
+      'a read-only key: computer policy',
+      'POST',
+      () => `/api/computers/${linux}`,
+      { policyID: 1 },
+      403,
+      'READ_ONLY_API_KEY',
+      'readOnly',
+    ],
+    [
+      'a read-only key: computer setting',
+      'POST',
+      () => `/api/computers/${linux}/settings/${FIREWALL}`,
+      { value: 'Off' },
+      403,
+      'READ_ONLY_API_KEY',
+      'readOnly',
+    ],
+    [
+      'a read-only key: deactivate',
+      'DELETE',
+      () => `/api/computers/${linux}`,
+      undefined,
+      403,
+      'READ_ONLY_API_KEY',
+      'readOnly',
+    ],
   ];
 
   for (const [name, method, path, body, status, code, key] of cases) {
@@ -98,7 +328,16 @@ describe('bad input and read-only keys: a 4xx with a reason, and nothing written
   }
 
   test('a read-only key still reads everything', async () => {
-    for (const path of ['/api/policies', `/api/policies/${sub}?overrides=true`, `/api/policies/${sub}/settings/${FIREWALL}`, '/api/computers', `/api/computers/${linux}`, `/api/computers/${linux}/settings/${DIRECTION}`, '/api/settings', '/api/auditevents']) {
+    for (const path of [
+      '/api/policies',
+      `/api/policies/${sub}?overrides=true`,
+      `/api/policies/${sub}/settings/${FIREWALL}`,
+      '/api/computers',
+      `/api/computers/${linux}`,
+      `/api/computers/${linux}/settings/${DIRECTION}`,
+      '/api/settings',
+      '/api/auditevents',
+    ]) {
       const r = await f.request('GET', path, undefined, { key: f.keys.readOnly });
       assert.equal(r.status, 200, path);
     }
@@ -107,7 +346,15 @@ describe('bad input and read-only keys: a 4xx with a reason, and nothing written
   test('the same requests with a full-access key and good values do change things (the cases above fail for their reason)', async () => {
     const before = await snapshot();
     assert.equal((await f.request('POST', `/api/policies/${sub}/settings/${FIREWALL}`, { value: 'On' })).status, 200);
-    assert.equal((await f.request('POST', `/api/policies/${sub}`, { name: 'Renamed', policySettings: { [DIRECTION]: { value: 'Bidirectional' } } })).status, 200);
+    assert.equal(
+      (
+        await f.request('POST', `/api/policies/${sub}`, {
+          name: 'Renamed',
+          policySettings: { [DIRECTION]: { value: 'Bidirectional' } },
+        })
+      ).status,
+      200,
+    );
     assert.equal((await f.request('POST', `/api/computers/${mac}`, { policyID: sub })).status, 200);
     assert.notDeepEqual(await snapshot(), before);
   });

@@ -9,8 +9,11 @@ describe('computer status Updating: an applyConfiguration handed to the agent, n
   });
   after(() => f.close());
 
-  const status = async (id: number) => (await f.request('GET', `/api/computers/${id}`)).body.computerStatus.agentStatusMessages[0];
-  const listed = async (id: number) => (await f.request('GET', '/api/computers')).body.computers.find((c: any) => c.ID === id).computerStatus.agentStatusMessages[0];
+  const status = async (id: number) =>
+    (await f.request('GET', `/api/computers/${id}`)).body.computerStatus.agentStatusMessages[0];
+  const listed = async (id: number) =>
+    (await f.request('GET', '/api/computers')).body.computers.find((c: any) => c.ID === id).computerStatus
+      .agentStatusMessages[0];
 
   test('pending: Update Pending; sent: Updating (describe and list); result: Managed (Online)', async () => {
     const c = await f.addComputer({ hostName: 'upd-1' });
@@ -29,7 +32,17 @@ describe('computer status Updating: an applyConfiguration handed to the agent, n
     assert.equal(await listed(c.id), 'Updating');
     assert.equal(await listed(other.id), 'Managed (Online)', 'only the computer with the operation');
 
-    assert.equal(await f.store.completeOperation({ computerId: c.id, id: op.id, status: 'succeeded', reason: null, fingerprint: fp, now: Date.now() }), true);
+    assert.equal(
+      await f.store.completeOperation({
+        computerId: c.id,
+        id: op.id,
+        status: 'succeeded',
+        reason: null,
+        fingerprint: fp,
+        now: Date.now(),
+      }),
+      true,
+    );
     assert.equal(await status(c.id), 'Managed (Online)');
     assert.equal(await listed(c.id), 'Managed (Online)');
   });
@@ -51,7 +64,14 @@ describe('computer status Updating: an applyConfiguration handed to the agent, n
     const fp = (await f.store.getComputer(c.id))!.expectedFingerprint!;
     const op = await f.store.ensureConfigurationOperation(c.id, fp, {}, Date.now());
     await f.store.markOperationsSent([op.id], Date.now());
-    await f.store.completeOperation({ computerId: c.id, id: op.id, status: 'failed', reason: 'nft: permission denied', fingerprint: null, now: Date.now() });
+    await f.store.completeOperation({
+      computerId: c.id,
+      id: op.id,
+      status: 'failed',
+      reason: 'nft: permission denied',
+      fingerprint: null,
+      now: Date.now(),
+    });
     assert.equal(await status(c.id), 'Update Pending (Heartbeat)');
   });
 });

@@ -38,7 +38,10 @@ describe('computers: expected fingerprints follow every change that alters what 
 
   test('a policy override the agent uses: Update Pending (Heartbeat) below that policy only, until applied', async () => {
     const before = await expected(onChild);
-    assert.equal((await f.request('POST', `/api/policies/${parent}/settings/${FIREWALL}`, { value: 'Off' })).status, 200);
+    assert.equal(
+      (await f.request('POST', `/api/policies/${parent}/settings/${FIREWALL}`, { value: 'Off' })).status,
+      200,
+    );
     assert.notEqual(await expected(onChild), before);
     assert.equal(await status(onChild), 'Update Pending (Heartbeat)');
     assert.equal(await status(onChildMac), 'Update Pending (Heartbeat)');
@@ -51,13 +54,19 @@ describe('computers: expected fingerprints follow every change that alters what 
 
   test('a setting the agent does not use changes no fingerprint', async () => {
     const before = await expected(onChild);
-    assert.equal((await f.request('POST', `/api/policies/${parent}/settings/${INACTIVE_VM}`, { value: 'true' })).status, 200);
+    assert.equal(
+      (await f.request('POST', `/api/policies/${parent}/settings/${INACTIVE_VM}`, { value: 'true' })).status,
+      200,
+    );
     assert.equal(await expected(onChild), before);
     assert.equal(await status(onChild), 'Managed (Online)');
   });
 
   test('a direction on the policy: Linux computer pending, the Mac (always agent-initiated) not', async () => {
-    assert.equal((await f.request('POST', `/api/policies/${child}/settings/${DIRECTION}`, { value: 'Bidirectional' })).status, 200);
+    assert.equal(
+      (await f.request('POST', `/api/policies/${child}/settings/${DIRECTION}`, { value: 'Bidirectional' })).status,
+      200,
+    );
     assert.equal(await status(onChild), 'Update Pending (Heartbeat)');
     assert.equal(await status(onChildMac), 'Managed (Online)');
     await allApplied();
@@ -97,7 +106,9 @@ describe('computers: expected fingerprints follow every change that alters what 
     const c = await computer(onChild);
     assert.deepEqual(c.computerStatus, { agentStatus: 'inactive', agentStatusMessages: ['Deactivated'] });
     assert.equal((await f.request('DELETE', `/api/computers/${onChild}`)).status, 204);
-    const audit = (await f.request('GET', '/api/auditevents')).body.auditEvents.filter((e: any) => e.action === 'computer.deactivate');
+    const audit = (await f.request('GET', '/api/auditevents')).body.auditEvents.filter(
+      (e: any) => e.action === 'computer.deactivate',
+    );
     assert.equal(audit.length, 1);
     assert.equal(audit[0].targetID, onChild);
     // A deactivated computer keeps its expected fingerprint; policy changes no longer touch it.

@@ -4,8 +4,8 @@ import type { ComputerDetail, PolicyService } from '../policy-service.js';
 import { computersUpdating } from '../store/operations-in-flight.js';
 import type { Store } from '../store/store.js';
 import { actorOf } from './auth-actor.js';
+import { ComputerView, computerView } from './computer-view.js';
 import { objectSettingRoutes } from './object-setting-routes.js';
-import { computerView, ComputerView } from './computer-view.js';
 import { settingWrites } from './policies-routes.js';
 import { EmptyReply, IdParams, OverridesQuery, SettingsWrite } from './schemas.js';
 
@@ -27,8 +27,10 @@ type Overrides = Static<typeof OverridesQuery>;
 export function computersRoutes(app: FastifyInstance, policies: PolicyService, now: () => number, store?: Store): void {
   const tags = ['Computers'];
   /** Which computers show `Updating`; without a store, none. */
-  const updating = async (ids?: readonly number[]): Promise<ReadonlySet<number>> => (store ? computersUpdating(store, ids) : new Set());
-  const view = async (d: ComputerDetail, overridesOnly = false) => computerView(d, now(), overridesOnly, (await updating([d.record.id])).has(d.record.id));
+  const updating = async (ids?: readonly number[]): Promise<ReadonlySet<number>> =>
+    store ? computersUpdating(store, ids) : new Set();
+  const view = async (d: ComputerDetail, overridesOnly = false) =>
+    computerView(d, now(), overridesOnly, (await updating([d.record.id])).has(d.record.id));
 
   app.get<{ Querystring: Overrides }>(
     '/api/computers',
@@ -43,7 +45,15 @@ export function computersRoutes(app: FastifyInstance, policies: PolicyService, n
 
   app.get<{ Params: Id; Querystring: Overrides }>(
     '/api/computers/:id',
-    { schema: { summary: 'Describe a computer', tags, params: IdParams, querystring: OverridesQuery, response: { 200: ComputerView } } },
+    {
+      schema: {
+        summary: 'Describe a computer',
+        tags,
+        params: IdParams,
+        querystring: OverridesQuery,
+        response: { 200: ComputerView },
+      },
+    },
     async (req) => view(await policies.getComputer(Number(req.params.id)), req.query.overrides === 'true'),
   );
 
@@ -52,7 +62,8 @@ export function computersRoutes(app: FastifyInstance, policies: PolicyService, n
     {
       schema: {
         summary: 'Modify a computer',
-        description: 'Assign another policy (policyID) and override or reset settings, all or nothing. The agent picks the change up on its next heartbeat.',
+        description:
+          'Assign another policy (policyID) and override or reset settings, all or nothing. The agent picks the change up on its next heartbeat.',
         tags,
         params: IdParams,
         body: ComputerModify,
@@ -60,7 +71,11 @@ export function computersRoutes(app: FastifyInstance, policies: PolicyService, n
       },
     },
     async (req) => {
-      const d = await policies.modifyComputer(Number(req.params.id), { policyId: req.body.policyID, settings: settingWrites(req.body.computerSettings) }, actorOf(req));
+      const d = await policies.modifyComputer(
+        Number(req.params.id),
+        { policyId: req.body.policyID, settings: settingWrites(req.body.computerSettings) },
+        actorOf(req),
+      );
       return view(d);
     },
   );
@@ -70,7 +85,8 @@ export function computersRoutes(app: FastifyInstance, policies: PolicyService, n
     {
       schema: {
         summary: 'Deactivate a computer',
-        description: 'Revokes its certificate: its agent is refused (CERTIFICATE_REVOKED) until activated again. The record stays, shown Deactivated.',
+        description:
+          'Revokes its certificate: its agent is refused (CERTIFICATE_REVOKED) until activated again. The record stays, shown Deactivated.',
         tags,
         params: IdParams,
         response: { 204: EmptyReply },
@@ -82,5 +98,11 @@ export function computersRoutes(app: FastifyInstance, policies: PolicyService, n
     },
   );
 
-  objectSettingRoutes(app, { collection: 'computers', noun: 'computer', tags, read: (id, name) => policies.getComputerSetting(id, name), write: (id, name, value, actor) => policies.writeComputerSetting(id, name, value, actor) });
+  objectSettingRoutes(app, {
+    collection: 'computers',
+    noun: 'computer',
+    tags,
+    read: (id, name) => policies.getComputerSetting(id, name),
+    write: (id, name, value, actor) => policies.writeComputerSetting(id, name, value, actor),
+  });
 }

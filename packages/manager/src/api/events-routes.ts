@@ -8,10 +8,10 @@ import { Nullable } from './alerts-routes.js';
 
 export const EventView = Type.Object(
   {
-    ID: Type.Integer({ description: 'the manager\'s id: the order events were stored' }),
+    ID: Type.Integer({ description: "the manager's id: the order events were stored" }),
     computerID: Type.Integer(),
     hostName: Nullable(Type.String()),
-    seq: Type.Integer({ description: 'the agent\'s sequence number (unique per computer)' }),
+    seq: Type.Integer({ description: "the agent's sequence number (unique per computer)" }),
     type: Type.String(),
     severity: Type.String({ enum: [...SEVERITIES] }),
     message: Type.String(),
@@ -27,17 +27,27 @@ const EventsQuery = Type.Object(
     computer: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,15}$', description: 'computer ID' })),
     type: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     severity: Type.Optional(Type.String({ enum: [...SEVERITIES] })),
-    since: Type.Optional(Type.String({ maxLength: 40, description: 'received at or after: epoch ms, or an ISO 8601 date-time' })),
-    order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')], { description: 'desc (default): newest first; asc: oldest first' })),
+    since: Type.Optional(
+      Type.String({ maxLength: 40, description: 'received at or after: epoch ms, or an ISO 8601 date-time' }),
+    ),
+    order: Type.Optional(
+      Type.Union([Type.Literal('asc'), Type.Literal('desc')], {
+        description: 'desc (default): newest first; asc: oldest first',
+      }),
+    ),
     limit: Type.Optional(Type.String({ pattern: '^([1-9][0-9]{0,2}|1000)$', description: '1-1000, default 100' })),
-    cursor: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'nextCursor of the previous page' })),
+    cursor: Type.Optional(
+      Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'nextCursor of the previous page' }),
+    ),
   },
   { additionalProperties: false },
 );
 
 const EventPage = Type.Object({
   events: Type.Array(EventView),
-  nextCursor: Nullable(Type.String({ description: 'pass as cursor for the next page; null when this page was the last' })),
+  nextCursor: Nullable(
+    Type.String({ description: 'pass as cursor for the next page; null when this page was the last' }),
+  ),
 });
 
 type Order = 'asc' | 'desc';
@@ -58,7 +68,11 @@ const ISO_8601 = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{
 
 function parseSince(s: string): number {
   const t = /^[0-9]{1,15}$/.test(s) ? Number(s) : ISO_8601.test(s) ? Date.parse(s) : NaN;
-  if (!Number.isFinite(t)) throw new PalisadeError('VALIDATION_FAILED', `querystring.since "${s}" is neither epoch ms nor an ISO 8601 date-time (2024-05-01T12:00:00Z)`);
+  if (!Number.isFinite(t))
+    throw new PalisadeError(
+      'VALIDATION_FAILED',
+      `querystring.since "${s}" is neither epoch ms nor an ISO 8601 date-time (2024-05-01T12:00:00Z)`,
+    );
   return t;
 }
 
@@ -71,7 +85,8 @@ export function eventsRoutes(app: FastifyInstance, monitoring: Monitoring): void
         ...{
           summary: 'List agent events',
           tags: ['Events'],
-          description: 'Paged by cursor: a page of `limit` events and a nextCursor while more may follow. Filters combine; the cursor keeps the order it was made with.',
+          description:
+            'Paged by cursor: a page of `limit` events and a nextCursor while more may follow. Filters combine; the cursor keeps the order it was made with.',
         },
         querystring: EventsQuery,
         response: { 200: EventPage },
@@ -91,7 +106,10 @@ export function eventsRoutes(app: FastifyInstance, monitoring: Monitoring): void
         ...(q.cursor !== undefined ? { afterId: decodeCursor(q.cursor, order) } : {}),
       });
       const last = events[events.length - 1];
-      return { events: events.map(eventView), nextCursor: events.length === limit && last ? encodeCursor(order, last.cursor) : null };
+      return {
+        events: events.map(eventView),
+        nextCursor: events.length === limit && last ? encodeCursor(order, last.cursor) : null,
+      };
     },
   );
 }

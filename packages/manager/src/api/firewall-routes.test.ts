@@ -5,8 +5,24 @@ import { type ApiFixture, startApiFixture } from './api-test-fixture.js';
 const DIRECTION = 'platformSettingAgentCommunicationsDirection';
 
 /** The replacing rule of docs/firewall.md: only the manager may open the listening port. */
-const MANAGER_ONLY = { name: 'Manager to agent port', action: 'force-allow', priority: 4, direction: 'incoming', frameType: 'IP', protocol: 'TCP', sourceIp: '198.18.0.1', destinationPorts: '4118' };
-const WEB = { name: 'Web', action: 'allow', priority: 0, direction: 'incoming', protocol: 'tcp', destinationPorts: [80, '443', '8000-8080'] };
+const MANAGER_ONLY = {
+  name: 'Manager to agent port',
+  action: 'force-allow',
+  priority: 4,
+  direction: 'incoming',
+  frameType: 'IP',
+  protocol: 'TCP',
+  sourceIp: '198.18.0.1',
+  destinationPorts: '4118',
+};
+const WEB = {
+  name: 'Web',
+  action: 'allow',
+  priority: 0,
+  direction: 'incoming',
+  protocol: 'tcp',
+  destinationPorts: [80, '443', '8000-8080'],
+};
 
 describe('firewall rules: the resource, validated and compiled when saved', () => {
   let f: ApiFixture;
@@ -16,61 +32,144 @@ describe('firewall rules: the resource, validated and compiled when saved', () =
   after(() => f.close());
 
   test('create normalizes every field, list and describe show it with its ID', async () => {
-    const r = await f.request('POST', '/api/firewallrules', { ...WEB, description: ' web servers ', sourceIp: ['10.0.0.0/8', '2001:DB8::1'], sourceMac: '00-1A-2B-3C-4D-5E' });
+    const r = await f.request('POST', '/api/firewallrules', {
+      ...WEB,
+      description: ' web servers ',
+      sourceIp: ['10.0.0.0/8', '2001:DB8::1'],
+      sourceMac: '00-1A-2B-3C-4D-5E',
+    });
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.equal(typeof r.body.ID, 'number');
     assert.deepEqual(
       { ...r.body, ID: 0, created: 0, lastModified: 0 },
       {
-        ID: 0, name: 'Web', description: 'web servers', action: 'allow', priority: 0, direction: 'incoming',
-        frameType: 'any', frameTypeNot: false, protocol: 'tcp', protocolNot: false,
-        sourceIp: ['10.0.0.0/8', '2001:db8::1'], sourceIpNot: false, destinationIp: 'any', destinationIpNot: false,
-        sourceMac: ['00:1a:2b:3c:4d:5e'], sourceMacNot: false, destinationMac: 'any', destinationMacNot: false,
-        sourcePorts: 'any', sourcePortsNot: false, destinationPorts: [80, 443, '8000-8080'], destinationPortsNot: false,
-        created: 0, lastModified: 0,
+        ID: 0,
+        name: 'Web',
+        description: 'web servers',
+        action: 'allow',
+        priority: 0,
+        direction: 'incoming',
+        frameType: 'any',
+        frameTypeNot: false,
+        protocol: 'tcp',
+        protocolNot: false,
+        sourceIp: ['10.0.0.0/8', '2001:db8::1'],
+        sourceIpNot: false,
+        destinationIp: 'any',
+        destinationIpNot: false,
+        sourceMac: ['00:1a:2b:3c:4d:5e'],
+        sourceMacNot: false,
+        destinationMac: 'any',
+        destinationMacNot: false,
+        sourcePorts: 'any',
+        sourcePortsNot: false,
+        destinationPorts: [80, 443, '8000-8080'],
+        destinationPortsNot: false,
+        created: 0,
+        lastModified: 0,
       },
     );
     assert.deepEqual((await f.request('GET', `/api/firewallrules/${r.body.ID}`)).body, r.body);
     const list = (await f.request('GET', '/api/firewallrules')).body.firewallRules;
-    assert.deepEqual(list.map((x: any) => x.name), ['Web']);
+    assert.deepEqual(
+      list.map((x: any) => x.name),
+      ['Web'],
+    );
   });
 
   test('an invalid rule is refused with every problem, field by field, and nothing is stored', async () => {
-    const r = await f.request('POST', '/api/firewallrules', { name: 'Bad', action: 'forbid', priority: 7, direction: 'incoming', protocol: 'udp', destinationPorts: [53, 70000], sourceIp: '10.0.0.1/8' });
+    const r = await f.request('POST', '/api/firewallrules', {
+      name: 'Bad',
+      action: 'forbid',
+      priority: 7,
+      direction: 'incoming',
+      protocol: 'udp',
+      destinationPorts: [53, 70000],
+      sourceIp: '10.0.0.1/8',
+    });
     assert.equal(r.status, 400);
     assert.equal(r.body.error.code, 'FIREWALL_RULE_INVALID');
-    for (const reason of ['action: "forbid" is not one of', 'priority: 7 is not a priority', 'destinationPorts[1]: 70000 is not a port', 'sourceIp: "10.0.0.1/8" has host bits set']) {
+    for (const reason of [
+      'action: "forbid" is not one of',
+      'priority: 7 is not a priority',
+      'destinationPorts[1]: 70000 is not a port',
+      'sourceIp: "10.0.0.1/8" has host bits set',
+    ]) {
       assert.ok(r.body.error.message.includes(reason), `${reason} in ${r.body.error.message}`);
     }
     // Ports without TCP/UDP: core's reason, not a schema error.
-    const icmp = await f.request('POST', '/api/firewallrules', { name: 'Bad', action: 'deny', priority: 1, direction: 'incoming', protocol: 'icmp', destinationPorts: 22 });
+    const icmp = await f.request('POST', '/api/firewallrules', {
+      name: 'Bad',
+      action: 'deny',
+      priority: 1,
+      direction: 'incoming',
+      protocol: 'icmp',
+      destinationPorts: 22,
+    });
     assert.equal(icmp.body.error.code, 'FIREWALL_RULE_INVALID');
     assert.match(icmp.body.error.message, /destinationPorts: ports are only meaningful for protocol TCP or UDP/);
     // A misspelt field must not silently widen a rule: refused by the schema, naming it.
     const typo = await f.request('POST', '/api/firewallrules', { ...WEB, name: 'Typo', destinationPort: 22 });
     assert.deepEqual([typo.status, typo.body.error.code], [400, 'VALIDATION_FAILED']);
     assert.match(typo.body.error.message, /unknown member "destinationPort"/);
-    const noAction = await f.request('POST', '/api/firewallrules', { name: 'No action', priority: 0, direction: 'incoming' });
+    const noAction = await f.request('POST', '/api/firewallrules', {
+      name: 'No action',
+      priority: 0,
+      direction: 'incoming',
+    });
     assert.deepEqual([noAction.status, noAction.body.error.code], [400, 'VALIDATION_FAILED']);
-    assert.deepEqual((await f.request('GET', '/api/firewallrules')).body.firewallRules.map((x: any) => x.name), ['Web']);
+    assert.deepEqual(
+      (await f.request('GET', '/api/firewallrules')).body.firewallRules.map((x: any) => x.name),
+      ['Web'],
+    );
   });
 
   test('a rule nftables cannot enforce is refused when saved, with the reason', async () => {
-    const arp = await f.request('POST', '/api/firewallrules', { name: 'No ARP', action: 'deny', priority: 2, direction: 'incoming', frameType: 'ARP' });
+    const arp = await f.request('POST', '/api/firewallrules', {
+      name: 'No ARP',
+      action: 'deny',
+      priority: 2,
+      direction: 'incoming',
+      frameType: 'ARP',
+    });
     assert.equal(arp.status, 400);
     assert.equal(arp.body.error.code, 'FIREWALL_RULE_NOT_ENFORCEABLE');
-    assert.match(arp.body.error.message, /frameType: arp frames never reach an nftables inet chain \(IPv4 and IPv6 only\), so a deny rule for them cannot be enforced/);
-    const mac = await f.request('POST', '/api/firewallrules', { name: 'Out MAC', action: 'deny', priority: 2, direction: 'outgoing', destinationMac: '02:00:00:00:00:01' });
+    assert.match(
+      arp.body.error.message,
+      /frameType: arp frames never reach an nftables inet chain \(IPv4 and IPv6 only\), so a deny rule for them cannot be enforced/,
+    );
+    const mac = await f.request('POST', '/api/firewallrules', {
+      name: 'Out MAC',
+      action: 'deny',
+      priority: 2,
+      direction: 'outgoing',
+      destinationMac: '02:00:00:00:00:01',
+    });
     assert.equal(mac.body.error.code, 'FIREWALL_RULE_NOT_ENFORCEABLE');
     assert.match(mac.body.error.message, /destinationMac: nftables cannot match MAC addresses on outgoing packets/);
     // An allow rule for ARP is enforceable (ARP passes), so it is accepted.
-    const allowArp = await f.request('POST', '/api/firewallrules', { name: 'ARP ok', action: 'allow', priority: 0, direction: 'incoming', frameType: 'arp' });
+    const allowArp = await f.request('POST', '/api/firewallrules', {
+      name: 'ARP ok',
+      action: 'allow',
+      priority: 0,
+      direction: 'incoming',
+      frameType: 'arp',
+    });
     assert.equal(allowArp.status, 200, JSON.stringify(allowArp.body));
     assert.equal((await f.request('DELETE', `/api/firewallrules/${allowArp.body.ID}`)).status, 204);
   });
 
   test('names are unique; POST modifies the fields sent, PUT replaces the rule; bad changes write nothing', async () => {
-    const a = (await f.request('POST', '/api/firewallrules', { name: 'SSH', action: 'allow', priority: 0, direction: 'incoming', protocol: 'tcp', destinationPorts: 22 })).body;
+    const a = (
+      await f.request('POST', '/api/firewallrules', {
+        name: 'SSH',
+        action: 'allow',
+        priority: 0,
+        direction: 'incoming',
+        protocol: 'tcp',
+        destinationPorts: 22,
+      })
+    ).body;
     const dup = await f.request('POST', '/api/firewallrules', { ...WEB });
     assert.deepEqual([dup.status, dup.body.error.code], [409, 'FIREWALL_RULE_NAME_TAKEN']);
     const m = await f.request('POST', `/api/firewallrules/${a.ID}`, { sourceIp: '198.18.0.0/24' });
@@ -82,11 +181,22 @@ describe('firewall rules: the resource, validated and compiled when saved', () =
     const bad = await f.request('POST', `/api/firewallrules/${a.ID}`, { protocol: 'icmp' });
     assert.equal(bad.body.error.code, 'FIREWALL_RULE_INVALID');
     assert.equal((await f.request('GET', `/api/firewallrules/${a.ID}`)).body.protocol, 'tcp');
-    const put = await f.request('PUT', `/api/firewallrules/${a.ID}`, { name: 'SSH', action: 'deny', priority: '1', direction: 'incoming' });
+    const put = await f.request('PUT', `/api/firewallrules/${a.ID}`, {
+      name: 'SSH',
+      action: 'deny',
+      priority: '1',
+      direction: 'incoming',
+    });
     assert.equal(put.status, 200, JSON.stringify(put.body));
-    assert.deepEqual([put.body.action, put.body.priority, put.body.protocol, put.body.sourceIp, put.body.destinationPorts], ['deny', 1, 'any', 'any', 'any']);
+    assert.deepEqual(
+      [put.body.action, put.body.priority, put.body.protocol, put.body.sourceIp, put.body.destinationPorts],
+      ['deny', 1, 'any', 'any', 'any'],
+    );
     assert.equal((await f.request('GET', '/api/firewallrules/999999')).body.error.code, 'FIREWALL_RULE_NOT_FOUND');
-    assert.equal((await f.request('POST', '/api/firewallrules/999999', { name: 'x' })).body.error.code, 'FIREWALL_RULE_NOT_FOUND');
+    assert.equal(
+      (await f.request('POST', '/api/firewallrules/999999', { name: 'x' })).body.error.code,
+      'FIREWALL_RULE_NOT_FOUND',
+    );
     assert.equal((await f.request('DELETE', `/api/firewallrules/${a.ID}`)).status, 204);
   });
 
@@ -134,34 +244,86 @@ describe('firewall rules: assignment, inheritance, fingerprints, the hidden rule
     for (const id of [onChild, onParent]) await f.heartbeat(id);
     rule.icmp = await create({ name: 'Ping', action: 'allow', priority: 0, direction: 'incoming', protocol: 'icmp' });
     rule.web = await create(WEB);
-    rule.ssh = await create({ name: 'SSH from admins', action: 'allow', priority: 0, direction: 'incoming', protocol: 'tcp', sourceIp: '198.18.0.0/24', destinationPorts: 22 });
+    rule.ssh = await create({
+      name: 'SSH from admins',
+      action: 'allow',
+      priority: 0,
+      direction: 'incoming',
+      protocol: 'tcp',
+      sourceIp: '198.18.0.0/24',
+      destinationPorts: 22,
+    });
     rule.managerOnly = await create(MANAGER_ONLY);
-    rule.deny4118 = await create({ name: 'Nobody else to agent port', action: 'deny', priority: 4, direction: 'incoming', protocol: 'tcp', destinationPorts: 4118 });
-    rule.almost = await create({ name: 'Almost', action: 'force-allow', priority: 3, direction: 'incoming', frameType: 'ipv4', protocol: 'tcp', destinationPorts: '4000-5000' });
+    rule.deny4118 = await create({
+      name: 'Nobody else to agent port',
+      action: 'deny',
+      priority: 4,
+      direction: 'incoming',
+      protocol: 'tcp',
+      destinationPorts: 4118,
+    });
+    rule.almost = await create({
+      name: 'Almost',
+      action: 'force-allow',
+      priority: 3,
+      direction: 'incoming',
+      frameType: 'ipv4',
+      protocol: 'tcp',
+      destinationPorts: '4000-5000',
+    });
   });
   after(() => f.close());
 
   test('rules go down the tree and add up: Base → Servers → Web servers → computer', async () => {
-    assert.equal((await status(onChild)), 'Managed (Online)');
+    assert.equal(await status(onChild), 'Managed (Online)');
     await assign(`/api/policies/${base}`, [rule.icmp!]);
     const p = await assign(`/api/policies/${parent}`, [rule.ssh!, rule.icmp!]);
-    assert.deepEqual(p, { policyID: parent, ruleIDs: [rule.ssh, rule.icmp], inheritedRuleIDs: [{ ruleID: rule.icmp, policyID: base }], effectiveRuleIDs: [rule.icmp, rule.ssh] });
+    assert.deepEqual(p, {
+      policyID: parent,
+      ruleIDs: [rule.ssh, rule.icmp],
+      inheritedRuleIDs: [{ ruleID: rule.icmp, policyID: base }],
+      effectiveRuleIDs: [rule.icmp, rule.ssh],
+    });
     await assign(`/api/policies/${child}`, [rule.web!]);
     const c = await assign(`/api/computers/${onChild}`, [rule.managerOnly!, rule.managerOnly!]);
     assert.deepEqual(c, {
       computerID: onChild,
       ruleIDs: [rule.managerOnly],
-      inheritedRuleIDs: [{ ruleID: rule.icmp, policyID: base }, { ruleID: rule.ssh, policyID: parent }, { ruleID: rule.web, policyID: child }],
+      inheritedRuleIDs: [
+        { ruleID: rule.icmp, policyID: base },
+        { ruleID: rule.ssh, policyID: parent },
+        { ruleID: rule.web, policyID: child },
+      ],
       effectiveRuleIDs: [rule.icmp, rule.ssh, rule.web, rule.managerOnly],
     });
-    assert.deepEqual((await f.request('GET', `/api/computers/${onParent}/firewall`)).body.effectiveRuleIDs, [rule.icmp, rule.ssh]);
-    assert.deepEqual((await f.request('GET', `/api/policies/${child}/firewall`)).body.effectiveRuleIDs, [rule.icmp, rule.ssh, rule.web]);
+    assert.deepEqual((await f.request('GET', `/api/computers/${onParent}/firewall`)).body.effectiveRuleIDs, [
+      rule.icmp,
+      rule.ssh,
+    ]);
+    assert.deepEqual((await f.request('GET', `/api/policies/${child}/firewall`)).body.effectiveRuleIDs, [
+      rule.icmp,
+      rule.ssh,
+      rule.web,
+    ]);
     // The configuration (and so the fingerprint) carries the effective rules, by their ID.
     const cfg = await f.configurations.forComputer({ id: onChild, policyId: child, platform: 'linux' });
-    assert.deepEqual((cfg.configuration.firewall.rules as Array<{ id: string }>).map((r) => r.id), [rule.icmp, rule.ssh, rule.web, rule.managerOnly].map(String));
+    assert.deepEqual(
+      (cfg.configuration.firewall.rules as Array<{ id: string }>).map((r) => r.id),
+      [rule.icmp, rule.ssh, rule.web, rule.managerOnly].map(String),
+    );
     assert.equal((await computer(onChild)).configurationFingerprint.expected, cfg.fingerprint);
-    const audit = (await f.request('GET', '/api/auditevents')).body.auditEvents.filter((e: any) => e.action.endsWith('.firewall'));
-    assert.deepEqual(audit[0], { ...audit[0], action: 'computer.firewall', targetType: 'computer', targetID: onChild, setting: 'firewall.ruleIDs', oldValue: '[]', newValue: `[${rule.managerOnly}]` });
+    const audit = (await f.request('GET', '/api/auditevents')).body.auditEvents.filter((e: any) =>
+      e.action.endsWith('.firewall'),
+    );
+    assert.deepEqual(audit[0], {
+      ...audit[0],
+      action: 'computer.firewall',
+      targetType: 'computer',
+      targetID: onChild,
+      setting: 'firewall.ruleIDs',
+      oldValue: '[]',
+      newValue: `[${rule.managerOnly}]`,
+    });
   });
 
   test('assignment and rule changes make exactly the computers they reach Update Pending (Heartbeat)', async () => {
@@ -169,27 +331,54 @@ describe('firewall rules: assignment, inheritance, fingerprints, the hidden rule
     assert.deepEqual([await status(onChild), await status(onParent)], ['Managed (Online)', 'Managed (Online)']);
     // On the child policy: only the computer below it.
     await assign(`/api/policies/${child}`, [rule.web!, rule.almost!]);
-    assert.deepEqual([await status(onChild), await status(onParent)], ['Update Pending (Heartbeat)', 'Managed (Online)']);
+    assert.deepEqual(
+      [await status(onChild), await status(onParent)],
+      ['Update Pending (Heartbeat)', 'Managed (Online)'],
+    );
     for (const id of [onChild, onParent]) await f.heartbeat(id);
     // A change to a rule assigned on Servers reaches both; the same change again reaches none.
     const m = await f.request('POST', `/api/firewallrules/${rule.ssh}`, { sourceIp: '198.18.0.0/25' });
     assert.equal(m.status, 200);
-    assert.deepEqual([await status(onChild), await status(onParent)], ['Update Pending (Heartbeat)', 'Update Pending (Heartbeat)']);
+    assert.deepEqual(
+      [await status(onChild), await status(onParent)],
+      ['Update Pending (Heartbeat)', 'Update Pending (Heartbeat)'],
+    );
     for (const id of [onChild, onParent]) await f.heartbeat(id);
-    assert.equal((await f.request('POST', `/api/firewallrules/${rule.ssh}`, { sourceIp: '198.18.0.0/25' })).status, 200);
+    assert.equal(
+      (await f.request('POST', `/api/firewallrules/${rule.ssh}`, { sourceIp: '198.18.0.0/25' })).status,
+      200,
+    );
     // A rule only the child computer has: the other computer is untouched.
-    assert.equal((await f.request('POST', `/api/firewallrules/${rule.managerOnly}`, { description: 'restricts 4118' })).status, 200);
-    assert.deepEqual([await status(onChild), await status(onParent)], ['Update Pending (Heartbeat)', 'Managed (Online)']);
+    assert.equal(
+      (await f.request('POST', `/api/firewallrules/${rule.managerOnly}`, { description: 'restricts 4118' })).status,
+      200,
+    );
+    assert.deepEqual(
+      [await status(onChild), await status(onParent)],
+      ['Update Pending (Heartbeat)', 'Managed (Online)'],
+    );
     // Whatever changed, the stored expectation is what a heartbeat computes.
     for (const id of [onChild, onParent]) {
       const c = await computer(id);
-      assert.equal(c.configurationFingerprint.expected, (await f.configurations.forComputer({ id, policyId: c.policyID, platform: 'linux' })).fingerprint);
+      assert.equal(
+        c.configurationFingerprint.expected,
+        (await f.configurations.forComputer({ id, policyId: c.policyID, platform: 'linux' })).fingerprint,
+      );
     }
   });
 
   test('a setting change on a policy keeps the firewall rules in the expected fingerprint', async () => {
     await f.heartbeat(onChild);
-    assert.equal((await f.request('POST', `/api/policies/${parent}/settings/platformSettingHeartbeatInactiveVmOfflineAlertEnabled`, { value: 'true' })).status, 200);
+    assert.equal(
+      (
+        await f.request(
+          'POST',
+          `/api/policies/${parent}/settings/platformSettingHeartbeatInactiveVmOfflineAlertEnabled`,
+          { value: 'true' },
+        )
+      ).status,
+      200,
+    );
     const c = await computer(onChild);
     const cfg = await f.configurations.forComputer({ id: onChild, policyId: child, platform: 'linux' });
     assert.equal(cfg.configuration.firewall.rules.length, 5);
@@ -200,49 +389,120 @@ describe('firewall rules: assignment, inheritance, fingerprints, the hidden rule
     // Agent Initiated (the default): nothing listens, nothing is opened.
     let e = await effective(onParent);
     assert.deepEqual([e.hiddenRule, e.listeningPort, e.hiddenRuleReplacedBy], ['absent', null, null]);
-    assert.deepEqual(e.rules.map((r: any) => r.ID), [rule.icmp, rule.ssh]);
-    assert.deepEqual(e.rules.map((r: any) => r.source), [`policy:${base}`, `policy:${parent}`]);
+    assert.deepEqual(
+      e.rules.map((r: any) => r.ID),
+      [rule.icmp, rule.ssh],
+    );
+    assert.deepEqual(
+      e.rules.map((r: any) => r.source),
+      [`policy:${base}`, `policy:${parent}`],
+    );
 
-    assert.equal((await f.request('POST', `/api/policies/${base}/settings/${DIRECTION}`, { value: 'Bidirectional' })).status, 200);
+    assert.equal(
+      (await f.request('POST', `/api/policies/${base}/settings/${DIRECTION}`, { value: 'Bidirectional' })).status,
+      200,
+    );
     e = await effective(onParent);
-    assert.deepEqual([e.firewallState, e.communicationDirection, e.hiddenRule, e.listeningPort], ['On', 'bidirectional', 'present', 4118]);
+    assert.deepEqual(
+      [e.firewallState, e.communicationDirection, e.hiddenRule, e.listeningPort],
+      ['On', 'bidirectional', 'present', 4118],
+    );
     const hidden = e.rules[0];
     assert.deepEqual(
-      { ID: hidden.ID, agentRuleID: hidden.agentRuleID, hidden: hidden.hidden, source: hidden.source, action: hidden.action, priority: hidden.priority, frameType: hidden.frameType, protocol: hidden.protocol, destinationPorts: hidden.destinationPorts, sourceIp: hidden.sourceIp, sourceMac: hidden.sourceMac },
-      { ID: null, agentRuleID: 'hidden-listening-port', hidden: true, source: 'hidden', action: 'bypass', priority: 4, frameType: 'ip', protocol: 'tcp', destinationPorts: [4118], sourceIp: 'any', sourceMac: 'any' },
+      {
+        ID: hidden.ID,
+        agentRuleID: hidden.agentRuleID,
+        hidden: hidden.hidden,
+        source: hidden.source,
+        action: hidden.action,
+        priority: hidden.priority,
+        frameType: hidden.frameType,
+        protocol: hidden.protocol,
+        destinationPorts: hidden.destinationPorts,
+        sourceIp: hidden.sourceIp,
+        sourceMac: hidden.sourceMac,
+      },
+      {
+        ID: null,
+        agentRuleID: 'hidden-listening-port',
+        hidden: true,
+        source: 'hidden',
+        action: 'bypass',
+        priority: 4,
+        frameType: 'ip',
+        protocol: 'tcp',
+        destinationPorts: [4118],
+        sourceIp: 'any',
+        sourceMac: 'any',
+      },
     );
-    assert.deepEqual(e.rules.slice(1).map((r: any) => [r.ID, r.hidden]), [[rule.icmp, false], [rule.ssh, false]]);
+    assert.deepEqual(
+      e.rules.slice(1).map((r: any) => [r.ID, r.hidden]),
+      [
+        [rule.icmp, false],
+        [rule.ssh, false],
+      ],
+    );
 
     // web-1 has the manager-only force-allow: it replaces the hidden rule, which is left out.
     e = await effective(onChild);
     assert.deepEqual([e.hiddenRule, e.hiddenRuleReplacedBy], ['replaced', rule.managerOnly]);
     assert.ok(!e.rules.some((r: any) => r.hidden));
     const replacing = e.rules.find((r: any) => r.ID === rule.managerOnly);
-    assert.deepEqual([replacing.replacesHiddenRule, replacing.source, replacing.sourceIp], [true, 'computer', ['198.18.0.1']]);
+    assert.deepEqual(
+      [replacing.replacesHiddenRule, replacing.source, replacing.sourceIp],
+      [true, 'computer', ['198.18.0.1']],
+    );
     // A rule about the port that misses the conditions says why.
     const almost = e.rules.find((r: any) => r.ID === rule.almost);
     assert.deepEqual(almost.hiddenRuleMismatches, ['priority is 3, not 4', 'frame type is ipv4, not IP']);
     assert.equal(almost.replacesHiddenRule, false);
-    assert.equal(e.rules.find((r: any) => r.ID === rule.web).hiddenRuleMismatches, undefined, 'rules not about the port say nothing');
+    assert.equal(
+      e.rules.find((r: any) => r.ID === rule.web).hiddenRuleMismatches,
+      undefined,
+      'rules not about the port say nothing',
+    );
   });
 
   test('counters from the last heartbeat show beside each rule, the hidden one included', async () => {
     const c = (await f.store.getComputer(onParent))!;
     const t = Date.now();
     await f.store.recordHeartbeat({
-      computerId: onParent, now: t, offlineDeadline: t + 1_800_000, agentVersion: c.agentVersion, platform: c.platform, hostName: c.hostName,
-      lastIp: null, clockOffsetMs: 0, uptimeSeconds: 1, drivers: [{ name: 'firewall', status: 'online' }],
-      counters: { 'firewall.hidden-listening-port.packets': 7, 'firewall.hidden-listening-port.bytes': 420, [`firewall.${rule.icmp}.packets`]: 2, [`firewall.${rule.icmp}.bytes`]: 168 },
-      appliedFingerprint: c.expectedFingerprint, tlsProtocol: null, tlsCipherSuite: null, events: [],
+      computerId: onParent,
+      now: t,
+      offlineDeadline: t + 1_800_000,
+      agentVersion: c.agentVersion,
+      platform: c.platform,
+      hostName: c.hostName,
+      lastIp: null,
+      clockOffsetMs: 0,
+      uptimeSeconds: 1,
+      drivers: [{ name: 'firewall', status: 'online' }],
+      counters: {
+        'firewall.hidden-listening-port.packets': 7,
+        'firewall.hidden-listening-port.bytes': 420,
+        [`firewall.${rule.icmp}.packets`]: 2,
+        [`firewall.${rule.icmp}.bytes`]: 168,
+      },
+      appliedFingerprint: c.expectedFingerprint,
+      tlsProtocol: null,
+      tlsCipherSuite: null,
+      events: [],
     });
     const e = await effective(onParent);
-    assert.deepEqual(e.rules.map((r: any) => r.counters), [{ packets: 7, bytes: 420 }, { packets: 2, bytes: 168 }, null]);
+    assert.deepEqual(
+      e.rules.map((r: any) => r.counters),
+      [{ packets: 7, bytes: 420 }, { packets: 2, bytes: 168 }, null],
+    );
   });
 
   test('removing the replacing rule brings the hidden rule back', async () => {
     await assign(`/api/computers/${onChild}`, []);
     const e = await effective(onChild);
-    assert.deepEqual([e.hiddenRule, e.hiddenRuleReplacedBy, e.rules[0].agentRuleID], ['present', null, 'hidden-listening-port']);
+    assert.deepEqual(
+      [e.hiddenRule, e.hiddenRuleReplacedBy, e.rules[0].agentRuleID],
+      ['present', null, 'hidden-listening-port'],
+    );
   });
 
   test('unknown rules, policies and computers in assignments are refused and write nothing', async () => {
@@ -250,20 +510,37 @@ describe('firewall rules: assignment, inheritance, fingerprints, the hidden rule
     assert.deepEqual([r.status, r.body.error.code], [400, 'FIREWALL_RULE_REFERENCE_UNKNOWN']);
     assert.match(r.body.error.message, /ruleIDs 424242/);
     assert.deepEqual((await f.request('GET', `/api/policies/${parent}/firewall`)).body.ruleIDs, [rule.ssh, rule.icmp]);
-    assert.equal((await f.request('POST', '/api/policies/999/firewall', { ruleIDs: [] })).body.error.code, 'POLICY_NOT_FOUND');
+    assert.equal(
+      (await f.request('POST', '/api/policies/999/firewall', { ruleIDs: [] })).body.error.code,
+      'POLICY_NOT_FOUND',
+    );
     assert.equal((await f.request('GET', '/api/computers/999/firewall')).body.error.code, 'COMPUTER_NOT_FOUND');
-    assert.equal((await f.request('GET', '/api/computers/999/firewall/effective')).body.error.code, 'COMPUTER_NOT_FOUND');
-    assert.equal((await f.request('POST', `/api/computers/${onChild}/firewall`, { ruleIDs: ['1'] })).body.error.code, 'VALIDATION_FAILED');
+    assert.equal(
+      (await f.request('GET', '/api/computers/999/firewall/effective')).body.error.code,
+      'COMPUTER_NOT_FOUND',
+    );
+    assert.equal(
+      (await f.request('POST', `/api/computers/${onChild}/firewall`, { ruleIDs: ['1'] })).body.error.code,
+      'VALIDATION_FAILED',
+    );
   });
 
   test('deleting a rule in use is refused, naming where; once unassigned it goes', async () => {
     await assign(`/api/computers/${onParent}`, [rule.icmp!]);
     const r = await f.request('DELETE', `/api/firewallrules/${rule.icmp}`);
     assert.deepEqual([r.status, r.body.error.code], [409, 'FIREWALL_RULE_IN_USE']);
-    assert.match(r.body.error.message, new RegExp(`rule ${rule.icmp} is assigned to policies ${base} \\("Base Policy"\\), ${parent} \\("Servers"\\) and computer ${onParent} \\(db-1\\)`));
+    assert.match(
+      r.body.error.message,
+      new RegExp(
+        `rule ${rule.icmp} is assigned to policies ${base} \\("Base Policy"\\), ${parent} \\("Servers"\\) and computer ${onParent} \\(db-1\\)`,
+      ),
+    );
     await assign(`/api/policies/${base}`, []);
     await assign(`/api/policies/${parent}`, [rule.ssh!]);
-    assert.equal((await f.request('DELETE', `/api/firewallrules/${rule.icmp}`)).body.error.code, 'FIREWALL_RULE_IN_USE');
+    assert.equal(
+      (await f.request('DELETE', `/api/firewallrules/${rule.icmp}`)).body.error.code,
+      'FIREWALL_RULE_IN_USE',
+    );
     await assign(`/api/computers/${onParent}`, []);
     assert.equal((await f.request('DELETE', `/api/firewallrules/${rule.icmp}`)).status, 204);
     assert.equal((await f.request('GET', `/api/firewallrules/${rule.icmp}`)).status, 404);

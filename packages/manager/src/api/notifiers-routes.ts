@@ -64,7 +64,12 @@ async function notifierView(m: Monitoring, n: NotifierRecord) {
     sources: s.sources,
     minSeverity: s.minSeverity,
     ...(s.kind === 'webhook'
-      ? { webhook: { ...s.webhook, headers: Object.fromEntries(Object.keys(s.webhook.headers).map((k) => [k, '(set)'])) } }
+      ? {
+          webhook: {
+            ...s.webhook,
+            headers: Object.fromEntries(Object.keys(s.webhook.headers).map((k) => [k, '(set)'])),
+          },
+        }
       : { syslog: s.syslog }),
     createdAt: n.createdAt,
     delivery: {
@@ -84,16 +89,23 @@ async function notifierView(m: Monitoring, n: NotifierRecord) {
  * what is stored from its creation on; docs/monitoring.md has examples.
  */
 export function notifiersRoutes(app: FastifyInstance, monitoring: Monitoring, now: () => number): void {
-  app.get('/api/notifiers', { schema: { ...doc('List notifiers'), response: { 200: Type.Object({ notifiers: Type.Array(NotifierView) }) } } }, async () => {
-    const all = await monitoring.store.listNotifiers();
-    return { notifiers: await Promise.all(all.map((n) => notifierView(monitoring, n))) };
-  });
+  app.get(
+    '/api/notifiers',
+    { schema: { ...doc('List notifiers'), response: { 200: Type.Object({ notifiers: Type.Array(NotifierView) }) } } },
+    async () => {
+      const all = await monitoring.store.listNotifiers();
+      return { notifiers: await Promise.all(all.map((n) => notifierView(monitoring, n))) };
+    },
+  );
 
   app.post<{ Body: NotifierBody }>(
     '/api/notifiers',
     {
       schema: {
-        ...doc('Create a notifier', 'A webhook (JSON POST per alert or event) or a syslog receiver (RFC 5424 over UDP, TCP or TLS; plain or CEF). It receives what happens from now on.'),
+        ...doc(
+          'Create a notifier',
+          'A webhook (JSON POST per alert or event) or a syslog receiver (RFC 5424 over UDP, TCP or TLS; plain or CEF). It receives what happens from now on.',
+        ),
         body: NotifierBody,
         response: { 201: NotifierView },
       },
@@ -101,7 +113,12 @@ export function notifiersRoutes(app: FastifyInstance, monitoring: Monitoring, no
     async (req, reply) => {
       const r = notifierSettingsFrom(req.body);
       if ('problem' in r) throw new PalisadeError('NOTIFIER_CONFIG_INVALID', r.problem);
-      const n = await monitoring.store.createNotifier({ name: req.body.name, settings: r.settings, enabled: req.body.enabled ?? true, now: now() });
+      const n = await monitoring.store.createNotifier({
+        name: req.body.name,
+        settings: r.settings,
+        enabled: req.body.enabled ?? true,
+        now: now(),
+      });
       if (n === 'name-taken') throw new PalisadeError('NOTIFIER_NAME_TAKEN', `"${req.body.name}"`);
       req.log.info({ notifier: n.id, name: n.name, kind: n.settings.kind }, 'notifier created');
       return reply.status(201).send(await notifierView(monitoring, n));
@@ -110,7 +127,16 @@ export function notifiersRoutes(app: FastifyInstance, monitoring: Monitoring, no
 
   app.get<{ Params: Static<typeof IdParams> }>(
     '/api/notifiers/:id',
-    { schema: { ...doc('Describe a notifier', 'Its configuration and delivery state: backlog, failures, last error, next retry.'), params: IdParams, response: { 200: NotifierView } } },
+    {
+      schema: {
+        ...doc(
+          'Describe a notifier',
+          'Its configuration and delivery state: backlog, failures, last error, next retry.',
+        ),
+        params: IdParams,
+        response: { 200: NotifierView },
+      },
+    },
     async (req) => {
       const n = await monitoring.store.getNotifier(Number(req.params.id));
       if (!n) throw new PalisadeError('NOTIFIER_NOT_FOUND', req.params.id);
@@ -120,7 +146,13 @@ export function notifiersRoutes(app: FastifyInstance, monitoring: Monitoring, no
 
   app.delete<{ Params: Static<typeof IdParams> }>(
     '/api/notifiers/:id',
-    { schema: { ...doc('Delete a notifier', 'Its undelivered backlog is dropped with it.'), params: IdParams, response: { 204: Type.Null() } } },
+    {
+      schema: {
+        ...doc('Delete a notifier', 'Its undelivered backlog is dropped with it.'),
+        params: IdParams,
+        response: { 204: Type.Null() },
+      },
+    },
     async (req, reply) => {
       const id = Number(req.params.id);
       if (!(await monitoring.store.deleteNotifier(id))) throw new PalisadeError('NOTIFIER_NOT_FOUND', req.params.id);

@@ -28,17 +28,44 @@ export function objectSettingRoutes(
   const tags = o.tags;
   app.get<{ Params: SettingPath; Querystring: Overrides }>(
     path,
-    { schema: { summary: `Describe a ${o.noun} setting`, tags, params: SettingParams, querystring: OverridesQuery, response: { 200: SettingValueView } } },
-    async (req) => settingReadView(await o.read(Number(req.params.id), req.params.name), req.query.overrides === 'true'),
+    {
+      schema: {
+        summary: `Describe a ${o.noun} setting`,
+        tags,
+        params: SettingParams,
+        querystring: OverridesQuery,
+        response: { 200: SettingValueView },
+      },
+    },
+    async (req) =>
+      settingReadView(await o.read(Number(req.params.id), req.params.name), req.query.overrides === 'true'),
   );
   app.post<{ Params: SettingPath; Body: Static<typeof SettingValueWrite> }>(
     path,
-    { schema: { summary: `Override a ${o.noun} setting`, description: 'Returns the effective value after the change.', tags, params: SettingParams, body: SettingValueWrite, response: { 200: SettingValueView } } },
-    async (req) => settingReadView(await o.write(Number(req.params.id), req.params.name, req.body.value, actorOf(req)), false),
+    {
+      schema: {
+        summary: `Override a ${o.noun} setting`,
+        description: 'Returns the effective value after the change.',
+        tags,
+        params: SettingParams,
+        body: SettingValueWrite,
+        response: { 200: SettingValueView },
+      },
+    },
+    async (req) =>
+      settingReadView(await o.write(Number(req.params.id), req.params.name, req.body.value, actorOf(req)), false),
   );
   app.delete<{ Params: SettingPath }>(
     path,
-    { schema: { summary: `Reset a ${o.noun} setting to Inherited`, description: 'Returns the inherited value now in effect.', tags, params: SettingParams, response: { 200: SettingValueView } } },
+    {
+      schema: {
+        summary: `Reset a ${o.noun} setting to Inherited`,
+        description: 'Returns the inherited value now in effect.',
+        tags,
+        params: SettingParams,
+        response: { 200: SettingValueView },
+      },
+    },
     async (req) => settingReadView(await o.write(Number(req.params.id), req.params.name, null, actorOf(req)), false),
   );
 }

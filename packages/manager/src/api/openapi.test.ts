@@ -14,7 +14,8 @@ describe('the OpenAPI document matches the routes', () => {
     f = await startApiFixture({
       beforeReady: (app) =>
         app.addHook('onRoute', (r: RouteOptions) => {
-          for (const m of Array.isArray(r.method) ? r.method : [r.method]) if (m !== 'HEAD') registered.add(`${m} ${openApiPath(r.url)}`);
+          for (const m of Array.isArray(r.method) ? r.method : [r.method])
+            if (m !== 'HEAD') registered.add(`${m} ${openApiPath(r.url)}`);
         }),
     });
     const r = await f.request('GET', '/api/openapi.json', undefined, { key: null });
@@ -24,49 +25,82 @@ describe('the OpenAPI document matches the routes', () => {
   after(() => f.close());
 
   const documented = () =>
-    new Set(Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`)));
+    new Set(
+      Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([path, ops]) =>
+        Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`),
+      ),
+    );
 
   test('every registered /api route is documented, and every documented one is registered', () => {
     const api = new Set([...registered].filter((r) => r.split(' ')[1]!.startsWith('/api/')));
     // The routes this feature promises, so a hook that saw nothing cannot pass.
     for (const r of [
-      'GET /api/policies', 'POST /api/policies', 'GET /api/policies/{id}', 'POST /api/policies/{id}', 'DELETE /api/policies/{id}',
-      'GET /api/policies/{id}/settings/{name}', 'POST /api/policies/{id}/settings/{name}', 'DELETE /api/policies/{id}/settings/{name}',
-      'GET /api/computers', 'GET /api/computers/{id}', 'POST /api/computers/{id}', 'DELETE /api/computers/{id}',
-      'GET /api/computers/{id}/settings/{name}', 'POST /api/computers/{id}/settings/{name}', 'DELETE /api/computers/{id}/settings/{name}',
-      'GET /api/auditevents', 'GET /api/settings', 'GET /api/openapi.json',
+      'GET /api/policies',
+      'POST /api/policies',
+      'GET /api/policies/{id}',
+      'POST /api/policies/{id}',
+      'DELETE /api/policies/{id}',
+      'GET /api/policies/{id}/settings/{name}',
+      'POST /api/policies/{id}/settings/{name}',
+      'DELETE /api/policies/{id}/settings/{name}',
+      'GET /api/computers',
+      'GET /api/computers/{id}',
+      'POST /api/computers/{id}',
+      'DELETE /api/computers/{id}',
+      'GET /api/computers/{id}/settings/{name}',
+      'POST /api/computers/{id}/settings/{name}',
+      'DELETE /api/computers/{id}/settings/{name}',
+      'GET /api/auditevents',
+      'GET /api/settings',
+      'GET /api/openapi.json',
     ]) {
       assert.ok(api.has(r), `registered: ${r}`);
     }
     assert.deepEqual([...documented()].sort(), [...api].sort());
     for (const r of documented()) {
       const [method, path] = r.split(' ') as [string, string];
-      assert.ok(f.app.hasRoute({ method: method as 'GET', url: path.replace(/\{([^}]+)\}/g, ':$1') }), `Fastify routes ${r}`);
+      assert.ok(
+        f.app.hasRoute({ method: method as 'GET', url: path.replace(/\{([^}]+)\}/g, ':$1') }),
+        `Fastify routes ${r}`,
+      );
     }
   });
 
   test('an OpenAPI 3.1 document: path parameters declared, bodies and responses from the route schemas', () => {
     assert.equal(doc.openapi, '3.1.0');
-    assert.deepEqual(doc.components.securitySchemes.apiKey, { type: 'apiKey', in: 'header', name: 'api-secret-key', description: doc.components.securitySchemes.apiKey.description });
+    assert.deepEqual(doc.components.securitySchemes.apiKey, {
+      type: 'apiKey',
+      in: 'header',
+      name: 'api-secret-key',
+      description: doc.components.securitySchemes.apiKey.description,
+    });
     const ids = new Set<string>();
     for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
       const inPath = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]);
       for (const [method, op] of Object.entries(ops)) {
         const declared = op.parameters.filter((p: any) => p.in === 'path').map((p: any) => p.name);
         assert.deepEqual(declared.sort(), [...inPath].sort(), `${method} ${path} declares its path parameters`);
-        if (/^\/api\/(policies|computers|settings|auditevents|openapi)/.test(path)) assert.ok(op.summary, `${method} ${path} has a summary`);
+        if (/^\/api\/(policies|computers|settings|auditevents|openapi)/.test(path))
+          assert.ok(op.summary, `${method} ${path} has a summary`);
         assert.ok(op.responses.default, `${method} ${path} documents errors`);
         assert.ok(!ids.has(op.operationId), `unique operationId ${op.operationId}`);
         ids.add(op.operationId);
-        if (method === 'post') assert.ok(op.requestBody || path === '/api/openapi.json', `${method} ${path} documents its body`);
+        if (method === 'post')
+          assert.ok(op.requestBody || path === '/api/openapi.json', `${method} ${path} documents its body`);
       }
     }
     const create = doc.paths['/api/policies'].post;
     assert.deepEqual(create.requestBody.content['application/json'].schema.required, ['name']);
-    assert.ok(create.requestBody.content['application/json'].schema.properties.policySettings.properties.firewallSettingState);
+    assert.ok(
+      create.requestBody.content['application/json'].schema.properties.policySettings.properties.firewallSettingState,
+    );
     assert.equal(doc.paths['/api/policies/{id}'].delete.responses['204'].description, 'no content');
     assert.deepEqual(doc.paths['/api/openapi.json'].get.security, []);
-    assert.equal(doc.paths['/api/policies'].get.security, undefined, 'the rest need the API key (document-level security)');
+    assert.equal(
+      doc.paths['/api/policies'].get.security,
+      undefined,
+      'the rest need the API key (document-level security)',
+    );
     const overrides = doc.paths['/api/computers/{id}'].get.parameters.find((p: any) => p.name === 'overrides');
     assert.deepEqual({ in: overrides.in, required: overrides.required }, { in: 'query', required: false });
   });
@@ -75,7 +109,8 @@ describe('the OpenAPI document matches the routes', () => {
     const pid = (await f.request('POST', '/api/policies', { name: 'P' })).body.ID;
     const c = await f.addComputer({ hostName: 'h' });
     const policy = (await f.request('GET', `/api/policies/${pid}`)).body;
-    const props = (path: string, method: string) => Object.keys(doc.paths[path][method].responses['200'].content['application/json'].schema.properties).sort();
+    const props = (path: string, method: string) =>
+      Object.keys(doc.paths[path][method].responses['200'].content['application/json'].schema.properties).sort();
     assert.deepEqual(Object.keys(policy).sort(), props('/api/policies/{id}', 'get'));
     const computer = (await f.request('GET', `/api/computers/${c.id}`)).body;
     // The computer view lets members through that its schema does not name (other features add

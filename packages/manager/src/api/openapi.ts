@@ -76,7 +76,12 @@ export class OpenApiCollector {
       const methods = Array.isArray(r.method) ? r.method : [r.method];
       for (const method of methods) {
         if (method === 'HEAD') continue;
-        this.#routes.push({ method, path: openApiPath(r.url), schema: (r.schema ?? {}) as Record<string, unknown>, public: r.config?.public === true });
+        this.#routes.push({
+          method,
+          path: openApiPath(r.url),
+          schema: (r.schema ?? {}) as Record<string, unknown>,
+          public: r.config?.public === true,
+        });
         this.#document = null;
       }
     });
@@ -91,7 +96,15 @@ export class OpenApiCollector {
     if (this.#document) return this.#document;
     const paths: Record<string, Record<string, unknown>> = {};
     for (const r of this.#routes) {
-      const s = r.schema as { summary?: string; description?: string; tags?: readonly string[]; params?: unknown; querystring?: unknown; body?: unknown; response?: unknown };
+      const s = r.schema as {
+        summary?: string;
+        description?: string;
+        tags?: readonly string[];
+        params?: unknown;
+        querystring?: unknown;
+        body?: unknown;
+        response?: unknown;
+      };
       const responses: Record<string, unknown> = {};
       for (const [status, schema] of Object.entries((s.response ?? {}) as Record<string, unknown>)) {
         const body = plain(schema) as { type?: string; description?: string };
@@ -101,14 +114,19 @@ export class OpenApiCollector {
             : { description: body.description ?? 'success', content: { 'application/json': { schema: body } } };
       }
       if (Object.keys(responses).length === 0) responses['200'] = { description: 'success' };
-      responses.default = { description: 'an error: 4xx with a code and a reason (docs/errors.md)', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+      responses.default = {
+        description: 'an error: 4xx with a code and a reason (docs/errors.md)',
+        content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+      };
       const op: Record<string, unknown> = {
         operationId: operationId(r.method, r.path),
         ...(s.summary ? { summary: s.summary } : {}),
         ...(s.description ? { description: s.description } : {}),
         ...(s.tags ? { tags: [...s.tags] } : {}),
         parameters: [...parameters(s.params, 'path'), ...parameters(s.querystring, 'query')],
-        ...(s.body ? { requestBody: { required: true, content: { 'application/json': { schema: plain(s.body) } } } } : {}),
+        ...(s.body
+          ? { requestBody: { required: true, content: { 'application/json': { schema: plain(s.body) } } } }
+          : {}),
         responses,
         ...(r.public ? { security: [] } : {}),
       };
@@ -118,12 +136,25 @@ export class OpenApiCollector {
       openapi: '3.1.0',
       info,
       components: {
-        securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'api-secret-key', description: 'an API key: printed on first start, or made with `palisade-manager apikey create`' } },
+        securitySchemes: {
+          apiKey: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'api-secret-key',
+            description: 'an API key: printed on first start, or made with `palisade-manager apikey create`',
+          },
+        },
         schemas: {
           Error: {
             type: 'object',
             required: ['error'],
-            properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } } } },
+            properties: {
+              error: {
+                type: 'object',
+                required: ['code', 'message'],
+                properties: { code: { type: 'string' }, message: { type: 'string' } },
+              },
+            },
           },
         },
       },

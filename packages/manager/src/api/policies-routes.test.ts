@@ -10,7 +10,9 @@ const INTERVAL = 'platformSettingHeartbeatInterval';
 
 /** Only `value` and `source` of each setting, for compact assertions. */
 function settings(obj: Record<string, { value: string | null; source?: string }>): Record<string, string> {
-  return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, v.source ? `${v.value} <${v.source}>` : String(v.value)]));
+  return Object.fromEntries(
+    Object.entries(obj).map(([k, v]) => [k, v.source ? `${v.value} <${v.source}>` : String(v.value)]),
+  );
 }
 
 describe('policies: inheritance across levels through the API', () => {
@@ -66,8 +68,14 @@ describe('policies: inheritance across levels through the API', () => {
       [FIREWALL]: 'On <computer>',
     });
     // The same on the single-setting route.
-    assert.deepEqual((await f.request('GET', `/api/computers/${computer}/settings/${DIRECTION}`)).body, { value: 'Bidirectional', source: `policy:${a}` });
-    assert.deepEqual((await f.request('GET', `/api/policies/${c}/settings/${FIREWALL}`)).body, { value: 'Off', source: `policy:${b}` });
+    assert.deepEqual((await f.request('GET', `/api/computers/${computer}/settings/${DIRECTION}`)).body, {
+      value: 'Bidirectional',
+      source: `policy:${a}`,
+    });
+    assert.deepEqual((await f.request('GET', `/api/policies/${c}/settings/${FIREWALL}`)).body, {
+      value: 'Off',
+      source: `policy:${b}`,
+    });
   });
 
   test('?overrides=true shows only what each object itself holds, the rest {"value": null}', async () => {
@@ -83,7 +91,9 @@ describe('policies: inheritance across levels through the API', () => {
     const comp = (await f.request('GET', `/api/computers/${computer}?overrides=true`)).body;
     assert.deepEqual(comp.computerSettings[FIREWALL], { value: 'On' });
     assert.deepEqual(comp.computerSettings[TIME_SHIFT], { value: null });
-    assert.deepEqual((await f.request('GET', `/api/policies/${b}/settings/${DIRECTION}?overrides=true`)).body, { value: null });
+    assert.deepEqual((await f.request('GET', `/api/policies/${b}/settings/${DIRECTION}?overrides=true`)).body, {
+      value: null,
+    });
     // The Base Policy inherits nothing: every setting has its own value there.
     const pb = (await f.request('GET', `/api/policies/${base}?overrides=true`)).body;
     assert.equal(pb.policySettings[TIME_SHIFT].value, '40');
@@ -152,7 +162,10 @@ describe('policies: inheritance across levels through the API', () => {
     assert.equal(r.status, 200);
     assert.equal(r.body.policyID, a);
     assert.equal(r.body.computerSettings[FIREWALL].value, 'On');
-    const back = await f.request('POST', `/api/computers/${computer}`, { policyID: c, computerSettings: { [TIME_SHIFT]: { value: '5' } } });
+    const back = await f.request('POST', `/api/computers/${computer}`, {
+      policyID: c,
+      computerSettings: { [TIME_SHIFT]: { value: '5' } },
+    });
     assert.equal(back.body.policyID, c);
     assert.equal(back.body.computerSettings[FIREWALL].value, 'Off');
     assert.deepEqual(back.body.computerSettings[TIME_SHIFT], { value: '5', source: 'computer' });
@@ -204,15 +217,29 @@ describe('policies: deleting', () => {
     const inUse = await f.request('DELETE', `/api/policies/${child}`);
     assert.equal(inUse.status, 409);
     assert.equal(inUse.body.error.code, 'POLICY_IN_USE');
-    assert.match(inUse.body.error.message, new RegExp(`computers ${web.id} \\(web-1\\), ${db.id} \\(db-1, deactivated\\)`));
+    assert.match(
+      inUse.body.error.message,
+      new RegExp(`computers ${web.id} \\(web-1\\), ${db.id} \\(db-1, deactivated\\)`),
+    );
 
     // Free it: even a deactivated computer can be given another policy.
-    for (const id of [web.id, db.id]) assert.equal((await f.request('POST', `/api/computers/${id}`, { policyID: parent })).status, 200);
-    await f.store.createActivationToken({ tokenHash: 'x'.repeat(64), policyId: child, maxUses: null, expiresAt: null, now: Date.now() });
+    for (const id of [web.id, db.id])
+      assert.equal((await f.request('POST', `/api/computers/${id}`, { policyID: parent })).status, 200);
+    await f.store.createActivationToken({
+      tokenHash: 'x'.repeat(64),
+      policyId: child,
+      maxUses: null,
+      expiresAt: null,
+      now: Date.now(),
+    });
     const del = await f.request('DELETE', `/api/policies/${child}`);
     assert.equal(del.status, 204);
     assert.equal((await f.request('GET', `/api/policies/${child}`)).status, 404);
-    assert.equal((await f.store.checkActivationToken('x'.repeat(64), Date.now())).ok, false, 'its activation tokens went with it');
+    assert.equal(
+      (await f.store.checkActivationToken('x'.repeat(64), Date.now())).ok,
+      false,
+      'its activation tokens went with it',
+    );
     const again = await f.request('DELETE', `/api/policies/${child}`);
     assert.equal(again.status, 404);
     assert.equal(again.body.error.code, 'POLICY_NOT_FOUND');
@@ -233,13 +260,20 @@ describe('settings: read-only, macOS and the catalog', () => {
   after(() => f.close());
 
   test('read-only settings are shown but every write is refused, on policies and computers alike', async () => {
-    assert.deepEqual((await f.request('GET', `/api/policies/1/settings/${INTERVAL}`)).body, { value: '10 Minutes', source: 'fixed' });
+    assert.deepEqual((await f.request('GET', `/api/policies/1/settings/${INTERVAL}`)).body, {
+      value: '10 Minutes',
+      source: 'fixed',
+    });
     for (const [method, path, body] of [
       ['POST', `/api/policies/1/settings/${INTERVAL}`, { value: '5 Minutes' }],
       ['POST', `/api/policies/1/settings/${INTERVAL}`, { value: '10 Minutes' }],
       ['DELETE', `/api/policies/${policy}/settings/${INTERVAL}`, undefined],
       ['POST', `/api/computers/${linux}/settings/platformSettingHeartbeatMissedAlertThreshold`, { value: '5' }],
-      ['POST', `/api/policies/${policy}`, { policySettings: { platformSettingHeartbeatMissedAlertThreshold: { value: '2' } } }],
+      [
+        'POST',
+        `/api/policies/${policy}`,
+        { policySettings: { platformSettingHeartbeatMissedAlertThreshold: { value: '2' } } },
+      ],
     ] as const) {
       const r = await f.request(method, path, body);
       assert.equal(r.status, 400, `${method} ${path}`);
@@ -253,17 +287,35 @@ describe('settings: read-only, macOS and the catalog', () => {
     assert.equal(refused.status, 400);
     assert.equal(refused.body.error.code, 'SETTING_NOT_SUPPORTED_ON_PLATFORM');
     assert.match(refused.body.error.message, /macOS/);
-    const viaModify = await f.request('POST', `/api/computers/${mac}`, { computerSettings: { [DIRECTION]: { value: 'Manager Initiated' } } });
+    const viaModify = await f.request('POST', `/api/computers/${mac}`, {
+      computerSettings: { [DIRECTION]: { value: 'Manager Initiated' } },
+    });
     assert.equal(viaModify.body.error.code, 'SETTING_NOT_SUPPORTED_ON_PLATFORM');
-    assert.equal((await f.request('POST', `/api/computers/${mac}/settings/${DIRECTION}`, { value: 'Agent/Appliance Initiated' })).status, 200);
+    assert.equal(
+      (await f.request('POST', `/api/computers/${mac}/settings/${DIRECTION}`, { value: 'Agent/Appliance Initiated' }))
+        .status,
+      200,
+    );
     assert.equal((await f.request('DELETE', `/api/computers/${mac}/settings/${DIRECTION}`)).status, 200);
 
     // The policy goes Bidirectional: its Linux computer follows, the Mac stays agent-initiated.
-    assert.equal((await f.request('POST', `/api/policies/${policy}/settings/${DIRECTION}`, { value: 'Bidirectional' })).status, 200);
-    assert.deepEqual((await f.request('GET', `/api/computers/${linux}/settings/${DIRECTION}`)).body, { value: 'Bidirectional', source: `policy:${policy}` });
-    assert.deepEqual((await f.request('GET', `/api/computers/${mac}/settings/${DIRECTION}`)).body, { value: 'Agent/Appliance Initiated', source: 'platform' });
+    assert.equal(
+      (await f.request('POST', `/api/policies/${policy}/settings/${DIRECTION}`, { value: 'Bidirectional' })).status,
+      200,
+    );
+    assert.deepEqual((await f.request('GET', `/api/computers/${linux}/settings/${DIRECTION}`)).body, {
+      value: 'Bidirectional',
+      source: `policy:${policy}`,
+    });
+    assert.deepEqual((await f.request('GET', `/api/computers/${mac}/settings/${DIRECTION}`)).body, {
+      value: 'Agent/Appliance Initiated',
+      source: 'platform',
+    });
     // The same direction is fine on the Linux computer.
-    assert.equal((await f.request('POST', `/api/computers/${linux}/settings/${DIRECTION}`, { value: 'Manager Initiated' })).status, 200);
+    assert.equal(
+      (await f.request('POST', `/api/computers/${linux}/settings/${DIRECTION}`, { value: 'Manager Initiated' })).status,
+      200,
+    );
   });
 
   test('GET /api/settings lists names, labels, sections, values, defaults and read-only flags', async () => {

@@ -1,4 +1,4 @@
-import { type SettingName, SETTINGS_CATALOG } from '@palisade/core';
+import { SETTINGS_CATALOG, type SettingName } from '@palisade/core';
 import { type TSchema, Type } from '@sinclair/typebox';
 
 /**
@@ -10,12 +10,18 @@ import { type TSchema, Type } from '@sinclair/typebox';
 export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 
 /** Deep Security IDs are positive integers; in a path they arrive as digits. */
-export const IdParams = Type.Object({ id: Type.String({ pattern: '^[1-9][0-9]{0,15}$', description: 'numeric ID' }) }, { additionalProperties: false });
+export const IdParams = Type.Object(
+  { id: Type.String({ pattern: '^[1-9][0-9]{0,15}$', description: 'numeric ID' }) },
+  { additionalProperties: false },
+);
 
 export const SettingParams = Type.Object(
   {
     id: Type.String({ pattern: '^[1-9][0-9]{0,15}$', description: 'numeric ID' }),
-    name: Type.String({ maxLength: 128, description: 'setting name as in GET /api/settings, e.g. firewallSettingState' }),
+    name: Type.String({
+      maxLength: 128,
+      description: 'setting name as in GET /api/settings, e.g. firewallSettingState',
+    }),
   },
   { additionalProperties: false },
 );
@@ -24,7 +30,8 @@ export const OverridesQuery = Type.Object(
   {
     overrides: Type.Optional(
       Type.Union([Type.Literal('true'), Type.Literal('false')], {
-        description: 'true: only values set on this object itself (the rest {"value": null}); false (default): effective values with their source',
+        description:
+          'true: only values set on this object itself (the rest {"value": null}); false (default): effective values with their source',
       }),
     ),
   },
@@ -32,7 +39,7 @@ export const OverridesQuery = Type.Object(
 );
 
 export const SETTING_SOURCE_DESCRIPTION =
-  'where the effective value comes from: computer (its own override), policy:<ID> (that policy\'s override), base (the Base Policy), fixed (read-only setting), platform (macOS is always agent-initiated)';
+  "where the effective value comes from: computer (its own override), policy:<ID> (that policy's override), base (the Base Policy), fixed (read-only setting), platform (macOS is always agent-initiated)";
 
 /**
  * A setting as read: `{"value": "…"}` as in Deep Security, plus `source` on effective reads.
@@ -45,7 +52,9 @@ export const SettingValueView = Type.Object({
 
 /** A setting as written: a string overrides, null returns to Inherited (as DELETE does). */
 export const SettingValueWrite = Type.Object(
-  { value: Nullable(Type.String({ maxLength: 1024, description: 'the value; null returns the setting to Inherited' })) },
+  {
+    value: Nullable(Type.String({ maxLength: 1024, description: 'the value; null returns the setting to Inherited' })),
+  },
   { additionalProperties: false },
 );
 
@@ -54,7 +63,10 @@ function byName<T extends TSchema>(item: T): Record<SettingName, T> {
   return Object.fromEntries(SETTINGS_CATALOG.map((s) => [s.name, item])) as Record<SettingName, T>;
 }
 
-export const SettingsView = Type.Object(byName(SettingValueView), { additionalProperties: false, description: 'every setting by name' });
+export const SettingsView = Type.Object(byName(SettingValueView), {
+  additionalProperties: false,
+  description: 'every setting by name',
+});
 export const SettingsWrite = Type.Object(byName(Type.Optional(SettingValueWrite)), {
   additionalProperties: false,
   description: 'settings to change by name; absent ones stay as they are',

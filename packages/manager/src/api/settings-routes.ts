@@ -7,12 +7,15 @@ const SettingDefinitionView = Type.Object({
   label: Type.String({ description: 'as the console shows it' }),
   section: Type.String({ description: 'where the console shows it' }),
   type: Type.Union([Type.Literal('choice'), Type.Literal('minutes-or-unlimited')], {
-    description: 'choice: one of values; minutes-or-unlimited: "Unlimited" or a whole number of minutes from 1 to 999999',
+    description:
+      'choice: one of values; minutes-or-unlimited: "Unlimited" or a whole number of minutes from 1 to 999999',
   }),
   values: Type.Array(Type.String(), { description: 'allowed values (for minutes-or-unlimited, the non-numeric ones)' }),
   default: Type.String({ description: 'the Base Policy value on a new manager' }),
   readOnly: Type.Boolean({ description: 'shown, never written or overridden' }),
-  agentUses: Type.Boolean({ description: 'part of the configuration sent to agents (a change makes them Update Pending)' }),
+  agentUses: Type.Boolean({
+    description: 'part of the configuration sent to agents (a change makes them Update Pending)',
+  }),
 });
 const SettingsCatalogView = Type.Object({ settings: Type.Array(SettingDefinitionView) });
 
@@ -32,7 +35,13 @@ export function settingsRoutes(app: FastifyInstance): void {
   };
   app.get(
     '/api/settings',
-    { schema: { summary: 'List the settings a policy or computer can carry', tags: ['Settings'], response: { 200: SettingsCatalogView } } },
+    {
+      schema: {
+        summary: 'List the settings a policy or computer can carry',
+        tags: ['Settings'],
+        response: { 200: SettingsCatalogView },
+      },
+    },
     async () => body,
   );
 }

@@ -1,4 +1,4 @@
-import { type ResolvedSettings, type SettingName, type SettingOverrides, SETTINGS_CATALOG } from '@palisade/core';
+import { type ResolvedSettings, SETTINGS_CATALOG, type SettingName, type SettingOverrides } from '@palisade/core';
 import type { SettingRead } from '../policy-service.js';
 
 /** `{"value": "…"}` per setting, Deep Security's SettingValue, with `source` on effective reads. */

@@ -1,13 +1,13 @@
-import { Type, type Static } from '@sinclair/typebox';
-import {
-  isTlsPolicyName,
-  TLS_POLICY_NAMES,
-  TLS_PROTOCOLS,
-  tlsPolicy,
-  type TlsPolicyName,
-} from '@palisade/core';
+import { isTlsPolicyName, TLS_POLICY_NAMES, TLS_PROTOCOLS, type TlsPolicyName, tlsPolicy } from '@palisade/core';
+import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifySchema } from 'fastify';
-import { type AgentEndpointTls, DEFAULT_LEGACY_TLS_PORT, mainEndpointPolicy, TLS_POLICY_SETTING, type TlsPolicySource } from '../agent-endpoint-tls.js';
+import {
+  type AgentEndpointTls,
+  DEFAULT_LEGACY_TLS_PORT,
+  mainEndpointPolicy,
+  TLS_POLICY_SETTING,
+  type TlsPolicySource,
+} from '../agent-endpoint-tls.js';
 import { PalisadeError } from '../errors.js';
 import type { NewAuditEvent, Store } from '../store/store.js';
 import { tlsPreflightReport } from '../tls-preflight-report.js';
@@ -17,7 +17,11 @@ const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union(
 const documented = (s: FastifySchema & { summary: string; tags: readonly string[] }): FastifySchema => s;
 // Names are checked in the handler, not by an enum in the schema, so that a wrong one gets
 // TLS_POLICY_UNKNOWN listing the valid names rather than a bare schema error.
-const PolicyName = Type.String({ maxLength: 64, description: `TLS policy: one of ${TLS_POLICY_NAMES.join(', ')}`, examples: [...TLS_POLICY_NAMES] });
+const PolicyName = Type.String({
+  maxLength: 64,
+  description: `TLS policy: one of ${TLS_POLICY_NAMES.join(', ')}`,
+  examples: [...TLS_POLICY_NAMES],
+});
 const Protocol = Type.String({ description: `one of ${TLS_PROTOCOLS.join(', ')}` });
 const Suite = Type.String({ description: 'IANA cipher-suite name, e.g. TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384' });
 
@@ -29,14 +33,19 @@ export const TlsPolicyBody = Type.Object(
 export const TlsPolicyView = Type.Object(
   {
     value: Type.String({ description: 'the policy in force on this node' }),
-    source: Type.String({ description: 'stored (system setting), start-option (--tls-policy, seeded into the setting), default (nothing stored)' }),
+    source: Type.String({
+      description:
+        'stored (system setting), start-option (--tls-policy, seeded into the setting), default (nothing stored)',
+    }),
     summary: Type.String(),
     warning: Nullable(Type.String({ description: 'logged at start and on change; null for modern' })),
     minVersion: Protocol,
     maxVersion: Protocol,
     tls13Suites: Type.Array(Suite),
     tls12Suites: Type.Array(Suite, { description: 'TLS 1.0–1.2 suites, in the order the manager prefers them' }),
-    agentEndpointPolicy: Type.String({ description: 'policy of the 4120 context: legacy runs 4120 as compatible and TLS 1.0/1.1 on its own listener' }),
+    agentEndpointPolicy: Type.String({
+      description: 'policy of the 4120 context: legacy runs 4120 as compatible and TLS 1.0/1.1 on its own listener',
+    }),
     legacyListener: Type.Object({
       open: Type.Boolean(),
       port: Type.Union([Type.Integer(), Type.Null()], { description: 'bound port while open' }),
@@ -49,7 +58,14 @@ export const TlsPolicyView = Type.Object(
 export type TlsPolicyView = Static<typeof TlsPolicyView>;
 
 export const TlsPreflightQuery = Type.Object(
-  { policy: Type.Optional(Type.String({ maxLength: 64, description: `policy to check: one of ${TLS_POLICY_NAMES.join(', ')}; default the one in force` })) },
+  {
+    policy: Type.Optional(
+      Type.String({
+        maxLength: 64,
+        description: `policy to check: one of ${TLS_POLICY_NAMES.join(', ')}; default the one in force`,
+      }),
+    ),
+  },
   { additionalProperties: false },
 );
 
@@ -64,7 +80,9 @@ const PreflightRowSchema = Type.Object({
   opensslSuite: Nullable(Type.String()),
   detail: Type.String(),
   unavailableSuites: Type.Array(Suite, { description: "suites of the row Node's OpenSSL can never negotiate (3DES)" }),
-  listener: Nullable(Type.String({ description: 'agent-endpoint (4120) or legacy-listener (--legacy-tls-port); null when cut off' })),
+  listener: Nullable(
+    Type.String({ description: 'agent-endpoint (4120) or legacy-listener (--legacy-tls-port); null when cut off' }),
+  ),
 });
 
 export const TlsPreflightView = Type.Object(
@@ -94,11 +112,15 @@ export const TlsPreflightView = Type.Object(
       ),
     }),
   },
-  { description: 'what a TLS policy admits: each agent version of the cipher-suite table, then enrolled computers by agent version' },
+  {
+    description:
+      'what a TLS policy admits: each agent version of the cipher-suite table, then enrolled computers by agent version',
+  },
 );
 
 function policyName(value: string): TlsPolicyName {
-  if (!isTlsPolicyName(value)) throw new PalisadeError('TLS_POLICY_UNKNOWN', `"${value}"; valid names: ${TLS_POLICY_NAMES.join(', ')}`);
+  if (!isTlsPolicyName(value))
+    throw new PalisadeError('TLS_POLICY_UNKNOWN', `"${value}"; valid names: ${TLS_POLICY_NAMES.join(', ')}`);
   return value;
 }
 
@@ -109,14 +131,19 @@ function policyName(value: string): TlsPolicyName {
  * (an API server with no live agent endpoint) a change is only stored, and applies when a
  * manager starts or re-reads it.
  */
-export function tlsRoutes(app: FastifyInstance, deps: { store: Store; agentTls?: AgentEndpointTls; now?: () => number }): void {
+export function tlsRoutes(
+  app: FastifyInstance,
+  deps: { store: Store; agentTls?: AgentEndpointTls; now?: () => number },
+): void {
   const { store, agentTls } = deps;
   const now = deps.now ?? Date.now;
 
   const current = async (): Promise<{ name: TlsPolicyName; source: TlsPolicySource }> => {
     if (agentTls) return { name: agentTls.policy, source: agentTls.policySource };
     const stored = await store.getSystemSetting(TLS_POLICY_SETTING);
-    return stored !== null && isTlsPolicyName(stored) ? { name: stored, source: 'stored' } : { name: 'modern', source: 'default' };
+    return stored !== null && isTlsPolicyName(stored)
+      ? { name: stored, source: 'stored' }
+      : { name: 'modern', source: 'default' };
   };
 
   const view = async (): Promise<TlsPolicyView> => {
@@ -133,14 +160,24 @@ export function tlsRoutes(app: FastifyInstance, deps: { store: Store; agentTls?:
       tls13Suites: [...p.tls13Suites],
       tls12Suites: [...p.tls12Suites],
       agentEndpointPolicy: mainEndpointPolicy(name),
-      legacyListener: { open: port !== null, port, configuredPort: agentTls?.configuredLegacyPort ?? DEFAULT_LEGACY_TLS_PORT },
+      legacyListener: {
+        open: port !== null,
+        port,
+        configuredPort: agentTls?.configuredLegacyPort ?? DEFAULT_LEGACY_TLS_PORT,
+      },
       validValues: [...TLS_POLICY_NAMES],
     };
   };
 
   app.get(
     '/api/tls/policy',
-    { schema: documented({ summary: 'The TLS policy of the agent endpoint (4120) on this node', tags: ['TLS'], response: { 200: TlsPolicyView } }) },
+    {
+      schema: documented({
+        summary: 'The TLS policy of the agent endpoint (4120) on this node',
+        tags: ['TLS'],
+        response: { 200: TlsPolicyView },
+      }),
+    },
     view,
   );
 
@@ -159,7 +196,20 @@ export function tlsRoutes(app: FastifyInstance, deps: { store: Store; agentTls?:
       const actor = req.apiKey ? `apikey:${req.apiKey.id}` : 'unknown';
       const previous = (await current()).name;
       const audit = (): NewAuditEvent[] =>
-        previous === name ? [] : [{ time: now(), actor, action: 'system.setting', targetType: 'system', targetId: null, setting: TLS_POLICY_SETTING, oldValue: previous, newValue: name }];
+        previous === name
+          ? []
+          : [
+              {
+                time: now(),
+                actor,
+                action: 'system.setting',
+                targetType: 'system',
+                targetId: null,
+                setting: TLS_POLICY_SETTING,
+                oldValue: previous,
+                newValue: name,
+              },
+            ];
       if (agentTls) {
         // Applied to the live listeners and stored by the endpoint (it puts them back if storing
         // fails), so the audit row follows once that succeeded rather than sharing its transaction.
@@ -180,7 +230,8 @@ export function tlsRoutes(app: FastifyInstance, deps: { store: Store; agentTls?:
     '/api/tls/preflight',
     {
       schema: documented({
-        summary: 'Which agent versions and enrolled computers a TLS policy admits or cuts off, and what each negotiates',
+        summary:
+          'Which agent versions and enrolled computers a TLS policy admits or cuts off, and what each negotiates',
         tags: ['TLS'],
         querystring: TlsPreflightQuery,
         response: { 200: TlsPreflightView },

@@ -1,13 +1,17 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { PalisadeError } from '../errors.js';
-import { actorOf } from './auth-actor.js';
 import type { Monitoring } from '../monitor/monitoring.js';
 import type { Store } from '../store/store.js';
+import { actorOf } from './auth-actor.js';
 import { IdParams } from './computers-routes.js';
 
 const VmStateBody = Type.Object(
-  { state: Type.Union([Type.Literal('running'), Type.Literal('stopped')], { description: 'the VM\'s power state as the hypervisor or cloud inventory knows it' }) },
+  {
+    state: Type.Union([Type.Literal('running'), Type.Literal('stopped')], {
+      description: "the VM's power state as the hypervisor or cloud inventory knows it",
+    }),
+  },
   { additionalProperties: false },
 );
 
@@ -32,9 +36,10 @@ export function vmStateRoutes(app: FastifyInstance, store: Store, monitoring: Mo
     {
       schema: {
         ...{
-          summary: 'Report a VM\'s power state',
+          summary: "Report a VM's power state",
           tags: ['Computers'],
-          description: 'For hypervisor and cloud connectors. On a computer already Offline it settles the offline alert at once (a stopped VM without the inactive-VM setting clears it).',
+          description:
+            'For hypervisor and cloud connectors. On a computer already Offline it settles the offline alert at once (a stopped VM without the inactive-VM setting clears it).',
         },
         params: IdParams,
         body: VmStateBody,

@@ -1,6 +1,6 @@
-import type { PeerCertificate, TLSSocket } from 'node:tls';
 import { Agent, request } from 'node:https';
 import { isIP } from 'node:net';
+import type { PeerCertificate, TLSSocket } from 'node:tls';
 import { MAX_BODY_BYTES } from '@palisade/protocol';
 import { normalizeSerial } from '../pki/certificate-authority.js';
 import type { DialerIdentity } from './dialer-identity.js';
@@ -63,7 +63,14 @@ export class AgentListenerConnection {
       ciphers: tls.ciphers,
       checkServerIdentity: (_host: string, cert: PeerCertificate) => {
         const serial = normalizeSerial(cert.serialNumber ?? '');
-        return serial === target.certSerial ? undefined : Object.assign(new Error(`the agent at ${this.where} presented certificate serial ${serial}, not this computer's (${target.certSerial})`), { code: 'ERR_AGENT_IDENTITY' });
+        return serial === target.certSerial
+          ? undefined
+          : Object.assign(
+              new Error(
+                `the agent at ${this.where} presented certificate serial ${serial}, not this computer's (${target.certSerial})`,
+              ),
+              { code: 'ERR_AGENT_IDENTITY' },
+            );
       },
     });
   }
@@ -75,11 +82,17 @@ export class AgentListenerConnection {
   private failure(e: NodeJS.ErrnoException): DialError {
     switch (e.code) {
       case 'ECONNREFUSED':
-        return new DialError('unreachable', `${this.where} refused the connection (is the agent running and listening? the manager must reach the agent's listening port)`);
+        return new DialError(
+          'unreachable',
+          `${this.where} refused the connection (is the agent running and listening? the manager must reach the agent's listening port)`,
+        );
       case 'ETIMEDOUT':
       case 'ECONNRESET':
       case 'EPIPE':
-        return new DialError('unreachable', `${this.where}: ${e.code === 'ETIMEDOUT' ? 'no answer in time (firewall?)' : `${e.code} (${e.message})`}`);
+        return new DialError(
+          'unreachable',
+          `${this.where}: ${e.code === 'ETIMEDOUT' ? 'no answer in time (firewall?)' : `${e.code} (${e.message})`}`,
+        );
       case 'EHOSTUNREACH':
       case 'ENETUNREACH':
       case 'EADDRNOTAVAIL':
@@ -89,7 +102,10 @@ export class AgentListenerConnection {
       case 'ERR_AGENT_IDENTITY':
         return new DialError('tls', e.message);
       default:
-        return new DialError(e.code?.startsWith('ERR_TLS') || /certificate|SSL|TLS|alert/i.test(e.message) ? 'tls' : 'unreachable', `${this.where}: ${e.code ? `${e.code}: ` : ''}${e.message}`);
+        return new DialError(
+          e.code?.startsWith('ERR_TLS') || /certificate|SSL|TLS|alert/i.test(e.message) ? 'tls' : 'unreachable',
+          `${this.where}: ${e.code ? `${e.code}: ` : ''}${e.message}`,
+        );
     }
   }
 
@@ -116,7 +132,9 @@ export class AgentListenerConnection {
           res.on('data', (c: Buffer) => {
             size += c.length;
             if (size > MAX_BODY_BYTES) {
-              req.destroy(new DialError('invalid-reply', `${this.where}${path}: reply larger than ${MAX_BODY_BYTES} bytes`));
+              req.destroy(
+                new DialError('invalid-reply', `${this.where}${path}: reply larger than ${MAX_BODY_BYTES} bytes`),
+              );
               return;
             }
             chunks.push(c);
@@ -134,10 +152,22 @@ export class AgentListenerConnection {
             const status = res.statusCode ?? 0;
             if (status >= 400) {
               const err = (parsed as { error?: { code?: string; message?: string } })?.error;
-              reject(new DialError('refused', `${this.where} answered HTTP ${status}${err ? ` ${err.code}: ${err.message}` : ''}`));
+              reject(
+                new DialError(
+                  'refused',
+                  `${this.where} answered HTTP ${status}${err ? ` ${err.code}: ${err.message}` : ''}`,
+                ),
+              );
               return;
             }
-            resolve({ status, body: parsed as T, tlsProtocol: tlsProtocol ?? null, tlsCipher: cipher?.standardName ?? cipher?.name ?? null, socket, roundTripMs: Date.now() - started });
+            resolve({
+              status,
+              body: parsed as T,
+              tlsProtocol: tlsProtocol ?? null,
+              tlsCipher: cipher?.standardName ?? cipher?.name ?? null,
+              socket,
+              roundTripMs: Date.now() - started,
+            });
           });
         },
       );

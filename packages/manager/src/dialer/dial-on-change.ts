@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
-import { KyselyStore } from '../store/kysely-store.js';
 import type { DialerDatabase } from '../store/dialer-store.js';
+import { KyselyStore } from '../store/kysely-store.js';
 import type { Store } from '../store/store.js';
 
 /**
@@ -43,7 +43,12 @@ export function registerDialWake(owner: object, wake: () => void): () => void {
  * dial now, then wakes the dialer registered for `owner`. Returns how many were marked. Stores
  * without the dialer's table (not Kysely) mark nothing.
  */
-export async function markListeningComputersDue(tx: Store, owner: object, computerIds: readonly number[], now = Date.now()): Promise<number> {
+export async function markListeningComputersDue(
+  tx: Store,
+  owner: object,
+  computerIds: readonly number[],
+  now = Date.now(),
+): Promise<number> {
   if (computerIds.length === 0 || !(tx instanceof KyselyStore)) return 0;
   const db = tx.db as unknown as Kysely<DialerDatabase>;
   let marked = 0;

@@ -16,7 +16,11 @@ export interface DialerIdentity {
  * `DATA_DIR/tls/` and re-issued when the CA is not its issuer (a data dir pointed at another
  * database) or it expires within 30 days.
  */
-export async function loadDialerIdentity(dataDir: string, ca: CertificateAuthority, nodeName: string): Promise<DialerIdentity> {
+export async function loadDialerIdentity(
+  dataDir: string,
+  ca: CertificateAuthority,
+  nodeName: string,
+): Promise<DialerIdentity> {
   const dir = join(dataDir, 'tls');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const certFile = join(dir, 'dialer.crt');
@@ -25,7 +29,11 @@ export async function loadDialerIdentity(dataDir: string, ca: CertificateAuthori
     const cert = readFileSync(certFile, 'utf8');
     const x = new X509Certificate(cert);
     const caCert = new X509Certificate(ca.certificatePem);
-    if (x.checkIssued(caCert) && x.verify(caCert.publicKey) && new Date(x.validTo).getTime() > Date.now() + 30 * 86_400_000) {
+    if (
+      x.checkIssued(caCert) &&
+      x.verify(caCert.publicKey) &&
+      new Date(x.validTo).getTime() > Date.now() + 30 * 86_400_000
+    ) {
       return { key: readFileSync(keyFile, 'utf8'), cert, ca: ca.certificatePem };
     }
   }

@@ -4,20 +4,20 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TLSSocket } from 'node:tls';
 import { after, before, describe, test } from 'node:test';
+import type { TLSSocket } from 'node:tls';
 import type { TlsPolicyName } from '@palisade/core';
 import pino from 'pino';
 import { ConfigurationService } from '../configuration-service.js';
 import { HeartbeatIngest } from '../ingest.js';
 import { openInitializedStore } from '../manager.js';
-import { normalizeSerial, type CertificateAuthority } from '../pki/certificate-authority.js';
+import { type CertificateAuthority, normalizeSerial } from '../pki/certificate-authority.js';
 import { DialerStore } from '../store/dialer-store.js';
 import type { Store } from '../store/store.js';
 import { AgentListenerConnection, DialError } from './agent-listener-client.js';
+import { Dialer } from './dialer.js';
 import type { DialerIdentity } from './dialer-identity.js';
 import { dialerTlsOptions } from './dialer-tls.js';
-import { Dialer } from './dialer.js';
 
 /**
  * The dialer's outgoing TLS follows the manager TLS policy (issue 7). The oracle is a real
@@ -45,7 +45,9 @@ describe('dialer TLS follows the manager TLS policy', () => {
         res.end(JSON.stringify({ error: { code: 'TEST', message: 'not an agent' } }));
       });
     });
-    s.on('secureConnection', (socket: TLSSocket) => seen.push({ protocol: socket.getProtocol(), cipher: socket.getCipher().standardName }));
+    s.on('secureConnection', (socket: TLSSocket) =>
+      seen.push({ protocol: socket.getProtocol(), cipher: socket.getCipher().standardName }),
+    );
     s.on('tlsClientError', () => {});
     servers.push(s);
     await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
@@ -59,7 +61,13 @@ describe('dialer TLS follows the manager TLS policy', () => {
     serial = normalizeSerial(new X509Certificate(agentCert.certificate).serialNumber);
     const client = await ca.issueManagerClientCertificate('test-node');
     identity = { key: client.privateKey, cert: client.certificate, ca: ca.certificatePem };
-    const base = { key: agentCert.privateKey, cert: agentCert.certificate, ca: ca.certificatePem, requestCert: true, rejectUnauthorized: true };
+    const base = {
+      key: agentCert.privateKey,
+      cert: agentCert.certificate,
+      ca: ca.certificatePem,
+      requestCert: true,
+      rejectUnauthorized: true,
+    };
     rsaOnlyPort = await listen({ ...base, minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2', ciphers: 'AES256-SHA256' });
     defaultPort = await listen(base);
   });
@@ -73,7 +81,12 @@ describe('dialer TLS follows the manager TLS policy', () => {
   });
 
   const call = async (port: number, policy: TlsPolicyName) => {
-    const conn = new AgentListenerConnection({ host: '127.0.0.1', port, certSerial: serial }, identity, 10_000, dialerTlsOptions(policy));
+    const conn = new AgentListenerConnection(
+      { host: '127.0.0.1', port, certSerial: serial },
+      identity,
+      10_000,
+      dialerTlsOptions(policy),
+    );
     try {
       return await conn.request('/agent-listener/v1/heartbeat-request', {});
     } finally {
@@ -85,22 +98,40 @@ describe('dialer TLS follows the manager TLS policy', () => {
     const modern = dialerTlsOptions('modern');
     assert.equal(modern.minVersion, 'TLSv1.2');
     assert.equal(modern.maxVersion, 'TLSv1.3');
-    assert.ok(modern.ciphers.split(':').filter((c) => !c.startsWith('TLS_')).every((c) => c.startsWith('ECDHE-')), modern.ciphers);
+    assert.ok(
+      modern.ciphers
+        .split(':')
+        .filter((c) => !c.startsWith('TLS_'))
+        .every((c) => c.startsWith('ECDHE-')),
+      modern.ciphers,
+    );
     assert.deepEqual(dialerTlsOptions('legacy'), dialerTlsOptions('compatible'));
     assert.doesNotMatch(dialerTlsOptions('legacy').ciphers, /SECLEVEL/);
   });
 
   test('modern: a TLS 1.3 listener negotiates TLS 1.3', async () => {
-    await assert.rejects(call(defaultPort, 'modern'), (e: unknown) => e instanceof DialError && e.kind === 'refused', 'past TLS: the test listener answers 404');
+    await assert.rejects(
+      call(defaultPort, 'modern'),
+      (e: unknown) => e instanceof DialError && e.kind === 'refused',
+      'past TLS: the test listener answers 404',
+    );
     assert.equal(seen.at(-1)?.protocol, 'TLSv1.3');
   });
 
   test('modern refuses a listener offering only TLS_RSA_WITH_AES_256_CBC_SHA256 at TLS 1.2; compatible and legacy reach it with that suite', async () => {
     const before = seen.length;
-    await assert.rejects(call(rsaOnlyPort, 'modern'), (e: unknown) => e instanceof DialError && e.kind === 'tls', 'no shared suite: a TLS failure');
+    await assert.rejects(
+      call(rsaOnlyPort, 'modern'),
+      (e: unknown) => e instanceof DialError && e.kind === 'tls',
+      'no shared suite: a TLS failure',
+    );
     assert.equal(seen.length, before, 'no handshake completed');
     for (const policy of ['compatible', 'legacy'] as const) {
-      await assert.rejects(call(rsaOnlyPort, policy), (e: unknown) => e instanceof DialError && e.kind === 'refused', `${policy}: past TLS, the test listener answers 404`);
+      await assert.rejects(
+        call(rsaOnlyPort, policy),
+        (e: unknown) => e instanceof DialError && e.kind === 'refused',
+        `${policy}: past TLS, the test listener answers 404`,
+      );
       assert.deepEqual(seen.at(-1), { protocol: 'TLSv1.2', cipher: 'TLS_RSA_WITH_AES_256_CBC_SHA256' });
     }
   });
@@ -110,16 +141,51 @@ describe('dialer TLS follows the manager TLS policy', () => {
     const policyId = (await store.ensureBasePolicy(0)).id;
     const row = await targets.db
       .insertInto('computers')
-      .values({ host_name: 'rsa-only', platform: 'linux', agent_version: '10.0.0-1', policy_id: policyId, state: 'active', cert_serial: serial, activated_at: 0, offline_deadline: null, last_ip: '127.0.0.1', drivers: '[]', counters: '{}', events_acked_through: 0 })
+      .values({
+        host_name: 'rsa-only',
+        platform: 'linux',
+        agent_version: '10.0.0-1',
+        policy_id: policyId,
+        state: 'active',
+        cert_serial: serial,
+        activated_at: 0,
+        offline_deadline: null,
+        last_ip: '127.0.0.1',
+        drivers: '[]',
+        counters: '{}',
+        events_acked_through: 0,
+      })
       .returning('id')
       .executeTakeFirstOrThrow();
     const id = Number(row.id);
-    await targets.noteContact({ computerId: id, expectedDirection: 'bidirectional', defaultPort: 4118, communication: { direction: 'bidirectional', listener: { port: rsaOnlyPort } }, now: 0, nextScheduledAt: 1 });
+    await targets.noteContact({
+      computerId: id,
+      expectedDirection: 'bidirectional',
+      defaultPort: 4118,
+      communication: { direction: 'bidirectional', listener: { port: rsaOnlyPort } },
+      now: 0,
+      nextScheduledAt: 1,
+    });
     const logger = pino({ level: 'silent' });
     const configurations = new ConfigurationService(store, 600);
-    const ingest = new HeartbeatIngest({ store, configurations, heartbeatIntervalSeconds: 600, logger, dialTargets: targets });
+    const ingest = new HeartbeatIngest({
+      store,
+      configurations,
+      heartbeatIntervalSeconds: 600,
+      logger,
+      dialTargets: targets,
+    });
     let policy: TlsPolicyName = 'modern';
-    const dialer = new Dialer({ targets, store, ingest, identity, heartbeatIntervalSeconds: 600, logger, tlsPolicy: () => policy, options: { requestTimeoutMs: 10_000 } });
+    const dialer = new Dialer({
+      targets,
+      store,
+      ingest,
+      identity,
+      heartbeatIntervalSeconds: 600,
+      logger,
+      tlsPolicy: () => policy,
+      options: { requestTimeoutMs: 10_000 },
+    });
     try {
       const refused = await dialer.dialNow(id, 'test');
       assert.equal(refused.failure, 'tls', refused.error);

@@ -1,5 +1,5 @@
-import { DEFAULT_TLS_POLICY, tlsContextOptions, type TlsPolicyName } from '@palisade/core';
 import type { SecureVersion } from 'node:tls';
+import { DEFAULT_TLS_POLICY, type TlsPolicyName, tlsContextOptions } from '@palisade/core';
 
 /**
  * The dialer's outgoing TLS follows the manager TLS policy in force (issue 7, docs/tls.md

@@ -47,12 +47,32 @@ describe('dialer: a bounded pool over due work in the store', () => {
     for (let i = 0; i < COMPUTERS; i++) {
       const r = await targets.db
         .insertInto('computers')
-        .values({ host_name: `h${i}`, platform: 'linux', agent_version: '0.1.0', policy_id: policyId, state: 'active', cert_serial: `SERIAL${i}`, activated_at: 0, offline_deadline: 123_456, last_ip: '127.0.0.1', drivers: '[]', counters: '{}', events_acked_through: 0 })
+        .values({
+          host_name: `h${i}`,
+          platform: 'linux',
+          agent_version: '0.1.0',
+          policy_id: policyId,
+          state: 'active',
+          cert_serial: `SERIAL${i}`,
+          activated_at: 0,
+          offline_deadline: 123_456,
+          last_ip: '127.0.0.1',
+          drivers: '[]',
+          counters: '{}',
+          events_acked_through: 0,
+        })
         .returning('id')
         .executeTakeFirstOrThrow();
       const id = Number(r.id);
       ids.push(id);
-      await targets.noteContact({ computerId: id, expectedDirection: 'manager-initiated', defaultPort: 4118, communication: { direction: 'manager-initiated', listener: { port } }, now: 0, nextScheduledAt: 1 });
+      await targets.noteContact({
+        computerId: id,
+        expectedDirection: 'manager-initiated',
+        defaultPort: 4118,
+        communication: { direction: 'manager-initiated', listener: { port } },
+        now: 0,
+        nextScheduledAt: 1,
+      });
     }
   });
   after(async () => {
@@ -64,7 +84,13 @@ describe('dialer: a bounded pool over due work in the store', () => {
   test(`${COMPUTERS} due computers are called at most ${CONCURRENCY} at a time, each once; a failed call is a missed heartbeat, due again one interval later`, async () => {
     const logger = pino({ level: 'silent' });
     const configurations = new ConfigurationService(store, INTERVAL_S);
-    const ingest = new HeartbeatIngest({ store, configurations, heartbeatIntervalSeconds: INTERVAL_S, logger, dialTargets: targets });
+    const ingest = new HeartbeatIngest({
+      store,
+      configurations,
+      heartbeatIntervalSeconds: INTERVAL_S,
+      logger,
+      dialTargets: targets,
+    });
     const issued = await ca.issueManagerClientCertificate('test-node');
     const dialer = new Dialer({
       targets,
@@ -96,7 +122,10 @@ describe('dialer: a bounded pool over due work in the store', () => {
       const t = (await targets.get(id))!;
       assert.equal(t.dialFailures, 1);
       assert.ok(t.lastDialError, 'the reason is kept');
-      assert.ok(t.nextDialAt! >= started + 0.9 * INTERVAL_S * 1000, 'tried again about one interval later, not at once');
+      assert.ok(
+        t.nextDialAt! >= started + 0.9 * INTERVAL_S * 1000,
+        'tried again about one interval later, not at once',
+      );
       assert.equal((await store.getComputer(id))!.offlineDeadline, 123_456, 'its offline deadline is not extended');
     }
   });

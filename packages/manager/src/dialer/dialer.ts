@@ -60,7 +60,8 @@ export class Dialer {
     this.now = deps.now ?? Date.now;
     const o = deps.options ?? {};
     this.concurrency = Math.max(1, o.concurrency ?? 32);
-    this.pollIntervalMs = o.pollIntervalMs ?? Math.min(5_000, Math.max(200, Math.round(deps.heartbeatIntervalSeconds * 100)));
+    this.pollIntervalMs =
+      o.pollIntervalMs ?? Math.min(5_000, Math.max(200, Math.round(deps.heartbeatIntervalSeconds * 100)));
     this.requestTimeoutMs = o.requestTimeoutMs ?? 30_000;
     this.leaseMs = o.leaseMs ?? 3 * this.requestTimeoutMs;
   }
@@ -113,7 +114,12 @@ export class Dialer {
     try {
       const free = this.concurrency - this.inFlight;
       if (free > 0) {
-        const claimed = await this.deps.targets.claimDue({ now: this.now(), limit: free, leaseMs: this.leaseMs, token: this.token() });
+        const claimed = await this.deps.targets.claimDue({
+          now: this.now(),
+          limit: free,
+          leaseMs: this.leaseMs,
+          token: this.token(),
+        });
         for (const c of claimed) void this.launch(c, 'schedule');
         full = claimed.length === free;
       }
@@ -143,27 +149,74 @@ export class Dialer {
     let outcome: DialOutcome;
     try {
       const tls = dialerTlsOptions(this.deps.tlsPolicy?.() ?? DEFAULT_TLS_POLICY);
-      outcome = await runManagerExchange(c, { store: this.deps.store, ingest: this.deps.ingest, identity: this.deps.identity, requestTimeoutMs: this.requestTimeoutMs, now: this.now, tls });
+      outcome = await runManagerExchange(c, {
+        store: this.deps.store,
+        ingest: this.deps.ingest,
+        identity: this.deps.identity,
+        requestTimeoutMs: this.requestTimeoutMs,
+        now: this.now,
+        tls,
+      });
     } catch (e) {
       // A store failure mid-exchange: the agent keeps its events (they were not acknowledged).
-      outcome = { computerId: c.computerId, ok: false, startedAt: this.now(), address: null, failure: 'unreachable', error: `manager error: ${(e as Error).message}`, exchanges: 0, eventsStored: 0, operations: [] };
+      outcome = {
+        computerId: c.computerId,
+        ok: false,
+        startedAt: this.now(),
+        address: null,
+        failure: 'unreachable',
+        error: `manager error: ${(e as Error).message}`,
+        exchanges: 0,
+        eventsStored: 0,
+        operations: [],
+      };
       this.deps.logger.error({ err: e, computerId: c.computerId }, 'dialer: exchange failed on the manager side');
     }
     const t = this.now();
     try {
       if (outcome.failure === 'deactivated') {
-        await this.deps.targets.release({ computerId: c.computerId, token: c.claimToken, now: t, ok: false, error: outcome.error ?? 'deactivated', nextDialAt: null });
+        await this.deps.targets.release({
+          computerId: c.computerId,
+          token: c.claimToken,
+          now: t,
+          ok: false,
+          error: outcome.error ?? 'deactivated',
+          nextDialAt: null,
+        });
       } else if (outcome.ok) {
-        await this.deps.targets.release({ computerId: c.computerId, token: c.claimToken, now: t, ok: true, nextDialAt: this.nextScheduled(c, t) });
+        await this.deps.targets.release({
+          computerId: c.computerId,
+          token: c.claimToken,
+          now: t,
+          ok: true,
+          nextDialAt: this.nextScheduled(c, t),
+        });
       } else {
         // Unreachable counts as a missed heartbeat: nothing on the computer is touched, so its
         // offline deadline passes as if the agent had not heartbeated. Tried again next interval.
-        await this.deps.targets.release({ computerId: c.computerId, token: c.claimToken, now: t, ok: false, error: outcome.error ?? 'failed', nextDialAt: this.nextScheduled(c, t) });
+        await this.deps.targets.release({
+          computerId: c.computerId,
+          token: c.claimToken,
+          now: t,
+          ok: false,
+          error: outcome.error ?? 'failed',
+          nextDialAt: this.nextScheduled(c, t),
+        });
       }
     } catch (e) {
-      this.deps.logger.error({ err: e, computerId: c.computerId }, 'dialer: could not release the claim; it lapses by itself');
+      this.deps.logger.error(
+        { err: e, computerId: c.computerId },
+        'dialer: could not release the claim; it lapses by itself',
+      );
     }
-    const log = { computerId: c.computerId, reason, address: outcome.address, exchanges: outcome.exchanges, operations: outcome.operations.length, ms: t - outcome.startedAt };
+    const log = {
+      computerId: c.computerId,
+      reason,
+      address: outcome.address,
+      exchanges: outcome.exchanges,
+      operations: outcome.operations.length,
+      ms: t - outcome.startedAt,
+    };
     if (outcome.ok) this.deps.logger.info(log, 'dialed agent');
     else this.deps.logger.warn({ ...log, failure: outcome.failure }, `could not reach agent: ${outcome.error}`);
     return outcome;
@@ -180,11 +233,31 @@ export class Dialer {
     for (;;) {
       const c = await this.deps.targets.claimOne({ computerId, now: this.now(), leaseMs: this.leaseMs, token });
       if (c === null) {
-        return { computerId, ok: false, startedAt: started, address: null, failure: 'no-address', error: 'the manager has not heard from this agent since it could listen: no listener address is known', exchanges: 0, eventsStored: 0, operations: [] };
+        return {
+          computerId,
+          ok: false,
+          startedAt: started,
+          address: null,
+          failure: 'no-address',
+          error: 'the manager has not heard from this agent since it could listen: no listener address is known',
+          exchanges: 0,
+          eventsStored: 0,
+          operations: [],
+        };
       }
       if (c !== 'busy') return this.launch(c, reason);
       if (this.closed || this.now() - started > waitMs) {
-        return { computerId, ok: false, startedAt: started, address: null, failure: 'busy', error: 'another exchange with this agent is still running', exchanges: 0, eventsStored: 0, operations: [] };
+        return {
+          computerId,
+          ok: false,
+          startedAt: started,
+          address: null,
+          failure: 'busy',
+          error: 'another exchange with this agent is still running',
+          exchanges: 0,
+          eventsStored: 0,
+          operations: [],
+        };
       }
       await new Promise((r) => setTimeout(r, 100));
     }

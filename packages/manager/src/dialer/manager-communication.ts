@@ -7,8 +7,8 @@ import type { CertificateAuthority } from '../pki/certificate-authority.js';
 import { DialerStore } from '../store/dialer-store.js';
 import type { Store } from '../store/store.js';
 import { registerDialWake } from './dial-on-change.js';
-import { loadDialerIdentity } from './dialer-identity.js';
 import { Dialer, type DialerOptions } from './dialer.js';
+import { loadDialerIdentity } from './dialer-identity.js';
 
 /** Both transports' shared half: the ingest path, the dialer and its schedule. */
 export interface ManagerCommunication {

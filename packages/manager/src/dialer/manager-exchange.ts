@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import {
   AGENT_LISTENER_PATHS,
   type CommunicationState,
-  type HeartbeatRequest,
   HeartbeatReport,
+  type HeartbeatRequest,
   MAX_EVENTS_PER_HEARTBEAT,
   OperationResults,
   PROTOCOL_VERSION,
@@ -58,12 +58,30 @@ const MAX_ROUNDS = 10;
  */
 export async function runManagerExchange(target: ClaimedDial, deps: ManagerExchangeDeps): Promise<DialOutcome> {
   const startedAt = deps.now();
-  const outcome: DialOutcome = { computerId: target.computerId, ok: false, startedAt, address: null, exchanges: 0, eventsStored: 0, operations: [] };
+  const outcome: DialOutcome = {
+    computerId: target.computerId,
+    ok: false,
+    startedAt,
+    address: null,
+    exchanges: 0,
+    eventsStored: 0,
+    operations: [],
+  };
   if (target.state !== 'active') return { ...outcome, failure: 'deactivated', error: 'the computer is deactivated' };
   const host = target.listener?.address ?? (target.lastIp ? dialableAddress(target.lastIp) : null);
-  if (!host) return { ...outcome, failure: 'no-address', error: 'no address known for the agent: it never connected and announced no listener address' };
+  if (!host)
+    return {
+      ...outcome,
+      failure: 'no-address',
+      error: 'no address known for the agent: it never connected and announced no listener address',
+    };
   const port = target.listener?.port ?? target.defaultPort;
-  const conn = new AgentListenerConnection({ host, port, certSerial: target.certSerial }, deps.identity, deps.requestTimeoutMs, deps.tls);
+  const conn = new AgentListenerConnection(
+    { host, port, certSerial: target.certSerial },
+    deps.identity,
+    deps.requestTimeoutMs,
+    deps.tls,
+  );
   outcome.address = conn.where;
   try {
     for (let round = 0; round < MAX_ROUNDS; round++) {
@@ -71,10 +89,12 @@ export async function runManagerExchange(target: ClaimedDial, deps: ManagerExcha
       const ask: HeartbeatRequest = { protocolVersion: PROTOCOL_VERSION, exchangeId };
       const r = await conn.request<unknown>(AGENT_LISTENER_PATHS.heartbeatRequest, ask);
       const reportProblem = schemaProblem(HeartbeatReport, r.body);
-      if (reportProblem) throw new DialError('invalid-reply', `${conn.where}: the report does not match the schema (${reportProblem})`);
+      if (reportProblem)
+        throw new DialError('invalid-reply', `${conn.where}: the report does not match the schema (${reportProblem})`);
       const report = r.body as HeartbeatReport;
       const computer = await deps.store.getComputer(target.computerId);
-      if (!computer || computer.state !== 'active') return { ...outcome, failure: 'deactivated', error: 'the computer was deactivated' };
+      if (!computer || computer.state !== 'active')
+        return { ...outcome, failure: 'deactivated', error: 'the computer was deactivated' };
       const ingested = await deps.ingest.ingestReport(computer, report, {
         initiatedBy: 'manager',
         // The address the socket reached, whatever name the agent announced.
@@ -88,13 +108,23 @@ export async function runManagerExchange(target: ClaimedDial, deps: ManagerExcha
       outcome.eventsStored += ingested.reply.eventsStored;
       const rr = await conn.request<unknown>(AGENT_LISTENER_PATHS.operations, { ...ingested.reply, exchangeId });
       const resultsProblem = schemaProblem(OperationResults, rr.body);
-      if (resultsProblem) throw new DialError('invalid-reply', `${conn.where}: the results do not match the schema (${resultsProblem})`);
+      if (resultsProblem)
+        throw new DialError('invalid-reply', `${conn.where}: the results do not match the schema (${resultsProblem})`);
       const results = rr.body as OperationResults;
-      if (results.exchangeId !== exchangeId) throw new DialError('invalid-reply', `${conn.where}: results for exchange ${results.exchangeId}, expected ${exchangeId}`);
+      if (results.exchangeId !== exchangeId)
+        throw new DialError(
+          'invalid-reply',
+          `${conn.where}: results for exchange ${results.exchangeId}, expected ${exchangeId}`,
+        );
       const taken = await deps.ingest.ingestResults(computer, new Set(ingested.operationIds), results);
       for (const res of results.results) {
         const accepted = taken.accepted.includes(res.id);
-        outcome.operations.push({ id: res.id, type: 'applyConfiguration', status: accepted ? res.status : 'ignored', ...(res.reason ? { reason: res.reason } : {}) });
+        outcome.operations.push({
+          id: res.id,
+          type: 'applyConfiguration',
+          status: accepted ? res.status : 'ignored',
+          ...(res.reason ? { reason: res.reason } : {}),
+        });
       }
       outcome.communication = results.communication ?? report.communication;
       outcome.exchanges += 1;
@@ -104,7 +134,8 @@ export async function runManagerExchange(target: ClaimedDial, deps: ManagerExcha
     return outcome;
   } catch (e) {
     if (e instanceof DialError) return { ...outcome, failure: e.kind, error: e.message };
-    if (e instanceof PalisadeError) return { ...outcome, failure: 'invalid-reply', error: `${conn.where}: ${e.code}: ${e.message}` };
+    if (e instanceof PalisadeError)
+      return { ...outcome, failure: 'invalid-reply', error: `${conn.where}: ${e.code}: ${e.message}` };
     throw e;
   } finally {
     conn.close();

@@ -10,7 +10,8 @@ function translate(err: FastifyError): PalisadeError | null {
     const path = first?.instancePath ? `${where}${first.instancePath.replace(/\//g, '.')}` : where;
     // Ajv's own sentence ("must NOT have additional properties") does not say which one.
     const extra = first?.keyword === 'additionalProperties' ? first.params?.additionalProperty : undefined;
-    if (typeof extra === 'string') return new PalisadeError('VALIDATION_FAILED', `${path} has an unknown member "${extra}"`);
+    if (typeof extra === 'string')
+      return new PalisadeError('VALIDATION_FAILED', `${path} has an unknown member "${extra}"`);
     return new PalisadeError('VALIDATION_FAILED', `${path} ${first?.message ?? 'is invalid'}`);
   }
   switch (err.code) {

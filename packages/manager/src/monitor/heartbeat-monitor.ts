@@ -64,11 +64,20 @@ export class HeartbeatMonitor {
       this.log(changes, o.computer.id);
       if (changes.length > 0 || o.report.events.length > 0) this.onStored(changes);
     } catch (e) {
-      this.logger.error({ err: e, computerId: o.computer.id }, 'monitor: could not record the heartbeat outcome; the next heartbeat will');
+      this.logger.error(
+        { err: e, computerId: o.computer.id },
+        'monitor: could not record the heartbeat outcome; the next heartbeat will',
+      );
     }
   }
 
-  async onOperationResult(r: { computerId: number; operationId: number; status: 'succeeded' | 'failed'; reason: string | null; now: number }): Promise<void> {
+  async onOperationResult(r: {
+    computerId: number;
+    operationId: number;
+    status: 'succeeded' | 'failed';
+    reason: string | null;
+    now: number;
+  }): Promise<void> {
     try {
       const changes = await this.store.recordOperationResult(r);
       this.log(changes, r.computerId);

@@ -47,7 +47,12 @@ export function startMonitoring(o: {
   });
   const wake = () => notifiers.wake();
   const heartbeats = new HeartbeatMonitor(store, logger, wake);
-  const sweeper = new OfflineSweeper({ store, logger, intervalMs: o.options?.sweepIntervalMs ?? offlineSweepIntervalMs(o.heartbeatIntervalSeconds), onChanges: wake });
+  const sweeper = new OfflineSweeper({
+    store,
+    logger,
+    intervalMs: o.options?.sweepIntervalMs ?? offlineSweepIntervalMs(o.heartbeatIntervalSeconds),
+    onChanges: wake,
+  });
   sweeper.start();
   notifiers.start();
   return {

@@ -64,7 +64,13 @@ export class OfflineSweeper {
       if (transitions.length > 0) {
         const alerted = transitions.filter((t) => t.alertId !== null).length;
         this.o.logger.info(
-          { transitions: transitions.length, alertsRaised: alerted, computers: transitions.slice(0, 20).map((t) => `${t.computerId} ${t.hostName}${t.vmStopped ? ' (VM stopped)' : ''}`) },
+          {
+            transitions: transitions.length,
+            alertsRaised: alerted,
+            computers: transitions
+              .slice(0, 20)
+              .map((t) => `${t.computerId} ${t.hostName}${t.vmStopped ? ' (VM stopped)' : ''}`),
+          },
           'computers offline: no heartbeat within (missed threshold + 1) x interval',
         );
       }

@@ -43,15 +43,38 @@ export function eventView(e: PendingEvent) {
  * delivery may bring after a crash.
  */
 export type Notification =
-  | { kind: 'alert'; id: string; cursor: number; time: number; severity: string; action: AlertAction; alert: ReturnType<typeof alertView> }
+  | {
+      kind: 'alert';
+      id: string;
+      cursor: number;
+      time: number;
+      severity: string;
+      action: AlertAction;
+      alert: ReturnType<typeof alertView>;
+    }
   | { kind: 'event'; id: string; cursor: number; time: number; severity: string; event: ReturnType<typeof eventView> };
 
 export function alertNotification(n: PendingAlertNotification): Notification {
-  return { kind: 'alert', id: `alert:${n.alert.id}:${n.action}`, cursor: n.cursor, time: n.time, severity: n.alert.severity, action: n.action, alert: alertView(n.alert) };
+  return {
+    kind: 'alert',
+    id: `alert:${n.alert.id}:${n.action}`,
+    cursor: n.cursor,
+    time: n.time,
+    severity: n.alert.severity,
+    action: n.action,
+    alert: alertView(n.alert),
+  };
 }
 
 export function eventNotification(e: PendingEvent): Notification {
-  return { kind: 'event', id: `event:${e.cursor}`, cursor: e.cursor, time: e.receivedAt, severity: e.severity, event: eventView(e) };
+  return {
+    kind: 'event',
+    id: `event:${e.cursor}`,
+    cursor: e.cursor,
+    time: e.receivedAt,
+    severity: e.severity,
+    event: eventView(e),
+  };
 }
 
 /** The JSON a webhook receives. */

@@ -20,7 +20,11 @@ const WebhookSection = Type.Object(
   {
     url: Type.String({ minLength: 1, maxLength: 2048 }),
     /** Extra request headers, e.g. an Authorization token; shown redacted by the API. */
-    headers: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9-]{1,64}$' }), Type.String({ maxLength: 4096 }), { maxProperties: 20 })),
+    headers: Type.Optional(
+      Type.Record(Type.String({ pattern: '^[A-Za-z0-9-]{1,64}$' }), Type.String({ maxLength: 4096 }), {
+        maxProperties: 20,
+      }),
+    ),
     /** PEM CA(s) to trust for an https URL signed by a private CA; default the system's. */
     ca: Type.Optional(Pem),
     timeoutSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 120 })),
@@ -50,7 +54,13 @@ export const NotifierBody = Type.Object(
     kind: Type.Union([Type.Literal('webhook'), Type.Literal('syslog')]),
     enabled: Type.Optional(Type.Boolean()),
     /** What to send; default both. */
-    sources: Type.Optional(Type.Array(Type.Union([Type.Literal('alerts'), Type.Literal('events')]), { minItems: 1, maxItems: 2, uniqueItems: true })),
+    sources: Type.Optional(
+      Type.Array(Type.Union([Type.Literal('alerts'), Type.Literal('events')]), {
+        minItems: 1,
+        maxItems: 2,
+        uniqueItems: true,
+      }),
+    ),
     /** Send only alerts and events at least this severe; default `info` (everything). */
     minSeverity: Type.Optional(Type.Union(SEVERITIES.map((s) => Type.Literal(s)))),
     webhook: Type.Optional(WebhookSection),
@@ -101,14 +111,16 @@ export function notifierSettingsFrom(body: NotifierBody): { settings: NotifierSe
   const common = { sources: body.sources ?? ['alerts', 'events'], minSeverity: body.minSeverity ?? 'info' } as const;
   if (body.kind === 'webhook') {
     const w = body.webhook;
-    if (!w || body.syslog) return { problem: 'a webhook notifier takes a "webhook" section (url, headers, ca) and no "syslog" one' };
+    if (!w || body.syslog)
+      return { problem: 'a webhook notifier takes a "webhook" section (url, headers, ca) and no "syslog" one' };
     let url: URL;
     try {
       url = new URL(w.url);
     } catch {
       return { problem: `webhook.url "${w.url}" is not a URL` };
     }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') return { problem: `webhook.url must be http:// or https://, got ${url.protocol}` };
+    if (url.protocol !== 'https:' && url.protocol !== 'http:')
+      return { problem: `webhook.url must be http:// or https://, got ${url.protocol}` };
     for (const h of Object.keys(w.headers ?? {})) {
       if (FORBIDDEN_HEADERS.has(h.toLowerCase())) return { problem: `webhook.headers may not set "${h}"` };
     }
@@ -117,10 +129,19 @@ export function notifierSettingsFrom(body: NotifierBody): { settings: NotifierSe
       const p = pemProblem(w.ca);
       if (p) return { problem: `webhook.ca ${p}` };
     }
-    return { settings: { ...common, kind: 'webhook', webhook: { url: url.href, headers: w.headers ?? {}, ca: w.ca ?? null, timeoutSeconds: w.timeoutSeconds ?? 10 } } };
+    return {
+      settings: {
+        ...common,
+        kind: 'webhook',
+        webhook: { url: url.href, headers: w.headers ?? {}, ca: w.ca ?? null, timeoutSeconds: w.timeoutSeconds ?? 10 },
+      },
+    };
   }
   const s = body.syslog;
-  if (!s || body.webhook) return { problem: 'a syslog notifier takes a "syslog" section (host, port, transport, format) and no "webhook" one' };
+  if (!s || body.webhook)
+    return {
+      problem: 'a syslog notifier takes a "syslog" section (host, port, transport, format) and no "webhook" one',
+    };
   if (!isIP(s.host) && !/^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*\.?$/.test(s.host)) {
     return { problem: `syslog.host "${s.host}" is not a host name or IP address` };
   }
@@ -133,7 +154,14 @@ export function notifierSettingsFrom(body: NotifierBody): { settings: NotifierSe
     settings: {
       ...common,
       kind: 'syslog',
-      syslog: { host: s.host, port: s.port ?? SYSLOG_DEFAULT_PORTS[s.transport], transport: s.transport, format: s.format ?? 'plain', facility: s.facility ?? 16, ca: s.ca ?? null },
+      syslog: {
+        host: s.host,
+        port: s.port ?? SYSLOG_DEFAULT_PORTS[s.transport],
+        transport: s.transport,
+        format: s.format ?? 'plain',
+        facility: s.facility ?? 16,
+        ca: s.ca ?? null,
+      },
     },
   };
 }

@@ -31,7 +31,12 @@ export interface NotifierDispatcherOptions {
 }
 
 /** Exponential backoff with ±20 % jitter (so receivers coming back are not hit in lockstep). */
-export function retryDelayMs(failures: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
+export function retryDelayMs(
+  failures: number,
+  baseMs: number,
+  maxMs: number,
+  random: () => number = Math.random,
+): number {
   const raw = Math.min(maxMs, baseMs * 2 ** Math.min(Math.max(failures - 1, 0), 30));
   return Math.max(1, Math.round(raw * (0.8 + random() * 0.4)));
 }
@@ -132,7 +137,9 @@ export class NotifierDispatcher {
    */
   private async nextBatch(n: NotifierRecord): Promise<Notification[]> {
     const [alerts, events] = await Promise.all([
-      n.settings.sources.includes('alerts') ? this.o.store.pendingAlertNotifications(n.alertCursor, this.batchSize) : [],
+      n.settings.sources.includes('alerts')
+        ? this.o.store.pendingAlertNotifications(n.alertCursor, this.batchSize)
+        : [],
       n.settings.sources.includes('events') ? this.o.store.pendingEvents(n.eventCursor, this.batchSize) : [],
     ]);
     const a = alerts.map(alertNotification);
@@ -172,19 +179,35 @@ export class NotifierDispatcher {
         if (done.length > 0) {
           const alertCursor = Math.max(n.alertCursor, ...done.filter((x) => x.kind === 'alert').map((x) => x.cursor));
           const eventCursor = Math.max(n.eventCursor, ...done.filter((x) => x.kind === 'event').map((x) => x.cursor));
-          if (!(await store.recordDelivery(id, this.nodeId, { alertCursor, eventCursor, delivered: sent, now: this.now() }))) return;
+          if (
+            !(await store.recordDelivery(id, this.nodeId, {
+              alertCursor,
+              eventCursor,
+              delivered: sent,
+              now: this.now(),
+            }))
+          )
+            return;
           delivered += sent;
         }
         if (failure) {
           const failures = (done.length > 0 ? 0 : n.failures) + 1;
           const wait = retryDelayMs(failures, this.retryBaseMs, this.retryMaxMs);
-          await store.recordFailure(id, this.nodeId, { error: failure.message, now: this.now(), nextAttemptAt: this.now() + wait });
-          this.o.logger.warn({ notifier: n.name, failures, retryInMs: wait, waiting: wanted.length - sent }, `notifier delivery failed: ${failure.message}`);
+          await store.recordFailure(id, this.nodeId, {
+            error: failure.message,
+            now: this.now(),
+            nextAttemptAt: this.now() + wait,
+          });
+          this.o.logger.warn(
+            { notifier: n.name, failures, retryInMs: wait, waiting: wanted.length - sent },
+            `notifier delivery failed: ${failure.message}`,
+          );
           return;
         }
         n = await store.leaseNotifier(id, this.nodeId, this.now(), this.now() + this.leaseMs);
       }
-      if (hadFailures && delivered > 0) this.o.logger.info({ notifier: n?.name, delivered }, 'notifier receiver is back; backlog delivered');
+      if (hadFailures && delivered > 0)
+        this.o.logger.info({ notifier: n?.name, delivered }, 'notifier receiver is back; backlog delivered');
     } finally {
       await store.releaseNotifier(id, this.nodeId).catch(() => {});
     }

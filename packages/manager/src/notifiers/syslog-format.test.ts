@@ -49,15 +49,36 @@ test('RFC 5424: PRI from facility and severity, header fields PRINTUSASCII, SD v
       'firewall.deny (error) on web 01.example.test: denied "x" ] \\ from 10.0.0.1 second line',
   );
   const quoted = formatSyslog(
-    eventNotification({ cursor: 1, computerId: 1, hostName: null, seq: 1, type: 't', severity: 'info', message: 'm', agentTime: 0, receivedAt: 0, data: null }),
+    eventNotification({
+      cursor: 1,
+      computerId: 1,
+      hostName: null,
+      seq: 1,
+      type: 't',
+      severity: 'info',
+      message: 'm',
+      agentTime: 0,
+      receivedAt: 0,
+      data: null,
+    }),
     { facility: 0, format: 'plain', manager: 'mgr"]', productVersion: '0.1.0' },
   );
-  assert.match(quoted, /^<6>1 1970-01-01T00:00:00\.000Z mgr"] palisade - t \[.* manager="mgr\\"\\]"\] /, 'no host: the manager; SD escapes " and ]');
+  assert.match(
+    quoted,
+    /^<6>1 1970-01-01T00:00:00\.000Z mgr"] palisade - t \[.* manager="mgr\\"\\]"\] /,
+    'no host: the manager; SD escapes " and ]',
+  );
 });
 
 test('an alert raised goes out at its severity, cleared as Notice', () => {
-  assert.match(formatSyslog(alert('raised'), { facility: 1, format: 'plain', manager: 'm', productVersion: '1' }), /^<10>1 /);
-  assert.match(formatSyslog(alert('cleared'), { facility: 1, format: 'plain', manager: 'm', productVersion: '1' }), /^<13>1 /);
+  assert.match(
+    formatSyslog(alert('raised'), { facility: 1, format: 'plain', manager: 'm', productVersion: '1' }),
+    /^<10>1 /,
+  );
+  assert.match(
+    formatSyslog(alert('cleared'), { facility: 1, format: 'plain', manager: 'm', productVersion: '1' }),
+    /^<13>1 /,
+  );
 });
 
 test('CEF: header escapes | and \\, extension values escape = and \\ and line breaks', () => {
@@ -77,7 +98,16 @@ test('octet counting frames by bytes, not characters (RFC 6587 §3.4.1)', () => 
 
 test('retries back off exponentially to the cap, jittered ±20 %', () => {
   const mid = () => 0.5;
-  assert.deepEqual([1, 2, 3, 4, 10].map((f) => retryDelayMs(f, 1000, 5000, mid)), [1000, 2000, 4000, 5000, 5000]);
-  assert.equal(retryDelayMs(1, 1000, 5000, () => 0), 800);
-  assert.equal(retryDelayMs(1, 1000, 5000, () => 0.9999999), 1200);
+  assert.deepEqual(
+    [1, 2, 3, 4, 10].map((f) => retryDelayMs(f, 1000, 5000, mid)),
+    [1000, 2000, 4000, 5000, 5000],
+  );
+  assert.equal(
+    retryDelayMs(1, 1000, 5000, () => 0),
+    800,
+  );
+  assert.equal(
+    retryDelayMs(1, 1000, 5000, () => 0.9999999),
+    1200,
+  );
 });

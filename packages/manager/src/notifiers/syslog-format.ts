@@ -67,7 +67,11 @@ function structuredData(n: Notification, manager: string): string {
 
 /** CEF header fields escape '\' and '|'; extension values escape '\', '=' and line breaks. */
 const cefHeader = (s: string) => s.replace(/[\\|]/g, (c) => `\\${c}`).replace(/[\r\n]+/g, ' ');
-const cefValue = (s: string) => s.replace(/[\\=]/g, (c) => `\\${c}`).replace(/\r/g, '\\r').replace(/\n/g, '\\n');
+const cefValue = (s: string) =>
+  s
+    .replace(/[\\=]/g, (c) => `\\${c}`)
+    .replace(/\r/g, '\\r')
+    .replace(/\n/g, '\\n');
 
 /** CEF 0-10: Low 0-3, Medium 4-6, High 7-8, Very-High 9-10. */
 function cefSeverity(n: Notification): number {
@@ -110,8 +114,13 @@ export function cefMessage(n: Notification, productVersion: string): string {
           ['msg', n.event.message],
         ];
   const signature = n.kind === 'alert' ? n.alert.type : n.event.type;
-  const name = n.kind === 'alert' ? `${n.alert.name}${n.action === 'raised' ? '' : ` ${n.action}`}` : n.event.message.slice(0, 128) || n.event.type;
-  const header = ['CEF:0', 'Palisade', 'Palisade Manager', productVersion, signature, name, String(cefSeverity(n))].map((f, i) => (i === 0 ? f : cefHeader(f)));
+  const name =
+    n.kind === 'alert'
+      ? `${n.alert.name}${n.action === 'raised' ? '' : ` ${n.action}`}`
+      : n.event.message.slice(0, 128) || n.event.type;
+  const header = ['CEF:0', 'Palisade', 'Palisade Manager', productVersion, signature, name, String(cefSeverity(n))].map(
+    (f, i) => (i === 0 ? f : cefHeader(f)),
+  );
   return `${header.join('|')}|${ext
     .filter(([, v]) => v !== null && v !== '')
     .map(([k, v]) => `${k}=${cefValue(String(v))}`)

@@ -1,6 +1,6 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
-import { connect as netConnect, isIP, type Socket } from 'node:net';
+import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { Notification } from './notification.js';
 import type { SyslogSettings } from './notifier-config.js';
@@ -37,7 +37,12 @@ export class SyslogSender implements NotifierTransport {
   ) {}
 
   private format(n: Notification): string {
-    return formatSyslog(n, { facility: this.s.facility, format: this.s.format, manager: this.manager, productVersion: this.productVersion });
+    return formatSyslog(n, {
+      facility: this.s.facility,
+      format: this.s.format,
+      manager: this.manager,
+      productVersion: this.productVersion,
+    });
   }
 
   async deliver(items: readonly Notification[]): Promise<void> {
@@ -86,7 +91,9 @@ export class SyslogSender implements NotifierTransport {
             minVersion: 'TLSv1.2',
           })
         : netConnect({ host: this.s.host, port: this.s.port });
-      socket.setTimeout(CONNECT_TIMEOUT_MS, () => socket.destroy(new Error(`no connection within ${CONNECT_TIMEOUT_MS / 1000} s`)));
+      socket.setTimeout(CONNECT_TIMEOUT_MS, () =>
+        socket.destroy(new Error(`no connection within ${CONNECT_TIMEOUT_MS / 1000} s`)),
+      );
       const fail = (e: Error) => {
         socket.destroy();
         reject(e);
@@ -117,9 +124,11 @@ export class SyslogSender implements NotifierTransport {
 
   private async deliverUdp(items: readonly Notification[]): Promise<void> {
     if (!this.udp) {
-      const target = isIP(this.s.host) ? { address: this.s.host, family: isIP(this.s.host) } : await lookup(this.s.host).catch((e: Error) => {
-        throw new DeliveryError(`${this.where()}: ${e.message}`, 0);
-      });
+      const target = isIP(this.s.host)
+        ? { address: this.s.host, family: isIP(this.s.host) }
+        : await lookup(this.s.host).catch((e: Error) => {
+            throw new DeliveryError(`${this.where()}: ${e.message}`, 0);
+          });
       const udp = createSocket(target.family === 6 ? 'udp6' : 'udp4');
       // A connected socket gets ICMP port-unreachable back as an error on a later send, so a
       // receiver known to be down stops delivery (it cannot be known for the datagram before).

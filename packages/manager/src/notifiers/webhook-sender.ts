@@ -20,7 +20,10 @@ export class WebhookSender implements NotifierTransport {
     private readonly userAgent: string,
   ) {
     this.url = new URL(s.url);
-    this.agent = this.url.protocol === 'https:' ? new HttpsAgent({ keepAlive: true, maxSockets: 1, ...(s.ca ? { ca: s.ca } : {}) }) : new HttpAgent({ keepAlive: true, maxSockets: 1 });
+    this.agent =
+      this.url.protocol === 'https:'
+        ? new HttpsAgent({ keepAlive: true, maxSockets: 1, ...(s.ca ? { ca: s.ca } : {}) })
+        : new HttpAgent({ keepAlive: true, maxSockets: 1 });
   }
 
   async deliver(items: readonly Notification[]): Promise<void> {
@@ -61,7 +64,9 @@ export class WebhookSender implements NotifierTransport {
           res.on('error', reject);
         },
       );
-      req.on('timeout', () => req.destroy(new Error(`${this.url.origin} did not answer within ${this.s.timeoutSeconds} s`)));
+      req.on('timeout', () =>
+        req.destroy(new Error(`${this.url.origin} did not answer within ${this.s.timeoutSeconds} s`)),
+      );
       req.on('error', (e) => reject(new Error(`${this.url.origin}: ${e.message}`)));
       req.end(body);
     });

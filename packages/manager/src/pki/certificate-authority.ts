@@ -26,13 +26,18 @@ export interface PemPair {
 }
 
 function pemKey(der: ArrayBuffer): string {
-  const b64 = Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
+  const b64 = Buffer.from(der)
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '');
   return `-----BEGIN PRIVATE KEY-----\n${b64}\n-----END PRIVATE KEY-----\n`;
 }
 
 async function importPrivateKey(pem: string): Promise<CryptoKey> {
   const b64 = pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
-  return webcrypto.subtle.importKey('pkcs8', Buffer.from(b64, 'base64'), SIGNING, false, ['sign']) as Promise<CryptoKey>;
+  return webcrypto.subtle.importKey('pkcs8', Buffer.from(b64, 'base64'), SIGNING, false, [
+    'sign',
+  ]) as Promise<CryptoKey>;
 }
 
 /** Random positive 128-bit serial, hex (RFC 5280 §4.1.2.2: ≤ 20 octets, unpredictable). */
@@ -69,7 +74,10 @@ export async function createCertificateAuthority(commonName = 'Palisade Manager 
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
-  return { certificate: cert.toString('pem'), privateKey: pemKey(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)) };
+  return {
+    certificate: cert.toString('pem'),
+    privateKey: pemKey(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)),
+  };
 }
 
 /** Issues certificates signed by the manager CA. */
@@ -81,7 +89,11 @@ export class CertificateAuthority {
   ) {}
 
   static async load(ca: PemPair): Promise<CertificateAuthority> {
-    return new CertificateAuthority(ca.certificate, new x509.X509Certificate(ca.certificate), await importPrivateKey(ca.privateKey));
+    return new CertificateAuthority(
+      ca.certificate,
+      new x509.X509Certificate(ca.certificate),
+      await importPrivateKey(ca.privateKey),
+    );
   }
 
   get fingerprint(): string {
@@ -96,12 +108,17 @@ export class CertificateAuthority {
       publicKey: keys.publicKey,
       days: 825,
       extensions: [
-        new x509.SubjectAlternativeNameExtension(names.map((n) => (isIP(n) ? { type: 'ip', value: n } : { type: 'dns', value: n }))),
+        new x509.SubjectAlternativeNameExtension(
+          names.map((n) => (isIP(n) ? { type: 'ip', value: n } : { type: 'dns', value: n })),
+        ),
         new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
       ],
     });
-    return { certificate: cert.certificate, privateKey: pemKey(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)) };
+    return {
+      certificate: cert.certificate,
+      privateKey: pemKey(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)),
+    };
   }
 
   /**
@@ -121,7 +138,10 @@ export class CertificateAuthority {
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
       ],
     });
-    return { certificate: cert.certificate, privateKey: pemKey(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)) };
+    return {
+      certificate: cert.certificate,
+      privateKey: pemKey(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)),
+    };
   }
 
   /**

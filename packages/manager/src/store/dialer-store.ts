@@ -1,10 +1,10 @@
-import { type AgentDirection, managerDialMode, type ManagerDialMode } from '@palisade/core';
+import { type AgentDirection, type ManagerDialMode, managerDialMode } from '@palisade/core';
 import type { CommunicationState } from '@palisade/protocol';
 import type { Kysely, Selectable } from 'kysely';
+import { num, numOrNull } from './column-values.js';
 import { KyselyStore } from './kysely-store.js';
 import type { Database } from './schema.js';
 import type { Store } from './store.js';
-import { num, numOrNull } from './column-values.js';
 
 /** The table of 0004_dialer beside the shared ones (see migration-0004-dialer.ts). */
 export interface DialerTables {
@@ -69,7 +69,8 @@ export interface ContactNote {
 }
 
 const DIRECTIONS = new Set<string>(['agent-initiated', 'manager-initiated', 'bidirectional']);
-const direction = (v: string | null): AgentDirection | null => (v !== null && DIRECTIONS.has(v) ? (v as AgentDirection) : null);
+const direction = (v: string | null): AgentDirection | null =>
+  v !== null && DIRECTIONS.has(v) ? (v as AgentDirection) : null;
 
 function toTarget(r: Selectable<DialerTables['dial_targets']>): DialTargetRecord {
   const expected = direction(r.expected_direction) ?? 'agent-initiated';
@@ -118,7 +119,11 @@ export class DialerStore {
   }
 
   async get(computerId: number): Promise<DialTargetRecord | null> {
-    const r = await this.db.selectFrom('dial_targets').selectAll().where('computer_id', '=', computerId).executeTakeFirst();
+    const r = await this.db
+      .selectFrom('dial_targets')
+      .selectAll()
+      .where('computer_id', '=', computerId)
+      .executeTakeFirst();
     return r ? toTarget(r) : null;
   }
 
@@ -129,9 +134,17 @@ export class DialerStore {
    * left alone (its holder releases it).
    */
   async noteContact(n: ContactNote): Promise<DialTargetRecord> {
-    const prev = await this.db.selectFrom('dial_targets').selectAll().where('computer_id', '=', n.computerId).executeTakeFirst();
+    const prev = await this.db
+      .selectFrom('dial_targets')
+      .selectAll()
+      .where('computer_id', '=', n.computerId)
+      .executeTakeFirst();
     const applied = n.communication ? n.communication.direction : direction(prev?.applied_direction ?? null);
-    const listener = n.communication ? n.communication.listener : prev && prev.listen_port !== null ? { port: num(prev.listen_port), address: prev.listen_address ?? undefined } : null;
+    const listener = n.communication
+      ? n.communication.listener
+      : prev && prev.listen_port !== null
+        ? { port: num(prev.listen_port), address: prev.listen_address ?? undefined }
+        : null;
     const mode = managerDialMode(n.expectedDirection, applied);
     const row = {
       expected_direction: n.expectedDirection,
@@ -157,7 +170,17 @@ export class DialerStore {
     }
     const out = await this.db
       .insertInto('dial_targets')
-      .values({ computer_id: n.computerId, ...row, updated_at: n.now, claim_token: null, claimed_until: null, last_dial_at: null, last_dial_ok_at: null, last_dial_error: null, dial_failures: 0 })
+      .values({
+        computer_id: n.computerId,
+        ...row,
+        updated_at: n.now,
+        claim_token: null,
+        claimed_until: null,
+        last_dial_at: null,
+        last_dial_ok_at: null,
+        last_dial_error: null,
+        dial_failures: 0,
+      })
       .onConflict((oc) => oc.column('computer_id').doUpdateSet({ ...row, updated_at: n.now }))
       .returningAll()
       .executeTakeFirstOrThrow();
@@ -170,12 +193,22 @@ export class DialerStore {
    * a computer that became `scheduled` is first dialled one interval later; one that left it
    * is dialled no more. No row yet (never reported): nothing to update.
    */
-  async noteCommunication(computerId: number, communication: CommunicationState, now: number, nextScheduledAt: number): Promise<DialTargetRecord | null> {
+  async noteCommunication(
+    computerId: number,
+    communication: CommunicationState,
+    now: number,
+    nextScheduledAt: number,
+  ): Promise<DialTargetRecord | null> {
     return this.db.transaction().execute(async (trx) => {
-      const prev = await trx.selectFrom('dial_targets').selectAll().where('computer_id', '=', computerId).executeTakeFirst();
+      const prev = await trx
+        .selectFrom('dial_targets')
+        .selectAll()
+        .where('computer_id', '=', computerId)
+        .executeTakeFirst();
       if (!prev) return null;
       const mode = managerDialMode(direction(prev.expected_direction) ?? 'agent-initiated', communication.direction);
-      const next = mode === 'scheduled' ? (prev.next_dial_at === null ? nextScheduledAt : num(prev.next_dial_at)) : null;
+      const next =
+        mode === 'scheduled' ? (prev.next_dial_at === null ? nextScheduledAt : num(prev.next_dial_at)) : null;
       const out = await trx
         .updateTable('dial_targets')
         .set({
@@ -216,14 +249,22 @@ export class DialerStore {
       .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<=', o.now)]))
       .returning('computer_id')
       .execute();
-    return this.claimedRows(claimed.map((r) => num(r.computer_id)), o.token);
+    return this.claimedRows(
+      claimed.map((r) => num(r.computer_id)),
+      o.token,
+    );
   }
 
   /**
    * Claims one computer's target now, due or not (an operator's action), unless another claim
    * holds it: 'busy'. null when the computer has no target row yet (it never reported).
    */
-  async claimOne(o: { computerId: number; now: number; leaseMs: number; token: string }): Promise<ClaimedDial | 'busy' | null> {
+  async claimOne(o: {
+    computerId: number;
+    now: number;
+    leaseMs: number;
+    token: string;
+  }): Promise<ClaimedDial | 'busy' | null> {
     const r = await this.db
       .updateTable('dial_targets')
       .set({ claim_token: o.token, claimed_until: o.now + o.leaseMs })
@@ -262,7 +303,12 @@ export class DialerStore {
    * nothing on the computer changes (its offline deadline is not extended); the next attempt
    * is `nextDialAt` (null: none).
    */
-  async release(o: { computerId: number; token: string; now: number; nextDialAt: number | null } & ({ ok: true } | { ok: false; error: string })): Promise<boolean> {
+  async release(
+    o: { computerId: number; token: string; now: number; nextDialAt: number | null } & (
+      | { ok: true }
+      | { ok: false; error: string }
+    ),
+  ): Promise<boolean> {
     const r = await this.db
       .updateTable('dial_targets')
       .set((eb) =>
@@ -274,9 +320,21 @@ export class DialerStore {
               last_dial_ok_at: o.now,
               last_dial_error: null,
               dial_failures: 0,
-              next_dial_at: eb.case().when('next_dial_at', '<=', o.now).then(o.nextDialAt).else(eb.ref('next_dial_at')).end(),
+              next_dial_at: eb
+                .case()
+                .when('next_dial_at', '<=', o.now)
+                .then(o.nextDialAt)
+                .else(eb.ref('next_dial_at'))
+                .end(),
             }
-          : { claim_token: null, claimed_until: null, last_dial_at: o.now, last_dial_error: o.error.slice(0, 1024), dial_failures: eb('dial_failures', '+', 1), next_dial_at: o.nextDialAt },
+          : {
+              claim_token: null,
+              claimed_until: null,
+              last_dial_at: o.now,
+              last_dial_error: o.error.slice(0, 1024),
+              dial_failures: eb('dial_failures', '+', 1),
+              next_dial_at: o.nextDialAt,
+            },
       )
       .where('computer_id', '=', o.computerId)
       .where('claim_token', '=', o.token)
@@ -286,12 +344,20 @@ export class DialerStore {
 
   /** Stops scheduling a computer (deactivated): its row stays for the record. */
   async unschedule(computerId: number, now: number): Promise<void> {
-    await this.db.updateTable('dial_targets').set({ next_dial_at: null, updated_at: now }).where('computer_id', '=', computerId).execute();
+    await this.db
+      .updateTable('dial_targets')
+      .set({ next_dial_at: null, updated_at: now })
+      .where('computer_id', '=', computerId)
+      .execute();
   }
 
   /** How many targets are due now (metrics, tests). */
   async countDue(now: number): Promise<number> {
-    const r = await this.db.selectFrom('dial_targets').select((eb) => eb.fn.countAll<number>().as('n')).where('next_dial_at', '<=', now).executeTakeFirstOrThrow();
+    const r = await this.db
+      .selectFrom('dial_targets')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('next_dial_at', '<=', now)
+      .executeTakeFirstOrThrow();
     return num(r.n);
   }
 }

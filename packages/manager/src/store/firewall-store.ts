@@ -1,10 +1,10 @@
 import { type FirewallRule, validateFirewallRule } from '@palisade/core';
 import type { Generated, Kysely, Selectable } from 'kysely';
 import { FirewallAssignments } from '../firewall-assignments.js';
+import { num } from './column-values.js';
 import { KyselyStore } from './kysely-store.js';
 import type { Database } from './schema.js';
 import type { Store } from './store.js';
-import { num } from './column-values.js';
 
 /** Tables of 0005_firewall beside the shared ones (see migration-0005-firewall.ts). */
 export interface FirewallTables {
@@ -27,7 +27,6 @@ export interface FirewallRuleUsage {
   policies: Array<{ id: number; name: string }>;
   computers: Array<{ id: number; hostName: string; state: string }>;
 }
-
 
 /** Everything of a rule but its id, as the `rule` column holds it. */
 function ruleJson(rule: FirewallRule): string {
@@ -74,7 +73,15 @@ export class FirewallStore {
   /** Of these ids, the ones with no rule. */
   async missingRuleIds(ids: readonly number[]): Promise<number[]> {
     if (ids.length === 0) return [];
-    const found = new Set((await this.db.selectFrom('firewall_rules').select('id').where('id', 'in', [...ids]).execute()).map((r) => num(r.id)));
+    const found = new Set(
+      (
+        await this.db
+          .selectFrom('firewall_rules')
+          .select('id')
+          .where('id', 'in', [...ids])
+          .execute()
+      ).map((r) => num(r.id)),
+    );
     return ids.filter((id) => !found.has(id));
   }
 
@@ -90,12 +97,20 @@ export class FirewallStore {
       .executeTakeFirstOrThrow();
     const id = num(row.id);
     const rule = make(id);
-    await this.db.updateTable('firewall_rules').set({ rule: ruleJson(rule) }).where('id', '=', id).execute();
+    await this.db
+      .updateTable('firewall_rules')
+      .set({ rule: ruleJson(rule) })
+      .where('id', '=', id)
+      .execute();
     return { id, rule, createdAt: now, updatedAt: now };
   }
 
   async updateRule(id: number, rule: FirewallRule, now: number): Promise<void> {
-    await this.db.updateTable('firewall_rules').set({ name: rule.name, rule: ruleJson(rule), updated_at: now }).where('id', '=', id).execute();
+    await this.db
+      .updateTable('firewall_rules')
+      .set({ name: rule.name, rule: ruleJson(rule), updated_at: now })
+      .where('id', '=', id)
+      .execute();
   }
 
   async deleteRule(id: number): Promise<boolean> {
@@ -128,12 +143,22 @@ export class FirewallStore {
   }
 
   async policyRuleIds(policyId: number): Promise<number[]> {
-    const rows = await this.db.selectFrom('policy_firewall_rules').select('rule_id').where('policy_id', '=', policyId).orderBy('position').execute();
+    const rows = await this.db
+      .selectFrom('policy_firewall_rules')
+      .select('rule_id')
+      .where('policy_id', '=', policyId)
+      .orderBy('position')
+      .execute();
     return rows.map((r) => num(r.rule_id));
   }
 
   async computerRuleIds(computerId: number): Promise<number[]> {
-    const rows = await this.db.selectFrom('computer_firewall_rules').select('rule_id').where('computer_id', '=', computerId).orderBy('position').execute();
+    const rows = await this.db
+      .selectFrom('computer_firewall_rules')
+      .select('rule_id')
+      .where('computer_id', '=', computerId)
+      .orderBy('position')
+      .execute();
     return rows.map((r) => num(r.rule_id));
   }
 
@@ -141,7 +166,10 @@ export class FirewallStore {
   async setPolicyRules(policyId: number, ruleIds: readonly number[]): Promise<void> {
     await this.db.deleteFrom('policy_firewall_rules').where('policy_id', '=', policyId).execute();
     if (ruleIds.length > 0) {
-      await this.db.insertInto('policy_firewall_rules').values(ruleIds.map((rule_id, position) => ({ policy_id: policyId, rule_id, position }))).execute();
+      await this.db
+        .insertInto('policy_firewall_rules')
+        .values(ruleIds.map((rule_id, position) => ({ policy_id: policyId, rule_id, position })))
+        .execute();
     }
   }
 
@@ -149,7 +177,10 @@ export class FirewallStore {
   async setComputerRules(computerId: number, ruleIds: readonly number[]): Promise<void> {
     await this.db.deleteFrom('computer_firewall_rules').where('computer_id', '=', computerId).execute();
     if (ruleIds.length > 0) {
-      await this.db.insertInto('computer_firewall_rules').values(ruleIds.map((rule_id, position) => ({ computer_id: computerId, rule_id, position }))).execute();
+      await this.db
+        .insertInto('computer_firewall_rules')
+        .values(ruleIds.map((rule_id, position) => ({ computer_id: computerId, rule_id, position })))
+        .execute();
     }
   }
 
@@ -158,16 +189,22 @@ export class FirewallStore {
    * and the rules they name — not the whole rule list, so a heartbeat reads what it uses.
    */
   async assignments(computerIds: readonly number[]): Promise<FirewallAssignments> {
-    const policyRows = await this.db.selectFrom('policy_firewall_rules').select(['policy_id', 'rule_id']).orderBy('policy_id').orderBy('position').execute();
-    const computerRows = computerIds.length === 0
-      ? []
-      : await this.db
-          .selectFrom('computer_firewall_rules')
-          .select(['computer_id', 'rule_id'])
-          .where('computer_id', 'in', [...computerIds])
-          .orderBy('computer_id')
-          .orderBy('position')
-          .execute();
+    const policyRows = await this.db
+      .selectFrom('policy_firewall_rules')
+      .select(['policy_id', 'rule_id'])
+      .orderBy('policy_id')
+      .orderBy('position')
+      .execute();
+    const computerRows =
+      computerIds.length === 0
+        ? []
+        : await this.db
+            .selectFrom('computer_firewall_rules')
+            .select(['computer_id', 'rule_id'])
+            .where('computer_id', 'in', [...computerIds])
+            .orderBy('computer_id')
+            .orderBy('position')
+            .execute();
     const byPolicy = new Map<number, number[]>();
     for (const r of policyRows) {
       const list = byPolicy.get(num(r.policy_id)) ?? [];
@@ -184,7 +221,11 @@ export class FirewallStore {
     const rules = new Map<number, FirewallRule>();
     // Bounded IN lists (engines cap bound parameters per statement).
     for (let i = 0; i < ids.length; i += 500) {
-      const rows = await this.db.selectFrom('firewall_rules').selectAll().where('id', 'in', ids.slice(i, i + 500)).execute();
+      const rows = await this.db
+        .selectFrom('firewall_rules')
+        .selectAll()
+        .where('id', 'in', ids.slice(i, i + 500))
+        .execute();
       for (const r of rows) rules.set(num(r.id), toRule(r).rule);
     }
     return new FirewallAssignments(rules, byPolicy, byComputer);
@@ -193,7 +234,12 @@ export class FirewallStore {
   /** Computers (active and deactivated) that assign any of these rules themselves. */
   async computerIdsWithRules(ruleIds: readonly number[]): Promise<number[]> {
     if (ruleIds.length === 0) return [];
-    const rows = await this.db.selectFrom('computer_firewall_rules').select('computer_id').distinct().where('rule_id', 'in', [...ruleIds]).execute();
+    const rows = await this.db
+      .selectFrom('computer_firewall_rules')
+      .select('computer_id')
+      .distinct()
+      .where('rule_id', 'in', [...ruleIds])
+      .execute();
     return rows.map((r) => num(r.computer_id));
   }
 }

@@ -1,8 +1,8 @@
 import type { SettingOverrides } from '@palisade/core';
 import { type Kysely, Migrator, type Selectable } from 'kysely';
+import { num, numOrNull } from './column-values.js';
 import { type MigrationDialect, migrationProvider } from './migrations.js';
 import type { Database } from './schema.js';
-import { AUDIT_TARGET_TYPES, type AuditTargetType } from './store.js';
 import type {
   ApiKeyRecord,
   AuditAction,
@@ -18,10 +18,9 @@ import type {
   Store,
   TokenCheck,
 } from './store.js';
-import { num, numOrNull } from './column-values.js';
+import { AUDIT_TARGET_TYPES, type AuditTargetType } from './store.js';
 
 export const BASE_POLICY_NAME = 'Base Policy';
-
 
 function toPolicy(r: Selectable<Database['policies']>): PolicyRecord {
   return {
@@ -96,7 +95,9 @@ function toAuditEvent(r: Selectable<Database['audit_events']>): AuditEventRecord
     time: num(r.time),
     actor: r.actor,
     action: r.action as AuditAction,
-    targetType: (AUDIT_TARGET_TYPES as readonly string[]).includes(r.target_type) ? (r.target_type as AuditTargetType) : 'policy',
+    targetType: (AUDIT_TARGET_TYPES as readonly string[]).includes(r.target_type)
+      ? (r.target_type as AuditTargetType)
+      : 'policy',
     // `system` rows have no target ID: stored as '' (the column is NOT NULL).
     targetId: r.target_id === '' ? null : num(r.target_id),
     setting: r.setting,
@@ -126,7 +127,10 @@ export class KyselyStore implements Store {
   ) {}
 
   async migrate(): Promise<void> {
-    const { error, results } = await new Migrator({ db: this.db, provider: migrationProvider(this.dialect) }).migrateToLatest();
+    const { error, results } = await new Migrator({
+      db: this.db,
+      provider: migrationProvider(this.dialect),
+    }).migrateToLatest();
     if (error) {
       const failed = results?.find((r) => r.status === 'Error');
       throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${(error as Error).message ?? error}`);
@@ -187,14 +191,29 @@ export class KyselyStore implements Store {
   }
 
   async ensureBasePolicy(now: number): Promise<PolicyRecord> {
-    const existing = await this.db.selectFrom('policies').selectAll().where('parent_id', 'is', null).orderBy('id').executeTakeFirst();
+    const existing = await this.db
+      .selectFrom('policies')
+      .selectAll()
+      .where('parent_id', 'is', null)
+      .orderBy('id')
+      .executeTakeFirst();
     if (existing) return toPolicy(existing);
     await this.db
       .insertInto('policies')
-      .values({ parent_id: null, name: BASE_POLICY_NAME, description: 'The root of the policy tree: every setting has a value here.', created_at: now, updated_at: now })
+      .values({
+        parent_id: null,
+        name: BASE_POLICY_NAME,
+        description: 'The root of the policy tree: every setting has a value here.',
+        created_at: now,
+        updated_at: now,
+      })
       .onConflict((oc) => oc.column('name').doNothing())
       .execute();
-    const row = await this.db.selectFrom('policies').selectAll().where('name', '=', BASE_POLICY_NAME).executeTakeFirstOrThrow();
+    const row = await this.db
+      .selectFrom('policies')
+      .selectAll()
+      .where('name', '=', BASE_POLICY_NAME)
+      .executeTakeFirstOrThrow();
     return toPolicy(row);
   }
 
@@ -225,7 +244,11 @@ export class KyselyStore implements Store {
   }
 
   async computerOverrides(computerId: number): Promise<SettingOverrides> {
-    const rows = await this.db.selectFrom('computer_settings').selectAll().where('computer_id', '=', computerId).execute();
+    const rows = await this.db
+      .selectFrom('computer_settings')
+      .selectAll()
+      .where('computer_id', '=', computerId)
+      .execute();
     return Object.fromEntries(rows.map((r) => [r.name, r.value])) as SettingOverrides;
   }
 
@@ -235,7 +258,9 @@ export class KyselyStore implements Store {
         ? await this.db.selectFrom('computer_settings').selectAll().execute()
         : (
             await Promise.all(
-              chunks(computerIds).map((ids) => this.db.selectFrom('computer_settings').selectAll().where('computer_id', 'in', ids).execute()),
+              chunks(computerIds).map((ids) =>
+                this.db.selectFrom('computer_settings').selectAll().where('computer_id', 'in', ids).execute(),
+              ),
             )
           ).flat();
     const out = new Map<number, SettingOverrides>();
@@ -257,7 +282,11 @@ export class KyselyStore implements Store {
     return toPolicy(r);
   }
 
-  async updatePolicy(id: number, patch: { parentId?: number; name?: string; description?: string }, now: number): Promise<PolicyRecord | null> {
+  async updatePolicy(
+    id: number,
+    patch: { parentId?: number; name?: string; description?: string },
+    now: number,
+  ): Promise<PolicyRecord | null> {
     const r = await this.db
       .updateTable('policies')
       .set({
@@ -296,7 +325,11 @@ export class KyselyStore implements Store {
 
   async setComputerSetting(computerId: number, name: string, value: string | null): Promise<void> {
     if (value === null) {
-      await this.db.deleteFrom('computer_settings').where('computer_id', '=', computerId).where('name', '=', name).execute();
+      await this.db
+        .deleteFrom('computer_settings')
+        .where('computer_id', '=', computerId)
+        .where('name', '=', name)
+        .execute();
       return;
     }
     await this.db
@@ -307,13 +340,19 @@ export class KyselyStore implements Store {
   }
 
   async setComputerPolicy(computerId: number, policyId: number): Promise<boolean> {
-    const r = await this.db.updateTable('computers').set({ policy_id: policyId }).where('id', '=', computerId).executeTakeFirst();
+    const r = await this.db
+      .updateTable('computers')
+      .set({ policy_id: policyId })
+      .where('id', '=', computerId)
+      .executeTakeFirst();
     return Number(r.numUpdatedRows) === 1;
   }
 
   async listComputersByPolicy(policyIds: readonly number[]): Promise<ComputerRecord[]> {
     const parts = await Promise.all(
-      chunks(policyIds).map((ids) => this.db.selectFrom('computers').selectAll().where('policy_id', 'in', ids).execute()),
+      chunks(policyIds).map((ids) =>
+        this.db.selectFrom('computers').selectAll().where('policy_id', 'in', ids).execute(),
+      ),
     );
     return parts
       .flat()
@@ -358,17 +397,36 @@ export class KyselyStore implements Store {
     return (await query.orderBy('id', 'desc').limit(q.limit).execute()).map(toAuditEvent);
   }
 
-  async createApiKey(k: { name: string; keyPrefix: string; secretHash: string; role: ApiKeyRecord['role']; now: number }) {
+  async createApiKey(k: {
+    name: string;
+    keyPrefix: string;
+    secretHash: string;
+    role: ApiKeyRecord['role'];
+    now: number;
+  }) {
     const r = await this.db
       .insertInto('api_keys')
-      .values({ name: k.name, key_prefix: k.keyPrefix, secret_hash: k.secretHash, role: k.role, created_at: k.now, last_used_at: null, revoked_at: null })
+      .values({
+        name: k.name,
+        key_prefix: k.keyPrefix,
+        secret_hash: k.secretHash,
+        role: k.role,
+        created_at: k.now,
+        last_used_at: null,
+        revoked_at: null,
+      })
       .returningAll()
       .executeTakeFirstOrThrow();
     return toApiKey(r);
   }
 
   async findApiKeyBySecretHash(hash: string) {
-    const r = await this.db.selectFrom('api_keys').selectAll().where('secret_hash', '=', hash).where('revoked_at', 'is', null).executeTakeFirst();
+    const r = await this.db
+      .selectFrom('api_keys')
+      .selectAll()
+      .where('secret_hash', '=', hash)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
     return r ? toApiKey(r) : null;
   }
 
@@ -377,7 +435,10 @@ export class KyselyStore implements Store {
   }
 
   async countApiKeys() {
-    const r = await this.db.selectFrom('api_keys').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const r = await this.db
+      .selectFrom('api_keys')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     return num(r.n);
   }
 
@@ -385,17 +446,34 @@ export class KyselyStore implements Store {
     return (await this.db.selectFrom('api_keys').selectAll().orderBy('id').execute()).map(toApiKey);
   }
 
-  async createActivationToken(t: { tokenHash: string; policyId: number; maxUses: number | null; expiresAt: number | null; now: number }) {
+  async createActivationToken(t: {
+    tokenHash: string;
+    policyId: number;
+    maxUses: number | null;
+    expiresAt: number | null;
+    now: number;
+  }) {
     const r = await this.db
       .insertInto('activation_tokens')
-      .values({ token_hash: t.tokenHash, policy_id: t.policyId, max_uses: t.maxUses, uses: 0, expires_at: t.expiresAt, created_at: t.now })
+      .values({
+        token_hash: t.tokenHash,
+        policy_id: t.policyId,
+        max_uses: t.maxUses,
+        uses: 0,
+        expires_at: t.expiresAt,
+        created_at: t.now,
+      })
       .returning('id')
       .executeTakeFirstOrThrow();
     return num(r.id);
   }
 
   async checkActivationToken(tokenHash: string, now: number): Promise<TokenCheck> {
-    const t = await this.db.selectFrom('activation_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
+    const t = await this.db
+      .selectFrom('activation_tokens')
+      .selectAll()
+      .where('token_hash', '=', tokenHash)
+      .executeTakeFirst();
     if (!t) return { ok: false, reason: 'unknown' };
     if (t.expires_at !== null && num(t.expires_at) <= now) return { ok: false, reason: 'expired' };
     if (t.max_uses !== null && num(t.uses) >= num(t.max_uses)) return { ok: false, reason: 'used-up' };
@@ -505,7 +583,12 @@ export class KyselyStore implements Store {
           ...(hb.expectedFingerprint !== undefined ? { expected_fingerprint: hb.expectedFingerprint } : {}),
           tls_protocol: hb.tlsProtocol,
           tls_cipher_suite: hb.tlsCipherSuite,
-          events_acked_through: eb.case().when('events_acked_through', '<', maxSeq).then(maxSeq).else(eb.ref('events_acked_through')).end(),
+          events_acked_through: eb
+            .case()
+            .when('events_acked_through', '<', maxSeq)
+            .then(maxSeq)
+            .else(eb.ref('events_acked_through'))
+            .end(),
         }))
         .where('id', '=', hb.computerId)
         .where('state', '=', 'active')
@@ -528,12 +611,26 @@ export class KyselyStore implements Store {
       const same = open.find((o) => o.fingerprint === fingerprint);
       const stale = open.filter((o) => o !== same).map((o) => num(o.id));
       if (stale.length > 0) {
-        await trx.updateTable('operations').set({ status: 'superseded', completed_at: now }).where('id', 'in', stale).execute();
+        await trx
+          .updateTable('operations')
+          .set({ status: 'superseded', completed_at: now })
+          .where('id', 'in', stale)
+          .execute();
       }
       if (same) return toOperation(same);
       const row = await trx
         .insertInto('operations')
-        .values({ computer_id: computerId, type: 'applyConfiguration', fingerprint, payload: JSON.stringify(payload), status: 'pending', created_at: now, sent_at: null, completed_at: null, reason: null })
+        .values({
+          computer_id: computerId,
+          type: 'applyConfiguration',
+          fingerprint,
+          payload: JSON.stringify(payload),
+          status: 'pending',
+          created_at: now,
+          sent_at: null,
+          completed_at: null,
+          reason: null,
+        })
         .returningAll()
         .executeTakeFirstOrThrow();
       return toOperation(row);
@@ -542,10 +639,22 @@ export class KyselyStore implements Store {
 
   async markOperationsSent(ids: number[], now: number) {
     if (ids.length === 0) return;
-    await this.db.updateTable('operations').set({ status: 'sent', sent_at: now }).where('id', 'in', ids).where('status', 'in', ['pending', 'sent']).execute();
+    await this.db
+      .updateTable('operations')
+      .set({ status: 'sent', sent_at: now })
+      .where('id', 'in', ids)
+      .where('status', 'in', ['pending', 'sent'])
+      .execute();
   }
 
-  async completeOperation(r: { computerId: number; id: number; status: 'succeeded' | 'failed'; reason: string | null; fingerprint: string | null; now: number }) {
+  async completeOperation(r: {
+    computerId: number;
+    id: number;
+    status: 'succeeded' | 'failed';
+    reason: string | null;
+    fingerprint: string | null;
+    now: number;
+  }) {
     return this.atomically(async (trx) => {
       const res = await trx
         .updateTable('operations')
@@ -556,7 +665,11 @@ export class KyselyStore implements Store {
         .executeTakeFirst();
       if (Number(res.numUpdatedRows) !== 1) return false;
       if (r.status === 'succeeded' && r.fingerprint) {
-        await trx.updateTable('computers').set({ applied_fingerprint: r.fingerprint }).where('id', '=', r.computerId).execute();
+        await trx
+          .updateTable('computers')
+          .set({ applied_fingerprint: r.fingerprint })
+          .where('id', '=', r.computerId)
+          .execute();
       }
       return true;
     });
@@ -568,7 +681,12 @@ export class KyselyStore implements Store {
   }
 
   async listEvents(computerId: number): Promise<EventRecord[]> {
-    const rows = await this.db.selectFrom('events').selectAll().where('computer_id', '=', computerId).orderBy('seq').execute();
+    const rows = await this.db
+      .selectFrom('events')
+      .selectAll()
+      .where('computer_id', '=', computerId)
+      .orderBy('seq')
+      .execute();
     return rows.map((r) => ({
       id: num(r.id),
       computerId: num(r.computer_id),

@@ -37,7 +37,8 @@ export const m0003Monitoring = (dialect: MigrationDialect): Migration => ({
       .where(sql<boolean>`state = 'active'`)
       .execute();
 
-    await db.schema.createTable('alerts')
+    await db.schema
+      .createTable('alerts')
       .addColumn('id', 'integer', id)
       .addColumn('type', 'text', (c) => c.notNull())
       .addColumn('severity', 'text', (c) => c.notNull())
@@ -65,14 +66,16 @@ export const m0003Monitoring = (dialect: MigrationDialect): Migration => ({
     // The alert outbox: one row per raise, clear and dismissal, written in the transaction that
     // made the change, so a notifier can never miss one. Events need no outbox: the events
     // table, in id order, is one already.
-    await db.schema.createTable('alert_notifications')
+    await db.schema
+      .createTable('alert_notifications')
       .addColumn('id', 'integer', id)
       .addColumn('alert_id', 'integer', (c) => c.notNull().references('alerts.id'))
       .addColumn('action', 'text', (c) => c.notNull())
       .addColumn('time', 'bigint', (c) => c.notNull())
       .execute();
 
-    await db.schema.createTable('notifiers')
+    await db.schema
+      .createTable('notifiers')
       .addColumn('id', 'integer', id)
       .addColumn('name', 'text', (c) => c.notNull().unique())
       .addColumn('kind', 'text', (c) => c.notNull())

@@ -9,7 +9,8 @@ import type { MigrationDialect } from './migrations.js';
  */
 export const m0004Dialer = (_dialect: MigrationDialect): Migration => ({
   async up(db: Kysely<any>) {
-    await db.schema.createTable('dial_targets')
+    await db.schema
+      .createTable('dial_targets')
       .addColumn('computer_id', 'integer', (c) => c.primaryKey().references('computers.id').onDelete('cascade'))
       // What the manager wants (the effective setting) and what the agent last said it does;
       // core's managerDialMode turns the pair into scheduled / on-demand / none.

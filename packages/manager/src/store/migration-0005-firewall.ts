@@ -12,7 +12,8 @@ import type { MigrationDialect } from './migrations.js';
 export const m0005Firewall = (dialect: MigrationDialect): Migration => ({
   async up(db: Kysely<any>) {
     const id = dialect.idColumn;
-    await db.schema.createTable('firewall_rules')
+    await db.schema
+      .createTable('firewall_rules')
       .addColumn('id', 'integer', id)
       // Unique, as in Deep Security's rule list: scripts find rules by name.
       .addColumn('name', 'text', (c) => c.notNull().unique())
@@ -22,14 +23,16 @@ export const m0005Firewall = (dialect: MigrationDialect): Migration => ({
       .execute();
     // No cascade from the rule: deleting a rule still assigned is refused (with where) by the
     // service, and the foreign key backs that up. A deleted policy takes its assignments along.
-    await db.schema.createTable('policy_firewall_rules')
+    await db.schema
+      .createTable('policy_firewall_rules')
       .addColumn('policy_id', 'integer', (c) => c.notNull().references('policies.id').onDelete('cascade'))
       .addColumn('rule_id', 'integer', (c) => c.notNull().references('firewall_rules.id'))
       // Assignment order, kept so lists read back as written (evaluation order is core's).
       .addColumn('position', 'integer', (c) => c.notNull())
       .addPrimaryKeyConstraint('policy_firewall_rules_pk', ['policy_id', 'rule_id'])
       .execute();
-    await db.schema.createTable('computer_firewall_rules')
+    await db.schema
+      .createTable('computer_firewall_rules')
       .addColumn('computer_id', 'integer', (c) => c.notNull().references('computers.id').onDelete('cascade'))
       .addColumn('rule_id', 'integer', (c) => c.notNull().references('firewall_rules.id'))
       .addColumn('position', 'integer', (c) => c.notNull())
@@ -37,6 +40,10 @@ export const m0005Firewall = (dialect: MigrationDialect): Migration => ({
       .execute();
     // "Where is this rule used?" (delete, and the computers a rule change reaches).
     await db.schema.createIndex('policy_firewall_rules_rule').on('policy_firewall_rules').column('rule_id').execute();
-    await db.schema.createIndex('computer_firewall_rules_rule').on('computer_firewall_rules').column('rule_id').execute();
+    await db.schema
+      .createIndex('computer_firewall_rules_rule')
+      .on('computer_firewall_rules')
+      .column('rule_id')
+      .execute();
   },
 });

@@ -19,17 +19,20 @@ export interface MigrationDialect {
 const m0001 = (dialect: MigrationDialect): Migration => ({
   async up(db: Kysely<any>) {
     const id = dialect.idColumn;
-    await db.schema.createTable('system_settings')
+    await db.schema
+      .createTable('system_settings')
       .addColumn('key', 'text', (c) => c.primaryKey())
       .addColumn('value', 'text', (c) => c.notNull())
       .execute();
-    await db.schema.createTable('certificate_authority')
+    await db.schema
+      .createTable('certificate_authority')
       .addColumn('id', 'integer', (c) => c.primaryKey())
       .addColumn('certificate', 'text', (c) => c.notNull())
       .addColumn('private_key', 'text', (c) => c.notNull())
       .addColumn('created_at', 'bigint', (c) => c.notNull())
       .execute();
-    await db.schema.createTable('policies')
+    await db.schema
+      .createTable('policies')
       .addColumn('id', 'integer', id)
       .addColumn('parent_id', 'integer', (c) => c.references('policies.id'))
       .addColumn('name', 'text', (c) => c.notNull().unique())
@@ -37,13 +40,15 @@ const m0001 = (dialect: MigrationDialect): Migration => ({
       .addColumn('created_at', 'bigint', (c) => c.notNull())
       .addColumn('updated_at', 'bigint', (c) => c.notNull())
       .execute();
-    await db.schema.createTable('policy_settings')
+    await db.schema
+      .createTable('policy_settings')
       .addColumn('policy_id', 'integer', (c) => c.notNull().references('policies.id').onDelete('cascade'))
       .addColumn('name', 'text', (c) => c.notNull())
       .addColumn('value', 'text', (c) => c.notNull())
       .addPrimaryKeyConstraint('policy_settings_pk', ['policy_id', 'name'])
       .execute();
-    await db.schema.createTable('api_keys')
+    await db.schema
+      .createTable('api_keys')
       .addColumn('id', 'integer', id)
       .addColumn('name', 'text', (c) => c.notNull())
       .addColumn('key_prefix', 'text', (c) => c.notNull())
@@ -53,7 +58,8 @@ const m0001 = (dialect: MigrationDialect): Migration => ({
       .addColumn('last_used_at', 'bigint')
       .addColumn('revoked_at', 'bigint')
       .execute();
-    await db.schema.createTable('activation_tokens')
+    await db.schema
+      .createTable('activation_tokens')
       .addColumn('id', 'integer', id)
       .addColumn('token_hash', 'text', (c) => c.notNull().unique())
       .addColumn('policy_id', 'integer', (c) => c.notNull().references('policies.id'))
@@ -62,7 +68,8 @@ const m0001 = (dialect: MigrationDialect): Migration => ({
       .addColumn('expires_at', 'bigint')
       .addColumn('created_at', 'bigint', (c) => c.notNull())
       .execute();
-    await db.schema.createTable('computers')
+    await db.schema
+      .createTable('computers')
       .addColumn('id', 'integer', id)
       .addColumn('host_name', 'text', (c) => c.notNull())
       .addColumn('platform', 'text', (c) => c.notNull())
@@ -87,13 +94,15 @@ const m0001 = (dialect: MigrationDialect): Migration => ({
       .execute();
     // The offline sweep reads only rows whose deadline passed: an index range scan.
     await db.schema.createIndex('computers_offline_deadline').on('computers').column('offline_deadline').execute();
-    await db.schema.createTable('computer_settings')
+    await db.schema
+      .createTable('computer_settings')
       .addColumn('computer_id', 'integer', (c) => c.notNull().references('computers.id').onDelete('cascade'))
       .addColumn('name', 'text', (c) => c.notNull())
       .addColumn('value', 'text', (c) => c.notNull())
       .addPrimaryKeyConstraint('computer_settings_pk', ['computer_id', 'name'])
       .execute();
-    await db.schema.createTable('events')
+    await db.schema
+      .createTable('events')
       .addColumn('id', 'integer', id)
       .addColumn('computer_id', 'integer', (c) => c.notNull().references('computers.id'))
       .addColumn('seq', 'bigint', (c) => c.notNull())
@@ -106,7 +115,8 @@ const m0001 = (dialect: MigrationDialect): Migration => ({
       // DESIGN.md: events are stored idempotently — a re-sent event is recognised, not doubled.
       .addUniqueConstraint('events_computer_seq', ['computer_id', 'seq'])
       .execute();
-    await db.schema.createTable('operations')
+    await db.schema
+      .createTable('operations')
       .addColumn('id', 'integer', id)
       .addColumn('computer_id', 'integer', (c) => c.notNull().references('computers.id'))
       .addColumn('type', 'text', (c) => c.notNull())
@@ -118,8 +128,13 @@ const m0001 = (dialect: MigrationDialect): Migration => ({
       .addColumn('completed_at', 'bigint')
       .addColumn('reason', 'text')
       .execute();
-    await db.schema.createIndex('operations_computer_status').on('operations').columns(['computer_id', 'status']).execute();
-    await db.schema.createTable('audit_events')
+    await db.schema
+      .createIndex('operations_computer_status')
+      .on('operations')
+      .columns(['computer_id', 'status'])
+      .execute();
+    await db.schema
+      .createTable('audit_events')
       .addColumn('id', 'integer', id)
       .addColumn('time', 'bigint', (c) => c.notNull())
       .addColumn('actor', 'text', (c) => c.notNull())
@@ -134,5 +149,12 @@ const m0001 = (dialect: MigrationDialect): Migration => ({
 });
 
 export function migrationProvider(dialect: MigrationDialect): MigrationProvider {
-  return { getMigrations: async () => ({ '0001_initial': m0001(dialect), '0003_monitoring': m0003Monitoring(dialect), '0004_dialer': m0004Dialer(dialect), '0005_firewall': m0005Firewall(dialect) }) };
+  return {
+    getMigrations: async () => ({
+      '0001_initial': m0001(dialect),
+      '0003_monitoring': m0003Monitoring(dialect),
+      '0004_dialer': m0004Dialer(dialect),
+      '0005_firewall': m0005Firewall(dialect),
+    }),
+  };
 }

@@ -11,10 +11,10 @@ import {
 } from '@palisade/core';
 import { type Generated, type Kysely, type Selectable, sql, type Transaction } from 'kysely';
 import type { NotifierSettings } from '../notifiers/notifier-config.js';
+import { num, numOrNull } from './column-values.js';
 import { KyselyStore } from './kysely-store.js';
 import type { Database } from './schema.js';
 import type { AuditAction, Store } from './store.js';
-import { num, numOrNull } from './column-values.js';
 
 /** Tables of 0003_monitoring beside the shared ones (see migration-0003-monitoring.ts). */
 export interface MonitorTables {
@@ -265,7 +265,14 @@ export class MonitorStore {
         .onConflict((oc) => oc.doNothing())
         .returning(['id', 'type', 'computer_id'])
         .execute();
-      out.push(...rows.map((r) => ({ alertId: num(r.id), action: 'raised' as const, type: r.type as AlertType, computerId: numOrNull(r.computer_id) })));
+      out.push(
+        ...rows.map((r) => ({
+          alertId: num(r.id),
+          action: 'raised' as const,
+          type: r.type as AlertType,
+          computerId: numOrNull(r.computer_id),
+        })),
+      );
     }
     await this.notify(trx, out, now);
     return out;
@@ -282,7 +289,14 @@ export class MonitorStore {
         .where('cleared_at', 'is', null)
         .returning(['id', 'type', 'computer_id'])
         .execute();
-      out.push(...rows.map((r) => ({ alertId: num(r.id), action: 'cleared' as const, type: r.type as AlertType, computerId: numOrNull(r.computer_id) })));
+      out.push(
+        ...rows.map((r) => ({
+          alertId: num(r.id),
+          action: 'cleared' as const,
+          type: r.type as AlertType,
+          computerId: numOrNull(r.computer_id),
+        })),
+      );
     }
     await this.notify(trx, out, now);
     return out;
@@ -290,12 +304,20 @@ export class MonitorStore {
 
   private async notify(trx: Tx, changes: readonly AlertChange[], now: number): Promise<void> {
     for (const part of chunked(changes)) {
-      await trx.insertInto('alert_notifications').values(part.map((c) => ({ alert_id: c.alertId, action: c.action, time: now }))).execute();
+      await trx
+        .insertInto('alert_notifications')
+        .values(part.map((c) => ({ alert_id: c.alertId, action: c.action, time: now })))
+        .execute();
     }
   }
 
   private async openAlerts(trx: Tx, computerId: number) {
-    return trx.selectFrom('alerts').select(['id', 'type', 'subject', 'data']).where('computer_id', '=', computerId).where('cleared_at', 'is', null).execute();
+    return trx
+      .selectFrom('alerts')
+      .select(['id', 'type', 'subject', 'data'])
+      .where('computer_id', '=', computerId)
+      .where('cleared_at', 'is', null)
+      .execute();
   }
 
   /**
@@ -303,29 +325,49 @@ export class MonitorStore {
    * inside the transaction (on SQLite it holds the one connection: the main store cannot be
    * asked). Resolved by core's PolicyTree, as the configuration service does.
    */
-  private async inactiveVmAlertSetting(trx: Tx, computers: ReadonlyArray<{ id: number; policyId: number; platform: string }>): Promise<Map<number, string>> {
+  private async inactiveVmAlertSetting(
+    trx: Tx,
+    computers: ReadonlyArray<{ id: number; policyId: number; platform: string }>,
+  ): Promise<Map<number, string>> {
     const out = new Map<number, string>();
     if (computers.length === 0) return out;
     const [policies, policySettings] = await Promise.all([
       trx.selectFrom('policies').select(['id', 'parent_id', 'name']).execute(),
-      trx.selectFrom('policy_settings').select(['policy_id', 'value']).where('name', '=', INACTIVE_VM_SETTING).execute(),
+      trx
+        .selectFrom('policy_settings')
+        .select(['policy_id', 'value'])
+        .where('name', '=', INACTIVE_VM_SETTING)
+        .execute(),
     ]);
     const own = new Map<number, string>();
     for (const part of chunked(computers.map((c) => c.id))) {
-      const rows = await trx.selectFrom('computer_settings').select(['computer_id', 'value']).where('name', '=', INACTIVE_VM_SETTING).where('computer_id', 'in', part).execute();
+      const rows = await trx
+        .selectFrom('computer_settings')
+        .select(['computer_id', 'value'])
+        .where('name', '=', INACTIVE_VM_SETTING)
+        .where('computer_id', 'in', part)
+        .execute();
       for (const r of rows) own.set(num(r.computer_id), r.value);
     }
     const byPolicy = new Map(policySettings.map((r) => [num(r.policy_id), r.value]));
     const tree = PolicyTree.from(
       policies.map((p) => {
         const v = byPolicy.get(num(p.id));
-        return { id: num(p.id), parentId: numOrNull(p.parent_id), name: p.name, overrides: (v === undefined ? {} : { [INACTIVE_VM_SETTING]: v }) as SettingOverrides };
+        return {
+          id: num(p.id),
+          parentId: numOrNull(p.parent_id),
+          name: p.name,
+          overrides: (v === undefined ? {} : { [INACTIVE_VM_SETTING]: v }) as SettingOverrides,
+        };
       }),
     );
     for (const c of computers) {
       const v = own.get(c.id);
       const overrides = (v === undefined ? {} : { [INACTIVE_VM_SETTING]: v }) as SettingOverrides;
-      out.set(c.id, tree.resolveForComputer({ policyId: c.policyId, overrides, platform: c.platform }).values[INACTIVE_VM_SETTING]);
+      out.set(
+        c.id,
+        tree.resolveForComputer({ policyId: c.policyId, overrides, platform: c.platform }).values[INACTIVE_VM_SETTING],
+      );
     }
     return out;
   }
@@ -340,7 +382,10 @@ export class MonitorStore {
    * transitions, and of two nodes sweeping at once only one gets each row back (the other's
    * condition no longer holds) and raises its alert. Rows and alerts commit together.
    */
-  async sweepOffline(now: number, batchSize = 1000): Promise<{ transitions: OfflineTransition[]; changes: AlertChange[] }> {
+  async sweepOffline(
+    now: number,
+    batchSize = 1000,
+  ): Promise<{ transitions: OfflineTransition[]; changes: AlertChange[] }> {
     const transitions: OfflineTransition[] = [];
     const changes: AlertChange[] = [];
     for (;;) {
@@ -363,16 +408,24 @@ export class MonitorStore {
           .where(sql<boolean>`state = 'active'`)
           .returning(['id', 'host_name', 'policy_id', 'platform', 'vm_state', 'last_communication', 'offline_deadline'])
           .execute();
-        const stopped = rows.filter((r) => r.vm_state === 'stopped').map((r) => ({ id: num(r.id), policyId: num(r.policy_id), platform: r.platform }));
+        const stopped = rows
+          .filter((r) => r.vm_state === 'stopped')
+          .map((r) => ({ id: num(r.id), policyId: num(r.policy_id), platform: r.platform }));
         const setting = await this.inactiveVmAlertSetting(trx, stopped);
-        const wanted = rows.filter((r) => offlineAlertWanted(r.vm_state === 'stopped', setting.get(num(r.id)) ?? 'false'));
+        const wanted = rows.filter((r) =>
+          offlineAlertWanted(r.vm_state === 'stopped', setting.get(num(r.id)) ?? 'false'),
+        );
         const raised = await this.raise(
           trx,
           wanted.map((r) => ({
             type: 'computer-offline',
             computerId: num(r.id),
             message: `${r.host_name} is offline: no heartbeat since ${iso(numOrNull(r.last_communication))}${r.vm_state === 'stopped' ? ' (a stopped VM)' : ''}`,
-            data: { lastCommunication: numOrNull(r.last_communication), offlineDeadline: numOrNull(r.offline_deadline), vmStopped: r.vm_state === 'stopped' },
+            data: {
+              lastCommunication: numOrNull(r.last_communication),
+              offlineDeadline: numOrNull(r.offline_deadline),
+              vmStopped: r.vm_state === 'stopped',
+            },
           })),
           now,
         );
@@ -428,17 +481,24 @@ export class MonitorStore {
       if (!row) return [];
       const vm = o.reportedVmState === 'stopped' ? 'stopped' : row.vm_state === 'stopped' ? 'running' : row.vm_state;
       if (vm !== row.vm_state) {
-        await trx.updateTable('computers').set({ vm_state: vm, vm_state_source: 'agent', vm_state_changed_at: o.now }).where('id', '=', o.computerId).execute();
+        await trx
+          .updateTable('computers')
+          .set({ vm_state: vm, vm_state_source: 'agent', vm_state_changed_at: o.now })
+          .where('id', '=', o.computerId)
+          .execute();
       }
       const open = await this.openAlerts(trx, o.computerId);
       const toClear: number[] = [];
       const toRaise: NewAlert[] = [];
       for (const a of open) {
-        if (a.type === 'computer-offline' || (a.type === 'configuration-update-failed' && o.configurationCurrent)) toClear.push(num(a.id));
+        if (a.type === 'computer-offline' || (a.type === 'configuration-update-failed' && o.configurationCurrent))
+          toClear.push(num(a.id));
       }
 
       const clockAlert = open.find((a) => a.type === 'clock-change');
-      const baseline = clockAlert?.data ? (JSON.parse(clockAlert.data) as { baselineOffsetMs?: number }).baselineOffsetMs : undefined;
+      const baseline = clockAlert?.data
+        ? (JSON.parse(clockAlert.data) as { baselineOffsetMs?: number }).baselineOffsetMs
+        : undefined;
       const clock = clockDecision({
         previousOffsetMs: o.previousClockOffsetMs,
         offsetMs: o.clockOffsetMs,
@@ -451,12 +511,20 @@ export class MonitorStore {
           type: 'clock-change',
           computerId: o.computerId,
           message: `the clock on ${row.host_name} changed by ${formatSignedDuration(clock.changeMs)} since the previous heartbeat (now ${formatSignedDuration(o.clockOffsetMs)} from the manager's), beyond the ${Math.round((o.clockThresholdMs ?? 0) / 60_000)}-minute threshold`,
-          data: { changeMs: clock.changeMs, offsetMs: o.clockOffsetMs, baselineOffsetMs: clock.baselineOffsetMs, thresholdMs: o.clockThresholdMs },
+          data: {
+            changeMs: clock.changeMs,
+            offsetMs: o.clockOffsetMs,
+            baselineOffsetMs: clock.baselineOffsetMs,
+            thresholdMs: o.clockThresholdMs,
+          },
         });
       }
 
       const driverAlerts = open.filter((a) => a.type === 'driver-offline');
-      const drivers = driverAlertChanges(o.drivers, driverAlerts.map((a) => a.subject));
+      const drivers = driverAlertChanges(
+        o.drivers,
+        driverAlerts.map((a) => a.subject),
+      );
       for (const name of drivers.clear) toClear.push(num(driverAlerts.find((a) => a.subject === name)!.id));
       for (const d of drivers.raise) {
         toRaise.push({
@@ -475,7 +543,13 @@ export class MonitorStore {
    * A configuration update's outcome: failed raises configuration-update-failed with the
    * agent's reason (one open per computer); a later success clears it.
    */
-  async recordOperationResult(o: { computerId: number; operationId: number; status: 'succeeded' | 'failed'; reason: string | null; now: number }): Promise<AlertChange[]> {
+  async recordOperationResult(o: {
+    computerId: number;
+    operationId: number;
+    status: 'succeeded' | 'failed';
+    reason: string | null;
+    now: number;
+  }): Promise<AlertChange[]> {
     return this.db.transaction().execute(async (trx) => {
       if (o.status === 'succeeded') {
         const open = await trx
@@ -485,7 +559,11 @@ export class MonitorStore {
           .where('type', '=', 'configuration-update-failed')
           .where('cleared_at', 'is', null)
           .execute();
-        return this.clear(trx, open.map((a) => num(a.id)), o.now);
+        return this.clear(
+          trx,
+          open.map((a) => num(a.id)),
+          o.now,
+        );
       }
       const c = await trx.selectFrom('computers').select('host_name').where('id', '=', o.computerId).executeTakeFirst();
       if (!c) return [];
@@ -511,9 +589,18 @@ export class MonitorStore {
    * Returns null for an unknown computer.
    */
   /** `actor` (an API caller): a change is audited (`computer.vmstate`) in the same transaction. */
-  async setVmState(computerId: number, state: 'running' | 'stopped', source: string, now: number, actor?: string): Promise<{ changed: boolean; changes: AlertChange[] } | null> {
+  async setVmState(
+    computerId: number,
+    state: 'running' | 'stopped',
+    source: string,
+    now: number,
+    actor?: string,
+  ): Promise<{ changed: boolean; changes: AlertChange[] } | null> {
     return this.db.transaction().execute(async (trx) => {
-      const before = actor === undefined ? undefined : await trx.selectFrom('computers').select('vm_state').where('id', '=', computerId).executeTakeFirst();
+      const before =
+        actor === undefined
+          ? undefined
+          : await trx.selectFrom('computers').select('vm_state').where('id', '=', computerId).executeTakeFirst();
       const row = await trx
         .updateTable('computers')
         .set({ vm_state: state, vm_state_source: source, vm_state_changed_at: now })
@@ -529,11 +616,25 @@ export class MonitorStore {
         const action: AuditAction = 'computer.vmstate';
         await trx
           .insertInto('audit_events')
-          .values({ time: now, actor, action, target_type: 'computer', target_id: String(computerId), setting: 'vmState', old_value: before?.vm_state ?? null, new_value: state })
+          .values({
+            time: now,
+            actor,
+            action,
+            target_type: 'computer',
+            target_id: String(computerId),
+            setting: 'vmState',
+            old_value: before?.vm_state ?? null,
+            new_value: state,
+          })
           .execute();
       }
       if (row.offline_since === null || row.state !== 'active') return { changed: true, changes: [] };
-      const setting = state === 'stopped' ? await this.inactiveVmAlertSetting(trx, [{ id: computerId, policyId: num(row.policy_id), platform: row.platform }]) : new Map<number, string>();
+      const setting =
+        state === 'stopped'
+          ? await this.inactiveVmAlertSetting(trx, [
+              { id: computerId, policyId: num(row.policy_id), platform: row.platform },
+            ])
+          : new Map<number, string>();
       if (offlineAlertWanted(state === 'stopped', setting.get(computerId) ?? 'false')) {
         const changes = await this.raise(
           trx,
@@ -549,8 +650,21 @@ export class MonitorStore {
         );
         return { changed: true, changes };
       }
-      const open = await trx.selectFrom('alerts').select('id').where('computer_id', '=', computerId).where('type', '=', 'computer-offline').where('cleared_at', 'is', null).execute();
-      return { changed: true, changes: await this.clear(trx, open.map((a) => num(a.id)), now) };
+      const open = await trx
+        .selectFrom('alerts')
+        .select('id')
+        .where('computer_id', '=', computerId)
+        .where('type', '=', 'computer-offline')
+        .where('cleared_at', 'is', null)
+        .execute();
+      return {
+        changed: true,
+        changes: await this.clear(
+          trx,
+          open.map((a) => num(a.id)),
+          now,
+        ),
+      };
     });
   }
 
@@ -564,7 +678,10 @@ export class MonitorStore {
     const run = async (trx: Tx) => {
       const out: AlertChange[] = [];
       for (const a of await this.openAlerts(trx, computerId)) {
-        const data = { ...(a.data === null ? {} : (JSON.parse(a.data) as Record<string, unknown>)), clearedReason: reason };
+        const data = {
+          ...(a.data === null ? {} : (JSON.parse(a.data) as Record<string, unknown>)),
+          clearedReason: reason,
+        };
         const r = await trx
           .updateTable('alerts')
           .set({ cleared_at: now, data: JSON.stringify(data) })
@@ -572,7 +689,13 @@ export class MonitorStore {
           .where('cleared_at', 'is', null)
           .returning(['id', 'type', 'computer_id'])
           .executeTakeFirst();
-        if (r) out.push({ alertId: num(r.id), action: 'cleared', type: r.type as AlertType, computerId: numOrNull(r.computer_id) });
+        if (r)
+          out.push({
+            alertId: num(r.id),
+            action: 'cleared',
+            type: r.type as AlertType,
+            computerId: numOrNull(r.computer_id),
+          });
       }
       await this.notify(trx, out, now);
       return out;
@@ -583,21 +706,41 @@ export class MonitorStore {
   // ── alerts API ──────────────────────────────────────────────────────────────────────────
 
   private alertsQuery() {
-    return this.db.selectFrom('alerts').leftJoin('computers', 'computers.id', 'alerts.computer_id').selectAll('alerts').select('computers.host_name');
+    return this.db
+      .selectFrom('alerts')
+      .leftJoin('computers', 'computers.id', 'alerts.computer_id')
+      .selectAll('alerts')
+      .select('computers.host_name');
   }
 
   /**
    * Alerts newest first. `active` true: neither cleared nor dismissed; false: cleared or
    * dismissed; absent: all.
    */
-  async listAlerts(q: { active?: boolean; computerId?: number; type?: string; limit: number; offset: number }): Promise<{ alerts: AlertRecord[]; total: number }> {
+  async listAlerts(q: {
+    active?: boolean;
+    computerId?: number;
+    type?: string;
+    limit: number;
+    offset: number;
+  }): Promise<{ alerts: AlertRecord[]; total: number }> {
     let base = this.db.selectFrom('alerts');
     if (q.active === true) base = base.where('alerts.cleared_at', 'is', null).where('alerts.dismissed_at', 'is', null);
-    if (q.active === false) base = base.where((eb) => eb.or([eb('alerts.cleared_at', 'is not', null), eb('alerts.dismissed_at', 'is not', null)]));
+    if (q.active === false)
+      base = base.where((eb) =>
+        eb.or([eb('alerts.cleared_at', 'is not', null), eb('alerts.dismissed_at', 'is not', null)]),
+      );
     if (q.computerId !== undefined) base = base.where('alerts.computer_id', '=', q.computerId);
     if (q.type !== undefined) base = base.where('alerts.type', '=', q.type);
     const [rows, count] = await Promise.all([
-      base.leftJoin('computers', 'computers.id', 'alerts.computer_id').selectAll('alerts').select('computers.host_name').orderBy('alerts.id', 'desc').limit(q.limit).offset(q.offset).execute(),
+      base
+        .leftJoin('computers', 'computers.id', 'alerts.computer_id')
+        .selectAll('alerts')
+        .select('computers.host_name')
+        .orderBy('alerts.id', 'desc')
+        .limit(q.limit)
+        .offset(q.offset)
+        .execute(),
       base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
     ]);
     return { alerts: rows.map(toAlert), total: num(count.n) };
@@ -613,7 +756,11 @@ export class MonitorStore {
    * until its condition clears, so it is not raised again meanwhile. Dismissing a dismissed
    * alert changes nothing. Null for an unknown id.
    */
-  async dismissAlert(id: number, by: string, now: number): Promise<{ alert: AlertRecord; changes: AlertChange[] } | null> {
+  async dismissAlert(
+    id: number,
+    by: string,
+    now: number,
+  ): Promise<{ alert: AlertRecord; changes: AlertChange[] } | null> {
     const changes = await this.db.transaction().execute(async (trx) => {
       const rows = await trx
         .updateTable('alerts')
@@ -622,7 +769,12 @@ export class MonitorStore {
         .where('dismissed_at', 'is', null)
         .returning(['id', 'type', 'computer_id'])
         .execute();
-      const out = rows.map((r) => ({ alertId: num(r.id), action: 'dismissed' as const, type: r.type as AlertType, computerId: numOrNull(r.computer_id) }));
+      const out = rows.map((r) => ({
+        alertId: num(r.id),
+        action: 'dismissed' as const,
+        type: r.type as AlertType,
+        computerId: numOrNull(r.computer_id),
+      }));
       await this.notify(trx, out, now);
       return out;
     });
@@ -655,11 +807,22 @@ export class MonitorStore {
    * newest alert notification and event), so adding a receiver does not replay history.
    * Returns 'name-taken' when the name is in use.
    */
-  async createNotifier(n: { name: string; settings: NotifierSettings; enabled: boolean; now: number }): Promise<NotifierRecord | 'name-taken'> {
+  async createNotifier(n: {
+    name: string;
+    settings: NotifierSettings;
+    enabled: boolean;
+    now: number;
+  }): Promise<NotifierRecord | 'name-taken'> {
     return this.db.transaction().execute(async (trx) => {
       const [a, e] = await Promise.all([
-        trx.selectFrom('alert_notifications').select((eb) => eb.fn.max('id').as('m')).executeTakeFirst(),
-        trx.selectFrom('events').select((eb) => eb.fn.max('id').as('m')).executeTakeFirst(),
+        trx
+          .selectFrom('alert_notifications')
+          .select((eb) => eb.fn.max('id').as('m'))
+          .executeTakeFirst(),
+        trx
+          .selectFrom('events')
+          .select((eb) => eb.fn.max('id').as('m'))
+          .executeTakeFirst(),
       ]);
       const r = await trx
         .insertInto('notifiers')
@@ -703,7 +866,14 @@ export class MonitorStore {
   async backlog(n: NotifierRecord, cap = 10_000): Promise<{ alerts: number; events: number; capped: boolean }> {
     const count = async (table: 'alert_notifications' | 'events', after: number) => {
       const r = await this.db
-        .selectFrom((eb) => eb.selectFrom(table).select('id').where('id', '>', after).limit(cap + 1).as('t'))
+        .selectFrom((eb) =>
+          eb
+            .selectFrom(table)
+            .select('id')
+            .where('id', '>', after)
+            .limit(cap + 1)
+            .as('t'),
+        )
         .select((eb) => eb.fn.countAll<number>().as('n'))
         .executeTakeFirstOrThrow();
       return num(r.n);
@@ -715,7 +885,15 @@ export class MonitorStore {
 
   /** Enabled notifiers whose retry time has come. */
   async dueNotifiers(now: number): Promise<NotifierRecord[]> {
-    return (await this.db.selectFrom('notifiers').selectAll().where('enabled', '=', 1).where('next_attempt_at', '<=', now).orderBy('id').execute()).map(toNotifier);
+    return (
+      await this.db
+        .selectFrom('notifiers')
+        .selectAll()
+        .where('enabled', '=', 1)
+        .where('next_attempt_at', '<=', now)
+        .orderBy('id')
+        .execute()
+    ).map(toNotifier);
   }
 
   /**
@@ -736,7 +914,12 @@ export class MonitorStore {
   }
 
   async releaseNotifier(id: number, owner: string): Promise<void> {
-    await this.db.updateTable('notifiers').set({ lease_owner: null, lease_until: null }).where('id', '=', id).where('lease_owner', '=', owner).execute();
+    await this.db
+      .updateTable('notifiers')
+      .set({ lease_owner: null, lease_until: null })
+      .where('id', '=', id)
+      .where('lease_owner', '=', owner)
+      .execute();
   }
 
   /** Alert outbox rows after `afterId`, oldest first, with the alert as it is now. */
@@ -751,7 +934,12 @@ export class MonitorStore {
       .orderBy('n.id')
       .limit(limit)
       .execute();
-    return rows.map((r) => ({ cursor: num(r.n_id), action: r.n_action as AlertAction, time: num(r.n_time), alert: toAlert(r) }));
+    return rows.map((r) => ({
+      cursor: num(r.n_id),
+      action: r.n_action as AlertAction,
+      time: num(r.n_time),
+      alert: toAlert(r),
+    }));
   }
 
   /** Events after `afterId`, oldest first. */
@@ -772,12 +960,26 @@ export class MonitorStore {
    * Moves a notifier's cursors forward after a delivery (never back), as long as `owner` still
    * holds the lease. False when the lease was lost: the caller stops, the new holder goes on.
    */
-  async recordDelivery(id: number, owner: string, d: { alertCursor: number; eventCursor: number; delivered: number; now: number }): Promise<boolean> {
+  async recordDelivery(
+    id: number,
+    owner: string,
+    d: { alertCursor: number; eventCursor: number; delivered: number; now: number },
+  ): Promise<boolean> {
     const r = await this.db
       .updateTable('notifiers')
       .set((eb) => ({
-        alert_cursor: eb.case().when('alert_cursor', '<', d.alertCursor).then(d.alertCursor).else(eb.ref('alert_cursor')).end(),
-        event_cursor: eb.case().when('event_cursor', '<', d.eventCursor).then(d.eventCursor).else(eb.ref('event_cursor')).end(),
+        alert_cursor: eb
+          .case()
+          .when('alert_cursor', '<', d.alertCursor)
+          .then(d.alertCursor)
+          .else(eb.ref('alert_cursor'))
+          .end(),
+        event_cursor: eb
+          .case()
+          .when('event_cursor', '<', d.eventCursor)
+          .then(d.eventCursor)
+          .else(eb.ref('event_cursor'))
+          .end(),
         delivered_count: eb('delivered_count', '+', d.delivered),
         last_delivered_at: d.now,
         failures: 0,
@@ -789,10 +991,19 @@ export class MonitorStore {
     return Number(r.numUpdatedRows) === 1;
   }
 
-  async recordFailure(id: number, owner: string, f: { error: string; now: number; nextAttemptAt: number }): Promise<void> {
+  async recordFailure(
+    id: number,
+    owner: string,
+    f: { error: string; now: number; nextAttemptAt: number },
+  ): Promise<void> {
     await this.db
       .updateTable('notifiers')
-      .set((eb) => ({ failures: eb('failures', '+', 1), last_error: f.error.slice(0, 1000), last_error_at: f.now, next_attempt_at: f.nextAttemptAt }))
+      .set((eb) => ({
+        failures: eb('failures', '+', 1),
+        last_error: f.error.slice(0, 1000),
+        last_error_at: f.now,
+        next_attempt_at: f.nextAttemptAt,
+      }))
       .where('id', '=', id)
       .where('lease_owner', '=', owner)
       .execute();

@@ -7,7 +7,9 @@ import type { Store } from './store.js';
  */
 export function openStore(url: string): Store {
   if (/^postgres(ql)?:\/\//.test(url)) {
-    throw new Error('PostgreSQL stores are not supported yet (they come with multi-node scale-out); use --db sqlite:PATH');
+    throw new Error(
+      'PostgreSQL stores are not supported yet (they come with multi-node scale-out); use --db sqlite:PATH',
+    );
   }
   const path = url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : url;
   if (!path) throw new Error(`--db "${url}": give a file path, e.g. sqlite:./data/palisade.db`);

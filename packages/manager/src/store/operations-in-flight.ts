@@ -18,7 +18,12 @@ export async function computersUpdating(store: Store, computerIds?: readonly num
     .where('operations.type', '=', 'applyConfiguration')
     .where('operations.status', '=', 'sent')
     .whereRef('operations.fingerprint', '=', 'computers.expected_fingerprint')
-    .where((eb) => eb.or([eb('computers.applied_fingerprint', 'is', null), eb('computers.applied_fingerprint', '!=', eb.ref('operations.fingerprint'))]));
+    .where((eb) =>
+      eb.or([
+        eb('computers.applied_fingerprint', 'is', null),
+        eb('computers.applied_fingerprint', '!=', eb.ref('operations.fingerprint')),
+      ]),
+    );
   // A few IDs (one computer): filtered in SQL. The list route passes none: every computer, one query.
   if (computerIds) q = q.where('operations.computer_id', 'in', computerIds);
   return new Set((await q.execute()).map((r) => Number(r.computer_id)));

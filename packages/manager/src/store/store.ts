@@ -161,7 +161,14 @@ export interface HeartbeatWrite {
   expectedFingerprint?: string;
   tlsProtocol: string | null;
   tlsCipherSuite: string | null;
-  events: Array<{ seq: number; time: number; type: string; severity: string; message: string; data?: Record<string, unknown> }>;
+  events: Array<{
+    seq: number;
+    time: number;
+    type: string;
+    severity: string;
+    message: string;
+    data?: Record<string, unknown>;
+  }>;
 }
 
 export interface HeartbeatStored {
@@ -186,7 +193,10 @@ export interface Store {
   /** The manager CA, or null before the first start. */
   getCertificateAuthority(): Promise<{ certificate: string; privateKey: string } | null>;
   /** Stores the CA unless one exists (another node may have won the race); returns the stored one. */
-  saveCertificateAuthorityIfAbsent(ca: { certificate: string; privateKey: string }, now: number): Promise<{ certificate: string; privateKey: string }>;
+  saveCertificateAuthorityIfAbsent(
+    ca: { certificate: string; privateKey: string },
+    now: number,
+  ): Promise<{ certificate: string; privateKey: string }>;
 
   /**
    * Runs `fn` with a store bound to one transaction: everything it writes commits together when
@@ -220,7 +230,11 @@ export interface Store {
   /** Inserts a policy; the caller has checked the parent exists and the name is free. */
   createPolicy(p: { parentId: number; name: string; description: string; now: number }): Promise<PolicyRecord>;
   /** Changes the given properties (absent ones stay); null if no such policy. */
-  updatePolicy(id: number, patch: { parentId?: number; name?: string; description?: string }, now: number): Promise<PolicyRecord | null>;
+  updatePolicy(
+    id: number,
+    patch: { parentId?: number; name?: string; description?: string },
+    now: number,
+  ): Promise<PolicyRecord | null>;
   /**
    * Deletes a policy, its setting overrides and the activation tokens that would enrol into it
    * (they could only fail once it is gone). The caller has checked it has no children and no
@@ -242,7 +256,13 @@ export interface Store {
   /** Newest first; `beforeId` pages back (only rows with a smaller ID). */
   listAuditEvents(q: { limit: number; beforeId?: number }): Promise<AuditEventRecord[]>;
 
-  createApiKey(k: { name: string; keyPrefix: string; secretHash: string; role: ApiKeyRecord['role']; now: number }): Promise<ApiKeyRecord>;
+  createApiKey(k: {
+    name: string;
+    keyPrefix: string;
+    secretHash: string;
+    role: ApiKeyRecord['role'];
+    now: number;
+  }): Promise<ApiKeyRecord>;
   /** Looks a key up by the hash of its secret; revoked keys are not returned. */
   findApiKeyBySecretHash(hash: string): Promise<ApiKeyRecord | null>;
   touchApiKey(id: number, now: number): Promise<void>;
@@ -250,7 +270,13 @@ export interface Store {
   /** Every key, revoked ones included (audit rows keep naming them). */
   listApiKeys(): Promise<ApiKeyRecord[]>;
 
-  createActivationToken(t: { tokenHash: string; policyId: number; maxUses: number | null; expiresAt: number | null; now: number }): Promise<number>;
+  createActivationToken(t: {
+    tokenHash: string;
+    policyId: number;
+    maxUses: number | null;
+    expiresAt: number | null;
+    now: number;
+  }): Promise<number>;
   checkActivationToken(tokenHash: string, now: number): Promise<TokenCheck>;
 
   /**
@@ -272,10 +298,22 @@ export interface Store {
    * Returns the pending-or-sent applyConfiguration operation for this fingerprint, creating it
    * (and superseding older unfinished ones) if needed.
    */
-  ensureConfigurationOperation(computerId: number, fingerprint: string, payload: unknown, now: number): Promise<OperationRecord>;
+  ensureConfigurationOperation(
+    computerId: number,
+    fingerprint: string,
+    payload: unknown,
+    now: number,
+  ): Promise<OperationRecord>;
   markOperationsSent(ids: number[], now: number): Promise<void>;
   /** Records a result for an operation of this computer that is not finished yet; false otherwise. */
-  completeOperation(r: { computerId: number; id: number; status: 'succeeded' | 'failed'; reason: string | null; fingerprint: string | null; now: number }): Promise<boolean>;
+  completeOperation(r: {
+    computerId: number;
+    id: number;
+    status: 'succeeded' | 'failed';
+    reason: string | null;
+    fingerprint: string | null;
+    now: number;
+  }): Promise<boolean>;
   getOperation(id: number): Promise<OperationRecord | null>;
 
   listEvents(computerId: number): Promise<EventRecord[]>;

@@ -19,7 +19,10 @@ export interface RunResult {
 export function netnsLabUnavailable(): string | null {
   if (process.platform !== 'linux') return 'needs Linux network namespaces';
   if (process.getuid?.() !== 0) return 'needs root (ip netns add, nft)';
-  for (const [bin, arg, pkg] of [['ip', '-V', 'iproute2'], ['nft', '--version', 'nftables']] as const) {
+  for (const [bin, arg, pkg] of [
+    ['ip', '-V', 'iproute2'],
+    ['nft', '--version', 'nftables'],
+  ] as const) {
     const r = spawnSync(bin, [arg], { encoding: 'utf8' });
     if (r.error || r.status !== 0) return `"${bin}" is not available (apt-get install -y ${pkg})`;
   }
@@ -94,7 +97,10 @@ export class NetnsLab {
     }
     ip(['-n', sw, 'link', 'add', 'br0', 'type', 'bridge']);
     ip(['-n', sw, 'link', 'set', 'br0', 'up']);
-    const hostsFile = ['127.0.0.1 localhost', ...Object.entries(hosts).map(([name, h]) => `${this.ip(h)} ${name}`)].join('\n');
+    const hostsFile = [
+      '127.0.0.1 localhost',
+      ...Object.entries(hosts).map(([name, h]) => `${this.ip(h)} ${name}`),
+    ].join('\n');
     for (const h of ['manager', 'agent', 'other'] as const) {
       const ns = this.ns(h);
       const a = `pf${process.pid}${h[0]}x`;
@@ -122,12 +128,25 @@ export class NetnsLab {
   }
 
   /** Runs a command inside a host namespace and waits for it. */
-  run(host: LabHost, argv: readonly string[], o: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
+  run(
+    host: LabHost,
+    argv: readonly string[],
+    o: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+  ): Promise<RunResult> {
     return new Promise((resolve) => {
-      execFile('ip', ['netns', 'exec', this.ns(host), ...argv], { env: o.env ?? process.env, timeout: o.timeoutMs ?? 60_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
-        resolve({ code, stdout, stderr });
-      });
+      execFile(
+        'ip',
+        ['netns', 'exec', this.ns(host), ...argv],
+        { env: o.env ?? process.env, timeout: o.timeoutMs ?? 60_000, maxBuffer: 16 << 20 },
+        (err, stdout, stderr) => {
+          const code = err
+            ? typeof (err as { code?: unknown }).code === 'number'
+              ? (err as { code: number }).code
+              : 1
+            : 0;
+          resolve({ code, stdout, stderr });
+        },
+      );
     });
   }
 
@@ -159,7 +178,9 @@ export class NetnsLab {
       if (c.pid !== undefined && c.exitCode === null && c.signalCode === null && isAlive(c.pid)) c.kill('SIGKILL');
     }
     for (const ns of this.created) {
-      const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout?.split(/\s+/).filter(Boolean).map(Number) ?? [];
+      const pids =
+        spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout?.split(/\s+/).filter(Boolean).map(Number) ??
+        [];
       for (const pid of pids) {
         try {
           process.kill(pid, 'SIGKILL');
