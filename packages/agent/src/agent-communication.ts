@@ -149,13 +149,11 @@ export class AgentCommunication {
       // finishes; the port stops accepting now.
       void current.close();
       this.o.logger.info({ port: current.port }, 'listener closed');
-      this.state
-        .spool()
-        .append({
-          type: 'listener.closed',
-          severity: 'info',
-          message: `stopped listening on port ${current.port} (${this.direction})`,
-        });
+      this.state.spool().append({
+        type: 'listener.closed',
+        severity: 'info',
+        message: `stopped listening on port ${current.port} (${this.direction})`,
+      });
     }
     this.listenerError = undefined;
     if (want && !this.listener) {
@@ -177,14 +175,12 @@ export class AgentCommunication {
           { host: this.listener.host, port: this.listener.port, direction: this.direction },
           'listening for the manager',
         );
-        this.state
-          .spool()
-          .append({
-            type: 'listener.opened',
-            severity: 'info',
-            message: `listening for the manager on port ${this.listener.port} (${this.direction})`,
-            data: { port: this.listener.port },
-          });
+        this.state.spool().append({
+          type: 'listener.opened',
+          severity: 'info',
+          message: `listening for the manager on port ${this.listener.port} (${this.direction})`,
+          data: { port: this.listener.port },
+        });
       } catch (e) {
         this.listenerError = `cannot listen on port ${port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
         this.o.logger.error({ port }, this.listenerError);

@@ -15,7 +15,7 @@ export interface SettingWrite {
    * Only for `target: 'computer'`, as the agent reports it. null/undefined (not yet known, e.g.
    * before activation) means no platform rule is checked.
    */
-  readonly platform?: AgentPlatform | null;
+  readonly platform?: AgentPlatform | null | undefined;
   readonly name: string;
   readonly value: unknown;
 }

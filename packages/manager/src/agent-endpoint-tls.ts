@@ -93,9 +93,9 @@ export interface AgentEndpointTlsDeps {
   /** Policy the endpoint was created with (its initial context must already match it). */
   initial: { name: TlsPolicyName; source: TlsPolicySource };
   /** Port of the legacy listener; 0 picks a free one (tests). Default {@link DEFAULT_LEGACY_TLS_PORT}. */
-  legacyPort?: number;
+  legacyPort?: number | undefined;
   /** Address the legacy listener binds; default all interfaces, as the main endpoint. */
-  bindAddress?: string;
+  bindAddress?: string | undefined;
   /** Default {@link TLS_POLICY_POLL_MS}; 0 turns re-reading off. */
   pollMs?: number;
 }

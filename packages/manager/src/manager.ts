@@ -22,27 +22,27 @@ export interface ManagerOptions {
   /** Folder for node-local files (SQLite file, TLS server certificate). Default `./data`. */
   dataDir: string;
   /** Store URL; default `sqlite:<dataDir>/palisade.db`. */
-  db?: string;
+  db?: string | undefined;
   /** Names the server certificate carries; agents must reach the manager by one of them. */
-  hostnames?: string[];
-  apiPort?: number;
-  heartbeatPort?: number;
+  hostnames?: string[] | undefined;
+  apiPort?: number | undefined;
+  heartbeatPort?: number | undefined;
   /** Address both servers bind to. Default all interfaces. */
-  bindAddress?: string;
+  bindAddress?: string | undefined;
   /** Lab/test only: shortens the fixed 10-minute interval. */
-  heartbeatIntervalSeconds?: number;
+  heartbeatIntervalSeconds?: number | undefined;
   /**
    * `--tls-policy`: seeds the stored agent-endpoint TLS policy when none is stored; a stored one
    * wins (docs/tls.md). Absent = the stored one, else `modern`.
    */
-  tlsPolicy?: TlsPolicyName;
+  tlsPolicy?: TlsPolicyName | undefined;
   /** Port of the TLS 1.0/1.1 listener, open only under the `legacy` policy. Default 4122; 0 = any free port. */
-  legacyTlsPort?: number;
-  logger?: Logger;
+  legacyTlsPort?: number | undefined;
+  logger?: Logger | undefined;
   /** Offline sweep and notifier timing (tests shorten them); see monitor/monitoring.ts. */
-  monitoring?: MonitoringOptions;
+  monitoring?: MonitoringOptions | undefined;
   /** Manager-initiated dialling: pool size and timing (tests shorten them); see dialer/dialer.ts. */
-  dialer?: DialerOptions;
+  dialer?: DialerOptions | undefined;
 }
 
 export interface FirstRunSecrets {

@@ -60,24 +60,24 @@ export type SettingWrites = Readonly<Record<string, string | null>>;
 export interface NewPolicy {
   readonly name: string;
   /** Default empty. */
-  readonly description?: string;
+  readonly description?: string | undefined;
   /** Absent: under the Base Policy. null is rejected: only the Base Policy has no parent. */
-  readonly parentId?: PolicyId | null;
-  readonly settings?: SettingWrites;
+  readonly parentId?: PolicyId | null | undefined;
+  readonly settings?: SettingWrites | undefined;
 }
 
 /** Absent members stay as they are. */
 export interface PolicyChange {
-  readonly name?: string;
-  readonly description?: string;
+  readonly name?: string | undefined;
+  readonly description?: string | undefined;
   /** Moves the policy; the same parent is a no-op (so sending back what was read passes). */
-  readonly parentId?: PolicyId | null;
-  readonly settings?: SettingWrites;
+  readonly parentId?: PolicyId | null | undefined;
+  readonly settings?: SettingWrites | undefined;
 }
 
 export interface ComputerChange {
-  readonly policyId?: PolicyId;
-  readonly settings?: SettingWrites;
+  readonly policyId?: PolicyId | undefined;
+  readonly settings?: SettingWrites | undefined;
 }
 
 /** Audit rows with the API keys they name, so a reader can show who without another lookup. */

@@ -26,7 +26,7 @@ const accepts = acceptsTcp;
 function callListener(
   port: number,
   identity: { key?: string; cert?: string },
-): Promise<{ status?: number; body?: any; error?: string }> {
+): Promise<{ status?: number | undefined; body?: unknown; error?: string }> {
   return new Promise((resolve) => {
     const payload = Buffer.from(JSON.stringify({ protocolVersion: 1, exchangeId: 'intruder' }));
     const req = request(
@@ -205,7 +205,7 @@ describe('communication direction: Agent Initiated, Bidirectional, Manager Initi
     const peer = other.credentials();
     const asAgent = await callListener(port, { key: peer.key, cert: peer.cert });
     assert.equal(asAgent.status, 403, 'another agent of this manager');
-    assert.equal(asAgent.body.error.code, 'NOT_THE_MANAGER');
+    assert.equal((asAgent.body as { error: { code: string } }).error.code, 'NOT_THE_MANAGER');
     const server = {
       key: readFileSync(join(m.dataDir, 'tls', 'server.key'), 'utf8'),
       cert: readFileSync(join(m.dataDir, 'tls', 'server.crt'), 'utf8'),

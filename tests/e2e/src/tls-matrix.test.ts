@@ -39,7 +39,7 @@ interface Handshake {
   error: string | null;
   /** Node client only: whether a session was resumed, and the session to resume later. */
   reused?: boolean;
-  session?: Buffer;
+  session?: Buffer | undefined;
 }
 
 // A heartbeat with an empty body: the manager authenticates the client certificate before it

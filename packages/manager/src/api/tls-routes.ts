@@ -133,7 +133,7 @@ function policyName(value: string): TlsPolicyName {
  */
 export function tlsRoutes(
   app: FastifyInstance,
-  deps: { store: Store; agentTls?: AgentEndpointTls; now?: () => number },
+  deps: { store: Store; agentTls?: AgentEndpointTls | undefined; now?: () => number },
 ): void {
   const { store, agentTls } = deps;
   const now = deps.now ?? Date.now;

@@ -34,7 +34,7 @@ export interface DialOutcome {
   eventsStored: number;
   operations: Array<{ id: number; type: string; status: 'succeeded' | 'failed' | 'ignored'; reason?: string }>;
   /** What the agent said it does after the exchange. */
-  communication?: CommunicationState;
+  communication?: CommunicationState | undefined;
 }
 
 export interface ManagerExchangeDeps {

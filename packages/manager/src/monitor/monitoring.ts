@@ -33,7 +33,7 @@ export function startMonitoring(o: {
   heartbeatIntervalSeconds: number;
   /** This manager's host name, named in notifications. */
   manager: string;
-  options?: MonitoringOptions;
+  options?: MonitoringOptions | undefined;
 }): Monitoring {
   const store = MonitorStore.over(o.store);
   const logger = o.logger.child({ component: 'monitor' });
