@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Thin launcher: the CLI is compiled from src/cli.ts by `npm install` (prepare → tsc -b).
-import { main } from '../dist/cli.js';
+import { main } from '../dist/cli/cli.js';
 
 main(process.argv.slice(2)).then(
   (code) => {

@@ -7,9 +7,9 @@ import {
   PROTOCOL_VERSION,
 } from '@palisade/protocol';
 import type { Logger } from 'pino';
-import type { ConfigurationService, EffectiveConfiguration } from './configuration-service.js';
 import { PalisadeError } from './errors.js';
 import type { HeartbeatMonitor } from './monitor/heartbeat-monitor.js';
+import type { ConfigurationService, EffectiveConfiguration } from './services/configuration-service.js';
 import type { DialerStore } from './store/dialer-store.js';
 import type { ComputerRecord, Store } from './store/store.js';
 

@@ -6,15 +6,15 @@ import { join } from 'node:path';
 import { HEARTBEAT_INTERVAL_SECONDS, type TlsPolicyName } from '@palisade/core';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
-import { createAgentEndpoint } from './agent-endpoint.js';
-import { AgentEndpointTls, agentTlsOptions, resolveStartupTlsPolicy } from './agent-endpoint-tls.js';
+import { createAgentEndpoint } from './agent-endpoint/agent-endpoint.js';
+import { AgentEndpointTls, agentTlsOptions, resolveStartupTlsPolicy } from './agent-endpoint/agent-endpoint-tls.js';
 import { createApiServer } from './api/api-server.js';
-import { ConfigurationService } from './configuration-service.js';
 import type { DialerOptions } from './dialer/dialer.js';
 import { createManagerCommunication, type ManagerCommunication } from './dialer/manager-communication.js';
 import { type Monitoring, type MonitoringOptions, startMonitoring } from './monitor/monitoring.js';
 import { CertificateAuthority, createCertificateAuthority } from './pki/certificate-authority.js';
 import { hashSecret, newSecret } from './secrets.js';
+import { ConfigurationService } from './services/configuration-service.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
 

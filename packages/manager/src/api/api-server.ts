@@ -1,10 +1,10 @@
 import { tlsContextOptions } from '@palisade/core';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { ConfigurationService } from '../configuration-service.js';
 import { installErrorHandling } from '../http/error-handling.js';
 import { commonFastifyOptions } from '../http/fastify-options.js';
-import { PolicyService } from '../policy-service.js';
+import type { ConfigurationService } from '../services/configuration-service.js';
+import { PolicyService } from '../services/policy-service.js';
 import type { Store } from '../store/store.js';
 import { actionsRoutes } from './actions-routes.js';
 import { auditRoutes } from './audit-routes.js';
@@ -24,7 +24,7 @@ export interface ApiServerDeps {
   /** The same instance the agent endpoint uses, so a change's expected fingerprint is the one heartbeats compute. */
   configurations: ConfigurationService;
   /** The live agent endpoint's TLS policy; without it `POST /api/tls/policy` only stores the value. */
-  agentTls?: import('../agent-endpoint-tls.js').AgentEndpointTls;
+  agentTls?: import('../agent-endpoint/agent-endpoint-tls.js').AgentEndpointTls;
   /** The monitor (alerts, events, notifiers, VM state); without it those routes are absent. */
   monitoring?: import('../monitor/monitoring.js').Monitoring;
   /** The ingest path and dialer (Check Status, Send Policy); without it the actions routes are absent. */

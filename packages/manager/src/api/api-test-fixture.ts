@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
-import { ConfigurationService } from '../configuration-service.js';
 import { openInitializedStore } from '../manager.js';
 import { hashSecret, newSecret } from '../secrets.js';
+import { ConfigurationService } from '../services/configuration-service.js';
 import type { ComputerRecord, Store } from '../store/store.js';
 import { createApiServer } from './api-server.js';
 

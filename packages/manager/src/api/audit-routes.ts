@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { PolicyService } from '../policy-service.js';
+import type { PolicyService } from '../services/policy-service.js';
 import { type ApiKeyRecord, AUDIT_TARGET_TYPES, type AuditEventRecord } from '../store/store.js';
 import { Nullable } from './schemas.js';
 

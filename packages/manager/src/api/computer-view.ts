@@ -1,6 +1,6 @@
 import { COMPUTER_STATUSES, deriveComputerStatus } from '@palisade/core';
 import { Type } from '@sinclair/typebox';
-import type { ComputerDetail } from '../policy-service.js';
+import type { ComputerDetail } from '../services/policy-service.js';
 import { Nullable, SettingsView } from './schemas.js';
 import { settingsView } from './settings-view.js';
 

@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { ComputerDetail, PolicyService } from '../policy-service.js';
+import type { ComputerDetail, PolicyService } from '../services/policy-service.js';
 import { computersUpdating } from '../store/operations-in-flight.js';
 import type { Store } from '../store/store.js';
 import { actorOf } from './auth-actor.js';

@@ -1,13 +1,13 @@
 import { type FIREWALL_RULE_FIELDS, type FirewallRule, hiddenRuleMismatches, portInterval } from '@palisade/core';
 import { type Static, type TOptional, type TSchema, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { ConfigurationService } from '../configuration-service.js';
+import type { ConfigurationService } from '../services/configuration-service.js';
 import {
   type ComputerFirewall,
   type EffectiveComputerFirewall,
   FirewallService,
   type PolicyFirewall,
-} from '../firewall-service.js';
+} from '../services/firewall-service.js';
 import type { FirewallRuleRecord } from '../store/firewall-store.js';
 import type { Store } from '../store/store.js';
 import { actorOf } from './auth-actor.js';

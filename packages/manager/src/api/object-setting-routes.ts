@@ -1,6 +1,6 @@
 import type { Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { SettingRead } from '../policy-service.js';
+import type { SettingRead } from '../services/policy-service.js';
 import { actorOf } from './auth-actor.js';
 import { OverridesQuery, SettingParams, SettingValueView, SettingValueWrite } from './schemas.js';
 import { settingReadView } from './settings-view.js';

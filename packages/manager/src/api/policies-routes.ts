@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { PolicyService } from '../policy-service.js';
+import type { PolicyService } from '../services/policy-service.js';
 import { actorOf } from './auth-actor.js';
 import { objectSettingRoutes } from './object-setting-routes.js';
 import { PolicyView, policyView } from './policy-view.js';

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import type { PolicyDetail } from '../policy-service.js';
+import type { PolicyDetail } from '../services/policy-service.js';
 import { Nullable, SettingsView } from './schemas.js';
 import { settingsView } from './settings-view.js';
 

@@ -1,5 +1,5 @@
 import { type ResolvedSettings, SETTINGS_CATALOG, type SettingName, type SettingOverrides } from '@palisade/core';
-import type { SettingRead } from '../policy-service.js';
+import type { SettingRead } from '../services/policy-service.js';
 
 /** `{"value": "…"}` per setting, Deep Security's SettingValue, with `source` on effective reads. */
 export interface SettingValueView {

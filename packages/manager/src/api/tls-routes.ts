@@ -7,10 +7,10 @@ import {
   mainEndpointPolicy,
   TLS_POLICY_SETTING,
   type TlsPolicySource,
-} from '../agent-endpoint-tls.js';
+} from '../agent-endpoint/agent-endpoint-tls.js';
 import { PalisadeError } from '../errors.js';
+import { tlsPreflightReport } from '../services/tls-preflight-report.js';
 import type { NewAuditEvent, Store } from '../store/store.js';
-import { tlsPreflightReport } from '../tls-preflight-report.js';
 
 const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
 /** A route schema with the OpenAPI members the document generator reads. */

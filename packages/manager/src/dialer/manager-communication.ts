@@ -1,9 +1,9 @@
 import type { TlsPolicyName } from '@palisade/core';
 import type { Logger } from 'pino';
-import type { ConfigurationService } from '../configuration-service.js';
 import { HeartbeatIngest } from '../ingest.js';
 import type { HeartbeatMonitor } from '../monitor/heartbeat-monitor.js';
 import type { CertificateAuthority } from '../pki/certificate-authority.js';
+import type { ConfigurationService } from '../services/configuration-service.js';
 import { DialerStore } from '../store/dialer-store.js';
 import type { Store } from '../store/store.js';
 import { registerDialWake } from './dial-on-change.js';

@@ -1,6 +1,6 @@
 import { type FirewallRule, validateFirewallRule } from '@palisade/core';
 import type { Generated, Kysely, Selectable } from 'kysely';
-import { FirewallAssignments } from '../firewall-assignments.js';
+import { FirewallAssignments } from '../services/firewall-assignments.js';
 import { num } from './column-values.js';
 import { KyselyStore } from './kysely-store.js';
 import type { Database } from './schema.js';

@@ -1,7 +1,7 @@
 import type { SettingOverrides } from '@palisade/core';
 import { type Kysely, Migrator, type Selectable } from 'kysely';
 import { num, numOrNull } from './column-values.js';
-import { type MigrationDialect, migrationProvider } from './migrations.js';
+import { type MigrationDialect, migrationProvider } from './migrations/migration-provider.js';
 import type { Database } from './schema.js';
 import type {
   ApiKeyRecord,

@@ -1,22 +1,8 @@
-import type { ColumnDefinitionBuilder, Kysely, Migration, MigrationProvider } from 'kysely';
-import { m0003Monitoring } from './migration-0003-monitoring.js';
-import { m0004Dialer } from './migration-0004-dialer.js';
-import { m0005Firewall } from './migration-0005-firewall.js';
+import type { Kysely, Migration } from 'kysely';
+import type { MigrationDialect } from './migration-dialect.js';
 
-/**
- * What differs between engines in DDL, as capabilities rather than `if (postgres)` branches.
- * Only the surrogate key does: SQLite's `INTEGER PRIMARY KEY AUTOINCREMENT` (never reuses an
- * id, unlike a bare rowid) versus PostgreSQL's identity column.
- */
-export interface MigrationDialect {
-  readonly idColumn: (col: ColumnDefinitionBuilder) => ColumnDefinitionBuilder;
-}
-
-/**
- * One migration set for every dialect: only portable column types (integer, bigint, text).
- * New migrations are appended; a shipped one is never edited.
- */
-const m0001 = (dialect: MigrationDialect): Migration => ({
+/** The first schema: settings, CA, policies, computers, events, keys, tokens, audit. */
+export const m0001Initial = (dialect: MigrationDialect): Migration => ({
   async up(db: Kysely<any>) {
     const id = dialect.idColumn;
     await db.schema
@@ -147,14 +133,3 @@ const m0001 = (dialect: MigrationDialect): Migration => ({
       .execute();
   },
 });
-
-export function migrationProvider(dialect: MigrationDialect): MigrationProvider {
-  return {
-    getMigrations: async () => ({
-      '0001_initial': m0001(dialect),
-      '0003_monitoring': m0003Monitoring(dialect),
-      '0004_dialer': m0004Dialer(dialect),
-      '0005_firewall': m0005Firewall(dialect),
-    }),
-  };
-}

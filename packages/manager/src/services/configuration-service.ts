@@ -11,9 +11,9 @@ import {
   type SettingSource,
   type SettingValues,
 } from '@palisade/core';
+import { FirewallStore } from '../store/firewall-store.js';
+import type { PolicyRecord, Store } from '../store/store.js';
 import type { FirewallAssignments } from './firewall-assignments.js';
-import { FirewallStore } from './store/firewall-store.js';
-import type { PolicyRecord, Store } from './store/store.js';
 
 export interface EffectiveConfiguration {
   settings: SettingValues;

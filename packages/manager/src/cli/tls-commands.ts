@@ -1,8 +1,12 @@
 import { isTlsPolicyName, TLS_POLICY_NAMES, type TlsPolicyName, tlsPolicy } from '@palisade/core';
-import { DEFAULT_LEGACY_TLS_PORT, TLS_POLICY_POLL_MS, TLS_POLICY_SETTING } from './agent-endpoint-tls.js';
-import { parseOptions, UsageError } from './cli-args.js';
-import { openInitializedStore } from './manager.js';
-import { formatTlsPreflightReport, tlsPreflightReport } from './tls-preflight-report.js';
+import {
+  DEFAULT_LEGACY_TLS_PORT,
+  TLS_POLICY_POLL_MS,
+  TLS_POLICY_SETTING,
+} from '../agent-endpoint/agent-endpoint-tls.js';
+import { openInitializedStore } from '../manager.js';
+import { formatTlsPreflightReport, tlsPreflightReport } from '../services/tls-preflight-report.js';
+import { parseOptions, UsageError } from './arguments.js';
 
 type Out = { stdout: (s: string) => void; stderr: (s: string) => void };
 

@@ -4,8 +4,8 @@ import type { SecureContextOptions, SecureVersion } from 'node:tls';
 import { isTlsPolicyName, TLS_POLICY_NAMES, type TlsPolicyName, tlsContextOptions, tlsPolicy } from '@palisade/core';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { PalisadeError } from './errors.js';
-import type { Store } from './store/store.js';
+import { PalisadeError } from '../errors.js';
+import type { Store } from '../store/store.js';
 
 /** System setting (store `system_settings`) holding the agent endpoint's TLS policy name. */
 export const TLS_POLICY_SETTING = 'agentTlsPolicy';

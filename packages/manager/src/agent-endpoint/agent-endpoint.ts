@@ -11,15 +11,15 @@ import {
 } from '@palisade/protocol';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import type { ConfigurationService } from './configuration-service.js';
-import { PalisadeError } from './errors.js';
-import { installErrorHandling } from './http/error-handling.js';
-import { commonFastifyOptions } from './http/fastify-options.js';
-import { HeartbeatIngest } from './ingest.js';
-import type { HeartbeatMonitor } from './monitor/heartbeat-monitor.js';
-import { type CertificateAuthority, CsrError, normalizeSerial } from './pki/certificate-authority.js';
-import { hashSecret } from './secrets.js';
-import type { ComputerRecord, Store } from './store/store.js';
+import { PalisadeError } from '../errors.js';
+import { installErrorHandling } from '../http/error-handling.js';
+import { commonFastifyOptions } from '../http/fastify-options.js';
+import { HeartbeatIngest } from '../ingest.js';
+import type { HeartbeatMonitor } from '../monitor/heartbeat-monitor.js';
+import { type CertificateAuthority, CsrError, normalizeSerial } from '../pki/certificate-authority.js';
+import { hashSecret } from '../secrets.js';
+import type { ConfigurationService } from '../services/configuration-service.js';
+import type { ComputerRecord, Store } from '../store/store.js';
 
 export interface AgentEndpointDeps {
   store: Store;

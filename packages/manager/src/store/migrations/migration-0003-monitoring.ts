@@ -1,5 +1,5 @@
 import { type Kysely, type Migration, sql } from 'kysely';
-import type { MigrationDialect } from './migrations.js';
+import type { MigrationDialect } from './migration-dialect.js';
 
 /**
  * Heartbeat monitoring (issue 4): what the offline sweep, the alerts and the notifiers keep.

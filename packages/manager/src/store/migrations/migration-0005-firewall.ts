@@ -1,5 +1,5 @@
 import type { Kysely, Migration } from 'kysely';
-import type { MigrationDialect } from './migrations.js';
+import type { MigrationDialect } from './migration-dialect.js';
 
 /**
  * Firewall rules (issue 6): the rules themselves, and their assignment to policies (inherited

@@ -11,10 +11,8 @@ import {
   type SettingSource,
   type SettingWriteProblem,
 } from '@palisade/core';
-import { type ConfigurationService, loadPolicies } from './configuration-service.js';
-import { PalisadeError } from './errors.js';
-import { refreshExpectedFingerprints } from './expected-fingerprints.js';
-import { MonitorStore } from './store/monitor-store.js';
+import { PalisadeError } from '../errors.js';
+import { MonitorStore } from '../store/monitor-store.js';
 import type {
   ApiKeyRecord,
   AuditEventRecord,
@@ -22,7 +20,9 @@ import type {
   NewAuditEvent,
   PolicyRecord,
   Store,
-} from './store/store.js';
+} from '../store/store.js';
+import { type ConfigurationService, loadPolicies } from './configuration-service.js';
+import { refreshExpectedFingerprints } from './expected-fingerprints.js';
 
 /** A policy with its stored overrides and its effective values (with their sources). */
 export interface PolicyDetail {

@@ -8,12 +8,12 @@ import {
   type SecurityConfiguration,
   validateFirewallRule,
 } from '@palisade/core';
+import { PalisadeError } from '../errors.js';
+import { type FirewallRuleRecord, FirewallStore } from '../store/firewall-store.js';
+import type { ComputerRecord, NewAuditEvent, Store } from '../store/store.js';
 import { type ConfigurationService, loadPolicies, loadPolicyTree } from './configuration-service.js';
-import { PalisadeError } from './errors.js';
 import { refreshExpectedFingerprints } from './expected-fingerprints.js';
 import type { AssignedFirewallRule } from './firewall-assignments.js';
-import { type FirewallRuleRecord, FirewallStore } from './store/firewall-store.js';
-import type { ComputerRecord, NewAuditEvent, Store } from './store/store.js';
 
 /** A policy's firewall: its own rule IDs, and what it inherits (with the policy that assigns each). */
 export interface PolicyFirewall {

@@ -1,12 +1,12 @@
-import { parseDuration, parseOptions, parsePort, parsePositiveInt, UsageError } from './cli-args.js';
 import {
   defaultHostnames,
   FIRST_RUN_TOKEN_DAYS,
   openInitializedStore,
   type RunningManager,
   startManager,
-} from './manager.js';
-import { hashSecret, newSecret } from './secrets.js';
+} from '../manager.js';
+import { hashSecret, newSecret } from '../secrets.js';
+import { parseDuration, parseOptions, parsePort, parsePositiveInt, UsageError } from './arguments.js';
 import { parseTlsPolicyOption, tlsCheck, tlsSet } from './tls-commands.js';
 
 const VERSION = '0.1.0';

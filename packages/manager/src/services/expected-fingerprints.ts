@@ -1,7 +1,7 @@
 import type { PolicyTree } from '@palisade/core';
+import { markListeningComputersDue } from '../dialer/dial-on-change.js';
+import type { ComputerRecord, Store } from '../store/store.js';
 import { type ConfigurationService, loadPolicyTree } from './configuration-service.js';
-import { markListeningComputersDue } from './dialer/dial-on-change.js';
-import type { ComputerRecord, Store } from './store/store.js';
 
 /**
  * After a change that can alter what computers run (a setting override, a policy move, a

@@ -1,5 +1,5 @@
 import type { Kysely, Migration } from 'kysely';
-import type { MigrationDialect } from './migrations.js';
+import type { MigrationDialect } from './migration-dialect.js';
 
 /**
  * Manager-initiated communication (issue 5; numbered after 0003 so databases that already ran it migrate in order): one row per computer the dialer may have to call,

@@ -8,8 +8,8 @@ import {
   type TlsProtocol,
   tlsPolicy,
 } from '@palisade/core';
-import { mainEndpointPolicy } from './agent-endpoint-tls.js';
-import type { ComputerRecord } from './store/store.js';
+import { mainEndpointPolicy } from '../agent-endpoint/agent-endpoint-tls.js';
+import type { ComputerRecord } from '../store/store.js';
 
 /** Which of the manager's agent listeners a row would connect through. */
 export type PreflightListener = 'agent-endpoint' | 'legacy-listener';

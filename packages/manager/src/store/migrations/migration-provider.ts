@@ -1,0 +1,23 @@
+import type { MigrationProvider } from 'kysely';
+import { m0001Initial } from './migration-0001-initial.js';
+import { m0003Monitoring } from './migration-0003-monitoring.js';
+import { m0004Dialer } from './migration-0004-dialer.js';
+import { m0005Firewall } from './migration-0005-firewall.js';
+import type { MigrationDialect } from './migration-dialect.js';
+
+export type { MigrationDialect } from './migration-dialect.js';
+
+/**
+ * One migration set for every dialect: only portable column types (integer, bigint, text).
+ * New migrations are appended; a shipped one is never edited.
+ */
+export function migrationProvider(dialect: MigrationDialect): MigrationProvider {
+  return {
+    getMigrations: async () => ({
+      '0001_initial': m0001Initial(dialect),
+      '0003_monitoring': m0003Monitoring(dialect),
+      '0004_dialer': m0004Dialer(dialect),
+      '0005_firewall': m0005Firewall(dialect),
+    }),
+  };
+}
