@@ -43,7 +43,7 @@ const defaultOut: Out = { stdout: (s) => process.stdout.write(s), stderr: (s) =>
 class UsageError extends Error {}
 
 function options(cmd: string, args: string[], opts: NonNullable<ParseArgsConfig['options']>, positionals = 0) {
-  let parsed;
+  let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
       args,

@@ -225,7 +225,10 @@ export class AgentListener {
           );
         const report = await this.o.handlers.report();
         let open = this.exchanges.get(socket);
-        if (!open) this.exchanges.set(socket, (open = new Set()));
+        if (!open) {
+          open = new Set();
+          this.exchanges.set(socket, open);
+        }
         open.add(ask.exchangeId);
         this.send(res, 200, report);
         return;

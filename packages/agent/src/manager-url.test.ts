@@ -29,5 +29,5 @@ test('fingerprints are accepted in the common spellings and normalized', () => {
   assert.equal(normalizeFingerprint(hex.toUpperCase()), want);
   assert.equal(normalizeFingerprint(`SHA256:${hex.match(/../g)!.join(':').toUpperCase()}`), want);
   assert.equal(normalizeFingerprint('sha256:abc'), null);
-  assert.equal(normalizeFingerprint('md5:' + hex), null);
+  assert.equal(normalizeFingerprint(`md5:${hex}`), null);
 });

@@ -359,7 +359,8 @@ export function compileFirewall(rules: readonly FirewallRule[]): FirewallMatcher
         if (!matches(r, p)) continue;
         const action = r.rule.action;
         if (action === 'log-only') {
-          (logged ??= []).push(r.rule.id);
+          logged ??= [];
+          logged.push(r.rule.id);
           continue;
         }
         const verdict: FirewallVerdict = action === 'deny' ? 'deny' : 'allow';

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 
 /** How the agent runs nft(8). */
 export interface NftOptions {
@@ -45,7 +45,7 @@ export function runNft(args: readonly string[], input: string | null, o: NftOpti
   const command = nftCommand(o);
   const env = o.env ?? process.env;
   return new Promise((resolve) => {
-    let child;
+    let child: ChildProcessWithoutNullStreams;
     try {
       child = spawn(command, args, { env, stdio: ['pipe', 'pipe', 'pipe'], timeout: o.timeoutMs ?? 15_000 });
     } catch (e) {

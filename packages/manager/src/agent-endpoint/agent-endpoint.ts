@@ -177,7 +177,10 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
       });
       const exchange: Exchange = { id: randomUUID(), computerId: computer.id, operationIds: new Set(operationIds) };
       let onSocket = exchanges.get(socket);
-      if (!onSocket) exchanges.set(socket, (onSocket = new Map()));
+      if (!onSocket) {
+        onSocket = new Map();
+        exchanges.set(socket, onSocket);
+      }
       onSocket.set(exchange.id, exchange);
       if (deps.holdReplyMs) {
         req.log.warn(

@@ -130,7 +130,8 @@ export class OpenApiCollector {
         responses,
         ...(r.public ? { security: [] } : {}),
       };
-      (paths[r.path] ??= {})[r.method.toLowerCase()] = op;
+      paths[r.path] ??= {};
+      paths[r.path]![r.method.toLowerCase()] = op;
     }
     this.#document = {
       openapi: '3.1.0',

@@ -93,7 +93,7 @@ export async function runManagerExchange(target: ClaimedDial, deps: ManagerExcha
         throw new DialError('invalid-reply', `${conn.where}: the report does not match the schema (${reportProblem})`);
       const report = r.body as HeartbeatReport;
       const computer = await deps.store.getComputer(target.computerId);
-      if (!computer || computer.state !== 'active')
+      if (computer?.state !== 'active')
         return { ...outcome, failure: 'deactivated', error: 'the computer was deactivated' };
       const ingested = await deps.ingest.ingestReport(computer, report, {
         initiatedBy: 'manager',

@@ -8,7 +8,7 @@ export type Severity = (typeof SEVERITIES)[number];
 
 export function severityRank(s: string): number {
   const i = SEVERITIES.indexOf(s as Severity);
-  return i < 0 ? 0 : i;
+  return Math.max(i, 0);
 }
 
 /** Default ports: RFC 5426 (UDP 514), RFC 6587 / IANA syslog-conn (TCP 601), RFC 5425 (TLS 6514). */
