@@ -17,6 +17,8 @@ export const AGENT_ERRORS = {
   MANAGER_REPLY_INVALID: 'the manager sent a reply this agent does not understand',
   STATE_LOCKED: 'another agent process is using this state directory',
   STATE_INVALID: 'the state directory is damaged',
+  ROOT_REQUIRED: 'this command must run as root',
+  SERVICE_FAILED: 'the service manager failed',
 } as const;
 export type AgentErrorCode = keyof typeof AGENT_ERRORS;
 

@@ -1,9 +1,18 @@
 import { readFileSync } from 'node:fs';
+import { isSea } from 'node:sea';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { AGENT_INSTALL } from '@palisade/protocol';
 import { AgentError } from './agent-error.js';
 import { AGENT_VERSION } from './agent-version.js';
 import { formatManagerUrl } from './manager-url.js';
 import { StateDir } from './state-dir.js';
+
+/**
+ * The installed agent (the single executable from the agent package) keeps its state where the
+ * package puts it, so `palisade-agent status` works with no options, as `dsa_control` does; run
+ * from a checkout, the default is `./agent-state`.
+ */
+const DEFAULT_STATE_DIR = isSea() ? AGENT_INSTALL.stateDir : 'agent-state';
 
 const HELP = `palisade-agent ${AGENT_VERSION} — the Palisade agent
 
@@ -19,13 +28,21 @@ Usage:
       Run in the foreground: heartbeat at the interval the manager sets (10 minutes), jittered,
       and follow the communication direction of the applied configuration: Agent Initiated
       heartbeats and listens on no port; Bidirectional heartbeats and listens; Manager
-      Initiated listens and never heartbeats (the manager calls). macOS never listens.
+      Initiated listens and never heartbeats (the manager calls). macOS never listens. Not
+      activated yet, it waits (Activation Required) until "activate" has run.
   palisade-agent heartbeat [--state-dir DIR] [--tls-max 1.2|1.3]
       Send one heartbeat now, print what happened, exit 0 on success.
-  palisade-agent status [--state-dir DIR]
+  palisade-agent status [--state-dir DIR] [--json]
       Print this agent's state: activation, last contact, applied configuration, spool.
   palisade-agent reset --yes [--state-dir DIR]
       Forget the activation (key, certificates, configuration, unsent events).
+  palisade-agent service start|stop|restart
+      The installed agent's service: systemctl where systemd booted the host, otherwise a
+      background process with its pid and log in ${AGENT_INSTALL.stateDir}.
+  palisade-agent uninstall --yes [--keep-state]
+      Take the installed agent off this host: stop the service, remove the nftables table, the
+      unit, ${AGENT_INSTALL.root}, ${AGENT_INSTALL.binLink} and the state (--keep-state keeps
+      ${AGENT_INSTALL.stateDir}: the host identity and activation). Run as root.
   palisade-agent --help | --version
 
 LISTENER OPTIONS (activate, start; labs and tests — kept in STATE-DIR/listener.json for later runs):
@@ -34,7 +51,7 @@ LISTENER OPTIONS (activate, start; labs and tests — kept in STATE-DIR/listener
   --announce-address HOST  tell the manager to call this address (NAT, labs); default: the
                            address the manager sees the agent at
 
---state-dir DIR defaults to ./agent-state. Exit codes: 0 success, 1 failure, 2 usage error.
+--state-dir DIR defaults to ${DEFAULT_STATE_DIR}. Exit codes: 0 success, 1 failure, 2 usage error.
 `;
 
 type Out = { stdout: (s: string) => void; stderr: (s: string) => void };
@@ -59,7 +76,8 @@ function options(cmd: string, args: string[], opts: NonNullable<ParseArgsConfig[
   return { values: parsed.values as Record<string, string | boolean | undefined>, positionals: parsed.positionals };
 }
 
-const stateOf = (v: Record<string, unknown>) => new StateDir((v['state-dir'] as string | undefined) ?? 'agent-state');
+const stateOf = (v: Record<string, unknown>) =>
+  new StateDir((v['state-dir'] as string | undefined) ?? DEFAULT_STATE_DIR);
 
 const LISTENER_OPTIONS = {
   'listen-port': { type: 'string' },
@@ -86,6 +104,22 @@ function listenerOptions(
     out.announceAddress = v['announce-address'];
   }
   return out;
+}
+
+/** `status --json`: what scripts test (the deployment script: already activated?). */
+function statusJson(state: StateDir) {
+  if (!state.isActivated()) return { version: AGENT_VERSION, stateDir: state.dir, activated: false };
+  const a = state.activation();
+  const last = state.lastContact();
+  return {
+    version: AGENT_VERSION,
+    stateDir: state.dir,
+    activated: true,
+    computerId: a.computerId,
+    manager: formatManagerUrl(a.manager),
+    policyName: a.policyName,
+    lastContact: last ? { time: last.time, ok: last.ok, ...(last.error ? { error: last.error } : {}) } : null,
+  };
 }
 
 /** The direction of the applied configuration and what it means for this host's ports. */
@@ -168,7 +202,7 @@ async function run(argv: string[], out: Out): Promise<number> {
         ...(values['host-name'] !== undefined ? { hostName: values['host-name'] as string } : {}),
       });
       out.stdout(
-        `Activated: computer ${r.computerId} "${r.hostName}", policy "${r.policyName}"${r.configurationApplied ? ', configuration applied' : ', configuration NOT applied (see status)'}.\nRun "palisade-agent start${values['state-dir'] ? ` --state-dir ${values['state-dir']}` : ''}" to keep it protected.\n`,
+        `Activated: computer ${r.computerId} "${r.hostName}", policy "${r.policyName}"${r.configurationApplied ? ', configuration applied' : ', configuration NOT applied (see status)'}.\n${isSea() ? 'The agent service carries on from here (palisade-agent service start if it is not running).' : `Run "palisade-agent start${values['state-dir'] ? ` --state-dir ${values['state-dir']}` : ''}" to keep it protected.`}\n`,
       );
       return 0;
     }
@@ -186,15 +220,27 @@ async function run(argv: string[], out: Out): Promise<number> {
         state.activation(); // not activated: say so before writing anything
         saveListenerSettings(state, listen);
       }
+      let signalled = false;
+      // Until the agent runs, a signal only ends the wait; then it stops the agent (stop notice first).
+      let stop: (signal: string) => void = () => {
+        signalled = true;
+      };
+      process.once('SIGINT', () => stop('SIGINT'));
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      if (!state.isActivated()) {
+        // Installed and started before activation (a deployment script without activation):
+        // wait for "activate" rather than exit and be restarted over and over by the service.
+        logger.warn({ stateDir: state.dir }, 'Activation Required: waiting for "palisade-agent activate"');
+        while (!signalled && !state.isActivated()) await new Promise((r) => setTimeout(r, 1_000));
+        if (signalled) return 0;
+      }
       const agent = runAgent(state, logger);
       const a = state.activation();
       logger.info(
         { manager: formatManagerUrl(a.manager), computerId: a.computerId, stateDir: state.dir },
         'agent running',
       );
-      const stop = (signal: string) => void agent.stop(`received ${signal}`);
-      process.once('SIGINT', () => stop('SIGINT'));
-      process.once('SIGTERM', () => stop('SIGTERM'));
+      stop = (signal: string) => void agent.stop(`received ${signal}`);
       await agent.stopped;
       return 0;
     }
@@ -227,8 +273,12 @@ async function run(argv: string[], out: Out): Promise<number> {
       return 0;
     }
     case 'status': {
-      const { values } = options('status', args, {});
+      const { values } = options('status', args, { json: { type: 'boolean' } });
       const state = stateOf(values);
+      if (values.json) {
+        out.stdout(`${JSON.stringify(statusJson(state))}\n`);
+        return 0;
+      }
       if (!state.isActivated()) {
         out.stdout(`Not activated (state directory ${state.dir}).\n`);
         return 0;
@@ -272,6 +322,36 @@ async function run(argv: string[], out: Out): Promise<number> {
       if (fw.outcome === 'applied') out.stdout('Firewall rules removed (nftables table inet palisade).\n');
       else if (fw.outcome !== 'disabled')
         out.stderr(`palisade-agent: could not remove the firewall table inet palisade: ${fw.reason}\n`);
+      return 0;
+    }
+    case 'service': {
+      const [action, ...rest] = args;
+      if (action !== 'start' && action !== 'stop' && action !== 'restart')
+        throw new UsageError('service: say start, stop or restart');
+      options('service', rest, {});
+      const control = await import('./service-control.js');
+      if (action === 'stop') {
+        const r = await control.stopService();
+        out.stdout(r.stopped ? `Agent stopped (${r.manager}).\n` : 'The agent was not running.\n');
+      } else {
+        const r = action === 'start' ? control.startService() : await control.restartService();
+        out.stdout(
+          `Agent ${action === 'start' ? 'started' : 'restarted'} (${r.manager}${'pid' in r && r.pid ? `, pid ${r.pid}` : ''}).\n`,
+        );
+      }
+      return 0;
+    }
+    case 'uninstall': {
+      const { values } = options('uninstall', args, { yes: { type: 'boolean' }, 'keep-state': { type: 'boolean' } });
+      if (values['state-dir'] !== undefined)
+        throw new UsageError(`uninstall: works on the installed agent only (state in ${AGENT_INSTALL.stateDir})`);
+      if (!values.yes)
+        throw new UsageError(
+          `uninstall: this removes the agent, its firewall rules and ${values['keep-state'] ? 'its program files' : `its state (${AGENT_INSTALL.stateDir})`}; rerun with --yes`,
+        );
+      const { uninstall } = await import('./uninstall.js');
+      await uninstall({ keepState: values['keep-state'] === true, say: (l) => out.stdout(`${l}\n`) });
+      out.stdout('The Palisade agent is uninstalled.\n');
       return 0;
     }
     default:
