@@ -1,19 +1,27 @@
 #!/usr/bin/env node
 // Runs the compiled test files with Node's own test runner.
 //   node scripts/test.mjs          portable suite: every *.test.js except the suites below
-//   node scripts/test.mjs --all    also *.pg.test.js (PostgreSQL), *.netns.test.js (network
-//                                  namespaces + nftables, root) and *.browser.test.js (Chromium)
-//   node scripts/test.mjs FILTER   only files whose path contains FILTER
+//   node scripts/test.mjs --unit   only the tests beside the code (packages/*/src)
+//   node scripts/test.mjs --e2e    only the end-to-end tests (tests/*: real processes, real TLS)
+//   node scripts/test.mjs --all    the portable suite and, once, the suites that need more than
+//                                  Node: *.pg.test.js (PostgreSQL), *.netns.test.js (network
+//                                  namespaces + nftables, root), *.browser.test.js (Chromium)
+//   node scripts/test.mjs FILTER   only files whose path contains FILTER (combines with the above)
 // Node 20's runner takes no globs, so the files are found here.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const args = process.argv.slice(2);
 const all = args.includes('--all');
+const tiers = { unit: args.includes('--unit'), e2e: args.includes('--e2e') };
 const filters = args.filter((a) => !a.startsWith('--'));
 const EXTRA = /\.(pg|netns|browser)\.test\.js$/;
+// A hung test fails after this long instead of holding CI until its 90-minute limit. Node 20
+// applies it to each file as a whole (later Nodes to each test); the slowest file takes about
+// 30 s alone, so this only ever catches a hang.
+const TIMEOUT_MS = Number(process.env.PALISADE_TEST_TIMEOUT_MS ?? 300_000);
 
 function walk(dir, out) {
   for (const name of readdirSync(dir)) {
@@ -25,23 +33,33 @@ function walk(dir, out) {
   return out;
 }
 
-const files = [];
-for (const base of ['packages', 'tests', 'tools', 'benchmarks']) {
+/** Compiled test files under `base/<package>/dist`. */
+function testsUnder(base) {
+  const out = [];
+  let pkgs = [];
   try {
-    for (const pkg of readdirSync(join(root, base))) {
-      const dist = join(root, base, pkg, 'dist');
-      try {
-        statSync(dist);
-      } catch {
-        continue;
-      }
-      walk(dist, files);
-    }
+    pkgs = readdirSync(join(root, base));
   } catch {
-    /* folder absent */
+    return out; // folder absent
   }
+  for (const pkg of pkgs) {
+    const dist = join(root, base, pkg, 'dist');
+    try {
+      statSync(dist);
+    } catch {
+      continue;
+    }
+    walk(dist, out);
+  }
+  return out;
 }
-const chosen = files
+
+const bases =
+  tiers.unit || tiers.e2e
+    ? [...(tiers.unit ? ['packages'] : []), ...(tiers.e2e ? ['tests'] : [])]
+    : ['packages', 'tests'];
+const chosen = bases
+  .flatMap(testsUnder)
   .filter((f) => all || !EXTRA.test(f))
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
   .map((f) => relative(root, f))
@@ -53,9 +71,57 @@ if (chosen.length === 0) {
 // Agents started by the tests leave the host's nftables alone (docs/firewall.md); the netns
 // suite turns the firewall on for the agents it runs inside its namespaces.
 const env = { ...process.env, PALISADE_AGENT_FIREWALL: process.env.PALISADE_AGENT_FIREWALL ?? 'off' };
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...chosen], {
-  cwd: root,
-  stdio: 'inherit',
-  env,
-});
-process.exit(r.status ?? 1);
+
+// One `node --test` per file, two at a time: Node 20 starts a file's --test-timeout clock when
+// the file is queued, not when it starts, so one run over every file would bound the whole
+// suite instead of each file. Each file's report is printed whole when it ends (no interleaving),
+// and the summary at the end adds them up and names what failed.
+const COUNTS = ['tests', 'suites', 'pass', 'fail', 'cancelled', 'skipped', 'todo'];
+const total = Object.fromEntries(COUNTS.map((k) => [k, 0]));
+const failures = [];
+const started = Date.now();
+
+function runFile(file) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--test', '--test-reporter=tap', `--test-timeout=${TIMEOUT_MS}`, file], {
+      cwd: root,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const out = [];
+    child.stdout.on('data', (c) => out.push(c));
+    child.stderr.on('data', (c) => out.push(c));
+    child.on('close', (code, signal) => {
+      const text = Buffer.concat(out).toString('utf8');
+      process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+      let summarized = false;
+      for (const k of COUNTS) {
+        const m = text.match(new RegExp(`^# ${k} (\\d+)$`, 'm'));
+        if (m) {
+          total[k] += Number(m[1]);
+          summarized = true;
+        }
+      }
+      const failed = [...text.matchAll(/^\s*not ok \d+ - (.*)$/gm)].map((m) => m[1]);
+      if (code !== 0 || !summarized || failed.length > 0) {
+        if (!summarized) total.fail += 1; // died before reporting: count the file as a failure
+        failures.push(`${file} (exit ${code ?? signal})${failed.map((n) => `\n#   not ok - ${n}`).join('')}`);
+      }
+      resolve();
+    });
+  });
+}
+
+const queue = [...chosen];
+const CONCURRENCY = 2;
+await Promise.all(
+  Array.from({ length: Math.min(CONCURRENCY, queue.length) }, async () => {
+    for (let f = queue.shift(); f !== undefined; f = queue.shift()) await runFile(f);
+  }),
+);
+
+console.log(`# files ${chosen.length}`);
+for (const f of failures) console.log(`# FAILED ${f}`);
+for (const k of COUNTS) console.log(`# ${k} ${total[k]}`);
+console.log(`# duration_ms ${Date.now() - started}`);
+process.exit(failures.length === 0 ? 0 : 1);
