@@ -6,10 +6,20 @@ export {
   saveListenerSettings,
 } from './agent-communication.js';
 export { AGENT_ERRORS, AgentError } from './agent-error.js';
+export { AGENT_VERSION } from './agent-version.js';
 export { main } from './cli.js';
 export { type RunAgentOptions, type RunningAgent, runAgent } from './daemon.js';
 export { heartbeat } from './heartbeat.js';
-export { generateKeyAndCsr } from './key-pair.js';
+export { type AgentKeyType, generateKeyAndCsr } from './key-pair.js';
 export { AgentListener, LISTENER_ERRORS, notTheManager } from './listener.js';
+export {
+  type ConnectionOptions,
+  fetchPinnedCa,
+  ManagerConnection,
+  normalizeFingerprint,
+  type Reply,
+  type TlsIdentity,
+} from './manager-client.js';
+export { formatManagerUrl, type ManagerAddress, parseManagerUrl } from './manager-url.js';
 export { buildReport } from './report-builder.js';
 export { StateDir } from './state-dir.js';

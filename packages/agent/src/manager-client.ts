@@ -19,6 +19,8 @@ export interface Reply<T> {
   body: T;
   tlsProtocol: string | null;
   tlsCipher: string | null;
+  /** The connection resumed an earlier TLS session (RFC 8446 §2.2) instead of a full handshake. */
+  tlsResumed: boolean;
   /** The socket the reply came on: results must go back on the same one. */
   socket: TLSSocket;
 }
@@ -76,6 +78,19 @@ function connectionError(m: ManagerAddress, e: NodeJS.ErrnoException): AgentErro
   }
 }
 
+export interface ConnectionOptions {
+  /** Force the protocol range (tests and troubleshooting); default: TLS 1.2 up to the best both sides support. */
+  minVersion?: 'TLSv1.2' | 'TLSv1.3';
+  maxVersion?: 'TLSv1.2' | 'TLSv1.3';
+  /**
+   * A TLS session (ticket) from an earlier connection to this manager, offered for resumption:
+   * the handshake then skips the certificate exchange and its signatures (RFC 8446 §2.2). The
+   * manager still checks the certificate the session was made with on every request. Absent:
+   * a full handshake.
+   */
+  session?: Buffer | undefined;
+}
+
 /**
  * HTTPS to the manager's agent endpoint over ONE kept-alive connection: the heartbeat, then
  * the operation results on the same socket before it closes (DESIGN.md "One exchange").
@@ -84,11 +99,13 @@ function connectionError(m: ManagerAddress, e: NodeJS.ErrnoException): AgentErro
  */
 export class ManagerConnection {
   private readonly agent: Agent;
+  private readonly watched = new WeakSet<TLSSocket>();
+  private latestSession: Buffer | null = null;
 
   constructor(
     private readonly manager: ManagerAddress,
     identity: TlsIdentity,
-    extra: { minVersion?: 'TLSv1.2' | 'TLSv1.3'; maxVersion?: 'TLSv1.2' | 'TLSv1.3' } = {},
+    extra: ConnectionOptions = {},
   ) {
     this.agent = new Agent({
       keepAlive: true,
@@ -100,7 +117,17 @@ export class ManagerConnection {
       ...(isIP(manager.host) ? {} : { servername: manager.host }),
       minVersion: extra.minVersion ?? 'TLSv1.2',
       ...(extra.maxVersion ? { maxVersion: extra.maxVersion } : {}),
+      ...(extra.session ? { session: extra.session } : {}),
     });
+  }
+
+  /**
+   * The last session (ticket) the manager issued on this connection, to offer at the next one;
+   * null when it issued none. TLS 1.3 tickets arrive after the handshake (RFC 8446 §4.6.1), so
+   * read this once a reply has come.
+   */
+  get session(): Buffer | null {
+    return this.latestSession;
   }
 
   close(): void {
@@ -152,11 +179,20 @@ export class ManagerConnection {
               body: parsed as T,
               tlsProtocol: tlsProtocol ?? null,
               tlsCipher: cipher?.standardName ?? cipher?.name ?? null,
+              tlsResumed: socket.isSessionReused(),
               socket,
             });
           });
         },
       );
+      req.on('socket', (s) => {
+        const tls = s as TLSSocket;
+        if (this.watched.has(tls)) return;
+        this.watched.add(tls);
+        tls.on('session', (session: Buffer) => {
+          this.latestSession = session;
+        });
+      });
       req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
       req.on('error', (e: NodeJS.ErrnoException) =>
         reject(e instanceof AgentError ? e : connectionError(this.manager, e)),

@@ -14,5 +14,6 @@ export * from './policy-tree.js';
 export * from './security-configuration.js';
 export * from './setting-write.js';
 export * from './settings-catalog.js';
+export * from './tls-client-hello.js';
 export * from './tls-policy.js';
 export * from './tls-preflight.js';

@@ -161,6 +161,12 @@ export class CertificateAuthority {
     if (alg.name === 'RSASSA-PKCS1-v1_5' && (alg.modulusLength ?? 0) < 2048) {
       throw new CsrError(`RSA key of ${alg.modulusLength} bits is too small (2048 or more)`);
     }
+    if (
+      alg.name !== 'RSASSA-PKCS1-v1_5' &&
+      !(alg.name === 'ECDSA' && (alg as { namedCurve?: string }).namedCurve === 'P-256')
+    ) {
+      throw new CsrError(`key algorithm ${alg.name} is not accepted (RSA 2048+ or ECDSA P-256)`);
+    }
     const publicKey = await csr.publicKey.export();
     const cert = await this.sign({
       subject: `CN=${hostName.replace(/[,=+<>#;"\\]/g, '_')},OU=${AGENT_IDENTITY_OU}`,
@@ -168,7 +174,13 @@ export class CertificateAuthority {
       days: 5 * 365,
       extensions: [
         new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth, x509.ExtendedKeyUsage.serverAuth]),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
+        // An ECDSA key only signs; keyEncipherment is for RSA key transport (RFC 5480 §3).
+        new x509.KeyUsagesExtension(
+          alg.name === 'ECDSA'
+            ? x509.KeyUsageFlags.digitalSignature
+            : x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment,
+          true,
+        ),
       ],
     });
     return { certificate: cert.certificate, serial: cert.serial };

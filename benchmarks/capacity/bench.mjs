@@ -1,0 +1,288 @@
+#!/usr/bin/env node
+// Heartbeat capacity of one manager node (issue 16): the manager in its own process, the
+// simulated fleet (palisade-sim, real TLS, the agent's own client) in others, and in the same
+// run the same load against a bare Node mutual-TLS server holding the same certificates
+// (bare-server.mjs). For full handshakes and for resumed TLS sessions it prints heartbeats/s,
+// the ratio to the bare server, fsyncs per heartbeat (strace, when installed), manager CPU ms
+// per heartbeat, and the fleet that carries at the 10-minute interval per manager core.
+//   node benchmarks/capacity/bench.mjs [--agents 1000] [--seconds 20] [--concurrency 16] [--key-type ecdsa|rsa]
+// Bounded: every phase has a time limit; the whole run takes about 3 minutes on 2 cores.
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const { values } = parseArgs({
+  options: {
+    agents: { type: 'string', default: '1000' },
+    seconds: { type: 'string', default: '20' },
+    concurrency: { type: 'string', default: '16' },
+    'key-type': { type: 'string', default: 'ecdsa' },
+  },
+});
+const AGENTS = Math.min(Number(values.agents), 20_000);
+const SECONDS = Math.min(Number(values.seconds), 120);
+const INTERVAL_SECONDS = 600;
+const managerBin = join(root, 'packages/manager/bin/palisade-manager.js');
+const simBin = join(root, 'tools/sim/bin/palisade-sim.js');
+const hz = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+const strace = (() => {
+  try {
+    execFileSync('strace', ['-V'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+const children = new Set();
+const dir = mkdtempSync(join(tmpdir(), 'palisade-capacity-'));
+
+/** Starts a process and resolves with it and the first stdout line matching `ready`. */
+function start(cmd, args, ready, label) {
+  const child = spawn(cmd, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, PALISADE_LOG_LEVEL: 'warn' },
+  });
+  children.add(child);
+  let err = '';
+  child.stderr.on('data', (c) => {
+    err = (err + c).slice(-4000);
+  });
+  const lines = createInterface({ input: child.stdout });
+  const seen = [];
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${label} did not start in 60 s\n${err}`)), 60_000);
+    lines.on('line', (l) => {
+      seen.push(l);
+      const m = l.match(ready);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, match: m, lines: seen });
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${label} exited (${code})\n${err}`));
+    });
+  });
+}
+
+function sim(args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [simBin, ...args, '--json', '--no-progress'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    children.add(child);
+    let out = '';
+    child.stdout.on('data', (c) => {
+      out += c;
+    });
+    child.once('exit', (code) => {
+      children.delete(child);
+      if (code !== 0) reject(new Error(`palisade-sim ${args[0]} exited ${code}`));
+      else resolve(JSON.parse(out.trim().split('\n').at(-1)));
+    });
+  });
+}
+
+/** The manager's own process: its CPU ticks (user + system) from /proc. */
+function cpuTicks(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+function rssMb(pid) {
+  const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/);
+  return m ? Number(m[1]) / 1024 : 0;
+}
+
+const fsyncLog = join(dir, 'fsyncs.txt');
+let managerPid = 0;
+const fsyncs = () =>
+  strace && existsSync(fsyncLog)
+    ? readFileSync(fsyncLog, 'utf8')
+        .split('\n')
+        .filter((l) => /f(data)?sync\(/.test(l)).length
+    : null;
+
+try {
+  // The manager, under strace when available: only fsync/fdatasync stop the process
+  // (--seccomp-bpf), so counting them costs nothing on any other system call.
+  const managerArgs = [
+    managerBin,
+    'start',
+    '--data-dir',
+    join(dir, 'data'),
+    '--hostname',
+    'localhost',
+    '--api-port',
+    '0',
+    '--heartbeat-port',
+    '0',
+    '--bind',
+    '127.0.0.1',
+  ];
+  const m = strace
+    ? await start(
+        'strace',
+        ['-f', '--seccomp-bpf', '-qq', '-e', 'trace=fsync,fdatasync', '-o', fsyncLog, process.execPath, ...managerArgs],
+        /CA fingerprint: (\S+)/,
+        'manager',
+      )
+    : await start(process.execPath, managerArgs, /CA fingerprint: (\S+)/, 'manager');
+  const fingerprint = m.match[1];
+  await new Promise((r) => setTimeout(r, 300));
+  const all = m.lines.join('\n');
+  const endpoint = all.match(/dsm:\/\/\S+/)[0];
+  managerPid = strace
+    ? Number(readFileSync(`/proc/${m.child.pid}/task/${m.child.pid}/children`, 'utf8').trim().split(/\s+/)[0])
+    : m.child.pid;
+  const token = execFileSync(
+    process.execPath,
+    [managerBin, 'token', 'create', '--data-dir', join(dir, 'data'), '--policy', 'Base Policy', '--uses', 'unlimited'],
+    { stdio: ['ignore', 'pipe', 'ignore'] },
+  )
+    .toString()
+    .trim();
+  console.log(
+    `capacity: manager pid ${managerPid}, ${AGENTS} ${values['key-type']} agents, ${SECONDS} s per phase, 2 sim processes × ${values.concurrency} in flight`,
+  );
+
+  const rss0 = rssMb(managerPid);
+  const fleetDir = join(dir, 'fleet');
+  const act = await sim([
+    'activate',
+    endpoint,
+    '--token',
+    token,
+    '--ca-fingerprint',
+    fingerprint,
+    '--count',
+    String(AGENTS),
+    '--dir',
+    fleetDir,
+    '--processes',
+    '2',
+    '--concurrency',
+    '8',
+    '--key-type',
+    values['key-type'],
+  ]);
+  console.log(
+    `  activation: ${act.ok} in ${act.seconds} s = ${act.perSecond}/s (p50 ${act.latencyMs.p50} ms, p99 ${act.latencyMs.p99} ms)${Object.keys(act.errors).length ? ` errors ${JSON.stringify(act.errors)}` : ''}`,
+  );
+  console.log(
+    `  manager RSS: ${rss0.toFixed(0)} MB before, ${rssMb(managerPid).toFixed(0)} MB with ${act.ok} computers`,
+  );
+
+  const bare = await start(
+    process.execPath,
+    [join(root, 'benchmarks/capacity/bare-server.mjs'), '--data-dir', join(dir, 'data')],
+    /"port":(\d+)/,
+    'bare server',
+  );
+  const barePort = bare.match[1];
+  const bareDir = join(dir, 'fleet-bare');
+  // The same identities pointed at the bare server (it holds the same CA and certificates).
+  execFileSync('cp', ['-r', fleetDir, bareDir]);
+  const fleetFile = join(bareDir, 'fleet.json');
+  const f = JSON.parse(readFileSync(fleetFile, 'utf8'));
+  f.manager = `dsm://localhost:${barePort}/`;
+  (await import('node:fs')).writeFileSync(fleetFile, JSON.stringify(f));
+
+  // Bare and manager runs alternate in short rounds, so load from anything else on the machine
+  // falls on both alike; CPU time is each server process's own (/proc), the steadier measure.
+  const ROUNDS = 3;
+  const slice = Math.max(2, Math.round(SECONDS / ROUNDS));
+  const load = (d, resume) => [
+    'run',
+    '--dir',
+    d,
+    '--duration',
+    String(slice),
+    '--processes',
+    '2',
+    '--concurrency',
+    values.concurrency,
+    ...(resume ? [] : ['--no-resume']),
+  ];
+  const measure = async (pid, d, resume, fsyncCount) => {
+    const c0 = cpuTicks(pid);
+    const f0 = fsyncCount?.();
+    const r = await sim(load(d, resume));
+    return {
+      r,
+      cpuMs: ((cpuTicks(pid) - c0) * 1000) / hz,
+      fsyncs: f0 === undefined || f0 === null ? null : fsyncCount() - f0,
+    };
+  };
+  const sum = (xs) => {
+    const ok = xs.reduce((n, x) => n + x.r.ok, 0);
+    const seconds = xs.reduce((n, x) => n + x.r.seconds, 0);
+    const resumed = xs.reduce((n, x) => n + x.r.handshakes.resumed, 0);
+    const errors = {};
+    for (const x of xs) for (const [k, v] of Object.entries(x.r.errors)) errors[k] = (errors[k] ?? 0) + v;
+    const p50s = xs.map((x) => x.r.latencyMs.p50);
+    const p99s = xs.map((x) => x.r.latencyMs.p99);
+    return {
+      ok,
+      perSecond: ok / seconds,
+      cpuPerHb: xs.reduce((n, x) => n + x.cpuMs, 0) / Math.max(1, ok),
+      fsyncsPerHb: xs.some((x) => x.fsyncs === null) ? null : xs.reduce((n, x) => n + x.fsyncs, 0) / Math.max(1, ok),
+      resumedPct: (100 * resumed) / Math.max(1, ok),
+      errors,
+      latency: `${Math.max(...p50s)}/${Math.max(...p99s)}`,
+      tls: [...new Set(xs.flatMap((x) => Object.keys(x.r.tls)))].join(', '),
+    };
+  };
+  const rows = [];
+  for (const [mode, resume] of [
+    ['full handshakes', false],
+    ['resumed sessions', true],
+  ]) {
+    const bs = [];
+    const ms = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      bs.push(await measure(bare.child.pid, bareDir, resume, null));
+      ms.push(await measure(managerPid, fleetDir, resume, fsyncs));
+    }
+    const b = sum(bs);
+    const r = sum(ms);
+    rows.push({ mode, b, r, ratio: r.perSecond / b.perSecond, cpuRatio: b.cpuPerHb / r.cpuPerHb });
+  }
+  console.log('');
+  console.log(
+    '  mode               bare hb/s  manager hb/s  ratio  CPU ms/hb bare  manager  CPU ratio  resumed  fsyncs/hb  fleet/core @10 min  p50/p99 ms',
+  );
+  for (const x of rows) {
+    console.log(
+      `  ${x.mode.padEnd(17)} ${x.b.perSecond.toFixed(1).padStart(10)} ${x.r.perSecond.toFixed(1).padStart(13)} ${x.ratio.toFixed(2).padStart(6)} ${x.b.cpuPerHb.toFixed(2).padStart(15)} ${x.r.cpuPerHb.toFixed(2).padStart(8)} ${x.cpuRatio.toFixed(2).padStart(10)} ${`${x.r.resumedPct.toFixed(0)} %`.padStart(8)} ${(x.r.fsyncsPerHb === null ? 'n/a' : x.r.fsyncsPerHb.toFixed(2)).padStart(10)} ${Math.round(
+        (INTERVAL_SECONDS * 1000) / x.r.cpuPerHb,
+      )
+        .toLocaleString('en')
+        .padStart(19)}  ${x.r.latency}`,
+    );
+    if (Object.keys(x.r.errors).length) console.log(`    manager errors: ${JSON.stringify(x.r.errors)}`);
+    if (Object.keys(x.b.errors).length) console.log(`    bare errors: ${JSON.stringify(x.b.errors)}`);
+  }
+  console.log('  ratio: manager hb/s ÷ bare hb/s (alternating rounds); CPU ratio: bare CPU ms/hb ÷ manager CPU ms/hb;');
+  console.log(
+    '  fleet/core: computers one manager core carries at the 10-minute interval (600 000 ÷ manager CPU ms/hb)',
+  );
+  console.log(`  TLS: ${rows.map((x) => x.r.tls).join(' | ')}`);
+  console.log(`  goal: ratio >= 0.9 in both modes${strace ? '' : ' (fsyncs: n/a, strace not installed)'}`);
+  console.log(`  manager RSS at the end: ${rssMb(managerPid).toFixed(0)} MB`);
+} finally {
+  // strace detaches on SIGTERM and leaves its tracee running: stop the manager by its own PID.
+  if (managerPid) process.kill(managerPid, 'SIGTERM');
+  for (const c of children) c.kill('SIGTERM');
+  await new Promise((r) => setTimeout(r, 500));
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,160 @@
+import {
+  AGENT_VERSION,
+  AgentError,
+  type AgentKeyType,
+  generateKeyAndCsr,
+  type ManagerAddress,
+  ManagerConnection,
+} from '@palisade/agent';
+import {
+  type ActivationReply,
+  AGENT_PATHS,
+  type HeartbeatReply,
+  type HeartbeatReport,
+  PROTOCOL_VERSION,
+} from '@palisade/protocol';
+import type { SimIdentity } from './identities.js';
+
+/** What one exchange did, for the fleet's tallies. */
+export interface ExchangeOutcome {
+  latencyMs: number;
+  resumed: boolean;
+  tls: string;
+  operations: number;
+}
+
+/** A short, stable name for a failure: the agent's error code, with the manager's when it refused. */
+export function errorKind(e: unknown): string {
+  if (e instanceof AgentError) return e.managerCode ? `${e.code}:${e.managerCode}` : e.code;
+  const code = (e as NodeJS.ErrnoException)?.code;
+  return typeof code === 'string' ? code : 'other';
+}
+
+/**
+ * One simulated agent: the agent package's own TLS client (`ManagerConnection`), key
+ * generation and wire messages, without a state directory — the identity lives in memory and
+ * in the identities directory, the TLS session (ticket) in memory. Each exchange is what a
+ * real agent does: a new connection, the report, then the operations' results on the same
+ * connection.
+ */
+export class SimAgent {
+  private lastRoundTripMs: number | undefined;
+  private sent = 0;
+  private readonly started = Date.now();
+
+  constructor(
+    readonly identity: SimIdentity,
+    private readonly manager: ManagerAddress,
+    private readonly ca: string,
+    /** The TLS session to offer first (kept from an earlier run). */
+    private session: Buffer | undefined = undefined,
+    /** Told of each new session the manager issues, to keep it. */
+    private readonly onSession: (session: Buffer) => void = () => {},
+  ) {}
+
+  /** Generates a key, sends the CSR with the token, and returns the new identity. */
+  static async activate(o: {
+    index: number;
+    manager: ManagerAddress;
+    ca: string;
+    token: string;
+    keyType: AgentKeyType;
+    hostPrefix: string;
+  }): Promise<SimIdentity> {
+    const hostName = `${o.hostPrefix}-${String(o.index).padStart(6, '0')}`;
+    const { keyPem, csrPem } = await generateKeyAndCsr(hostName, o.keyType);
+    const conn = new ManagerConnection(o.manager, { ca: o.ca });
+    try {
+      const r = await conn.request<ActivationReply>('POST', AGENT_PATHS.activate, {
+        protocolVersion: PROTOCOL_VERSION,
+        token: o.token,
+        csr: csrPem,
+        hostName,
+        platform: 'linux',
+        agentVersion: AGENT_VERSION,
+      });
+      return {
+        index: o.index,
+        computerId: r.body.computerId,
+        hostName,
+        key: keyPem,
+        cert: r.body.certificate,
+        fingerprint: r.body.fingerprint,
+      };
+    } finally {
+      conn.close();
+    }
+  }
+
+  private report(eventsPerHeartbeat: number): HeartbeatReport {
+    const now = Date.now();
+    const events = Array.from({ length: eventsPerHeartbeat }, (_, i) => ({
+      seq: this.sent * eventsPerHeartbeat + i + 1,
+      time: now,
+      type: 'sim.event',
+      severity: 'info' as const,
+      message: `simulated event ${this.sent * eventsPerHeartbeat + i + 1}`,
+    }));
+    return {
+      protocolVersion: PROTOCOL_VERSION,
+      agent: {
+        version: AGENT_VERSION,
+        platform: 'linux',
+        hostName: this.identity.hostName,
+        uptimeSeconds: Math.floor((now - this.started) / 1000),
+        clockTime: now,
+        ...(this.lastRoundTripMs !== undefined ? { lastRoundTripMs: this.lastRoundTripMs } : {}),
+      },
+      drivers: [],
+      events,
+      counters: { heartbeatsSent: this.sent },
+      configurationFingerprint: this.identity.fingerprint,
+    };
+  }
+
+  /**
+   * One agent-initiated exchange on a new connection. `resume`: offer the session the manager
+   * issued last time (a full handshake when there is none or it is refused).
+   */
+  async heartbeat(o: { resume: boolean; eventsPerHeartbeat: number }): Promise<ExchangeOutcome> {
+    const conn = new ManagerConnection(
+      this.manager,
+      { ca: this.ca, key: this.identity.key, cert: this.identity.cert },
+      o.resume && this.session ? { session: this.session } : {},
+    );
+    const t0 = performance.now();
+    try {
+      const r = await conn.request<HeartbeatReply>('POST', AGENT_PATHS.heartbeat, this.report(o.eventsPerHeartbeat));
+      const reply = r.body;
+      if (!Array.isArray(reply?.operations) || typeof reply.exchangeId !== 'string')
+        throw new AgentError('MANAGER_REPLY_INVALID', 'heartbeat reply lacks operations or exchangeId');
+      if (reply.operations.length > 0) {
+        // "Applying" is taking the fingerprint: what a real agent reports once its applier succeeded.
+        const results = reply.operations.map((op) => {
+          this.identity.fingerprint = op.fingerprint;
+          return { id: op.id, status: 'succeeded' as const, fingerprint: op.fingerprint };
+        });
+        await conn.request('POST', AGENT_PATHS.results, {
+          protocolVersion: PROTOCOL_VERSION,
+          exchangeId: reply.exchangeId,
+          results,
+        });
+      }
+      const latencyMs = performance.now() - t0;
+      this.lastRoundTripMs = Math.round(latencyMs);
+      this.sent += 1;
+      return {
+        latencyMs,
+        resumed: r.tlsResumed,
+        tls: `${r.tlsProtocol} ${r.tlsCipher}`,
+        operations: reply.operations.length,
+      };
+    } finally {
+      if (conn.session && conn.session !== this.session) {
+        this.session = conn.session;
+        this.onSession(conn.session);
+      }
+      conn.close();
+    }
+  }
+}

@@ -1,0 +1,150 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { type RunningManager, startManager } from '@palisade/manager';
+import pino from 'pino';
+import { main } from './cli.js';
+import type { FleetResult } from './fleet.js';
+import { Identities } from './identities.js';
+import { isAllowedTarget } from './target-guard.js';
+
+async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(args, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s) });
+  return { code, stdout, stderr };
+}
+
+describe('palisade-sim against a real manager (loopback, real TLS, worker processes)', () => {
+  let manager: RunningManager;
+  const temps: string[] = [];
+  const temp = (p: string) => {
+    const d = mkdtempSync(join(tmpdir(), p));
+    temps.push(d);
+    return d;
+  };
+  let fleet: string;
+
+  before(async () => {
+    manager = await startManager({
+      dataDir: temp('palisade-sim-mgr-'),
+      hostnames: ['localhost'],
+      apiPort: 0,
+      heartbeatPort: 0,
+      bindAddress: '127.0.0.1',
+      heartbeatIntervalSeconds: 600,
+      logger: pino({ level: process.env.PALISADE_TEST_LOG ?? 'silent' }),
+    });
+    fleet = join(temp('palisade-sim-fleet-'), 'fleet');
+  });
+  after(async () => {
+    await manager?.close();
+    for (const d of temps) rmSync(d, { recursive: true, force: true });
+  });
+
+  test('activate: N agents, each its own key and certificate, kept 0600 for reuse', async () => {
+    const r = await run([
+      'activate',
+      `dsm://localhost:${manager.heartbeatPort}/`,
+      '--token',
+      manager.firstRun.activationToken!,
+      '--ca-fingerprint',
+      manager.caFingerprint,
+      '--count',
+      '4',
+      '--dir',
+      fleet,
+      '--processes',
+      '2',
+      '--concurrency',
+      '2',
+      '--json',
+      '--no-progress',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const result = JSON.parse(r.stdout) as FleetResult;
+    assert.equal(result.ok, 4);
+    assert.deepEqual(result.errors, {});
+    const ids = new Identities(fleet);
+    assert.deepEqual(ids.indices(), [1, 2, 3, 4]);
+    const computers = await manager.store.listComputers();
+    assert.equal(computers.length, 4);
+    assert.equal(new Set(computers.map((c) => c.certSerial)).size, 4, 'one certificate each');
+    assert.equal(statSync(join(fleet, 'agents', '0000001.json')).mode & 0o777, 0o600);
+  });
+
+  test('run: a bounded number of heartbeats, all stored, sessions resumed after the first', async () => {
+    const r = await run([
+      'run',
+      '--dir',
+      fleet,
+      '--duration',
+      '60',
+      '--max-heartbeats',
+      '12',
+      '--processes',
+      '2',
+      '--concurrency',
+      '2',
+      '--json',
+      '--no-progress',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const result = JSON.parse(r.stdout) as FleetResult;
+    assert.equal(result.ok, 12);
+    assert.deepEqual(result.errors, {});
+    assert.equal(result.handshakes.full + result.handshakes.resumed, 12);
+    assert.ok(result.handshakes.resumed > 0, `resumed: ${JSON.stringify(result.handshakes)}`);
+    assert.ok(result.latencyMs.p50 !== null && result.latencyMs.p99 !== null);
+    for (const c of await manager.store.listComputers()) assert.ok(c.lastCommunication !== null, c.hostName);
+  });
+
+  test('usage errors exit 2 with the reason; an activated fleet is needed to run', async () => {
+    const tooMany = await run([
+      'activate',
+      'dsm://localhost:1/',
+      '--token',
+      't',
+      '--ca-fingerprint',
+      manager.caFingerprint,
+      '--count',
+      '1000000',
+      '--dir',
+      fleet,
+    ]);
+    assert.equal(tooMany.code, 2);
+    assert.match(tooMany.stderr, /--count takes a whole number from 1 to 100000/);
+    const noDuration = await run(['run', '--dir', fleet]);
+    assert.equal(noDuration.code, 2);
+    assert.match(noDuration.stderr, /--duration is required/);
+    const empty = await run(['run', '--dir', temp('palisade-sim-empty-'), '--duration', '1']);
+    assert.equal(empty.code, 1);
+    assert.match(empty.stderr, /holds no fleet/);
+  });
+
+  test('refuses targets outside loopback and the test range', async () => {
+    const r = await run([
+      'activate',
+      'dsm://192.0.2.10:4120/',
+      '--token',
+      't',
+      '--ca-fingerprint',
+      manager.caFingerprint,
+      '--count',
+      '1',
+      '--dir',
+      temp('palisade-sim-x-'),
+    ]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /only loads managers on loopback/);
+  });
+});
+
+test('allowed targets: 127.0.0.0/8, ::1, 198.18.0.0/15 only', () => {
+  for (const a of ['127.0.0.1', '127.200.3.4', '::1', '::ffff:127.0.0.1', '198.18.0.1', '198.19.255.254'])
+    assert.ok(isAllowedTarget(a), a);
+  for (const a of ['10.0.0.1', '192.168.1.1', '198.20.0.1', '8.8.8.8', '::2', 'localhost'])
+    assert.equal(isAllowedTarget(a), false, a);
+});
