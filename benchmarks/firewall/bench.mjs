@@ -50,16 +50,22 @@ function generator(seed) {
     };
     if (protocol === 'tcp' || protocol === 'udp') {
       const from = int(60000);
-      input.destinationPorts = rnd() < 0.7 ? [port()] : [port(), `${from}-${from + 500}`];
+      input.destinationPortType = 'multiple';
+      input.destinationPortMultiple = rnd() < 0.7 ? [`${port()}`] : [`${port()}`, `${from}-${from + 500}`];
     }
     const ipShape = int(5);
-    if (ipShape === 1) input.sourceIp = v4();
-    if (ipShape === 2) input.sourceIp = `198.18.${int(256)}.0/24`;
-    if (ipShape === 3) input.sourceIp = [v4(), v4(), `198.19.${int(200)}.1-198.19.${200 + int(50)}.9`];
+    const ips = (type, extra) => Object.assign(input, { sourceIPType: type, ...extra });
+    if (ipShape === 1) ips('single', { sourceIPValue: v4() });
+    if (ipShape === 2) ips('masked-ip', { sourceIPValue: `198.18.${int(256)}.0`, sourceIPMask: '24' });
+    if (ipShape === 3)
+      ips('multiple', { sourceIPMultiple: [v4(), v4(), `198.19.${int(200)}.1-198.19.${200 + int(50)}.9`] });
     if (ipShape === 4 && input.frameType !== 'ipv4')
-      input.sourceIp = [`2001:db8:${int(65536).toString(16)}::/48`, v4()];
+      ips('multiple', { sourceIPMultiple: [`2001:db8:${int(65536).toString(16)}::/48`, v4()] });
     if (direction === 'incoming' && rnd() < 0.05)
-      input.sourceMac = `02:00:00:00:${int(256).toString(16).padStart(2, '0')}:01`;
+      Object.assign(input, {
+        sourceMACType: 'single',
+        sourceMACValue: `02:00:00:00:${int(256).toString(16).padStart(2, '0')}:01`,
+      });
     const r = validateFirewallRule(input);
     if (!r.ok) throw new Error(`generator made an invalid rule: ${r.problems.join('; ')}`);
     return r.rule;
@@ -97,8 +103,11 @@ function generator(seed) {
       direction: 'incoming',
       frameType: 'ip',
       protocol: 'tcp',
-      destinationPorts: [port()],
-      sourceIp: `198.19.${int(256)}.0/24`,
+      destinationPortType: 'multiple',
+      destinationPortMultiple: [`${port()}`],
+      sourceIPType: 'masked-ip',
+      sourceIPValue: `198.19.${int(256)}.0`,
+      sourceIPMask: '255.255.255.0',
     });
     if (!r.ok) throw new Error(r.problems.join('; '));
     return r.rule;

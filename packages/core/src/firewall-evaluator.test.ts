@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { compileFirewall, type FirewallPacket, firewallEvaluationOrder } from './firewall-evaluator.js';
 import { effectiveFirewallRules } from './firewall-hidden-rule.js';
+import type { FirewallListContents } from './firewall-lists.js';
 import { type FirewallRule, validateFirewallRule } from './firewall-rule.js';
 
 let next = 0;
@@ -10,6 +11,13 @@ function rule(input: Record<string, unknown>): FirewallRule {
   if (!r.ok) assert.fail(r.problems.join('\n'));
   return r.rule;
 }
+
+/** `sourceIPType: multiple` (or another side/kind) with these entries. */
+const multiple = (member: string, entries: (string | number)[]) => ({
+  [`${member}Type`]: 'multiple',
+  [`${member}Multiple`]: entries.map(String),
+});
+const tcpTo = (...ports: (string | number)[]) => ({ protocol: 'tcp', ...multiple('destinationPort', ports) });
 
 const SSH: FirewallPacket = {
   direction: 'incoming',
@@ -22,8 +30,8 @@ const SSH: FirewallPacket = {
   destinationMac: '02:00:00:00:00:02',
 };
 
-function decide(rules: FirewallRule[], packet: FirewallPacket = SSH) {
-  return compileFirewall(rules).evaluate(packet);
+function decide(rules: FirewallRule[], packet: FirewallPacket = SSH, lists?: FirewallListContents) {
+  return compileFirewall(rules, lists).evaluate(packet);
 }
 
 // Deep Security: within one priority "bypass, log only, force allow, deny, allow"
@@ -72,14 +80,11 @@ test('across priorities the higher one decides', () => {
 });
 
 test('an allow rule implicitly denies the rest of its direction, "out of allowed policy"', () => {
-  const web = rule({ id: 'web', action: 'allow', protocol: 'tcp', destinationPorts: [80, 443] });
+  const web = rule({ id: 'web', action: 'allow', ...tcpTo(80, 443) });
   assert.deepEqual(decide([web]), { verdict: 'deny', ruleId: null, reason: 'out of allowed policy', logged: [] });
   assert.equal(decide([web], { ...SSH, destinationPort: 443 }).verdict, 'allow');
   // A force-allow or bypass match is not out of policy.
-  assert.equal(
-    decide([web, rule({ id: 'ssh', action: 'force-allow', protocol: 'tcp', destinationPorts: 22 })]).ruleId,
-    'ssh',
-  );
+  assert.equal(decide([web, rule({ id: 'ssh', action: 'force-allow', ...tcpTo(22) })]).ruleId, 'ssh');
   // The other direction has no allow rule: unmatched traffic passes.
   assert.deepEqual(decide([web], { ...SSH, direction: 'outgoing' }), {
     verdict: 'allow',
@@ -131,84 +136,132 @@ test('established and loopback packets are allowed before any rule, as the nftab
   });
 });
 
-function matches(input: Record<string, unknown>, packet: FirewallPacket = SSH): boolean {
-  return decide([rule({ action: 'deny', ...input })], packet).reason === 'deny';
+function matches(input: Record<string, unknown>, packet: FirewallPacket = SSH, lists?: FirewallListContents): boolean {
+  return decide([rule({ action: 'deny', ...input })], packet, lists).reason === 'deny';
 }
 
-test('frame type: IP is IPv4 or IPv6; inferred from the addresses; not flips it', () => {
+test('frame type: ip is IPv4 or IPv6; inferred from the addresses; not flips it', () => {
   assert.ok(matches({ frameType: 'ip' }));
   assert.ok(matches({ frameType: 'ipv4' }));
   assert.ok(!matches({ frameType: 'ipv6' }));
-  assert.ok(matches({ frameType: 'ipv6', frameTypeNot: true }));
+  assert.ok(matches({ frameType: 'ipv6', frameNot: true }));
   assert.ok(!matches({ frameType: 'ip' }, { direction: 'incoming', frameType: 'arp' }));
   assert.ok(matches({ frameType: 'arp' }, { direction: 'incoming', frameType: 0x0806 }));
-  assert.ok(matches({ frameType: 'ip', frameTypeNot: true }, { direction: 'incoming', frameType: 0x88cc }));
-  assert.ok(matches({ frameType: 0x88cc }, { direction: 'incoming', frameType: 0x88cc }));
+  assert.ok(matches({ frameType: 'revarp' }, { direction: 'incoming', frameType: 'revarp' }));
+  assert.ok(matches({ frameType: 'ip', frameNot: true }, { direction: 'incoming', frameType: 0x88cc }));
+  assert.ok(matches({ frameType: 'other', frameNumber: 0x88cc }, { direction: 'incoming', frameType: 0x88cc }));
+  assert.ok(matches({ frameType: 'any' }, { direction: 'incoming', frameType: 0x88cc }));
   assert.ok(matches({ frameType: 'ipv6' }, { ...SSH, sourceIp: '2001:db8::9', destinationIp: '2001:db8::2' }));
 });
 
-test('protocol by name or number, with not', () => {
+test('protocol by name or number, tcp-udp both, with not', () => {
   assert.ok(matches({ protocol: 'tcp' }));
-  assert.ok(matches({ protocol: 6 }));
+  assert.ok(matches({ protocol: 'other', protocolNumber: 6 }));
   assert.ok(!matches({ protocol: 'udp' }));
   assert.ok(matches({ protocol: 'udp', protocolNot: true }));
-  assert.ok(matches({ protocol: 47 }, { ...SSH, protocol: 47 }));
+  assert.ok(matches({ protocol: 'tcp-udp' }));
+  assert.ok(matches({ protocol: 'tcp-udp' }, { ...SSH, protocol: 'udp' }));
+  assert.ok(!matches({ protocol: 'tcp-udp', protocolNot: true }));
+  assert.ok(matches({ protocol: 'other', protocolNumber: 47 }, { ...SSH, protocol: 47 }));
+  assert.ok(matches({ protocol: 'igmp' }, { ...SSH, protocol: 2 }));
   assert.ok(matches({ protocol: 'icmpv6' }, { direction: 'incoming', protocol: 58, sourceIp: '::1' }));
 });
 
-test('IP addresses: single, CIDR, range, list, IPv4 and IPv6, not', () => {
-  assert.ok(matches({ sourceIp: '198.18.0.9' }));
-  assert.ok(matches({ sourceIp: '198.18.0.0/15' }));
-  assert.ok(matches({ sourceIp: '198.18.0.1-198.18.0.9' }));
-  assert.ok(!matches({ sourceIp: '198.18.0.10-198.18.0.20' }));
-  assert.ok(matches({ sourceIp: ['10.0.0.0/8', '2001:db8::/32', '198.18.0.9'] }));
-  assert.ok(!matches({ sourceIp: '198.18.0.9', sourceIpNot: true }));
-  assert.ok(matches({ destinationIp: '198.18.0.9', destinationIpNot: true }));
+test('IP addresses: single, masked, range, multiple and lists, IPv4 and IPv6, not', () => {
+  assert.ok(matches({ sourceIPType: 'single', sourceIPValue: '198.18.0.9' }));
+  assert.ok(matches({ sourceIPType: 'masked-ip', sourceIPValue: '198.18.0.0', sourceIPMask: '255.254.0.0' }));
+  assert.ok(matches({ sourceIPType: 'masked-ip', sourceIPValue: '198.18.0.0', sourceIPMask: '15' }));
+  assert.ok(matches({ sourceIPType: 'range', sourceIPRangeFrom: '198.18.0.1', sourceIPRangeTo: '198.18.0.9' }));
+  assert.ok(!matches({ sourceIPType: 'range', sourceIPRangeFrom: '198.18.0.10', sourceIPRangeTo: '198.18.0.20' }));
+  assert.ok(matches(multiple('sourceIP', ['10.0.0.0/8', '2001:db8::/32', '198.18.0.9'])));
+  assert.ok(!matches({ sourceIPType: 'single', sourceIPValue: '198.18.0.9', sourceIPNot: true }));
+  assert.ok(matches({ destinationIPType: 'single', destinationIPValue: '198.18.0.9', destinationIPNot: true }));
   const v6 = { ...SSH, sourceIp: '2001:db8::9', destinationIp: '2001:db8::2' };
-  assert.ok(matches({ sourceIp: '2001:db8::/64' }, v6));
-  assert.ok(matches({ sourceIp: '2001:db8::1-2001:db8::ff' }, v6));
-  assert.ok(!matches({ sourceIp: '2001:db8::a-2001:db8::ff' }, v6));
-  assert.ok(matches({ sourceIp: '198.18.0.9', sourceIpNot: true }, v6), 'an IPv6 address is not in an IPv4 list');
+  assert.ok(matches(multiple('sourceIP', ['2001:db8::/64']), v6));
+  assert.ok(matches(multiple('sourceIP', ['2001:db8::1-2001:db8::ff']), v6));
+  assert.ok(!matches(multiple('sourceIP', ['2001:db8::a-2001:db8::ff']), v6));
+  assert.ok(
+    matches({ sourceIPType: 'single', sourceIPValue: '198.18.0.9', sourceIPNot: true }, v6),
+    'an IPv6 address is not in an IPv4 list',
+  );
+  const lists = { ipLists: { '7': ['10.0.0.0/8 # corp', '198.18.0.0/255.254.0.0'] }, macLists: {}, portLists: {} };
+  assert.ok(matches({ sourceIPType: 'ip-list', sourceIPListID: 7 }, SSH, lists));
+  assert.ok(!matches({ sourceIPType: 'ip-list', sourceIPListID: 7, sourceIPNot: true }, SSH, lists));
+  assert.throws(
+    () => matches({ sourceIPType: 'ip-list', sourceIPListID: 8 }, SSH, lists),
+    /names IP list 8, which is not given/,
+  );
 });
 
 test('an IPv4-mapped IPv6 peer (dual-stack socket) is matched as IPv4', () => {
   assert.ok(
     matches(
-      { frameType: 'ipv4', sourceIp: '198.18.0.9' },
+      { frameType: 'ipv4', sourceIPType: 'single', sourceIPValue: '198.18.0.9' },
       { ...SSH, sourceIp: '::ffff:198.18.0.9', destinationIp: '::ffff:198.18.0.2' },
     ),
   );
 });
 
-test('MAC addresses in any spelling, with not', () => {
-  assert.ok(matches({ sourceMac: '02-00-00-00-00-09' }));
+test('MAC addresses in any spelling, single, multiple and lists, with not', () => {
+  assert.ok(matches({ sourceMACType: 'single', sourceMACValue: '02-00-00-00-00-09' }));
   assert.ok(
-    matches({ sourceMac: ['02:00:00:00:00:01', '02:00:00:00:00:09'] }, { ...SSH, sourceMac: '02-00-00-00-00-09' }),
+    matches(multiple('sourceMAC', ['02:00:00:00:00:01', '02:00:00:00:00:09']), {
+      ...SSH,
+      sourceMac: '02-00-00-00-00-09',
+    }),
   );
-  assert.ok(!matches({ sourceMac: '02:00:00:00:00:09', sourceMacNot: true }));
-  assert.ok(matches({ destinationMac: '02:00:00:00:00:09', destinationMacNot: true }));
+  assert.ok(!matches({ sourceMACType: 'single', sourceMACValue: '02:00:00:00:00:09', sourceMACNot: true }));
+  assert.ok(
+    matches({ destinationMACType: 'single', destinationMACValue: '02:00:00:00:00:09', destinationMACNot: true }),
+  );
+  const lists = { ipLists: {}, macLists: { '2': ['02:00:00:00:00:09'] }, portLists: {} };
+  assert.ok(matches({ sourceMACType: 'mac-list', sourceMACListID: 2 }, SSH, lists));
 });
 
-test('ports: lists and ranges, with not', () => {
-  assert.ok(matches({ protocol: 'tcp', destinationPorts: [80, '20-30'] }));
-  assert.ok(!matches({ protocol: 'tcp', destinationPorts: ['23-30'] }));
-  assert.ok(matches({ protocol: 'tcp', destinationPorts: [80], destinationPortsNot: true }));
-  assert.ok(matches({ protocol: 'tcp', sourcePorts: ['32768-60999'] }));
-  assert.ok(!matches({ protocol: 'tcp', sourcePorts: ['32768-60999'], sourcePortsNot: true }));
+test('ports: multiple and lists, ranges, tcp-udp, with not', () => {
+  assert.ok(matches(tcpTo(80, '20-30')));
+  assert.ok(!matches(tcpTo('23-30')));
+  assert.ok(matches({ ...tcpTo(80), destinationPortNot: true }));
+  assert.ok(matches({ protocol: 'tcp', ...multiple('sourcePort', ['32768-60999']) }));
+  assert.ok(!matches({ protocol: 'tcp', ...multiple('sourcePort', ['32768-60999']), sourcePortNot: true }));
+  assert.ok(matches({ protocol: 'tcp-udp', ...multiple('destinationPort', [22]) }, { ...SSH, protocol: 'udp' }));
+  const lists = { ipLists: {}, macLists: {}, portLists: { '4': ['22', '# admin ports', '8000-8080'] } };
+  assert.ok(matches({ protocol: 'tcp', destinationPortType: 'port-list', destinationPortListID: 4 }, SSH, lists));
 });
 
-test('a field the packet lacks never matches, with or without not (as nftables)', () => {
+test('TCP flags: every listed flag set, with not; ICMP type and code, with not', () => {
+  const syn = { ...SSH, tcpFlags: ['syn'] as const };
+  assert.ok(matches({ protocol: 'tcp', tcpflags: ['syn'] }, syn));
+  assert.ok(!matches({ protocol: 'tcp', tcpflags: ['syn', 'ack'] }, syn));
+  assert.ok(matches({ protocol: 'tcp', tcpflags: ['syn', 'ack'] }, { ...SSH, tcpFlags: ['syn', 'ack', 'psh'] }));
+  assert.ok(matches({ protocol: 'tcp', tcpflags: ['rst'], TCPNot: true }, syn));
+  assert.ok(!matches({ protocol: 'tcp', tcpflags: ['syn'] }), 'flags unknown: no match');
+  const ping: FirewallPacket = {
+    direction: 'incoming',
+    protocol: 'icmp',
+    sourceIp: '198.18.0.9',
+    icmpType: 8,
+    icmpCode: 0,
+  };
+  assert.ok(matches({ protocol: 'icmp', ICMPType: 8 }, ping));
+  assert.ok(matches({ protocol: 'icmp', ICMPType: 8, ICMPCode: 0 }, ping));
+  assert.ok(!matches({ protocol: 'icmp', ICMPType: 8, ICMPCode: 1 }, ping));
+  assert.ok(!matches({ protocol: 'icmp', ICMPType: 8, ICMPNot: true }, ping));
+  assert.ok(matches({ protocol: 'icmp', ICMPType: 0, ICMPNot: true }, ping));
+});
+
+test('a member the packet lacks never matches, with or without not (as nftables)', () => {
   const bare: FirewallPacket = { direction: 'incoming' };
   for (const input of [
-    { frameType: 'ipv4', frameTypeNot: true },
+    { frameType: 'ipv4', frameNot: true },
     { protocol: 'tcp', protocolNot: true },
-    { sourceIp: '10.0.0.1', sourceIpNot: true },
-    { destinationMac: '02:00:00:00:00:01', destinationMacNot: true },
-    { protocol: 'tcp', destinationPorts: 22, destinationPortsNot: true },
+    { sourceIPType: 'single', sourceIPValue: '10.0.0.1', sourceIPNot: true },
+    { destinationMACType: 'single', destinationMACValue: '02:00:00:00:00:01', destinationMACNot: true },
+    { ...tcpTo(22), destinationPortNot: true },
   ]) {
     assert.ok(!matches(input, bare), JSON.stringify(input));
   }
-  assert.ok(matches({}, bare), 'a rule with no matches matches everything');
+  assert.ok(matches({ frameType: 'any' }, bare), 'a rule with no matches matches everything');
 });
 
 test('bad packets are programming errors', () => {
@@ -251,11 +304,11 @@ test('listener check: hidden rule admits anyone; a replacing rule plus a deny ad
     action: 'force-allow',
     priority: 4,
     frameType: 'ip',
-    protocol: 'tcp',
-    destinationPorts: 4118,
-    sourceIp: '198.18.0.1',
+    ...tcpTo(4118),
+    sourceIPType: 'single',
+    sourceIPValue: '198.18.0.1',
   });
-  const closePort = rule({ id: 'close-4118', action: 'deny', priority: 4, protocol: 'tcp', destinationPorts: 4118 });
+  const closePort = rule({ id: 'close-4118', action: 'deny', priority: 4, ...tcpTo(4118) });
   const effective = effectiveFirewallRules({ rules: [onlyManager, closePort], listen: true });
   assert.equal(effective.replacedBy, 'only-manager');
   const m = compileFirewall(effective.rules);

@@ -26,22 +26,19 @@
  * only at 4. DESIGN.md gives every rule a priority 0–4, so any action may sit at any priority here,
  * and the same order still applies (an allow at priority 3 beats a deny at priority 2).
  */
+import type { IpInterval } from './firewall-addresses.js';
+import { normalizeMac, parseIpv4, parseIpv6 } from './firewall-addresses.js';
+import { type FirewallListContents, NO_FIREWALL_LISTS } from './firewall-lists.js';
+import { type MatchSet, type ResolvedFirewallRule, resolveFirewallRule, tcpFlagBit } from './firewall-match.js';
 import {
   dedupeFirewallRules,
-  ETHERTYPES,
   type FirewallAction,
   type FirewallDirection,
+  type FirewallProtocol,
   type FirewallRule,
-  IP_PROTOCOL_NUMBERS,
-  type IpMatch,
-  type IpProtocol,
-  type MacMatch,
-  normalizeMac,
-  type PortMatch,
-  parseIpEntry,
-  parseIpv4,
-  parseIpv6,
-  portInterval,
+  FRAME_TYPE_NUMBERS,
+  PROTOCOL_NUMBERS,
+  type TcpFlag,
 } from './firewall-rule.js';
 
 /** Position of an action within one priority (Deep Security's order of precedence). */
@@ -63,7 +60,7 @@ export function firewallEvaluationOrder<R extends FirewallRule>(rules: readonly 
     .map((rule, index) => ({ rule, index }))
     .sort(
       (a, b) =>
-        b.rule.priority - a.rule.priority ||
+        Number(b.rule.priority) - Number(a.rule.priority) ||
         FIREWALL_ACTION_PRECEDENCE[a.rule.action] - FIREWALL_ACTION_PRECEDENCE[b.rule.action] ||
         a.index - b.index,
     )
@@ -79,8 +76,9 @@ export function firewallEvaluationOrder<R extends FirewallRule>(rules: readonly 
 export interface FirewallPacket {
   readonly direction: FirewallDirection;
   /** Defaults to the family of `sourceIp`/`destinationIp`; unknown when neither is given. */
-  readonly frameType?: 'ipv4' | 'ipv6' | 'arp' | number;
-  readonly protocol?: Exclude<IpProtocol, 'any'>;
+  readonly frameType?: 'ipv4' | 'ipv6' | 'arp' | 'revarp' | number;
+  /** A named protocol or an IP protocol number. */
+  readonly protocol?: Exclude<FirewallProtocol, 'any' | 'tcp-udp' | 'other'> | number;
   /** IPv4-mapped IPv6 (`::ffff:a.b.c.d`, as a dual-stack socket reports IPv4 peers) counts as IPv4. */
   readonly sourceIp?: string;
   readonly destinationIp?: string;
@@ -88,6 +86,10 @@ export interface FirewallPacket {
   readonly destinationMac?: string;
   readonly sourcePort?: number;
   readonly destinationPort?: number;
+  /** The TCP flags set on the packet (TCP only). */
+  readonly tcpFlags?: readonly TcpFlag[];
+  readonly icmpType?: number;
+  readonly icmpCode?: number;
   /** Part of a connection already accepted: allowed before any rule, as the nftables chain does. */
   readonly established?: boolean;
   /** Sent or received on the loopback interface: allowed before any rule, as the nftables chain does. */
@@ -128,8 +130,6 @@ export interface FirewallMatcher {
 // ---------------------------------------------------------------------------------------------
 
 const NONE: readonly string[] = Object.freeze([]);
-const ANY = -1;
-const IP_FRAME = -2;
 
 interface IpSet {
   readonly not: boolean;
@@ -138,82 +138,56 @@ interface IpSet {
   readonly v6: readonly bigint[];
 }
 
+/** A tested member flattened for the per-packet loop: values (port ranges as [lo0, hi0, lo1, …]). */
+interface Flat<T> {
+  readonly not: boolean;
+  readonly values: readonly T[];
+}
+
+/** The rule's matches as plain arrays, so a decision walks numbers and sets, not objects. */
 interface CompiledRule {
   readonly rule: FirewallRule;
-  readonly frame: number;
-  readonly frameNot: boolean;
-  readonly protocol: number;
-  readonly protocolNot: boolean;
+  readonly frame: Flat<number> | null;
+  readonly protocol: Flat<number> | null;
+  readonly srcPorts: Flat<number> | null;
+  readonly dstPorts: Flat<number> | null;
   readonly srcIp: IpSet | null;
   readonly dstIp: IpSet | null;
-  readonly srcMac: ReadonlySet<string> | null;
-  readonly srcMacNot: boolean;
-  readonly dstMac: ReadonlySet<string> | null;
-  readonly dstMacNot: boolean;
-  readonly srcPorts: readonly number[] | null;
-  readonly srcPortsNot: boolean;
-  readonly dstPorts: readonly number[] | null;
-  readonly dstPortsNot: boolean;
+  readonly srcMac: MatchSet<string> | null;
+  readonly dstMac: MatchSet<string> | null;
+  readonly tcpFlags: ResolvedFirewallRule['tcpFlags'];
+  readonly icmp: ResolvedFirewallRule['icmp'];
 }
 
-function frameNumber(frame: FirewallRule['frameType'] | NonNullable<FirewallPacket['frameType']>): number {
-  switch (frame) {
-    case 'any':
-      return ANY;
-    case 'ip':
-      return IP_FRAME;
-    case 'ipv4':
-      return ETHERTYPES.ipv4;
-    case 'ipv6':
-      return ETHERTYPES.ipv6;
-    case 'arp':
-      return ETHERTYPES.arp;
-    default:
-      return frame;
-  }
-}
-
-function protocolNumber(protocol: IpProtocol): number {
-  return protocol === 'any' ? ANY : typeof protocol === 'number' ? protocol : IP_PROTOCOL_NUMBERS[protocol];
-}
-
-function compileIps(match: IpMatch, not: boolean): IpSet | null {
-  if (match === 'any') return null;
+function compileIps(match: MatchSet<IpInterval> | null): IpSet | null {
+  if (match === null) return null;
   const v4: number[] = [];
   const v6: bigint[] = [];
-  for (const entry of match) {
-    const iv = parseIpEntry(entry);
+  for (const iv of match.values) {
     if (iv.family === 4) v4.push(Number(iv.low), Number(iv.high));
     else v6.push(iv.low, iv.high);
   }
-  return { not, v4, v6 };
+  return { not: match.not, v4, v6 };
 }
 
-function compileMacs(match: MacMatch): ReadonlySet<string> | null {
-  return match === 'any' ? null : new Set(match);
+function compilePorts(match: MatchSet<readonly [number, number]> | null): Flat<number> | null {
+  return match === null ? null : { not: match.not, values: match.values.flat() };
 }
 
-function compilePorts(match: PortMatch): readonly number[] | null {
-  return match === 'any' ? null : match.flatMap((e) => [...portInterval(e)]);
-}
-
-function compileRule(rule: FirewallRule): CompiledRule {
+function compileRule(rule: FirewallRule, lists: FirewallListContents): CompiledRule {
+  const m = resolveFirewallRule(rule, lists);
   return {
     rule,
-    frame: frameNumber(rule.frameType),
-    frameNot: rule.frameTypeNot,
-    protocol: protocolNumber(rule.protocol),
-    protocolNot: rule.protocolNot,
-    srcIp: compileIps(rule.sourceIp, rule.sourceIpNot),
-    dstIp: compileIps(rule.destinationIp, rule.destinationIpNot),
-    srcMac: compileMacs(rule.sourceMac),
-    srcMacNot: rule.sourceMacNot,
-    dstMac: compileMacs(rule.destinationMac),
-    dstMacNot: rule.destinationMacNot,
-    srcPorts: compilePorts(rule.sourcePorts),
-    srcPortsNot: rule.sourcePortsNot,
-    dstPorts: compilePorts(rule.destinationPorts),
-    dstPortsNot: rule.destinationPortsNot,
+    frame: m.frame,
+    protocol: m.protocol,
+    srcPorts: compilePorts(m.sourcePort),
+    dstPorts: compilePorts(m.destinationPort),
+    srcIp: compileIps(m.sourceIP),
+    dstIp: compileIps(m.destinationIP),
+    srcMac: m.sourceMAC,
+    dstMac: m.destinationMAC,
+    tcpFlags: m.tcpFlags,
+    icmp: m.icmp,
   };
 }
 
@@ -252,14 +226,18 @@ function inPorts(ranges: readonly number[], port: number): boolean {
 }
 
 interface PreparedPacket {
-  readonly frame: number;
-  readonly protocol: number;
+  /** EtherType; undefined when unknown. */
+  readonly frame: number | undefined;
+  readonly protocol: number | undefined;
   readonly src: Addr;
   readonly dst: Addr;
   readonly srcMac: string | undefined;
   readonly dstMac: string | undefined;
   readonly srcPort: number | undefined;
   readonly dstPort: number | undefined;
+  readonly tcpFlags: number | undefined;
+  readonly icmpType: number | undefined;
+  readonly icmpCode: number | undefined;
 }
 
 function prepare(packet: FirewallPacket): PreparedPacket {
@@ -268,53 +246,61 @@ function prepare(packet: FirewallPacket): PreparedPacket {
   const known = src ?? dst;
   const frame =
     packet.frameType !== undefined
-      ? frameNumber(packet.frameType)
+      ? typeof packet.frameType === 'number'
+        ? packet.frameType
+        : FRAME_TYPE_NUMBERS[packet.frameType]
       : known === undefined
-        ? ANY
+        ? undefined
         : typeof known === 'number'
-          ? ETHERTYPES.ipv4
-          : ETHERTYPES.ipv6;
+          ? FRAME_TYPE_NUMBERS.ipv4
+          : FRAME_TYPE_NUMBERS.ipv6;
   return {
     frame,
-    protocol: packet.protocol === undefined ? ANY : protocolNumber(packet.protocol),
+    protocol:
+      packet.protocol === undefined || typeof packet.protocol === 'number'
+        ? packet.protocol
+        : PROTOCOL_NUMBERS[packet.protocol],
     src,
     dst,
     srcMac: packet.sourceMac === undefined ? undefined : (normalizeMac(packet.sourceMac) ?? undefined),
     dstMac: packet.destinationMac === undefined ? undefined : (normalizeMac(packet.destinationMac) ?? undefined),
     srcPort: packet.sourcePort,
     dstPort: packet.destinationPort,
+    tcpFlags: packet.tcpFlags?.reduce((m, f) => m | tcpFlagBit(f), 0),
+    icmpType: packet.icmpType,
+    icmpCode: packet.icmpCode,
   };
 }
 
-// Each test: the rule's field is 'any' → pass; the packet lacks the field → fail (see
-// FirewallPacket); otherwise membership, flipped by the `not` flag.
+// Each test: the rule's member is any (null) → pass; the packet lacks the field → fail (see
+// FirewallPacket); otherwise membership, flipped by the `not` flag. Written out rather than
+// through a helper: this loop is the evaluator's hot path (benchmarks/firewall).
 function matches(r: CompiledRule, p: PreparedPacket): boolean {
-  if (r.frame !== ANY) {
-    if (p.frame === ANY) return false;
-    const hit = r.frame === IP_FRAME ? p.frame === ETHERTYPES.ipv4 || p.frame === ETHERTYPES.ipv6 : p.frame === r.frame;
-    if (hit === r.frameNot) return false;
-  }
-  if (r.protocol !== ANY) {
-    if (p.protocol === ANY) return false;
-    if ((p.protocol === r.protocol) === r.protocolNot) return false;
-  }
-  if (r.dstPorts !== null) {
-    if (p.dstPort === undefined || inPorts(r.dstPorts, p.dstPort) === r.dstPortsNot) return false;
-  }
-  if (r.srcPorts !== null) {
-    if (p.srcPort === undefined || inPorts(r.srcPorts, p.srcPort) === r.srcPortsNot) return false;
-  }
-  if (r.srcIp !== null) {
-    if (p.src === undefined || inIps(r.srcIp, p.src) === r.srcIp.not) return false;
-  }
-  if (r.dstIp !== null) {
-    if (p.dst === undefined || inIps(r.dstIp, p.dst) === r.dstIp.not) return false;
-  }
-  if (r.srcMac !== null) {
-    if (p.srcMac === undefined || r.srcMac.has(p.srcMac) === r.srcMacNot) return false;
-  }
-  if (r.dstMac !== null) {
-    if (p.dstMac === undefined || r.dstMac.has(p.dstMac) === r.dstMacNot) return false;
+  const frame = r.frame;
+  if (frame !== null && (p.frame === undefined || frame.values.includes(p.frame) === frame.not)) return false;
+  const protocol = r.protocol;
+  if (protocol !== null && (p.protocol === undefined || protocol.values.includes(p.protocol) === protocol.not))
+    return false;
+  const dstPorts = r.dstPorts;
+  if (dstPorts !== null && (p.dstPort === undefined || inPorts(dstPorts.values, p.dstPort) === dstPorts.not))
+    return false;
+  const srcPorts = r.srcPorts;
+  if (srcPorts !== null && (p.srcPort === undefined || inPorts(srcPorts.values, p.srcPort) === srcPorts.not))
+    return false;
+  if (r.srcIp !== null && (p.src === undefined || inIps(r.srcIp, p.src) === r.srcIp.not)) return false;
+  if (r.dstIp !== null && (p.dst === undefined || inIps(r.dstIp, p.dst) === r.dstIp.not)) return false;
+  const srcMac = r.srcMac;
+  if (srcMac !== null && (p.srcMac === undefined || srcMac.values.includes(p.srcMac) === srcMac.not)) return false;
+  const dstMac = r.dstMac;
+  if (dstMac !== null && (p.dstMac === undefined || dstMac.values.includes(p.dstMac) === dstMac.not)) return false;
+  const flags = r.tcpFlags;
+  if (flags !== null && (p.tcpFlags === undefined || ((p.tcpFlags & flags.mask) === flags.mask) === flags.not))
+    return false;
+  const icmp = r.icmp;
+  if (icmp !== null) {
+    if (p.icmpType === undefined) return false;
+    const hit = p.icmpType === icmp.type && (icmp.code === null || p.icmpCode === icmp.code);
+    if (hit === icmp.not) return false;
   }
   return true;
 }
@@ -325,8 +311,12 @@ interface DirectionPlan {
   readonly hasDeciding: boolean;
 }
 
-function plan(ordered: readonly FirewallRule[], direction: FirewallDirection): DirectionPlan {
-  const rules = ordered.filter((r) => r.direction === direction).map(compileRule);
+function plan(
+  ordered: readonly FirewallRule[],
+  direction: FirewallDirection,
+  lists: FirewallListContents,
+): DirectionPlan {
+  const rules = ordered.filter((r) => r.direction === direction).map((r) => compileRule(r, lists));
   return {
     rules,
     hasAllow: rules.some((r) => r.rule.action === 'allow'),
@@ -335,15 +325,18 @@ function plan(ordered: readonly FirewallRule[], direction: FirewallDirection): D
 }
 
 /**
- * Compiles rules once (addresses parsed, rules ordered and split by direction) into a matcher.
- * The same rule listed twice is kept once.
- * @throws RangeError when two different rules share an id.
+ * Compiles rules once (lists looked up, addresses parsed, rules ordered and split by direction)
+ * into a matcher. The same rule listed twice is kept once.
+ * @throws RangeError when two different rules share an id or a rule names a list not in `lists`.
  */
-export function compileFirewall(rules: readonly FirewallRule[]): FirewallMatcher {
+export function compileFirewall(
+  rules: readonly FirewallRule[],
+  lists: FirewallListContents = NO_FIREWALL_LISTS,
+): FirewallMatcher {
   const ordered = Object.freeze(firewallEvaluationOrder(dedupeFirewallRules(rules)));
   const plans: Record<FirewallDirection, DirectionPlan> = {
-    incoming: plan(ordered, 'incoming'),
-    outgoing: plan(ordered, 'outgoing'),
+    incoming: plan(ordered, 'incoming', lists),
+    outgoing: plan(ordered, 'outgoing', lists),
   };
   return {
     rules: ordered,

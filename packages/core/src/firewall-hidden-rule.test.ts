@@ -16,16 +16,24 @@ function rule(input: Record<string, unknown>): FirewallRule {
   return r.rule;
 }
 
+const ports = (...p: (string | number)[]) => ({
+  destinationPortType: 'multiple',
+  destinationPortMultiple: p.map(String),
+});
+const ANY_PORT = { destinationPortType: 'any', destinationPortMultiple: undefined };
+const ANY_SOURCE = { sourceIPType: 'any', sourceIPValue: undefined };
+
 /** The reference's qualifying rule, restricted to the manager's address. */
 const QUALIFYING = {
   id: 'only-manager',
   action: 'force-allow',
-  priority: 4,
+  priority: '4',
   direction: 'incoming',
   frameType: 'IP',
   protocol: 'TCP',
-  destinationPorts: [4118],
-  sourceIp: '198.18.0.1',
+  ...ports(4118),
+  sourceIPType: 'single',
+  sourceIPValue: '198.18.0.1',
 };
 
 function listenFor(direction: string): boolean {
@@ -52,44 +60,55 @@ test('present while the agent listens (Bidirectional, Manager Initiated), first 
 
 test('absent in Agent Initiated: nothing listens', () => {
   const eff = effectiveFirewallRules({ rules: [], listen: listenFor('Agent/Appliance Initiated') });
-  assert.deepEqual(eff, { rules: [], hiddenRule: 'absent', replacedBy: null, listeningPort: null });
+  assert.deepEqual(eff, {
+    rules: [],
+    lists: { ipLists: {}, macLists: {}, portLists: {} },
+    hiddenRule: 'absent',
+    replacedBy: null,
+    listeningPort: null,
+  });
 });
 
 test('the hidden rule: priority-4 bypass, incoming, IP, TCP, destination port = listening port, any source', () => {
   const hidden = effectiveFirewallRules({ rules: [], listen: true, listeningPort: 4999 }).rules[0]!;
   assert.deepEqual(hidden, hiddenListeningPortRule(4999));
-  assert.deepEqual(
-    { ...hidden, name: undefined, description: undefined },
-    {
-      id: 'hidden-listening-port',
-      name: undefined,
-      description: undefined,
-      action: 'bypass',
-      priority: 4,
-      direction: 'incoming',
-      frameType: 'ip',
-      frameTypeNot: false,
-      protocol: 'tcp',
-      protocolNot: false,
-      sourceIp: 'any',
-      sourceIpNot: false,
-      destinationIp: 'any',
-      destinationIpNot: false,
-      sourceMac: 'any',
-      sourceMacNot: false,
-      destinationMac: 'any',
-      destinationMacNot: false,
-      sourcePorts: 'any',
-      sourcePortsNot: false,
-      destinationPorts: [4999],
-      destinationPortsNot: false,
-      hidden: true,
-    },
-  );
+  const { name: _n, description: _d, ...rest } = hidden;
+  assert.deepEqual(rest, {
+    id: 'hidden-listening-port',
+    action: 'bypass',
+    priority: '4',
+    direction: 'incoming',
+    frameType: 'ip',
+    frameNumber: 2048,
+    frameNot: false,
+    protocol: 'tcp',
+    protocolNot: false,
+    sourceIPType: 'any',
+    sourceIPNot: false,
+    sourceMACType: 'any',
+    sourceMACNot: false,
+    sourcePortType: 'any',
+    sourcePortNot: false,
+    destinationIPType: 'any',
+    destinationIPNot: false,
+    destinationMACType: 'any',
+    destinationMACNot: false,
+    destinationPortType: 'multiple',
+    destinationPortMultiple: ['4999'],
+    destinationPortNot: false,
+    anyFlags: true,
+    logDisabled: false,
+    includePacketData: false,
+    alertEnabled: false,
+    TCPNot: false,
+    ICMPNot: false,
+    hidden: true,
+  });
   // It is itself a valid rule, apart from the reserved id and the marker.
   const { hidden: _marker, ...fields } = hidden;
   const check = validateFirewallRule({ ...fields, id: 'copy' });
   assert.ok(check.ok);
+  assert.deepEqual({ ...check.rule, id: hidden.id }, fields, 'and in normal form');
   assert.throws(
     () => effectiveFirewallRules({ rules: [], listen: true, listeningPort: 0 }),
     /listening port 0 is not 1–65535/,
@@ -100,17 +119,26 @@ test('a rule matching all six conditions replaces it, and is named', () => {
   const cases: Record<string, unknown>[] = [
     QUALIFYING,
     { ...QUALIFYING, action: 'bypass' },
-    { ...QUALIFYING, destinationPorts: [22, 4118, 443] }, // "a list that includes the port number"
-    { ...QUALIFYING, destinationPorts: ['4000-4200'] }, // a range containing it
-    { ...QUALIFYING, sourceIp: 'any', sourceMac: '02:00:00:00:00:01' }, // restricted by MAC instead
-    { ...QUALIFYING, sourceIpNot: true }, // every source but one: still a restriction of the port
-    { ...QUALIFYING, sourcePorts: ['1024-65535'], destinationIp: '198.18.0.2' },
+    { ...QUALIFYING, ...ports(22, 4118, 443) }, // "a list that includes the port number"
+    { ...QUALIFYING, ...ports('4000-4200') }, // a range containing it
+    { ...QUALIFYING, destinationPortType: 'port-list', destinationPortMultiple: undefined, destinationPortListID: 9 },
+    { ...QUALIFYING, ...ANY_SOURCE, sourceMACType: 'single', sourceMACValue: '02:00:00:00:00:01' }, // by MAC instead
+    { ...QUALIFYING, sourceIPNot: true }, // every source but one: still a restriction of the port
+    {
+      ...QUALIFYING,
+      sourcePortType: 'multiple',
+      sourcePortMultiple: ['1024-65535'],
+      destinationIPType: 'ip-list',
+      destinationIPListID: 3,
+    },
   ];
+  const lists = { ipLists: { '3': ['198.18.0.2'] }, macLists: {}, portLists: { '9': ['22', '4100-4200'] } };
   for (const input of cases) {
     const r = rule(input);
-    assert.deepEqual(hiddenRuleMismatches(r, 4118), [], JSON.stringify(input));
+    assert.deepEqual(hiddenRuleMismatches(r, 4118, lists), [], JSON.stringify(input));
     const eff = effectiveFirewallRules({
       rules: [rule({ id: 'other', action: 'allow', priority: 0, direction: 'incoming' }), r],
+      lists,
       listen: true,
     });
     assert.equal(eff.hiddenRule, 'replaced');
@@ -134,39 +162,47 @@ test('a rule differing in any one condition does not replace it', () => {
     ['action log-only', { action: 'log-only' }, ['action is log-only, not force-allow or bypass']],
     ['priority 3', { priority: 3 }, ['priority is 3, not 4']],
     ['outgoing', { direction: 'outgoing' }, ['direction is outgoing, not incoming']],
-    ['frame IPv4', { frameType: 'IPv4' }, ['frame type is ipv4, not IP']],
-    ['frame IPv6', { frameType: 'IPv6', sourceIp: '2001:db8::1' }, ['frame type is ipv6, not IP']],
-    ['frame any', { frameType: 'any' }, ['frame type is any, not IP']],
-    ['protocol UDP', { protocol: 'UDP' }, ['protocol is udp, not TCP']],
-    ['other port', { destinationPorts: [4119] }, ['destination ports do not include 4118']],
-    ['range without it', { destinationPorts: ['4119-4200'] }, ['destination ports do not include 4118']],
-    ['any port', { destinationPorts: 'any' }, ['destination ports are any, not a list that includes 4118']],
-    ['negated port', { destinationPorts: [22], destinationPortsNot: true }, ['destination ports are negated']],
-    ['negated list naming the port', { destinationPortsNot: true }, ['destination ports are negated']],
+    ['frame IPv4', { frameType: 'IPv4' }, ['frame type is ipv4, not ip']],
+    ['frame IPv6', { frameType: 'IPv6', sourceIPValue: '2001:db8::1' }, ['frame type is ipv6, not ip']],
+    ['frame any', { frameType: 'any' }, ['frame type is any, not ip']],
+    ['protocol UDP', { protocol: 'UDP' }, ['protocol is udp, not tcp']],
+    ['protocol tcp-udp', { protocol: 'tcp-udp' }, ['protocol is tcp-udp, not tcp']],
+    ['TCP flags', { tcpflags: ['syn'] }, ['it tests TCP flags']],
+    ['other port', ports(4119), ['destination ports do not include 4118']],
+    ['range without it', ports('4119-4200'), ['destination ports do not include 4118']],
+    [
+      'port list without it',
+      { destinationPortType: 'port-list', destinationPortListID: 10, destinationPortMultiple: undefined },
+      ['destination ports do not include 4118'],
+    ],
+    ['any port', ANY_PORT, ['destination ports are any, not a list that includes 4118']],
+    ['negated port', { ...ports(22), destinationPortNot: true }, ['destination ports are negated']],
+    ['negated list naming the port', { destinationPortNot: true }, ['destination ports are negated']],
     [
       'protocol any',
-      { protocol: 'any', destinationPorts: 'any' },
-      ['protocol is any, not TCP', 'destination ports are any, not a list that includes 4118'],
+      { protocol: 'any', ...ANY_PORT },
+      ['protocol is any, not tcp', 'destination ports are any, not a list that includes 4118'],
     ],
     [
       'protocol not TCP',
-      { protocolNot: true, destinationPorts: 'any' },
-      ['protocol is not tcp, not TCP', 'destination ports are any, not a list that includes 4118'],
+      { protocolNot: true, ...ANY_PORT },
+      ['protocol is not tcp, not tcp', 'destination ports are any, not a list that includes 4118'],
     ],
     [
       'frame not IP',
-      { frameTypeNot: true, protocol: 'any', destinationPorts: 'any', sourceIp: 'any' },
+      { frameNot: true, protocol: 'any', ...ANY_PORT, ...ANY_SOURCE },
       [
-        'frame type is not ip, not IP',
-        'protocol is any, not TCP',
+        'frame type is not ip, not ip',
+        'protocol is any, not tcp',
         'destination ports are any, not a list that includes 4118',
       ],
     ],
   ];
+  const lists = { ipLists: {}, macLists: {}, portLists: { '10': ['4119-4200'] } };
   for (const [label, change, reasons] of cases) {
     const r = rule({ ...QUALIFYING, ...change });
-    assert.deepEqual(hiddenRuleMismatches(r, 4118), reasons, label);
-    const eff = effectiveFirewallRules({ rules: [r], listen: true });
+    assert.deepEqual(hiddenRuleMismatches(r, 4118, lists), reasons, label);
+    const eff = effectiveFirewallRules({ rules: [r], lists, listen: true });
     assert.equal(eff.hiddenRule, 'present', label);
     assert.equal(eff.replacedBy, null, label);
     assert.equal(eff.rules[0]!.id, HIDDEN_LISTENING_PORT_RULE_ID, label);
@@ -178,7 +214,7 @@ test('replacement follows the configured listening port', () => {
   assert.equal(effectiveFirewallRules({ rules: [r], listen: true, listeningPort: 4200 }).hiddenRule, 'present');
   assert.equal(
     effectiveFirewallRules({
-      rules: [rule({ ...QUALIFYING, destinationPorts: 4200 })],
+      rules: [rule({ ...QUALIFYING, ...ports(4200) })],
       listen: true,
       listeningPort: 4200,
     }).replacedBy,
@@ -197,4 +233,15 @@ test('the first qualifying rule is named; repeated rules kept once; effective li
   );
   const withHidden = effectiveFirewallRules({ rules: [], listen: true }).rules;
   assert.throws(() => effectiveFirewallRules({ rules: withHidden, listen: true }), /synthesized by core/);
+});
+
+test('the effective firewall carries the items of exactly the lists its rules name', () => {
+  const r = rule({ ...QUALIFYING, ...ANY_SOURCE, sourceIPType: 'ip-list', sourceIPListID: 3 });
+  const all = { ipLists: { '3': ['198.18.0.1'], '4': ['10.0.0.0/8'] }, macLists: { '1': [] }, portLists: {} };
+  assert.deepEqual(effectiveFirewallRules({ rules: [r], lists: all, listen: false }).lists, {
+    ipLists: { '3': ['198.18.0.1'] },
+    macLists: {},
+    portLists: {},
+  });
+  assert.throws(() => effectiveFirewallRules({ rules: [r], listen: false }), /sourceIPListID 3 names no IP list/);
 });

@@ -1,112 +1,281 @@
 /**
- * The firewall rule model (DESIGN.md "Firewall"): what an operator saves, validated once and
- * normalized into a frozen, JSON-serializable value that the evaluator, the hidden-rule synthesis
- * and the nftables compiler all read.
+ * The firewall rule model (DESIGN.md "Firewall"): Deep Security's `FirewallRule`, member for
+ * member, as its REST API names them (`frameType`/`frameNumber`/`frameNot`, `protocol`/
+ * `protocolNumber`/`protocolNot`, `sourceIPType` with `sourceIPValue`/`sourceIPMask`/
+ * `sourceIPRangeFrom`/`sourceIPRangeTo`/`sourceIPMultiple`/`sourceIPListID`/`sourceIPNot`, the MAC
+ * and port twins and all `destination…` ones, `anyFlags`/`tcpflags`/`TCPNot`, `ICMPType`/
+ * `ICMPCode`/`ICMPNot`, `logDisabled`, `includePacketData`, `alertEnabled`, `scheduleID`,
+ * `contextID`, priority as the strings "0"–"4"). Enum values and the members each type uses are
+ * those of Deep Security's API reference (FirewallRule model, api-version v1).
  *
- * Field names follow Deep Security's firewall rule editor (action, priority, packet direction, frame
- * type, protocol, packet source / destination with a "not" box beside every match), flattened the
- * way its REST API flattens them (`sourceIPNot`, …) so an operator's script maps one to one.
+ * One model: what an operator saves is validated once here and normalized into a frozen,
+ * JSON-serializable value that the store keeps, the REST API shows, the agent receives and the
+ * evaluator, the hidden-rule replacement and the nftables compiler read (with the contents of the
+ * IP, MAC and port lists the rule names, firewall-lists.ts). Normalizing an already normalized
+ * rule gives it back unchanged, so a rule read and sent back changes nothing.
  *
- * Addresses are parsed here, without node:net, because core is pure (purity.test.ts).
+ * Normal form: every member with a default is present; a member that belongs to a type is present
+ * exactly when the rule has that type (`sourceIPValue` for `single` and `masked-ip`, …), as Deep
+ * Security's responses show them. `frameNumber` is the EtherType of every frame type but `any`
+ * (2048 for `ip`, as Deep Security reports it); `protocolNumber` is present for `other` only.
  */
+import {
+  maskedInterval,
+  normalizeMac,
+  parseIpEntry,
+  parsePortEntry,
+  rangeInterval,
+  singleIpInterval,
+  withoutComment,
+} from './firewall-addresses.js';
 
 export const FIREWALL_ACTIONS = ['log-only', 'allow', 'deny', 'force-allow', 'bypass'] as const;
 export type FirewallAction = (typeof FIREWALL_ACTIONS)[number];
 
-/** 4 is highest. Deep Security's rule editor offers exactly these five levels. */
-export const FIREWALL_PRIORITIES = [0, 1, 2, 3, 4] as const;
+/** "4" is highest. Deep Security's API sends priorities as these strings. */
+export const FIREWALL_PRIORITIES = ['0', '1', '2', '3', '4'] as const;
 export type FirewallPriority = (typeof FIREWALL_PRIORITIES)[number];
 
 export const FIREWALL_DIRECTIONS = ['incoming', 'outgoing'] as const;
 export type FirewallDirection = (typeof FIREWALL_DIRECTIONS)[number];
 
-/** EtherTypes with a name in the model (IEEE 802 registry: IPv4 0x0800, ARP 0x0806, IPv6 0x86DD). */
-export const ETHERTYPES = { ipv4: 0x0800, arp: 0x0806, ipv6: 0x86dd } as const;
+export const FIREWALL_FRAME_TYPES = ['any', 'ip', 'arp', 'revarp', 'ipv4', 'ipv6', 'other'] as const;
+export type FrameType = (typeof FIREWALL_FRAME_TYPES)[number];
+
 /**
- * `ip` means IPv4 or IPv6. Any other EtherType is kept as its number; the named ones are always
- * stored by name, so `0x0800` and `'IPv4'` normalize to the same rule.
+ * EtherTypes of the named frame types (IEEE 802 registry: IPv4 0x0800, ARP 0x0806, RARP 0x8035,
+ * IPv6 0x86DD). `ip` means IPv4 or IPv6; Deep Security reports its frame number as IPv4's.
  */
-export type FrameType = 'any' | 'ip' | 'ipv4' | 'ipv6' | 'arp' | number;
+export const FRAME_TYPE_NUMBERS = { ip: 0x0800, ipv4: 0x0800, arp: 0x0806, revarp: 0x8035, ipv6: 0x86dd } as const;
 
-/** IANA protocol numbers of the named protocols. */
-export const IP_PROTOCOL_NUMBERS = { icmp: 1, tcp: 6, udp: 17, icmpv6: 58 } as const;
-/** Any other IP protocol (0–255) is kept as its number; the named ones are stored by name. */
-export type IpProtocol = 'any' | 'tcp' | 'udp' | 'icmp' | 'icmpv6' | number;
+export const FIREWALL_PROTOCOLS = [
+  'any',
+  'icmp',
+  'igmp',
+  'ggp',
+  'tcp',
+  'pup',
+  'udp',
+  'idp',
+  'nd',
+  'raw',
+  'tcp-udp',
+  'icmpv6',
+  'other',
+] as const;
+export type FirewallProtocol = (typeof FIREWALL_PROTOCOLS)[number];
 
-/** `'any'`, or canonical entries: a single address, a CIDR block `a/len`, or a range `a-b`. */
-export type IpMatch = 'any' | readonly string[];
-/** `'any'`, or lowercase colon-separated MAC addresses. */
-export type MacMatch = 'any' | readonly string[];
-/** A single port, or an inclusive range `"from-to"` with from < to. */
-export type PortEntry = number | `${number}-${number}`;
-export type PortMatch = 'any' | readonly PortEntry[];
+/** IANA protocol numbers of the named protocols (`tcp-udp` is both 6 and 17; `any` and `other` have none). */
+export const PROTOCOL_NUMBERS = {
+  icmp: 1,
+  igmp: 2,
+  ggp: 3,
+  tcp: 6,
+  pup: 12,
+  udp: 17,
+  idp: 22,
+  icmpv6: 58,
+  nd: 77,
+  raw: 255,
+} as const satisfies Partial<Record<FirewallProtocol, number>>;
+
+export const FIREWALL_IP_TYPES = ['any', 'masked-ip', 'range', 'ip-list', 'single', 'multiple'] as const;
+export type FirewallIpType = (typeof FIREWALL_IP_TYPES)[number];
+export const FIREWALL_MAC_TYPES = ['any', 'single', 'mac-list', 'multiple'] as const;
+export type FirewallMacType = (typeof FIREWALL_MAC_TYPES)[number];
+export const FIREWALL_PORT_TYPES = ['any', 'multiple', 'port-list'] as const;
+export type FirewallPortType = (typeof FIREWALL_PORT_TYPES)[number];
+
+/** TCP header flags a rule can require (RFC 9293 §3.1 bit order: FIN 1, SYN 2, RST 4, PSH 8, ACK 16, URG 32). */
+export const TCP_FLAGS = ['fin', 'syn', 'rst', 'psh', 'ack', 'urg'] as const;
+export type TcpFlag = (typeof TCP_FLAGS)[number];
 
 /**
- * A validated, normalized firewall rule. Produced only by {@link validateFirewallRule}; frozen,
- * arrays included. Every match is "any" unless set, and every `…Not` flag is false unless set; a
- * `…Not` flag is never true beside `'any'` (that would match nothing and is rejected).
+ * A validated, normalized firewall rule (see the module comment for the normal form). Produced
+ * only by {@link validateFirewallRule}; frozen, arrays included.
  */
 export interface FirewallRule {
-  /** Stable identifier; also names the rule's nftables counter (`r_<id>`), hence the charset. */
+  /** Stable identifier the agent uses; names the rule's nftables counter (`r_<id>`), hence the charset. The REST API shows it as the numeric `ID`. */
   readonly id: string;
   readonly name: string;
   /** Empty when not given. */
   readonly description: string;
   readonly action: FirewallAction;
+  /** Default "0". */
   readonly priority: FirewallPriority;
+  /** Default incoming. */
   readonly direction: FirewallDirection;
+  /** Default `ip`, as Deep Security creates rules. */
   readonly frameType: FrameType;
-  readonly frameTypeNot: boolean;
-  /** Only IP frames carry a protocol; a rule whose frame type cannot be IP has protocol `'any'`. */
-  readonly protocol: IpProtocol;
+  /** The EtherType; absent for `any`. */
+  readonly frameNumber?: number;
+  readonly frameNot: boolean;
+  /** Default `any`. Only IP frames carry a protocol. */
+  readonly protocol: FirewallProtocol;
+  /** Only for `other`: the IP protocol number 0–255. */
+  readonly protocolNumber?: number;
   readonly protocolNot: boolean;
-  readonly sourceIp: IpMatch;
-  readonly sourceIpNot: boolean;
-  readonly destinationIp: IpMatch;
-  readonly destinationIpNot: boolean;
-  readonly sourceMac: MacMatch;
-  readonly sourceMacNot: boolean;
-  readonly destinationMac: MacMatch;
-  readonly destinationMacNot: boolean;
-  /** Not `'any'` only when the protocol is exactly TCP or UDP (without `protocolNot`). */
-  readonly sourcePorts: PortMatch;
-  readonly sourcePortsNot: boolean;
-  readonly destinationPorts: PortMatch;
-  readonly destinationPortsNot: boolean;
+
+  readonly sourceIPType: FirewallIpType;
+  /** `single` and `masked-ip`. */
+  readonly sourceIPValue?: string;
+  /** `masked-ip`: a prefix length or (IPv4) a dotted mask. */
+  readonly sourceIPMask?: string;
+  readonly sourceIPRangeFrom?: string;
+  readonly sourceIPRangeTo?: string;
+  /** `multiple`: addresses, masked IPs (a/len, a/mask) and ranges (a-b). */
+  readonly sourceIPMultiple?: readonly string[];
+  readonly sourceIPListID?: number;
+  readonly sourceIPNot: boolean;
+  readonly sourceMACType: FirewallMacType;
+  readonly sourceMACValue?: string;
+  readonly sourceMACMultiple?: readonly string[];
+  readonly sourceMACListID?: number;
+  readonly sourceMACNot: boolean;
+  readonly sourcePortType: FirewallPortType;
+  /** `multiple`: ports and ranges (`80`, `8000-8080`). TCP and UDP only. */
+  readonly sourcePortMultiple?: readonly string[];
+  readonly sourcePortListID?: number;
+  readonly sourcePortNot: boolean;
+
+  readonly destinationIPType: FirewallIpType;
+  readonly destinationIPValue?: string;
+  readonly destinationIPMask?: string;
+  readonly destinationIPRangeFrom?: string;
+  readonly destinationIPRangeTo?: string;
+  readonly destinationIPMultiple?: readonly string[];
+  readonly destinationIPListID?: number;
+  readonly destinationIPNot: boolean;
+  readonly destinationMACType: FirewallMacType;
+  readonly destinationMACValue?: string;
+  readonly destinationMACMultiple?: readonly string[];
+  readonly destinationMACListID?: number;
+  readonly destinationMACNot: boolean;
+  readonly destinationPortType: FirewallPortType;
+  readonly destinationPortMultiple?: readonly string[];
+  readonly destinationPortListID?: number;
+  readonly destinationPortNot: boolean;
+
+  /** True (default): TCP flags are not tested. False: `tcpflags` must all be set (TCP only). */
+  readonly anyFlags: boolean;
+  /** Present exactly when `anyFlags` is false. */
+  readonly tcpflags?: readonly TcpFlag[];
+  /** Inverts the flags test. */
+  readonly TCPNot: boolean;
+  /** ICMP (or ICMPv6) type to match, 0–255; absent: any type. Protocol icmp or icmpv6 only. */
+  readonly ICMPType?: number;
+  /** ICMP code, with a type only. */
+  readonly ICMPCode?: number;
+  readonly ICMPNot: boolean;
+  /** Log-only rules: no log line, the counter only. Stored and shown for other actions. */
+  readonly logDisabled: boolean;
+  /** Stored and shown; Palisade captures no packet data. */
+  readonly includePacketData: boolean;
+  /** Stored and shown; Palisade raises no alert on rule matches. */
+  readonly alertEnabled: boolean;
 }
 
-/** Every field of {@link FirewallRule}, in the order rules are built (and compared). */
-export const FIREWALL_RULE_FIELDS = [
-  'id',
+/** The members a rule has beside `id`, in Deep Security's order. */
+export const FIREWALL_RULE_MEMBERS = [
   'name',
   'description',
   'action',
   'priority',
   'direction',
   'frameType',
-  'frameTypeNot',
+  'frameNumber',
+  'frameNot',
   'protocol',
+  'protocolNumber',
   'protocolNot',
-  'sourceIp',
-  'sourceIpNot',
-  'destinationIp',
-  'destinationIpNot',
-  'sourceMac',
-  'sourceMacNot',
-  'destinationMac',
-  'destinationMacNot',
-  'sourcePorts',
-  'sourcePortsNot',
-  'destinationPorts',
-  'destinationPortsNot',
+  'sourceIPType',
+  'sourceIPValue',
+  'sourceIPMask',
+  'sourceIPRangeFrom',
+  'sourceIPRangeTo',
+  'sourceIPMultiple',
+  'sourceIPListID',
+  'sourceIPNot',
+  'sourceMACType',
+  'sourceMACValue',
+  'sourceMACMultiple',
+  'sourceMACListID',
+  'sourceMACNot',
+  'sourcePortType',
+  'sourcePortMultiple',
+  'sourcePortListID',
+  'sourcePortNot',
+  'destinationIPType',
+  'destinationIPValue',
+  'destinationIPMask',
+  'destinationIPRangeFrom',
+  'destinationIPRangeTo',
+  'destinationIPMultiple',
+  'destinationIPListID',
+  'destinationIPNot',
+  'destinationMACType',
+  'destinationMACValue',
+  'destinationMACMultiple',
+  'destinationMACListID',
+  'destinationMACNot',
+  'destinationPortType',
+  'destinationPortMultiple',
+  'destinationPortListID',
+  'destinationPortNot',
+  'anyFlags',
+  'logDisabled',
+  'includePacketData',
+  'alertEnabled',
+  'tcpflags',
+  'TCPNot',
+  'ICMPType',
+  'ICMPCode',
+  'ICMPNot',
 ] as const satisfies readonly (keyof FirewallRule)[];
+
+/**
+ * Members Deep Security defines that Palisade accepts only at "none" (absent, null or 0, Deep
+ * Security's way of removing an assignment): there are no schedules or rule contexts here, and a
+ * rule meant to hold only on a schedule must not be enforced all the time.
+ */
+export const UNSUPPORTED_FIREWALL_RULE_MEMBERS = ['scheduleID', 'contextID'] as const;
+
+/** The defaults of a new rule, as Deep Security creates one (every member but name and action). */
+export const FIREWALL_RULE_DEFAULTS = Object.freeze({
+  description: '',
+  priority: '0',
+  direction: 'incoming',
+  frameType: 'ip',
+  frameNot: false,
+  protocol: 'any',
+  protocolNot: false,
+  sourceIPType: 'any',
+  sourceIPNot: false,
+  sourceMACType: 'any',
+  sourceMACNot: false,
+  sourcePortType: 'any',
+  sourcePortNot: false,
+  destinationIPType: 'any',
+  destinationIPNot: false,
+  destinationMACType: 'any',
+  destinationMACNot: false,
+  destinationPortType: 'any',
+  destinationPortNot: false,
+  anyFlags: true,
+  TCPNot: false,
+  ICMPNot: false,
+  logDisabled: false,
+  includePacketData: false,
+  alertEnabled: false,
+} as const satisfies Partial<FirewallRule>);
 
 /** Ids starting with this are synthesized by core (the hidden rule) and refused from operators. */
 export const RESERVED_RULE_ID_PREFIX = 'hidden-';
 
 /**
- * Outcome of validation. `problems` are `"<field path>: <what is wrong>"`, e.g.
- * `"destinationPorts[1]: 70000 is not a port"`; all problems are reported, not just the first.
+ * Outcome of validation. `problems` are `"<member path>: <what is wrong>"`, e.g.
+ * `"destinationPortMultiple[1]: "70000" is not a port (0–65535) or range (from-to)"`; all problems
+ * are reported, not just the first.
  */
 export type FirewallRuleValidation =
   | { readonly ok: true; readonly rule: FirewallRule }
@@ -117,238 +286,89 @@ export type FirewallRulesValidation =
   | { readonly ok: false; readonly problems: readonly string[] };
 
 // ---------------------------------------------------------------------------------------------
-// Addresses
+// Groups of members: the value members that belong to each type.
 
-/** A parsed IP entry: the inclusive interval it covers, and its canonical text. */
-export interface IpInterval {
-  readonly family: 4 | 6;
-  readonly low: bigint;
-  readonly high: bigint;
-  readonly text: string;
-}
+type Side = 'source' | 'destination';
+export const FIREWALL_SIDES: readonly Side[] = ['source', 'destination'];
+
+const IP_VALUE_MEMBERS = ['Value', 'Mask', 'RangeFrom', 'RangeTo', 'Multiple', 'ListID'] as const;
+const MAC_VALUE_MEMBERS = ['Value', 'Multiple', 'ListID'] as const;
+const PORT_VALUE_MEMBERS = ['Multiple', 'ListID'] as const;
+
+/** Which value members each type uses (Deep Security: "Only applies to … type …"). */
+const IP_TYPE_MEMBERS: Record<FirewallIpType, readonly (typeof IP_VALUE_MEMBERS)[number][]> = {
+  any: [],
+  'masked-ip': ['Value', 'Mask'],
+  range: ['RangeFrom', 'RangeTo'],
+  'ip-list': ['ListID'],
+  single: ['Value'],
+  multiple: ['Multiple'],
+};
+const MAC_TYPE_MEMBERS: Record<FirewallMacType, readonly (typeof MAC_VALUE_MEMBERS)[number][]> = {
+  any: [],
+  single: ['Value'],
+  'mac-list': ['ListID'],
+  multiple: ['Multiple'],
+};
+const PORT_TYPE_MEMBERS: Record<FirewallPortType, readonly (typeof PORT_VALUE_MEMBERS)[number][]> = {
+  any: [],
+  multiple: ['Multiple'],
+  'port-list': ['ListID'],
+};
 
 /**
- * Dotted-quad IPv4 → 32-bit value, or null. Leading zeros are refused: inet_aton(3) reads
- * `010` as octal 8, other parsers as decimal 10, and a firewall must not guess.
- * (Character loop rather than split/regex: the evaluator parses every packet's addresses.)
+ * The members that depend on another member's value: when a modification sets the key, the
+ * stored values of the dependants are dropped before the modification is applied, so that
+ * switching `sourceIPType` from `single` to `any` does not leave a stale `sourceIPValue` behind.
  */
-export function parseIpv4(text: string): number | null {
-  let value = 0;
-  let part = 0;
-  let digits = 0;
-  let dots = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 46 /* . */) {
-      if (digits === 0 || ++dots > 3) return null;
-      value = value * 256 + part;
-      part = 0;
-      digits = 0;
-    } else if (c >= 48 && c <= 57) {
-      if (digits === 1 && part === 0) return null; // leading zero
-      part = part * 10 + (c - 48);
-      if (++digits > 3 || part > 255) return null;
-    } else {
-      return null;
-    }
-  }
-  if (dots !== 3 || digits === 0) return null;
-  return value * 256 + part;
-}
-
-const HEX_GROUP = /^[0-9a-fA-F]{1,4}$/;
-
-/** RFC 4291 §2.2 text (all three forms, no zone index) → 128-bit value, or null. */
-export function parseIpv6(text: string): bigint | null {
-  if (text.length < 2 || text.length > 45) return null;
-  let head = text;
-  let tail: number[] = [];
-  // Form 3: trailing dotted quad, e.g. ::ffff:192.0.2.1.
-  const lastColon = text.lastIndexOf(':');
-  if (text.indexOf('.', lastColon) !== -1) {
-    const v4 = parseIpv4(text.slice(lastColon + 1));
-    if (v4 === null) return null;
-    tail = [v4 >>> 16, v4 & 0xffff];
-    head = text.slice(0, lastColon + 1);
-    // Drop the colon that separated the quad, unless it is half of a "::".
-    if (!head.endsWith('::')) head = head.slice(0, -1);
-  }
-  const halves = head.split('::');
-  if (halves.length > 2) return null;
-  const parse = (s: string): number[] | null => {
-    if (s === '') return [];
-    const out: number[] = [];
-    for (const g of s.split(':')) {
-      if (!HEX_GROUP.test(g)) return null;
-      out.push(parseInt(g, 16));
-    }
-    return out;
+const DEPENDANTS: Readonly<Record<string, readonly string[]>> = (() => {
+  const out: Record<string, string[]> = {
+    frameType: ['frameNumber'],
+    protocol: ['protocolNumber', 'ICMPType', 'ICMPCode', 'anyFlags', 'tcpflags', 'TCPNot'],
+    anyFlags: ['tcpflags', 'TCPNot'],
+    ICMPType: ['ICMPCode'],
   };
-  const left = parse(halves[0]!);
-  if (left === null) return null;
-  let groups: number[];
-  if (halves.length === 2) {
-    const right = parse(halves[1]!);
-    if (right === null) return null;
-    const missing = 8 - left.length - right.length - tail.length;
-    if (missing < 1) return null;
-    groups = [...left, ...new Array<number>(missing).fill(0), ...right, ...tail];
-  } else {
-    groups = [...left, ...tail];
-    if (groups.length !== 8) return null;
+  for (const side of FIREWALL_SIDES) {
+    out[`${side}IPType`] = IP_VALUE_MEMBERS.map((m) => `${side}IP${m}`);
+    out[`${side}MACType`] = MAC_VALUE_MEMBERS.map((m) => `${side}MAC${m}`);
+    out[`${side}PortType`] = PORT_VALUE_MEMBERS.map((m) => `${side}Port${m}`);
   }
-  let value = 0n;
-  for (const g of groups) value = (value << 16n) | BigInt(g);
-  return value;
-}
-
-/** A single address of either family → its value, or null. */
-export function parseIpAddress(text: string): { readonly family: 4 | 6; readonly value: bigint } | null {
-  if (text.includes(':')) {
-    const v = parseIpv6(text);
-    return v === null ? null : { family: 6, value: v };
-  }
-  const v = parseIpv4(text);
-  return v === null ? null : { family: 4, value: BigInt(v) };
-}
-
-export function formatIpv4(value: number | bigint): string {
-  const n = Number(value);
-  return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
-}
+  return out;
+})();
 
 /**
- * RFC 5952 canonical text: lowercase, no leading zeros, the longest run (first on a tie) of two or
- * more zero groups as "::" (§4.2), and IPv4-mapped addresses in mixed notation (§5).
+ * Deep Security's modify (`POST /api/firewallrules/{id}`): the members sent replace the stored
+ * ones, the rest stay — except the values that belong to a type or protocol the change replaces
+ * (see DEPENDANTS). The result is input for {@link validateFirewallRule}.
  */
-export function formatIpv6(value: bigint): string {
-  const groups: number[] = [];
-  for (let i = 7; i >= 0; i--) groups.push(Number((value >> BigInt(i * 16)) & 0xffffn));
-  if (value >> 32n === 0xffffn) return `::ffff:${formatIpv4(value & 0xffffffffn)}`;
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
+export function mergeFirewallRule(
+  stored: FirewallRule,
+  patch: Readonly<Record<string, unknown>>,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...stored };
+  for (const key of Object.keys(patch)) {
+    if (patch[key] === undefined) continue;
+    // A member sent with the value it already has is an echo, not a change of type.
+    if (JSON.stringify(patch[key]) === JSON.stringify(out[key])) continue;
+    for (const dependant of DEPENDANTS[key] ?? []) delete out[dependant];
   }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart === -1) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
-}
-
-export function formatIpAddress(family: 4 | 6, value: bigint): string {
-  return family === 4 ? formatIpv4(value) : formatIpv6(value);
-}
-
-const BITS = { 4: 32, 6: 128 } as const;
-
-/**
- * Parses one IP entry — `a`, `a/len` or `a-b` — into the interval it covers.
- * @throws RangeError with a message fit for an operator.
- */
-export function parseIpEntry(raw: string): IpInterval {
-  const text = raw.trim();
-  const slash = text.indexOf('/');
-  if (slash !== -1) {
-    const addr = parseIpAddress(text.slice(0, slash).trim());
-    const lenText = text.slice(slash + 1).trim();
-    if (!addr) throw new RangeError(`"${raw}" is not an IP address, CIDR block or range`);
-    const bits = BITS[addr.family];
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(lenText) || Number(lenText) > bits) {
-      throw new RangeError(`"${raw}": prefix length must be 0–${bits}`);
-    }
-    const len = BigInt(lenText);
-    const hostMask = (1n << (BigInt(bits) - len)) - 1n;
-    // Refused rather than truncated: "10.0.0.1/8" is as likely a typo of the address as of the mask.
-    if ((addr.value & hostMask) !== 0n) {
-      const net = formatIpAddress(addr.family, addr.value & ~hostMask);
-      throw new RangeError(`"${raw}" has host bits set (the block is ${net}/${lenText})`);
-    }
-    if (len === BigInt(bits)) return single(addr.family, addr.value);
-    return {
-      family: addr.family,
-      low: addr.value,
-      high: addr.value | hostMask,
-      text: `${formatIpAddress(addr.family, addr.value)}/${lenText}`,
-    };
-  }
-  const dash = text.indexOf('-');
-  if (dash !== -1) {
-    const a = parseIpAddress(text.slice(0, dash).trim());
-    const b = parseIpAddress(text.slice(dash + 1).trim());
-    if (!a || !b) throw new RangeError(`"${raw}" is not an IP address, CIDR block or range`);
-    if (a.family !== b.family) throw new RangeError(`"${raw}" mixes IPv4 and IPv6`);
-    if (a.value > b.value) throw new RangeError(`"${raw}": range starts after it ends`);
-    if (a.value === b.value) return single(a.family, a.value);
-    return {
-      family: a.family,
-      low: a.value,
-      high: b.value,
-      text: `${formatIpAddress(a.family, a.value)}-${formatIpAddress(b.family, b.value)}`,
-    };
-  }
-  const addr = parseIpAddress(text);
-  if (!addr) throw new RangeError(`"${raw}" is not an IP address, CIDR block or range`);
-  return single(addr.family, addr.value);
-}
-
-function single(family: 4 | 6, value: bigint): IpInterval {
-  return { family, low: value, high: value, text: formatIpAddress(family, value) };
-}
-
-const MAC = /^[0-9a-fA-F]{2}([:-])[0-9a-fA-F]{2}(\1[0-9a-fA-F]{2}){4}$/;
-
-/** `00-1A-2b-…` or `00:1a:…` → `00:1a:2b:…`, or null. */
-export function normalizeMac(text: string): string | null {
-  const t = text.trim();
-  return MAC.test(t) ? t.toLowerCase().replaceAll('-', ':') : null;
-}
-
-/** A port entry → inclusive [from, to]. */
-export function portInterval(entry: PortEntry): readonly [number, number] {
-  if (typeof entry === 'number') return [entry, entry];
-  const dash = entry.indexOf('-');
-  return [Number(entry.slice(0, dash)), Number(entry.slice(dash + 1))];
-}
-
-/**
- * Which IP families a frame-type match admits. Non-IP frames (ARP, other EtherTypes) admit none,
- * and so can carry no protocol, address or port match.
- */
-export function frameFamilies(frameType: FrameType, not: boolean): readonly (4 | 6)[] {
-  let positive: (4 | 6)[];
-  switch (frameType) {
-    case 'any':
-      return not ? [] : [4, 6];
-    case 'ip':
-      positive = [4, 6];
-      break;
-    case 'ipv4':
-      positive = [4];
-      break;
-    case 'ipv6':
-      positive = [6];
-      break;
-    default:
-      positive = [];
-  }
-  return not ? ([4, 6] as const).filter((f) => !positive.includes(f)) : positive;
+  for (const [key, value] of Object.entries(patch)) if (value !== undefined) out[key] = value;
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Validation
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
-const FIELD_SET: ReadonlySet<string> = new Set(FIREWALL_RULE_FIELDS);
+const MEMBER_SET: ReadonlySet<string> = new Set<string>([
+  'id',
+  ...FIREWALL_RULE_MEMBERS,
+  ...UNSUPPORTED_FIREWALL_RULE_MEMBERS,
+]);
+/** Spellings of a member other than Deep Security's JSON name, accepted on input. */
+const ALIASES: Readonly<Record<string, string>> = { TCPFlags: 'tcpflags' };
+/** Entries of one `…Multiple` member or list; bounds the work of one rule. */
+export const MAX_FIREWALL_LIST_ENTRIES = 4096;
 
 class Problems {
   readonly list: string[] = [];
@@ -370,29 +390,56 @@ function keyword(value: string): string {
     .replace(/[\s_]+/g, '-');
 }
 
-function readEnum<T extends string>(p: Problems, path: string, value: unknown, allowed: readonly T[]): T | undefined {
-  if (value === undefined) {
-    p.add(path, 'is required');
-    return undefined;
+/** Deep Security's clients send `null` (and some SDKs omit nothing) for members not set. */
+function given(value: unknown): boolean {
+  return value !== undefined && value !== null;
+}
+
+function readEnum<T extends string>(
+  p: Problems,
+  path: string,
+  value: unknown,
+  allowed: readonly T[],
+  fallback: T | undefined,
+): T | undefined {
+  if (!given(value)) {
+    if (fallback === undefined) p.add(path, 'is required');
+    return fallback;
   }
+  // Case, spaces and underscores are forgiven ("Force Allow", "LOG_ONLY"); the value kept is Deep Security's.
   if (typeof value === 'string') {
     const k = keyword(value);
     const hit = allowed.find((a) => a === k);
     if (hit) return hit;
   }
   p.add(path, `${describe(value)} is not one of ${allowed.join(', ')}`);
+  return fallback;
+}
+
+function readBool(p: Problems, path: string, value: unknown, fallback: boolean): boolean {
+  if (!given(value)) return fallback;
+  if (typeof value === 'boolean') return value;
+  p.add(path, `${describe(value)} is not true or false`);
+  return fallback;
+}
+
+function readInt(
+  p: Problems,
+  path: string,
+  value: unknown,
+  min: number,
+  max: number,
+  what: string,
+): number | undefined {
+  if (!given(value)) return undefined;
+  const n = typeof value === 'string' && /^(0|[1-9][0-9]*|0x[0-9a-fA-F]+)$/.test(value.trim()) ? Number(value) : value;
+  if (typeof n === 'number' && Number.isInteger(n) && n >= min && n <= max) return n;
+  p.add(path, `${describe(value)} is not ${what}`);
   return undefined;
 }
 
-function readBool(p: Problems, path: string, value: unknown): boolean {
-  if (value === undefined) return false;
-  if (typeof value === 'boolean') return value;
-  p.add(path, `${describe(value)} is not true or false`);
-  return false;
-}
-
 function readId(p: Problems, value: unknown): string | undefined {
-  if (value === undefined) {
+  if (!given(value)) {
     p.add('id', 'is required');
     return undefined;
   }
@@ -412,7 +459,7 @@ function readId(p: Problems, value: unknown): string | undefined {
 }
 
 function readText(p: Problems, path: string, value: unknown, required: boolean, max: number): string {
-  if (value === undefined) {
+  if (!given(value)) {
     if (required) p.add(path, 'is required');
     return '';
   }
@@ -426,275 +473,449 @@ function readText(p: Problems, path: string, value: unknown, required: boolean, 
   return t;
 }
 
-function readPriority(p: Problems, value: unknown): FirewallPriority | undefined {
-  if (value === undefined) {
-    p.add('priority', 'is required');
-    return undefined;
-  }
-  // Deep Security's API sends priorities as the strings "0"–"4"; accept both spellings.
-  const n = typeof value === 'string' && /^[0-4]$/.test(value.trim()) ? Number(value.trim()) : value;
-  if (typeof n === 'number' && (FIREWALL_PRIORITIES as readonly number[]).includes(n)) return n as FirewallPriority;
-  p.add('priority', `${describe(value)} is not a priority (0 lowest … 4 highest)`);
-  return undefined;
-}
-
-function readNumber(value: string): number | null {
-  const t = value.trim();
-  if (/^0x[0-9a-f]+$/i.test(t)) return parseInt(t.slice(2), 16);
-  if (/^(0|[1-9][0-9]*)$/.test(t)) return Number(t);
-  return null;
-}
-
-function readFrameType(p: Problems, value: unknown): FrameType {
-  if (value === undefined) return 'any';
-  let n: number | null = null;
-  if (typeof value === 'string') {
-    const k = keyword(value);
-    if (k === 'any' || k === 'ip' || k === 'ipv4' || k === 'ipv6' || k === 'arp') return k;
-    n = readNumber(value);
-  } else if (typeof value === 'number') {
-    n = value;
-  }
-  // IEEE 802.3: values up to 1500 are lengths, EtherTypes start at 0x0600.
-  if (n !== null && Number.isInteger(n) && n >= 0x0600 && n <= 0xffff) {
-    if (n === ETHERTYPES.ipv4) return 'ipv4';
-    if (n === ETHERTYPES.ipv6) return 'ipv6';
-    if (n === ETHERTYPES.arp) return 'arp';
-    return n;
-  }
-  p.add('frameType', `${describe(value)} is not any, IP, IPv4, IPv6, ARP or an EtherType number 0x0600–0xFFFF`);
-  return 'any';
-}
-
-function readProtocol(p: Problems, value: unknown): IpProtocol {
-  if (value === undefined) return 'any';
-  let n: number | null = null;
-  if (typeof value === 'string') {
-    const k = keyword(value);
-    if (k === 'any' || k === 'tcp' || k === 'udp' || k === 'icmp' || k === 'icmpv6') return k;
-    n = readNumber(value);
-  } else if (typeof value === 'number') {
-    n = value;
-  }
-  if (n !== null && Number.isInteger(n) && n >= 0 && n <= 255) {
-    for (const [name, num] of Object.entries(IP_PROTOCOL_NUMBERS)) if (num === n) return name as IpProtocol;
-    return n;
-  }
-  p.add('protocol', `${describe(value)} is not any, TCP, UDP, ICMP, ICMPv6 or an IP protocol number 0–255`);
-  return 'any';
+function readPriority(p: Problems, value: unknown): FirewallPriority {
+  if (!given(value)) return FIREWALL_RULE_DEFAULTS.priority;
+  // The API reference types priority as a string; scripts (Ansible's deepsec module) send numbers too.
+  const s = typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim() : null;
+  const hit = FIREWALL_PRIORITIES.find((x) => x === s);
+  if (hit) return hit;
+  p.add('priority', `${describe(value)} is not a priority ("0" lowest … "4" highest)`);
+  return FIREWALL_RULE_DEFAULTS.priority;
 }
 
 /**
- * A list field may be `'any'`, one item, or an array; a string item may itself hold a comma- or
- * newline-separated list (Deep Security's editor takes one entry per line).
+ * A list member: an array of entries, each a string (or, for ports, a number); an entry may hold
+ * several separated by commas or new lines (Deep Security: "list of comma-delimited …"). Returns
+ * the entries trimmed, one per element, with their paths.
  */
-function listItems(p: Problems, path: string, value: unknown): { items: { path: string; value: unknown }[] } | 'any' {
-  if (value === undefined || (typeof value === 'string' && keyword(value) === 'any')) return 'any';
-  const raw = Array.isArray(value) ? value : [value];
-  const items: { path: string; value: unknown }[] = [];
-  raw.forEach((v, i) => {
-    const at = Array.isArray(value) ? `${path}[${i}]` : path;
-    if (typeof v === 'string' && /[,\n]/.test(v)) {
-      for (const part of v.split(/[,\n]/)) if (part.trim() !== '') items.push({ path: at, value: part.trim() });
-    } else {
-      items.push({ path: at, value: v });
+function readEntries(p: Problems, path: string, value: unknown, numbersToo: boolean): { path: string; text: string }[] {
+  if (!Array.isArray(value)) {
+    p.add(path, `${describe(value)} is not a list`);
+    return [];
+  }
+  const out: { path: string; text: string }[] = [];
+  value.forEach((v, i) => {
+    const at = `${path}[${i}]`;
+    if (numbersToo && typeof v === 'number') {
+      out.push({ path: at, text: String(v) });
+      return;
     }
+    if (typeof v !== 'string') {
+      p.add(at, `${describe(v)} is not text`);
+      return;
+    }
+    for (const part of v.split(/[,\n]/)) if (part.trim() !== '') out.push({ path: at, text: part.trim() });
   });
-  if (items.length === 0) p.add(path, "is an empty list (use 'any')");
-  return { items };
+  if (out.length === 0 && value.length === 0) p.add(path, 'is an empty list');
+  if (out.length > MAX_FIREWALL_LIST_ENTRIES) p.add(path, `has more than ${MAX_FIREWALL_LIST_ENTRIES} entries`);
+  return out;
 }
 
-function dedupe<T>(values: T[]): T[] {
-  return [...new Set(values)];
+/** The entries of `<pre>Multiple`, required for type multiple. */
+function readMultiple(p: Problems, input: Out, pre: string, numbersToo: boolean): { path: string; text: string }[] {
+  const value = input[`${pre}Multiple`];
+  if (given(value)) return readEntries(p, `${pre}Multiple`, value, numbersToo);
+  p.add(`${pre}Multiple`, `is required for ${pre}Type multiple`);
+  return [];
 }
 
-function readIps(p: Problems, path: string, value: unknown): IpMatch {
-  const list = listItems(p, path, value);
-  if (list === 'any') return 'any';
-  const out: string[] = [];
-  for (const item of list.items) {
-    if (typeof item.value !== 'string') {
-      p.add(item.path, `${describe(item.value)} is not an IP address, CIDR block or range`);
-      continue;
-    }
-    try {
-      out.push(parseIpEntry(item.value).text);
-    } catch (e) {
-      p.add(item.path, (e as Error).message);
-    }
-  }
-  return dedupe(out);
-}
-
-function readMacs(p: Problems, path: string, value: unknown): MacMatch {
-  const list = listItems(p, path, value);
-  if (list === 'any') return 'any';
-  const out: string[] = [];
-  for (const item of list.items) {
-    const mac = typeof item.value === 'string' ? normalizeMac(item.value) : null;
-    if (mac === null)
-      p.add(item.path, `${describe(item.value)} is not a MAC address (six hex pairs separated by : or -)`);
-    else out.push(mac);
-  }
-  return dedupe(out);
-}
-
-function readPort(value: unknown): number | null {
-  const n = typeof value === 'number' ? value : typeof value === 'string' ? readNumber(value) : null;
-  return n !== null && Number.isInteger(n) && n >= 0 && n <= 65535 ? n : null;
-}
-
-function readPorts(p: Problems, path: string, value: unknown): PortMatch {
-  const list = listItems(p, path, value);
-  if (list === 'any') return 'any';
-  const out: PortEntry[] = [];
-  for (const item of list.items) {
-    const v = item.value;
-    if (typeof v === 'string' && v.includes('-')) {
-      const [a, b, ...rest] = v.split('-');
-      const from = readPort(a);
-      const to = readPort(b);
-      if (rest.length > 0 || from === null || to === null) {
-        p.add(item.path, `${describe(v)} is not a port range (from-to, 0–65535)`);
-        continue;
-      }
-      if (from > to) {
-        p.add(item.path, `${describe(v)}: range starts after it ends`);
-        continue;
-      }
-      out.push(from === to ? from : `${from}-${to}`);
-      continue;
-    }
-    const port = readPort(v);
-    if (port === null) p.add(item.path, `${describe(v)} is not a port`);
-    else out.push(port);
-  }
-  return dedupe(out);
+/** `<pre>ListID`, required for the list type: a list ID (0, Deep Security's "none", is not one). */
+function readRequiredListId(p: Problems, input: Out, pre: string, type: string, what: string): number | undefined {
+  const path = `${pre}ListID`;
+  const before = p.list.length;
+  const id = readInt(p, path, input[path], 0, Number.MAX_SAFE_INTEGER, 'a list ID');
+  if ((id === undefined || id === 0) && p.list.length === before)
+    p.add(path, `is required for ${pre}Type ${type} (${what})`);
+  return id === 0 ? undefined : id;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+type Out = Record<string, unknown>;
+
+/** Values the type does not use must be absent (a value for another type would be silently ignored). */
+function refuseStrays(
+  p: Problems,
+  input: Out,
+  prefix: string,
+  type: string,
+  all: readonly string[],
+  used: readonly string[],
+) {
+  for (const m of all) {
+    if (used.includes(m) || !given(input[`${prefix}${m}`])) continue;
+    // 0 is Deep Security's "none" for list IDs, whatever the type.
+    if (m === 'ListID' && input[`${prefix}${m}`] === 0) continue;
+    p.add(`${prefix}${m}`, `does not apply to ${prefix}Type ${type}`);
+  }
+}
+
+function readIpMatch(p: Problems, input: Out, side: Side, out: Out): void {
+  const pre = `${side}IP`;
+  const type = readEnum(p, `${pre}Type`, input[`${pre}Type`], FIREWALL_IP_TYPES, 'any') ?? 'any';
+  out[`${pre}Type`] = type;
+  refuseStrays(p, input, pre, type, IP_VALUE_MEMBERS, IP_TYPE_MEMBERS[type]);
+  const need = (m: string): string | undefined => {
+    const v = input[`${pre}${m}`];
+    if (!given(v)) {
+      p.add(`${pre}${m}`, `is required for ${pre}Type ${type}`);
+      return undefined;
+    }
+    if (typeof v !== 'string') {
+      p.add(`${pre}${m}`, `${describe(v)} is not text`);
+      return undefined;
+    }
+    return v.trim();
+  };
+  const check = (path: string, f: () => unknown) => {
+    try {
+      f();
+    } catch (e) {
+      p.add(path, (e as Error).message);
+    }
+  };
+  switch (type) {
+    case 'single': {
+      const v = need('Value');
+      if (v !== undefined) check(`${pre}Value`, () => singleIpInterval(v));
+      out[`${pre}Value`] = v;
+      break;
+    }
+    case 'masked-ip': {
+      const v = need('Value');
+      const m = need('Mask');
+      if (v !== undefined && m !== undefined) check(`${pre}Mask`, () => maskedInterval(v, m));
+      out[`${pre}Value`] = v;
+      out[`${pre}Mask`] = m;
+      break;
+    }
+    case 'range': {
+      const a = need('RangeFrom');
+      const b = need('RangeTo');
+      if (a !== undefined && b !== undefined) check(`${pre}RangeFrom`, () => rangeInterval(a, b));
+      out[`${pre}RangeFrom`] = a;
+      out[`${pre}RangeTo`] = b;
+      break;
+    }
+    case 'multiple': {
+      const entries = readMultiple(p, input, pre, false);
+      for (const e of entries) check(e.path, () => parseIpEntry(e.text));
+      out[`${pre}Multiple`] = entries.map((e) => e.text);
+      break;
+    }
+    case 'ip-list': {
+      out[`${pre}ListID`] = readRequiredListId(p, input, pre, 'ip-list', 'an IP list ID');
+      break;
+    }
+    case 'any':
+      break;
+  }
+  out[`${pre}Not`] = readBool(p, `${pre}Not`, input[`${pre}Not`], false);
+}
+
+function readMacMatch(p: Problems, input: Out, side: Side, out: Out): void {
+  const pre = `${side}MAC`;
+  const type = readEnum(p, `${pre}Type`, input[`${pre}Type`], FIREWALL_MAC_TYPES, 'any') ?? 'any';
+  out[`${pre}Type`] = type;
+  refuseStrays(p, input, pre, type, MAC_VALUE_MEMBERS, MAC_TYPE_MEMBERS[type]);
+  const macProblem = (text: string) => `${describe(text)} is not a MAC address (six hex pairs separated by : or -)`;
+  switch (type) {
+    case 'single': {
+      const v = input[`${pre}Value`];
+      if (!given(v)) p.add(`${pre}Value`, `is required for ${pre}Type single`);
+      else if (typeof v !== 'string' || normalizeMac(v) === null) p.add(`${pre}Value`, macProblem(String(v)));
+      out[`${pre}Value`] = typeof v === 'string' ? v.trim() : undefined;
+      break;
+    }
+    case 'multiple': {
+      const entries = readMultiple(p, input, pre, false);
+      for (const e of entries) if (normalizeMac(e.text) === null) p.add(e.path, macProblem(e.text));
+      out[`${pre}Multiple`] = entries.map((e) => e.text);
+      break;
+    }
+    case 'mac-list': {
+      out[`${pre}ListID`] = readRequiredListId(p, input, pre, 'mac-list', 'a MAC list ID');
+      break;
+    }
+    case 'any':
+      break;
+  }
+  out[`${pre}Not`] = readBool(p, `${pre}Not`, input[`${pre}Not`], false);
+}
+
+function readPortMatch(p: Problems, input: Out, side: Side, out: Out): void {
+  const pre = `${side}Port`;
+  const type = readEnum(p, `${pre}Type`, input[`${pre}Type`], FIREWALL_PORT_TYPES, 'any') ?? 'any';
+  out[`${pre}Type`] = type;
+  refuseStrays(p, input, pre, type, PORT_VALUE_MEMBERS, PORT_TYPE_MEMBERS[type]);
+  if (type === 'multiple') {
+    const entries = readMultiple(p, input, pre, true);
+    const texts: string[] = [];
+    for (const e of entries) {
+      try {
+        const [a, b] = parsePortEntry(e.text);
+        texts.push(a === b ? String(a) : `${a}-${b}`);
+      } catch (err) {
+        p.add(e.path, (err as Error).message);
+      }
+    }
+    out[`${pre}Multiple`] = texts;
+  } else if (type === 'port-list') {
+    out[`${pre}ListID`] = readRequiredListId(p, input, pre, 'port-list', 'a port list ID');
+  }
+  out[`${pre}Not`] = readBool(p, `${pre}Not`, input[`${pre}Not`], false);
+}
+
 /**
- * Validates one rule as an operator (or the REST API) sent it, and normalizes it.
+ * Which IP families a rule's frame match admits. Non-IP frames (ARP, RARP, other EtherTypes) admit
+ * none, and so can carry no protocol, address or port match.
+ */
+export function frameFamilies(rule: Pick<FirewallRule, 'frameType' | 'frameNumber' | 'frameNot'>): readonly (4 | 6)[] {
+  let positive: (4 | 6)[];
+  switch (rule.frameType) {
+    case 'any':
+      return rule.frameNot ? [] : [4, 6];
+    case 'ip':
+      positive = [4, 6];
+      break;
+    case 'ipv4':
+      positive = [4];
+      break;
+    case 'ipv6':
+      positive = [6];
+      break;
+    case 'other':
+      positive =
+        rule.frameNumber === FRAME_TYPE_NUMBERS.ipv4 ? [4] : rule.frameNumber === FRAME_TYPE_NUMBERS.ipv6 ? [6] : [];
+      break;
+    default:
+      positive = [];
+  }
+  return rule.frameNot ? ([4, 6] as const).filter((f) => !positive.includes(f)) : positive;
+}
+
+/** A frame type and its number as shown in messages: `ip`, `not arp`, `0x88cc`. */
+export function frameText(rule: Pick<FirewallRule, 'frameType' | 'frameNumber' | 'frameNot'>): string {
+  const f =
+    rule.frameType === 'other' && rule.frameNumber !== undefined
+      ? `0x${rule.frameNumber.toString(16).padStart(4, '0')}`
+      : rule.frameType;
+  return `${rule.frameNot ? 'not ' : ''}${f}`;
+}
+
+function readFrame(p: Problems, input: Out, out: Out): void {
+  const type = readEnum(p, 'frameType', input.frameType, FIREWALL_FRAME_TYPES, 'ip') ?? 'ip';
+  out.frameType = type;
+  // IEEE 802.3: values up to 1500 are lengths; EtherTypes start at 0x0600.
+  const n = readInt(p, 'frameNumber', input.frameNumber, 0, 0xffff, 'an EtherType (0x0600–0xFFFF)');
+  if (type === 'any') {
+    if (n !== undefined && n !== 0) p.add('frameNumber', 'does not apply to frameType any');
+  } else if (type === 'other') {
+    if (n === undefined) {
+      if (!p.list.some((x) => x.startsWith('frameNumber'))) p.add('frameNumber', 'is required for frameType other');
+    } else if (n < 0x0600) {
+      p.add('frameNumber', `${n} is not an EtherType (0x0600–0xFFFF; smaller values are 802.3 lengths)`);
+    }
+    out.frameNumber = n;
+  } else {
+    const own = FRAME_TYPE_NUMBERS[type];
+    if (n !== undefined && n !== own)
+      p.add(
+        'frameNumber',
+        `${n} is not frameType ${type}'s number (${own}); use frameType other for another EtherType`,
+      );
+    out.frameNumber = own;
+  }
+  out.frameNot = readBool(p, 'frameNot', input.frameNot, false);
+  if (type === 'any' && out.frameNot) p.add('frameNot', '"not any" matches nothing; set frameType or clear the flag');
+}
+
+function readProtocol(p: Problems, input: Out, out: Out): void {
+  const protocol = readEnum(p, 'protocol', input.protocol, FIREWALL_PROTOCOLS, 'any') ?? 'any';
+  out.protocol = protocol;
+  const n = readInt(p, 'protocolNumber', input.protocolNumber, 0, 255, 'an IP protocol number 0–255');
+  if (protocol === 'other') {
+    if (n === undefined && !p.list.some((x) => x.startsWith('protocolNumber')))
+      p.add('protocolNumber', 'is required for protocol other');
+    out.protocolNumber = n;
+  } else if (n !== undefined) {
+    const own = (PROTOCOL_NUMBERS as Partial<Record<FirewallProtocol, number>>)[protocol];
+    // An echo of the named protocol's own number is fine; anything else contradicts it.
+    if (own !== n && !(protocol === 'any' && n === 0))
+      p.add('protocolNumber', `${n} is not protocol ${protocol}'s number; use protocol other for another protocol`);
+  }
+  out.protocolNot = readBool(p, 'protocolNot', input.protocolNot, false);
+  if (protocol === 'any' && out.protocolNot)
+    p.add('protocolNot', '"not any" matches nothing; set protocol or clear the flag');
+}
+
+function readTcpFlags(p: Problems, input: Out, out: Out): void {
+  const flagsGiven = given(input.tcpflags) && !(Array.isArray(input.tcpflags) && input.tcpflags.length === 0);
+  // Deep Security's own clients send `tcpflags` alone (Ansible's deepsec module does): flags given
+  // without anyFlags mean "these flags".
+  const anyFlags = readBool(p, 'anyFlags', input.anyFlags, !flagsGiven);
+  out.anyFlags = anyFlags;
+  if (anyFlags) {
+    if (flagsGiven) p.add('tcpflags', 'is only tested with anyFlags false');
+    if (input.TCPNot === true) p.add('TCPNot', 'only inverts a flags test (anyFlags false)');
+    out.TCPNot = false;
+    return;
+  }
+  if (!flagsGiven) {
+    p.add('tcpflags', 'is required with anyFlags false (one or more of fin, syn, rst, psh, ack, urg)');
+  } else if (!Array.isArray(input.tcpflags)) {
+    p.add('tcpflags', `${describe(input.tcpflags)} is not a list`);
+  } else {
+    const flags = new Set<TcpFlag>();
+    input.tcpflags.forEach((f, i) => {
+      const hit = typeof f === 'string' ? TCP_FLAGS.find((x) => x === f.trim().toLowerCase()) : undefined;
+      if (hit) flags.add(hit);
+      else p.add(`tcpflags[${i}]`, `${describe(f)} is not one of ${TCP_FLAGS.join(', ')}`);
+    });
+    // Header order, so the same set always reads the same.
+    out.tcpflags = TCP_FLAGS.filter((f) => flags.has(f));
+  }
+  out.TCPNot = readBool(p, 'TCPNot', input.TCPNot, false);
+  if (out.protocol !== 'tcp' || out.protocolNot)
+    p.add(
+      'tcpflags',
+      `TCP flags are only tested for protocol tcp (protocol is ${out.protocolNot ? 'not ' : ''}${String(out.protocol)})`,
+    );
+}
+
+function readIcmp(p: Problems, input: Out, out: Out): void {
+  const type = readInt(p, 'ICMPType', input.ICMPType, 0, 255, 'an ICMP type 0–255');
+  const code = readInt(p, 'ICMPCode', input.ICMPCode, 0, 255, 'an ICMP code 0–255');
+  out.ICMPNot = readBool(p, 'ICMPNot', input.ICMPNot, false);
+  if (code !== undefined && type === undefined) p.add('ICMPCode', 'needs an ICMPType');
+  if (type === undefined) {
+    if (out.ICMPNot) p.add('ICMPNot', 'only inverts an ICMP type test (set ICMPType)');
+    return;
+  }
+  out.ICMPType = type;
+  if (code !== undefined) out.ICMPCode = code;
+  if ((out.protocol !== 'icmp' && out.protocol !== 'icmpv6') || out.protocolNot)
+    p.add(
+      'ICMPType',
+      `only applies to protocol icmp or icmpv6 (protocol is ${out.protocolNot ? 'not ' : ''}${String(out.protocol)})`,
+    );
+}
+
+/**
+ * Validates one rule as an operator (or the REST API) sent it — Deep Security's members plus the
+ * `id` the agent will know it by — and normalizes it (see the module comment).
  *
- * Accepted spellings: actions, directions, frame types and protocols case-insensitively with spaces
- * or underscores for hyphens ("Force Allow"); priorities as numbers or the strings "0"–"4";
- * EtherTypes and protocol numbers as numbers or decimal/hex strings; list fields as `'any'`, one
- * entry, an array, or a comma/newline-separated string. Unknown fields are problems (a misspelt
- * `destinationPort` must not silently widen a rule to any port).
+ * Accepted spellings: enum values case-insensitively with spaces or underscores for hyphens
+ * ("Force Allow"); priorities as the strings "0"–"4" or numbers; numbers as JSON numbers or
+ * decimal/hex strings; `null` for "not set"; list IDs, `scheduleID` and `contextID` 0 for "none";
+ * `TCPFlags` for `tcpflags`. Unknown members are problems (a misspelt `destinationPortMultiple`
+ * must not silently widen a rule to any port), and so are values that do not belong to the type
+ * chosen (`sourceIPValue` beside `sourceIPType` any).
  */
 export function validateFirewallRule(input: unknown): FirewallRuleValidation {
   const p = new Problems();
   if (!isObject(input)) return { ok: false, problems: [`(rule): ${describe(input)} is not an object`] };
-  for (const key of Object.keys(input)) if (!FIELD_SET.has(key)) p.add(key, 'is not a firewall rule field');
+  const raw: Out = {};
+  for (const [key, value] of Object.entries(input)) {
+    const name = ALIASES[key] ?? key;
+    if (!MEMBER_SET.has(name)) p.add(key, 'is not a firewall rule member');
+    else raw[name] = value;
+  }
 
-  const id = readId(p, input.id);
-  const name = readText(p, 'name', input.name, true, 255);
-  const description = readText(p, 'description', input.description, false, 2000);
-  const action = readEnum(p, 'action', input.action, FIREWALL_ACTIONS);
-  const priority = readPriority(p, input.priority);
-  const direction = readEnum(p, 'direction', input.direction, FIREWALL_DIRECTIONS);
-  const frameType = readFrameType(p, input.frameType);
-  const frameTypeNot = readBool(p, 'frameTypeNot', input.frameTypeNot);
-  const protocol = readProtocol(p, input.protocol);
-  const protocolNot = readBool(p, 'protocolNot', input.protocolNot);
-  const sourceIp = readIps(p, 'sourceIp', input.sourceIp);
-  const sourceIpNot = readBool(p, 'sourceIpNot', input.sourceIpNot);
-  const destinationIp = readIps(p, 'destinationIp', input.destinationIp);
-  const destinationIpNot = readBool(p, 'destinationIpNot', input.destinationIpNot);
-  const sourceMac = readMacs(p, 'sourceMac', input.sourceMac);
-  const sourceMacNot = readBool(p, 'sourceMacNot', input.sourceMacNot);
-  const destinationMac = readMacs(p, 'destinationMac', input.destinationMac);
-  const destinationMacNot = readBool(p, 'destinationMacNot', input.destinationMacNot);
-  const sourcePorts = readPorts(p, 'sourcePorts', input.sourcePorts);
-  const sourcePortsNot = readBool(p, 'sourcePortsNot', input.sourcePortsNot);
-  const destinationPorts = readPorts(p, 'destinationPorts', input.destinationPorts);
-  const destinationPortsNot = readBool(p, 'destinationPortsNot', input.destinationPortsNot);
+  const out: Out = {};
+  out.id = readId(p, raw.id);
+  out.name = readText(p, 'name', raw.name, true, 255);
+  out.description = readText(p, 'description', raw.description, false, 2000);
+  out.action = readEnum(p, 'action', raw.action, FIREWALL_ACTIONS, undefined);
+  out.priority = readPriority(p, raw.priority);
+  out.direction = readEnum(p, 'direction', raw.direction, FIREWALL_DIRECTIONS, 'incoming');
+  readFrame(p, raw, out);
+  readProtocol(p, raw, out);
+  for (const side of FIREWALL_SIDES) readIpMatch(p, raw, side, out);
+  for (const side of FIREWALL_SIDES) readMacMatch(p, raw, side, out);
+  for (const side of FIREWALL_SIDES) readPortMatch(p, raw, side, out);
+  readTcpFlags(p, raw, out);
+  readIcmp(p, raw, out);
+  out.logDisabled = readBool(p, 'logDisabled', raw.logDisabled, false);
+  out.includePacketData = readBool(p, 'includePacketData', raw.includePacketData, false);
+  out.alertEnabled = readBool(p, 'alertEnabled', raw.alertEnabled, false);
+  for (const m of UNSUPPORTED_FIREWALL_RULE_MEMBERS) {
+    const v = readInt(p, m, raw[m], 0, Number.MAX_SAFE_INTEGER, 'an ID');
+    if (v !== undefined && v !== 0)
+      p.add(
+        m,
+        `Palisade has no ${m === 'scheduleID' ? 'schedules' : 'rule contexts'}: rules are always in force (send 0 or leave it out)`,
+      );
+  }
 
   // "not any" matches no packet at all: almost certainly a mistake, never a useful rule.
-  const pairs: [string, unknown, boolean][] = [
-    ['frameType', frameType, frameTypeNot],
-    ['protocol', protocol, protocolNot],
-    ['sourceIp', sourceIp, sourceIpNot],
-    ['destinationIp', destinationIp, destinationIpNot],
-    ['sourceMac', sourceMac, sourceMacNot],
-    ['destinationMac', destinationMac, destinationMacNot],
-    ['sourcePorts', sourcePorts, sourcePortsNot],
-    ['destinationPorts', destinationPorts, destinationPortsNot],
-  ];
-  for (const [field, value, not] of pairs) {
-    if (not && value === 'any') p.add(`${field}Not`, `"not any" matches nothing; set ${field} or clear the flag`);
-  }
-
-  // Protocols, IP addresses and ports live in the IP header and above: a rule for frames that
-  // cannot be IP (ARP, another EtherType, "not IP") cannot test them.
-  const families = frameFamilies(frameType, frameTypeNot);
-  if (families.length === 0 && !(frameType === 'any' && frameTypeNot)) {
-    const frame = `${frameTypeNot ? 'not ' : ''}${typeof frameType === 'number' ? `0x${frameType.toString(16)}` : frameType}`;
-    if (protocol !== 'any') p.add('protocol', `only IP frames carry a protocol (frame type is ${frame})`);
-    if (sourceIp !== 'any') p.add('sourceIp', `only IP frames carry IP addresses (frame type is ${frame})`);
-    if (destinationIp !== 'any') p.add('destinationIp', `only IP frames carry IP addresses (frame type is ${frame})`);
-  }
-  // A positive address list with no entry of any family the frame admits can never match.
-  for (const [field, value, not] of [
-    ['sourceIp', sourceIp, sourceIpNot],
-    ['destinationIp', destinationIp, destinationIpNot],
-  ] as const) {
-    // (An empty list here means every entry was already reported as invalid.)
-    if (value === 'any' || value.length === 0 || not || families.length === 0) continue;
-    const present = new Set(value.map((e) => (e.includes(':') ? 6 : 4)));
-    if (!families.some((f) => present.has(f))) {
-      p.add(field, `has no IPv${families.join('/IPv')} entry, so it never matches frame type ${String(frameType)}`);
+  for (const side of FIREWALL_SIDES) {
+    for (const kind of ['IP', 'MAC', 'Port'] as const) {
+      if (out[`${side}${kind}Not`] === true && out[`${side}${kind}Type`] === 'any')
+        p.add(`${side}${kind}Not`, `"not any" matches nothing; set ${side}${kind}Type or clear the flag`);
     }
   }
+  const frame = out as unknown as Pick<FirewallRule, 'frameType' | 'frameNumber' | 'frameNot'>;
+  const families = frameFamilies(frame);
+  // Protocols, IP addresses and ports live in the IP header and above: a rule for frames that
+  // cannot be IP (ARP, another EtherType, "not IP") cannot test them.
+  if (families.length === 0 && !(out.frameType === 'any' && out.frameNot)) {
+    const f = frameText(frame);
+    if (out.protocol !== 'any') p.add('protocol', `only IP frames carry a protocol (frame type is ${f})`);
+    for (const side of FIREWALL_SIDES)
+      if (out[`${side}IPType`] !== 'any')
+        p.add(`${side}IPType`, `only IP frames carry IP addresses (frame type is ${f})`);
+  }
+  // A positive inline address match with no entry of a family the frame admits never matches.
+  for (const side of FIREWALL_SIDES) {
+    if (out[`${side}IPNot`] === true || families.length === 0) continue;
+    const present = inlineIpFamilies(out, side);
+    if (present.size > 0 && !families.some((f) => present.has(f)))
+      p.add(
+        `${side}IPType`,
+        `has no IPv${families.join('/IPv')} address, so it never matches frame type ${frameText(frame)}`,
+      );
+  }
   // Ports exist only in TCP and UDP headers (Deep Security greys the port fields out otherwise).
-  const portProtocol = (protocol === 'tcp' || protocol === 'udp') && !protocolNot;
-  for (const [field, value] of [
-    ['sourcePorts', sourcePorts],
-    ['destinationPorts', destinationPorts],
-  ] as const) {
-    if (value !== 'any' && !portProtocol) {
-      const proto = `${protocolNot ? 'not ' : ''}${protocol}`;
-      p.add(field, `ports are only meaningful for protocol TCP or UDP (protocol is ${proto})`);
+  const portProtocol =
+    (out.protocol === 'tcp' || out.protocol === 'udp' || out.protocol === 'tcp-udp') && out.protocolNot !== true;
+  for (const side of FIREWALL_SIDES) {
+    if (out[`${side}PortType`] !== 'any' && !portProtocol) {
+      const proto = `${out.protocolNot ? 'not ' : ''}${String(out.protocol)}`;
+      p.add(`${side}PortType`, `ports are only meaningful for protocol tcp, udp or tcp-udp (protocol is ${proto})`);
     }
   }
 
   if (p.list.length > 0) return { ok: false, problems: p.list };
-  const freeze = <T>(v: T): T => (Array.isArray(v) ? (Object.freeze(v) as T) : v);
-  const rule: FirewallRule = {
-    id: id!,
-    name,
-    description,
-    action: action!,
-    priority: priority!,
-    direction: direction!,
-    frameType,
-    frameTypeNot,
-    protocol,
-    protocolNot,
-    sourceIp: freeze(sourceIp),
-    sourceIpNot,
-    destinationIp: freeze(destinationIp),
-    destinationIpNot,
-    sourceMac: freeze(sourceMac),
-    sourceMacNot,
-    destinationMac: freeze(destinationMac),
-    destinationMacNot,
-    sourcePorts: freeze(sourcePorts),
-    sourcePortsNot,
-    destinationPorts: freeze(destinationPorts),
-    destinationPortsNot,
-  };
-  return { ok: true, rule: Object.freeze(rule) };
+  const rule: Out = {};
+  // Deep Security's member order; absent optional members left out.
+  for (const key of ['id', ...FIREWALL_RULE_MEMBERS]) {
+    const v = out[key];
+    if (v === undefined) continue;
+    rule[key] = Array.isArray(v) ? Object.freeze(v) : v;
+  }
+  return { ok: true, rule: Object.freeze(rule) as unknown as FirewallRule };
+}
+
+/** The families of the addresses an inline (non-list) IP match names; empty for any and lists. */
+function inlineIpFamilies(out: Out, side: Side): Set<4 | 6> {
+  const texts: unknown[] = [
+    out[`${side}IPValue`],
+    out[`${side}IPRangeFrom`],
+    ...((out[`${side}IPMultiple`] as unknown[] | undefined) ?? []),
+  ];
+  const families = new Set<4 | 6>();
+  for (const t of texts) if (typeof t === 'string') families.add(withoutComment(t).includes(':') ? 6 : 4);
+  return families;
 }
 
 /**
  * Validates a list of rules (e.g. a security configuration's `firewall.rules`). Problems are
- * prefixed with the rule's index (`[2].destinationPorts[1]: …`); two different rules with one id
- * are a problem, the same rule listed twice is not (policy inheritance can assign it twice) and is
- * kept once.
+ * prefixed with the rule's index (`[2].destinationPortMultiple[1]: …`); two different rules with
+ * one id are a problem, the same rule listed twice is not (policy inheritance can assign it twice)
+ * and is kept once.
  */
 export function validateFirewallRules(input: unknown): FirewallRulesValidation {
   if (!Array.isArray(input)) return { ok: false, problems: [`(rules): ${describe(input)} is not a list`] };
@@ -715,9 +936,9 @@ export function validateFirewallRules(input: unknown): FirewallRulesValidation {
   return { ok: false, problems };
 }
 
-/** True when both rules have the same value in every field. */
+/** True when both rules have the same value in every member (normalized rules compare as JSON). */
 export function sameFirewallRule(a: FirewallRule, b: FirewallRule): boolean {
-  return FIREWALL_RULE_FIELDS.every((f) => JSON.stringify(a[f]) === JSON.stringify(b[f]));
+  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 /**
@@ -735,7 +956,9 @@ export function dedupeFirewallRules<R extends FirewallRule>(rules: readonly R[])
       out.push(rule);
       continue;
     }
-    if (!sameFirewallRule(prior, rule)) throw new RangeError(`two different rules have id "${rule.id}"`);
+    const { hidden: _a, ...x } = prior as R & { hidden?: boolean };
+    const { hidden: _b, ...y } = rule as R & { hidden?: boolean };
+    if (JSON.stringify(x) !== JSON.stringify(y)) throw new RangeError(`two different rules have id "${rule.id}"`);
   }
   return out;
 }

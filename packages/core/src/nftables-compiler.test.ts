@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { effectiveFirewallRules } from './firewall-hidden-rule.js';
+import type { FirewallListContents } from './firewall-lists.js';
 import { type FirewallRule, validateFirewallRule } from './firewall-rule.js';
 import {
   compileNftables,
@@ -24,9 +25,16 @@ function rule(input: Record<string, unknown>): FirewallRule {
 }
 
 /** The rule's chain lines, without the counter/verdict/comment tail shared by all. */
-function matchPart(input: Record<string, unknown>): string[] {
-  return nftRuleLines(rule(input)).map((l) => l.replace(/ ?counter name r_x drop comment "rule x"$/, ''));
+function matchPart(input: Record<string, unknown>, lists?: FirewallListContents): string[] {
+  return nftRuleLines(rule(input), lists).map((l) => l.replace(/ ?counter name r_x drop comment "rule x"$/, ''));
 }
+
+const multiple = (member: string, entries: (string | number)[]) => ({
+  [`${member}Type`]: 'multiple',
+  [`${member}Multiple`]: entries.map(String),
+});
+const single = (member: string, value: string) => ({ [`${member}Type`]: 'single', [`${member}Value`]: value });
+const tcpTo = (...ports: (string | number)[]) => ({ protocol: 'tcp', ...multiple('destinationPort', ports) });
 
 const HEAD = `# Palisade host firewall: generated; apply with nft -f, which commits the file as one transaction.
 add table inet palisade
@@ -61,12 +69,12 @@ test('the hidden rule alone: established, loopback, then a bypass accept with it
 
 test('chains follow the evaluator order; the implicit deny closes a chain only when it has an allow rule', () => {
   const rules = [
-    rule({ id: 'allow-web', action: 'allow', protocol: 'tcp', destinationPorts: [80, 443] }),
-    rule({ id: 'deny-telnet', action: 'deny', protocol: 'tcp', destinationPorts: 23 }),
-    rule({ id: 'force-admin', action: 'force-allow', sourceIp: '198.18.0.1' }),
-    rule({ id: 'bypass-backup', action: 'bypass', priority: 1, sourceIp: '198.18.0.5' }),
+    rule({ id: 'allow-web', action: 'allow', ...tcpTo(80, 443) }),
+    rule({ id: 'deny-telnet', action: 'deny', ...tcpTo(23) }),
+    rule({ id: 'force-admin', action: 'force-allow', ...single('sourceIP', '198.18.0.1') }),
+    rule({ id: 'bypass-backup', action: 'bypass', priority: 1, ...single('sourceIP', '198.18.0.5') }),
     rule({ id: 'log-all', action: 'log-only', priority: 4 }),
-    rule({ id: 'deny-smtp-out', action: 'deny', direction: 'outgoing', protocol: 'tcp', destinationPorts: 25 }),
+    rule({ id: 'deny-smtp-out', action: 'deny', direction: 'outgoing', ...tcpTo(25) }),
   ];
   const eff = effectiveFirewallRules({ rules, listen: true });
   assert.equal(
@@ -116,100 +124,159 @@ test('actions map to verdicts; log-only logs with the rule id and continues', ()
   assert.equal(line('allow'), 'counter name r_a1 accept comment "rule a1"');
   assert.equal(line('deny'), 'counter name r_a1 drop comment "rule a1"');
   assert.equal(line('log-only'), 'counter name r_a1 log prefix "palisade a1 " comment "rule a1"');
+  // logDisabled: a log-only rule that only counts.
+  assert.equal(
+    nftRuleLines(rule({ id: 'a1', action: 'log-only', logDisabled: true }))[0],
+    'counter name r_a1 comment "rule a1"',
+  );
 });
 
-test('frame types: IP is both families, IPv4/IPv6 pin nfproto, not flips', () => {
+test('frame types: ip is both families, ipv4/ipv6 pin nfproto, not flips', () => {
   assert.deepEqual(matchPart({ frameType: 'any' }), ['']);
   assert.deepEqual(matchPart({ frameType: 'ip' }), ['']);
   assert.deepEqual(matchPart({ frameType: 'ipv4' }), ['meta nfproto ipv4']);
   assert.deepEqual(matchPart({ frameType: 'ipv6' }), ['meta nfproto ipv6']);
-  assert.deepEqual(matchPart({ frameType: 'ipv4', frameTypeNot: true }), ['meta nfproto ipv6']);
-  assert.deepEqual(matchPart({ frameType: 'arp', frameTypeNot: true }), ['']);
+  assert.deepEqual(matchPart({ frameType: 'other', frameNumber: 0x86dd }), ['meta nfproto ipv6']);
+  assert.deepEqual(matchPart({ frameType: 'ipv4', frameNot: true }), ['meta nfproto ipv6']);
+  assert.deepEqual(matchPart({ frameType: 'arp', frameNot: true }), ['']);
 });
 
-test('protocols: keywords for the named ones, numbers otherwise, != for not; ports imply the protocol', () => {
+test('protocols: keywords for tcp/udp/icmp/icmpv6, numbers otherwise, tcp-udp as a set, != for not; ports imply the protocol', () => {
   assert.deepEqual(matchPart({ protocol: 'tcp' }), ['meta l4proto tcp']);
   assert.deepEqual(matchPart({ protocol: 'udp', protocolNot: true }), ['meta l4proto != udp']);
   assert.deepEqual(matchPart({ protocol: 'icmp' }), ['meta l4proto icmp']);
   assert.deepEqual(matchPart({ protocol: 'icmpv6' }), ['meta l4proto icmpv6']);
-  assert.deepEqual(matchPart({ protocol: 47 }), ['meta l4proto 47']);
-  assert.deepEqual(matchPart({ protocol: 'udp', sourcePorts: 53 }), ['udp sport 53']);
+  assert.deepEqual(matchPart({ protocol: 'igmp' }), ['meta l4proto 2']);
+  assert.deepEqual(matchPart({ protocol: 'other', protocolNumber: 47 }), ['meta l4proto 47']);
+  assert.deepEqual(matchPart({ protocol: 'tcp-udp' }), ['meta l4proto { tcp, udp }']);
+  assert.deepEqual(matchPart({ protocol: 'tcp-udp', protocolNot: true }), ['meta l4proto != { tcp, udp }']);
+  assert.deepEqual(matchPart({ protocol: 'udp', ...multiple('sourcePort', [53]) }), ['udp sport 53']);
+  assert.deepEqual(matchPart({ protocol: 'tcp-udp', ...multiple('destinationPort', [53]) }), [
+    'meta l4proto { tcp, udp } th dport 53',
+  ]);
 });
 
-test('ports: single, list, ranges as a-b, overlaps merged, not', () => {
-  assert.deepEqual(matchPart({ protocol: 'tcp', destinationPorts: 22 }), ['tcp dport 22']);
-  assert.deepEqual(matchPart({ protocol: 'tcp', destinationPorts: [443, 80, '8000-8080'] }), [
-    'tcp dport { 80, 443, 8000-8080 }',
-  ]);
-  assert.deepEqual(matchPart({ protocol: 'tcp', destinationPorts: ['8000-8080', 8080, 8081, '7990-8005'] }), [
-    'tcp dport { 7990-8080, 8081 }',
-  ]);
-  assert.deepEqual(matchPart({ protocol: 'udp', destinationPorts: [67, 68], destinationPortsNot: true }), [
+test('ports: single, multiple, ranges as a-b, overlaps merged, not, port lists', () => {
+  assert.deepEqual(matchPart(tcpTo(22)), ['tcp dport 22']);
+  assert.deepEqual(matchPart(tcpTo(443, 80, '8000-8080')), ['tcp dport { 80, 443, 8000-8080 }']);
+  assert.deepEqual(matchPart(tcpTo('8000-8080', 8080, 8081, '7990-8005')), ['tcp dport { 7990-8080, 8081 }']);
+  assert.deepEqual(matchPart({ protocol: 'udp', ...multiple('destinationPort', [67, 68]), destinationPortNot: true }), [
     'udp dport != { 67, 68 }',
   ]);
-  assert.deepEqual(matchPart({ protocol: 'tcp', sourcePorts: ['1024-65535'], destinationPorts: [22, 2222] }), [
+  assert.deepEqual(matchPart({ ...tcpTo(22, 2222), ...multiple('sourcePort', ['1024-65535']) }), [
     'tcp sport 1024-65535 tcp dport { 22, 2222 }',
+  ]);
+  const lists = { ipLists: {}, macLists: {}, portLists: { '3': ['443', '80 # web'], '4': ['# nothing yet'] } };
+  assert.deepEqual(matchPart({ protocol: 'tcp', destinationPortType: 'port-list', destinationPortListID: 3 }, lists), [
+    'tcp dport { 80, 443 }',
+  ]);
+  // An empty list: a positive match holds for nothing, a negated one for everything.
+  assert.deepEqual(matchPart({ protocol: 'tcp', destinationPortType: 'port-list', destinationPortListID: 4 }, lists), [
+    '# rule x: an empty list leaves nothing for it to match',
+  ]);
+  assert.deepEqual(
+    matchPart(
+      { protocol: 'tcp', destinationPortType: 'port-list', destinationPortListID: 4, destinationPortNot: true },
+      lists,
+    ),
+    ['meta l4proto tcp'],
+  );
+});
+
+test('TCP flags and ICMP type/code', () => {
+  assert.deepEqual(matchPart({ protocol: 'tcp', tcpflags: ['syn'] }), ['tcp flags & (syn) == syn']);
+  assert.deepEqual(matchPart({ protocol: 'tcp', tcpflags: ['ack', 'syn'], TCPNot: true }), [
+    'tcp flags & (syn | ack) != syn | ack',
+  ]);
+  assert.deepEqual(matchPart({ ...tcpTo(22), tcpflags: ['syn'] }), ['tcp dport 22 tcp flags & (syn) == syn']);
+  assert.deepEqual(matchPart({ protocol: 'icmp', ICMPType: 8 }), ['icmp type 8']);
+  assert.deepEqual(matchPart({ protocol: 'icmp', ICMPType: 8, ICMPCode: 0 }), ['icmp type 8 icmp code 0']);
+  assert.deepEqual(matchPart({ protocol: 'icmpv6', ICMPType: 128, ICMPNot: true }), ['icmpv6 type != 128']);
+  // "not (type 3 and code 4)" is one negated concatenation, never "not 3 and not 4".
+  assert.deepEqual(matchPart({ protocol: 'icmp', ICMPType: 3, ICMPCode: 4, ICMPNot: true }), [
+    'icmp type . icmp code != { 3 . 4 }',
   ]);
 });
 
-test('IP addresses: one line per family; single, CIDR, range, list; merged; not', () => {
-  assert.deepEqual(matchPart({ sourceIp: '198.18.0.1' }), ['meta nfproto ipv4 ip saddr 198.18.0.1']);
-  assert.deepEqual(matchPart({ destinationIp: '198.18.0.0/15' }), ['meta nfproto ipv4 ip daddr 198.18.0.0/15']);
-  assert.deepEqual(matchPart({ sourceIp: '198.18.0.10-198.18.0.20' }), [
-    'meta nfproto ipv4 ip saddr 198.18.0.10-198.18.0.20',
-  ]);
-  assert.deepEqual(matchPart({ sourceIp: ['2001:db8::/64', '198.18.0.1', '10.0.0.0/8'] }), [
+test('IP addresses: one line per family; single, masked, range, multiple, lists; merged; not', () => {
+  assert.deepEqual(matchPart(single('sourceIP', '198.18.0.1')), ['meta nfproto ipv4 ip saddr 198.18.0.1']);
+  assert.deepEqual(
+    matchPart({ destinationIPType: 'masked-ip', destinationIPValue: '198.18.0.0', destinationIPMask: '255.254.0.0' }),
+    ['meta nfproto ipv4 ip daddr 198.18.0.0/15'],
+  );
+  assert.deepEqual(
+    matchPart({ sourceIPType: 'range', sourceIPRangeFrom: '198.18.0.10', sourceIPRangeTo: '198.18.0.20' }),
+    ['meta nfproto ipv4 ip saddr 198.18.0.10-198.18.0.20'],
+  );
+  assert.deepEqual(matchPart(multiple('sourceIP', ['2001:db8::/64', '198.18.0.1', '10.0.0.0/8'])), [
     'meta nfproto ipv4 ip saddr { 10.0.0.0/8, 198.18.0.1 }',
     'meta nfproto ipv6 ip6 saddr 2001:db8::/64',
   ]);
   // nft refuses overlapping elements in one set: covered entries merge (an aligned result prints
   // as a prefix); adjacent ones stay apart.
   assert.deepEqual(
-    matchPart({
-      sourceIp: [
+    matchPart(
+      multiple('sourceIP', [
         '10.0.0.0/8',
         '10.1.2.3',
         '198.18.0.0/24',
         '198.18.0.128-198.18.1.255',
         '192.0.2.1-192.0.2.2',
         '192.0.2.3',
-      ],
-    }),
+      ]),
+    ),
     ['meta nfproto ipv4 ip saddr { 10.0.0.0/8, 192.0.2.1-192.0.2.2, 192.0.2.3, 198.18.0.0/23 }'],
   );
-  assert.deepEqual(matchPart({ sourceIp: ['198.18.0.1', '198.18.0.2'], sourceIpNot: true }), [
+  assert.deepEqual(matchPart({ ...multiple('sourceIP', ['198.18.0.1', '198.18.0.2']), sourceIPNot: true }), [
     'meta nfproto ipv4 ip saddr != { 198.18.0.1, 198.18.0.2 }',
     // "not these IPv4 addresses" is every IPv6 address.
     'meta nfproto ipv6',
   ]);
-  assert.deepEqual(matchPart({ sourceIp: '198.18.0.1', destinationIp: '2001:db8::1' }), [], 'no packet has both');
-  assert.deepEqual(matchPart({ frameType: 'ipv6', sourceIp: ['198.18.0.1', '2001:db8::1'] }), [
+  assert.deepEqual(
+    matchPart({ ...single('sourceIP', '198.18.0.1'), ...single('destinationIP', '2001:db8::1') }),
+    [],
+    'no packet has both',
+  );
+  assert.deepEqual(matchPart({ frameType: 'ipv6', ...multiple('sourceIP', ['198.18.0.1', '2001:db8::1']) }), [
     'meta nfproto ipv6 ip6 saddr 2001:db8::1',
+  ]);
+  const lists = {
+    ipLists: { '5': ['198.18.0.0/255.255.255.0', '198.18.0.7 # inside the block'] },
+    macLists: {},
+    portLists: {},
+  };
+  assert.deepEqual(matchPart({ sourceIPType: 'ip-list', sourceIPListID: 5 }, lists), [
+    'meta nfproto ipv4 ip saddr 198.18.0.0/24',
   ]);
 });
 
-test('MAC addresses on incoming rules: ether saddr/daddr, sets, not', () => {
-  assert.deepEqual(matchPart({ sourceMac: '02:00:00:00:00:01' }), ['ether saddr 02:00:00:00:00:01']);
-  assert.deepEqual(matchPart({ sourceMac: ['02:00:00:00:00:01', '02:00:00:00:00:02'], sourceMacNot: true }), [
-    'ether saddr != { 02:00:00:00:00:01, 02:00:00:00:00:02 }',
+test('MAC addresses on incoming rules: ether saddr/daddr, sets, lists, not', () => {
+  assert.deepEqual(matchPart(single('sourceMAC', '02-00-00-00-00-01')), ['ether saddr 02:00:00:00:00:01']);
+  assert.deepEqual(
+    matchPart({ ...multiple('sourceMAC', ['02:00:00:00:00:01', '02:00:00:00:00:02']), sourceMACNot: true }),
+    ['ether saddr != { 02:00:00:00:00:01, 02:00:00:00:00:02 }'],
+  );
+  assert.deepEqual(matchPart(single('destinationMAC', '02:00:00:00:00:03')), ['ether daddr 02:00:00:00:00:03']);
+  const lists = { ipLists: {}, macLists: { '1': ['02:00:00:00:00:04'] }, portLists: {} };
+  assert.deepEqual(matchPart({ sourceMACType: 'mac-list', sourceMACListID: 1 }, lists), [
+    'ether saddr 02:00:00:00:00:04',
   ]);
-  assert.deepEqual(matchPart({ destinationMac: '02:00:00:00:00:03' }), ['ether daddr 02:00:00:00:00:03']);
 });
 
 test('every match together, in a fixed order', () => {
   assert.deepEqual(
     matchPart({
       frameType: 'ipv4',
-      protocol: 'tcp',
-      sourceMac: '02:00:00:00:00:01',
-      sourceIp: '198.18.0.1',
-      destinationIp: '198.18.0.2',
-      destinationIpNot: true,
-      sourcePorts: '1024-65535',
-      destinationPorts: 4118,
+      ...tcpTo(4118),
+      ...single('sourceMAC', '02:00:00:00:00:01'),
+      ...single('sourceIP', '198.18.0.1'),
+      ...single('destinationIP', '198.18.0.2'),
+      destinationIPNot: true,
+      ...multiple('sourcePort', ['1024-65535']),
+      tcpflags: ['syn'],
     }),
     [
-      'meta nfproto ipv4 ether saddr 02:00:00:00:00:01 ip saddr 198.18.0.1 ip daddr != 198.18.0.2 tcp sport 1024-65535 tcp dport 4118',
+      'meta nfproto ipv4 ether saddr 02:00:00:00:00:01 ip saddr 198.18.0.1 ip daddr != 198.18.0.2 tcp sport 1024-65535 tcp dport 4118 tcp flags & (syn) == syn',
     ],
   );
 });
@@ -222,7 +289,7 @@ test('non-IP frames: allow-type rules pass as a comment (inet never sees them), 
     compileNftables({ rules: [arpAllow] }, { state: 'On' }),
     /\t\t# rule arp: .*\n\t\tcounter drop comment "out of allowed policy"\n/,
   );
-  assert.deepEqual(nftablesProblems(rule({ id: 'lldp', frameType: 0x88cc })), [
+  assert.deepEqual(nftablesProblems(rule({ id: 'lldp', frameType: 'other', frameNumber: 0x88cc })), [
     'frameType: 0x88cc frames never reach an nftables inet chain (IPv4 and IPv6 only), so a deny rule for them cannot be enforced',
   ]);
   const err = (() => {
@@ -242,23 +309,29 @@ test('non-IP frames: allow-type rules pass as a comment (inet never sees them), 
 test('outgoing rules cannot match MAC addresses', () => {
   assert.deepEqual(
     nftablesProblems(
-      rule({ direction: 'outgoing', sourceMac: '02:00:00:00:00:01', destinationMac: '02:00:00:00:00:02' }),
+      rule({
+        direction: 'outgoing',
+        ...single('sourceMAC', '02:00:00:00:00:01'),
+        destinationMACType: 'mac-list',
+        destinationMACListID: 2,
+      }),
     ),
     [
-      'sourceMac: nftables cannot match MAC addresses on outgoing packets (the Ethernet header is built after the output hook)',
-      'destinationMac: nftables cannot match MAC addresses on outgoing packets (the Ethernet header is built after the output hook)',
+      'sourceMACType: nftables cannot match MAC addresses on outgoing packets (the Ethernet header is built after the output hook)',
+      'destinationMACType: nftables cannot match MAC addresses on outgoing packets (the Ethernet header is built after the output hook)',
     ],
   );
-  assert.deepEqual(nftablesProblems(rule({ sourceMac: '02:00:00:00:00:01' })), []);
-  assert.throws(
-    () =>
-      compileNftables({ rules: [rule({ direction: 'outgoing', sourceMac: '02:00:00:00:00:01' })] }, { state: 'On' }),
-    NftablesCompileError,
-  );
+  assert.deepEqual(nftablesProblems(rule(single('sourceMAC', '02:00:00:00:00:01'))), []);
+  const outgoingMac = rule({ direction: 'outgoing', ...single('sourceMAC', '02:00:00:00:00:01') });
+  assert.throws(() => compileNftables({ rules: [outgoingMac] }, { state: 'On' }), NftablesCompileError);
   // Off needs no compilable rules: it only removes the table.
-  assert.equal(
-    compileNftables({ rules: [rule({ direction: 'outgoing', sourceMac: '02:00:00:00:00:01' })] }, { state: 'Off' }),
-    HEAD,
+  assert.equal(compileNftables({ rules: [outgoingMac] }, { state: 'Off' }), HEAD);
+});
+
+test('a rule naming a list that is not given cannot be compiled', () => {
+  assert.throws(
+    () => compileNftables({ rules: [rule({ sourceIPType: 'ip-list', sourceIPListID: 9 })] }, { state: 'On' }),
+    /names IP list 9, which is not given/,
   );
 });
 

@@ -36,7 +36,8 @@
  *   flows, which a host firewall can afford.
  * - Then the rules in {@link firewallEvaluationOrder} — the evaluator's order — so the kernel and
  *   `compileFirewall` decide alike: bypass/force-allow/allow → `accept`, deny → `drop`, log-only →
- *   `log prefix "palisade <id> "` and no verdict (evaluation continues). Each rule counts into a
+ *   `log prefix "palisade <id> "` and no verdict (evaluation continues; with `logDisabled` it only
+ *   counts). Each rule counts into a
  *   named counter `r_<id>` declared in the table (nftables wiki, "Counters": named counters can be
  *   listed and reset by name), so the agent reads counters by rule id.
  * - Last, when the direction has an allow rule, `counter drop` (Deep Security's implicit deny,
@@ -53,22 +54,30 @@
  * cutting it off the network; not filtering ARP avoids that trap.) The evaluator still models ARP
  * packets as Deep Security would; only nftables leaves them alone.
  *
+ * Protocols: tcp, udp, icmp and icmpv6 by their nft keywords, the others by number (no
+ * /etc/protocols needed on the host); `tcp-udp` is `meta l4proto { tcp, udp }`, and its ports the
+ * transport-header expression `th sport`/`th dport`, which reads both (nft(8), "RAW PAYLOAD
+ * EXPRESSION"). TCP flags compile to `tcp flags & (…) == …` (every listed flag set); an ICMP
+ * type and code to `icmp type … icmp code …`, negated as one concatenation (`icmp type . icmp code
+ * != { t . c }`) so that "not (type and code)" does not become "not type and not code".
+ *
  * Link-layer addresses exist only on the input hook: `ether saddr`/`ether daddr` read the received
  * frame's header, and on output the header is built after the hook. Outgoing rules with MAC
  * matches are refused.
  */
 
+import type { IpInterval } from './firewall-addresses.js';
+import { formatIpAddress } from './firewall-addresses.js';
 import { firewallEvaluationOrder } from './firewall-evaluator.js';
+import { type FirewallListContents, NO_FIREWALL_LISTS } from './firewall-lists.js';
+import { type MatchSet, type ResolvedFirewallRule, resolveFirewallRule } from './firewall-match.js';
 import {
   dedupeFirewallRules,
   type FirewallDirection,
   type FirewallRule,
-  formatIpAddress,
   frameFamilies,
-  type IpMatch,
-  type PortMatch,
-  parseIpEntry,
-  portInterval,
+  frameText,
+  PROTOCOL_NUMBERS,
 } from './firewall-rule.js';
 
 export const NFT_TABLE_FAMILY = 'inet';
@@ -94,29 +103,24 @@ export class NftablesCompileError extends Error {
   }
 }
 
-function frameText(rule: FirewallRule): string {
-  const f = typeof rule.frameType === 'number' ? `0x${rule.frameType.toString(16).padStart(4, '0')}` : rule.frameType;
-  return `${rule.frameTypeNot ? 'not ' : ''}${f}`;
-}
-
 /**
- * Why `rule` cannot be enforced by table `inet palisade` (`"<field>: <reason>"`); empty when it
+ * Why `rule` cannot be enforced by table `inet palisade` (`"<member>: <reason>"`); empty when it
  * can. The manager calls this when a rule is saved, so a rule the agent could not apply is refused
- * up front.
+ * up front. What cannot be enforced depends on the rule alone, not on its lists' items.
  */
 export function nftablesProblems(rule: FirewallRule): string[] {
   const out: string[] = [];
-  const families = frameFamilies(rule.frameType, rule.frameTypeNot);
+  const families = frameFamilies(rule);
   if (families.length === 0 && (rule.action === 'deny' || rule.action === 'log-only')) {
     out.push(
       `frameType: ${frameText(rule)} frames never reach an nftables inet chain (IPv4 and IPv6 only), so a ${rule.action} rule for them cannot be enforced`,
     );
   }
   if (rule.direction === 'outgoing') {
-    for (const field of ['sourceMac', 'destinationMac'] as const) {
-      if (rule[field] !== 'any')
+    for (const member of ['sourceMACType', 'destinationMACType'] as const) {
+      if (rule[member] !== 'any')
         out.push(
-          `${field}: nftables cannot match MAC addresses on outgoing packets (the Ethernet header is built after the output hook)`,
+          `${member}: nftables cannot match MAC addresses on outgoing packets (the Ethernet header is built after the output hook)`,
         );
     }
   }
@@ -153,11 +157,10 @@ function merge<T extends number | bigint>(intervals: [T, T][]): [T, T][] {
   return out;
 }
 
-function ipTexts(match: readonly string[], family: 4 | 6): string[] {
-  // Entries are canonical already (validateFirewallRule); parse only to sort and merge a list.
-  const mine = match.filter((e) => e.includes(':') === (family === 6));
-  if (mine.length <= 1) return mine;
-  const entries = mine.map(parseIpEntry).sort((a, b) => (a.low < b.low ? -1 : a.low > b.low ? 1 : 0));
+function ipTexts(values: readonly IpInterval[], family: 4 | 6): string[] {
+  const mine = [...new Map(values.filter((e) => e.family === family).map((e) => [e.text, e])).values()];
+  if (mine.length <= 1) return mine.map((e) => e.text);
+  const entries = mine.sort((a, b) => (a.low < b.low ? -1 : a.low > b.low ? 1 : 0));
   if (entries.every((e, i) => i === 0 || e.low > entries[i - 1]!.high)) return entries.map((e) => e.text);
   const bits = family === 4 ? 32n : 128n;
   return merge(entries.map((e): [bigint, bigint] => [e.low, e.high])).map(([lo, hi]) => {
@@ -174,31 +177,75 @@ function ipTexts(match: readonly string[], family: 4 | 6): string[] {
 }
 
 /** '' when the match does not constrain this family; null when it can never match in it. */
-function ipExpr(match: IpMatch, not: boolean, family: 4 | 6, field: 'saddr' | 'daddr'): string | null {
-  if (match === 'any') return '';
-  const texts = ipTexts(match, family);
-  if (texts.length === 0) return not ? '' : null;
-  return `${family === 4 ? 'ip' : 'ip6'} ${field} ${op(not)}${set(texts)}`;
+function ipExpr(match: MatchSet<IpInterval> | null, family: 4 | 6, field: 'saddr' | 'daddr'): string | null {
+  if (match === null) return '';
+  const texts = ipTexts(match.values, family);
+  if (texts.length === 0) return match.not ? '' : null;
+  return `${family === 4 ? 'ip' : 'ip6'} ${field} ${op(match.not)}${set(texts)}`;
 }
 
-function portExpr(rule: FirewallRule, match: PortMatch, not: boolean, field: 'sport' | 'dport'): string {
-  if (match === 'any') return '';
-  const texts = merge(match.map((e): [number, number] => [...portInterval(e)])).map(([a, b]) =>
+/** The nft word for the rule's protocol, or its number. */
+function protocolWord(rule: FirewallRule): string {
+  switch (rule.protocol) {
+    case 'tcp':
+    case 'udp':
+    case 'icmp':
+    case 'icmpv6':
+      return rule.protocol;
+    case 'tcp-udp':
+      return '{ tcp, udp }';
+    case 'other':
+      return String(rule.protocolNumber);
+    default:
+      return rule.protocol === 'any' ? '' : String(PROTOCOL_NUMBERS[rule.protocol]);
+  }
+}
+
+function protocolExpr(m: ResolvedFirewallRule): string {
+  const rule = m.rule;
+  if (m.protocol === null) return '';
+  // A port, flags or ICMP match already implies its protocol (nft adds the `meta l4proto`
+  // dependency itself) — except tcp-udp, whose `th` ports need the protocol said.
+  const ports = (m.sourcePort?.values.length ?? 0) > 0 || (m.destinationPort?.values.length ?? 0) > 0;
+  const implied = (ports && rule.protocol !== 'tcp-udp') || m.tcpFlags !== null || m.icmp !== null;
+  if (implied && !rule.protocolNot) return '';
+  return `meta l4proto ${op(rule.protocolNot)}${protocolWord(rule)}`;
+}
+
+/** null when the match can never hold (a positive match against an empty list). */
+function portExpr(
+  m: ResolvedFirewallRule,
+  match: MatchSet<readonly [number, number]> | null,
+  field: 'sport' | 'dport',
+): string | null {
+  if (match === null) return '';
+  if (match.values.length === 0) return match.not ? '' : null;
+  const texts = merge(match.values.map((e): [number, number] => [e[0], e[1]])).map(([a, b]) =>
     a === b ? `${a}` : `${a}-${b}`,
   );
-  return `${String(rule.protocol)} ${field} ${op(not)}${set(texts)}`;
+  const header = m.rule.protocol === 'tcp-udp' ? 'th' : m.rule.protocol;
+  return `${header} ${field} ${op(match.not)}${set(texts)}`;
 }
 
-function protocolExpr(rule: FirewallRule): string {
-  // A port match already implies its protocol (nft adds the `meta l4proto` dependency itself).
-  if (rule.protocol === 'any' || rule.sourcePorts !== 'any' || rule.destinationPorts !== 'any') return '';
-  // tcp, udp, icmp and icmpv6 are nft keywords with built-in values; other protocols by number,
-  // which needs no /etc/protocols on the host.
-  return `meta l4proto ${op(rule.protocolNot)}${String(rule.protocol)}`;
+function macExpr(match: MatchSet<string> | null, field: 'saddr' | 'daddr'): string | null {
+  if (match === null) return '';
+  if (match.values.length === 0) return match.not ? '' : null;
+  return `ether ${field} ${op(match.not)}${set(match.values)}`;
 }
 
-function macExpr(match: FirewallRule['sourceMac'], not: boolean, field: 'saddr' | 'daddr'): string {
-  return match === 'any' ? '' : `ether ${field} ${op(not)}${set(match)}`;
+function flagsExpr(m: ResolvedFirewallRule): string {
+  if (m.tcpFlags === null) return '';
+  const flags = m.tcpFlags.flags.join(' | ');
+  return `tcp flags & (${flags}) ${m.tcpFlags.not ? '!=' : '=='} ${flags}`;
+}
+
+function icmpExpr(m: ResolvedFirewallRule): string {
+  if (m.icmp === null) return '';
+  const p = m.rule.protocol === 'icmpv6' ? 'icmpv6' : 'icmp';
+  const { type, code, not } = m.icmp;
+  if (code === null) return `${p} type ${op(not)}${type}`;
+  if (!not) return `${p} type ${type} ${p} code ${code}`;
+  return `${p} type . ${p} code != { ${type} . ${code} }`;
 }
 
 function verdict(rule: FirewallRule): string {
@@ -210,43 +257,47 @@ function verdict(rule: FirewallRule): string {
     case 'deny':
       return 'drop';
     case 'log-only':
-      return `log prefix "palisade ${rule.id} "`;
+      return rule.logDisabled ? '' : `log prefix "palisade ${rule.id} "`;
   }
 }
 
 /** The chain lines of one rule (possibly one per IP family, possibly none). */
-export function nftRuleLines(rule: FirewallRule): string[] {
-  const families = frameFamilies(rule.frameType, rule.frameTypeNot);
-  if (families.length === 0) {
+export function nftRuleLines(rule: FirewallRule, lists: FirewallListContents = NO_FIREWALL_LISTS): string[] {
+  const m = resolveFirewallRule(rule, lists);
+  if (m.families.length === 0) {
     return [`# rule ${rule.id}: ${frameText(rule)} frames never reach this table and pass unfiltered`];
   }
-  const tail = `counter name ${nftCounterName(rule.id)} ${verdict(rule)} comment "rule ${rule.id}"`;
-  const common = [
-    protocolExpr(rule),
-    macExpr(rule.sourceMac, rule.sourceMacNot, 'saddr'),
-    macExpr(rule.destinationMac, rule.destinationMacNot, 'daddr'),
+  const tail = [`counter name ${nftCounterName(rule.id)}`, verdict(rule), `comment "rule ${rule.id}"`];
+  const parts = [
+    protocolExpr(m),
+    macExpr(m.sourceMAC, 'saddr'),
+    macExpr(m.destinationMAC, 'daddr'),
+    portExpr(m, m.sourcePort, 'sport'),
+    portExpr(m, m.destinationPort, 'dport'),
+    flagsExpr(m),
+    icmpExpr(m),
   ];
-  const ports = [
-    portExpr(rule, rule.sourcePorts, rule.sourcePortsNot, 'sport'),
-    portExpr(rule, rule.destinationPorts, rule.destinationPortsNot, 'dport'),
-  ];
-  const join = (parts: string[]): string => [...parts.filter((x) => x !== ''), tail].join(' ');
+  if (parts.includes(null)) return [`# rule ${rule.id}: an empty list leaves nothing for it to match`];
+  const join = (xs: (string | null)[]): string => [...xs, ...tail].filter((x) => x !== '' && x !== null).join(' ');
   // Addresses are per family (`ip saddr` vs `ip6 saddr`), so a rule that tests them — or a frame
   // type that admits one family — becomes one line per family, each starting with its nfproto.
-  if (families.length === 2 && rule.sourceIp === 'any' && rule.destinationIp === 'any') {
-    return [join([...common, ...ports])];
-  }
+  if (m.families.length === 2 && m.sourceIP === null && m.destinationIP === null) return [join(parts)];
   const lines: string[] = [];
-  for (const family of families) {
-    const src = ipExpr(rule.sourceIp, rule.sourceIpNot, family, 'saddr');
-    const dst = ipExpr(rule.destinationIp, rule.destinationIpNot, family, 'daddr');
+  for (const family of m.families) {
+    const src = ipExpr(m.sourceIP, family, 'saddr');
+    const dst = ipExpr(m.destinationIP, family, 'daddr');
     if (src === null || dst === null) continue;
-    lines.push(join([`meta nfproto ipv${family}`, ...common, src, dst, ...ports]));
+    lines.push(join([`meta nfproto ipv${family}`, parts[0]!, parts[1]!, parts[2]!, src, dst, ...parts.slice(3)]));
   }
   return lines;
 }
 
-function chain(name: 'input' | 'output', direction: FirewallDirection, ordered: readonly FirewallRule[]): string[] {
+function chain(
+  name: 'input' | 'output',
+  direction: FirewallDirection,
+  ordered: readonly FirewallRule[],
+  lists: FirewallListContents,
+): string[] {
   const rules = ordered.filter((r) => r.direction === direction);
   const lines = [
     `\tchain ${name} {`,
@@ -254,20 +305,20 @@ function chain(name: 'input' | 'output', direction: FirewallDirection, ordered: 
     '\t\tct state established,related accept',
     `\t\t${name === 'input' ? 'iif' : 'oif'} "lo" accept`,
   ];
-  for (const rule of rules) for (const line of nftRuleLines(rule)) lines.push(`\t\t${line}`);
+  for (const rule of rules) for (const line of nftRuleLines(rule, lists)) lines.push(`\t\t${line}`);
   if (rules.some((r) => r.action === 'allow')) lines.push('\t\tcounter drop comment "out of allowed policy"');
   lines.push('\t}');
   return lines;
 }
 
 /**
- * The nftables script for `nft -f`. Rules are the effective ones (hidden rule included); the same
- * rule listed twice is kept once.
+ * The nftables script for `nft -f`. Rules are the effective ones (hidden rule included), with the
+ * items of the lists they name; the same rule listed twice is kept once.
  * @throws NftablesCompileError when a rule cannot be enforced (see {@link nftablesProblems}).
- * @throws RangeError when two different rules share an id.
+ * @throws RangeError when two different rules share an id or a rule names a list not given.
  */
 export function compileNftables(
-  effective: { readonly rules: readonly FirewallRule[] },
+  effective: { readonly rules: readonly FirewallRule[]; readonly lists?: FirewallListContents },
   options: NftablesOptions,
 ): string {
   const head = [
@@ -279,10 +330,11 @@ export function compileNftables(
   const rules = dedupeFirewallRules(effective.rules);
   const problems = rules.flatMap((r) => nftablesProblems(r).map((p) => `rule ${r.id}: ${p}`));
   if (problems.length > 0) throw new NftablesCompileError(problems);
+  const lists = effective.lists ?? NO_FIREWALL_LISTS;
   const ordered = firewallEvaluationOrder(rules);
   const lines = [...head, `table ${NFT_TABLE_FAMILY} ${NFT_TABLE_NAME} {`];
   for (const rule of rules) lines.push(`\tcounter ${nftCounterName(rule.id)} {`, '\t}');
-  lines.push(...chain('input', 'incoming', ordered), ...chain('output', 'outgoing', ordered), '}');
+  lines.push(...chain('input', 'incoming', ordered, lists), ...chain('output', 'outgoing', ordered, lists), '}');
   return `${lines.join('\n')}\n`;
 }
 

@@ -1,4 +1,11 @@
 import { sha256Fingerprint } from './canonical-json.js';
+import {
+  type FirewallListContents,
+  firewallRuleListReferences,
+  listContentsFor,
+  validateFirewallListContents,
+} from './firewall-lists.js';
+import { type FirewallRule, validateFirewallRules } from './firewall-rule.js';
 import { HEARTBEAT_MISSED_THRESHOLD } from './heartbeat-timing.js';
 import type { SettingValues } from './settings-catalog.js';
 
@@ -20,7 +27,13 @@ export interface SecurityConfiguration {
     readonly listen: boolean;
     readonly listeningPort: number;
   };
-  readonly firewall: { readonly state: 'On' | 'Off'; readonly rules: readonly unknown[] };
+  readonly firewall: {
+    readonly state: 'On' | 'Off';
+    /** Validated rules (firewall-rule.ts), as JSON. */
+    readonly rules: readonly unknown[];
+    /** The items of the IP, MAC and port lists the rules name; absent when they name none. */
+    readonly lists?: FirewallListContents;
+  };
 }
 
 const DIRECTIONS: Record<string, AgentDirection> = {
@@ -39,10 +52,14 @@ export interface ConfigurationInputs {
   readonly settings: SettingValues;
   readonly heartbeatIntervalSeconds: number;
   readonly listeningPort?: number;
-  readonly firewallRules?: readonly unknown[];
+  /** The computer's effective rules (policy chain and its own). Omitted means none. */
+  readonly firewallRules?: readonly FirewallRule[];
+  /** The items of (at least) every list the rules name, by ID. */
+  readonly firewallLists?: FirewallListContents;
 }
 
 export function buildSecurityConfiguration(inputs: ConfigurationInputs): SecurityConfiguration {
+  const rules = inputs.firewallRules ?? [];
   const direction = agentDirection(inputs.settings.platformSettingAgentCommunicationsDirection);
   return {
     schema: 1,
@@ -54,9 +71,39 @@ export function buildSecurityConfiguration(inputs: ConfigurationInputs): Securit
     },
     firewall: {
       state: inputs.settings.firewallSettingState === 'Off' ? 'Off' : 'On',
-      rules: inputs.firewallRules ?? [],
+      rules,
+      // Only when used, so that computers whose rules name no list keep the shape (and
+      // fingerprint) they had before lists existed.
+      ...(rules.some((r) => firewallRuleListReferences(r).length > 0)
+        ? { lists: listContentsFor(rules, inputs.firewallLists ?? NO_LISTS) }
+        : {}),
     },
   };
+}
+
+const NO_LISTS: FirewallListContents = { ipLists: {}, macLists: {}, portLists: {} };
+
+export type FirewallConfigurationValidation =
+  | { readonly ok: true; readonly rules: readonly FirewallRule[]; readonly lists: FirewallListContents }
+  | { readonly ok: false; readonly problems: readonly string[] };
+
+/**
+ * Validates a configuration's `firewall` as the agent receives it: the rules, the list items, and
+ * that every list a rule names is there. Problems name the rule index or list.
+ */
+export function validateFirewallConfiguration(
+  firewall: SecurityConfiguration['firewall'],
+): FirewallConfigurationValidation {
+  const rules = validateFirewallRules(firewall.rules);
+  const lists = validateFirewallListContents(firewall.lists);
+  const problems = [...(rules.ok ? [] : rules.problems), ...(lists.ok ? [] : lists.problems)];
+  if (!rules.ok || !lists.ok) return { ok: false, problems };
+  try {
+    listContentsFor(rules.rules, lists.lists);
+  } catch (e) {
+    return { ok: false, problems: [(e as Error).message] };
+  }
+  return { ok: true, rules: rules.rules, lists: lists.lists };
 }
 
 /** SHA-256 of the RFC 8785 canonical JSON of the configuration (DESIGN.md "The heartbeat"). */

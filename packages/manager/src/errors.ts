@@ -29,6 +29,10 @@ export const ERRORS = {
   FIREWALL_RULE_INVALID: { status: 400, message: 'firewall rule is not valid' },
   FIREWALL_RULE_NOT_ENFORCEABLE: { status: 400, message: 'firewall rule cannot be enforced by the agent (nftables)' },
   FIREWALL_RULE_REFERENCE_UNKNOWN: { status: 400, message: 'the request names a firewall rule that does not exist' },
+  FIREWALL_LIST_REFERENCE_UNKNOWN: {
+    status: 400,
+    message: 'the firewall rule names an IP, MAC or port list that does not exist',
+  },
   API_KEY_REQUIRED: { status: 401, message: 'send an API key in the api-secret-key header' },
   API_KEY_INVALID: { status: 401, message: 'API key not recognised (unknown or revoked)' },
   CLIENT_CERTIFICATE_REQUIRED: {

@@ -236,8 +236,10 @@ describe('firewall enforcement in network namespaces (nftables, hidden rule, lis
         direction: 'incoming',
         frameType: 'ip',
         protocol: 'tcp',
-        sourceIp: lab.ip('manager'),
-        destinationPorts: PORT,
+        sourceIPType: 'single',
+        sourceIPValue: lab.ip('manager'),
+        destinationPortType: 'multiple',
+        destinationPortMultiple: [String(PORT)],
       })
     ).ID;
     rules.deny = (
@@ -247,7 +249,8 @@ describe('firewall enforcement in network namespaces (nftables, hidden rule, lis
         priority: 4,
         direction: 'incoming',
         protocol: 'tcp',
-        destinationPorts: PORT,
+        destinationPortType: 'multiple',
+        destinationPortMultiple: [String(PORT)],
       })
     ).ID;
     await ok('POST', `/api/computers/${computerId}/firewall`, { ruleIDs: [rules.managerOnly, rules.deny] });
@@ -276,7 +279,11 @@ describe('firewall enforcement in network namespaces (nftables, hidden rule, lis
   });
 
   test("the same restriction by MAC: the manager's card gets in, the other host does not", async () => {
-    await ok('POST', `/api/firewallrules/${rules.managerOnly}`, { sourceIp: 'any', sourceMac: lab.mac('manager') });
+    await ok('POST', `/api/firewallrules/${rules.managerOnly}`, {
+      sourceIPType: 'any',
+      sourceMACType: 'single',
+      sourceMACValue: lab.mac('manager'),
+    });
     await converge();
     assert.match(
       (await table())!.text,

@@ -3,7 +3,12 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { buildSecurityConfiguration, type SecurityConfiguration, validateFirewallRule } from '@palisade/core';
+import {
+  buildSecurityConfiguration,
+  type FirewallRule,
+  type SecurityConfiguration,
+  validateFirewallRule,
+} from '@palisade/core';
 import { FirewallEngine } from './firewall-engine.js';
 
 /**
@@ -62,13 +67,17 @@ echo '${counters}'
   };
 }
 
+const toPort = (port: number) => ({ destinationPortType: 'multiple', destinationPortMultiple: [String(port)] });
+
 function rule(input: Record<string, unknown>) {
   const r = validateFirewallRule({ priority: 4, direction: 'incoming', ...input });
   if (!r.ok) assert.fail(r.problems.join('; '));
   return r.rule;
 }
 
-function config(o: { direction?: string; firewall?: 'On' | 'Off'; rules?: unknown[] } = {}): SecurityConfiguration {
+function config(
+  o: { direction?: string; firewall?: 'On' | 'Off'; rules?: FirewallRule[] } = {},
+): SecurityConfiguration {
   return buildSecurityConfiguration({
     settings: {
       platformSettingAgentCommunicationsDirection: o.direction ?? 'Bidirectional',
@@ -87,7 +96,7 @@ describe('firewall engine: nft -f with the compiled table, driver status and cou
     const nft = fakeNft(dir, 'nft-ok', {});
     const engine = new FirewallEngine({ command: nft.command, enabled: true });
     const c = config({
-      rules: [rule({ id: '7', name: 'ssh', action: 'allow', priority: 0, protocol: 'tcp', destinationPorts: 22 })],
+      rules: [rule({ id: '7', name: 'ssh', action: 'allow', priority: 0, protocol: 'tcp', ...toPort(22) })],
     });
     assert.deepEqual(await engine.apply(c), { outcome: 'applied' });
     assert.deepEqual(nft.calls(), ['-f -']);
@@ -113,7 +122,7 @@ describe('firewall engine: nft -f with the compiled table, driver status and cou
     const engine = new FirewallEngine({ command: nft.command, enabled: true });
     const c = config({
       firewall: 'Off',
-      rules: [rule({ id: '7', name: 'ssh', action: 'deny', protocol: 'tcp', destinationPorts: 22 })],
+      rules: [rule({ id: '7', name: 'ssh', action: 'deny', protocol: 'tcp', ...toPort(22) })],
     });
     assert.deepEqual(await engine.apply(c), { outcome: 'applied' });
     assert.equal(
@@ -162,7 +171,7 @@ describe('firewall engine: nft -f with the compiled table, driver status and cou
   test('rules that are not valid fail the apply before nft runs', async () => {
     const nft = fakeNft(dir, 'nft-invalid', {});
     const applied = await new FirewallEngine({ command: nft.command, enabled: true }).apply(
-      config({ rules: [{ id: 'x', name: 'bad', action: 'deny', priority: 9, direction: 'incoming' }] }),
+      config({ rules: [{ id: 'x', name: 'bad', action: 'deny', priority: 9, direction: 'incoming' } as never] }),
     );
     assert.equal(applied.outcome, 'failed');
     assert.match(

@@ -5,7 +5,7 @@ import {
   NFT_TABLE_NAME,
   parseNftCounters,
   type SecurityConfiguration,
-  validateFirewallRules,
+  validateFirewallConfiguration,
 } from '@palisade/core';
 import type { Driver } from '@palisade/protocol';
 import { type NftOptions, runNft } from './nft-command.js';
@@ -64,11 +64,12 @@ export class FirewallEngine {
 
   /** The nft script for a configuration; throws with the reason when it cannot be built. */
   static script(configuration: SecurityConfiguration): string {
-    const v = validateFirewallRules(configuration.firewall.rules);
+    const v = validateFirewallConfiguration(configuration.firewall);
     if (!v.ok) throw new Error(`firewall rules are not valid: ${v.problems.join('; ')}`);
     if (configuration.firewall.state === 'Off') return compileNftables({ rules: [] }, { state: 'Off' });
     const effective = effectiveFirewallRules({
       rules: v.rules,
+      lists: v.lists,
       listen: configuration.communication.listen,
       listeningPort: configuration.communication.listeningPort,
     });

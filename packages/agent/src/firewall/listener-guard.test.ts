@@ -4,7 +4,13 @@ import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { buildSecurityConfiguration, type SecurityConfiguration, validateFirewallRule } from '@palisade/core';
+import {
+  buildSecurityConfiguration,
+  type FirewallListContents,
+  type FirewallRule,
+  type SecurityConfiguration,
+  validateFirewallRule,
+} from '@palisade/core';
 import { StateDir } from '../state-dir.js';
 import { firewallPeerDecision, firewallPermitsPeer, listenerGuard, neighbourMac } from './listener-guard.js';
 
@@ -27,19 +33,25 @@ const replacing = (match: Record<string, unknown>) =>
     action: 'force-allow',
     frameType: 'ip',
     protocol: 'tcp',
-    destinationPorts: 4118,
+    destinationPortType: 'multiple',
+    destinationPortMultiple: ['4118'],
     ...match,
   });
+const from = (ip: string) => ({ sourceIPType: 'single', sourceIPValue: ip });
 /** Force-allow beats deny at one priority, so this drops everyone else and spares the manager. */
 const denyPort = rule({
   id: 'deny-4118',
   name: 'nobody else',
   action: 'deny',
   protocol: 'tcp',
-  destinationPorts: 4118,
+  destinationPortType: 'multiple',
+  destinationPortMultiple: ['4118'],
 });
 
-function config(rules: unknown[], o: { direction?: string; firewall?: 'On' | 'Off' } = {}): SecurityConfiguration {
+function config(
+  rules: FirewallRule[],
+  o: { direction?: string; firewall?: 'On' | 'Off'; lists?: FirewallListContents } = {},
+): SecurityConfiguration {
   return buildSecurityConfiguration({
     settings: {
       platformSettingAgentCommunicationsDirection: o.direction ?? 'Manager Initiated',
@@ -47,6 +59,7 @@ function config(rules: unknown[], o: { direction?: string; firewall?: 'On' | 'Of
     } as never,
     heartbeatIntervalSeconds: 600,
     firewallRules: rules,
+    ...(o.lists ? { firewallLists: o.lists } : {}),
   });
 }
 
@@ -64,7 +77,7 @@ test('the hidden rule lets every peer reach the listening port', () => {
 });
 
 test('replacing alone removes the any-source bypass but keeps nobody out; with a deny for the port only the manager gets in', () => {
-  const alone = config([replacing({ sourceIp: MANAGER })]);
+  const alone = config([replacing(from(MANAGER))]);
   assert.deepEqual(firewallPeerDecision(alone, peer(MANAGER)), {
     permitted: true,
     reason: 'allowed by force-allow rule mgr',
@@ -77,7 +90,7 @@ test('replacing alone removes the any-source bypass but keeps nobody out; with a
     ruleId: null,
   });
 
-  const restricted = config([replacing({ sourceIp: MANAGER }), denyPort]);
+  const restricted = config([replacing(from(MANAGER)), denyPort]);
   assert.equal(firewallPermitsPeer(restricted, peer(MANAGER)), true);
   assert.deepEqual(firewallPeerDecision(restricted, peer(OTHER)), {
     permitted: false,
@@ -90,8 +103,16 @@ test('replacing alone removes the any-source bypass but keeps nobody out; with a
 
 test('an allow rule closes the rest by implicit deny ("out of allowed policy")', () => {
   const c = config([
-    replacing({ sourceIp: MANAGER }),
-    rule({ id: 'ssh', name: 'ssh', action: 'allow', priority: 0, protocol: 'tcp', destinationPorts: 22 }),
+    replacing(from(MANAGER)),
+    rule({
+      id: 'ssh',
+      name: 'ssh',
+      action: 'allow',
+      priority: 0,
+      protocol: 'tcp',
+      destinationPortType: 'multiple',
+      destinationPortMultiple: ['22'],
+    }),
   ]);
   assert.equal(firewallPermitsPeer(c, peer(MANAGER)), true);
   assert.deepEqual(firewallPeerDecision(c, peer(OTHER)), {
@@ -102,7 +123,7 @@ test('an allow rule closes the rest by implicit deny ("out of allowed policy")',
 });
 
 test("by MAC: the manager's card gets in, another card does not, an unknown one does not match the rule", () => {
-  const c = config([replacing({ sourceMac: MANAGER_MAC }), denyPort]);
+  const c = config([replacing({ sourceMACType: 'single', sourceMACValue: MANAGER_MAC }), denyPort]);
   assert.equal(firewallPermitsPeer(c, peer(MANAGER, MANAGER_MAC)), true);
   assert.equal(firewallPermitsPeer(c, peer(MANAGER, OTHER_MAC)), false, 'the address alone is not what the rule names');
   assert.equal(firewallPermitsPeer(c, peer(OTHER, OTHER_MAC)), false);
@@ -113,8 +134,17 @@ test("by MAC: the manager's card gets in, another card does not, an unknown one 
   );
 });
 
+test('an IP list names who may reach the port; the list items travel with the configuration', () => {
+  const c = config([replacing({ sourceIPType: 'ip-list', sourceIPListID: 5 }), denyPort], {
+    lists: { ipLists: { '5': [`${MANAGER} # manager`, '198.18.0.200-198.18.0.210'] }, macLists: {}, portLists: {} },
+  });
+  assert.equal(firewallPermitsPeer(c, peer(MANAGER)), true);
+  assert.equal(firewallPermitsPeer(c, peer('198.18.0.205')), true);
+  assert.equal(firewallPermitsPeer(c, peer(OTHER)), false);
+});
+
 test('loopback, firewall Off and no configuration are let through; rules that cannot compile shut the listener', () => {
-  const restricted = config([replacing({ sourceIp: MANAGER }), denyPort]);
+  const restricted = config([replacing(from(MANAGER)), denyPort]);
   assert.deepEqual(firewallPeerDecision(restricted, peer('127.0.0.1')), {
     permitted: true,
     reason: 'allowed by loopback',
@@ -167,7 +197,7 @@ test('listenerGuard reads the applied configuration per connection; an unreadabl
     assert.equal(guard(socket(OTHER)).permitted, true, 'nothing applied yet');
     state.saveAppliedConfiguration({
       fingerprint: 'sha256:x',
-      configuration: config([replacing({ sourceIp: MANAGER }), denyPort]),
+      configuration: config([replacing(from(MANAGER)), denyPort]),
       appliedAt: 0,
     });
     assert.deepEqual(guard(socket(OTHER)), {

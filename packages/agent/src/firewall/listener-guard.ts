@@ -6,7 +6,7 @@ import {
   type FirewallDecision,
   type FirewallMatcher,
   type SecurityConfiguration,
-  validateFirewallRules,
+  validateFirewallConfiguration,
 } from '@palisade/core';
 import type { StateDir } from '../state-dir.js';
 
@@ -41,23 +41,24 @@ let cache: { key: string; matcher: FirewallMatcher | Error } | null = null;
 function matcherFor(configuration: SecurityConfiguration): FirewallMatcher | Error {
   const key = JSON.stringify([
     configuration.firewall.rules,
+    configuration.firewall.lists ?? null,
     configuration.communication.listen,
     configuration.communication.listeningPort,
   ]);
   if (cache?.key === key) return cache.matcher;
   let matcher: FirewallMatcher | Error;
-  const v = validateFirewallRules(configuration.firewall.rules);
+  const v = validateFirewallConfiguration(configuration.firewall);
   if (!v.ok) {
     matcher = new Error(`firewall rules are not valid: ${v.problems.join('; ')}`);
   } else {
     try {
-      matcher = compileFirewall(
-        effectiveFirewallRules({
-          rules: v.rules,
-          listen: configuration.communication.listen,
-          listeningPort: configuration.communication.listeningPort,
-        }).rules,
-      );
+      const effective = effectiveFirewallRules({
+        rules: v.rules,
+        lists: v.lists,
+        listen: configuration.communication.listen,
+        listeningPort: configuration.communication.listeningPort,
+      });
+      matcher = compileFirewall(effective.rules, effective.lists);
     } catch (e) {
       matcher = e as Error;
     }

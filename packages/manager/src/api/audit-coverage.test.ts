@@ -20,7 +20,8 @@ const RULE = {
   priority: 0,
   direction: 'incoming',
   protocol: 'tcp',
-  destinationPorts: [80],
+  destinationPortType: 'multiple',
+  destinationPortMultiple: ['80'],
 };
 const compact = (e: any) => [e.action, e.targetType, e.targetID, e.setting, e.oldValue, e.newValue];
 
@@ -41,8 +42,8 @@ describe('audit log: firewall rules and the TLS policy', () => {
     const start = await last();
     const r = (await f.request('POST', '/api/firewallrules', RULE)).body;
     const stored1 = (await f.store.listAuditEvents({ limit: 1 }))[0]!;
-    await f.request('POST', `/api/firewallrules/${r.ID}`, { destinationPorts: [8080] });
-    await f.request('POST', `/api/firewallrules/${r.ID}`, { destinationPorts: [8080] }); // no change: no row
+    await f.request('POST', `/api/firewallrules/${r.ID}`, { destinationPortMultiple: ['8080'] });
+    await f.request('POST', `/api/firewallrules/${r.ID}`, { destinationPortMultiple: ['8080'] }); // no change: no row
     await f.request('PUT', `/api/firewallrules/${r.ID}`, { ...RULE, name: 'Web 2' });
     assert.equal((await f.request('DELETE', `/api/firewallrules/${r.ID}`)).status, 204);
     const rows = await since(start);
@@ -58,10 +59,10 @@ describe('audit log: firewall rules and the TLS policy', () => {
     const parse = (v: string | null) => (v === null ? null : JSON.parse(v));
     assert.equal(rows[0].oldValue, null);
     assert.equal(parse(rows[0].newValue).name, 'Web');
-    assert.deepEqual(parse(rows[0].newValue).destinationPorts, [80]);
+    assert.deepEqual(parse(rows[0].newValue).destinationPortMultiple, ['80']);
     assert.deepEqual(
-      [parse(rows[1].oldValue).destinationPorts, parse(rows[1].newValue).destinationPorts],
-      [[80], [8080]],
+      [parse(rows[1].oldValue).destinationPortMultiple, parse(rows[1].newValue).destinationPortMultiple],
+      [['80'], ['8080']],
     );
     assert.deepEqual([parse(rows[2].oldValue).name, parse(rows[2].newValue).name], ['Web', 'Web 2']);
     assert.deepEqual([parse(rows[3].oldValue).name, rows[3].newValue], ['Web 2', null]);

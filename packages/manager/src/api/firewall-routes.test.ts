@@ -12,8 +12,10 @@ const MANAGER_ONLY = {
   direction: 'incoming',
   frameType: 'IP',
   protocol: 'TCP',
-  sourceIp: '198.18.0.1',
-  destinationPorts: '4118',
+  sourceIPType: 'single',
+  sourceIPValue: '198.18.0.1',
+  destinationPortType: 'multiple',
+  destinationPortMultiple: ['4118'],
 };
 const WEB = {
   name: 'Web',
@@ -21,8 +23,13 @@ const WEB = {
   priority: 0,
   direction: 'incoming',
   protocol: 'tcp',
-  destinationPorts: [80, '443', '8000-8080'],
+  destinationPortType: 'multiple',
+  destinationPortMultiple: [80, '443', '8000 - 8080'],
 };
+const toPorts = (...ports: (number | string)[]) => ({
+  destinationPortType: 'multiple',
+  destinationPortMultiple: ports.map(String),
+});
 
 describe('firewall rules: the resource, validated and compiled when saved', () => {
   let f: ApiFixture;
@@ -31,42 +38,52 @@ describe('firewall rules: the resource, validated and compiled when saved', () =
   });
   after(() => f.close());
 
-  test('create normalizes every field, list and describe show it with its ID', async () => {
+  test("create normalizes every member into Deep Security's model; list and describe show it with its ID", async () => {
     const r = await f.request('POST', '/api/firewallrules', {
       ...WEB,
       description: ' web servers ',
-      sourceIp: ['10.0.0.0/8', '2001:DB8::1'],
-      sourceMac: '00-1A-2B-3C-4D-5E',
+      sourceIPType: 'multiple',
+      sourceIPMultiple: ['10.0.0.0/8', '2001:DB8::1'],
+      sourceMACType: 'single',
+      sourceMACValue: '00-1A-2B-3C-4D-5E',
     });
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.equal(typeof r.body.ID, 'number');
     assert.deepEqual(
-      { ...r.body, ID: 0, created: 0, lastModified: 0 },
+      { ...r.body, ID: 0 },
       {
         ID: 0,
         name: 'Web',
         description: 'web servers',
         action: 'allow',
-        priority: 0,
+        priority: '0',
         direction: 'incoming',
-        frameType: 'any',
-        frameTypeNot: false,
+        frameType: 'ip',
+        frameNumber: 2048,
+        frameNot: false,
         protocol: 'tcp',
         protocolNot: false,
-        sourceIp: ['10.0.0.0/8', '2001:db8::1'],
-        sourceIpNot: false,
-        destinationIp: 'any',
-        destinationIpNot: false,
-        sourceMac: ['00:1a:2b:3c:4d:5e'],
-        sourceMacNot: false,
-        destinationMac: 'any',
-        destinationMacNot: false,
-        sourcePorts: 'any',
-        sourcePortsNot: false,
-        destinationPorts: [80, 443, '8000-8080'],
-        destinationPortsNot: false,
-        created: 0,
-        lastModified: 0,
+        sourceIPType: 'multiple',
+        sourceIPMultiple: ['10.0.0.0/8', '2001:DB8::1'],
+        sourceIPNot: false,
+        sourceMACType: 'single',
+        sourceMACValue: '00-1A-2B-3C-4D-5E',
+        sourceMACNot: false,
+        sourcePortType: 'any',
+        sourcePortNot: false,
+        destinationIPType: 'any',
+        destinationIPNot: false,
+        destinationMACType: 'any',
+        destinationMACNot: false,
+        destinationPortType: 'multiple',
+        destinationPortMultiple: ['80', '443', '8000-8080'],
+        destinationPortNot: false,
+        anyFlags: true,
+        logDisabled: false,
+        includePacketData: false,
+        alertEnabled: false,
+        TCPNot: false,
+        ICMPNot: false,
       },
     );
     assert.deepEqual((await f.request('GET', `/api/firewallrules/${r.body.ID}`)).body, r.body);
@@ -84,16 +101,18 @@ describe('firewall rules: the resource, validated and compiled when saved', () =
       priority: 7,
       direction: 'incoming',
       protocol: 'udp',
-      destinationPorts: [53, 70000],
-      sourceIp: '10.0.0.1/8',
+      ...toPorts(53, 70000),
+      sourceIPType: 'masked-ip',
+      sourceIPValue: '10.0.0.1',
+      sourceIPMask: '8',
     });
     assert.equal(r.status, 400);
     assert.equal(r.body.error.code, 'FIREWALL_RULE_INVALID');
     for (const reason of [
       'action: "forbid" is not one of',
       'priority: 7 is not a priority',
-      'destinationPorts[1]: 70000 is not a port',
-      'sourceIp: "10.0.0.1/8" has host bits set',
+      'destinationPortMultiple[1]: "70000" is not a port',
+      'sourceIPMask: "10.0.0.1/8" has host bits set',
     ]) {
       assert.ok(r.body.error.message.includes(reason), `${reason} in ${r.body.error.message}`);
     }
@@ -104,11 +123,14 @@ describe('firewall rules: the resource, validated and compiled when saved', () =
       priority: 1,
       direction: 'incoming',
       protocol: 'icmp',
-      destinationPorts: 22,
+      ...toPorts(22),
     });
     assert.equal(icmp.body.error.code, 'FIREWALL_RULE_INVALID');
-    assert.match(icmp.body.error.message, /destinationPorts: ports are only meaningful for protocol TCP or UDP/);
-    // A misspelt field must not silently widen a rule: refused by the schema, naming it.
+    assert.match(
+      icmp.body.error.message,
+      /destinationPortType: ports are only meaningful for protocol tcp, udp or tcp-udp/,
+    );
+    // A misspelt member must not silently widen a rule: refused by the schema, naming it.
     const typo = await f.request('POST', '/api/firewallrules', { ...WEB, name: 'Typo', destinationPort: 22 });
     assert.deepEqual([typo.status, typo.body.error.code], [400, 'VALIDATION_FAILED']);
     assert.match(typo.body.error.message, /unknown member "destinationPort"/);
@@ -117,7 +139,17 @@ describe('firewall rules: the resource, validated and compiled when saved', () =
       priority: 0,
       direction: 'incoming',
     });
-    assert.deepEqual([noAction.status, noAction.body.error.code], [400, 'VALIDATION_FAILED']);
+    assert.deepEqual([noAction.status, noAction.body.error.code], [400, 'FIREWALL_RULE_INVALID']);
+    assert.match(noAction.body.error.message, /action: is required/);
+    // A list that does not exist cannot be named.
+    const list = await f.request('POST', '/api/firewallrules', {
+      ...WEB,
+      name: 'Listed',
+      sourceIPType: 'ip-list',
+      sourceIPListID: 77,
+    });
+    assert.deepEqual([list.status, list.body.error.code], [400, 'FIREWALL_LIST_REFERENCE_UNKNOWN']);
+    assert.match(list.body.error.message, /sourceIPListID 77/);
     assert.deepEqual(
       (await f.request('GET', '/api/firewallrules')).body.firewallRules.map((x: any) => x.name),
       ['Web'],
@@ -143,10 +175,11 @@ describe('firewall rules: the resource, validated and compiled when saved', () =
       action: 'deny',
       priority: 2,
       direction: 'outgoing',
-      destinationMac: '02:00:00:00:00:01',
+      destinationMACType: 'single',
+      destinationMACValue: '02:00:00:00:00:01',
     });
     assert.equal(mac.body.error.code, 'FIREWALL_RULE_NOT_ENFORCEABLE');
-    assert.match(mac.body.error.message, /destinationMac: nftables cannot match MAC addresses on outgoing packets/);
+    assert.match(mac.body.error.message, /destinationMACType: nftables cannot match MAC addresses on outgoing packets/);
     // An allow rule for ARP is enforceable (ARP passes), so it is accepted.
     const allowArp = await f.request('POST', '/api/firewallrules', {
       name: 'ARP ok',
@@ -159,7 +192,7 @@ describe('firewall rules: the resource, validated and compiled when saved', () =
     assert.equal((await f.request('DELETE', `/api/firewallrules/${allowArp.body.ID}`)).status, 204);
   });
 
-  test('names are unique; POST modifies the fields sent, PUT replaces the rule; bad changes write nothing', async () => {
+  test('names are unique; POST modifies the members sent, PUT replaces the rule; bad changes write nothing', async () => {
     const a = (
       await f.request('POST', '/api/firewallrules', {
         name: 'SSH',
@@ -167,14 +200,28 @@ describe('firewall rules: the resource, validated and compiled when saved', () =
         priority: 0,
         direction: 'incoming',
         protocol: 'tcp',
-        destinationPorts: 22,
+        ...toPorts(22),
       })
     ).body;
     const dup = await f.request('POST', '/api/firewallrules', { ...WEB });
     assert.deepEqual([dup.status, dup.body.error.code], [409, 'FIREWALL_RULE_NAME_TAKEN']);
-    const m = await f.request('POST', `/api/firewallrules/${a.ID}`, { sourceIp: '198.18.0.0/24' });
+    const m = await f.request('POST', `/api/firewallrules/${a.ID}`, {
+      sourceIPType: 'masked-ip',
+      sourceIPValue: '198.18.0.0',
+      sourceIPMask: '24',
+    });
     assert.equal(m.status, 200, JSON.stringify(m.body));
-    assert.deepEqual([m.body.name, m.body.destinationPorts, m.body.sourceIp], ['SSH', [22], ['198.18.0.0/24']]);
+    assert.deepEqual(
+      [m.body.name, m.body.destinationPortMultiple, m.body.sourceIPValue, m.body.sourceIPMask],
+      ['SSH', ['22'], '198.18.0.0', '24'],
+    );
+    // Switching the type drops the old type's values; an echo of a GET (ID included) changes nothing.
+    const anySource = await f.request('POST', `/api/firewallrules/${a.ID}`, { sourceIPType: 'any' });
+    assert.deepEqual([anySource.body.sourceIPType, anySource.body.sourceIPValue], ['any', undefined]);
+    const echo = await f.request('POST', `/api/firewallrules/${a.ID}`, anySource.body);
+    assert.deepEqual(echo.body, anySource.body);
+    const otherId = await f.request('POST', `/api/firewallrules/${a.ID}`, { ...anySource.body, ID: a.ID + 1000 });
+    assert.deepEqual([otherId.status, otherId.body.error.code], [400, 'FIREWALL_RULE_INVALID']);
     const renameToTaken = await f.request('POST', `/api/firewallrules/${a.ID}`, { name: 'Web' });
     assert.equal(renameToTaken.body.error.code, 'FIREWALL_RULE_NAME_TAKEN');
     // Switching to ICMP while ports stay is inconsistent: refused, the stored rule unchanged.
@@ -189,8 +236,8 @@ describe('firewall rules: the resource, validated and compiled when saved', () =
     });
     assert.equal(put.status, 200, JSON.stringify(put.body));
     assert.deepEqual(
-      [put.body.action, put.body.priority, put.body.protocol, put.body.sourceIp, put.body.destinationPorts],
-      ['deny', 1, 'any', 'any', 'any'],
+      [put.body.action, put.body.priority, put.body.protocol, put.body.sourceIPType, put.body.destinationPortType],
+      ['deny', '1', 'any', 'any', 'any'],
     );
     assert.equal((await f.request('GET', '/api/firewallrules/999999')).body.error.code, 'FIREWALL_RULE_NOT_FOUND');
     assert.equal(
@@ -250,8 +297,10 @@ describe('firewall rules: assignment, inheritance, fingerprints, the hidden rule
       priority: 0,
       direction: 'incoming',
       protocol: 'tcp',
-      sourceIp: '198.18.0.0/24',
-      destinationPorts: 22,
+      sourceIPType: 'masked-ip',
+      sourceIPValue: '198.18.0.0',
+      sourceIPMask: '255.255.255.0',
+      ...toPorts(22),
     });
     rule.managerOnly = await create(MANAGER_ONLY);
     rule.deny4118 = await create({
@@ -260,7 +309,7 @@ describe('firewall rules: assignment, inheritance, fingerprints, the hidden rule
       priority: 4,
       direction: 'incoming',
       protocol: 'tcp',
-      destinationPorts: 4118,
+      ...toPorts(4118),
     });
     rule.almost = await create({
       name: 'Almost',
@@ -269,7 +318,7 @@ describe('firewall rules: assignment, inheritance, fingerprints, the hidden rule
       direction: 'incoming',
       frameType: 'ipv4',
       protocol: 'tcp',
-      destinationPorts: '4000-5000',
+      ...toPorts('4000-5000'),
     });
   });
   after(() => f.close());
@@ -337,7 +386,7 @@ describe('firewall rules: assignment, inheritance, fingerprints, the hidden rule
     );
     for (const id of [onChild, onParent]) await f.heartbeat(id);
     // A change to a rule assigned on Servers reaches both; the same change again reaches none.
-    const m = await f.request('POST', `/api/firewallrules/${rule.ssh}`, { sourceIp: '198.18.0.0/25' });
+    const m = await f.request('POST', `/api/firewallrules/${rule.ssh}`, { sourceIPMask: '255.255.255.128' });
     assert.equal(m.status, 200);
     assert.deepEqual(
       [await status(onChild), await status(onParent)],
@@ -345,7 +394,7 @@ describe('firewall rules: assignment, inheritance, fingerprints, the hidden rule
     );
     for (const id of [onChild, onParent]) await f.heartbeat(id);
     assert.equal(
-      (await f.request('POST', `/api/firewallrules/${rule.ssh}`, { sourceIp: '198.18.0.0/25' })).status,
+      (await f.request('POST', `/api/firewallrules/${rule.ssh}`, { sourceIPMask: '255.255.255.128' })).status,
       200,
     );
     // A rule only the child computer has: the other computer is untouched.
@@ -418,9 +467,9 @@ describe('firewall rules: assignment, inheritance, fingerprints, the hidden rule
         priority: hidden.priority,
         frameType: hidden.frameType,
         protocol: hidden.protocol,
-        destinationPorts: hidden.destinationPorts,
-        sourceIp: hidden.sourceIp,
-        sourceMac: hidden.sourceMac,
+        destinationPortMultiple: hidden.destinationPortMultiple,
+        sourceIPType: hidden.sourceIPType,
+        sourceMACType: hidden.sourceMACType,
       },
       {
         ID: null,
@@ -428,12 +477,12 @@ describe('firewall rules: assignment, inheritance, fingerprints, the hidden rule
         hidden: true,
         source: 'hidden',
         action: 'bypass',
-        priority: 4,
+        priority: '4',
         frameType: 'ip',
         protocol: 'tcp',
-        destinationPorts: [4118],
-        sourceIp: 'any',
-        sourceMac: 'any',
+        destinationPortMultiple: ['4118'],
+        sourceIPType: 'any',
+        sourceMACType: 'any',
       },
     );
     assert.deepEqual(
@@ -450,12 +499,12 @@ describe('firewall rules: assignment, inheritance, fingerprints, the hidden rule
     assert.ok(!e.rules.some((r: any) => r.hidden));
     const replacing = e.rules.find((r: any) => r.ID === rule.managerOnly);
     assert.deepEqual(
-      [replacing.replacesHiddenRule, replacing.source, replacing.sourceIp],
-      [true, 'computer', ['198.18.0.1']],
+      [replacing.replacesHiddenRule, replacing.source, replacing.sourceIPValue],
+      [true, 'computer', '198.18.0.1'],
     );
     // A rule about the port that misses the conditions says why.
     const almost = e.rules.find((r: any) => r.ID === rule.almost);
-    assert.deepEqual(almost.hiddenRuleMismatches, ['priority is 3, not 4', 'frame type is ipv4, not IP']);
+    assert.deepEqual(almost.hiddenRuleMismatches, ['priority is 3, not 4', 'frame type is ipv4, not ip']);
     assert.equal(almost.replacesHiddenRule, false);
     assert.equal(
       e.rules.find((r: any) => r.ID === rule.web).hiddenRuleMismatches,

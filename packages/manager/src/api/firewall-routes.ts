@@ -1,6 +1,14 @@
-import { type FIREWALL_RULE_FIELDS, type FirewallRule, hiddenRuleMismatches, portInterval } from '@palisade/core';
-import { type Static, type TOptional, type TSchema, Type } from '@sinclair/typebox';
+import {
+  FIREWALL_RULE_MEMBERS,
+  type FirewallRule,
+  hiddenRuleMismatches,
+  portsInclude,
+  resolveFirewallRule,
+  UNSUPPORTED_FIREWALL_RULE_MEMBERS,
+} from '@palisade/core';
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { PalisadeError } from '../errors.js';
 import type { ConfigurationService } from '../services/configuration-service.js';
 import {
   type ComputerFirewall,
@@ -14,94 +22,127 @@ import { actorOf } from './auth-actor.js';
 import { EmptyReply, IdParams, Nullable } from './schemas.js';
 
 // ----- schemas ---------------------------------------------------------------------------------
-// Requests are shaped here and validated by core (validateFirewallRule), whose reasons name the
-// field and the entry ("destinationPorts[1]: 70000 is not a port"); the schema only keeps out
-// unknown members and types no rule field could have.
+// Deep Security's FirewallRule, member for member. Requests are shaped here and validated by core
+// (validateFirewallRule), whose reasons name the member and the entry
+// ("destinationPortMultiple[1]: …"); the schema only keeps out unknown members and types no
+// member could have. Every member may be null (Deep Security's clients send null for "not set").
 
-const Word = Type.String({ maxLength: 64 });
-const NumberOrWord = Type.Union([Type.Integer(), Word]);
-const ListEntry = Type.Union([Type.String({ maxLength: 256 }), Type.Integer()]);
-/** `"any"`, one entry, a comma/newline-separated string, or a list. */
-const ListMatch = (what: string) =>
-  Type.Union([Type.String({ maxLength: 65536 }), Type.Integer(), Type.Array(ListEntry, { maxItems: 4096 })], {
-    description: `"any" (default), or ${what}`,
-  });
-const Not = (what: string) =>
-  Type.Boolean({ description: `match every packet whose ${what} is NOT in the list (default false)` });
+type Member = (typeof FIREWALL_RULE_MEMBERS)[number];
 
-const ruleFields = {
-  name: Type.String({ maxLength: 255, description: 'unique; shown in lists and events' }),
-  description: Type.String({ maxLength: 2000 }),
-  action: Type.String({ maxLength: 32, description: 'log-only, allow, deny, force-allow, bypass' }),
-  priority: Type.Union([Type.Integer(), Word], { description: '0 (lowest) … 4 (highest), also as "0"–"4"' }),
-  direction: Type.String({ maxLength: 32, description: 'incoming, outgoing' }),
-  frameType: Type.Union([Type.Integer(), Word], {
-    description: 'any (default), IP (v4 or v6), IPv4, IPv6, ARP, or an EtherType number 0x0600–0xFFFF',
-  }),
-  frameTypeNot: Type.Boolean(),
-  protocol: NumberOrWord,
-  protocolNot: Type.Boolean(),
-  sourceIp: ListMatch('addresses, CIDR blocks (a/len) and ranges (a-b), IPv4 or IPv6'),
-  sourceIpNot: Not('source IP'),
-  destinationIp: ListMatch('addresses, CIDR blocks (a/len) and ranges (a-b), IPv4 or IPv6'),
-  destinationIpNot: Not('destination IP'),
-  sourceMac: ListMatch('MAC addresses (incoming rules only)'),
-  sourceMacNot: Not('source MAC'),
-  destinationMac: ListMatch('MAC addresses (incoming rules only)'),
-  destinationMacNot: Not('destination MAC'),
-  sourcePorts: ListMatch('ports and ranges (from-to); TCP and UDP only'),
-  sourcePortsNot: Not('source port'),
-  destinationPorts: ListMatch('ports and ranges (from-to); TCP and UDP only'),
-  destinationPortsNot: Not('destination port'),
-} satisfies Record<Exclude<(typeof FIREWALL_RULE_FIELDS)[number], 'id'>, TSchema>;
+const Text = (maxLength: number, description?: string) =>
+  Type.String({ maxLength, ...(description ? { description } : {}) });
+const Bool = (description?: string) => Type.Boolean(description ? { description } : {});
+const Int = (description: string) => Type.Integer({ description });
+const NumberOrText = (description: string) =>
+  Type.Union([Type.Integer(), Type.String({ maxLength: 16 })], { description });
+const Entries = (description: string, items: TSchema = Type.String({ maxLength: 512 })) =>
+  Type.Array(items, { maxItems: 4096, description });
 
-const optional = <T extends Record<string, TSchema>>(o: T) =>
-  Object.fromEntries(Object.entries(o).map(([k, v]) => [k, Type.Optional(v)])) as { [K in keyof T]: TOptional<T[K]> };
-
-const { name, action, priority, direction, ...rest } = ruleFields;
-/** Create and replace: the four fields without a default are required. */
-const RuleWrite = Type.Object(
-  { name, action, priority, direction, ...optional(rest) },
-  { additionalProperties: false },
-);
-/** Modify: absent fields keep their stored value. */
-const RulePatch = Type.Object(optional(ruleFields), { additionalProperties: false });
-
-const ListView = Type.Union([Type.Literal('any'), Type.Array(Type.String())]);
-const PortsView = Type.Union([Type.Literal('any'), Type.Array(Type.Union([Type.Integer(), Type.String()]))]);
-const ruleViewFields = {
-  name: Type.String(),
-  description: Type.String(),
-  action: Type.String(),
-  priority: Type.Integer(),
-  direction: Type.String(),
-  frameType: Type.Union([Type.String(), Type.Integer()], {
-    description: 'any, ip, ipv4, ipv6, arp, or an EtherType number',
-  }),
-  frameTypeNot: Type.Boolean(),
-  protocol: Type.Union([Type.String(), Type.Integer()], {
-    description: 'any, tcp, udp, icmp, icmpv6, or an IP protocol number',
-  }),
-  protocolNot: Type.Boolean(),
-  sourceIp: ListView,
-  sourceIpNot: Type.Boolean(),
-  destinationIp: ListView,
-  destinationIpNot: Type.Boolean(),
-  sourceMac: ListView,
-  sourceMacNot: Type.Boolean(),
-  destinationMac: ListView,
-  destinationMacNot: Type.Boolean(),
-  sourcePorts: PortsView,
-  sourcePortsNot: Type.Boolean(),
-  destinationPorts: PortsView,
-  destinationPortsNot: Type.Boolean(),
+/** Per member: what a request may carry, and (when it differs) what a response shows. */
+const MEMBERS: Record<Member, { write: TSchema; view?: TSchema; always?: true }> = {
+  name: { write: Text(255, 'unique; shown in lists and events'), always: true },
+  description: { write: Text(2000, 'default empty'), always: true },
+  action: { write: Text(32, 'log-only, allow, deny, force-allow, bypass'), always: true },
+  priority: {
+    write: NumberOrText('"0" (lowest, default) … "4" (highest); numbers accepted'),
+    view: Type.String({ description: '"0" … "4"' }),
+    always: true,
+  },
+  direction: { write: Text(32, 'incoming (default), outgoing'), always: true },
+  frameType: { write: Text(32, 'any, ip (default: IPv4 or IPv6), arp, revarp, ipv4, ipv6, other'), always: true },
+  frameNumber: {
+    write: NumberOrText('the EtherType: required for frameType other (0x0600–0xFFFF); shown for every type but any'),
+    view: Type.Integer(),
+  },
+  frameNot: { write: Bool('invert the frame type match (default false)'), always: true },
+  protocol: {
+    write: Text(32, 'any (default), icmp, igmp, ggp, tcp, pup, udp, idp, nd, raw, tcp-udp, icmpv6, other'),
+    always: true,
+  },
+  protocolNumber: { write: NumberOrText('IP protocol number 0–255, for protocol other'), view: Type.Integer() },
+  protocolNot: { write: Bool(), always: true },
+  sourceIPType: { write: Text(32, 'any (default), masked-ip, range, ip-list, single, multiple'), always: true },
+  sourceIPValue: { write: Text(64, 'for single and masked-ip') },
+  sourceIPMask: { write: Text(64, 'for masked-ip: a prefix length, or an IPv4 dotted mask') },
+  sourceIPRangeFrom: { write: Text(64, 'for range') },
+  sourceIPRangeTo: { write: Text(64, 'for range') },
+  sourceIPMultiple: { write: Entries('for multiple: addresses, a/len, a/mask, a-b') },
+  sourceIPListID: { write: Int('for ip-list: an IP list ID (0: none)') },
+  sourceIPNot: { write: Bool(), always: true },
+  sourceMACType: { write: Text(32, 'any (default), single, mac-list, multiple'), always: true },
+  sourceMACValue: { write: Text(64, 'for single') },
+  sourceMACMultiple: { write: Entries('for multiple') },
+  sourceMACListID: { write: Int('for mac-list: a MAC list ID (0: none)') },
+  sourceMACNot: { write: Bool(), always: true },
+  sourcePortType: { write: Text(32, 'any (default), multiple, port-list; tcp, udp and tcp-udp only'), always: true },
+  sourcePortMultiple: {
+    write: Entries(
+      'for multiple: ports and ranges (from-to)',
+      Type.Union([Type.String({ maxLength: 64 }), Type.Integer()]),
+    ),
+    view: Type.Array(Type.String()),
+  },
+  sourcePortListID: { write: Int('for port-list: a port list ID (0: none)') },
+  sourcePortNot: { write: Bool(), always: true },
+  destinationIPType: { write: Text(32, 'any (default), masked-ip, range, ip-list, single, multiple'), always: true },
+  destinationIPValue: { write: Text(64) },
+  destinationIPMask: { write: Text(64) },
+  destinationIPRangeFrom: { write: Text(64) },
+  destinationIPRangeTo: { write: Text(64) },
+  destinationIPMultiple: { write: Entries('addresses, a/len, a/mask, a-b') },
+  destinationIPListID: { write: Int('an IP list ID (0: none)') },
+  destinationIPNot: { write: Bool(), always: true },
+  destinationMACType: { write: Text(32, 'any (default), single, mac-list, multiple'), always: true },
+  destinationMACValue: { write: Text(64) },
+  destinationMACMultiple: { write: Entries('MAC addresses') },
+  destinationMACListID: { write: Int('a MAC list ID (0: none)') },
+  destinationMACNot: { write: Bool(), always: true },
+  destinationPortType: { write: Text(32, 'any (default), multiple, port-list'), always: true },
+  destinationPortMultiple: {
+    write: Entries('ports and ranges (from-to)', Type.Union([Type.String({ maxLength: 64 }), Type.Integer()])),
+    view: Type.Array(Type.String()),
+  },
+  destinationPortListID: { write: Int('a port list ID (0: none)') },
+  destinationPortNot: { write: Bool(), always: true },
+  anyFlags: { write: Bool('true (default): TCP flags are not tested'), always: true },
+  logDisabled: { write: Bool('log-only rules: count without a log line (default false)'), always: true },
+  includePacketData: { write: Bool('stored and shown; Palisade captures no packet data'), always: true },
+  alertEnabled: { write: Bool('stored and shown; Palisade raises no alert on rule matches'), always: true },
+  tcpflags: {
+    write: Entries(
+      'with anyFlags false: fin, syn, rst, psh, ack, urg — every one listed must be set',
+      Type.String({ maxLength: 8 }),
+    ),
+  },
+  TCPNot: { write: Bool('invert the flags test'), always: true },
+  ICMPType: { write: Int('ICMP or ICMPv6 type 0–255') },
+  ICMPCode: { write: Int('ICMP code 0–255, with a type') },
+  ICMPNot: { write: Bool(), always: true },
 };
-const RuleView = Type.Object({
-  ID: Type.Integer(),
-  ...ruleViewFields,
-  created: Type.Number({ description: 'epoch ms' }),
-  lastModified: Type.Number({ description: 'epoch ms' }),
-});
+
+const nullable = (t: TSchema) => Type.Optional(Nullable(t));
+const ruleWriteMembers = {
+  ID: Type.Optional(Type.Integer({ description: 'read-only: accepted when it is the rule being written' })),
+  ...Object.fromEntries(FIREWALL_RULE_MEMBERS.map((m) => [m, nullable(MEMBERS[m].write)])),
+  ...Object.fromEntries(
+    UNSUPPORTED_FIREWALL_RULE_MEMBERS.map((m) => [
+      m,
+      nullable(Type.Integer({ description: 'Palisade has no schedules or rule contexts: only 0 (none)' })),
+    ]),
+  ),
+  TCPFlags: nullable(Entries('another spelling of tcpflags', Type.String({ maxLength: 8 }))),
+};
+/** Create, modify and replace: core says what is required and what belongs to which type. */
+const RuleWrite = Type.Object(ruleWriteMembers, { additionalProperties: false });
+
+const ruleViewMembers = Object.fromEntries(
+  FIREWALL_RULE_MEMBERS.map((m) => {
+    const d = MEMBERS[m];
+    const t = d.view ?? d.write;
+    return [m, d.always ? t : Type.Optional(t)];
+  }),
+);
+const RuleView = Type.Object({ ID: Type.Integer(), ...ruleViewMembers });
 const RuleList = Type.Object({ firewallRules: Type.Array(RuleView) });
 
 const RuleIds = Type.Object(
@@ -155,7 +196,7 @@ const EffectiveRuleView = Type.Object({
     }),
   ),
   counters: Counter,
-  ...ruleViewFields,
+  ...ruleViewMembers,
 });
 const EffectiveView = Type.Object({
   computerID: Type.Integer(),
@@ -182,13 +223,27 @@ type Id = Static<typeof IdParams>;
 
 // ----- views -----------------------------------------------------------------------------------
 
+/**
+ * A request body as core's input: `ID` is read-only, so a body echoed from a GET is accepted —
+ * on modify only when it is the rule being written (another ID is most likely the wrong rule).
+ */
+function ruleInput(body: Static<typeof RuleWrite>, id?: number): Record<string, unknown> {
+  const { ID, ...rest } = body;
+  if (id !== undefined && ID !== undefined && ID !== id)
+    throw new PalisadeError(
+      'FIREWALL_RULE_INVALID',
+      `ID: ${ID} is not the rule being modified (${id}); ID is read-only`,
+    );
+  return rest;
+}
+
 function ruleFieldsView(rule: FirewallRule) {
   const { id: _id, ...fields } = rule;
   return fields;
 }
 
 function ruleView(r: FirewallRuleRecord) {
-  return { ID: r.id, ...ruleFieldsView(r.rule), created: r.createdAt, lastModified: r.updatedAt };
+  return { ID: r.id, ...ruleFieldsView(r.rule) };
 }
 
 function policyFirewallView(p: PolicyFirewall) {
@@ -209,16 +264,10 @@ function computerFirewallView(c: ComputerFirewall) {
   };
 }
 
-function namesPort(rule: FirewallRule, port: number): boolean {
-  return (
-    rule.direction === 'incoming' &&
-    rule.destinationPorts !== 'any' &&
-    !rule.destinationPortsNot &&
-    rule.destinationPorts.some((e) => {
-      const [a, b] = portInterval(e);
-      return a <= port && port <= b;
-    })
-  );
+/** An incoming rule whose destination ports include the port (so it looks meant for it). */
+function namesPort(rule: FirewallRule, port: number, lists: EffectiveComputerFirewall['effective']['lists']): boolean {
+  const ports = resolveFirewallRule(rule, lists).destinationPort;
+  return rule.direction === 'incoming' && ports !== null && !ports.not && portsInclude(ports.values, port);
 }
 
 function effectiveView(e: EffectiveComputerFirewall) {
@@ -237,8 +286,8 @@ function effectiveView(e: EffectiveComputerFirewall) {
       const packets = counters[`firewall.${r.id}.packets`];
       const bytes = counters[`firewall.${r.id}.bytes`];
       const mismatches =
-        !hidden && port !== null && e.effective.replacedBy !== r.id && namesPort(rule, port)
-          ? hiddenRuleMismatches(rule, port)
+        !hidden && port !== null && e.effective.replacedBy !== r.id && namesPort(rule, port, e.effective.lists)
+          ? hiddenRuleMismatches(rule, port, e.effective.lists)
           : [];
       return {
         ID: hidden ? null : Number(r.id),
@@ -290,7 +339,7 @@ export function firewallRoutes(
         response: { 200: RuleView },
       },
     },
-    async (req) => ruleView(await firewall.createRule(req.body, actorOf(req))),
+    async (req) => ruleView(await firewall.createRule(ruleInput(req.body), actorOf(req))),
   );
 
   app.get<{ Params: Id }>(
@@ -299,20 +348,23 @@ export function firewallRoutes(
     async (req) => ruleView(await firewall.getRule(Number(req.params.id))),
   );
 
-  app.post<{ Params: Id; Body: Static<typeof RulePatch> }>(
+  app.post<{ Params: Id; Body: Static<typeof RuleWrite> }>(
     '/api/firewallrules/:id',
     {
       schema: {
         summary: 'Modify a firewall rule',
         description:
-          'Fields sent replace the stored ones, the rest stay. Computers enforcing the rule become Update Pending (Heartbeat).',
+          'Members sent replace the stored ones, the rest stay (values of a type the change replaces go with it: sourceIPType any drops sourceIPValue). A rule read and sent back unchanged changes nothing. Computers enforcing the rule become Update Pending (Heartbeat).',
         tags,
         params: IdParams,
-        body: RulePatch,
+        body: RuleWrite,
         response: { 200: RuleView },
       },
     },
-    async (req) => ruleView(await firewall.modifyRule(Number(req.params.id), req.body, 'merge', actorOf(req))),
+    async (req) => {
+      const id = Number(req.params.id);
+      return ruleView(await firewall.modifyRule(id, ruleInput(req.body, id), 'merge', actorOf(req)));
+    },
   );
 
   app.put<{ Params: Id; Body: Static<typeof RuleWrite> }>(
@@ -320,14 +372,18 @@ export function firewallRoutes(
     {
       schema: {
         summary: 'Replace a firewall rule',
-        description: 'The body is the whole rule: fields not sent return to their defaults (any, not negated).',
+        description:
+          "The body is the whole rule: members not sent return to Deep Security's defaults (frame ip, everything else any, not negated). Palisade's addition; Deep Security modifies with POST.",
         tags,
         params: IdParams,
         body: RuleWrite,
         response: { 200: RuleView },
       },
     },
-    async (req) => ruleView(await firewall.modifyRule(Number(req.params.id), req.body, 'replace', actorOf(req))),
+    async (req) => {
+      const id = Number(req.params.id);
+      return ruleView(await firewall.modifyRule(id, ruleInput(req.body, id), 'replace', actorOf(req)));
+    },
   );
 
   app.delete<{ Params: Id }>(

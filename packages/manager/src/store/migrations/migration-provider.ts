@@ -3,6 +3,7 @@ import { m0001Initial } from './migration-0001-initial.js';
 import { m0003Monitoring } from './migration-0003-monitoring.js';
 import { m0004Dialer } from './migration-0004-dialer.js';
 import { m0005Firewall } from './migration-0005-firewall.js';
+import { m0006FirewallRuleModel } from './migration-0006-firewall-rule-model.js';
 import type { MigrationDialect } from './migration-dialect.js';
 
 export type { MigrationDialect } from './migration-dialect.js';
@@ -18,6 +19,7 @@ export function migrationProvider(dialect: MigrationDialect): MigrationProvider 
       '0003_monitoring': m0003Monitoring(dialect),
       '0004_dialer': m0004Dialer(dialect),
       '0005_firewall': m0005Firewall(dialect),
+      '0006_firewall_rule_model': m0006FirewallRuleModel(),
     }),
   };
 }
