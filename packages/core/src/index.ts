@@ -14,6 +14,7 @@ export * from './heartbeat-timing.js';
 export * from './monitor-rules.js';
 export * from './nftables-compiler.js';
 export * from './policy-tree.js';
+export * from './search-filter.js';
 export * from './security-configuration.js';
 export * from './setting-write.js';
 export * from './settings-catalog.js';

@@ -36,6 +36,7 @@ test('every code maps to a 4xx or 5xx, and an error carries code, status and a m
   const e = new PalisadeError('SETTING_NOT_FOUND', '"nope"');
   assert.equal(e.status, 404);
   assert.deepEqual(e.toBody(), {
+    message: `${ERRORS.SETTING_NOT_FOUND.message}: "nope"`,
     error: { code: 'SETTING_NOT_FOUND', message: `${ERRORS.SETTING_NOT_FOUND.message}: "nope"` },
   });
 });

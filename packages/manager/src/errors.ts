@@ -1,7 +1,9 @@
 /**
  * Every error the manager answers with, on either port: a stable code, its HTTP status and the
  * default sentence. docs/errors.md lists exactly these (a test checks it). Bodies are
- * `{"error": {"code": "…", "message": "…"}}`; the message may add specifics to the default.
+ * `{"message": "…", "error": {"code": "…", "message": "…"}}`: the top-level `message` is Deep
+ * Security's error shape, which its clients and SDKs read; `error.code` is the stable code. The
+ * message may add specifics to the default.
  */
 export const ERRORS = {
   INVALID_JSON: { status: 400, message: 'request body is not valid JSON' },
@@ -51,7 +53,7 @@ export const ERRORS = {
   TOKEN_EXPIRED: { status: 403, message: 'activation token has expired' },
   TOKEN_USED_UP: { status: 403, message: 'activation token has no uses left' },
   READ_ONLY_API_KEY: { status: 403, message: 'this API key is read-only' },
-  NOT_FOUND: { status: 404, message: 'no such route' },
+  NOT_FOUND: { status: 404, message: 'no such route or resource' },
   COMPUTER_NOT_FOUND: { status: 404, message: 'no computer with that ID' },
   ALERT_NOT_FOUND: { status: 404, message: 'no alert with that ID' },
   NOTIFIER_NOT_FOUND: { status: 404, message: 'no notifier with that ID' },
@@ -95,6 +97,6 @@ export class PalisadeError extends Error {
   }
 
   toBody() {
-    return { error: { code: this.code, message: this.message } };
+    return { message: this.message, error: { code: this.code, message: this.message } };
   }
 }

@@ -190,7 +190,9 @@ describe('bad input and read-only keys: a 4xx with a reason, and nothing written
       'COMPUTER_NOT_FOUND',
     ],
     ['deactivating an unknown computer', 'DELETE', () => '/api/computers/999', undefined, 404, 'COMPUTER_NOT_FOUND'],
-    ['a non-numeric ID', 'GET', () => '/api/policies/abc', undefined, 400, 'VALIDATION_FAILED'],
+    // A word where an ID goes names no resource: 404 like an unknown route, not a malformed ID.
+    ['a non-numeric ID', 'GET', () => '/api/policies/abc', undefined, 404, 'NOT_FOUND'],
+    ['a word where an ID goes', 'GET', () => '/api/computers/search', undefined, 404, 'NOT_FOUND'],
     [
       'an unknown parentID',
       'POST',
@@ -323,6 +325,8 @@ describe('bad input and read-only keys: a 4xx with a reason, and nothing written
       assert.equal(r.status, status, JSON.stringify(r.body));
       assert.equal(r.body.error.code, code);
       assert.ok(r.body.error.message.length > 20, 'a reason is given');
+      // Deep Security's error shape: the reason at the top level, where its SDKs read it.
+      assert.equal(r.body.message, r.body.error.message);
       assert.deepEqual(await snapshot(), before);
     });
   }

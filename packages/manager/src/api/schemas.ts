@@ -73,6 +73,7 @@ export const SettingsWrite = Type.Object(byName(Type.Optional(SettingValueWrite)
 });
 
 export const ErrorBody = Type.Object({
+  message: Type.String({ description: "what was wrong, for people (Deep Security's error member)" }),
   error: Type.Object({
     code: Type.String({ description: 'stable code, listed in docs/errors.md' }),
     message: Type.String({ description: 'what was wrong, for people' }),

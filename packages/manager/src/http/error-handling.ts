@@ -1,11 +1,15 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import { PalisadeError } from '../errors.js';
 
 /** Fastify's own error codes → ours, so clients see one error vocabulary. */
-function translate(err: FastifyError): PalisadeError | null {
+function translate(err: FastifyError, req: FastifyRequest): PalisadeError | null {
   if (err instanceof PalisadeError) return err;
   if (err.validation) {
     const where = err.validationContext ?? 'body';
+    // A path segment that can never be an ID (`/api/policies/default` before that route existed,
+    // `/api/computers/search` with GET) names no resource: 404, as for an unknown route, never a
+    // 400 that reads the word as a malformed ID.
+    if (where === 'params') return new PalisadeError('NOT_FOUND', `${req.method} ${req.url.split('?')[0]}`);
     const first = err.validation[0];
     const path = first?.instancePath ? `${where}${first.instancePath.replace(/\//g, '.')}` : where;
     // Ajv's own sentence ("must NOT have additional properties") does not say which one.
@@ -33,7 +37,7 @@ function translate(err: FastifyError): PalisadeError | null {
  */
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, req, reply) => {
-    const known = translate(err);
+    const known = translate(err, req);
     if (known) {
       req.log.debug({ code: known.code, url: req.url }, known.message);
       return reply.status(known.status).send(known.toBody());
