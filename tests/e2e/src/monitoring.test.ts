@@ -99,8 +99,12 @@ describe('heartbeat monitoring with a 1-second lab interval', () => {
     const deadline = stored.offlineDeadline!;
 
     await sleep(deadline - 300 - Date.now());
-    assert.equal(await status(o.computerId), 'Managed (Online)', '300 ms before the deadline');
-    assert.equal((await alerts(o.computerId, 'computer-offline')).length, 0);
+    // Only an answer given before the deadline proves anything: on a loaded machine the request
+    // itself can take longer than the 300 ms left, and then Offline is the right answer.
+    const early = await status(o.computerId);
+    if (Date.now() < deadline) assert.equal(early, 'Managed (Online)', '300 ms before the deadline');
+    const earlyAlerts = await alerts(o.computerId, 'computer-offline');
+    if (Date.now() < deadline) assert.equal(earlyAlerts.length, 0);
 
     const [raised] = await waitFor('the offline alert', async () => {
       const a = await alerts(o.computerId, 'computer-offline');
