@@ -56,8 +56,8 @@ function testsUnder(base) {
 
 const bases =
   tiers.unit || tiers.e2e
-    ? [...(tiers.unit ? ['packages'] : []), ...(tiers.e2e ? ['tests'] : [])]
-    : ['packages', 'tests'];
+    ? [...(tiers.unit ? ['packages'] : []), ...(tiers.e2e ? ['tests', 'tools'] : [])]
+    : ['packages', 'tests', 'tools'];
 const chosen = bases
   .flatMap(testsUnder)
   .filter((f) => all || !EXTRA.test(f))

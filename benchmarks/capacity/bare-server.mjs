@@ -14,6 +14,8 @@ import { parseArgs } from 'node:util';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const { tlsContextOptions } = await import(join(root, 'packages/core/dist/index.js'));
+// The manager's session settings (ticket lifetime, session ID context), so both resume alike.
+const { AGENT_TLS_SESSION_OPTIONS } = await import(join(root, 'packages/manager/dist/index.js'));
 const { values } = parseArgs({ options: { 'data-dir': { type: 'string' }, port: { type: 'string' } } });
 const dir = join(values['data-dir'], 'tls');
 const read = (name) => readFileSync(join(dir, name), 'utf8');
@@ -33,6 +35,7 @@ const server = createServer(
     cert: pairs.map((p) => p.cert),
     ca,
     ...tlsContextOptions('modern'),
+    ...AGENT_TLS_SESSION_OPTIONS,
     requestCert: true,
     rejectUnauthorized: false,
   },

@@ -9,7 +9,7 @@ import {
 import { AgentError } from './agent-error.js';
 import { AGENT_VERSION } from './agent-version.js';
 import { applyConfiguration } from './configuration-applier.js';
-import { generateKeyAndCsr } from './key-pair.js';
+import { type AgentKeyType, generateKeyAndCsr } from './key-pair.js';
 import { fetchPinnedCa, ManagerConnection, normalizeFingerprint, resolveManager } from './manager-client.js';
 import { parseManagerUrl } from './manager-url.js';
 import type { StateDir } from './state-dir.js';
@@ -22,6 +22,8 @@ export interface ActivateOptions {
   hostName?: string;
   /** Where to listen if the policy says Bidirectional or Manager Initiated (labs); kept in listener.json and announced to the manager. */
   listener?: ListenerSettings;
+  /** The key to generate; default `ecdsa` (P-256). `rsa` for labs that mimic older agents. */
+  keyType?: AgentKeyType;
 }
 
 /**
@@ -48,7 +50,7 @@ export async function activate(state: StateDir, o: ActivateOptions) {
   await resolveManager(manager.host);
   const ca = await fetchPinnedCa(manager, fingerprint);
   const hostName = o.hostName ?? osHostname();
-  const { keyPem, csrPem } = await generateKeyAndCsr(hostName);
+  const { keyPem, csrPem } = await generateKeyAndCsr(hostName, o.keyType);
   if (o.listener) saveListenerSettings(state, o.listener);
   const listener = announcedListener(loadListenerSettings(state));
   const conn = new ManagerConnection(manager, { ca });

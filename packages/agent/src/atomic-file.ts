@@ -9,11 +9,12 @@ import { dirname } from 'node:path';
  * (counters, last contact): the rename still makes the replacement atomic for readers and
  * against a process crash, and each fsync costs a disk flush on every heartbeat.
  */
-export function writeFileAtomic(file: string, data: string, mode = 0o644, durable = true): void {
+export function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o644, durable = true): void {
   const tmp = `${file}.tmp-${process.pid}`;
   const fd = openSync(tmp, 'w', mode);
   try {
-    writeSync(fd, data);
+    if (typeof data === 'string') writeSync(fd, data);
+    else writeSync(fd, data);
     if (durable) fsyncSync(fd);
   } finally {
     closeSync(fd);

@@ -263,7 +263,7 @@ async function run(argv: string[], out: Out): Promise<number> {
       out.stdout(
         [
           `Heartbeat sent: computer ${o.computerId}`,
-          `  TLS: ${o.tlsProtocol} ${o.tlsCipher}`,
+          `  TLS: ${o.tlsProtocol} ${o.tlsCipher}, manager certificate ${o.tlsServerKey ?? 'unknown'}, ${o.tlsResumed ? 'session resumed' : 'full handshake'}`,
           `  events sent: ${o.eventsSent}, acknowledged through seq ${o.eventsAcknowledgedThrough}`,
           `  operations applied: ${ops}${o.resultsOnSameConnection === false ? ' (results went on a new connection)' : ''}`,
           `  clock offset: ${o.clockOffsetMs} ms; next heartbeat in ${o.heartbeatIntervalSeconds} s`,
@@ -292,7 +292,7 @@ async function run(argv: string[], out: Out): Promise<number> {
         [
           `Activated: computer ${a.computerId}, policy "${a.policyName}", since ${new Date(a.activatedAt).toISOString()}`,
           `  manager: ${formatManagerUrl(a.manager)} (CA ${a.caFingerprint})`,
-          `  last contact: ${last ? `${new Date(last.time).toISOString()} ${last.ok ? `ok, ${last.tlsProtocol} ${last.tlsCipher}, clock offset ${last.clockOffsetMs} ms` : `FAILED: ${last.error}`}` : 'never'}`,
+          `  last contact: ${last ? `${new Date(last.time).toISOString()} ${last.ok ? `ok, ${last.tlsProtocol} ${last.tlsCipher}${last.tlsServerKey ? ` (${last.tlsServerKey} certificate${last.tlsResumed ? ', resumed' : ''})` : ''}, clock offset ${last.clockOffsetMs} ms` : `FAILED: ${last.error}`}` : 'never'}`,
           `  configuration: ${cfg ? `${cfg.fingerprint} applied ${new Date(cfg.appliedAt).toISOString()}` : 'none applied'}`,
           `  heartbeat interval: ${state.heartbeatIntervalSeconds() ?? 600} s`,
           `  communication: ${communicationLine(cfg?.configuration, state)}`,

@@ -17,6 +17,10 @@ export interface HeartbeatOutcome {
   computerId: number;
   tlsProtocol: string | null;
   tlsCipher: string | null;
+  /** The exchange resumed the last TLS session instead of a full handshake. */
+  tlsResumed: boolean;
+  /** The key of the certificate the manager served (`ECDSA P-256`, `RSA 2048`). */
+  tlsServerKey: string | null;
   eventsSent: number;
   eventsAcknowledgedThrough: number;
   operations: Array<{ id: number; type: string; status: 'succeeded' | 'failed'; reason?: string }>;
@@ -53,12 +57,17 @@ export async function heartbeat(state: StateDir, o: HeartbeatOptions = {}): Prom
     const activation = state.activation();
     const creds = state.credentials();
     await resolveManager(activation.manager.host);
-    const conn = new ManagerConnection(activation.manager, creds, o.tls);
+    // Resume the last TLS session when there is one (docs/tls.md "Session resumption"); the
+    // manager checks the certificate it was made with on every request all the same.
+    const session = state.tlsSession();
+    const conn = new ManagerConnection(activation.manager, creds, { ...o.tls, ...(session ? { session } : {}) });
     const spool = state.spool();
     const outcome: HeartbeatOutcome = {
       computerId: activation.computerId,
       tlsProtocol: null,
       tlsCipher: null,
+      tlsResumed: false,
+      tlsServerKey: null,
       eventsSent: 0,
       eventsAcknowledgedThrough: spool.acknowledgedThrough,
       operations: [],
@@ -103,6 +112,10 @@ export async function heartbeat(state: StateDir, o: HeartbeatOptions = {}): Prom
         outcome.exchanges += 1;
         outcome.tlsProtocol = r.tlsProtocol;
         outcome.tlsCipher = r.tlsCipher;
+        outcome.tlsResumed = r.tlsResumed;
+        // A resumed connection carries no certificate (RFC 8446 §2.2): it is the one of the
+        // handshake that made the session.
+        outcome.tlsServerKey = r.tlsServerKey ?? (r.tlsResumed ? (state.lastContact()?.tlsServerKey ?? null) : null);
         outcome.eventsSent += events.length;
         full = events.length === MAX_EVENTS_PER_HEARTBEAT;
         // NTP-style: the manager stamped serverTime somewhere in our round trip; assume the middle.
@@ -132,17 +145,24 @@ export async function heartbeat(state: StateDir, o: HeartbeatOptions = {}): Prom
         }
         // A full batch means the spool may hold more: send the rest now, bounded per run.
       } while (full && spool.size > 0 && outcome.exchanges < 100);
+      if (conn.session && !conn.session.equals(session ?? Buffer.alloc(0))) state.saveTlsSession(conn.session);
       state.bumpCounter('heartbeatsSent');
       state.saveLastContact({
         time: Date.now(),
         ok: true,
         ...(outcome.tlsProtocol ? { tlsProtocol: outcome.tlsProtocol } : {}),
         ...(outcome.tlsCipher ? { tlsCipher: outcome.tlsCipher } : {}),
+        ...(outcome.tlsServerKey ? { tlsServerKey: outcome.tlsServerKey } : {}),
+        tlsResumed: outcome.tlsResumed,
         clockOffsetMs: outcome.clockOffsetMs,
         ...(lastRoundTripMs !== undefined ? { roundTripMs: lastRoundTripMs } : {}),
       });
       return outcome;
     } catch (e) {
+      // A refused certificate or a failed handshake may come from what the session carries
+      // (another identity, a context the manager left): the next exchange starts afresh.
+      if (e instanceof AgentError && (e.code === 'MANAGER_TLS_FAILED' || e.code === 'MANAGER_REFUSED'))
+        state.forgetTlsSession();
       state.bumpCounter('heartbeatsFailed');
       state.saveLastContact({ time: Date.now(), ok: false, error: (e as Error).message });
       throw e;

@@ -2,7 +2,7 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { Agent, request } from 'node:https';
 import { isIP } from 'node:net';
-import type { TLSSocket } from 'node:tls';
+import type { PeerCertificate, TLSSocket } from 'node:tls';
 import { AgentError } from './agent-error.js';
 import type { ManagerAddress } from './manager-url.js';
 
@@ -21,6 +21,8 @@ export interface Reply<T> {
   tlsCipher: string | null;
   /** The connection resumed an earlier TLS session (RFC 8446 §2.2) instead of a full handshake. */
   tlsResumed: boolean;
+  /** The manager certificate's key (`ECDSA P-256`, `RSA 2048`), as {@link certificateKeyKind} names it. */
+  tlsServerKey: string | null;
   /** The socket the reply came on: results must go back on the same one. */
   socket: TLSSocket;
 }
@@ -180,6 +182,7 @@ export class ManagerConnection {
               tlsProtocol: tlsProtocol ?? null,
               tlsCipher: cipher?.standardName ?? cipher?.name ?? null,
               tlsResumed: socket.isSessionReused(),
+              tlsServerKey: certificateKeyKind(socket.getPeerCertificate()),
               socket,
             });
           });
@@ -200,6 +203,18 @@ export class ManagerConnection {
       req.end(payload);
     });
   }
+}
+
+/**
+ * What key a certificate holds, for people: `ECDSA P-256`, `RSA 2048`; null when unknown. The
+ * agent endpoint serves both (docs/tls.md "Two certificates"); which one a connection used shows here.
+ */
+export function certificateKeyKind(cert: PeerCertificate | null | undefined): string | null {
+  if (!cert || Object.keys(cert).length === 0) return null;
+  const c = cert as PeerCertificate & { asn1Curve?: string; nistCurve?: string; bits?: number };
+  if (c.modulus) return `RSA ${c.bits ?? ''}`.trim();
+  if (c.asn1Curve || c.nistCurve) return `ECDSA ${c.nistCurve ?? c.asn1Curve}`;
+  return null;
 }
 
 /** `sha256:` + lowercase hex of the DER certificate. */

@@ -31,6 +31,10 @@ export interface LastContact {
   error?: string;
   tlsProtocol?: string;
   tlsCipher?: string;
+  /** Key of the manager certificate the connection used (`ECDSA P-256`, `RSA 2048`). */
+  tlsServerKey?: string;
+  /** The connection resumed the previous TLS session. */
+  tlsResumed?: boolean;
   clockOffsetMs?: number;
   /** Round trip of the last exchange, ms; sent with the next heartbeat to correct the clock offset. */
   roundTripMs?: number;
@@ -53,7 +57,7 @@ const ZERO_COUNTERS: AgentCounters = {
 /**
  * The agent's state directory: its private key (0600, generated here, never sent), its
  * certificate and the pinned manager CA, activation facts, the applied configuration, the
- * event spool, counters and the last contact. Small JSON files, each replaced atomically.
+ * event spool, counters, the last contact and the last TLS session (0600). Small JSON files, each replaced atomically.
  */
 export class StateDir {
   readonly dir: string;
@@ -154,6 +158,28 @@ export class StateDir {
     this.writeJson('counters.json', c, undefined, false);
   }
 
+  /**
+   * The TLS session (ticket) the manager issued on the last mutual-TLS exchange, offered at the
+   * next one so the handshake skips the certificate exchange and its signatures. It holds the
+   * session's secrets (0600, like the key); undefined when none is kept.
+   */
+  tlsSession(): Buffer | undefined {
+    try {
+      return readFileSync(this.path('tls-session'));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Keeps `session` for the next exchange. Not fsynced: losing it costs one full handshake. */
+  saveTlsSession(session: Buffer): void {
+    writeFileAtomic(this.path('tls-session'), session, 0o600, false);
+  }
+
+  forgetTlsSession(): void {
+    rmSync(this.path('tls-session'), { force: true });
+  }
+
   spool(): EventSpool {
     return new EventSpool(this.path('spool'));
   }
@@ -206,6 +232,7 @@ export class StateDir {
       'schedule.json',
       'last-contact.json',
       'counters.json',
+      'tls-session',
       'spool',
     ]) {
       rmSync(this.path(name), { recursive: true, force: true });

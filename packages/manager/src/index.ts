@@ -1,3 +1,4 @@
+export { AGENT_TLS_SESSION_OPTIONS } from './agent-endpoint/agent-endpoint-tls.js';
 export { ERRORS, type ErrorCode, PalisadeError } from './errors.js';
 export { type ManagerOptions, openInitializedStore, type RunningManager, startManager } from './manager.js';
 export {

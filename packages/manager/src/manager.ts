@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { createAgentEndpoint } from './agent-endpoint/agent-endpoint.js';
 import { AgentEndpointTls, agentTlsOptions, resolveStartupTlsPolicy } from './agent-endpoint/agent-endpoint-tls.js';
+import { SystemSettingTicketSecretStore, TicketKeys } from './agent-endpoint/ticket-keys.js';
 import { createApiServer } from './api/api-server.js';
 import type { DialerOptions } from './dialer/dialer.js';
 import { createManagerCommunication, type ManagerCommunication } from './dialer/manager-communication.js';
@@ -95,34 +96,38 @@ export async function openInitializedStore(
 }
 
 /**
- * The node's TLS server certificate, kept in the data dir and re-issued when the names it must
- * carry change or the CA is not its issuer (a data dir pointed at another database).
+ * The node's TLS server certificates, kept in the data dir (`server.crt`/`server.key`, RSA;
+ * `server-ecdsa.crt`/`server-ecdsa.key`, ECDSA P-256) and re-issued when the names they must
+ * carry change or the CA is not their issuer (a data dir pointed at another database).
  */
-async function serverCertificate(dataDir: string, ca: CertificateAuthority, names: string[]) {
+async function serverCertificates(dataDir: string, ca: CertificateAuthority, names: string[]) {
   const dir = join(dataDir, 'tls');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const certFile = join(dir, 'server.crt');
-  const keyFile = join(dir, 'server.key');
   const wanted = [...new Set([...names, '127.0.0.1', '::1'])];
   // The CA certificate (public) beside the server's, so API clients can verify the manager:
   // `curl --cacert DATA_DIR/tls/ca.crt` (docs/api.md). Rewritten each start to match the store's CA.
   writeFileSync(join(dir, 'ca.crt'), ca.certificatePem);
-  if (existsSync(certFile) && existsSync(keyFile)) {
-    const cert = readFileSync(certFile, 'utf8');
-    const x = new X509Certificate(cert);
-    const sans = (x.subjectAltName ?? '').split(', ').map((s) => s.replace(/^(DNS|IP Address):/, '').toLowerCase());
-    const caCert = new X509Certificate(ca.certificatePem);
-    const fresh =
-      x.checkIssued(caCert) &&
-      x.verify(caCert.publicKey) &&
-      wanted.every((n) => sans.includes(n.toLowerCase())) &&
-      new Date(x.validTo).getTime() > Date.now() + 30 * 86_400_000;
-    if (fresh) return { cert, key: readFileSync(keyFile, 'utf8') };
-  }
-  const issued = await ca.issueServerCertificate(wanted);
-  writeFileSync(keyFile, issued.privateKey, { mode: 0o600 });
-  writeFileSync(certFile, issued.certificate);
-  return { cert: issued.certificate, key: issued.privateKey };
+  const caCert = new X509Certificate(ca.certificatePem);
+  const one = async (base: string, keyType: 'rsa' | 'ecdsa') => {
+    const certFile = join(dir, `${base}.crt`);
+    const keyFile = join(dir, `${base}.key`);
+    if (existsSync(certFile) && existsSync(keyFile)) {
+      const cert = readFileSync(certFile, 'utf8');
+      const x = new X509Certificate(cert);
+      const sans = (x.subjectAltName ?? '').split(', ').map((s) => s.replace(/^(DNS|IP Address):/, '').toLowerCase());
+      const fresh =
+        x.checkIssued(caCert) &&
+        x.verify(caCert.publicKey) &&
+        wanted.every((n) => sans.includes(n.toLowerCase())) &&
+        new Date(x.validTo).getTime() > Date.now() + 30 * 86_400_000;
+      if (fresh) return { cert, key: readFileSync(keyFile, 'utf8') };
+    }
+    const issued = await ca.issueServerCertificate(wanted, keyType);
+    writeFileSync(keyFile, issued.privateKey, { mode: 0o600 });
+    writeFileSync(certFile, issued.certificate);
+    return { cert: issued.certificate, key: issued.privateKey };
+  };
+  return { rsa: await one('server', 'rsa'), ecdsa: await one('server-ecdsa', 'ecdsa') };
 }
 
 /** First start: an admin API key and a Base Policy activation token, shown once. */
@@ -199,13 +204,22 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
   let monitoring: Monitoring | undefined;
   let communication: ManagerCommunication | undefined;
   try {
-    const tls = await serverCertificate(o.dataDir, ca, hostnames);
+    const certs = await serverCertificates(o.dataDir, ca, hostnames);
     // Leaf then CA: agents verify against the CA they pinned at activation.
-    const chain = `${tls.cert.trim()}\n${ca.certificatePem.trim()}\n`;
+    const chainOf = (c: { cert: string }) => `${c.cert.trim()}\n${ca.certificatePem.trim()}\n`;
+    const tls = certs.rsa;
+    const chain = chainOf(tls);
     const firstRun = await firstRunSecrets(store);
     const configurations = new ConfigurationService(store, heartbeatIntervalSeconds);
-    const agentCredentials = { key: tls.key, cert: chain, ca: ca.certificatePem };
+    // Both certificates on 4120 (AgentTlsCredentials): ECDSA for TLS 1.3 clients, RSA for the
+    // cipher-suite table's RSA rows. The API on 4119 keeps RSA alone.
+    const agentCredentials = {
+      key: [certs.rsa.key, certs.ecdsa.key],
+      cert: [chain, chainOf(certs.ecdsa)],
+      ca: ca.certificatePem,
+    };
     const tlsPolicy = await resolveStartupTlsPolicy(store, o.tlsPolicy, logger);
+    const tickets = await TicketKeys.open(new SystemSettingTicketSecretStore(store), logger);
     monitoring = startMonitoring({
       store,
       logger,
@@ -234,7 +248,7 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
       configurations,
       heartbeatIntervalSeconds,
       logger,
-      tls: agentTlsOptions(agentCredentials, tlsPolicy.name),
+      tls: agentTlsOptions(agentCredentials, tlsPolicy.name, tickets),
     });
     servers.push(agentEndpoint);
     const endpointTls = new AgentEndpointTls({
@@ -243,6 +257,7 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
       store,
       logger,
       initial: tlsPolicy,
+      tickets,
       legacyPort: o.legacyTlsPort,
       bindAddress: o.bindAddress,
     });

@@ -20,6 +20,9 @@ export interface TestManager {
     headers?: Record<string, string>,
   ): Promise<{ status: number; body: T }>;
   tempDir(prefix?: string): string;
+  /** Stops the manager, keeping its data dir and temp dirs (a restart test starts another on them); once only. */
+  stop(): Promise<void>;
+  /** Stops the manager (if still running) and removes the temp dirs, and the data dir it made. */
   close(): Promise<void>;
 }
 
@@ -31,6 +34,8 @@ export async function startTestManager(
   o: {
     heartbeatIntervalSeconds?: number;
     dataDir?: string;
+    /** Store URL; default the data dir's SQLite file. Another node of one database shares it. */
+    db?: string;
     monitoring?: ManagerOptions['monitoring'];
     dialer?: ManagerOptions['dialer'];
   } = {},
@@ -43,11 +48,19 @@ export async function startTestManager(
     apiPort: 0,
     heartbeatPort: 0,
     bindAddress: '127.0.0.1',
+    // The legacy alias port, should a test choose `legacy`: any free one, never a fixed 4122.
+    legacyTlsPort: 0,
+    ...(o.db ? { db: o.db } : {}),
     heartbeatIntervalSeconds: o.heartbeatIntervalSeconds ?? 600,
     ...(o.monitoring ? { monitoring: o.monitoring } : {}),
     ...(o.dialer ? { dialer: o.dialer } : {}),
     logger: pino({ level: process.env.PALISADE_TEST_LOG ?? 'silent' }),
   });
+  let stopped: Promise<void> | undefined;
+  const stop = () => {
+    stopped ??= manager.close();
+    return stopped;
+  };
   const apiKey = manager.firstRun.apiKey ?? '';
   const token = manager.firstRun.activationToken ?? '';
   return {
@@ -67,8 +80,9 @@ export async function startTestManager(
       temps.push(d);
       return d;
     },
+    stop,
     async close() {
-      await manager.close();
+      await stop();
       for (const d of temps) rmSync(d, { recursive: true, force: true });
       if (!o.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },

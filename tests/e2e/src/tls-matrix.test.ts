@@ -336,7 +336,9 @@ describe('TLS policy matrix: every row of the cipher-suite table, real handshake
     ];
     for (const row of CIPHER_SUITE_ROWS) {
       const p = prediction.get(row.id);
-      const predicted = p.connects ? `${p.protocol} ${p.suite} via ${p.listener}` : `cut off (${p.outcome})`;
+      const predicted = p.connects
+        ? `${p.protocol} ${p.suite} via ${p.listener} (${p.tlsContext} context)`
+        : `cut off (${p.outcome})`;
       const cells = [
         row.id,
         predicted,
@@ -353,10 +355,15 @@ describe('TLS policy matrix: every row of the cipher-suite table, real handshake
       const h = results[probes.indexOf(probe)]!;
       const p = prediction.get(probe.row.id);
       const what = `${policy} / ${probe.row.id} / ${probe.client} @ ${probe.listener}`;
-      // 4120 accepts what the preflight routes to it; the legacy listener serves the whole legacy
-      // policy, so it accepts every row the policy admits.
-      const shouldConnect =
-        probe.listener === 'agent-endpoint' ? p.connects && p.listener === 'agent-endpoint' : p.connects;
+      // One port for every admitted version: 4120 accepts every row the policy admits (TLS 1.0/1.1
+      // rows through the legacy context), and so does the legacy alias port.
+      const shouldConnect = p.connects;
+      if (p.connects)
+        assert.equal(
+          p.tlsContext,
+          ['TLSv1', 'TLSv1.1'].includes(probe.row.maxProtocol) ? 'legacy' : 'main',
+          `${policy} / ${probe.row.id}: context`,
+        );
       assert.equal(
         h.ok,
         shouldConnect,
@@ -429,7 +436,7 @@ describe('TLS policy matrix: every row of the cipher-suite table, real handshake
     }
   });
 
-  test('legacy: 4120 stays compatible (no security level 0 there); TLS 1.0 rows connect only on the legacy listener, with the agent certificate', async () => {
+  test('legacy: 4120 serves every row, TLS 1.0 ones through the legacy context (the main one stays compatible, never security level 0), with the agent certificate', async () => {
     const r = await api('POST', '/api/tls/policy', { value: 'legacy' });
     assert.equal(r.status, 200);
     assert.equal(r.body.agentEndpointPolicy, 'compatible');

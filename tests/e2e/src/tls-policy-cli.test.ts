@@ -74,7 +74,7 @@ describe('TLS policy: CLI and the precedence of --tls-policy vs the stored setti
     for (const row of CIPHER_SUITE_ROWS) assert.ok(r.stdout.includes(row.label), row.label);
     assert.match(
       r.stdout,
-      /Deep Security Agent 9\.5 \(without SPs, patches, or updates\)\s+connects\s+TLSv1\s+TLS_RSA_WITH_AES_256_CBC_SHA\s+legacy port 4122/,
+      /Deep Security Agent 9\.5 \(without SPs, patches, or updates\)\s+connects\s+TLSv1\s+TLS_RSA_WITH_AES_256_CBC_SHA\s+4120 \(legacy context\)/,
     );
     assert.match(
       r.stdout,

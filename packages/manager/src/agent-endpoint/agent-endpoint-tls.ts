@@ -1,11 +1,21 @@
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { SecureContextOptions, SecureVersion } from 'node:tls';
-import { isTlsPolicyName, TLS_POLICY_NAMES, type TlsPolicyName, tlsContextOptions, tlsPolicy } from '@palisade/core';
+import {
+  isTlsPolicyName,
+  MAX_CLIENT_HELLO_BYTES,
+  peekClientHello,
+  TLS_POLICY_NAMES,
+  TLS_VERSION_CODES,
+  type TlsPolicyName,
+  tlsContextOptions,
+  tlsPolicy,
+} from '@palisade/core';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { PalisadeError } from '../errors.js';
 import type { Store } from '../store/store.js';
+import { type TicketKeys, TLS_SESSION_ID_CONTEXT, TLS_SESSION_TIMEOUT_SECONDS } from './ticket-keys.js';
 
 /** System setting (store `system_settings`) holding the agent endpoint's TLS policy name. */
 export const TLS_POLICY_SETTING = 'agentTlsPolicy';
@@ -20,10 +30,17 @@ export const DEFAULT_LEGACY_TLS_PORT = 4122;
  */
 export const TLS_POLICY_POLL_MS = 30_000;
 
-/** The server's identity on 4120: key, certificate chain (leaf, then CA) and the CA agents' certificates chain to. */
+/**
+ * The server's identity on 4120: its key/certificate pairs (each chain leaf, then CA) and the CA
+ * agents' certificates chain to. Two pairs side by side in one context, ECDSA P-256 and
+ * RSA-2048: OpenSSL picks per handshake the certificate the client's signature algorithms and
+ * suites can use — ECDSA for TLS 1.3 clients (Palisade agents; it costs the server a fraction
+ * of an RSA signature), RSA for the `TLS_ECDHE_RSA_*` and `TLS_RSA_*` suites of the cipher-suite
+ * table's Deep Security rows.
+ */
 export interface AgentTlsCredentials {
-  key: string;
-  cert: string;
+  key: string[];
+  cert: string[];
   ca: string;
 }
 
@@ -34,16 +51,44 @@ export type AgentTlsOptions = SecureContextOptions & { minVersion: SecureVersion
  * The policy the main agent endpoint (4120) serves. `legacy` needs OpenSSL security level 0,
  * which applies to a whole SSL_CTX — every protocol and every handshake of that context, TLS 1.3
  * included (tls-policy.ts, measured). So under `legacy` the main endpoint stays exactly
- * `compatible` and only the separate legacy listener runs at level 0.
+ * `compatible` and only the legacy context (its own SSL_CTX) runs at level 0.
  */
 export function mainEndpointPolicy(name: TlsPolicyName): TlsPolicyName {
   return name === 'legacy' ? 'compatible' : name;
 }
 
-/** The context options of the main agent endpoint for a policy. */
-export function agentTlsOptions(credentials: AgentTlsCredentials, name: TlsPolicyName): AgentTlsOptions {
-  return { ...credentials, ...tlsContextOptions(mainEndpointPolicy(name)) };
+/**
+ * Session resumption settings shared by every context of the agent endpoint (ticket-keys.ts):
+ * a ticket lifetime longer than the heartbeat interval and a session ID context that is the same
+ * on every node. Exported for the capacity benchmark's bare server, which must resume alike.
+ */
+export const AGENT_TLS_SESSION_OPTIONS = {
+  sessionTimeout: TLS_SESSION_TIMEOUT_SECONDS,
+  sessionIdContext: TLS_SESSION_ID_CONTEXT,
+} as const;
+
+/** The context options of the main agent endpoint for a policy, with that context's ticket keys. */
+export function agentTlsOptions(
+  credentials: AgentTlsCredentials,
+  name: TlsPolicyName,
+  tickets: TicketKeys | null,
+): AgentTlsOptions {
+  const policy = mainEndpointPolicy(name);
+  return {
+    ...credentials,
+    ...tlsContextOptions(policy),
+    ...AGENT_TLS_SESSION_OPTIONS,
+    ...(tickets ? { ticketKeys: tickets.keysFor(policy) } : {}),
+  };
 }
+
+/** True when a ClientHello's best version is below TLS 1.2: only the legacy context can answer it. */
+function wantsLegacy(maxVersion: number): boolean {
+  return maxVersion < TLS_VERSION_CODES['TLSv1.2'];
+}
+
+/** How long 4120 waits for a ClientHello while the `legacy` policy makes it read one. */
+const CLIENT_HELLO_WAIT_MS = 10_000;
 
 /** Where the policy in force came from. */
 export type TlsPolicySource = 'stored' | 'start-option' | 'default';
@@ -92,6 +137,8 @@ export interface AgentEndpointTlsDeps {
   logger: Logger;
   /** Policy the endpoint was created with (its initial context must already match it). */
   initial: { name: TlsPolicyName; source: TlsPolicySource };
+  /** Session-ticket keys shared by every node (ticket-keys.ts). */
+  tickets: TicketKeys;
   /** Port of the legacy listener; 0 picks a free one (tests). Default {@link DEFAULT_LEGACY_TLS_PORT}. */
   legacyPort?: number | undefined;
   /** Address the legacy listener binds; default all interfaces, as the main endpoint. */
@@ -106,13 +153,15 @@ export interface AgentEndpointTlsDeps {
  * - Main endpoint (4120): `server.setSecureContext()` swaps the context every *new* handshake
  *   uses. Connections already open keep what they negotiated until they close (an agent's
  *   exchange ends with its connection; idle keep-alive connections close after fastify's
- *   `keepAliveTimeout`, 72 s). The new context also has a fresh session cache and fresh ticket
- *   keys, so a client cannot resume a session negotiated under the looser policy (measured:
- *   `openssl s_client -sess_in` with an AES256-SHA256 session is refused after compatible →
- *   modern).
- * - Legacy listener: open only while the policy is `legacy`, with its own context (TLS 1.0+ at
- *   security level 0, see {@link mainEndpointPolicy}), serving the same routes through
- *   `fastify.routing`.
+ *   `keepAliveTimeout`, 72 s). The new context also has a fresh session cache and ticket keys
+ *   of its own policy (ticket-keys.ts), so a client cannot resume a session negotiated under the
+ *   looser policy (measured: `openssl s_client -sess_in` with an AES256-SHA256 session is
+ *   refused after compatible → modern).
+ * - Legacy context: only while the policy is `legacy`, TLS 1.0+ at security level 0 (see
+ *   {@link mainEndpointPolicy}), serving the same routes through `fastify.routing`. It answers
+ *   the TLS 1.0/1.1 clients of 4120 itself (their ClientHello is read first, {@link route}) and
+ *   everyone on the alias port (`--legacy-tls-port`, default 4122) for agents already pointed
+ *   there.
  *
  * Changes are serialized: an API change and a re-read of the stored value never interleave.
  */
@@ -122,7 +171,10 @@ export class AgentEndpointTls {
   private legacy: HttpsServer | null = null;
   private queue: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | null = null;
+  private rotation: NodeJS.Timeout | null = null;
   private closed = false;
+  /** The main server's own TLS connection handler, which sockets reach after routing. */
+  private tlsConnection: ((socket: Socket) => void) | null = null;
   private readonly legacyPortOption: number;
   private readonly mainServer: HttpsServer;
 
@@ -133,6 +185,7 @@ export class AgentEndpointTls {
     this.current = deps.initial.name;
     this.source = deps.initial.source;
     this.legacyPortOption = deps.legacyPort ?? DEFAULT_LEGACY_TLS_PORT;
+    this.takeOverConnections();
   }
 
   /** The policy in force. */
@@ -156,7 +209,7 @@ export class AgentEndpointTls {
     return this.legacyPortOption;
   }
 
-  /** Opens the legacy listener if the initial policy needs it, logs the warning, starts re-reading. */
+  /** Opens the legacy listener if the initial policy needs it, logs the warning, starts re-reading and rotating ticket keys. */
   async start(): Promise<void> {
     await this.serialized(async () => {
       if (this.current === 'legacy') await this.openLegacy();
@@ -167,6 +220,73 @@ export class AgentEndpointTls {
       this.timer = setInterval(() => void this.reload(), pollMs);
       this.timer.unref();
     }
+    this.scheduleRotation();
+  }
+
+  /**
+   * One port for every admitted TLS version (DESIGN.md "TLS"): the main server's `connection`
+   * handler (Node's, which starts TLS on the socket) is replaced by {@link route}, which under
+   * `legacy` reads the ClientHello first and hands a TLS 1.0/1.1 client to the legacy context —
+   * which runs at OpenSSL security level 0, so the main context never has to.
+   */
+  private takeOverConnections(): void {
+    const handlers = this.mainServer.listeners('connection') as Array<(socket: Socket) => void>;
+    const server = this.mainServer;
+    this.tlsConnection = (socket) => {
+      for (const h of handlers) h.call(server, socket);
+    };
+    server.removeAllListeners('connection');
+    this.mainServer.on('connection', (socket: Socket) => this.route(socket));
+  }
+
+  private route(socket: Socket): void {
+    const main = this.tlsConnection!;
+    if (!this.legacy) {
+      main(socket);
+      return;
+    }
+    let received = Buffer.alloc(0);
+    const done = (handler: (s: Socket) => void) => {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('error', onError);
+      socket.off('end', onError);
+      socket.pause();
+      // Node's TLS socket reads what was already taken from the stream before its own handle.
+      socket.unshift(received);
+      handler(socket);
+    };
+    const onData = (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      const hello = peekClientHello(received);
+      if (hello.kind === 'incomplete' && received.length < MAX_CLIENT_HELLO_BYTES) return;
+      const legacy = this.legacy;
+      if (hello.kind === 'hello' && wantsLegacy(hello.maxVersion) && legacy) done((s) => legacy.emit('connection', s));
+      else done(main);
+    };
+    const onError = () => {
+      clearTimeout(timer);
+      socket.destroy();
+    };
+    const timer = setTimeout(onError, CLIENT_HELLO_WAIT_MS);
+    socket.on('data', onData);
+    socket.once('error', onError);
+    socket.once('end', onError);
+  }
+
+  /** At each rotation period's start, every context takes the new period's ticket keys. */
+  private scheduleRotation(): void {
+    if (this.closed) return;
+    this.rotation = setTimeout(() => {
+      void this.serialized(async () => this.rekey()).finally(() => this.scheduleRotation());
+    }, this.deps.tickets.msUntilRotation() + 1_000);
+    this.rotation.unref();
+  }
+
+  /** Hands each open context the current ticket keys (after a rotation or a new stored secret). */
+  private rekey(): void {
+    this.mainServer.setTicketKeys(this.deps.tickets.keysFor(mainEndpointPolicy(this.current)));
+    this.legacy?.setTicketKeys(this.deps.tickets.keysFor('legacy'));
   }
 
   /**
@@ -199,6 +319,10 @@ export class AgentEndpointTls {
   async reload(): Promise<void> {
     await this.serialized(async () => {
       if (this.closed) return;
+      if (await this.deps.tickets.reload()) {
+        this.rekey();
+        this.deps.logger.info('agent endpoint: the stored TLS ticket secret changed; using it');
+      }
       let stored: string | null;
       try {
         stored = await this.deps.store.getSystemSetting(TLS_POLICY_SETTING);
@@ -234,7 +358,9 @@ export class AgentEndpointTls {
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.rotation) clearTimeout(this.rotation);
     this.timer = null;
+    this.rotation = null;
     await this.serialized(() => this.closeLegacy(true));
   }
 
@@ -247,7 +373,7 @@ export class AgentEndpointTls {
   /** Loosening opens the legacy listener before anything else, so a port in use changes nothing. */
   private async apply(name: TlsPolicyName): Promise<void> {
     if (name === 'legacy') await this.openLegacy();
-    this.mainServer.setSecureContext(agentTlsOptions(this.deps.credentials, name));
+    this.mainServer.setSecureContext(agentTlsOptions(this.deps.credentials, name, this.deps.tickets));
     if (name !== 'legacy') await this.closeLegacy(false);
     this.current = name;
   }
@@ -266,6 +392,8 @@ export class AgentEndpointTls {
       {
         ...this.deps.credentials,
         ...tlsContextOptions('legacy'),
+        ...AGENT_TLS_SESSION_OPTIONS,
+        ticketKeys: this.deps.tickets.keysFor('legacy'),
         // As on 4120: ask for the agent certificate, let the routes decide (activation has none).
         requestCert: true,
         rejectUnauthorized: false,

@@ -81,7 +81,12 @@ const PreflightRowSchema = Type.Object({
   detail: Type.String(),
   unavailableSuites: Type.Array(Suite, { description: "suites of the row Node's OpenSSL can never negotiate (3DES)" }),
   listener: Nullable(
-    Type.String({ description: 'agent-endpoint (4120) or legacy-listener (--legacy-tls-port); null when cut off' }),
+    Type.String({ description: 'agent-endpoint (4120, which serves every admitted version); null when cut off' }),
+  ),
+  tlsContext: Nullable(
+    Type.String({
+      description: 'main, or legacy (TLS 1.0/1.1 under the legacy policy, handed over on 4120); null when cut off',
+    }),
   ),
 });
 
@@ -91,7 +96,9 @@ export const TlsPreflightView = Type.Object(
     summary: Type.String(),
     warning: Nullable(Type.String()),
     agentEndpointPolicy: Type.String(),
-    legacyListener: Type.Boolean({ description: 'whether the policy opens the TLS 1.0/1.1 listener' }),
+    legacyListener: Type.Boolean({
+      description: 'whether the policy runs the TLS 1.0/1.1 context (on 4120, and its alias port)',
+    }),
     rows: Type.Array(PreflightRowSchema, { description: 'every row of the cipher-suite table, in its order' }),
     computers: Type.Object({
       total: Type.Integer(),

@@ -100,9 +100,17 @@ export class CertificateAuthority {
     return certificateFingerprint(this.certificatePem);
   }
 
-  /** A TLS server certificate for the manager naming each of `names` (DNS names or IP addresses). */
-  async issueServerCertificate(names: string[]): Promise<PemPair> {
-    const keys = (await webcrypto.subtle.generateKey(rsa(2048), true, ['sign', 'verify'])) as CryptoKeyPair;
+  /**
+   * A TLS server certificate for the manager naming each of `names` (DNS names or IP addresses),
+   * with an RSA-2048 key (default; every suite of the spec's table needs it) or an ECDSA P-256
+   * one (served beside it on the agent endpoint for TLS 1.3 clients).
+   */
+  async issueServerCertificate(names: string[], keyType: 'rsa' | 'ecdsa' = 'rsa'): Promise<PemPair> {
+    const keys = (await webcrypto.subtle.generateKey(
+      keyType === 'rsa' ? rsa(2048) : { name: 'ECDSA', namedCurve: 'P-256' },
+      true,
+      ['sign', 'verify'],
+    )) as CryptoKeyPair;
     const cert = await this.sign({
       subject: `CN=${names[0] ?? 'palisade-manager'}`,
       publicKey: keys.publicKey,
@@ -112,7 +120,12 @@ export class CertificateAuthority {
           names.map((n) => (isIP(n) ? { type: 'ip', value: n } : { type: 'dns', value: n })),
         ),
         new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
+        new x509.KeyUsagesExtension(
+          keyType === 'rsa'
+            ? x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment
+            : x509.KeyUsageFlags.digitalSignature,
+          true,
+        ),
       ],
     });
     return {

@@ -11,8 +11,15 @@ import {
 import { mainEndpointPolicy } from '../agent-endpoint/agent-endpoint-tls.js';
 import type { ComputerRecord } from '../store/store.js';
 
-/** Which of the manager's agent listeners a row would connect through. */
-export type PreflightListener = 'agent-endpoint' | 'legacy-listener';
+/**
+ * Which of the manager's agent listeners a row connects through: always the agent endpoint
+ * (4120), which serves every version the policy admits; under `legacy` the alias port
+ * (`--legacy-tls-port`) serves the same rows.
+ */
+export type PreflightListener = 'agent-endpoint';
+
+/** Which TLS context answers a row on 4120: the main one, or (TLS 1.0/1.1 under `legacy`) the legacy one. */
+export type PreflightTlsContext = 'main' | 'legacy';
 
 /** One row of the cipher-suite table under the policy (core's `PreflightRow` plus the listener). */
 export interface TlsPreflightReportRow {
@@ -26,11 +33,13 @@ export interface TlsPreflightReportRow {
   opensslSuite: string | null;
   detail: string;
   unavailableSuites: IanaCipherSuite[];
-  /**
-   * Null when cut off. `legacy-listener` when only the legacy policy's own listener
-   * (`--legacy-tls-port`) accepts the row: agents of that row must be pointed at that port.
-   */
+  /** Null when cut off. */
   listener: PreflightListener | null;
+  /**
+   * Null when cut off. `legacy` when only the legacy context (security level 0) accepts the row:
+   * 4120 reads the ClientHello and hands such agents to it.
+   */
+  tlsContext: PreflightTlsContext | null;
 }
 
 /** Enrolled computers reporting one agent version, and what they get. */
@@ -52,7 +61,7 @@ export interface TlsPreflightReport {
   warning: string | null;
   /** Policy of the main agent endpoint's context under `policy` (`compatible` for `legacy`). */
   agentEndpointPolicy: TlsPolicyName;
-  /** Whether the policy opens the separate TLS 1.0/1.1 listener. */
+  /** Whether the policy runs the legacy TLS 1.0/1.1 context (and opens its alias port). */
   legacyListener: boolean;
   rows: TlsPreflightReportRow[];
   computers: {
@@ -88,7 +97,8 @@ export function tlsPreflightReport(policy: TlsPolicyName, computers: readonly Co
       opensslSuite: r.opensslSuite,
       detail: r.detail,
       unavailableSuites: [...r.unavailableSuites],
-      listener: !r.connects ? null : main[i]!.connects ? 'agent-endpoint' : 'legacy-listener',
+      listener: r.connects ? 'agent-endpoint' : null,
+      tlsContext: !r.connects ? null : main[i]!.connects ? 'main' : 'legacy',
     }),
   );
 
@@ -156,27 +166,21 @@ export function formatTlsPreflightReport(r: TlsPreflightReport, legacyPort: numb
   out.push(`TLS policy "${r.policy}": ${r.summary}`);
   if (r.legacyListener) {
     out.push(
-      `The agent endpoint (4120) serves "${r.agentEndpointPolicy}"; TLS 1.0/1.1 is served only by the legacy listener on port ${legacyPort} (--legacy-tls-port).`,
+      `The agent endpoint (4120) serves "${r.agentEndpointPolicy}" in its main context and hands TLS 1.0/1.1 clients to the legacy context; port ${legacyPort} (--legacy-tls-port) serves the whole legacy policy as an alias.`,
     );
   }
   out.push('');
   out.push('Agent versions (the cipher-suite table):');
   out.push(
     table(
-      ['Agent version', 'Result', 'Protocol', 'Cipher suite (IANA)', ...(r.legacyListener ? ['Listener'] : [])],
+      ['Agent version', 'Result', 'Protocol', 'Cipher suite (IANA)', ...(r.legacyListener ? ['Served by'] : [])],
       r.rows.map((row) => [
         row.label,
         row.connects ? 'connects' : `CUT OFF (${row.outcome})`,
         row.protocol ?? '-',
         row.suite ?? '-',
         ...(r.legacyListener
-          ? [
-              row.listener === 'legacy-listener'
-                ? `legacy port ${legacyPort}`
-                : row.listener === 'agent-endpoint'
-                  ? '4120'
-                  : '-',
-            ]
+          ? [row.tlsContext === 'legacy' ? '4120 (legacy context)' : row.tlsContext === 'main' ? '4120' : '-']
           : []),
       ]),
     ),
