@@ -30,12 +30,19 @@ export const ERRORS = {
   POLICY_CYCLE: { status: 400, message: 'a policy cannot be placed under itself or one of its descendants' },
   FIREWALL_RULE_INVALID: { status: 400, message: 'firewall rule is not valid' },
   FIREWALL_RULE_NOT_ENFORCEABLE: { status: 400, message: 'firewall rule cannot be enforced by the agent (nftables)' },
+  USER_INVALID: { status: 400, message: 'console user is not valid' },
+  PASSWORD_TOO_WEAK: { status: 400, message: 'password not accepted' },
   FIREWALL_RULE_REFERENCE_UNKNOWN: { status: 400, message: 'the request names a firewall rule that does not exist' },
   FIREWALL_LIST_REFERENCE_UNKNOWN: {
     status: 400,
     message: 'the firewall rule names an IP, MAC or port list that does not exist',
   },
-  API_KEY_REQUIRED: { status: 401, message: 'send an API key in the api-secret-key header' },
+  API_KEY_REQUIRED: {
+    status: 401,
+    message: 'send an API key in the api-secret-key header, or sign in to the console',
+  },
+  SIGN_IN_FAILED: { status: 401, message: 'user name or password not recognised' },
+  SESSION_EXPIRED: { status: 401, message: 'the console session has ended (expired or signed out); sign in again' },
   API_KEY_INVALID: { status: 401, message: 'API key not recognised (unknown or revoked)' },
   CLIENT_CERTIFICATE_REQUIRED: {
     status: 401,
@@ -53,7 +60,13 @@ export const ERRORS = {
   TOKEN_EXPIRED: { status: 403, message: 'activation token has expired' },
   TOKEN_USED_UP: { status: 403, message: 'activation token has no uses left' },
   READ_ONLY_API_KEY: { status: 403, message: 'this API key is read-only' },
+  READ_ONLY_USER: { status: 403, message: 'this console user is read-only' },
+  CSRF_TOKEN_INVALID: {
+    status: 403,
+    message: 'a console write needs the x-csrf-token header the session was given (GET /api/session)',
+  },
   NOT_FOUND: { status: 404, message: 'no such route or resource' },
+  USER_NOT_FOUND: { status: 404, message: 'no console user with that name' },
   COMPUTER_NOT_FOUND: { status: 404, message: 'no computer with that ID' },
   ALERT_NOT_FOUND: { status: 404, message: 'no alert with that ID' },
   NOTIFIER_NOT_FOUND: { status: 404, message: 'no notifier with that ID' },
@@ -61,6 +74,7 @@ export const ERRORS = {
   FIREWALL_RULE_NOT_FOUND: { status: 404, message: 'no firewall rule with that ID' },
   SETTING_NOT_FOUND: { status: 404, message: 'no setting with that name (GET /api/settings lists them)' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'method not allowed on this route' },
+  USER_NAME_TAKEN: { status: 409, message: 'another console user already has that name' },
   NOTIFIER_NAME_TAKEN: { status: 409, message: 'another notifier already has that name' },
   COMPUTER_DEACTIVATED: { status: 409, message: 'the computer is deactivated' },
   POLICY_NAME_TAKEN: { status: 409, message: 'another policy already has that name' },
@@ -80,6 +94,10 @@ export const ERRORS = {
     message: 'operation results must be sent on the connection that received the operations',
   },
   BODY_TOO_LARGE: { status: 413, message: 'request body is larger than the limit' },
+  SIGN_IN_LOCKED: {
+    status: 429,
+    message: 'too many failed sign-ins: this user is locked for a while (it doubles with each further failure)',
+  },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'send the body as application/json' },
   INTERNAL: { status: 500, message: 'internal error; the manager logged the details' },
 } as const satisfies Record<string, { status: number; message: string }>;

@@ -10,6 +10,7 @@ import { createAgentEndpoint } from './agent-endpoint/agent-endpoint.js';
 import { AgentEndpointTls, agentTlsOptions, resolveStartupTlsPolicy } from './agent-endpoint/agent-endpoint-tls.js';
 import { SystemSettingTicketSecretStore, TicketKeys } from './agent-endpoint/ticket-keys.js';
 import { createApiServer } from './api/api-server.js';
+import { DEFAULT_CONSOLE_DIR } from './api/console-static.js';
 import type { DialerOptions } from './dialer/dialer.js';
 import { createManagerCommunication, type ManagerCommunication } from './dialer/manager-communication.js';
 import { type Monitoring, type MonitoringOptions, startMonitoring } from './monitor/monitoring.js';
@@ -44,6 +45,10 @@ export interface ManagerOptions {
   monitoring?: MonitoringOptions | undefined;
   /** Manager-initiated dialling: pool size and timing (tests shorten them); see dialer/dialer.ts. */
   dialer?: DialerOptions | undefined;
+  /** The built web console served at `/`; default packages/console/dist (`npm run build`). */
+  consoleDir?: string | undefined;
+  /** How often the console's live dashboard looks for changes; default 2 s (tests shorten it). */
+  dashboardPollMs?: number | undefined;
 }
 
 export interface FirstRunSecrets {
@@ -66,6 +71,8 @@ export interface RunningManager {
   monitoring: Monitoring;
   /** The ingest path both ports share, and the dialer that calls agents' listeners (docs/communication.md). */
   communication: ManagerCommunication;
+  /** Whether the web console's files were found (else `/` says how to build them). */
+  consoleBuilt: boolean;
   close(): Promise<void>;
 }
 
@@ -270,6 +277,8 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
       agentTls: endpointTls,
       monitoring,
       communication,
+      consoleDir: o.consoleDir,
+      dashboardPollMs: o.dashboardPollMs,
     });
     servers.push(api);
     await listen(agentEndpoint, o.heartbeatPort ?? 4120, o.bindAddress);
@@ -289,6 +298,7 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
       agentTls: endpointTls,
       monitoring,
       communication,
+      consoleBuilt: existsSync(join(o.consoleDir ?? DEFAULT_CONSOLE_DIR, 'index.html')),
       async close() {
         await communication?.close();
         await endpointTls.close();

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { PalisadeError } from '../errors.js';
 import type { Monitoring } from '../monitor/monitoring.js';
 import { alertView } from '../notifiers/notification.js';
+import { actorOf } from './auth-actor.js';
 import { IdParams } from './computers-routes.js';
 
 export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
@@ -107,7 +108,7 @@ export function alertsRoutes(app: FastifyInstance, monitoring: Monitoring, now: 
       },
     },
     async (req) => {
-      const by = req.apiKey ? `apikey:${req.apiKey.id}` : 'unknown';
+      const by = actorOf(req);
       const r = await monitoring.store.dismissAlert(Number(req.params.id), by, now());
       if (!r) throw new PalisadeError('ALERT_NOT_FOUND', req.params.id);
       if (r.changes.length > 0) monitoring.notifiers.wake();

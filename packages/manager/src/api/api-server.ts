@@ -1,19 +1,25 @@
+import fastifyCookie from '@fastify/cookie';
 import { tlsContextOptions } from '@palisade/core';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { installErrorHandling } from '../http/error-handling.js';
 import { commonFastifyOptions } from '../http/fastify-options.js';
 import type { ConfigurationService } from '../services/configuration-service.js';
+import { ConsoleAuthService } from '../services/console-auth-service.js';
 import { PolicyService } from '../services/policy-service.js';
+import { ConsoleStore } from '../store/console-store.js';
 import type { Store } from '../store/store.js';
 import { actionsRoutes } from './actions-routes.js';
 import { auditRoutes } from './audit-routes.js';
 import { installApiKeyAuth } from './auth.js';
 import { computersRoutes } from './computers-routes.js';
+import { consoleRoutes, installSecurityHeaders } from './console-static.js';
+import { dashboardRoutes } from './dashboard-routes.js';
 import { firewallRoutes } from './firewall-routes.js';
 import { monitoringRoutes } from './monitoring-routes.js';
 import { OpenApiCollector } from './openapi.js';
 import { policiesRoutes } from './policies-routes.js';
+import { sessionRoutes } from './session-routes.js';
 import { settingsRoutes } from './settings-routes.js';
 import { tlsRoutes } from './tls-routes.js';
 
@@ -30,9 +36,13 @@ export interface ApiServerDeps {
   /** The ingest path and dialer (Check Status, Send Policy); without it the actions routes are absent. */
   communication?: import('../dialer/manager-communication.js').ManagerCommunication;
   now?: () => number;
+  /** The built console (index.html and assets/); default packages/console/dist. Without it `/` says how to build it. */
+  consoleDir?: string | undefined;
+  /** How often the dashboard stream looks for changes (tests shorten it). */
+  dashboardPollMs?: number | undefined;
 }
 
-/** The HTTPS API (4119): `/healthz` without auth, `/api/…` with an API key. */
+/** The HTTPS API (4119): `/healthz` and the console's files without auth, `/api/…` with an API key or a console session. */
 export function createApiServer(deps: ApiServerDeps): FastifyInstance {
   const now = deps.now ?? Date.now;
   const app = Fastify({
@@ -42,10 +52,13 @@ export function createApiServer(deps: ApiServerDeps): FastifyInstance {
     https: { ...deps.tls, ...tlsContextOptions('modern') },
   });
   installErrorHandling(app);
+  installSecurityHeaders(app);
+  app.register(fastifyCookie);
   // Before any route: the document is collected from the routes as they are registered.
   const openapi = new OpenApiCollector();
   openapi.install(app);
   const policies = new PolicyService(deps.store, deps.configurations, now);
+  const consoleAuth = new ConsoleAuthService(deps.store, now);
 
   app.get('/healthz', async (_req, reply) => {
     try {
@@ -56,16 +69,8 @@ export function createApiServer(deps: ApiServerDeps): FastifyInstance {
     }
   });
 
-  // The web console will live at `/`; until it is built, say so and point at what exists.
-  app.get('/', async (_req, reply) =>
-    reply
-      .type('text/html; charset=utf-8')
-      .send(
-        '<!doctype html><title>Palisade manager</title><h1>Palisade manager</h1>' +
-          '<p>The web console is not built yet. The REST API is at <code>/api/</code> (header <code>api-secret-key</code>; see docs/api.md), ' +
-          'its description at <a href="/api/openapi.json">/api/openapi.json</a>, health at <a href="/healthz">/healthz</a>.</p>',
-      ),
-  );
+  // The web console: its files and client routes, outside the API's auth (the console signs in itself).
+  app.register(async (files) => consoleRoutes(files, deps.consoleDir));
 
   // Its own scope, outside the API key's: tools fetch the description before they hold a key.
   app.register(async (meta) => {
@@ -82,11 +87,16 @@ export function createApiServer(deps: ApiServerDeps): FastifyInstance {
   });
 
   app.register(async (api) => {
-    installApiKeyAuth(api, deps.store, now);
+    installApiKeyAuth(api, deps.store, now, consoleAuth);
+    sessionRoutes(api, consoleAuth);
+    dashboardRoutes(api, deps.store, deps.monitoring, now, deps.dashboardPollMs);
     settingsRoutes(api);
     policiesRoutes(api, policies);
     computersRoutes(api, policies, now, deps.store);
-    auditRoutes(api, policies);
+    auditRoutes(api, policies, async () => {
+      const users = await ConsoleStore.over(deps.store).listUsers();
+      return new Map(users.map((u) => [u.id, u.name]));
+    });
     tlsRoutes(api, { store: deps.store, agentTls: deps.agentTls, now });
     firewallRoutes(api, deps.store, deps.configurations, now);
     if (deps.monitoring) monitoringRoutes(api, deps.store, deps.monitoring, now);

@@ -48,6 +48,8 @@ export interface ApiFixtureOptions {
   now?: () => number;
   /** Runs on the server before `ready()`, e.g. to add an `onRoute` hook that sees every route. */
   beforeReady?: (app: FastifyInstance) => void;
+  /** The built console to serve at `/` (default: none, so `/` says it is not built). */
+  consoleDir?: string;
 }
 
 export async function startApiFixture(o: ApiFixtureOptions = {}): Promise<ApiFixture> {
@@ -61,6 +63,7 @@ export async function startApiFixture(o: ApiFixtureOptions = {}): Promise<ApiFix
     tls: { key: server.privateKey, cert: server.certificate },
     configurations,
     ...(o.now ? { now: o.now } : {}),
+    consoleDir: o.consoleDir ?? join(dir, 'no-console'),
   });
   o.beforeReady?.(app);
   await app.ready();

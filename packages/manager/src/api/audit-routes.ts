@@ -24,16 +24,19 @@ const AuditEventView = Type.Object({
   time: Type.Number({ description: 'epoch ms' }),
   actor: Type.Object(
     {
-      type: Type.String({ description: 'apiKey' }),
+      type: Type.String({
+        description: 'apiKey, user (a console user), cli (the manager command line), anonymous (a failed sign-in)',
+      }),
       ID: Nullable(Type.Integer()),
-      name: Nullable(Type.String({ description: 'the API key name' })),
+      name: Nullable(Type.String({ description: 'the API key or console user name' })),
     },
     { description: 'who made the change' },
   ),
   action: Type.String({
     description:
       'policy.create, policy.rename, policy.describe, policy.move, policy.delete, policy.setting, policy.firewall, computer.policy, computer.setting, computer.deactivate, ' +
-      'computer.firewall, computer.checkstatus, computer.sendpolicy, computer.vmstate, firewallRule.create, firewallRule.modify, firewallRule.delete, system.setting',
+      'computer.firewall, computer.checkstatus, computer.sendpolicy, computer.vmstate, firewallRule.create, firewallRule.modify, firewallRule.delete, system.setting, ' +
+      'user.signin, user.signin.failed, user.signout, user.create, user.password, user.disable, user.enable',
   }),
   targetType: Type.Union(AUDIT_TARGET_TYPES.map((t) => Type.Literal(t))),
   targetID: Nullable(Type.Integer({ description: "null for system (the manager's own settings, named by setting)" })),
@@ -45,14 +48,29 @@ const AuditList = Type.Object({ auditEvents: Type.Array(AuditEventView) });
 
 const MAX_LIMIT = 1000;
 
-function auditEventView(e: AuditEventRecord, keys: ReadonlyMap<number, ApiKeyRecord>) {
+function auditEventView(
+  e: AuditEventRecord,
+  keys: ReadonlyMap<number, ApiKeyRecord>,
+  users: ReadonlyMap<number, string>,
+) {
   const m = /^([a-z]+):([0-9]+)$/.exec(e.actor);
   const id = m ? Number(m[2]) : null;
   const type = m?.[1] === 'apikey' ? 'apiKey' : (m?.[1] ?? e.actor);
   return {
     ID: e.id,
     time: e.time,
-    actor: { type, ID: id, name: type === 'apiKey' && id !== null ? (keys.get(id)?.name ?? null) : null },
+    actor: {
+      type,
+      ID: id,
+      name:
+        id === null
+          ? null
+          : type === 'apiKey'
+            ? (keys.get(id)?.name ?? null)
+            : type === 'user'
+              ? (users.get(id) ?? null)
+              : null,
+    },
     action: e.action,
     targetType: e.targetType,
     targetID: e.targetId,
@@ -63,7 +81,11 @@ function auditEventView(e: AuditEventRecord, keys: ReadonlyMap<number, ApiKeyRec
 }
 
 /** The audit log of policy, setting, computer, firewall rule and system setting changes (`GET /api/auditevents`). */
-export function auditRoutes(app: FastifyInstance, policies: PolicyService): void {
+export function auditRoutes(
+  app: FastifyInstance,
+  policies: PolicyService,
+  userNames: () => Promise<ReadonlyMap<number, string>> = async () => new Map(),
+): void {
   app.get<{ Querystring: Static<typeof AuditQuery> }>(
     '/api/auditevents',
     {
@@ -82,7 +104,8 @@ export function auditRoutes(app: FastifyInstance, policies: PolicyService): void
         limit,
         ...(req.query.beforeID ? { beforeId: Number(req.query.beforeID) } : {}),
       });
-      return { auditEvents: page.events.map((e) => auditEventView(e, page.apiKeys)) };
+      const users = await userNames();
+      return { auditEvents: page.events.map((e) => auditEventView(e, page.apiKeys, users)) };
     },
   );
 }

@@ -1,9 +1,12 @@
 import type { FastifyRequest } from 'fastify';
 
 /**
- * Who made a change, as audit rows record it: `apikey:<id>`. Routes that write sit behind the
- * API-key hook, so a request without a key never gets here; the fallback only keeps the type honest.
+ * Who made a change, as audit rows record it: `apikey:<id>` or, from the console, `user:<id>`.
+ * Routes that write sit behind the auth hook, so a request without either never gets here; the
+ * fallback only keeps the type honest.
  */
 export function actorOf(req: FastifyRequest): string {
-  return req.apiKey ? `apikey:${req.apiKey.id}` : 'unknown';
+  if (req.apiKey) return `apikey:${req.apiKey.id}`;
+  if (req.consoleSession) return `user:${req.consoleSession.user.id}`;
+  return 'unknown';
 }

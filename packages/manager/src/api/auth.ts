@@ -1,30 +1,69 @@
+import '@fastify/cookie';
+import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { PalisadeError } from '../errors.js';
 import { hashSecret } from '../secrets.js';
+import type { ConsoleAuthService, ConsoleSession } from '../services/console-auth-service.js';
 import type { ApiKeyRecord, Store } from '../store/store.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     apiKey?: ApiKeyRecord;
+    consoleSession?: ConsoleSession;
   }
 }
 
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /**
- * API-key authentication for `/api/…` (Deep Security's `api-secret-key` header). Read-only
- * keys get 403 on any write. Registered inside the API's own plugin scope so the agent
- * endpoint can never pick it up by accident.
+ * The console's session cookie. `__Host-` (RFC 6265bis §4.1.3.2) makes browsers refuse it unless
+ * it is Secure, has Path=/ and no Domain, so no sibling host can plant or read it.
  */
-export function installApiKeyAuth(app: FastifyInstance, store: Store, now: () => number = Date.now): void {
+export const SESSION_COOKIE = '__Host-palisade-session';
+export const CSRF_HEADER = 'x-csrf-token';
+
+function sameToken(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/**
+ * Authentication for `/api/…`: Deep Security's `api-secret-key` header, or the console's session
+ * cookie. A write made with the cookie must also carry the session's CSRF token in
+ * `x-csrf-token` (OWASP CSRF Prevention Cheat Sheet, synchronizer token; the cookie is also
+ * SameSite=Strict). Read-only keys and users get 403 on any write. Registered inside the API's
+ * own plugin scope so the agent endpoint can never pick it up by accident.
+ */
+export function installApiKeyAuth(
+  app: FastifyInstance,
+  store: Store,
+  now: () => number = Date.now,
+  consoleAuth?: ConsoleAuthService,
+): void {
   app.addHook('onRequest', async (req: FastifyRequest) => {
-    const header = req.headers['api-secret-key'];
-    const secret = Array.isArray(header) ? header[0] : header;
-    if (!secret) throw new PalisadeError('API_KEY_REQUIRED');
+    if (req.routeOptions.config && (req.routeOptions.config as { public?: boolean }).public) return;
     // Deep Security clients send `api-version: v1`; refuse a version we do not speak rather than guess.
     const version = req.headers['api-version'];
     if (version !== undefined && version !== 'v1')
       throw new PalisadeError('API_VERSION_UNSUPPORTED', `got "${String(version)}"`);
+    const header = req.headers['api-secret-key'];
+    const secret = Array.isArray(header) ? header[0] : header;
+    if (!secret) {
+      const cookie = consoleAuth ? req.cookies?.[SESSION_COOKIE] : undefined;
+      if (!cookie || !consoleAuth) throw new PalisadeError('API_KEY_REQUIRED');
+      const session = await consoleAuth.session(cookie);
+      if (!session) throw new PalisadeError('SESSION_EXPIRED');
+      req.consoleSession = session;
+      if (WRITE_METHODS.has(req.method)) {
+        const sent = req.headers[CSRF_HEADER];
+        if (typeof sent !== 'string' || !sameToken(sent, session.csrfToken))
+          throw new PalisadeError('CSRF_TOKEN_INVALID');
+        const signOut = req.method === 'DELETE' && req.url.split('?')[0] === '/api/session';
+        if (session.user.role === 'read-only' && !signOut) throw new PalisadeError('READ_ONLY_USER');
+      }
+      return;
+    }
     const key = await store.findApiKeyBySecretHash(hashSecret(secret));
     if (!key) throw new PalisadeError('API_KEY_INVALID');
     if (key.role === 'read-only' && WRITE_METHODS.has(req.method)) throw new PalisadeError('READ_ONLY_API_KEY');

@@ -1,6 +1,9 @@
+import { COMPUTER_STATUSES, type ComputerStatus } from '@palisade/core';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { PalisadeError } from '../errors.js';
 import type { ComputerDetail, PolicyService } from '../services/policy-service.js';
+import { COMPUTER_SORT_KEYS, ComputerListStore, type ComputerSortKey } from '../store/computer-list-store.js';
 import { computersUpdating } from '../store/operations-in-flight.js';
 import type { Store } from '../store/store.js';
 import { actorOf } from './auth-actor.js';
@@ -18,7 +21,56 @@ const ComputerModify = Type.Object(
   },
   { additionalProperties: false },
 );
-const ComputerList = Type.Object({ computers: Type.Array(ComputerView) });
+const ComputerList = Type.Object({
+  computers: Type.Array(ComputerView),
+  total: Type.Optional(Type.Integer({ description: 'paged lists only: computers matching the filters' })),
+  limit: Type.Optional(Type.Integer()),
+  offset: Type.Optional(Type.Integer()),
+});
+
+/**
+ * The list's paging, sorting and filters. Without any of them the list is every computer, as
+ * before (Deep Security's shape); with any, it is one page in SQL and says `total`.
+ */
+const ComputerListQuery = Type.Object(
+  {
+    ...OverridesQuery.properties,
+    limit: Type.Optional(
+      Type.String({ pattern: '^([1-9][0-9]{0,2}|1000)$', description: 'page size 1–1000 (default 50 when paging)' }),
+    ),
+    offset: Type.Optional(Type.String({ pattern: '^[0-9]{1,9}$', description: 'default 0' })),
+    sortBy: Type.Optional(Type.String({ enum: [...COMPUTER_SORT_KEYS], description: 'default hostName' })),
+    sortOrder: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')], { description: 'default asc' })),
+    search: Type.Optional(Type.String({ maxLength: 255, description: 'part of the host name or last IP, any case' })),
+    status: Type.Optional(
+      Type.String({
+        maxLength: 512,
+        description: `comma-separated statuses: ${COMPUTER_STATUSES.join(', ')}`,
+      }),
+    ),
+    policyID: Type.Optional(
+      Type.String({
+        pattern: '^[1-9][0-9]{0,15}(,[1-9][0-9]{0,15}){0,99}$',
+        description: 'comma-separated policy IDs',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+type ListQuery = Static<typeof ComputerListQuery>;
+
+function statusesOf(v: string): ComputerStatus[] {
+  const out: ComputerStatus[] = [];
+  for (const s of v.split(',').map((x) => x.trim())) {
+    if (!(COMPUTER_STATUSES as readonly string[]).includes(s))
+      throw new PalisadeError(
+        'VALIDATION_FAILED',
+        `querystring.status "${s}" is not one of ${COMPUTER_STATUSES.join(', ')}`,
+      );
+    out.push(s as ComputerStatus);
+  }
+  return out;
+}
 
 type Id = Static<typeof IdParams>;
 type Overrides = Static<typeof OverridesQuery>;
@@ -32,14 +84,49 @@ export function computersRoutes(app: FastifyInstance, policies: PolicyService, n
   const view = async (d: ComputerDetail, overridesOnly = false) =>
     computerView(d, now(), overridesOnly, (await updating([d.record.id])).has(d.record.id));
 
-  app.get<{ Querystring: Overrides }>(
+  app.get<{ Querystring: ListQuery }>(
     '/api/computers',
-    { schema: { summary: 'List computers', tags, querystring: OverridesQuery, response: { 200: ComputerList } } },
+    {
+      schema: {
+        summary: 'List computers',
+        description:
+          'Every computer, or with limit/offset/sortBy/sortOrder/search/status/policyID one page of them (sorted and filtered by the manager) and the total.',
+        tags,
+        querystring: ComputerListQuery,
+        response: { 200: ComputerList },
+      },
+    },
     async (req) => {
       const t = now();
-      const only = req.query.overrides === 'true';
-      const [list, inFlight] = await Promise.all([policies.listComputers(), updating()]);
-      return { computers: list.map((d) => computerView(d, t, only, inFlight.has(d.record.id))) };
+      const q = req.query;
+      const only = q.overrides === 'true';
+      const paged = [q.limit, q.offset, q.sortBy, q.sortOrder, q.search, q.status, q.policyID].some(
+        (v) => v !== undefined,
+      );
+      if (!paged || !store) {
+        const [list, inFlight] = await Promise.all([policies.listComputers(), updating()]);
+        return { computers: list.map((d) => computerView(d, t, only, inFlight.has(d.record.id))) };
+      }
+      const limit = Number(q.limit ?? 50);
+      const offset = Number(q.offset ?? 0);
+      const page = await ComputerListStore.over(store).page({
+        limit,
+        offset,
+        sortBy: (q.sortBy ?? 'hostName') as ComputerSortKey,
+        order: q.sortOrder ?? 'asc',
+        ...(q.search ? { search: q.search } : {}),
+        ...(q.status ? { statuses: statusesOf(q.status) } : {}),
+        ...(q.policyID ? { policyIds: q.policyID.split(',').map(Number) } : {}),
+        now: t,
+      });
+      const ids = page.computers.map((c) => c.id);
+      const [details, inFlight] = await Promise.all([policies.computerDetails(page.computers), updating(ids)]);
+      return {
+        computers: details.map((d) => computerView(d, t, only, inFlight.has(d.record.id))),
+        total: page.total,
+        limit,
+        offset,
+      };
     },
   );
 

@@ -11,6 +11,7 @@ import {
 import { PalisadeError } from '../errors.js';
 import { tlsPreflightReport } from '../services/tls-preflight-report.js';
 import type { NewAuditEvent, Store } from '../store/store.js';
+import { actorOf } from './auth-actor.js';
 
 const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
 /** A route schema with the OpenAPI members the document generator reads. */
@@ -200,7 +201,7 @@ export function tlsRoutes(
     },
     async (req) => {
       const name = policyName(req.body.value);
-      const actor = req.apiKey ? `apikey:${req.apiKey.id}` : 'unknown';
+      const actor = actorOf(req);
       const previous = (await current()).name;
       const audit = (): NewAuditEvent[] =>
         previous === name

@@ -8,6 +8,7 @@ import {
 import { hashSecret, newSecret } from '../secrets.js';
 import { parseDuration, parseOptions, parsePort, parsePositiveInt, UsageError } from './arguments.js';
 import { parseTlsPolicyOption, tlsCheck, tlsSet } from './tls-commands.js';
+import { userCommand } from './user-commands.js';
 
 const VERSION = '0.1.0';
 
@@ -19,6 +20,18 @@ Usage:
                                             new agent activation token (printed alone on stdout)
   palisade-manager apikey create --name NAME [--role full-access|read-only] [store options]
                                             new REST API key (printed alone on stdout)
+  palisade-manager user create --name NAME [--role full-access|read-only] [store options]
+                                            new web console user; the password is asked at the
+                                            terminal (twice, not echoed) or read as the first
+                                            line of standard input (at least 12 characters)
+  palisade-manager user password --name NAME [store options]
+                                            set a console user's password (same input); ends
+                                            the user's sessions and clears a lock-out
+  palisade-manager user disable|enable --name NAME [store options]
+                                            stop (or allow again) a console user signing in;
+                                            disabling ends the user's sessions
+  palisade-manager user list [store options]
+                                            console users: name, role, state, last sign-in
   palisade-manager ca fingerprint [store options]
                                             the manager CA fingerprint, sha256:HEX (stdout)
   palisade-manager tls check [--policy NAME] [--json] [store options]
@@ -41,7 +54,9 @@ start options:
   --hostname NAME     a name agents use to reach this manager; repeat for several. The TLS
                       server certificate names each (default: this machine's host name and
                       localhost). Agents look the manager up by name, so it must be in DNS.
-  --api-port N        HTTPS REST API, /healthz, console (default 4119)
+  --api-port N        HTTPS REST API, /healthz, web console (default 4119)
+  --console-dir DIR   the built web console to serve at / (default packages/console/dist,
+                      made by "npm run build")
   --heartbeat-port N  agent endpoint: activation and heartbeats (default 4120)
   --bind ADDRESS      address to listen on (default all interfaces)
   --heartbeat-interval-seconds N
@@ -61,10 +76,10 @@ prints them with the agent activation command. Secrets are shown once; make more
 "token create" and "apikey create". Logs go to standard error (PALISADE_LOG_LEVEL=debug for more).
 `;
 
-type Out = { stdout: (s: string) => void; stderr: (s: string) => void };
+export type Out = { stdout: (s: string) => void; stderr: (s: string) => void };
 const defaultOut: Out = { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) };
 
-const STORE_OPTIONS = { 'data-dir': { type: 'string' }, db: { type: 'string' } } as const;
+export const STORE_OPTIONS = { 'data-dir': { type: 'string' }, db: { type: 'string' } } as const;
 
 export async function main(argv: string[], out: Out = defaultOut): Promise<number> {
   try {
@@ -97,6 +112,7 @@ async function run(argv: string[], out: Out): Promise<number> {
   if (cmd === 'token' && sub === 'create') return tokenCreate(rest, out);
   if (cmd === 'apikey' && sub === 'create') return apikeyCreate(rest, out);
   if (cmd === 'ca' && sub === 'fingerprint') return caFingerprint(rest, out);
+  if (cmd === 'user' && sub !== undefined) return userCommand(sub, rest, out);
   if (cmd === 'tls' && sub === 'check') return tlsCheck(rest, out);
   if (cmd === 'tls' && sub === 'set') return tlsSet(rest, out);
   throw new UsageError(`unknown command "${argv.slice(0, 2).join(' ')}" (see --help)`);
@@ -112,6 +128,7 @@ async function start(args: string[], out: Out): Promise<number> {
     'heartbeat-interval-seconds': { type: 'string' },
     'tls-policy': { type: 'string' },
     'legacy-tls-port': { type: 'string' },
+    'console-dir': { type: 'string' },
   });
   const hostnames = v.hostname
     ?.flatMap((h) => h.split(','))
@@ -131,6 +148,7 @@ async function start(args: string[], out: Out): Promise<number> {
     heartbeatIntervalSeconds: parsePositiveInt('heartbeat-interval-seconds', v['heartbeat-interval-seconds']),
     tlsPolicy: v['tls-policy'] === undefined ? undefined : parseTlsPolicyOption('tls-policy', v['tls-policy']),
     legacyTlsPort: parsePort('legacy-tls-port', v['legacy-tls-port'], 4122),
+    consoleDir: v['console-dir'],
   });
   // Handlers first, banner second: whoever waits for the banner may signal at once, and a
   // signal before the handlers are in place would kill the process without closing the store.
@@ -151,7 +169,7 @@ function banner(m: RunningManager): string {
   const lines = [
     '',
     'Palisade manager is running.',
-    `  Console:        https://${host}:${m.apiPort}/  (the web console is not built yet; the REST API is)`,
+    `  Console:        https://${host}:${m.apiPort}/  (${m.consoleBuilt ? 'sign in as a console user: palisade-manager user create --name NAME' : 'not built in this checkout: run npm run build'})`,
     `  REST API:       https://${host}:${m.apiPort}/api/  (header api-secret-key)`,
     `  Agent endpoint: dsm://${host}:${m.heartbeatPort}/`,
     `  Agent TLS:      policy "${m.agentTls.policy}"${m.agentTls.legacyPort !== null ? `; TLS 1.0/1.1 listener on port ${m.agentTls.legacyPort}` : ''} (palisade-manager tls check)`,

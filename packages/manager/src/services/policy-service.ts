@@ -361,6 +361,18 @@ export class PolicyService {
     });
   }
 
+  /** Details (resolved settings) of these computers, as listComputers gives them, for one page of the list. */
+  async computerDetails(records: readonly ComputerRecord[]): Promise<ComputerDetail[]> {
+    if (records.length === 0) return [];
+    return this.store.transaction(async (tx) => {
+      const [{ tree }, overrides] = await Promise.all([
+        loadPolicies(tx),
+        tx.computerOverridesByComputer(records.map((c) => c.id)),
+      ]);
+      return records.map((c) => computerDetail(tree, c, overrides.get(c.id) ?? {}));
+    });
+  }
+
   async getComputer(id: number): Promise<ComputerDetail> {
     return this.store.transaction(async (tx) => {
       const [{ tree }, c, overrides] = await Promise.all([

@@ -33,7 +33,7 @@ function toPolicy(r: Selectable<Database['policies']>): PolicyRecord {
   };
 }
 
-function toComputer(r: Selectable<Database['computers']>): ComputerRecord {
+export function toComputer(r: Selectable<Database['computers']>): ComputerRecord {
   return {
     id: num(r.id),
     hostName: r.host_name,

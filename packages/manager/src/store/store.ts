@@ -77,7 +77,8 @@ export interface EventRecord {
 }
 
 /**
- * One audited change. `actor` names who made it as `<kind>:<id>` (today `apikey:<id>`);
+ * One audited change. `actor` names who made it as `<kind>:<id>` (`apikey:<id>`, `user:<id>` for a
+ * console user, `cli` for the manager command line, `anonymous` for a failed sign-in);
  * `setting` is the setting or property changed, null when the change is the whole object
  * (created, deleted, deactivated). Values are as stored: null means Inherited or absent.
  */
@@ -120,10 +121,18 @@ export type AuditAction =
   | 'computer.checkstatus'
   | 'computer.sendpolicy'
   /** VM power state reported through the vmstate API (`setting` `vmState`). */
-  | 'computer.vmstate';
+  | 'computer.vmstate'
+  /** Console users (targetType `user`): sign-in and its failures (`newValue` the reason), sign-out, and the CLI's changes. */
+  | 'user.signin'
+  | 'user.signin.failed'
+  | 'user.signout'
+  | 'user.create'
+  | 'user.password'
+  | 'user.disable'
+  | 'user.enable';
 
 /** What an audit row is about. The column is free text (no CHECK): new types need no migration. */
-export const AUDIT_TARGET_TYPES = ['policy', 'computer', 'firewallRule', 'system'] as const;
+export const AUDIT_TARGET_TYPES = ['policy', 'computer', 'firewallRule', 'system', 'user'] as const;
 export type AuditTargetType = (typeof AUDIT_TARGET_TYPES)[number];
 
 export type TokenCheck =

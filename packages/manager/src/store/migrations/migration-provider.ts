@@ -4,6 +4,7 @@ import { m0003Monitoring } from './migration-0003-monitoring.js';
 import { m0004Dialer } from './migration-0004-dialer.js';
 import { m0005Firewall } from './migration-0005-firewall.js';
 import { m0006FirewallRuleModel } from './migration-0006-firewall-rule-model.js';
+import { m0007Console } from './migration-0007-console.js';
 import type { MigrationDialect } from './migration-dialect.js';
 
 export type { MigrationDialect } from './migration-dialect.js';
@@ -20,6 +21,7 @@ export function migrationProvider(dialect: MigrationDialect): MigrationProvider 
       '0004_dialer': m0004Dialer(dialect),
       '0005_firewall': m0005Firewall(dialect),
       '0006_firewall_rule_model': m0006FirewallRuleModel(),
+      '0007_console': m0007Console(dialect),
     }),
   };
 }

@@ -1,0 +1,213 @@
+import { zodResolver } from '@hookform/resolvers/zod';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useEffect, useMemo, useState } from 'react';
+import { type Resolver, useForm } from 'react-hook-form';
+import { z } from 'zod';
+import { ApiError, post, type SettingDefinition, type Settings } from '../api';
+import { sourceText } from '../format';
+import { usePolicyName } from '../queries';
+import { useSession } from '../session';
+import { useUnsavedChanges } from './guard';
+import { ErrorBox, Field, FixedField, Notice } from './ui';
+
+/** '' in the form means Inherited. */
+const INHERITED = '';
+const MINUTE_CHOICES = ['5', '10', '15', '30', '60', '120', '240', '1440'];
+
+function valueLabel(def: SettingDefinition, v: string): string {
+  if (def.name === 'platformSettingHeartbeatInactiveVmOfflineAlertEnabled')
+    return v === 'true' ? 'Yes' : v === 'false' ? 'No' : v;
+  if (def.type === 'minutes-or-unlimited' && v !== 'Unlimited') return `${v} minutes`;
+  return v;
+}
+
+function schemaFor(defs: SettingDefinition[]) {
+  const shape: Record<string, z.ZodType<string>> = {};
+  for (const d of defs) {
+    if (d.readOnly) continue;
+    shape[d.name] =
+      d.type === 'choice'
+        ? z
+            .string()
+            .refine((v) => v === INHERITED || d.values.includes(v), { message: `Choose one of ${d.values.join(', ')}` })
+        : z.string().refine((v) => v === INHERITED || v === 'Unlimited' || /^[1-9][0-9]{0,5}$/.test(v), {
+            message: 'Unlimited, or a whole number of minutes from 1 to 999999',
+          });
+  }
+  return z.object(shape);
+}
+
+export interface SettingsTarget {
+  kind: 'policy' | 'computer';
+  id: number;
+  /** The Base Policy inherits nothing: no Inherited choice. */
+  isBase: boolean;
+  /** Effective values with their source. */
+  effective: Settings;
+  /** What the object itself holds (`null`: Inherited). */
+  overrides: Settings;
+  /** The values it would inherit (the parent policy's, or the computer's policy's, effective ones). */
+  inherited: Settings | null;
+  /** A computer's platform (macOS supports only Agent Initiated). */
+  platform?: string;
+}
+
+/**
+ * The settings of one or more sections (Settings > General > Heartbeat, > Communication
+ * Direction) of a policy or computer, saved together with one Save: all or nothing, through
+ * `POST /api/policies/{id}` or `/api/computers/{id}`. An error the manager gives is shown next to
+ * the setting it names, and nothing is saved.
+ */
+export function SettingsForm(props: { target: SettingsTarget; catalog: SettingDefinition[]; sections: string[] }) {
+  const { target, catalog } = props;
+  const session = useSession();
+  const policyName = usePolicyName();
+  const qc = useQueryClient();
+  const defs = useMemo(() => catalog.filter((d) => props.sections.includes(d.section)), [catalog, props.sections]);
+  const initial = useMemo(() => {
+    const v: Record<string, string> = {};
+    for (const d of defs) if (!d.readOnly) v[d.name] = target.overrides[d.name]?.value ?? INHERITED;
+    return v;
+  }, [defs, target.overrides]);
+  // The schema is built from the catalog at run time, so its type is only known as a record of strings.
+  const resolver = zodResolver(schemaFor(defs)) as unknown as Resolver<Record<string, string>>;
+  const form = useForm<Record<string, string>>({ resolver, defaultValues: initial });
+  // A refetch (another tab saved) replaces what is shown, but never edits in progress.
+  useEffect(() => {
+    if (!form.formState.isDirty) form.reset(initial);
+  }, [initial, form]);
+  const dirty = form.formState.isDirty;
+  useUnsavedChanges(dirty);
+  const [saved, setSaved] = useState(false);
+  const save = useMutation({
+    mutationFn: (values: Record<string, string>) => {
+      const changed: Record<string, { value: string | null }> = {};
+      for (const d of defs) {
+        if (d.readOnly) continue;
+        const v = values[d.name] ?? INHERITED;
+        if (v !== initial[d.name]) changed[d.name] = { value: v === INHERITED ? null : v };
+      }
+      const path = target.kind === 'policy' ? `/api/policies/${target.id}` : `/api/computers/${target.id}`;
+      return post(path, target.kind === 'policy' ? { policySettings: changed } : { computerSettings: changed });
+    },
+    onSuccess: async (_r, values) => {
+      form.reset(values);
+      setSaved(true);
+      await qc.invalidateQueries();
+    },
+    onError: (e) => {
+      const text = e instanceof ApiError ? e.message : String(e);
+      const about = defs.find((d) => text.includes(d.name));
+      if (about) form.setError(about.name, { type: 'server', message: text });
+      else form.setError('root', { type: 'server', message: text });
+    },
+  });
+  const mac = target.platform === 'darwin';
+  const errors = form.formState.errors;
+  const bySection = props.sections.map((s) => ({ section: s, defs: defs.filter((d) => d.section === s) }));
+  return (
+    <form
+      className="settings-form"
+      onSubmit={form.handleSubmit((v) => {
+        setSaved(false);
+        save.mutate(v);
+      })}
+      noValidate
+    >
+      {bySection.map(({ section, defs: sectionDefs }) => (
+        <fieldset key={section} className="section">
+          <legend>{section.split(' > ').pop()}</legend>
+          {section.endsWith('Heartbeat') ? (
+            <p className="section-intro">
+              The heartbeat interval and the number of heartbeats that can be missed are fixed by the product. A
+              computer is Offline when no heartbeat arrived for three intervals.
+            </p>
+          ) : null}
+          {section.endsWith('Communication Direction') ? (
+            <p className="section-intro">
+              Agent Initiated: the agent contacts the manager on every heartbeat and does not listen. Manager Initiated:
+              the manager contacts the agent on its listening port. Bidirectional: both, so changes are sent at once.
+            </p>
+          ) : null}
+          {sectionDefs.map((d) => {
+            if (d.readOnly)
+              return (
+                <FixedField
+                  key={d.name}
+                  label={d.label}
+                  value={target.effective[d.name]?.value ?? d.default}
+                  help="Fixed by the product; not configurable."
+                />
+              );
+            const inherited = target.inherited?.[d.name];
+            const inheritedText = inherited?.value ? valueLabel(d, inherited.value) : '';
+            const current = form.watch(d.name);
+            const choices =
+              d.type === 'choice'
+                ? d.values
+                : [
+                    'Unlimited',
+                    ...MINUTE_CHOICES,
+                    ...(current && !['Unlimited', ...MINUTE_CHOICES, ''].includes(current) ? [current] : []),
+                  ];
+            const isDirection = d.name === 'platformSettingAgentCommunicationsDirection';
+            const help =
+              current === INHERITED && inherited?.value
+                ? `Inherited from ${sourceText(inherited.source === 'computer' ? undefined : inherited.source, policyName) || 'the parent policy'}: ${inheritedText}.`
+                : target.isBase
+                  ? 'The Base Policy holds a value for every setting; sub-policies and computers inherit it.'
+                  : 'Overrides the inherited value.';
+            return (
+              <Field
+                key={d.name}
+                label={d.label}
+                error={errors[d.name]?.message}
+                help={
+                  isDirection && mac
+                    ? `${help} macOS agents support only Agent Initiated communication, so the other directions are not offered.`
+                    : help
+                }
+              >
+                {(id, describedBy) => (
+                  <select
+                    id={id}
+                    className="select"
+                    aria-describedby={describedBy}
+                    aria-invalid={errors[d.name] ? 'true' : undefined}
+                    disabled={!session.canWrite}
+                    {...form.register(d.name)}
+                  >
+                    {target.isBase ? null : (
+                      <option value={INHERITED}>{inheritedText ? `Inherited (${inheritedText})` : 'Inherited'}</option>
+                    )}
+                    {choices.map((v) => (
+                      <option key={v} value={v} disabled={isDirection && mac && v !== 'Agent/Appliance Initiated'}>
+                        {valueLabel(d, v)}
+                      </option>
+                    ))}
+                  </select>
+                )}
+              </Field>
+            );
+          })}
+        </fieldset>
+      ))}
+      {errors.root?.message ? <ErrorBox error={new Error(errors.root.message)} /> : null}
+      {saved && !dirty ? (
+        <Notice tone="ok">Saved. Computers pick the change up as their communication direction allows.</Notice>
+      ) : null}
+      {session.canWrite ? (
+        <div className="form-actions">
+          <button type="submit" className="btn btn-primary" disabled={save.isPending}>
+            {save.isPending ? 'Saving…' : 'Save'}
+          </button>
+          <button type="button" className="btn" disabled={!dirty || save.isPending} onClick={() => form.reset(initial)}>
+            Undo changes
+          </button>
+        </div>
+      ) : (
+        <p className="help">You have read-only access: settings are shown, not changed.</p>
+      )}
+    </form>
+  );
+}

@@ -1,0 +1,176 @@
+import { zodResolver } from '@hookform/resolvers/zod';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { Tabs } from 'radix-ui';
+import { useEffect } from 'react';
+import { useForm } from 'react-hook-form';
+import { useParams } from 'wouter';
+import { z } from 'zod';
+import { ApiError, get, type Policy, post } from '../api';
+import { RuleAssignments } from '../components/firewall-panel';
+import { useUnsavedChanges } from '../components/guard';
+import { SideNav } from '../components/layout';
+import { SettingsForm } from '../components/settings-form';
+import { ErrorBox, Field, Loading, Notice, PageHeader } from '../components/ui';
+import { useCatalog, usePolicyName } from '../queries';
+import { useSession } from '../session';
+
+const SECTIONS = ['general', 'firewall', 'settings'] as const;
+const LABELS = { general: 'General', firewall: 'Firewall', settings: 'Settings' };
+
+/** The Policy editor: General (name, description), Firewall, Settings (General: Heartbeat, Communication Direction). */
+export function PolicyEditor() {
+  const params = useParams<{ id: string; section?: string }>();
+  const id = Number(params.id);
+  const section = (SECTIONS as readonly string[]).includes(params.section ?? '')
+    ? (params.section as (typeof SECTIONS)[number])
+    : 'general';
+  const policy = useQuery({ queryKey: ['policy', id], queryFn: () => get<Policy>(`/api/policies/${id}`) });
+  const overrides = useQuery({
+    queryKey: ['policy', id, 'overrides'],
+    queryFn: () => get<Policy>(`/api/policies/${id}?overrides=true`),
+  });
+  const parentId = policy.data?.parentID ?? null;
+  const parent = useQuery({
+    queryKey: ['policy', parentId],
+    queryFn: () => get<Policy>(`/api/policies/${parentId}`),
+    enabled: parentId !== null,
+  });
+  const catalog = useCatalog();
+  const p = policy.data;
+  const ready = catalog.data && overrides.data && p && (parentId === null || parent.data);
+  const target = ready
+    ? {
+        kind: 'policy' as const,
+        id,
+        isBase: p.parentID === null,
+        effective: p.policySettings,
+        overrides: overrides.data.policySettings,
+        inherited: parent.data?.policySettings ?? null,
+      }
+    : null;
+  return (
+    <div className="page editor">
+      <PageHeader
+        title={p ? p.name : 'Policy'}
+        subtitle={p ? `Policy editor${p.parentID === null ? ' · the root of every policy' : ''}` : undefined}
+      />
+      <div className="editor-body">
+        <SideNav
+          label="Policy editor"
+          current={`/policies/${id}/${section}`}
+          items={SECTIONS.map((s) => ({ href: `/policies/${id}/${s}`, label: LABELS[s] }))}
+        />
+        <div className="editor-content">
+          <ErrorBox error={policy.error} />
+          {!p || !target || !catalog.data ? (
+            policy.error ? null : (
+              <Loading />
+            )
+          ) : section === 'general' ? (
+            <GeneralForm policy={p} />
+          ) : section === 'settings' ? (
+            <Tabs.Root defaultValue="general" className="tabs">
+              <Tabs.List aria-label="Settings" className="tabs-list">
+                <Tabs.Trigger value="general" className="tab">
+                  General
+                </Tabs.Trigger>
+              </Tabs.List>
+              <Tabs.Content value="general" className="tab-panel">
+                <SettingsForm
+                  catalog={catalog.data}
+                  sections={['Settings > General > Heartbeat', 'Settings > General > Communication Direction']}
+                  target={target}
+                />
+              </Tabs.Content>
+            </Tabs.Root>
+          ) : (
+            <>
+              <section className="card">
+                <SettingsForm catalog={catalog.data} sections={['Firewall']} target={target} />
+              </section>
+              <RuleAssignments kind="policies" id={id} />
+            </>
+          )}
+        </div>
+      </div>
+    </div>
+  );
+}
+
+const generalSchema = z.object({
+  name: z
+    .string()
+    .min(1, 'Give the policy a name')
+    .max(255)
+    .refine((s) => s.trim() === s, 'No spaces at the start or the end'),
+  description: z.string().max(4000),
+});
+
+function GeneralForm({ policy }: { policy: Policy }) {
+  const session = useSession();
+  const policyName = usePolicyName();
+  const qc = useQueryClient();
+  const form = useForm<z.infer<typeof generalSchema>>({
+    resolver: zodResolver(generalSchema),
+    defaultValues: { name: policy.name, description: policy.description },
+  });
+  useEffect(() => {
+    if (!form.formState.isDirty) form.reset({ name: policy.name, description: policy.description });
+  }, [policy, form]);
+  useUnsavedChanges(form.formState.isDirty);
+  const save = useMutation({
+    mutationFn: (v: z.infer<typeof generalSchema>) => post<Policy>(`/api/policies/${policy.ID}`, v),
+    onSuccess: async (_r, v) => {
+      form.reset(v);
+      await qc.invalidateQueries();
+    },
+    onError: (e) => {
+      if (e instanceof ApiError && e.code === 'POLICY_NAME_TAKEN') form.setError('name', { message: e.message });
+      else form.setError('root', { message: (e as Error).message });
+    },
+  });
+  const errors = form.formState.errors;
+  return (
+    <form className="card settings-form" onSubmit={form.handleSubmit((v) => save.mutate(v))} noValidate>
+      <fieldset className="section">
+        <legend>General</legend>
+        <Field label="Name" error={errors.name?.message}>
+          {(id, d) => (
+            <input
+              id={id}
+              className="input"
+              aria-describedby={d}
+              disabled={!session.canWrite}
+              {...form.register('name')}
+            />
+          )}
+        </Field>
+        <Field label="Description" error={errors.description?.message}>
+          {(id, d) => (
+            <textarea
+              id={id}
+              className="input"
+              rows={3}
+              aria-describedby={d}
+              disabled={!session.canWrite}
+              {...form.register('description')}
+            />
+          )}
+        </Field>
+        <p className="help">
+          {policy.parentID === null
+            ? 'The Base Policy has no parent.'
+            : `Parent policy: ${policyName(policy.parentID)}`}
+        </p>
+      </fieldset>
+      {errors.root?.message ? <Notice tone="error">{errors.root.message}</Notice> : null}
+      {session.canWrite ? (
+        <div className="form-actions">
+          <button type="submit" className="btn btn-primary" disabled={save.isPending}>
+            Save
+          </button>
+        </div>
+      ) : null}
+    </form>
+  );
+}

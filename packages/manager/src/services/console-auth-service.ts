@@ -1,0 +1,234 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { decoyHash, hashPassword, passwordProblem, verifyPassword } from '../auth/passwords.js';
+import { PalisadeError } from '../errors.js';
+import {
+  type ConsoleRole,
+  type ConsoleSessionRecord,
+  ConsoleStore,
+  type ConsoleUserRecord,
+} from '../store/console-store.js';
+import type { NewAuditEvent, Store } from '../store/store.js';
+
+/**
+ * Session lifetime: ended after 30 minutes without a request (OWASP Session Management Cheat
+ * Sheet: 15–30 min idle for high-value applications) and 12 hours after sign-in whatever happens.
+ */
+export const SESSION_IDLE_MS = 30 * 60_000;
+export const SESSION_MAX_MS = 12 * 3_600_000;
+/** A session's expiry moves forward at most once a minute, so reads stay reads. */
+const TOUCH_EVERY_MS = 60_000;
+
+/**
+ * Lock-out with back-off: after this many consecutive failures a user is locked for
+ * LOCKOUT_BASE_MS, doubled for every further failure, at most LOCKOUT_MAX_MS. A correct password
+ * during the lock is refused too, so guessing gains nothing from it.
+ */
+export const LOCKOUT_THRESHOLD = 5;
+export const LOCKOUT_BASE_MS = 30_000;
+export const LOCKOUT_MAX_MS = 15 * 60_000;
+
+/** How long a user is locked after `failures` consecutive failures (0 below the threshold). */
+export function lockoutMs(failures: number): number {
+  if (failures < LOCKOUT_THRESHOLD) return 0;
+  return Math.min(LOCKOUT_BASE_MS * 2 ** (failures - LOCKOUT_THRESHOLD), LOCKOUT_MAX_MS);
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
+
+export function userNameProblem(name: string): string | null {
+  return NAME.test(name) ? null : 'use 1–64 letters, digits, ".", "_", "@" or "-", starting with a letter or digit';
+}
+
+function sha256(s: string): string {
+  return createHash('sha256').update(s, 'utf8').digest('hex');
+}
+
+/** A signed-in console user as requests see it. */
+export interface ConsoleSession {
+  user: { id: number; name: string; role: ConsoleRole };
+  csrfToken: string;
+  expiresAt: number;
+  /** The cookie's hash: the session's key in the store. */
+  idHash: string;
+}
+
+function sessionOf(s: ConsoleSessionRecord): ConsoleSession {
+  return {
+    user: { id: s.user.id, name: s.user.name, role: s.user.role },
+    csrfToken: s.csrfToken,
+    expiresAt: s.expiresAt,
+    idHash: s.idHash,
+  };
+}
+
+function audit(
+  action: NewAuditEvent['action'],
+  actor: string,
+  targetId: number | null,
+  now: number,
+  detail: { setting?: string; oldValue?: string | null; newValue?: string | null } = {},
+): NewAuditEvent {
+  return {
+    time: now,
+    actor,
+    action,
+    targetType: 'user',
+    targetId,
+    setting: detail.setting ?? null,
+    oldValue: detail.oldValue ?? null,
+    newValue: detail.newValue ?? null,
+  };
+}
+
+/**
+ * Console users, sign-in and sessions (docs/console.md). The cookie carries a 256-bit random
+ * secret; the store keeps only its SHA-256, and a CSRF token the console sends back on every
+ * write. Every sign-in, failure and sign-out is audited in the same transaction as its effect.
+ */
+export class ConsoleAuthService {
+  constructor(
+    private readonly store: Store,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Signs in; the reply's `secret` goes into the session cookie and nowhere else. */
+  async signIn(name: string, password: string, from: string | null): Promise<ConsoleSession & { secret: string }> {
+    const t = this.now();
+    const user = await ConsoleStore.over(this.store).findUserByName(name);
+    // The hash is checked before anything else is decided so every refusal takes as long.
+    const ok = await verifyPassword(password, user?.passwordHash ?? (await decoyHash()));
+    const where = from ? `from ${from}` : null;
+    if (!user) {
+      await this.store.insertAuditEvents([
+        audit('user.signin.failed', 'anonymous', null, t, { setting: name.slice(0, 64), newValue: 'unknown user' }),
+      ]);
+      throw new PalisadeError('SIGN_IN_FAILED');
+    }
+    if (user.disabledAt !== null) {
+      await this.store.insertAuditEvents([
+        audit('user.signin.failed', `user:${user.id}`, user.id, t, { newValue: 'disabled', oldValue: where }),
+      ]);
+      throw new PalisadeError('SIGN_IN_FAILED');
+    }
+    if (user.lockedUntil !== null && user.lockedUntil > t) {
+      await this.store.insertAuditEvents([
+        audit('user.signin.failed', `user:${user.id}`, user.id, t, { newValue: 'locked', oldValue: where }),
+      ]);
+      throw new LockedOut(user.lockedUntil - t);
+    }
+    if (!ok) {
+      const failures = user.failedSignIns + 1;
+      const lock = lockoutMs(failures);
+      await this.store.transaction(async (tx) => {
+        await ConsoleStore.over(tx).recordFailure(user.id, lock > 0 ? t + lock : null);
+        await tx.insertAuditEvents([
+          audit('user.signin.failed', `user:${user.id}`, user.id, t, {
+            newValue: lock > 0 ? `wrong password; locked for ${Math.round(lock / 1000)} s` : 'wrong password',
+            oldValue: where,
+          }),
+        ]);
+      });
+      if (lock > 0) throw new LockedOut(lock);
+      throw new PalisadeError('SIGN_IN_FAILED');
+    }
+    const secret = randomBytes(32).toString('base64url');
+    const csrfToken = randomBytes(32).toString('base64url');
+    const expiresAt = Math.min(t + SESSION_IDLE_MS, t + SESSION_MAX_MS);
+    const idHash = sha256(secret);
+    await this.store.transaction(async (tx) => {
+      const users = ConsoleStore.over(tx);
+      await users.recordSignIn(user.id, t);
+      await users.createSession({ idHash, userId: user.id, csrfToken, now: t, expiresAt });
+      await users.deleteExpiredSessions(t);
+      await tx.insertAuditEvents([audit('user.signin', `user:${user.id}`, user.id, t, { oldValue: where })]);
+    });
+    return { secret, idHash, csrfToken, expiresAt, user: { id: user.id, name: user.name, role: user.role } };
+  }
+
+  /** The live session a cookie names, or null (unknown, expired, user disabled). Slides the idle expiry. */
+  async session(secret: string): Promise<ConsoleSession | null> {
+    if (!/^[A-Za-z0-9_-]{43}$/.test(secret)) return null;
+    const t = this.now();
+    const users = ConsoleStore.over(this.store);
+    const s = await users.findSession(sha256(secret));
+    if (!s) return null;
+    if (s.expiresAt <= t || s.user.disabledAt !== null) {
+      await users.deleteSession(s.idHash);
+      return null;
+    }
+    if (t - s.lastSeenAt >= TOUCH_EVERY_MS) {
+      const expiresAt = Math.min(t + SESSION_IDLE_MS, s.createdAt + SESSION_MAX_MS);
+      await users.touchSession(s.idHash, t, expiresAt);
+      return sessionOf({ ...s, lastSeenAt: t, expiresAt });
+    }
+    return sessionOf(s);
+  }
+
+  async signOut(s: ConsoleSession): Promise<void> {
+    const t = this.now();
+    await this.store.transaction(async (tx) => {
+      if (await ConsoleStore.over(tx).deleteSession(s.idHash))
+        await tx.insertAuditEvents([audit('user.signout', `user:${s.user.id}`, s.user.id, t)]);
+    });
+  }
+
+  async createUser(name: string, role: ConsoleRole, password: string, actor: string): Promise<ConsoleUserRecord> {
+    const badName = userNameProblem(name);
+    if (badName) throw new PalisadeError('USER_INVALID', `name "${name}": ${badName}`);
+    const weak = passwordProblem(password);
+    if (weak) throw new PalisadeError('PASSWORD_TOO_WEAK', weak);
+    const passwordHash = await hashPassword(password);
+    const t = this.now();
+    return this.store.transaction(async (tx) => {
+      const u = await ConsoleStore.over(tx).createUser({ name, passwordHash, role, now: t });
+      if (!u) throw new PalisadeError('USER_NAME_TAKEN', `"${name}"`);
+      await tx.insertAuditEvents([audit('user.create', actor, u.id, t, { setting: 'role', newValue: role })]);
+      return u;
+    });
+  }
+
+  /** New password; the user's sessions end (whoever held the old one is signed out). */
+  async setPassword(name: string, password: string, actor: string): Promise<ConsoleUserRecord> {
+    const weak = passwordProblem(password);
+    if (weak) throw new PalisadeError('PASSWORD_TOO_WEAK', weak);
+    const passwordHash = await hashPassword(password);
+    const t = this.now();
+    return this.store.transaction(async (tx) => {
+      const users = ConsoleStore.over(tx);
+      const u = await users.findUserByName(name);
+      if (!u) throw new PalisadeError('USER_NOT_FOUND', `"${name}"`);
+      await users.setPassword(u.id, passwordHash, t);
+      await users.deleteSessionsOf(u.id);
+      await tx.insertAuditEvents([audit('user.password', actor, u.id, t)]);
+      return u;
+    });
+  }
+
+  /** Disables or enables a user; disabling ends the user's sessions. */
+  async setDisabled(name: string, disabled: boolean, actor: string): Promise<ConsoleUserRecord> {
+    const t = this.now();
+    return this.store.transaction(async (tx) => {
+      const users = ConsoleStore.over(tx);
+      const u = await users.findUserByName(name);
+      if (!u) throw new PalisadeError('USER_NOT_FOUND', `"${name}"`);
+      if ((u.disabledAt !== null) === disabled) return u;
+      await users.setDisabled(u.id, disabled, t);
+      await tx.insertAuditEvents([audit(disabled ? 'user.disable' : 'user.enable', actor, u.id, t)]);
+      return (await users.getUser(u.id)) ?? u;
+    });
+  }
+
+  listUsers(): Promise<ConsoleUserRecord[]> {
+    return ConsoleStore.over(this.store).listUsers();
+  }
+}
+
+/** SIGN_IN_LOCKED with how long the lock still holds (the reply's Retry-After). */
+export class LockedOut extends PalisadeError {
+  readonly retryAfterSeconds: number;
+  constructor(ms: number) {
+    const s = Math.max(1, Math.ceil(ms / 1000));
+    super('SIGN_IN_LOCKED', `try again in ${s} s`);
+    this.retryAfterSeconds = s;
+  }
+}

@@ -1,0 +1,225 @@
+import type { Generated, Kysely, Selectable } from 'kysely';
+import { num } from './column-values.js';
+import { KyselyStore } from './kysely-store.js';
+import type { Database } from './schema.js';
+import type { Store } from './store.js';
+
+/** Tables of 0007_console beside the shared ones (see migration-0007-console.ts). */
+export interface ConsoleTables {
+  console_users: {
+    id: Generated<number>;
+    name: string;
+    password_hash: string;
+    role: string;
+    created_at: number;
+    updated_at: number;
+    disabled_at: number | null;
+    last_sign_in_at: number | null;
+    failed_sign_ins: Generated<number>;
+    locked_until: number | null;
+  };
+  console_sessions: {
+    id_hash: string;
+    user_id: number;
+    csrf_token: string;
+    created_at: number;
+    last_seen_at: number;
+    expires_at: number;
+  };
+}
+export type ConsoleDatabase = Database & ConsoleTables;
+
+export type ConsoleRole = 'full-access' | 'read-only';
+
+/** A console user. `disabledAt` null while the user may sign in; `lockedUntil` null or past when not locked out. */
+export interface ConsoleUserRecord {
+  id: number;
+  name: string;
+  passwordHash: string;
+  role: ConsoleRole;
+  createdAt: number;
+  updatedAt: number;
+  disabledAt: number | null;
+  lastSignInAt: number | null;
+  /** Consecutive failed sign-ins since the last successful one. */
+  failedSignIns: number;
+  lockedUntil: number | null;
+}
+
+/** A live session with its user. `expiresAt` is the sooner of the idle and the absolute limit. */
+export interface ConsoleSessionRecord {
+  idHash: string;
+  user: ConsoleUserRecord;
+  csrfToken: string;
+  createdAt: number;
+  lastSeenAt: number;
+  expiresAt: number;
+}
+
+function toUser(r: Selectable<ConsoleTables['console_users']>): ConsoleUserRecord {
+  return {
+    id: num(r.id),
+    name: r.name,
+    passwordHash: r.password_hash,
+    role: r.role === 'read-only' ? 'read-only' : 'full-access',
+    createdAt: num(r.created_at),
+    updatedAt: num(r.updated_at),
+    disabledAt: r.disabled_at === null ? null : num(r.disabled_at),
+    lastSignInAt: r.last_sign_in_at === null ? null : num(r.last_sign_in_at),
+    failedSignIns: num(r.failed_sign_ins),
+    lockedUntil: r.locked_until === null ? null : num(r.locked_until),
+  };
+}
+
+/**
+ * Console users and sessions, over the same Kysely instance (and so the same transaction, when
+ * built over a transaction-bound store) as the main store.
+ */
+export class ConsoleStore {
+  constructor(readonly db: Kysely<ConsoleDatabase>) {}
+
+  /** The console store beside `store`, inside its transaction when it is bound to one. */
+  static over(store: Store): ConsoleStore {
+    if (!(store instanceof KyselyStore)) throw new Error('console users need the Kysely store (SQLite or PostgreSQL)');
+    return new ConsoleStore(store.db as unknown as Kysely<ConsoleDatabase>);
+  }
+
+  /** Inserts a user; null when the name is taken. */
+  async createUser(u: { name: string; passwordHash: string; role: ConsoleRole; now: number }) {
+    const taken = await this.findUserByName(u.name);
+    if (taken) return null;
+    const row = await this.db
+      .insertInto('console_users')
+      .values({
+        name: u.name,
+        password_hash: u.passwordHash,
+        role: u.role,
+        created_at: u.now,
+        updated_at: u.now,
+        disabled_at: null,
+        last_sign_in_at: null,
+        locked_until: null,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return toUser(row);
+  }
+
+  async findUserByName(name: string): Promise<ConsoleUserRecord | null> {
+    const r = await this.db.selectFrom('console_users').selectAll().where('name', '=', name).executeTakeFirst();
+    return r ? toUser(r) : null;
+  }
+
+  async getUser(id: number): Promise<ConsoleUserRecord | null> {
+    const r = await this.db.selectFrom('console_users').selectAll().where('id', '=', id).executeTakeFirst();
+    return r ? toUser(r) : null;
+  }
+
+  async listUsers(): Promise<ConsoleUserRecord[]> {
+    return (await this.db.selectFrom('console_users').selectAll().orderBy('name').execute()).map(toUser);
+  }
+
+  async countUsers(): Promise<number> {
+    const r = await this.db
+      .selectFrom('console_users')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    return num(r.n);
+  }
+
+  /** A failed sign-in: the count goes up by one and the lock is set as the caller decided. */
+  async recordFailure(id: number, lockedUntil: number | null): Promise<void> {
+    await this.db
+      .updateTable('console_users')
+      .set((eb) => ({ failed_sign_ins: eb('failed_sign_ins', '+', 1), locked_until: lockedUntil }))
+      .where('id', '=', id)
+      .execute();
+  }
+
+  /** A successful sign-in clears the failures and the lock. */
+  async recordSignIn(id: number, now: number): Promise<void> {
+    await this.db
+      .updateTable('console_users')
+      .set({ failed_sign_ins: 0, locked_until: null, last_sign_in_at: now })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  /** New password (clears any lock-out); false if no such user. */
+  async setPassword(id: number, passwordHash: string, now: number): Promise<boolean> {
+    const r = await this.db
+      .updateTable('console_users')
+      .set({ password_hash: passwordHash, updated_at: now, failed_sign_ins: 0, locked_until: null })
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  /** Disables (or with `disabled` false, enables) a user; a disabled user's sessions end with it. */
+  async setDisabled(id: number, disabled: boolean, now: number): Promise<boolean> {
+    const r = await this.db
+      .updateTable('console_users')
+      .set({ disabled_at: disabled ? now : null, updated_at: now })
+      .where('id', '=', id)
+      .executeTakeFirst();
+    if (disabled) await this.db.deleteFrom('console_sessions').where('user_id', '=', id).execute();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  async createSession(s: { idHash: string; userId: number; csrfToken: string; now: number; expiresAt: number }) {
+    await this.db
+      .insertInto('console_sessions')
+      .values({
+        id_hash: s.idHash,
+        user_id: s.userId,
+        csrf_token: s.csrfToken,
+        created_at: s.now,
+        last_seen_at: s.now,
+        expires_at: s.expiresAt,
+      })
+      .execute();
+  }
+
+  /** The session and its user, whatever its expiry (the caller judges it). */
+  async findSession(idHash: string): Promise<ConsoleSessionRecord | null> {
+    const r = await this.db
+      .selectFrom('console_sessions as s')
+      .innerJoin('console_users as u', 'u.id', 's.user_id')
+      .selectAll('u')
+      .select(['s.id_hash', 's.csrf_token', 's.created_at as s_created_at', 's.last_seen_at', 's.expires_at'])
+      .where('s.id_hash', '=', idHash)
+      .executeTakeFirst();
+    if (!r) return null;
+    return {
+      idHash: r.id_hash,
+      user: toUser(r),
+      csrfToken: r.csrf_token,
+      createdAt: num(r.s_created_at),
+      lastSeenAt: num(r.last_seen_at),
+      expiresAt: num(r.expires_at),
+    };
+  }
+
+  async touchSession(idHash: string, now: number, expiresAt: number): Promise<void> {
+    await this.db
+      .updateTable('console_sessions')
+      .set({ last_seen_at: now, expires_at: expiresAt })
+      .where('id_hash', '=', idHash)
+      .execute();
+  }
+
+  async deleteSession(idHash: string): Promise<boolean> {
+    const r = await this.db.deleteFrom('console_sessions').where('id_hash', '=', idHash).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+
+  async deleteSessionsOf(userId: number): Promise<void> {
+    await this.db.deleteFrom('console_sessions').where('user_id', '=', userId).execute();
+  }
+
+  /** Removes expired sessions; returns how many. */
+  async deleteExpiredSessions(now: number): Promise<number> {
+    const r = await this.db.deleteFrom('console_sessions').where('expires_at', '<=', now).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+}
