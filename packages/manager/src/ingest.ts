@@ -45,6 +45,8 @@ export interface HeartbeatIngestDeps {
   monitor?: HeartbeatMonitor;
   /** The dialer's schedule: which side calls whom next. Absent: nothing is scheduled. */
   dialTargets?: DialerStore;
+  /** Told how long each heartbeat's store transaction took, seconds (`GET /metrics`). */
+  observeStore?: (seconds: number) => void;
   now?: () => number;
 }
 
@@ -95,6 +97,7 @@ export class HeartbeatIngest {
     // it should run read and stored as expected. A policy change committing meanwhile either
     // waits for that row or is seen by the read, so the expected fingerprint written here is
     // never older than the policies (policy-service.ts writes the same column).
+    const txStart = performance.now();
     const { stored, effective } = await store.transaction(async (tx) => {
       const stored = await tx.recordHeartbeat({
         computerId: computer.id,
@@ -121,6 +124,7 @@ export class HeartbeatIngest {
       await tx.setExpectedFingerprint([computer.id], effective.fingerprint);
       return { stored, effective };
     });
+    this.deps.observeStore?.((performance.now() - txStart) / 1000);
     const configurationCurrent = report.configurationFingerprint === effective.fingerprint;
     await this.deps.monitor?.onHeartbeat({
       computer,

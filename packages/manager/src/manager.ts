@@ -1,8 +1,10 @@
 import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
+import type { Server as TlsServer } from 'node:tls';
 import { HEARTBEAT_INTERVAL_SECONDS, type TlsPolicyName } from '@palisade/core';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
@@ -13,6 +15,7 @@ import { createApiServer } from './api/api-server.js';
 import { DEFAULT_CONSOLE_DIR } from './api/console-static.js';
 import type { DialerOptions } from './dialer/dialer.js';
 import { createManagerCommunication, type ManagerCommunication } from './dialer/manager-communication.js';
+import { ManagerMetrics } from './metrics/manager-metrics.js';
 import { type Monitoring, type MonitoringOptions, startMonitoring } from './monitor/monitoring.js';
 import { CertificateAuthority, createCertificateAuthority } from './pki/certificate-authority.js';
 import { hashSecret, newSecret } from './secrets.js';
@@ -49,6 +52,12 @@ export interface ManagerOptions {
   consoleDir?: string | undefined;
   /** How often the console's live dashboard looks for changes; default 2 s (tests shorten it). */
   dashboardPollMs?: number | undefined;
+  /**
+   * `--metrics-listen`: also serve `GET /metrics` in plain HTTP, without an API key, on this
+   * address (one the operator keeps to the monitoring network). Absent: only on 4119, behind the
+   * API key. Port 0 picks a free one (tests).
+   */
+  metricsListen?: { host: string; port: number } | undefined;
 }
 
 export interface FirstRunSecrets {
@@ -73,6 +82,10 @@ export interface RunningManager {
   communication: ManagerCommunication;
   /** Whether the web console's files were found (else `/` says how to build them). */
   consoleBuilt: boolean;
+  /** Prometheus metrics (`GET /metrics`, docs/monitoring.md). */
+  metrics: ManagerMetrics;
+  /** The plain-HTTP metrics listener's port when `metricsListen` was given, else null. */
+  metricsPort: number | null;
   close(): Promise<void>;
 }
 
@@ -192,6 +205,39 @@ function testHoldHeartbeatReply(logger: Logger): { holdReplyMs?: number } {
   return { holdReplyMs: ms };
 }
 
+/**
+ * `GET /metrics` in plain HTTP on an address the operator chose (`--metrics-listen`), without
+ * the API key: for a Prometheus on the monitoring network that cannot send one. Nothing else is
+ * served there.
+ */
+async function serveMetrics(
+  metrics: ManagerMetrics,
+  at: { host: string; port: number },
+  logger: Logger,
+): Promise<HttpServer> {
+  const server = createHttpServer((req, res) => {
+    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('only GET /metrics is served here\n');
+      return;
+    }
+    metrics.text().then(
+      (text) => res.writeHead(200, { 'content-type': metrics.contentType }).end(text),
+      (e) => {
+        logger.error({ err: e }, 'metrics: could not collect');
+        res.writeHead(500, { 'content-type': 'text/plain' }).end('could not collect the metrics\n');
+      },
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(at.port, at.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return server;
+}
+
 /** The first-run activation token allows any number of activations for this many days. */
 export const FIRST_RUN_TOKEN_DAYS = 7;
 
@@ -210,6 +256,7 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
   let agentTls: AgentEndpointTls | undefined;
   let monitoring: Monitoring | undefined;
   let communication: ManagerCommunication | undefined;
+  let metricsServer: HttpServer | undefined;
   try {
     const certs = await serverCertificates(o.dataDir, ca, hostnames);
     // Leaf then CA: agents verify against the CA they pinned at activation.
@@ -227,6 +274,23 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
     };
     const tlsPolicy = await resolveStartupTlsPolicy(store, o.tlsPolicy, logger);
     const tickets = await TicketKeys.open(new SystemSettingTicketSecretStore(store), logger);
+    const metrics = new ManagerMetrics({
+      computerStatusCounts: (t) => store.computerStatusCounts(t),
+      notifierBacklog: async () => {
+        const m = monitoring;
+        if (!m) return [];
+        const out = [];
+        for (const n of await m.store.listNotifiers()) {
+          const b = await m.store.backlog(n);
+          out.push({ notifier: n.name, alerts: b.alerts, events: b.events });
+        }
+        return out;
+      },
+      dialQueue: async (t) => ({
+        due: communication ? await communication.targets.countDue(t) : 0,
+        inFlight: communication?.dialer.active ?? 0,
+      }),
+    });
     monitoring = startMonitoring({
       store,
       logger,
@@ -243,10 +307,12 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
       heartbeatIntervalSeconds,
       logger,
       monitor: monitoring.heartbeats,
+      observeStore: (seconds) => metrics.storeSeconds.observe(seconds),
       ...(o.dialer ? { options: o.dialer } : {}),
       tlsPolicy: () => agentTls?.policy ?? tlsPolicy.name,
     });
     const agentEndpoint = createAgentEndpoint({
+      metrics,
       monitor: monitoring.heartbeats,
       ingest: communication.ingest,
       ...testHoldHeartbeatReply(logger),
@@ -265,6 +331,7 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
       logger,
       initial: tlsPolicy,
       tickets,
+      metrics,
       legacyPort: o.legacyTlsPort,
       bindAddress: o.bindAddress,
     });
@@ -279,11 +346,15 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
       communication,
       consoleDir: o.consoleDir,
       dashboardPollMs: o.dashboardPollMs,
+      metrics,
     });
     servers.push(api);
+    metrics.watchTlsServer(agentEndpoint.server as unknown as TlsServer, '4120');
+    metrics.watchTlsServer(api.server as unknown as TlsServer, '4119');
     await listen(agentEndpoint, o.heartbeatPort ?? 4120, o.bindAddress);
     await endpointTls.start();
     await listen(api, o.apiPort ?? 4119, o.bindAddress);
+    if (o.metricsListen) metricsServer = await serveMetrics(metrics, o.metricsListen, logger);
     communication.start();
     const port = (s: FastifyInstance) => (s.server.address() as AddressInfo).port;
     return {
@@ -299,7 +370,10 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
       monitoring,
       communication,
       consoleBuilt: existsSync(join(o.consoleDir ?? DEFAULT_CONSOLE_DIR, 'index.html')),
+      metrics,
+      metricsPort: metricsServer ? (metricsServer.address() as AddressInfo).port : null,
       async close() {
+        await new Promise((r) => (metricsServer ? metricsServer.close(r) : r(undefined)));
         await communication?.close();
         await endpointTls.close();
         await Promise.allSettled(servers.map((s) => s.close()));
@@ -308,6 +382,7 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
       },
     };
   } catch (e) {
+    metricsServer?.close();
     await communication?.close();
     await agentTls?.close();
     await Promise.allSettled(servers.map((s) => s.close()));

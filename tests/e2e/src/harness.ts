@@ -36,6 +36,7 @@ export async function startTestManager(
     dataDir?: string;
     /** Store URL; default the data dir's SQLite file. Another node of one database shares it. */
     db?: string;
+    metricsListen?: ManagerOptions['metricsListen'];
     monitoring?: ManagerOptions['monitoring'];
     dialer?: ManagerOptions['dialer'];
   } = {},
@@ -51,6 +52,7 @@ export async function startTestManager(
     // The legacy alias port, should a test choose `legacy`: any free one, never a fixed 4122.
     legacyTlsPort: 0,
     ...(o.db ? { db: o.db } : {}),
+    ...(o.metricsListen ? { metricsListen: o.metricsListen } : {}),
     heartbeatIntervalSeconds: o.heartbeatIntervalSeconds ?? 600,
     ...(o.monitoring ? { monitoring: o.monitoring } : {}),
     ...(o.dialer ? { dialer: o.dialer } : {}),

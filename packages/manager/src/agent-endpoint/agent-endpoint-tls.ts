@@ -14,6 +14,7 @@ import {
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { PalisadeError } from '../errors.js';
+import type { ManagerMetrics } from '../metrics/manager-metrics.js';
 import type { Store } from '../store/store.js';
 import { type TicketKeys, TLS_SESSION_ID_CONTEXT, TLS_SESSION_TIMEOUT_SECONDS } from './ticket-keys.js';
 
@@ -139,6 +140,8 @@ export interface AgentEndpointTlsDeps {
   initial: { name: TlsPolicyName; source: TlsPolicySource };
   /** Session-ticket keys shared by every node (ticket-keys.ts). */
   tickets: TicketKeys;
+  /** Counts the legacy context's handshakes too (`GET /metrics`). */
+  metrics?: ManagerMetrics | undefined;
   /** Port of the legacy listener; 0 picks a free one (tests). Default {@link DEFAULT_LEGACY_TLS_PORT}. */
   legacyPort?: number | undefined;
   /** Address the legacy listener binds; default all interfaces, as the main endpoint. */
@@ -423,6 +426,7 @@ export class AgentEndpointTls {
       this.deps.logger.debug({ err: err.message }, 'legacy TLS listener: handshake failed'),
     );
     server.on('error', (err) => this.deps.logger.error({ err }, 'legacy TLS listener failed'));
+    this.deps.metrics?.watchTlsServer(server, 'legacy');
     this.legacy = server;
   }
 

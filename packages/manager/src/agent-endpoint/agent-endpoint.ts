@@ -15,6 +15,7 @@ import { PalisadeError } from '../errors.js';
 import { installErrorHandling } from '../http/error-handling.js';
 import { commonFastifyOptions } from '../http/fastify-options.js';
 import { HeartbeatIngest } from '../ingest.js';
+import type { ManagerMetrics } from '../metrics/manager-metrics.js';
 import type { HeartbeatMonitor } from '../monitor/heartbeat-monitor.js';
 import { type CertificateAuthority, CsrError, normalizeSerial } from '../pki/certificate-authority.js';
 import { hashSecret } from '../secrets.js';
@@ -36,6 +37,8 @@ export interface AgentEndpointDeps {
   monitor?: HeartbeatMonitor;
   /** The ingest path shared with the dialer (ingest.ts); default one over these deps, with no dialer. */
   ingest?: HeartbeatIngest;
+  /** Counts replies by route and outcome, and heartbeat latency (`GET /metrics`). */
+  metrics?: ManagerMetrics;
   /** Test hook only (PALISADE_TEST_HOLD_HEARTBEAT_REPLY_MS): hold each heartbeat reply this long after its commit. */
   holdReplyMs?: number;
   now?: () => number;
@@ -81,6 +84,11 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
     https: { ...deps.tls, requestCert: true, rejectUnauthorized: false },
   });
   installErrorHandling(app);
+  const metrics = deps.metrics;
+  if (metrics)
+    app.addHook('onResponse', async (req, reply) =>
+      metrics.observeAgentReply(req.routeOptions.url, reply.statusCode, reply.elapsedTime / 1000),
+    );
 
   const checkProtocol = (v: number) => {
     if (v !== PROTOCOL_VERSION) {

@@ -35,6 +35,8 @@ export interface ApiServerDeps {
   monitoring?: import('../monitor/monitoring.js').Monitoring;
   /** The ingest path and dialer (Check Status, Send Policy); without it the actions routes are absent. */
   communication?: import('../dialer/manager-communication.js').ManagerCommunication;
+  /** Served as `GET /metrics` behind the API key; without it the route is absent. */
+  metrics?: import('../metrics/manager-metrics.js').ManagerMetrics;
   now?: () => number;
   /** The built console (index.html and assets/); default packages/console/dist. Without it `/` says how to build it. */
   consoleDir?: string | undefined;
@@ -101,6 +103,14 @@ export function createApiServer(deps: ApiServerDeps): FastifyInstance {
     firewallRoutes(api, deps.store, deps.configurations, now);
     if (deps.monitoring) monitoringRoutes(api, deps.store, deps.monitoring, now);
     if (deps.communication) actionsRoutes(api, { store: deps.store, communication: deps.communication, now });
+    const metrics = deps.metrics;
+    if (metrics)
+      // Prometheus text format (docs/monitoring.md "Metrics"), behind the API key like the API.
+      api.get(
+        '/metrics',
+        { schema: { summary: 'Manager metrics, Prometheus text format', tags: ['Meta'] } },
+        async (_req, reply) => reply.type(metrics.contentType).send(await metrics.text()),
+      );
   });
   return app;
 }

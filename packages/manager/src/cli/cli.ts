@@ -64,11 +64,15 @@ start options:
                       offline deadline scales with it ((2 + 1) × interval).
   --tls-policy NAME   TLS policy of the agent endpoint: modern (default; TLS 1.3, TLS 1.2
                       ECDHE), compatible (+ TLS 1.2 RSA key exchange for Deep Security
-                      9.5/9.6/10.0 agents), legacy (+ TLS 1.0/1.1 on a separate listener). Used
+                      9.5/9.6/10.0 agents), legacy (+ TLS 1.0/1.1, on 4120 itself). Used
                       only when no policy is stored yet: once stored (by this flag, the API or
                       "tls set") the stored one wins. See docs/tls.md; run "tls check" first.
-  --legacy-tls-port N port of the TLS 1.0/1.1 listener, open only under the legacy policy
-                      (default 4122)
+  --legacy-tls-port N alias port serving the legacy policy, open only under it, for agents
+                      already pointed there (default 4122; 4120 serves TLS 1.0/1.1 itself)
+  --metrics-listen HOST:PORT
+                      also serve GET /metrics (Prometheus) in plain HTTP without an API key on
+                      this address, e.g. 127.0.0.1:9120; otherwise it is on the API port
+                      behind the API key (docs/monitoring.md)
 
 On first start the manager creates its CA, a server certificate, an admin API key and an
 activation token for the Base Policy (valid ${FIRST_RUN_TOKEN_DAYS} days, any number of uses) and
@@ -129,6 +133,7 @@ async function start(args: string[], out: Out): Promise<number> {
     'tls-policy': { type: 'string' },
     'legacy-tls-port': { type: 'string' },
     'console-dir': { type: 'string' },
+    'metrics-listen': { type: 'string' },
   });
   const hostnames = v.hostname
     ?.flatMap((h) => h.split(','))
@@ -149,6 +154,7 @@ async function start(args: string[], out: Out): Promise<number> {
     tlsPolicy: v['tls-policy'] === undefined ? undefined : parseTlsPolicyOption('tls-policy', v['tls-policy']),
     legacyTlsPort: parsePort('legacy-tls-port', v['legacy-tls-port'], 4122),
     consoleDir: v['console-dir'],
+    metricsListen: parseListen('metrics-listen', v['metrics-listen']),
   });
   // Handlers first, banner second: whoever waits for the banner may signal at once, and a
   // signal before the handlers are in place would kill the process without closing the store.
@@ -164,6 +170,14 @@ async function start(args: string[], out: Out): Promise<number> {
   return 0;
 }
 
+/** `HOST:PORT` or `[IPv6]:PORT`; undefined when absent. */
+function parseListen(name: string, v: string | undefined): { host: string; port: number } | undefined {
+  if (v === undefined) return undefined;
+  const m = /^\[([0-9a-fA-F:]+)\]:(\d+)$|^([A-Za-z0-9.-]+):(\d+)$/.exec(v);
+  if (!m) throw new UsageError(`--${name} "${v}" is not HOST:PORT (e.g. 127.0.0.1:9120)`);
+  return { host: (m[1] ?? m[3])!, port: parsePort(name, m[2] ?? m[4], 0) };
+}
+
 function banner(m: RunningManager): string {
   const host = m.hostnames[0]!;
   const lines = [
@@ -174,6 +188,7 @@ function banner(m: RunningManager): string {
     `  Agent endpoint: dsm://${host}:${m.heartbeatPort}/`,
     `  Agent TLS:      policy "${m.agentTls.policy}"${m.agentTls.legacyPort !== null ? `; TLS 1.0/1.1 listener on port ${m.agentTls.legacyPort}` : ''} (palisade-manager tls check)`,
     `  CA fingerprint: ${m.caFingerprint}`,
+    `  Metrics:        https://${host}:${m.apiPort}/metrics (header api-secret-key)${m.metricsPort !== null ? `; plain HTTP on port ${m.metricsPort} (--metrics-listen)` : ''}`,
   ];
   if (m.firstRun.apiKey) {
     lines.push(`  Admin API key (shown once, stored hashed): ${m.firstRun.apiKey}`);

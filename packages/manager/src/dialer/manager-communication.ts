@@ -33,6 +33,8 @@ export interface ManagerCommunicationDeps {
   logger: Logger;
   monitor?: HeartbeatMonitor;
   options?: DialerOptions;
+  /** Told how long each heartbeat's store transaction took (metrics). */
+  observeStore?: (seconds: number) => void;
   /** The manager TLS policy in force (the agent endpoint's, live), which the dialer's TLS follows. Default `modern`. */
   tlsPolicy?: () => TlsPolicyName;
 }
@@ -47,6 +49,7 @@ export async function createManagerCommunication(d: ManagerCommunicationDeps): P
     logger: d.logger,
     dialTargets: targets,
     ...(d.monitor ? { monitor: d.monitor } : {}),
+    ...(d.observeStore ? { observeStore: d.observeStore } : {}),
   });
   const identity = await loadDialerIdentity(d.dataDir, d.ca, d.nodeName);
   const dialer = new Dialer({

@@ -533,6 +533,54 @@ export class KyselyStore implements Store {
     return (await this.db.selectFrom('computers').selectAll().orderBy('id').execute()).map(toComputer);
   }
 
+  async computerStatusCounts(now: number) {
+    const rows = await this.db
+      .selectFrom('computers as c')
+      .select((eb) => [
+        eb('c.state', '=', 'deactivated').as('deactivated'),
+        eb('c.vm_state', '=', 'stopped').as('vm_stopped'),
+        eb.and([eb('c.offline_deadline', 'is not', null), eb('c.offline_deadline', '<=', now)]).as('offline'),
+        // The same test as operations-in-flight.ts, for every computer at once.
+        eb
+          .exists(
+            eb
+              .selectFrom('operations as o')
+              .select('o.id')
+              .whereRef('o.computer_id', '=', 'c.id')
+              .where('o.type', '=', 'applyConfiguration')
+              .where('o.status', '=', 'sent')
+              .whereRef('o.fingerprint', '=', 'c.expected_fingerprint')
+              .where((w) =>
+                w.or([
+                  w('c.applied_fingerprint', 'is', null),
+                  w('c.applied_fingerprint', '!=', w.ref('o.fingerprint')),
+                ]),
+              ),
+          )
+          .as('updating'),
+        eb
+          .and([
+            eb('c.expected_fingerprint', 'is not', null),
+            eb.or([
+              eb('c.applied_fingerprint', 'is', null),
+              eb('c.applied_fingerprint', '!=', eb.ref('c.expected_fingerprint')),
+            ]),
+          ])
+          .as('pending'),
+        eb.fn.countAll<number>().as('n'),
+      ])
+      .groupBy(['deactivated', 'vm_stopped', 'offline', 'updating', 'pending'])
+      .execute();
+    return rows.map((r) => ({
+      deactivated: Boolean(r.deactivated),
+      vmStopped: Boolean(r.vm_stopped),
+      offline: Boolean(r.offline),
+      updating: Boolean(r.updating),
+      pending: Boolean(r.pending),
+      count: Number(r.n),
+    }));
+  }
+
   async deactivateComputer(id: number, now: number) {
     const r = await this.db
       .updateTable('computers')

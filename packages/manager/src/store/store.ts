@@ -149,6 +149,19 @@ export interface NewComputer {
   now: number;
 }
 
+/** Computers sharing the inputs of their display status, and how many they are. */
+export interface ComputerStatusGroup {
+  deactivated: boolean;
+  vmStopped: boolean;
+  /** The offline deadline has passed. */
+  offline: boolean;
+  /** An applyConfiguration is in flight for the fingerprint the manager expects. */
+  updating: boolean;
+  /** The manager expects a fingerprint the agent has not reported applying. */
+  pending: boolean;
+  count: number;
+}
+
 /** What one heartbeat changes, stored in one transaction. */
 export interface HeartbeatWrite {
   computerId: number;
@@ -297,6 +310,11 @@ export interface Store {
   getComputer(id: number): Promise<ComputerRecord | null>;
   findComputerByCertSerial(serial: string): Promise<ComputerRecord | null>;
   listComputers(): Promise<ComputerRecord[]>;
+  /**
+   * Computers counted by what decides their display status (core's `deriveComputerStatus`), in
+   * one grouped query: a handful of rows whatever the fleet's size (`GET /metrics`).
+   */
+  computerStatusCounts(now: number): Promise<ComputerStatusGroup[]>;
 
   /** Marks the computer deactivated, which revokes its certificate; false if unknown or already so. */
   deactivateComputer(id: number, now: number): Promise<boolean>;
