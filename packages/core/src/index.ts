@@ -16,6 +16,7 @@ export * from './nftables-compiler.js';
 export * from './policy-tree.js';
 export * from './search-filter.js';
 export * from './security-configuration.js';
+export * from './semver-order.js';
 export * from './setting-write.js';
 export * from './settings-catalog.js';
 export * from './tls-client-hello.js';

@@ -6,4 +6,5 @@ export {
   certificateFingerprint,
   createCertificateAuthority,
 } from './pki/certificate-authority.js';
+export { issueActivationToken } from './services/credentials.js';
 export type { Store } from './store/store.js';

@@ -19,7 +19,9 @@ import { ManagerMetrics } from './metrics/manager-metrics.js';
 import { type Monitoring, type MonitoringOptions, startMonitoring } from './monitor/monitoring.js';
 import { CertificateAuthority, createCertificateAuthority } from './pki/certificate-authority.js';
 import { hashSecret, newSecret } from './secrets.js';
+import { AgentPackages } from './services/agent-packages.js';
 import { ConfigurationService } from './services/configuration-service.js';
+import { issueActivationToken } from './services/credentials.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
 
@@ -58,6 +60,8 @@ export interface ManagerOptions {
    * API key. Port 0 picks a free one (tests).
    */
   metricsListen?: { host: string; port: number } | undefined;
+  /** Folder of agent packages to serve (docs/deployment.md). Default `<dataDir>/agent-packages`. */
+  agentPackagesDir?: string | undefined;
 }
 
 export interface FirstRunSecrets {
@@ -86,6 +90,8 @@ export interface RunningManager {
   metrics: ManagerMetrics;
   /** The plain-HTTP metrics listener's port when `metricsListen` was given, else null. */
   metricsPort: number | null;
+  /** The agent packages this node serves to deployment scripts and upgrades. */
+  agentPackages: AgentPackages;
   close(): Promise<void>;
 }
 
@@ -163,14 +169,17 @@ async function firstRunSecrets(store: Store): Promise<FirstRunSecrets> {
     now,
   });
   const base = await store.ensureBasePolicy(now);
-  const token = newSecret('token');
-  await store.createActivationToken({
-    tokenHash: hashSecret(token),
-    policyId: base.id,
-    maxUses: null,
-    expiresAt: now + FIRST_RUN_TOKEN_DAYS * 86_400_000,
+  const { token } = await issueActivationToken(
+    store,
+    {
+      policyId: base.id,
+      maxUses: FIRST_RUN_TOKEN_USES,
+      ttlMs: FIRST_RUN_TOKEN_HOURS * 3_600_000,
+      description: 'first run',
+    },
+    'system',
     now,
-  });
+  );
   return { apiKey, activationToken: token };
 }
 
@@ -238,8 +247,13 @@ async function serveMetrics(
   return server;
 }
 
-/** The first-run activation token allows any number of activations for this many days. */
-export const FIRST_RUN_TOKEN_DAYS = 7;
+/**
+ * The first-run token is printed on a terminal and may end up in scrollback or a chat: it is
+ * bounded like any other (a day, a few lab agents). Fleets use deployment scripts or their own
+ * tokens (docs/deployment.md).
+ */
+export const FIRST_RUN_TOKEN_HOURS = 24;
+export const FIRST_RUN_TOKEN_USES = 5;
 
 export async function startManager(o: ManagerOptions): Promise<RunningManager> {
   const logger = o.logger ?? pino({ level: process.env.PALISADE_LOG_LEVEL ?? 'info' }, pino.destination(2));
@@ -336,6 +350,11 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
       bindAddress: o.bindAddress,
     });
     agentTls = endpointTls;
+    const agentPackages = new AgentPackages(o.agentPackagesDir ?? join(o.dataDir, 'agent-packages'));
+    const listening: { api: number; heartbeat: number } = {
+      api: o.apiPort ?? 4119,
+      heartbeat: o.heartbeatPort ?? 4120,
+    };
     const api = createApiServer({
       store,
       logger,
@@ -347,6 +366,12 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
       consoleDir: o.consoleDir,
       dashboardPollMs: o.dashboardPollMs,
       metrics,
+      deployment: {
+        ca,
+        packages: agentPackages,
+        // The first name is the one scripts use: start the manager with --hostname NAME first.
+        address: () => ({ host: hostnames[0]!, apiPort: listening.api, heartbeatPort: listening.heartbeat }),
+      },
     });
     servers.push(api);
     metrics.watchTlsServer(agentEndpoint.server as unknown as TlsServer, '4120');
@@ -357,6 +382,8 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
     if (o.metricsListen) metricsServer = await serveMetrics(metrics, o.metricsListen, logger);
     communication.start();
     const port = (s: FastifyInstance) => (s.server.address() as AddressInfo).port;
+    listening.api = port(api);
+    listening.heartbeat = port(agentEndpoint);
     return {
       store,
       ca,
@@ -372,6 +399,7 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
       consoleBuilt: existsSync(join(o.consoleDir ?? DEFAULT_CONSOLE_DIR, 'index.html')),
       metrics,
       metricsPort: metricsServer ? (metricsServer.address() as AddressInfo).port : null,
+      agentPackages,
       async close() {
         await new Promise((r) => (metricsServer ? metricsServer.close(r) : r(undefined)));
         await communication?.close();

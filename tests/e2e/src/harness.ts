@@ -3,7 +3,7 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { activate, type ListenerSettings, StateDir } from '@palisade/agent';
-import { type ManagerOptions, type RunningManager, startManager } from '@palisade/manager';
+import { issueActivationToken, type ManagerOptions, type RunningManager, startManager } from '@palisade/manager';
 import pino from 'pino';
 
 export interface TestManager {
@@ -64,7 +64,14 @@ export async function startTestManager(
     return stopped;
   };
   const apiKey = manager.firstRun.apiKey ?? '';
-  const token = manager.firstRun.activationToken ?? '';
+  // The first-run token is bounded (a few uses); tests activate as many agents as they need.
+  const base = (await manager.store.findPolicyByName('Base Policy'))!;
+  const { token } = await issueActivationToken(
+    manager.store,
+    { policyId: base.id, maxUses: null, ttlMs: null, description: 'e2e tests' },
+    'system',
+    Date.now(),
+  );
   return {
     manager,
     dataDir,

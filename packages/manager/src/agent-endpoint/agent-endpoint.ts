@@ -57,7 +57,12 @@ declare module 'fastify' {
   }
 }
 
-const TOKEN_ERRORS = { unknown: 'TOKEN_UNKNOWN', expired: 'TOKEN_EXPIRED', 'used-up': 'TOKEN_USED_UP' } as const;
+const TOKEN_ERRORS = {
+  unknown: 'TOKEN_UNKNOWN',
+  expired: 'TOKEN_EXPIRED',
+  'used-up': 'TOKEN_USED_UP',
+  revoked: 'TOKEN_REVOKED',
+} as const;
 
 /**
  * The agent endpoint (4120): activation with server-authenticated TLS and a token, then

@@ -15,6 +15,7 @@ import { installApiKeyAuth } from './auth.js';
 import { computersRoutes } from './computers-routes.js';
 import { consoleRoutes, installSecurityHeaders } from './console-static.js';
 import { dashboardRoutes } from './dashboard-routes.js';
+import { agentDownloadRoute, type DeploymentRouteDeps, deploymentRoutes } from './deployment-routes.js';
 import { firewallRoutes } from './firewall-routes.js';
 import { monitoringRoutes } from './monitoring-routes.js';
 import { OpenApiCollector } from './openapi.js';
@@ -37,6 +38,8 @@ export interface ApiServerDeps {
   communication?: import('../dialer/manager-communication.js').ManagerCommunication;
   /** Served as `GET /metrics` behind the API key; without it the route is absent. */
   metrics?: import('../metrics/manager-metrics.js').ManagerMetrics;
+  /** Agent packages, deployment scripts, activation tokens; without it those routes are absent. */
+  deployment?: Omit<DeploymentRouteDeps, 'store' | 'now'>;
   now?: () => number;
   /** The built console (index.html and assets/); default packages/console/dist. Without it `/` says how to build it. */
   consoleDir?: string | undefined;
@@ -88,6 +91,9 @@ export function createApiServer(deps: ApiServerDeps): FastifyInstance {
     );
   });
 
+  // The packages deployment scripts download: no API key (docs/deployment.md).
+  if (deps.deployment) agentDownloadRoute(app, deps.deployment.packages);
+
   app.register(async (api) => {
     installApiKeyAuth(api, deps.store, now, consoleAuth);
     sessionRoutes(api, consoleAuth);
@@ -111,6 +117,7 @@ export function createApiServer(deps: ApiServerDeps): FastifyInstance {
         { schema: { summary: 'Manager metrics, Prometheus text format', tags: ['Meta'] } },
         async (_req, reply) => reply.type(metrics.contentType).send(await metrics.text()),
       );
+    if (deps.deployment) deploymentRoutes(api, { ...deps.deployment, store: deps.store, now });
   });
   return app;
 }

@@ -1,12 +1,21 @@
 import {
   defaultHostnames,
-  FIRST_RUN_TOKEN_DAYS,
+  FIRST_RUN_TOKEN_HOURS,
+  FIRST_RUN_TOKEN_USES,
   openInitializedStore,
   type RunningManager,
   startManager,
 } from '../manager.js';
 import { hashSecret, newSecret } from '../secrets.js';
-import { parseDuration, parseOptions, parsePort, parsePositiveInt, UsageError } from './arguments.js';
+import { parseOptions, parsePort, parsePositiveInt, UsageError } from './arguments.js';
+import {
+  apikeyList,
+  apikeyRevoke,
+  deploymentScriptCommand,
+  tokenCreate,
+  tokenList,
+  tokenRevoke,
+} from './credential-commands.js';
 import { parseTlsPolicyOption, tlsCheck, tlsSet } from './tls-commands.js';
 import { userCommand } from './user-commands.js';
 
@@ -16,8 +25,14 @@ const HELP = `palisade-manager ${VERSION} — the Palisade manager
 
 Usage:
   palisade-manager start [options]          run the manager in the foreground
-  palisade-manager token create --policy NAME [--uses N] [--expires 24h] [store options]
+  palisade-manager token create --policy NAME [--uses N|unlimited] [--expires 24h|never]
+                 [--description TEXT] [store options]
                                             new agent activation token (printed alone on stdout)
+  palisade-manager token list [--json] [store options]
+                                            every activation token: status, policy, uses,
+                                            expiry, what it was made for (never the secret)
+  palisade-manager token revoke ID [store options]
+                                            refuse activations with that token from now on
   palisade-manager apikey create --name NAME [--role full-access|read-only] [store options]
                                             new REST API key (printed alone on stdout)
   palisade-manager user create --name NAME [--role full-access|read-only] [store options]
@@ -32,6 +47,18 @@ Usage:
                                             disabling ends the user's sessions
   palisade-manager user list [store options]
                                             console users: name, role, state, last sign-in
+  palisade-manager apikey list [--json] [store options]
+  palisade-manager apikey revoke ID [store options]
+                                            API keys by ID; a revoked key is refused at once
+  palisade-manager deployment-script --platform linux|macos [--policy NAME] [--no-activate]
+                 [--uses N|unlimited] [--expires 7d|never] [--manager-host NAME]
+                 [--api-port 4119] [--heartbeat-port 4120] [store options]
+                                            the agent deployment script alone on stdout (as
+                                            POST /api/agentdeploymentscripts answers): installs
+                                            the newest package, activates with a token made for
+                                            it (default 100 uses, 7 days; --no-activate: none).
+                                            Host: the first --hostname of "start" (from the
+                                            server certificate). docs/deployment.md
   palisade-manager ca fingerprint [store options]
                                             the manager CA fingerprint, sha256:HEX (stdout)
   palisade-manager tls check [--policy NAME] [--json] [store options]
@@ -75,7 +102,7 @@ start options:
                       behind the API key (docs/monitoring.md)
 
 On first start the manager creates its CA, a server certificate, an admin API key and an
-activation token for the Base Policy (valid ${FIRST_RUN_TOKEN_DAYS} days, any number of uses) and
+activation token for the Base Policy (valid ${FIRST_RUN_TOKEN_HOURS} hours, ${FIRST_RUN_TOKEN_USES} uses) and
 prints them with the agent activation command. Secrets are shown once; make more with
 "token create" and "apikey create". Logs go to standard error (PALISADE_LOG_LEVEL=debug for more).
 `;
@@ -114,7 +141,12 @@ async function run(argv: string[], out: Out): Promise<number> {
   }
   if (cmd === 'start') return start(argv.slice(1), out);
   if (cmd === 'token' && sub === 'create') return tokenCreate(rest, out);
+  if (cmd === 'token' && sub === 'list') return tokenList(rest, out);
+  if (cmd === 'token' && sub === 'revoke') return tokenRevoke(rest, out);
   if (cmd === 'apikey' && sub === 'create') return apikeyCreate(rest, out);
+  if (cmd === 'apikey' && sub === 'list') return apikeyList(rest, out);
+  if (cmd === 'apikey' && sub === 'revoke') return apikeyRevoke(rest, out);
+  if (cmd === 'deployment-script') return deploymentScriptCommand(argv.slice(1), out);
   if (cmd === 'ca' && sub === 'fingerprint') return caFingerprint(rest, out);
   if (cmd === 'user' && sub !== undefined) return userCommand(sub, rest, out);
   if (cmd === 'tls' && sub === 'check') return tlsCheck(rest, out);
@@ -163,7 +195,7 @@ async function start(args: string[], out: Out): Promise<number> {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
-  out.stdout(banner(m));
+  out.stdout(banner(m, (await m.agentPackages.list()).length));
   await stopped;
   out.stderr('palisade-manager: stopping\n');
   await m.close();
@@ -178,7 +210,7 @@ function parseListen(name: string, v: string | undefined): { host: string; port:
   return { host: (m[1] ?? m[3])!, port: parsePort(name, m[2] ?? m[4], 0) };
 }
 
-function banner(m: RunningManager): string {
+function banner(m: RunningManager, packages: number): string {
   const host = m.hostnames[0]!;
   const lines = [
     '',
@@ -201,49 +233,17 @@ function banner(m: RunningManager): string {
   lines.push(
     '',
     m.firstRun.activationToken
-      ? `Activate an agent (token valid ${FIRST_RUN_TOKEN_DAYS} days for the Base Policy):`
+      ? `Activate an agent (token valid ${FIRST_RUN_TOKEN_HOURS} hours, ${FIRST_RUN_TOKEN_USES} uses, for the Base Policy):`
       : 'Activate an agent (this makes a new single-use token for the Base Policy):',
     `  npx palisade-agent activate dsm://${host}:${m.heartbeatPort}/ --token ${token} --ca-fingerprint ${m.caFingerprint} --state-dir ./agent-state`,
     '  npx palisade-agent start --state-dir ./agent-state',
     '',
+    packages > 0
+      ? `Agent packages: ${packages} in ${m.agentPackages.dir}. Deploy to a fleet with a script: palisade-manager deployment-script --platform linux (docs/deployment.md).`
+      : `Agent packages: none yet in ${m.agentPackages.dir}, so deployment scripts cannot be made. Build one with "npm run package:agent" (it writes there with the default --data-dir; otherwise copy the .tar.gz into that folder), then: palisade-manager deployment-script --platform linux (docs/deployment.md).`,
+    '',
   );
   return lines.join('\n');
-}
-
-async function tokenCreate(args: string[], out: Out): Promise<number> {
-  const v = parseOptions('token create', args, {
-    ...STORE_OPTIONS,
-    policy: { type: 'string' },
-    uses: { type: 'string' },
-    expires: { type: 'string' },
-  });
-  if (!v.policy) throw new UsageError('token create: --policy NAME is required (e.g. --policy "Base Policy")');
-  const uses = v.uses === 'unlimited' ? null : (parsePositiveInt('uses', v.uses) ?? 1);
-  const ttl = parseDuration('expires', v.expires ?? '24h');
-  const { store } = await openInitializedStore(v['data-dir'] ?? 'data', v.db);
-  try {
-    const policy = await store.findPolicyByName(v.policy);
-    if (!policy) {
-      const names = (await store.listPolicies()).map((p) => `"${p.name}"`).join(', ');
-      throw new Error(`no policy named "${v.policy}" (policies: ${names})`);
-    }
-    const now = Date.now();
-    const token = newSecret('token');
-    await store.createActivationToken({
-      tokenHash: hashSecret(token),
-      policyId: policy.id,
-      maxUses: uses,
-      expiresAt: ttl === null ? null : now + ttl,
-      now,
-    });
-    out.stderr(
-      `palisade-manager: activation token for "${policy.name}", ${uses === null ? 'unlimited uses' : `${uses} use${uses > 1 ? 's' : ''}`}, ${ttl === null ? 'never expires' : `expires ${new Date(now + ttl).toISOString()}`}\n`,
-    );
-    out.stdout(`${token}\n`);
-    return 0;
-  } finally {
-    await store.close();
-  }
 }
 
 async function apikeyCreate(args: string[], out: Out): Promise<number> {

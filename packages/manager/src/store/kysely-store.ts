@@ -475,6 +475,8 @@ export class KyselyStore implements Store {
       .where('token_hash', '=', tokenHash)
       .executeTakeFirst();
     if (!t) return { ok: false, reason: 'unknown' };
+    // Column of 0008_agent_lifecycle (credentials-store.ts): a revoked token is refused at once.
+    if ((t as { revoked_at?: unknown }).revoked_at != null) return { ok: false, reason: 'revoked' };
     if (t.expires_at !== null && num(t.expires_at) <= now) return { ok: false, reason: 'expired' };
     if (t.max_uses !== null && num(t.uses) >= num(t.max_uses)) return { ok: false, reason: 'used-up' };
     return { ok: true, tokenId: num(t.id), policyId: num(t.policy_id) };

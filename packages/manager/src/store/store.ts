@@ -129,15 +129,27 @@ export type AuditAction =
   | 'user.create'
   | 'user.password'
   | 'user.disable'
-  | 'user.enable';
+  | 'user.enable'
+  /** Activation tokens made (`newValue`: policy, uses, expiry, what for; never the secret) and revoked. */
+  | 'activationToken.create'
+  | 'activationToken.revoke'
+  | 'apiKey.revoke';
 
 /** What an audit row is about. The column is free text (no CHECK): new types need no migration. */
-export const AUDIT_TARGET_TYPES = ['policy', 'computer', 'firewallRule', 'system', 'user'] as const;
+export const AUDIT_TARGET_TYPES = [
+  'policy',
+  'computer',
+  'firewallRule',
+  'system',
+  'user',
+  'activationToken',
+  'apiKey',
+] as const;
 export type AuditTargetType = (typeof AUDIT_TARGET_TYPES)[number];
 
 export type TokenCheck =
   | { ok: true; tokenId: number; policyId: number }
-  | { ok: false; reason: 'unknown' | 'expired' | 'used-up' };
+  | { ok: false; reason: 'unknown' | 'expired' | 'used-up' | 'revoked' };
 
 export interface NewComputer {
   hostName: string;

@@ -5,6 +5,7 @@ import { m0004Dialer } from './migration-0004-dialer.js';
 import { m0005Firewall } from './migration-0005-firewall.js';
 import { m0006FirewallRuleModel } from './migration-0006-firewall-rule-model.js';
 import { m0007Console } from './migration-0007-console.js';
+import { m0008AgentLifecycle } from './migration-0008-agent-lifecycle.js';
 import type { MigrationDialect } from './migration-dialect.js';
 
 export type { MigrationDialect } from './migration-dialect.js';
@@ -22,6 +23,7 @@ export function migrationProvider(dialect: MigrationDialect): MigrationProvider 
       '0005_firewall': m0005Firewall(dialect),
       '0006_firewall_rule_model': m0006FirewallRuleModel(),
       '0007_console': m0007Console(dialect),
+      '0008_agent_lifecycle': m0008AgentLifecycle(dialect),
     }),
   };
 }

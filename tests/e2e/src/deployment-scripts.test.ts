@@ -1,0 +1,205 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { activate, StateDir } from '@palisade/agent';
+import { MANAGER_BIN, runCli } from './cli.js';
+import { httpsJson, startTestManager, type TestManager } from './harness.js';
+
+/** Whether shellcheck can run here; CI installs it (.ci/run) and must not skip. */
+const shellcheck = spawnSync('shellcheck', ['--version']);
+const noShellcheck =
+  shellcheck.error || shellcheck.status !== 0 ? 'shellcheck is missing (apt-get install shellcheck)' : false;
+if (noShellcheck && process.env.CI === 'true') throw new Error(`CI must check the scripts: ${noShellcheck}`);
+
+/** `NAME='value'` of a generated script (single-quoted, as the generator writes them). */
+const scriptValue = (script: string, name: string) =>
+  new RegExp(`^${name}='((?:[^']|'\\\\'')*)'$`, 'm').exec(script)?.[1]?.replaceAll(`'\\''`, "'");
+
+/**
+ * Deployment scripts and what they rest on, against a real manager over HTTPS: the packages it
+ * serves, the script's shape (bash -n, shellcheck), its token (made for it, listed, audited,
+ * revocable at once) and the CLI twins. The script itself runs in the netns test host
+ * (deployment.netns.test.ts).
+ */
+describe('deployment scripts, agent packages, activation tokens', () => {
+  let m: TestManager;
+  const pkgBytes = randomBytes(4096);
+  const pkgName = 'palisade-agent-0.3.0-linux-x86_64.tar.gz';
+  const api = <T = any>(method: string, path: string, body?: unknown, key?: string) =>
+    m.api<T>(method, path, body, key ? { 'api-secret-key': key } : {});
+
+  before(async () => {
+    m = await startTestManager();
+    mkdirSync(m.manager.agentPackages.dir, { recursive: true });
+    // The manager does not look inside a package: its name says what it is, its hash is its identity.
+    writeFileSync(join(m.manager.agentPackages.dir, pkgName), pkgBytes);
+    writeFileSync(join(m.manager.agentPackages.dir, 'palisade-agent-0.2.9-linux-x86_64.tar.gz'), 'older');
+    writeFileSync(join(m.manager.agentPackages.dir, 'notes.txt'), 'not a package');
+  });
+  after(() => m.close());
+
+  test('GET /api/agentpackages lists what the folder holds, newest first, with SHA-256 and size', async () => {
+    const r = await api('GET', '/api/agentpackages');
+    assert.equal(r.status, 200);
+    assert.deepEqual(
+      r.body.agentPackages.map((p: any) => [p.version, p.platform, p.architecture, p.size]),
+      [
+        ['0.3.0', 'linux', 'x86_64', 4096],
+        ['0.2.9', 'linux', 'x86_64', 5],
+      ],
+    );
+    assert.equal(r.body.agentPackages[0].sha256, createHash('sha256').update(pkgBytes).digest('hex'));
+  });
+
+  test('the download route serves the exact bytes without an API key; anything else is a 404', async () => {
+    const url = `https://localhost:${m.manager.apiPort}/software/agent/linux/x86_64/0.3.0/${pkgName}`;
+    const body = await new Promise<Buffer>((resolve, reject) => {
+      import('node:https').then(({ get }) =>
+        get(url, { ca: m.manager.ca.certificatePem }, (res) => {
+          assert.equal(res.statusCode, 200);
+          assert.equal(res.headers['content-type'], 'application/gzip');
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve(Buffer.concat(chunks)));
+        }).on('error', reject),
+      );
+    });
+    assert.ok(body.equals(pkgBytes));
+    for (const path of [
+      '/software/agent/linux/aarch64/0.3.0/' + pkgName,
+      '/software/agent/linux/x86_64/0.3.1/' + pkgName,
+      '/software/agent/linux/x86_64/0.3.0/notes.txt',
+      '/software/agent/linux/x86_64/0.3.0/..%2F..%2Fpalisade.db',
+    ]) {
+      const r = await httpsJson(`https://localhost:${m.manager.apiPort}${path}`, m.manager.ca.certificatePem);
+      assert.equal(r.status, 404, path);
+      assert.equal(r.body.error.code, 'AGENT_PACKAGE_NOT_FOUND', path);
+    }
+  });
+
+  test('POST /api/agentdeploymentscripts: a readable bash script with the CA, the package hash and a token made for it', async () => {
+    const r = await api('POST', '/api/agentdeploymentscripts', {
+      platform: 'linux',
+      policyID: 1,
+      activationRequired: true,
+      validateCertificateRequired: true,
+    });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const { scriptBody, activationTokenID } = r.body;
+    assert.equal(r.body.platform, 'linux');
+    assert.equal(r.body.policyID, 1);
+    assert.ok(Number.isInteger(activationTokenID));
+    assert.match(scriptBody, /^#!\/usr\/bin\/env bash\n/);
+    assert.match(scriptBody, /^set -euo pipefail$/m);
+    assert.equal(scriptValue(scriptBody, 'CA_FINGERPRINT'), m.manager.caFingerprint);
+    assert.ok(scriptBody.includes(m.manager.ca.certificatePem.trim()), 'the CA itself, to pin');
+    assert.ok(scriptBody.includes(`PACKAGE_SHA256='${createHash('sha256').update(pkgBytes).digest('hex')}'`));
+    assert.ok(scriptBody.includes(`VERSION='0.3.0'`), 'the newest package');
+    assert.doesNotMatch(scriptBody, /^[^#\n]*curl[^\n]* (-k|--insecure)\b/m, 'never curl -k');
+    assert.ok(!scriptBody.includes(m.apiKey), 'never the API key');
+    const syntax = spawnSync('bash', ['-n'], { input: scriptBody, encoding: 'utf8' });
+    assert.equal(syntax.status, 0, syntax.stderr);
+
+    // The token in the script is a real one: it activates an agent, then is refused once revoked.
+    const token = scriptValue(scriptBody, 'ACTIVATION_TOKEN')!;
+    assert.match(token, /^pat_/);
+    const listed = (await api('GET', '/api/activationtokens')).body.activationTokens.find(
+      (t: any) => t.ID === activationTokenID,
+    );
+    assert.deepEqual(
+      [listed.description, listed.maxUses, listed.uses, listed.status, listed.policyID],
+      ['deployment script (linux)', 100, 0, 'valid', 1],
+    );
+    assert.ok(!JSON.stringify(listed).includes(token), 'the list never shows a secret');
+    const activateWith = (dir: string) =>
+      activate(new StateDir(dir), { managerUrl: m.agentUrl, token, caFingerprint: m.manager.caFingerprint });
+    await activateWith(m.tempDir());
+    assert.equal((await api('DELETE', `/api/activationtokens/${activationTokenID}`)).status, 204);
+    await assert.rejects(activateWith(m.tempDir()), /revoked/);
+    const again = await api('DELETE', `/api/activationtokens/${activationTokenID}`);
+    assert.equal(again.body.error.code, 'ACTIVATION_TOKEN_REVOKED_ALREADY');
+    const audit = (await api('GET', '/api/auditevents')).body.auditEvents.filter(
+      (e: any) => e.targetType === 'activationToken' && e.targetID === activationTokenID,
+    );
+    assert.deepEqual(audit.map((e: any) => e.action).sort(), ['activationToken.create', 'activationToken.revoke']);
+    assert.ok(audit.every((e: any) => e.actor.type === 'apiKey'));
+  });
+
+  test('shellcheck finds nothing in the Linux script, with or without activation', { skip: noShellcheck }, async () => {
+    for (const activationRequired of [true, false]) {
+      const r = await api('POST', '/api/agentdeploymentscripts', { platform: 'linux', activationRequired });
+      const sc = spawnSync('shellcheck', ['-s', 'bash', '-'], { input: r.body.scriptBody, encoding: 'utf8' });
+      assert.equal(sc.status, 0, sc.stdout);
+      if (!activationRequired) {
+        assert.equal(r.body.activationTokenID, null);
+        assert.match(r.body.scriptBody, /^ACTIVATION_TOKEN=''$/m);
+      }
+    }
+  });
+
+  test('bad requests are refused with the reason and make no token', async () => {
+    const before = (await api('GET', '/api/activationtokens')).body.activationTokens.length;
+    const cases: Array<[unknown, number, string]> = [
+      [{ platform: 'windows' }, 400, 'VALIDATION_FAILED'],
+      [{ platform: 'linux', dsmProxyID: 3 }, 400, 'VALIDATION_FAILED'],
+      [{ platform: 'linux', activationRequired: true, policyID: 999 }, 404, 'POLICY_NOT_FOUND'],
+      [{ platform: 'macos', activationRequired: true }, 404, 'AGENT_PACKAGE_NOT_FOUND'],
+      [{ platform: 'linux', activationTokenUses: 0 }, 400, 'VALIDATION_FAILED'],
+    ];
+    for (const [body, status, code] of cases) {
+      const r = await api('POST', '/api/agentdeploymentscripts', body);
+      assert.equal(r.status, status, JSON.stringify(body));
+      assert.equal(r.body.error.code, code, JSON.stringify(body));
+    }
+    assert.equal((await api('GET', '/api/activationtokens')).body.activationTokens.length, before);
+    assert.equal((await api('DELETE', '/api/activationtokens/999')).body.error.code, 'ACTIVATION_TOKEN_NOT_FOUND');
+  });
+
+  test('CLI: deployment-script prints the script alone; token and apikey list/revoke take effect at once', async () => {
+    const store = ['--data-dir', m.dataDir];
+    const s = await runCli(MANAGER_BIN, [
+      'deployment-script',
+      '--platform',
+      'linux',
+      '--policy',
+      'Base Policy',
+      ...store,
+    ]);
+    assert.equal(s.code, 0, s.stderr);
+    assert.match(s.stdout, /^#!\/usr\/bin\/env bash\n/);
+    assert.equal(scriptValue(s.stdout, 'MANAGER_HOST'), 'localhost', 'the name from the server certificate');
+    const id = Number(/activation token (\d+)/.exec(s.stderr)![1]);
+    const list = JSON.parse((await runCli(MANAGER_BIN, ['token', 'list', '--json', ...store])).stdout);
+    assert.equal(list.find((t: any) => t.id === id).status, 'valid');
+    const rv = await runCli(MANAGER_BIN, ['token', 'revoke', String(id), ...store]);
+    assert.equal(rv.code, 0, rv.stderr);
+    const after = JSON.parse((await runCli(MANAGER_BIN, ['token', 'list', '--json', ...store])).stdout);
+    assert.equal(after.find((t: any) => t.id === id).status, 'revoked');
+    const bad = await runCli(MANAGER_BIN, [
+      'deployment-script',
+      '--platform',
+      'linux',
+      '--no-activate',
+      '--uses',
+      '3',
+      ...store,
+    ]);
+    assert.equal(bad.code, 2);
+
+    const key = (await runCli(MANAGER_BIN, ['apikey', 'create', '--name', 'to revoke', ...store])).stdout.trim();
+    assert.equal((await api('GET', '/api/computers', undefined, key)).status, 200);
+    const keys = JSON.parse((await runCli(MANAGER_BIN, ['apikey', 'list', '--json', ...store])).stdout);
+    const k = keys.find((x: any) => x.name === 'to revoke');
+    assert.ok(!JSON.stringify(keys).includes(key), 'the list never shows a secret');
+    assert.equal((await runCli(MANAGER_BIN, ['apikey', 'revoke', String(k.id), ...store])).code, 0);
+    const refused = await api('GET', '/api/computers', undefined, key);
+    assert.equal(refused.status, 401);
+    assert.equal(refused.body.error.code, 'API_KEY_INVALID');
+    const twice = await runCli(MANAGER_BIN, ['apikey', 'revoke', String(k.id), ...store]);
+    assert.equal(twice.code, 1);
+    assert.match(twice.stderr, /revoked already/);
+  });
+});
