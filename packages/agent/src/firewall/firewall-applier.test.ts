@@ -68,7 +68,7 @@ describe('configuration applier: the firewall hook', () => {
     assert.equal(report.drivers[0]!.status, 'offline');
     assert.match(
       report.drivers[0]!.reason!,
-      /^nftables is not installed: "nft" was not found \(PATH=.*empty-bin\); install the nftables package$/,
+      /^nftables is not installed: "nft" was not found on the PATH; install the nftables package \(or set PALISADE_NFT to the nft program\)$/,
     );
     assert.ok(!Object.keys(report.counters).some((k) => k.startsWith('firewall.')));
   });

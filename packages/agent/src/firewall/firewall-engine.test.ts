@@ -139,7 +139,7 @@ describe('firewall engine: nft -f with the compiled table, driver status and cou
     assert.equal(applied.outcome, 'unavailable');
     assert.match(
       (applied as { reason: string }).reason,
-      /^nftables is not installed: "nft" was not found \(PATH=.*no-such-dir\); install the nftables package$/,
+      /^nftables is not installed: "nft" was not found on the PATH; install the nftables package \(or set PALISADE_NFT to the nft program\)$/,
     );
     const report = await engine.report(c);
     assert.deepEqual(report.counters, {});

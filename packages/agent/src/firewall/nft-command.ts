@@ -47,15 +47,20 @@ export function runNft(args: readonly string[], input: string | null, o: NftOpti
   return new Promise((resolve) => {
     let child: ChildProcessWithoutNullStreams;
     try {
-      child = spawn(command, args, { env, stdio: ['pipe', 'pipe', 'pipe'], timeout: o.timeoutMs ?? 15_000 });
+      child = spawn(command, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
     } catch (e) {
       resolve({ ok: false, failure: 'failed', reason: `cannot run ${command}: ${(e as Error).message}` });
       return;
     }
+    // Our own timer rather than spawn's `timeout` option: Node clears that one only when the
+    // child exits, and a child that never started (ENOENT) never does, so the timer kept every
+    // one-shot command alive for the whole timeout after its work was done.
+    const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 15_000);
     let stdout = '';
     let stderr = '';
     let settled = false;
     const done = (r: NftResult) => {
+      clearTimeout(timer);
       if (!settled) {
         settled = true;
         resolve(r);
@@ -68,7 +73,8 @@ export function runNft(args: readonly string[], input: string | null, o: NftOpti
         done({
           ok: false,
           failure: 'missing',
-          reason: `nftables is not installed: "${command}" was not found (PATH=${env.PATH ?? ''}); install the nftables package`,
+          // The PATH itself stays out: it can be long, and it is the host's business, not the manager's.
+          reason: `nftables is not installed: "${command}" was not found on the PATH; install the nftables package (or set PALISADE_NFT to the nft program)`,
         });
       } else if (e.code === 'EACCES') {
         done({ ok: false, failure: 'not-permitted', reason: `"${command}" cannot be executed (EACCES)` });
