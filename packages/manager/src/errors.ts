@@ -33,6 +33,11 @@ export const ERRORS = {
   USER_INVALID: { status: 400, message: 'console user is not valid' },
   PASSWORD_TOO_WEAK: { status: 400, message: 'password not accepted' },
   FIREWALL_RULE_REFERENCE_UNKNOWN: { status: 400, message: 'the request names a firewall rule that does not exist' },
+  SEARCH_CRITERIA_INVALID: {
+    status: 400,
+    message: 'search filter not usable (field names are case-sensitive; the reason names the criterion)',
+  },
+  EXPAND_INVALID: { status: 400, message: 'expand value not recognised' },
   FIREWALL_LIST_REFERENCE_UNKNOWN: {
     status: 400,
     message: 'the firewall rule names an IP, MAC or port list that does not exist',
@@ -101,6 +106,11 @@ export const ERRORS = {
   EXCHANGE_NOT_ON_THIS_CONNECTION: {
     status: 409,
     message: 'operation results must be sent on the connection that received the operations',
+  },
+  LEGACY_API_NOT_PROVIDED: {
+    status: 410,
+    message:
+      'Palisade has no legacy /rest API or session login: send an API key in the api-secret-key header to the REST API under /api (api-version v1)',
   },
   BODY_TOO_LARGE: { status: 413, message: 'request body is larger than the limit' },
   SIGN_IN_LOCKED: {

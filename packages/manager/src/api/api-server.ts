@@ -17,6 +17,7 @@ import { consoleRoutes, installSecurityHeaders } from './console-static.js';
 import { dashboardRoutes } from './dashboard-routes.js';
 import { agentDownloadRoute, type DeploymentRouteDeps, deploymentRoutes } from './deployment-routes.js';
 import { firewallRoutes } from './firewall-routes.js';
+import { legacyRestRoutes, managerInfoRoutes } from './manager-info-routes.js';
 import { monitoringRoutes } from './monitoring-routes.js';
 import { OpenApiCollector } from './openapi.js';
 import { policiesRoutes } from './policies-routes.js';
@@ -77,6 +78,8 @@ export function createApiServer(deps: ApiServerDeps): FastifyInstance {
   // The web console: its files and client routes, outside the API's auth (the console signs in itself).
   app.register(async (files) => consoleRoutes(files, deps.consoleDir));
 
+  legacyRestRoutes(app);
+
   // Its own scope, outside the API key's: tools fetch the description before they hold a key.
   app.register(async (meta) => {
     meta.get(
@@ -107,6 +110,7 @@ export function createApiServer(deps: ApiServerDeps): FastifyInstance {
     });
     tlsRoutes(api, { store: deps.store, agentTls: deps.agentTls, now });
     firewallRoutes(api, deps.store, deps.configurations, now);
+    managerInfoRoutes(api);
     if (deps.monitoring) monitoringRoutes(api, deps.store, deps.monitoring, now);
     if (deps.communication) actionsRoutes(api, { store: deps.store, communication: deps.communication, now });
     const metrics = deps.metrics;

@@ -60,13 +60,16 @@ export function installApiKeyAuth(
         if (typeof sent !== 'string' || !sameToken(sent, session.csrfToken))
           throw new PalisadeError('CSRF_TOKEN_INVALID');
         const signOut = req.method === 'DELETE' && req.url.split('?')[0] === '/api/session';
-        if (session.user.role === 'read-only' && !signOut) throw new PalisadeError('READ_ONLY_USER');
+        const readsOnly = req.routeOptions.config?.readsOnly === true;
+        if (session.user.role === 'read-only' && !signOut && !readsOnly) throw new PalisadeError('READ_ONLY_USER');
       }
       return;
     }
     const key = await store.findApiKeyBySecretHash(hashSecret(secret));
     if (!key) throw new PalisadeError('API_KEY_INVALID');
-    if (key.role === 'read-only' && WRITE_METHODS.has(req.method)) throw new PalisadeError('READ_ONLY_API_KEY');
+    // A POST that only reads (Deep Security's `…/search`) is not a write.
+    if (key.role === 'read-only' && WRITE_METHODS.has(req.method) && req.routeOptions.config?.readsOnly !== true)
+      throw new PalisadeError('READ_ONLY_API_KEY');
     req.apiKey = key;
     // Last use is informational; at most one write a minute per key keeps reads cheap.
     if (key.lastUsedAt === null || now() - key.lastUsedAt > 60_000) await store.touchApiKey(key.id, now());

@@ -7,17 +7,34 @@ import { COMPUTER_SORT_KEYS, ComputerListStore, type ComputerSortKey } from '../
 import { computersUpdating } from '../store/operations-in-flight.js';
 import type { Store } from '../store/store.js';
 import { actorOf } from './auth-actor.js';
-import { ComputerView, computerView } from './computer-view.js';
+import { ComputerView, computerExpansion, computerView, ExpandQuery, expandComputer } from './computer-view.js';
 import { objectSettingRoutes } from './object-setting-routes.js';
 import { settingWrites } from './policies-routes.js';
 import { EmptyReply, IdParams, OverridesQuery, SettingsWrite } from './schemas.js';
+import { searchFieldsOf, searchRoute } from './search-route.js';
 
 export { IdParams } from './schemas.js';
+
+/**
+ * The members of a computer Palisade does not let a client change: shown by GET and accepted in a
+ * modify body so that a described computer can be sent back (Deep Security's SDKs send every
+ * member they read), but ignored — except the names, which are refused when they differ.
+ */
+const READ_ONLY_MEMBERS = Object.keys(ComputerView.properties).filter(
+  (k) => k !== 'policyID' && k !== 'computerSettings',
+);
+const NAMES = ['hostName', 'displayName'] as const;
 
 const ComputerModify = Type.Object(
   {
     policyID: Type.Optional(Type.Integer({ minimum: 1, description: 'assign another policy' })),
     computerSettings: Type.Optional(SettingsWrite),
+    ...Object.fromEntries(
+      READ_ONLY_MEMBERS.map((k) => [
+        k,
+        Type.Optional(Type.Unknown({ description: 'read-only: accepted and ignored' })),
+      ]),
+    ),
   },
   { additionalProperties: false },
 );
@@ -35,6 +52,7 @@ const ComputerList = Type.Object({
 const ComputerListQuery = Type.Object(
   {
     ...OverridesQuery.properties,
+    expand: ExpandQuery,
     limit: Type.Optional(
       Type.String({ pattern: '^([1-9][0-9]{0,2}|1000)$', description: 'page size 1–1000 (default 50 when paging)' }),
     ),
@@ -59,6 +77,13 @@ const ComputerListQuery = Type.Object(
 );
 type ListQuery = Static<typeof ComputerListQuery>;
 
+/** `?overrides=` for the settings, `?expand=` for which members (Deep Security's). */
+const ComputerQuery = Type.Object(
+  { ...OverridesQuery.properties, expand: ExpandQuery },
+  { additionalProperties: false },
+);
+type Query = Static<typeof ComputerQuery>;
+
 function statusesOf(v: string): ComputerStatus[] {
   const out: ComputerStatus[] = [];
   for (const s of v.split(',').map((x) => x.trim())) {
@@ -73,7 +98,6 @@ function statusesOf(v: string): ComputerStatus[] {
 }
 
 type Id = Static<typeof IdParams>;
-type Overrides = Static<typeof OverridesQuery>;
 
 /** Computers and their settings (`/api/computers…`), Deep Security's routes and shapes. */
 export function computersRoutes(app: FastifyInstance, policies: PolicyService, now: () => number, store?: Store): void {
@@ -81,8 +105,20 @@ export function computersRoutes(app: FastifyInstance, policies: PolicyService, n
   /** Which computers show `Updating`; without a store, none. */
   const updating = async (ids?: readonly number[]): Promise<ReadonlySet<number>> =>
     store ? computersUpdating(store, ids) : new Set();
-  const view = async (d: ComputerDetail, overridesOnly = false) =>
-    computerView(d, now(), overridesOnly, (await updating([d.record.id])).has(d.record.id));
+  const view = async (d: ComputerDetail, q: Query = {}) =>
+    expandComputer(
+      computerView(d, now(), q.overrides === 'true', (await updating([d.record.id])).has(d.record.id)),
+      computerExpansion(q.expand),
+    );
+  /** Every computer, as the list shows them (search filters these). */
+  const all = async (q: Query) => {
+    const members = computerExpansion(q.expand);
+    const t = now();
+    const [list, inFlight] = await Promise.all([policies.listComputers(), updating()]);
+    return list.map((d) =>
+      expandComputer(computerView(d, t, q.overrides === 'true', inFlight.has(d.record.id)), members),
+    );
+  };
 
   app.get<{ Querystring: ListQuery }>(
     '/api/computers',
@@ -100,13 +136,11 @@ export function computersRoutes(app: FastifyInstance, policies: PolicyService, n
       const t = now();
       const q = req.query;
       const only = q.overrides === 'true';
+      const members = computerExpansion(q.expand);
       const paged = [q.limit, q.offset, q.sortBy, q.sortOrder, q.search, q.status, q.policyID].some(
         (v) => v !== undefined,
       );
-      if (!paged || !store) {
-        const [list, inFlight] = await Promise.all([policies.listComputers(), updating()]);
-        return { computers: list.map((d) => computerView(d, t, only, inFlight.has(d.record.id))) };
-      }
+      if (!paged || !store) return { computers: await all(q) };
       const limit = Number(q.limit ?? 50);
       const offset = Number(q.offset ?? 0);
       const page = await ComputerListStore.over(store).page({
@@ -122,7 +156,7 @@ export function computersRoutes(app: FastifyInstance, policies: PolicyService, n
       const ids = page.computers.map((c) => c.id);
       const [details, inFlight] = await Promise.all([policies.computerDetails(page.computers), updating(ids)]);
       return {
-        computers: details.map((d) => computerView(d, t, only, inFlight.has(d.record.id))),
+        computers: details.map((d) => expandComputer(computerView(d, t, only, inFlight.has(d.record.id)), members)),
         total: page.total,
         limit,
         offset,
@@ -130,18 +164,29 @@ export function computersRoutes(app: FastifyInstance, policies: PolicyService, n
     },
   );
 
-  app.get<{ Params: Id; Querystring: Overrides }>(
+  searchRoute(app, {
+    path: '/api/computers',
+    envelope: 'computers',
+    view: ComputerView,
+    fields: searchFieldsOf(ComputerView, ['lastAgentCommunication', 'activatedAt', 'offlineSince']),
+    noun: 'computers',
+    tags,
+    querystring: ComputerQuery,
+    list: (q) => all(q as Query) as Promise<Array<{ ID: number }>>,
+  });
+
+  app.get<{ Params: Id; Querystring: Query }>(
     '/api/computers/:id',
     {
       schema: {
         summary: 'Describe a computer',
         tags,
         params: IdParams,
-        querystring: OverridesQuery,
+        querystring: ComputerQuery,
         response: { 200: ComputerView },
       },
     },
-    async (req) => view(await policies.getComputer(Number(req.params.id)), req.query.overrides === 'true'),
+    async (req) => view(await policies.getComputer(Number(req.params.id)), req.query),
   );
 
   app.post<{ Params: Id; Body: Static<typeof ComputerModify> }>(
@@ -150,7 +195,7 @@ export function computersRoutes(app: FastifyInstance, policies: PolicyService, n
       schema: {
         summary: 'Modify a computer',
         description:
-          'Assign another policy (policyID) and override or reset settings, all or nothing. The agent picks the change up on its next heartbeat.',
+          'Assign another policy (policyID) and override or reset settings, all or nothing. A described computer may be sent back: its read-only members are ignored, but a changed hostName or displayName is refused. The agent picks the change up on its next heartbeat.',
         tags,
         params: IdParams,
         body: ComputerModify,
@@ -158,6 +203,15 @@ export function computersRoutes(app: FastifyInstance, policies: PolicyService, n
       },
     },
     async (req) => {
+      const shown = computerView(await policies.getComputer(Number(req.params.id)), now());
+      for (const name of NAMES) {
+        const sent = (req.body as Record<string, unknown>)[name];
+        if (sent !== undefined && sent !== shown[name])
+          throw new PalisadeError(
+            'VALIDATION_FAILED',
+            `body.${name} is read-only here (${name === 'hostName' ? 'the agent reports it' : 'Palisade shows the host name'}); got "${String(sent)}", the computer has "${shown[name]}"`,
+          );
+      }
       const d = await policies.modifyComputer(
         Number(req.params.id),
         { policyId: req.body.policyID, settings: settingWrites(req.body.computerSettings) },

@@ -1,4 +1,12 @@
 import {
+  FIREWALL_ACTIONS,
+  FIREWALL_DIRECTIONS,
+  FIREWALL_FRAME_TYPES,
+  FIREWALL_IP_TYPES,
+  FIREWALL_MAC_TYPES,
+  FIREWALL_PORT_TYPES,
+  FIREWALL_PRIORITIES,
+  FIREWALL_PROTOCOLS,
   FIREWALL_RULE_MEMBERS,
   type FirewallRule,
   hiddenRuleMismatches,
@@ -20,6 +28,7 @@ import type { FirewallRuleRecord } from '../store/firewall-store.js';
 import type { Store } from '../store/store.js';
 import { actorOf } from './auth-actor.js';
 import { EmptyReply, IdParams, Nullable } from './schemas.js';
+import { searchFieldsOf, searchRoute } from './search-route.js';
 
 // ----- schemas ---------------------------------------------------------------------------------
 // Deep Security's FirewallRule, member for member. Requests are shaped here and validated by core
@@ -37,19 +46,29 @@ const NumberOrText = (description: string) =>
   Type.Union([Type.Integer(), Type.String({ maxLength: 16 })], { description });
 const Entries = (description: string, items: TSchema = Type.String({ maxLength: 512 })) =>
   Type.Array(items, { maxItems: 4096, description });
+/** A response member with one of these values (so the document, and search, know them). */
+const OneOf = (values: readonly string[]) => Type.Union(values.map((v) => Type.Literal(v)));
 
 /** Per member: what a request may carry, and (when it differs) what a response shows. */
 const MEMBERS: Record<Member, { write: TSchema; view?: TSchema; always?: true }> = {
   name: { write: Text(255, 'unique; shown in lists and events'), always: true },
   description: { write: Text(2000, 'default empty'), always: true },
-  action: { write: Text(32, 'log-only, allow, deny, force-allow, bypass'), always: true },
-  priority: {
-    write: NumberOrText('"0" (lowest, default) … "4" (highest); numbers accepted'),
-    view: Type.String({ description: '"0" … "4"' }),
+  action: {
+    write: Text(32, 'log-only, allow, deny, force-allow, bypass'),
+    view: OneOf(FIREWALL_ACTIONS),
     always: true,
   },
-  direction: { write: Text(32, 'incoming (default), outgoing'), always: true },
-  frameType: { write: Text(32, 'any, ip (default: IPv4 or IPv6), arp, revarp, ipv4, ipv6, other'), always: true },
+  priority: {
+    write: NumberOrText('"0" (lowest, default) … "4" (highest); numbers accepted'),
+    view: OneOf(FIREWALL_PRIORITIES),
+    always: true,
+  },
+  direction: { write: Text(32, 'incoming (default), outgoing'), view: OneOf(FIREWALL_DIRECTIONS), always: true },
+  frameType: {
+    write: Text(32, 'any, ip (default: IPv4 or IPv6), arp, revarp, ipv4, ipv6, other'),
+    view: OneOf(FIREWALL_FRAME_TYPES),
+    always: true,
+  },
   frameNumber: {
     write: NumberOrText('the EtherType: required for frameType other (0x0600–0xFFFF); shown for every type but any'),
     view: Type.Integer(),
@@ -57,11 +76,16 @@ const MEMBERS: Record<Member, { write: TSchema; view?: TSchema; always?: true }>
   frameNot: { write: Bool('invert the frame type match (default false)'), always: true },
   protocol: {
     write: Text(32, 'any (default), icmp, igmp, ggp, tcp, pup, udp, idp, nd, raw, tcp-udp, icmpv6, other'),
+    view: OneOf(FIREWALL_PROTOCOLS),
     always: true,
   },
   protocolNumber: { write: NumberOrText('IP protocol number 0–255, for protocol other'), view: Type.Integer() },
   protocolNot: { write: Bool(), always: true },
-  sourceIPType: { write: Text(32, 'any (default), masked-ip, range, ip-list, single, multiple'), always: true },
+  sourceIPType: {
+    write: Text(32, 'any (default), masked-ip, range, ip-list, single, multiple'),
+    view: OneOf(FIREWALL_IP_TYPES),
+    always: true,
+  },
   sourceIPValue: { write: Text(64, 'for single and masked-ip') },
   sourceIPMask: { write: Text(64, 'for masked-ip: a prefix length, or an IPv4 dotted mask') },
   sourceIPRangeFrom: { write: Text(64, 'for range') },
@@ -69,12 +93,20 @@ const MEMBERS: Record<Member, { write: TSchema; view?: TSchema; always?: true }>
   sourceIPMultiple: { write: Entries('for multiple: addresses, a/len, a/mask, a-b') },
   sourceIPListID: { write: Int('for ip-list: an IP list ID (0: none)') },
   sourceIPNot: { write: Bool(), always: true },
-  sourceMACType: { write: Text(32, 'any (default), single, mac-list, multiple'), always: true },
+  sourceMACType: {
+    write: Text(32, 'any (default), single, mac-list, multiple'),
+    view: OneOf(FIREWALL_MAC_TYPES),
+    always: true,
+  },
   sourceMACValue: { write: Text(64, 'for single') },
   sourceMACMultiple: { write: Entries('for multiple') },
   sourceMACListID: { write: Int('for mac-list: a MAC list ID (0: none)') },
   sourceMACNot: { write: Bool(), always: true },
-  sourcePortType: { write: Text(32, 'any (default), multiple, port-list; tcp, udp and tcp-udp only'), always: true },
+  sourcePortType: {
+    write: Text(32, 'any (default), multiple, port-list; tcp, udp and tcp-udp only'),
+    view: OneOf(FIREWALL_PORT_TYPES),
+    always: true,
+  },
   sourcePortMultiple: {
     write: Entries(
       'for multiple: ports and ranges (from-to)',
@@ -84,7 +116,11 @@ const MEMBERS: Record<Member, { write: TSchema; view?: TSchema; always?: true }>
   },
   sourcePortListID: { write: Int('for port-list: a port list ID (0: none)') },
   sourcePortNot: { write: Bool(), always: true },
-  destinationIPType: { write: Text(32, 'any (default), masked-ip, range, ip-list, single, multiple'), always: true },
+  destinationIPType: {
+    write: Text(32, 'any (default), masked-ip, range, ip-list, single, multiple'),
+    view: OneOf(FIREWALL_IP_TYPES),
+    always: true,
+  },
   destinationIPValue: { write: Text(64) },
   destinationIPMask: { write: Text(64) },
   destinationIPRangeFrom: { write: Text(64) },
@@ -92,12 +128,20 @@ const MEMBERS: Record<Member, { write: TSchema; view?: TSchema; always?: true }>
   destinationIPMultiple: { write: Entries('addresses, a/len, a/mask, a-b') },
   destinationIPListID: { write: Int('an IP list ID (0: none)') },
   destinationIPNot: { write: Bool(), always: true },
-  destinationMACType: { write: Text(32, 'any (default), single, mac-list, multiple'), always: true },
+  destinationMACType: {
+    write: Text(32, 'any (default), single, mac-list, multiple'),
+    view: OneOf(FIREWALL_MAC_TYPES),
+    always: true,
+  },
   destinationMACValue: { write: Text(64) },
   destinationMACMultiple: { write: Entries('MAC addresses') },
   destinationMACListID: { write: Int('a MAC list ID (0: none)') },
   destinationMACNot: { write: Bool(), always: true },
-  destinationPortType: { write: Text(32, 'any (default), multiple, port-list'), always: true },
+  destinationPortType: {
+    write: Text(32, 'any (default), multiple, port-list'),
+    view: OneOf(FIREWALL_PORT_TYPES),
+    always: true,
+  },
   destinationPortMultiple: {
     write: Entries('ports and ranges (from-to)', Type.Union([Type.String({ maxLength: 64 }), Type.Integer()])),
     view: Type.Array(Type.String()),
@@ -326,6 +370,16 @@ export function firewallRoutes(
       firewallRules: (await firewall.listRules()).map(ruleView),
     }),
   );
+
+  searchRoute(app, {
+    path: '/api/firewallrules',
+    envelope: 'firewallRules',
+    view: RuleView,
+    fields: searchFieldsOf(RuleView),
+    noun: 'firewall rules',
+    tags,
+    list: async () => (await firewall.listRules()).map(ruleView),
+  });
 
   app.post<{ Body: Static<typeof RuleWrite> }>(
     '/api/firewallrules',

@@ -10,6 +10,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Served without an API key (documented with no security requirement). */
     public?: boolean;
+    /** A POST that only reads (Deep Security's `…/search`): read-only API keys may call it. */
+    readsOnly?: boolean;
   }
 }
 
@@ -148,8 +150,9 @@ export class OpenApiCollector {
         schemas: {
           Error: {
             type: 'object',
-            required: ['error'],
+            required: ['message', 'error'],
             properties: {
+              message: { type: 'string', description: "the reason, for people (Deep Security's error member)" },
               error: {
                 type: 'object',
                 required: ['code', 'message'],
