@@ -61,6 +61,7 @@ function retryDelayMs(failures: number, intervalSeconds: number): number {
  */
 export function runAgent(state: StateDir, logger: Logger, o: RunAgentOptions = {}): RunningAgent {
   state.activation(); // fails now, clearly, when not activated
+  state.warn = (message) => logger.warn(message);
   state.spool().append({ type: 'agent.started', severity: 'info', message: `agent started (pid ${process.pid})` });
   let stopping = false;
   let timer: NodeJS.Timeout | undefined;

@@ -1,3 +1,4 @@
+import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AgentError } from './agent-error.js';
@@ -54,6 +55,40 @@ const ZERO_COUNTERS: AgentCounters = {
   configurationsFailed: 0,
 };
 
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The informational files: what they hold can be lost without losing anything the agent or the
+ * manager relies on, so they are written without fsync (a power cut can leave one empty or torn)
+ * and, when unreadable, rebuilt with a warning instead of failing every command that reads them.
+ * Each entry checks a parsed file's shape and says what rebuilding it means.
+ */
+const INFORMATIONAL = {
+  'counters.json': {
+    valid: (v: unknown) => isObject(v) && Object.keys(ZERO_COUNTERS).every((k) => v[k] === undefined || isCount(v[k])),
+    rebuilt: 'the counters start again from 0',
+  },
+  'last-contact.json': {
+    valid: (v: unknown) => isObject(v) && isCount(v.time) && typeof v.ok === 'boolean',
+    rebuilt: 'the last contact is unknown until the next exchange',
+  },
+  'schedule.json': {
+    valid: (v: unknown) =>
+      isObject(v) && Number.isSafeInteger(v.heartbeatIntervalSeconds) && (v.heartbeatIntervalSeconds as number) >= 1,
+    rebuilt: 'the default interval (600 s) applies until the manager answers',
+  },
+} as const;
+type InformationalFile = keyof typeof INFORMATIONAL;
+
+export interface StateDirOptions {
+  /**
+   * Told each time a damaged informational file is rebuilt (one line, no stack). Default: a
+   * `palisade-agent: warning:` line on stderr; the daemon logs it instead.
+   */
+  warn?: (message: string) => void;
+}
+
 /**
  * The agent's state directory: its private key (0600, generated here, never sent), its
  * certificate and the pinned manager CA, activation facts, the applied configuration, the
@@ -61,9 +96,12 @@ const ZERO_COUNTERS: AgentCounters = {
  */
 export class StateDir {
   readonly dir: string;
+  /** See {@link StateDirOptions.warn}; replaceable (the daemon points it at its log). */
+  warn: (message: string) => void;
 
-  constructor(dir: string) {
+  constructor(dir: string, o: StateDirOptions = {}) {
     this.dir = resolve(dir);
+    this.warn = o.warn ?? ((m) => process.stderr.write(`palisade-agent: warning: ${m}\n`));
   }
 
   path(name: string): string {
@@ -88,6 +126,34 @@ export class StateDir {
     }
   }
 
+  /**
+   * An informational file (see INFORMATIONAL), or null when there is none. One that cannot be
+   * read or has the wrong shape is removed, with a warning and an event for the manager, and
+   * read as absent: the next write rebuilds it.
+   */
+  private readInformational<T>(name: InformationalFile): T | null {
+    const file = this.path(name);
+    let problem: string;
+    try {
+      const v: unknown = JSON.parse(readFileSync(file, 'utf8'));
+      if (INFORMATIONAL[name].valid(v)) return v as T;
+      problem = 'unexpected content';
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      problem = (e as Error).message.split('\n')[0] ?? 'unreadable';
+    }
+    const message = `${file} could not be read (${problem}); rebuilt: ${INFORMATIONAL[name].rebuilt}`;
+    this.warn(message);
+    try {
+      rmSync(file, { force: true });
+      if (this.isActivated())
+        this.spool().append({ type: 'agent.state.rebuilt', severity: 'warning', message, data: { file: name } });
+    } catch {
+      /* a read-only look (status as another user): the warning said it; the next write rebuilds it */
+    }
+    return null;
+  }
+
   private writeJson(name: string, value: unknown, mode?: number, durable = true): void {
     writeFileAtomic(this.path(name), `${JSON.stringify(value, null, 2)}\n`, mode, durable);
   }
@@ -98,19 +164,42 @@ export class StateDir {
     return a;
   }
 
+  /**
+   * The key, certificate and pinned CA, checked before any TLS context sees them: a file that is
+   * not PEM, or a key that is not the certificate's, is one clear error naming the file rather
+   * than OpenSSL's decoder stack from deep inside a handshake.
+   */
   credentials(): { key: string; cert: string; ca: string } {
+    const read = (name: string) => {
+      try {
+        return readFileSync(this.path(name), 'utf8');
+      } catch (e) {
+        throw this.damaged(`${this.path(name)} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+      }
+    };
+    const creds = { key: read('agent.key'), cert: read('agent.crt'), ca: read('ca.crt') };
+    let key: KeyObject;
     try {
-      return {
-        key: readFileSync(this.path('agent.key'), 'utf8'),
-        cert: readFileSync(this.path('agent.crt'), 'utf8'),
-        ca: readFileSync(this.path('ca.crt'), 'utf8'),
-      };
+      key = createPrivateKey(creds.key);
     } catch (e) {
-      throw new AgentError(
-        'STATE_INVALID',
-        `credentials missing in ${this.dir} (${(e as Error).message}); reset and activate again`,
-      );
+      throw this.damaged(`${this.path('agent.key')} is not a PEM private key (${opensslReason(e)})`);
     }
+    const certificate = (name: string, pem: string) => {
+      try {
+        return new X509Certificate(pem);
+      } catch (e) {
+        throw this.damaged(`${this.path(name)} is not a PEM certificate (${opensslReason(e)})`);
+      }
+    };
+    const cert = certificate('agent.crt', creds.cert);
+    certificate('ca.crt', creds.ca);
+    if (!cert.checkPrivateKey(key))
+      throw this.damaged(`${this.path('agent.key')} is not the key of the certificate in ${this.path('agent.crt')}`);
+    return creds;
+  }
+
+  private damaged(what: string): AgentError {
+    return new AgentError('STATE_INVALID', `${what}; run "palisade-agent reset --yes" and activate again`);
   }
 
   /** Writes everything activation produced; `activation.json` last, so a crash leaves "not activated". */
@@ -131,7 +220,9 @@ export class StateDir {
   }
 
   heartbeatIntervalSeconds(): number | null {
-    return this.readJson<{ heartbeatIntervalSeconds: number }>('schedule.json')?.heartbeatIntervalSeconds ?? null;
+    return (
+      this.readInformational<{ heartbeatIntervalSeconds: number }>('schedule.json')?.heartbeatIntervalSeconds ?? null
+    );
   }
 
   saveHeartbeatInterval(seconds: number): void {
@@ -141,7 +232,7 @@ export class StateDir {
   }
 
   lastContact(): LastContact | null {
-    return this.readJson<LastContact>('last-contact.json');
+    return this.readInformational<LastContact>('last-contact.json');
   }
 
   saveLastContact(c: LastContact): void {
@@ -149,7 +240,10 @@ export class StateDir {
   }
 
   counters(): AgentCounters {
-    return { ...ZERO_COUNTERS, ...(this.readJson<Partial<AgentCounters>>('counters.json') ?? {}) };
+    const stored = this.readInformational<Partial<AgentCounters>>('counters.json') ?? {};
+    return Object.fromEntries(
+      Object.entries(ZERO_COUNTERS).map(([k, zero]) => [k, stored[k as keyof AgentCounters] ?? zero]),
+    ) as unknown as AgentCounters;
   }
 
   bumpCounter(name: keyof AgentCounters, by = 1): void {
@@ -238,6 +332,11 @@ export class StateDir {
       rmSync(this.path(name), { recursive: true, force: true });
     }
   }
+}
+
+/** OpenSSL's reason without its `error:1E08010C:DECODER routines::` prefix. */
+function opensslReason(e: unknown): string {
+  return ((e as Error).message ?? String(e)).replace(/^error:[0-9A-F]+:[^:]*::?/, '').split('\n')[0] ?? 'invalid';
 }
 
 function isAlive(pid: number): boolean {
