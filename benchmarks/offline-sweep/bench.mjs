@@ -15,8 +15,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const { openSqliteStore } = await import(join(root, 'packages/manager/dist/store/sqlite-store.js'));
-const { MonitorStore } = await import(join(root, 'packages/manager/dist/store/monitor-store.js'));
+const { openSqliteStore } = await import(join(root, 'packages/manager/dist/store/sqlite/sqlite-store.js'));
+const { sweepOffline } = await import(join(root, 'packages/manager/dist/monitor/offline-sweep.js'));
+const { ConfigurationService } = await import(join(root, 'packages/manager/dist/services/configuration-service.js'));
 const { sql } = await import(join(root, 'node_modules/kysely/dist/esm/index.js'));
 
 const FLEET = Number(process.env.BENCH_FLEET ?? 1_000_000);
@@ -31,9 +32,10 @@ const dir = mkdtempSync(join(tmpdir(), 'palisade-sweep-bench-'));
 const store = openSqliteStore(join(dir, 'palisade.db'));
 try {
   await store.migrate();
-  const policyId = (await store.ensureBasePolicy(0)).id;
-  const m = MonitorStore.over(store);
-  const db = m.db;
+  const policyId = (await store.policies.ensureBase(0)).id;
+  const configurations = new ConfigurationService(600);
+  // Seeding and resetting the fleet take raw SQL on the store's connection (no repository bulk-loads).
+  const db = store.db;
   const T0 = 1_700_000_000_000;
   const future = T0 + 3_600_000;
 
@@ -65,7 +67,7 @@ try {
   };
   const sweep = async (expected) => {
     const start = performance.now();
-    const r = await m.sweepOffline(T0);
+    const r = await sweepOffline(store, configurations, T0);
     const took = performance.now() - start;
     if (r.transitions.length !== expected || r.changes.length !== expected)
       throw new Error(

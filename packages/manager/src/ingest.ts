@@ -10,8 +10,7 @@ import type { Logger } from 'pino';
 import { PalisadeError } from './errors.js';
 import type { HeartbeatMonitor } from './monitor/heartbeat-monitor.js';
 import type { ConfigurationService, EffectiveConfiguration } from './services/configuration-service.js';
-import type { DialerStore } from './store/dialer-store.js';
-import type { ComputerRecord, Store } from './store/store.js';
+import type { AlertChange, ComputerRecord, NewComputer, Store, StoreTransaction } from './store/store.js';
 
 /** How a report arrived: which side dialled, from where, over what TLS. */
 export interface ExchangeTransport {
@@ -42,11 +41,11 @@ export interface HeartbeatIngestDeps {
   heartbeatIntervalSeconds: number;
   logger: Logger;
   /** Alerts and power state from each report and operation result. */
-  monitor?: HeartbeatMonitor;
-  /** The dialer's schedule: which side calls whom next. Absent: nothing is scheduled. */
-  dialTargets?: DialerStore;
+  monitor?: HeartbeatMonitor | undefined;
+  /** Keep the dialer's schedule (which side calls whom next). Default true; false: nothing is scheduled. */
+  scheduleDials?: boolean;
   /** Told how long each heartbeat's store transaction took, seconds (`GET /metrics`). */
-  observeStore?: (seconds: number) => void;
+  observeStore?: ((seconds: number) => void) | undefined;
   now?: () => number;
 }
 
@@ -57,12 +56,17 @@ export interface HeartbeatIngestDeps {
  * status, the offline deadline, alerts, expected fingerprints and operations follow the same
  * rules in all three directions. Transports only authenticate, carry bytes and bind results
  * to their exchange.
+ *
+ * A report is one transaction, and so is a body of results: everything they change commits
+ * together (one fsync on SQLite) or not at all.
  */
 export class HeartbeatIngest {
   private readonly now: () => number;
+  private readonly scheduling: boolean;
 
   constructor(private readonly deps: HeartbeatIngestDeps) {
     this.now = deps.now ?? Date.now;
+    this.scheduling = deps.scheduleDials ?? true;
   }
 
   get heartbeatIntervalSeconds(): number {
@@ -80,9 +84,12 @@ export class HeartbeatIngest {
   }
 
   /**
-   * Stores a report (status, events idempotently, offline deadline, expected fingerprint) in one
-   * transaction, runs the monitor's hooks, notes the agent's communication for the dialer, and
-   * returns the reply with the operations the agent must run now.
+   * Stores a report in one transaction — events idempotently, status, the offline deadline,
+   * the expected fingerprint, the monitor's alerts, the dialer's schedule, the operation the
+   * agent must run — and returns the reply. The report's own write comes first and locks the
+   * computer's row; only then is what it should run read. A policy change committing meanwhile
+   * either waits for that row or is seen by the read, so the expected fingerprint written here
+   * is never older than the policies (expected-fingerprints.ts writes the same column).
    */
   async ingestReport(
     computer: ComputerRecord,
@@ -93,13 +100,11 @@ export class HeartbeatIngest {
     this.checkProtocol(report.protocolVersion);
     const t = this.now();
     const offset = clockOffsetMs(report.agent.clockTime, t, transport.roundTripMs ?? report.agent.lastRoundTripMs);
-    // The heartbeat's own update comes first and locks the computer's row; only then is what
-    // it should run read and stored as expected. A policy change committing meanwhile either
-    // waits for that row or is seen by the read, so the expected fingerprint written here is
-    // never older than the policies (policy-service.ts writes the same column).
+    const previousOffset = computer.clockOffsetMs;
     const txStart = performance.now();
-    const { stored, effective } = await store.transaction(async (tx) => {
-      const stored = await tx.recordHeartbeat({
+    const out = await store.transaction(async (tx) => {
+      const eventsStored = await tx.events.insertReported(computer.id, report.events, t);
+      const current = await tx.computers.recordHeartbeat({
         computerId: computer.id,
         now: t,
         offlineDeadline: offlineDeadline(t, this.deps.heartbeatIntervalSeconds),
@@ -108,67 +113,70 @@ export class HeartbeatIngest {
         hostName: report.agent.hostName,
         lastIp: transport.remoteIp,
         clockOffsetMs: offset,
+        clockOffsetChangeMs: previousOffset === null ? null : offset - previousOffset,
         uptimeSeconds: report.agent.uptimeSeconds,
         drivers: report.drivers,
         counters: report.counters,
         appliedFingerprint: report.configurationFingerprint,
         tlsProtocol: transport.tlsProtocol,
         tlsCipherSuite: transport.tlsCipherSuite,
-        events: report.events,
+        highestEventSeq: report.events.reduce((m, e) => Math.max(m, e.seq), 0),
       });
-      const current = (await tx.getComputer(computer.id)) ?? computer;
-      const effective = await configurations.forComputer(
-        { id: computer.id, policyId: current.policyId, platform: report.agent.platform },
-        tx,
-      );
-      await tx.setExpectedFingerprint([computer.id], effective.fingerprint);
-      return { stored, effective };
+      const effective = await configurations.forComputer(current, tx);
+      if (current.expectedFingerprint !== effective.fingerprint)
+        await tx.computers.setExpectedFingerprint([computer.id], effective.fingerprint);
+      const configurationCurrent = report.configurationFingerprint === effective.fingerprint;
+      const changes =
+        (await this.deps.monitor?.onHeartbeat(tx, {
+          computer: current,
+          previousClockOffsetMs: previousOffset,
+          events: report.events,
+          drivers: report.drivers,
+          settings: effective.settings,
+          configurationCurrent,
+          clockOffsetMs: offset,
+          now: t,
+        })) ?? [];
+      await this.noteContact(tx, computer.id, effective, report.communication, t);
+      const operations: HeartbeatReply['operations'] = [];
+      if (!configurationCurrent) {
+        const op = await tx.operations.ensureConfiguration(
+          computer.id,
+          effective.fingerprint,
+          effective.configuration,
+          t,
+        );
+        await tx.operations.markSent([op.id], t);
+        operations.push({
+          id: op.id,
+          type: 'applyConfiguration',
+          fingerprint: op.fingerprint,
+          configuration: op.payload,
+        });
+      }
+      return { eventsStored, eventsAckedThrough: current.eventsAckedThrough, effective, changes, operations };
     });
     this.deps.observeStore?.((performance.now() - txStart) / 1000);
-    const configurationCurrent = report.configurationFingerprint === effective.fingerprint;
-    await this.deps.monitor?.onHeartbeat({
-      computer,
-      report,
-      settings: effective.settings,
-      configurationCurrent,
-      clockOffsetMs: offset,
-      now: t,
-    });
-    await this.noteContact(computer.id, effective, report.communication, t);
-    const operations: HeartbeatReply['operations'] = [];
-    if (!configurationCurrent) {
-      const op = await store.ensureConfigurationOperation(
-        computer.id,
-        effective.fingerprint,
-        effective.configuration,
-        t,
-      );
-      operations.push({
-        id: op.id,
-        type: 'applyConfiguration',
-        fingerprint: op.fingerprint,
-        configuration: op.payload,
-      });
-      await store.markOperationsSent([op.id], t);
-    }
+    this.deps.monitor?.published(computer.id, out.changes, report.events.length > 0);
     return {
       reply: {
         protocolVersion: PROTOCOL_VERSION,
         computerId: computer.id,
         serverTime: t,
-        eventsAckedThrough: stored.eventsAckedThrough,
-        eventsStored: stored.eventsStored,
-        operations,
+        eventsAckedThrough: out.eventsAckedThrough,
+        eventsStored: out.eventsStored,
+        operations: out.operations,
         heartbeatIntervalSeconds: this.deps.heartbeatIntervalSeconds,
       },
-      operationIds: operations.map((o) => o.id),
-      effective,
+      operationIds: out.operations.map((o) => o.id),
+      effective: out.effective,
     };
   }
 
   /**
    * Records the results of operations handed out in one exchange (`open`: those still awaiting
-   * a result; each is removed as its result is taken). A result for anything else is ignored.
+   * a result; each is removed as its result is taken), in one transaction with the monitor's
+   * alerts and the agent's word on its communication. A result for anything else is ignored.
    */
   async ingestResults(
     computer: ComputerRecord,
@@ -177,59 +185,71 @@ export class HeartbeatIngest {
   ): Promise<{ accepted: number[]; ignored: number[] }> {
     this.checkProtocol(body.protocolVersion);
     const t = this.now();
-    const accepted: number[] = [];
-    const ignored: number[] = [];
+    const { accepted, ignored, changes } = await this.deps.store.transaction(async (tx) => {
+      const accepted: number[] = [];
+      const ignored: number[] = [];
+      const changes: AlertChange[] = [];
+      // A result is taken once: a repeat in the same body is ignored.
+      const awaiting = new Set(open);
+      for (const r of body.results) {
+        const ok =
+          awaiting.delete(r.id) &&
+          (await tx.operations.complete({
+            computerId: computer.id,
+            id: r.id,
+            status: r.status,
+            reason: r.reason ?? null,
+            fingerprint: r.fingerprint ?? null,
+            now: t,
+          }));
+        (ok ? accepted : ignored).push(r.id);
+        if (ok && this.deps.monitor)
+          changes.push(
+            ...(await this.deps.monitor.onOperationResult(tx, {
+              computerId: computer.id,
+              operationId: r.id,
+              status: r.status,
+              reason: r.reason ?? null,
+              now: t,
+            })),
+          );
+      }
+      if (body.communication && this.scheduling) {
+        const communication = body.communication;
+        await this.contained(
+          computer.id,
+          "dialer: could not record the agent's communication; its next report will",
+          () =>
+            tx.savepoint(() => tx.dialTargets.noteCommunication(computer.id, communication, t, this.nextScheduled(t))),
+        );
+      }
+      return { accepted, ignored, changes };
+    });
     for (const r of body.results) {
-      const ok =
-        open.has(r.id) &&
-        (await this.deps.store.completeOperation({
-          computerId: computer.id,
-          id: r.id,
-          status: r.status,
-          reason: r.reason ?? null,
-          fingerprint: r.fingerprint ?? null,
-          now: t,
-        }));
-      (ok ? accepted : ignored).push(r.id);
       open.delete(r.id);
-      if (ok && r.status === 'failed')
+      if (accepted.includes(r.id) && r.status === 'failed')
         this.deps.logger.warn(
           { computerId: computer.id, operation: r.id, reason: r.reason },
           'configuration update failed on the agent',
         );
-      if (ok)
-        await this.deps.monitor?.onOperationResult({
-          computerId: computer.id,
-          operationId: r.id,
-          status: r.status,
-          reason: r.reason ?? null,
-          now: t,
-        });
     }
-    if (body.communication && this.deps.dialTargets) {
-      try {
-        await this.deps.dialTargets.noteCommunication(computer.id, body.communication, t, this.nextScheduled(t));
-      } catch (e) {
-        this.deps.logger.error(
-          { err: e, computerId: computer.id },
-          "dialer: could not record the agent's communication; its next report will",
-        );
-      }
-    }
+    this.deps.monitor?.published(computer.id, changes, false);
     return { accepted, ignored };
   }
 
   /**
-   * A computer just activated: the dialer learns where it will listen (its source address, or
-   * the listener it announced) and, if its policy says Manager Initiated, calls it one interval
-   * from now — it will not heartbeat by itself.
+   * Enrols a computer: consumes a use of its token and creates it, and the dialer learns where
+   * it will listen (its source address, or the listener it announced) — if its policy says
+   * Manager Initiated, it is called one interval from now: it will not heartbeat by itself. One
+   * transaction. 'token-used-up' when another activation took the token's last use meanwhile.
    */
-  async activated(
-    computerId: number,
+  async activate(
+    tokenId: number,
+    computer: NewComputer,
     effective: EffectiveConfiguration,
     remoteIp: string | null,
     listener: { port: number; address?: string } | undefined,
-  ): Promise<void> {
+  ): Promise<ComputerRecord | 'token-used-up'> {
     const t = this.now();
     const c = effective.configuration.communication;
     const communication: CommunicationState = {
@@ -244,28 +264,42 @@ export class HeartbeatIngest {
               ...((listener?.address ?? remoteIp) ? { address: (listener?.address ?? remoteIp)! } : {}),
             },
     };
-    await this.noteContact(computerId, effective, communication, t);
+    return this.deps.store.transaction(async (tx) => {
+      const created = await tx.computers.activate(tokenId, computer);
+      if (created !== 'token-used-up') await this.noteContact(tx, created.id, effective, communication, t);
+      return created;
+    });
   }
 
+  /** The dialer's share of a contact, under a savepoint: a failure is logged, never fails the contact. */
   private async noteContact(
+    tx: StoreTransaction,
     computerId: number,
     effective: EffectiveConfiguration,
     communication: CommunicationState | undefined,
     t: number,
   ): Promise<void> {
-    if (!this.deps.dialTargets) return;
+    if (!this.scheduling) return;
+    // The report is stored and acknowledged whatever happens here; the next contact settles it.
+    await this.contained(computerId, 'dialer: could not record the contact; the next one will', () =>
+      tx.savepoint(() =>
+        tx.dialTargets.noteContact({
+          computerId,
+          expectedDirection: effective.configuration.communication.direction,
+          defaultPort: effective.configuration.communication.listeningPort,
+          ...(communication ? { communication } : {}),
+          now: t,
+          nextScheduledAt: this.nextScheduled(t),
+        }),
+      ),
+    );
+  }
+
+  private async contained(computerId: number, message: string, fn: () => Promise<unknown>): Promise<void> {
     try {
-      await this.deps.dialTargets.noteContact({
-        computerId,
-        expectedDirection: effective.configuration.communication.direction,
-        defaultPort: effective.configuration.communication.listeningPort,
-        ...(communication ? { communication } : {}),
-        now: t,
-        nextScheduledAt: this.nextScheduled(t),
-      });
+      await fn();
     } catch (e) {
-      // The report is stored and acknowledged whatever happens here; the next contact settles it.
-      this.deps.logger.error({ err: e, computerId }, 'dialer: could not record the contact; the next one will');
+      this.deps.logger.error({ err: e, computerId }, message);
     }
   }
 }

@@ -20,8 +20,13 @@ import { type Monitoring, type MonitoringOptions, startMonitoring } from './moni
 import { CertificateAuthority, createCertificateAuthority } from './pki/certificate-authority.js';
 import { hashSecret, newSecret } from './secrets.js';
 import { AgentPackages } from './services/agent-packages.js';
+import { ComputerActionsService } from './services/computer-actions.js';
 import { ConfigurationService } from './services/configuration-service.js';
+import { ConsoleAuthService } from './services/console-auth-service.js';
 import { issueActivationToken } from './services/credentials.js';
+import { FirewallService } from './services/firewall-service.js';
+import { PolicyService } from './services/policy-service.js';
+import { TlsPolicyService } from './services/tls-policy-service.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
 
@@ -111,9 +116,9 @@ export async function openInitializedStore(
   const store = openStore(db ?? `sqlite:${join(dataDir, 'palisade.db')}`);
   try {
     await store.migrate();
-    await store.ensureBasePolicy(Date.now());
-    let pem = await store.getCertificateAuthority();
-    if (!pem) pem = await store.saveCertificateAuthorityIfAbsent(await createCertificateAuthority(), Date.now());
+    await store.policies.ensureBase(Date.now());
+    let pem = await store.certificateAuthority.get();
+    if (!pem) pem = await store.certificateAuthority.saveIfAbsent(await createCertificateAuthority(), Date.now());
     return { store, ca: await CertificateAuthority.load(pem) };
   } catch (e) {
     await store.close();
@@ -158,17 +163,17 @@ async function serverCertificates(dataDir: string, ca: CertificateAuthority, nam
 
 /** First start: an admin API key and a Base Policy activation token, shown once. */
 async function firstRunSecrets(store: Store): Promise<FirstRunSecrets> {
-  if ((await store.countApiKeys()) > 0) return { apiKey: null, activationToken: null };
+  if ((await store.apiKeys.count()) > 0) return { apiKey: null, activationToken: null };
   const now = Date.now();
   const apiKey = newSecret('apikey');
-  await store.createApiKey({
+  await store.apiKeys.create({
     name: 'admin (first run)',
     keyPrefix: apiKey.slice(0, 8),
     secretHash: hashSecret(apiKey),
     role: 'full-access',
     now,
   });
-  const base = await store.ensureBasePolicy(now);
+  const base = await store.policies.ensureBase(now);
   const { token } = await issueActivationToken(
     store,
     {
@@ -278,7 +283,7 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
     const tls = certs.rsa;
     const chain = chainOf(tls);
     const firstRun = await firstRunSecrets(store);
-    const configurations = new ConfigurationService(store, heartbeatIntervalSeconds);
+    const configurations = new ConfigurationService(heartbeatIntervalSeconds);
     // Both certificates on 4120 (AgentTlsCredentials): ECDSA for TLS 1.3 clients, RSA for the
     // cipher-suite table's RSA rows. The API on 4119 keeps RSA alone.
     const agentCredentials = {
@@ -289,24 +294,24 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
     const tlsPolicy = await resolveStartupTlsPolicy(store, o.tlsPolicy, logger);
     const tickets = await TicketKeys.open(new SystemSettingTicketSecretStore(store), logger);
     const metrics = new ManagerMetrics({
-      computerStatusCounts: (t) => store.computerStatusCounts(t),
+      computerStatusCounts: (t) => store.computers.statusCounts(t),
       notifierBacklog: async () => {
-        const m = monitoring;
-        if (!m) return [];
+        if (!monitoring) return [];
         const out = [];
-        for (const n of await m.store.listNotifiers()) {
-          const b = await m.store.backlog(n);
+        for (const n of await store.notifiers.list()) {
+          const b = await store.notifiers.backlog(n);
           out.push({ notifier: n.name, alerts: b.alerts, events: b.events });
         }
         return out;
       },
       dialQueue: async (t) => ({
-        due: communication ? await communication.targets.countDue(t) : 0,
+        due: communication ? await store.dialTargets.countDue(t) : 0,
         inFlight: communication?.dialer.active ?? 0,
       }),
     });
     monitoring = startMonitoring({
       store,
+      configurations,
       logger,
       heartbeatIntervalSeconds,
       manager: hostnames[0]!,
@@ -327,7 +332,6 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
     });
     const agentEndpoint = createAgentEndpoint({
       metrics,
-      monitor: monitoring.heartbeats,
       ingest: communication.ingest,
       ...testHoldHeartbeatReply(logger),
       store,
@@ -355,14 +359,27 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
       api: o.apiPort ?? 4119,
       heartbeat: o.heartbeatPort ?? 4120,
     };
+    // The services the API calls. A configuration change that makes listening computers due
+    // wakes this node's dialer once it committed (expected-fingerprints.ts).
+    const dialer = communication.dialer;
+    const wakeDialer = () => dialer.wake();
     const api = createApiServer({
       store,
       logger,
       tls: { key: tls.key, cert: chain },
-      configurations,
-      agentTls: endpointTls,
+      services: {
+        policies: new PolicyService(store, configurations, { wakeDialer }),
+        firewall: new FirewallService(store, configurations, { wakeDialer }),
+        tlsPolicy: new TlsPolicyService(store, endpointTls),
+        consoleAuth: new ConsoleAuthService(store),
+        actions: new ComputerActionsService({
+          store,
+          configurations,
+          dialNow: (id, reason) => dialer.dialNow(id, reason),
+        }),
+      },
       monitoring,
-      communication,
+      heartbeatIntervalSeconds,
       consoleDir: o.consoleDir,
       dashboardPollMs: o.dashboardPollMs,
       metrics,

@@ -48,7 +48,7 @@ describe('agent start before activation', () => {
       // The waiting process heartbeats by itself: the computer's agent.started event arrives.
       await waitFor(
         'agent.started from the waiting process',
-        async () => (await m.manager.store.listEvents(id)).some((e) => e.type === 'agent.started'),
+        async () => (await m.manager.store.events.listForComputer(id)).some((e) => e.type === 'agent.started'),
         30_000,
       );
       const s = JSON.parse((await runCli(AGENT_BIN, ['status', '--json', '--state-dir', stateDir])).stdout);

@@ -15,8 +15,8 @@ describe('agent endpoint: bad input and bad certificates get a 4xx with a reason
   let creds: { cert: string; key: string };
 
   const snapshot = async () => ({
-    computer: await m.manager.store.getComputer(computerId),
-    events: await m.manager.store.listEvents(computerId),
+    computer: await m.manager.store.computers.get(computerId),
+    events: await m.manager.store.events.listForComputer(computerId),
   });
   const validReport = () => ({
     protocolVersion: PROTOCOL_VERSION,
@@ -107,7 +107,7 @@ describe('agent endpoint: bad input and bad certificates get a 4xx with a reason
   }
 
   test('activation with a broken CSR → 400 CSR_INVALID, no computer created, token use not counted', async () => {
-    const count = (await m.manager.store.listComputers()).length;
+    const count = (await m.manager.store.computers.list()).length;
     const r = await post(
       '/agent/v1/activate',
       {
@@ -122,7 +122,7 @@ describe('agent endpoint: bad input and bad certificates get a 4xx with a reason
     );
     assert.equal(r.status, 400);
     assert.equal(r.body.error.code, 'CSR_INVALID');
-    assert.equal((await m.manager.store.listComputers()).length, count);
+    assert.equal((await m.manager.store.computers.list()).length, count);
   });
 
   test('activation with wrong types → 400 VALIDATION_FAILED', async () => {
@@ -145,7 +145,7 @@ describe('agent endpoint: bad input and bad certificates get a 4xx with a reason
     });
     assert.equal(r.status, 409);
     assert.equal(r.body.error.code, 'EXCHANGE_NOT_ON_THIS_CONNECTION');
-    assert.equal((await m.manager.store.getOperation(op.id))?.status, 'sent');
+    assert.equal((await m.manager.store.operations.get(op.id))?.status, 'sent');
     await heartbeat(agent); // put the real agent back in sync
   });
 
@@ -179,12 +179,12 @@ describe('agent endpoint: bad input and bad certificates get a 4xx with a reason
   test('after deactivation the certificate is revoked: 403 CERTIFICATE_REVOKED, nothing stored', async () => {
     const other = await activateTestAgent(m);
     const id = (await heartbeat(other)).computerId;
-    assert.equal(await m.manager.store.deactivateComputer(id, Date.now()), true);
-    const before = await m.manager.store.getComputer(id);
+    assert.equal(await m.manager.store.computers.deactivate(id, Date.now()), true);
+    const before = await m.manager.store.computers.get(id);
     other.spool().append({ type: 'after.revoke', severity: 'info', message: 'x' });
     await assert.rejects(heartbeat(other), /CERTIFICATE_REVOKED/);
-    assert.deepEqual(await m.manager.store.getComputer(id), before);
-    assert.equal((await m.manager.store.listEvents(id)).filter((e) => e.type === 'after.revoke').length, 0);
+    assert.deepEqual(await m.manager.store.computers.get(id), before);
+    assert.equal((await m.manager.store.events.listForComputer(id)).filter((e) => e.type === 'after.revoke').length, 0);
     assert.equal(other.spool().size > 0, true, 'the agent keeps its unsent events');
   });
 });

@@ -14,7 +14,7 @@ describe('deactivating a computer clears its open alerts (1-second lab interval)
     return r.body.alerts as any[];
   };
   const outbox = async (alertId: number) =>
-    (await m.manager.monitoring.store.pendingAlertNotifications(0, 1000))
+    (await m.manager.store.alerts.notificationsAfter(0, 1000))
       .filter((n) => n.alert.id === alertId)
       .map((n) => n.action);
 
@@ -65,7 +65,7 @@ describe('deactivating a computer clears its open alerts (1-second lab interval)
     ).computerId;
     const [driver] = await alerts(`computer=${id}&type=driver-offline&active=true`);
     assert.equal(driver.subject, 'firewall');
-    const deadline = (await m.manager.store.getComputer(id))!.offlineDeadline!;
+    const deadline = (await m.manager.store.computers.get(id))!.offlineDeadline!;
     assert.ok(deadline > Date.now(), 'still online');
 
     assert.equal((await m.api('DELETE', `/api/computers/${id}`)).status, 204);
@@ -86,6 +86,6 @@ describe('deactivating a computer clears its open alerts (1-second lab interval)
       [['driver-offline', false]],
       'no offline alert',
     );
-    assert.equal((await m.manager.store.getComputer(id))!.offlineSince, null);
+    assert.equal((await m.manager.store.computers.get(id))!.offlineSince, null);
   });
 });

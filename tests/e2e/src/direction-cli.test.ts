@@ -119,15 +119,15 @@ describe('communication direction with real processes: palisade-manager start, p
   });
 
   test('switched to Manager Initiated by its policy: the running process opens its port, stops heartbeating, and the manager calls it', async () => {
-    const base = (await store.findPolicyByName('Base Policy'))!;
-    const mi = await store.createPolicy({
+    const base = (await store.policies.findByName('Base Policy'))!;
+    const mi = await store.policies.create({
       parentId: base.id,
       name: 'Manager Initiated servers',
       description: '',
       now: Date.now(),
     });
-    await store.setPolicySetting(mi.id, 'platformSettingAgentCommunicationsDirection', 'Manager Initiated');
-    await store.setComputerPolicy(computerId, mi.id);
+    await store.policies.setSetting(mi.id, 'platformSettingAgentCommunicationsDirection', 'Manager Initiated');
+    await store.computers.setPolicy(computerId, mi.id);
     await waitFor('the agent process to listen on its port', async () => listeningPorts(agent!.pid!).includes(port));
     assert.deepEqual(listeningPorts(agent!.pid!), [port], 'that port and no other');
     const called = await waitFor('a scheduled call from the manager', async () => {
@@ -140,7 +140,7 @@ describe('communication direction with real processes: palisade-manager start, p
     assert.equal(called.mode, 'scheduled');
     assert.equal(called.listener.port, port);
 
-    await store.setPolicySetting(mi.id, 'firewallSettingState', 'Off');
+    await store.policies.setSetting(mi.id, 'firewallSettingState', 'Off');
     const r = await api('POST', `/api/computers/${computerId}/actions/sendpolicy`, {});
     assert.equal(r.status, 200);
     assert.equal(r.body.status, 'completed', r.body.message);

@@ -62,14 +62,14 @@ describe('communication direction: Agent Initiated, Bidirectional, Manager Initi
 
   const store = () => m.manager.store;
   const policy = async (name: string, direction: string | null, parentId = baseId) => {
-    const p = await store().createPolicy({ parentId, name, description: '', now: Date.now() });
-    if (direction) await store().setPolicySetting(p.id, DIRECTION, direction);
+    const p = await store().policies.create({ parentId, name, description: '', now: Date.now() });
+    if (direction) await store().policies.setSetting(p.id, DIRECTION, direction);
     return p.id;
   };
   /** A change the agent must apply: flips the policy's firewall state. */
   const changePolicy = async (policyId: number) => {
-    const now = (await store().policyOverrides()).get(policyId)?.firewallSettingState;
-    await store().setPolicySetting(policyId, 'firewallSettingState', now === 'Off' ? 'On' : 'Off');
+    const now = (await store().policies.overrides()).get(policyId)?.firewallSettingState;
+    await store().policies.setSetting(policyId, 'firewallSettingState', now === 'Off' ? 'On' : 'Off');
   };
   const computer = async (id: number) => (await m.api('GET', `/api/computers/${id}`)).body;
   const comm = async (id: number) => (await m.api('GET', `/api/computers/${id}/communication`)).body;
@@ -81,11 +81,11 @@ describe('communication direction: Agent Initiated, Bidirectional, Manager Initi
     agents.push(a);
     return a;
   };
-  const expectedOf = async (id: number) => (await store().getComputer(id))!.expectedFingerprint;
+  const expectedOf = async (id: number) => (await store().computers.get(id))!.expectedFingerprint;
 
   before(async () => {
     m = await startTestManager({ heartbeatIntervalSeconds: INTERVAL_S });
-    baseId = (await store().findPolicyByName('Base Policy'))!.id;
+    baseId = (await store().policies.findByName('Base Policy'))!.id;
   });
   after(async () => {
     await Promise.allSettled(agents.map((a) => a.stop('test over')));
@@ -113,7 +113,7 @@ describe('communication direction: Agent Initiated, Bidirectional, Manager Initi
     assert.match(check.body.message, /next heartbeat/);
 
     const pid = await policy('AI change', null);
-    await store().setComputerPolicy(id, pid);
+    await store().computers.setPolicy(id, pid);
     await changePolicy(pid);
     const send = await m.api('POST', `/api/computers/${id}/actions/sendpolicy`);
     assert.equal(send.status, 202, 'no body at all is fine too');
@@ -251,7 +251,7 @@ describe('communication direction: Agent Initiated, Bidirectional, Manager Initi
     assert.equal(state.counters().heartbeatsSent, 0, 'the agent opened no connection itself');
     assert.deepEqual((await computer(id)).computerStatus.agentStatusMessages, ['Managed (Online)']);
     assert.ok(
-      (await store().listEvents(id)).some((e) => e.type === 'listener.opened'),
+      (await store().events.listForComputer(id)).some((e) => e.type === 'listener.opened'),
       'its events travel on the calls',
     );
 
@@ -277,13 +277,13 @@ describe('communication direction: Agent Initiated, Bidirectional, Manager Initi
 
     // The agent goes away: calls fail, and nothing extends its offline deadline.
     await agent.stop('unplugged');
-    const deadline = (await store().getComputer(id))!.offlineDeadline!;
+    const deadline = (await store().computers.get(id))!.offlineDeadline!;
     const failing = await waitFor('a failed call', async () => {
       const v = await comm(id);
       return v.lastDial.consecutiveFailures > 0 ? v : null;
     });
     assert.match(failing.lastDial.error, /refused/);
-    assert.equal((await store().getComputer(id))!.offlineDeadline, deadline, 'a failed call is a missed heartbeat');
+    assert.equal((await store().computers.get(id))!.offlineDeadline, deadline, 'a failed call is a missed heartbeat');
     const check = await m.api('POST', `/api/computers/${id}/actions/checkstatus`, {});
     assert.equal(check.status, 200);
     assert.equal(check.body.status, 'failed');
@@ -299,12 +299,12 @@ describe('communication direction: Agent Initiated, Bidirectional, Manager Initi
     const pid = await policy('Switching', null);
     const state = await activateTestAgent(m, { hostName: 'switch-01' });
     const id = state.activation().computerId;
-    await store().setComputerPolicy(id, pid);
+    await store().computers.setPolicy(id, pid);
     const agent = start(state);
     await waitFor('the first heartbeat', async () => (await computer(id)).lastAgentCommunication);
     assert.equal(agent.communication.listening(), null);
 
-    await store().setPolicySetting(pid, DIRECTION, 'Manager Initiated');
+    await store().policies.setSetting(pid, DIRECTION, 'Manager Initiated');
     await waitFor('the listener to open with the next heartbeat', async () => agent.communication.listening());
     assert.equal(agent.communication.heartbeats(), false);
     const scheduled = await waitFor('the manager to schedule calls', async () => {
@@ -317,7 +317,7 @@ describe('communication direction: Agent Initiated, Bidirectional, Manager Initi
     await waitFor('another call', async () => ((await comm(id)).lastDial.okAt ?? 0) > firstCall);
     assert.equal(state.counters().heartbeatsSent, sent, 'no heartbeat between the calls');
 
-    await store().setPolicySetting(pid, DIRECTION, 'Bidirectional');
+    await store().policies.setSetting(pid, DIRECTION, 'Bidirectional');
     await waitFor(
       'the next call to deliver Bidirectional',
       async () =>
@@ -336,7 +336,7 @@ describe('communication direction: Agent Initiated, Bidirectional, Manager Initi
     );
 
     const port = agent.communication.listening()!.port;
-    await store().setPolicySetting(pid, DIRECTION, 'Agent/Appliance Initiated');
+    await store().policies.setSetting(pid, DIRECTION, 'Agent/Appliance Initiated');
     const r = await m.api('POST', `/api/computers/${id}/actions/sendpolicy`, {});
     assert.equal(r.body.status, 'completed', r.body.message);
     assert.equal(r.body.direction, 'Agent/Appliance Initiated');

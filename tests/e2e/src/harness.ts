@@ -65,7 +65,7 @@ export async function startTestManager(
   };
   const apiKey = manager.firstRun.apiKey ?? '';
   // The first-run token is bounded (a few uses); tests activate as many agents as they need.
-  const base = (await manager.store.findPolicyByName('Base Policy'))!;
+  const base = (await manager.store.policies.findByName('Base Policy'))!;
   const { token } = await issueActivationToken(
     manager.store,
     { policyId: base.id, maxUses: null, ttlMs: null, description: 'e2e tests' },

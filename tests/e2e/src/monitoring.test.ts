@@ -90,7 +90,7 @@ describe('heartbeat monitoring with a 1-second lab interval', () => {
   test('an agent that stops goes Offline at (2 + 1) x interval after its last heartbeat, not before; one alert; it returns and the alert clears', async () => {
     const agent = await activateTestAgent(m, { hostName: 'quiet-01' });
     const o = await heartbeat(agent);
-    const stored = (await m.manager.store.getComputer(o.computerId))!;
+    const stored = (await m.manager.store.computers.get(o.computerId))!;
     assert.equal(
       stored.offlineDeadline,
       stored.lastCommunication! + 3 * INTERVAL_S * 1000,
@@ -117,7 +117,7 @@ describe('heartbeat monitoring with a 1-second lab interval', () => {
       [raised.type, raised.severity, raised.computerID, raised.hostName, raised.active],
       ['computer-offline', 'critical', o.computerId, 'quiet-01', true],
     );
-    assert.equal((await m.manager.store.getComputer(o.computerId))!.offlineSince, raised.raisedAt);
+    assert.equal((await m.manager.store.computers.get(o.computerId))!.offlineSince, raised.raisedAt);
 
     await sleep(1_500);
     assert.equal((await alerts(o.computerId, 'computer-offline')).length, 1, 'raised once, however many sweeps pass');
@@ -136,11 +136,16 @@ describe('heartbeat monitoring with a 1-second lab interval', () => {
     const notice = await activateTestAgent(m, { hostName: 'vm-notice' });
     const running = runAgent(notice, pino({ level: 'silent' }), { hostShuttingDown: () => true });
     const noticeId = notice.activation().computerId;
-    await waitFor('the first heartbeat', async () => (await m.manager.store.getComputer(noticeId))?.lastCommunication);
+    await waitFor(
+      'the first heartbeat',
+      async () => (await m.manager.store.computers.get(noticeId))?.lastCommunication,
+    );
     await running.stop('received SIGTERM');
     await running.stopped;
     assert.equal(notice.spool().size, 0, 'the notice reached the manager before the agent exited');
-    const stoppedEvent = (await m.manager.store.listEvents(noticeId)).find((e) => e.type === 'agent.stopped');
+    const stoppedEvent = (await m.manager.store.events.listForComputer(noticeId)).find(
+      (e) => e.type === 'agent.stopped',
+    );
     assert.deepEqual(stoppedEvent?.data, { reason: 'received SIGTERM', hostShutdown: true });
     assert.equal(await status(noticeId), 'VM Stopped');
 
@@ -158,7 +163,7 @@ describe('heartbeat monitoring with a 1-second lab interval', () => {
     );
     await waitFor(
       'the sweep to pass the notified VM',
-      async () => (await m.manager.store.getComputer(noticeId))!.offlineSince !== null,
+      async () => (await m.manager.store.computers.get(noticeId))!.offlineSince !== null,
     );
     assert.equal((await alerts(noticeId)).length, 0, 'no alert for a stopped VM while the setting is false');
     assert.equal(await status(noticeId), 'VM Stopped', 'VM Stopped shows over Offline');

@@ -60,7 +60,7 @@ describe('activation and agent-initiated heartbeats over mutual TLS', () => {
     assert.ok(o.eventsSent >= 2);
     assert.equal(o.eventsAcknowledgedThrough, first + 1);
     assert.equal(agent.spool().size, 0);
-    const stored = await m.manager.store.listEvents(o.computerId);
+    const stored = await m.manager.store.events.listForComputer(o.computerId);
     const mine = stored.filter((e) => e.type === 'test.event');
     assert.deepEqual(
       mine.map((e) => [e.seq, e.message, e.severity]),
@@ -90,7 +90,9 @@ describe('activation and agent-initiated heartbeats over mutual TLS', () => {
     const o2 = await heartbeat(agent);
     assert.equal(o2.eventsSent, o1.eventsSent);
     assert.equal(o2.eventsAcknowledgedThrough, o1.eventsAcknowledgedThrough);
-    const stored = (await m.manager.store.listEvents(o1.computerId)).filter((e) => e.type === 'resend.event');
+    const stored = (await m.manager.store.events.listForComputer(o1.computerId)).filter(
+      (e) => e.type === 'resend.event',
+    );
     assert.equal(stored.length, 1);
   });
 

@@ -414,7 +414,7 @@ describe('TLS policy matrix: every row of the cipher-suite table, real handshake
     assert.equal(r.body.value, 'compatible');
     assert.match(r.body.warning, /forward secrecy/);
     assert.equal(r.body.legacyListener.open, false);
-    assert.equal(await manager.store.getSystemSetting('agentTlsPolicy'), 'compatible', 'stored');
+    assert.equal(await manager.store.systemSettings.get('agentTlsPolicy'), 'compatible', 'stored');
     await checkMatrix('compatible');
     // A session negotiated now with RSA key exchange, kept for the tightening test below; it
     // resumes while the policy stays (so the refusal there is not just "resumption never works").

@@ -103,7 +103,7 @@ describe('TLS policy: CLI and the precedence of --tls-policy vs the stored setti
     try {
       assert.equal(m.agentTls.policy, 'compatible');
       assert.equal(m.agentTls.policySource, 'start-option');
-      assert.equal(await m.store.getSystemSetting('agentTlsPolicy'), 'compatible');
+      assert.equal(await m.store.systemSettings.get('agentTlsPolicy'), 'compatible');
       assert.equal(await rsaKexConnects(m), true);
     } finally {
       await m.close();
@@ -133,7 +133,7 @@ describe('TLS policy: CLI and the precedence of --tls-policy vs the stored setti
     try {
       assert.equal(m.agentTls.policy, 'modern');
       assert.equal(m.agentTls.policySource, 'default');
-      assert.equal(await m.store.getSystemSetting('agentTlsPolicy'), null);
+      assert.equal(await m.store.systemSettings.get('agentTlsPolicy'), null);
     } finally {
       await m.close();
     }

@@ -69,7 +69,7 @@ describe('palisade-sim against a real manager (loopback, real TLS, worker proces
     assert.deepEqual(result.errors, {});
     const ids = new Identities(fleet);
     assert.deepEqual(ids.indices(), [1, 2, 3, 4]);
-    const computers = await manager.store.listComputers();
+    const computers = await manager.store.computers.list();
     assert.equal(computers.length, 4);
     assert.equal(new Set(computers.map((c) => c.certSerial)).size, 4, 'one certificate each');
     assert.equal(statSync(join(fleet, 'agents', '0000001.json')).mode & 0o777, 0o600);
@@ -98,7 +98,7 @@ describe('palisade-sim against a real manager (loopback, real TLS, worker proces
     assert.equal(result.handshakes.full + result.handshakes.resumed, 12);
     assert.ok(result.handshakes.resumed > 0, `resumed: ${JSON.stringify(result.handshakes)}`);
     assert.ok(result.latencyMs.p50 !== null && result.latencyMs.p99 !== null);
-    for (const c of await manager.store.listComputers()) assert.ok(c.lastCommunication !== null, c.hostName);
+    for (const c of await manager.store.computers.list()) assert.ok(c.lastCommunication !== null, c.hostName);
   });
 
   test('usage errors exit 2 with the reason; an activated fleet is needed to run', async () => {

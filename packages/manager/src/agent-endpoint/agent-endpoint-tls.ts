@@ -15,7 +15,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { PalisadeError } from '../errors.js';
 import type { ManagerMetrics } from '../metrics/manager-metrics.js';
-import type { Store } from '../store/store.js';
+import type { Store, StoreTransaction } from '../store/store.js';
 import { type TicketKeys, TLS_SESSION_ID_CONTEXT, TLS_SESSION_TIMEOUT_SECONDS } from './ticket-keys.js';
 
 /** System setting (store `system_settings`) holding the agent endpoint's TLS policy name. */
@@ -108,7 +108,7 @@ export async function resolveStartupTlsPolicy(
   flag: TlsPolicyName | undefined,
   logger: Logger,
 ): Promise<{ name: TlsPolicyName; source: TlsPolicySource }> {
-  const stored = await store.getSystemSetting(TLS_POLICY_SETTING);
+  const stored = await store.systemSettings.get(TLS_POLICY_SETTING);
   if (stored !== null) {
     if (!isTlsPolicyName(stored)) {
       throw new Error(
@@ -124,7 +124,7 @@ export async function resolveStartupTlsPolicy(
     return { name: stored, source: 'stored' };
   }
   if (flag !== undefined) {
-    await store.setSystemSetting(TLS_POLICY_SETTING, flag);
+    await store.systemSettings.set(TLS_POLICY_SETTING, flag);
     return { name: flag, source: 'start-option' };
   }
   return { name: 'modern', source: 'default' };
@@ -293,16 +293,24 @@ export class AgentEndpointTls {
   }
 
   /**
-   * Applies `name` to the running listeners, then stores it. If the listeners cannot take it
-   * (the legacy port is in use) nothing changes; if storing fails the listeners go back.
+   * Applies `name` to the running listeners, then stores it, with whatever `alsoStore` writes
+   * (the audit row) in the same transaction. If the listeners cannot take it (the legacy port is
+   * in use) nothing changes; if storing fails the listeners go back.
    */
-  async set(name: TlsPolicyName, actor: string): Promise<void> {
+  async set(
+    name: TlsPolicyName,
+    actor: string,
+    alsoStore?: (tx: StoreTransaction, previous: TlsPolicyName) => Promise<void>,
+  ): Promise<void> {
     await this.serialized(async () => {
       const previous = this.current;
       const previousSource = this.source;
       await this.apply(name);
       try {
-        await this.deps.store.setSystemSetting(TLS_POLICY_SETTING, name);
+        await this.deps.store.transaction(async (tx) => {
+          await tx.systemSettings.set(TLS_POLICY_SETTING, name);
+          await alsoStore?.(tx, previous);
+        });
       } catch (e) {
         await this.apply(previous);
         this.source = previousSource;
@@ -328,7 +336,7 @@ export class AgentEndpointTls {
       }
       let stored: string | null;
       try {
-        stored = await this.deps.store.getSystemSetting(TLS_POLICY_SETTING);
+        stored = await this.deps.store.systemSettings.get(TLS_POLICY_SETTING);
       } catch (e) {
         this.deps.logger.warn({ err: e }, 'could not re-read the stored TLS policy; keeping the current one');
         return;

@@ -14,9 +14,8 @@ import type { Logger } from 'pino';
 import { PalisadeError } from '../errors.js';
 import { installErrorHandling } from '../http/error-handling.js';
 import { commonFastifyOptions } from '../http/fastify-options.js';
-import { HeartbeatIngest } from '../ingest.js';
+import type { HeartbeatIngest } from '../ingest.js';
 import type { ManagerMetrics } from '../metrics/manager-metrics.js';
-import type { HeartbeatMonitor } from '../monitor/heartbeat-monitor.js';
 import { type CertificateAuthority, CsrError, normalizeSerial } from '../pki/certificate-authority.js';
 import { hashSecret } from '../secrets.js';
 import type { ConfigurationService } from '../services/configuration-service.js';
@@ -33,12 +32,10 @@ export interface AgentEndpointDeps {
     minVersion?: import('node:tls').SecureVersion;
     maxVersion?: import('node:tls').SecureVersion;
   };
-  /** Alerts and power state from each heartbeat and operation result (offline, clock, drivers, updates). */
-  monitor?: HeartbeatMonitor;
-  /** The ingest path shared with the dialer (ingest.ts); default one over these deps, with no dialer. */
-  ingest?: HeartbeatIngest;
+  /** The ingest path shared with the dialer (ingest.ts): reports, results and activations are stored there. */
+  ingest: HeartbeatIngest;
   /** Counts replies by route and outcome, and heartbeat latency (`GET /metrics`). */
-  metrics?: ManagerMetrics;
+  metrics?: ManagerMetrics | undefined;
   /** Test hook only (PALISADE_TEST_HOLD_HEARTBEAT_REPLY_MS): hold each heartbeat reply this long after its commit. */
   holdReplyMs?: number;
   now?: () => number;
@@ -72,16 +69,7 @@ const TOKEN_ERRORS = {
 export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
   const now = deps.now ?? Date.now;
   const exchanges = new WeakMap<object, Map<string, Exchange>>();
-  const ingest =
-    deps.ingest ??
-    new HeartbeatIngest({
-      store: deps.store,
-      configurations: deps.configurations,
-      heartbeatIntervalSeconds: deps.heartbeatIntervalSeconds,
-      logger: deps.logger,
-      ...(deps.monitor ? { monitor: deps.monitor } : {}),
-      ...(deps.now ? { now: deps.now } : {}),
-    });
+  const { ingest } = deps;
   const app = Fastify({
     ...commonFastifyOptions(deps.logger),
     // The handshake asks for a certificate but does not demand one: activation comes before
@@ -111,7 +99,7 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
         'CERTIFICATE_NOT_RECOGNIZED',
         String(socket.authorizationError ?? 'not signed by this manager CA'),
       );
-    const computer = await deps.store.findComputerByCertSerial(normalizeSerial(peer.serialNumber));
+    const computer = await deps.store.computers.findByCertSerial(normalizeSerial(peer.serialNumber));
     if (!computer) throw new PalisadeError('CERTIFICATE_NOT_RECOGNIZED', `serial ${peer.serialNumber}`);
     if (computer.state !== 'active') throw new PalisadeError('CERTIFICATE_REVOKED');
     req.computer = computer;
@@ -129,15 +117,15 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
       const body = req.body;
       checkProtocol(body.protocolVersion);
       const t = now();
-      const token = await deps.store.checkActivationToken(hashSecret(body.token), t);
+      const token = await deps.store.activationTokens.check(hashSecret(body.token), t);
       if (!token.ok) throw new PalisadeError(TOKEN_ERRORS[token.reason]);
       let policyId = token.policyId;
       if (body.policy !== undefined) {
-        const p = await deps.store.findPolicyByName(body.policy);
+        const p = await deps.store.policies.findByName(body.policy);
         if (!p) throw new PalisadeError('POLICY_NOT_FOUND', `"${body.policy}"`);
         policyId = p.id;
       }
-      const policy = await deps.store.getPolicy(policyId);
+      const policy = await deps.store.policies.get(policyId);
       if (!policy) throw new PalisadeError('POLICY_NOT_FOUND', `the token's policy ${policyId} was deleted`);
       let issued: { certificate: string; serial: string };
       try {
@@ -146,19 +134,24 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
         if (e instanceof CsrError) throw new PalisadeError('CSR_INVALID', e.message);
         throw e;
       }
-      const effective = await deps.configurations.forNewComputer(policyId, body.platform);
-      const created = await deps.store.activateComputer(token.tokenId, {
-        hostName: body.hostName,
-        platform: body.platform,
-        agentVersion: body.agentVersion,
-        policyId,
-        certSerial: issued.serial,
-        expectedFingerprint: effective.fingerprint,
-        now: t,
-      });
+      const effective = await deps.configurations.forNewComputer(policyId, body.platform, deps.store);
+      const created = await ingest.activate(
+        token.tokenId,
+        {
+          hostName: body.hostName,
+          platform: body.platform,
+          agentVersion: body.agentVersion,
+          policyId,
+          certSerial: issued.serial,
+          expectedFingerprint: effective.fingerprint,
+          now: t,
+        },
+        effective,
+        req.ip ?? null,
+        body.listener,
+      );
       if (created === 'token-used-up') throw new PalisadeError('TOKEN_USED_UP');
       req.log.info({ computerId: created.id, hostName: created.hostName, policy: policy.name }, 'computer activated');
-      await ingest.activated(created.id, effective, req.ip ?? null, body.listener);
       return {
         protocolVersion: PROTOCOL_VERSION,
         computerId: created.id,

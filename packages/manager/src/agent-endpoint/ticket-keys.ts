@@ -21,10 +21,10 @@ export const TICKET_SECRET_SETTING = 'agentTlsTicketSecret';
 
 /** The ticket secret as a system setting of the shared store. */
 export class SystemSettingTicketSecretStore implements TicketSecretStore {
-  constructor(private readonly store: Pick<Store, 'getSystemSetting' | 'setSystemSetting'>) {}
+  constructor(private readonly store: Pick<Store, 'systemSettings'>) {}
 
   async load(): Promise<Buffer | null> {
-    const v = await this.store.getSystemSetting(TICKET_SECRET_SETTING);
+    const v = await this.store.systemSettings.get(TICKET_SECRET_SETTING);
     if (v === null) return null;
     const b = Buffer.from(v, 'base64');
     if (b.length !== 32) throw new Error(`system setting ${TICKET_SECRET_SETTING} is not 32 bytes of base64`);
@@ -32,7 +32,7 @@ export class SystemSettingTicketSecretStore implements TicketSecretStore {
   }
 
   async save(secret: Buffer): Promise<void> {
-    await this.store.setSystemSetting(TICKET_SECRET_SETTING, secret.toString('base64'));
+    await this.store.systemSettings.set(TICKET_SECRET_SETTING, secret.toString('base64'));
   }
 }
 

@@ -1,9 +1,7 @@
-import { type AgentDirection, agentDirection, COMMUNICATION_DIRECTIONS, managerDialMode } from '@palisade/core';
+import { type AgentDirection, agentDirection, COMMUNICATION_DIRECTIONS } from '@palisade/core';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { ManagerCommunication } from '../dialer/manager-communication.js';
-import { PalisadeError } from '../errors.js';
-import type { ComputerRecord, NewAuditEvent, Store } from '../store/store.js';
+import type { ComputerAction, ComputerActionsService } from '../services/computer-actions.js';
 import { actorOf } from './auth-actor.js';
 import { IdParams, Nullable } from './schemas.js';
 
@@ -23,45 +21,8 @@ const ACTIONS = {
       'Manager Initiated and Bidirectional: the manager calls the agent at once, and a configuration that differs from the one the agent runs is applied in that exchange (200). ' +
       'Agent Initiated: the configuration goes with the agent\'s next heartbeat (202, status "queued"; the computer shows Update Pending (Heartbeat) until then).',
   },
-} as const;
-type Action = keyof typeof ACTIONS;
-
-/**
- * The audit row of an action request. Send Policy: `configurationFingerprint` from the one
- * expected before to the one delivered. Check Status changes nothing stored: `newValue` says
- * how it reaches the agent (`immediate` or `next-heartbeat`).
- */
-function actionAudit(
-  action: Action,
-  id: number,
-  computer: ComputerRecord,
-  fingerprint: string,
-  delivery: 'immediate' | 'next-heartbeat',
-  actor: string,
-  time: number,
-): NewAuditEvent {
-  return action === 'sendpolicy'
-    ? {
-        time,
-        actor,
-        action: 'computer.sendpolicy',
-        targetType: 'computer',
-        targetId: id,
-        setting: 'configurationFingerprint',
-        oldValue: computer.expectedFingerprint,
-        newValue: fingerprint,
-      }
-    : {
-        time,
-        actor,
-        action: 'computer.checkstatus',
-        targetType: 'computer',
-        targetId: id,
-        setting: null,
-        oldValue: null,
-        newValue: delivery,
-      };
-}
+} as const satisfies Record<ComputerAction, { summary: string; description: string }>;
+type Action = ComputerAction;
 
 /** An empty object, or no body at all. */
 const ActionBody = Nullable(
@@ -130,58 +91,23 @@ const CommunicationView = Type.Object({
   }),
 });
 
-export interface ActionsRoutesDeps {
-  store: Store;
-  communication: ManagerCommunication;
-  now?: () => number;
-}
-
 /**
  * Computer actions (`/api/computers/{id}/actions/…`) and the communication view: how the
  * manager reaches the computer. Actions contact the agent at once where it listens, and are
- * queued for its next heartbeat where it does not (Agent Initiated).
+ * queued for its next heartbeat where it does not (Agent Initiated); see ComputerActionsService.
  */
-export function actionsRoutes(app: FastifyInstance, deps: ActionsRoutesDeps): void {
+export function actionsRoutes(
+  app: FastifyInstance,
+  actions: ComputerActionsService,
+  heartbeatIntervalSeconds: number,
+): void {
   const tags = ['Computers'];
-  const { store, communication } = deps;
-  const now = deps.now ?? Date.now;
-
-  const activeComputer = async (id: number): Promise<ComputerRecord> => {
-    const c = await store.getComputer(id);
-    if (!c) throw new PalisadeError('COMPUTER_NOT_FOUND', String(id));
-    if (c.state !== 'active') throw new PalisadeError('COMPUTER_DEACTIVATED');
-    return c;
-  };
 
   const run = async (action: Action, id: number, actor: string): Promise<{ code: 200 | 202; body: ActionResult }> => {
-    const computer = await activeComputer(id);
-    const effective = await communication.configurations.forComputer({
-      id,
-      policyId: computer.policyId,
-      platform: computer.platform,
-    });
-    const expected = effective.configuration.communication.direction;
-    const target = await communication.targets.get(id);
-    const mode = managerDialMode(expected, target?.appliedDirection ?? null);
-    // The request is audited before the agent is contacted (its outcome is in the reply), with
-    // Send Policy's new expected fingerprint in the same transaction.
-    await store.transaction(async (tx) => {
-      if (action === 'sendpolicy') await tx.setExpectedFingerprint([id], effective.fingerprint);
-      await tx.insertAuditEvents([
-        actionAudit(
-          action,
-          id,
-          computer,
-          effective.fingerprint,
-          mode === 'none' ? 'next-heartbeat' : 'immediate',
-          actor,
-          now(),
-        ),
-      ]);
-    });
-    const base = { action, computerID: id, direction: settingValue(expected) };
-    if (mode === 'none') {
-      const interval = communication.heartbeatIntervalSeconds * 1000;
+    const { computer, after, direction, mode, effective, dial: outcome } = await actions.run(action, id, actor);
+    const base = { action, computerID: id, direction: settingValue(direction) };
+    if (!outcome) {
+      const interval = heartbeatIntervalSeconds * 1000;
       const expectedBy = computer.lastCommunication === null ? null : computer.lastCommunication + interval;
       const what =
         action === 'sendpolicy' ? 'the security configuration will be delivered' : 'its status will be checked';
@@ -198,8 +124,6 @@ export function actionsRoutes(app: FastifyInstance, deps: ActionsRoutesDeps): vo
         },
       };
     }
-    const outcome = await communication.dialer.dialNow(id, action);
-    const after = (await store.getComputer(id)) ?? computer;
     const applied = outcome.operations.filter((o) => o.status === 'succeeded').length;
     const message = outcome.ok
       ? `Contacted the agent at ${outcome.address}: status received${outcome.operations.length ? `, ${applied} of ${outcome.operations.length} operation(s) succeeded` : ', its configuration was already current'}.`
@@ -258,14 +182,7 @@ export function actionsRoutes(app: FastifyInstance, deps: ActionsRoutesDeps): vo
     },
     async (req) => {
       const id = Number(req.params.id);
-      const computer = await store.getComputer(id);
-      if (!computer) throw new PalisadeError('COMPUTER_NOT_FOUND', String(id));
-      const effective = await communication.configurations.forComputer({
-        id,
-        policyId: computer.policyId,
-        platform: computer.platform,
-      });
-      const t = await communication.targets.get(id);
+      const { effective, mode, target: t } = await actions.communication(id);
       const expected = effective.configuration.communication.direction;
       return {
         computerID: id,
@@ -273,7 +190,7 @@ export function actionsRoutes(app: FastifyInstance, deps: ActionsRoutesDeps): vo
           expected: settingValue(expected),
           applied: t?.appliedDirection ? settingValue(t.appliedDirection) : null,
         },
-        mode: managerDialMode(expected, t?.appliedDirection ?? null),
+        mode,
         listener: t?.listener ? { address: t.listener.address, port: t.listener.port } : null,
         listeningPort: effective.configuration.communication.listeningPort,
         nextDialAt: t?.nextDialAt ?? null,

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { PalisadeError } from '../errors.js';
 import type { Monitoring } from '../monitor/monitoring.js';
 import { alertView } from '../notifiers/notification.js';
+import type { Store } from '../store/store.js';
 import { actorOf } from './auth-actor.js';
 import { IdParams } from './computers-routes.js';
 
@@ -60,7 +61,7 @@ const tags = ['Alerts'];
 const doc = (summary: string, description?: string) => ({ summary, tags, ...(description ? { description } : {}) });
 
 /** `/api/alerts`: what the monitor raised, newest first, and dismissing. */
-export function alertsRoutes(app: FastifyInstance, monitoring: Monitoring, now: () => number): void {
+export function alertsRoutes(app: FastifyInstance, store: Store, monitoring: Monitoring, now: () => number): void {
   app.get<{ Querystring: Static<typeof AlertsQuery> }>(
     '/api/alerts',
     {
@@ -74,7 +75,7 @@ export function alertsRoutes(app: FastifyInstance, monitoring: Monitoring, now: 
       const q = req.query;
       const limit = Number(q.limit ?? 100);
       const offset = Number(q.offset ?? 0);
-      const r = await monitoring.store.listAlerts({
+      const r = await store.alerts.list({
         ...(q.active !== undefined ? { active: q.active === 'true' } : {}),
         ...(q.computer !== undefined ? { computerId: Number(q.computer) } : {}),
         ...(q.type !== undefined ? { type: q.type } : {}),
@@ -89,7 +90,7 @@ export function alertsRoutes(app: FastifyInstance, monitoring: Monitoring, now: 
     '/api/alerts/:id',
     { schema: { ...doc('Describe an alert'), params: IdParams, response: { 200: AlertView } } },
     async (req) => {
-      const a = await monitoring.store.getAlert(Number(req.params.id));
+      const a = await store.alerts.get(Number(req.params.id));
       if (!a) throw new PalisadeError('ALERT_NOT_FOUND', req.params.id);
       return alertView(a);
     },
@@ -109,7 +110,7 @@ export function alertsRoutes(app: FastifyInstance, monitoring: Monitoring, now: 
     },
     async (req) => {
       const by = actorOf(req);
-      const r = await monitoring.store.dismissAlert(Number(req.params.id), by, now());
+      const r = await store.alerts.dismiss(Number(req.params.id), by, now());
       if (!r) throw new PalisadeError('ALERT_NOT_FOUND', req.params.id);
       if (r.changes.length > 0) monitoring.notifiers.wake();
       return alertView(r.alert);

@@ -4,10 +4,11 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { installErrorHandling } from '../http/error-handling.js';
 import { commonFastifyOptions } from '../http/fastify-options.js';
-import type { ConfigurationService } from '../services/configuration-service.js';
-import { ConsoleAuthService } from '../services/console-auth-service.js';
-import { PolicyService } from '../services/policy-service.js';
-import { ConsoleStore } from '../store/console-store.js';
+import type { ComputerActionsService } from '../services/computer-actions.js';
+import type { ConsoleAuthService } from '../services/console-auth-service.js';
+import type { FirewallService } from '../services/firewall-service.js';
+import type { PolicyService } from '../services/policy-service.js';
+import type { TlsPolicyService } from '../services/tls-policy-service.js';
 import type { Store } from '../store/store.js';
 import { actionsRoutes } from './actions-routes.js';
 import { auditRoutes } from './audit-routes.js';
@@ -25,22 +26,30 @@ import { sessionRoutes } from './session-routes.js';
 import { settingsRoutes } from './settings-routes.js';
 import { tlsRoutes } from './tls-routes.js';
 
+/** The services the routes call; built where the manager is put together (manager.ts). */
+export interface ApiServices {
+  policies: PolicyService;
+  firewall: FirewallService;
+  tlsPolicy: TlsPolicyService;
+  /** Console users and sessions (sign-in, the session cookie beside API keys). */
+  consoleAuth: ConsoleAuthService;
+  /** Check Status, Send Policy, the communication view; without it those routes are absent. */
+  actions?: ComputerActionsService | undefined;
+}
+
 export interface ApiServerDeps {
+  /** Reads the routes make directly (API keys, alerts, events, notifiers, Updating). */
   store: Store;
   logger: Logger;
   tls: { key: string; cert: string };
-  /** The same instance the agent endpoint uses, so a change's expected fingerprint is the one heartbeats compute. */
-  configurations: ConfigurationService;
-  /** The live agent endpoint's TLS policy; without it `POST /api/tls/policy` only stores the value. */
-  agentTls?: import('../agent-endpoint/agent-endpoint-tls.js').AgentEndpointTls;
+  services: ApiServices;
   /** The monitor (alerts, events, notifiers, VM state); without it those routes are absent. */
-  monitoring?: import('../monitor/monitoring.js').Monitoring;
-  /** The ingest path and dialer (Check Status, Send Policy); without it the actions routes are absent. */
-  communication?: import('../dialer/manager-communication.js').ManagerCommunication;
+  monitoring?: import('../monitor/monitoring.js').Monitoring | undefined;
+  heartbeatIntervalSeconds: number;
   /** Served as `GET /metrics` behind the API key; without it the route is absent. */
-  metrics?: import('../metrics/manager-metrics.js').ManagerMetrics;
+  metrics?: import('../metrics/manager-metrics.js').ManagerMetrics | undefined;
   /** Agent packages, deployment scripts, activation tokens; without it those routes are absent. */
-  deployment?: Omit<DeploymentRouteDeps, 'store' | 'now'>;
+  deployment?: Omit<DeploymentRouteDeps, 'store' | 'now'> | undefined;
   now?: () => number;
   /** The built console (index.html and assets/); default packages/console/dist. Without it `/` says how to build it. */
   consoleDir?: string | undefined;
@@ -63,12 +72,11 @@ export function createApiServer(deps: ApiServerDeps): FastifyInstance {
   // Before any route: the document is collected from the routes as they are registered.
   const openapi = new OpenApiCollector();
   openapi.install(app);
-  const policies = new PolicyService(deps.store, deps.configurations, now);
-  const consoleAuth = new ConsoleAuthService(deps.store, now);
+  const { policies, firewall, tlsPolicy, consoleAuth, actions } = deps.services;
 
   app.get('/healthz', async (_req, reply) => {
     try {
-      await deps.store.getSystemSetting('schema');
+      await deps.store.systemSettings.get('schema');
       return { status: 'ok' };
     } catch (e) {
       return reply.status(503).send({ status: 'unavailable', reason: `store: ${(e as Error).message}` });
@@ -105,14 +113,14 @@ export function createApiServer(deps: ApiServerDeps): FastifyInstance {
     policiesRoutes(api, policies);
     computersRoutes(api, policies, now, deps.store);
     auditRoutes(api, policies, async () => {
-      const users = await ConsoleStore.over(deps.store).listUsers();
+      const users = await consoleAuth.listUsers();
       return new Map(users.map((u) => [u.id, u.name]));
     });
-    tlsRoutes(api, { store: deps.store, agentTls: deps.agentTls, now });
-    firewallRoutes(api, deps.store, deps.configurations, now);
+    tlsRoutes(api, tlsPolicy);
+    firewallRoutes(api, firewall);
     managerInfoRoutes(api);
     if (deps.monitoring) monitoringRoutes(api, deps.store, deps.monitoring, now);
-    if (deps.communication) actionsRoutes(api, { store: deps.store, communication: deps.communication, now });
+    if (actions) actionsRoutes(api, actions, deps.heartbeatIntervalSeconds);
     const metrics = deps.metrics;
     if (metrics)
       // Prometheus text format (docs/monitoring.md "Metrics"), behind the API key like the API.

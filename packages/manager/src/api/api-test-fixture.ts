@@ -6,7 +6,11 @@ import pino from 'pino';
 import { openInitializedStore } from '../manager.js';
 import { hashSecret, newSecret } from '../secrets.js';
 import { ConfigurationService } from '../services/configuration-service.js';
-import type { ComputerRecord, Store } from '../store/store.js';
+import { ConsoleAuthService } from '../services/console-auth-service.js';
+import { FirewallService } from '../services/firewall-service.js';
+import { PolicyService } from '../services/policy-service.js';
+import { TlsPolicyService } from '../services/tls-policy-service.js';
+import type { ComputerRecord, HeartbeatWrite, Repositories, Store } from '../store/store.js';
 import { createApiServer } from './api-server.js';
 
 /** A response from `ApiFixture.request`: status and parsed JSON (or raw text). */
@@ -44,6 +48,76 @@ export interface ApiFixture {
 
 let serial = 0;
 
+/**
+ * Enrols a computer the way activation does (a one-use token of its policy, the policy's
+ * expected fingerprint), without an agent. Default platform `linux`, policy the Base Policy.
+ */
+export async function enrolTestComputer(
+  store: Store,
+  o: {
+    hostName: string;
+    platform?: string;
+    policyId?: number;
+    certSerial?: string;
+    configurations?: ConfigurationService;
+  },
+): Promise<ComputerRecord> {
+  const policyId = o.policyId ?? (await store.policies.ensureBase(Date.now())).id;
+  const platform = o.platform ?? 'linux';
+  const tokenId = await store.activationTokens.create({
+    tokenHash: hashSecret(newSecret('token')),
+    policyId,
+    maxUses: 1,
+    expiresAt: null,
+    now: Date.now(),
+  });
+  const effective = await (o.configurations ?? new ConfigurationService(600)).forNewComputer(policyId, platform, store);
+  const r = await store.computers.activate(tokenId, {
+    hostName: o.hostName,
+    platform,
+    agentVersion: '0.1.0',
+    policyId,
+    certSerial: o.certSerial ?? `test-${process.pid}-${++serial}`,
+    expectedFingerprint: effective.fingerprint,
+    now: Date.now(),
+  });
+  if (r === 'token-used-up') throw new Error('fresh token used up');
+  return r;
+}
+
+/**
+ * Stores a heartbeat's row the way an agent reporting `over.appliedFingerprint` (default: what
+ * the manager expects) would, without events; other fields from the computer as stored.
+ */
+export async function recordTestHeartbeat(
+  store: Repositories,
+  computerId: number,
+  over: Partial<Omit<HeartbeatWrite, 'computerId'>> = {},
+): Promise<ComputerRecord> {
+  const c = await store.computers.get(computerId);
+  if (!c) throw new Error(`no computer ${computerId}`);
+  const t = over.now ?? Date.now();
+  return store.computers.recordHeartbeat({
+    computerId,
+    now: t,
+    offlineDeadline: t + 30 * 60_000,
+    agentVersion: c.agentVersion,
+    platform: c.platform,
+    hostName: c.hostName,
+    lastIp: '127.0.0.1',
+    clockOffsetMs: 0,
+    clockOffsetChangeMs: null,
+    uptimeSeconds: 1,
+    drivers: [],
+    counters: {},
+    appliedFingerprint: c.expectedFingerprint,
+    tlsProtocol: null,
+    tlsCipherSuite: null,
+    highestEventSeq: 0,
+    ...over,
+  });
+}
+
 export interface ApiFixtureOptions {
   now?: () => number;
   /** Runs on the server before `ready()`, e.g. to add an `onRoute` hook that sees every route. */
@@ -56,20 +130,27 @@ export async function startApiFixture(o: ApiFixtureOptions = {}): Promise<ApiFix
   const dir = mkdtempSync(join(tmpdir(), 'palisade-api-'));
   const { store, ca } = await openInitializedStore(dir);
   const server = await ca.issueServerCertificate(['localhost']);
-  const configurations = new ConfigurationService(store, 600);
+  const configurations = new ConfigurationService(600);
+  const now = o.now ?? Date.now;
   const app = createApiServer({
     store,
     logger: pino({ level: process.env.PALISADE_TEST_LOG ?? 'silent' }),
     tls: { key: server.privateKey, cert: server.certificate },
-    configurations,
-    ...(o.now ? { now: o.now } : {}),
+    services: {
+      policies: new PolicyService(store, configurations, { now }),
+      firewall: new FirewallService(store, configurations, { now }),
+      tlsPolicy: new TlsPolicyService(store, undefined, now),
+      consoleAuth: new ConsoleAuthService(store, now),
+    },
+    heartbeatIntervalSeconds: 600,
+    now,
     consoleDir: o.consoleDir ?? join(dir, 'no-console'),
   });
   o.beforeReady?.(app);
   await app.ready();
   const makeKey = async (name: string, role: 'full-access' | 'read-only') => {
     const secret = newSecret('apikey');
-    const rec = await store.createApiKey({
+    const rec = await store.apiKeys.create({
       name,
       keyPrefix: secret.slice(0, 8),
       secretHash: hashSecret(secret),
@@ -106,50 +187,9 @@ export async function startApiFixture(o: ApiFixtureOptions = {}): Promise<ApiFix
       }
       return { status: res.statusCode, body: parsed as any };
     },
-    async addComputer(c) {
-      const policyId = c.policyId ?? (await store.ensureBasePolicy(Date.now())).id;
-      const platform = c.platform ?? 'linux';
-      const tokenId = await store.createActivationToken({
-        tokenHash: hashSecret(newSecret('token')),
-        policyId,
-        maxUses: 1,
-        expiresAt: null,
-        now: Date.now(),
-      });
-      const effective = await configurations.forNewComputer(policyId, platform);
-      const r = await store.activateComputer(tokenId, {
-        hostName: c.hostName,
-        platform,
-        agentVersion: '0.1.0',
-        policyId,
-        certSerial: `test-${process.pid}-${++serial}`,
-        expectedFingerprint: effective.fingerprint,
-        now: Date.now(),
-      });
-      if (r === 'token-used-up') throw new Error('fresh token used up');
-      return r;
-    },
+    addComputer: (c) => enrolTestComputer(store, { ...c, configurations }),
     async heartbeat(computerId, applied) {
-      const c = await store.getComputer(computerId);
-      if (!c) throw new Error(`no computer ${computerId}`);
-      const t = Date.now();
-      await store.recordHeartbeat({
-        computerId,
-        now: t,
-        offlineDeadline: t + 30 * 60_000,
-        agentVersion: c.agentVersion,
-        platform: c.platform,
-        hostName: c.hostName,
-        lastIp: '127.0.0.1',
-        clockOffsetMs: 0,
-        uptimeSeconds: 1,
-        drivers: [],
-        counters: {},
-        appliedFingerprint: applied === undefined ? c.expectedFingerprint : applied,
-        tlsProtocol: null,
-        tlsCipherSuite: null,
-        events: [],
-      });
+      await recordTestHeartbeat(store, computerId, applied === undefined ? {} : { appliedFingerprint: applied });
     },
     async close() {
       await app.close();

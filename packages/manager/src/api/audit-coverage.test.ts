@@ -5,14 +5,18 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
-import type { ManagerCommunication } from '../dialer/manager-communication.js';
 import { openInitializedStore } from '../manager.js';
 import { type Monitoring, startMonitoring } from '../monitor/monitoring.js';
 import { hashSecret, newSecret } from '../secrets.js';
+import { ComputerActionsService } from '../services/computer-actions.js';
 import { ConfigurationService } from '../services/configuration-service.js';
+import { ConsoleAuthService } from '../services/console-auth-service.js';
+import { FirewallService } from '../services/firewall-service.js';
+import { PolicyService } from '../services/policy-service.js';
+import { TlsPolicyService } from '../services/tls-policy-service.js';
 import type { ComputerRecord, Store } from '../store/store.js';
 import { createApiServer } from './api-server.js';
-import { type ApiFixture, startApiFixture } from './api-test-fixture.js';
+import { type ApiFixture, enrolTestComputer, startApiFixture } from './api-test-fixture.js';
 
 const RULE = {
   name: 'Web',
@@ -41,7 +45,7 @@ describe('audit log: firewall rules and the TLS policy', () => {
   test('create, modify (POST and PUT) and delete of a rule: one row each, the rule as JSON before and after', async () => {
     const start = await last();
     const r = (await f.request('POST', '/api/firewallrules', RULE)).body;
-    const stored1 = (await f.store.listAuditEvents({ limit: 1 }))[0]!;
+    const stored1 = (await f.store.audit.list({ limit: 1 }))[0]!;
     await f.request('POST', `/api/firewallrules/${r.ID}`, { destinationPortMultiple: ['8080'] });
     await f.request('POST', `/api/firewallrules/${r.ID}`, { destinationPortMultiple: ['8080'] }); // no change: no row
     await f.request('PUT', `/api/firewallrules/${r.ID}`, { ...RULE, name: 'Web 2' });
@@ -103,7 +107,6 @@ describe('audit log: computer actions and VM state', () => {
   let key: string;
   let keyId: number;
   const dialed: string[] = [];
-  const agentInitiated = new Set<number>();
 
   const request = async (method: string, url: string, body?: unknown) => {
     const res = await app.inject({
@@ -117,27 +120,25 @@ describe('audit log: computer actions and VM state', () => {
   const rows = async () => (await request('GET', '/api/auditevents')).body.auditEvents.reverse();
 
   let n = 0;
-  const addComputer = async (configurations: ConfigurationService): Promise<ComputerRecord> => {
-    const policyId = (await store.ensureBasePolicy(Date.now())).id;
-    const tokenId = await store.createActivationToken({
-      tokenHash: hashSecret(newSecret('token')),
-      policyId,
-      maxUses: 1,
-      expiresAt: null,
-      now: Date.now(),
-    });
-    const e = await configurations.forNewComputer(policyId, 'linux');
-    const r = await store.activateComputer(tokenId, {
+  const addComputer = async (
+    configurations: ConfigurationService,
+    direction: 'agent-initiated' | 'bidirectional' = 'bidirectional',
+  ): Promise<ComputerRecord> => {
+    const c = await enrolTestComputer(store, {
       hostName: `h${++n}`,
-      platform: 'linux',
-      agentVersion: '0.1.0',
-      policyId,
       certSerial: `audit-cov-${process.pid}-${n}`,
-      expectedFingerprint: e.fingerprint,
-      now: Date.now(),
+      configurations,
     });
-    if (r === 'token-used-up') throw new Error('token used up');
-    return r;
+    // The Base Policy is Agent Initiated; the agent says what it does (Bidirectional: it listens).
+    await store.dialTargets.noteContact({
+      computerId: c.id,
+      expectedDirection: 'agent-initiated',
+      defaultPort: 4118,
+      communication: { direction, listener: direction === 'bidirectional' ? { port: 4118 } : null },
+      now: Date.now(),
+      nextScheduledAt: Date.now(),
+    });
+    return c;
   };
   let configurations: ConfigurationService;
 
@@ -146,50 +147,51 @@ describe('audit log: computer actions and VM state', () => {
     const opened = await openInitializedStore(dir);
     store = opened.store;
     const server = await opened.ca.issueServerCertificate(['localhost']);
-    configurations = new ConfigurationService(store, 600);
+    configurations = new ConfigurationService(600);
     const logger = pino({ level: 'silent' });
     monitoring = startMonitoring({
       store,
+      configurations,
       logger,
       heartbeatIntervalSeconds: 600,
       manager: 'test',
       options: { sweepIntervalMs: 3_600_000, notifierPollMs: 3_600_000 },
     });
-    // Only what the actions routes use: the configuration, where the agent is, and a dialer that answers at once.
-    const communication = {
+    // A dialer that answers at once.
+    const actions = new ComputerActionsService({
+      store,
       configurations,
-      heartbeatIntervalSeconds: 600,
-      // The Base Policy is Agent Initiated; the others' agents said they listen (Bidirectional).
-      targets: {
-        get: async (id: number) => ({ appliedDirection: agentInitiated.has(id) ? 'agent-initiated' : 'bidirectional' }),
+      dialNow: async (computerId: number, reason: string) => {
+        dialed.push(`${computerId}:${reason}`);
+        return {
+          computerId,
+          ok: true,
+          startedAt: Date.now(),
+          address: '198.18.0.2:4118',
+          exchanges: 1,
+          eventsStored: 0,
+          operations: [],
+        };
       },
-      dialer: {
-        dialNow: async (computerId: number, reason: string) => {
-          dialed.push(`${computerId}:${reason}`);
-          return {
-            computerId,
-            ok: true,
-            startedAt: Date.now(),
-            address: '198.18.0.2:4118',
-            exchanges: 1,
-            eventsStored: 0,
-            operations: [],
-          };
-        },
-      },
-    } as unknown as ManagerCommunication;
+    });
     app = createApiServer({
       store,
       logger,
       tls: { key: server.privateKey, cert: server.certificate },
-      configurations,
+      services: {
+        policies: new PolicyService(store, configurations),
+        firewall: new FirewallService(store, configurations),
+        tlsPolicy: new TlsPolicyService(store, undefined),
+        consoleAuth: new ConsoleAuthService(store),
+        actions,
+      },
       monitoring,
-      communication,
+      heartbeatIntervalSeconds: 600,
     });
     await app.ready();
     key = newSecret('apikey');
     keyId = (
-      await store.createApiKey({
+      await store.apiKeys.create({
         name: 'ops',
         keyPrefix: key.slice(0, 8),
         secretHash: hashSecret(key),
@@ -207,11 +209,11 @@ describe('audit log: computer actions and VM state', () => {
 
   test('checkstatus and sendpolicy: a row per request, how it is delivered, the fingerprint Send Policy sets', async () => {
     const c = await addComputer(configurations);
-    const queued = await addComputer(configurations);
-    agentInitiated.add(queued.id);
+    const queued = await addComputer(configurations, 'agent-initiated');
     // A stale expected fingerprint, so Send Policy visibly sets the current one.
-    await store.setExpectedFingerprint([c.id], 'stale');
-    const fp = (await configurations.forComputer({ id: c.id, policyId: c.policyId, platform: c.platform })).fingerprint;
+    await store.computers.setExpectedFingerprint([c.id], 'stale');
+    const fp = (await configurations.forComputer({ id: c.id, policyId: c.policyId, platform: c.platform }, store))
+      .fingerprint;
     assert.equal((await request('POST', `/api/computers/${c.id}/actions/checkstatus`, {})).status, 200);
     assert.equal((await request('POST', `/api/computers/${c.id}/actions/sendpolicy`, {})).status, 200);
     assert.equal((await request('POST', `/api/computers/${queued.id}/actions/checkstatus`, {})).status, 202);
@@ -233,7 +235,7 @@ describe('audit log: computer actions and VM state', () => {
       ],
     ]);
     for (const e of got) assert.deepEqual(e.actor, { type: 'apiKey', ID: keyId, name: 'ops' });
-    assert.equal((await store.getComputer(c.id))?.expectedFingerprint, fp);
+    assert.equal((await store.computers.get(c.id))?.expectedFingerprint, fp);
   });
 
   test('vmstate: a row per change of power state (old and new), none when unchanged', async () => {

@@ -65,13 +65,13 @@ export function installApiKeyAuth(
       }
       return;
     }
-    const key = await store.findApiKeyBySecretHash(hashSecret(secret));
+    const key = await store.apiKeys.findBySecretHash(hashSecret(secret));
     if (!key) throw new PalisadeError('API_KEY_INVALID');
     // A POST that only reads (Deep Security's `…/search`) is not a write.
     if (key.role === 'read-only' && WRITE_METHODS.has(req.method) && req.routeOptions.config?.readsOnly !== true)
       throw new PalisadeError('READ_ONLY_API_KEY');
     req.apiKey = key;
     // Last use is informational; at most one write a minute per key keeps reads cheap.
-    if (key.lastUsedAt === null || now() - key.lastUsedAt > 60_000) await store.touchApiKey(key.id, now());
+    if (key.lastUsedAt === null || now() - key.lastUsedAt > 60_000) await store.apiKeys.touch(key.id, now());
   });
 }

@@ -21,10 +21,10 @@ describe('bad input and read-only keys: a 4xx with a reason, and nothing written
       lastAgentCommunication: null,
     })),
     audit: (await f.request('GET', '/api/auditevents?limit=1000')).body,
-    policyRows: await f.store.listPolicies(),
-    policyOverrides: [...(await f.store.policyOverrides())],
-    computerRows: await f.store.listComputers(),
-    computerOverrides: [...(await f.store.computerOverridesByComputer())],
+    policyRows: await f.store.policies.list(),
+    policyOverrides: [...(await f.store.policies.overrides())],
+    computerRows: await f.store.computers.list(),
+    computerOverrides: [...(await f.store.computers.overridesByComputer())],
   });
 
   before(async () => {

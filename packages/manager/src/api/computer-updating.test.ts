@@ -21,19 +21,19 @@ describe('computer status Updating: an applyConfiguration handed to the agent, n
     await f.heartbeat(other.id);
     // The agent reports running nothing yet: the manager's configuration is pending.
     await f.heartbeat(c.id, null);
-    const fp = (await f.store.getComputer(c.id))!.expectedFingerprint!;
+    const fp = (await f.store.computers.get(c.id))!.expectedFingerprint!;
     assert.equal(await status(c.id), 'Update Pending (Heartbeat)');
 
-    const op = await f.store.ensureConfigurationOperation(c.id, fp, { any: 'configuration' }, Date.now());
+    const op = await f.store.operations.ensureConfiguration(c.id, fp, { any: 'configuration' }, Date.now());
     assert.equal(await status(c.id), 'Update Pending (Heartbeat)', 'created, not handed out: still pending');
 
-    await f.store.markOperationsSent([op.id], Date.now());
+    await f.store.operations.markSent([op.id], Date.now());
     assert.equal(await status(c.id), 'Updating');
     assert.equal(await listed(c.id), 'Updating');
     assert.equal(await listed(other.id), 'Managed (Online)', 'only the computer with the operation');
 
     assert.equal(
-      await f.store.completeOperation({
+      await f.store.operations.complete({
         computerId: c.id,
         id: op.id,
         status: 'succeeded',
@@ -50,9 +50,9 @@ describe('computer status Updating: an applyConfiguration handed to the agent, n
   test('a sent operation whose configuration the agent reports running anyway (result lost) is not Updating', async () => {
     const c = await f.addComputer({ hostName: 'upd-3' });
     await f.heartbeat(c.id, null);
-    const fp = (await f.store.getComputer(c.id))!.expectedFingerprint!;
-    const op = await f.store.ensureConfigurationOperation(c.id, fp, {}, Date.now());
-    await f.store.markOperationsSent([op.id], Date.now());
+    const fp = (await f.store.computers.get(c.id))!.expectedFingerprint!;
+    const op = await f.store.operations.ensureConfiguration(c.id, fp, {}, Date.now());
+    await f.store.operations.markSent([op.id], Date.now());
     assert.equal(await status(c.id), 'Updating');
     await f.heartbeat(c.id, fp);
     assert.equal(await status(c.id), 'Managed (Online)');
@@ -61,10 +61,10 @@ describe('computer status Updating: an applyConfiguration handed to the agent, n
   test('a failed result leaves the update pending, not Updating', async () => {
     const c = await f.addComputer({ hostName: 'upd-4' });
     await f.heartbeat(c.id, null);
-    const fp = (await f.store.getComputer(c.id))!.expectedFingerprint!;
-    const op = await f.store.ensureConfigurationOperation(c.id, fp, {}, Date.now());
-    await f.store.markOperationsSent([op.id], Date.now());
-    await f.store.completeOperation({
+    const fp = (await f.store.computers.get(c.id))!.expectedFingerprint!;
+    const op = await f.store.operations.ensureConfiguration(c.id, fp, {}, Date.now());
+    await f.store.operations.markSent([op.id], Date.now());
+    await f.store.operations.complete({
       computerId: c.id,
       id: op.id,
       status: 'failed',

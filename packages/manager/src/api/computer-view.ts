@@ -148,7 +148,7 @@ export const ComputerView = Type.Object(
 /**
  * A computer in Deep Security's shape (`ID`, `hostName`, `policyID`, `lastAgentCommunication`
  * in epoch ms, `computerStatus.agentStatusMessages`, `computerSettings` by name).
- * `updateInFlight`: from `computersUpdating` (store/operations-in-flight.ts), shown `Updating`.
+ * `updateInFlight`: from `OperationRepository.computersUpdating`, shown `Updating`.
  */
 export function computerView(d: ComputerDetail, now: number, overridesOnly = false, updateInFlight = false) {
   const c = d.record;

@@ -47,8 +47,8 @@ describe('computers: expected fingerprints follow every change that alters what 
     assert.equal(await status(onChildMac), 'Update Pending (Heartbeat)');
     assert.equal(await status(onOther), 'Managed (Online)', 'a computer outside the subtree is untouched');
     // The stored fingerprint is the one a heartbeat computes.
-    const c = (await f.store.getComputer(onChild))!;
-    assert.equal(c.expectedFingerprint, (await f.configurations.forComputer(c)).fingerprint);
+    const c = (await f.store.computers.get(onChild))!;
+    assert.equal(c.expectedFingerprint, (await f.configurations.forComputer(c, f.store)).fingerprint);
     await allApplied();
   });
 

@@ -3,9 +3,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { PalisadeError } from '../errors.js';
 import type { ComputerDetail, PolicyService } from '../services/policy-service.js';
-import { COMPUTER_SORT_KEYS, ComputerListStore, type ComputerSortKey } from '../store/computer-list-store.js';
-import { computersUpdating } from '../store/operations-in-flight.js';
-import type { Store } from '../store/store.js';
+import { COMPUTER_SORT_KEYS, type ComputerSortKey, type Store } from '../store/store.js';
 import { actorOf } from './auth-actor.js';
 import { ComputerView, computerExpansion, computerView, ExpandQuery, expandComputer } from './computer-view.js';
 import { objectSettingRoutes } from './object-setting-routes.js';
@@ -104,7 +102,7 @@ export function computersRoutes(app: FastifyInstance, policies: PolicyService, n
   const tags = ['Computers'];
   /** Which computers show `Updating`; without a store, none. */
   const updating = async (ids?: readonly number[]): Promise<ReadonlySet<number>> =>
-    store ? computersUpdating(store, ids) : new Set();
+    store ? store.operations.computersUpdating(ids) : new Set();
   const view = async (d: ComputerDetail, q: Query = {}) =>
     expandComputer(
       computerView(d, now(), q.overrides === 'true', (await updating([d.record.id])).has(d.record.id)),
@@ -143,7 +141,7 @@ export function computersRoutes(app: FastifyInstance, policies: PolicyService, n
       if (!paged || !store) return { computers: await all(q) };
       const limit = Number(q.limit ?? 50);
       const offset = Number(q.offset ?? 0);
-      const page = await ComputerListStore.over(store).page({
+      const page = await store.computers.page({
         limit,
         offset,
         sortBy: (q.sortBy ?? 'hostName') as ComputerSortKey,

@@ -41,8 +41,7 @@ describe('console sign-in, sessions, CSRF and lock-out', () => {
       headers: { cookie: s.cookie, ...(csrf !== null ? { [CSRF_HEADER]: csrf } : {}) },
       ...(body !== undefined ? { payload: body as object } : {}),
     });
-  const audit = async (n = 5) =>
-    (await f.store.listAuditEvents({ limit: n })).map((e) => [e.action, e.actor, e.newValue]);
+  const audit = async (n = 5) => (await f.store.audit.list({ limit: n })).map((e) => [e.action, e.actor, e.newValue]);
 
   before(async () => {
     f = await startApiFixture({ now: () => t });

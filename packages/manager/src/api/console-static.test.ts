@@ -5,9 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { COMPUTER_STATUSES, deriveComputerStatus } from '@palisade/core';
-import { ComputerListStore } from '../store/computer-list-store.js';
 import type { KyselyStore } from '../store/kysely-store.js';
-import { computersUpdating } from '../store/operations-in-flight.js';
 import { type ApiFixture, startApiFixture } from './api-test-fixture.js';
 import { CONTENT_SECURITY_POLICY } from './console-static.js';
 
@@ -89,11 +87,11 @@ describe('the computers list: paging, sorting and filters in SQL', () => {
     assert.equal((await f.request('GET', '/api/computers')).body.total, undefined, 'unpaged shape unchanged');
     // SQL status = core status for each.
     const now = Date.now();
-    const updating = await computersUpdating(f.store);
-    const counts = await ComputerListStore.over(f.store).countByStatus(now);
+    const updating = await f.store.operations.computersUpdating();
+    const counts = await f.store.computers.countByStatus(now);
     const expected = Object.fromEntries(COMPUTER_STATUSES.map((s) => [s, 0])) as Record<string, number>;
     for (const id of ids) {
-      const c = (await f.store.getComputer(id))!;
+      const c = (await f.store.computers.get(id))!;
       const s = deriveComputerStatus({
         activated: true,
         deactivated: c.state === 'deactivated',

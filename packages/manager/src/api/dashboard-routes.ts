@@ -3,7 +3,6 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Monitoring } from '../monitor/monitoring.js';
 import { alertView, eventView } from '../notifiers/notification.js';
-import { ComputerListStore } from '../store/computer-list-store.js';
 import type { Store } from '../store/store.js';
 import { AlertView } from './alerts-routes.js';
 import { EventView } from './events-routes.js';
@@ -40,13 +39,13 @@ export function dashboardRoutes(
   pollMs = DASHBOARD_POLL_MS,
 ): void {
   const summary = async (): Promise<Dashboard> => {
-    const byStatus = await ComputerListStore.over(store).countByStatus(now());
+    const byStatus = await store.computers.countByStatus(now());
     const total = Object.values(byStatus).reduce((a, b) => a + b, 0);
     if (!monitoring)
       return { computers: { total, byStatus }, alerts: { active: 0, recent: [] }, events: { recent: [] } };
     const [alerts, events] = await Promise.all([
-      monitoring.store.listAlerts({ active: true, limit: 5, offset: 0 }),
-      monitoring.store.listEvents({ order: 'desc', limit: 8 }),
+      store.alerts.list({ active: true, limit: 5, offset: 0 }),
+      store.events.query({ order: 'desc', limit: 8 }),
     ]);
     return {
       computers: { total, byStatus },

@@ -6,8 +6,7 @@ import type { CertificateAuthority } from '../pki/certificate-authority.js';
 import type { AgentPackages } from '../services/agent-packages.js';
 import { revokeActivationToken, tokenStatus } from '../services/credentials.js';
 import { createDeploymentScript, type ManagerAddress } from '../services/deployment-service.js';
-import { type ActivationTokenRecord, CredentialsStore } from '../store/credentials-store.js';
-import type { Store } from '../store/store.js';
+import type { ActivationTokenRecord, Store } from '../store/store.js';
 import { actorOf } from './auth-actor.js';
 import { EmptyReply, IdParams, Nullable } from './schemas.js';
 
@@ -180,7 +179,7 @@ export function deploymentRoutes(app: FastifyInstance, deps: DeploymentRouteDeps
     async () => {
       const t = deps.now();
       return {
-        activationTokens: (await CredentialsStore.over(deps.store).listActivationTokens()).map((k) => tokenView(k, t)),
+        activationTokens: (await deps.store.activationTokens.list()).map((k) => tokenView(k, t)),
       };
     },
   );

@@ -1,9 +1,9 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { PalisadeError } from '../errors.js';
-import type { Monitoring } from '../monitor/monitoring.js';
 import { eventView } from '../notifiers/notification.js';
 import { SEVERITIES } from '../notifiers/notifier-config.js';
+import type { Store } from '../store/store.js';
 import { Nullable } from './alerts-routes.js';
 
 export const EventView = Type.Object(
@@ -77,7 +77,7 @@ function parseSince(s: string): number {
 }
 
 /** `GET /api/events`: agent events as stored, filtered, paged by cursor. */
-export function eventsRoutes(app: FastifyInstance, monitoring: Monitoring): void {
+export function eventsRoutes(app: FastifyInstance, store: Store): void {
   app.get<{ Querystring: Static<typeof EventsQuery> }>(
     '/api/events',
     {
@@ -96,7 +96,7 @@ export function eventsRoutes(app: FastifyInstance, monitoring: Monitoring): void
       const q = req.query;
       const order: Order = q.order ?? 'desc';
       const limit = Number(q.limit ?? 100);
-      const events = await monitoring.store.listEvents({
+      const events = await store.events.query({
         order,
         limit,
         ...(q.computer !== undefined ? { computerId: Number(q.computer) } : {}),

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type ApiFixture, startApiFixture } from './api-test-fixture.js';
+import { type ApiFixture, recordTestHeartbeat, startApiFixture } from './api-test-fixture.js';
 
 const DIRECTION = 'platformSettingAgentCommunicationsDirection';
 
@@ -355,7 +355,7 @@ describe('firewall rules: assignment, inheritance, fingerprints, the hidden rule
       rule.web,
     ]);
     // The configuration (and so the fingerprint) carries the effective rules, by their ID.
-    const cfg = await f.configurations.forComputer({ id: onChild, policyId: child, platform: 'linux' });
+    const cfg = await f.configurations.forComputer({ id: onChild, policyId: child, platform: 'linux' }, f.store);
     assert.deepEqual(
       (cfg.configuration.firewall.rules as Array<{ id: string }>).map((r) => r.id),
       [rule.icmp, rule.ssh, rule.web, rule.managerOnly].map(String),
@@ -411,7 +411,7 @@ describe('firewall rules: assignment, inheritance, fingerprints, the hidden rule
       const c = await computer(id);
       assert.equal(
         c.configurationFingerprint.expected,
-        (await f.configurations.forComputer({ id, policyId: c.policyID, platform: 'linux' })).fingerprint,
+        (await f.configurations.forComputer({ id, policyId: c.policyID, platform: 'linux' }, f.store)).fingerprint,
       );
     }
   });
@@ -429,7 +429,7 @@ describe('firewall rules: assignment, inheritance, fingerprints, the hidden rule
       200,
     );
     const c = await computer(onChild);
-    const cfg = await f.configurations.forComputer({ id: onChild, policyId: child, platform: 'linux' });
+    const cfg = await f.configurations.forComputer({ id: onChild, policyId: child, platform: 'linux' }, f.store);
     assert.equal(cfg.configuration.firewall.rules.length, 5);
     assert.equal(c.configurationFingerprint.expected, cfg.fingerprint);
   });
@@ -514,18 +514,8 @@ describe('firewall rules: assignment, inheritance, fingerprints, the hidden rule
   });
 
   test('counters from the last heartbeat show beside each rule, the hidden one included', async () => {
-    const c = (await f.store.getComputer(onParent))!;
-    const t = Date.now();
-    await f.store.recordHeartbeat({
-      computerId: onParent,
-      now: t,
-      offlineDeadline: t + 1_800_000,
-      agentVersion: c.agentVersion,
-      platform: c.platform,
-      hostName: c.hostName,
+    await recordTestHeartbeat(f.store, onParent, {
       lastIp: null,
-      clockOffsetMs: 0,
-      uptimeSeconds: 1,
       drivers: [{ name: 'firewall', status: 'online' }],
       counters: {
         'firewall.hidden-listening-port.packets': 7,
@@ -533,10 +523,6 @@ describe('firewall rules: assignment, inheritance, fingerprints, the hidden rule
         [`firewall.${rule.icmp}.packets`]: 2,
         [`firewall.${rule.icmp}.bytes`]: 168,
       },
-      appliedFingerprint: c.expectedFingerprint,
-      tlsProtocol: null,
-      tlsCipherSuite: null,
-      events: [],
     });
     const e = await effective(onParent);
     assert.deepEqual(

@@ -17,15 +17,13 @@ import {
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { PalisadeError } from '../errors.js';
-import type { ConfigurationService } from '../services/configuration-service.js';
-import {
-  type ComputerFirewall,
-  type EffectiveComputerFirewall,
+import type {
+  ComputerFirewall,
+  EffectiveComputerFirewall,
   FirewallService,
-  type PolicyFirewall,
+  PolicyFirewall,
 } from '../services/firewall-service.js';
-import type { FirewallRuleRecord } from '../store/firewall-store.js';
-import type { Store } from '../store/store.js';
+import type { FirewallRuleRecord } from '../store/store.js';
 import { actorOf } from './auth-actor.js';
 import { EmptyReply, IdParams, Nullable } from './schemas.js';
 import { searchFieldsOf, searchRoute } from './search-route.js';
@@ -354,13 +352,7 @@ function effectiveView(e: EffectiveComputerFirewall) {
  * policies and computers (`…/firewall`, Deep Security's `firewall.ruleIDs` as a sub-resource),
  * and a computer's effective list with the hidden listening-port rule (docs/firewall.md).
  */
-export function firewallRoutes(
-  app: FastifyInstance,
-  store: Store,
-  configurations: ConfigurationService,
-  now: () => number,
-): void {
-  const firewall = new FirewallService(store, configurations, now);
+export function firewallRoutes(app: FastifyInstance, firewall: FirewallService): void {
   const tags = ['Firewall'];
 
   app.get(

@@ -8,8 +8,8 @@ import { vmStateRoutes } from './vm-state-routes.js';
 
 /** The monitor's routes (docs/monitoring.md): alerts, events, notifiers, VM power state. */
 export function monitoringRoutes(app: FastifyInstance, store: Store, monitoring: Monitoring, now: () => number): void {
-  alertsRoutes(app, monitoring, now);
-  eventsRoutes(app, monitoring);
-  notifiersRoutes(app, monitoring, now);
+  alertsRoutes(app, store, monitoring, now);
+  eventsRoutes(app, store);
+  notifiersRoutes(app, store, monitoring, now);
   vmStateRoutes(app, store, monitoring, now);
 }

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { PalisadeError } from '../errors.js';
 import type { Monitoring } from '../monitor/monitoring.js';
 import { NotifierBody, notifierSettingsFrom } from '../notifiers/notifier-config.js';
-import type { NotifierRecord } from '../store/monitor-store.js';
+import type { NotifierRecord, Store } from '../store/store.js';
 import { Nullable } from './alerts-routes.js';
 import { IdParams } from './computers-routes.js';
 
@@ -54,7 +54,7 @@ const NotifierView = Type.Object(
 const tags = ['Notifiers'];
 const doc = (summary: string, description?: string) => ({ summary, tags, ...(description ? { description } : {}) });
 
-async function notifierView(m: Monitoring, n: NotifierRecord) {
+async function notifierView(store: Store, n: NotifierRecord) {
   const s = n.settings;
   return {
     ID: n.id,
@@ -79,7 +79,7 @@ async function notifierView(m: Monitoring, n: NotifierRecord) {
       lastError: n.lastError,
       lastErrorAt: n.lastErrorAt,
       nextAttemptAt: n.failures > 0 ? n.nextAttemptAt : null,
-      backlog: await m.store.backlog(n),
+      backlog: await store.notifiers.backlog(n),
     },
   };
 }
@@ -88,13 +88,13 @@ async function notifierView(m: Monitoring, n: NotifierRecord) {
  * `/api/notifiers`: receivers of alerts and events (webhook, syslog). A new notifier delivers
  * what is stored from its creation on; docs/monitoring.md has examples.
  */
-export function notifiersRoutes(app: FastifyInstance, monitoring: Monitoring, now: () => number): void {
+export function notifiersRoutes(app: FastifyInstance, store: Store, monitoring: Monitoring, now: () => number): void {
   app.get(
     '/api/notifiers',
     { schema: { ...doc('List notifiers'), response: { 200: Type.Object({ notifiers: Type.Array(NotifierView) }) } } },
     async () => {
-      const all = await monitoring.store.listNotifiers();
-      return { notifiers: await Promise.all(all.map((n) => notifierView(monitoring, n))) };
+      const all = await store.notifiers.list();
+      return { notifiers: await Promise.all(all.map((n) => notifierView(store, n))) };
     },
   );
 
@@ -113,7 +113,7 @@ export function notifiersRoutes(app: FastifyInstance, monitoring: Monitoring, no
     async (req, reply) => {
       const r = notifierSettingsFrom(req.body);
       if ('problem' in r) throw new PalisadeError('NOTIFIER_CONFIG_INVALID', r.problem);
-      const n = await monitoring.store.createNotifier({
+      const n = await store.notifiers.create({
         name: req.body.name,
         settings: r.settings,
         enabled: req.body.enabled ?? true,
@@ -121,7 +121,7 @@ export function notifiersRoutes(app: FastifyInstance, monitoring: Monitoring, no
       });
       if (n === 'name-taken') throw new PalisadeError('NOTIFIER_NAME_TAKEN', `"${req.body.name}"`);
       req.log.info({ notifier: n.id, name: n.name, kind: n.settings.kind }, 'notifier created');
-      return reply.status(201).send(await notifierView(monitoring, n));
+      return reply.status(201).send(await notifierView(store, n));
     },
   );
 
@@ -138,9 +138,9 @@ export function notifiersRoutes(app: FastifyInstance, monitoring: Monitoring, no
       },
     },
     async (req) => {
-      const n = await monitoring.store.getNotifier(Number(req.params.id));
+      const n = await store.notifiers.get(Number(req.params.id));
       if (!n) throw new PalisadeError('NOTIFIER_NOT_FOUND', req.params.id);
-      return notifierView(monitoring, n);
+      return notifierView(store, n);
     },
   );
 
@@ -155,7 +155,7 @@ export function notifiersRoutes(app: FastifyInstance, monitoring: Monitoring, no
     },
     async (req, reply) => {
       const id = Number(req.params.id);
-      if (!(await monitoring.store.deleteNotifier(id))) throw new PalisadeError('NOTIFIER_NOT_FOUND', req.params.id);
+      if (!(await store.notifiers.delete(id))) throw new PalisadeError('NOTIFIER_NOT_FOUND', req.params.id);
       monitoring.notifiers.forget(id);
       return reply.status(204).send();
     },

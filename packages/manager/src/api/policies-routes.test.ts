@@ -203,7 +203,7 @@ describe('policies: deleting', () => {
     const child = (await f.request('POST', '/api/policies', { name: 'Child', parentID: parent })).body.ID;
     const web = await f.addComputer({ hostName: 'web-1', policyId: child });
     const db = await f.addComputer({ hostName: 'db-1', policyId: child });
-    await f.store.deactivateComputer(db.id, Date.now());
+    await f.store.computers.deactivate(db.id, Date.now());
 
     const baseDel = await f.request('DELETE', '/api/policies/1');
     assert.equal(baseDel.status, 400);
@@ -225,7 +225,7 @@ describe('policies: deleting', () => {
     // Free it: even a deactivated computer can be given another policy.
     for (const id of [web.id, db.id])
       assert.equal((await f.request('POST', `/api/computers/${id}`, { policyID: parent })).status, 200);
-    await f.store.createActivationToken({
+    await f.store.activationTokens.create({
       tokenHash: 'x'.repeat(64),
       policyId: child,
       maxUses: null,
@@ -236,7 +236,7 @@ describe('policies: deleting', () => {
     assert.equal(del.status, 204);
     assert.equal((await f.request('GET', `/api/policies/${child}`)).status, 404);
     assert.equal(
-      (await f.store.checkActivationToken('x'.repeat(64), Date.now())).ok,
+      (await f.store.activationTokens.check('x'.repeat(64), Date.now())).ok,
       false,
       'its activation tokens went with it',
     );

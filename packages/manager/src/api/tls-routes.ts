@@ -1,16 +1,8 @@
-import { isTlsPolicyName, TLS_POLICY_NAMES, TLS_PROTOCOLS, type TlsPolicyName, tlsPolicy } from '@palisade/core';
+import { TLS_POLICY_NAMES, TLS_PROTOCOLS, tlsPolicy } from '@palisade/core';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifySchema } from 'fastify';
-import {
-  type AgentEndpointTls,
-  DEFAULT_LEGACY_TLS_PORT,
-  mainEndpointPolicy,
-  TLS_POLICY_SETTING,
-  type TlsPolicySource,
-} from '../agent-endpoint/agent-endpoint-tls.js';
-import { PalisadeError } from '../errors.js';
-import { tlsPreflightReport } from '../services/tls-preflight-report.js';
-import type { NewAuditEvent, Store } from '../store/store.js';
+import { mainEndpointPolicy } from '../agent-endpoint/agent-endpoint-tls.js';
+import type { TlsPolicyService } from '../services/tls-policy-service.js';
 import { actorOf } from './auth-actor.js';
 
 const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
@@ -126,38 +118,17 @@ export const TlsPreflightView = Type.Object(
   },
 );
 
-function policyName(value: string): TlsPolicyName {
-  if (!isTlsPolicyName(value))
-    throw new PalisadeError('TLS_POLICY_UNKNOWN', `"${value}"; valid names: ${TLS_POLICY_NAMES.join(', ')}`);
-  return value;
-}
-
 /**
  * The agent endpoint's TLS policy as a system setting, and the preflight:
  * `GET /api/tls/policy`, `POST /api/tls/policy {"value": NAME}` (applied to the running
- * listeners at once, then stored), `GET /api/tls/preflight?policy=NAME`. Without `agentTls`
- * (an API server with no live agent endpoint) a change is only stored, and applies when a
- * manager starts or re-reads it.
+ * listeners at once, then stored), `GET /api/tls/preflight?policy=NAME`, through
+ * {@link TlsPolicyService}.
  */
-export function tlsRoutes(
-  app: FastifyInstance,
-  deps: { store: Store; agentTls?: AgentEndpointTls | undefined; now?: () => number },
-): void {
-  const { store, agentTls } = deps;
-  const now = deps.now ?? Date.now;
-
-  const current = async (): Promise<{ name: TlsPolicyName; source: TlsPolicySource }> => {
-    if (agentTls) return { name: agentTls.policy, source: agentTls.policySource };
-    const stored = await store.getSystemSetting(TLS_POLICY_SETTING);
-    return stored !== null && isTlsPolicyName(stored)
-      ? { name: stored, source: 'stored' }
-      : { name: 'modern', source: 'default' };
-  };
-
+export function tlsRoutes(app: FastifyInstance, tls: TlsPolicyService): void {
   const view = async (): Promise<TlsPolicyView> => {
-    const { name, source } = await current();
+    const { name, source } = await tls.current();
     const p = tlsPolicy(name);
-    const port = agentTls?.legacyPort ?? null;
+    const legacy = tls.legacyListener();
     return {
       value: name,
       source,
@@ -168,11 +139,7 @@ export function tlsRoutes(
       tls13Suites: [...p.tls13Suites],
       tls12Suites: [...p.tls12Suites],
       agentEndpointPolicy: mainEndpointPolicy(name),
-      legacyListener: {
-        open: port !== null,
-        port,
-        configuredPort: agentTls?.configuredLegacyPort ?? DEFAULT_LEGACY_TLS_PORT,
-      },
+      legacyListener: { open: legacy.port !== null, port: legacy.port, configuredPort: legacy.configuredPort },
       validValues: [...TLS_POLICY_NAMES],
     };
   };
@@ -200,36 +167,13 @@ export function tlsRoutes(
       }),
     },
     async (req) => {
-      const name = policyName(req.body.value);
       const actor = actorOf(req);
-      const previous = (await current()).name;
-      const audit = (): NewAuditEvent[] =>
-        previous === name
-          ? []
-          : [
-              {
-                time: now(),
-                actor,
-                action: 'system.setting',
-                targetType: 'system',
-                targetId: null,
-                setting: TLS_POLICY_SETTING,
-                oldValue: previous,
-                newValue: name,
-              },
-            ];
-      if (agentTls) {
-        // Applied to the live listeners and stored by the endpoint (it puts them back if storing
-        // fails), so the audit row follows once that succeeded rather than sharing its transaction.
-        await agentTls.set(name, actor);
-        await store.insertAuditEvents(audit());
-      } else {
-        await store.transaction(async (tx) => {
-          await tx.setSystemSetting(TLS_POLICY_SETTING, name);
-          await tx.insertAuditEvents(audit());
-        });
-        req.log.info({ tlsPolicy: name, actor }, 'TLS policy stored; it applies when a manager starts or re-reads it');
-      }
+      const { appliedNow } = await tls.change(req.body.value, actor);
+      if (!appliedNow)
+        req.log.info(
+          { tlsPolicy: req.body.value, actor },
+          'TLS policy stored; it applies when a manager starts or re-reads it',
+        );
       return view();
     },
   );
@@ -245,9 +189,6 @@ export function tlsRoutes(
         response: { 200: TlsPreflightView },
       }),
     },
-    async (req) => {
-      const name = req.query.policy === undefined ? (await current()).name : policyName(req.query.policy);
-      return tlsPreflightReport(name, await store.listComputers());
-    },
+    async (req) => tls.preflight(req.query.policy),
   );
 }

@@ -48,7 +48,7 @@ export function vmStateRoutes(app: FastifyInstance, store: Store, monitoring: Mo
     },
     async (req) => {
       const id = Number(req.params.id);
-      const c = await store.getComputer(id);
+      const c = await store.computers.get(id);
       if (!c) throw new PalisadeError('COMPUTER_NOT_FOUND', req.params.id);
       if (c.state === 'deactivated') throw new PalisadeError('COMPUTER_DEACTIVATED', req.params.id);
       const r = await monitoring.heartbeats.setVmState(id, req.body.state, now(), actorOf(req));

@@ -259,7 +259,7 @@ async function apikeyCreate(args: string[], out: Out): Promise<number> {
   const { store } = await openInitializedStore(v['data-dir'] ?? 'data', v.db);
   try {
     const key = newSecret('apikey');
-    const rec = await store.createApiKey({
+    const rec = await store.apiKeys.create({
       name: v.name,
       keyPrefix: key.slice(0, 8),
       secretHash: hashSecret(key),

@@ -11,7 +11,6 @@ import {
   tokenStatus,
 } from '../services/credentials.js';
 import { createDeploymentScript } from '../services/deployment-service.js';
-import { CredentialsStore } from '../store/credentials-store.js';
 import { parseDuration, parseOptions, parsePort, parsePositiveInt, UsageError } from './arguments.js';
 
 type Out = { stdout: (s: string) => void; stderr: (s: string) => void };
@@ -54,9 +53,9 @@ export async function tokenCreate(args: string[], out: Out): Promise<number> {
   const uses = v.uses === 'unlimited' ? null : (parsePositiveInt('uses', v.uses) ?? 1);
   const ttl = parseDuration('expires', v.expires ?? '24h');
   return withStore(v, async ({ store }) => {
-    const policy = await store.findPolicyByName(v.policy!);
+    const policy = await store.policies.findByName(v.policy!);
     if (!policy) {
-      const names = (await store.listPolicies()).map((p) => `"${p.name}"`).join(', ');
+      const names = (await store.policies.list()).map((p) => `"${p.name}"`).join(', ');
       throw new Error(`no policy named "${v.policy}" (policies: ${names})`);
     }
     const now = Date.now();
@@ -79,7 +78,7 @@ export async function tokenList(args: string[], out: Out): Promise<number> {
   const v = parseOptions('token list', args, { ...STORE_OPTIONS, json: { type: 'boolean' } });
   return withStore(v, async ({ store }) => {
     const now = Date.now();
-    const tokens = (await CredentialsStore.over(store).listActivationTokens()).map((t) => ({
+    const tokens = (await store.activationTokens.list()).map((t) => ({
       ...t,
       status: tokenStatus(t, now),
     }));
@@ -110,7 +109,7 @@ export async function tokenRevoke(args: string[], out: Out): Promise<number> {
 export async function apikeyList(args: string[], out: Out): Promise<number> {
   const v = parseOptions('apikey list', args, { ...STORE_OPTIONS, json: { type: 'boolean' } });
   return withStore(v, async ({ store }) => {
-    const keys = await store.listApiKeys();
+    const keys = await store.apiKeys.list();
     if (v.json) {
       out.stdout(`${JSON.stringify(keys)}\n`);
       return 0;
@@ -181,7 +180,7 @@ export async function deploymentScriptCommand(args: string[], out: Out): Promise
   return withStore(v, async ({ store, ca }) => {
     let policyId: number | undefined;
     if (v.policy) {
-      const policy = await store.findPolicyByName(v.policy);
+      const policy = await store.policies.findByName(v.policy);
       if (!policy) throw new Error(`no policy named "${v.policy}"`);
       policyId = policy.id;
     }

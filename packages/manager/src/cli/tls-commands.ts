@@ -34,10 +34,10 @@ export async function tlsCheck(args: string[], out: Out): Promise<number> {
   const given = v.policy === undefined ? undefined : parseTlsPolicyOption('policy', v.policy);
   const { store } = await openInitializedStore(v['data-dir'] ?? 'data', v.db);
   try {
-    const stored = await store.getSystemSetting(TLS_POLICY_SETTING);
+    const stored = await store.systemSettings.get(TLS_POLICY_SETTING);
     const current = stored !== null && isTlsPolicyName(stored) ? stored : 'modern';
     const policy = given ?? current;
-    const report = tlsPreflightReport(policy, await store.listComputers());
+    const report = tlsPreflightReport(policy, await store.computers.list());
     if (v.json) {
       out.stdout(`${JSON.stringify(report, null, 2)}\n`);
     } else {
@@ -63,8 +63,8 @@ export async function tlsSet(args: string[], out: Out): Promise<number> {
   const policy = parseTlsPolicyOption('policy', v.policy);
   const { store } = await openInitializedStore(v['data-dir'] ?? 'data', v.db);
   try {
-    const before = await store.getSystemSetting(TLS_POLICY_SETTING);
-    await store.setSystemSetting(TLS_POLICY_SETTING, policy);
+    const before = await store.systemSettings.get(TLS_POLICY_SETTING);
+    await store.systemSettings.set(TLS_POLICY_SETTING, policy);
     const p = tlsPolicy(policy);
     out.stderr(
       `palisade-manager: agent endpoint TLS policy "${before ?? 'modern (default, not stored)'}" → "${policy}"; ` +

@@ -8,11 +8,11 @@ import { after, before, describe, test } from 'node:test';
 import type { TLSSocket } from 'node:tls';
 import type { TlsPolicyName } from '@palisade/core';
 import pino from 'pino';
+import { enrolTestComputer, recordTestHeartbeat } from '../api/api-test-fixture.js';
 import { HeartbeatIngest } from '../ingest.js';
 import { openInitializedStore } from '../manager.js';
 import { type CertificateAuthority, normalizeSerial } from '../pki/certificate-authority.js';
 import { ConfigurationService } from '../services/configuration-service.js';
-import { DialerStore } from '../store/dialer-store.js';
 import type { Store } from '../store/store.js';
 import { AgentListenerConnection, DialError } from './agent-listener-client.js';
 import { Dialer } from './dialer.js';
@@ -137,27 +137,9 @@ describe('dialer TLS follows the manager TLS policy', () => {
   });
 
   test('the dialer reads the policy in force at each dial', async () => {
-    const targets = DialerStore.over(store);
-    const policyId = (await store.ensureBasePolicy(0)).id;
-    const row = await targets.db
-      .insertInto('computers')
-      .values({
-        host_name: 'rsa-only',
-        platform: 'linux',
-        agent_version: '10.0.0-1',
-        policy_id: policyId,
-        state: 'active',
-        cert_serial: serial,
-        activated_at: 0,
-        offline_deadline: null,
-        last_ip: '127.0.0.1',
-        drivers: '[]',
-        counters: '{}',
-        events_acked_through: 0,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    const id = Number(row.id);
+    const targets = store.dialTargets;
+    const { id } = await enrolTestComputer(store, { hostName: 'rsa-only', certSerial: serial });
+    await recordTestHeartbeat(store, id, { agentVersion: '10.0.0-1', lastIp: '127.0.0.1' });
     await targets.noteContact({
       computerId: id,
       expectedDirection: 'bidirectional',
@@ -167,17 +149,15 @@ describe('dialer TLS follows the manager TLS policy', () => {
       nextScheduledAt: 1,
     });
     const logger = pino({ level: 'silent' });
-    const configurations = new ConfigurationService(store, 600);
+    const configurations = new ConfigurationService(600);
     const ingest = new HeartbeatIngest({
       store,
       configurations,
       heartbeatIntervalSeconds: 600,
       logger,
-      dialTargets: targets,
     });
     let policy: TlsPolicyName = 'modern';
     const dialer = new Dialer({
-      targets,
       store,
       ingest,
       identity,

@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
+import { enrolTestComputer, recordTestHeartbeat } from '../api/api-test-fixture.js';
 import { HeartbeatIngest } from '../ingest.js';
 import { openInitializedStore } from '../manager.js';
 import type { CertificateAuthority } from '../pki/certificate-authority.js';
 import { ConfigurationService } from '../services/configuration-service.js';
-import { DialerStore } from '../store/dialer-store.js';
 import type { Store } from '../store/store.js';
 import { Dialer } from './dialer.js';
 
@@ -20,7 +20,7 @@ describe('dialer: a bounded pool over due work in the store', () => {
   let dir: string;
   let store: Store;
   let ca: CertificateAuthority;
-  let targets: DialerStore;
+  let targets: Store['dialTargets'];
   let server: Server;
   let port: number;
   let open = 0;
@@ -31,7 +31,7 @@ describe('dialer: a bounded pool over due work in the store', () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'palisade-dialer-pool-'));
     ({ store, ca } = await openInitializedStore(dir));
-    targets = DialerStore.over(store);
+    targets = store.dialTargets;
     // A "listener" that accepts and then says nothing for a while: each call occupies a worker.
     server = createServer((s: Socket) => {
       accepted += 1;
@@ -43,27 +43,9 @@ describe('dialer: a bounded pool over due work in the store', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     port = (server.address() as { port: number }).port;
-    const policyId = (await store.ensureBasePolicy(0)).id;
     for (let i = 0; i < COMPUTERS; i++) {
-      const r = await targets.db
-        .insertInto('computers')
-        .values({
-          host_name: `h${i}`,
-          platform: 'linux',
-          agent_version: '0.1.0',
-          policy_id: policyId,
-          state: 'active',
-          cert_serial: `SERIAL${i}`,
-          activated_at: 0,
-          offline_deadline: 123_456,
-          last_ip: '127.0.0.1',
-          drivers: '[]',
-          counters: '{}',
-          events_acked_through: 0,
-        })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      const id = Number(r.id);
+      const { id } = await enrolTestComputer(store, { hostName: `h${i}`, certSerial: `SERIAL${i}` });
+      await recordTestHeartbeat(store, id, { now: 0, offlineDeadline: 123_456, lastIp: '127.0.0.1' });
       ids.push(id);
       await targets.noteContact({
         computerId: id,
@@ -83,17 +65,15 @@ describe('dialer: a bounded pool over due work in the store', () => {
 
   test(`${COMPUTERS} due computers are called at most ${CONCURRENCY} at a time, each once; a failed call is a missed heartbeat, due again one interval later`, async () => {
     const logger = pino({ level: 'silent' });
-    const configurations = new ConfigurationService(store, INTERVAL_S);
+    const configurations = new ConfigurationService(INTERVAL_S);
     const ingest = new HeartbeatIngest({
       store,
       configurations,
       heartbeatIntervalSeconds: INTERVAL_S,
       logger,
-      dialTargets: targets,
     });
     const issued = await ca.issueManagerClientCertificate('test-node');
     const dialer = new Dialer({
-      targets,
       store,
       ingest,
       identity: { key: issued.privateKey, cert: issued.certificate, ca: ca.certificatePem },
@@ -126,7 +106,7 @@ describe('dialer: a bounded pool over due work in the store', () => {
         t.nextDialAt! >= started + 0.9 * INTERVAL_S * 1000,
         'tried again about one interval later, not at once',
       );
-      assert.equal((await store.getComputer(id))!.offlineDeadline, 123_456, 'its offline deadline is not extended');
+      assert.equal((await store.computers.get(id))!.offlineDeadline, 123_456, 'its offline deadline is not extended');
     }
   });
 });

@@ -2,8 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DEFAULT_TLS_POLICY, jitteredDelayMs, type TlsPolicyName } from '@palisade/core';
 import type { Logger } from 'pino';
 import type { HeartbeatIngest } from '../ingest.js';
-import type { ClaimedDial, DialerStore } from '../store/dialer-store.js';
-import type { Store } from '../store/store.js';
+import type { ClaimedDial, Store } from '../store/store.js';
 import type { DialerIdentity } from './dialer-identity.js';
 import { dialerTlsOptions } from './dialer-tls.js';
 import { type DialOutcome, runManagerExchange } from './manager-exchange.js';
@@ -20,7 +19,6 @@ export interface DialerOptions {
 }
 
 export interface DialerDeps {
-  targets: DialerStore;
   store: Store;
   ingest: HeartbeatIngest;
   identity: DialerIdentity;
@@ -77,7 +75,7 @@ export class Dialer {
   }
 
   /**
-   * Work was just made due (a configuration change for listening agents, dial-on-change.ts):
+   * Work was just made due (a configuration change for listening agents, expected-fingerprints.ts):
    * look for it now rather than at the next poll. One timer, whatever the number of computers.
    */
   wake(): void {
@@ -114,7 +112,7 @@ export class Dialer {
     try {
       const free = this.concurrency - this.inFlight;
       if (free > 0) {
-        const claimed = await this.deps.targets.claimDue({
+        const claimed = await this.deps.store.dialTargets.claimDue({
           now: this.now(),
           limit: free,
           leaseMs: this.leaseMs,
@@ -175,7 +173,7 @@ export class Dialer {
     const t = this.now();
     try {
       if (outcome.failure === 'deactivated') {
-        await this.deps.targets.release({
+        await this.deps.store.dialTargets.release({
           computerId: c.computerId,
           token: c.claimToken,
           now: t,
@@ -184,7 +182,7 @@ export class Dialer {
           nextDialAt: null,
         });
       } else if (outcome.ok) {
-        await this.deps.targets.release({
+        await this.deps.store.dialTargets.release({
           computerId: c.computerId,
           token: c.claimToken,
           now: t,
@@ -194,7 +192,7 @@ export class Dialer {
       } else {
         // Unreachable counts as a missed heartbeat: nothing on the computer is touched, so its
         // offline deadline passes as if the agent had not heartbeated. Tried again next interval.
-        await this.deps.targets.release({
+        await this.deps.store.dialTargets.release({
           computerId: c.computerId,
           token: c.claimToken,
           now: t,
@@ -231,7 +229,12 @@ export class Dialer {
     const started = this.now();
     const token = this.token();
     for (;;) {
-      const c = await this.deps.targets.claimOne({ computerId, now: this.now(), leaseMs: this.leaseMs, token });
+      const c = await this.deps.store.dialTargets.claimOne({
+        computerId,
+        now: this.now(),
+        leaseMs: this.leaseMs,
+        token,
+      });
       if (c === null) {
         return {
           computerId,

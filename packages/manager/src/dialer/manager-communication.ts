@@ -4,17 +4,14 @@ import { HeartbeatIngest } from '../ingest.js';
 import type { HeartbeatMonitor } from '../monitor/heartbeat-monitor.js';
 import type { CertificateAuthority } from '../pki/certificate-authority.js';
 import type { ConfigurationService } from '../services/configuration-service.js';
-import { DialerStore } from '../store/dialer-store.js';
 import type { Store } from '../store/store.js';
-import { registerDialWake } from './dial-on-change.js';
 import { Dialer, type DialerOptions } from './dialer.js';
 import { loadDialerIdentity } from './dialer-identity.js';
 
-/** Both transports' shared half: the ingest path, the dialer and its schedule. */
+/** Both transports' shared half: the ingest path and the dialer. */
 export interface ManagerCommunication {
   ingest: HeartbeatIngest;
   dialer: Dialer;
-  targets: DialerStore;
   configurations: ConfigurationService;
   heartbeatIntervalSeconds: number;
   /** Starts dialling due computers (after the servers listen). */
@@ -41,19 +38,16 @@ export interface ManagerCommunicationDeps {
 
 /** Builds the ingest path and the dialer over one store (startManager wires them to both ports). */
 export async function createManagerCommunication(d: ManagerCommunicationDeps): Promise<ManagerCommunication> {
-  const targets = DialerStore.over(d.store);
   const ingest = new HeartbeatIngest({
     store: d.store,
     configurations: d.configurations,
     heartbeatIntervalSeconds: d.heartbeatIntervalSeconds,
     logger: d.logger,
-    dialTargets: targets,
     ...(d.monitor ? { monitor: d.monitor } : {}),
     ...(d.observeStore ? { observeStore: d.observeStore } : {}),
   });
   const identity = await loadDialerIdentity(d.dataDir, d.ca, d.nodeName);
   const dialer = new Dialer({
-    targets,
     store: d.store,
     ingest,
     identity,
@@ -62,18 +56,12 @@ export async function createManagerCommunication(d: ManagerCommunicationDeps): P
     ...(d.options ? { options: d.options } : {}),
     ...(d.tlsPolicy ? { tlsPolicy: d.tlsPolicy } : {}),
   });
-  // Configuration changes made through this node (they share `configurations`) wake the pool.
-  const unregisterWake = registerDialWake(d.configurations, () => dialer.wake());
   return {
     ingest,
     dialer,
-    targets,
     configurations: d.configurations,
     heartbeatIntervalSeconds: d.heartbeatIntervalSeconds,
     start: () => dialer.start(),
-    close: () => {
-      unregisterWake();
-      return dialer.close();
-    },
+    close: () => dialer.close(),
   };
 }

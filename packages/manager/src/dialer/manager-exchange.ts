@@ -11,8 +11,7 @@ import {
 } from '@palisade/protocol';
 import { PalisadeError } from '../errors.js';
 import type { HeartbeatIngest } from '../ingest.js';
-import type { ClaimedDial } from '../store/dialer-store.js';
-import type { Store } from '../store/store.js';
+import type { ClaimedDial, Store } from '../store/store.js';
 import { AgentListenerConnection, DialError, type DialFailure, dialableAddress } from './agent-listener-client.js';
 import type { DialerIdentity } from './dialer-identity.js';
 import type { DialerTlsOptions } from './dialer-tls.js';
@@ -92,7 +91,7 @@ export async function runManagerExchange(target: ClaimedDial, deps: ManagerExcha
       if (reportProblem)
         throw new DialError('invalid-reply', `${conn.where}: the report does not match the schema (${reportProblem})`);
       const report = r.body as HeartbeatReport;
-      const computer = await deps.store.getComputer(target.computerId);
+      const computer = await deps.store.computers.get(target.computerId);
       if (computer?.state !== 'active')
         return { ...outcome, failure: 'deactivated', error: 'the computer was deactivated' };
       const ingested = await deps.ingest.ingestReport(computer, report, {

@@ -1,7 +1,7 @@
 import { offlineSweepIntervalMs } from '@palisade/core';
 import type { Logger } from 'pino';
 import { NotifierDispatcher } from '../notifiers/notifier-dispatcher.js';
-import { MonitorStore } from '../store/monitor-store.js';
+import type { ConfigurationService } from '../services/configuration-service.js';
 import type { Store } from '../store/store.js';
 import { HeartbeatMonitor } from './heartbeat-monitor.js';
 import { OfflineSweeper } from './offline-sweeper.js';
@@ -20,7 +20,6 @@ export interface MonitoringOptions {
 
 /** The monitor as the manager runs it: the offline sweep, the ingest hooks, the notifiers. */
 export interface Monitoring {
-  store: MonitorStore;
   heartbeats: HeartbeatMonitor;
   sweeper: OfflineSweeper;
   notifiers: NotifierDispatcher;
@@ -29,13 +28,14 @@ export interface Monitoring {
 
 export function startMonitoring(o: {
   store: Store;
+  configurations: ConfigurationService;
   logger: Logger;
   heartbeatIntervalSeconds: number;
   /** This manager's host name, named in notifications. */
   manager: string;
   options?: MonitoringOptions | undefined;
 }): Monitoring {
-  const store = MonitorStore.over(o.store);
+  const { store, configurations } = o;
   const logger = o.logger.child({ component: 'monitor' });
   const notifiers = new NotifierDispatcher({
     store,
@@ -46,9 +46,10 @@ export function startMonitoring(o: {
     ...(o.options?.notifierPollMs !== undefined ? { pollMs: o.options.notifierPollMs } : {}),
   });
   const wake = () => notifiers.wake();
-  const heartbeats = new HeartbeatMonitor(store, logger, wake);
+  const heartbeats = new HeartbeatMonitor(store, configurations, logger, wake);
   const sweeper = new OfflineSweeper({
     store,
+    configurations,
     logger,
     intervalMs: o.options?.sweepIntervalMs ?? offlineSweepIntervalMs(o.heartbeatIntervalSeconds),
     onChanges: wake,
@@ -56,7 +57,6 @@ export function startMonitoring(o: {
   sweeper.start();
   notifiers.start();
   return {
-    store,
     heartbeats,
     sweeper,
     notifiers,

@@ -1,8 +1,12 @@
 import type { Logger } from 'pino';
-import type { AlertChange, MonitorStore, OfflineTransition } from '../store/monitor-store.js';
+import type { ConfigurationService } from '../services/configuration-service.js';
+import type { AlertChange, Store } from '../store/store.js';
+import { type OfflineTransition, sweepOffline } from './offline-sweep.js';
 
 export interface OfflineSweeperOptions {
-  store: MonitorStore;
+  store: Store;
+  /** Resolves the inactive-VM setting of stopped VMs (the policy-tree cache). */
+  configurations: ConfigurationService;
   logger: Logger;
   /** Longest time between sweeps (`offlineSweepIntervalMs` of the heartbeat interval). */
   intervalMs: number;
@@ -15,7 +19,7 @@ export interface OfflineSweeperOptions {
  * Runs the offline sweep: at the earliest stored deadline (one index lookup tells it) and at
  * least every `intervalMs`, so a computer turns Offline, and its alert is raised, within
  * moments of its deadline. Each node of a cluster runs one; the sweep's conditional update
- * makes them agree (see `MonitorStore.sweepOffline`).
+ * makes them agree (see `sweepOffline`).
  */
 export class OfflineSweeper {
   private readonly now: () => number;
@@ -45,7 +49,7 @@ export class OfflineSweeper {
     if (this.closed) return;
     try {
       await this.sweepNow();
-      const deadline = await this.o.store.nextOfflineDeadline();
+      const deadline = await this.o.store.computers.nextOfflineDeadline();
       // A few ms past the deadline, so `offline_deadline <= now` holds when the sweep runs.
       if (deadline !== null) next = Math.min(next, Math.max(5, deadline - this.now() + 5));
     } catch (e) {
@@ -57,7 +61,7 @@ export class OfflineSweeper {
   /** One sweep now (tests, and the timer). Sweeps never overlap within a node. */
   async sweepNow(): Promise<OfflineTransition[]> {
     while (this.running) await this.running.catch(() => {});
-    const p = this.o.store.sweepOffline(this.now());
+    const p = sweepOffline(this.o.store, this.o.configurations, this.now());
     this.running = p;
     try {
       const { transitions, changes } = await p;

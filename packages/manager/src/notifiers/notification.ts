@@ -1,5 +1,5 @@
 import { ALERT_TYPES } from '@palisade/core';
-import type { AlertAction, AlertRecord, PendingAlertNotification, PendingEvent } from '../store/monitor-store.js';
+import type { AlertAction, AlertRecord, PendingAlertNotification, PendingEvent } from '../store/store.js';
 
 /** An alert as the API and the notifiers show it (Deep Security-style `ID` names). */
 export function alertView(a: AlertRecord) {

@@ -1,10 +1,10 @@
 import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { type Static, Type } from '@sinclair/typebox';
+import type { NotifierSettings, Severity } from '../store/store.js';
 
 /** Severities in rising order; alerts use `warning` and `critical`, agent events all four. */
-export const SEVERITIES = ['info', 'warning', 'error', 'critical'] as const;
-export type Severity = (typeof SEVERITIES)[number];
+export const SEVERITIES = ['info', 'warning', 'error', 'critical'] as const satisfies readonly Severity[];
 
 export function severityRank(s: string): number {
   const i = SEVERITIES.indexOf(s as Severity);
@@ -69,28 +69,6 @@ export const NotifierBody = Type.Object(
   { additionalProperties: false },
 );
 export type NotifierBody = Static<typeof NotifierBody>;
-
-export interface WebhookSettings {
-  url: string;
-  headers: Record<string, string>;
-  ca: string | null;
-  timeoutSeconds: number;
-}
-
-export interface SyslogSettings {
-  host: string;
-  port: number;
-  transport: 'udp' | 'tcp' | 'tls';
-  format: 'plain' | 'cef';
-  facility: number;
-  ca: string | null;
-}
-
-/** A notifier's stored configuration, defaults filled in. */
-export type NotifierSettings = {
-  sources: Array<'alerts' | 'events'>;
-  minSeverity: Severity;
-} & ({ kind: 'webhook'; webhook: WebhookSettings } | { kind: 'syslog'; syslog: SyslogSettings });
 
 const FORBIDDEN_HEADERS = new Set(['host', 'content-length', 'content-type', 'transfer-encoding', 'connection']);
 

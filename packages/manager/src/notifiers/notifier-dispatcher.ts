@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { MonitorStore, NotifierRecord } from '../store/monitor-store.js';
+import type { NotifierRecord, Store } from '../store/store.js';
 import { alertNotification, eventNotification, type Notification } from './notification.js';
 import { severityRank } from './notifier-config.js';
 import { DeliveryError, type NotifierTransport } from './notifier-transport.js';
@@ -8,7 +8,7 @@ import { SyslogSender } from './syslog-sender.js';
 import { WebhookSender } from './webhook-sender.js';
 
 export interface NotifierDispatcherOptions {
-  store: MonitorStore;
+  store: Store;
   logger: Logger;
   /** This manager's host name, named in every message. */
   manager: string;
@@ -102,7 +102,7 @@ export class NotifierDispatcher {
 
   private async tick(): Promise<void> {
     try {
-      const due = await this.o.store.dueNotifiers(this.now());
+      const due = await this.o.store.notifiers.due(this.now());
       for (const n of due) {
         if (this.draining.has(n.id)) continue;
         this.draining.set(
@@ -138,9 +138,9 @@ export class NotifierDispatcher {
   private async nextBatch(n: NotifierRecord): Promise<Notification[]> {
     const [alerts, events] = await Promise.all([
       n.settings.sources.includes('alerts')
-        ? this.o.store.pendingAlertNotifications(n.alertCursor, this.batchSize)
+        ? this.o.store.alerts.notificationsAfter(n.alertCursor, this.batchSize)
         : [],
-      n.settings.sources.includes('events') ? this.o.store.pendingEvents(n.eventCursor, this.batchSize) : [],
+      n.settings.sources.includes('events') ? this.o.store.events.after(n.eventCursor, this.batchSize) : [],
     ]);
     const a = alerts.map(alertNotification);
     const e = events.map(eventNotification);
@@ -155,8 +155,8 @@ export class NotifierDispatcher {
   }
 
   private async drain(id: number): Promise<void> {
-    const store = this.o.store;
-    let n = await store.leaseNotifier(id, this.nodeId, this.now(), this.now() + this.leaseMs);
+    const store = this.o.store.notifiers;
+    let n = await store.lease(id, this.nodeId, this.now(), this.now() + this.leaseMs);
     if (!n) return;
     try {
       const hadFailures = n.failures > 0;
@@ -204,12 +204,12 @@ export class NotifierDispatcher {
           );
           return;
         }
-        n = await store.leaseNotifier(id, this.nodeId, this.now(), this.now() + this.leaseMs);
+        n = await store.lease(id, this.nodeId, this.now(), this.now() + this.leaseMs);
       }
       if (hadFailures && delivered > 0)
         this.o.logger.info({ notifier: n?.name, delivered }, 'notifier receiver is back; backlog delivered');
     } finally {
-      await store.releaseNotifier(id, this.nodeId).catch(() => {});
+      await store.release(id, this.nodeId).catch(() => {});
     }
   }
 

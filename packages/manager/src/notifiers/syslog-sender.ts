@@ -2,8 +2,8 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
+import type { SyslogSettings } from '../store/store.js';
 import type { Notification } from './notification.js';
-import type { SyslogSettings } from './notifier-config.js';
 import { DeliveryError, type NotifierTransport } from './notifier-transport.js';
 import { formatSyslog, octetCounted } from './syslog-format.js';
 

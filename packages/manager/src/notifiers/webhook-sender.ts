@@ -1,7 +1,7 @@
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { WebhookSettings } from '../store/store.js';
 import { type Notification, notificationJson } from './notification.js';
-import type { WebhookSettings } from './notifier-config.js';
 import { DeliveryError, type NotifierTransport } from './notifier-transport.js';
 
 /**

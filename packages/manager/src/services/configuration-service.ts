@@ -11,9 +11,8 @@ import {
   type SettingSource,
   type SettingValues,
 } from '@palisade/core';
-import { FirewallStore } from '../store/firewall-store.js';
-import type { PolicyRecord, Store } from '../store/store.js';
-import type { FirewallAssignments } from './firewall-assignments.js';
+import type { FirewallAssignmentRows, PolicyRecord, Repositories } from '../store/store.js';
+import { FirewallAssignments } from './firewall-assignments.js';
 
 export interface EffectiveConfiguration {
   settings: SettingValues;
@@ -24,70 +23,140 @@ export interface EffectiveConfiguration {
 }
 
 /**
- * Reads the policy rows and the tree they form (each policy with its overrides) in one go.
- * Pass a transaction-bound store to see them as that transaction does.
+ * Policies as stored at one version: the rows, the tree they form (each policy with its
+ * overrides) and every policy's firewall assignments. Shared and never changed: changes build
+ * new trees (`PolicyTree.with…`).
  */
-export async function loadPolicies(store: Store): Promise<{ records: PolicyRecord[]; tree: PolicyTree }> {
-  const [records, overrides] = await Promise.all([store.listPolicies(), store.policyOverrides()]);
-  const tree = PolicyTree.from(
-    records.map((p) => ({ id: p.id, parentId: p.parentId, name: p.name, overrides: overrides.get(p.id) ?? {} })),
-  );
-  return { records, tree };
+export interface PolicySnapshot {
+  /** The policy-tree version it was read at; null when read inside the transaction changing it. */
+  readonly version: number | null;
+  readonly records: readonly PolicyRecord[];
+  readonly tree: PolicyTree;
+  readonly firewall: FirewallAssignmentRows;
 }
 
-/** The policy tree as stored; see `loadPolicies`. */
-export async function loadPolicyTree(store: Store): Promise<PolicyTree> {
-  return (await loadPolicies(store)).tree;
-}
+/** Reads of a snapshot that saw the version move under them, before giving up (a change storm). */
+const SNAPSHOT_ATTEMPTS = 5;
 
 /**
  * Computes what a computer should run: its effective settings, resolved by core's PolicyTree
  * (computer → policy → parents → Base Policy, read-only settings fixed, the macOS rule), and
- * the security configuration built from them, with its fingerprint.
+ * the security configuration built from them, with its fingerprint. Every method reads through
+ * the repositories it is given: the store's, or a transaction's to see what it sees.
+ *
+ * It holds the one policy-tree cache of the node: {@link policies} reads the policy-tree
+ * version (one row) and reloads only when it moved. Every change to policies, their settings,
+ * their firewall assignments or firewall rules bumps that version in its own transaction
+ * (store/repositories/policy-repository.ts), so every node sharing the database sees a change
+ * at its next read — a heartbeat's, at the latest.
  */
 export class ConfigurationService {
-  constructor(
-    private readonly store: Store,
-    readonly heartbeatIntervalSeconds: number,
-  ) {}
+  private cached: PolicySnapshot | null = null;
+
+  constructor(readonly heartbeatIntervalSeconds: number) {}
 
   /**
-   * For an enrolled computer, as stored now. `store` defaults to the service's own; pass a
-   * transaction-bound one to compute inside that transaction.
+   * The policies as `repos` sees them: the cached snapshot when its version is current, else
+   * read anew. The version is read before and after the rows: when it did not move, no change
+   * committed in between and the rows are one consistent state, whatever the engine's
+   * isolation (the same holds outside a transaction). A transaction that changed the tree reads
+   * its own rows and caches nothing.
    */
+  async policies(repos: Repositories): Promise<PolicySnapshot> {
+    for (let attempt = 0; attempt < SNAPSHOT_ATTEMPTS; attempt++) {
+      const version = await repos.policies.treeVersion();
+      if (version !== null && this.cached?.version === version) return this.cached;
+      const [records, overrides, firewall] = await Promise.all([
+        repos.policies.list(),
+        repos.policies.overrides(),
+        repos.firewall.policyAssignments(),
+      ]);
+      const snapshot: PolicySnapshot = {
+        version,
+        records,
+        tree: PolicyTree.from(
+          records.map((p) => ({ id: p.id, parentId: p.parentId, name: p.name, overrides: overrides.get(p.id) ?? {} })),
+        ),
+        firewall,
+      };
+      if (version === null) return snapshot;
+      if ((await repos.policies.treeVersion()) !== version) continue;
+      // Versions only grow: a slower reader of an older version does not replace a newer one.
+      if ((this.cached?.version ?? 0) < version) this.cached = snapshot;
+      return snapshot;
+    }
+    throw new Error(`the policy tree changed during ${SNAPSHOT_ATTEMPTS} reads in a row`);
+  }
+
+  /**
+   * Firewall assignments (every policy's, and these computers' own) for `fromTree`'s
+   * `firewallRules`: `rulesFor(tree, policyId, computerId)`. Pass the snapshot in hand, if any.
+   */
+  async firewall(
+    repos: Repositories,
+    computerIds: readonly number[],
+    snapshot?: PolicySnapshot,
+  ): Promise<FirewallAssignments> {
+    const [s, own] = await Promise.all([
+      snapshot ?? this.policies(repos),
+      repos.firewall.computerAssignments(computerIds),
+    ]);
+    return new FirewallAssignments(s.firewall, own);
+  }
+
+  /** For an enrolled computer, as `repos` sees it. */
   async forComputer(
     c: { id: number; policyId: PolicyId; platform: string },
-    store: Store = this.store,
+    repos: Repositories,
   ): Promise<EffectiveConfiguration> {
-    const [tree, overrides, firewall] = await Promise.all([
-      loadPolicyTree(store),
-      store.computerOverrides(c.id),
-      this.loadFirewall(store, [c.id]),
+    const snapshot = await this.policies(repos);
+    const [overrides, firewall] = await Promise.all([
+      repos.computers.overrides(c.id),
+      this.firewall(repos, [c.id], snapshot),
     ]);
     return this.fromTree(
-      tree,
+      snapshot.tree,
       { policyId: c.policyId, overrides, platform: c.platform },
-      firewall.rulesFor(tree, c.policyId, c.id),
+      firewall.rulesFor(snapshot.tree, c.policyId, c.id),
     );
   }
 
   /** For a computer that does not exist yet (activation): its policy's values only. */
-  async forNewComputer(policyId: PolicyId, platform: string): Promise<EffectiveConfiguration> {
-    const [tree, firewall] = await Promise.all([loadPolicyTree(this.store), this.loadFirewall(this.store, [])]);
-    return this.fromTree(tree, { policyId, overrides: {}, platform }, firewall.rulesFor(tree, policyId, null));
+  async forNewComputer(policyId: PolicyId, platform: string, repos: Repositories): Promise<EffectiveConfiguration> {
+    const { tree, firewall } = await this.policies(repos);
+    return this.fromTree(
+      tree,
+      { policyId, overrides: {}, platform },
+      new FirewallAssignments(firewall).rulesFor(tree, policyId, null),
+    );
   }
 
-  /**
-   * Firewall rule assignments (every policy's, and these computers' own) in one read, for
-   * `fromTree`'s `firewallRules`: `rulesFor(tree, policyId, computerId)`.
-   */
-  loadFirewall(store: Store, computerIds: readonly number[]): Promise<FirewallAssignments> {
-    return FirewallStore.over(store).assignments(computerIds);
+  /** One setting's effective value for each of these computers (the monitor's inactive-VM setting). */
+  async settingFor(
+    repos: Repositories,
+    computers: ReadonlyArray<{ id: number; policyId: PolicyId; platform: string }>,
+    name: SettingName,
+  ): Promise<Map<number, string>> {
+    const out = new Map<number, string>();
+    if (computers.length === 0) return out;
+    const [{ tree }, own] = await Promise.all([
+      this.policies(repos),
+      repos.computers.overridesByComputer(computers.map((c) => c.id)),
+    ]);
+    for (const c of computers) {
+      const resolved = tree.resolveForComputer({
+        policyId: c.policyId,
+        overrides: own.get(c.id) ?? {},
+        platform: c.platform,
+      });
+      out.set(c.id, resolved.values[name]);
+    }
+    return out;
   }
 
   /**
    * From a tree already in hand (e.g. the one a change is about to store). `firewallRules`: the
-   * computer's effective firewall rules (policy chain + its own; see `loadFirewall`), part of the
+   * computer's effective firewall rules (policy chain + its own; see `firewall`), part of the
    * configuration and so of the fingerprint. Omitted means none.
    */
   async fromTree(

@@ -1,13 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { decoyHash, hashPassword, passwordProblem, verifyPassword } from '../auth/passwords.js';
 import { PalisadeError } from '../errors.js';
-import {
-  type ConsoleRole,
-  type ConsoleSessionRecord,
-  ConsoleStore,
-  type ConsoleUserRecord,
-} from '../store/console-store.js';
-import type { NewAuditEvent, Store } from '../store/store.js';
+import type { ConsoleRole, ConsoleSessionRecord, ConsoleUserRecord, NewAuditEvent, Store } from '../store/store.js';
 
 /**
  * Session lifetime: ended after 30 minutes without a request (OWASP Session Management Cheat
@@ -94,24 +88,24 @@ export class ConsoleAuthService {
   /** Signs in; the reply's `secret` goes into the session cookie and nowhere else. */
   async signIn(name: string, password: string, from: string | null): Promise<ConsoleSession & { secret: string }> {
     const t = this.now();
-    const user = await ConsoleStore.over(this.store).findUserByName(name);
+    const user = await this.store.consoleUsers.findUserByName(name);
     // The hash is checked before anything else is decided so every refusal takes as long.
     const ok = await verifyPassword(password, user?.passwordHash ?? (await decoyHash()));
     const where = from ? `from ${from}` : null;
     if (!user) {
-      await this.store.insertAuditEvents([
+      await this.store.audit.insert([
         audit('user.signin.failed', 'anonymous', null, t, { setting: name.slice(0, 64), newValue: 'unknown user' }),
       ]);
       throw new PalisadeError('SIGN_IN_FAILED');
     }
     if (user.disabledAt !== null) {
-      await this.store.insertAuditEvents([
+      await this.store.audit.insert([
         audit('user.signin.failed', `user:${user.id}`, user.id, t, { newValue: 'disabled', oldValue: where }),
       ]);
       throw new PalisadeError('SIGN_IN_FAILED');
     }
     if (user.lockedUntil !== null && user.lockedUntil > t) {
-      await this.store.insertAuditEvents([
+      await this.store.audit.insert([
         audit('user.signin.failed', `user:${user.id}`, user.id, t, { newValue: 'locked', oldValue: where }),
       ]);
       throw new LockedOut(user.lockedUntil - t);
@@ -120,8 +114,8 @@ export class ConsoleAuthService {
       const failures = user.failedSignIns + 1;
       const lock = lockoutMs(failures);
       await this.store.transaction(async (tx) => {
-        await ConsoleStore.over(tx).recordFailure(user.id, lock > 0 ? t + lock : null);
-        await tx.insertAuditEvents([
+        await tx.consoleUsers.recordFailure(user.id, lock > 0 ? t + lock : null);
+        await tx.audit.insert([
           audit('user.signin.failed', `user:${user.id}`, user.id, t, {
             newValue: lock > 0 ? `wrong password; locked for ${Math.round(lock / 1000)} s` : 'wrong password',
             oldValue: where,
@@ -136,11 +130,11 @@ export class ConsoleAuthService {
     const expiresAt = Math.min(t + SESSION_IDLE_MS, t + SESSION_MAX_MS);
     const idHash = sha256(secret);
     await this.store.transaction(async (tx) => {
-      const users = ConsoleStore.over(tx);
+      const users = tx.consoleUsers;
       await users.recordSignIn(user.id, t);
       await users.createSession({ idHash, userId: user.id, csrfToken, now: t, expiresAt });
       await users.deleteExpiredSessions(t);
-      await tx.insertAuditEvents([audit('user.signin', `user:${user.id}`, user.id, t, { oldValue: where })]);
+      await tx.audit.insert([audit('user.signin', `user:${user.id}`, user.id, t, { oldValue: where })]);
     });
     return { secret, idHash, csrfToken, expiresAt, user: { id: user.id, name: user.name, role: user.role } };
   }
@@ -149,7 +143,7 @@ export class ConsoleAuthService {
   async session(secret: string): Promise<ConsoleSession | null> {
     if (!/^[A-Za-z0-9_-]{43}$/.test(secret)) return null;
     const t = this.now();
-    const users = ConsoleStore.over(this.store);
+    const users = this.store.consoleUsers;
     const s = await users.findSession(sha256(secret));
     if (!s) return null;
     if (s.expiresAt <= t || s.user.disabledAt !== null) {
@@ -167,8 +161,8 @@ export class ConsoleAuthService {
   async signOut(s: ConsoleSession): Promise<void> {
     const t = this.now();
     await this.store.transaction(async (tx) => {
-      if (await ConsoleStore.over(tx).deleteSession(s.idHash))
-        await tx.insertAuditEvents([audit('user.signout', `user:${s.user.id}`, s.user.id, t)]);
+      if (await tx.consoleUsers.deleteSession(s.idHash))
+        await tx.audit.insert([audit('user.signout', `user:${s.user.id}`, s.user.id, t)]);
     });
   }
 
@@ -180,9 +174,9 @@ export class ConsoleAuthService {
     const passwordHash = await hashPassword(password);
     const t = this.now();
     return this.store.transaction(async (tx) => {
-      const u = await ConsoleStore.over(tx).createUser({ name, passwordHash, role, now: t });
+      const u = await tx.consoleUsers.createUser({ name, passwordHash, role, now: t });
       if (!u) throw new PalisadeError('USER_NAME_TAKEN', `"${name}"`);
-      await tx.insertAuditEvents([audit('user.create', actor, u.id, t, { setting: 'role', newValue: role })]);
+      await tx.audit.insert([audit('user.create', actor, u.id, t, { setting: 'role', newValue: role })]);
       return u;
     });
   }
@@ -194,12 +188,12 @@ export class ConsoleAuthService {
     const passwordHash = await hashPassword(password);
     const t = this.now();
     return this.store.transaction(async (tx) => {
-      const users = ConsoleStore.over(tx);
+      const users = tx.consoleUsers;
       const u = await users.findUserByName(name);
       if (!u) throw new PalisadeError('USER_NOT_FOUND', `"${name}"`);
       await users.setPassword(u.id, passwordHash, t);
       await users.deleteSessionsOf(u.id);
-      await tx.insertAuditEvents([audit('user.password', actor, u.id, t)]);
+      await tx.audit.insert([audit('user.password', actor, u.id, t)]);
       return u;
     });
   }
@@ -208,18 +202,18 @@ export class ConsoleAuthService {
   async setDisabled(name: string, disabled: boolean, actor: string): Promise<ConsoleUserRecord> {
     const t = this.now();
     return this.store.transaction(async (tx) => {
-      const users = ConsoleStore.over(tx);
+      const users = tx.consoleUsers;
       const u = await users.findUserByName(name);
       if (!u) throw new PalisadeError('USER_NOT_FOUND', `"${name}"`);
       if ((u.disabledAt !== null) === disabled) return u;
       await users.setDisabled(u.id, disabled, t);
-      await tx.insertAuditEvents([audit(disabled ? 'user.disable' : 'user.enable', actor, u.id, t)]);
+      await tx.audit.insert([audit(disabled ? 'user.disable' : 'user.enable', actor, u.id, t)]);
       return (await users.getUser(u.id)) ?? u;
     });
   }
 
   listUsers(): Promise<ConsoleUserRecord[]> {
-    return ConsoleStore.over(this.store).listUsers();
+    return this.store.consoleUsers.listUsers();
   }
 }
 

@@ -1,7 +1,6 @@
 import { PalisadeError } from '../errors.js';
 import { hashSecret, newSecret } from '../secrets.js';
-import { type ActivationTokenRecord, CredentialsStore } from '../store/credentials-store.js';
-import type { Store } from '../store/store.js';
+import type { ActivationTokenRecord, Store } from '../store/store.js';
 
 /** What a new activation token allows. */
 export interface TokenLimits {
@@ -41,7 +40,7 @@ export async function issueActivationToken(
   const token = newSecret('token');
   const expiresAt = limits.ttlMs === null ? null : now + limits.ttlMs;
   const id = await store.transaction(async (tx) => {
-    const id = await CredentialsStore.over(tx).createActivationToken({
+    const id = await tx.activationTokens.create({
       tokenHash: hashSecret(token),
       policyId: limits.policyId,
       maxUses: limits.maxUses,
@@ -49,7 +48,7 @@ export async function issueActivationToken(
       description: limits.description,
       now,
     });
-    await tx.insertAuditEvents([
+    await tx.audit.insert([
       {
         time: now,
         actor,
@@ -74,12 +73,11 @@ export async function issueActivationToken(
 /** Revokes a token (activation with it is refused from the next request on) and audits it. */
 export async function revokeActivationToken(store: Store, id: number, actor: string, now: number): Promise<void> {
   await store.transaction(async (tx) => {
-    const credentials = CredentialsStore.over(tx);
-    const t = await credentials.getActivationToken(id);
+    const t = await tx.activationTokens.get(id);
     if (!t) throw new PalisadeError('ACTIVATION_TOKEN_NOT_FOUND', `ID ${id}`);
-    if (!(await credentials.revokeActivationToken(id, now)))
+    if (!(await tx.activationTokens.revoke(id, now)))
       throw new PalisadeError('ACTIVATION_TOKEN_REVOKED_ALREADY', `ID ${id}`);
-    await tx.insertAuditEvents([
+    await tx.audit.insert([
       {
         time: now,
         actor,
@@ -97,11 +95,10 @@ export async function revokeActivationToken(store: Store, id: number, actor: str
 /** Revokes an API key (requests with it get 401 from the next one on) and audits it. */
 export async function revokeApiKey(store: Store, id: number, actor: string, now: number): Promise<void> {
   await store.transaction(async (tx) => {
-    const key = (await tx.listApiKeys()).find((k) => k.id === id);
+    const key = (await tx.apiKeys.list()).find((k) => k.id === id);
     if (!key) throw new PalisadeError('API_KEY_NOT_FOUND', `ID ${id}`);
-    if (!(await CredentialsStore.over(tx).revokeApiKey(id, now)))
-      throw new PalisadeError('API_KEY_REVOKED_ALREADY', `ID ${id}`);
-    await tx.insertAuditEvents([
+    if (!(await tx.apiKeys.revoke(id, now))) throw new PalisadeError('API_KEY_REVOKED_ALREADY', `ID ${id}`);
+    await tx.audit.insert([
       {
         time: now,
         actor,

@@ -51,7 +51,9 @@ export async function createDeploymentScript(
   let activationTokenId: number | null = null;
   if (r.activate) {
     const policy =
-      r.policyId !== undefined ? await deps.store.getPolicy(r.policyId) : await deps.store.ensureBasePolicy(r.now);
+      r.policyId !== undefined
+        ? await deps.store.policies.get(r.policyId)
+        : await deps.store.policies.ensureBase(r.now);
     if (!policy) throw new PalisadeError('POLICY_NOT_FOUND', `ID ${r.policyId}`);
     const maxUses = r.tokenUses === undefined ? SCRIPT_TOKEN_USES : r.tokenUses;
     const hours = r.tokenHours === undefined ? SCRIPT_TOKEN_HOURS : r.tokenHours;

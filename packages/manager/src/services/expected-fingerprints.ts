@@ -1,7 +1,6 @@
 import type { PolicyTree } from '@palisade/core';
-import { markListeningComputersDue } from '../dialer/dial-on-change.js';
-import type { ComputerRecord, Store } from '../store/store.js';
-import { type ConfigurationService, loadPolicyTree } from './configuration-service.js';
+import type { ComputerRecord, StoreTransaction } from '../store/store.js';
+import type { ConfigurationService } from './configuration-service.js';
 
 /**
  * After a change that can alter what computers run (a setting override, a policy move, a
@@ -13,25 +12,26 @@ import { type ConfigurationService, loadPolicyTree } from './configuration-servi
  * configuration, so a fleet-wide change hashes once per combination, not once per computer.
  *
  * Those of the changed computers whose agent listens (Bidirectional, Manager Initiated) are made
- * due for a dial now in the same transaction, and the dialer is woken: the change reaches them
- * at once, not at their next contact (dialer/dial-on-change.ts). Agent Initiated ones wait for
- * their heartbeat.
+ * due for a dial now in the same transaction (docs/communication.md "When a change reaches the
+ * agent"): the change reaches them at once, not at their next contact. Agent Initiated ones wait
+ * for their heartbeat. Returns how many were made due.
  *
  * `tree` defaults to the tree as `tx` sees it (the change's writes included).
  */
 export async function refreshExpectedFingerprints(
-  tx: Store,
+  tx: StoreTransaction,
   configurations: ConfigurationService,
   computers: readonly ComputerRecord[],
   tree?: PolicyTree,
-): Promise<void> {
+  now = Date.now(),
+): Promise<number> {
   const active = computers.filter((c) => c.state === 'active');
-  if (active.length === 0) return;
+  if (active.length === 0) return 0;
   const ids = active.map((c) => c.id);
   const [t, own, firewall] = await Promise.all([
-    tree ?? loadPolicyTree(tx),
-    tx.computerOverridesByComputer(ids),
-    configurations.loadFirewall(tx, ids),
+    tree ?? configurations.policies(tx).then((s) => s.tree),
+    tx.computers.overridesByComputer(ids),
+    configurations.firewall(tx, ids),
   ]);
   const memo = new Map<string, string>();
   const changed = new Map<string, number[]>();
@@ -59,6 +59,9 @@ export async function refreshExpectedFingerprints(
     if (list) list.push(c.id);
     else changed.set(fingerprint, [c.id]);
   }
-  for (const [fingerprint, list] of changed) await tx.setExpectedFingerprint(list, fingerprint);
-  await markListeningComputersDue(tx, configurations, [...changed.values()].flat());
+  for (const [fingerprint, list] of changed) await tx.computers.setExpectedFingerprint(list, fingerprint);
+  return tx.dialTargets.markListeningDue([...changed.values()].flat(), now);
 }
+
+/** Recomputes the expected fingerprints of these computers in the change's transaction (see above). */
+export type RefreshFingerprints = (computers: readonly ComputerRecord[], tree?: PolicyTree) => Promise<void>;

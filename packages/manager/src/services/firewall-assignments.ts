@@ -1,4 +1,5 @@
 import type { FirewallRule, PolicyId, PolicyTree } from '@palisade/core';
+import type { FirewallAssignmentRows } from '../store/store.js';
 
 /** Where an effective rule comes from: a policy of the computer's chain, or the computer itself. */
 export type FirewallRuleSource = `policy:${PolicyId}` | 'computer';
@@ -10,10 +11,13 @@ export interface AssignedFirewallRule {
   readonly source: FirewallRuleSource;
 }
 
+/** No assignments (a new computer has none of its own). */
+const NONE: FirewallAssignmentRows = { lists: new Map(), rules: new Map() };
+
 /**
- * Firewall rule assignments as read in one go: the rules they name, each policy's own list and
- * the lists of the computers asked for. Computing many computers' rules from one read keeps a
- * fleet-wide refresh to a handful of queries.
+ * Firewall rule assignments as read in one go: each policy's own list (from the policy-tree
+ * snapshot) and the lists of the computers asked for, with the rules they name. Computing many
+ * computers' rules from one read keeps a fleet-wide refresh to a handful of queries.
  *
  * Inheritance: a policy's effective rules are its ancestors' (Base Policy first) followed by its
  * own; a computer's are its policy's followed by its own. Rules only add up — as in Deep
@@ -22,19 +26,18 @@ export interface AssignedFirewallRule {
  */
 export class FirewallAssignments {
   constructor(
-    private readonly rules: ReadonlyMap<number, FirewallRule>,
-    private readonly byPolicy: ReadonlyMap<PolicyId, readonly number[]>,
-    private readonly byComputer: ReadonlyMap<number, readonly number[]>,
+    private readonly policies: FirewallAssignmentRows,
+    private readonly computers: FirewallAssignmentRows = NONE,
   ) {}
 
   /** The rules assigned on the policy itself, in assignment order. */
   policyRuleIds(policyId: PolicyId): readonly number[] {
-    return this.byPolicy.get(policyId) ?? [];
+    return this.policies.lists.get(policyId) ?? [];
   }
 
   /** The rules assigned on the computer itself; empty for a computer not loaded. */
   computerRuleIds(computerId: number): readonly number[] {
-    return this.byComputer.get(computerId) ?? [];
+    return this.computers.lists.get(computerId) ?? [];
   }
 
   /** Effective rules of a policy (computerId null) or of a computer on it, with their sources, root first. */
@@ -44,7 +47,7 @@ export class FirewallAssignments {
     const add = (ids: readonly number[], source: FirewallRuleSource) => {
       for (const ruleId of ids) {
         if (seen.has(ruleId)) continue;
-        const rule = this.rules.get(ruleId);
+        const rule = this.policies.rules.get(ruleId) ?? this.computers.rules.get(ruleId);
         // The foreign keys make this impossible; a stored assignment without its rule is a bug.
         if (!rule) throw new Error(`firewall rule ${ruleId} is assigned (${source}) but was not loaded`);
         seen.add(ruleId);

@@ -11,11 +11,15 @@ import {
   validateFirewallRule,
 } from '@palisade/core';
 import { PalisadeError } from '../errors.js';
-import { type FirewallRuleRecord, FirewallStore } from '../store/firewall-store.js';
-import type { ComputerRecord, NewAuditEvent, Store } from '../store/store.js';
-import { type ConfigurationService, loadPolicies, loadPolicyTree } from './configuration-service.js';
-import { refreshExpectedFingerprints } from './expected-fingerprints.js';
-import type { AssignedFirewallRule } from './firewall-assignments.js';
+import type {
+  ComputerRecord,
+  FirewallRuleRecord,
+  FirewallRuleUsage,
+  NewAuditEvent,
+  Repositories,
+} from '../store/store.js';
+import { ConfigurationChanges } from './configuration-changes.js';
+import type { AssignedFirewallRule, FirewallAssignments } from './firewall-assignments.js';
 
 /** A policy's firewall: its own rule IDs, and what it inherits (with the policy that assigns each). */
 export interface PolicyFirewall {
@@ -51,7 +55,7 @@ export type FirewallRuleInput = Readonly<Record<string, unknown>>;
 /** Any valid id: validation needs one, and the real one exists only once the row does. */
 const PLACEHOLDER_ID = '1';
 
-function describeUsage(u: Awaited<ReturnType<FirewallStore['ruleUsage']>>): string {
+function describeUsage(u: FirewallRuleUsage): string {
   const parts: string[] = [];
   const more = (n: number) => (n > 10 ? ` and ${n - 10} more` : '');
   if (u.policies.length > 0) {
@@ -114,21 +118,15 @@ function uniqueIds(ids: readonly number[]): number[] {
  * expected fingerprints of the computers it reaches, so they show `Update Pending (Heartbeat)`
  * at once; a refused change writes nothing.
  */
-export class FirewallService {
-  constructor(
-    private readonly store: Store,
-    private readonly configurations: ConfigurationService,
-    private readonly now: () => number = Date.now,
-  ) {}
-
+export class FirewallService extends ConfigurationChanges {
   // ----- rules ----------------------------------------------------------------------------
 
   listRules(): Promise<FirewallRuleRecord[]> {
-    return FirewallStore.over(this.store).listRules();
+    return this.store.firewall.listRules();
   }
 
   async getRule(id: number): Promise<FirewallRuleRecord> {
-    const r = await FirewallStore.over(this.store).getRule(id);
+    const r = await this.store.firewall.getRule(id);
     if (!r) throw new PalisadeError('FIREWALL_RULE_NOT_FOUND', String(id));
     return r;
   }
@@ -136,12 +134,11 @@ export class FirewallService {
   async createRule(input: FirewallRuleInput, actor: string): Promise<FirewallRuleRecord> {
     const checked = checkRule(input, PLACEHOLDER_ID);
     return this.store.transaction(async (tx) => {
-      const fw = FirewallStore.over(tx);
-      await this.requireFreeName(fw, checked.name, null);
+      await this.requireFreeName(tx, checked.name, null);
       this.requireLists(checked);
       // A new rule is assigned nowhere: no fingerprint changes.
-      const created = await fw.createRule(checked.name, (id) => ({ ...checked, id: String(id) }), this.now());
-      await tx.insertAuditEvents([
+      const created = await tx.firewall.createRule(checked.name, (id) => ({ ...checked, id: String(id) }), this.now());
+      await tx.audit.insert([
         ruleAudit('firewallRule.create', created.id, null, created.rule, actor, created.createdAt),
       ]);
       return created;
@@ -158,19 +155,18 @@ export class FirewallService {
     mode: 'merge' | 'replace',
     actor: string,
   ): Promise<FirewallRuleRecord> {
-    return this.store.transaction(async (tx) => {
-      await tx.lockPolicyTree();
-      const fw = FirewallStore.over(tx);
-      const current = await fw.getRule(id);
+    return this.change(async (tx, refresh) => {
+      await tx.policies.lockTree();
+      const current = await tx.firewall.getRule(id);
       if (!current) throw new PalisadeError('FIREWALL_RULE_NOT_FOUND', String(id));
       const rule = checkRule(mode === 'merge' ? mergeFirewallRule(current.rule, input) : input, String(id));
       if (JSON.stringify(rule) === JSON.stringify(current.rule)) return current;
-      await this.requireFreeName(fw, rule.name, id);
+      await this.requireFreeName(tx, rule.name, id);
       this.requireLists(rule);
       const t = this.now();
-      await fw.updateRule(id, rule, t);
-      await tx.insertAuditEvents([ruleAudit('firewallRule.modify', id, current.rule, rule, actor, t)]);
-      await refreshExpectedFingerprints(tx, this.configurations, await this.computersUsingRule(tx, fw, id));
+      await tx.firewall.updateRule(id, rule, t);
+      await tx.audit.insert([ruleAudit('firewallRule.modify', id, current.rule, rule, actor, t)]);
+      await refresh(await this.computersUsingRule(tx, id));
       return { ...current, rule, updatedAt: t };
     });
   }
@@ -178,93 +174,80 @@ export class FirewallService {
   /** Refused while a policy or computer assigns it, naming them. */
   async deleteRule(id: number, actor: string): Promise<void> {
     await this.store.transaction(async (tx) => {
-      await tx.lockPolicyTree();
-      const fw = FirewallStore.over(tx);
-      const current = await fw.getRule(id);
+      await tx.policies.lockTree();
+      const current = await tx.firewall.getRule(id);
       if (!current) throw new PalisadeError('FIREWALL_RULE_NOT_FOUND', String(id));
-      const usage = await fw.ruleUsage(id);
+      const usage = await tx.firewall.ruleUsage(id);
       if (usage.policies.length > 0 || usage.computers.length > 0) {
         throw new PalisadeError('FIREWALL_RULE_IN_USE', `rule ${id} is assigned to ${describeUsage(usage)}`);
       }
-      await fw.deleteRule(id);
-      await tx.insertAuditEvents([ruleAudit('firewallRule.delete', id, current.rule, null, actor, this.now())]);
+      await tx.firewall.deleteRule(id);
+      await tx.audit.insert([ruleAudit('firewallRule.delete', id, current.rule, null, actor, this.now())]);
     });
   }
 
   // ----- assignments ----------------------------------------------------------------------
 
   async policyFirewall(policyId: PolicyId): Promise<PolicyFirewall> {
-    return this.store.transaction(async (tx) => {
-      const tree = await loadPolicyTree(tx);
-      if (!tree.has(policyId)) throw new PalisadeError('POLICY_NOT_FOUND', String(policyId));
-      return this.policyView(tree, await this.configurations.loadFirewall(tx, []), policyId);
-    });
+    const snapshot = await this.configurations.policies(this.store);
+    if (!snapshot.tree.has(policyId)) throw new PalisadeError('POLICY_NOT_FOUND', String(policyId));
+    return this.policyView(snapshot.tree, await this.configurations.firewall(this.store, [], snapshot), policyId);
   }
 
   /** Replaces the policy's own rule list; every computer on it or below it gets a new expected fingerprint. */
   async setPolicyFirewall(policyId: PolicyId, ruleIds: readonly number[], actor: string): Promise<PolicyFirewall> {
     const ids = uniqueIds(ruleIds);
-    return this.store.transaction(async (tx) => {
-      await tx.lockPolicyTree();
-      const { tree } = await loadPolicies(tx);
+    return this.change(async (tx, refresh) => {
+      await tx.policies.lockTree();
+      const { tree } = await this.configurations.policies(tx);
       if (!tree.has(policyId)) throw new PalisadeError('POLICY_NOT_FOUND', String(policyId));
-      const fw = FirewallStore.over(tx);
-      await this.requireRules(fw, ids);
-      const before = await fw.policyRuleIds(policyId);
+      await this.requireRules(tx, ids);
+      const before = await tx.firewall.policyRuleIds(policyId);
       if (JSON.stringify(before) !== JSON.stringify(ids)) {
-        await fw.setPolicyRules(policyId, ids);
-        await tx.insertAuditEvents([this.audit('policy.firewall', 'policy', policyId, before, ids, actor)]);
+        await tx.firewall.setPolicyRules(policyId, ids);
+        await tx.audit.insert([this.audit('policy.firewall', 'policy', policyId, before, ids, actor)]);
         const subtree = [policyId, ...tree.descendantsOf(policyId).map((p) => p.id)];
-        await refreshExpectedFingerprints(tx, this.configurations, await tx.listComputersByPolicy(subtree));
+        await refresh(await tx.computers.listByPolicy(subtree));
       }
-      return this.policyView(tree, await this.configurations.loadFirewall(tx, []), policyId);
+      return this.policyView(tree, await this.configurations.firewall(tx, []), policyId);
     });
   }
 
   async computerFirewall(computerId: number): Promise<ComputerFirewall> {
     return this.store.transaction(async (tx) => {
-      const c = await tx.getComputer(computerId);
+      const c = await tx.computers.get(computerId);
       if (!c) throw new PalisadeError('COMPUTER_NOT_FOUND', String(computerId));
-      const [tree, firewall] = await Promise.all([
-        loadPolicyTree(tx),
-        this.configurations.loadFirewall(tx, [computerId]),
-      ]);
-      return this.computerView(tree, firewall, c);
+      return this.computerView(tx, c);
     });
   }
 
   /** Replaces the computer's own rule list (added to what its policy chain gives). */
   async setComputerFirewall(computerId: number, ruleIds: readonly number[], actor: string): Promise<ComputerFirewall> {
     const ids = uniqueIds(ruleIds);
-    return this.store.transaction(async (tx) => {
-      await tx.lockPolicyTree();
-      const c = await tx.getComputer(computerId);
+    return this.change(async (tx, refresh) => {
+      await tx.policies.lockTree();
+      const c = await tx.computers.get(computerId);
       if (!c) throw new PalisadeError('COMPUTER_NOT_FOUND', String(computerId));
-      const fw = FirewallStore.over(tx);
-      await this.requireRules(fw, ids);
-      const before = await fw.computerRuleIds(computerId);
+      await this.requireRules(tx, ids);
+      const before = await tx.firewall.computerRuleIds(computerId);
       if (JSON.stringify(before) !== JSON.stringify(ids)) {
-        await fw.setComputerRules(computerId, ids);
-        await tx.insertAuditEvents([this.audit('computer.firewall', 'computer', computerId, before, ids, actor)]);
-        await refreshExpectedFingerprints(tx, this.configurations, [c]);
+        await tx.firewall.setComputerRules(computerId, ids);
+        await tx.audit.insert([this.audit('computer.firewall', 'computer', computerId, before, ids, actor)]);
+        await refresh([c]);
       }
-      const [tree, firewall] = await Promise.all([
-        loadPolicyTree(tx),
-        this.configurations.loadFirewall(tx, [computerId]),
-      ]);
-      return this.computerView(tree, firewall, c);
+      return this.computerView(tx, c);
     });
   }
 
   /** The effective list the computer's agent enforces (hidden rule included), from its current configuration. */
   async effectiveForComputer(computerId: number): Promise<EffectiveComputerFirewall> {
     return this.store.transaction(async (tx) => {
-      const c = await tx.getComputer(computerId);
+      const c = await tx.computers.get(computerId);
       if (!c) throw new PalisadeError('COMPUTER_NOT_FOUND', String(computerId));
-      const [tree, overrides, firewall] = await Promise.all([
-        loadPolicyTree(tx),
-        tx.computerOverrides(computerId),
-        this.configurations.loadFirewall(tx, [computerId]),
+      const { tree } = await this.configurations.policies(tx);
+      const [overrides, firewall] = await Promise.all([
+        tx.computers.overrides(computerId),
+        this.configurations.firewall(tx, [computerId]),
       ]);
       const assigned = firewall.effective(tree, c.policyId, c.id);
       const e = await this.configurations.fromTree(
@@ -289,11 +272,7 @@ export class FirewallService {
 
   // ----- internals ------------------------------------------------------------------------
 
-  private policyView(
-    tree: PolicyTree,
-    firewall: Awaited<ReturnType<ConfigurationService['loadFirewall']>>,
-    policyId: PolicyId,
-  ): PolicyFirewall {
+  private policyView(tree: PolicyTree, firewall: FirewallAssignments, policyId: PolicyId): PolicyFirewall {
     const effective = firewall.effective(tree, policyId, null);
     const inherited = effective.filter((a) => a.source !== `policy:${policyId}`);
     return {
@@ -304,12 +283,10 @@ export class FirewallService {
     };
   }
 
-  private computerView(
-    tree: PolicyTree,
-    firewall: Awaited<ReturnType<ConfigurationService['loadFirewall']>>,
-    c: ComputerRecord,
-  ): ComputerFirewall {
-    const effective = firewall.effective(tree, c.policyId, c.id);
+  private async computerView(tx: Repositories, c: ComputerRecord): Promise<ComputerFirewall> {
+    const snapshot = await this.configurations.policies(tx);
+    const firewall = await this.configurations.firewall(tx, [c.id], snapshot);
+    const effective = firewall.effective(snapshot.tree, c.policyId, c.id);
     const inherited = effective.filter((a) => a.source !== 'computer');
     return {
       computerId: c.id,
@@ -339,8 +316,8 @@ export class FirewallService {
     };
   }
 
-  private async requireFreeName(fw: FirewallStore, name: string, self: number | null): Promise<void> {
-    const other = await fw.findRuleIdByName(name);
+  private async requireFreeName(tx: Repositories, name: string, self: number | null): Promise<void> {
+    const other = await tx.firewall.findRuleIdByName(name);
     if (other !== null && other !== self)
       throw new PalisadeError('FIREWALL_RULE_NAME_TAKEN', `"${name}" is rule ${other}`);
   }
@@ -355,28 +332,28 @@ export class FirewallService {
       throw new PalisadeError('FIREWALL_LIST_REFERENCE_UNKNOWN', refs.map((r) => `${r.member} ${r.id}`).join(', '));
   }
 
-  private async requireRules(fw: FirewallStore, ids: readonly number[]): Promise<void> {
-    const missing = await fw.missingRuleIds(ids);
+  private async requireRules(tx: Repositories, ids: readonly number[]): Promise<void> {
+    const missing = await tx.firewall.missingRuleIds(ids);
     if (missing.length > 0) throw new PalisadeError('FIREWALL_RULE_REFERENCE_UNKNOWN', `ruleIDs ${missing.join(', ')}`);
   }
 
   /** Computers whose effective rules include the rule: on a policy subtree that assigns it, or assigning it themselves. */
-  private async computersUsingRule(tx: Store, fw: FirewallStore, ruleId: number): Promise<ComputerRecord[]> {
-    const [tree, usage, direct] = await Promise.all([
-      loadPolicyTree(tx),
-      fw.ruleUsage(ruleId),
-      fw.computerIdsWithRules([ruleId]),
+  private async computersUsingRule(tx: Repositories, ruleId: number): Promise<ComputerRecord[]> {
+    const [{ tree }, usage, direct] = await Promise.all([
+      this.configurations.policies(tx),
+      tx.firewall.ruleUsage(ruleId),
+      tx.firewall.computerIdsWithRules([ruleId]),
     ]);
     const policyIds = new Set<number>();
     for (const p of usage.policies) {
       policyIds.add(p.id);
       for (const d of tree.descendantsOf(p.id)) policyIds.add(d.id);
     }
-    const computers = policyIds.size > 0 ? await tx.listComputersByPolicy([...policyIds]) : [];
+    const computers = policyIds.size > 0 ? await tx.computers.listByPolicy([...policyIds]) : [];
     const seen = new Set(computers.map((c) => c.id));
     for (const id of direct) {
       if (seen.has(id)) continue;
-      const c = await tx.getComputer(id);
+      const c = await tx.computers.get(id);
       if (c) computers.push(c);
     }
     return computers;

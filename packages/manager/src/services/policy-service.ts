@@ -12,17 +12,16 @@ import {
   type SettingWriteProblem,
 } from '@palisade/core';
 import { PalisadeError } from '../errors.js';
-import { MonitorStore } from '../store/monitor-store.js';
 import type {
   ApiKeyRecord,
   AuditEventRecord,
   ComputerRecord,
   NewAuditEvent,
   PolicyRecord,
-  Store,
+  Repositories,
+  StoreTransaction,
 } from '../store/store.js';
-import { type ConfigurationService, loadPolicies } from './configuration-service.js';
-import { refreshExpectedFingerprints } from './expected-fingerprints.js';
+import { ConfigurationChanges } from './configuration-changes.js';
 
 /** A policy with its stored overrides and its effective values (with their sources). */
 /** C0 controls and DEL: never part of a name an operator typed. */
@@ -183,30 +182,20 @@ function requireSettingName(name: string): SettingName {
  * affects into one transaction, so a rejected request writes nothing and an accepted one
  * shows `Update Pending (Heartbeat)` at once on the computers whose configuration changed.
  */
-export class PolicyService {
-  constructor(
-    private readonly store: Store,
-    private readonly configurations: ConfigurationService,
-    private readonly now: () => number = Date.now,
-  ) {}
-
+export class PolicyService extends ConfigurationChanges {
   // ----- policies -------------------------------------------------------------------------
 
   async listPolicies(): Promise<PolicyDetail[]> {
-    // One read transaction: the rows and the tree come from the same snapshot.
-    return this.store.transaction(async (tx) => {
-      const { records, tree } = await loadPolicies(tx);
-      return records.map((r) => policyDetail(tree, r));
-    });
+    // The rows and the tree come from one snapshot (one version of the tree).
+    const { records, tree } = await this.configurations.policies(this.store);
+    return records.map((r) => policyDetail(tree, r));
   }
 
   async getPolicy(id: PolicyId): Promise<PolicyDetail> {
-    return this.store.transaction(async (tx) => {
-      const { records, tree } = await loadPolicies(tx);
-      const r = records.find((p) => p.id === id);
-      if (!r) throw new PalisadeError('POLICY_NOT_FOUND', String(id));
-      return policyDetail(tree, r);
-    });
+    const { records, tree } = await this.configurations.policies(this.store);
+    const r = records.find((p) => p.id === id);
+    if (!r) throw new PalisadeError('POLICY_NOT_FOUND', String(id));
+    return policyDetail(tree, r);
   }
 
   async getPolicySetting(id: PolicyId, name: string): Promise<SettingRead> {
@@ -217,17 +206,17 @@ export class PolicyService {
 
   async createPolicy(input: NewPolicy, actor: string): Promise<PolicyDetail> {
     checkPolicyName(input.name);
-    return this.store.transaction(async (tx) => {
-      await tx.lockPolicyTree();
+    return this.change(async (tx) => {
+      await tx.policies.lockTree();
       const t = this.now();
-      const { tree } = await loadPolicies(tx);
+      const { tree } = await this.configurations.policies(tx);
       const parentId = input.parentId === undefined ? tree.base.id : input.parentId;
       if (parentId === null)
         throw new PalisadeError('POLICY_PARENT_REQUIRED', 'parentID null: only the Base Policy has no parent');
       if (!tree.has(parentId)) throw new PalisadeError('POLICY_REFERENCE_UNKNOWN', `parentID ${parentId}`);
       await this.requireFreeName(tx, input.name, null);
       const writes = this.checkPolicyWrites(false, input.settings);
-      const record = await tx.createPolicy({
+      const record = await tx.policies.create({
         parentId,
         name: input.name,
         description: input.description ?? '',
@@ -247,7 +236,7 @@ export class PolicyService {
       ];
       let next = tree.withPolicy({ id: record.id, parentId, name: record.name, overrides: {} });
       next = await this.writePolicySettings(tx, next, record.id, writes, actor, t, audit);
-      await tx.insertAuditEvents(audit);
+      await tx.audit.insert(audit);
       // A new policy has no computers yet, so no fingerprint changes.
       return policyDetail(next, record);
     });
@@ -255,10 +244,10 @@ export class PolicyService {
 
   async modifyPolicy(id: PolicyId, change: PolicyChange, actor: string): Promise<PolicyDetail> {
     if (change.name !== undefined) checkPolicyName(change.name);
-    return this.store.transaction(async (tx) => {
-      await tx.lockPolicyTree();
+    return this.change(async (tx, refresh) => {
+      await tx.policies.lockTree();
       const t = this.now();
-      const { records, tree } = await loadPolicies(tx);
+      const { records, tree } = await this.configurations.policies(tx);
       const current = records.find((p) => p.id === id);
       if (!current) throw new PalisadeError('POLICY_NOT_FOUND', String(id));
       const audit: NewAuditEvent[] = [];
@@ -298,11 +287,15 @@ export class PolicyService {
         }
       }
       const writes = this.checkPolicyWrites(tree.isBase(id), change.settings);
-      const record = Object.keys(patch).length > 0 ? ((await tx.updatePolicy(id, patch, t)) ?? current) : current;
+      const record = Object.keys(patch).length > 0 ? ((await tx.policies.update(id, patch, t)) ?? current) : current;
       const before = audit.length;
       next = await this.writePolicySettings(tx, next, id, writes, actor, t, audit);
-      await tx.insertAuditEvents(audit);
-      if (patch.parentId !== undefined || audit.length > before) await this.refreshPolicySubtree(tx, next, id);
+      await tx.audit.insert(audit);
+      if (patch.parentId !== undefined || audit.length > before) {
+        // Every computer on the policy or below it.
+        const ids = [id, ...next.descendantsOf(id).map((p) => p.id)];
+        await refresh(await tx.computers.listByPolicy(ids), next);
+      }
       return policyDetail(next, record);
     });
   }
@@ -316,23 +309,23 @@ export class PolicyService {
 
   async deletePolicy(id: PolicyId, actor: string): Promise<{ activationTokensDeleted: number }> {
     return this.store.transaction(async (tx) => {
-      await tx.lockPolicyTree();
+      await tx.policies.lockTree();
       const t = this.now();
-      const { records, tree } = await loadPolicies(tx);
+      const { records, tree } = await this.configurations.policies(tx);
       const current = records.find((p) => p.id === id);
       if (!current) throw new PalisadeError('POLICY_NOT_FOUND', String(id));
       const problem = tree.validateRemove(id);
       if (problem) throw treeError(problem);
       // The tree does not know computers; deactivated ones count too, since they still name it.
-      const users = await tx.listComputersByPolicy([id]);
+      const users = await tx.computers.listByPolicy([id]);
       if (users.length > 0) {
         throw new PalisadeError(
           'POLICY_IN_USE',
           `policy ${id} ("${current.name}") is assigned to ${describeComputers(users)}`,
         );
       }
-      const r = await tx.deletePolicy(id);
-      await tx.insertAuditEvents([
+      const r = await tx.policies.delete(id);
+      await tx.audit.insert([
         {
           time: t,
           actor,
@@ -351,11 +344,12 @@ export class PolicyService {
   // ----- computers ------------------------------------------------------------------------
 
   async listComputers(): Promise<ComputerDetail[]> {
+    // One read transaction: the computers and their overrides come from the same state.
     return this.store.transaction(async (tx) => {
       const [{ tree }, computers, overrides] = await Promise.all([
-        loadPolicies(tx),
-        tx.listComputers(),
-        tx.computerOverridesByComputer(),
+        this.configurations.policies(tx),
+        tx.computers.list(),
+        tx.computers.overridesByComputer(),
       ]);
       return computers.map((c) => computerDetail(tree, c, overrides.get(c.id) ?? {}));
     });
@@ -366,8 +360,8 @@ export class PolicyService {
     if (records.length === 0) return [];
     return this.store.transaction(async (tx) => {
       const [{ tree }, overrides] = await Promise.all([
-        loadPolicies(tx),
-        tx.computerOverridesByComputer(records.map((c) => c.id)),
+        this.configurations.policies(tx),
+        tx.computers.overridesByComputer(records.map((c) => c.id)),
       ]);
       return records.map((c) => computerDetail(tree, c, overrides.get(c.id) ?? {}));
     });
@@ -376,9 +370,9 @@ export class PolicyService {
   async getComputer(id: number): Promise<ComputerDetail> {
     return this.store.transaction(async (tx) => {
       const [{ tree }, c, overrides] = await Promise.all([
-        loadPolicies(tx),
-        tx.getComputer(id),
-        tx.computerOverrides(id),
+        this.configurations.policies(tx),
+        tx.computers.get(id),
+        tx.computers.overrides(id),
       ]);
       if (!c) throw new PalisadeError('COMPUTER_NOT_FOUND', String(id));
       return computerDetail(tree, c, overrides);
@@ -396,13 +390,13 @@ export class PolicyService {
    * expected fingerprint.
    */
   async modifyComputer(id: number, change: ComputerChange, actor: string): Promise<ComputerDetail> {
-    return this.store.transaction(async (tx) => {
-      await tx.lockPolicyTree();
+    return this.change(async (tx, refresh) => {
+      await tx.policies.lockTree();
       const t = this.now();
       const [{ tree }, current, own] = await Promise.all([
-        loadPolicies(tx),
-        tx.getComputer(id),
-        tx.computerOverrides(id),
+        this.configurations.policies(tx),
+        tx.computers.get(id),
+        tx.computers.overrides(id),
       ]);
       if (!current) throw new PalisadeError('COMPUTER_NOT_FOUND', String(id));
       const audit: NewAuditEvent[] = [];
@@ -425,7 +419,7 @@ export class PolicyService {
       if (change.policyId !== undefined && change.policyId !== current.policyId) {
         if (!tree.has(change.policyId))
           throw new PalisadeError('POLICY_REFERENCE_UNKNOWN', `policyID ${change.policyId}`);
-        await tx.setComputerPolicy(id, change.policyId);
+        await tx.computers.setPolicy(id, change.policyId);
         record = { ...current, policyId: change.policyId };
         audit.push(row('computer.policy', 'policyID', String(current.policyId), String(change.policyId)));
       }
@@ -439,15 +433,15 @@ export class PolicyService {
       for (const [name, value] of writes as Array<[SettingName, string | null]>) {
         const old = overrides[name] ?? null;
         if (old === value) continue;
-        await tx.setComputerSetting(id, name, value);
+        await tx.computers.setSetting(id, name, value);
         overrides = applySettingWrite(overrides, name, value);
         audit.push(row('computer.setting', name, old, value));
       }
-      await tx.insertAuditEvents(audit);
+      await tx.audit.insert(audit);
       if (audit.length === 0) return computerDetail(tree, record, overrides);
-      await refreshExpectedFingerprints(tx, this.configurations, [record], tree);
+      await refresh([record], tree);
       // Read back: the record now carries the expected fingerprint just stored.
-      return computerDetail(tree, (await tx.getComputer(id)) ?? record, overrides);
+      return computerDetail(tree, (await tx.computers.get(id)) ?? record, overrides);
     });
   }
 
@@ -463,11 +457,11 @@ export class PolicyService {
   async deactivateComputer(id: number, actor: string): Promise<void> {
     await this.store.transaction(async (tx) => {
       const t = this.now();
-      const c = await tx.getComputer(id);
+      const c = await tx.computers.get(id);
       if (!c) throw new PalisadeError('COMPUTER_NOT_FOUND', String(id));
-      if (!(await tx.deactivateComputer(id, t))) return;
-      await MonitorStore.over(tx).clearComputerAlerts(id, t, 'computer deactivated');
-      await tx.insertAuditEvents([
+      if (!(await tx.computers.deactivate(id, t))) return;
+      await tx.alerts.clearAllOpen(id, t, 'computer deactivated');
+      await tx.audit.insert([
         {
           time: t,
           actor,
@@ -485,14 +479,14 @@ export class PolicyService {
   // ----- audit ----------------------------------------------------------------------------
 
   async auditEvents(q: { limit: number; beforeId?: number }): Promise<AuditPage> {
-    const [events, keys] = await Promise.all([this.store.listAuditEvents(q), this.store.listApiKeys()]);
+    const [events, keys] = await Promise.all([this.store.audit.list(q), this.store.apiKeys.list()]);
     return { events, apiKeys: new Map(keys.map((k) => [k.id, k])) };
   }
 
   // ----- internals ------------------------------------------------------------------------
 
-  private async requireFreeName(tx: Store, name: string, self: PolicyId | null): Promise<void> {
-    const other = await tx.findPolicyByName(name);
+  private async requireFreeName(tx: Repositories, name: string, self: PolicyId | null): Promise<void> {
+    const other = await tx.policies.findByName(name);
     if (other && other.id !== self) throw new PalisadeError('POLICY_NAME_TAKEN', `"${name}" is policy ${other.id}`);
   }
 
@@ -511,7 +505,7 @@ export class PolicyService {
 
   /** Stores checked writes on one policy, adding an audit row per changed value; returns the new tree. */
   private async writePolicySettings(
-    tx: Store,
+    tx: StoreTransaction,
     tree: PolicyTree,
     id: PolicyId,
     writes: ReadonlyArray<[SettingName, string | null]>,
@@ -527,7 +521,7 @@ export class PolicyService {
     for (const [name, value] of writes) {
       const old = before ? before[name] : (overrides[name] ?? null);
       if (old === value) continue;
-      await tx.setPolicySetting(id, name, value);
+      await tx.policies.setSetting(id, name, value);
       overrides = applySettingWrite(overrides, name, value);
       audit.push({
         time,
@@ -541,11 +535,5 @@ export class PolicyService {
       });
     }
     return tree.withOverrides(id, overrides);
-  }
-
-  /** After a policy's values or place changed: every computer on it or below it. */
-  private async refreshPolicySubtree(tx: Store, tree: PolicyTree, id: PolicyId): Promise<void> {
-    const ids = [id, ...tree.descendantsOf(id).map((p) => p.id)];
-    await refreshExpectedFingerprints(tx, this.configurations, await tx.listComputersByPolicy(ids), tree);
   }
 }

@@ -1,4 +1,4 @@
-import { openSqliteStore } from './sqlite-store.js';
+import { openSqliteStore } from './sqlite/sqlite-store.js';
 import type { Store } from './store.js';
 
 /**

@@ -1,8 +1,10 @@
 import type { Generated } from 'kysely';
 
 /**
- * Tables as Kysely sees them. Times are epoch milliseconds in BIGINT columns so that SQLite and
- * PostgreSQL store them alike; JSON documents are TEXT (the store never queries inside them).
+ * Every table as Kysely sees it: the one schema type of the store, matching the one migration
+ * set (migrations/). Times are epoch milliseconds in BIGINT columns so that SQLite and PostgreSQL
+ * store them alike; JSON documents are TEXT (the store never queries inside them). Only
+ * repositories (repositories/) see this type; callers get records.
  */
 export interface Database {
   system_settings: { key: string; value: string };
@@ -35,6 +37,9 @@ export interface Database {
     uses: number;
     expires_at: number | null;
     created_at: number;
+    /** 0008_agent_lifecycle: see migration-0008-agent-lifecycle.ts. */
+    revoked_at: number | null;
+    description: string;
   };
   computers: {
     id: Generated<number>;
@@ -99,4 +104,82 @@ export interface Database {
     old_value: string | null;
     new_value: string | null;
   };
+  /** 0003_monitoring. */
+  alerts: {
+    id: Generated<number>;
+    type: string;
+    severity: string;
+    computer_id: number | null;
+    subject: string;
+    message: string;
+    data: string | null;
+    raised_at: number;
+    cleared_at: number | null;
+    dismissed_at: number | null;
+    dismissed_by: string | null;
+  };
+  alert_notifications: { id: Generated<number>; alert_id: number; action: string; time: number };
+  notifiers: {
+    id: Generated<number>;
+    name: string;
+    kind: string;
+    config: string;
+    enabled: number;
+    created_at: number;
+    updated_at: number;
+    alert_cursor: number;
+    event_cursor: number;
+    delivered_count: Generated<number>;
+    last_delivered_at: number | null;
+    failures: Generated<number>;
+    last_error: string | null;
+    last_error_at: number | null;
+    next_attempt_at: Generated<number>;
+    lease_owner: string | null;
+    lease_until: number | null;
+  };
+  /** 0004_dialer: see migration-0004-dialer.ts. */
+  dial_targets: {
+    computer_id: number;
+    expected_direction: string;
+    applied_direction: string | null;
+    listen_port: number | null;
+    listen_address: string | null;
+    default_port: number;
+    next_dial_at: number | null;
+    claim_token: string | null;
+    claimed_until: number | null;
+    last_dial_at: number | null;
+    last_dial_ok_at: number | null;
+    last_dial_error: string | null;
+    dial_failures: number;
+    updated_at: number;
+  };
+  /** 0005_firewall: see migration-0005-firewall.ts. */
+  firewall_rules: { id: Generated<number>; name: string; rule: string; created_at: number; updated_at: number };
+  policy_firewall_rules: { policy_id: number; rule_id: number; position: number };
+  computer_firewall_rules: { computer_id: number; rule_id: number; position: number };
+  /** 0007_console: see migration-0007-console.ts. */
+  console_users: {
+    id: Generated<number>;
+    name: string;
+    password_hash: string;
+    role: string;
+    created_at: number;
+    updated_at: number;
+    disabled_at: number | null;
+    last_sign_in_at: number | null;
+    failed_sign_ins: Generated<number>;
+    locked_until: number | null;
+  };
+  console_sessions: {
+    id_hash: string;
+    user_id: number;
+    csrf_token: string;
+    created_at: number;
+    last_seen_at: number;
+    expires_at: number;
+  };
+  /** 0009_versions: see migration-0009-versions.ts. */
+  versions: { name: string; version: number };
 }

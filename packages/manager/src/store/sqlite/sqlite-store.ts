@@ -1,7 +1,16 @@
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
-import { KyselyStore } from './kysely-store.js';
-import type { Database as Schema } from './schema.js';
+import { KyselyStore } from '../kysely-store.js';
+import type { Database as Schema } from '../schema.js';
+import type { StoreDialect } from '../store-dialect.js';
+
+/** SQLite's capabilities (see StoreDialect). */
+export const SQLITE_DIALECT: StoreDialect = {
+  name: 'sqlite',
+  // INTEGER PRIMARY KEY AUTOINCREMENT never reuses an id, unlike a bare rowid.
+  idColumn: (c) => c.primaryKey().autoIncrement(),
+  rowLocking: false,
+};
 
 /**
  * The embedded store: one SQLite file. WAL lets API reads run while a heartbeat writes, and
@@ -16,6 +25,5 @@ export function openSqliteStore(file: string): KyselyStore {
   db.pragma('synchronous = FULL');
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
-  const kysely = new Kysely<Schema>({ dialect: new SqliteDialect({ database: db }) });
-  return new KyselyStore(kysely, { idColumn: (c) => c.primaryKey().autoIncrement() });
+  return new KyselyStore(new Kysely<Schema>({ dialect: new SqliteDialect({ database: db }) }), SQLITE_DIALECT);
 }

@@ -1,31 +1,10 @@
 import { type AgentDirection, type ManagerDialMode, managerDialMode } from '@palisade/core';
 import type { CommunicationState } from '@palisade/protocol';
-import type { Kysely, Selectable } from 'kysely';
-import { num, numOrNull } from './column-values.js';
-import { KyselyStore } from './kysely-store.js';
-import type { Database } from './schema.js';
-import type { Store } from './store.js';
-
-/** The table of 0004_dialer beside the shared ones (see migration-0004-dialer.ts). */
-export interface DialerTables {
-  dial_targets: {
-    computer_id: number;
-    expected_direction: string;
-    applied_direction: string | null;
-    listen_port: number | null;
-    listen_address: string | null;
-    default_port: number;
-    next_dial_at: number | null;
-    claim_token: string | null;
-    claimed_until: number | null;
-    last_dial_at: number | null;
-    last_dial_ok_at: number | null;
-    last_dial_error: string | null;
-    dial_failures: number;
-    updated_at: number;
-  };
-}
-export type DialerDatabase = Database & DialerTables;
+import type { Selectable } from 'kysely';
+import { chunks } from '../chunks.js';
+import { num, numOrNull } from '../column-values.js';
+import type { Database } from '../schema.js';
+import { Repository } from './repository.js';
 
 /** How the manager reaches one computer, as stored. */
 export interface DialTargetRecord {
@@ -72,7 +51,7 @@ const DIRECTIONS = new Set<string>(['agent-initiated', 'manager-initiated', 'bid
 const direction = (v: string | null): AgentDirection | null =>
   v !== null && DIRECTIONS.has(v) ? (v as AgentDirection) : null;
 
-function toTarget(r: Selectable<DialerTables['dial_targets']>): DialTargetRecord {
+function toTarget(r: Selectable<Database['dial_targets']>): DialTargetRecord {
   const expected = direction(r.expected_direction) ?? 'agent-initiated';
   const applied = direction(r.applied_direction);
   return {
@@ -91,33 +70,13 @@ function toTarget(r: Selectable<DialerTables['dial_targets']>): DialTargetRecord
   };
 }
 
-export interface DialerStoreCapabilities {
-  /**
-   * The engine can lock the candidate rows of a claim and skip rows other nodes locked
-   * (`SELECT … FOR UPDATE SKIP LOCKED`, PostgreSQL). Without it (SQLite, one writer at a time)
-   * the claim's conditional UPDATE alone decides: a row another node claimed first no longer
-   * matches and is simply not returned.
-   */
-  readonly rowLocking: boolean;
-}
-
 /**
  * What the dialer keeps: per computer, the direction pair, the listener, and the schedule with
- * its claim. A class over the same Kysely instance as the main store (its table comes from
- * migration 0004), so the shared Store interface does not grow with the dialer's needs.
+ * its claim (migration 0004). A claim is a conditional update, so several nodes share the work
+ * without dialling a computer twice; engines that lock rows (StoreDialect.rowLocking) also skip
+ * rows another node holds.
  */
-export class DialerStore {
-  constructor(
-    readonly db: Kysely<DialerDatabase>,
-    private readonly capabilities: DialerStoreCapabilities = { rowLocking: false },
-  ) {}
-
-  /** The dialer store sharing `store`'s database; only the Kysely store has one to share. */
-  static over(store: Store, capabilities?: DialerStoreCapabilities): DialerStore {
-    if (!(store instanceof KyselyStore)) throw new Error('the dialer needs the Kysely store (SQLite or PostgreSQL)');
-    return new DialerStore(store.db as unknown as Kysely<DialerDatabase>, capabilities);
-  }
-
+export class DialTargetRepository extends Repository {
   async get(computerId: number): Promise<DialTargetRecord | null> {
     const r = await this.db
       .selectFrom('dial_targets')
@@ -199,8 +158,8 @@ export class DialerStore {
     now: number,
     nextScheduledAt: number,
   ): Promise<DialTargetRecord | null> {
-    return this.db.transaction().execute(async (trx) => {
-      const prev = await trx
+    return this.session.atomically(async (db) => {
+      const prev = await db
         .selectFrom('dial_targets')
         .selectAll()
         .where('computer_id', '=', computerId)
@@ -209,7 +168,7 @@ export class DialerStore {
       const mode = managerDialMode(direction(prev.expected_direction) ?? 'agent-initiated', communication.direction);
       const next =
         mode === 'scheduled' ? (prev.next_dial_at === null ? nextScheduledAt : num(prev.next_dial_at)) : null;
-      const out = await trx
+      const out = await db
         .updateTable('dial_targets')
         .set({
           applied_direction: communication.direction,
@@ -240,7 +199,7 @@ export class DialerStore {
       .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<=', o.now)]))
       .orderBy('next_dial_at')
       .limit(o.limit)
-      .$if(this.capabilities.rowLocking, (q) => q.forUpdate().skipLocked());
+      .$if(this.session.dialect.rowLocking, (q) => q.forUpdate().skipLocked());
     const claimed = await this.db
       .updateTable('dial_targets')
       .set({ claim_token: o.token, claimed_until: o.now + o.leaseMs })
@@ -349,6 +308,35 @@ export class DialerStore {
       .set({ next_dial_at: null, updated_at: now })
       .where('computer_id', '=', computerId)
       .execute();
+  }
+
+  /**
+   * Makes the listening computers among `computerIds` due for a dial now (a configuration change
+   * for them, in the change's transaction): those whose mode is `scheduled` or `on-demand` as far
+   * as the manager knows — what the agent last reported, else what it was told. One already due
+   * keeps its place in the queue. Returns how many were marked.
+   */
+  async markListeningDue(computerIds: readonly number[], now: number): Promise<number> {
+    let marked = 0;
+    for (const part of chunks(computerIds)) {
+      const r = await this.db
+        .updateTable('dial_targets')
+        .set({ next_dial_at: now, updated_at: now })
+        .where('computer_id', 'in', part)
+        // managerDialMode(expected, applied) !== 'none', in SQL.
+        .where((eb) =>
+          eb.or([
+            eb('expected_direction', '=', 'manager-initiated'),
+            eb('applied_direction', '=', 'manager-initiated'),
+            eb('applied_direction', '=', 'bidirectional'),
+            eb.and([eb('applied_direction', 'is', null), eb('expected_direction', '=', 'bidirectional')]),
+          ]),
+        )
+        .where((eb) => eb.or([eb('next_dial_at', 'is', null), eb('next_dial_at', '>', now)]))
+        .executeTakeFirst();
+      marked += Number(r.numUpdatedRows);
+    }
+    return marked;
   }
 
   /** How many targets are due now (metrics, tests). */

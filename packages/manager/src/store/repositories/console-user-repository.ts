@@ -1,33 +1,7 @@
-import type { Generated, Kysely, Selectable } from 'kysely';
-import { num } from './column-values.js';
-import { KyselyStore } from './kysely-store.js';
-import type { Database } from './schema.js';
-import type { Store } from './store.js';
-
-/** Tables of 0007_console beside the shared ones (see migration-0007-console.ts). */
-export interface ConsoleTables {
-  console_users: {
-    id: Generated<number>;
-    name: string;
-    password_hash: string;
-    role: string;
-    created_at: number;
-    updated_at: number;
-    disabled_at: number | null;
-    last_sign_in_at: number | null;
-    failed_sign_ins: Generated<number>;
-    locked_until: number | null;
-  };
-  console_sessions: {
-    id_hash: string;
-    user_id: number;
-    csrf_token: string;
-    created_at: number;
-    last_seen_at: number;
-    expires_at: number;
-  };
-}
-export type ConsoleDatabase = Database & ConsoleTables;
+import type { Selectable } from 'kysely';
+import { num } from '../column-values.js';
+import type { Database } from '../schema.js';
+import { Repository } from './repository.js';
 
 export type ConsoleRole = 'full-access' | 'read-only';
 
@@ -56,7 +30,7 @@ export interface ConsoleSessionRecord {
   expiresAt: number;
 }
 
-function toUser(r: Selectable<ConsoleTables['console_users']>): ConsoleUserRecord {
+function toUser(r: Selectable<Database['console_users']>): ConsoleUserRecord {
   return {
     id: num(r.id),
     name: r.name,
@@ -71,21 +45,15 @@ function toUser(r: Selectable<ConsoleTables['console_users']>): ConsoleUserRecor
   };
 }
 
-/**
- * Console users and sessions, over the same Kysely instance (and so the same transaction, when
- * built over a transaction-bound store) as the main store.
- */
-export class ConsoleStore {
-  constructor(readonly db: Kysely<ConsoleDatabase>) {}
-
-  /** The console store beside `store`, inside its transaction when it is bound to one. */
-  static over(store: Store): ConsoleStore {
-    if (!(store instanceof KyselyStore)) throw new Error('console users need the Kysely store (SQLite or PostgreSQL)');
-    return new ConsoleStore(store.db as unknown as Kysely<ConsoleDatabase>);
-  }
-
+/** Console users and their sessions (migration 0007). */
+export class ConsoleUserRepository extends Repository {
   /** Inserts a user; null when the name is taken. */
-  async createUser(u: { name: string; passwordHash: string; role: ConsoleRole; now: number }) {
+  async createUser(u: {
+    name: string;
+    passwordHash: string;
+    role: ConsoleRole;
+    now: number;
+  }): Promise<ConsoleUserRecord | null> {
     const taken = await this.findUserByName(u.name);
     if (taken) return null;
     const row = await this.db
@@ -156,14 +124,16 @@ export class ConsoleStore {
   }
 
   /** Disables (or with `disabled` false, enables) a user; a disabled user's sessions end with it. */
-  async setDisabled(id: number, disabled: boolean, now: number): Promise<boolean> {
-    const r = await this.db
-      .updateTable('console_users')
-      .set({ disabled_at: disabled ? now : null, updated_at: now })
-      .where('id', '=', id)
-      .executeTakeFirst();
-    if (disabled) await this.db.deleteFrom('console_sessions').where('user_id', '=', id).execute();
-    return Number(r.numUpdatedRows) > 0;
+  setDisabled(id: number, disabled: boolean, now: number): Promise<boolean> {
+    return this.session.atomically(async (db) => {
+      const r = await db
+        .updateTable('console_users')
+        .set({ disabled_at: disabled ? now : null, updated_at: now })
+        .where('id', '=', id)
+        .executeTakeFirst();
+      if (disabled) await db.deleteFrom('console_sessions').where('user_id', '=', id).execute();
+      return Number(r.numUpdatedRows) > 0;
+    });
   }
 
   async createSession(s: { idHash: string; userId: number; csrfToken: string; now: number; expiresAt: number }) {

@@ -3,19 +3,19 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { openInitializedStore } from '../manager.js';
-import { DialerStore } from './dialer-store.js';
-import type { Store } from './store.js';
+import type { KyselyStore } from '../kysely-store.js';
+import { openSqliteStore } from '../sqlite/sqlite-store.js';
+import type { DialTargetRepository } from './dial-target-repository.js';
 
 describe('dialer store over SQLite', () => {
   let dir: string;
-  let store: Store;
-  let d: DialerStore;
+  let store: KyselyStore;
+  let d: DialTargetRepository;
   let policyId: number;
   let serial = 0;
 
   const computer = async () => {
-    const r = await d.db
+    const r = await store.db
       .insertInto('computers')
       .values({
         host_name: `host-${++serial}`,
@@ -46,9 +46,10 @@ describe('dialer store over SQLite', () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'palisade-dialer-'));
-    ({ store } = await openInitializedStore(dir));
-    d = DialerStore.over(store);
-    policyId = (await store.ensureBasePolicy(0)).id;
+    store = openSqliteStore(join(dir, 'palisade.db'));
+    await store.migrate();
+    d = store.dialTargets;
+    policyId = (await store.policies.ensureBase(0)).id;
   });
   after(async () => {
     await store.close();

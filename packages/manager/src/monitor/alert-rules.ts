@@ -1,0 +1,134 @@
+import { clockDecision, driverAlertChanges, type ReportedDriver } from '@palisade/core';
+import type { NewAlert, OpenAlert } from '../store/store.js';
+
+/**
+ * The manager's alerts: when each is raised and cleared, and how it reads. The decisions
+ * themselves are core's (clockDecision, driverAlertChanges, offlineAlertWanted); this module
+ * turns them, and what the store holds, into alerts to raise and clear. No I/O.
+ */
+
+/** The setting that decides whether a stopped VM's silence raises the offline alert. */
+export const INACTIVE_VM_SETTING = 'platformSettingHeartbeatInactiveVmOfflineAlertEnabled';
+
+const iso = (ms: number | null) => (ms === null ? 'never' : new Date(ms).toISOString());
+
+/** "+1 h 2 min 3 s" for a signed duration. */
+export function formatSignedDuration(ms: number): string {
+  const sign = ms < 0 ? '-' : '+';
+  let s = Math.round(Math.abs(ms) / 1000);
+  const h = Math.floor(s / 3600);
+  s -= h * 3600;
+  const m = Math.floor(s / 60);
+  s -= m * 60;
+  const parts = [h ? `${h} h` : '', m ? `${m} min` : '', s || (!h && !m) ? `${s} s` : ''].filter(Boolean);
+  return `${sign}${parts.join(' ')}`;
+}
+
+/** The computer-offline alert of a computer that stopped heartbeating. `offlineDeadline`: the one the sweep found passed. */
+export function offlineAlert(c: {
+  id: number;
+  hostName: string;
+  lastCommunication: number | null;
+  vmStopped: boolean;
+  offlineDeadline?: number;
+}): NewAlert {
+  return {
+    type: 'computer-offline',
+    computerId: c.id,
+    message: `${c.hostName} is offline: no heartbeat since ${iso(c.lastCommunication)}${c.vmStopped ? ' (a stopped VM)' : ''}`,
+    data: {
+      lastCommunication: c.lastCommunication,
+      ...(c.offlineDeadline !== undefined ? { offlineDeadline: c.offlineDeadline } : {}),
+      vmStopped: c.vmStopped,
+    },
+  };
+}
+
+/** The configuration-update-failed alert, with the agent's reason. */
+export function updateFailedAlert(
+  c: { id: number; hostName: string },
+  operationId: number,
+  reason: string | null,
+): NewAlert {
+  return {
+    type: 'configuration-update-failed',
+    computerId: c.id,
+    message: `the security configuration update failed on ${c.hostName}: ${reason ?? 'the agent gave no reason'}`,
+    data: { operationId, reason },
+  };
+}
+
+/** What one heartbeat tells the alert rules. */
+export interface HeartbeatFacts {
+  computerId: number;
+  hostName: string;
+  /** Offset this heartbeat measured (agent clock − manager clock, RTT-corrected), ms. */
+  clockOffsetMs: number;
+  /** The offset recorded by the previous heartbeat; null for the first one. */
+  previousClockOffsetMs: number | null;
+  /** From the effective `platformSettingHeartbeatLocalTimeShiftAlertThreshold`; null = Unlimited. */
+  clockThresholdMs: number | null;
+  drivers: readonly ReportedDriver[];
+  /** The agent runs the configuration the manager expects: a failed update is behind it. */
+  configurationCurrent: boolean;
+}
+
+/**
+ * After a heartbeat, given the computer's open alerts: it is no longer Offline (that alert
+ * clears), a configuration-update-failed alert clears once the agent reports the expected
+ * configuration, the clock change is judged, and drivers' alerts are raised and cleared.
+ */
+export function heartbeatAlertChanges(
+  open: readonly OpenAlert[],
+  o: HeartbeatFacts,
+): { clear: number[]; raise: NewAlert[] } {
+  const clear: number[] = [];
+  const raise: NewAlert[] = [];
+  for (const a of open) {
+    if (a.type === 'computer-offline' || (a.type === 'configuration-update-failed' && o.configurationCurrent))
+      clear.push(a.id);
+  }
+
+  const clockAlert = open.find((a) => a.type === 'clock-change');
+  const baseline = clockAlert?.data?.baselineOffsetMs;
+  const clock = clockDecision({
+    previousOffsetMs: o.previousClockOffsetMs,
+    offsetMs: o.clockOffsetMs,
+    thresholdMs: o.clockThresholdMs,
+    openBaselineOffsetMs: clockAlert ? (typeof baseline === 'number' ? baseline : 0) : undefined,
+  });
+  if (clock.action === 'clear' && clockAlert) clear.push(clockAlert.id);
+  if (clock.action === 'raise') {
+    raise.push({
+      type: 'clock-change',
+      computerId: o.computerId,
+      message: `the clock on ${o.hostName} changed by ${formatSignedDuration(clock.changeMs)} since the previous heartbeat (now ${formatSignedDuration(o.clockOffsetMs)} from the manager's), beyond the ${Math.round((o.clockThresholdMs ?? 0) / 60_000)}-minute threshold`,
+      data: {
+        changeMs: clock.changeMs,
+        offsetMs: o.clockOffsetMs,
+        baselineOffsetMs: clock.baselineOffsetMs,
+        thresholdMs: o.clockThresholdMs,
+      },
+    });
+  }
+
+  const driverAlerts = open.filter((a) => a.type === 'driver-offline');
+  const drivers = driverAlertChanges(
+    o.drivers,
+    driverAlerts.map((a) => a.subject),
+  );
+  for (const name of drivers.clear) {
+    const a = driverAlerts.find((x) => x.subject === name);
+    if (a) clear.push(a.id);
+  }
+  for (const d of drivers.raise) {
+    raise.push({
+      type: 'driver-offline',
+      computerId: o.computerId,
+      subject: d.name,
+      message: `driver "${d.name}" is offline on ${o.hostName}${d.reason ? `: ${d.reason}` : ''}`,
+      data: { driver: d.name, reason: d.reason },
+    });
+  }
+  return { clear, raise };
+}

@@ -1,0 +1,123 @@
+import type { Selectable } from 'kysely';
+import { chunks } from '../chunks.js';
+import { num } from '../column-values.js';
+import type { Database } from '../schema.js';
+import { Repository } from './repository.js';
+
+/** What an audit row records. Policy and computer setting rows carry the setting name. */
+export type AuditAction =
+  | 'policy.create'
+  | 'policy.rename'
+  | 'policy.describe'
+  | 'policy.move'
+  | 'policy.delete'
+  | 'policy.setting'
+  | 'computer.policy'
+  | 'computer.setting'
+  | 'computer.deactivate'
+  /** Firewall rule assignments (`setting` is `firewall.ruleIDs`, values JSON lists of rule IDs). */
+  | 'policy.firewall'
+  | 'computer.firewall'
+  /** Firewall rules themselves (values: the rule as JSON; null before create, after delete). */
+  | 'firewallRule.create'
+  | 'firewallRule.modify'
+  | 'firewallRule.delete'
+  /** A manager system setting (`setting` names it, e.g. the agent TLS policy). */
+  | 'system.setting'
+  /** Computer actions as requested (Check Status: `newValue` how it is delivered; Send Policy: fingerprints). */
+  | 'computer.checkstatus'
+  | 'computer.sendpolicy'
+  /** VM power state reported through the vmstate API (`setting` `vmState`). */
+  | 'computer.vmstate'
+  /** Console users (targetType `user`): sign-in and its failures (`newValue` the reason), sign-out, and the CLI's changes. */
+  | 'user.signin'
+  | 'user.signin.failed'
+  | 'user.signout'
+  | 'user.create'
+  | 'user.password'
+  | 'user.disable'
+  | 'user.enable'
+  /** Activation tokens made (`newValue`: policy, uses, expiry, what for; never the secret) and revoked. */
+  | 'activationToken.create'
+  | 'activationToken.revoke'
+  | 'apiKey.revoke';
+
+/** What an audit row is about. The column is free text (no CHECK): new types need no migration. */
+export const AUDIT_TARGET_TYPES = [
+  'policy',
+  'computer',
+  'firewallRule',
+  'system',
+  'user',
+  'activationToken',
+  'apiKey',
+] as const;
+export type AuditTargetType = (typeof AUDIT_TARGET_TYPES)[number];
+
+/**
+ * One audited change. `actor` names who made it as `<kind>:<id>` (`apikey:<id>`, `user:<id>` for a
+ * console user, `cli` for the manager command line, `anonymous` for a failed sign-in);
+ * `setting` is the setting or property changed, null when the change is the whole object
+ * (created, deleted, deactivated). Values are as stored: null means Inherited or absent.
+ */
+export interface AuditEventRecord {
+  id: number;
+  time: number;
+  actor: string;
+  action: AuditAction;
+  targetType: AuditTargetType;
+  /** The target's ID; null for `system` (the manager's own settings, named by `setting`). */
+  targetId: number | null;
+  setting: string | null;
+  oldValue: string | null;
+  newValue: string | null;
+}
+
+export type NewAuditEvent = Omit<AuditEventRecord, 'id'>;
+
+function toAuditEvent(r: Selectable<Database['audit_events']>): AuditEventRecord {
+  return {
+    id: num(r.id),
+    time: num(r.time),
+    actor: r.actor,
+    action: r.action as AuditAction,
+    targetType: (AUDIT_TARGET_TYPES as readonly string[]).includes(r.target_type)
+      ? (r.target_type as AuditTargetType)
+      : 'policy',
+    // `system` rows have no target ID: stored as '' (the column is NOT NULL).
+    targetId: r.target_id === '' ? null : num(r.target_id),
+    setting: r.setting,
+    oldValue: r.old_value,
+    newValue: r.new_value,
+  };
+}
+
+/** The audit log: written in the transaction of the change it records, never changed after. */
+export class AuditRepository extends Repository {
+  async insert(events: readonly NewAuditEvent[]): Promise<void> {
+    for (const part of chunks(events, 100)) {
+      await this.db
+        .insertInto('audit_events')
+        .values(
+          part.map((e) => ({
+            time: e.time,
+            actor: e.actor,
+            action: e.action,
+            target_type: e.targetType,
+            target_id: e.targetId === null ? '' : String(e.targetId),
+            setting: e.setting,
+            old_value: e.oldValue,
+            new_value: e.newValue,
+          })),
+        )
+        .execute();
+    }
+  }
+
+  /** Newest first; `beforeId` pages back (only rows with a smaller ID). */
+  async list(q: { limit: number; beforeId?: number }): Promise<AuditEventRecord[]> {
+    let query = this.db.selectFrom('audit_events').selectAll();
+    if (q.beforeId !== undefined) query = query.where('id', '<', q.beforeId);
+    return (await query.orderBy('id', 'desc').limit(q.limit).execute()).map(toAuditEvent);
+  }
+}

@@ -1,0 +1,511 @@
+import { COMPUTER_STATUSES, type ComputerStatus, type SettingOverrides } from '@palisade/core';
+import { type Expression, type Selectable, type SqlBool, sql } from 'kysely';
+import { chunks } from '../chunks.js';
+import { num, numOrNull } from '../column-values.js';
+import type { Database } from '../schema.js';
+import {
+  type Eb,
+  likePattern,
+  offlineExpression,
+  pendingExpression,
+  statusExpression,
+  updatingExpression,
+} from './computer-status-sql.js';
+import { Repository } from './repository.js';
+
+export interface ComputerRecord {
+  id: number;
+  hostName: string;
+  platform: string;
+  agentVersion: string;
+  policyId: number;
+  /** `active` until deactivated; a deactivated computer's certificate is revoked. */
+  state: 'active' | 'deactivated';
+  certSerial: string;
+  activatedAt: number;
+  deactivatedAt: number | null;
+  lastCommunication: number | null;
+  offlineDeadline: number | null;
+  lastIp: string | null;
+  clockOffsetMs: number | null;
+  uptimeSeconds: number | null;
+  drivers: Array<{ name: string; status: string; reason?: string }>;
+  counters: Record<string, number>;
+  expectedFingerprint: string | null;
+  appliedFingerprint: string | null;
+  eventsAckedThrough: number;
+  tlsProtocol: string | null;
+  tlsCipherSuite: string | null;
+  /** When the offline sweep found the deadline passed; null while online (the next heartbeat clears it). */
+  offlineSince: number | null;
+  /** Power state from the agent's shutdown notice or the vmstate API; null when never reported. */
+  vmState: 'running' | 'stopped' | null;
+  /** Clock offset change since the previous heartbeat, ms; null before the second one. */
+  clockOffsetChangeMs: number | null;
+}
+
+export interface NewComputer {
+  hostName: string;
+  platform: string;
+  agentVersion: string;
+  policyId: number;
+  certSerial: string;
+  expectedFingerprint: string;
+  now: number;
+}
+
+/** What a heartbeat changes on the computer's row (its events go to EventRepository). */
+export interface HeartbeatWrite {
+  computerId: number;
+  now: number;
+  offlineDeadline: number;
+  agentVersion: string;
+  platform: string;
+  hostName: string;
+  lastIp: string | null;
+  clockOffsetMs: number;
+  /** Change since the previous heartbeat's offset; null for the first one. */
+  clockOffsetChangeMs: number | null;
+  uptimeSeconds: number;
+  drivers: ComputerRecord['drivers'];
+  counters: Record<string, number>;
+  appliedFingerprint: string | null;
+  tlsProtocol: string | null;
+  tlsCipherSuite: string | null;
+  /** Highest event `seq` the report carried (0: none); the acknowledged sequence never goes back. */
+  highestEventSeq: number;
+}
+
+/** Computers sharing the inputs of their display status, and how many they are. */
+export interface ComputerStatusGroup {
+  deactivated: boolean;
+  vmStopped: boolean;
+  /** The offline deadline has passed. */
+  offline: boolean;
+  /** An applyConfiguration is in flight for the fingerprint the manager expects. */
+  updating: boolean;
+  /** The manager expects a fingerprint the agent has not reported applying. */
+  pending: boolean;
+  count: number;
+}
+
+/** A computer the offline sweep just marked Offline, with what its alert needs. */
+export interface OfflineRow {
+  id: number;
+  hostName: string;
+  policyId: number;
+  platform: string;
+  vmState: ComputerRecord['vmState'];
+  lastCommunication: number | null;
+  offlineDeadline: number;
+}
+
+/** What the computers list sorts by (API names), mapped to columns the 0006 indexes cover. */
+export const COMPUTER_SORT_KEYS = [
+  'ID',
+  'hostName',
+  'platform',
+  'agentVersion',
+  'policyID',
+  'lastAgentCommunication',
+  'status',
+] as const;
+export type ComputerSortKey = (typeof COMPUTER_SORT_KEYS)[number];
+
+const COLUMN: Record<
+  Exclude<ComputerSortKey, 'status'>,
+  'id' | 'host_name' | 'platform' | 'agent_version' | 'policy_id' | 'last_communication'
+> = {
+  ID: 'id',
+  hostName: 'host_name',
+  platform: 'platform',
+  agentVersion: 'agent_version',
+  policyID: 'policy_id',
+  lastAgentCommunication: 'last_communication',
+};
+
+/** One page of the computers list. Absent filters match everything; `search` is a substring of host name or last IP. */
+export interface ComputerPageQuery {
+  limit: number;
+  offset: number;
+  sortBy: ComputerSortKey;
+  order: 'asc' | 'desc';
+  search?: string;
+  statuses?: readonly ComputerStatus[];
+  policyIds?: readonly number[];
+  now: number;
+}
+
+const vmState = (v: string | null): ComputerRecord['vmState'] => (v === 'stopped' || v === 'running' ? v : null);
+
+function toComputer(r: Selectable<Database['computers']>): ComputerRecord {
+  return {
+    id: num(r.id),
+    hostName: r.host_name,
+    platform: r.platform,
+    agentVersion: r.agent_version,
+    policyId: num(r.policy_id),
+    state: r.state === 'deactivated' ? 'deactivated' : 'active',
+    certSerial: r.cert_serial,
+    activatedAt: num(r.activated_at),
+    deactivatedAt: numOrNull(r.deactivated_at),
+    lastCommunication: numOrNull(r.last_communication),
+    offlineDeadline: numOrNull(r.offline_deadline),
+    lastIp: r.last_ip,
+    clockOffsetMs: numOrNull(r.clock_offset_ms),
+    uptimeSeconds: numOrNull(r.uptime_seconds),
+    drivers: JSON.parse(r.drivers),
+    counters: JSON.parse(r.counters),
+    expectedFingerprint: r.expected_fingerprint,
+    appliedFingerprint: r.applied_fingerprint,
+    eventsAckedThrough: num(r.events_acked_through),
+    tlsProtocol: r.tls_protocol,
+    tlsCipherSuite: r.tls_cipher_suite,
+    offlineSince: numOrNull(r.offline_since),
+    vmState: vmState(r.vm_state),
+    clockOffsetChangeMs: numOrNull(r.clock_offset_change_ms),
+  };
+}
+
+/** Computers: enrolment, the heartbeat's row, settings overrides, policy, power and offline state. */
+export class ComputerRepository extends Repository {
+  /**
+   * Consumes one use of the activation token and creates the computer, atomically: the use is
+   * counted only if the computer is created, and a token cannot be over-used by concurrent
+   * activations (the use is a conditional update).
+   */
+  activate(tokenId: number, c: NewComputer): Promise<ComputerRecord | 'token-used-up'> {
+    return this.session.atomically(async (db) => {
+      const used = await db
+        .updateTable('activation_tokens')
+        .set((eb) => ({ uses: eb('uses', '+', 1) }))
+        .where('id', '=', tokenId)
+        .where((eb) => eb.or([eb('max_uses', 'is', null), eb('uses', '<', eb.ref('max_uses'))]))
+        .executeTakeFirst();
+      if (Number(used.numUpdatedRows) !== 1) return 'token-used-up' as const;
+      const row = await db
+        .insertInto('computers')
+        .values({
+          host_name: c.hostName,
+          platform: c.platform,
+          agent_version: c.agentVersion,
+          policy_id: c.policyId,
+          state: 'active',
+          cert_serial: c.certSerial,
+          activated_at: c.now,
+          deactivated_at: null,
+          last_communication: null,
+          offline_deadline: null,
+          last_ip: null,
+          clock_offset_ms: null,
+          uptime_seconds: null,
+          drivers: '[]',
+          counters: '{}',
+          expected_fingerprint: c.expectedFingerprint,
+          applied_fingerprint: null,
+          events_acked_through: 0,
+          tls_protocol: null,
+          tls_cipher_suite: null,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return toComputer(row);
+    });
+  }
+
+  async get(id: number): Promise<ComputerRecord | null> {
+    const r = await this.db.selectFrom('computers').selectAll().where('id', '=', id).executeTakeFirst();
+    return r ? toComputer(r) : null;
+  }
+
+  async findByCertSerial(serial: string): Promise<ComputerRecord | null> {
+    const r = await this.db.selectFrom('computers').selectAll().where('cert_serial', '=', serial).executeTakeFirst();
+    return r ? toComputer(r) : null;
+  }
+
+  /** Every computer (active and deactivated), by ID. */
+  async list(): Promise<ComputerRecord[]> {
+    return (await this.db.selectFrom('computers').selectAll().orderBy('id').execute()).map(toComputer);
+  }
+
+  /** Computers (active and deactivated) assigned one of these policies, by ID. */
+  async listByPolicy(policyIds: readonly number[]): Promise<ComputerRecord[]> {
+    const parts = await Promise.all(
+      chunks(policyIds).map((ids) =>
+        this.db.selectFrom('computers').selectAll().where('policy_id', 'in', ids).execute(),
+      ),
+    );
+    return parts
+      .flat()
+      .map(toComputer)
+      .sort((a, b) => a.id - b.id);
+  }
+
+  /** Assigns a computer another policy; false if no such computer. */
+  async setPolicy(computerId: number, policyId: number): Promise<boolean> {
+    const r = await this.db
+      .updateTable('computers')
+      .set({ policy_id: policyId })
+      .where('id', '=', computerId)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  /** Marks the computer deactivated, which revokes its certificate; false if unknown or already so. */
+  async deactivate(id: number, now: number): Promise<boolean> {
+    const r = await this.db
+      .updateTable('computers')
+      .set({ state: 'deactivated', deactivated_at: now, offline_deadline: null })
+      .where('id', '=', id)
+      .where('state', '=', 'active')
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  /** Sets the fingerprint the manager expects from these computers; deactivated ones are left alone. */
+  async setExpectedFingerprint(computerIds: readonly number[], fingerprint: string): Promise<void> {
+    for (const ids of chunks(computerIds)) {
+      await this.db
+        .updateTable('computers')
+        .set({ expected_fingerprint: fingerprint })
+        .where('id', 'in', ids)
+        .where('state', '=', 'active')
+        .execute();
+    }
+  }
+
+  /** The computer's own overrides; empty when it has none (or does not exist). */
+  async overrides(computerId: number): Promise<SettingOverrides> {
+    const rows = await this.db
+      .selectFrom('computer_settings')
+      .select(['name', 'value'])
+      .where('computer_id', '=', computerId)
+      .execute();
+    return Object.fromEntries(rows.map((r) => [r.name, r.value])) as SettingOverrides;
+  }
+
+  /** Overrides of several computers (all of them when `computerIds` is absent); computers without any are absent. */
+  async overridesByComputer(computerIds?: readonly number[]): Promise<Map<number, SettingOverrides>> {
+    const rows =
+      computerIds === undefined
+        ? await this.db.selectFrom('computer_settings').selectAll().execute()
+        : (
+            await Promise.all(
+              chunks(computerIds).map((ids) =>
+                this.db.selectFrom('computer_settings').selectAll().where('computer_id', 'in', ids).execute(),
+              ),
+            )
+          ).flat();
+    const out = new Map<number, Record<string, string>>();
+    for (const r of rows) {
+      const id = num(r.computer_id);
+      const o = out.get(id) ?? {};
+      o[r.name] = r.value;
+      out.set(id, o);
+    }
+    return out as Map<number, SettingOverrides>;
+  }
+
+  /** Stores an override on a computer, or with `value` null removes it. */
+  async setSetting(computerId: number, name: string, value: string | null): Promise<void> {
+    if (value === null) {
+      await this.db
+        .deleteFrom('computer_settings')
+        .where('computer_id', '=', computerId)
+        .where('name', '=', name)
+        .execute();
+      return;
+    }
+    await this.db
+      .insertInto('computer_settings')
+      .values({ computer_id: computerId, name, value })
+      .onConflict((oc) => oc.columns(['computer_id', 'name']).doUpdateSet({ value }))
+      .execute();
+  }
+
+  /**
+   * Stores what a heartbeat reports on the computer's row — status, the offline deadline, the
+   * acknowledged event sequence — and ends an Offline state (`offlineSince` back to null).
+   * Returns the row as written. Throws when the computer is not active (a deactivation that
+   * committed after the agent authenticated), which rolls back the heartbeat's transaction.
+   */
+  async recordHeartbeat(hb: HeartbeatWrite): Promise<ComputerRecord> {
+    const row = await this.db
+      .updateTable('computers')
+      .set((eb) => ({
+        last_communication: hb.now,
+        offline_deadline: hb.offlineDeadline,
+        offline_since: null,
+        agent_version: hb.agentVersion,
+        platform: hb.platform,
+        host_name: hb.hostName,
+        last_ip: hb.lastIp,
+        clock_offset_ms: hb.clockOffsetMs,
+        clock_offset_change_ms: hb.clockOffsetChangeMs,
+        uptime_seconds: Math.floor(hb.uptimeSeconds),
+        drivers: JSON.stringify(hb.drivers),
+        counters: JSON.stringify(hb.counters),
+        applied_fingerprint: hb.appliedFingerprint,
+        tls_protocol: hb.tlsProtocol,
+        tls_cipher_suite: hb.tlsCipherSuite,
+        events_acked_through: eb
+          .case()
+          .when('events_acked_through', '<', hb.highestEventSeq)
+          .then(hb.highestEventSeq)
+          .else(eb.ref('events_acked_through'))
+          .end(),
+      }))
+      .where('id', '=', hb.computerId)
+      .where('state', '=', 'active')
+      .returningAll()
+      .executeTakeFirst();
+    if (!row) throw new Error(`computer ${hb.computerId} is not active`);
+    return toComputer(row);
+  }
+
+  /**
+   * Records a power state (from `source`: `agent` or `api`). Returns the computer as it was
+   * before, and whether the state changed; null for an unknown computer.
+   */
+  async setVmState(
+    computerId: number,
+    state: 'running' | 'stopped',
+    source: string,
+    now: number,
+  ): Promise<{ before: ComputerRecord; changed: boolean } | null> {
+    const before = await this.get(computerId);
+    if (!before) return null;
+    const r = await this.db
+      .updateTable('computers')
+      .set({ vm_state: state, vm_state_source: source, vm_state_changed_at: now })
+      .where('id', '=', computerId)
+      .where((eb) => eb.or([eb('vm_state', 'is', null), eb('vm_state', '!=', state)]))
+      .executeTakeFirst();
+    return { before, changed: Number(r.numUpdatedRows) === 1 };
+  }
+
+  /**
+   * Marks Offline up to `limit` active computers whose deadline passed and that are not Offline
+   * already, oldest deadline first, and returns them. One conditional
+   * `UPDATE … WHERE offline_deadline <= now AND offline_since IS NULL … RETURNING` reading the
+   * partial index `computers_offline_due`, so the work is proportional to the transitions, and
+   * of two nodes sweeping at once only one gets each row back (the other's condition no longer
+   * holds).
+   */
+  async markOfflineDue(now: number, limit: number): Promise<OfflineRow[]> {
+    const rows = await this.db
+      .updateTable('computers')
+      .set({ offline_since: now })
+      .where('id', 'in', (eb) =>
+        eb
+          .selectFrom('computers')
+          .select('id')
+          .where('offline_deadline', '<=', now)
+          .where('offline_since', 'is', null)
+          .where(sql<boolean>`state = 'active'`)
+          .orderBy('offline_deadline')
+          .limit(limit),
+      )
+      .where('offline_deadline', '<=', now)
+      .where('offline_since', 'is', null)
+      // A literal, as in the partial index's predicate, so that SQLite matches the two.
+      .where(sql<boolean>`state = 'active'`)
+      .returning(['id', 'host_name', 'policy_id', 'platform', 'vm_state', 'last_communication', 'offline_deadline'])
+      .execute();
+    return rows.map((r) => ({
+      id: num(r.id),
+      hostName: r.host_name,
+      policyId: num(r.policy_id),
+      platform: r.platform,
+      vmState: vmState(r.vm_state),
+      lastCommunication: numOrNull(r.last_communication),
+      offlineDeadline: num(r.offline_deadline),
+    }));
+  }
+
+  /** The earliest deadline the sweep has yet to pass (an index lookup); null when none. */
+  async nextOfflineDeadline(): Promise<number | null> {
+    const r = await this.db
+      .selectFrom('computers')
+      .select((eb) => eb.fn.min('offline_deadline').as('d'))
+      .where('offline_deadline', 'is not', null)
+      .where('offline_since', 'is', null)
+      .where(sql<boolean>`state = 'active'`)
+      .executeTakeFirst();
+    return numOrNull(r?.d);
+  }
+
+  /**
+   * One page of the computers list (console, and the paged form of `GET /api/computers`):
+   * filters, sort and page in SQL, so a page of 100,000 computers costs one indexed query, not
+   * the fleet in memory.
+   */
+  async page(q: ComputerPageQuery): Promise<{ computers: ComputerRecord[]; total: number }> {
+    const where = (eb: Eb): Expression<SqlBool> => {
+      const parts: Expression<SqlBool>[] = [];
+      if (q.search) {
+        const p = likePattern(q.search);
+        parts.push(
+          eb.or([
+            eb(eb.fn('lower', ['computers.host_name']), 'like', sql<string>`${p} escape '\\'`),
+            eb(eb.fn('lower', ['computers.last_ip']), 'like', sql<string>`${p} escape '\\'`),
+          ]),
+        );
+      }
+      if (q.policyIds && q.policyIds.length > 0) parts.push(eb('computers.policy_id', 'in', [...q.policyIds]));
+      if (q.statuses && q.statuses.length > 0) parts.push(eb(statusExpression(eb, q.now), 'in', [...q.statuses]));
+      return eb.and(parts);
+    };
+    const totalRow = await this.db
+      .selectFrom('computers')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where(where)
+      .executeTakeFirstOrThrow();
+    let list = this.db.selectFrom('computers').selectAll('computers').where(where);
+    if (q.sortBy === 'status') list = list.orderBy((eb) => statusExpression(eb, q.now), q.order);
+    else list = list.orderBy(`computers.${COLUMN[q.sortBy]}`, q.order);
+    // Ties (same host name, never-seen computers) in ID order, so pages neither repeat nor skip.
+    if (q.sortBy !== 'ID') list = list.orderBy('computers.id', q.order);
+    const rows = await list.limit(q.limit).offset(q.offset).execute();
+    return { computers: rows.map(toComputer), total: num(totalRow.n) };
+  }
+
+  /** How many computers show each status now (every status present, zero when none). */
+  async countByStatus(now: number): Promise<Record<ComputerStatus, number>> {
+    const rows = await this.db
+      .selectFrom('computers')
+      .select((eb) => [statusExpression(eb, now).as('status'), eb.fn.countAll<number>().as('n')])
+      .groupBy('status')
+      .execute();
+    const out = Object.fromEntries(COMPUTER_STATUSES.map((s) => [s, 0])) as Record<ComputerStatus, number>;
+    for (const r of rows) if (r.status in out) out[r.status as ComputerStatus] = num(r.n);
+    return out;
+  }
+
+  /**
+   * Computers counted by what decides their display status (core's `deriveComputerStatus`), in
+   * one grouped query: a handful of rows whatever the fleet's size (`GET /metrics`).
+   */
+  async statusCounts(now: number): Promise<ComputerStatusGroup[]> {
+    const rows = await this.db
+      .selectFrom('computers')
+      .select((eb) => [
+        eb('computers.state', '=', 'deactivated').as('deactivated'),
+        eb('computers.vm_state', '=', 'stopped').as('vm_stopped'),
+        offlineExpression(eb, now).as('offline'),
+        updatingExpression(eb).as('updating'),
+        pendingExpression(eb).as('pending'),
+        eb.fn.countAll<number>().as('n'),
+      ])
+      .groupBy(['deactivated', 'vm_stopped', 'offline', 'updating', 'pending'])
+      .execute();
+    return rows.map((r) => ({
+      deactivated: Boolean(r.deactivated),
+      vmStopped: Boolean(r.vm_stopped),
+      offline: Boolean(r.offline),
+      updating: Boolean(r.updating),
+      pending: Boolean(r.pending),
+      count: num(r.n),
+    }));
+  }
+}

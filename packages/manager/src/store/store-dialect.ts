@@ -1,0 +1,19 @@
+import type { MigrationDialect } from './migrations/migration-dialect.js';
+
+/**
+ * What differs between SQL engines, as capabilities rather than `if (postgres)` branches (the
+ * way kysely's dialect adapters do it). Repositories read these flags; each engine's folder
+ * (`sqlite/`, later `postgres/`) hands its own to the one store implementation over Kysely, so
+ * adding an engine touches no repository's caller.
+ */
+export interface StoreDialect extends MigrationDialect {
+  /** Short name for logs and errors (`sqlite`). */
+  readonly name: string;
+  /**
+   * The engine can lock candidate rows and skip rows other nodes locked
+   * (`SELECT … FOR UPDATE SKIP LOCKED`, PostgreSQL). Without it (SQLite, one writer at a time)
+   * a claim's conditional UPDATE alone decides: a row another node claimed first no longer
+   * matches and is simply not returned.
+   */
+  readonly rowLocking: boolean;
+}
