@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { generateKeyAndCsr, heartbeat, type StateDir } from '@palisade/agent';
 import { CertificateAuthority, createCertificateAuthority } from '@palisade/manager';
-import { PROTOCOL_VERSION } from '@palisade/protocol';
-import { activateTestAgent, httpsJson, startTestManager, type TestManager } from './harness.js';
+import { type HeartbeatReply, PROTOCOL_VERSION } from '@palisade/protocol';
+import { activateTestAgent, errorOf, httpsJson, startTestManager, type TestManager } from './harness.js';
 
 describe('agent endpoint: bad input and bad certificates get a 4xx with a reason and change nothing', () => {
   let m: TestManager;
@@ -100,8 +100,8 @@ describe('agent endpoint: bad input and bad certificates get a 4xx with a reason
       const before = await snapshot();
       const r = await post('/agent/v1/heartbeat', body(), { ...creds, ...(contentType ? { contentType } : {}) });
       assert.equal(r.status, status, JSON.stringify(r.body));
-      assert.equal(r.body.error.code, code);
-      assert.ok(r.body.error.message.length > 10);
+      assert.equal(errorOf(r).code, code);
+      assert.ok(errorOf(r).message.length > 10);
       assert.deepEqual(await snapshot(), before);
     });
   }
@@ -121,30 +121,31 @@ describe('agent endpoint: bad input and bad certificates get a 4xx with a reason
       {},
     );
     assert.equal(r.status, 400);
-    assert.equal(r.body.error.code, 'CSR_INVALID');
+    assert.equal(errorOf(r).code, 'CSR_INVALID');
     assert.equal((await m.manager.store.computers.list()).length, count);
   });
 
   test('activation with wrong types → 400 VALIDATION_FAILED', async () => {
     const r = await post('/agent/v1/activate', { protocolVersion: '1', token: 5 }, {});
     assert.equal(r.status, 400);
-    assert.equal(r.body.error.code, 'VALIDATION_FAILED');
+    assert.equal(errorOf(r).code, 'VALIDATION_FAILED');
   });
 
   test('results for an exchange of another connection → 409, operation left open', async () => {
     const report = { ...validReport(), events: [], configurationFingerprint: null };
     const hb = await post('/agent/v1/heartbeat', report);
     assert.equal(hb.status, 200);
-    assert.equal(hb.body.operations.length, 1, 'null fingerprint ⇒ applyConfiguration');
-    const op = hb.body.operations[0];
+    const reply = hb.json<HeartbeatReply>();
+    assert.equal(reply.operations.length, 1, 'null fingerprint ⇒ applyConfiguration');
+    const op = reply.operations[0]!;
     // httpsJson opens a new connection per request: this is not the heartbeat's connection.
     const r = await post('/agent/v1/results', {
       protocolVersion: 1,
-      exchangeId: hb.body.exchangeId,
+      exchangeId: reply.exchangeId,
       results: [{ id: op.id, status: 'succeeded', fingerprint: op.fingerprint }],
     });
     assert.equal(r.status, 409);
-    assert.equal(r.body.error.code, 'EXCHANGE_NOT_ON_THIS_CONNECTION');
+    assert.equal(errorOf(r).code, 'EXCHANGE_NOT_ON_THIS_CONNECTION');
     assert.equal((await m.manager.store.operations.get(op.id))?.status, 'sent');
     await heartbeat(agent); // put the real agent back in sync
   });
@@ -153,7 +154,7 @@ describe('agent endpoint: bad input and bad certificates get a 4xx with a reason
     const before = await snapshot();
     const r = await post('/agent/v1/heartbeat', validReport(), {});
     assert.equal(r.status, 401);
-    assert.equal(r.body.error.code, 'CLIENT_CERTIFICATE_REQUIRED');
+    assert.equal(errorOf(r).code, 'CLIENT_CERTIFICATE_REQUIRED');
     assert.deepEqual(await snapshot(), before);
   });
 
@@ -164,7 +165,7 @@ describe('agent endpoint: bad input and bad certificates get a 4xx with a reason
     const before = await snapshot();
     const r = await post('/agent/v1/heartbeat', validReport(), { cert: certificate, key: keyPem });
     assert.equal(r.status, 403);
-    assert.equal(r.body.error.code, 'CERTIFICATE_NOT_RECOGNIZED');
+    assert.equal(errorOf(r).code, 'CERTIFICATE_NOT_RECOGNIZED');
     assert.deepEqual(await snapshot(), before);
   });
 
@@ -173,7 +174,7 @@ describe('agent endpoint: bad input and bad certificates get a 4xx with a reason
     const key = readFileSync(join(m.dataDir, 'tls', 'server.key'), 'utf8');
     const r = await post('/agent/v1/heartbeat', validReport(), { cert, key });
     assert.equal(r.status, 403);
-    assert.equal(r.body.error.code, 'CERTIFICATE_NOT_RECOGNIZED');
+    assert.equal(errorOf(r).code, 'CERTIFICATE_NOT_RECOGNIZED');
   });
 
   test('after deactivation the certificate is revoked: 403 CERTIFICATE_REVOKED, nothing stored', async () => {

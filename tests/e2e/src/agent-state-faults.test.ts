@@ -3,7 +3,9 @@ import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { StateDir } from '@palisade/agent';
+import type { ApiViews as V } from '@palisade/manager';
 import { AGENT_BIN, runCli } from './cli.js';
+
 import { activateTestAgent, startTestManager, type TestManager } from './harness.js';
 
 /**
@@ -46,9 +48,7 @@ describe('agent state faults', () => {
     // The manager hears of it too: the warning went out as an event with the heartbeat.
     const events = await m.api('GET', `/api/events?type=agent.state.rebuilt`);
     assert.equal(events.status, 200, JSON.stringify(events.body));
-    const mine = (events.body.events as Array<{ type: string; message: string }>).filter(
-      (e) => e.type === 'agent.state.rebuilt',
-    );
+    const mine = events.json<V['EventPage']>().events.filter((e) => e.type === 'agent.state.rebuilt');
     assert.ok(
       mine.some((e) => /counters\.json/.test(e.message)),
       JSON.stringify(events.body),

@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { heartbeat } from '@palisade/agent';
+import type { ApiViews as V } from '@palisade/manager';
+
 import { MANAGER_BIN, runCli } from './cli.js';
 import { activateTestAgent, startTestManager, type TestManager } from './harness.js';
 
@@ -136,7 +138,7 @@ describe('docs/api.md: every curl example runs as written against a real manager
       return { method, path, re: new RegExp(`^${path.replace(/\{[^}]+\}/g, '[^/]+')}$`) };
     });
     // …and each of them is a real route in the served OpenAPI document.
-    const doc = (await m.api('GET', '/api/openapi.json')).body;
+    const doc = (await m.api('GET', '/api/openapi.json')).json<{ paths: Record<string, Record<string, unknown>> }>();
     for (const r of mine)
       assert.ok(doc.paths[r.path]?.[r.method.toLowerCase()], `${r.method} ${r.path} is in the OpenAPI document`);
     assert.ok(mine.length >= 18);
@@ -167,7 +169,7 @@ describe('docs/api.md: every curl example runs as written against a real manager
   });
 
   test('and they did what the doc says', async () => {
-    const p = (await m.api('GET', '/api/policies/3')).body;
+    const p = (await m.api('GET', '/api/policies/3')).json<V['Policy']>();
     assert.equal(p.name, 'Web servers (nginx)');
     assert.equal(p.parentID, 2);
     // Created Off, overridden On, then reset: inherited from the Base Policy.
@@ -177,13 +179,13 @@ describe('docs/api.md: every curl example runs as written against a real manager
       source: 'policy:3',
     });
     assert.equal((await m.api('GET', '/api/policies/4')).status, 404, 'Scratch was deleted');
-    const c = (await m.api('GET', '/api/computers/1')).body;
+    const c = (await m.api('GET', '/api/computers/1')).json<V['Computer']>();
     assert.equal(c.policyID, 3);
     assert.deepEqual(c.computerStatus.agentStatusMessages, ['Deactivated']);
-    const audit = (await m.api('GET', '/api/auditevents?limit=1000')).body.auditEvents;
-    assert.ok(audit.some((e: any) => e.action === 'computer.policy' && e.newValue === '3'));
+    const audit = (await m.api('GET', '/api/auditevents?limit=1000')).json<V['AuditList']>().auditEvents;
+    assert.ok(audit.some((e) => e.action === 'computer.policy' && e.newValue === '3'));
     assert.ok(
-      !audit.some((e: any) => e.action === 'computer.policy' && e.newValue === '1'),
+      !audit.some((e) => e.action === 'computer.policy' && e.newValue === '1'),
       'the read-only key changed nothing',
     );
   });

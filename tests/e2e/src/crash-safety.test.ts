@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { activate, heartbeat, StateDir } from '@palisade/agent';
+import type { ApiViews as V } from '@palisade/manager';
+
 import { startManagerProcess } from './cli.js';
 import { httpsJson } from './harness.js';
 import { freePort } from './polling.js';
@@ -87,9 +89,9 @@ test('the manager process killed (SIGKILL) after committing a heartbeat, before 
         httpsJson(`https://localhost:${apiPort}/api/events?${query}`, agent.credentials().ca, {
           headers: { 'api-secret-key': apiKey },
         });
-      const before = await events('order=asc&limit=1000');
+      const before = (await events('order=asc&limit=1000')).json<V['EventPage']>();
       assert.deepEqual(
-        [before.body.events.length, before.body.events.at(-1)?.seq],
+        [before.events.length, before.events.at(-1)?.seq],
         [500, 500],
         'the first batch was committed before the kill: stored, never acknowledged',
       );
@@ -102,12 +104,11 @@ test('the manager process killed (SIGKILL) after committing a heartbeat, before 
       const seqs: number[] = [];
       let cursor: string | null = null;
       do {
-        const r: { status: number; body: any } = await events(
-          `computer=${o.computerId}&order=asc&limit=1000${cursor ? `&cursor=${cursor}` : ''}`,
-        );
+        const r = await events(`computer=${o.computerId}&order=asc&limit=1000${cursor ? `&cursor=${cursor}` : ''}`);
         assert.equal(r.status, 200, JSON.stringify(r.body));
-        seqs.push(...r.body.events.map((e: any) => e.seq));
-        cursor = r.body.nextCursor;
+        const page = r.json<V['EventPage']>();
+        seqs.push(...page.events.map((e) => e.seq));
+        cursor = page.nextCursor;
       } while (cursor);
       assert.equal(seqs.length, last, 'as many stored as the agent numbered');
       assert.deepEqual(

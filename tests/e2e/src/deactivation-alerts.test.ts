@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { heartbeat } from '@palisade/agent';
+import type { ApiViews as V } from '@palisade/manager';
+
 import { activateTestAgent, startTestManager, type TestManager } from './harness.js';
 import { sleep, waitFor } from './polling.js';
 
@@ -11,7 +13,7 @@ describe('deactivating a computer clears its open alerts (1-second lab interval)
   const alerts = async (query: string) => {
     const r = await m.api('GET', `/api/alerts?${query}`);
     assert.equal(r.status, 200, JSON.stringify(r.body));
-    return r.body.alerts as any[];
+    return r.json<V['AlertList']>().alerts;
   };
   const outbox = async (alertId: number) =>
     (await m.manager.store.alerts.notificationsAfter(0, 1000))
@@ -26,22 +28,22 @@ describe('deactivating a computer clears its open alerts (1-second lab interval)
   test('an Offline computer: DELETE clears its offline alert (recorded, reason given, sent to the outbox); nothing is raised after', async () => {
     const agent = await activateTestAgent(m, { hostName: 'retired-01' });
     const id = (await heartbeat(agent)).computerId;
-    const [raised] = await waitFor(
+    const raised = await waitFor(
       'the offline alert',
-      async () => {
-        const a = await alerts(`computer=${id}&type=computer-offline&active=true`);
-        return a.length > 0 && a;
-      },
+      async () => (await alerts(`computer=${id}&type=computer-offline&active=true`))[0],
       10_000,
     );
     assert.deepEqual(await outbox(raised.ID), ['raised']);
 
     const before = Date.now();
     assert.equal((await m.api('DELETE', `/api/computers/${id}`)).status, 204);
-    const a = (await m.api('GET', `/api/alerts/${raised.ID}`)).body;
+    const a = (await m.api('GET', `/api/alerts/${raised.ID}`)).json<V['Alert']>();
     assert.equal(a.active, false);
-    assert.ok(a.clearedAt >= before && a.clearedAt <= Date.now(), 'clearedAt is the deactivation time');
-    assert.equal(a.data.clearedReason, 'computer deactivated');
+    assert.ok(
+      a.clearedAt !== null && a.clearedAt >= before && a.clearedAt <= Date.now(),
+      'clearedAt is the deactivation time',
+    );
+    assert.equal(a.data?.clearedReason, 'computer deactivated');
     assert.equal(a.dismissedAt, null);
     assert.ok(!(await alerts('active=true')).some((x) => x.ID === raised.ID), 'off the active list');
     assert.deepEqual(await outbox(raised.ID), ['raised', 'cleared'], 'the clear went through the outbox');
@@ -63,15 +65,17 @@ describe('deactivating a computer clears its open alerts (1-second lab interval)
         drivers: () => [{ name: 'firewall', status: 'offline', reason: 'nftables is not installed' }],
       })
     ).computerId;
-    const [driver] = await alerts(`computer=${id}&type=driver-offline&active=true`);
+    const driver = (await alerts(`computer=${id}&type=driver-offline&active=true`))[0];
+    assert.ok(driver, 'a driver alert');
     assert.equal(driver.subject, 'firewall');
     const deadline = (await m.manager.store.computers.get(id))!.offlineDeadline!;
     assert.ok(deadline > Date.now(), 'still online');
 
     assert.equal((await m.api('DELETE', `/api/computers/${id}`)).status, 204);
-    const cleared = (await m.api('GET', `/api/alerts/${driver.ID}`)).body;
+    const cleared = (await m.api('GET', `/api/alerts/${driver.ID}`)).json<V['Alert']>();
     assert.deepEqual(
-      [cleared.active, cleared.data.clearedReason, cleared.data.driver],
+      [cleared.active, cleared.data?.clearedReason, cleared.data?.driver],
+
       [false, 'computer deactivated', 'firewall'],
     );
     assert.deepEqual(await outbox(driver.ID), ['raised', 'cleared']);

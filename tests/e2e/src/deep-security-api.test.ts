@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import type { ApiViews as V } from '@palisade/manager';
 import { MANAGER_BIN, runCli } from './cli.js';
-import { activateTestAgent, startTestManager, type TestManager } from './harness.js';
+import { activateTestAgent, type JsonReply, startTestManager, type TestManager } from './harness.js';
 
 /**
  * Deep Security API compatibility (docs/deep-security-api.md), against a real manager over HTTPS:
@@ -14,11 +15,13 @@ describe('Deep Security API compatibility', () => {
   const V1 = { 'api-version': 'v1' };
   const api = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
     m.api(method, path, body, { ...V1, ...headers });
-  const ok = async (method: string, path: string, body?: unknown) => {
+  const ok = async <T>(method: string, path: string, body?: unknown) => {
     const r = await api(method, path, body);
     assert.ok(r.status >= 200 && r.status < 300, `${method} ${path} → ${r.status} ${JSON.stringify(r.body)}`);
-    return r.body;
+    return r.json<T>();
   };
+  /** The error reply: Deep Security's top-level `message`, and Palisade's `error` with its code. */
+  const failure = (r: JsonReply) => r.json<V['Error']>();
   const computers: Record<string, number> = {};
 
   before(async () => {
@@ -26,24 +29,24 @@ describe('Deep Security API compatibility', () => {
     for (const hostName of ['web-01.example.test', 'web-02.example.test', 'db_01.example.test']) {
       await activateTestAgent(m, { hostName });
     }
-    for (const c of (await ok('GET', '/api/computers')).computers) computers[c.hostName] = c.ID;
+    for (const c of (await ok<V['ComputerList']>('GET', '/api/computers')).computers) computers[c.hostName] = c.ID;
   });
   after(() => m.close());
 
   test('errors carry a top-level message (what Deep Security clients print); unknown routes are 404', async () => {
     const noKey = await m.api('GET', '/api/computers', undefined, { 'api-secret-key': '' });
     assert.equal(noKey.status, 401);
-    assert.equal(typeof noKey.body.message, 'string');
+    assert.equal(typeof failure(noKey).message, 'string');
     for (const path of ['/api/nosuchresource', '/api/computers/search', '/api/policies/abc']) {
       const r = await api('GET', path);
       assert.equal(r.status, 404, path);
-      assert.equal(r.body.error.code, 'NOT_FOUND');
-      assert.match(r.body.message, new RegExp(`GET ${path}`));
+      assert.equal(failure(r).error.code, 'NOT_FOUND');
+      assert.match(failure(r).message, new RegExp(`GET ${path}`));
     }
     const bad = await api('POST', '/api/firewallrules', { name: 'x', action: 'permit' });
     assert.equal(bad.status, 400);
-    assert.equal(bad.body.message, bad.body.error.message);
-    assert.match(bad.body.message, /action: "permit" is not one of/);
+    assert.equal(failure(bad).message, failure(bad).error.message);
+    assert.match(failure(bad).message, /action: "permit" is not one of/);
   });
 
   test('the legacy session login a client falls back to after a 401 gets a JSON reason, not HTML', async () => {
@@ -51,18 +54,18 @@ describe('Deep Security API compatibility', () => {
       dsCredentials: { userName: 'admin', password: 'x' },
     });
     assert.equal(r.status, 410);
-    assert.equal(r.body.error.code, 'LEGACY_API_NOT_PROVIDED');
-    assert.match(r.body.message, /api-secret-key/);
-    assert.match(r.body.error.message, /POST \/rest\/authentication\/login\/primary/);
+    assert.equal(failure(r).error.code, 'LEGACY_API_NOT_PROVIDED');
+    assert.match(failure(r).message, /api-secret-key/);
+    assert.match(failure(r).error.message, /POST \/rest\/authentication\/login\/primary/);
   });
 
   test('managerinfo/components answers, so clients can check the API is there', async () => {
-    const body = await ok('GET', '/api/managerinfo/components');
+    const body = await ok<{ components: { name: string; version: string }[] }>('GET', '/api/managerinfo/components');
     assert.deepEqual(
-      body.components.map((c: { name: string }) => c.name),
+      body.components.map((c) => c.name),
       ['manager', 'api', 'agentProtocol'],
     );
-    assert.equal(body.components[1].version, 'v1');
+    assert.equal(body.components[1]?.version, 'v1');
   });
 
   // Ansible's trendmicro.deepsec firewall module and the SDKs send these shapes.
@@ -122,24 +125,24 @@ describe('Deep Security API compatibility', () => {
   ];
 
   test('firewall rules: create in Deep Security shapes; read, send back unchanged: nothing changes', async () => {
-    const before = (await ok('GET', '/api/auditevents?limit=1')).auditEvents[0]?.ID ?? 0;
+    const before = (await ok<V['AuditList']>('GET', '/api/auditevents?limit=1')).auditEvents[0]?.ID ?? 0;
     for (const body of RULES) {
-      const created = await ok('POST', '/api/firewallrules', body);
+      const created = await ok<V['Rule']>('POST', '/api/firewallrules', body);
       assert.equal(typeof created.ID, 'number');
       // Deep Security's defaults and spellings come back.
       assert.equal(typeof created.priority, 'string');
       assert.equal(created.frameType, body.frameType ?? 'ip');
       if (created.frameType === 'ip') assert.equal(created.frameNumber, 2048);
-      const read = await ok('GET', `/api/firewallrules/${created.ID}`);
+      const read = await ok<V['Rule']>('GET', `/api/firewallrules/${created.ID}`);
       assert.deepEqual(read, created);
       // The SDKs' modify: the whole object as read, ID included.
-      const sentBack = await ok('POST', `/api/firewallrules/${created.ID}`, read);
+      const sentBack = await ok<V['Rule']>('POST', `/api/firewallrules/${created.ID}`, read);
       assert.deepEqual(sentBack, read);
-      assert.deepEqual(await ok('GET', `/api/firewallrules/${created.ID}`), read);
+      assert.deepEqual(await ok<V['Rule']>('GET', `/api/firewallrules/${created.ID}`), read);
     }
-    const rows = (await ok('GET', '/api/auditevents')).auditEvents.filter((e: { ID: number }) => e.ID > before);
+    const rows = (await ok<V['AuditList']>('GET', '/api/auditevents')).auditEvents.filter((e) => e.ID > before);
     assert.deepEqual(
-      rows.map((e: { action: string }) => e.action),
+      rows.map((e) => e.action),
       RULES.map(() => 'firewallRule.create'),
       'sending a rule back wrote nothing',
     );
@@ -147,11 +150,14 @@ describe('Deep Security API compatibility', () => {
 
   test('firewall rules: modify merges, switching a type drops its old values; Deep Security values round-trip', async () => {
     const rule = (
-      await ok('POST', '/api/firewallrules/search', {
+      await ok<V['RuleList']>('POST', '/api/firewallrules/search', {
         searchCriteria: [{ fieldName: 'name', stringTest: 'equal', stringValue: 'ds-compat admins' }],
       })
-    ).firewallRules[0];
-    const changed = await ok('POST', `/api/firewallrules/${rule.ID}`, { sourceIPType: 'any', priority: '4' });
+    ).firewallRules[0]!;
+    const changed = await ok<V['Rule']>('POST', `/api/firewallrules/${rule.ID}`, {
+      sourceIPType: 'any',
+      priority: '4',
+    });
     assert.deepEqual(
       [changed.sourceIPType, changed.sourceIPValue, changed.sourceIPMask, changed.priority, changed.protocol],
       ['any', undefined, undefined, '4', 'tcp-udp'],
@@ -160,19 +166,19 @@ describe('Deep Security API compatibility', () => {
       sourceIPType: 'ip-list',
       sourceIPListID: 999,
     });
-    assert.deepEqual([unknownList.status, unknownList.body.error.code], [400, 'FIREWALL_LIST_REFERENCE_UNKNOWN']);
+    assert.deepEqual([unknownList.status, failure(unknownList).error.code], [400, 'FIREWALL_LIST_REFERENCE_UNKNOWN']);
     const scheduled = await api('POST', `/api/firewallrules/${rule.ID}`, { scheduleID: 2 });
     assert.equal(scheduled.status, 400);
-    assert.match(scheduled.body.message, /scheduleID: Palisade has no schedules/);
+    assert.match(failure(scheduled).message, /scheduleID: Palisade has no schedules/);
   });
 
   test('search: a rule by name with % wildcards, a computer by hostName, paging by ID', async () => {
-    const byName = await ok('POST', '/api/firewallrules/search', {
+    const byName = await ok<V['RuleList']>('POST', '/api/firewallrules/search', {
       maxItems: 100,
       searchCriteria: [{ fieldName: 'name', stringTest: 'equal', stringValue: 'ds-compat %' }],
     });
     assert.equal(byName.firewallRules.length, RULES.length);
-    const denies = await ok('POST', '/api/firewallrules/search', {
+    const denies = await ok<V['RuleList']>('POST', '/api/firewallrules/search', {
       searchCriteria: [
         { fieldName: 'name', stringValue: 'ds-compat%' },
         { fieldName: 'action', choiceTest: 'equal', choiceValue: 'deny' },
@@ -180,44 +186,47 @@ describe('Deep Security API compatibility', () => {
       ],
     });
     assert.deepEqual(
-      denies.firewallRules.map((r: { name: string }) => r.name),
+      denies.firewallRules.map((r) => r.name),
       ['ds-compat deny telnet'],
     );
 
-    const web2 = await ok('POST', '/api/computers/search', {
+    const web2 = await ok<V['ComputerList']>('POST', '/api/computers/search', {
       searchCriteria: [{ fieldName: 'hostName', stringTest: 'equal', stringValue: 'web-02.example.test' }],
     });
     assert.deepEqual(
-      web2.computers.map((c: { ID: number }) => c.ID),
+      web2.computers.map((c) => c.ID),
       [computers['web-02.example.test']],
     );
     // `_` is a one-character wildcard unless stringWildcards is false.
     const underscore = { fieldName: 'hostName', stringValue: 'db_01%' };
-    assert.equal((await ok('POST', '/api/computers/search', { searchCriteria: [underscore] })).computers.length, 1);
+    assert.equal(
+      (await ok<V['ComputerList']>('POST', '/api/computers/search', { searchCriteria: [underscore] })).computers.length,
+      1,
+    );
 
     // Paging: sortByObjectID, idTest greater-than the last ID seen, maxItems.
     const seen: number[] = [];
     let last = 0;
     for (let page = 0; page < 10; page++) {
-      const r = await ok('POST', '/api/computers/search', {
+      const r = await ok<V['ComputerList']>('POST', '/api/computers/search', {
         maxItems: 2,
         sortByObjectID: true,
         searchCriteria: [{ idValue: last, idTest: 'greater-than' }],
       });
       if (r.computers.length === 0) break;
       for (const c of r.computers) seen.push(c.ID);
-      last = r.computers[r.computers.length - 1].ID;
+      last = r.computers.at(-1)!.ID;
     }
     assert.deepEqual(
       seen,
       Object.values(computers).sort((a, b) => a - b),
     );
 
-    const base = await ok('POST', '/api/policies/search', {
+    const base = await ok<V['PolicyList']>('POST', '/api/policies/search', {
       searchCriteria: [{ fieldName: 'name', stringValue: 'Base Policy' }],
     });
     assert.equal(base.policies.length, 1);
-    assert.equal(base.policies[0].parentID, null);
+    assert.equal(base.policies[0]?.parentID, null);
   });
 
   test('search: a read-only key may search; a bad criterion is a 400 naming it, not an empty list', async () => {
@@ -239,65 +248,72 @@ describe('Deep Security API compatibility', () => {
       { searchCriteria: [{ fieldName: 'hostName', stringValue: 'web%' }] },
       readOnly,
     );
-    assert.deepEqual([found.status, found.body.computers.length], [200, 2]);
+    assert.deepEqual([found.status, found.json<V['ComputerList']>().computers.length], [200, 2]);
     const write = await api('POST', '/api/policies', { name: 'nope' }, readOnly);
-    assert.deepEqual([write.status, write.body.error.code], [403, 'READ_ONLY_API_KEY']);
+    assert.deepEqual([write.status, failure(write).error.code], [403, 'READ_ONLY_API_KEY']);
     const bad = await api('POST', '/api/computers/search', {
       searchCriteria: [{ fieldName: 'hostname', stringValue: 'web%' }],
     });
     assert.equal(bad.status, 400);
-    assert.equal(bad.body.error.code, 'SEARCH_CRITERIA_INVALID');
-    assert.match(bad.body.message, /searchCriteria\[0\]\.fieldName: "hostname" is not a searchable field .*hostName/);
+    assert.equal(failure(bad).error.code, 'SEARCH_CRITERIA_INVALID');
+    assert.match(
+      failure(bad).message,
+      /searchCriteria\[0\]\.fieldName: "hostname" is not a searchable field .*hostName/,
+    );
     const wrongTest = await api('POST', '/api/computers/search', {
       searchCriteria: [{ fieldName: 'policyID', stringValue: '1' }],
     });
-    assert.match(wrongTest.body.message, /a string test does not suit policyID, a numeric field/);
+    assert.match(failure(wrongTest).message, /a string test does not suit policyID, a numeric field/);
   });
 
   test('expand: none gives the basic members, computerStatus adds the status, unknown values are refused', async () => {
     const id = computers['web-01.example.test'];
-    const none = await ok('GET', `/api/computers/${id}?expand=none`);
+    const none = await ok<V['Computer']>('GET', `/api/computers/${id}?expand=none`);
     assert.equal(none.hostName, 'web-01.example.test');
     assert.equal('computerStatus' in none || 'computerSettings' in none, false);
-    const status = await ok('GET', `/api/computers/${id}?expand=computerStatus`);
+    const status = await ok<V['Computer']>('GET', `/api/computers/${id}?expand=computerStatus`);
     assert.ok(status.computerStatus.agentStatusMessages.length > 0);
     assert.equal('computerSettings' in status, false);
-    const both = await ok('GET', `/api/computers/${id}?expand=computerStatus&expand=computerSettings`);
+    const both = await ok<V['Computer']>('GET', `/api/computers/${id}?expand=computerStatus&expand=computerSettings`);
     assert.ok(both.computerStatus && both.computerSettings);
-    const all = await ok('GET', `/api/computers/${id}?expand=all`);
-    assert.deepEqual(Object.keys(all).sort(), Object.keys(await ok('GET', `/api/computers/${id}`)).sort());
+    const all = await ok<V['Computer']>('GET', `/api/computers/${id}?expand=all`);
+    assert.deepEqual(
+      Object.keys(all).sort(),
+      Object.keys(await ok<V['Computer']>('GET', `/api/computers/${id}`)).sort(),
+    );
     // Modules Palisade has not are accepted and add nothing.
-    assert.deepEqual(await ok('GET', `/api/computers/${id}?expand=antiMalware`), none);
-    const list = await ok('GET', '/api/computers?expand=none');
-    assert.equal('computerStatus' in list.computers[0], false);
+    assert.deepEqual(await ok<V['Computer']>('GET', `/api/computers/${id}?expand=antiMalware`), none);
+    const list = await ok<V['ComputerList']>('GET', '/api/computers?expand=none');
+    assert.equal('computerStatus' in list.computers[0]!, false);
     const bad = await api('GET', `/api/computers/${id}?expand=everything`);
     assert.equal(bad.status, 400);
-    assert.equal(bad.body.error.code, 'EXPAND_INVALID');
-    assert.match(bad.body.message, /"everything"; allowed: none, all, computerStatus/);
+    assert.equal(failure(bad).error.code, 'EXPAND_INVALID');
+    assert.match(failure(bad).message, /"everything"; allowed: none, all, computerStatus/);
   });
 
   test('computers: a described computer sent back to modify is accepted; its host name cannot be changed', async () => {
     const id = computers['web-01.example.test'];
-    const policy = await ok('POST', '/api/policies', { name: 'ds-compat web', parentID: 1 });
-    const read = await ok('GET', `/api/computers/${id}?expand=none`);
-    const modified = await ok('POST', `/api/computers/${id}`, { ...read, policyID: policy.ID });
+    const policy = await ok<V['Policy']>('POST', '/api/policies', { name: 'ds-compat web', parentID: 1 });
+    const read = await ok<V['Computer']>('GET', `/api/computers/${id}?expand=none`);
+    const modified = await ok<V['Computer']>('POST', `/api/computers/${id}`, { ...read, policyID: policy.ID });
     assert.equal(modified.policyID, policy.ID);
     const renamed = await api('POST', `/api/computers/${id}`, { hostName: 'other' });
     assert.equal(renamed.status, 400);
-    assert.match(renamed.body.message, /hostName is read-only here/);
+    assert.match(failure(renamed).message, /hostName is read-only here/);
   });
 
   test('default policy settings: GET/POST /api/policies/default and one setting by name', async () => {
-    const all = await ok('GET', '/api/policies/default');
+    type Settings = V['Policy']['policySettings'];
+    const all = await ok<Settings>('GET', '/api/policies/default');
     assert.deepEqual(all.firewallSettingState, { value: 'On' });
-    const changed = await ok('POST', '/api/policies/default', {
+    const changed = await ok<Settings>('POST', '/api/policies/default', {
       platformSettingHeartbeatInactiveVmOfflineAlertEnabled: { value: 'true' },
     });
     assert.deepEqual(changed.platformSettingHeartbeatInactiveVmOfflineAlertEnabled, { value: 'true' });
     const one = '/api/policies/default/settings/platformSettingHeartbeatInactiveVmOfflineAlertEnabled';
-    assert.deepEqual(await ok('GET', one), { value: 'true' });
-    assert.deepEqual(await ok('DELETE', one), { value: 'false' }, 'reset to the catalog default');
-    const base = await ok('GET', '/api/policies/1?overrides=true');
+    assert.deepEqual(await ok<V['SettingValue']>('GET', one), { value: 'true' });
+    assert.deepEqual(await ok<V['SettingValue']>('DELETE', one), { value: 'false' }, 'reset to the catalog default');
+    const base = await ok<V['Policy']>('GET', '/api/policies/1?overrides=true');
     assert.deepEqual(base.policySettings.platformSettingHeartbeatInactiveVmOfflineAlertEnabled, { value: 'false' });
     const unknown = await api('GET', '/api/policies/default/settings/noSuchSetting');
     assert.equal(unknown.status, 404);

@@ -5,8 +5,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { activate, StateDir } from '@palisade/agent';
+import type { ApiViews as V } from '@palisade/manager';
 import { MANAGER_BIN, runCli } from './cli.js';
-import { httpsJson, startTestManager, type TestManager } from './harness.js';
+import { errorOf, httpsJson, startTestManager, type TestManager } from './harness.js';
 
 /** Whether shellcheck can run here; CI installs it (.ci/run) and must not skip. */
 const shellcheck = spawnSync('shellcheck', ['--version']);
@@ -28,8 +29,10 @@ describe('deployment scripts, agent packages, activation tokens', () => {
   let m: TestManager;
   const pkgBytes = randomBytes(4096);
   const pkgName = 'palisade-agent-0.3.0-linux-x86_64.tar.gz';
-  const api = <T = any>(method: string, path: string, body?: unknown, key?: string) =>
-    m.api<T>(method, path, body, key ? { 'api-secret-key': key } : {});
+  const api = (method: string, path: string, body?: unknown, key?: string) =>
+    m.api(method, path, body, key ? { 'api-secret-key': key } : {});
+  const tokens = async () =>
+    (await api('GET', '/api/activationtokens')).json<{ activationTokens: V['ActivationToken'][] }>().activationTokens;
 
   before(async () => {
     m = await startTestManager();
@@ -44,14 +47,15 @@ describe('deployment scripts, agent packages, activation tokens', () => {
   test('GET /api/agentpackages lists what the folder holds, newest first, with SHA-256 and size', async () => {
     const r = await api('GET', '/api/agentpackages');
     assert.equal(r.status, 200);
+    const { agentPackages } = r.json<{ agentPackages: V['AgentPackage'][] }>();
     assert.deepEqual(
-      r.body.agentPackages.map((p: any) => [p.version, p.platform, p.architecture, p.size]),
+      agentPackages.map((p) => [p.version, p.platform, p.architecture, p.size]),
       [
         ['0.3.0', 'linux', 'x86_64', 4096],
         ['0.2.9', 'linux', 'x86_64', 5],
       ],
     );
-    assert.equal(r.body.agentPackages[0].sha256, createHash('sha256').update(pkgBytes).digest('hex'));
+    assert.equal(agentPackages[0]?.sha256, createHash('sha256').update(pkgBytes).digest('hex'));
   });
 
   test('the download route serves the exact bytes without an API key; anything else is a 404', async () => {
@@ -76,7 +80,7 @@ describe('deployment scripts, agent packages, activation tokens', () => {
     ]) {
       const r = await httpsJson(`https://localhost:${m.manager.apiPort}${path}`, m.manager.ca.certificatePem);
       assert.equal(r.status, 404, path);
-      assert.equal(r.body.error.code, 'AGENT_PACKAGE_NOT_FOUND', path);
+      assert.equal(errorOf(r).code, 'AGENT_PACKAGE_NOT_FOUND', path);
     }
   });
 
@@ -88,9 +92,10 @@ describe('deployment scripts, agent packages, activation tokens', () => {
       validateCertificateRequired: true,
     });
     assert.equal(r.status, 200, JSON.stringify(r.body));
-    const { scriptBody, activationTokenID } = r.body;
-    assert.equal(r.body.platform, 'linux');
-    assert.equal(r.body.policyID, 1);
+    const made = r.json<V['AgentDeploymentScript']>();
+    const { scriptBody, activationTokenID } = made;
+    assert.equal(made.platform, 'linux');
+    assert.equal(made.policyID, 1);
     assert.ok(Number.isInteger(activationTokenID));
     assert.match(scriptBody, /^#!\/usr\/bin\/env bash\n/);
     assert.match(scriptBody, /^set -euo pipefail$/m);
@@ -106,9 +111,8 @@ describe('deployment scripts, agent packages, activation tokens', () => {
     // The token in the script is a real one: it activates an agent, then is refused once revoked.
     const token = scriptValue(scriptBody, 'ACTIVATION_TOKEN')!;
     assert.match(token, /^pat_/);
-    const listed = (await api('GET', '/api/activationtokens')).body.activationTokens.find(
-      (t: any) => t.ID === activationTokenID,
-    );
+    const listed = (await tokens()).find((t) => t.ID === activationTokenID);
+    assert.ok(listed, 'the token is listed');
     assert.deepEqual(
       [listed.description, listed.maxUses, listed.uses, listed.status, listed.policyID],
       ['deployment script (linux)', 100, 0, 'valid', 1],
@@ -120,28 +124,29 @@ describe('deployment scripts, agent packages, activation tokens', () => {
     assert.equal((await api('DELETE', `/api/activationtokens/${activationTokenID}`)).status, 204);
     await assert.rejects(activateWith(m.tempDir()), /revoked/);
     const again = await api('DELETE', `/api/activationtokens/${activationTokenID}`);
-    assert.equal(again.body.error.code, 'ACTIVATION_TOKEN_REVOKED_ALREADY');
-    const audit = (await api('GET', '/api/auditevents')).body.auditEvents.filter(
-      (e: any) => e.targetType === 'activationToken' && e.targetID === activationTokenID,
-    );
-    assert.deepEqual(audit.map((e: any) => e.action).sort(), ['activationToken.create', 'activationToken.revoke']);
-    assert.ok(audit.every((e: any) => e.actor.type === 'apiKey'));
+    assert.equal(errorOf(again).code, 'ACTIVATION_TOKEN_REVOKED_ALREADY');
+    const audit = (await api('GET', '/api/auditevents'))
+      .json<V['AuditList']>()
+      .auditEvents.filter((e) => e.targetType === 'activationToken' && e.targetID === activationTokenID);
+    assert.deepEqual(audit.map((e) => e.action).sort(), ['activationToken.create', 'activationToken.revoke']);
+    assert.ok(audit.every((e) => e.actor.type === 'apiKey'));
   });
 
   test('shellcheck finds nothing in the Linux script, with or without activation', { skip: noShellcheck }, async () => {
     for (const activationRequired of [true, false]) {
       const r = await api('POST', '/api/agentdeploymentscripts', { platform: 'linux', activationRequired });
-      const sc = spawnSync('shellcheck', ['-s', 'bash', '-'], { input: r.body.scriptBody, encoding: 'utf8' });
+      const made = r.json<V['AgentDeploymentScript']>();
+      const sc = spawnSync('shellcheck', ['-s', 'bash', '-'], { input: made.scriptBody, encoding: 'utf8' });
       assert.equal(sc.status, 0, sc.stdout);
       if (!activationRequired) {
-        assert.equal(r.body.activationTokenID, null);
-        assert.match(r.body.scriptBody, /^ACTIVATION_TOKEN=''$/m);
+        assert.equal(made.activationTokenID, null);
+        assert.match(made.scriptBody, /^ACTIVATION_TOKEN=''$/m);
       }
     }
   });
 
   test('bad requests are refused with the reason and make no token', async () => {
-    const before = (await api('GET', '/api/activationtokens')).body.activationTokens.length;
+    const before = (await tokens()).length;
     const cases: Array<[unknown, number, string]> = [
       [{ platform: 'windows' }, 400, 'VALIDATION_FAILED'],
       [{ platform: 'linux', dsmProxyID: 3 }, 400, 'VALIDATION_FAILED'],
@@ -152,10 +157,10 @@ describe('deployment scripts, agent packages, activation tokens', () => {
     for (const [body, status, code] of cases) {
       const r = await api('POST', '/api/agentdeploymentscripts', body);
       assert.equal(r.status, status, JSON.stringify(body));
-      assert.equal(r.body.error.code, code, JSON.stringify(body));
+      assert.equal(errorOf(r).code, code, JSON.stringify(body));
     }
-    assert.equal((await api('GET', '/api/activationtokens')).body.activationTokens.length, before);
-    assert.equal((await api('DELETE', '/api/activationtokens/999')).body.error.code, 'ACTIVATION_TOKEN_NOT_FOUND');
+    assert.equal((await tokens()).length, before);
+    assert.equal(errorOf(await api('DELETE', '/api/activationtokens/999')).code, 'ACTIVATION_TOKEN_NOT_FOUND');
   });
 
   test('CLI: deployment-script prints the script alone; token and apikey list/revoke take effect at once', async () => {
@@ -172,12 +177,13 @@ describe('deployment scripts, agent packages, activation tokens', () => {
     assert.match(s.stdout, /^#!\/usr\/bin\/env bash\n/);
     assert.equal(scriptValue(s.stdout, 'MANAGER_HOST'), 'localhost', 'the name from the server certificate');
     const id = Number(/activation token (\d+)/.exec(s.stderr)![1]);
-    const list = JSON.parse((await runCli(MANAGER_BIN, ['token', 'list', '--json', ...store])).stdout);
-    assert.equal(list.find((t: any) => t.id === id).status, 'valid');
+    type Listed = Array<{ id: number; name?: string; status?: string }>;
+    const list: Listed = JSON.parse((await runCli(MANAGER_BIN, ['token', 'list', '--json', ...store])).stdout);
+    assert.equal(list.find((t) => t.id === id)?.status, 'valid');
     const rv = await runCli(MANAGER_BIN, ['token', 'revoke', String(id), ...store]);
     assert.equal(rv.code, 0, rv.stderr);
-    const after = JSON.parse((await runCli(MANAGER_BIN, ['token', 'list', '--json', ...store])).stdout);
-    assert.equal(after.find((t: any) => t.id === id).status, 'revoked');
+    const after: Listed = JSON.parse((await runCli(MANAGER_BIN, ['token', 'list', '--json', ...store])).stdout);
+    assert.equal(after.find((t) => t.id === id)?.status, 'revoked');
     const bad = await runCli(MANAGER_BIN, [
       'deployment-script',
       '--platform',
@@ -191,13 +197,14 @@ describe('deployment scripts, agent packages, activation tokens', () => {
 
     const key = (await runCli(MANAGER_BIN, ['apikey', 'create', '--name', 'to revoke', ...store])).stdout.trim();
     assert.equal((await api('GET', '/api/computers', undefined, key)).status, 200);
-    const keys = JSON.parse((await runCli(MANAGER_BIN, ['apikey', 'list', '--json', ...store])).stdout);
-    const k = keys.find((x: any) => x.name === 'to revoke');
+    const keys: Listed = JSON.parse((await runCli(MANAGER_BIN, ['apikey', 'list', '--json', ...store])).stdout);
+    const k = keys.find((x) => x.name === 'to revoke');
+    assert.ok(k, 'the new key is listed');
     assert.ok(!JSON.stringify(keys).includes(key), 'the list never shows a secret');
     assert.equal((await runCli(MANAGER_BIN, ['apikey', 'revoke', String(k.id), ...store])).code, 0);
     const refused = await api('GET', '/api/computers', undefined, key);
     assert.equal(refused.status, 401);
-    assert.equal(refused.body.error.code, 'API_KEY_INVALID');
+    assert.equal(errorOf(refused).code, 'API_KEY_INVALID');
     const twice = await runCli(MANAGER_BIN, ['apikey', 'revoke', String(k.id), ...store]);
     assert.equal(twice.code, 1);
     assert.match(twice.stderr, /revoked already/);

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { openInitializedStore, type Store } from '@palisade/manager';
+import { openInitializedStore, type Store, type ApiViews as V } from '@palisade/manager';
 import { AGENT_BIN, runCli, startManagerProcess } from './cli.js';
 import { httpsJson } from './harness.js';
 import { acceptsTcp, freePort, waitFor as waitUntil } from './polling.js';
@@ -110,7 +110,7 @@ describe('communication direction with real processes: palisade-manager start, p
     agent.stderr!.on('data', (d: Buffer) => (agentLog += d.toString()));
     await waitFor(
       'a heartbeat from the agent process',
-      async () => (await api('GET', `/api/computers/${computerId}`)).body.lastAgentCommunication,
+      async () => (await api('GET', `/api/computers/${computerId}`)).json<V['Computer']>().lastAgentCommunication,
     );
     assert.deepEqual(listeningPorts(agent.pid!), [], `the agent process listens on nothing; log: ${agentLog}`);
     assert.equal(await accepts(port), false);
@@ -131,27 +131,29 @@ describe('communication direction with real processes: palisade-manager start, p
     await waitFor('the agent process to listen on its port', async () => listeningPorts(agent!.pid!).includes(port));
     assert.deepEqual(listeningPorts(agent!.pid!), [port], 'that port and no other');
     const called = await waitFor('a scheduled call from the manager', async () => {
-      const v = (await api('GET', `/api/computers/${computerId}/communication`)).body;
+      const v = (await api('GET', `/api/computers/${computerId}/communication`)).json<V['Communication']>();
       return v.lastDial.okAt && v.direction.applied === 'Manager Initiated' ? v : null;
     });
     // Counted once the manager has called (an interval after the switch): the heartbeat that
     // carried the switch has long been logged.
     const heartbeatsAtSwitch = (agentLog.match(/"msg":"heartbeat"/g) ?? []).length;
     assert.equal(called.mode, 'scheduled');
-    assert.equal(called.listener.port, port);
+    assert.equal(called.listener?.port, port);
 
     await store.policies.setSetting(mi.id, 'firewallSettingState', 'Off');
     const r = await api('POST', `/api/computers/${computerId}/actions/sendpolicy`, {});
     assert.equal(r.status, 200);
-    assert.equal(r.body.status, 'completed', r.body.message);
+    const result = r.json<V['ActionResult']>();
+    assert.equal(result.status, 'completed', result.message);
     assert.deepEqual(
-      r.body.operations.map((o: any) => o.status),
+      result.operations?.map((o) => o.status),
       ['succeeded'],
     );
     const applied = JSON.parse(readFileSync(join(stateDir, 'configuration.json'), 'utf8'));
     assert.equal(
       applied.fingerprint,
-      r.body.configurationFingerprint.expected,
+      result.configurationFingerprint.expected,
+
       "on the agent's disk when the API answered",
     );
     assert.equal(applied.configuration.firewall.state, 'Off');

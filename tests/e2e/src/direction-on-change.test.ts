@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type RunningAgent, runAgent, type StateDir } from '@palisade/agent';
+import type { ApiViews as V } from '@palisade/manager';
 import pino from 'pino';
 import { activateTestAgent, startTestManager, type TestManager } from './harness.js';
 import { waitFor as waitUntil } from './polling.js';
@@ -23,9 +24,10 @@ const waitFor = <T>(
 describe('a configuration change reaches a listening agent at once, an Agent Initiated one at its next heartbeat', () => {
   let m: TestManager;
   const agents: RunningAgent[] = [];
-  const computer = async (id: number) => (await m.api('GET', `/api/computers/${id}`)).body;
-  const comm = async (id: number) => (await m.api('GET', `/api/computers/${id}/communication`)).body;
-  const status = async (id: number) => (await computer(id)).computerStatus.agentStatusMessages as string[];
+  const computer = async (id: number) => (await m.api('GET', `/api/computers/${id}`)).json<V['Computer']>();
+  const comm = async (id: number) =>
+    (await m.api('GET', `/api/computers/${id}/communication`)).json<V['Communication']>();
+  const status = async (id: number) => (await computer(id)).computerStatus.agentStatusMessages;
   const firewallState = (state: StateDir) =>
     (state.appliedConfiguration()?.configuration as { firewall?: { state?: string } } | undefined)?.firewall?.state;
   const start = (state: StateDir) => {
@@ -49,13 +51,13 @@ describe('a configuration change reaches a listening agent at once, an Agent Ini
   test('Bidirectional: applied with no heartbeat and no Send Policy; Agent Initiated: Update Pending (Heartbeat) until its heartbeat', async () => {
     const bi = (
       await m.api('POST', '/api/policies', { name: 'Bi on change', policySettings: setting('Bidirectional') })
-    ).body.ID;
+    ).json<V['Policy']>().ID;
     const ai = (
       await m.api('POST', '/api/policies', {
         name: 'AI on change',
         policySettings: setting('Agent/Appliance Initiated'),
       })
-    ).body.ID;
+    ).json<V['Policy']>().ID;
     const biState = await activateTestAgent(m, { policy: 'Bi on change', hostName: 'bi-change' });
     const aiState = await activateTestAgent(m, { policy: 'AI on change', hostName: 'ai-change' });
     const biId = biState.activation().computerId;

@@ -5,8 +5,11 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type RunningAgent, runAgent, type StateDir } from '@palisade/agent';
-import { CertificateAuthority, createCertificateAuthority } from '@palisade/manager';
+import type { SecurityConfiguration } from '@palisade/core';
+import { CertificateAuthority, createCertificateAuthority, type ApiViews as V } from '@palisade/manager';
+import type { ErrorBody } from '@palisade/protocol';
 import pino from 'pino';
+
 import { activateTestAgent, startTestManager, type TestManager } from './harness.js';
 import { acceptsTcp, freePort, waitFor as waitUntil } from './polling.js';
 
@@ -71,8 +74,14 @@ describe('communication direction: Agent Initiated, Bidirectional, Manager Initi
     const now = (await store().policies.overrides()).get(policyId)?.firewallSettingState;
     await store().policies.setSetting(policyId, 'firewallSettingState', now === 'Off' ? 'On' : 'Off');
   };
-  const computer = async (id: number) => (await m.api('GET', `/api/computers/${id}`)).body;
-  const comm = async (id: number) => (await m.api('GET', `/api/computers/${id}/communication`)).body;
+  const computer = async (id: number) => (await m.api('GET', `/api/computers/${id}`)).json<V['Computer']>();
+  const comm = async (id: number) =>
+    (await m.api('GET', `/api/computers/${id}/communication`)).json<V['Communication']>();
+  /** Runs an action; `result` is the action's reply (ActionResult). */
+  const action = async (id: number, name: 'checkstatus' | 'sendpolicy') => {
+    const r = await m.api('POST', `/api/computers/${id}/actions/${name}`, {});
+    return { status: r.status, result: r.json<V['ActionResult']>() };
+  };
   const start = (state: StateDir, listener: { port?: number } = {}) => {
     const a = runAgent(state, logger, {
       listener: { bindAddress: '127.0.0.1', port: 0, ...listener },
@@ -106,19 +115,19 @@ describe('communication direction: Agent Initiated, Bidirectional, Manager Initi
       ['Agent/Appliance Initiated', 'Agent/Appliance Initiated', 'none', null, null],
     );
 
-    const check = await m.api('POST', `/api/computers/${id}/actions/checkstatus`, {});
+    const check = await action(id, 'checkstatus');
     assert.equal(check.status, 202);
-    assert.equal(check.body.status, 'queued');
-    assert.equal(check.body.delivery, 'next-heartbeat');
-    assert.match(check.body.message, /next heartbeat/);
+    assert.equal(check.result.status, 'queued');
+    assert.equal(check.result.delivery, 'next-heartbeat');
+    assert.match(check.result.message, /next heartbeat/);
 
     const pid = await policy('AI change', null);
     await store().computers.setPolicy(id, pid);
     await changePolicy(pid);
-    const send = await m.api('POST', `/api/computers/${id}/actions/sendpolicy`);
+    const send = await action(id, 'sendpolicy');
     assert.equal(send.status, 202, 'no body at all is fine too');
-    assert.equal(send.body.status, 'queued');
-    const expected = send.body.configurationFingerprint.expected;
+    assert.equal(send.result.status, 'queued');
+    const expected = send.result.configurationFingerprint.expected;
     assert.notEqual(expected, state.appliedConfiguration()!.fingerprint, 'not delivered by the action itself');
     assert.deepEqual((await computer(id)).computerStatus.agentStatusMessages, ['Update Pending (Heartbeat)']);
     await waitFor(
@@ -148,28 +157,31 @@ describe('communication direction: Agent Initiated, Bidirectional, Manager Initi
 
     await changePolicy(pid);
     const sentBefore = state.counters().heartbeatsSent;
-    const r = await m.api('POST', `/api/computers/${id}/actions/sendpolicy`, {});
-    assert.equal(r.status, 200, JSON.stringify(r.body));
-    assert.equal(r.body.status, 'completed', r.body.message);
-    assert.equal(r.body.delivery, 'immediate');
-    assert.equal(r.body.direction, 'Bidirectional');
+    const r = await action(id, 'sendpolicy');
+    assert.equal(r.status, 200, JSON.stringify(r.result));
+    assert.equal(r.result.status, 'completed', r.result.message);
+    assert.equal(r.result.delivery, 'immediate');
+    assert.equal(r.result.direction, 'Bidirectional');
     assert.deepEqual(
-      r.body.operations.map((o: any) => o.status),
+      r.result.operations?.map((o) => o.status),
       ['succeeded'],
     );
-    assert.equal(r.body.configurationFingerprint.applied, r.body.configurationFingerprint.expected);
+    assert.equal(r.result.configurationFingerprint.applied, r.result.configurationFingerprint.expected);
     assert.equal(
       state.appliedConfiguration()!.fingerprint,
       await expectedOf(id),
       'applied on the agent when the response came',
     );
-    assert.equal(r.body.tlsProtocol, 'TLSv1.3');
+    assert.equal(r.result.tlsProtocol, 'TLSv1.3');
 
-    const c = await m.api('POST', `/api/computers/${id}/actions/checkstatus`);
+    const c = await action(id, 'checkstatus');
     assert.equal(c.status, 200);
-    assert.equal(c.body.status, 'completed');
-    assert.deepEqual(c.body.operations, []);
-    assert.ok(c.body.lastAgentCommunication >= c.body.contactedAt, 'the status came in this call');
+    assert.equal(c.result.status, 'completed');
+    assert.deepEqual(c.result.operations, []);
+    assert.ok(
+      (c.result.lastAgentCommunication ?? 0) >= (c.result.contactedAt ?? Infinity),
+      'the status came in this call',
+    );
     await waitFor('it to keep heartbeating by itself', async () => state.counters().heartbeatsSent > sentBefore);
   });
 
@@ -205,7 +217,7 @@ describe('communication direction: Agent Initiated, Bidirectional, Manager Initi
     const peer = other.credentials();
     const asAgent = await callListener(port, { key: peer.key, cert: peer.cert });
     assert.equal(asAgent.status, 403, 'another agent of this manager');
-    assert.equal((asAgent.body as { error: { code: string } }).error.code, 'NOT_THE_MANAGER');
+    assert.equal((asAgent.body as ErrorBody).error.code, 'NOT_THE_MANAGER');
     const server = {
       key: readFileSync(join(m.dataDir, 'tls', 'server.key'), 'utf8'),
       cert: readFileSync(join(m.dataDir, 'tls', 'server.crt'), 'utf8'),
@@ -218,8 +230,8 @@ describe('communication direction: Agent Initiated, Bidirectional, Manager Initi
     assert.ok(agent.communication.rejected.count >= 4, `refusals counted (${agent.communication.rejected.count})`);
 
     // Undisturbed: the manager still gets through, the agent still heartbeats, its spool holds no intruder's trace.
-    const r = await m.api('POST', `/api/computers/${id}/actions/checkstatus`, {});
-    assert.equal(r.body.status, 'completed', r.body.message);
+    const r = await action(id, 'checkstatus');
+    assert.equal(r.result.status, 'completed', r.result.message);
     const sent = state.counters().heartbeatsSent;
     await waitFor('another heartbeat', async () => state.counters().heartbeatsSent > sent);
     assert.deepEqual(agent.communication.listening(), { host: '127.0.0.1', port });
@@ -236,18 +248,21 @@ describe('communication direction: Agent Initiated, Bidirectional, Manager Initi
     const id = state.activation().computerId;
     const planned = await comm(id);
     assert.deepEqual(
-      [planned.mode, planned.listener.port],
+      [planned.mode, planned.listener?.port],
       ['scheduled', port],
       'the manager knows where to call from activation on',
     );
-    assert.ok(planned.nextDialAt > Date.now() - 1_000, 'first call about one interval after activation');
+    assert.ok((planned.nextDialAt ?? 0) > Date.now() - 1_000, 'first call about one interval after activation');
     const agent = start(state, { port });
     await waitFor('the listener', async () => agent.communication.listening());
     assert.equal(agent.communication.heartbeats(), false);
     const first = await waitFor('a scheduled call', async () => (await comm(id)).lastDial.okAt);
-    const firstContact = (await computer(id)).lastAgentCommunication;
+    const firstContact = (await computer(id)).lastAgentCommunication ?? 0;
     await waitFor('a second scheduled call', async () => ((await comm(id)).lastDial.okAt ?? 0) > first);
-    assert.ok((await computer(id)).lastAgentCommunication > firstContact, 'each call is a heartbeat on the manager');
+    assert.ok(
+      ((await computer(id)).lastAgentCommunication ?? 0) > firstContact,
+      'each call is a heartbeat on the manager',
+    );
     assert.equal(state.counters().heartbeatsSent, 0, 'the agent opened no connection itself');
     assert.deepEqual((await computer(id)).computerStatus.agentStatusMessages, ['Managed (Online)']);
     assert.ok(
@@ -257,11 +272,11 @@ describe('communication direction: Agent Initiated, Bidirectional, Manager Initi
 
     // A change waits for the next call; Send Policy delivers it at once.
     await changePolicy(pid);
-    const r = await m.api('POST', `/api/computers/${id}/actions/sendpolicy`, {});
+    const r = await action(id, 'sendpolicy');
     assert.equal(r.status, 200);
-    assert.equal(r.body.status, 'completed', r.body.message);
+    assert.equal(r.result.status, 'completed', r.result.message);
     assert.deepEqual(
-      r.body.operations.map((o: any) => o.status),
+      r.result.operations?.map((o) => o.status),
       ['succeeded'],
     );
     assert.equal(state.appliedConfiguration()!.fingerprint, await expectedOf(id));
@@ -270,7 +285,7 @@ describe('communication direction: Agent Initiated, Bidirectional, Manager Initi
     await waitFor(
       'the next scheduled call to deliver the next change',
       async () =>
-        state.appliedConfiguration()!.fingerprint !== r.body.configurationFingerprint.applied &&
+        state.appliedConfiguration()!.fingerprint !== r.result.configurationFingerprint.applied &&
         state.appliedConfiguration()!.fingerprint === (await expectedOf(id)),
     );
     assert.notEqual(pending, await expectedOf(id), 'the expected fingerprint moved on with the change');
@@ -282,12 +297,12 @@ describe('communication direction: Agent Initiated, Bidirectional, Manager Initi
       const v = await comm(id);
       return v.lastDial.consecutiveFailures > 0 ? v : null;
     });
-    assert.match(failing.lastDial.error, /refused/);
+    assert.match(failing.lastDial.error ?? '', /refused/);
     assert.equal((await store().computers.get(id))!.offlineDeadline, deadline, 'a failed call is a missed heartbeat');
-    const check = await m.api('POST', `/api/computers/${id}/actions/checkstatus`, {});
+    const check = await action(id, 'checkstatus');
     assert.equal(check.status, 200);
-    assert.equal(check.body.status, 'failed');
-    assert.equal(check.body.error.kind, 'unreachable');
+    assert.equal(check.result.status, 'failed');
+    assert.equal(check.result.error?.kind, 'unreachable');
     await waitFor(
       'Offline after (2 + 1) missed intervals',
       async () => (await computer(id)).computerStatus.agentStatusMessages[0] === 'Offline',
@@ -321,8 +336,8 @@ describe('communication direction: Agent Initiated, Bidirectional, Manager Initi
     await waitFor(
       'the next call to deliver Bidirectional',
       async () =>
-        state.appliedConfiguration()!.configuration &&
-        (state.appliedConfiguration()!.configuration as any).communication.direction === 'bidirectional',
+        (state.appliedConfiguration()?.configuration as SecurityConfiguration | undefined)?.communication.direction ===
+        'bidirectional',
     );
     await waitFor('heartbeats to resume', async () => state.counters().heartbeatsSent > sent);
     assert.ok(agent.communication.listening(), 'still listening');
@@ -337,35 +352,32 @@ describe('communication direction: Agent Initiated, Bidirectional, Manager Initi
 
     const port = agent.communication.listening()!.port;
     await store().policies.setSetting(pid, DIRECTION, 'Agent/Appliance Initiated');
-    const r = await m.api('POST', `/api/computers/${id}/actions/sendpolicy`, {});
-    assert.equal(r.body.status, 'completed', r.body.message);
-    assert.equal(r.body.direction, 'Agent/Appliance Initiated');
+    const r = await action(id, 'sendpolicy');
+    assert.equal(r.result.status, 'completed', r.result.message);
+    assert.equal(r.result.direction, 'Agent/Appliance Initiated');
     assert.equal(agent.communication.listening(), null, 'closed when the configuration was applied');
     await waitFor('the port to be released', async () => !(await accepts(port)));
     assert.equal((await comm(id)).mode, 'none');
-    assert.equal(
-      (await m.api('POST', `/api/computers/${id}/actions/checkstatus`, {})).status,
-      202,
-      'nothing to call any more',
-    );
+    assert.equal((await action(id, 'checkstatus')).status, 202, 'nothing to call any more');
   });
 
   test("Inherited (through the settings API): a computer without an override follows its policy, then the parent policy when the policy's override is removed", async () => {
     const setting = (value: string) => ({ [DIRECTION]: { value } });
-    const parent = (await m.api('POST', '/api/policies', { name: 'Parent', policySettings: setting('Bidirectional') }))
-      .body.ID;
+    const parent = (
+      await m.api('POST', '/api/policies', { name: 'Parent', policySettings: setting('Bidirectional') })
+    ).json<V['Policy']>().ID;
     const child = (
       await m.api('POST', '/api/policies', {
         name: 'Child',
         parentID: parent,
         policySettings: setting('Manager Initiated'),
       })
-    ).body.ID;
+    ).json<V['Policy']>().ID;
     const state = await activateTestAgent(m, { hostName: 'inherit-01' });
     const id = state.activation().computerId;
     assert.equal((await m.api('POST', `/api/computers/${id}`, { policyID: child })).status, 200);
     const own = await m.api('GET', `/api/computers/${id}/settings/${DIRECTION}?overrides=true`);
-    assert.equal(own.body.value, null, 'no override on the computer: Inherited');
+    assert.equal(own.json<V['SettingValue']>().value, null, 'no override on the computer: Inherited');
     assert.deepEqual((await m.api('GET', `/api/computers/${id}/settings/${DIRECTION}`)).body, {
       value: 'Manager Initiated',
       source: `policy:${child}`,
@@ -379,7 +391,7 @@ describe('communication direction: Agent Initiated, Bidirectional, Manager Initi
     assert.ok(agent.communication.listening());
 
     const reset = await m.api('DELETE', `/api/policies/${child}/settings/${DIRECTION}`);
-    assert.equal(reset.body.value, 'Bidirectional', 'the child inherits now');
+    assert.equal(reset.json<V['SettingValue']>().value, 'Bidirectional', 'the child inherits now');
     assert.deepEqual((await m.api('GET', `/api/computers/${id}/settings/${DIRECTION}`)).body, {
       value: 'Bidirectional',
       source: `policy:${parent}`,

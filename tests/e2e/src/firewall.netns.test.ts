@@ -7,8 +7,11 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseNftCounters } from '@palisade/core';
+import type { ApiViews as V } from '@palisade/manager';
 import { AGENT_BIN, MANAGER_BIN } from './cli.js';
+import { type JsonReply, jsonReply } from './harness.js';
 import { type LabHost, NetnsLab, netnsLabUnavailable } from './netns/netns-lab.js';
+import { waitFor } from './polling.js';
 
 /**
  * The host firewall for real (issue 6): a manager, an agent and another host, each in a network
@@ -26,8 +29,6 @@ const PROBE = fileURLToPath(new URL('./netns/tls-probe.js', import.meta.url));
 const PORT = 4118;
 const HIDDEN = 'hidden-listening-port';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 describe('firewall enforcement in network namespaces (nftables, hidden rule, listener guard)', {
   skip: unavailable ? `skipped: ${unavailable}` : false,
 }, () => {
@@ -44,7 +45,7 @@ describe('firewall enforcement in network namespaces (nftables, hidden rule, lis
   /** Agents here enforce for real: the test runner turns the firewall off for every other suite. */
   const agentEnv = { ...process.env, PALISADE_AGENT_FIREWALL: 'on', PALISADE_LOG_LEVEL: 'warn' };
 
-  function api<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+  function api(method: string, path: string, body?: unknown): Promise<JsonReply> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     return new Promise((resolve, reject) => {
       const req = request(
@@ -72,7 +73,7 @@ describe('firewall enforcement in network namespaces (nftables, hidden rule, lis
             } catch {
               /* 204 */
             }
-            resolve({ status: res.statusCode ?? 0, body: parsed as T });
+            resolve(jsonReply(res.statusCode ?? 0, parsed));
           });
         },
       );
@@ -81,11 +82,13 @@ describe('firewall enforcement in network namespaces (nftables, hidden rule, lis
     });
   }
 
-  async function ok<T = any>(method: string, path: string, body?: unknown): Promise<T> {
-    const r = await api<T>(method, path, body);
+  async function ok<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const r = await api(method, path, body);
     assert.ok(r.status >= 200 && r.status < 300, `${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`);
-    return r.body;
+    return r.json<T>();
   }
+  const computer = () => ok<V['Computer']>('GET', `/api/computers/${computerId}`);
+  const firewallDriver = async () => (await computer()).drivers.find((d) => d.name === 'firewall');
 
   async function agentCli(args: string[], env: NodeJS.ProcessEnv = agentEnv) {
     const r = await lab.run('agent', [process.execPath, AGENT_BIN, ...args, '--state-dir', stateDir], { env });
@@ -94,15 +97,18 @@ describe('firewall enforcement in network namespaces (nftables, hidden rule, lis
   }
 
   /** One heartbeat now, then until the agent runs what the manager expects (a dialer push may get there first). */
-  async function converge(): Promise<any> {
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      await agentCli(['heartbeat']);
-      const c = await ok('GET', `/api/computers/${computerId}`);
-      if (c.configurationFingerprint.applied === c.configurationFingerprint.expected) return c;
-      assert.ok(Date.now() < deadline, `configuration not applied: ${JSON.stringify(c.configurationFingerprint)}`);
-      await sleep(1_000);
-    }
+  async function converge(): Promise<V['Computer']> {
+    let last: V['Computer'] | undefined;
+    return waitFor(
+      () => `the configuration applied: ${JSON.stringify(last?.configurationFingerprint)}`,
+      async () => {
+        await agentCli(['heartbeat']);
+        last = await computer();
+        return last.configurationFingerprint.applied === last.configurationFingerprint.expected && last;
+      },
+      60_000,
+      1_000,
+    );
   }
 
   async function probe(from: LabHost): Promise<{ tcp: boolean; tls: boolean; error: string | null }> {
@@ -125,7 +131,7 @@ describe('firewall enforcement in network namespaces (nftables, hidden rule, lis
     return { counters: parseNftCounters(json.stdout), text: text.stdout };
   }
 
-  const effective = () => ok(`GET`, `/api/computers/${computerId}/firewall/effective`);
+  const effective = () => ok<V['Effective']>(`GET`, `/api/computers/${computerId}/firewall/effective`);
 
   before(async () => {
     const stale = NetnsLab.sweepStale();
@@ -170,21 +176,22 @@ describe('firewall enforcement in network namespaces (nftables, hidden rule, lis
     const activation = /npx palisade-agent activate (dsm:\/\/\S+) --token (\S+) --ca-fingerprint (\S+)/.exec(banner)!;
 
     // The agent listens (and the hidden rule exists) in Bidirectional and Manager Initiated.
-    const base = (await ok('GET', '/api/policies')).policies.find((p: any) => p.parentID === null).ID;
+    const base = (await ok<V['PolicyList']>('GET', '/api/policies')).policies.find((p) => p.parentID === null)!.ID;
     await ok('POST', `/api/policies/${base}/settings/platformSettingAgentCommunicationsDirection`, {
       value: 'Bidirectional',
     });
 
     await agentCli(['activate', activation[1]!, '--token', activation[2]!, '--ca-fingerprint', activation[3]!]);
-    computerId = (await ok('GET', '/api/computers')).computers[0].ID;
+    computerId = (await ok<V['ComputerList']>('GET', '/api/computers')).computers[0]!.ID;
     agent = lab.spawn('agent', [process.execPath, AGENT_BIN, 'start', '--state-dir', stateDir], agentEnv);
     agent.stderr!.on('data', (d: Buffer) => (agentLog += d.toString()));
     // Listening once the manager's host gets a TLS answer on 4118.
-    const deadline = Date.now() + 60_000;
-    while (!(await probe('manager')).tls) {
-      assert.ok(Date.now() < deadline, `the agent never listened on ${PORT}: ${agentLog}`);
-      await sleep(500);
-    }
+    await waitFor(
+      () => `the agent to listen on ${PORT}: ${agentLog}`,
+      async () => (await probe('manager')).tls,
+      60_000,
+      500,
+    );
   });
 
   after(async () => {
@@ -200,11 +207,11 @@ describe('firewall enforcement in network namespaces (nftables, hidden rule, lis
   test('with the hidden rule, the manager and a second host both reach the listening port', async () => {
     const c = await converge();
     assert.deepEqual(
-      c.drivers.find((d: any) => d.name === 'firewall'),
+      c.drivers.find((d) => d.name === 'firewall'),
       { name: 'firewall', status: 'online' },
     );
     const e = await effective();
-    assert.deepEqual([e.hiddenRule, e.listeningPort, e.rules[0].agentRuleID], ['present', PORT, HIDDEN]);
+    assert.deepEqual([e.hiddenRule, e.listeningPort, e.rules[0]?.agentRuleID], ['present', PORT, HIDDEN]);
     const t = await table();
     assert.ok(t, 'the agent applied table inet palisade in its namespace');
     assert.ok(HIDDEN in t.counters);
@@ -221,15 +228,18 @@ describe('firewall enforcement in network namespaces (nftables, hidden rule, lis
     // Only a connection's first packet meets the rule; the rest are "established".
     assert.ok(after.packets >= before + 2, `hidden rule counter ${before} → ${after.packets}`);
     await agentCli(['heartbeat']);
-    const reported = (await effective()).rules.find((r: any) => r.hidden).counters;
-    assert.ok(reported.packets >= after.packets && reported.bytes >= after.bytes, JSON.stringify(reported));
+    const reported = (await effective()).rules.find((r) => r.hidden)?.counters;
+    assert.ok(
+      reported && (reported.packets ?? 0) >= after.packets && (reported.bytes ?? 0) >= after.bytes,
+      JSON.stringify(reported),
+    );
   });
 
   const rules: Record<string, number> = {};
 
   test("a replacing rule that allows only the manager's IP, with a deny for the port: the other host is dropped, the manager still connects", async () => {
     rules.managerOnly = (
-      await ok('POST', '/api/firewallrules', {
+      await ok<V['Rule']>('POST', '/api/firewallrules', {
         name: 'Manager to agent port',
         action: 'force-allow',
         priority: 4,
@@ -243,7 +253,7 @@ describe('firewall enforcement in network namespaces (nftables, hidden rule, lis
       })
     ).ID;
     rules.deny = (
-      await ok('POST', '/api/firewallrules', {
+      await ok<V['Rule']>('POST', '/api/firewallrules', {
         name: 'Nobody else to agent port',
         action: 'deny',
         priority: 4,
@@ -254,10 +264,7 @@ describe('firewall enforcement in network namespaces (nftables, hidden rule, lis
       })
     ).ID;
     await ok('POST', `/api/computers/${computerId}/firewall`, { ruleIDs: [rules.managerOnly, rules.deny] });
-    assert.equal(
-      (await ok('GET', `/api/computers/${computerId}`)).computerStatus.agentStatusMessages[0],
-      'Update Pending (Heartbeat)',
-    );
+    assert.equal((await computer()).computerStatus.agentStatusMessages[0], 'Update Pending (Heartbeat)');
     await converge();
     const e = await effective();
     assert.deepEqual([e.hiddenRule, e.hiddenRuleReplacedBy], ['replaced', rules.managerOnly]);
@@ -304,16 +311,15 @@ describe('firewall enforcement in network namespaces (nftables, hidden rule, lis
 
     // nft missing from PATH (it lives in /usr/sbin): the heartbeat reports the driver offline.
     await agentCli(['heartbeat'], { ...agentEnv, PATH: '/usr/bin:/bin' });
-    const down = (await ok('GET', `/api/computers/${computerId}`)).drivers.find((d: any) => d.name === 'firewall');
-    assert.equal(down.status, 'offline');
-    assert.match(down.reason, /nftables is not installed: "nft" was not found/);
+    const down = await firewallDriver();
+    assert.equal(down?.status, 'offline');
+    assert.match(down.reason ?? '', /nftables is not installed: "nft" was not found/);
     assert.equal(await table(), null, 'nothing could restore it');
     assert.equal((await probe('other')).tls, false, 'the guard still holds');
 
     // With nft back, the next heartbeat restores the table and the driver is online again.
     await agentCli(['heartbeat']);
-    const up = (await ok('GET', `/api/computers/${computerId}`)).drivers.find((d: any) => d.name === 'firewall');
-    assert.deepEqual(up, { name: 'firewall', status: 'online' });
+    assert.deepEqual(await firewallDriver(), { name: 'firewall', status: 'online' });
     assert.ok((await table()) !== null);
     assert.equal((await probe('other')).tcp, false, 'dropped by nftables again');
   });
@@ -336,12 +342,7 @@ describe('firewall enforcement in network namespaces (nftables, hidden rule, lis
     assert.equal(await table(), null);
     // A report tells what ran when it was built: the one after the change says no firewall runs.
     await agentCli(['heartbeat']);
-    const c = await ok('GET', `/api/computers/${computerId}`);
-    assert.equal(
-      c.drivers.find((d: any) => d.name === 'firewall'),
-      undefined,
-      'Off: no firewall driver is expected to run',
-    );
+    assert.equal(await firewallDriver(), undefined, 'Off: no firewall driver is expected to run');
     // Off means off for the listener guard too.
     assert.deepEqual(await probe('other'), { tcp: true, tls: true, error: null });
   });

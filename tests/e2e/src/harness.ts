@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { activate, type ListenerSettings, StateDir } from '@palisade/agent';
 import { issueActivationToken, type ManagerOptions, type RunningManager, startManager } from '@palisade/manager';
+import type { ErrorBody } from '@palisade/protocol';
 import pino from 'pino';
 
 export interface TestManager {
@@ -13,12 +14,8 @@ export interface TestManager {
   token: string;
   /** `dsm://localhost:PORT/` */
   agentUrl: string;
-  api<T = any>(
-    method: string,
-    path: string,
-    body?: unknown,
-    headers?: Record<string, string>,
-  ): Promise<{ status: number; body: T }>;
+  /** A JSON request to the REST API with the first-run (full-access) API key. */
+  api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<JsonReply>;
   tempDir(prefix?: string): string;
   /** Stops the manager, keeping its data dir and temp dirs (a restart test starts another on them); once only. */
   stop(): Promise<void>;
@@ -108,12 +105,30 @@ export async function activateTestAgent(
   return state;
 }
 
+/** A reply to a JSON request: the status, and the body parsed when it is JSON (else its text). */
+export interface JsonReply {
+  status: number;
+  body: unknown;
+  /**
+   * The body as `T`, the shape the test expects (an `ApiViews` member for the REST API, a
+   * `@palisade/protocol` message for the agent endpoint). A cast: the test's assertions check it.
+   */
+  json<T>(): T;
+}
+
+export function jsonReply(status: number, body: unknown): JsonReply {
+  return { status, body, json: <T>() => body as T };
+}
+
+/** The `error` member of an error reply: `{"error": {"code", "message"}}` on both ports. */
+export const errorOf = (r: JsonReply) => r.json<ErrorBody>().error;
+
 /** JSON over HTTPS, trusting only `ca`. `body` as a string is sent verbatim (for malformed-input tests). */
-export function httpsJson<T = any>(
+export function httpsJson(
   url: string,
   ca: string,
   o: { method?: string; body?: unknown; headers?: Record<string, string>; cert?: string; key?: string } = {},
-): Promise<{ status: number; body: T }> {
+): Promise<JsonReply> {
   const payload =
     o.body === undefined ? undefined : Buffer.from(typeof o.body === 'string' ? o.body : JSON.stringify(o.body));
   return new Promise((resolve, reject) => {
@@ -140,7 +155,7 @@ export function httpsJson<T = any>(
           } catch {
             /* not JSON */
           }
-          resolve({ status: res.statusCode ?? 0, body: body as T });
+          resolve(jsonReply(res.statusCode ?? 0, body));
         });
       },
     );

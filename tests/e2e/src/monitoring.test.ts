@@ -3,9 +3,18 @@ import { unlinkSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { after, before, describe, test } from 'node:test';
 import { heartbeat, runAgent, type StateDir } from '@palisade/agent';
-import { AGENT_PATHS, type HeartbeatReport, PROTOCOL_VERSION } from '@palisade/protocol';
+import type { ApiViews as V } from '@palisade/manager';
+import { AGENT_PATHS, type HeartbeatReply, type HeartbeatReport, PROTOCOL_VERSION } from '@palisade/protocol';
 import pino from 'pino';
-import { activateTestAgent, startTestManager, type TestManager } from './harness.js';
+import {
+  activateTestAgent,
+  errorOf,
+  type JsonReply,
+  jsonReply,
+  startTestManager,
+  type TestManager,
+} from './harness.js';
+
 import { waitFor as waitUntil } from './polling.js';
 
 const INTERVAL_S = 1;
@@ -25,8 +34,8 @@ const waitFor = <T>(
 function agentConnection(m: TestManager, state: StateDir) {
   const creds = state.credentials();
   const agent = new Agent({ keepAlive: true, maxSockets: 1, ca: creds.ca, cert: creds.cert, key: creds.key });
-  const post = <T = any>(path: string, body: unknown) =>
-    new Promise<{ status: number; body: T }>((resolve, reject) => {
+  const post = (path: string, body: unknown) =>
+    new Promise<JsonReply>((resolve, reject) => {
       const payload = Buffer.from(JSON.stringify(body));
       const req = request(
         `https://localhost:${m.manager.heartbeatPort}${path}`,
@@ -39,7 +48,7 @@ function agentConnection(m: TestManager, state: StateDir) {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('end', () =>
-            resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) }),
+            resolve(jsonReply(res.statusCode ?? 0, JSON.parse(Buffer.concat(chunks).toString('utf8')))),
           );
         },
       );
@@ -70,12 +79,12 @@ describe('heartbeat monitoring with a 1-second lab interval', () => {
   const status = async (id: number) => {
     const r = await m.api('GET', `/api/computers/${id}`);
     assert.equal(r.status, 200, JSON.stringify(r.body));
-    return r.body.computerStatus.agentStatusMessages[0] as string;
+    return r.json<V['Computer']>().computerStatus.agentStatusMessages[0];
   };
   const alerts = async (id: number, type?: string, extra = '') => {
     const r = await m.api('GET', `/api/alerts?computer=${id}${type ? `&type=${type}` : ''}${extra}`);
     assert.equal(r.status, 200, JSON.stringify(r.body));
-    return r.body.alerts as any[];
+    return r.json<V['AlertList']>().alerts;
   };
   const setting = async (id: number, name: string, value: string) => {
     const r = await m.api('POST', `/api/computers/${id}/settings/${name}`, { value });
@@ -106,10 +115,7 @@ describe('heartbeat monitoring with a 1-second lab interval', () => {
     const earlyAlerts = await alerts(o.computerId, 'computer-offline');
     if (Date.now() < deadline) assert.equal(earlyAlerts.length, 0);
 
-    const [raised] = await waitFor('the offline alert', async () => {
-      const a = await alerts(o.computerId, 'computer-offline');
-      return a.length > 0 && a;
-    });
+    const raised = await waitFor('the offline alert', async () => (await alerts(o.computerId, 'computer-offline'))[0]);
     assert.ok(raised.raisedAt >= deadline, `raised ${raised.raisedAt - deadline} ms after the deadline, not before`);
     assert.ok(raised.raisedAt - deadline < 1_000, 'within the sweep period');
     assert.equal(await status(o.computerId), 'Offline');
@@ -124,9 +130,10 @@ describe('heartbeat monitoring with a 1-second lab interval', () => {
 
     await heartbeat(agent);
     assert.equal(await status(o.computerId), 'Managed (Online)');
-    const [cleared] = await alerts(o.computerId, 'computer-offline');
-    assert.equal(cleared.ID, raised.ID, 'the same alert, kept');
-    assert.ok(cleared.clearedAt >= raised.raisedAt);
+    const cleared = (await alerts(o.computerId, 'computer-offline'))[0];
+    assert.equal(cleared?.ID, raised.ID, 'the same alert, kept');
+    assert.ok(cleared.clearedAt !== null && cleared.clearedAt >= raised.raisedAt);
+
     assert.equal(cleared.active, false);
     assert.equal((await alerts(o.computerId, 'computer-offline', '&active=true')).length, 0);
   });
@@ -171,7 +178,7 @@ describe('heartbeat monitoring with a 1-second lab interval', () => {
     // Bad input and unknown computers.
     assert.equal((await m.api('POST', `/api/computers/${invId}/vmstate`, { state: 'paused' })).status, 400);
     assert.equal(
-      (await m.api('POST', '/api/computers/999999/vmstate', { state: 'running' })).body.error.code,
+      errorOf(await m.api('POST', '/api/computers/999999/vmstate', { state: 'running' })).code,
       'COMPUTER_NOT_FOUND',
     );
 
@@ -194,16 +201,16 @@ describe('heartbeat monitoring with a 1-second lab interval', () => {
         (await conn.post(AGENT_PATHS.heartbeat, conn.report({ clockTime: Date.now() + 10 * 60_000 }))).status,
         200,
       );
-      const c = (await m.api('GET', `/api/computers/${id}`)).body;
-      assert.ok(Math.abs(c.agentClockOffsetMs - 600_000) < 2_000, String(c.agentClockOffsetMs));
-      assert.ok(Math.abs(c.agentClockOffsetChangeMs - 600_000) < 2_000, String(c.agentClockOffsetChangeMs));
-      const [a] = await alerts(id, 'clock-change');
+      const c = (await m.api('GET', `/api/computers/${id}`)).json<V['Computer']>();
+      assert.ok(Math.abs((c.agentClockOffsetMs ?? 0) - 600_000) < 2_000, String(c.agentClockOffsetMs));
+      assert.ok(Math.abs((c.agentClockOffsetChangeMs ?? 0) - 600_000) < 2_000, String(c.agentClockOffsetChangeMs));
+      const a = (await alerts(id, 'clock-change'))[0]!;
       assert.equal(a.severity, 'warning');
       assert.match(a.message, /the clock on clocky changed by \+10 min/);
       assert.equal(a.active, true);
       // A change within the threshold (5 minutes) would not; the clock put back clears it.
       await heartbeat(agent);
-      assert.ok((await alerts(id, 'clock-change'))[0].clearedAt !== null);
+      assert.ok((await alerts(id, 'clock-change'))[0]?.clearedAt !== null);
     } finally {
       conn.close();
     }
@@ -217,12 +224,12 @@ describe('heartbeat monitoring with a 1-second lab interval', () => {
     ];
     const id = (await heartbeat(agent, { drivers: () => down })).computerId;
     await heartbeat(agent, { drivers: () => down });
-    const [a] = await alerts(id, 'driver-offline');
+    const a = (await alerts(id, 'driver-offline'))[0]!;
     assert.equal((await alerts(id, 'driver-offline')).length, 1, 'once');
     assert.equal(a.subject, 'firewall');
     assert.match(a.message, /driver "firewall" is offline on drivers-01: nftables is not installed/);
     await heartbeat(agent, { drivers: () => [{ name: 'firewall', status: 'online' }] });
-    assert.ok((await alerts(id, 'driver-offline'))[0].clearedAt !== null);
+    assert.ok((await alerts(id, 'driver-offline'))[0]?.clearedAt !== null);
   });
 
   test('a configuration update the agent reports failed raises an alert with its reason; a later successful update clears it', async () => {
@@ -230,55 +237,57 @@ describe('heartbeat monitoring with a 1-second lab interval', () => {
     const id = (await heartbeat(agent)).computerId;
     const conn = agentConnection(m, agent);
     try {
-      const hb = await conn.post(AGENT_PATHS.heartbeat, conn.report({ fingerprint: null }));
-      assert.equal(hb.body.operations.length, 1);
+      const hb = (await conn.post(AGENT_PATHS.heartbeat, conn.report({ fingerprint: null }))).json<HeartbeatReply>();
+      assert.equal(hb.operations.length, 1);
+      const op = hb.operations[0]!;
       const res = await conn.post(AGENT_PATHS.results, {
         protocolVersion: PROTOCOL_VERSION,
-        exchangeId: hb.body.exchangeId,
+        exchangeId: hb.exchangeId,
         results: [
           {
-            id: hb.body.operations[0].id,
+            id: op.id,
             status: 'failed',
             reason: 'could not write /etc/palisade: read-only file system',
           },
         ],
       });
-      assert.deepEqual(res.body.accepted, [hb.body.operations[0].id]);
+      assert.deepEqual(res.json<{ accepted: number[] }>().accepted, [op.id]);
     } finally {
       conn.close();
     }
-    const [a] = await alerts(id, 'configuration-update-failed');
+    const a = (await alerts(id, 'configuration-update-failed'))[0]!;
     assert.match(a.message, /update failed on cfg-01: could not write \/etc\/palisade: read-only file system/);
     unlinkSync(agent.path('configuration.json'));
     const o = await heartbeat(agent);
     assert.equal(o.operations[0]?.status, 'succeeded');
-    assert.ok((await alerts(id, 'configuration-update-failed'))[0].clearedAt !== null);
+    assert.ok((await alerts(id, 'configuration-update-failed'))[0]?.clearedAt !== null);
   });
 
   test('alerts API: filters, paging, dismissal, bad input', async () => {
+    const list = async (query: string) => (await m.api('GET', `/api/alerts?${query}`)).json<V['AlertList']>();
     const all = await m.api('GET', '/api/alerts?limit=2');
     assert.equal(all.status, 200);
-    assert.equal(all.body.alerts.length, 2);
-    assert.ok(all.body.total >= 5);
-    const next = await m.api('GET', '/api/alerts?limit=2&offset=2');
-    assert.notEqual(next.body.alerts[0].ID, all.body.alerts[0].ID);
-    assert.ok(all.body.alerts[0].ID > all.body.alerts[1].ID, 'newest first');
+    const [a0, a1] = all.json<V['AlertList']>().alerts;
+    assert.ok(a0 && a1, 'two alerts');
+    assert.ok(all.json<V['AlertList']>().total >= 5);
+    assert.notEqual((await list('limit=2&offset=2')).alerts[0]?.ID, a0.ID);
+    assert.ok(a0.ID > a1.ID, 'newest first');
 
-    const active = (await m.api('GET', '/api/alerts?active=true')).body.alerts;
-    assert.ok(active.length > 0 && active.every((a: any) => a.active));
-    const target = active[0];
+    const active = (await list('active=true')).alerts;
+    assert.ok(active.length > 0 && active.every((a) => a.active));
+    const target = active[0]!;
     const d = await m.api('POST', `/api/alerts/${target.ID}/dismiss`);
     assert.equal(d.status, 200);
-    assert.equal(typeof d.body.dismissedAt, 'number');
-    assert.match(d.body.dismissedBy, /^apikey:\d+$/);
-    assert.ok(!(await m.api('GET', '/api/alerts?active=true')).body.alerts.some((a: any) => a.ID === target.ID));
-    assert.equal((await m.api('GET', `/api/alerts/${target.ID}`)).body.active, false);
+    assert.equal(typeof d.json<V['Alert']>().dismissedAt, 'number');
+    assert.match(d.json<V['Alert']>().dismissedBy ?? '', /^apikey:\d+$/);
+    assert.ok(!(await list('active=true')).alerts.some((a) => a.ID === target.ID));
+    assert.equal((await m.api('GET', `/api/alerts/${target.ID}`)).json<V['Alert']>().active, false);
 
-    assert.equal((await m.api('POST', '/api/alerts/999999/dismiss')).body.error.code, 'ALERT_NOT_FOUND');
+    assert.equal(errorOf(await m.api('POST', '/api/alerts/999999/dismiss')).code, 'ALERT_NOT_FOUND');
     for (const q of ['type=nope', 'active=yes', 'limit=0', 'limit=1001', 'computer=abc', 'colour=red']) {
       const r = await m.api('GET', `/api/alerts?${q}`);
       assert.equal(r.status, 400, q);
-      assert.equal(r.body.error.code, 'VALIDATION_FAILED', q);
+      assert.equal(errorOf(r).code, 'VALIDATION_FAILED', q);
     }
   });
 
@@ -291,29 +300,31 @@ describe('heartbeat monitoring with a 1-second lab interval', () => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const r: { status: number; body: any } = await m.api(
+      const r = await m.api(
         'GET',
         `/api/events?computer=${id}&type=test.paged&order=asc&limit=3${cursor ? `&cursor=${cursor}` : ''}`,
       );
       assert.equal(r.status, 200, JSON.stringify(r.body));
-      seen.push(...r.body.events.map((e: any) => e.message));
-      cursor = r.body.nextCursor;
+      const page = r.json<V['EventPage']>();
+      seen.push(...page.events.map((e) => e.message));
+      cursor = page.nextCursor;
       pages++;
     } while (cursor);
     assert.deepEqual(seen, ['n0', 'n1', 'n2', 'n3', 'n4', 'n5', 'n6']);
     assert.equal(pages, 3);
-    const warnings = (await m.api('GET', `/api/events?computer=${id}&severity=warning`)).body.events;
+    const events = async (query: string) => (await m.api('GET', `/api/events?${query}`)).json<V['EventPage']>();
+    const warnings = (await events(`computer=${id}&severity=warning`)).events;
     assert.deepEqual(
-      warnings.map((e: any) => e.message),
+      warnings.map((e) => e.message),
       ['n5', 'n3', 'n1'],
       'newest first by default',
     );
-    assert.equal(warnings[0].hostName, 'events-01');
-    assert.equal((await m.api('GET', `/api/events?computer=${id}&since=${Date.now() + 60_000}`)).body.events.length, 0);
-    assert.ok((await m.api('GET', `/api/events?computer=${id}&since=2000-01-01T00:00:00Z`)).body.events.length >= 7);
-    const asc = (await m.api('GET', `/api/events?computer=${id}&order=asc&limit=1`)).body.nextCursor;
+    assert.equal(warnings[0]?.hostName, 'events-01');
+    assert.equal((await events(`computer=${id}&since=${Date.now() + 60_000}`)).events.length, 0);
+    assert.ok((await events(`computer=${id}&since=2000-01-01T00:00:00Z`)).events.length >= 7);
+    const asc = (await events(`computer=${id}&order=asc&limit=1`)).nextCursor;
     const mixed = await m.api('GET', `/api/events?order=desc&cursor=${asc}`);
-    assert.deepEqual([mixed.status, mixed.body.error.code], [400, 'EVENTS_CURSOR_INVALID']);
+    assert.deepEqual([mixed.status, errorOf(mixed).code], [400, 'EVENTS_CURSOR_INVALID']);
     assert.equal((await m.api('GET', '/api/events?since=yesterday')).status, 400);
     assert.equal((await m.api('GET', '/api/events?limit=5000')).status, 400);
   });

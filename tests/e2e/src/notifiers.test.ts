@@ -6,7 +6,9 @@ import { createServer as createTcpServer, type Socket, type Server as TcpServer 
 import { after, before, describe, test } from 'node:test';
 import { createServer as createTlsServer } from 'node:tls';
 import { heartbeat, type StateDir } from '@palisade/agent';
-import { activateTestAgent, startTestManager, type TestManager } from './harness.js';
+import type { ApiViews as V, WebhookNotification } from '@palisade/manager';
+import { activateTestAgent, errorOf, startTestManager, type TestManager } from './harness.js';
+
 import { freePort, waitFor as waitUntil } from './polling.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -19,7 +21,7 @@ const waitFor = <T>(
 
 /** A webhook receiver: records each POST; answers `status()` (200 unless told otherwise). */
 function webhookReceiver() {
-  const got: Array<{ body: any; headers: IncomingHttpHeaders }> = [];
+  const got: Array<{ body: WebhookNotification; headers: IncomingHttpHeaders }> = [];
   let answer = 200;
   let refused = 0;
   const server: HttpServer = createHttpServer((req, res) => {
@@ -121,14 +123,14 @@ describe('notifiers: alerts and events out by webhook and syslog', () => {
     const create = async (body: unknown) => {
       const r = await m.api('POST', '/api/notifiers', body);
       assert.equal(r.status, 201, JSON.stringify(r.body));
-      return r.body;
+      return r.json<V['Notifier']>();
     };
     const h = await create({
       name: 'ops-hook',
       kind: 'webhook',
       webhook: { url: `http://127.0.0.1:${hookPort}/palisade`, headers: { authorization: 'Bearer s3cret' } },
     });
-    assert.deepEqual(h.webhook.headers, { authorization: '(set)' }, 'header values are never shown');
+    assert.deepEqual(h.webhook?.headers, { authorization: '(set)' }, 'header values are never shown');
     await create({
       name: 'siem-udp',
       kind: 'syslog',
@@ -175,11 +177,13 @@ describe('notifiers: alerts and events out by webhook and syslog', () => {
     assert.equal(hook.got[0]!.headers.authorization, 'Bearer s3cret');
     assert.equal(hook.got[0]!.headers['content-type'], 'application/json');
     for (const g of hook.got) assert.equal(g.headers['idempotency-key'], g.body.id);
-    assert.equal(bodies[0].event.computerID, computerId);
-    assert.equal(bodies[0].event.hostName, 'notify-01.example.test');
-    assert.equal(bodies[2].alert.message, 'driver "fw-A" is offline on notify-01.example.test: nftables missing');
-    assert.equal(bodies[2].alert.severity, 'critical');
-    assert.equal(bodies[2].manager, 'localhost');
+    const [event, , alert] = bodies;
+    assert.ok(event?.kind === 'event' && alert?.kind === 'alert');
+    assert.equal(event.event.computerID, computerId);
+    assert.equal(event.event.hostName, 'notify-01.example.test');
+    assert.equal(alert.alert.message, 'driver "fw-A" is offline on notify-01.example.test: nftables missing');
+    assert.equal(alert.alert.severity, 'critical');
+    assert.equal(alert.manager, 'localhost');
 
     // Syslog, plain: RFC 5424 header, structured data, a sentence.
     const parsed = udpGot.map((s) => {
@@ -227,7 +231,7 @@ describe('notifiers: alerts and events out by webhook and syslog', () => {
     );
     assert.match(tcpGot[3]!, /\|driver-offline\|Driver Offline cleared\|3\|.* act=cleared /);
 
-    const list = (await m.api('GET', '/api/notifiers')).body.notifiers;
+    const list = (await m.api('GET', '/api/notifiers')).json<{ notifiers: V['Notifier'][] }>().notifiers;
     for (const n of list) {
       assert.equal(n.delivery.failures, 0, n.name);
       assert.equal(n.delivery.delivered, 4, n.name);
@@ -250,7 +254,7 @@ describe('notifiers: alerts and events out by webhook and syslog', () => {
         kind: 'webhook',
         webhook: { url: `http://127.0.0.1:${hookPort}/` },
       })
-    ).body;
+    ).json<V['Notifier']>();
     const s = (
       await m.api('POST', '/api/notifiers', {
         name: 'late-syslog',
@@ -259,22 +263,25 @@ describe('notifiers: alerts and events out by webhook and syslog', () => {
         minSeverity: 'warning',
         syslog: { host: '127.0.0.1', port: syslogPort, transport: 'tcp' },
       })
-    ).body;
+    ).json<V['Notifier']>();
 
     await happen('B');
     await happen('C');
     const failing = await waitFor('retries against the dead receivers', async () => {
-      const [a, b] = await Promise.all([
-        m.api('GET', `/api/notifiers/${w.ID}`),
-        m.api('GET', `/api/notifiers/${s.ID}`),
-      ]);
-      return a.body.delivery.failures >= 2 && b.body.delivery.failures >= 2 && [a.body, b.body];
+      const [a, b] = (
+        await Promise.all([m.api('GET', `/api/notifiers/${w.ID}`), m.api('GET', `/api/notifiers/${s.ID}`)])
+      ).map((r) => r.json<V['Notifier']>()) as [V['Notifier'], V['Notifier']];
+      return a.delivery.failures >= 2 && b.delivery.failures >= 2 && ([a, b] as const);
     });
-    assert.match(failing[0].delivery.lastError, /answered HTTP 503/);
-    assert.match(failing[1].delivery.lastError, /ECONNREFUSED/);
+    assert.match(failing[0].delivery.lastError ?? '', /answered HTTP 503/);
+    assert.match(failing[1].delivery.lastError ?? '', /ECONNREFUSED/);
     assert.deepEqual(failing[0].delivery.backlog, { alerts: 4, events: 4, capped: false });
     assert.equal(failing[1].delivery.backlog.events, 4);
-    assert.ok(failing[0].delivery.nextAttemptAt > failing[0].delivery.lastErrorAt, 'a retry is scheduled');
+    assert.ok(
+      (failing[0].delivery.nextAttemptAt ?? 0) > (failing[0].delivery.lastErrorAt ?? Infinity),
+      'a retry is scheduled',
+    );
+
     assert.ok(hook.refusedCount() >= 2);
     assert.equal(hook.got.length, 0);
 
@@ -312,7 +319,7 @@ describe('notifiers: alerts and events out by webhook and syslog', () => {
         'notify.test (warning) on notify-01.example.test: C one',
       ],
     );
-    const healthy = (await m.api('GET', `/api/notifiers/${w.ID}`)).body.delivery;
+    const healthy = (await m.api('GET', `/api/notifiers/${w.ID}`)).json<V['Notifier']>().delivery;
     assert.equal(healthy.failures, 0);
     assert.equal(healthy.nextAttemptAt, null);
     assert.deepEqual(healthy.backlog, { alerts: 0, events: 0, capped: false });
@@ -364,8 +371,8 @@ describe('notifiers: alerts and events out by webhook and syslog', () => {
     ];
     for (const [body, code, text] of bad) {
       const r = await m.api('POST', '/api/notifiers', body);
-      assert.equal(r.body.error?.code, code, JSON.stringify(body));
-      assert.match(r.body.error.message, text);
+      assert.equal(errorOf(r).code, code, JSON.stringify(body));
+      assert.match(errorOf(r).message, text);
     }
     const ok = await m.api('POST', '/api/notifiers', {
       name: 'dup',
@@ -373,15 +380,17 @@ describe('notifiers: alerts and events out by webhook and syslog', () => {
       enabled: false,
       syslog: { host: 'siem.example.test', transport: 'tls' },
     });
-    assert.equal(ok.body.syslog.port, 6514, 'RFC 5425 port by default');
-    assert.equal(ok.body.syslog.format, 'plain');
+    const created = ok.json<V['Notifier']>();
+    assert.equal(created.syslog?.port, 6514, 'RFC 5425 port by default');
+    assert.equal(created.syslog?.format, 'plain');
     assert.equal(
-      (await m.api('POST', '/api/notifiers', { name: 'dup', kind: 'syslog', syslog: { host: 'h', transport: 'udp' } }))
-        .body.error.code,
+      errorOf(
+        await m.api('POST', '/api/notifiers', { name: 'dup', kind: 'syslog', syslog: { host: 'h', transport: 'udp' } }),
+      ).code,
       'NOTIFIER_NAME_TAKEN',
     );
-    assert.equal((await m.api('DELETE', `/api/notifiers/${ok.body.ID}`)).status, 204);
-    assert.equal((await m.api('DELETE', `/api/notifiers/${ok.body.ID}`)).body.error.code, 'NOTIFIER_NOT_FOUND');
-    assert.equal((await m.api('GET', '/api/notifiers/999999')).body.error.code, 'NOTIFIER_NOT_FOUND');
+    assert.equal((await m.api('DELETE', `/api/notifiers/${created.ID}`)).status, 204);
+    assert.equal(errorOf(await m.api('DELETE', `/api/notifiers/${created.ID}`)).code, 'NOTIFIER_NOT_FOUND');
+    assert.equal(errorOf(await m.api('GET', '/api/notifiers/999999')).code, 'NOTIFIER_NOT_FOUND');
   });
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { heartbeat, type StateDir } from '@palisade/agent';
+import type { ApiViews as V } from '@palisade/manager';
 import { activateTestAgent, startTestManager, type TestManager } from './harness.js';
 
 const FIREWALL = 'firewallSettingState';
@@ -21,15 +22,15 @@ describe('policies over the REST API reach a real agent on its next heartbeat', 
   const computer = async () => {
     const r = await m.api('GET', `/api/computers/${id}`);
     assert.equal(r.status, 200);
-    return r.body;
+    return r.json<V['Computer']>();
   };
 
   before(async () => {
     m = await startTestManager();
     agent = await activateTestAgent(m, { hostName: 'web-01.example.test' });
     id = (await heartbeat(agent)).computerId;
-    web = (await m.api('POST', '/api/policies', { name: 'Web' })).body.ID;
-    prod = (await m.api('POST', '/api/policies', { name: 'Web Production', parentID: web })).body.ID;
+    web = (await m.api('POST', '/api/policies', { name: 'Web' })).json<V['Policy']>().ID;
+    prod = (await m.api('POST', '/api/policies', { name: 'Web Production', parentID: web })).json<V['Policy']>().ID;
   });
   after(() => m.close());
 
@@ -44,7 +45,7 @@ describe('policies over the REST API reach a real agent on its next heartbeat', 
     assert.equal((await m.api('POST', `/api/policies/${web}/settings/${FIREWALL}`, { value: 'Off' })).status, 200);
     const moved = await m.api('POST', `/api/computers/${id}`, { policyID: prod });
     assert.equal(moved.status, 200);
-    assert.deepEqual(moved.body.computerSettings[FIREWALL], { value: 'Off', source: `policy:${web}` });
+    assert.deepEqual(moved.json<V['Computer']>().computerSettings[FIREWALL], { value: 'Off', source: `policy:${web}` });
 
     const pending = await computer();
     assert.deepEqual(pending.computerStatus.agentStatusMessages, ['Update Pending (Heartbeat)']);
@@ -111,8 +112,9 @@ describe('policies over the REST API reach a real agent on its next heartbeat', 
   test('the audit log names the first-run API key for each change', async () => {
     const r = await m.api('GET', '/api/auditevents?limit=3');
     assert.equal(r.status, 200);
-    assert.equal(r.body.auditEvents[0].setting, 'platformSettingHeartbeatInactiveVmOfflineAlertEnabled');
-    for (const e of r.body.auditEvents) assert.equal(e.actor.name, 'admin (first run)');
+    const events = r.json<V['AuditList']>().auditEvents;
+    assert.equal(events[0]?.setting, 'platformSettingHeartbeatInactiveVmOfflineAlertEnabled');
+    for (const e of events) assert.equal(e.actor.name, 'admin (first run)');
   });
 
   test('DELETE /api/computers/{id} deactivates: the agent is refused with CERTIFICATE_REVOKED', async () => {

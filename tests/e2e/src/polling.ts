@@ -4,11 +4,11 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math
 
 /**
  * Polls `fn` until it returns something truthy and returns that; fails naming `what` after
- * `timeoutMs`. Timeouts are generous (shared CI machines): a test states what it waits for,
- * never how fast it must happen.
+ * `timeoutMs` (a function: built when it fails, to show the last state seen). Timeouts are
+ * generous (shared CI machines): a test states what it waits for, never how fast it must happen.
  */
 export async function waitFor<T>(
-  what: string,
+  what: string | (() => string),
   fn: () => T | null | undefined | false | Promise<T | null | undefined | false>,
   timeoutMs = 15_000,
   pollMs = 50,
@@ -17,7 +17,8 @@ export async function waitFor<T>(
   for (;;) {
     const v = await fn();
     if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
+
     await sleep(pollMs);
   }
 }

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { cpSync, rmSync, unlinkSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { heartbeat, type StateDir } from '@palisade/agent';
+import type { ApiViews as V } from '@palisade/manager';
+
 import { activateTestAgent, startTestManager, type TestManager } from './harness.js';
 
 describe('activation and agent-initiated heartbeats over mutual TLS', () => {
@@ -31,23 +33,24 @@ describe('activation and agent-initiated heartbeats over mutual TLS', () => {
     assert.equal(o.operations.length, 0, 'configuration from activation is current');
     const r = await m.api('GET', '/api/computers');
     assert.equal(r.status, 200);
-    const c = r.body.computers.find((x: any) => x.ID === o.computerId);
+    const c = r.json<V['ComputerList']>().computers.find((x) => x.ID === o.computerId);
     assert.ok(c, 'computer listed');
     assert.equal(c.hostName, 'web-01.example.test');
     assert.equal(c.platform, process.platform);
     assert.equal(c.agentVersion, '0.1.0');
     assert.equal(typeof c.policyID, 'number');
-    assert.ok(c.lastAgentCommunication >= before && c.lastAgentCommunication <= Date.now());
+    assert.ok(c.lastAgentCommunication !== null && c.lastAgentCommunication >= before);
+    assert.ok(c.lastAgentCommunication <= Date.now());
     assert.deepEqual(c.computerStatus.agentStatusMessages, ['Managed (Online)']);
     assert.equal(c.tlsProtocol, 'TLSv1.3');
-    assert.match(c.tlsCipherSuite, /^TLS_AES_|^TLS_CHACHA20/);
+    assert.match(c.tlsCipherSuite ?? '', /^TLS_AES_|^TLS_CHACHA20/);
   });
 
   test('forced to TLS 1.2 the agent gets an ECDHE-GCM suite, and the manager records it', async () => {
     const o = await heartbeat(agent, { tls: { maxVersion: 'TLSv1.2' } });
     assert.equal(o.tlsProtocol, 'TLSv1.2');
     assert.match(o.tlsCipher ?? '', /^TLS_ECDHE_RSA_WITH_AES_(128|256)_GCM_SHA(256|384)$/);
-    const c = (await m.api('GET', `/api/computers/${o.computerId}`)).body;
+    const c = (await m.api('GET', `/api/computers/${o.computerId}`)).json<V['Computer']>();
     assert.equal(c.tlsProtocol, 'TLSv1.2');
     assert.equal(c.tlsCipherSuite, o.tlsCipher);
   });
@@ -105,7 +108,7 @@ describe('activation and agent-initiated heartbeats over mutual TLS', () => {
       { type: 'applyConfiguration', status: 'succeeded' },
     );
     assert.equal(o.resultsOnSameConnection, true);
-    const c = (await m.api('GET', `/api/computers/${o.computerId}`)).body;
+    const c = (await m.api('GET', `/api/computers/${o.computerId}`)).json<V['Computer']>();
     assert.equal(c.configurationFingerprint.applied, agent.appliedConfiguration()!.fingerprint);
     assert.equal(c.configurationFingerprint.applied, c.configurationFingerprint.expected);
     assert.deepEqual(c.computerStatus.agentStatusMessages, ['Managed (Online)']);
@@ -116,8 +119,9 @@ describe('activation and agent-initiated heartbeats over mutual TLS', () => {
   test('the agent records counters and clock offset from the exchange', async () => {
     const o = await heartbeat(agent);
     assert.ok(Math.abs(o.clockOffsetMs) < 5_000);
-    const c = (await m.api('GET', `/api/computers/${o.computerId}`)).body;
-    assert.ok(c.counters.heartbeatsSent >= 1);
+    const c = (await m.api('GET', `/api/computers/${o.computerId}`)).json<V['Computer']>();
+    assert.ok((c.counters.heartbeatsSent ?? 0) >= 1);
+
     assert.equal(typeof c.agentClockOffsetMs, 'number');
   });
 });

@@ -24,10 +24,10 @@ import {
   TLS_POLICY_NAMES,
   type TlsPolicyName,
 } from '@palisade/core';
-import { type RunningManager, startManager } from '@palisade/manager';
+import { type RunningManager, startManager, type ApiViews as V } from '@palisade/manager';
 import { AGENT_PATHS, PROTOCOL_VERSION } from '@palisade/protocol';
 import pino from 'pino';
-import { httpsJson } from './harness.js';
+import { errorOf, httpsJson } from './harness.js';
 
 /** A handshake as a client saw it. `status` is the HTTP status of a body-less heartbeat sent over it. */
 interface Handshake {
@@ -294,9 +294,10 @@ describe('TLS policy matrix: every row of the cipher-suite table, real handshake
    * outcome against the preflight and prints the matrix.
    */
   async function checkMatrix(policy: TlsPolicyName) {
-    const pf = await api('GET', `/api/tls/preflight?policy=${policy}`);
-    assert.equal(pf.status, 200);
-    const prediction = new Map<string, any>(pf.body.rows.map((r: any) => [r.rowId, r]));
+    const reply = await api('GET', `/api/tls/preflight?policy=${policy}`);
+    assert.equal(reply.status, 200);
+    const pf = reply.json<V['TlsPreflight']>();
+    const prediction = new Map(pf.rows.map((r) => [r.rowId, r]));
     assert.deepEqual(
       [...prediction.keys()],
       CIPHER_SUITE_ROWS.map((r) => r.id),
@@ -325,7 +326,7 @@ describe('TLS policy matrix: every row of the cipher-suite table, real handshake
       results[probes.findIndex((p) => p.row.id === row && p.listener === listener && p.client === client)];
 
     const lines = [
-      `TLS matrix, policy "${policy}" (4120 serves "${pf.body.agentEndpointPolicy}"${legacy !== null ? `, legacy listener on ${legacy}` : ''}):`,
+      `TLS matrix, policy "${policy}" (4120 serves "${pf.agentEndpointPolicy}"${legacy !== null ? `, legacy listener on ${legacy}` : ''}):`,
       [
         'row',
         'preflight',
@@ -336,6 +337,7 @@ describe('TLS policy matrix: every row of the cipher-suite table, real handshake
     ];
     for (const row of CIPHER_SUITE_ROWS) {
       const p = prediction.get(row.id);
+      assert.ok(p, `the preflight has row ${row.id}`);
       const predicted = p.connects
         ? `${p.protocol} ${p.suite} via ${p.listener} (${p.tlsContext} context)`
         : `cut off (${p.outcome})`;
@@ -353,7 +355,7 @@ describe('TLS policy matrix: every row of the cipher-suite table, real handshake
 
     for (const probe of probes) {
       const h = results[probes.indexOf(probe)]!;
-      const p = prediction.get(probe.row.id);
+      const p = prediction.get(probe.row.id)!; // every row checked above
       const what = `${policy} / ${probe.row.id} / ${probe.client} @ ${probe.listener}`;
       // One port for every admitted version: 4120 accepts every row the policy admits (TLS 1.0/1.1
       // rows through the legacy context), and so does the legacy alias port.
@@ -390,20 +392,20 @@ describe('TLS policy matrix: every row of the cipher-suite table, real handshake
   });
 
   test('our own agent negotiates TLS 1.3 with a modern manager; forced to TLS 1.2 it gets ECDHE-GCM; the API shows both in IANA form', async () => {
-    const palisade = (await api('GET', '/api/tls/preflight?policy=modern')).body.rows.find(
-      (r: any) => r.rowId === 'palisade',
-    );
+    const palisade = (await api('GET', '/api/tls/preflight?policy=modern'))
+      .json<V['TlsPreflight']>()
+      .rows.find((r) => r.rowId === 'palisade');
     const o = await heartbeat(agent);
     assert.equal(o.tlsProtocol, 'TLSv1.3');
-    assert.equal(o.tlsCipher, palisade.suite);
-    let c = (await api('GET', `/api/computers/${o.computerId}`)).body;
+    assert.equal(o.tlsCipher, palisade?.suite);
+    let c = (await api('GET', `/api/computers/${o.computerId}`)).json<V['Computer']>();
     assert.equal(c.tlsProtocol, 'TLSv1.3');
     assert.equal(c.tlsCipherSuite, 'TLS_AES_256_GCM_SHA384');
 
     const o12 = await heartbeat(agent, { tls: { maxVersion: 'TLSv1.2' } });
     assert.equal(o12.tlsProtocol, 'TLSv1.2');
     assert.match(o12.tlsCipher ?? '', /^TLS_ECDHE_RSA_WITH_AES_(128|256)_GCM_SHA(256|384)$/);
-    c = (await api('GET', `/api/computers/${o.computerId}`)).body;
+    c = (await api('GET', `/api/computers/${o.computerId}`)).json<V['Computer']>();
     assert.equal(c.tlsProtocol, 'TLSv1.2');
     assert.equal(c.tlsCipherSuite, o12.tlsCipher);
   });
@@ -411,9 +413,10 @@ describe('TLS policy matrix: every row of the cipher-suite table, real handshake
   test('compatible, switched live through the API: the same running listener now admits 9.x/10.0 rows', async () => {
     const r = await api('POST', '/api/tls/policy', { value: 'compatible' });
     assert.equal(r.status, 200);
-    assert.equal(r.body.value, 'compatible');
-    assert.match(r.body.warning, /forward secrecy/);
-    assert.equal(r.body.legacyListener.open, false);
+    const view = r.json<V['TlsPolicy']>();
+    assert.equal(view.value, 'compatible');
+    assert.match(view.warning ?? '', /forward secrecy/);
+    assert.equal(view.legacyListener.open, false);
     assert.equal(await manager.store.systemSettings.get('agentTlsPolicy'), 'compatible', 'stored');
     await checkMatrix('compatible');
     // A session negotiated now with RSA key exchange, kept for the tightening test below; it
@@ -439,16 +442,17 @@ describe('TLS policy matrix: every row of the cipher-suite table, real handshake
   test('legacy: 4120 serves every row, TLS 1.0 ones through the legacy context (the main one stays compatible, never security level 0), with the agent certificate', async () => {
     const r = await api('POST', '/api/tls/policy', { value: 'legacy' });
     assert.equal(r.status, 200);
-    assert.equal(r.body.agentEndpointPolicy, 'compatible');
-    assert.equal(r.body.legacyListener.open, true);
-    assert.equal(r.body.legacyListener.port, manager.agentTls.legacyPort);
+    const view = r.json<V['TlsPolicy']>();
+    assert.equal(view.agentEndpointPolicy, 'compatible');
+    assert.equal(view.legacyListener.open, true);
+    assert.equal(view.legacyListener.port, manager.agentTls.legacyPort);
     await checkMatrix('legacy');
   });
 
   test('back to modern: the legacy listener closes, the 9.x/10.0 rows are cut off again, and a session from compatible cannot be resumed', async () => {
     const r = await api('POST', '/api/tls/policy', { value: 'modern' });
     assert.equal(r.status, 200);
-    assert.equal(r.body.legacyListener.open, false);
+    assert.equal(r.json<V['TlsPolicy']>().legacyListener.open, false);
     await checkMatrix('modern');
     assert.ok(legacyPortSeen !== null);
     const refused = await new Promise<string>((resolve) => {
@@ -488,13 +492,10 @@ describe('TLS policy matrix: every row of the cipher-suite table, real handshake
       );
       assert.equal(res.status, 200, JSON.stringify(res.body));
     }
-    const modern = (await api('GET', '/api/tls/preflight?policy=modern')).body;
-    const byVersion = (b: any) =>
+    const modern = (await api('GET', '/api/tls/preflight?policy=modern')).json<V['TlsPreflight']>();
+    const byVersion = (b: V['TlsPreflight']) =>
       Object.fromEntries(
-        b.computers.byAgentVersion.map((g: any) => [
-          g.agentVersion,
-          [g.verdict, g.computers.map((c: any) => c.hostName)],
-        ]),
+        b.computers.byAgentVersion.map((g) => [g.agentVersion, [g.verdict, g.computers.map((c) => c.hostName)]]),
       );
     assert.deepEqual(byVersion(modern), {
       '10.0.0-2548': ['cut-off', ['ds10.example.test']],
@@ -502,11 +503,11 @@ describe('TLS policy matrix: every row of the cipher-suite table, real handshake
       '0.1.0': ['connects', ['tls-matrix.example.test']],
     });
     assert.deepEqual(modern.computers.counts, { connects: 1, cutOff: 1, unknown: 1 });
-    assert.equal(modern.computers.byAgentVersion[0].agentVersion, '10.0.0-2548', 'cut-off first');
-    const compatible = (await api('GET', '/api/tls/preflight?policy=compatible')).body;
+    assert.equal(modern.computers.byAgentVersion[0]?.agentVersion, '10.0.0-2548', 'cut-off first');
+    const compatible = (await api('GET', '/api/tls/preflight?policy=compatible')).json<V['TlsPreflight']>();
     assert.deepEqual(byVersion(compatible)['10.0.0-2548'], ['connects', ['ds10.example.test']]);
-    const g = compatible.computers.byAgentVersion.find((x: any) => x.agentVersion === '10.0.0-2548');
-    assert.equal(g.suite, 'TLS_RSA_WITH_AES_256_CBC_SHA256');
+    const g = compatible.computers.byAgentVersion.find((x) => x.agentVersion === '10.0.0-2548');
+    assert.equal(g?.suite, 'TLS_RSA_WITH_AES_256_CBC_SHA256');
   });
 
   test('unknown policy names are refused with the valid ones; a bad body changes nothing', async () => {
@@ -516,12 +517,12 @@ describe('TLS policy matrix: every row of the cipher-suite table, real handshake
     ] as const) {
       const r = await api(method, path, body);
       assert.equal(r.status, 400, path);
-      assert.equal(r.body.error.code, 'TLS_POLICY_UNKNOWN');
-      for (const n of TLS_POLICY_NAMES) assert.match(r.body.error.message, new RegExp(n));
+      assert.equal(errorOf(r).code, 'TLS_POLICY_UNKNOWN');
+      for (const n of TLS_POLICY_NAMES) assert.match(errorOf(r).message, new RegExp(n));
     }
     const bad = await api('POST', '/api/tls/policy', { value: 'modern', extra: 1 });
     assert.equal(bad.status, 400);
-    assert.equal(bad.body.error.code, 'VALIDATION_FAILED');
-    assert.equal((await api('GET', '/api/tls/policy')).body.value, 'modern', 'unchanged');
+    assert.equal(errorOf(bad).code, 'VALIDATION_FAILED');
+    assert.equal((await api('GET', '/api/tls/policy')).json<V['TlsPolicy']>().value, 'modern', 'unchanged');
   });
 });

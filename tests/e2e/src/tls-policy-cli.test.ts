@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
 import { CIPHER_SUITE_ROWS } from '@palisade/core';
-import { type RunningManager, startManager } from '@palisade/manager';
+import { type ApiViews, type RunningManager, startManager } from '@palisade/manager';
+
 import pino from 'pino';
 import { MANAGER_BIN, runCli, startManagerProcess } from './cli.js';
 
@@ -88,10 +89,11 @@ describe('TLS policy: CLI and the precedence of --tls-policy vs the stored setti
     assert.match(modern.stdout, /Deep Security Agent 10\.0 up to Update 15\s+CUT OFF \(no-shared-suite\)/);
 
     const j = await runCli(MANAGER_BIN, ['tls', 'check', '--policy', 'compatible', '--json', '--data-dir', d]);
-    const report = JSON.parse(j.stdout);
+    const report: ApiViews['TlsPreflight'] = JSON.parse(j.stdout);
     assert.equal(report.policy, 'compatible');
     assert.deepEqual(
-      report.rows.map((x: any) => x.rowId),
+      report.rows.map((x) => x.rowId),
+
       CIPHER_SUITE_ROWS.map((x) => x.id),
     );
     assert.deepEqual(report.computers.counts, { connects: 0, cutOff: 0, unknown: 0 });

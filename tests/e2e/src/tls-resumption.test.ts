@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { connect } from 'node:tls';
 import { activate, heartbeat, StateDir } from '@palisade/agent';
+import type { ApiViews as V } from '@palisade/manager';
 import { AGENT_PATHS } from '@palisade/protocol';
+
 import { startTestManager, type TestManager } from './harness.js';
 
 /** One heartbeat POST on a fresh connection offering `session`; the status and whether it resumed. */
@@ -66,8 +68,8 @@ describe('TLS session resumption on the agent endpoint, and its two certificates
     const second = await heartbeat(agent);
     assert.equal(second.tlsResumed, true);
     assert.equal(second.tlsServerKey, 'ECDSA P-256');
-    const c = (await m.api('GET', `/api/computers/${second.computerId}`)).body;
-    assert.ok(c.lastAgentCommunication >= Date.now() - 60_000, 'the resumed heartbeat was stored');
+    const c = (await m.api('GET', `/api/computers/${second.computerId}`)).json<V['Computer']>();
+    assert.ok((c.lastAgentCommunication ?? 0) >= Date.now() - 60_000, 'the resumed heartbeat was stored');
   });
 
   test('an agent held to TLS 1.2 gets the RSA certificate (ECDHE-RSA suites); an RSA-key agent heartbeats too', async () => {

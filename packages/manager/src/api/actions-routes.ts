@@ -31,7 +31,7 @@ const ActionBody = Nullable(
 
 const Fingerprints = Type.Object({ expected: Nullable(Type.String()), applied: Nullable(Type.String()) });
 
-const ActionResult = Type.Object({
+export const ActionResult = Type.Object({
   action: Type.String({ enum: Object.keys(ACTIONS) }),
   computerID: Type.Integer(),
   direction: Type.String({ enum: [...COMMUNICATION_DIRECTIONS], description: 'the effective communication direction' }),
@@ -64,7 +64,7 @@ const ActionResult = Type.Object({
 });
 type ActionResult = Static<typeof ActionResult>;
 
-const CommunicationView = Type.Object({
+export const CommunicationView = Type.Object({
   computerID: Type.Integer(),
   direction: Type.Object({
     expected: Type.String({ description: 'the effective setting (what the manager wants)' }),

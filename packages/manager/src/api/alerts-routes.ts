@@ -50,7 +50,7 @@ const AlertsQuery = Type.Object(
   { additionalProperties: false },
 );
 
-const AlertList = Type.Object({
+export const AlertList = Type.Object({
   alerts: Type.Array(AlertView),
   total: Type.Integer({ description: 'alerts matching the filters' }),
   limit: Type.Integer(),

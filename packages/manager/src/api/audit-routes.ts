@@ -19,7 +19,7 @@ const AuditQuery = Type.Object(
   { additionalProperties: false },
 );
 
-const AuditEventView = Type.Object({
+export const AuditEventView = Type.Object({
   ID: Type.Integer(),
   time: Type.Number({ description: 'epoch ms' }),
   actor: Type.Object(
@@ -44,7 +44,7 @@ const AuditEventView = Type.Object({
   oldValue: Nullable(Type.String({ description: 'null: Inherited, or did not exist' })),
   newValue: Nullable(Type.String({ description: 'null: Inherited, or no longer exists' })),
 });
-const AuditList = Type.Object({ auditEvents: Type.Array(AuditEventView) });
+export const AuditList = Type.Object({ auditEvents: Type.Array(AuditEventView) });
 
 const MAX_LIMIT = 1000;
 

@@ -36,7 +36,7 @@ const ComputerModify = Type.Object(
   },
   { additionalProperties: false },
 );
-const ComputerList = Type.Object({
+export const ComputerList = Type.Object({
   computers: Type.Array(ComputerView),
   total: Type.Optional(Type.Integer({ description: 'paged lists only: computers matching the filters' })),
   limit: Type.Optional(Type.Integer()),

@@ -63,7 +63,7 @@ const AgentDeploymentScript = Type.Object(
   },
   { additionalProperties: false },
 );
-const AgentDeploymentScriptView = Type.Object({
+export const AgentDeploymentScriptView = Type.Object({
   platform: Platform,
   policyID: Nullable(Type.Integer()),
   activationRequired: Type.Boolean(),
@@ -74,7 +74,7 @@ const AgentDeploymentScriptView = Type.Object({
   scriptBody: Type.String({ description: 'the bash script (docs/deployment.md)' }),
 });
 
-const AgentPackageView = Type.Object({
+export const AgentPackageView = Type.Object({
   fileName: Type.String(),
   version: Type.String(),
   platform: Platform,
@@ -85,7 +85,7 @@ const AgentPackageView = Type.Object({
   downloadPath: Type.String({ description: 'path on this port the deployment scripts download it from' }),
 });
 
-const ActivationTokenView = Type.Object({
+export const ActivationTokenView = Type.Object({
   ID: Type.Integer(),
   policyID: Type.Integer(),
   policyName: Nullable(Type.String()),

@@ -43,7 +43,7 @@ const EventsQuery = Type.Object(
   { additionalProperties: false },
 );
 
-const EventPage = Type.Object({
+export const EventPage = Type.Object({
   events: Type.Array(EventView),
   nextCursor: Nullable(
     Type.String({ description: 'pass as cursor for the next page; null when this page was the last' }),

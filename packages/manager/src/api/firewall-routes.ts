@@ -202,7 +202,7 @@ const Inherited = Type.Array(
     policyID: Type.Integer({ description: 'the policy (this one or an ancestor) that assigns it' }),
   }),
 );
-const PolicyFirewallView = Type.Object({
+export const PolicyFirewallView = Type.Object({
   policyID: Type.Integer(),
   ruleIDs: Type.Array(Type.Integer(), { description: 'assigned on this policy itself' }),
   inheritedRuleIDs: Inherited,
@@ -210,7 +210,7 @@ const PolicyFirewallView = Type.Object({
     description: 'inherited, then own, each once: what computers on this policy get',
   }),
 });
-const ComputerFirewallView = Type.Object({
+export const ComputerFirewallView = Type.Object({
   computerID: Type.Integer(),
   ruleIDs: Type.Array(Type.Integer(), { description: 'assigned on this computer itself, added to its policy chain' }),
   inheritedRuleIDs: Inherited,
@@ -240,7 +240,7 @@ const EffectiveRuleView = Type.Object({
   counters: Counter,
   ...ruleViewMembers,
 });
-const EffectiveView = Type.Object({
+export const EffectiveView = Type.Object({
   computerID: Type.Integer(),
   firewallState: Type.String({ description: 'On, or Off (nothing is enforced: the agent removes its table)' }),
   communicationDirection: Type.String({ description: 'agent-initiated, manager-initiated, bidirectional' }),

@@ -7,7 +7,7 @@ import type { NotifierRecord, Store } from '../store/store.js';
 import { Nullable } from './alerts-routes.js';
 import { IdParams } from './computers-routes.js';
 
-const NotifierView = Type.Object(
+export const NotifierView = Type.Object(
   {
     ID: Type.Integer(),
     name: Type.String(),

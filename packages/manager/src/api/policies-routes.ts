@@ -56,7 +56,7 @@ const PolicyModify = Type.Object(
   },
   { additionalProperties: false },
 );
-const PolicyList = Type.Object({ policies: Type.Array(PolicyView) });
+export const PolicyList = Type.Object({ policies: Type.Array(PolicyView) });
 
 type Id = Static<typeof IdParams>;
 type Overrides = Static<typeof OverridesQuery>;

@@ -17,7 +17,7 @@ const SettingDefinitionView = Type.Object({
     description: 'part of the configuration sent to agents (a change makes them Update Pending)',
   }),
 });
-const SettingsCatalogView = Type.Object({ settings: Type.Array(SettingDefinitionView) });
+export const SettingsCatalogView = Type.Object({ settings: Type.Array(SettingDefinitionView) });
 
 /** The settings catalog (`GET /api/settings`), read by the console to build its forms. */
 export function settingsRoutes(app: FastifyInstance): void {

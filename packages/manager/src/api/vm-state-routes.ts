@@ -15,7 +15,7 @@ const VmStateBody = Type.Object(
   { additionalProperties: false },
 );
 
-const VmStateView = Type.Object(
+export const VmStateView = Type.Object(
   {
     computerID: Type.Integer(),
     vmState: Type.String({ enum: ['running', 'stopped'] }),

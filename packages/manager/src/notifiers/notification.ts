@@ -78,6 +78,8 @@ export function eventNotification(e: PendingEvent): Notification {
 }
 
 /** The JSON a webhook receives. */
+export type WebhookNotification = ReturnType<typeof notificationJson>;
+
 export function notificationJson(n: Notification, manager: string) {
   return n.kind === 'alert'
     ? { id: n.id, kind: n.kind, action: n.action, time: n.time, manager, alert: n.alert }
