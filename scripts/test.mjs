@@ -9,7 +9,8 @@
 //   node scripts/test.mjs FILTER   only files whose path contains FILTER (combines with the above)
 // Node 20's runner takes no globs, so the files are found here.
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+
 import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -33,7 +34,10 @@ function walk(dir, out) {
   return out;
 }
 
-/** Compiled test files under `base/<package>/dist`. */
+/**
+ * Compiled test files under `base/<package>/dist` whose source is still there: `tsc -b` never
+ * deletes the output of a source file that was removed or renamed, and a stale test must not run.
+ */
 function testsUnder(base) {
   const out = [];
   let pkgs = [];
@@ -49,7 +53,10 @@ function testsUnder(base) {
     } catch {
       continue;
     }
-    walk(dist, out);
+    for (const f of walk(dist, [])) {
+      const source = join(root, base, pkg, 'src', relative(dist, f)).replace(/\.js$/, '.ts');
+      if (existsSync(source)) out.push(f);
+    }
   }
   return out;
 }
