@@ -1,5 +1,6 @@
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { hostname as osHostname } from 'node:os';
-import { type ActivationReply, AGENT_PATHS, PROTOCOL_VERSION } from '@palisade/protocol';
+import { ActivationReply, AGENT_PATHS, PROTOCOL_VERSION } from '@palisade/protocol';
 import {
   announcedListener,
   type ListenerSettings,
@@ -56,16 +57,21 @@ export async function activate(state: StateDir, o: ActivateOptions) {
   const conn = new ManagerConnection(manager, { ca });
   let reply: ActivationReply;
   try {
-    const r = await conn.request<ActivationReply>('POST', AGENT_PATHS.activate, {
-      protocolVersion: PROTOCOL_VERSION,
-      token: o.token,
-      csr: csrPem,
-      hostName,
-      platform: process.platform,
-      agentVersion: AGENT_VERSION,
-      ...(o.policy !== undefined ? { policy: o.policy } : {}),
-      ...(listener ? { listener } : {}),
-    });
+    const r = await conn.request(
+      'POST',
+      AGENT_PATHS.activate,
+      {
+        protocolVersion: PROTOCOL_VERSION,
+        token: o.token,
+        csr: csrPem,
+        hostName,
+        platform: process.platform,
+        agentVersion: AGENT_VERSION,
+        ...(o.policy !== undefined ? { policy: o.policy } : {}),
+        ...(listener ? { listener } : {}),
+      },
+      ActivationReply,
+    );
     reply = r.body;
   } catch (e) {
     if (e instanceof AgentError && e.code === 'MANAGER_REFUSED') {
@@ -75,9 +81,7 @@ export async function activate(state: StateDir, o: ActivateOptions) {
   } finally {
     conn.close();
   }
-  if (typeof reply?.certificate !== 'string' || typeof reply.computerId !== 'number') {
-    throw new AgentError('MANAGER_REPLY_INVALID', 'activation reply lacks a certificate or computer ID');
-  }
+  checkIssuedCertificate(reply.certificate, keyPem, ca);
   state.saveActivation(
     {
       manager,
@@ -100,4 +104,28 @@ export async function activate(state: StateDir, o: ActivateOptions) {
   });
   if (!applied.ok) spool.append({ type: 'configuration.failed', severity: 'error', message: applied.reason });
   return { computerId: reply.computerId, policyName: reply.policyName, hostName, configurationApplied: applied.ok };
+}
+
+/**
+ * The certificate the manager issued must be a certificate, for the key generated here, signed by
+ * the pinned CA: anything else would fail every later handshake, so it is refused before the
+ * activation is written.
+ */
+function checkIssuedCertificate(certificatePem: string, keyPem: string, caPem: string): void {
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(certificatePem);
+  } catch {
+    throw new AgentError('MANAGER_REPLY_INVALID', "the activation reply's certificate is not a PEM certificate");
+  }
+  if (!cert.checkPrivateKey(createPrivateKey(keyPem)))
+    throw new AgentError(
+      'MANAGER_REPLY_INVALID',
+      'the certificate the manager issued is not for the key this agent made',
+    );
+  if (!cert.verify(new X509Certificate(caPem).publicKey))
+    throw new AgentError(
+      'MANAGER_REPLY_INVALID',
+      'the certificate the manager issued is not signed by the pinned manager CA',
+    );
 }

@@ -2,9 +2,10 @@ import {
   AGENT_PATHS,
   type CommunicationState,
   type Driver,
-  type HeartbeatReply,
+  HeartbeatReply,
   MAX_EVENTS_PER_HEARTBEAT,
   PROTOCOL_VERSION,
+  ResultsReply,
 } from '@palisade/protocol';
 import { AgentError } from './agent-error.js';
 import { firewallReport, withFirewallReport } from './firewall/firewall-report.js';
@@ -95,20 +96,15 @@ export async function heartbeat(state: StateDir, o: HeartbeatOptions = {}): Prom
         );
         const events = report.events;
         const sentAt = Date.now();
-        const r = await conn.request<HeartbeatReply>('POST', AGENT_PATHS.heartbeat, report);
+        const r = await conn.request('POST', AGENT_PATHS.heartbeat, report, HeartbeatReply);
         const receivedAt = Date.now();
         lastRoundTripMs = Math.max(0, receivedAt - sentAt);
         const reply = r.body;
-        if (
-          typeof reply?.eventsAckedThrough !== 'number' ||
-          !Array.isArray(reply.operations) ||
-          typeof reply.exchangeId !== 'string'
-        ) {
+        if (reply.computerId !== activation.computerId)
           throw new AgentError(
             'MANAGER_REPLY_INVALID',
-            'heartbeat reply lacks eventsAckedThrough, operations or exchangeId',
+            `the heartbeat reply is for computer ${reply.computerId}, this agent is computer ${activation.computerId}`,
           );
-        }
         outcome.exchanges += 1;
         outcome.tlsProtocol = r.tlsProtocol;
         outcome.tlsCipher = r.tlsCipher;
@@ -127,12 +123,17 @@ export async function heartbeat(state: StateDir, o: HeartbeatOptions = {}): Prom
 
         if (reply.operations.length > 0) {
           const results = await runOperations(state, reply.operations, o.communication ?? {});
-          const rr = await conn.request<{ accepted: number[] }>('POST', AGENT_PATHS.results, {
-            protocolVersion: PROTOCOL_VERSION,
-            exchangeId: reply.exchangeId,
-            results,
-            ...(o.communication ? { communication: o.communication.state() } : {}),
-          });
+          const rr = await conn.request(
+            'POST',
+            AGENT_PATHS.results,
+            {
+              protocolVersion: PROTOCOL_VERSION,
+              exchangeId: reply.exchangeId,
+              results,
+              ...(o.communication ? { communication: o.communication.state() } : {}),
+            },
+            ResultsReply,
+          );
           outcome.resultsOnSameConnection = rr.socket === r.socket;
           for (const res of results) {
             outcome.operations.push({

@@ -3,6 +3,8 @@ import { lookup } from 'node:dns/promises';
 import { Agent, request } from 'node:https';
 import { isIP } from 'node:net';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
+import { ErrorBody, matchesSchema, PROTOCOL_VERSION, schemaProblem } from '@palisade/protocol';
+import type { Static, TSchema } from '@sinclair/typebox';
 import { AgentError } from './agent-error.js';
 import type { ManagerAddress } from './manager-url.js';
 
@@ -136,7 +138,18 @@ export class ManagerConnection {
     this.agent.destroy();
   }
 
-  request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Reply<T>> {
+  /**
+   * One request on the kept-alive connection. The reply is checked against `schema` (the
+   * protocol's, as the manager checks requests and the listener checks the manager's calls) and
+   * any `protocolVersion` in it against this agent's, before anything uses it: a reply that does
+   * not match is `MANAGER_REPLY_INVALID` naming the path and the first problem.
+   */
+  request<S extends TSchema>(
+    method: 'GET' | 'POST',
+    path: string,
+    body: unknown,
+    schema: S,
+  ): Promise<Reply<Static<S>>> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     return new Promise((resolvePromise, reject) => {
       const req = request(
@@ -170,15 +183,24 @@ export class ManagerConnection {
             }
             const status = res.statusCode ?? 0;
             if (status >= 400) {
-              const err = (parsed as { error?: { code?: string; message?: string } })?.error;
+              const err = matchesSchema(ErrorBody, parsed) ? parsed.error : undefined;
               reject(
-                new AgentError('MANAGER_REFUSED', err ? `${err.code}: ${err.message}` : `HTTP ${status}`, err?.code),
+                new AgentError(
+                  'MANAGER_REFUSED',
+                  err ? `${err.code}: ${err.message}`.slice(0, 2048) : `HTTP ${status}`,
+                  err?.code,
+                ),
               );
+              return;
+            }
+            const problem = replyProblem(schema, parsed);
+            if (problem) {
+              reject(new AgentError('MANAGER_REPLY_INVALID', `${method} ${path}: ${problem}`));
               return;
             }
             resolvePromise({
               status,
-              body: parsed as T,
+              body: parsed as Static<S>,
               tlsProtocol: tlsProtocol ?? null,
               tlsCipher: cipher?.standardName ?? cipher?.name ?? null,
               tlsResumed: socket.isSessionReused(),
@@ -203,6 +225,16 @@ export class ManagerConnection {
       req.end(payload);
     });
   }
+}
+
+/** Why `reply` is not a `schema` reply this agent can use (in this protocol version), or null. */
+function replyProblem(schema: TSchema, reply: unknown): string | null {
+  const problem = schemaProblem(schema, reply);
+  if (problem) return `the reply does not match the protocol (${problem.slice(0, 300)})`;
+  const version = (reply as { protocolVersion?: unknown }).protocolVersion;
+  if (version !== undefined && version !== PROTOCOL_VERSION)
+    return `the reply speaks protocol ${String(version)}, this agent ${PROTOCOL_VERSION}`;
+  return null;
 }
 
 /**

@@ -126,19 +126,27 @@ export type ApplyConfigurationOperation = Static<typeof ApplyConfigurationOperat
 export const Operation = ApplyConfigurationOperation;
 export type Operation = ApplyConfigurationOperation;
 
+/** Longest heartbeat interval a manager may ask for (a day); the product's is 10 minutes. */
+export const MAX_HEARTBEAT_INTERVAL_SECONDS = 86_400;
+
+/**
+ * Replies (this one, `ResultsReply`, `ActivationReply`) are validated by the agent as requests
+ * are by the manager, with one difference: unknown members are allowed, so a newer manager may
+ * add some without breaking older agents.
+ */
 export const HeartbeatReply = Type.Object({
   protocolVersion: ProtocolVersion,
-  computerId: Type.Integer(),
+  computerId: Type.Integer({ minimum: 1 }),
   /** Manager clock when the report was stored, epoch ms (the agent computes its offset). */
-  serverTime: Type.Integer(),
+  serverTime: Type.Integer({ minimum: 0 }),
   /** Highest `seq` stored; the agent drops its spool through here. 0 when none yet. */
-  eventsAckedThrough: Type.Integer({ minimum: 0 }),
+  eventsAckedThrough: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
   eventsStored: Type.Integer({ minimum: 0 }),
   /** Operations to run before the connection closes; results go to `results` on the same socket. */
-  operations: Type.Array(Operation),
+  operations: Type.Array(Operation, { maxItems: 100 }),
   /** Binds operation results to this connection; results for it must come on the same socket. */
-  exchangeId: Type.String(),
-  heartbeatIntervalSeconds: Type.Integer({ minimum: 1 }),
+  exchangeId: ShortString(128),
+  heartbeatIntervalSeconds: Type.Integer({ minimum: 1, maximum: MAX_HEARTBEAT_INTERVAL_SECONDS }),
 });
 export type HeartbeatReply = Static<typeof HeartbeatReply>;
 
@@ -166,18 +174,25 @@ export const OperationResults = Type.Object(
 );
 export type OperationResults = Static<typeof OperationResults>;
 
+/** The manager's answer to `OperationResults`: which results it took, and which it ignored (not this exchange's, or repeated). */
+export const ResultsReply = Type.Object({
+  accepted: Type.Array(Type.Integer(), { maxItems: 100 }),
+  ignored: Type.Optional(Type.Array(Type.Integer(), { maxItems: 100 })),
+});
+export type ResultsReply = Static<typeof ResultsReply>;
+
 export const ActivationReply = Type.Object({
   protocolVersion: ProtocolVersion,
-  computerId: Type.Integer(),
-  policyId: Type.Integer(),
-  policyName: Type.String(),
+  computerId: Type.Integer({ minimum: 1 }),
+  policyId: Type.Integer({ minimum: 1 }),
+  policyName: ShortString(),
   /** The agent's certificate, PEM, issued by the manager CA from the CSR. */
-  certificate: Type.String(),
+  certificate: Type.String({ minLength: 100, maxLength: 65536 }),
   /** The manager CA certificate, PEM: the agent trusts exactly this for every later exchange. */
-  caCertificate: Type.String(),
+  caCertificate: Type.String({ minLength: 100, maxLength: 65536 }),
   configuration: Type.Unknown(),
-  fingerprint: Type.String(),
-  heartbeatIntervalSeconds: Type.Integer({ minimum: 1 }),
+  fingerprint: Type.String({ pattern: '^sha256:[0-9a-f]{64}$' }),
+  heartbeatIntervalSeconds: Type.Integer({ minimum: 1, maximum: MAX_HEARTBEAT_INTERVAL_SECONDS }),
 });
 export type ActivationReply = Static<typeof ActivationReply>;
 

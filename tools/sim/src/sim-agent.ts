@@ -7,11 +7,12 @@ import {
   ManagerConnection,
 } from '@palisade/agent';
 import {
-  type ActivationReply,
+  ActivationReply,
   AGENT_PATHS,
-  type HeartbeatReply,
+  HeartbeatReply,
   type HeartbeatReport,
   PROTOCOL_VERSION,
+  ResultsReply,
 } from '@palisade/protocol';
 import type { SimIdentity } from './identities.js';
 
@@ -65,14 +66,19 @@ export class SimAgent {
     const { keyPem, csrPem } = await generateKeyAndCsr(hostName, o.keyType);
     const conn = new ManagerConnection(o.manager, { ca: o.ca });
     try {
-      const r = await conn.request<ActivationReply>('POST', AGENT_PATHS.activate, {
-        protocolVersion: PROTOCOL_VERSION,
-        token: o.token,
-        csr: csrPem,
-        hostName,
-        platform: 'linux',
-        agentVersion: AGENT_VERSION,
-      });
+      const r = await conn.request(
+        'POST',
+        AGENT_PATHS.activate,
+        {
+          protocolVersion: PROTOCOL_VERSION,
+          token: o.token,
+          csr: csrPem,
+          hostName,
+          platform: 'linux',
+          agentVersion: AGENT_VERSION,
+        },
+        ActivationReply,
+      );
       return {
         index: o.index,
         computerId: r.body.computerId,
@@ -124,21 +130,20 @@ export class SimAgent {
     );
     const t0 = performance.now();
     try {
-      const r = await conn.request<HeartbeatReply>('POST', AGENT_PATHS.heartbeat, this.report(o.eventsPerHeartbeat));
+      const r = await conn.request('POST', AGENT_PATHS.heartbeat, this.report(o.eventsPerHeartbeat), HeartbeatReply);
       const reply = r.body;
-      if (!Array.isArray(reply?.operations) || typeof reply.exchangeId !== 'string')
-        throw new AgentError('MANAGER_REPLY_INVALID', 'heartbeat reply lacks operations or exchangeId');
       if (reply.operations.length > 0) {
         // "Applying" is taking the fingerprint: what a real agent reports once its applier succeeded.
         const results = reply.operations.map((op) => {
           this.identity.fingerprint = op.fingerprint;
           return { id: op.id, status: 'succeeded' as const, fingerprint: op.fingerprint };
         });
-        await conn.request('POST', AGENT_PATHS.results, {
-          protocolVersion: PROTOCOL_VERSION,
-          exchangeId: reply.exchangeId,
-          results,
-        });
+        await conn.request(
+          'POST',
+          AGENT_PATHS.results,
+          { protocolVersion: PROTOCOL_VERSION, exchangeId: reply.exchangeId, results },
+          ResultsReply,
+        );
       }
       const latencyMs = performance.now() - t0;
       this.lastRoundTripMs = Math.round(latencyMs);
