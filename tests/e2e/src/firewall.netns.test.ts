@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { request } from 'node:https';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseNftCounters } from '@palisade/core';
 import type { ApiViews as V } from '@palisade/manager';
-import { AGENT_BIN, MANAGER_BIN } from './cli.js';
-import { type JsonReply, jsonReply } from './harness.js';
+import { AGENT_BIN } from './cli.js';
+import { type LabManager, startLabManager } from './netns/lab-manager.js';
 import { type LabHost, NetnsLab, netnsLabUnavailable } from './netns/netns-lab.js';
 import { waitFor } from './polling.js';
 
@@ -33,60 +32,16 @@ describe('firewall enforcement in network namespaces (nftables, hidden rule, lis
   skip: unavailable ? `skipped: ${unavailable}` : false,
 }, () => {
   let lab: NetnsLab;
-  let manager: ChildProcess;
+  let mgr: LabManager;
   let agent: ChildProcess;
-  let managerLog = '';
   let agentLog = '';
   const dataDir = mkdtempSync(join(tmpdir(), 'palisade-fw-mgr-'));
   const stateDir = mkdtempSync(join(tmpdir(), 'palisade-fw-agent-'));
-  let apiKey = '';
-  let ca = '';
   let computerId = 0;
   /** Agents here enforce for real: the test runner turns the firewall off for every other suite. */
   const agentEnv = { ...process.env, PALISADE_AGENT_FIREWALL: 'on', PALISADE_LOG_LEVEL: 'warn' };
 
-  function api(method: string, path: string, body?: unknown): Promise<JsonReply> {
-    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    return new Promise((resolve, reject) => {
-      const req = request(
-        {
-          host: lab.ip('manager'),
-          port: 4119,
-          path,
-          method,
-          servername: MANAGER_NAME,
-          ca,
-          agent: false,
-          headers: {
-            'api-secret-key': apiKey,
-            ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}),
-          },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            let parsed: unknown = text;
-            try {
-              parsed = JSON.parse(text);
-            } catch {
-              /* 204 */
-            }
-            resolve(jsonReply(res.statusCode ?? 0, parsed));
-          });
-        },
-      );
-      req.on('error', reject);
-      req.end(payload);
-    });
-  }
-
-  async function ok<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const r = await api(method, path, body);
-    assert.ok(r.status >= 200 && r.status < 300, `${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`);
-    return r.json<T>();
-  }
+  const ok = <T>(method: string, path: string, body?: unknown) => mgr.ok<T>(method, path, body);
   const computer = () => ok<V['Computer']>('GET', `/api/computers/${computerId}`);
   const firewallDriver = async () => (await computer()).drivers.find((d) => d.name === 'firewall');
 
@@ -139,40 +94,8 @@ describe('firewall enforcement in network namespaces (nftables, hidden rule, lis
     lab = new NetnsLab();
     lab.up({ [MANAGER_NAME]: 'manager' });
 
-    manager = lab.spawn(
-      'manager',
-      [
-        process.execPath,
-        MANAGER_BIN,
-        'start',
-        '--data-dir',
-        dataDir,
-        '--hostname',
-        MANAGER_NAME,
-        '--bind',
-        lab.ip('manager'),
-        '--api-port',
-        '4119',
-        '--heartbeat-port',
-        '4120',
-      ],
-      { ...process.env, PALISADE_LOG_LEVEL: 'warn' },
-    );
-    manager.stderr!.on('data', (d: Buffer) => (managerLog += d.toString()));
-    const banner = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      const timer = setTimeout(() => reject(new Error(`manager did not start: ${managerLog}`)), 90_000);
-      manager.stdout!.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (/palisade-agent start/.test(out)) {
-          clearTimeout(timer);
-          resolve(out);
-        }
-      });
-      manager.once('exit', (code) => reject(new Error(`manager exited with ${code}: ${managerLog}`)));
-    });
-    apiKey = /Admin API key \(shown once, stored hashed\): (psk_\S+)/.exec(banner)![1]!;
-    ca = readFileSync(join(dataDir, 'tls', 'ca.crt'), 'utf8');
+    mgr = await startLabManager(lab, { name: MANAGER_NAME, dataDir });
+    const banner = mgr.banner;
     const activation = /npx palisade-agent activate (dsm:\/\/\S+) --token (\S+) --ca-fingerprint (\S+)/.exec(banner)!;
 
     // The agent listens (and the hidden rule exists) in Bidirectional and Manager Initiated.
@@ -200,7 +123,7 @@ describe('firewall enforcement in network namespaces (nftables, hidden rule, lis
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
       rmSync(stateDir, { recursive: true, force: true });
-      if (process.env.PALISADE_TEST_LOG) console.log(`# manager log:\n${managerLog}\n# agent log:\n${agentLog}`);
+      if (process.env.PALISADE_TEST_LOG) console.log(`# manager log:\n${mgr?.log()}\n# agent log:\n${agentLog}`);
     }
   });
 
