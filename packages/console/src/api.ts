@@ -109,31 +109,54 @@ export interface ComputerPage {
   offset: number;
 }
 
+/** A firewall rule in Deep Security's model (docs/firewall.md); members of other types are absent. */
 export interface FirewallRule {
   ID: number;
   name: string;
   description: string;
   action: string;
-  priority: number;
+  priority: string;
   direction: string;
-  frameType: string | number;
-  frameTypeNot: boolean;
-  protocol: string | number;
+  frameType: string;
+  frameNot: boolean;
+  protocol: string;
   protocolNot: boolean;
-  sourceIp: 'any' | string[];
-  sourceIpNot: boolean;
-  destinationIp: 'any' | string[];
-  destinationIpNot: boolean;
-  sourceMac: 'any' | string[];
-  sourceMacNot: boolean;
-  destinationMac: 'any' | string[];
-  destinationMacNot: boolean;
-  sourcePorts: 'any' | Array<string | number>;
-  sourcePortsNot: boolean;
-  destinationPorts: 'any' | Array<string | number>;
-  destinationPortsNot: boolean;
-  created: number;
-  lastModified: number;
+  sourceIPType: string;
+  sourceIPValue?: string;
+  sourceIPMask?: string;
+  sourceIPRangeFrom?: string;
+  sourceIPRangeTo?: string;
+  sourceIPMultiple?: string[];
+  sourceIPListID?: number;
+  sourceIPNot: boolean;
+  sourceMACType: string;
+  sourceMACValue?: string;
+  sourceMACMultiple?: string[];
+  sourceMACListID?: number;
+  sourceMACNot: boolean;
+  sourcePortType: string;
+  sourcePortMultiple?: string[];
+  sourcePortListID?: number;
+  sourcePortNot: boolean;
+  destinationIPType: string;
+  destinationIPValue?: string;
+  destinationIPMask?: string;
+  destinationIPRangeFrom?: string;
+  destinationIPRangeTo?: string;
+  destinationIPMultiple?: string[];
+  destinationIPListID?: number;
+  destinationIPNot: boolean;
+  destinationMACType: string;
+  destinationMACValue?: string;
+  destinationMACMultiple?: string[];
+  destinationMACListID?: number;
+  destinationMACNot: boolean;
+  destinationPortType: string;
+  destinationPortMultiple?: string[];
+  destinationPortListID?: number;
+  destinationPortNot: boolean;
+  created?: number;
+  lastModified?: number;
 }
 
 export interface EffectiveRule extends Omit<FirewallRule, 'ID' | 'created' | 'lastModified'> {

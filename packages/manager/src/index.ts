@@ -8,5 +8,6 @@ export {
   certificateFingerprint,
   createCertificateAuthority,
 } from './pki/certificate-authority.js';
+export { ConsoleAuthService } from './services/console-auth-service.js';
 export { issueActivationToken } from './services/credentials.js';
 export type { Store } from './store/store.js';

@@ -8,15 +8,42 @@ import { ErrorBox, Loading, Notice } from './ui';
 
 /** Evaluation order (docs/firewall.md): priority 4 → 0, then bypass, log-only, force-allow, deny, allow. */
 const ACTION_ORDER = ['bypass', 'log-only', 'force-allow', 'deny', 'allow'];
-export function evaluationOrder<T extends { priority: number; action: string }>(rules: T[]): T[] {
+export function evaluationOrder<T extends { priority: string; action: string }>(rules: T[]): T[] {
   return [...rules].sort(
-    (a, b) => b.priority - a.priority || ACTION_ORDER.indexOf(a.action) - ACTION_ORDER.indexOf(b.action),
+    (a, b) =>
+      Number(b.priority) - Number(a.priority) || ACTION_ORDER.indexOf(a.action) - ACTION_ORDER.indexOf(b.action),
   );
 }
 
-export function listText(v: 'any' | Array<string | number>, not: boolean): string {
-  if (v === 'any') return 'any';
-  return `${not ? 'not ' : ''}${v.join(', ')}`;
+type Side = 'source' | 'destination';
+
+/** A rule's IP match in words: any, an address, a block, a range, several, or a list. */
+export function ipText(r: FirewallRule | EffectiveRule, side: Side): string {
+  const g = (k: string) => (r as unknown as Record<string, unknown>)[`${side}IP${k}`];
+  const not = g('Not') ? 'not ' : '';
+  switch (g('Type')) {
+    case 'single':
+      return `${not}${g('Value')}`;
+    case 'masked-ip':
+      return `${not}${g('Value')}/${g('Mask')}`;
+    case 'range':
+      return `${not}${g('RangeFrom')}–${g('RangeTo')}`;
+    case 'multiple':
+      return `${not}${((g('Multiple') as string[] | undefined) ?? []).join(', ')}`;
+    case 'ip-list':
+      return `${not}IP list ${g('ListID')}`;
+    default:
+      return 'any';
+  }
+}
+
+/** A rule's port match in words. */
+export function portText(r: FirewallRule | EffectiveRule, side: Side): string {
+  const g = (k: string) => (r as unknown as Record<string, unknown>)[`${side}Port${k}`];
+  const not = g('Not') ? 'not ' : '';
+  if (g('Type') === 'multiple') return `${not}${((g('Multiple') as string[] | undefined) ?? []).join(', ')}`;
+  if (g('Type') === 'port-list') return `${not}port list ${g('ListID')}`;
+  return 'any';
 }
 
 /** A computer's effective rules as the agent enforces them, the hidden listening-port rule marked. */
@@ -99,8 +126,8 @@ export function EffectiveRules({ computerId }: { computerId: number }) {
                   <td>{r.action}</td>
                   <td>{r.direction}</td>
                   <td>{String(r.protocol)}</td>
-                  <td>{listText(r.sourceIp, r.sourceIpNot)}</td>
-                  <td>{listText(r.destinationPorts, r.destinationPortsNot)}</td>
+                  <td>{ipText(r, 'source')}</td>
+                  <td>{portText(r, 'destination')}</td>
                   <td>{origin(r)}</td>
                   <td>{r.counters ? r.counters.packets.toLocaleString() : '—'}</td>
                 </tr>

@@ -23,8 +23,9 @@ export function Layout({ children }: { children: ReactNode }) {
     mutationFn: () => del('/api/session'),
     onSettled: () => {
       setCsrfToken(null);
-      qc.clear();
+      // The session query's observer stays subscribed: set it, then drop everything else cached.
       qc.setQueryData(['session'], null);
+      qc.removeQueries({ predicate: (q) => q.queryKey[0] !== 'session' });
     },
   });
   const current = (href: string) =>

@@ -7,7 +7,7 @@ import { useParams } from 'wouter';
 import { z } from 'zod';
 import { ApiError, del, type FirewallRule, get, post, put } from '../api';
 import { DataTable } from '../components/data-table';
-import { listText } from '../components/firewall-panel';
+import { ipText, portText } from '../components/firewall-panel';
 import { useGuard, useUnsavedChanges } from '../components/guard';
 import { SideNav } from '../components/layout';
 import { ConfirmButton, ErrorBox, Field, Loading, Notice, PageHeader } from '../components/ui';
@@ -46,13 +46,13 @@ export function FirewallRules() {
         id: 'source',
         header: 'Source IP',
         enableSorting: false,
-        accessorFn: (r) => listText(r.sourceIp, r.sourceIpNot),
+        accessorFn: (r) => ipText(r, 'source'),
       },
       {
         id: 'ports',
         header: 'Destination ports',
         enableSorting: false,
-        accessorFn: (r) => listText(r.destinationPorts, r.destinationPortsNot),
+        accessorFn: (r) => portText(r, 'destination'),
       },
     ],
     [],
@@ -190,47 +190,73 @@ const EMPTY: RuleForm = {
   destinationPortsNot: false,
 };
 
-function toForm(r: FirewallRule): RuleForm {
-  const list = (v: 'any' | Array<string | number>) => (v === 'any' ? 'any' : v.join(', '));
-  return {
-    name: r.name,
-    description: r.description,
-    action: r.action as RuleForm['action'],
-    priority: String(r.priority) as RuleForm['priority'],
-    direction: r.direction as RuleForm['direction'],
-    frameType: String(r.frameType),
-    protocol: String(r.protocol),
-    sourceIp: list(r.sourceIp),
-    sourceIpNot: r.sourceIpNot,
-    destinationIp: list(r.destinationIp),
-    destinationIpNot: r.destinationIpNot,
-    sourceMac: list(r.sourceMac),
-    sourceMacNot: r.sourceMacNot,
-    destinationMac: list(r.destinationMac),
-    destinationMacNot: r.destinationMacNot,
-    sourcePorts: list(r.sourcePorts),
-    sourcePortsNot: r.sourcePortsNot,
-    destinationPorts: list(r.destinationPorts),
-    destinationPortsNot: r.destinationPortsNot,
-  };
+/** Deep Security's per-member model ↔ this form: every IP, MAC and port match edited as a list ("multiple"). */
+const DS_PREFIX: Record<ListName, string> = {
+  sourceIp: 'sourceIP',
+  destinationIp: 'destinationIP',
+  sourceMac: 'sourceMAC',
+  destinationMac: 'destinationMAC',
+  sourcePorts: 'sourcePort',
+  destinationPorts: 'destinationPort',
+};
+
+function matchText(r: FirewallRule, prefix: string): string {
+  const g = (k: string) => (r as unknown as Record<string, unknown>)[`${prefix}${k}`];
+  switch (g('Type')) {
+    case 'single':
+      return String(g('Value') ?? '');
+    case 'masked-ip':
+      return `${g('Value')}/${g('Mask')}`;
+    case 'range':
+      return `${g('RangeFrom')}-${g('RangeTo')}`;
+    case 'multiple':
+      return ((g('Multiple') as string[] | undefined) ?? []).join(', ');
+    default:
+      return 'any';
+  }
 }
 
-/** The form as the API takes it: lists as comma/newline-separated strings, which core parses and checks. */
+function toForm(r: FirewallRule): RuleForm {
+  const f = { ...EMPTY, name: r.name, description: r.description };
+  f.action = r.action as RuleForm['action'];
+  f.priority = String(r.priority) as RuleForm['priority'];
+  f.direction = r.direction as RuleForm['direction'];
+  f.frameType = r.frameType;
+  f.protocol = r.protocol;
+  for (const [field, prefix] of Object.entries(DS_PREFIX) as Array<[ListName, string]>) {
+    f[field] = matchText(r, prefix);
+    f[`${field}Not`] = Boolean((r as unknown as Record<string, unknown>)[`${prefix}Not`]);
+  }
+  return f;
+}
+
+/** The form as the API takes it (Deep Security's members). */
 function toBody(v: RuleForm) {
-  const list = (s: string) => (s.trim() === '' ? 'any' : s.trim());
-  const num = (s: string) => (/^\d+$/.test(s) ? Number(s) : s);
-  return {
-    ...v,
-    priority: Number(v.priority),
-    frameType: num(v.frameType),
-    protocol: num(v.protocol),
-    sourceIp: list(v.sourceIp),
-    destinationIp: list(v.destinationIp),
-    sourceMac: list(v.sourceMac),
-    destinationMac: list(v.destinationMac),
-    sourcePorts: list(v.sourcePorts),
-    destinationPorts: list(v.destinationPorts),
+  const body: Record<string, unknown> = {
+    name: v.name,
+    description: v.description,
+    action: v.action,
+    priority: v.priority,
+    direction: v.direction,
+    frameType: v.frameType,
+    protocol: v.protocol,
   };
+  for (const [field, prefix] of Object.entries(DS_PREFIX) as Array<[ListName, string]>) {
+    const text = v[field].trim();
+    const entries = text.split(/[\s,]+/).filter(Boolean);
+    const any = text === '' || text.toLowerCase() === 'any';
+    body[`${prefix}Type`] = any ? 'any' : 'multiple';
+    if (!any) body[`${prefix}Multiple`] = entries;
+    body[`${prefix}Not`] = v[`${field}Not`];
+  }
+  return body;
+}
+
+/** An API reason names Deep Security's member ("destinationPortMultiple[1]: …"): the form field it belongs to. */
+function fieldOf(member: string): keyof RuleForm | undefined {
+  for (const [field, prefix] of Object.entries(DS_PREFIX) as Array<[ListName, string]>)
+    if (member.startsWith(prefix)) return member.endsWith('Not') ? `${field}Not` : field;
+  return member in EMPTY ? (member as keyof RuleForm) : undefined;
 }
 
 export function FirewallRuleEditor() {
@@ -272,8 +298,8 @@ function RuleEditorForm({ rule }: { rule: FirewallRule | null }) {
       let placed = false;
       for (const part of text.split(/;\s*/)) {
         const m = /([A-Za-z]+)(\[\d+\])?:\s/.exec(part);
-        const field = m?.[1] as keyof RuleForm | undefined;
-        if (field && field in EMPTY) {
+        const field = m?.[1] ? fieldOf(m[1]) : undefined;
+        if (field) {
           form.setError(field, { message: part.slice(part.indexOf(m?.[0] ?? '')) });
           placed = true;
         }
@@ -369,6 +395,7 @@ function RuleEditorForm({ rule }: { rule: FirewallRule | null }) {
                     <option value="udp">UDP</option>
                     <option value="icmp">ICMP</option>
                     <option value="icmpv6">ICMPv6</option>
+                    <option value="tcp-udp">TCP+UDP</option>
                   </select>
                 )}
               </Field>

@@ -42,7 +42,8 @@ export function installApiKeyAuth(
   consoleAuth?: ConsoleAuthService,
 ): void {
   app.addHook('onRequest', async (req: FastifyRequest) => {
-    if (req.routeOptions.config && (req.routeOptions.config as { public?: boolean }).public) return;
+    const config = (req.routeOptions.config ?? {}) as { public?: boolean; optionalAuth?: boolean };
+    if (config.public) return;
     // Deep Security clients send `api-version: v1`; refuse a version we do not speak rather than guess.
     const version = req.headers['api-version'];
     if (version !== undefined && version !== 'v1')
@@ -51,9 +52,16 @@ export function installApiKeyAuth(
     const secret = Array.isArray(header) ? header[0] : header;
     if (!secret) {
       const cookie = consoleAuth ? req.cookies?.[SESSION_COOKIE] : undefined;
-      if (!cookie || !consoleAuth) throw new PalisadeError('API_KEY_REQUIRED');
+      // `optionalAuth` routes (GET /api/session) answer "nobody" themselves rather than 401.
+      if (!cookie || !consoleAuth) {
+        if (config.optionalAuth) return;
+        throw new PalisadeError('API_KEY_REQUIRED');
+      }
       const session = await consoleAuth.session(cookie);
-      if (!session) throw new PalisadeError('SESSION_EXPIRED');
+      if (!session) {
+        if (config.optionalAuth) return;
+        throw new PalisadeError('SESSION_EXPIRED');
+      }
       req.consoleSession = session;
       if (WRITE_METHODS.has(req.method)) {
         const sent = req.headers[CSRF_HEADER];

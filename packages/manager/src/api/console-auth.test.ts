@@ -121,6 +121,12 @@ describe('console sign-in, sessions, CSRF and lock-out', () => {
     assert.equal((await f.request('GET', '/api/policies')).body.policies.length, 1);
     assert.equal((await asUser(s, 'DELETE', '/api/session')).statusCode, 204);
     assert.equal((await asUser(s, 'GET', '/api/policies')).json().error.code, 'SESSION_EXPIRED');
+    assert.deepEqual((await asUser(s, 'GET', '/api/session')).json(), {
+      user: null,
+      apiKey: null,
+      csrfToken: null,
+      expiresAt: null,
+    });
   });
 
   test('five failures lock the user with back-off, even against the right password', async () => {
@@ -144,7 +150,8 @@ describe('console sign-in, sessions, CSRF and lock-out', () => {
   test('sessions end after 30 idle minutes, slide while used, and end 12 hours after sign-in', async () => {
     const idle = await session('alice');
     t += SESSION_IDLE_MS + 1;
-    assert.equal((await asUser(idle, 'GET', '/api/session')).json().error.code, 'SESSION_EXPIRED');
+    assert.equal((await asUser(idle, 'GET', '/api/computers')).json().error.code, 'SESSION_EXPIRED');
+    assert.equal((await asUser(idle, 'GET', '/api/session')).json().user, null);
     const used = await session('alice');
     const start = t;
     while (t - start < SESSION_MAX_MS - SESSION_IDLE_MS) {
@@ -156,18 +163,18 @@ describe('console sign-in, sessions, CSRF and lock-out', () => {
       );
     }
     t = start + SESSION_MAX_MS + 1;
-    assert.equal((await asUser(used, 'GET', '/api/session')).statusCode, 401);
+    assert.equal((await asUser(used, 'GET', '/api/computers')).statusCode, 401);
   });
 
   test('disabling a user ends its sessions and refuses its sign-in; a new password ends sessions too', async () => {
     const s = await session('alice');
     await auth.setDisabled('alice', true, 'cli');
-    assert.equal((await asUser(s, 'GET', '/api/session')).statusCode, 401);
+    assert.equal((await asUser(s, 'GET', '/api/computers')).statusCode, 401);
     assert.equal((await signIn('alice')).res.statusCode, 401);
     await auth.setDisabled('alice', false, 'cli');
     const again = await session('alice');
     await auth.setPassword('alice', 'another long passphrase', 'cli');
-    assert.equal((await asUser(again, 'GET', '/api/session')).statusCode, 401);
+    assert.equal((await asUser(again, 'GET', '/api/computers')).statusCode, 401);
     assert.equal((await signIn('alice', 'another long passphrase')).res.statusCode, 200);
   });
 

@@ -1,6 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { PalisadeError } from '../errors.js';
 import {
   type ConsoleAuthService,
   type ConsoleSession,
@@ -89,17 +88,20 @@ export function sessionRoutes(app: FastifyInstance, auth: ConsoleAuthService): v
 
   app.get(
     '/api/session',
-    { schema: { summary: 'Who is signed in', tags, response: { 200: SessionView } } },
+    {
+      // The console asks on every load; "nobody signed in" is an answer, not an error.
+      config: { optionalAuth: true },
+      schema: {
+        summary: 'Who is signed in',
+        description: 'The console user (with the CSRF token) or API key of the request; all null when neither.',
+        tags,
+        response: { 200: SessionView },
+      },
+    },
     async (req) => {
       if (req.consoleSession) return sessionView(req.consoleSession);
-      if (req.apiKey)
-        return {
-          user: null,
-          apiKey: { name: req.apiKey.name, role: req.apiKey.role },
-          csrfToken: null,
-          expiresAt: null,
-        };
-      throw new PalisadeError('API_KEY_REQUIRED');
+      const apiKey = req.apiKey ? { name: req.apiKey.name, role: req.apiKey.role } : null;
+      return { user: null, apiKey, csrfToken: null, expiresAt: null };
     },
   );
 

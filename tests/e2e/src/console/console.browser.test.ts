@@ -1,0 +1,355 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { StateDir } from '@palisade/agent';
+import { ConsoleAuthService } from '@palisade/manager';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { AGENT_BIN } from '../cli.js';
+import { activateTestAgent, startTestManager, type TestManager } from '../harness.js';
+import { waitFor } from '../polling.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const root = new URL('../../../../', import.meta.url).pathname;
+const built = existsSync(join(root, 'packages/console/dist/index.html'));
+const DIRECTION = 'platformSettingAgentCommunicationsDirection';
+const INACTIVE_VM = 'platformSettingHeartbeatInactiveVmOfflineAlertEnabled';
+const DIRECTION_LABEL = 'Direction of Workload Security Manager to Agent/Appliance communication';
+const PASSWORD = 'a long console passphrase';
+/** Where screenshots go when asked for (scripts/console-screenshots.mjs): docs/console/*.png at 1280×800. */
+const SHOTS = process.env.PALISADE_CONSOLE_SCREENSHOTS;
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+// Under CI the suite must run: a missing browser or console build is a failure, not a skip.
+const missing = !existsSync(CHROMIUM)
+  ? `${CHROMIUM} (apt-get install chromium)`
+  : !built
+    ? 'the console build (npm run build)'
+    : null;
+if (missing && process.env.CI === 'true') throw new Error(`console browser suite needs ${missing}`);
+
+describe('the web console in Chromium: the reference procedures, literally', { skip: missing ?? false }, () => {
+  let m: TestManager;
+  let browser: Browser;
+  let admin: BrowserContext;
+  let page: Page;
+  let base: string;
+  let policyId: number;
+  let computerId: number;
+  let state: StateDir;
+  const agents: ChildProcess[] = [];
+  /** A real agent process (`palisade-agent start`), listening on loopback when its direction asks. */
+  const startAgent = (dir: StateDir) => {
+    const p = spawn(
+      process.execPath,
+      [AGENT_BIN, 'start', '--state-dir', dir.dir, '--listen-address', '127.0.0.1', '--listen-port', '0'],
+      { stdio: 'ignore' },
+    );
+    agents.push(p);
+  };
+  const consoleErrors: string[] = [];
+
+  const applied = () =>
+    (state.appliedConfiguration()?.configuration as { communication?: { direction?: string } } | undefined)
+      ?.communication?.direction;
+  type SettingsView = Record<string, { value: string | null }>;
+  const overrides = async (path: string) =>
+    (await m.api('GET', `${path}?overrides=true`)).json<{
+      policySettings: SettingsView;
+      computerSettings: SettingsView;
+    }>();
+
+  async function newPage(ctx: BrowserContext): Promise<Page> {
+    const p = await ctx.newPage();
+    p.on('console', (msg) => {
+      if (msg.type() === 'error') consoleErrors.push(`${p.url()}: ${msg.text()}`);
+    });
+    p.on('pageerror', (e) => consoleErrors.push(`${p.url()}: ${e.message}`));
+    return p;
+  }
+  async function signIn(p: Page, name: string) {
+    await p.goto(`${base}/`);
+    await p.getByLabel('User name').fill(name);
+    await p.getByLabel('Password').fill(PASSWORD);
+    await p.getByRole('button', { name: 'Sign in' }).click();
+    await p.getByRole('heading', { name: 'Dashboard' }).waitFor();
+  }
+  async function shot(p: Page, name: string) {
+    if (!SHOTS) return;
+    mkdirSync(SHOTS, { recursive: true });
+    await p.screenshot({ path: join(SHOTS, `${name}.png`) });
+  }
+  /** axe-core (WCAG 2.x A/AA rules) on the page as it is; serious and critical findings fail. */
+  async function axe(p: Page, what: string) {
+    await p.evaluate(axeSource);
+    const r = (await p.evaluate(async () => {
+      const a = (globalThis as unknown as { axe: { run: (o: unknown) => Promise<unknown> } }).axe;
+      return a.run({ runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+    })) as { violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }> };
+    const bad = r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+    assert.deepEqual(
+      bad.map((v) => `${v.id} (${v.impact}) at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`),
+      [],
+      `${what}: no serious accessibility violations`,
+    );
+  }
+  /** "From the Computers or Policies menu, select a table row, then click the Details button." */
+  async function openEditor(p: Page, menu: 'Computers' | 'Policies', row: string) {
+    await p.getByRole('navigation', { name: 'Main menu' }).getByRole('link', { name: menu }).click();
+    await p.getByRole('heading', { name: menu, level: 1 }).waitFor();
+    await p.getByRole('radio', { name: `Select ${row}` }).check();
+    await p.getByRole('button', { name: 'Details' }).click();
+    await p.getByRole('heading', { name: row, level: 1 }).waitFor();
+  }
+  /** "Go to Settings > General > Communication Direction." */
+  async function settingsGeneral(p: Page) {
+    await p
+      .getByRole('navigation', { name: /editor/ })
+      .getByRole('link', { name: 'Settings' })
+      .click();
+    await p.getByRole('tab', { name: 'General' }).click();
+  }
+  async function choose(p: Page, section: string, label: string, option: string | RegExp) {
+    const group = p.getByRole('group', { name: section });
+    const select = group.getByLabel(label);
+    const options = await select.locator('option').allTextContents();
+    const wanted = options.find((o) => (typeof option === 'string' ? o === option : option.test(o)));
+    assert.ok(wanted, `"${String(option)}" among ${options.join(' | ')}`);
+    await select.selectOption({ label: wanted });
+  }
+  async function save(p: Page) {
+    await p.getByRole('button', { name: 'Save', exact: true }).click();
+    await p.getByText('Saved.').waitFor();
+  }
+
+  before(async () => {
+    m = await startTestManager({ heartbeatIntervalSeconds: 600, dialer: { pollIntervalMs: 120_000 } });
+    base = `https://localhost:${m.manager.apiPort}`;
+    const users = new ConsoleAuthService(m.manager.store);
+    await users.createUser('admin', 'full-access', PASSWORD, 'cli');
+    await users.createUser('auditor', 'read-only', PASSWORD, 'cli');
+    policyId = (
+      await m.api('POST', '/api/policies', {
+        name: 'Web servers',
+        policySettings: { [DIRECTION]: { value: 'Bidirectional' } },
+      })
+    ).json<{ ID: number }>().ID;
+    state = await activateTestAgent(m, { policy: 'Web servers', hostName: 'web-01' });
+    startAgent(state);
+    computerId = (await m.api('GET', '/api/computers')).json<{ computers: Array<{ ID: number }> }>().computers[0]!.ID;
+    await waitFor('the agent applied Bidirectional', () => applied() === 'bidirectional', 30_000);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
+    // The manager's certificate is from its own CA, which this browser profile does not hold.
+    admin = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
+    page = await newPage(admin);
+  });
+  after(async () => {
+    const t0 = Date.now();
+    const step = (what: string) =>
+      process.env.PALISADE_TEST_LOG && console.error(`${what} after ${Date.now() - t0} ms`);
+    await browser?.close();
+    step('browser closed');
+    await Promise.all(
+      agents.map(
+        (a) =>
+          new Promise<void>((resolve) => {
+            if (a.exitCode !== null || a.signalCode !== null) return resolve();
+            a.once('exit', () => resolve());
+            a.kill('SIGTERM');
+            // Its final heartbeat is bounded; should it still hang, it is killed outright.
+            setTimeout(() => a.kill('SIGKILL'), 15_000).unref();
+          }),
+      ),
+    );
+    step('agents stopped');
+    await m?.close();
+    step('manager closed');
+  });
+
+  test('sign in; the dashboard counts computers by status and updates live (server-sent events)', async () => {
+    await signIn(page, 'admin');
+    const online = page.locator('[data-status="Managed (Online)"]');
+    await waitFor('one online computer on the dashboard', async () => (await online.textContent()) === '1', 20_000);
+    await shot(page, 'dashboard');
+    // Another computer activates and heartbeats: the tile changes without a reload.
+    const second = await activateTestAgent(m, { policy: 'Web servers', hostName: 'web-02' });
+    startAgent(second);
+    const url = page.url();
+    await waitFor('the dashboard shows two online computers', async () => (await online.textContent()) === '2', 30_000);
+    assert.equal(page.url(), url, 'no navigation happened');
+  });
+
+  test('Policy: Policies → row → Details → Settings > General > Communication Direction → Manager Initiated → Save; the agent follows', async () => {
+    await openEditor(page, 'Policies', 'Web servers');
+    await settingsGeneral(page);
+    await shot(page, 'policy-editor-settings');
+    await choose(page, 'Communication Direction', DIRECTION_LABEL, 'Manager Initiated');
+    await save(page);
+    assert.equal((await overrides(`/api/policies/${policyId}`)).policySettings[DIRECTION]?.value, 'Manager Initiated');
+    await waitFor('the agent applied Manager Initiated', () => applied() === 'manager-initiated', 30_000);
+  });
+
+  test('Computer: Computers → row → Details → … → Bidirectional → Save, then Inherited (showing what it inherits) → Save', async () => {
+    await openEditor(page, 'Computers', 'web-01');
+    await settingsGeneral(page);
+    await choose(page, 'Communication Direction', DIRECTION_LABEL, 'Bidirectional');
+    await save(page);
+    assert.equal((await overrides(`/api/computers/${computerId}`)).computerSettings[DIRECTION]?.value, 'Bidirectional');
+    await waitFor('the agent applied Bidirectional', () => applied() === 'bidirectional', 30_000);
+    await shot(page, 'computer-editor-settings');
+    // Inherited names the value and the policy it comes from.
+    await choose(page, 'Communication Direction', DIRECTION_LABEL, 'Inherited (Manager Initiated)');
+    await page.getByText('Inherited from Web servers: Manager Initiated.').waitFor();
+    await save(page);
+    assert.equal((await overrides(`/api/computers/${computerId}`)).computerSettings[DIRECTION]?.value, null);
+    await waitFor('the agent is back on Manager Initiated', () => applied() === 'manager-initiated', 30_000);
+  });
+
+  test('Heartbeat: the interval and missed heartbeats are read-only; Raise Offline Errors For Inactive Virtual Machines → Yes → Save', async () => {
+    await openEditor(page, 'Policies', 'Web servers');
+    await settingsGeneral(page);
+    const hb = page.getByRole('group', { name: 'Heartbeat' });
+    assert.equal(await hb.getByLabel('Heartbeat Interval').inputValue(), '10 Minutes');
+    assert.equal(await hb.getByLabel('Heartbeat Interval').getAttribute('readonly'), '');
+    await choose(page, 'Heartbeat', 'Raise Offline Errors For Inactive Virtual Machines', 'Yes');
+    await save(page);
+    assert.equal((await overrides(`/api/policies/${policyId}`)).policySettings[INACTIVE_VM]?.value, 'true');
+    assert.equal(
+      (await m.api('GET', `/api/computers/${computerId}`)).json<{ computerSettings: SettingsView }>().computerSettings[
+        INACTIVE_VM
+      ]?.value,
+      'true',
+      'the computer inherits it',
+    );
+    // And back to Inherited on the policy: the Base Policy's No.
+    await choose(page, 'Heartbeat', 'Raise Offline Errors For Inactive Virtual Machines', 'Inherited (No)');
+    await save(page);
+    assert.equal((await overrides(`/api/policies/${policyId}`)).policySettings[INACTIVE_VM]?.value, null);
+  });
+
+  test('leaving an editor with unsaved changes asks first, and staying keeps them', async () => {
+    await openEditor(page, 'Policies', 'Web servers');
+    await settingsGeneral(page);
+    await choose(page, 'Communication Direction', DIRECTION_LABEL, 'Bidirectional');
+    await page.getByRole('navigation', { name: 'Main menu' }).getByRole('link', { name: 'Computers' }).click();
+    await page.getByRole('alertdialog', { name: 'Leave without saving?' }).waitFor();
+    await page.getByRole('button', { name: 'Stay' }).click();
+    assert.match(page.url(), /\/policies\/\d+\/settings$/);
+    await page.getByRole('button', { name: 'Undo changes' }).click();
+    assert.equal((await overrides(`/api/policies/${policyId}`)).policySettings[DIRECTION]?.value, 'Manager Initiated');
+  });
+
+  test('the hidden listening-port rule shows, and so does the rule that replaces it', async () => {
+    await openEditor(page, 'Computers', 'web-01');
+    await page
+      .getByRole('navigation', { name: /editor/ })
+      .getByRole('link', { name: 'Firewall' })
+      .click();
+    const rules = page.getByRole('table', { name: 'Rules in effect' });
+    await rules.getByText('Hidden rule', { exact: true }).waitFor();
+    type Effective = { listeningPort: number; hiddenRuleReplacedBy: number | null };
+    const port = (await m.api('GET', `/api/computers/${computerId}/firewall/effective`)).json<Effective>()
+      .listeningPort;
+    const rule = (
+      await m.api('POST', '/api/firewallrules', {
+        name: 'Manager only to the agent port',
+        action: 'bypass',
+        priority: '4',
+        direction: 'incoming',
+        frameType: 'ip',
+        protocol: 'tcp',
+        destinationPortType: 'multiple',
+        destinationPortMultiple: [String(port)],
+        sourceIPType: 'single',
+        sourceIPValue: '127.0.0.1',
+      })
+    ).json<{ ID: number; name: string }>();
+    // Assigned in the console: the computer's Firewall page, Assigned rules, Save.
+    await page.reload();
+    await page.getByRole('checkbox', { name: /Manager only to the agent port/ }).check();
+    await page.getByRole('region', { name: 'Assigned rules' }).getByRole('button', { name: 'Save' }).click();
+    await rules.getByText('Replaces the hidden rule').waitFor();
+    await page.getByText(`replaced by “${rule.name}” (rule ${rule.ID})`).waitFor();
+    assert.equal(await rules.getByText('Hidden rule', { exact: true }).count(), 0);
+    assert.equal(
+      (await m.api('GET', `/api/computers/${computerId}/firewall/effective`)).json<Effective>().hiddenRuleReplacedBy,
+      rule.ID,
+    );
+    await shot(page, 'computer-editor-firewall');
+  });
+
+  test('a read-only user sees no Save, New, Delete or action buttons, and the API refuses its writes', async () => {
+    const ctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
+    try {
+      const ro = await newPage(ctx);
+      await signIn(ro, 'auditor');
+      await openEditor(ro, 'Policies', 'Web servers');
+      await settingsGeneral(ro);
+      assert.equal(await ro.getByRole('button', { name: 'Save' }).count(), 0);
+      assert.ok(
+        await ro.getByRole('group', { name: 'Communication Direction' }).getByLabel(DIRECTION_LABEL).isDisabled(),
+      );
+      await ro.getByRole('navigation', { name: 'Main menu' }).getByRole('link', { name: 'Policies' }).click();
+      for (const name of ['New', 'Delete']) assert.equal(await ro.getByRole('button', { name }).count(), 0, name);
+      await openEditor(ro, 'Computers', 'web-01');
+      for (const name of ['Check Status', 'Send Policy', 'Deactivate'])
+        assert.equal(await ro.getByRole('button', { name }).count(), 0, name);
+      // The same write the console would make, with the session's CSRF token: refused.
+      const r = await ro.evaluate(async (id) => {
+        const s = (await (await fetch('/api/session')).json()) as { csrfToken: string };
+        const res = await fetch(`/api/policies/${id}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-csrf-token': s.csrfToken },
+          body: JSON.stringify({
+            policySettings: { platformSettingAgentCommunicationsDirection: { value: 'Bidirectional' } },
+          }),
+        });
+        return { status: res.status, code: ((await res.json()) as { error: { code: string } }).error.code };
+      }, policyId);
+      assert.deepEqual(r, { status: 403, code: 'READ_ONLY_USER' });
+      // Chromium logs that deliberate 403 as a failed resource load: not a console fault.
+      const i = consoleErrors.findIndex((e) => e.includes('status of 403'));
+      if (i >= 0) consoleErrors.splice(i, 1);
+      assert.equal(
+        (await overrides(`/api/policies/${policyId}`)).policySettings[DIRECTION]?.value,
+        'Manager Initiated',
+      );
+    } finally {
+      await ctx.close();
+    }
+  });
+
+  test('every main page passes axe-core without serious violations', async () => {
+    const pages: Array<[string, string, string]> = [
+      ['/dashboard', 'Dashboard', 'dashboard'],
+      ['/computers', 'Computers', 'computers'],
+      [`/computers/${computerId}/overview`, 'web-01', 'computer-editor-overview'],
+      ['/policies', 'Policies', 'policies'],
+      ['/firewall-rules', 'Firewall Rules', 'firewall-rules'],
+      ['/alerts', 'Alerts', 'alerts'],
+      ['/events', 'Events', 'events'],
+      ['/administration/tls', 'Administration', 'administration-tls'],
+      ['/administration/audit', 'Administration', 'administration-audit'],
+    ];
+    for (const [path, heading, name] of pages) {
+      await page.goto(`${base}${path}`);
+      await page.getByRole('heading', { name: heading, level: 1 }).waitFor();
+      await page.waitForLoadState('networkidle').catch(() => {});
+      await axe(page, path);
+      if (name !== 'dashboard') await shot(page, name);
+    }
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    await axe(page, 'sign-in');
+    await shot(page, 'sign-in');
+  });
+
+  test('no errors in the browser console', () => {
+    assert.deepEqual(consoleErrors, []);
+  });
+});
