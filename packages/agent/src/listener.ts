@@ -72,7 +72,52 @@ export interface ListenerOptions {
    * firewall/listener-guard.ts); a refused peer is dropped. Default: every peer gets to the handshake.
    */
   guard?: (socket: Socket) => { permitted: boolean; reason: string };
+  /** Connection caps; see {@link ConnectionLimits}. */
+  limits?: Partial<ConnectionLimits>;
 }
+
+/**
+ * How many connections the listener holds. Only the manager has any business here, and it
+ * opens one connection per exchange, so the caps are small; what they guard against is a host
+ * on the network holding every slot with connections that never start TLS (40 idle sockets
+ * used to fill the 32 slots Node was given, and Send Policy failed until they timed out).
+ */
+export interface ConnectionLimits {
+  /** Connections open at once, all peers together. Default 32. */
+  total: number;
+  /** Connections open at once from one address (several manager nodes may share one behind NAT). Default 8. */
+  perSource: number;
+  /** A TLS handshake not finished by then is cut (RFC 8446 leaves it to the server). Default 5 s. */
+  handshakeTimeoutMs: number;
+}
+
+const DEFAULT_LIMITS: ConnectionLimits = { total: 32, perSource: 8, handshakeTimeoutMs: 5_000 };
+
+/**
+ * Warnings about refused peers, at most one line per kind every 10 s with the count of those
+ * left out, so that a flood of bad connections cannot become a flood of log lines as well.
+ */
+class RefusalLog {
+  private readonly quiet = new Map<string, { until: number; suppressed: number }>();
+
+  constructor(private readonly logger: Logger) {}
+
+  warn(kind: string, fields: Record<string, unknown>, message: string): void {
+    const now = Date.now();
+    const q = this.quiet.get(kind);
+    if (q && now < q.until) {
+      q.suppressed += 1;
+      return;
+    }
+    this.logger.warn({ ...fields, ...(q?.suppressed ? { alsoRefusedSinceLastLine: q.suppressed } : {}) }, message);
+    this.quiet.set(kind, { until: now + 10_000, suppressed: 0 });
+  }
+}
+
+/** IPv4-mapped IPv6 (`::ffff:198.18.0.9`) counts as the IPv4 address. */
+const sourceOf = (socket: Socket) => (socket.remoteAddress ?? '?').replace(/^::ffff:(?=\d+\.)/, '');
+/** One TCP connection, as both its raw socket and the TLS socket over it see it. */
+const peerKey = (socket: Socket) => `${sourceOf(socket)}|${socket.remotePort}`;
 
 /** Has the subject this organizational unit? Node gives one OU as a string and several as an array. */
 function hasUnit(peer: PeerCertificate, unit: string): boolean {
@@ -120,6 +165,7 @@ export class AgentListener {
 
   static async open(o: ListenerOptions): Promise<AgentListener> {
     let listener: AgentListener | undefined;
+    const limits = { ...DEFAULT_LIMITS, ...o.limits };
     const server = createServer(
       {
         key: o.credentials.key,
@@ -128,34 +174,44 @@ export class AgentListener {
         requestCert: true,
         rejectUnauthorized: true,
         minVersion: 'TLSv1.2',
-        handshakeTimeout: 10_000,
+        handshakeTimeout: limits.handshakeTimeoutMs,
       },
       (req, res) => void listener?.handle(req, res),
     );
     server.headersTimeout = 10_000;
     server.requestTimeout = 60_000;
     server.keepAliveTimeout = 5_000;
-    server.maxConnections = 32;
+    const refusals = new RefusalLog(o.logger);
+    /** Peers dropped before TLS (guard, caps): counted there, not again when TLS reports the reset. */
+    const dropped = new Set<string>();
+    // Not server.maxConnections: at the cap Node drops every new connection, the manager's too.
+    // The caps below keep room for it instead (connectionCaps).
+    connectionCaps(server, limits, o, refusals, dropped);
     server.on('tlsClientError', (e: NodeJS.ErrnoException, socket: TLSSocket) => {
+      socket.destroy();
+      if (dropped.delete(peerKey(socket))) return;
       o.onRejected?.(`TLS: ${e.code ?? e.message}`);
-      o.logger.warn(
+      refusals.warn(
+        'tls',
         { peer: socket.remoteAddress, reason: e.code ?? e.message },
         'listener: refused a connection (TLS handshake failed: not the manager, or not TLS)',
       );
-      socket.destroy();
     });
     server.on('clientError', (_e, socket) => socket.destroy());
     // Prepended, so it runs before TLS wraps the socket: a peer the firewall rules deny costs no
-    // handshake. (TLS then reports the reset through tlsClientError, which counts it.)
+    // handshake.
     if (o.guard) {
       const guard = o.guard;
       server.prependListener('connection', (socket: Socket) => {
         const verdict = guard(socket);
         if (verdict.permitted) return;
-        o.logger.warn(
+        o.onRejected?.(`firewall: ${verdict.reason}`);
+        refusals.warn(
+          'guard',
           { peer: socket.remoteAddress, reason: verdict.reason },
           'listener: dropped a peer the firewall rules deny',
         );
+        dropped.add(peerKey(socket));
         socket.destroy();
       });
     }
@@ -257,6 +313,87 @@ export class AgentListener {
       this.send(res, 500, { error: { code: 'INTERNAL', message: (e as Error).message } });
     }
   }
+}
+
+/**
+ * Caps the listener's connections (see {@link ConnectionLimits}): a source at its cap gets no
+ * more; at the total cap, the oldest connection still in its TLS handshake, from the source
+ * holding the most, makes room for the new one. The manager completes its handshake in
+ * milliseconds, so a flood of connections that never start TLS cannot keep it out, whether it
+ * comes from one address or many. Each cap hit is logged, at most once per 10 s with a count.
+ */
+function connectionCaps(
+  server: Server,
+  limits: ConnectionLimits,
+  o: ListenerOptions,
+  refusals: RefusalLog,
+  dropped: Set<string>,
+): void {
+  /** Open connections by source, oldest first, and whether each finished its TLS handshake. */
+  const open = new Map<string, Array<{ socket: Socket; secure: boolean }>>();
+  const byPeer = new Map<string, { socket: Socket; secure: boolean }>();
+  let total = 0;
+  const refuse = (socket: Socket, kind: string, source: string, why: string) => {
+    o.onRejected?.(why);
+    refusals.warn(kind, { peer: source, ...limits }, `listener: connection cap reached (${why})`);
+    dropped.add(peerKey(socket));
+    socket.destroy();
+  };
+
+  server.on('secureConnection', (tls: TLSSocket) => {
+    const entry = byPeer.get(peerKey(tls));
+    if (entry) entry.secure = true;
+  });
+  server.prependListener('connection', (socket: Socket) => {
+    if (socket.destroyed) return; // the guard dropped it
+    const source = sourceOf(socket);
+    const mine = open.get(source) ?? [];
+    if (mine.length >= limits.perSource) {
+      refuse(
+        socket,
+        'per-source',
+        source,
+        `${source} already holds ${mine.length} connections, the most one address may`,
+      );
+      return;
+    }
+    if (total >= limits.total) {
+      // From the source holding the most: its oldest connection still in the handshake.
+      let victim: { socket: Socket; secure: boolean } | undefined;
+      let most = 0;
+      for (const list of open.values()) {
+        const waiting = list.find((c) => !c.secure);
+        if (waiting && list.length > most) {
+          victim = waiting;
+          most = list.length;
+        }
+      }
+      if (!victim) {
+        refuse(socket, 'total', source, `${total} connections open, all past their handshake`);
+        return;
+      }
+      refuse(
+        victim.socket,
+        'total',
+        sourceOf(victim.socket),
+        `${total} connections open: closed one from ${sourceOf(victim.socket)} still in its handshake`,
+      );
+    }
+    const entry = { socket, secure: false };
+    const key = peerKey(socket);
+    mine.push(entry);
+    open.set(source, mine);
+    byPeer.set(key, entry);
+    total += 1;
+    socket.once('close', () => {
+      if (byPeer.get(key) === entry) byPeer.delete(key);
+      total -= 1;
+      const list = open.get(source);
+      if (!list) return;
+      list.splice(list.indexOf(entry), 1);
+      if (list.length === 0) open.delete(source);
+    });
+  });
 }
 
 function readJson(req: IncomingMessage): Promise<unknown> {
