@@ -11,7 +11,13 @@ import { AgentError } from './agent-error.js';
 import { AGENT_VERSION } from './agent-version.js';
 import { applyConfiguration } from './configuration-applier.js';
 import { type AgentKeyType, generateKeyAndCsr } from './key-pair.js';
-import { fetchPinnedCa, ManagerConnection, normalizeFingerprint, resolveManager } from './manager-client.js';
+import {
+  fetchPinnedCa,
+  ManagerConnection,
+  normalizeFingerprint,
+  resolveManager,
+  retryWhileBusy,
+} from './manager-client.js';
 import { parseManagerUrl } from './manager-url.js';
 import type { StateDir } from './state-dir.js';
 
@@ -25,6 +31,8 @@ export interface ActivateOptions {
   listener?: ListenerSettings;
   /** The key to generate; default `ecdsa` (P-256). `rsa` for labs that mimic older agents. */
   keyType?: AgentKeyType;
+  /** Told of each wait while the manager answers "busy" (the CLI prints it). */
+  onBusy?: (waitMs: number, attempt: number) => void;
 }
 
 /**
@@ -54,32 +62,41 @@ export async function activate(state: StateDir, o: ActivateOptions) {
   const { keyPem, csrPem } = await generateKeyAndCsr(hostName, o.keyType);
   if (o.listener) saveListenerSettings(state, o.listener);
   const listener = announcedListener(loadListenerSettings(state));
-  const conn = new ManagerConnection(manager, { ca });
   let reply: ActivationReply;
   try {
-    const r = await conn.request(
-      'POST',
-      AGENT_PATHS.activate,
-      {
-        protocolVersion: PROTOCOL_VERSION,
-        token: o.token,
-        csr: csrPem,
-        hostName,
-        platform: process.platform,
-        agentVersion: AGENT_VERSION,
-        ...(o.policy !== undefined ? { policy: o.policy } : {}),
-        ...(listener ? { listener } : {}),
+    // In an activation storm the manager queues what it can and answers the rest 503 with a
+    // Retry-After: wait that (with backoff and jitter) and try again, a bounded number of times.
+    reply = await retryWhileBusy(
+      async () => {
+        const conn = new ManagerConnection(manager, { ca });
+        try {
+          const r = await conn.request(
+            'POST',
+            AGENT_PATHS.activate,
+            {
+              protocolVersion: PROTOCOL_VERSION,
+              token: o.token,
+              csr: csrPem,
+              hostName,
+              platform: process.platform,
+              agentVersion: AGENT_VERSION,
+              ...(o.policy !== undefined ? { policy: o.policy } : {}),
+              ...(listener ? { listener } : {}),
+            },
+            ActivationReply,
+          );
+          return r.body;
+        } finally {
+          conn.close();
+        }
       },
-      ActivationReply,
+      o.onBusy ? { onBusy: o.onBusy } : {},
     );
-    reply = r.body;
   } catch (e) {
     if (e instanceof AgentError && e.code === 'MANAGER_REFUSED') {
       throw new AgentError('ACTIVATION_REFUSED', e.message.replace(/^[^:]*: /, ''), e.managerCode);
     }
     throw e;
-  } finally {
-    conn.close();
   }
   checkIssuedCertificate(reply.certificate, keyPem, ca);
   state.saveActivation(

@@ -28,6 +28,8 @@ export class AgentError extends Error {
     detail?: string,
     /** For MANAGER_REFUSED and ACTIVATION_REFUSED: the manager's error code (e.g. TOKEN_EXPIRED). */
     readonly managerCode?: string,
+    /** For a 503 `MANAGER_BUSY`: the manager's `Retry-After`, seconds; null when it gave none. */
+    readonly retryAfterSeconds: number | null = null,
   ) {
     super(detail ? `${AGENT_ERRORS[code]}: ${detail}` : AGENT_ERRORS[code]);
   }

@@ -200,6 +200,10 @@ async function run(argv: string[], out: Out): Promise<number> {
         caFingerprint: values['ca-fingerprint'] as string | undefined,
         ...(values.policy !== undefined ? { policy: values.policy as string } : {}),
         ...(values['host-name'] !== undefined ? { hostName: values['host-name'] as string } : {}),
+        onBusy: (waitMs, attempt) =>
+          out.stderr(
+            `palisade-agent: the manager is busy (activation storm); trying again in ${Math.round(waitMs / 1000)} s (attempt ${attempt + 1})\n`,
+          ),
       });
       out.stdout(
         `Activated: computer ${r.computerId} "${r.hostName}", policy "${r.policyName}"${r.configurationApplied ? ', configuration applied' : ', configuration NOT applied (see status)'}.\n${isSea() ? 'The agent service carries on from here (palisade-agent service start if it is not running).' : `Run "palisade-agent start${values['state-dir'] ? ` --state-dir ${values['state-dir']}` : ''}" to keep it protected.`}\n`,

@@ -1,10 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { jitteredDelayMs } from '@palisade/core';
+import { busyRetryDelayMs, jitteredDelayMs } from '@palisade/core';
 import { AGENT_STOPPED_EVENT, type Driver } from '@palisade/protocol';
 import type { Logger } from 'pino';
 import { AgentCommunication, type ListenerSettings } from './agent-communication.js';
 import { AgentError } from './agent-error.js';
 import { heartbeat } from './heartbeat.js';
+import { isManagerBusy } from './manager-client.js';
 import type { StateDir } from './state-dir.js';
 
 export interface RunningAgent {
@@ -106,6 +107,8 @@ export function runAgent(state: StateDir, logger: Logger, o: RunAgentOptions = {
         failures += 1;
         const interval = state.heartbeatIntervalSeconds() ?? 600;
         delay = retryDelayMs(failures, interval);
+        // A manager in a reconnect storm says when to come back; never sooner, and jittered.
+        if (isManagerBusy(e)) delay = Math.max(delay, busyRetryDelayMs(e.retryAfterSeconds, failures));
         const fatal =
           e instanceof AgentError &&
           e.code === 'MANAGER_REFUSED' &&

@@ -162,7 +162,11 @@ export async function heartbeat(state: StateDir, o: HeartbeatOptions = {}): Prom
     } catch (e) {
       // A refused certificate or a failed handshake may come from what the session carries
       // (another identity, a context the manager left): the next exchange starts afresh.
-      if (e instanceof AgentError && (e.code === 'MANAGER_TLS_FAILED' || e.code === 'MANAGER_REFUSED'))
+      if (
+        e instanceof AgentError &&
+        (e.code === 'MANAGER_TLS_FAILED' || e.code === 'MANAGER_REFUSED') &&
+        e.managerCode !== 'MANAGER_BUSY'
+      )
         state.forgetTlsSession();
       state.bumpCounter('heartbeatsFailed');
       state.saveLastContact({ time: Date.now(), ok: false, error: (e as Error).message });

@@ -15,9 +15,11 @@ export { AgentListener, LISTENER_ERRORS, notTheManager } from './listener.js';
 export {
   type ConnectionOptions,
   fetchPinnedCa,
+  isManagerBusy,
   ManagerConnection,
   normalizeFingerprint,
   type Reply,
+  retryWhileBusy,
   type TlsIdentity,
 } from './manager-client.js';
 export { formatManagerUrl, type ManagerAddress, parseManagerUrl } from './manager-url.js';

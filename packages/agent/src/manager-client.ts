@@ -3,6 +3,7 @@ import { lookup } from 'node:dns/promises';
 import { Agent, request } from 'node:https';
 import { isIP } from 'node:net';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
+import { BUSY_RETRY_ATTEMPTS, busyRetryDelayMs } from '@palisade/core';
 import { ErrorBody, matchesSchema, PROTOCOL_VERSION, schemaProblem } from '@palisade/protocol';
 import type { Static, TSchema } from '@sinclair/typebox';
 import { AgentError } from './agent-error.js';
@@ -184,11 +185,14 @@ export class ManagerConnection {
             const status = res.statusCode ?? 0;
             if (status >= 400) {
               const err = matchesSchema(ErrorBody, parsed) ? parsed.error : undefined;
+              // RFC 9110 §10.2.3: delay-seconds (the manager sends no HTTP-date form).
+              const retryAfter = Number(res.headers['retry-after']);
               reject(
                 new AgentError(
                   'MANAGER_REFUSED',
                   err ? `${err.code}: ${err.message}`.slice(0, 2048) : `HTTP ${status}`,
                   err?.code,
+                  Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter : null,
                 ),
               );
               return;
@@ -247,6 +251,33 @@ export function certificateKeyKind(cert: PeerCertificate | null | undefined): st
   if (c.modulus) return `RSA ${c.bits ?? ''}`.trim();
   if (c.asn1Curve || c.nistCurve) return `ECDSA ${c.nistCurve ?? c.asn1Curve}`;
   return null;
+}
+
+/** True when the manager refused because its queue was full (a storm): retry after a while. */
+export function isManagerBusy(e: unknown): e is AgentError {
+  return e instanceof AgentError && e.managerCode === 'MANAGER_BUSY';
+}
+
+/**
+ * Runs `attempt` again while the manager answers `MANAGER_BUSY`, waiting its Retry-After hint
+ * with backoff and jitter (core's `busyRetryDelayMs`) between tries, at most `attempts` times;
+ * any other outcome, and the last refusal, go to the caller. `onBusy` hears each wait.
+ */
+export async function retryWhileBusy<T>(
+  attempt: () => Promise<T>,
+  o: { attempts?: number; onBusy?: (waitMs: number, attempt: number) => void } = {},
+): Promise<T> {
+  const attempts = o.attempts ?? BUSY_RETRY_ATTEMPTS;
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt();
+    } catch (e) {
+      if (!isManagerBusy(e) || n >= attempts) throw e;
+      const wait = busyRetryDelayMs(e.retryAfterSeconds, n);
+      o.onBusy?.(wait, n);
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
 }
 
 /** `sha256:` + lowercase hex of the DER certificate. */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  busyRetryDelayMs,
   HEARTBEAT_INTERVAL_SECONDS,
   HEARTBEAT_MISSED_THRESHOLD,
   jitteredDelayMs,
@@ -32,4 +33,38 @@ test('jitter stays within the spread and covers both sides of the interval', () 
     const d = jitteredDelayMs(10);
     assert.ok(d >= 9_000 && d <= 11_000, String(d));
   }
+});
+
+test('busy retries: at least the hint and the backoff, stretched by up to half, capped', () => {
+  assert.equal(
+    busyRetryDelayMs(null, 1, 300, () => 0),
+    1_000,
+  );
+  assert.equal(
+    busyRetryDelayMs(null, 4, 300, () => 0),
+    8_000,
+    'doubling',
+  );
+  assert.equal(
+    busyRetryDelayMs(30, 1, 300, () => 0),
+    30_000,
+    'the manager hint wins when longer',
+  );
+  assert.equal(
+    busyRetryDelayMs(2, 6, 300, () => 0),
+    32_000,
+    'the backoff wins when longer',
+  );
+  assert.equal(
+    busyRetryDelayMs(10_000, 30, 300, () => 0),
+    300_000,
+    'capped',
+  );
+  assert.equal(
+    busyRetryDelayMs(10, 1, 300, () => 0.999_999),
+    15_000,
+    'at most half again',
+  );
+  const spread = new Set(Array.from({ length: 50 }, () => busyRetryDelayMs(10, 1)));
+  assert.ok(spread.size > 10, 'agents refused together come back apart');
 });

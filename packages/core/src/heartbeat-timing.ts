@@ -29,3 +29,26 @@ export function jitteredDelayMs(intervalSeconds: number, spread = 0.1, random: (
   const offset = (random() * 2 - 1) * spread * base;
   return Math.max(1, Math.round(base + offset));
 }
+
+/** Most attempts an agent makes at one activation or exchange while the manager answers "busy". */
+export const BUSY_RETRY_ATTEMPTS = 12;
+
+/**
+ * How long an agent waits after the manager answered 503 `MANAGER_BUSY` (a storm: its bounded
+ * queue was full), before attempt `attempt` + 1 (1 after the first refusal). At least the
+ * manager's `Retry-After` hint, and at least an exponential backoff (1 s doubling, capped at
+ * `capSeconds`), then stretched by a random 0–50 %: agents refused together come back spread
+ * over half the wait instead of together (the "full jitter" family of backoffs). The manager's
+ * hint alone would bring everyone back at the same second; the jitter alone would ignore how
+ * long the manager's queue really is.
+ */
+export function busyRetryDelayMs(
+  retryAfterSeconds: number | null,
+  attempt: number,
+  capSeconds = 300,
+  random: () => number = Math.random,
+): number {
+  const backoff = Math.min(capSeconds, 2 ** Math.max(0, attempt - 1));
+  const base = Math.max(backoff, Math.min(capSeconds, retryAfterSeconds ?? 0));
+  return Math.round(base * 1000 * (1 + 0.5 * random()));
+}

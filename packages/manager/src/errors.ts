@@ -119,6 +119,10 @@ export const ERRORS = {
   },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'send the body as application/json' },
   INTERNAL: { status: 500, message: 'internal error; the manager logged the details' },
+  MANAGER_BUSY: {
+    status: 503,
+    message: 'the manager is serving as many requests of this kind as it queues; retry after the Retry-After seconds',
+  },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -8,7 +8,7 @@ import type { Server as TlsServer } from 'node:tls';
 import { HEARTBEAT_INTERVAL_SECONDS, type TlsPolicyName } from '@palisade/core';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
-import { createAgentEndpoint } from './agent-endpoint/agent-endpoint.js';
+import { type AgentEndpointDeps, createAgentEndpoint } from './agent-endpoint/agent-endpoint.js';
 import { AgentEndpointTls, agentTlsOptions, resolveStartupTlsPolicy } from './agent-endpoint/agent-endpoint-tls.js';
 import { SystemSettingTicketSecretStore, TicketKeys } from './agent-endpoint/ticket-keys.js';
 import { createApiServer } from './api/api-server.js';
@@ -67,6 +67,8 @@ export interface ManagerOptions {
   metricsListen?: { host: string; port: number } | undefined;
   /** Folder of agent packages to serve (docs/deployment.md). Default `<dataDir>/agent-packages`. */
   agentPackagesDir?: string | undefined;
+  /** Bounds on activations and heartbeats served at once and queued on 4120 (tests shrink them); see agent-endpoint.ts. */
+  agentQueues?: AgentEndpointDeps['queues'] | undefined;
 }
 
 export interface FirstRunSecrets {
@@ -332,6 +334,7 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
     });
     const agentEndpoint = createAgentEndpoint({
       metrics,
+      ...(o.agentQueues ? { queues: o.agentQueues } : {}),
       ingest: communication.ingest,
       ...testHoldHeartbeatReply(logger),
       store,

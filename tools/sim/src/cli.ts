@@ -26,6 +26,10 @@ Usage:
       exchanges in flight (capacity); with it, each agent every SECONDS (jittered ±10 %, first at
       a random point), at most C in flight. TLS sessions are resumed unless --no-resume.
       Prints heartbeats/s, latency p50/p99, handshakes resumed/full and errors by kind.
+      --reconnect-storm: every agent once, all at the same moment (C in flight per process),
+      each retrying while the manager answers 503 "busy" (its Retry-After, backoff, jitter);
+      the timeline (heartbeats per second, --json) is the recovery curve.
+      Activation retries "busy" the same way.
 
 Defaults: --processes = cores (${availableParallelism()}), --concurrency 16 (per process),
 --key-type ecdsa, --host-prefix sim, --timeout 600.
@@ -191,6 +195,7 @@ async function runCommand(args: string[], out: Out): Promise<number> {
     'max-heartbeats': { type: 'string' },
     'no-resume': { type: 'boolean' },
     'events-per-heartbeat': { type: 'string' },
+    'reconnect-storm': { type: 'boolean' },
   });
   const c = common('run', v);
   const duration = int('run', 'duration', v.duration, null, 1, LIMITS.seconds);
@@ -215,6 +220,7 @@ async function runCommand(args: string[], out: Out): Promise<number> {
     resume: v['no-resume'] !== true,
     eventsPerHeartbeat: int('run', 'events-per-heartbeat', v['events-per-heartbeat'], 0, 0, 500),
     intervalSeconds: interval,
+    storm: v['reconnect-storm'] === true,
   }));
   const r = await runWorkers(jobs, {
     label: 'heartbeats',

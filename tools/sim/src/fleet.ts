@@ -20,6 +20,8 @@ export interface FleetResult {
   /** Exchanges by negotiated `PROTOCOL SUITE`. */
   tls: Record<string, number>;
   operations: number;
+  /** Times an agent was told "busy" (503, Retry-After) and waited to retry. */
+  retriesAfterBusy: number;
   /** Successes in each second since the start: the recovery curve of a storm. */
   timeline: number[];
 }
@@ -112,6 +114,7 @@ export async function runWorkers(
     handshakes: { resumed: total.resumed, full: total.full },
     tls: total.tls,
     operations: total.operations,
+    retriesAfterBusy: total.retriesAfterBusy,
     timeline,
   };
 }
@@ -134,6 +137,7 @@ export function formatResult(r: FleetResult): string {
     );
     if (r.operations) lines.push(`operations applied: ${r.operations}`);
   }
+  if (r.retriesAfterBusy) lines.push(`waited after "busy" (503 + Retry-After): ${r.retriesAfterBusy} times`);
   const errors = Object.entries(r.errors);
   lines.push(errors.length === 0 ? 'errors: none' : `errors: ${errors.map(([k, v]) => `${k} ×${v}`).join(', ')}`);
   return `${lines.join('\n')}\n`;

@@ -5,6 +5,7 @@ import {
   generateKeyAndCsr,
   type ManagerAddress,
   ManagerConnection,
+  retryWhileBusy,
 } from '@palisade/agent';
 import {
   ActivationReply,
@@ -61,35 +62,44 @@ export class SimAgent {
     token: string;
     keyType: AgentKeyType;
     hostPrefix: string;
+    /** Told each time the manager answered "busy" and the agent waits to retry. */
+    onBusy?: () => void;
   }): Promise<SimIdentity> {
     const hostName = `${o.hostPrefix}-${String(o.index).padStart(6, '0')}`;
     const { keyPem, csrPem } = await generateKeyAndCsr(hostName, o.keyType);
-    const conn = new ManagerConnection(o.manager, { ca: o.ca });
-    try {
-      const r = await conn.request(
-        'POST',
-        AGENT_PATHS.activate,
-        {
-          protocolVersion: PROTOCOL_VERSION,
-          token: o.token,
-          csr: csrPem,
-          hostName,
-          platform: 'linux',
-          agentVersion: AGENT_VERSION,
-        },
-        ActivationReply,
-      );
-      return {
-        index: o.index,
-        computerId: r.body.computerId,
-        hostName,
-        key: keyPem,
-        cert: r.body.certificate,
-        fingerprint: r.body.fingerprint,
-      };
-    } finally {
-      conn.close();
-    }
+    // As the agent: a busy manager's Retry-After, with backoff and jitter, a bounded number of times.
+    const body = await retryWhileBusy(
+      async () => {
+        const conn = new ManagerConnection(o.manager, { ca: o.ca });
+        try {
+          const r = await conn.request(
+            'POST',
+            AGENT_PATHS.activate,
+            {
+              protocolVersion: PROTOCOL_VERSION,
+              token: o.token,
+              csr: csrPem,
+              hostName,
+              platform: 'linux',
+              agentVersion: AGENT_VERSION,
+            },
+            ActivationReply,
+          );
+          return r.body;
+        } finally {
+          conn.close();
+        }
+      },
+      { onBusy: () => o.onBusy?.() },
+    );
+    return {
+      index: o.index,
+      computerId: body.computerId,
+      hostName,
+      key: keyPem,
+      cert: body.certificate,
+      fingerprint: body.fingerprint,
+    };
   }
 
   private report(eventsPerHeartbeat: number): HeartbeatReport {
@@ -122,7 +132,19 @@ export class SimAgent {
    * One agent-initiated exchange on a new connection. `resume`: offer the session the manager
    * issued last time (a full handshake when there is none or it is refused).
    */
-  async heartbeat(o: { resume: boolean; eventsPerHeartbeat: number }): Promise<ExchangeOutcome> {
+  async heartbeat(o: {
+    resume: boolean;
+    eventsPerHeartbeat: number;
+    retryWhenBusy?: () => void;
+  }): Promise<ExchangeOutcome> {
+    if (o.retryWhenBusy) {
+      const onBusy = o.retryWhenBusy;
+      return retryWhileBusy(() => this.exchange(o), { onBusy: () => onBusy() });
+    }
+    return this.exchange(o);
+  }
+
+  private async exchange(o: { resume: boolean; eventsPerHeartbeat: number }): Promise<ExchangeOutcome> {
     const conn = new ManagerConnection(
       this.manager,
       { ca: this.ca, key: this.identity.key, cert: this.identity.cert },

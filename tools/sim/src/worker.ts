@@ -32,6 +32,11 @@ export interface RunJob {
   eventsPerHeartbeat: number;
   /** Each agent every this many seconds (jittered ±10 %); null: back to back, `concurrency` at a time. */
   intervalSeconds: number | null;
+  /**
+   * A reconnect storm: every agent once, all at the same moment (up to `concurrency` per process
+   * in flight), each retrying while the manager answers "busy" as agents do.
+   */
+  storm?: boolean;
 }
 
 export type Job = ActivateJob | RunJob;
@@ -80,6 +85,9 @@ async function activateAll(job: ActivateJob, tally: Tally, record: (ms: number) 
           token: job.token,
           keyType: job.keyType,
           hostPrefix: job.hostPrefix,
+          onBusy: () => {
+            tally.retriesAfterBusy += 1;
+          },
         });
         identities.save(id);
         record(performance.now() - t0);
@@ -103,7 +111,13 @@ async function runAll(job: RunJob, tally: Tally, record: (ms: number) => void): 
   const once = async (a: SimAgent) => {
     started += 1;
     try {
-      const o = await a.heartbeat({ resume: job.resume, eventsPerHeartbeat: job.eventsPerHeartbeat });
+      const o = await a.heartbeat({
+        resume: job.resume,
+        eventsPerHeartbeat: job.eventsPerHeartbeat,
+        // Agents at an interval behave like agents: a busy manager is waited for. Back to back
+        // (capacity runs), a refusal is counted as what it is.
+        ...(job.intervalSeconds !== null || job.storm ? { retryWhenBusy: () => (tally.retriesAfterBusy += 1) } : {}),
+      });
       record(o.latencyMs);
       if (o.resumed) tally.resumed += 1;
       else tally.full += 1;
@@ -114,6 +128,14 @@ async function runAll(job: RunJob, tally: Tally, record: (ms: number) => void): 
     }
   };
   const more = () => started < job.maxHeartbeats && Date.now() < job.deadline;
+  if (job.storm) {
+    const pending = [...agents];
+    const loop = async () => {
+      while (more() && pending.length > 0) await once(pending.shift()!);
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(job.concurrency, agents.length)) }, loop));
+    return;
+  }
   if (job.intervalSeconds === null) {
     // As fast as allowed: `concurrency` exchanges in flight, each with the agent idle longest.
     const idle = [...agents];

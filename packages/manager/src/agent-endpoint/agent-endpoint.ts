@@ -9,7 +9,7 @@ import {
   OperationResults,
   PROTOCOL_VERSION,
 } from '@palisade/protocol';
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { PalisadeError } from '../errors.js';
 import { installErrorHandling } from '../http/error-handling.js';
@@ -20,6 +20,7 @@ import { type CertificateAuthority, CsrError, normalizeSerial } from '../pki/cer
 import { hashSecret } from '../secrets.js';
 import type { ConfigurationService } from '../services/configuration-service.js';
 import type { ComputerRecord, Store } from '../store/store.js';
+import { AdmissionQueue, type AdmissionQueueOptions, QueueFullError } from './admission-queue.js';
 
 export interface AgentEndpointDeps {
   store: Store;
@@ -34,6 +35,11 @@ export interface AgentEndpointDeps {
   };
   /** The ingest path shared with the dialer (ingest.ts): reports, results and activations are stored there. */
   ingest: HeartbeatIngest;
+  /**
+   * Bounds on activations and heartbeats served at once and waiting (admission-queue.ts);
+   * defaults {@link DEFAULT_ACTIVATION_QUEUE} and {@link DEFAULT_HEARTBEAT_QUEUE}.
+   */
+  queues?: { activations?: AdmissionQueueOptions; heartbeats?: AdmissionQueueOptions } | undefined;
   /** Counts replies by route and outcome, and heartbeat latency (`GET /metrics`). */
   metrics?: ManagerMetrics | undefined;
   /** Test hook only (PALISADE_TEST_HOLD_HEARTBEAT_REPLY_MS): hold each heartbeat reply this long after its commit. */
@@ -53,6 +59,14 @@ declare module 'fastify' {
     computer?: ComputerRecord;
   }
 }
+
+/**
+ * Activations: CPU-bound (a CSR signature check and a certificate signed with the CA's RSA-3072
+ * key), so few at once on a small node; a thousand wait, the rest are told when to come back.
+ */
+export const DEFAULT_ACTIVATION_QUEUE: AdmissionQueueOptions = { concurrency: 4, maxQueued: 1_000 };
+/** Heartbeats: mostly store time; many in flight, a reconnecting fleet's burst waits. */
+export const DEFAULT_HEARTBEAT_QUEUE: AdmissionQueueOptions = { concurrency: 64, maxQueued: 4_096 };
 
 const TOKEN_ERRORS = {
   unknown: 'TOKEN_UNKNOWN',
@@ -78,6 +92,20 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
   });
   installErrorHandling(app);
   const metrics = deps.metrics;
+  const activations = new AdmissionQueue(deps.queues?.activations ?? DEFAULT_ACTIVATION_QUEUE);
+  const heartbeats = new AdmissionQueue(deps.queues?.heartbeats ?? DEFAULT_HEARTBEAT_QUEUE);
+  /** Runs `fn` through `queue`; a full queue answers 503 MANAGER_BUSY with Retry-After. */
+  const admitted = async <T>(queue: AdmissionQueue, cap: string, reply: FastifyReply, fn: () => Promise<T>) => {
+    try {
+      return await queue.run(fn);
+    } catch (e) {
+      if (e instanceof QueueFullError) {
+        reply.header('retry-after', String(e.retryAfterSeconds));
+        metrics?.refusals.inc({ port: '4120', cap });
+      }
+      throw e;
+    }
+  };
   if (metrics)
     app.addHook('onResponse', async (req, reply) =>
       metrics.observeAgentReply(req.routeOptions.url, reply.statusCode, reply.elapsedTime / 1000),
@@ -113,91 +141,97 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
   app.post<{ Body: ActivationRequest }>(
     AGENT_PATHS.activate,
     { schema: { body: ActivationRequest } },
-    async (req): Promise<ActivationReply> => {
-      const body = req.body;
-      checkProtocol(body.protocolVersion);
-      const t = now();
-      const token = await deps.store.activationTokens.check(hashSecret(body.token), t);
-      if (!token.ok) throw new PalisadeError(TOKEN_ERRORS[token.reason]);
-      let policyId = token.policyId;
-      if (body.policy !== undefined) {
-        const p = await deps.store.policies.findByName(body.policy);
-        if (!p) throw new PalisadeError('POLICY_NOT_FOUND', `"${body.policy}"`);
-        policyId = p.id;
-      }
-      const policy = await deps.store.policies.get(policyId);
-      if (!policy) throw new PalisadeError('POLICY_NOT_FOUND', `the token's policy ${policyId} was deleted`);
-      let issued: { certificate: string; serial: string };
-      try {
-        issued = await deps.ca.issueAgentCertificate(body.csr, body.hostName);
-      } catch (e) {
-        if (e instanceof CsrError) throw new PalisadeError('CSR_INVALID', e.message);
-        throw e;
-      }
-      const effective = await deps.configurations.forNewComputer(policyId, body.platform, deps.store);
-      const created = await ingest.activate(
-        token.tokenId,
-        {
-          hostName: body.hostName,
-          platform: body.platform,
-          agentVersion: body.agentVersion,
-          policyId,
-          certSerial: issued.serial,
-          expectedFingerprint: effective.fingerprint,
-          now: t,
-        },
-        effective,
-        req.ip ?? null,
-        body.listener,
-      );
-      if (created === 'token-used-up') throw new PalisadeError('TOKEN_USED_UP');
-      req.log.info({ computerId: created.id, hostName: created.hostName, policy: policy.name }, 'computer activated');
-      return {
-        protocolVersion: PROTOCOL_VERSION,
-        computerId: created.id,
-        policyId,
-        policyName: policy.name,
-        certificate: issued.certificate,
-        caCertificate: deps.ca.certificatePem,
-        configuration: effective.configuration,
-        fingerprint: effective.fingerprint,
-        heartbeatIntervalSeconds: deps.heartbeatIntervalSeconds,
-      };
-    },
+    async (req, reply): Promise<ActivationReply> =>
+      admitted(activations, 'activation-queue', reply, () => activateOne(req)),
   );
+
+  const activateOne = async (req: FastifyRequest<{ Body: ActivationRequest }>): Promise<ActivationReply> => {
+    const body = req.body;
+    checkProtocol(body.protocolVersion);
+    const t = now();
+    const token = await deps.store.activationTokens.check(hashSecret(body.token), t);
+    if (!token.ok) throw new PalisadeError(TOKEN_ERRORS[token.reason]);
+    let policyId = token.policyId;
+    if (body.policy !== undefined) {
+      const p = await deps.store.policies.findByName(body.policy);
+      if (!p) throw new PalisadeError('POLICY_NOT_FOUND', `"${body.policy}"`);
+      policyId = p.id;
+    }
+    const policy = await deps.store.policies.get(policyId);
+    if (!policy) throw new PalisadeError('POLICY_NOT_FOUND', `the token's policy ${policyId} was deleted`);
+    let issued: { certificate: string; serial: string };
+    try {
+      issued = await deps.ca.issueAgentCertificate(body.csr, body.hostName);
+    } catch (e) {
+      if (e instanceof CsrError) throw new PalisadeError('CSR_INVALID', e.message);
+      throw e;
+    }
+    const effective = await deps.configurations.forNewComputer(policyId, body.platform, deps.store);
+    const created = await ingest.activate(
+      token.tokenId,
+      {
+        hostName: body.hostName,
+        platform: body.platform,
+        agentVersion: body.agentVersion,
+        policyId,
+        certSerial: issued.serial,
+        expectedFingerprint: effective.fingerprint,
+        now: t,
+      },
+      effective,
+      req.ip ?? null,
+      body.listener,
+    );
+    if (created === 'token-used-up') throw new PalisadeError('TOKEN_USED_UP');
+    req.log.info({ computerId: created.id, hostName: created.hostName, policy: policy.name }, 'computer activated');
+    return {
+      protocolVersion: PROTOCOL_VERSION,
+      computerId: created.id,
+      policyId,
+      policyName: policy.name,
+      certificate: issued.certificate,
+      caCertificate: deps.ca.certificatePem,
+      configuration: effective.configuration,
+      fingerprint: effective.fingerprint,
+      heartbeatIntervalSeconds: deps.heartbeatIntervalSeconds,
+    };
+  };
 
   app.post<{ Body: HeartbeatReport }>(
     AGENT_PATHS.heartbeat,
     { schema: { body: HeartbeatReport }, onRequest: authenticateAgent },
-    async (req): Promise<HeartbeatReply> => {
-      const report = req.body;
-      checkProtocol(report.protocolVersion);
-      const computer = req.computer!;
-      const socket = req.raw.socket as TLSSocket;
-      const cipher = socket.getCipher();
-      const { reply, operationIds } = await ingest.ingestReport(computer, report, {
-        initiatedBy: 'agent',
-        remoteIp: req.ip ?? null,
-        tlsProtocol: socket.getProtocol() ?? null,
-        tlsCipherSuite: cipher?.standardName ?? cipher?.name ?? null,
-      });
-      const exchange: Exchange = { id: randomUUID(), computerId: computer.id, operationIds: new Set(operationIds) };
-      let onSocket = exchanges.get(socket);
-      if (!onSocket) {
-        onSocket = new Map();
-        exchanges.set(socket, onSocket);
-      }
-      onSocket.set(exchange.id, exchange);
-      if (deps.holdReplyMs) {
-        req.log.warn(
-          { computerId: computer.id, eventsStored: reply.eventsStored, holdReplyMs: deps.holdReplyMs },
-          'TEST HOOK: heartbeat committed; holding the reply',
-        );
-        await new Promise((r) => setTimeout(r, deps.holdReplyMs));
-      }
-      return { ...reply, exchangeId: exchange.id };
-    },
+    async (req, reply): Promise<HeartbeatReply> =>
+      admitted(heartbeats, 'heartbeat-queue', reply, () => heartbeatOne(req)),
   );
+
+  const heartbeatOne = async (req: FastifyRequest<{ Body: HeartbeatReport }>): Promise<HeartbeatReply> => {
+    const report = req.body;
+    checkProtocol(report.protocolVersion);
+    const computer = req.computer!;
+    const socket = req.raw.socket as TLSSocket;
+    const cipher = socket.getCipher();
+    const { reply, operationIds } = await ingest.ingestReport(computer, report, {
+      initiatedBy: 'agent',
+      remoteIp: req.ip ?? null,
+      tlsProtocol: socket.getProtocol() ?? null,
+      tlsCipherSuite: cipher?.standardName ?? cipher?.name ?? null,
+    });
+    const exchange: Exchange = { id: randomUUID(), computerId: computer.id, operationIds: new Set(operationIds) };
+    let onSocket = exchanges.get(socket);
+    if (!onSocket) {
+      onSocket = new Map();
+      exchanges.set(socket, onSocket);
+    }
+    onSocket.set(exchange.id, exchange);
+    if (deps.holdReplyMs) {
+      req.log.warn(
+        { computerId: computer.id, eventsStored: reply.eventsStored, holdReplyMs: deps.holdReplyMs },
+        'TEST HOOK: heartbeat committed; holding the reply',
+      );
+      await new Promise((r) => setTimeout(r, deps.holdReplyMs));
+    }
+    return { ...reply, exchangeId: exchange.id };
+  };
 
   app.post<{ Body: OperationResults }>(
     AGENT_PATHS.results,

@@ -29,7 +29,7 @@ const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
  */
 export class ManagerMetrics {
   readonly registry = new Registry();
-  /** Heartbeats answered on the agent endpoint, by outcome (`ok`, `refused` 4xx, `failed` 5xx) and HTTP status. */
+  /** Heartbeats answered on the agent endpoint, by outcome (`ok`, `refused` 4xx, `busy` 503, `failed` other 5xx) and HTTP status. */
   readonly heartbeats: Counter<'outcome' | 'status'>;
   /** Activations answered, by outcome and HTTP status (503 = the activation queue was full). */
   readonly activations: Counter<'outcome' | 'status'>;
@@ -199,7 +199,7 @@ export class ManagerMetrics {
 
   /** Counts a reply of the agent endpoint by route. */
   observeAgentReply(route: string | undefined, status: number, seconds: number): void {
-    const outcome = status < 400 ? 'ok' : status < 500 ? 'refused' : 'failed';
+    const outcome = status < 400 ? 'ok' : status === 503 ? 'busy' : status < 500 ? 'refused' : 'failed';
     if (route === '/agent/v1/heartbeat') {
       this.heartbeats.inc({ outcome, status: String(status) });
       if (status < 400) this.ingestSeconds.observe({ transport: 'agent' }, seconds);

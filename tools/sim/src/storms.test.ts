@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { issueActivationToken, type RunningManager, startManager } from '@palisade/manager';
+import pino from 'pino';
+import { main } from './cli.js';
+import type { FleetResult } from './fleet.js';
+
+async function sim(args: string[]): Promise<FleetResult> {
+  let stdout = '';
+  let stderr = '';
+  const code = await main([...args, '--json', '--no-progress'], {
+    stdout: (s) => (stdout += s),
+    stderr: (s) => (stderr += s),
+  });
+  assert.equal(code, 0, stderr);
+  return JSON.parse(stdout) as FleetResult;
+}
+
+// Small N with tiny queues, so the refusals happen for certain; no timing is asserted, only
+// that every agent ends where it must and that the manager refused, hinted and was waited for.
+describe('storms at small N: a bounded queue, 503 + Retry-After, agents that back off with jitter', () => {
+  const temps: string[] = [];
+  const temp = (p: string) => {
+    const d = mkdtempSync(join(tmpdir(), p));
+    temps.push(d);
+    return d;
+  };
+  const dataDir = temp('palisade-storm-mgr-');
+  const fleet = join(temp('palisade-storm-fleet-'), 'fleet');
+  let manager: RunningManager | undefined;
+  const start = (heartbeatPort = 0) =>
+    startManager({
+      dataDir,
+      hostnames: ['localhost'],
+      apiPort: 0,
+      heartbeatPort,
+      bindAddress: '127.0.0.1',
+      heartbeatIntervalSeconds: 600,
+      agentQueues: { activations: { concurrency: 1, maxQueued: 1 }, heartbeats: { concurrency: 1, maxQueued: 1 } },
+      logger: pino({ level: process.env.PALISADE_TEST_LOG ?? 'silent' }),
+    });
+  after(async () => {
+    await manager?.close();
+    for (const d of temps) rmSync(d, { recursive: true, force: true });
+  });
+
+  test('activation storm: all end activated; the queue refused some with 503 and they came back', async () => {
+    manager = await start();
+    const base = await manager.store.policies.ensureBase(Date.now());
+    const { token } = await issueActivationToken(
+      manager.store,
+      { policyId: base.id, maxUses: null, ttlMs: 3_600_000, description: 'storm test' },
+      'test',
+      Date.now(),
+    );
+    const r = await sim([
+      'activate',
+      `dsm://localhost:${manager.heartbeatPort}/`,
+      '--token',
+      token,
+      '--ca-fingerprint',
+      manager.caFingerprint,
+      '--count',
+      '16',
+      '--dir',
+      fleet,
+      '--processes',
+      '2',
+      '--concurrency',
+      '8',
+    ]);
+    assert.equal(r.ok, 16, JSON.stringify(r.errors));
+    assert.deepEqual(r.errors, {});
+    assert.ok(r.retriesAfterBusy > 0, 'some were told to come back');
+    assert.equal((await manager.store.computers.list()).length, 16);
+    const text = await manager.metrics.text();
+    assert.match(text, /palisade_refusals_total\{port="4120",cap="activation-queue"\} [1-9]/);
+    assert.match(text, /palisade_activations_total\{outcome="busy",status="503"\} [1-9]/);
+  });
+
+  test('reconnect storm after an outage: every computer heartbeats again, none fails beyond its retries', async () => {
+    const port = manager!.heartbeatPort;
+    await manager!.close();
+    manager = undefined;
+    const restartedAt = Date.now();
+    manager = await start(port);
+    const r = await sim([
+      'run',
+      '--dir',
+      fleet,
+      '--duration',
+      '300',
+      '--reconnect-storm',
+      '--processes',
+      '2',
+      '--concurrency',
+      '8',
+    ]);
+    assert.equal(r.ok, 16, JSON.stringify(r.errors));
+    assert.deepEqual(r.errors, {});
+    assert.ok(r.retriesAfterBusy > 0, 'the manager spread them with 503 + Retry-After');
+    assert.equal(
+      r.timeline.reduce((a, b) => a + b, 0),
+      16,
+      'the recovery curve accounts for every heartbeat',
+    );
+    for (const c of await manager.store.computers.list())
+      assert.ok((c.lastCommunication ?? 0) >= restartedAt, `${c.hostName} is back`);
+    assert.match(await manager.metrics.text(), /palisade_heartbeats_total\{outcome="busy",status="503"\} [1-9]/);
+  });
+});
