@@ -7,15 +7,13 @@
 // per heartbeat, and the fleet that carries at the 10-minute interval per manager core.
 //   node benchmarks/capacity/bench.mjs [--agents 1000] [--seconds 20] [--concurrency 16] [--key-type ecdsa|rsa]
 // Bounded: every phase has a time limit; the whole run takes about 3 minutes on 2 cores.
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { cpuTicks, hz, managerBin, root, rssMb, sim, start, stopAll, unlimitedToken } from '../lib/bench-processes.mjs';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
 const { values } = parseArgs({
   options: {
     agents: { type: 'string', default: '1000' },
@@ -27,9 +25,6 @@ const { values } = parseArgs({
 const AGENTS = Math.min(Number(values.agents), 20_000);
 const SECONDS = Math.min(Number(values.seconds), 120);
 const INTERVAL_SECONDS = 600;
-const managerBin = join(root, 'packages/manager/bin/palisade-manager.js');
-const simBin = join(root, 'tools/sim/bin/palisade-sim.js');
-const hz = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 const strace = (() => {
   try {
     execFileSync('strace', ['-V'], { stdio: 'ignore' });
@@ -38,69 +33,6 @@ const strace = (() => {
     return false;
   }
 })();
-
-const children = new Set();
-const dir = mkdtempSync(join(tmpdir(), 'palisade-capacity-'));
-
-/** Starts a process and resolves with it and the first stdout line matching `ready`. */
-function start(cmd, args, ready, label) {
-  const child = spawn(cmd, args, {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, PALISADE_LOG_LEVEL: 'warn' },
-  });
-  children.add(child);
-  let err = '';
-  child.stderr.on('data', (c) => {
-    err = (err + c).slice(-4000);
-  });
-  const lines = createInterface({ input: child.stdout });
-  const seen = [];
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${label} did not start in 60 s\n${err}`)), 60_000);
-    lines.on('line', (l) => {
-      seen.push(l);
-      const m = l.match(ready);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, match: m, lines: seen });
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${label} exited (${code})\n${err}`));
-    });
-  });
-}
-
-function sim(args) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [simBin, ...args, '--json', '--no-progress'], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    children.add(child);
-    let out = '';
-    child.stdout.on('data', (c) => {
-      out += c;
-    });
-    child.once('exit', (code) => {
-      children.delete(child);
-      if (code !== 0) reject(new Error(`palisade-sim ${args[0]} exited ${code}`));
-      else resolve(JSON.parse(out.trim().split('\n').at(-1)));
-    });
-  });
-}
-
-/** The manager's own process: its CPU ticks (user + system) from /proc. */
-function cpuTicks(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]);
-}
-
-function rssMb(pid) {
-  const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/);
-  return m ? Number(m[1]) / 1024 : 0;
-}
 
 const fsyncLog = join(dir, 'fsyncs.txt');
 let managerPid = 0;
@@ -194,7 +126,7 @@ try {
   const fleetFile = join(bareDir, 'fleet.json');
   const f = JSON.parse(readFileSync(fleetFile, 'utf8'));
   f.manager = `dsm://localhost:${barePort}/`;
-  (await import('node:fs')).writeFileSync(fleetFile, JSON.stringify(f));
+  writeFileSync(fleetFile, JSON.stringify(f));
 
   // Bare and manager runs alternate in short rounds, so load from anything else on the machine
   // falls on both alike; CPU time is each server process's own (/proc), the steadier measure.
@@ -281,8 +213,6 @@ try {
 } finally {
   // strace detaches on SIGTERM and leaves its tracee running: stop the manager by its own PID.
   if (managerPid) process.kill(managerPid, 'SIGTERM');
-  for (const c of children) c.kill('SIGTERM');
-  await new Promise((r) => setTimeout(r, 500));
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  await stopAll();
   rmSync(dir, { recursive: true, force: true });
 }

@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { PalisadeError } from './errors.js';
 import type { HeartbeatMonitor } from './monitor/heartbeat-monitor.js';
 import type { ConfigurationService, EffectiveConfiguration } from './services/configuration-service.js';
+import { GroupCommit } from './store/group-commit.js';
 import type { AlertChange, ComputerRecord, NewComputer, Store, StoreTransaction } from './store/store.js';
 
 /** How a report arrived: which side dialled, from where, over what TLS. */
@@ -46,6 +47,11 @@ export interface HeartbeatIngestDeps {
   scheduleDials?: boolean;
   /** Told how long each heartbeat's store transaction took, seconds (`GET /metrics`). */
   observeStore?: ((seconds: number) => void) | undefined;
+  /**
+   * Commit concurrent reports together (store/group-commit.ts): one commit, one fsync, for all
+   * the reports that arrive while one is being stored. Default true; false: a commit each.
+   */
+  groupCommit?: boolean;
   now?: () => number;
 }
 
@@ -57,16 +63,21 @@ export interface HeartbeatIngestDeps {
  * rules in all three directions. Transports only authenticate, carry bytes and bind results
  * to their exchange.
  *
- * A report is one transaction, and so is a body of results: everything they change commits
- * together (one fsync on SQLite) or not at all.
+ * A report is one unit of work, and so is a body of results: everything they change commits
+ * together or not at all. Reports arriving together share one commit (group commit, one fsync
+ * on SQLite for many); none is answered before the commit that carries it.
  */
 export class HeartbeatIngest {
   private readonly now: () => number;
   private readonly scheduling: boolean;
 
+  /** Shared commits for reports, or null when each report commits alone. */
+  readonly commits: GroupCommit | null;
+
   constructor(private readonly deps: HeartbeatIngestDeps) {
     this.now = deps.now ?? Date.now;
     this.scheduling = deps.scheduleDials ?? true;
+    this.commits = (deps.groupCommit ?? true) ? new GroupCommit(deps.store) : null;
   }
 
   get heartbeatIntervalSeconds(): number {
@@ -102,7 +113,9 @@ export class HeartbeatIngest {
     const offset = clockOffsetMs(report.agent.clockTime, t, transport.roundTripMs ?? report.agent.lastRoundTripMs);
     const previousOffset = computer.clockOffsetMs;
     const txStart = performance.now();
-    const out = await store.transaction(async (tx) => {
+    const unit = <T>(fn: (tx: StoreTransaction) => Promise<T>) =>
+      this.commits ? this.commits.run(fn) : store.transaction(fn);
+    const out = await unit(async (tx) => {
       const eventsStored = await tx.events.insertReported(computer.id, report.events, t);
       const current = await tx.computers.recordHeartbeat({
         computerId: computer.id,
