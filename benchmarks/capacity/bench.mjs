@@ -34,6 +34,7 @@ const strace = (() => {
   }
 })();
 
+const dir = mkdtempSync(join(tmpdir(), 'palisade-capacity-'));
 const fsyncLog = join(dir, 'fsyncs.txt');
 let managerPid = 0;
 const fsyncs = () =>
@@ -75,13 +76,7 @@ try {
   managerPid = strace
     ? Number(readFileSync(`/proc/${m.child.pid}/task/${m.child.pid}/children`, 'utf8').trim().split(/\s+/)[0])
     : m.child.pid;
-  const token = execFileSync(
-    process.execPath,
-    [managerBin, 'token', 'create', '--data-dir', join(dir, 'data'), '--policy', 'Base Policy', '--uses', 'unlimited'],
-    { stdio: ['ignore', 'pipe', 'ignore'] },
-  )
-    .toString()
-    .trim();
+  const token = unlimitedToken(join(dir, 'data'));
   console.log(
     `capacity: manager pid ${managerPid}, ${AGENTS} ${values['key-type']} agents, ${SECONDS} s per phase, 2 sim processes × ${values.concurrency} in flight`,
   );
