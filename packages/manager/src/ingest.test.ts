@@ -5,12 +5,12 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type HeartbeatReport, PROTOCOL_VERSION } from '@palisade/protocol';
 import pino from 'pino';
-import { enrolTestComputer } from './api/api-test-fixture.js';
 import { HeartbeatIngest } from './ingest.js';
 import { HeartbeatMonitor } from './monitor/heartbeat-monitor.js';
 import { ConfigurationService } from './services/configuration-service.js';
 import { openSqliteStore } from './store/sqlite/sqlite-store.js';
 import type { ComputerRecord, Store, StoreCounters } from './store/store.js';
+import { enrolTestComputer } from './testing/enrol-test-computer.js';
 
 const transport = {
   initiatedBy: 'agent',

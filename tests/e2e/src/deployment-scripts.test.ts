@@ -73,8 +73,8 @@ describe('deployment scripts, agent packages, activation tokens', () => {
     });
     assert.ok(body.equals(pkgBytes));
     for (const path of [
-      '/software/agent/linux/aarch64/0.3.0/' + pkgName,
-      '/software/agent/linux/x86_64/0.3.1/' + pkgName,
+      `/software/agent/linux/aarch64/0.3.0/${pkgName}`,
+      `/software/agent/linux/x86_64/0.3.1/${pkgName}`,
       '/software/agent/linux/x86_64/0.3.0/notes.txt',
       '/software/agent/linux/x86_64/0.3.0/..%2F..%2Fpalisade.db',
     ]) {

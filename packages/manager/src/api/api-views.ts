@@ -36,7 +36,11 @@ export interface ApiViews {
   Computer: Static<typeof ComputerView>;
   ComputerFirewall: Static<typeof ComputerFirewallView>;
   ComputerList: Static<typeof ComputerList>;
-  Effective: Static<typeof EffectiveView>;
+  /** Each rule shows the rule's members (as `Rule` does) with where it comes from and its counters. */
+  Effective: Omit<Static<typeof EffectiveView>, 'rules'> & {
+    rules: Array<Static<typeof EffectiveView>['rules'][number] & Omit<FirewallRule, 'id'>>;
+  };
+
   Error: Static<typeof ErrorBody>;
   Event: Static<typeof EventView>;
   EventPage: Static<typeof EventPage>;

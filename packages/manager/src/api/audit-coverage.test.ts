@@ -15,8 +15,10 @@ import { FirewallService } from '../services/firewall-service.js';
 import { PolicyService } from '../services/policy-service.js';
 import { TlsPolicyService } from '../services/tls-policy-service.js';
 import type { ComputerRecord, Store } from '../store/store.js';
+import { type ApiFixture, startApiFixture } from '../testing/api-fixture.js';
+import { enrolTestComputer } from '../testing/enrol-test-computer.js';
 import { createApiServer } from './api-server.js';
-import { type ApiFixture, enrolTestComputer, startApiFixture } from './api-test-fixture.js';
+import type { ApiViews } from './api-views.js';
 
 const RULE = {
   name: 'Web',
@@ -27,15 +29,15 @@ const RULE = {
   destinationPortType: 'multiple',
   destinationPortMultiple: ['80'],
 };
-const compact = (e: any) => [e.action, e.targetType, e.targetID, e.setting, e.oldValue, e.newValue];
+const compact = (e: ApiViews['AuditEvent']) => [e.action, e.targetType, e.targetID, e.setting, e.oldValue, e.newValue];
 
 describe('audit log: firewall rules and the TLS policy', () => {
   let f: ApiFixture;
   let t = 1_700_000_000_000;
-  const since = async (id: number) =>
-    ((await f.request('GET', '/api/auditevents')).body.auditEvents as any[]).filter((e) => e.ID > id).reverse();
-  const last = async () =>
-    ((await f.request('GET', '/api/auditevents?limit=1')).body.auditEvents[0]?.ID ?? 0) as number;
+  const audit = async (q: string) =>
+    (await f.request('GET', `/api/auditevents${q}`)).json<ApiViews['AuditList']>().auditEvents;
+  const since = async (id: number) => (await audit('')).filter((e) => e.ID > id).reverse();
+  const last = async () => (await audit('?limit=1'))[0]?.ID ?? 0;
 
   before(async () => {
     f = await startApiFixture({ now: () => (t += 1000) });
@@ -44,7 +46,7 @@ describe('audit log: firewall rules and the TLS policy', () => {
 
   test('create, modify (POST and PUT) and delete of a rule: one row each, the rule as JSON before and after', async () => {
     const start = await last();
-    const r = (await f.request('POST', '/api/firewallrules', RULE)).body;
+    const r = (await f.request('POST', '/api/firewallrules', RULE)).json<ApiViews['Rule']>();
     const stored1 = (await f.store.audit.list({ limit: 1 }))[0]!;
     await f.request('POST', `/api/firewallrules/${r.ID}`, { destinationPortMultiple: ['8080'] });
     await f.request('POST', `/api/firewallrules/${r.ID}`, { destinationPortMultiple: ['8080'] }); // no change: no row
@@ -61,23 +63,23 @@ describe('audit log: firewall rules and the TLS policy', () => {
       ],
     );
     const parse = (v: string | null) => (v === null ? null : JSON.parse(v));
-    assert.equal(rows[0].oldValue, null);
-    assert.equal(parse(rows[0].newValue).name, 'Web');
-    assert.deepEqual(parse(rows[0].newValue).destinationPortMultiple, ['80']);
+    assert.equal(rows[0]!.oldValue, null);
+    assert.equal(parse(rows[0]!.newValue).name, 'Web');
+    assert.deepEqual(parse(rows[0]!.newValue).destinationPortMultiple, ['80']);
     assert.deepEqual(
-      [parse(rows[1].oldValue).destinationPortMultiple, parse(rows[1].newValue).destinationPortMultiple],
+      [parse(rows[1]!.oldValue).destinationPortMultiple, parse(rows[1]!.newValue).destinationPortMultiple],
       [['80'], ['8080']],
     );
-    assert.deepEqual([parse(rows[2].oldValue).name, parse(rows[2].newValue).name], ['Web', 'Web 2']);
-    assert.deepEqual([parse(rows[3].oldValue).name, rows[3].newValue], ['Web 2', null]);
+    assert.deepEqual([parse(rows[2]!.oldValue).name, parse(rows[2]!.newValue).name], ['Web', 'Web 2']);
+    assert.deepEqual([parse(rows[3]!.oldValue).name, rows[3]!.newValue], ['Web 2', null]);
     for (const e of rows) assert.deepEqual(e.actor, { type: 'apiKey', ID: f.keys.fullId, name: 'test admin' });
-    assert.equal(stored1.time, rows[0].time);
+    assert.equal(stored1.time, rows[0]!.time);
   });
 
   test('a refused rule change writes no row', async () => {
     const start = await last();
     assert.equal((await f.request('POST', '/api/firewallrules', { ...RULE, priority: 9 })).status, 400);
-    const r = (await f.request('POST', '/api/firewallrules', { ...RULE, name: 'Used' })).body;
+    const r = (await f.request('POST', '/api/firewallrules', { ...RULE, name: 'Used' })).json<ApiViews['Rule']>();
     assert.equal((await f.request('POST', '/api/policies/1/firewall', { ruleIDs: [r.ID] })).status, 200);
     assert.equal((await f.request('DELETE', `/api/firewallrules/${r.ID}`)).status, 409);
     assert.deepEqual(

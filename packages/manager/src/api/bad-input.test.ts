@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type ApiFixture, startApiFixture } from './api-test-fixture.js';
+import { type ApiFixture, startApiFixture } from '../testing/api-fixture.js';
+import { errorOf } from '../testing/json-reply.js';
+import type { ApiViews } from './api-views.js';
 
 const FIREWALL = 'firewallSettingState';
 const DIRECTION = 'platformSettingAgentCommunicationsDirection';
@@ -14,13 +16,15 @@ describe('bad input and read-only keys: a 4xx with a reason, and nothing written
 
   /** Everything a change could touch, as the API and the store show it. */
   const snapshot = async () => ({
-    policies: (await f.request('GET', '/api/policies?overrides=true')).body,
-    effective: (await f.request('GET', '/api/policies')).body,
-    computers: (await f.request('GET', '/api/computers?overrides=true')).body.computers.map((c: any) => ({
-      ...c,
-      lastAgentCommunication: null,
-    })),
-    audit: (await f.request('GET', '/api/auditevents?limit=1000')).body,
+    policies: (await f.request('GET', '/api/policies?overrides=true')).json<ApiViews['PolicyList']>(),
+    effective: (await f.request('GET', '/api/policies')).json<ApiViews['PolicyList']>(),
+    computers: (await f.request('GET', '/api/computers?overrides=true'))
+      .json<ApiViews['ComputerList']>()
+      .computers.map((c) => ({
+        ...c,
+        lastAgentCommunication: null,
+      })),
+    audit: (await f.request('GET', '/api/auditevents?limit=1000')).json<ApiViews['AuditList']>(),
     policyRows: await f.store.policies.list(),
     policyOverrides: [...(await f.store.policies.overrides())],
     computerRows: await f.store.computers.list(),
@@ -29,9 +33,10 @@ describe('bad input and read-only keys: a 4xx with a reason, and nothing written
 
   before(async () => {
     f = await startApiFixture();
-    sub = (await f.request('POST', '/api/policies', { name: 'Sub', policySettings: { [FIREWALL]: { value: 'Off' } } }))
-      .body.ID;
-    leaf = (await f.request('POST', '/api/policies', { name: 'Leaf', parentID: sub })).body.ID;
+    sub = (
+      await f.request('POST', '/api/policies', { name: 'Sub', policySettings: { [FIREWALL]: { value: 'Off' } } })
+    ).json<ApiViews['Policy']>().ID;
+    leaf = (await f.request('POST', '/api/policies', { name: 'Leaf', parentID: sub })).json<ApiViews['Policy']>().ID;
     linux = (await f.addComputer({ hostName: 'linux-1', policyId: leaf })).id;
     mac = (await f.addComputer({ hostName: 'mac-1', platform: 'darwin', policyId: leaf })).id;
     await f.request('POST', `/api/computers/${linux}/settings/${DIRECTION}`, { value: 'Bidirectional' });
@@ -323,10 +328,10 @@ describe('bad input and read-only keys: a 4xx with a reason, and nothing written
         ...(code === 'API_VERSION_UNSUPPORTED' ? { headers: { 'api-version': 'v2' } } : {}),
       });
       assert.equal(r.status, status, JSON.stringify(r.body));
-      assert.equal(r.body.error.code, code);
-      assert.ok(r.body.error.message.length > 20, 'a reason is given');
+      assert.equal(errorOf(r).code, code);
+      assert.ok(errorOf(r).message.length > 20, 'a reason is given');
       // Deep Security's error shape: the reason at the top level, where its SDKs read it.
-      assert.equal(r.body.message, r.body.error.message);
+      assert.equal(r.json<ApiViews['Error']>().message, errorOf(r).message);
       assert.deepEqual(await snapshot(), before);
     });
   }

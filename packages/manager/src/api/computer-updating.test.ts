@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type ApiFixture, startApiFixture } from './api-test-fixture.js';
+import { type ApiFixture, startApiFixture } from '../testing/api-fixture.js';
+import type { ApiViews } from './api-views.js';
 
 describe('computer status Updating: an applyConfiguration handed to the agent, no result yet', () => {
   let f: ApiFixture;
@@ -10,10 +11,10 @@ describe('computer status Updating: an applyConfiguration handed to the agent, n
   after(() => f.close());
 
   const status = async (id: number) =>
-    (await f.request('GET', `/api/computers/${id}`)).body.computerStatus.agentStatusMessages[0];
+    (await f.request('GET', `/api/computers/${id}`)).json<ApiViews['Computer']>().computerStatus.agentStatusMessages[0];
   const listed = async (id: number) =>
-    (await f.request('GET', '/api/computers')).body.computers.find((c: any) => c.ID === id).computerStatus
-      .agentStatusMessages[0];
+    (await f.request('GET', '/api/computers')).json<ApiViews['ComputerList']>().computers.find((c) => c.ID === id)
+      ?.computerStatus.agentStatusMessages[0];
 
   test('pending: Update Pending; sent: Updating (describe and list); result: Managed (Online)', async () => {
     const c = await f.addComputer({ hostName: 'upd-1' });

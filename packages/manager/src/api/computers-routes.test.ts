@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type ApiFixture, startApiFixture } from './api-test-fixture.js';
+import { type ApiFixture, startApiFixture } from '../testing/api-fixture.js';
+import type { ApiViews } from './api-views.js';
 
 const FIREWALL = 'firewallSettingState';
 const DIRECTION = 'platformSettingAgentCommunicationsDirection';
@@ -15,7 +16,7 @@ describe('computers: expected fingerprints follow every change that alters what 
   let onChildMac: number;
   let onOther: number;
 
-  const computer = async (id: number) => (await f.request('GET', `/api/computers/${id}`)).body;
+  const computer = async (id: number) => (await f.request('GET', `/api/computers/${id}`)).json<ApiViews['Computer']>();
   const status = async (id: number) => (await computer(id)).computerStatus.agentStatusMessages[0];
   const expected = async (id: number) => (await computer(id)).configurationFingerprint.expected;
   /** Every computer heartbeats having applied what the manager expects. */
@@ -26,9 +27,10 @@ describe('computers: expected fingerprints follow every change that alters what 
 
   before(async () => {
     f = await startApiFixture();
-    parent = (await f.request('POST', '/api/policies', { name: 'Parent' })).body.ID;
-    child = (await f.request('POST', '/api/policies', { name: 'Child', parentID: parent })).body.ID;
-    other = (await f.request('POST', '/api/policies', { name: 'Other' })).body.ID;
+    parent = (await f.request('POST', '/api/policies', { name: 'Parent' })).json<ApiViews['Policy']>().ID;
+    child = (await f.request('POST', '/api/policies', { name: 'Child', parentID: parent })).json<ApiViews['Policy']>()
+      .ID;
+    other = (await f.request('POST', '/api/policies', { name: 'Other' })).json<ApiViews['Policy']>().ID;
     onChild = (await f.addComputer({ hostName: 'c1', policyId: child })).id;
     onChildMac = (await f.addComputer({ hostName: 'mac1', platform: 'darwin', policyId: child })).id;
     onOther = (await f.addComputer({ hostName: 'o1', policyId: other })).id;
@@ -106,11 +108,11 @@ describe('computers: expected fingerprints follow every change that alters what 
     const c = await computer(onChild);
     assert.deepEqual(c.computerStatus, { agentStatus: 'inactive', agentStatusMessages: ['Deactivated'] });
     assert.equal((await f.request('DELETE', `/api/computers/${onChild}`)).status, 204);
-    const audit = (await f.request('GET', '/api/auditevents')).body.auditEvents.filter(
-      (e: any) => e.action === 'computer.deactivate',
-    );
+    const audit = (await f.request('GET', '/api/auditevents'))
+      .json<ApiViews['AuditList']>()
+      .auditEvents.filter((e) => e.action === 'computer.deactivate');
     assert.equal(audit.length, 1);
-    assert.equal(audit[0].targetID, onChild);
+    assert.equal(audit[0]?.targetID, onChild);
     // A deactivated computer keeps its expected fingerprint; policy changes no longer touch it.
     const before = await expected(onChild);
     assert.equal((await f.request('POST', `/api/policies/1/settings/${FIREWALL}`, { value: 'On' })).status, 200);

@@ -7,10 +7,18 @@ import {
   SESSION_IDLE_MS,
   SESSION_MAX_MS,
 } from '../services/console-auth-service.js';
-import { type ApiFixture, startApiFixture } from './api-test-fixture.js';
+import { type ApiFixture, startApiFixture } from '../testing/api-fixture.js';
+import { errorOf, jsonReply } from '../testing/json-reply.js';
+import type { ApiViews } from './api-views.js';
 import { CSRF_HEADER, SESSION_COOKIE } from './auth.js';
 
 const PASSWORD = 'correct horse battery staple';
+
+/** What POST /api/session answers. */
+interface SessionReply {
+  user: { name: string; role: string };
+  csrfToken: string;
+}
 
 interface Signed {
   cookie: string;
@@ -26,13 +34,13 @@ describe('console sign-in, sessions, CSRF and lock-out', () => {
     const res = await f.app.inject({ method: 'POST', url: '/api/session', payload: { userName, password } });
     const set = res.headers['set-cookie'];
     const raw = Array.isArray(set) ? set[0] : set;
-    return { res, raw, body: res.json() };
+    return { res, raw, ...jsonReply(res.statusCode, res.json()) };
   };
   const session = async (userName: string): Promise<Signed> => {
     const s = await signIn(userName);
     assert.equal(s.res.statusCode, 200, s.res.body);
     const cookie = /^([^;]+)/.exec(s.raw ?? '')?.[1] ?? '';
-    return { cookie, csrf: s.body.csrfToken };
+    return { cookie, csrf: s.json<SessionReply>().csrfToken };
   };
   const asUser = (s: Signed, method: string, url: string, body?: unknown, csrf: string | null = s.csrf) =>
     f.app.inject({
@@ -71,8 +79,8 @@ describe('console sign-in, sessions, CSRF and lock-out', () => {
     for (const attr of ['HttpOnly', 'Secure', 'SameSite=Strict', 'Path=/', `Max-Age=${SESSION_MAX_MS / 1000}`])
       assert.ok(s.raw?.includes(attr), `${attr} in ${s.raw}`);
     assert.ok(!/Domain=/i.test(s.raw ?? ''));
-    assert.deepEqual(s.body.user, { name: 'alice', role: 'full-access' });
-    assert.match(s.body.csrfToken, /^[A-Za-z0-9_-]{43}$/);
+    assert.deepEqual(s.json<SessionReply>().user, { name: 'alice', role: 'full-access' });
+    assert.match(s.json<SessionReply>().csrfToken, /^[A-Za-z0-9_-]{43}$/);
     const [last] = await audit(1);
     assert.deepEqual(last?.slice(0, 2), ['user.signin', 'user:1']);
   });
@@ -82,8 +90,8 @@ describe('console sign-in, sessions, CSRF and lock-out', () => {
     const unknown = await signIn('nobody', PASSWORD);
     assert.equal(wrong.res.statusCode, 401);
     assert.equal(unknown.res.statusCode, 401);
-    assert.equal(wrong.body.error.code, 'SIGN_IN_FAILED');
-    assert.equal(wrong.body.error.message, unknown.body.error.message);
+    assert.equal(errorOf(wrong).code, 'SIGN_IN_FAILED');
+    assert.equal(errorOf(wrong).message, errorOf(unknown).message);
     assert.equal(wrong.raw, undefined, 'no cookie on failure');
     const rows = await audit(2);
     assert.deepEqual(rows, [
@@ -95,18 +103,20 @@ describe('console sign-in, sessions, CSRF and lock-out', () => {
 
   test('writes with the cookie need the CSRF token; with it they work and are audited as the user', async () => {
     const s = await session('alice');
-    const before = (await f.request('GET', '/api/policies/1')).body.policySettings.firewallSettingState.value;
+    const firewall = async () =>
+      (await f.request('GET', '/api/policies/1')).json<ApiViews['Policy']>().policySettings.firewallSettingState.value;
+    const before = await firewall();
     const body = { policySettings: { firewallSettingState: { value: before === 'On' ? 'Off' : 'On' } } };
     const none = await asUser(s, 'POST', '/api/policies/1', body, null);
     assert.equal(none.statusCode, 403);
     assert.equal(none.json().error.code, 'CSRF_TOKEN_INVALID');
     const wrong = await asUser(s, 'POST', '/api/policies/1', body, `${s.csrf.slice(0, -1)}A`);
     assert.equal(wrong.statusCode, 403);
-    assert.equal((await f.request('GET', '/api/policies/1')).body.policySettings.firewallSettingState.value, before);
+    assert.equal(await firewall(), before);
     const ok = await asUser(s, 'POST', '/api/policies/1', body);
     assert.equal(ok.statusCode, 200, ok.body);
-    const [row] = (await f.request('GET', '/api/auditevents?limit=1')).body.auditEvents;
-    assert.equal(row.action, 'policy.setting');
+    const [row] = (await f.request('GET', '/api/auditevents?limit=1')).json<ApiViews['AuditList']>().auditEvents;
+    assert.equal(row?.action, 'policy.setting');
     assert.deepEqual(row.actor, { type: 'user', ID: 1, name: 'alice' });
     // Reads need no token.
     assert.equal((await asUser(s, 'GET', '/api/computers', undefined, null)).statusCode, 200);
@@ -118,7 +128,7 @@ describe('console sign-in, sessions, CSRF and lock-out', () => {
     const w = await asUser(s, 'POST', '/api/policies', { name: 'Nope' });
     assert.equal(w.statusCode, 403);
     assert.equal(w.json().error.code, 'READ_ONLY_USER');
-    assert.equal((await f.request('GET', '/api/policies')).body.policies.length, 1);
+    assert.equal((await f.request('GET', '/api/policies')).json<ApiViews['PolicyList']>().policies.length, 1);
     assert.equal((await asUser(s, 'DELETE', '/api/session')).statusCode, 204);
     assert.equal((await asUser(s, 'GET', '/api/policies')).json().error.code, 'SESSION_EXPIRED');
     assert.deepEqual((await asUser(s, 'GET', '/api/session')).json(), {
@@ -133,7 +143,7 @@ describe('console sign-in, sessions, CSRF and lock-out', () => {
     for (let i = 1; i <= 4; i++) assert.equal((await signIn('mallory', 'wrong wrong wrong')).res.statusCode, 401);
     const fifth = await signIn('mallory', 'wrong wrong wrong');
     assert.equal(fifth.res.statusCode, 429);
-    assert.equal(fifth.body.error.code, 'SIGN_IN_LOCKED');
+    assert.equal(errorOf(fifth).code, 'SIGN_IN_LOCKED');
     assert.equal(fifth.res.headers['retry-after'], String(LOCKOUT_BASE_MS / 1000));
     assert.equal((await signIn('mallory')).res.statusCode, 429, 'right password refused while locked');
     t += LOCKOUT_BASE_MS + 1;
@@ -179,13 +189,10 @@ describe('console sign-in, sessions, CSRF and lock-out', () => {
   });
 
   test('the API key header still works and wins over a cookie; no key and no cookie is 401', async () => {
-    assert.equal(
-      (await f.request('GET', '/api/computers', undefined, { key: null })).body.error.code,
-      'API_KEY_REQUIRED',
-    );
+    assert.equal(errorOf(await f.request('GET', '/api/computers', undefined, { key: null })).code, 'API_KEY_REQUIRED');
     const r = await f.request('GET', '/api/session');
-    assert.deepEqual(r.body.apiKey, { name: 'test admin', role: 'full-access' });
+    assert.deepEqual(r.json<{ apiKey: unknown }>().apiKey, { name: 'test admin', role: 'full-access' });
     const ro = await f.request('POST', '/api/policies', { name: 'X' }, { key: f.keys.readOnly });
-    assert.equal(ro.body.error.code, 'READ_ONLY_API_KEY');
+    assert.equal(errorOf(ro).code, 'READ_ONLY_API_KEY');
   });
 });

@@ -6,7 +6,9 @@ import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { COMPUTER_STATUSES, deriveComputerStatus } from '@palisade/core';
 import type { KyselyStore } from '../store/kysely-store.js';
-import { type ApiFixture, startApiFixture } from './api-test-fixture.js';
+import { type ApiFixture, startApiFixture } from '../testing/api-fixture.js';
+import { errorOf } from '../testing/json-reply.js';
+import type { ApiViews } from './api-views.js';
 import { CONTENT_SECURITY_POLICY } from './console-static.js';
 
 describe('the console files: caching, CSP, client routes', () => {
@@ -82,9 +84,10 @@ describe('the computers list: paging, sorting and filters in SQL', () => {
       .where('id', '=', ids[3]!)
       .execute();
     assert.equal((await f.request('DELETE', `/api/computers/${ids[5]}`)).status, 204);
-    const all = (await f.request('GET', '/api/computers')).body.computers as any[];
+    const list = async (q = '') => (await f.request('GET', `/api/computers${q}`)).json<ApiViews['ComputerList']>();
+    const all = (await list()).computers;
     assert.equal(all.length, names.length);
-    assert.equal((await f.request('GET', '/api/computers')).body.total, undefined, 'unpaged shape unchanged');
+    assert.equal((await list()).total, undefined, 'unpaged shape unchanged');
     // SQL status = core status for each.
     const now = Date.now();
     const updating = await f.store.operations.computersUpdating();
@@ -106,26 +109,26 @@ describe('the computers list: paging, sorting and filters in SQL', () => {
     }
     assert.deepEqual(counts, expected);
 
-    const page = (q: string) => f.request('GET', `/api/computers?${q}`).then((r) => r.body);
+    const page = (q: string) => list(`?${q}`);
     const p1 = await page('limit=2&sortBy=hostName');
     assert.equal(p1.total, 6);
     assert.deepEqual(
-      p1.computers.map((c: any) => c.hostName),
+      p1.computers.map((c) => c.hostName),
       ['WEB-02', 'db-01'].sort((a, b) => (a < b ? -1 : 1)),
     );
     const web = await page('search=WeB&sortBy=hostName&sortOrder=desc');
     assert.deepEqual(
-      web.computers.map((c: any) => c.hostName),
+      web.computers.map((c) => c.hostName),
       ['web-03', 'web-01', 'WEB-02'],
     );
     const online = await page('status=Managed%20(Online)');
-    assert.deepEqual(online.computers.map((c: any) => c.hostName).sort(), ['web-01', 'web-03']);
+    assert.deepEqual(online.computers.map((c) => c.hostName).sort(), ['web-01', 'web-03']);
     for (const c of online.computers) assert.equal(c.computerStatus.agentStatusMessages[0], 'Managed (Online)');
     const pending = await page('status=Update%20Pending%20(Heartbeat),VM%20Stopped&sortBy=status');
     assert.equal(pending.total, expected['Update Pending (Heartbeat)']! + expected['VM Stopped']!);
     assert.ok(expected['VM Stopped']! === 1 && expected.Deactivated === 1);
     assert.deepEqual(
-      pending.computers.map((c: any) => c.computerStatus.agentStatusMessages[0]),
+      pending.computers.map((c) => c.computerStatus.agentStatusMessages[0]),
       [...Array(expected['Update Pending (Heartbeat)']).fill('Update Pending (Heartbeat)'), 'VM Stopped'],
       'sorted by status text',
     );
@@ -134,8 +137,8 @@ describe('the computers list: paging, sorting and filters in SQL', () => {
     assert.equal(byPolicy.computers.length, 1);
     const bad = await f.request('GET', '/api/computers?status=Sleeping');
     assert.equal(bad.status, 400);
-    assert.match(bad.body.error.message, /Sleeping/);
+    assert.match(errorOf(bad).message, /Sleeping/);
     assert.equal((await f.request('GET', '/api/computers?sortBy=colour')).status, 400);
-    assert.equal((await f.request('GET', '/api/computers?search=100%25_')).body.total, 0, '% and _ are literal');
+    assert.equal((await list('?search=100%25_')).total, 0, '% and _ are literal');
   });
 });

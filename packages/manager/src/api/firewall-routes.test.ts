@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type ApiFixture, recordTestHeartbeat, startApiFixture } from './api-test-fixture.js';
+import { type ApiFixture, startApiFixture } from '../testing/api-fixture.js';
+import { errorOf } from '../testing/json-reply.js';
+import { recordTestHeartbeat } from '../testing/record-test-heartbeat.js';
+import type { ApiViews } from './api-views.js';
 
 const DIRECTION = 'platformSettingAgentCommunicationsDirection';
 
@@ -48,9 +51,9 @@ describe('firewall rules: the resource, validated and compiled when saved', () =
       sourceMACValue: '00-1A-2B-3C-4D-5E',
     });
     assert.equal(r.status, 200, JSON.stringify(r.body));
-    assert.equal(typeof r.body.ID, 'number');
+    assert.equal(typeof r.json<ApiViews['Rule']>().ID, 'number');
     assert.deepEqual(
-      { ...r.body, ID: 0 },
+      { ...r.json<ApiViews['Rule']>(), ID: 0 },
       {
         ID: 0,
         name: 'Web',
@@ -86,10 +89,13 @@ describe('firewall rules: the resource, validated and compiled when saved', () =
         ICMPNot: false,
       },
     );
-    assert.deepEqual((await f.request('GET', `/api/firewallrules/${r.body.ID}`)).body, r.body);
-    const list = (await f.request('GET', '/api/firewallrules')).body.firewallRules;
     assert.deepEqual(
-      list.map((x: any) => x.name),
+      (await f.request('GET', `/api/firewallrules/${r.json<ApiViews['Rule']>().ID}`)).json<ApiViews['Rule']>(),
+      r.body,
+    );
+    const list = (await f.request('GET', '/api/firewallrules')).json<ApiViews['RuleList']>().firewallRules;
+    assert.deepEqual(
+      list.map((x) => x.name),
       ['Web'],
     );
   });
@@ -107,14 +113,14 @@ describe('firewall rules: the resource, validated and compiled when saved', () =
       sourceIPMask: '8',
     });
     assert.equal(r.status, 400);
-    assert.equal(r.body.error.code, 'FIREWALL_RULE_INVALID');
+    assert.equal(errorOf(r).code, 'FIREWALL_RULE_INVALID');
     for (const reason of [
       'action: "forbid" is not one of',
       'priority: 7 is not a priority',
       'destinationPortMultiple[1]: "70000" is not a port',
       'sourceIPMask: "10.0.0.1/8" has host bits set',
     ]) {
-      assert.ok(r.body.error.message.includes(reason), `${reason} in ${r.body.error.message}`);
+      assert.ok(errorOf(r).message.includes(reason), `${reason} in ${errorOf(r).message}`);
     }
     // Ports without TCP/UDP: core's reason, not a schema error.
     const icmp = await f.request('POST', '/api/firewallrules', {
@@ -125,22 +131,22 @@ describe('firewall rules: the resource, validated and compiled when saved', () =
       protocol: 'icmp',
       ...toPorts(22),
     });
-    assert.equal(icmp.body.error.code, 'FIREWALL_RULE_INVALID');
+    assert.equal(errorOf(icmp).code, 'FIREWALL_RULE_INVALID');
     assert.match(
-      icmp.body.error.message,
+      errorOf(icmp).message,
       /destinationPortType: ports are only meaningful for protocol tcp, udp or tcp-udp/,
     );
     // A misspelt member must not silently widen a rule: refused by the schema, naming it.
     const typo = await f.request('POST', '/api/firewallrules', { ...WEB, name: 'Typo', destinationPort: 22 });
-    assert.deepEqual([typo.status, typo.body.error.code], [400, 'VALIDATION_FAILED']);
-    assert.match(typo.body.error.message, /unknown member "destinationPort"/);
+    assert.deepEqual([typo.status, errorOf(typo).code], [400, 'VALIDATION_FAILED']);
+    assert.match(errorOf(typo).message, /unknown member "destinationPort"/);
     const noAction = await f.request('POST', '/api/firewallrules', {
       name: 'No action',
       priority: 0,
       direction: 'incoming',
     });
-    assert.deepEqual([noAction.status, noAction.body.error.code], [400, 'FIREWALL_RULE_INVALID']);
-    assert.match(noAction.body.error.message, /action: is required/);
+    assert.deepEqual([noAction.status, errorOf(noAction).code], [400, 'FIREWALL_RULE_INVALID']);
+    assert.match(errorOf(noAction).message, /action: is required/);
     // A list that does not exist cannot be named.
     const list = await f.request('POST', '/api/firewallrules', {
       ...WEB,
@@ -148,10 +154,10 @@ describe('firewall rules: the resource, validated and compiled when saved', () =
       sourceIPType: 'ip-list',
       sourceIPListID: 77,
     });
-    assert.deepEqual([list.status, list.body.error.code], [400, 'FIREWALL_LIST_REFERENCE_UNKNOWN']);
-    assert.match(list.body.error.message, /sourceIPListID 77/);
+    assert.deepEqual([list.status, errorOf(list).code], [400, 'FIREWALL_LIST_REFERENCE_UNKNOWN']);
+    assert.match(errorOf(list).message, /sourceIPListID 77/);
     assert.deepEqual(
-      (await f.request('GET', '/api/firewallrules')).body.firewallRules.map((x: any) => x.name),
+      (await f.request('GET', '/api/firewallrules')).json<ApiViews['RuleList']>().firewallRules.map((x) => x.name),
       ['Web'],
     );
   });
@@ -165,9 +171,9 @@ describe('firewall rules: the resource, validated and compiled when saved', () =
       frameType: 'ARP',
     });
     assert.equal(arp.status, 400);
-    assert.equal(arp.body.error.code, 'FIREWALL_RULE_NOT_ENFORCEABLE');
+    assert.equal(errorOf(arp).code, 'FIREWALL_RULE_NOT_ENFORCEABLE');
     assert.match(
-      arp.body.error.message,
+      errorOf(arp).message,
       /frameType: arp frames never reach an nftables inet chain \(IPv4 and IPv6 only\), so a deny rule for them cannot be enforced/,
     );
     const mac = await f.request('POST', '/api/firewallrules', {
@@ -178,8 +184,8 @@ describe('firewall rules: the resource, validated and compiled when saved', () =
       destinationMACType: 'single',
       destinationMACValue: '02:00:00:00:00:01',
     });
-    assert.equal(mac.body.error.code, 'FIREWALL_RULE_NOT_ENFORCEABLE');
-    assert.match(mac.body.error.message, /destinationMACType: nftables cannot match MAC addresses on outgoing packets/);
+    assert.equal(errorOf(mac).code, 'FIREWALL_RULE_NOT_ENFORCEABLE');
+    assert.match(errorOf(mac).message, /destinationMACType: nftables cannot match MAC addresses on outgoing packets/);
     // An allow rule for ARP is enforceable (ARP passes), so it is accepted.
     const allowArp = await f.request('POST', '/api/firewallrules', {
       name: 'ARP ok',
@@ -189,7 +195,7 @@ describe('firewall rules: the resource, validated and compiled when saved', () =
       frameType: 'arp',
     });
     assert.equal(allowArp.status, 200, JSON.stringify(allowArp.body));
-    assert.equal((await f.request('DELETE', `/api/firewallrules/${allowArp.body.ID}`)).status, 204);
+    assert.equal((await f.request('DELETE', `/api/firewallrules/${allowArp.json<ApiViews['Rule']>().ID}`)).status, 204);
   });
 
   test('names are unique; POST modifies the members sent, PUT replaces the rule; bad changes write nothing', async () => {
@@ -202,9 +208,9 @@ describe('firewall rules: the resource, validated and compiled when saved', () =
         protocol: 'tcp',
         ...toPorts(22),
       })
-    ).body;
+    ).json<ApiViews['Rule']>();
     const dup = await f.request('POST', '/api/firewallrules', { ...WEB });
-    assert.deepEqual([dup.status, dup.body.error.code], [409, 'FIREWALL_RULE_NAME_TAKEN']);
+    assert.deepEqual([dup.status, errorOf(dup).code], [409, 'FIREWALL_RULE_NAME_TAKEN']);
     const m = await f.request('POST', `/api/firewallrules/${a.ID}`, {
       sourceIPType: 'masked-ip',
       sourceIPValue: '198.18.0.0',
@@ -212,22 +218,33 @@ describe('firewall rules: the resource, validated and compiled when saved', () =
     });
     assert.equal(m.status, 200, JSON.stringify(m.body));
     assert.deepEqual(
-      [m.body.name, m.body.destinationPortMultiple, m.body.sourceIPValue, m.body.sourceIPMask],
+      [
+        m.json<ApiViews['Rule']>().name,
+        m.json<ApiViews['Rule']>().destinationPortMultiple,
+        m.json<ApiViews['Rule']>().sourceIPValue,
+        m.json<ApiViews['Rule']>().sourceIPMask,
+      ],
       ['SSH', ['22'], '198.18.0.0', '24'],
     );
     // Switching the type drops the old type's values; an echo of a GET (ID included) changes nothing.
     const anySource = await f.request('POST', `/api/firewallrules/${a.ID}`, { sourceIPType: 'any' });
-    assert.deepEqual([anySource.body.sourceIPType, anySource.body.sourceIPValue], ['any', undefined]);
+    assert.deepEqual(
+      [anySource.json<ApiViews['Rule']>().sourceIPType, anySource.json<ApiViews['Rule']>().sourceIPValue],
+      ['any', undefined],
+    );
     const echo = await f.request('POST', `/api/firewallrules/${a.ID}`, anySource.body);
     assert.deepEqual(echo.body, anySource.body);
-    const otherId = await f.request('POST', `/api/firewallrules/${a.ID}`, { ...anySource.body, ID: a.ID + 1000 });
-    assert.deepEqual([otherId.status, otherId.body.error.code], [400, 'FIREWALL_RULE_INVALID']);
+    const otherId = await f.request('POST', `/api/firewallrules/${a.ID}`, {
+      ...anySource.json<ApiViews['Rule']>(),
+      ID: a.ID + 1000,
+    });
+    assert.deepEqual([otherId.status, errorOf(otherId).code], [400, 'FIREWALL_RULE_INVALID']);
     const renameToTaken = await f.request('POST', `/api/firewallrules/${a.ID}`, { name: 'Web' });
-    assert.equal(renameToTaken.body.error.code, 'FIREWALL_RULE_NAME_TAKEN');
+    assert.equal(errorOf(renameToTaken).code, 'FIREWALL_RULE_NAME_TAKEN');
     // Switching to ICMP while ports stay is inconsistent: refused, the stored rule unchanged.
     const bad = await f.request('POST', `/api/firewallrules/${a.ID}`, { protocol: 'icmp' });
-    assert.equal(bad.body.error.code, 'FIREWALL_RULE_INVALID');
-    assert.equal((await f.request('GET', `/api/firewallrules/${a.ID}`)).body.protocol, 'tcp');
+    assert.equal(errorOf(bad).code, 'FIREWALL_RULE_INVALID');
+    assert.equal((await f.request('GET', `/api/firewallrules/${a.ID}`)).json<ApiViews['Rule']>().protocol, 'tcp');
     const put = await f.request('PUT', `/api/firewallrules/${a.ID}`, {
       name: 'SSH',
       action: 'deny',
@@ -236,12 +253,18 @@ describe('firewall rules: the resource, validated and compiled when saved', () =
     });
     assert.equal(put.status, 200, JSON.stringify(put.body));
     assert.deepEqual(
-      [put.body.action, put.body.priority, put.body.protocol, put.body.sourceIPType, put.body.destinationPortType],
+      [
+        put.json<ApiViews['Rule']>().action,
+        put.json<ApiViews['Rule']>().priority,
+        put.json<ApiViews['Rule']>().protocol,
+        put.json<ApiViews['Rule']>().sourceIPType,
+        put.json<ApiViews['Rule']>().destinationPortType,
+      ],
       ['deny', '1', 'any', 'any', 'any'],
     );
-    assert.equal((await f.request('GET', '/api/firewallrules/999999')).body.error.code, 'FIREWALL_RULE_NOT_FOUND');
+    assert.equal(errorOf(await f.request('GET', '/api/firewallrules/999999')).code, 'FIREWALL_RULE_NOT_FOUND');
     assert.equal(
-      (await f.request('POST', '/api/firewallrules/999999', { name: 'x' })).body.error.code,
+      errorOf(await f.request('POST', '/api/firewallrules/999999', { name: 'x' })).code,
       'FIREWALL_RULE_NOT_FOUND',
     );
     assert.equal((await f.request('DELETE', `/api/firewallrules/${a.ID}`)).status, 204);
@@ -250,7 +273,7 @@ describe('firewall rules: the resource, validated and compiled when saved', () =
   test('a read-only key reads rules but cannot write them', async () => {
     assert.equal((await f.request('GET', '/api/firewallrules', undefined, { key: f.keys.readOnly })).status, 200);
     const r = await f.request('POST', '/api/firewallrules', { ...WEB, name: 'RO' }, { key: f.keys.readOnly });
-    assert.deepEqual([r.status, r.body.error.code], [403, 'READ_ONLY_API_KEY']);
+    assert.deepEqual([r.status, errorOf(r).code], [403, 'READ_ONLY_API_KEY']);
   });
 });
 
@@ -266,26 +289,28 @@ describe('firewall rules: assignment, inheritance, fingerprints, the hidden rule
   const create = async (body: Record<string, unknown>) => {
     const r = await f.request('POST', '/api/firewallrules', body);
     assert.equal(r.status, 200, JSON.stringify(r.body));
-    return r.body.ID as number;
+    return r.json<ApiViews['Rule']>().ID;
   };
   const assign = async (path: string, ruleIDs: number[]) => {
     const r = await f.request('POST', `${path}/firewall`, { ruleIDs });
     assert.equal(r.status, 200, JSON.stringify(r.body));
     return r.body;
   };
-  const computer = async (id: number) => (await f.request('GET', `/api/computers/${id}`)).body;
+  const computer = async (id: number) => (await f.request('GET', `/api/computers/${id}`)).json<ApiViews['Computer']>();
   const status = async (id: number) => (await computer(id)).computerStatus.agentStatusMessages[0];
   const effective = async (id: number) => {
     const r = await f.request('GET', `/api/computers/${id}/firewall/effective`);
     assert.equal(r.status, 200, JSON.stringify(r.body));
-    return r.body;
+    return r.json<ApiViews['Effective']>();
   };
 
   before(async () => {
     f = await startApiFixture();
-    base = (await f.request('GET', '/api/policies')).body.policies[0].ID;
-    parent = (await f.request('POST', '/api/policies', { name: 'Servers' })).body.ID;
-    child = (await f.request('POST', '/api/policies', { name: 'Web servers', parentID: parent })).body.ID;
+    base = (await f.request('GET', '/api/policies')).json<ApiViews['PolicyList']>().policies[0]!.ID;
+    parent = (await f.request('POST', '/api/policies', { name: 'Servers' })).json<ApiViews['Policy']>().ID;
+    child = (await f.request('POST', '/api/policies', { name: 'Web servers', parentID: parent })).json<
+      ApiViews['Policy']
+    >().ID;
     onChild = (await f.addComputer({ hostName: 'web-1', policyId: child })).id;
     onParent = (await f.addComputer({ hostName: 'db-1', policyId: parent })).id;
     for (const id of [onChild, onParent]) await f.heartbeat(id);
@@ -345,15 +370,15 @@ describe('firewall rules: assignment, inheritance, fingerprints, the hidden rule
       ],
       effectiveRuleIDs: [rule.icmp, rule.ssh, rule.web, rule.managerOnly],
     });
-    assert.deepEqual((await f.request('GET', `/api/computers/${onParent}/firewall`)).body.effectiveRuleIDs, [
-      rule.icmp,
-      rule.ssh,
-    ]);
-    assert.deepEqual((await f.request('GET', `/api/policies/${child}/firewall`)).body.effectiveRuleIDs, [
-      rule.icmp,
-      rule.ssh,
-      rule.web,
-    ]);
+    assert.deepEqual(
+      (await f.request('GET', `/api/computers/${onParent}/firewall`)).json<ApiViews['ComputerFirewall']>()
+        .effectiveRuleIDs,
+      [rule.icmp, rule.ssh],
+    );
+    assert.deepEqual(
+      (await f.request('GET', `/api/policies/${child}/firewall`)).json<ApiViews['PolicyFirewall']>().effectiveRuleIDs,
+      [rule.icmp, rule.ssh, rule.web],
+    );
     // The configuration (and so the fingerprint) carries the effective rules, by their ID.
     const cfg = await f.configurations.forComputer({ id: onChild, policyId: child, platform: 'linux' }, f.store);
     assert.deepEqual(
@@ -361,9 +386,9 @@ describe('firewall rules: assignment, inheritance, fingerprints, the hidden rule
       [rule.icmp, rule.ssh, rule.web, rule.managerOnly].map(String),
     );
     assert.equal((await computer(onChild)).configurationFingerprint.expected, cfg.fingerprint);
-    const audit = (await f.request('GET', '/api/auditevents')).body.auditEvents.filter((e: any) =>
-      e.action.endsWith('.firewall'),
-    );
+    const audit = (await f.request('GET', '/api/auditevents'))
+      .json<ApiViews['AuditList']>()
+      .auditEvents.filter((e) => e.action.endsWith('.firewall'));
     assert.deepEqual(audit[0], {
       ...audit[0],
       action: 'computer.firewall',
@@ -439,11 +464,11 @@ describe('firewall rules: assignment, inheritance, fingerprints, the hidden rule
     let e = await effective(onParent);
     assert.deepEqual([e.hiddenRule, e.listeningPort, e.hiddenRuleReplacedBy], ['absent', null, null]);
     assert.deepEqual(
-      e.rules.map((r: any) => r.ID),
+      e.rules.map((r) => r.ID),
       [rule.icmp, rule.ssh],
     );
     assert.deepEqual(
-      e.rules.map((r: any) => r.source),
+      e.rules.map((r) => r.source),
       [`policy:${base}`, `policy:${parent}`],
     );
 
@@ -457,6 +482,7 @@ describe('firewall rules: assignment, inheritance, fingerprints, the hidden rule
       ['On', 'bidirectional', 'present', 4118],
     );
     const hidden = e.rules[0];
+    assert.ok(hidden, 'a rule');
     assert.deepEqual(
       {
         ID: hidden.ID,
@@ -486,7 +512,7 @@ describe('firewall rules: assignment, inheritance, fingerprints, the hidden rule
       },
     );
     assert.deepEqual(
-      e.rules.slice(1).map((r: any) => [r.ID, r.hidden]),
+      e.rules.slice(1).map((r) => [r.ID, r.hidden]),
       [
         [rule.icmp, false],
         [rule.ssh, false],
@@ -496,18 +522,20 @@ describe('firewall rules: assignment, inheritance, fingerprints, the hidden rule
     // web-1 has the manager-only force-allow: it replaces the hidden rule, which is left out.
     e = await effective(onChild);
     assert.deepEqual([e.hiddenRule, e.hiddenRuleReplacedBy], ['replaced', rule.managerOnly]);
-    assert.ok(!e.rules.some((r: any) => r.hidden));
-    const replacing = e.rules.find((r: any) => r.ID === rule.managerOnly);
+    assert.ok(!e.rules.some((r) => r.hidden));
+    const replacing = e.rules.find((r) => r.ID === rule.managerOnly);
+    assert.ok(replacing, 'the replacing rule is listed');
     assert.deepEqual(
       [replacing.replacesHiddenRule, replacing.source, replacing.sourceIPValue],
       [true, 'computer', '198.18.0.1'],
     );
     // A rule about the port that misses the conditions says why.
-    const almost = e.rules.find((r: any) => r.ID === rule.almost);
+    const almost = e.rules.find((r) => r.ID === rule.almost);
+    assert.ok(almost, 'the near miss is listed');
     assert.deepEqual(almost.hiddenRuleMismatches, ['priority is 3, not 4', 'frame type is ipv4, not ip']);
     assert.equal(almost.replacesHiddenRule, false);
     assert.equal(
-      e.rules.find((r: any) => r.ID === rule.web).hiddenRuleMismatches,
+      e.rules.find((r) => r.ID === rule.web)?.hiddenRuleMismatches,
       undefined,
       'rules not about the port say nothing',
     );
@@ -526,7 +554,7 @@ describe('firewall rules: assignment, inheritance, fingerprints, the hidden rule
     });
     const e = await effective(onParent);
     assert.deepEqual(
-      e.rules.map((r: any) => r.counters),
+      e.rules.map((r) => r.counters),
       [{ packets: 7, bytes: 420 }, { packets: 2, bytes: 168 }, null],
     );
   });
@@ -535,27 +563,27 @@ describe('firewall rules: assignment, inheritance, fingerprints, the hidden rule
     await assign(`/api/computers/${onChild}`, []);
     const e = await effective(onChild);
     assert.deepEqual(
-      [e.hiddenRule, e.hiddenRuleReplacedBy, e.rules[0].agentRuleID],
+      [e.hiddenRule, e.hiddenRuleReplacedBy, e.rules[0]?.agentRuleID],
       ['present', null, 'hidden-listening-port'],
     );
   });
 
   test('unknown rules, policies and computers in assignments are refused and write nothing', async () => {
     const r = await f.request('POST', `/api/policies/${parent}/firewall`, { ruleIDs: [rule.ssh, 424242] });
-    assert.deepEqual([r.status, r.body.error.code], [400, 'FIREWALL_RULE_REFERENCE_UNKNOWN']);
-    assert.match(r.body.error.message, /ruleIDs 424242/);
-    assert.deepEqual((await f.request('GET', `/api/policies/${parent}/firewall`)).body.ruleIDs, [rule.ssh, rule.icmp]);
+    assert.deepEqual([r.status, errorOf(r).code], [400, 'FIREWALL_RULE_REFERENCE_UNKNOWN']);
+    assert.match(errorOf(r).message, /ruleIDs 424242/);
+    assert.deepEqual(
+      (await f.request('GET', `/api/policies/${parent}/firewall`)).json<ApiViews['PolicyFirewall']>().ruleIDs,
+      [rule.ssh, rule.icmp],
+    );
     assert.equal(
-      (await f.request('POST', '/api/policies/999/firewall', { ruleIDs: [] })).body.error.code,
+      errorOf(await f.request('POST', '/api/policies/999/firewall', { ruleIDs: [] })).code,
       'POLICY_NOT_FOUND',
     );
-    assert.equal((await f.request('GET', '/api/computers/999/firewall')).body.error.code, 'COMPUTER_NOT_FOUND');
+    assert.equal(errorOf(await f.request('GET', '/api/computers/999/firewall')).code, 'COMPUTER_NOT_FOUND');
+    assert.equal(errorOf(await f.request('GET', '/api/computers/999/firewall/effective')).code, 'COMPUTER_NOT_FOUND');
     assert.equal(
-      (await f.request('GET', '/api/computers/999/firewall/effective')).body.error.code,
-      'COMPUTER_NOT_FOUND',
-    );
-    assert.equal(
-      (await f.request('POST', `/api/computers/${onChild}/firewall`, { ruleIDs: ['1'] })).body.error.code,
+      errorOf(await f.request('POST', `/api/computers/${onChild}/firewall`, { ruleIDs: ['1'] })).code,
       'VALIDATION_FAILED',
     );
   });
@@ -563,26 +591,23 @@ describe('firewall rules: assignment, inheritance, fingerprints, the hidden rule
   test('deleting a rule in use is refused, naming where; once unassigned it goes', async () => {
     await assign(`/api/computers/${onParent}`, [rule.icmp!]);
     const r = await f.request('DELETE', `/api/firewallrules/${rule.icmp}`);
-    assert.deepEqual([r.status, r.body.error.code], [409, 'FIREWALL_RULE_IN_USE']);
+    assert.deepEqual([r.status, errorOf(r).code], [409, 'FIREWALL_RULE_IN_USE']);
     assert.match(
-      r.body.error.message,
+      errorOf(r).message,
       new RegExp(
         `rule ${rule.icmp} is assigned to policies ${base} \\("Base Policy"\\), ${parent} \\("Servers"\\) and computer ${onParent} \\(db-1\\)`,
       ),
     );
     await assign(`/api/policies/${base}`, []);
     await assign(`/api/policies/${parent}`, [rule.ssh!]);
-    assert.equal(
-      (await f.request('DELETE', `/api/firewallrules/${rule.icmp}`)).body.error.code,
-      'FIREWALL_RULE_IN_USE',
-    );
+    assert.equal(errorOf(await f.request('DELETE', `/api/firewallrules/${rule.icmp}`)).code, 'FIREWALL_RULE_IN_USE');
     await assign(`/api/computers/${onParent}`, []);
     assert.equal((await f.request('DELETE', `/api/firewallrules/${rule.icmp}`)).status, 204);
     assert.equal((await f.request('GET', `/api/firewallrules/${rule.icmp}`)).status, 404);
   });
 
   test('a deleted policy takes its assignments along, so its rules are free again', async () => {
-    const leaf = (await f.request('POST', '/api/policies', { name: 'Leaf' })).body.ID;
+    const leaf = (await f.request('POST', '/api/policies', { name: 'Leaf' })).json<ApiViews['Policy']>().ID;
     await assign(`/api/policies/${leaf}`, [rule.deny4118!]);
     assert.equal((await f.request('DELETE', `/api/firewallrules/${rule.deny4118}`)).status, 409);
     assert.equal((await f.request('DELETE', `/api/policies/${leaf}`)).status, 204);

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type ApiFixture, startApiFixture } from './api-test-fixture.js';
+import { type ApiFixture, startApiFixture } from '../testing/api-fixture.js';
+import { errorOf } from '../testing/json-reply.js';
+import type { ApiViews } from './api-views.js';
 
 const DIRECTION = 'platformSettingAgentCommunicationsDirection';
 const FIREWALL = 'firewallSettingState';
@@ -25,10 +27,10 @@ describe('policies: inheritance across levels through the API', () => {
 
   before(async () => {
     f = await startApiFixture();
-    base = (await f.request('GET', '/api/policies')).body.policies[0].ID;
-    a = (await f.request('POST', '/api/policies', { name: 'A', description: 'level 1' })).body.ID;
-    b = (await f.request('POST', '/api/policies', { name: 'B', parentID: a })).body.ID;
-    c = (await f.request('POST', '/api/policies', { name: 'C', parentID: b })).body.ID;
+    base = (await f.request('GET', '/api/policies')).json<ApiViews['PolicyList']>().policies[0]!.ID;
+    a = (await f.request('POST', '/api/policies', { name: 'A', description: 'level 1' })).json<ApiViews['Policy']>().ID;
+    b = (await f.request('POST', '/api/policies', { name: 'B', parentID: a })).json<ApiViews['Policy']>().ID;
+    c = (await f.request('POST', '/api/policies', { name: 'C', parentID: b })).json<ApiViews['Policy']>().ID;
     computer = (await f.addComputer({ hostName: 'web-1', policyId: c })).id;
   });
   after(() => f.close());
@@ -36,12 +38,12 @@ describe('policies: inheritance across levels through the API', () => {
   test('a new policy goes under the Base Policy by default and inherits everything', async () => {
     const r = await f.request('GET', `/api/policies/${a}`);
     assert.equal(r.status, 200);
-    assert.equal(r.body.parentID, base);
-    assert.equal(r.body.name, 'A');
-    assert.equal(r.body.description, 'level 1');
-    assert.equal(r.body.policySettings[FIREWALL].value, 'On');
-    assert.equal(r.body.policySettings[FIREWALL].source, 'base');
-    assert.equal(r.body.policySettings[INTERVAL].source, 'fixed');
+    assert.equal(r.json<ApiViews['Policy']>().parentID, base);
+    assert.equal(r.json<ApiViews['Policy']>().name, 'A');
+    assert.equal(r.json<ApiViews['Policy']>().description, 'level 1');
+    assert.equal(r.json<ApiViews['Policy']>().policySettings[FIREWALL].value, 'On');
+    assert.equal(r.json<ApiViews['Policy']>().policySettings[FIREWALL].source, 'base');
+    assert.equal(r.json<ApiViews['Policy']>().policySettings[INTERVAL].source, 'fixed');
   });
 
   test('computer → C → B → A → Base Policy: each level overrides the one above; sources say which', async () => {
@@ -58,7 +60,7 @@ describe('policies: inheritance across levels through the API', () => {
     assert.deepEqual(await set(`/api/policies/${c}`, TIME_SHIFT, '10'), { value: '10', source: `policy:${c}` });
     assert.deepEqual(await set(`/api/computers/${computer}`, FIREWALL, 'On'), { value: 'On', source: 'computer' });
 
-    const got = (await f.request('GET', `/api/computers/${computer}`)).body;
+    const got = (await f.request('GET', `/api/computers/${computer}`)).json<ApiViews['Computer']>();
     assert.deepEqual(settings(got.computerSettings), {
       [DIRECTION]: `Bidirectional <policy:${a}>`,
       [INTERVAL]: '10 Minutes <fixed>',
@@ -68,18 +70,24 @@ describe('policies: inheritance across levels through the API', () => {
       [FIREWALL]: 'On <computer>',
     });
     // The same on the single-setting route.
-    assert.deepEqual((await f.request('GET', `/api/computers/${computer}/settings/${DIRECTION}`)).body, {
-      value: 'Bidirectional',
-      source: `policy:${a}`,
-    });
-    assert.deepEqual((await f.request('GET', `/api/policies/${c}/settings/${FIREWALL}`)).body, {
-      value: 'Off',
-      source: `policy:${b}`,
-    });
+    assert.deepEqual(
+      (await f.request('GET', `/api/computers/${computer}/settings/${DIRECTION}`)).json<ApiViews['SettingValue']>(),
+      {
+        value: 'Bidirectional',
+        source: `policy:${a}`,
+      },
+    );
+    assert.deepEqual(
+      (await f.request('GET', `/api/policies/${c}/settings/${FIREWALL}`)).json<ApiViews['SettingValue']>(),
+      {
+        value: 'Off',
+        source: `policy:${b}`,
+      },
+    );
   });
 
   test('?overrides=true shows only what each object itself holds, the rest {"value": null}', async () => {
-    const pc = (await f.request('GET', `/api/policies/${c}?overrides=true`)).body;
+    const pc = (await f.request('GET', `/api/policies/${c}?overrides=true`)).json<ApiViews['Policy']>();
     assert.deepEqual(settings(pc.policySettings), {
       [DIRECTION]: 'null',
       [INTERVAL]: 'null',
@@ -88,22 +96,28 @@ describe('policies: inheritance across levels through the API', () => {
       [TIME_SHIFT]: '10',
       [FIREWALL]: 'null',
     });
-    const comp = (await f.request('GET', `/api/computers/${computer}?overrides=true`)).body;
+    const comp = (await f.request('GET', `/api/computers/${computer}?overrides=true`)).json<ApiViews['Computer']>();
     assert.deepEqual(comp.computerSettings[FIREWALL], { value: 'On' });
     assert.deepEqual(comp.computerSettings[TIME_SHIFT], { value: null });
-    assert.deepEqual((await f.request('GET', `/api/policies/${b}/settings/${DIRECTION}?overrides=true`)).body, {
-      value: null,
-    });
+    assert.deepEqual(
+      (await f.request('GET', `/api/policies/${b}/settings/${DIRECTION}?overrides=true`)).json<
+        ApiViews['SettingValue']
+      >(),
+      {
+        value: null,
+      },
+    );
     // The Base Policy inherits nothing: every setting has its own value there.
-    const pb = (await f.request('GET', `/api/policies/${base}?overrides=true`)).body;
+    const pb = (await f.request('GET', `/api/policies/${base}?overrides=true`)).json<ApiViews['Policy']>();
     assert.equal(pb.policySettings[TIME_SHIFT].value, '40');
     assert.equal(pb.policySettings[FIREWALL].value, 'On');
     assert.equal(pb.policySettings[INTERVAL].value, '10 Minutes');
     // The list honours it too.
-    const list = (await f.request('GET', '/api/policies?overrides=true')).body.policies;
-    assert.deepEqual(list.find((p: any) => p.ID === c).policySettings[TIME_SHIFT], { value: '10' });
-    const computers = (await f.request('GET', '/api/computers?overrides=true')).body.computers;
-    assert.deepEqual(computers[0].computerSettings[DIRECTION], { value: null });
+    const list = (await f.request('GET', '/api/policies?overrides=true')).json<ApiViews['PolicyList']>().policies;
+    assert.deepEqual(list.find((p) => p.ID === c)?.policySettings[TIME_SHIFT], { value: '10' });
+    const computers = (await f.request('GET', '/api/computers?overrides=true')).json<ApiViews['ComputerList']>()
+      .computers;
+    assert.deepEqual(computers[0]?.computerSettings[DIRECTION], { value: null });
   });
 
   test('removing overrides walks back up one level at a time', async () => {
@@ -118,38 +132,46 @@ describe('policies: inheritance across levels through the API', () => {
     assert.deepEqual(await reset(`/api/policies/${a}`, TIME_SHIFT), { value: '40', source: 'base' });
     // Resetting what is already Inherited changes nothing and is not an error.
     assert.deepEqual(await reset(`/api/policies/${a}`, TIME_SHIFT), { value: '40', source: 'base' });
-    const comp = (await f.request('GET', `/api/computers/${computer}`)).body;
+    const comp = (await f.request('GET', `/api/computers/${computer}`)).json<ApiViews['Computer']>();
     assert.equal(comp.computerSettings[TIME_SHIFT].value, '40');
     assert.equal(comp.computerSettings[FIREWALL].value, 'Off');
   });
 
   test('a value written as null in a modify body returns it to Inherited, like DELETE', async () => {
     await f.request('POST', `/api/policies/${c}`, { policySettings: { [INACTIVE_VM]: { value: 'true' } } });
-    assert.equal((await f.request('GET', `/api/computers/${computer}/settings/${INACTIVE_VM}`)).body.value, 'true');
+    assert.equal(
+      (await f.request('GET', `/api/computers/${computer}/settings/${INACTIVE_VM}`)).json<ApiViews['SettingValue']>()
+        .value,
+      'true',
+    );
     const r = await f.request('POST', `/api/policies/${c}`, { policySettings: { [INACTIVE_VM]: { value: null } } });
     assert.equal(r.status, 200);
-    assert.deepEqual(r.body.policySettings[INACTIVE_VM], { value: 'false', source: 'base' });
+    assert.deepEqual(r.json<ApiViews['Policy']>().policySettings[INACTIVE_VM], { value: 'false', source: 'base' });
   });
 
   test('moving a policy re-resolves its subtree at once; a cycle or moving the Base Policy is refused', async () => {
     // C under A directly: it no longer gets B's firewall Off.
     const moved = await f.request('POST', `/api/policies/${c}`, { parentID: a });
     assert.equal(moved.status, 200);
-    assert.equal(moved.body.parentID, a);
-    assert.deepEqual(moved.body.policySettings[FIREWALL], { value: 'On', source: 'base' });
-    assert.equal((await f.request('GET', `/api/computers/${computer}`)).body.computerSettings[FIREWALL].value, 'On');
+    assert.equal(moved.json<ApiViews['Policy']>().parentID, a);
+    assert.deepEqual(moved.json<ApiViews['Policy']>().policySettings[FIREWALL], { value: 'On', source: 'base' });
+    assert.equal(
+      (await f.request('GET', `/api/computers/${computer}`)).json<ApiViews['Computer']>().computerSettings[FIREWALL]
+        .value,
+      'On',
+    );
 
     const cycle = await f.request('POST', `/api/policies/${a}`, { parentID: c });
     assert.equal(cycle.status, 400);
-    assert.equal(cycle.body.error.code, 'POLICY_CYCLE');
-    assert.match(cycle.body.error.message, /descendants/);
+    assert.equal(errorOf(cycle).code, 'POLICY_CYCLE');
+    assert.match(errorOf(cycle).message, /descendants/);
     const self = await f.request('POST', `/api/policies/${a}`, { parentID: a });
-    assert.equal(self.body.error.code, 'POLICY_CYCLE');
+    assert.equal(errorOf(self).code, 'POLICY_CYCLE');
     const baseMove = await f.request('POST', `/api/policies/${base}`, { parentID: a });
     assert.equal(baseMove.status, 400);
-    assert.equal(baseMove.body.error.code, 'BASE_POLICY_FIXED');
+    assert.equal(errorOf(baseMove).code, 'BASE_POLICY_FIXED');
     const orphan = await f.request('POST', `/api/policies/${a}`, { parentID: null });
-    assert.equal(orphan.body.error.code, 'POLICY_PARENT_REQUIRED');
+    assert.equal(errorOf(orphan).code, 'POLICY_PARENT_REQUIRED');
     // Sending the current parent back is a no-op, also for the Base Policy's null.
     assert.equal((await f.request('POST', `/api/policies/${base}`, { parentID: null })).status, 200);
     assert.equal((await f.request('POST', `/api/policies/${c}`, { parentID: a })).status, 200);
@@ -160,34 +182,37 @@ describe('policies: inheritance across levels through the API', () => {
   test("changing a computer's policy re-resolves it at once; an unknown policy is refused", async () => {
     const r = await f.request('POST', `/api/computers/${computer}`, { policyID: a });
     assert.equal(r.status, 200);
-    assert.equal(r.body.policyID, a);
-    assert.equal(r.body.computerSettings[FIREWALL].value, 'On');
+    assert.equal(r.json<ApiViews['Computer']>().policyID, a);
+    assert.equal(r.json<ApiViews['Computer']>().computerSettings[FIREWALL].value, 'On');
     const back = await f.request('POST', `/api/computers/${computer}`, {
       policyID: c,
       computerSettings: { [TIME_SHIFT]: { value: '5' } },
     });
-    assert.equal(back.body.policyID, c);
-    assert.equal(back.body.computerSettings[FIREWALL].value, 'Off');
-    assert.deepEqual(back.body.computerSettings[TIME_SHIFT], { value: '5', source: 'computer' });
+    assert.equal(back.json<ApiViews['Computer']>().policyID, c);
+    assert.equal(back.json<ApiViews['Computer']>().computerSettings[FIREWALL].value, 'Off');
+    assert.deepEqual(back.json<ApiViews['Computer']>().computerSettings[TIME_SHIFT], {
+      value: '5',
+      source: 'computer',
+    });
     const bad = await f.request('POST', `/api/computers/${computer}`, { policyID: 999 });
     assert.equal(bad.status, 400);
-    assert.equal(bad.body.error.code, 'POLICY_REFERENCE_UNKNOWN');
+    assert.equal(errorOf(bad).code, 'POLICY_REFERENCE_UNKNOWN');
   });
 
   test('rename and describe; names stay unique and clean', async () => {
     const r = await f.request('POST', `/api/policies/${b}`, { name: 'B renamed', description: 'web tier' });
     assert.equal(r.status, 200);
-    assert.equal(r.body.name, 'B renamed');
-    assert.equal(r.body.description, 'web tier');
+    assert.equal(r.json<ApiViews['Policy']>().name, 'B renamed');
+    assert.equal(r.json<ApiViews['Policy']>().description, 'web tier');
     const taken = await f.request('POST', `/api/policies/${b}`, { name: 'A' });
     assert.equal(taken.status, 409);
-    assert.equal(taken.body.error.code, 'POLICY_NAME_TAKEN');
+    assert.equal(errorOf(taken).code, 'POLICY_NAME_TAKEN');
     const dup = await f.request('POST', '/api/policies', { name: 'Base Policy' });
-    assert.equal(dup.body.error.code, 'POLICY_NAME_TAKEN');
+    assert.equal(errorOf(dup).code, 'POLICY_NAME_TAKEN');
     const blank = await f.request('POST', '/api/policies', { name: ' padded ' });
     assert.equal(blank.status, 400);
-    assert.equal(blank.body.error.code, 'VALIDATION_FAILED');
-    assert.match(blank.body.error.message, /white space/);
+    assert.equal(errorOf(blank).code, 'VALIDATION_FAILED');
+    assert.match(errorOf(blank).message, /white space/);
   });
 });
 
@@ -199,26 +224,28 @@ describe('policies: deleting', () => {
   after(() => f.close());
 
   test('the Base Policy, a policy with children and a policy in use (naming the computers) are refused', async () => {
-    const parent = (await f.request('POST', '/api/policies', { name: 'Parent' })).body.ID;
-    const child = (await f.request('POST', '/api/policies', { name: 'Child', parentID: parent })).body.ID;
+    const parent = (await f.request('POST', '/api/policies', { name: 'Parent' })).json<ApiViews['Policy']>().ID;
+    const child = (await f.request('POST', '/api/policies', { name: 'Child', parentID: parent })).json<
+      ApiViews['Policy']
+    >().ID;
     const web = await f.addComputer({ hostName: 'web-1', policyId: child });
     const db = await f.addComputer({ hostName: 'db-1', policyId: child });
     await f.store.computers.deactivate(db.id, Date.now());
 
     const baseDel = await f.request('DELETE', '/api/policies/1');
     assert.equal(baseDel.status, 400);
-    assert.equal(baseDel.body.error.code, 'BASE_POLICY_FIXED');
+    assert.equal(errorOf(baseDel).code, 'BASE_POLICY_FIXED');
 
     const withKids = await f.request('DELETE', `/api/policies/${parent}`);
     assert.equal(withKids.status, 409);
-    assert.equal(withKids.body.error.code, 'POLICY_HAS_CHILDREN');
-    assert.match(withKids.body.error.message, new RegExp(`\\(${child}\\)`));
+    assert.equal(errorOf(withKids).code, 'POLICY_HAS_CHILDREN');
+    assert.match(errorOf(withKids).message, new RegExp(`\\(${child}\\)`));
 
     const inUse = await f.request('DELETE', `/api/policies/${child}`);
     assert.equal(inUse.status, 409);
-    assert.equal(inUse.body.error.code, 'POLICY_IN_USE');
+    assert.equal(errorOf(inUse).code, 'POLICY_IN_USE');
     assert.match(
-      inUse.body.error.message,
+      errorOf(inUse).message,
       new RegExp(`computers ${web.id} \\(web-1\\), ${db.id} \\(db-1, deactivated\\)`),
     );
 
@@ -242,7 +269,7 @@ describe('policies: deleting', () => {
     );
     const again = await f.request('DELETE', `/api/policies/${child}`);
     assert.equal(again.status, 404);
-    assert.equal(again.body.error.code, 'POLICY_NOT_FOUND');
+    assert.equal(errorOf(again).code, 'POLICY_NOT_FOUND');
   });
 });
 
@@ -253,17 +280,20 @@ describe('settings: read-only, macOS and the catalog', () => {
   let policy: number;
   before(async () => {
     f = await startApiFixture();
-    policy = (await f.request('POST', '/api/policies', { name: 'Servers' })).body.ID;
+    policy = (await f.request('POST', '/api/policies', { name: 'Servers' })).json<ApiViews['Policy']>().ID;
     linux = (await f.addComputer({ hostName: 'linux-1', platform: 'linux', policyId: policy })).id;
     mac = (await f.addComputer({ hostName: 'mac-1', platform: 'darwin', policyId: policy })).id;
   });
   after(() => f.close());
 
   test('read-only settings are shown but every write is refused, on policies and computers alike', async () => {
-    assert.deepEqual((await f.request('GET', `/api/policies/1/settings/${INTERVAL}`)).body, {
-      value: '10 Minutes',
-      source: 'fixed',
-    });
+    assert.deepEqual(
+      (await f.request('GET', `/api/policies/1/settings/${INTERVAL}`)).json<ApiViews['SettingValue']>(),
+      {
+        value: '10 Minutes',
+        source: 'fixed',
+      },
+    );
     for (const [method, path, body] of [
       ['POST', `/api/policies/1/settings/${INTERVAL}`, { value: '5 Minutes' }],
       ['POST', `/api/policies/1/settings/${INTERVAL}`, { value: '10 Minutes' }],
@@ -277,20 +307,20 @@ describe('settings: read-only, macOS and the catalog', () => {
     ] as const) {
       const r = await f.request(method, path, body);
       assert.equal(r.status, 400, `${method} ${path}`);
-      assert.equal(r.body.error.code, 'SETTING_READ_ONLY');
-      assert.match(r.body.error.message, /read-only/);
+      assert.equal(errorOf(r).code, 'SETTING_READ_ONLY');
+      assert.match(errorOf(r).message, /read-only/);
     }
   });
 
   test('macOS: a direction other than agent-initiated is refused on the computer; a policy may hold one', async () => {
     const refused = await f.request('POST', `/api/computers/${mac}/settings/${DIRECTION}`, { value: 'Bidirectional' });
     assert.equal(refused.status, 400);
-    assert.equal(refused.body.error.code, 'SETTING_NOT_SUPPORTED_ON_PLATFORM');
-    assert.match(refused.body.error.message, /macOS/);
+    assert.equal(errorOf(refused).code, 'SETTING_NOT_SUPPORTED_ON_PLATFORM');
+    assert.match(errorOf(refused).message, /macOS/);
     const viaModify = await f.request('POST', `/api/computers/${mac}`, {
       computerSettings: { [DIRECTION]: { value: 'Manager Initiated' } },
     });
-    assert.equal(viaModify.body.error.code, 'SETTING_NOT_SUPPORTED_ON_PLATFORM');
+    assert.equal(errorOf(viaModify).code, 'SETTING_NOT_SUPPORTED_ON_PLATFORM');
     assert.equal(
       (await f.request('POST', `/api/computers/${mac}/settings/${DIRECTION}`, { value: 'Agent/Appliance Initiated' }))
         .status,
@@ -303,14 +333,20 @@ describe('settings: read-only, macOS and the catalog', () => {
       (await f.request('POST', `/api/policies/${policy}/settings/${DIRECTION}`, { value: 'Bidirectional' })).status,
       200,
     );
-    assert.deepEqual((await f.request('GET', `/api/computers/${linux}/settings/${DIRECTION}`)).body, {
-      value: 'Bidirectional',
-      source: `policy:${policy}`,
-    });
-    assert.deepEqual((await f.request('GET', `/api/computers/${mac}/settings/${DIRECTION}`)).body, {
-      value: 'Agent/Appliance Initiated',
-      source: 'platform',
-    });
+    assert.deepEqual(
+      (await f.request('GET', `/api/computers/${linux}/settings/${DIRECTION}`)).json<ApiViews['SettingValue']>(),
+      {
+        value: 'Bidirectional',
+        source: `policy:${policy}`,
+      },
+    );
+    assert.deepEqual(
+      (await f.request('GET', `/api/computers/${mac}/settings/${DIRECTION}`)).json<ApiViews['SettingValue']>(),
+      {
+        value: 'Agent/Appliance Initiated',
+        source: 'platform',
+      },
+    );
     // The same direction is fine on the Linux computer.
     assert.equal(
       (await f.request('POST', `/api/computers/${linux}/settings/${DIRECTION}`, { value: 'Manager Initiated' })).status,
@@ -321,7 +357,7 @@ describe('settings: read-only, macOS and the catalog', () => {
   test('GET /api/settings lists names, labels, sections, values, defaults and read-only flags', async () => {
     const r = await f.request('GET', '/api/settings');
     assert.equal(r.status, 200);
-    const byName = new Map(r.body.settings.map((s: any) => [s.name, s]));
+    const byName = new Map(r.json<ApiViews['SettingsCatalog']>().settings.map((s) => [s.name, s]));
     assert.deepEqual(byName.get(DIRECTION), {
       name: DIRECTION,
       label: 'Direction of Workload Security Manager to Agent/Appliance communication',
@@ -332,8 +368,8 @@ describe('settings: read-only, macOS and the catalog', () => {
       readOnly: false,
       agentUses: true,
     });
-    assert.equal((byName.get(INTERVAL) as any).readOnly, true);
-    assert.equal((byName.get(TIME_SHIFT) as any).type, 'minutes-or-unlimited');
+    assert.equal(byName.get(INTERVAL)?.readOnly, true);
+    assert.equal(byName.get(TIME_SHIFT)?.type, 'minutes-or-unlimited');
     assert.equal(byName.size, 6);
   });
 });

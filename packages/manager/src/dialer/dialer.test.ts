@@ -5,12 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
-import { enrolTestComputer, recordTestHeartbeat } from '../api/api-test-fixture.js';
 import { HeartbeatIngest } from '../ingest.js';
 import { openInitializedStore } from '../manager.js';
 import type { CertificateAuthority } from '../pki/certificate-authority.js';
 import { ConfigurationService } from '../services/configuration-service.js';
 import type { Store } from '../store/store.js';
+import { enrolTestComputer } from '../testing/enrol-test-computer.js';
+import { recordTestHeartbeat } from '../testing/record-test-heartbeat.js';
 import { Dialer } from './dialer.js';
 
 describe('dialer: a bounded pool over due work in the store', () => {

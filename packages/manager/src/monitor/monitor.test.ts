@@ -6,10 +6,11 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { AGENT_STOPPED_EVENT, type HeartbeatReport } from '@palisade/protocol';
 import pino from 'pino';
-import { enrolTestComputer, recordTestHeartbeat } from '../api/api-test-fixture.js';
 import { ConfigurationService } from '../services/configuration-service.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { Store } from '../store/store.js';
+import { enrolTestComputer } from '../testing/enrol-test-computer.js';
+import { recordTestHeartbeat } from '../testing/record-test-heartbeat.js';
 import { HeartbeatMonitor } from './heartbeat-monitor.js';
 import { sweepOffline } from './offline-sweep.js';
 

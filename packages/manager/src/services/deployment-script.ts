@@ -134,7 +134,7 @@ export function deploymentScript(i: DeploymentScriptInput): string {
     '[[ "$actual" == "$CA_FINGERPRINT" ]] ||',
     '  fail "the manager CA in this script does not match its fingerprint (a damaged copy?); get a new script from the manager"',
     '',
-    'url="https://$MANAGER_HOST:$API_PORT/software/agent/' + i.platform + '/$arch/$VERSION/$PACKAGE"',
+    `url="https://$MANAGER_HOST:$API_PORT/software/agent/${i.platform}/$arch/$VERSION/$PACKAGE"`,
     'if ! err="$(curl --fail --silent --show-error --proto \'=https\' --cacert "$workdir/ca.pem" --retry 2 -o "$workdir/$PACKAGE" "$url" 2>&1)"; then',
     '  fail "could not download $url trusting only the manager CA (${err//$\'\\n\'/ }): check that $MANAGER_HOST resolves on this host, that port $API_PORT is reachable, and that this script came from that manager"',
     'fi',

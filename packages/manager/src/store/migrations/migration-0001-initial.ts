@@ -1,9 +1,9 @@
-import type { Kysely, Migration } from 'kysely';
-import type { MigrationDialect } from './migration-dialect.js';
+import type { Migration } from 'kysely';
+import type { MigrationDb, MigrationDialect } from './migration-dialect.js';
 
 /** The first schema: settings, CA, policies, computers, events, keys, tokens, audit. */
 export const m0001Initial = (dialect: MigrationDialect): Migration => ({
-  async up(db: Kysely<any>) {
+  async up(db: MigrationDb) {
     const id = dialect.idColumn;
     await db.schema
       .createTable('system_settings')

@@ -1,12 +1,12 @@
-import { type Kysely, type Migration, sql } from 'kysely';
-import type { MigrationDialect } from './migration-dialect.js';
+import { type Migration, sql } from 'kysely';
+import type { MigrationDb, MigrationDialect } from './migration-dialect.js';
 
 /**
  * Heartbeat monitoring (issue 4): what the offline sweep, the alerts and the notifiers keep.
  * Portable DDL only; partial indexes exist in SQLite (3.8+) and PostgreSQL alike.
  */
 export const m0003Monitoring = (dialect: MigrationDialect): Migration => ({
-  async up(db: Kysely<any>) {
+  async up(db: MigrationDb) {
     const id = dialect.idColumn;
     // SQLite takes one ADD COLUMN per ALTER TABLE.
     for (const [name, type] of [

@@ -1,5 +1,5 @@
-import type { Kysely, Migration } from 'kysely';
-import type { MigrationDialect } from './migration-dialect.js';
+import type { Migration } from 'kysely';
+import type { MigrationDb, MigrationDialect } from './migration-dialect.js';
 
 /**
  * Manager-initiated communication (issue 5; numbered after 0003 so databases that already ran it migrate in order): one row per computer the dialer may have to call,
@@ -8,7 +8,7 @@ import type { MigrationDialect } from './migration-dialect.js';
  * poll costs what is due, not the fleet. Portable DDL only.
  */
 export const m0004Dialer = (_dialect: MigrationDialect): Migration => ({
-  async up(db: Kysely<any>) {
+  async up(db: MigrationDb) {
     await db.schema
       .createTable('dial_targets')
       .addColumn('computer_id', 'integer', (c) => c.primaryKey().references('computers.id').onDelete('cascade'))

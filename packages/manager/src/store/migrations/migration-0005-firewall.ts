@@ -1,5 +1,5 @@
-import type { Kysely, Migration } from 'kysely';
-import type { MigrationDialect } from './migration-dialect.js';
+import type { Migration } from 'kysely';
+import type { MigrationDb, MigrationDialect } from './migration-dialect.js';
 
 /**
  * Firewall rules (issue 6): the rules themselves, and their assignment to policies (inherited
@@ -10,7 +10,7 @@ import type { MigrationDialect } from './migration-dialect.js';
  * queries inside it.
  */
 export const m0005Firewall = (dialect: MigrationDialect): Migration => ({
-  async up(db: Kysely<any>) {
+  async up(db: MigrationDb) {
     const id = dialect.idColumn;
     await db.schema
       .createTable('firewall_rules')

@@ -1,5 +1,6 @@
 import { PROTOCOL_NUMBERS, validateFirewallRule } from '@palisade/core';
-import type { Kysely, Migration } from 'kysely';
+import type { Migration } from 'kysely';
+import type { MigrationDb } from './migration-dialect.js';
 
 /**
  * Firewall rules in Deep Security's model (issue 13): the `rule` column of 0005_firewall held the
@@ -12,8 +13,7 @@ import type { Kysely, Migration } from 'kysely';
  * migration, naming it, rather than reaching an agent half-translated.
  */
 export const m0006FirewallRuleModel = (): Migration => ({
-  // biome-ignore lint/suspicious/noExplicitAny: a migration sees the schema of its own time, not today's Database type
-  async up(db: Kysely<any>) {
+  async up(db: MigrationDb) {
     const rows = (await db.selectFrom('firewall_rules').select(['id', 'rule']).execute()) as {
       id: number | string;
       rule: string;

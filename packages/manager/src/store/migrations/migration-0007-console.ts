@@ -1,12 +1,12 @@
-import type { Kysely, Migration } from 'kysely';
-import type { MigrationDialect } from './migration-dialect.js';
+import type { Migration } from 'kysely';
+import type { MigrationDb, MigrationDialect } from './migration-dialect.js';
 
 /**
  * The web console (issue 15): console users and their sessions, and indexes for the computers
  * page, which sorts and filters a fleet of 100,000 server-side (docs/console.md). Portable DDL only.
  */
 export const m0007Console = (dialect: MigrationDialect): Migration => ({
-  async up(db: Kysely<any>) {
+  async up(db: MigrationDb) {
     await db.schema
       .createTable('console_users')
       .addColumn('id', 'integer', dialect.idColumn)

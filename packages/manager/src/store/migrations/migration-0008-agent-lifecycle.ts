@@ -1,5 +1,5 @@
-import type { Kysely, Migration } from 'kysely';
-import type { MigrationDialect } from './migration-dialect.js';
+import type { Migration } from 'kysely';
+import type { MigrationDb, MigrationDialect } from './migration-dialect.js';
 
 /**
  * Agents as installed software (issue 14). Portable DDL only.
@@ -16,7 +16,7 @@ import type { MigrationDialect } from './migration-dialect.js';
  * - `agent_upgrades`: the upgradeAgent action per computer and its outcome.
  */
 export const m0008AgentLifecycle = (dialect: MigrationDialect): Migration => ({
-  async up(db: Kysely<any>) {
+  async up(db: MigrationDb) {
     await db.schema.alterTable('activation_tokens').addColumn('revoked_at', 'bigint').execute();
     await db.schema
       .alterTable('activation_tokens')

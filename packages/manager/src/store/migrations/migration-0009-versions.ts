@@ -1,5 +1,5 @@
-import type { Kysely, Migration } from 'kysely';
-import type { MigrationDialect } from './migration-dialect.js';
+import type { Migration } from 'kysely';
+import type { MigrationDb, MigrationDialect } from './migration-dialect.js';
 
 /**
  * Version counters (issue 11): one row per cached shape, bumped in the same transaction as any
@@ -9,7 +9,7 @@ import type { MigrationDialect } from './migration-dialect.js';
  * is also what a policy change locks first (PolicyRepository.lockTree). Portable DDL only.
  */
 export const m0009Versions = (_dialect: MigrationDialect): Migration => ({
-  async up(db: Kysely<any>) {
+  async up(db: MigrationDb) {
     await db.schema
       .createTable('versions')
       .addColumn('name', 'text', (c) => c.primaryKey())

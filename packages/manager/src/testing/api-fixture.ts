@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
+import { createApiServer } from '../api/api-server.js';
 import { openInitializedStore } from '../manager.js';
 import { hashSecret, newSecret } from '../secrets.js';
 import { ConfigurationService } from '../services/configuration-service.js';
@@ -10,14 +11,10 @@ import { ConsoleAuthService } from '../services/console-auth-service.js';
 import { FirewallService } from '../services/firewall-service.js';
 import { PolicyService } from '../services/policy-service.js';
 import { TlsPolicyService } from '../services/tls-policy-service.js';
-import type { ComputerRecord, HeartbeatWrite, Repositories, Store } from '../store/store.js';
-import { createApiServer } from './api-server.js';
-
-/** A response from `ApiFixture.request`: status and parsed JSON (or raw text). */
-export interface FixtureResponse<T = any> {
-  status: number;
-  body: T;
-}
+import type { ComputerRecord, Store } from '../store/store.js';
+import { enrolTestComputer } from './enrol-test-computer.js';
+import { type JsonReply, jsonReply } from './json-reply.js';
+import { recordTestHeartbeat } from './record-test-heartbeat.js';
 
 /**
  * The REST API over a real SQLite file in a temp dir, driven in-process (`inject`: the same
@@ -30,12 +27,12 @@ export interface ApiFixture {
   configurations: ConfigurationService;
   keys: { full: string; readOnly: string; fullId: number; readOnlyId: number };
   /** JSON request with the full-access key unless `key` says otherwise (null: no key). A string body is sent verbatim. */
-  request<T = any>(
+  request(
     method: string,
     url: string,
     body?: unknown,
     o?: { key?: string | null; headers?: Record<string, string> },
-  ): Promise<FixtureResponse<T>>;
+  ): Promise<JsonReply>;
   /**
    * Enrols a computer the way activation does (token use, expected fingerprint of its policy),
    * without an agent: the manager package cannot depend on the agent one.
@@ -44,78 +41,6 @@ export interface ApiFixture {
   /** Records a heartbeat reporting `applied` (default: what the manager expects), as an agent that applied it would. */
   heartbeat(computerId: number, applied?: string | null): Promise<void>;
   close(): Promise<void>;
-}
-
-let serial = 0;
-
-/**
- * Enrols a computer the way activation does (a one-use token of its policy, the policy's
- * expected fingerprint), without an agent. Default platform `linux`, policy the Base Policy.
- */
-export async function enrolTestComputer(
-  store: Store,
-  o: {
-    hostName: string;
-    platform?: string;
-    policyId?: number;
-    certSerial?: string;
-    configurations?: ConfigurationService;
-  },
-): Promise<ComputerRecord> {
-  const policyId = o.policyId ?? (await store.policies.ensureBase(Date.now())).id;
-  const platform = o.platform ?? 'linux';
-  const tokenId = await store.activationTokens.create({
-    tokenHash: hashSecret(newSecret('token')),
-    policyId,
-    maxUses: 1,
-    expiresAt: null,
-    now: Date.now(),
-  });
-  const effective = await (o.configurations ?? new ConfigurationService(600)).forNewComputer(policyId, platform, store);
-  const r = await store.computers.activate(tokenId, {
-    hostName: o.hostName,
-    platform,
-    agentVersion: '0.1.0',
-    policyId,
-    certSerial: o.certSerial ?? `test-${process.pid}-${++serial}`,
-    expectedFingerprint: effective.fingerprint,
-    now: Date.now(),
-  });
-  if (r === 'token-used-up') throw new Error('fresh token used up');
-  return r;
-}
-
-/**
- * Stores a heartbeat's row the way an agent reporting `over.appliedFingerprint` (default: what
- * the manager expects) would, without events; other fields from the computer as stored.
- */
-export async function recordTestHeartbeat(
-  store: Repositories,
-  computerId: number,
-  over: Partial<Omit<HeartbeatWrite, 'computerId'>> = {},
-): Promise<ComputerRecord> {
-  const c = await store.computers.get(computerId);
-  if (!c) throw new Error(`no computer ${computerId}`);
-  const t = over.now ?? Date.now();
-  return store.computers.recordHeartbeat({
-    computerId,
-    now: t,
-    offlineDeadline: t + 30 * 60_000,
-    agentVersion: c.agentVersion,
-    platform: c.platform,
-    hostName: c.hostName,
-    lastIp: '127.0.0.1',
-    clockOffsetMs: 0,
-    clockOffsetChangeMs: null,
-    uptimeSeconds: 1,
-    drivers: [],
-    counters: {},
-    appliedFingerprint: c.expectedFingerprint,
-    tlsProtocol: null,
-    tlsCipherSuite: null,
-    highestEventSeq: 0,
-    ...over,
-  });
 }
 
 export interface ApiFixtureOptions {
@@ -185,7 +110,7 @@ export async function startApiFixture(o: ApiFixtureOptions = {}): Promise<ApiFix
       } catch {
         /* not JSON (e.g. 204) */
       }
-      return { status: res.statusCode, body: parsed as any };
+      return jsonReply(res.statusCode, parsed);
     },
     addComputer: (c) => enrolTestComputer(store, { ...c, configurations }),
     async heartbeat(computerId, applied) {
