@@ -164,7 +164,7 @@ export class AgentCommunication {
           credentials: this.state.credentials(),
           logger: this.o.logger,
           handlers: { report: () => this.report(), reply: (r) => this.reply(r) },
-          // The restriction holds where nftables is absent (DESIGN.md "Firewall").
+          // The restriction holds where nftables is absent (docs/architecture.md "Firewall").
           guard: listenerGuard(this.state),
           onRejected: (why) => {
             this.rejected.count += 1;

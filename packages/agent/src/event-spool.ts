@@ -4,8 +4,8 @@ import type { AgentEvent } from '@palisade/protocol';
 import { writeFileAtomic } from './atomic-file.js';
 
 /**
- * The agent's durable event spool (DESIGN.md: events are numbered by the agent, spooled
- * durably until acknowledged, and only then dropped).
+ * The agent's durable event spool: events are numbered by the agent, spooled durably until
+ * acknowledged, and only then dropped (docs/architecture.md "The heartbeat").
  *
  * Two files: `events.jsonl`, appended and fsynced one event per line, and `acked`, the highest
  * `seq` the manager acknowledged. Acknowledging writes `acked` first, then compacts the log;

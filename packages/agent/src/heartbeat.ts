@@ -48,7 +48,7 @@ export interface HeartbeatOptions {
 }
 
 /**
- * One agent-initiated exchange (DESIGN.md "The heartbeat"): report status, events, counters
+ * One agent-initiated exchange (docs/architecture.md "The heartbeat"): report status, events, counters
  * and the applied fingerprint; drop the events the manager acknowledged; run the operations it
  * returned and post their results on the same connection before closing. Repeats at once while
  * the spool holds more events than one heartbeat carries.

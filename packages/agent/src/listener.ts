@@ -141,7 +141,7 @@ export function notTheManager(peer: PeerCertificate | undefined): string | null 
 }
 
 /**
- * The agent's listening port in Bidirectional and Manager Initiated (DESIGN.md "Processes and
+ * The agent's listening port in Bidirectional and Manager Initiated (docs/architecture.md "Processes and
  * ports"): HTTPS with mutual TLS, serving the agent's own certificate, accepting only the
  * manager. A plain TCP connection, a certificate from another CA or none fail the handshake;
  * another agent's certificate gets 403 and the connection is closed. None of it touches the

@@ -98,7 +98,7 @@ export interface ConnectionOptions {
 
 /**
  * HTTPS to the manager's agent endpoint over ONE kept-alive connection: the heartbeat, then
- * the operation results on the same socket before it closes (DESIGN.md "One exchange").
+ * the operation results on the same socket before it closes (docs/architecture.md "One exchange").
  * TLS: Node's defaults negotiate the highest version both sides support (TLS 1.3 with our
  * manager); the server certificate is verified against the pinned CA and the host name.
  */

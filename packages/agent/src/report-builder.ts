@@ -21,7 +21,7 @@ export interface ReportInputs {
 }
 
 /**
- * The heartbeat report (DESIGN.md "The heartbeat"): agent status with clock time, drivers, the
+ * The heartbeat report (docs/architecture.md "The heartbeat"): agent status with clock time, drivers, the
  * oldest unacknowledged events (at most one report's worth), counters and the applied
  * fingerprint. The same report goes out whichever side opened the connection: POSTed by the
  * agent, or returned when the manager asks for it on the listener.

@@ -475,7 +475,7 @@ export const CIPHER_SUITE_ROWS = [
     ],
   },
   {
-    // Our own agent (DESIGN.md "TLS": TLS 1.3 between our own parts). It offers TLS 1.3 with
+    // Our own agent (docs/architecture.md "TLS": TLS 1.3 between our own parts). It offers TLS 1.3 with
     // TLS13_SUITES and, should a manager be held at TLS 1.2, the ECDHE suites of the 12.0/20 row
     // — never a non-forward-secret TLS_RSA_* suite. Every Palisade version uses this row.
     id: 'palisade',

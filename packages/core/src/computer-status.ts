@@ -1,4 +1,4 @@
-/** Display statuses (DESIGN.md "Computer status and alerts"). */
+/** Display statuses (docs/architecture.md "Computer status and alerts"). */
 export const COMPUTER_STATUSES = [
   'Managed (Online)',
   'Update Pending (Heartbeat)',

@@ -23,8 +23,8 @@
  * allowed policy" if the rules for its direction include an allow rule, and allowed otherwise.
  *
  * One deliberate difference: Deep Security lets Allow rules sit only at priority 0 and Log Only
- * only at 4. DESIGN.md gives every rule a priority 0–4, so any action may sit at any priority here,
- * and the same order still applies (an allow at priority 3 beats a deny at priority 2).
+ * only at 4. Here every rule has a priority 0–4 (docs/architecture.md "Firewall"), so any action may
+ * sit at any priority, and the same order still applies (an allow at priority 3 beats a deny at priority 2).
  */
 import type { IpInterval } from './firewall-addresses.js';
 import { normalizeMac, parseIpv4, parseIpv6 } from './firewall-addresses.js';

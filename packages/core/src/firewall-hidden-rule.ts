@@ -1,5 +1,5 @@
 /**
- * The hidden listening-port rule (DESIGN.md "Firewall", "Hidden rule").
+ * The hidden listening-port rule (docs/architecture.md "Firewall", "Hidden rule").
  *
  * Reference (agent-communication.txt, "What to do next" under communication directionality):
  * "[the manager] automatically implements a (hidden) firewall rule (priority four, Bypass) that

@@ -1,5 +1,5 @@
 /**
- * The firewall rule model (DESIGN.md "Firewall"): Deep Security's `FirewallRule`, member for
+ * The firewall rule model (docs/architecture.md "Firewall"): Deep Security's `FirewallRule`, member for
  * member, as its REST API names them (`frameType`/`frameNumber`/`frameNot`, `protocol`/
  * `protocolNumber`/`protocolNot`, `sourceIPType` with `sourceIPValue`/`sourceIPMask`/
  * `sourceIPRangeFrom`/`sourceIPRangeTo`/`sourceIPMultiple`/`sourceIPListID`/`sourceIPNot`, the MAC

@@ -1,5 +1,5 @@
 /**
- * The monitor's rules (DESIGN.md "Computer status and alerts"), as pure functions: which alerts
+ * The monitor's rules (docs/architecture.md "Computer status and alerts"), as pure functions: which alerts
  * a heartbeat, a sweep or a power-state change raises or clears. The manager holds the state
  * and the transactions; these decide.
  */

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 
-// DESIGN.md: core is the pure domain — no I/O, no node: imports — so it can run in the console
-// and be unit-tested without sockets. Tests may use node:; the sources they test may not.
+// Core is the pure domain — no I/O, no node: imports — so it can run in the console and be
+// unit-tested without sockets (docs/architecture.md "Packages and the direction of imports"). Tests may use node:; the sources they test may not.
 test('core sources import nothing from node: and no other package', () => {
   const srcDir = new URL('../src/', import.meta.url);
   const offenders: string[] = [];

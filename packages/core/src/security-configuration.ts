@@ -106,7 +106,7 @@ export function validateFirewallConfiguration(
   return { ok: true, rules: rules.rules, lists: lists.lists };
 }
 
-/** SHA-256 of the RFC 8785 canonical JSON of the configuration (DESIGN.md "The heartbeat"). */
+/** SHA-256 of the RFC 8785 canonical JSON of the configuration (docs/architecture.md "The heartbeat"). */
 export function configurationFingerprint(config: SecurityConfiguration): Promise<string> {
   return sha256Fingerprint(config);
 }

@@ -1,7 +1,7 @@
 /**
  * The manager's TLS policies for the agent endpoint (4120) and its dialer, as data.
  *
- * DESIGN.md "TLS": `modern` is the default (TLS 1.2+ with ECDHE and TLS 1.3); `compatible` and
+ * docs/architecture.md "TLS": `modern` is the default (TLS 1.2+ with ECDHE and TLS 1.3); `compatible` and
  * `legacy` widen it for older Deep Security agents (reference/agent-communication.txt, lines
  * 59–124). Each wider policy is the narrower one plus suites appended at the end, so a client
  * that the narrower policy accepts negotiates exactly the same suite under the wider one
@@ -36,7 +36,7 @@ export interface TlsPolicy {
   readonly summary: string;
   /** Lowest protocol accepted. `TLSv1.2` unless the policy is `legacy`. */
   readonly minVersion: TlsProtocol;
-  /** Highest protocol offered; always `TLSv1.3` — each side offers its best (DESIGN.md "TLS"). */
+  /** Highest protocol offered; always `TLSv1.3` — each side offers its best (docs/architecture.md "TLS"). */
   readonly maxVersion: TlsProtocol;
   /** TLS 1.3 suites (always {@link TLS13_SUITES}: TLS 1.3 has no weak suites to drop). */
   readonly tls13Suites: readonly IanaCipherSuite[];

@@ -56,8 +56,8 @@ export interface HeartbeatIngestDeps {
 }
 
 /**
- * The one ingest path for heartbeats, whichever side dialled (DESIGN.md "One ingest path in
- * the manager whichever side dialled; two transports"): the agent endpoint on 4120 and the
+ * The one ingest path for heartbeats, whichever side dialled (docs/architecture.md "One ingest
+ * path"): the agent endpoint on 4120 and the
  * dialer that calls agents' listeners hand every report and every result here, so events,
  * status, the offline deadline, alerts, expected fingerprints and operations follow the same
  * rules in all three directions. Transports only authenticate, carry bytes and bind results

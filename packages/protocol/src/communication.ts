@@ -1,7 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 
 /**
- * Communication direction on the wire (DESIGN.md "The heartbeat", spec "Configure
+ * Communication direction on the wire (docs/architecture.md "The heartbeat", spec "Configure
  * communication directionality"). In Bidirectional and Manager Initiated the agent listens on
  * its listening port and the manager dials it; the exchange is the same one, driven from the
  * other end, over these routes of the agent's listener.

@@ -2,7 +2,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import { CommunicationState, ListenerAddress } from './communication.js';
 
 /**
- * Wire protocol between agent and manager (DESIGN.md "The heartbeat"). Every message carries
+ * Wire protocol between agent and manager (docs/architecture.md "The heartbeat"). Every message carries
  * `protocolVersion`; a receiver rejects a version it does not speak with 400
  * `PROTOCOL_VERSION_UNSUPPORTED` rather than guessing.
  */

@@ -95,8 +95,8 @@ function isLoopback(ip: string): boolean {
 /**
  * Whether the agent's listener should serve a peer, decided by the configuration's effective
  * firewall rules (hidden listening-port rule included) with core's evaluator, as a new incoming
- * TCP connection to the listening port. This is the listener's own check (DESIGN.md "Firewall":
- * the restriction holds where nftables is absent); where nftables runs, the kernel has already
+ * TCP connection to the listening port. This is the listener's own check, so the restriction
+ * holds where nftables is absent (docs/architecture.md "Firewall"); where nftables runs, the kernel has already
  * applied the same rules in the same order, so the two agree.
  *
  * No configuration yet, or firewall Off: permitted (mutual TLS still admits only the manager).

@@ -227,7 +227,7 @@ export class AgentEndpointTls {
   }
 
   /**
-   * One port for every admitted TLS version (DESIGN.md "TLS"): the main server's `connection`
+   * One port for every admitted TLS version (docs/architecture.md "TLS"): the main server's `connection`
    * handler (Node's, which starts TLS on the socket) is replaced by {@link route}, which under
    * `legacy` reads the ClientHello first and hands a TLS 1.0/1.1 client to the legacy context —
    * which runs at OpenSSL security level 0, so the main context never has to.

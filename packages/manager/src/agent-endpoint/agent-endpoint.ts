@@ -78,7 +78,7 @@ const TOKEN_ERRORS = {
 /**
  * The agent endpoint (4120): activation with server-authenticated TLS and a token, then
  * heartbeats and operation results with mutual TLS, the client certificate being the agent's
- * identity. Its auth never shares code with the admin API's (STYLE.md: encapsulated plugins).
+ * identity. Its auth never shares code with the admin API's (docs/architecture.md "Security").
  */
 export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
   const now = deps.now ?? Date.now;

@@ -50,7 +50,7 @@ export interface ManagerExchangeDeps {
 const MAX_ROUNDS = 10;
 
 /**
- * The manager drives the exchange the agent drives in the other direction (DESIGN.md "The
+ * The manager drives the exchange the agent drives in the other direction (docs/architecture.md "The
  * heartbeat"), on one TLS connection to the agent's listener: ask for the report, ingest it
  * through the same path as a heartbeat on 4120, send the reply (acknowledged events,
  * operations), ingest the results. Repeats while the agent's spool held a full report.

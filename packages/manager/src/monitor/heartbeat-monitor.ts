@@ -37,7 +37,7 @@ export function reportedVmState(events: HeartbeatReport['events']): 'running' | 
 }
 
 /**
- * The monitor's hooks on the ingest path (DESIGN.md "Computer status and alerts"): inside the
+ * The monitor's hooks on the ingest path (docs/architecture.md "Computer status and alerts"): inside the
  * transaction of a heartbeat, and of an operation result, under a savepoint. They never fail
  * it: a failure undoes only the monitor's writes and is logged, the events are stored and
  * acknowledged whatever happens here, and the next heartbeat settles the state again. Every

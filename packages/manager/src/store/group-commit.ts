@@ -19,7 +19,7 @@ interface Unit {
  * writer anyway), so a unit that throws rolls back its own writes only and the others carry on;
  * each sees the writes of those before it, as it would had they committed first. No unit's
  * promise settles before the commit it rode in has returned: a heartbeat's events are
- * acknowledged to the agent only once they are durable (DESIGN.md "The heartbeat"). If the
+ * acknowledged to the agent only once they are durable (docs/architecture.md "The heartbeat"). If the
  * commit itself fails, every unit of the batch fails with it and nothing of them is stored.
  *
  * Batches form without waiting: the first unit starts a batch on the next turn of the event loop,

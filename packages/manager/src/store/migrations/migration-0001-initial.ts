@@ -98,7 +98,8 @@ export const m0001Initial = (dialect: MigrationDialect): Migration => ({
       .addColumn('severity', 'text', (c) => c.notNull())
       .addColumn('message', 'text', (c) => c.notNull())
       .addColumn('data', 'text')
-      // DESIGN.md: events are stored idempotently — a re-sent event is recognised, not doubled.
+      // Events are stored idempotently: a re-sent event is recognised, not doubled
+      // (docs/architecture.md "The heartbeat").
       .addUniqueConstraint('events_computer_seq', ['computer_id', 'seq'])
       .execute();
     await db.schema
