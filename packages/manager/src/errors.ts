@@ -33,6 +33,7 @@ export const ERRORS = {
   USER_INVALID: { status: 400, message: 'console user is not valid' },
   PASSWORD_TOO_WEAK: { status: 400, message: 'password not accepted' },
   FIREWALL_RULE_REFERENCE_UNKNOWN: { status: 400, message: 'the request names a firewall rule that does not exist' },
+  FIREWALL_LIST_INVALID: { status: 400, message: 'IP, MAC or port list is not valid' },
   SEARCH_CRITERIA_INVALID: {
     status: 400,
     message: 'search filter not usable (field names are case-sensitive; the reason names the criterion)',
@@ -78,6 +79,7 @@ export const ERRORS = {
   NOTIFIER_NOT_FOUND: { status: 404, message: 'no notifier with that ID' },
   POLICY_NOT_FOUND: { status: 404, message: 'no policy with that ID or name' },
   FIREWALL_RULE_NOT_FOUND: { status: 404, message: 'no firewall rule with that ID' },
+  FIREWALL_LIST_NOT_FOUND: { status: 404, message: 'no list of that kind with that ID' },
   ACTIVATION_TOKEN_NOT_FOUND: { status: 404, message: 'no activation token with that ID' },
   API_KEY_NOT_FOUND: { status: 404, message: 'no API key with that ID' },
   AGENT_PACKAGE_NOT_FOUND: {
@@ -95,6 +97,8 @@ export const ERRORS = {
   POLICY_HAS_CHILDREN: { status: 409, message: 'the policy has child policies; move or delete them first' },
   POLICY_IN_USE: { status: 409, message: 'computers are assigned to the policy; assign them another policy first' },
   FIREWALL_RULE_NAME_TAKEN: { status: 409, message: 'another firewall rule already has that name' },
+  FIREWALL_LIST_NAME_TAKEN: { status: 409, message: 'another list of that kind already has that name' },
+  FIREWALL_LIST_IN_USE: { status: 409, message: 'firewall rules name the list; change them first' },
   FIREWALL_RULE_IN_USE: {
     status: 409,
     message: 'the firewall rule is assigned to policies or computers; unassign it first',

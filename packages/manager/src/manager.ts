@@ -24,6 +24,7 @@ import { ComputerActionsService } from './services/computer-actions.js';
 import { ConfigurationService } from './services/configuration-service.js';
 import { ConsoleAuthService } from './services/console-auth-service.js';
 import { issueActivationToken } from './services/credentials.js';
+import { FirewallListService } from './services/firewall-list-service.js';
 import { FirewallService } from './services/firewall-service.js';
 import { PolicyService } from './services/policy-service.js';
 import { TlsPolicyService } from './services/tls-policy-service.js';
@@ -373,6 +374,7 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
       services: {
         policies: new PolicyService(store, configurations, { wakeDialer }),
         firewall: new FirewallService(store, configurations, { wakeDialer }),
+        firewallLists: new FirewallListService(store, configurations, { wakeDialer }),
         tlsPolicy: new TlsPolicyService(store, endpointTls),
         consoleAuth: new ConsoleAuthService(store),
         actions: new ComputerActionsService({

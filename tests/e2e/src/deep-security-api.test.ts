@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { heartbeat, type StateDir } from '@palisade/agent';
+import type { SecurityConfiguration } from '@palisade/core';
 import type { ApiViews as V } from '@palisade/manager';
 import { MANAGER_BIN, runCli } from './cli.js';
 import { activateTestAgent, type JsonReply, startTestManager, type TestManager } from './harness.js';
@@ -23,11 +25,12 @@ describe('Deep Security API compatibility', () => {
   /** The error reply: Deep Security's top-level `message`, and Palisade's `error` with its code. */
   const failure = (r: JsonReply) => r.json<V['Error']>();
   const computers: Record<string, number> = {};
+  const agents: Record<string, StateDir> = {};
 
   before(async () => {
     m = await startTestManager();
     for (const hostName of ['web-01.example.test', 'web-02.example.test', 'db_01.example.test']) {
-      await activateTestAgent(m, { hostName });
+      agents[hostName] = await activateTestAgent(m, { hostName });
     }
     for (const c of (await ok<V['ComputerList']>('GET', '/api/computers')).computers) computers[c.hostName] = c.ID;
   });
@@ -317,5 +320,54 @@ describe('Deep Security API compatibility', () => {
     assert.deepEqual(base.policySettings.platformSettingHeartbeatInactiveVmOfflineAlertEnabled, { value: 'false' });
     const unknown = await api('GET', '/api/policies/default/settings/noSuchSetting');
     assert.equal(unknown.status, 404);
+  });
+
+  test('IP and port lists: rules name them by …ListID, the agent gets their items, a list change reaches it', async () => {
+    const host = 'web-02.example.test';
+    const id = computers[host]!;
+    const admins = await ok<V['FirewallList']>('POST', '/api/iplists', {
+      name: 'ds-compat admins',
+      items: ['198.18.0.0/24', '198.18.9.9'],
+    });
+    const ports = await ok<V['FirewallList']>('POST', '/api/portlists', {
+      name: 'ds-compat ssh',
+      items: ['22', '2222'],
+    });
+    const rule = await ok<V['Rule']>('POST', '/api/firewallrules', {
+      name: 'ds-compat ssh from admins',
+      action: 'force-allow',
+      protocol: 'tcp',
+      sourceIPType: 'ip-list',
+      sourceIPListID: admins.ID,
+      destinationPortType: 'port-list',
+      destinationPortListID: ports.ID,
+    });
+    await ok('POST', `/api/computers/${id}/firewall`, { ruleIDs: [rule.ID] });
+    const status = async (computer: number) =>
+      (await ok<V['Computer']>('GET', `/api/computers/${computer}`)).computerStatus?.agentStatusMessages[0];
+    assert.equal(await status(id), 'Update Pending (Heartbeat)');
+    await heartbeat(agents[host]!);
+    assert.equal(await status(id), 'Managed (Online)');
+    const applied = () => agents[host]!.appliedConfiguration()!.configuration as SecurityConfiguration;
+    assert.deepEqual(applied().firewall.lists, {
+      ipLists: { [admins.ID]: ['198.18.0.0/24', '198.18.9.9'] },
+      macLists: {},
+      portLists: { [ports.ID]: ['22', '2222'] },
+    });
+    assert.equal((applied().firewall.rules[0] as V['Rule']).sourceIPListID, admins.ID);
+
+    // The list changes: the computer is behind until its agent has the new items; a computer
+    // whose rules name no list is not touched.
+    const db = computers['db_01.example.test']!;
+    await heartbeat(agents['db_01.example.test']!);
+    assert.equal(await status(db), 'Managed (Online)');
+    await ok('POST', `/api/portlists/${ports.ID}`, { items: ['22'] });
+    assert.equal(await status(id), 'Update Pending (Heartbeat)');
+    await heartbeat(agents[host]!);
+    assert.equal(await status(id), 'Managed (Online)');
+    assert.deepEqual(applied().firewall.lists?.portLists, { [ports.ID]: ['22'] });
+    assert.equal(await status(db), 'Managed (Online)');
+    const inUse = await api('DELETE', `/api/portlists/${ports.ID}`);
+    assert.deepEqual([inUse.status, failure(inUse).error.code], [409, 'FIREWALL_LIST_IN_USE']);
   });
 });

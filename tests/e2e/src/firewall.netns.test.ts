@@ -223,6 +223,38 @@ describe('firewall enforcement in network namespaces (nftables, hidden rule, lis
     assert.equal((await probe('other')).tcp, false);
   });
 
+  test('the same restriction by an IP list: a change to the list reaches the kernel, nothing else changed', async () => {
+    const list = await ok<V['FirewallList']>('POST', '/api/iplists', {
+      name: 'Managers',
+      items: [`${lab.ip('manager')} # the manager`],
+    });
+    await ok('POST', `/api/firewallrules/${rules.managerOnly}`, {
+      sourceMACType: 'any',
+      sourceIPType: 'ip-list',
+      sourceIPListID: list.ID,
+    });
+    await converge();
+    assert.deepEqual(await probe('manager'), { tcp: true, tls: true, error: null });
+    assert.equal((await probe('other')).tcp, false);
+    // The other host joins the list: only the list changed, and the kernel now lets it in.
+    await ok('POST', `/api/iplists/${list.ID}`, { items: [lab.ip('manager'), lab.ip('other')] });
+    await converge();
+    assert.match(
+      (await table())!.text,
+      new RegExp(
+        `ip saddr \\{ [^}]*${lab.ip('other').replace(/\./g, '\\.')}[^}]*\\} tcp dport 4118 counter name "?r_${rules.managerOnly}"? accept`,
+      ),
+    );
+    assert.deepEqual(await probe('other'), { tcp: true, tls: true, error: null });
+    await ok('POST', `/api/firewallrules/${rules.managerOnly}`, {
+      sourceIPType: 'single',
+      sourceIPValue: lab.ip('manager'),
+    });
+    await ok('DELETE', `/api/iplists/${list.ID}`);
+    await converge();
+    assert.equal((await probe('other')).tcp, false);
+  });
+
   test('where nftables is absent the listener guard keeps the restriction; the driver says why; the table comes back', async () => {
     // The table gone (as on a host without nftables): the kernel lets the other host's SYN in,
     // and the listener itself drops it before TLS; the manager is still served.

@@ -6,6 +6,7 @@ import { installErrorHandling } from '../http/error-handling.js';
 import { commonFastifyOptions } from '../http/fastify-options.js';
 import type { ComputerActionsService } from '../services/computer-actions.js';
 import type { ConsoleAuthService } from '../services/console-auth-service.js';
+import type { FirewallListService } from '../services/firewall-list-service.js';
 import type { FirewallService } from '../services/firewall-service.js';
 import type { PolicyService } from '../services/policy-service.js';
 import type { TlsPolicyService } from '../services/tls-policy-service.js';
@@ -17,6 +18,7 @@ import { computersRoutes } from './computers-routes.js';
 import { consoleRoutes, installSecurityHeaders } from './console-static.js';
 import { dashboardRoutes } from './dashboard-routes.js';
 import { agentDownloadRoute, type DeploymentRouteDeps, deploymentRoutes } from './deployment-routes.js';
+import { firewallListRoutes } from './firewall-list-routes.js';
 import { firewallRoutes } from './firewall-routes.js';
 import { legacyRestRoutes, managerInfoRoutes } from './manager-info-routes.js';
 import { monitoringRoutes } from './monitoring-routes.js';
@@ -30,6 +32,8 @@ import { tlsRoutes } from './tls-routes.js';
 export interface ApiServices {
   policies: PolicyService;
   firewall: FirewallService;
+  /** IP, MAC and port lists. */
+  firewallLists: FirewallListService;
   tlsPolicy: TlsPolicyService;
   /** Console users and sessions (sign-in, the session cookie beside API keys). */
   consoleAuth: ConsoleAuthService;
@@ -72,7 +76,7 @@ export function createApiServer(deps: ApiServerDeps): FastifyInstance {
   // Before any route: the document is collected from the routes as they are registered.
   const openapi = new OpenApiCollector();
   openapi.install(app);
-  const { policies, firewall, tlsPolicy, consoleAuth, actions } = deps.services;
+  const { policies, firewall, firewallLists, tlsPolicy, consoleAuth, actions } = deps.services;
 
   app.get('/healthz', async (_req, reply) => {
     try {
@@ -118,6 +122,7 @@ export function createApiServer(deps: ApiServerDeps): FastifyInstance {
     });
     tlsRoutes(api, tlsPolicy);
     firewallRoutes(api, firewall);
+    firewallListRoutes(api, firewallLists);
     managerInfoRoutes(api);
     if (deps.monitoring) monitoringRoutes(api, deps.store, deps.monitoring, now);
     if (actions) actionsRoutes(api, actions, deps.heartbeatIntervalSeconds);

@@ -8,6 +8,7 @@ import type { ComputerView } from './computer-view.js';
 import type { ComputerList } from './computers-routes.js';
 import type { ActivationTokenView, AgentDeploymentScriptView, AgentPackageView } from './deployment-routes.js';
 import type { EventPage, EventView } from './events-routes.js';
+import type { FirewallListView } from './firewall-list-routes.js';
 import type { ComputerFirewallView, EffectiveView, PolicyFirewallView } from './firewall-routes.js';
 import type { NotifierView } from './notifiers-routes.js';
 import type { PolicyList } from './policies-routes.js';
@@ -43,6 +44,8 @@ export interface ApiViews {
 
   Error: Static<typeof ErrorBody>;
   Event: Static<typeof EventView>;
+  /** An IP, MAC or port list. */
+  FirewallList: Static<typeof FirewallListView>;
   EventPage: Static<typeof EventPage>;
   Notifier: Static<typeof NotifierView>;
   Policy: Static<typeof PolicyView>;

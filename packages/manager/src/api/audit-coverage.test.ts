@@ -11,6 +11,7 @@ import { hashSecret, newSecret } from '../secrets.js';
 import { ComputerActionsService } from '../services/computer-actions.js';
 import { ConfigurationService } from '../services/configuration-service.js';
 import { ConsoleAuthService } from '../services/console-auth-service.js';
+import { FirewallListService } from '../services/firewall-list-service.js';
 import { FirewallService } from '../services/firewall-service.js';
 import { PolicyService } from '../services/policy-service.js';
 import { TlsPolicyService } from '../services/tls-policy-service.js';
@@ -183,6 +184,7 @@ describe('audit log: computer actions and VM state', () => {
       services: {
         policies: new PolicyService(store, configurations),
         firewall: new FirewallService(store, configurations),
+        firewallLists: new FirewallListService(store, configurations),
         tlsPolicy: new TlsPolicyService(store, undefined),
         consoleAuth: new ConsoleAuthService(store),
         actions,

@@ -16,7 +16,6 @@ import {
 } from '@palisade/core';
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { PalisadeError } from '../errors.js';
 import type {
   ComputerFirewall,
   EffectiveComputerFirewall,
@@ -25,7 +24,7 @@ import type {
 } from '../services/firewall-service.js';
 import type { FirewallRuleRecord } from '../store/store.js';
 import { actorOf } from './auth-actor.js';
-import { EmptyReply, IdParams, Nullable } from './schemas.js';
+import { EmptyReply, IdParams, Nullable, withoutReadOnlyId } from './schemas.js';
 import { searchFieldsOf, searchRoute } from './search-route.js';
 
 // ----- schemas ---------------------------------------------------------------------------------
@@ -265,20 +264,6 @@ type Id = Static<typeof IdParams>;
 
 // ----- views -----------------------------------------------------------------------------------
 
-/**
- * A request body as core's input: `ID` is read-only, so a body echoed from a GET is accepted —
- * on modify only when it is the rule being written (another ID is most likely the wrong rule).
- */
-function ruleInput(body: Static<typeof RuleWrite>, id?: number): Record<string, unknown> {
-  const { ID, ...rest } = body;
-  if (id !== undefined && ID !== undefined && ID !== id)
-    throw new PalisadeError(
-      'FIREWALL_RULE_INVALID',
-      `ID: ${ID} is not the rule being modified (${id}); ID is read-only`,
-    );
-  return rest;
-}
-
 function ruleFieldsView(rule: FirewallRule) {
   const { id: _id, ...fields } = rule;
   return fields;
@@ -385,7 +370,13 @@ export function firewallRoutes(app: FastifyInstance, firewall: FirewallService):
         response: { 200: RuleView },
       },
     },
-    async (req) => ruleView(await firewall.createRule(ruleInput(req.body), actorOf(req))),
+    async (req) =>
+      ruleView(
+        await firewall.createRule(
+          withoutReadOnlyId(req.body, undefined, 'FIREWALL_RULE_INVALID', 'rule'),
+          actorOf(req),
+        ),
+      ),
   );
 
   app.get<{ Params: Id }>(
@@ -409,7 +400,14 @@ export function firewallRoutes(app: FastifyInstance, firewall: FirewallService):
     },
     async (req) => {
       const id = Number(req.params.id);
-      return ruleView(await firewall.modifyRule(id, ruleInput(req.body, id), 'merge', actorOf(req)));
+      return ruleView(
+        await firewall.modifyRule(
+          id,
+          withoutReadOnlyId(req.body, id, 'FIREWALL_RULE_INVALID', 'rule'),
+          'merge',
+          actorOf(req),
+        ),
+      );
     },
   );
 
@@ -428,7 +426,14 @@ export function firewallRoutes(app: FastifyInstance, firewall: FirewallService):
     },
     async (req) => {
       const id = Number(req.params.id);
-      return ruleView(await firewall.modifyRule(id, ruleInput(req.body, id), 'replace', actorOf(req)));
+      return ruleView(
+        await firewall.modifyRule(
+          id,
+          withoutReadOnlyId(req.body, id, 'FIREWALL_RULE_INVALID', 'rule'),
+          'replace',
+          actorOf(req),
+        ),
+      );
     },
   );
 

@@ -1,5 +1,6 @@
 import { SETTINGS_CATALOG, type SettingName } from '@palisade/core';
 import { type TSchema, Type } from '@sinclair/typebox';
+import { type ErrorCode, PalisadeError } from '../errors.js';
 
 /**
  * Schemas the REST routes share. Requests are validated against them (strictly: no coercion,
@@ -81,3 +82,19 @@ export const ErrorBody = Type.Object({
 });
 
 export const EmptyReply = Type.Null({ description: 'no content' });
+
+/**
+ * A write body without its read-only `ID`: a body echoed from a GET carries it, and is accepted —
+ * on modify only when it is the object being written (another ID is most likely the wrong one).
+ */
+export function withoutReadOnlyId<T extends { ID?: number | undefined }>(
+  body: T,
+  id: number | undefined,
+  code: ErrorCode,
+  noun: string,
+): Omit<T, 'ID'> {
+  const { ID, ...rest } = body;
+  if (id !== undefined && ID !== undefined && ID !== id)
+    throw new PalisadeError(code, `ID: ${ID} is not the ${noun} being modified (${id}); ID is read-only`);
+  return rest;
+}

@@ -2,7 +2,9 @@ import {
   buildSecurityConfiguration,
   type ComputerSettingsInput,
   configurationFingerprint,
+  type FirewallListContents,
   type FirewallRule,
+  NO_FIREWALL_LISTS,
   type PolicyId,
   PolicyTree,
   type ResolvedSettings,
@@ -33,6 +35,14 @@ export interface PolicySnapshot {
   readonly records: readonly PolicyRecord[];
   readonly tree: PolicyTree;
   readonly firewall: FirewallAssignmentRows;
+  /** Every IP, MAC and port list's items (their changes bump the version too). */
+  readonly lists: FirewallListContents;
+}
+
+/** A computer's firewall as its configuration carries it: the effective rules and the lists they name. */
+export interface ComputerFirewallInput {
+  readonly rules: readonly FirewallRule[];
+  readonly lists: FirewallListContents;
 }
 
 /** Reads of a snapshot that saw the version move under them, before giving up (a change storm). */
@@ -66,10 +76,11 @@ export class ConfigurationService {
     for (let attempt = 0; attempt < SNAPSHOT_ATTEMPTS; attempt++) {
       const version = await repos.policies.treeVersion();
       if (version !== null && this.cached?.version === version) return this.cached;
-      const [records, overrides, firewall] = await Promise.all([
+      const [records, overrides, firewall, lists] = await Promise.all([
         repos.policies.list(),
         repos.policies.overrides(),
         repos.firewall.policyAssignments(),
+        repos.firewallLists.contents(),
       ]);
       const snapshot: PolicySnapshot = {
         version,
@@ -78,6 +89,7 @@ export class ConfigurationService {
           records.map((p) => ({ id: p.id, parentId: p.parentId, name: p.name, overrides: overrides.get(p.id) ?? {} })),
         ),
         firewall,
+        lists,
       };
       if (version === null) return snapshot;
       if ((await repos.policies.treeVersion()) !== version) continue;
@@ -101,7 +113,7 @@ export class ConfigurationService {
       snapshot ?? this.policies(repos),
       repos.firewall.computerAssignments(computerIds),
     ]);
-    return new FirewallAssignments(s.firewall, own);
+    return new FirewallAssignments(s.firewall, own, s.lists);
   }
 
   /** For an enrolled computer, as `repos` sees it. */
@@ -117,17 +129,17 @@ export class ConfigurationService {
     return this.fromTree(
       snapshot.tree,
       { policyId: c.policyId, overrides, platform: c.platform },
-      firewall.rulesFor(snapshot.tree, c.policyId, c.id),
+      firewall.firewallFor(snapshot.tree, c.policyId, c.id),
     );
   }
 
   /** For a computer that does not exist yet (activation): its policy's values only. */
   async forNewComputer(policyId: PolicyId, platform: string, repos: Repositories): Promise<EffectiveConfiguration> {
-    const { tree, firewall } = await this.policies(repos);
+    const { tree, firewall, lists } = await this.policies(repos);
     return this.fromTree(
       tree,
       { policyId, overrides: {}, platform },
-      new FirewallAssignments(firewall).rulesFor(tree, policyId, null),
+      new FirewallAssignments(firewall, undefined, lists).firewallFor(tree, policyId, null),
     );
   }
 
@@ -155,20 +167,22 @@ export class ConfigurationService {
   }
 
   /**
-   * From a tree already in hand (e.g. the one a change is about to store). `firewallRules`: the
-   * computer's effective firewall rules (policy chain + its own; see `firewall`), part of the
-   * configuration and so of the fingerprint. Omitted means none.
+   * From a tree already in hand (e.g. the one a change is about to store). `firewall`: the
+   * computer's effective firewall rules (policy chain + its own) and the lists they name (see
+   * `firewall(…).firewallFor`), part of the configuration and so of the fingerprint. Omitted
+   * means none.
    */
   async fromTree(
     tree: PolicyTree,
     computer: ComputerSettingsInput,
-    firewallRules: readonly FirewallRule[] = [],
+    firewall: ComputerFirewallInput = { rules: [], lists: NO_FIREWALL_LISTS },
   ): Promise<EffectiveConfiguration> {
     const resolved: ResolvedSettings = tree.resolveForComputer(computer);
     const configuration = buildSecurityConfiguration({
       settings: resolved.values,
       heartbeatIntervalSeconds: this.heartbeatIntervalSeconds,
-      firewallRules,
+      firewallRules: firewall.rules,
+      firewallLists: firewall.lists,
     });
     return {
       settings: resolved.values,

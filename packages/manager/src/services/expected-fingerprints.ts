@@ -49,7 +49,7 @@ export async function refreshExpectedFingerprints(
         await configurations.fromTree(
           t,
           { policyId: c.policyId, overrides, platform: c.platform },
-          firewall.rulesFor(t, c.policyId, c.id),
+          firewall.firewallFor(t, c.policyId, c.id),
         )
       ).fingerprint;
       memo.set(key, fingerprint);

@@ -1,4 +1,10 @@
-import type { FirewallRule, PolicyId, PolicyTree } from '@palisade/core';
+import {
+  type FirewallListContents,
+  type FirewallRule,
+  NO_FIREWALL_LISTS,
+  type PolicyId,
+  type PolicyTree,
+} from '@palisade/core';
 import type { FirewallAssignmentRows } from '../store/store.js';
 
 /** Where an effective rule comes from: a policy of the computer's chain, or the computer itself. */
@@ -28,6 +34,8 @@ export class FirewallAssignments {
   constructor(
     private readonly policies: FirewallAssignmentRows,
     private readonly computers: FirewallAssignmentRows = NONE,
+    /** Every IP, MAC and port list's items, for the lists the rules name. */
+    readonly lists: FirewallListContents = NO_FIREWALL_LISTS,
   ) {}
 
   /** The rules assigned on the policy itself, in assignment order. */
@@ -59,8 +67,15 @@ export class FirewallAssignments {
     return out;
   }
 
-  /** The rules a computer (or a new computer on the policy, computerId null) is to enforce. */
-  rulesFor(tree: PolicyTree, policyId: PolicyId, computerId: number | null): FirewallRule[] {
-    return this.effective(tree, policyId, computerId).map((a) => a.rule);
+  /**
+   * What a computer (or a new computer on the policy, computerId null) is to enforce: its rules,
+   * and the lists (all of them; the configuration keeps those the rules name).
+   */
+  firewallFor(
+    tree: PolicyTree,
+    policyId: PolicyId,
+    computerId: number | null,
+  ): { rules: FirewallRule[]; lists: FirewallListContents } {
+    return { rules: this.effective(tree, policyId, computerId).map((a) => a.rule), lists: this.lists };
   }
 }

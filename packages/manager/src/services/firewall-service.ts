@@ -3,6 +3,7 @@ import {
   effectiveFirewallRules,
   type FirewallRule,
   firewallRuleListReferences,
+  listNoun,
   mergeFirewallRule,
   nftablesProblems,
   type PolicyId,
@@ -18,6 +19,7 @@ import type {
   NewAuditEvent,
   Repositories,
 } from '../store/store.js';
+import { computersUsingRules } from './computers-using-rules.js';
 import { ConfigurationChanges } from './configuration-changes.js';
 import type { AssignedFirewallRule, FirewallAssignments } from './firewall-assignments.js';
 
@@ -108,6 +110,15 @@ function ruleAudit(
   };
 }
 
+/** Every list the rule names must exist (and be of its kind), or the computers enforcing it could not get its items. */
+async function requireLists(tx: Repositories, rule: FirewallRule): Promise<void> {
+  const missing: string[] = [];
+  for (const ref of firewallRuleListReferences(rule))
+    if (!(await tx.firewallLists.get(ref.kind, ref.id)))
+      missing.push(`${ref.member} ${ref.id} names no ${listNoun(ref.kind)}`);
+  if (missing.length > 0) throw new PalisadeError('FIREWALL_LIST_REFERENCE_UNKNOWN', missing.join('; '));
+}
+
 function uniqueIds(ids: readonly number[]): number[] {
   return [...new Set(ids)];
 }
@@ -135,7 +146,7 @@ export class FirewallService extends ConfigurationChanges {
     const checked = checkRule(input, PLACEHOLDER_ID);
     return this.store.transaction(async (tx) => {
       await this.requireFreeName(tx, checked.name, null);
-      this.requireLists(checked);
+      await requireLists(tx, checked);
       // A new rule is assigned nowhere: no fingerprint changes.
       const created = await tx.firewall.createRule(checked.name, (id) => ({ ...checked, id: String(id) }), this.now());
       await tx.audit.insert([
@@ -162,11 +173,11 @@ export class FirewallService extends ConfigurationChanges {
       const rule = checkRule(mode === 'merge' ? mergeFirewallRule(current.rule, input) : input, String(id));
       if (JSON.stringify(rule) === JSON.stringify(current.rule)) return current;
       await this.requireFreeName(tx, rule.name, id);
-      this.requireLists(rule);
+      await requireLists(tx, rule);
       const t = this.now();
       await tx.firewall.updateRule(id, rule, t);
       await tx.audit.insert([ruleAudit('firewallRule.modify', id, current.rule, rule, actor, t)]);
-      await refresh(await this.computersUsingRule(tx, id));
+      await refresh(await computersUsingRules(tx, this.configurations, [id]));
       return { ...current, rule, updatedAt: t };
     });
   }
@@ -250,13 +261,15 @@ export class FirewallService extends ConfigurationChanges {
         this.configurations.firewall(tx, [computerId]),
       ]);
       const assigned = firewall.effective(tree, c.policyId, c.id);
+      const rules = assigned.map((a) => a.rule);
       const e = await this.configurations.fromTree(
         tree,
         { policyId: c.policyId, overrides, platform: c.platform },
-        assigned.map((a) => a.rule),
+        { rules, lists: firewall.lists },
       );
       const effective = effectiveFirewallRules({
-        rules: assigned.map((a) => a.rule),
+        rules,
+        lists: firewall.lists,
         listen: e.configuration.communication.listen,
         listeningPort: e.configuration.communication.listeningPort,
       });
@@ -322,40 +335,8 @@ export class FirewallService extends ConfigurationChanges {
       throw new PalisadeError('FIREWALL_RULE_NAME_TAKEN', `"${name}" is rule ${other}`);
   }
 
-  /**
-   * Every list the rule names must exist, or the computers enforcing it could not get its items.
-   * IP, MAC and port lists are not stored yet (docs/deep-security-api.md): any reference is unknown.
-   */
-  private requireLists(rule: FirewallRule): void {
-    const refs = firewallRuleListReferences(rule);
-    if (refs.length > 0)
-      throw new PalisadeError('FIREWALL_LIST_REFERENCE_UNKNOWN', refs.map((r) => `${r.member} ${r.id}`).join(', '));
-  }
-
   private async requireRules(tx: Repositories, ids: readonly number[]): Promise<void> {
     const missing = await tx.firewall.missingRuleIds(ids);
     if (missing.length > 0) throw new PalisadeError('FIREWALL_RULE_REFERENCE_UNKNOWN', `ruleIDs ${missing.join(', ')}`);
-  }
-
-  /** Computers whose effective rules include the rule: on a policy subtree that assigns it, or assigning it themselves. */
-  private async computersUsingRule(tx: Repositories, ruleId: number): Promise<ComputerRecord[]> {
-    const [{ tree }, usage, direct] = await Promise.all([
-      this.configurations.policies(tx),
-      tx.firewall.ruleUsage(ruleId),
-      tx.firewall.computerIdsWithRules([ruleId]),
-    ]);
-    const policyIds = new Set<number>();
-    for (const p of usage.policies) {
-      policyIds.add(p.id);
-      for (const d of tree.descendantsOf(p.id)) policyIds.add(d.id);
-    }
-    const computers = policyIds.size > 0 ? await tx.computers.listByPolicy([...policyIds]) : [];
-    const seen = new Set(computers.map((c) => c.id));
-    for (const id of direct) {
-      if (seen.has(id)) continue;
-      const c = await tx.computers.get(id);
-      if (c) computers.push(c);
-    }
-    return computers;
   }
 }

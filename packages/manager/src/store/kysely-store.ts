@@ -9,6 +9,7 @@ import { ComputerRepository } from './repositories/computer-repository.js';
 import { ConsoleUserRepository } from './repositories/console-user-repository.js';
 import { DialTargetRepository } from './repositories/dial-target-repository.js';
 import { EventRepository } from './repositories/event-repository.js';
+import { FirewallListRepository } from './repositories/firewall-list-repository.js';
 import { FirewallRepository } from './repositories/firewall-repository.js';
 import { NotifierRepository } from './repositories/notifier-repository.js';
 import { OperationRepository } from './repositories/operation-repository.js';
@@ -24,6 +25,7 @@ class RepositorySet implements Repositories {
   readonly computers: ComputerRepository;
   readonly policies: PolicyRepository;
   readonly firewall: FirewallRepository;
+  readonly firewallLists: FirewallListRepository;
   readonly operations: OperationRepository;
   readonly events: EventRepository;
   readonly alerts: AlertRepository;
@@ -40,6 +42,7 @@ class RepositorySet implements Repositories {
     this.computers = new ComputerRepository(session);
     this.policies = new PolicyRepository(session);
     this.firewall = new FirewallRepository(session);
+    this.firewallLists = new FirewallListRepository(session);
     this.operations = new OperationRepository(session);
     this.events = new EventRepository(session);
     this.alerts = new AlertRepository(session);

@@ -159,6 +159,16 @@ export interface Database {
   firewall_rules: { id: Generated<number>; name: string; rule: string; created_at: number; updated_at: number };
   policy_firewall_rules: { policy_id: number; rule_id: number; position: number };
   computer_firewall_rules: { computer_id: number; rule_id: number; position: number };
+  /** 0010_firewall_lists: see migration-0010-firewall-lists.ts. */
+  firewall_lists: {
+    id: Generated<number>;
+    kind: string;
+    name: string;
+    description: string;
+    items: string;
+    created_at: number;
+    updated_at: number;
+  };
   /** 0007_console: see migration-0007-console.ts. */
   console_users: {
     id: Generated<number>;

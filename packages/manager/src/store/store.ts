@@ -7,6 +7,7 @@ import type { ComputerRepository } from './repositories/computer-repository.js';
 import type { ConsoleUserRepository } from './repositories/console-user-repository.js';
 import type { DialTargetRepository } from './repositories/dial-target-repository.js';
 import type { EventRepository } from './repositories/event-repository.js';
+import type { FirewallListRepository } from './repositories/firewall-list-repository.js';
 import type { FirewallRepository } from './repositories/firewall-repository.js';
 import type { NotifierRepository } from './repositories/notifier-repository.js';
 import type { OperationRepository } from './repositories/operation-repository.js';
@@ -53,6 +54,7 @@ export type {
   DialTargetRecord,
 } from './repositories/dial-target-repository.js';
 export type { EventQuery, EventRecord, PendingEvent, ReportedEvent } from './repositories/event-repository.js';
+export type { FirewallListRecord, FirewallListWrite } from './repositories/firewall-list-repository.js';
 export type {
   FirewallAssignmentRows,
   FirewallRuleRecord,
@@ -77,6 +79,8 @@ export interface Repositories {
   readonly computers: ComputerRepository;
   readonly policies: PolicyRepository;
   readonly firewall: FirewallRepository;
+  /** IP, MAC and port lists that firewall rules name. */
+  readonly firewallLists: FirewallListRepository;
   readonly operations: OperationRepository;
   readonly events: EventRepository;
   /** Alerts and their outbox (the monitor's). */

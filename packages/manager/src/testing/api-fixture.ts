@@ -8,6 +8,7 @@ import { openInitializedStore } from '../manager.js';
 import { hashSecret, newSecret } from '../secrets.js';
 import { ConfigurationService } from '../services/configuration-service.js';
 import { ConsoleAuthService } from '../services/console-auth-service.js';
+import { FirewallListService } from '../services/firewall-list-service.js';
 import { FirewallService } from '../services/firewall-service.js';
 import { PolicyService } from '../services/policy-service.js';
 import { TlsPolicyService } from '../services/tls-policy-service.js';
@@ -64,6 +65,7 @@ export async function startApiFixture(o: ApiFixtureOptions = {}): Promise<ApiFix
     services: {
       policies: new PolicyService(store, configurations, { now }),
       firewall: new FirewallService(store, configurations, { now }),
+      firewallLists: new FirewallListService(store, configurations, { now }),
       tlsPolicy: new TlsPolicyService(store, undefined, now),
       consoleAuth: new ConsoleAuthService(store, now),
     },

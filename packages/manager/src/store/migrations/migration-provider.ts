@@ -7,6 +7,7 @@ import { m0006FirewallRuleModel } from './migration-0006-firewall-rule-model.js'
 import { m0007Console } from './migration-0007-console.js';
 import { m0008AgentLifecycle } from './migration-0008-agent-lifecycle.js';
 import { m0009Versions } from './migration-0009-versions.js';
+import { m0010FirewallLists } from './migration-0010-firewall-lists.js';
 import type { MigrationDialect } from './migration-dialect.js';
 
 export type { MigrationDialect } from './migration-dialect.js';
@@ -26,6 +27,7 @@ export function migrationProvider(dialect: MigrationDialect): MigrationProvider 
       '0007_console': m0007Console(dialect),
       '0008_agent_lifecycle': m0008AgentLifecycle(dialect),
       '0009_versions': m0009Versions(dialect),
+      '0010_firewall_lists': m0010FirewallLists(dialect),
     }),
   };
 }

@@ -22,6 +22,10 @@ export type AuditAction =
   | 'firewallRule.create'
   | 'firewallRule.modify'
   | 'firewallRule.delete'
+  /** IP, MAC and port lists (`setting` the kind: ip, mac, port; values name, description, items as JSON). */
+  | 'firewallList.create'
+  | 'firewallList.modify'
+  | 'firewallList.delete'
   /** A manager system setting (`setting` names it, e.g. the agent TLS policy). */
   | 'system.setting'
   /** Computer actions as requested (Check Status: `newValue` how it is delivered; Send Policy: fingerprints). */
@@ -47,6 +51,7 @@ export const AUDIT_TARGET_TYPES = [
   'policy',
   'computer',
   'firewallRule',
+  'firewallList',
   'system',
   'user',
   'activationToken',
