@@ -370,4 +370,36 @@ describe('Deep Security API compatibility', () => {
     const inUse = await api('DELETE', `/api/portlists/${ports.ID}`);
     assert.deepEqual([inUse.status, failure(inUse).error.code], [409, 'FIREWALL_LIST_IN_USE']);
   });
+
+  test('firewall assignments under policies and computers: GET, POST adds, PUT sets, DELETE removes one', async () => {
+    const rules = (
+      await ok<V['RuleList']>('POST', '/api/firewallrules/search', {
+        searchCriteria: [{ fieldName: 'name', stringValue: 'ds-compat %' }],
+      })
+    ).firewallRules.map((r) => r.ID);
+    const [a, b, c] = rules;
+    const policy = await ok<V['Policy']>('POST', '/api/policies', { name: 'ds-compat assignments', parentID: 1 });
+    const path = `/api/policies/${policy.ID}/firewall/assignments`;
+    assert.deepEqual(await ok('GET', path), { assignedRuleIDs: [] });
+    // Ansible's trendmicro.deepsec policy assignment module: POST {ruleIDs} to add, DELETE …/{id} to remove.
+    assert.deepEqual(await ok('POST', path, { ruleIDs: [a, b] }), { assignedRuleIDs: [a, b] });
+    assert.deepEqual(await ok('POST', path, { ruleIDs: [b, c] }), { assignedRuleIDs: [a, b, c] });
+    assert.deepEqual(await ok('DELETE', `${path}/${b}`), { assignedRuleIDs: [a, c] });
+    assert.deepEqual(await ok('DELETE', `${path}/${b}`), { assignedRuleIDs: [a, c] }, 'removing it again: no change');
+    assert.deepEqual(await ok('PUT', path, { ruleIDs: [c] }), { assignedRuleIDs: [c] });
+    // The same rules seen through Palisade's view of the policy's firewall.
+    assert.deepEqual((await ok<V['PolicyFirewall']>('GET', `/api/policies/${policy.ID}/firewall`)).ruleIDs, [c]);
+    const unknown = await api('POST', path, { ruleIDs: [999999] });
+    assert.deepEqual([unknown.status, failure(unknown).error.code], [400, 'FIREWALL_RULE_REFERENCE_UNKNOWN']);
+
+    const computer = computers['db_01.example.test']!;
+    const cpath = `/api/computers/${computer}/firewall/assignments`;
+    assert.deepEqual(await ok('POST', cpath, { ruleIDs: [a] }), { assignedRuleIDs: [a] });
+    assert.equal(
+      (await ok<V['Computer']>('GET', `/api/computers/${computer}`)).computerStatus?.agentStatusMessages[0],
+      'Update Pending (Heartbeat)',
+    );
+    assert.deepEqual(await ok('DELETE', `${cpath}/${a}`), { assignedRuleIDs: [] });
+    assert.equal((await api('GET', '/api/computers/999999/firewall/assignments')).status, 404);
+  });
 });

@@ -17,6 +17,7 @@ import {
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type {
+  AssignmentChange,
   ComputerFirewall,
   EffectiveComputerFirewall,
   FirewallService,
@@ -514,6 +515,8 @@ export function firewallRoutes(app: FastifyInstance, firewall: FirewallService):
       computerFirewallView(await firewall.setComputerFirewall(Number(req.params.id), req.body.ruleIDs, actorOf(req))),
   );
 
+  assignmentRoutes(app, firewall, tags);
+
   app.get<{ Params: Id }>(
     '/api/computers/:id/firewall/effective',
     {
@@ -528,4 +531,81 @@ export function firewallRoutes(app: FastifyInstance, firewall: FirewallService):
     },
     async (req) => effectiveView(await firewall.effectiveForComputer(Number(req.params.id))),
   );
+}
+
+const Assignments = Type.Object({
+  assignedRuleIDs: Type.Array(Type.Integer(), {
+    description: 'the rules assigned on the policy or computer itself, in assignment order (not what it inherits)',
+  }),
+});
+const AssignmentParams = Type.Object(
+  {
+    id: IdParams.properties.id,
+    ruleID: Type.String({ pattern: '^[1-9][0-9]{0,15}$', description: 'firewall rule ID' }),
+  },
+  { additionalProperties: false },
+);
+
+/**
+ * Deep Security's `…/firewall/assignments` under policies and computers: `GET` the rules assigned
+ * there (`assignedRuleIDs`), `POST` adds rules, `PUT` sets the list, `DELETE …/{ruleID}` removes
+ * one (removing one not assigned is no change). Each change reaches the computers it concerns, as
+ * `POST …/firewall` does.
+ */
+function assignmentRoutes(app: FastifyInstance, firewall: FirewallService, tags: string[]): void {
+  for (const o of [
+    {
+      collection: 'policies',
+      noun: 'policy',
+      read: async (id: number) => (await firewall.policyFirewall(id)).ruleIds,
+      change: async (id: number, mode: AssignmentChange, ids: readonly number[], actor: string) =>
+        (await firewall.assignPolicyRules(id, mode, ids, actor)).ruleIds,
+    },
+    {
+      collection: 'computers',
+      noun: 'computer',
+      read: async (id: number) => (await firewall.computerFirewall(id)).ruleIds,
+      change: async (id: number, mode: AssignmentChange, ids: readonly number[], actor: string) =>
+        (await firewall.assignComputerRules(id, mode, ids, actor)).ruleIds,
+    },
+  ] as const) {
+    const path = `/api/${o.collection}/:id/firewall/assignments`;
+    const view = (ids: readonly number[]) => ({ assignedRuleIDs: [...ids] });
+    app.get<{ Params: Id }>(
+      path,
+      {
+        schema: {
+          summary: `List firewall rule IDs assigned to a ${o.noun}`,
+          tags,
+          params: IdParams,
+          response: { 200: Assignments },
+        },
+      },
+      async (req) => view(await o.read(Number(req.params.id))),
+    );
+    for (const [method, mode, summary] of [
+      ['post', 'add', `Add firewall rule IDs to a ${o.noun}`],
+      ['put', 'set', `Set the firewall rule IDs of a ${o.noun}`],
+    ] as const) {
+      app[method]<{ Params: Id; Body: Static<typeof RuleIds> }>(
+        path,
+        {
+          schema: { summary, tags, params: IdParams, body: RuleIds, response: { 200: Assignments } },
+        },
+        async (req) => view(await o.change(Number(req.params.id), mode, req.body.ruleIDs, actorOf(req))),
+      );
+    }
+    app.delete<{ Params: Static<typeof AssignmentParams> }>(
+      `${path}/:ruleID`,
+      {
+        schema: {
+          summary: `Remove a firewall rule ID from a ${o.noun}`,
+          tags,
+          params: AssignmentParams,
+          response: { 200: Assignments },
+        },
+      },
+      async (req) => view(await o.change(Number(req.params.id), 'remove', [Number(req.params.ruleID)], actorOf(req))),
+    );
+  }
 }

@@ -123,6 +123,15 @@ function uniqueIds(ids: readonly number[]): number[] {
   return [...new Set(ids)];
 }
 
+/** How an assignment change treats the list it is given (Deep Security's POST, DELETE, PUT). */
+export type AssignmentChange = 'add' | 'remove' | 'set';
+
+function applyChange(before: readonly number[], mode: AssignmentChange, ids: readonly number[]): readonly number[] {
+  if (mode === 'set') return ids;
+  if (mode === 'add') return [...before, ...ids.filter((id) => !before.includes(id))];
+  return before.filter((id) => !ids.includes(id));
+}
+
 /**
  * Firewall rules as a manager resource, their assignment to policies and computers, and the
  * effective list a computer enforces. Every change goes in one transaction with the recomputed
@@ -206,14 +215,41 @@ export class FirewallService extends ConfigurationChanges {
   }
 
   /** Replaces the policy's own rule list; every computer on it or below it gets a new expected fingerprint. */
-  async setPolicyFirewall(policyId: PolicyId, ruleIds: readonly number[], actor: string): Promise<PolicyFirewall> {
-    const ids = uniqueIds(ruleIds);
+  setPolicyFirewall(policyId: PolicyId, ruleIds: readonly number[], actor: string): Promise<PolicyFirewall> {
+    return this.changePolicyFirewall(policyId, () => ruleIds, ruleIds, actor);
+  }
+
+  /**
+   * Changes the policy's own rule list (Deep Security's assignments): `add` appends the rules not
+   * yet there, `remove` takes these out (a rule not assigned is no change), `set` replaces it.
+   */
+  assignPolicyRules(
+    policyId: PolicyId,
+    mode: AssignmentChange,
+    ruleIds: readonly number[],
+    actor: string,
+  ): Promise<PolicyFirewall> {
+    return this.changePolicyFirewall(
+      policyId,
+      (before) => applyChange(before, mode, ruleIds),
+      mode === 'remove' ? [] : ruleIds,
+      actor,
+    );
+  }
+
+  private changePolicyFirewall(
+    policyId: PolicyId,
+    next: (before: readonly number[]) => readonly number[],
+    mustExist: readonly number[],
+    actor: string,
+  ): Promise<PolicyFirewall> {
     return this.change(async (tx, refresh) => {
       await tx.policies.lockTree();
       const { tree } = await this.configurations.policies(tx);
       if (!tree.has(policyId)) throw new PalisadeError('POLICY_NOT_FOUND', String(policyId));
-      await this.requireRules(tx, ids);
+      await this.requireRules(tx, uniqueIds(mustExist));
       const before = await tx.firewall.policyRuleIds(policyId);
+      const ids = uniqueIds(next(before));
       if (JSON.stringify(before) !== JSON.stringify(ids)) {
         await tx.firewall.setPolicyRules(policyId, ids);
         await tx.audit.insert([this.audit('policy.firewall', 'policy', policyId, before, ids, actor)]);
@@ -233,14 +269,38 @@ export class FirewallService extends ConfigurationChanges {
   }
 
   /** Replaces the computer's own rule list (added to what its policy chain gives). */
-  async setComputerFirewall(computerId: number, ruleIds: readonly number[], actor: string): Promise<ComputerFirewall> {
-    const ids = uniqueIds(ruleIds);
+  setComputerFirewall(computerId: number, ruleIds: readonly number[], actor: string): Promise<ComputerFirewall> {
+    return this.changeComputerFirewall(computerId, () => ruleIds, ruleIds, actor);
+  }
+
+  /** Changes the computer's own rule list: see {@link assignPolicyRules}. */
+  assignComputerRules(
+    computerId: number,
+    mode: AssignmentChange,
+    ruleIds: readonly number[],
+    actor: string,
+  ): Promise<ComputerFirewall> {
+    return this.changeComputerFirewall(
+      computerId,
+      (before) => applyChange(before, mode, ruleIds),
+      mode === 'remove' ? [] : ruleIds,
+      actor,
+    );
+  }
+
+  private changeComputerFirewall(
+    computerId: number,
+    next: (before: readonly number[]) => readonly number[],
+    mustExist: readonly number[],
+    actor: string,
+  ): Promise<ComputerFirewall> {
     return this.change(async (tx, refresh) => {
       await tx.policies.lockTree();
       const c = await tx.computers.get(computerId);
       if (!c) throw new PalisadeError('COMPUTER_NOT_FOUND', String(computerId));
-      await this.requireRules(tx, ids);
+      await this.requireRules(tx, uniqueIds(mustExist));
       const before = await tx.firewall.computerRuleIds(computerId);
+      const ids = uniqueIds(next(before));
       if (JSON.stringify(before) !== JSON.stringify(ids)) {
         await tx.firewall.setComputerRules(computerId, ids);
         await tx.audit.insert([this.audit('computer.firewall', 'computer', computerId, before, ids, actor)]);
