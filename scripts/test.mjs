@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Runs the compiled test files with Node's own test runner.
 //   node scripts/test.mjs          portable suite: every *.test.js except the suites below
-//   node scripts/test.mjs --unit   only the tests beside the code (packages/*/src)
-//   node scripts/test.mjs --e2e    only the end-to-end tests (tests/*: real processes, real TLS)
+//   node scripts/test.mjs --unit   only the tests beside the code (packages/*/src) and the checks
+//                                  of the repository as a whole (tests/repository)
+//   node scripts/test.mjs --e2e    only the end-to-end tests (tests/e2e, tools/*: real processes)
 //   node scripts/test.mjs --all    the portable suite and, once, the suites that need more than
 //                                  Node: *.pg.test.js (PostgreSQL), *.netns.test.js (network
 //                                  namespaces + nftables, root), *.browser.test.js (Chromium)
@@ -41,10 +42,14 @@ function walk(dir, out) {
 function testsUnder(base) {
   const out = [];
   let pkgs = [];
-  try {
-    pkgs = readdirSync(join(root, base));
-  } catch {
-    return out; // folder absent
+  if (existsSync(join(root, base, 'package.json')))
+    pkgs = ['.']; // a package itself
+  else {
+    try {
+      pkgs = readdirSync(join(root, base));
+    } catch {
+      return out; // folder absent
+    }
   }
   for (const pkg of pkgs) {
     const dist = join(root, base, pkg, 'dist');
@@ -61,10 +66,11 @@ function testsUnder(base) {
   return out;
 }
 
-const bases =
-  tiers.unit || tiers.e2e
-    ? [...(tiers.unit ? ['packages'] : []), ...(tiers.e2e ? ['tests', 'tools'] : [])]
-    : ['packages', 'tests', 'tools'];
+// The tiers by folder: the tests beside the code and the static checks of the repository as a
+// whole are unit tests; tests/e2e and the fleet simulator's tests run real processes.
+const UNIT = ['packages', 'tests/repository'];
+const E2E = ['tests/e2e', 'tools'];
+const bases = [...(tiers.unit || !tiers.e2e ? UNIT : []), ...(tiers.e2e || !tiers.unit ? E2E : [])];
 const chosen = bases
   .flatMap(testsUnder)
   .filter((f) => all || !EXTRA.test(f))

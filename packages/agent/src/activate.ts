@@ -94,7 +94,10 @@ export async function activate(state: StateDir, o: ActivateOptions) {
     );
   } catch (e) {
     if (e instanceof AgentError && e.code === 'MANAGER_REFUSED') {
-      throw new AgentError('ACTIVATION_REFUSED', e.message.replace(/^[^:]*: /, ''), e.managerCode);
+      throw new AgentError('ACTIVATION_REFUSED', e.message.replace(/^[^:]*: /, ''), {
+        managerCode: e.managerCode,
+        cause: e,
+      });
     }
     throw e;
   }

@@ -22,15 +22,26 @@ export const AGENT_ERRORS = {
 } as const;
 export type AgentErrorCode = keyof typeof AGENT_ERRORS;
 
+export interface AgentErrorOptions {
+  /** For MANAGER_REFUSED and ACTIVATION_REFUSED: the manager's error code (e.g. TOKEN_EXPIRED). */
+  managerCode?: string | undefined;
+  /** For a 503 `MANAGER_BUSY`: the manager's `Retry-After`, seconds; null (default) when it gave none. */
+  retryAfterSeconds?: number | null;
+  /** The error this one reports (a socket or file system error), kept for the logs. */
+  cause?: unknown;
+}
+
 export class AgentError extends Error {
+  override readonly name = 'AgentError';
+  readonly managerCode: string | undefined;
+  readonly retryAfterSeconds: number | null;
   constructor(
     readonly code: AgentErrorCode,
     detail?: string,
-    /** For MANAGER_REFUSED and ACTIVATION_REFUSED: the manager's error code (e.g. TOKEN_EXPIRED). */
-    readonly managerCode?: string,
-    /** For a 503 `MANAGER_BUSY`: the manager's `Retry-After`, seconds; null when it gave none. */
-    readonly retryAfterSeconds: number | null = null,
+    o: AgentErrorOptions = {},
   ) {
-    super(detail ? `${AGENT_ERRORS[code]}: ${detail}` : AGENT_ERRORS[code]);
+    super(detail ? `${AGENT_ERRORS[code]}: ${detail}` : AGENT_ERRORS[code], 'cause' in o ? { cause: o.cause } : {});
+    this.managerCode = o.managerCode;
+    this.retryAfterSeconds = o.retryAfterSeconds ?? null;
   }
 }

@@ -57,7 +57,9 @@ LISTENER OPTIONS (activate, start; labs and tests — kept in STATE-DIR/listener
 type Out = { stdout: (s: string) => void; stderr: (s: string) => void };
 const defaultOut: Out = { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) };
 
-class UsageError extends Error {}
+class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
 
 function options(cmd: string, args: string[], opts: NonNullable<ParseArgsConfig['options']>, positionals = 0) {
   let parsed: ReturnType<typeof parseArgs>;

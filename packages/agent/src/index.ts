@@ -11,7 +11,8 @@ export { main } from './cli.js';
 export { type RunAgentOptions, type RunningAgent, runAgent } from './daemon.js';
 export { heartbeat } from './heartbeat.js';
 export { type AgentKeyType, generateKeyAndCsr } from './key-pair.js';
-export { AgentListener, LISTENER_ERRORS, notTheManager } from './listener.js';
+export { AgentListener, notTheManager } from './listener.js';
+export { LISTENER_ERRORS, ListenerError, type ListenerErrorCode } from './listener-error.js';
 export {
   type ConnectionOptions,
   fetchPinnedCa,

@@ -16,37 +16,10 @@ import {
 } from '@palisade/protocol';
 import type { Logger } from 'pino';
 import { AgentError } from './agent-error.js';
+import { LISTENER_ERRORS, ListenerError } from './listener-error.js';
 
 /** OID of the TLS client authentication extended key usage (RFC 5280 §4.2.1.12). */
 const CLIENT_AUTH_EKU = '1.3.6.1.5.5.7.3.2';
-
-/** Errors the listener answers with: a stable code, its HTTP status and a sentence (the manager logs them). */
-export const LISTENER_ERRORS = {
-  NOT_THE_MANAGER: {
-    status: 403,
-    message:
-      'this listener accepts only the manager: a client certificate from the pinned manager CA with OU=Palisade Manager',
-  },
-  NOT_FOUND: { status: 404, message: 'no such route on the agent listener' },
-  INVALID_REQUEST: { status: 400, message: 'request body does not match the schema' },
-  PROTOCOL_VERSION_UNSUPPORTED: { status: 400, message: 'protocol version not supported by this agent' },
-  EXCHANGE_NOT_ON_THIS_CONNECTION: {
-    status: 409,
-    message: 'the reply must come on the connection that asked for the report',
-  },
-  BODY_TOO_LARGE: { status: 413, message: 'request body is larger than the limit' },
-  BUSY: { status: 503, message: 'the agent is busy with another exchange; try again' },
-} as const;
-export type ListenerErrorCode = keyof typeof LISTENER_ERRORS;
-
-export class ListenerError extends Error {
-  constructor(
-    readonly code: ListenerErrorCode,
-    detail?: string,
-  ) {
-    super(detail ? `${LISTENER_ERRORS[code].message}: ${detail}` : LISTENER_ERRORS[code].message);
-  }
-}
 
 /** What the listener does for the manager; the communication controller supplies it. */
 export interface ListenerHandlers {
@@ -306,11 +279,11 @@ export class AgentListener {
         return;
       }
       if (e instanceof AgentError && e.code === 'STATE_LOCKED') {
-        this.fail(res, new ListenerError('BUSY', e.message));
+        this.fail(res, new ListenerError('BUSY', e.message, { cause: e }));
         return;
       }
       this.o.logger.error({ err: e }, 'listener: exchange failed');
-      this.send(res, 500, { error: { code: 'INTERNAL', message: (e as Error).message } });
+      this.fail(res, new ListenerError('INTERNAL', (e as Error).message, { cause: e }));
     }
   }
 }

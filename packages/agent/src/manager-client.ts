@@ -6,7 +6,7 @@ import type { PeerCertificate, TLSSocket } from 'node:tls';
 import { BUSY_RETRY_ATTEMPTS, busyRetryDelayMs } from '@palisade/core';
 import { ErrorBody, matchesSchema, PROTOCOL_VERSION, schemaProblem } from '@palisade/protocol';
 import type { Static, TSchema } from '@sinclair/typebox';
-import { AgentError } from './agent-error.js';
+import { AgentError, type AgentErrorCode } from './agent-error.js';
 import type { ManagerAddress } from './manager-url.js';
 
 export interface TlsIdentity {
@@ -41,32 +41,34 @@ export async function resolveManager(host: string): Promise<void> {
     throw new AgentError(
       'MANAGER_NAME_UNRESOLVED',
       `"${host}" (${code}); agents find the manager by its host name, so add it to DNS or /etc/hosts`,
+      { cause: e },
     );
   }
 }
 
 function connectionError(m: ManagerAddress, e: NodeJS.ErrnoException): AgentError {
+  const fail = (code: AgentErrorCode, detail: string) => new AgentError(code, detail, { cause: e });
   const where = `${m.host}:${m.port}`;
   switch (e.code) {
     case 'ECONNREFUSED':
-      return new AgentError(
+      return fail(
         'MANAGER_UNREACHABLE',
         `${where} refused the connection (is the manager running, is the port right?)`,
       );
     case 'ETIMEDOUT':
     case 'ESOCKETTIMEDOUT':
-      return new AgentError('MANAGER_UNREACHABLE', `${where} did not answer in time (firewall?)`);
+      return fail('MANAGER_UNREACHABLE', `${where} did not answer in time (firewall?)`);
     case 'EHOSTUNREACH':
     case 'ENETUNREACH':
-      return new AgentError('MANAGER_UNREACHABLE', `${where}: ${e.code}`);
+      return fail('MANAGER_UNREACHABLE', `${where}: ${e.code}`);
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
-      return new AgentError(
+      return fail(
         'MANAGER_NAME_UNRESOLVED',
         `"${m.host}" (${e.code}); agents find the manager by its host name, so add it to DNS or /etc/hosts`,
       );
     case 'ERR_TLS_CERT_ALTNAME_INVALID':
-      return new AgentError(
+      return fail(
         'MANAGER_TLS_FAILED',
         `the manager certificate does not name "${m.host}" (${e.message.replace(/^[^:]*: /, '')}); start the manager with --hostname ${m.host} or use a name it has`,
       );
@@ -74,12 +76,12 @@ function connectionError(m: ManagerAddress, e: NodeJS.ErrnoException): AgentErro
     case 'SELF_SIGNED_CERT_IN_CHAIN':
     case 'DEPTH_ZERO_SELF_SIGNED_CERT':
     case 'CERT_SIGNATURE_FAILURE':
-      return new AgentError(
+      return fail(
         'MANAGER_TLS_FAILED',
         `${where} presented a certificate not issued by the pinned manager CA (${e.code})`,
       );
     default:
-      return new AgentError('MANAGER_TLS_FAILED', `${where}: ${e.code ? `${e.code}: ` : ''}${e.message}`);
+      return fail('MANAGER_TLS_FAILED', `${where}: ${e.code ? `${e.code}: ` : ''}${e.message}`);
   }
 }
 
@@ -191,8 +193,10 @@ export class ManagerConnection {
                 new AgentError(
                   'MANAGER_REFUSED',
                   err ? `${err.code}: ${err.message}`.slice(0, 2048) : `HTTP ${status}`,
-                  err?.code,
-                  Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter : null,
+                  {
+                    managerCode: err?.code,
+                    retryAfterSeconds: Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter : null,
+                  },
                 ),
               );
               return;

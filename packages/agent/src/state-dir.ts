@@ -122,7 +122,7 @@ export class StateDir {
     try {
       return JSON.parse(readFileSync(file, 'utf8')) as T;
     } catch (e) {
-      throw new AgentError('STATE_INVALID', `${file}: ${(e as Error).message}`);
+      throw new AgentError('STATE_INVALID', `${file}: ${(e as Error).message}`, { cause: e });
     }
   }
 

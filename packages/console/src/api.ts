@@ -1,6 +1,7 @@
 /** The manager's REST API as the console uses it: same origin, session cookie, CSRF token on writes. */
 
 export class ApiError extends Error {
+  override readonly name = 'ApiError';
   constructor(
     readonly status: number,
     readonly code: string,

@@ -1,3 +1,5 @@
+import { WIRE_ERRORS } from '@palisade/protocol';
+
 /**
  * Every error the manager answers with, on either port: a stable code, its HTTP status and the
  * default sentence. docs/errors.md lists exactly these (a test checks it). Bodies are
@@ -6,9 +8,10 @@
  * message may add specifics to the default.
  */
 export const ERRORS = {
+  // The codes the agent's listener answers with too: one definition, in protocol.
+  ...WIRE_ERRORS,
   INVALID_JSON: { status: 400, message: 'request body is not valid JSON' },
   VALIDATION_FAILED: { status: 400, message: 'request does not match the schema' },
-  PROTOCOL_VERSION_UNSUPPORTED: { status: 400, message: 'protocol version not supported by this manager' },
   API_VERSION_UNSUPPORTED: { status: 400, message: 'api-version header not supported; this manager speaks v1' },
   CSR_INVALID: { status: 400, message: 'certificate request is not acceptable' },
   NOTIFIER_CONFIG_INVALID: { status: 400, message: 'notifier configuration is not usable' },
@@ -107,16 +110,11 @@ export const ERRORS = {
     status: 409,
     message: 'the legacy TLS listener could not open its port; the TLS policy was not changed',
   },
-  EXCHANGE_NOT_ON_THIS_CONNECTION: {
-    status: 409,
-    message: 'operation results must be sent on the connection that received the operations',
-  },
   LEGACY_API_NOT_PROVIDED: {
     status: 410,
     message:
       'Palisade has no legacy /rest API or session login: send an API key in the api-secret-key header to the REST API under /api (api-version v1)',
   },
-  BODY_TOO_LARGE: { status: 413, message: 'request body is larger than the limit' },
   SIGN_IN_LOCKED: {
     status: 429,
     message: 'too many failed sign-ins: this user is locked for a while (it doubles with each further failure)',
@@ -132,12 +130,15 @@ export const ERRORS = {
 export type ErrorCode = keyof typeof ERRORS;
 
 export class PalisadeError extends Error {
+  override readonly name: string = 'PalisadeError';
   readonly status: number;
   constructor(
     readonly code: ErrorCode,
     detail?: string,
+    /** `cause`: the error this one reports, kept for the logs. */
+    options?: ErrorOptions,
   ) {
-    super(detail ? `${ERRORS[code].message}: ${detail}` : ERRORS[code].message);
+    super(detail ? `${ERRORS[code].message}: ${detail}` : ERRORS[code].message, options);
     this.status = ERRORS[code].status;
   }
 

@@ -1,7 +1,9 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 
 /** A CLI mistake: printed as one line, exit code 2. */
-export class UsageError extends Error {}
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
 
 /** `parseArgs` with errors turned into one-line usage errors naming the command. */
 export function parseOptions<T extends NonNullable<ParseArgsConfig['options']>>(

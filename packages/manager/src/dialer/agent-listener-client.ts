@@ -10,11 +10,14 @@ import { type DialerTlsOptions, dialerTlsOptions } from './dialer-tls.js';
 export type DialFailure = 'unreachable' | 'tls' | 'refused' | 'invalid-reply';
 
 export class DialError extends Error {
+  override readonly name = 'DialError';
   constructor(
     readonly kind: DialFailure,
     message: string,
+    /** `cause`: the socket or TLS error behind it, kept for the logs. */
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
   }
 }
 
@@ -80,16 +83,17 @@ export class AgentListenerConnection {
   }
 
   private failure(e: NodeJS.ErrnoException): DialError {
+    const fail = (kind: DialFailure, message: string) => new DialError(kind, message, { cause: e });
     switch (e.code) {
       case 'ECONNREFUSED':
-        return new DialError(
+        return fail(
           'unreachable',
           `${this.where} refused the connection (is the agent running and listening? the manager must reach the agent's listening port)`,
         );
       case 'ETIMEDOUT':
       case 'ECONNRESET':
       case 'EPIPE':
-        return new DialError(
+        return fail(
           'unreachable',
           `${this.where}: ${e.code === 'ETIMEDOUT' ? 'no answer in time (firewall?)' : `${e.code} (${e.message})`}`,
         );
@@ -98,11 +102,11 @@ export class AgentListenerConnection {
       case 'EADDRNOTAVAIL':
       case 'ENOTFOUND':
       case 'EAI_AGAIN':
-        return new DialError('unreachable', `${this.where}: ${e.code}`);
+        return fail('unreachable', `${this.where}: ${e.code}`);
       case 'ERR_AGENT_IDENTITY':
-        return new DialError('tls', e.message);
+        return fail('tls', e.message);
       default:
-        return new DialError(
+        return fail(
           e.code?.startsWith('ERR_TLS') || /certificate|SSL|TLS|alert/i.test(e.message) ? 'tls' : 'unreachable',
           `${this.where}: ${e.code ? `${e.code}: ` : ''}${e.message}`,
         );

@@ -15,19 +15,19 @@ function translate(err: FastifyError, req: FastifyRequest): PalisadeError | null
     // Ajv's own sentence ("must NOT have additional properties") does not say which one.
     const extra = first?.keyword === 'additionalProperties' ? first.params?.additionalProperty : undefined;
     if (typeof extra === 'string')
-      return new PalisadeError('VALIDATION_FAILED', `${path} has an unknown member "${extra}"`);
-    return new PalisadeError('VALIDATION_FAILED', `${path} ${first?.message ?? 'is invalid'}`);
+      return new PalisadeError('VALIDATION_FAILED', `${path} has an unknown member "${extra}"`, { cause: err });
+    return new PalisadeError('VALIDATION_FAILED', `${path} ${first?.message ?? 'is invalid'}`, { cause: err });
   }
   switch (err.code) {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return new PalisadeError('INVALID_JSON', err.message);
+      return new PalisadeError('INVALID_JSON', err.message, { cause: err });
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new PalisadeError('BODY_TOO_LARGE');
+      return new PalisadeError('BODY_TOO_LARGE', undefined, { cause: err });
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new PalisadeError('UNSUPPORTED_MEDIA_TYPE');
+      return new PalisadeError('UNSUPPORTED_MEDIA_TYPE', undefined, { cause: err });
   }
-  if (err instanceof SyntaxError) return new PalisadeError('INVALID_JSON', err.message);
+  if (err instanceof SyntaxError) return new PalisadeError('INVALID_JSON', err.message, { cause: err });
   return null;
 }
 

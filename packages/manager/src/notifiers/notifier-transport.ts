@@ -12,11 +12,14 @@ export interface NotifierTransport {
 }
 
 export class DeliveryError extends Error {
+  override readonly name = 'DeliveryError';
   constructor(
     message: string,
     /** Items delivered, in order, before the failure. */
     readonly delivered: number,
+    /** `cause`: the socket or HTTP error behind it, kept for the logs. */
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
   }
 }

@@ -52,7 +52,7 @@ export class SyslogSender implements NotifierTransport {
     try {
       socket = await this.connected();
     } catch (e) {
-      throw new DeliveryError(`${this.where()}: ${(e as Error).message}`, 0);
+      throw new DeliveryError(`${this.where()}: ${(e as Error).message}`, 0, { cause: e });
     }
     const frames = Buffer.concat(items.map((n) => octetCounted(this.format(n))));
     try {
@@ -67,7 +67,7 @@ export class SyslogSender implements NotifierTransport {
       });
     } catch (e) {
       this.dropStream();
-      throw new DeliveryError(`${this.where()}: ${(e as Error).message}`, 0);
+      throw new DeliveryError(`${this.where()}: ${(e as Error).message}`, 0, { cause: e });
     }
   }
 
@@ -127,7 +127,7 @@ export class SyslogSender implements NotifierTransport {
       const target = isIP(this.s.host)
         ? { address: this.s.host, family: isIP(this.s.host) }
         : await lookup(this.s.host).catch((e: Error) => {
-            throw new DeliveryError(`${this.where()}: ${e.message}`, 0);
+            throw new DeliveryError(`${this.where()}: ${e.message}`, 0, { cause: e });
           });
       const udp = createSocket(target.family === 6 ? 'udp6' : 'udp4');
       // A connected socket gets ICMP port-unreachable back as an error on a later send, so a
@@ -141,7 +141,7 @@ export class SyslogSender implements NotifierTransport {
         });
       }).catch((e: Error) => {
         udp.close();
-        throw new DeliveryError(`${this.where()}: ${e.message}`, 0);
+        throw new DeliveryError(`${this.where()}: ${e.message}`, 0, { cause: e });
       });
       this.udp = udp;
     }
@@ -156,7 +156,7 @@ export class SyslogSender implements NotifierTransport {
         this.udpError = null;
         this.udp.close();
         this.udp = null;
-        throw new DeliveryError(`${this.where()}: ${(e as Error).message}`, i);
+        throw new DeliveryError(`${this.where()}: ${(e as Error).message}`, i, { cause: e });
       }
     }
   }

@@ -31,7 +31,7 @@ export class WebhookSender implements NotifierTransport {
       try {
         await this.post(items[i]!);
       } catch (e) {
-        throw new DeliveryError((e as Error).message, i);
+        throw new DeliveryError((e as Error).message, i, { cause: e });
       }
     }
   }

@@ -167,7 +167,7 @@ export class CertificateAuthority {
     try {
       csr = new x509.Pkcs10CertificateRequest(csrPem);
     } catch (e) {
-      throw new CsrError(`certificate request is not a PEM PKCS#10 CSR (${(e as Error).message})`);
+      throw new CsrError(`certificate request is not a PEM PKCS#10 CSR (${(e as Error).message})`, { cause: e });
     }
     if (!(await csr.verify())) throw new CsrError('certificate request signature does not verify');
     const alg = csr.publicKey.algorithm as { name: string; modulusLength?: number };
@@ -221,4 +221,7 @@ export class CertificateAuthority {
   }
 }
 
-export class CsrError extends Error {}
+/** A certificate request the CA will not sign; the message says why. */
+export class CsrError extends Error {
+  override readonly name = 'CsrError';
+}

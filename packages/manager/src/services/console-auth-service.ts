@@ -219,6 +219,7 @@ export class ConsoleAuthService {
 
 /** SIGN_IN_LOCKED with how long the lock still holds (the reply's Retry-After). */
 export class LockedOut extends PalisadeError {
+  override readonly name = 'LockedOut';
   readonly retryAfterSeconds: number;
   constructor(ms: number) {
     const s = Math.max(1, Math.ceil(ms / 1000));
