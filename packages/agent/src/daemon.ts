@@ -63,7 +63,12 @@ function retryDelayMs(failures: number, intervalSeconds: number): number {
 export function runAgent(state: StateDir, logger: Logger, o: RunAgentOptions = {}): RunningAgent {
   state.activation(); // fails now, clearly, when not activated
   state.warn = (message) => logger.warn(message);
-  state.spool().append({ type: 'agent.started', severity: 'info', message: `agent started (pid ${process.pid})` });
+  // A start cannot tell whether the state it found is the newest (a reverted VM snapshot looks
+  // the same): its events get a new epoch, so numbers reused after a revert are never dropped
+  // by the manager as repeats (event-spool.ts).
+  const spool = state.spool();
+  spool.beginEpoch();
+  spool.append({ type: 'agent.started', severity: 'info', message: `agent started (pid ${process.pid})` });
   let stopping = false;
   let timer: NodeJS.Timeout | undefined;
   let wake: (() => void) | undefined;

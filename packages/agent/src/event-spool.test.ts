@@ -81,6 +81,38 @@ test('a torn last line from a crash mid-append is skipped, the rest survives', (
   );
   assert.equal(after.append(ev('b')), 2);
   assert.match(readFileSync(join(dir, 'events.jsonl'), 'utf8'), /"seq":1/);
+  // The event appended after the fragment is on a line of its own: still there after a restart
+  // (it used to be glued to the fragment, unparseable, and never sent).
+  assert.deepEqual(
+    new EventSpool(dir).pending(10).map((e) => [e.seq, e.message]),
+    [
+      [1, 'a'],
+      [2, 'b'],
+    ],
+  );
+  // The next compaction drops the fragment.
+  after.acknowledge(1);
+  assert.equal(readFileSync(join(dir, 'events.jsonl'), 'utf8').split('\n').filter(Boolean).length, 1);
+});
+
+test('every event carries the epoch it was numbered in; a new epoch applies to later events only', () => {
+  const dir = fresh();
+  const s = new EventSpool(dir);
+  s.append(ev('a'));
+  const first = s.epoch;
+  assert.match(first, /^[0-9a-f-]{36}$/);
+  assert.equal(new EventSpool(dir).epoch, first, 'kept across restarts');
+  const second = new EventSpool(dir).beginEpoch();
+  assert.notEqual(second, first);
+  s.append(ev('b'));
+  assert.deepEqual(
+    new EventSpool(dir).pending(10).map((e) => [e.seq, e.epoch]),
+    [
+      [1, first],
+      [2, second],
+    ],
+    'seq keeps counting; the spooled event keeps its epoch',
+  );
 });
 
 test('pending returns the oldest first, at most the limit', () => {

@@ -113,6 +113,11 @@ export class HeartbeatIngest {
     const offset = clockOffsetMs(report.agent.clockTime, t, transport.roundTripMs ?? report.agent.lastRoundTripMs);
     const previousOffset = computer.clockOffsetMs;
     const txStart = performance.now();
+    // Acknowledged: this report's events, every one now stored (or recognised as stored). Not the
+    // highest seq ever stored for the computer: after its state went back in time an agent
+    // numbers from lower again, in a new epoch, and a higher acknowledgement would drop events
+    // from its spool that it has not sent yet.
+    const acknowledged = report.events.reduce((m, e) => Math.max(m, e.seq), 0);
     const unit = <T>(fn: (tx: StoreTransaction) => Promise<T>) =>
       this.commits ? this.commits.run(fn) : store.transaction(fn);
     const out = await unit(async (tx) => {
@@ -133,7 +138,7 @@ export class HeartbeatIngest {
         appliedFingerprint: report.configurationFingerprint,
         tlsProtocol: transport.tlsProtocol,
         tlsCipherSuite: transport.tlsCipherSuite,
-        highestEventSeq: report.events.reduce((m, e) => Math.max(m, e.seq), 0),
+        highestEventSeq: acknowledged,
       });
       const effective = await configurations.forComputer(current, tx);
       if (current.expectedFingerprint !== effective.fingerprint)
@@ -167,7 +172,7 @@ export class HeartbeatIngest {
           configuration: op.payload,
         });
       }
-      return { eventsStored, eventsAckedThrough: current.eventsAckedThrough, effective, changes, operations };
+      return { eventsStored, eventsAckedThrough: acknowledged, effective, changes, operations };
     });
     this.deps.observeStore?.((performance.now() - txStart) / 1000);
     this.deps.monitor?.published(computer.id, out.changes, report.events.length > 0);

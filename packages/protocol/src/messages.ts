@@ -52,8 +52,15 @@ export type Driver = Static<typeof Driver>;
 
 export const AgentEvent = Type.Object(
   {
-    /** Agent-assigned, strictly increasing, never reused for one activation. */
+    /** Agent-assigned, strictly increasing; never reused within one `epoch`. */
     seq: Type.Integer({ minimum: 1 }),
+    /**
+     * The numbering `seq` belongs to: the agent starts a new epoch whenever its state may have
+     * gone back in time (docs/heartbeat.md, "Events and crash safety"), so that numbers reused
+     * after a VM snapshot revert name new events. Events are identified by (computer, epoch,
+     * seq). Absent from agents that predate epochs: the empty epoch.
+     */
+    epoch: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9-]+$' })),
     /** Agent clock, epoch ms. */
     time: Type.Integer({ minimum: 0 }),
     type: ShortString(64),
@@ -139,7 +146,11 @@ export const HeartbeatReply = Type.Object({
   computerId: Type.Integer({ minimum: 1 }),
   /** Manager clock when the report was stored, epoch ms (the agent computes its offset). */
   serverTime: Type.Integer({ minimum: 0 }),
-  /** Highest `seq` stored; the agent drops its spool through here. 0 when none yet. */
+  /**
+   * The highest `seq` among the report's events, all of which are now stored; the agent drops
+   * its spool through here. 0 when the report carried none (the agent ignores an acknowledgement
+   * at or below what it already dropped).
+   */
   eventsAckedThrough: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
   eventsStored: Type.Integer({ minimum: 0 }),
   /** Operations to run before the connection closes; results go to `results` on the same socket. */

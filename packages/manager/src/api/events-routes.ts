@@ -11,7 +11,13 @@ export const EventView = Type.Object(
     ID: Type.Integer({ description: "the manager's id: the order events were stored" }),
     computerID: Type.Integer(),
     hostName: Nullable(Type.String()),
-    seq: Type.Integer({ description: "the agent's sequence number (unique per computer)" }),
+    epoch: Nullable(
+      Type.String({
+        description:
+          "the agent's numbering seq belongs to: it starts a new one whenever its state may have gone back in time (a VM snapshot reverted); null for agents before epochs",
+      }),
+    ),
+    seq: Type.Integer({ description: "the agent's sequence number (unique per computer and epoch)" }),
     type: Type.String(),
     severity: Type.String({ enum: [...SEVERITIES] }),
     message: Type.String(),

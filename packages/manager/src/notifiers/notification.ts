@@ -27,6 +27,7 @@ export function eventView(e: PendingEvent) {
     ID: e.cursor,
     computerID: e.computerId,
     hostName: e.hostName,
+    epoch: e.epoch === '' ? null : e.epoch,
     seq: e.seq,
     type: e.type,
     severity: e.severity,

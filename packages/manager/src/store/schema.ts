@@ -73,6 +73,8 @@ export interface Database {
   events: {
     id: Generated<number>;
     computer_id: number;
+    /** The agent's numbering of `seq` ('' before epochs); unique (computer_id, epoch, seq). */
+    epoch: Generated<string>;
     seq: number;
     agent_time: number;
     received_at: number;

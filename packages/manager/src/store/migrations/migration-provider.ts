@@ -8,6 +8,7 @@ import { m0007Console } from './migration-0007-console.js';
 import { m0008AgentLifecycle } from './migration-0008-agent-lifecycle.js';
 import { m0009Versions } from './migration-0009-versions.js';
 import { m0010FirewallLists } from './migration-0010-firewall-lists.js';
+import { m0011EventEpochs } from './migration-0011-event-epochs.js';
 import type { MigrationDialect } from './migration-dialect.js';
 
 export type { MigrationDialect } from './migration-dialect.js';
@@ -28,6 +29,7 @@ export function migrationProvider(dialect: MigrationDialect): MigrationProvider 
       '0008_agent_lifecycle': m0008AgentLifecycle(dialect),
       '0009_versions': m0009Versions(dialect),
       '0010_firewall_lists': m0010FirewallLists(dialect),
+      '0011_event_epochs': m0011EventEpochs(dialect),
     }),
   };
 }

@@ -6,6 +6,8 @@ import { Repository } from './repository.js';
 export interface EventRecord {
   id: number;
   computerId: number;
+  /** The agent's numbering `seq` belongs to; '' for events from agents before epochs. */
+  epoch: string;
   seq: number;
   agentTime: number;
   receivedAt: number;
@@ -17,6 +19,8 @@ export interface EventRecord {
 
 /** An event as an agent reports it in a heartbeat. */
 export interface ReportedEvent {
+  /** Absent: the agent predates epochs (stored as ''). */
+  epoch?: string;
   seq: number;
   time: number;
   type: string;
@@ -31,6 +35,7 @@ export interface PendingEvent {
   cursor: number;
   computerId: number;
   hostName: string | null;
+  epoch: string;
   seq: number;
   type: string;
   severity: string;
@@ -57,6 +62,7 @@ function toPendingEvent(r: Selectable<Database['events']> & { host_name: string 
     cursor: num(r.id),
     computerId: num(r.computer_id),
     hostName: r.host_name,
+    epoch: r.epoch,
     seq: num(r.seq),
     type: r.type,
     severity: r.severity,
@@ -67,11 +73,12 @@ function toPendingEvent(r: Selectable<Database['events']> & { host_name: string 
   };
 }
 
-/** Agent events: stored idempotently by `(computer, seq)`, read by the API and the notifiers. */
+/** Agent events: stored idempotently by `(computer, epoch, seq)`, read by the API and the notifiers. */
 export class EventRepository extends Repository {
   /**
-   * Stores reported events; one already stored (the same computer and `seq`, re-sent after a
-   * lost reply) is recognised and skipped. Returns how many were new.
+   * Stores reported events; one already stored (the same computer, epoch and `seq`, re-sent
+   * after a lost reply) is recognised and skipped. The same `seq` in another epoch is another
+   * event (an agent whose state went back in time, docs/heartbeat.md). Returns how many were new.
    */
   async insertReported(computerId: number, events: readonly ReportedEvent[], receivedAt: number): Promise<number> {
     if (events.length === 0) return 0;
@@ -80,6 +87,7 @@ export class EventRepository extends Repository {
       .values(
         events.map((e) => ({
           computer_id: computerId,
+          epoch: e.epoch ?? '',
           seq: e.seq,
           agent_time: e.time,
           received_at: receivedAt,
@@ -89,22 +97,23 @@ export class EventRepository extends Repository {
           data: e.data === undefined ? null : JSON.stringify(e.data),
         })),
       )
-      .onConflict((oc) => oc.columns(['computer_id', 'seq']).doNothing())
+      .onConflict((oc) => oc.columns(['computer_id', 'epoch', 'seq']).doNothing())
       .executeTakeFirst();
     return Number(res.numInsertedOrUpdatedRows ?? 0);
   }
 
-  /** One computer's events by `seq`. */
+  /** One computer's events in the order they were stored. */
   async listForComputer(computerId: number): Promise<EventRecord[]> {
     const rows = await this.db
       .selectFrom('events')
       .selectAll()
       .where('computer_id', '=', computerId)
-      .orderBy('seq')
+      .orderBy('id')
       .execute();
     return rows.map((r) => ({
       id: num(r.id),
       computerId: num(r.computer_id),
+      epoch: r.epoch,
       seq: num(r.seq),
       agentTime: num(r.agent_time),
       receivedAt: num(r.received_at),
