@@ -20,6 +20,8 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '20' },
     concurrency: { type: 'string', default: '16' },
     'key-type': { type: 'string', default: 'ecdsa' },
+    // Writes a V8 CPU profile of the manager (node --cpu-prof) into this directory at the end.
+    'cpu-prof': { type: 'string' },
   },
 });
 const AGENTS = Math.min(Number(values.agents), 20_000);
@@ -48,6 +50,7 @@ try {
   // The manager, under strace when available: only fsync/fdatasync stop the process
   // (--seccomp-bpf), so counting them costs nothing on any other system call.
   const managerArgs = [
+    ...(values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : []),
     managerBin,
     'start',
     '--data-dir',
@@ -208,6 +211,9 @@ try {
 } finally {
   // strace detaches on SIGTERM and leaves its tracee running: stop the manager by its own PID.
   if (managerPid) process.kill(managerPid, 'SIGTERM');
+  // The profile is written as the manager exits: give it the time (15 s at most).
+  for (let i = 0; values['cpu-prof'] && managerPid && existsSync(`/proc/${managerPid}`) && i < 150; i++)
+    await new Promise((r) => setTimeout(r, 100));
   await stopAll();
   rmSync(dir, { recursive: true, force: true });
 }

@@ -98,6 +98,8 @@ export interface Computer {
   configurationFingerprint: { expected: string | null; applied: string | null };
   tlsProtocol: string | null;
   tlsCipherSuite: string | null;
+  /** The agent port's certificate the last full handshake used (ECDSA P-256 or RSA-2048); absent from older managers. */
+  tlsCertificateType?: 'ECDSA' | 'RSA' | null;
   vmState: 'running' | 'stopped' | null;
   offlineSince: number | null;
   computerSettings: Settings;

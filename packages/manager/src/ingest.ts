@@ -11,7 +11,14 @@ import { PalisadeError } from './errors.js';
 import type { HeartbeatMonitor } from './monitor/heartbeat-monitor.js';
 import type { ConfigurationService, EffectiveConfiguration } from './services/configuration-service.js';
 import { GroupCommit } from './store/group-commit.js';
-import type { AlertChange, ComputerRecord, NewComputer, Store, StoreTransaction } from './store/store.js';
+import type {
+  AlertChange,
+  ComputerRecord,
+  NewComputer,
+  Store,
+  StoreTransaction,
+  TlsCertificateType,
+} from './store/store.js';
 
 /** How a report arrived: which side dialled, from where, over what TLS. */
 export interface ExchangeTransport {
@@ -21,6 +28,11 @@ export interface ExchangeTransport {
   remoteIp: string | null;
   tlsProtocol: string | null;
   tlsCipherSuite: string | null;
+  /**
+   * The certificate the manager served, when this connection made a full handshake on the agent
+   * endpoint; absent or null otherwise (resumed session, the dialer's calls): the stored one stays.
+   */
+  tlsCertificateType?: TlsCertificateType | null;
   /**
    * Round trip around the report, ms, when the manager measured it (it asked for the report);
    * absent: the agent's own figure from its previous exchange (`agent.lastRoundTripMs`).
@@ -138,6 +150,7 @@ export class HeartbeatIngest {
         appliedFingerprint: report.configurationFingerprint,
         tlsProtocol: transport.tlsProtocol,
         tlsCipherSuite: transport.tlsCipherSuite,
+        tlsCertificateType: transport.tlsCertificateType ?? null,
         highestEventSeq: acknowledged,
       });
       const effective = await configurations.forComputer(current, tx);

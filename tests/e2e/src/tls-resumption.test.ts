@@ -70,12 +70,15 @@ describe('TLS session resumption on the agent endpoint, and its two certificates
     assert.equal(second.tlsServerKey, 'ECDSA P-256');
     const c = (await m.api('GET', `/api/computers/${second.computerId}`)).json<V['Computer']>();
     assert.ok((c.lastAgentCommunication ?? 0) >= Date.now() - 60_000, 'the resumed heartbeat was stored');
+    assert.equal(c.tlsCertificateType, 'ECDSA', 'the certificate of the full handshake, kept over the resumed one');
   });
 
   test('an agent held to TLS 1.2 gets the RSA certificate (ECDHE-RSA suites); an RSA-key agent heartbeats too', async () => {
     const o12 = await heartbeat(agent, { tls: { maxVersion: 'TLSv1.2' } });
     assert.equal(o12.tlsProtocol, 'TLSv1.2');
     assert.equal(o12.tlsServerKey, 'RSA 2048');
+    const c = (await m.api('GET', `/api/computers/${o12.computerId}`)).json<V['Computer']>();
+    assert.equal(c.tlsCertificateType, 'RSA', 'the API shows which certificate the computer used');
     const rsaAgent = new StateDir(m.tempDir());
     await activate(rsaAgent, {
       managerUrl: m.agentUrl,

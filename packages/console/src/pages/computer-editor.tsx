@@ -186,6 +186,14 @@ function Overview({ computer }: { computer: Computer }) {
             ['Last IP address', computer.lastIPUsed ?? '—'],
             ['Agent version', computer.agentVersion],
             ['TLS', computer.tlsProtocol ? `${computer.tlsProtocol} · ${computer.tlsCipherSuite ?? ''}` : '—'],
+            [
+              'Manager certificate',
+              computer.tlsCertificateType === 'ECDSA'
+                ? 'ECDSA P-256'
+                : computer.tlsCertificateType === 'RSA'
+                  ? 'RSA-2048'
+                  : '—',
+            ],
             ['Clock offset', clockOffset(computer.agentClockOffsetMs)],
             ['VM state', computer.vmState ?? 'not reported'],
             ['Activated', dateTime(computer.activatedAt)],

@@ -21,6 +21,7 @@ import { hashSecret } from '../secrets.js';
 import type { ConfigurationService } from '../services/configuration-service.js';
 import type { ComputerRecord, Store } from '../store/store.js';
 import { AdmissionQueue, type AdmissionQueueOptions, QueueFullError } from './admission-queue.js';
+import { handshakeCertificate } from './served-certificate.js';
 
 export interface AgentEndpointDeps {
   store: Store;
@@ -215,6 +216,7 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
       remoteIp: req.ip ?? null,
       tlsProtocol: socket.getProtocol() ?? null,
       tlsCipherSuite: cipher?.standardName ?? cipher?.name ?? null,
+      tlsCertificateType: handshakeCertificate(socket),
     });
     const exchange: Exchange = { id: randomUUID(), computerId: computer.id, operationIds: new Set(operationIds) };
     let onSocket = exchanges.get(socket);

@@ -51,6 +51,7 @@ const STATUS_MEMBERS = [
   'configurationFingerprint',
   'tlsProtocol',
   'tlsCipherSuite',
+  'tlsCertificateType',
   'vmState',
   'agentClockOffsetChangeMs',
   'offlineSince',
@@ -123,6 +124,12 @@ const computerMembers = {
   }),
   tlsProtocol: Nullable(Type.String()),
   tlsCipherSuite: Nullable(Type.String()),
+  tlsCertificateType: Nullable(
+    Type.Union([Type.Literal('ECDSA'), Type.Literal('RSA')], {
+      description:
+        "which of the agent port's certificates (ECDSA P-256, RSA-2048) the agent's last full TLS handshake used; a resumed session keeps it; null before the first",
+    }),
+  ),
   vmState: Nullable(
     Type.Union([Type.Literal('running'), Type.Literal('stopped')], {
       description: "from the agent's shutdown notice or the vmstate API; null when never reported",
@@ -184,6 +191,7 @@ export function computerView(d: ComputerDetail, now: number, overridesOnly = fal
     configurationFingerprint: { expected: c.expectedFingerprint, applied: c.appliedFingerprint },
     tlsProtocol: c.tlsProtocol,
     tlsCipherSuite: c.tlsCipherSuite,
+    tlsCertificateType: c.tlsCertificateType,
     vmState: c.vmState,
     agentClockOffsetChangeMs: c.clockOffsetChangeMs,
     offlineSince: c.offlineSince,

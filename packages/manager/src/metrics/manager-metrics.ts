@@ -2,6 +2,7 @@ import type { Server as NetServer } from 'node:net';
 import type { TLSSocket, Server as TlsServer } from 'node:tls';
 import { COMPUTER_STATUSES, deriveComputerStatus } from '@palisade/core';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { servedCertificate } from '../agent-endpoint/served-certificate.js';
 import type { ComputerStatusGroup } from '../store/store.js';
 
 /**
@@ -185,13 +186,11 @@ export class ManagerMetrics {
   watchTlsServer(server: TlsServer, port: string): void {
     this.servers.set(port, server);
     server.on('secureConnection', (s: TLSSocket) => {
-      const cert = s.getCertificate() as { asn1Curve?: string; modulus?: string } | null;
       this.handshakes.inc({
         port,
         session: s.isSessionReused() ? 'resumed' : 'full',
         version: s.getProtocol() ?? 'unknown',
-        certificate:
-          !cert || Object.keys(cert).length === 0 ? 'none' : cert.modulus ? 'RSA' : cert.asn1Curve ? 'ECDSA' : 'other',
+        certificate: servedCertificate(s),
       });
     });
     server.on('tlsClientError', () => this.handshakeFailures.inc({ port }));

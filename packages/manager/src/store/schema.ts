@@ -69,6 +69,8 @@ export interface Database {
     vm_state_source: string | null;
     vm_state_changed_at: number | null;
     clock_offset_change_ms: number | null;
+    /** 0012_tls_certificate_type: see migration-0012-tls-certificate-type.ts. */
+    tls_certificate_type: string | null;
   };
   events: {
     id: Generated<number>;

@@ -42,6 +42,7 @@ export {
   type HeartbeatWrite,
   type NewComputer,
   type OfflineRow,
+  type TlsCertificateType,
 } from './repositories/computer-repository.js';
 export type {
   ConsoleRole,

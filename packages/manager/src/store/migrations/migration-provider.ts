@@ -9,6 +9,7 @@ import { m0008AgentLifecycle } from './migration-0008-agent-lifecycle.js';
 import { m0009Versions } from './migration-0009-versions.js';
 import { m0010FirewallLists } from './migration-0010-firewall-lists.js';
 import { m0011EventEpochs } from './migration-0011-event-epochs.js';
+import { m0012TlsCertificateType } from './migration-0012-tls-certificate-type.js';
 import type { MigrationDialect } from './migration-dialect.js';
 
 export type { MigrationDialect } from './migration-dialect.js';
@@ -30,6 +31,7 @@ export function migrationProvider(dialect: MigrationDialect): MigrationProvider 
       '0009_versions': m0009Versions(dialect),
       '0010_firewall_lists': m0010FirewallLists(dialect),
       '0011_event_epochs': m0011EventEpochs(dialect),
+      '0012_tls_certificate_type': m0012TlsCertificateType(dialect),
     }),
   };
 }

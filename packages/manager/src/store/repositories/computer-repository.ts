@@ -36,6 +36,11 @@ export interface ComputerRecord {
   eventsAckedThrough: number;
   tlsProtocol: string | null;
   tlsCipherSuite: string | null;
+  /**
+   * The agent endpoint certificate (4120 serves an ECDSA P-256 and an RSA-2048 one) the agent's
+   * last full TLS handshake used; null before the first one (and for computers only ever dialled).
+   */
+  tlsCertificateType: TlsCertificateType | null;
   /** When the offline sweep found the deadline passed; null while online (the next heartbeat clears it). */
   offlineSince: number | null;
   /** Power state from the agent's shutdown notice or the vmstate API; null when never reported. */
@@ -43,6 +48,11 @@ export interface ComputerRecord {
   /** Clock offset change since the previous heartbeat, ms; null before the second one. */
   clockOffsetChangeMs: number | null;
 }
+
+/** Key type of a certificate the manager served. */
+export type TlsCertificateType = 'ECDSA' | 'RSA';
+
+const certificateType = (v: string | null): TlsCertificateType | null => (v === 'ECDSA' || v === 'RSA' ? v : null);
 
 export interface NewComputer {
   hostName: string;
@@ -72,6 +82,8 @@ export interface HeartbeatWrite {
   appliedFingerprint: string | null;
   tlsProtocol: string | null;
   tlsCipherSuite: string | null;
+  /** Certificate the manager served in a full handshake; null: none was (resumed session, dialled) — the stored one stays. */
+  tlsCertificateType?: TlsCertificateType | null;
   /** Highest event `seq` the report carried (0: none); the acknowledged sequence never goes back. */
   highestEventSeq: number;
 }
@@ -161,6 +173,7 @@ function toComputer(r: Selectable<Database['computers']>): ComputerRecord {
     eventsAckedThrough: num(r.events_acked_through),
     tlsProtocol: r.tls_protocol,
     tlsCipherSuite: r.tls_cipher_suite,
+    tlsCertificateType: certificateType(r.tls_certificate_type),
     offlineSince: numOrNull(r.offline_since),
     vmState: vmState(r.vm_state),
     clockOffsetChangeMs: numOrNull(r.clock_offset_change_ms),
@@ -348,6 +361,7 @@ export class ComputerRepository extends Repository {
         applied_fingerprint: hb.appliedFingerprint,
         tls_protocol: hb.tlsProtocol,
         tls_cipher_suite: hb.tlsCipherSuite,
+        ...(hb.tlsCertificateType ? { tls_certificate_type: hb.tlsCertificateType } : {}),
         events_acked_through: eb
           .case()
           .when('events_acked_through', '<', hb.highestEventSeq)

@@ -1,0 +1,32 @@
+import type { TLSSocket } from 'node:tls';
+
+/** Key type of the certificate a TLS server presented on a connection; `none` when it presented none. */
+export type ServedCertificate = 'ECDSA' | 'RSA' | 'other' | 'none';
+
+const seen = new WeakMap<TLSSocket, ServedCertificate>();
+
+/**
+ * Which of its certificates the server presented on this connection (4120 serves an ECDSA P-256
+ * and an RSA-2048 one side by side; OpenSSL picks per handshake). Read once per connection —
+ * the metrics and the heartbeat both ask — from the key of the local certificate, without
+ * `getCertificate()`, which builds a whole object (three fingerprints, every name) on each call.
+ */
+export function servedCertificate(socket: TLSSocket): ServedCertificate {
+  let kind = seen.get(socket);
+  if (kind === undefined) {
+    const type = socket.getX509Certificate()?.publicKey.asymmetricKeyType;
+    kind = type === undefined ? 'none' : type === 'ec' ? 'ECDSA' : type === 'rsa' ? 'RSA' : 'other';
+    seen.set(socket, kind);
+  }
+  return kind;
+}
+
+/**
+ * The certificate to record for the computer on this connection: the one its full handshake
+ * used, or null for a resumed session, which presents none (what is stored stays).
+ */
+export function handshakeCertificate(socket: TLSSocket): 'ECDSA' | 'RSA' | null {
+  if (socket.isSessionReused()) return null;
+  const kind = servedCertificate(socket);
+  return kind === 'ECDSA' || kind === 'RSA' ? kind : null;
+}
