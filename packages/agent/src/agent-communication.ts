@@ -61,6 +61,8 @@ export interface AgentCommunicationOptions {
   platform?: string;
   /** Called when the applied direction changes whether the agent heartbeats (the daemon wakes). */
   onChange?: () => void;
+  /** Called when the manager tells the listener the computer was deactivated (the daemon resets). */
+  onDeactivated?: () => void;
 }
 
 /**
@@ -163,7 +165,11 @@ export class AgentCommunication {
           ...(s.bindAddress ? { host: s.bindAddress } : {}),
           credentials: this.state.credentials(),
           logger: this.o.logger,
-          handlers: { report: () => this.report(), reply: (r) => this.reply(r) },
+          handlers: {
+            report: () => this.report(),
+            reply: (r) => this.reply(r),
+            ...(this.o.onDeactivated ? { deactivated: this.o.onDeactivated } : {}),
+          },
           // The restriction holds where nftables is absent (docs/architecture.md "Firewall").
           guard: listenerGuard(this.state),
           onRejected: (why) => {

@@ -35,7 +35,9 @@ Usage:
   palisade-agent status [--state-dir DIR] [--json]
       Print this agent's state: activation, last contact, applied configuration, spool.
   palisade-agent reset --yes [--state-dir DIR]
-      Forget the activation (key, certificates, configuration, unsent events).
+      Tell the manager (the computer shows Deactivated), then forget the activation here (key,
+      certificates, configuration, unsent events) and remove the firewall rules. The host
+      identity stays: activating again gets the same computer back.
   palisade-agent service start|stop|restart
       The installed agent's service: systemctl where systemd booted the host, otherwise a
       background process with its pid and log in ${AGENT_INSTALL.stateDir}.
@@ -110,7 +112,8 @@ function listenerOptions(
 
 /** `status --json`: what scripts test (the deployment script: already activated?). */
 function statusJson(state: StateDir) {
-  if (!state.isActivated()) return { version: AGENT_VERSION, stateDir: state.dir, activated: false };
+  if (!state.isActivated())
+    return { version: AGENT_VERSION, stateDir: state.dir, activated: false, status: 'Activation Required' };
   const a = state.activation();
   const last = state.lastContact();
   return {
@@ -233,22 +236,30 @@ async function run(argv: string[], out: Out): Promise<number> {
       };
       process.once('SIGINT', () => stop('SIGINT'));
       process.once('SIGTERM', () => stop('SIGTERM'));
-      if (!state.isActivated()) {
-        // Installed and started before activation (a deployment script without activation):
-        // wait for "activate" rather than exit and be restarted over and over by the service.
-        logger.warn({ stateDir: state.dir }, 'Activation Required: waiting for "palisade-agent activate"');
-        while (!signalled && !state.isActivated()) await new Promise((r) => setTimeout(r, 1_000));
-        if (signalled) return 0;
+      for (;;) {
+        if (!state.isActivated()) {
+          // Installed and started before activation (a deployment script without activation), or
+          // deactivated: wait for "activate" rather than exit and be restarted over and over.
+          logger.warn({ stateDir: state.dir }, 'Activation Required: waiting for "palisade-agent activate"');
+          while (!signalled && !state.isActivated()) await new Promise((r) => setTimeout(r, 1_000));
+          if (signalled) return 0;
+        }
+        const agent = runAgent(state, logger);
+        const a = state.activation();
+        logger.info(
+          { manager: formatManagerUrl(a.manager), computerId: a.computerId, stateDir: state.dir },
+          'agent running',
+        );
+        stop = (signal: string) => {
+          signalled = true;
+          void agent.stop(`received ${signal}`);
+        };
+        await agent.stopped;
+        if (agent.ended !== 'deactivated' || signalled) return 0;
+        stop = () => {
+          signalled = true;
+        };
       }
-      const agent = runAgent(state, logger);
-      const a = state.activation();
-      logger.info(
-        { manager: formatManagerUrl(a.manager), computerId: a.computerId, stateDir: state.dir },
-        'agent running',
-      );
-      stop = (signal: string) => void agent.stop(`received ${signal}`);
-      await agent.stopped;
-      return 0;
     }
     case 'heartbeat': {
       const { values } = options('heartbeat', args, { 'tls-max': { type: 'string' } });
@@ -286,7 +297,7 @@ async function run(argv: string[], out: Out): Promise<number> {
         return 0;
       }
       if (!state.isActivated()) {
-        out.stdout(`Not activated (state directory ${state.dir}).\n`);
+        out.stdout(`Activation Required: not activated (state directory ${state.dir}).\n`);
         return 0;
       }
       const a = state.activation();
@@ -318,16 +329,13 @@ async function run(argv: string[], out: Out): Promise<number> {
         throw new UsageError(
           `reset: this forgets the activation in ${state.dir} (key, certificates, unsent events); rerun with --yes`,
         );
-      await state.withLock(async () => state.reset());
-      out.stdout(
-        `Activation forgotten in ${state.dir}. The manager still lists the computer until it is deactivated there.\n`,
-      );
-      // The firewall the manager set goes with the activation (docs/firewall.md).
-      const { FirewallEngine } = await import('./firewall/firewall-engine.js');
-      const fw = await new FirewallEngine().remove();
-      if (fw.outcome === 'applied') out.stdout('Firewall rules removed (nftables table inet palisade).\n');
-      else if (fw.outcome !== 'disabled')
-        out.stderr(`palisade-agent: could not remove the firewall table inet palisade: ${fw.reason}\n`);
+      // The manager first (it needs the certificate about to be forgotten), then this host.
+      const { tellManagerLeaving, resetLocally } = await import('./deactivation.js');
+      const told = await tellManagerLeaving(state, 'reset');
+      const local = await resetLocally(state);
+      out.stdout(`Activation forgotten in ${state.dir} (the host identity is kept). ${told.message}\n`);
+      if (local.firewall === 'removed') out.stdout('Firewall rules removed (nftables table inet palisade).\n');
+      else if (local.firewall !== 'none') out.stderr(`palisade-agent: ${local.firewall}\n`);
       return 0;
     }
     case 'service': {

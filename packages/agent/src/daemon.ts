@@ -4,6 +4,7 @@ import { AGENT_STOPPED_EVENT, type Driver } from '@palisade/protocol';
 import type { Logger } from 'pino';
 import { AgentCommunication, type ListenerSettings } from './agent-communication.js';
 import { AgentError } from './agent-error.js';
+import { resetLocally } from './deactivation.js';
 import { heartbeat } from './heartbeat.js';
 import { isManagerBusy } from './manager-client.js';
 import type { StateDir } from './state-dir.js';
@@ -20,6 +21,12 @@ export interface RunningAgent {
   stop(reason: string): Promise<void>;
   /** The direction the agent follows and its listener (agent-communication.ts). */
   communication: AgentCommunication;
+  /**
+   * Set once `stopped` resolves: why the agent stopped. `deactivated`: the manager deactivated
+   * the computer (or its activation was reset here) and the agent reset itself; the caller goes
+   * back to waiting for an activation (Activation Required).
+   */
+  readonly ended: 'stopped' | 'deactivated' | null;
 }
 
 export interface RunAgentOptions {
@@ -73,6 +80,15 @@ export function runAgent(state: StateDir, logger: Logger, o: RunAgentOptions = {
   let timer: NodeJS.Timeout | undefined;
   let wake: (() => void) | undefined;
   let failures = 0;
+  let ended: RunningAgent['ended'] = null;
+  /** Why the agent must reset itself (deactivated on the manager); set, the loop ends and resets. */
+  let deactivation: string | null = null;
+  const deactivate = (why: string) => {
+    if (deactivation !== null || stopping) return;
+    deactivation = why;
+    if (timer) clearTimeout(timer);
+    wake?.();
+  };
   // The listener follows the applied configuration; in Manager Initiated the loop below sends
   // nothing and sleeps until a configuration changes that (the manager calls the listener).
   const communication = new AgentCommunication(state, {
@@ -80,12 +96,14 @@ export function runAgent(state: StateDir, logger: Logger, o: RunAgentOptions = {
     ...(o.listener ? { listener: o.listener } : {}),
     ...(o.drivers ? { drivers: o.drivers } : {}),
     onChange: () => wake?.(),
+    // The manager called to say the computer was deactivated: reset now, not at the next contact.
+    onDeactivated: () => deactivate('the manager deactivated this computer (it told the listener)'),
   });
   const hb = { ...(o.drivers ? { drivers: o.drivers } : {}), communication: communication.hooks() };
 
   const loop = async () => {
     await communication.start();
-    while (!stopping) {
+    while (!stopping && deactivation === null) {
       let delay: number;
       if (!communication.heartbeats()) {
         delay = (state.heartbeatIntervalSeconds() ?? 600) * 1000;
@@ -109,6 +127,14 @@ export function runAgent(state: StateDir, logger: Logger, o: RunAgentOptions = {
         );
         delay = jitteredDelayMs(r.heartbeatIntervalSeconds);
       } catch (e) {
+        if (e instanceof AgentError && e.code === 'NOT_ACTIVATED') {
+          deactivate('the activation was reset on this host ("palisade-agent reset")');
+          break;
+        }
+        if (e instanceof AgentError && e.managerCode === 'CERTIFICATE_REVOKED') {
+          deactivate('the manager deactivated this computer (its certificate is revoked)');
+          break;
+        }
         failures += 1;
         const interval = state.heartbeatIntervalSeconds() ?? 600;
         delay = retryDelayMs(failures, interval);
@@ -121,21 +147,43 @@ export function runAgent(state: StateDir, logger: Logger, o: RunAgentOptions = {
         logger.error({ failures, retryInSeconds: Math.round(delay / 1000) }, (e as Error).message);
         if (fatal) delay = interval * 1000;
       }
-      if (stopping) break;
+      if (stopping || deactivation !== null) break;
       await new Promise<void>((resolve) => {
         wake = resolve;
         timer = setTimeout(resolve, delay);
       });
     }
   };
-  const looping = loop();
+  const looping = loop().then(async () => {
+    if (deactivation === null || stopping) return;
+    // Deactivated: the listener closes, the activation and the firewall go; the host identity
+    // stays, so activating again gets the same computer back (docs/deployment.md).
+    await communication.close();
+    const local = await resetLocally(state);
+    logger.warn(
+      { firewall: local.firewall },
+      `${deactivation}: activation reset on this host; Activation Required (run "palisade-agent activate")`,
+    );
+    ended = 'deactivated';
+  });
   let stopWork: Promise<void> | undefined;
-  const stopped = looping.then(() => stopWork);
+  const stopped = looping
+    .then(() => stopWork)
+    .then(() => {
+      ended ??= 'stopped';
+    });
   return {
     stopped,
     communication,
+    get ended() {
+      return ended;
+    },
     stop(reason: string) {
       if (stopWork) return stopWork;
+      if (ended === 'deactivated' || deactivation !== null) {
+        stopWork = looping;
+        return stopWork;
+      }
       stopping = true;
       if (timer) clearTimeout(timer);
       wake?.();

@@ -8,6 +8,7 @@ import {
   HeartbeatReply,
   type HeartbeatReport,
   HeartbeatRequest,
+  ListenerDeactivation,
   MANAGER_IDENTITY_OU,
   MAX_BODY_BYTES,
   type OperationResults,
@@ -27,6 +28,8 @@ export interface ListenerHandlers {
   report(): Promise<HeartbeatReport>;
   /** Takes the manager's reply to that report: acknowledges events, runs operations, returns results. */
   reply(reply: HeartbeatReply & { exchangeId: string }): Promise<OperationResults>;
+  /** The manager deactivated this computer: the agent resets itself once the answer is sent. */
+  deactivated?(): void;
 }
 
 export interface ListenerOptions {
@@ -237,12 +240,29 @@ export class AgentListener {
     try {
       if (
         req.method !== 'POST' ||
-        (req.url !== AGENT_LISTENER_PATHS.heartbeatRequest && req.url !== AGENT_LISTENER_PATHS.operations)
+        (req.url !== AGENT_LISTENER_PATHS.heartbeatRequest &&
+          req.url !== AGENT_LISTENER_PATHS.operations &&
+          req.url !== AGENT_LISTENER_PATHS.deactivate)
       ) {
         req.resume();
         throw new ListenerError('NOT_FOUND', `${req.method} ${req.url}`);
       }
       const body = await readJson(req);
+      if (req.url === AGENT_LISTENER_PATHS.deactivate) {
+        const problem = schemaProblem(ListenerDeactivation, body);
+        if (problem) throw new ListenerError('INVALID_REQUEST', problem);
+        const notice = body as ListenerDeactivation;
+        if (notice.protocolVersion !== PROTOCOL_VERSION)
+          throw new ListenerError(
+            'PROTOCOL_VERSION_UNSUPPORTED',
+            `got ${notice.protocolVersion}, this agent speaks ${PROTOCOL_VERSION}`,
+          );
+        const resetting = this.o.handlers.deactivated !== undefined;
+        this.send(res, 200, { protocolVersion: PROTOCOL_VERSION, resetting }, true);
+        // After the answer is on its way: resetting closes this listener.
+        res.once('finish', () => this.o.handlers.deactivated?.());
+        return;
+      }
       if (req.url === AGENT_LISTENER_PATHS.heartbeatRequest) {
         const problem = schemaProblem(HeartbeatRequest, body);
         if (problem) throw new ListenerError('INVALID_REQUEST', problem);

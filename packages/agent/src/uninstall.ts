@@ -3,8 +3,10 @@ import { existsSync, lstatSync, readlinkSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { AGENT_INSTALL } from '@palisade/protocol';
 import { AgentError } from './agent-error.js';
+import { tellManagerLeaving } from './deactivation.js';
 import { FirewallEngine } from './firewall/firewall-engine.js';
 import { serviceManager, stopService } from './service-control.js';
+import { StateDir } from './state-dir.js';
 
 export interface UninstallOptions {
   /** Keep the state directory (host identity, activation): a reinstall carries on as the same computer. */
@@ -15,7 +17,7 @@ export interface UninstallOptions {
 
 /**
  * Takes the installed agent off this host (docs/deployment.md, "Uninstall"): stops the service,
- * removes the nftables table, the unit, the program files and the link on PATH, and the state
+ * tells the manager (unless `keepState`), removes the nftables table, the unit, the program files and the link on PATH, and the state
  * unless `keepState`. Each step tolerates what is already gone, so a second run, or a run
  * after a half-finished install, completes.
  */
@@ -25,6 +27,9 @@ export async function uninstall(o: UninstallOptions): Promise<void> {
   const manager = serviceManager();
   const stopped = await stopService();
   o.say(stopped.stopped ? `Stopped the agent (${manager}).` : 'The agent was not running.');
+  // Leaving for good: the manager shows the computer Deactivated. With --keep-state the
+  // activation stays, for a reinstall that carries on as the same computer.
+  if (!o.keepState) o.say((await tellManagerLeaving(new StateDir(AGENT_INSTALL.stateDir), 'uninstall')).message);
 
   // The firewall the manager set goes with the agent (docs/firewall.md).
   const fw = await new FirewallEngine().remove();

@@ -1,3 +1,4 @@
+export * from './agent-activation.js';
 export * from './agent-version.js';
 export * from './canonical-json.js';
 export * from './cipher-suites.js';

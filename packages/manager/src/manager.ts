@@ -21,6 +21,7 @@ import { CertificateAuthority, createCertificateAuthority } from './pki/certific
 import { hashSecret, newSecret } from './secrets.js';
 import { AgentPackages } from './services/agent-packages.js';
 import { ComputerActionsService } from './services/computer-actions.js';
+import { ComputerLifecycleService } from './services/computer-lifecycle.js';
 import { ConfigurationService } from './services/configuration-service.js';
 import { ConsoleAuthService } from './services/console-auth-service.js';
 import { issueActivationToken } from './services/credentials.js';
@@ -333,7 +334,14 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
       ...(o.dialer ? { options: o.dialer } : {}),
       tlsPolicy: () => agentTls?.policy ?? tlsPolicy.name,
     });
+    // Deactivation from the API tells a listening agent at once (the dialer calls it).
+    const lifecycle = new ComputerLifecycleService({
+      store,
+      logger,
+      tellAgent: (c) => communication!.dialer.notifyDeactivated(c),
+    });
     const agentEndpoint = createAgentEndpoint({
+      lifecycle,
       metrics,
       ...(o.agentQueues ? { queues: o.agentQueues } : {}),
       ingest: communication.ingest,
@@ -377,6 +385,7 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
         firewallLists: new FirewallListService(store, configurations, { wakeDialer }),
         tlsPolicy: new TlsPolicyService(store, endpointTls),
         consoleAuth: new ConsoleAuthService(store),
+        lifecycle,
         actions: new ComputerActionsService({
           store,
           configurations,

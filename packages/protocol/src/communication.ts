@@ -11,6 +11,8 @@ export const AGENT_LISTENER_PATHS = {
   heartbeatRequest: '/agent-listener/v1/heartbeat-request',
   /** Manager → agent: the `HeartbeatReply` for that report (acknowledgement, operations). Reply: `OperationResults`. */
   operations: '/agent-listener/v1/operations',
+  /** Manager → agent: the computer was deactivated; the agent resets itself at once (lifecycle.ts). */
+  deactivate: '/agent-listener/v1/deactivate',
 } as const;
 
 /**

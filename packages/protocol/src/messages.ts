@@ -17,10 +17,21 @@ export const AGENT_PATHS = {
   activate: '/agent/v1/activate',
   heartbeat: '/agent/v1/heartbeat',
   results: '/agent/v1/results',
+  /** The agent says it is leaving (reset, uninstall): the computer becomes Deactivated. Mutual TLS. */
+  deactivate: '/agent/v1/deactivate',
+  /** Activation without a token, proven by the certificate held: an unknown or cloned agent (lifecycle.ts). */
+  reactivate: '/agent/v1/reactivate',
+  /** `GET …/<file>`: an agent package, for upgrades. Mutual TLS. */
+  packages: '/agent/v1/packages',
 } as const;
 
-const ProtocolVersion = Type.Integer({ minimum: 1, maximum: 1000 });
-const ShortString = (max = 255) => Type.String({ minLength: 1, maxLength: max });
+export const ProtocolVersion = Type.Integer({ minimum: 1, maximum: 1000 });
+export const ShortString = (max = 255) => Type.String({ minLength: 1, maxLength: max });
+/**
+ * A host identity secret or a continuity token: 32 random bytes, base64url (docs/deployment.md,
+ * "Reactivation"). The manager keeps only their SHA-256.
+ */
+export const HostSecret = Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' });
 
 export const ActivationRequest = Type.Object(
   {
@@ -35,6 +46,10 @@ export const ActivationRequest = Type.Object(
     policy: Type.Optional(ShortString()),
     /** Where the agent will listen if its policy says Manager Initiated or Bidirectional (lab overrides; default: its source address, port from the configuration). */
     listener: Type.Optional(ListenerAddress),
+    /** The host's identity (kept across resets): a host the manager knows gets its computer back. Absent: always a new computer. */
+    hostIdentity: Type.Optional(HostSecret),
+    /** The last continuity token the host was given, if any: tells the host that last talked from a copy of it. */
+    continuity: Type.Optional(HostSecret),
   },
   { additionalProperties: false },
 );
@@ -117,6 +132,8 @@ export const HeartbeatReport = Type.Object(
     configurationFingerprint: Type.Union([Type.String({ pattern: '^sha256:[0-9a-f]{64}$' }), Type.Null()]),
     /** Direction the agent follows and its listener; absent from agents that predate it (the manager then goes by the configuration). */
     communication: Type.Optional(CommunicationState),
+    /** The continuity token of the last reply (absent before the first, or from agents that predate it). */
+    continuity: Type.Optional(HostSecret),
   },
   { additionalProperties: false },
 );
@@ -158,6 +175,8 @@ export const HeartbeatReply = Type.Object({
   /** Binds operation results to this connection; results for it must come on the same socket. */
   exchangeId: ShortString(128),
   heartbeatIntervalSeconds: Type.Integer({ minimum: 1, maximum: MAX_HEARTBEAT_INTERVAL_SECONDS }),
+  /** The next continuity token, to present at the next exchange (absent: keep the one held). */
+  continuity: Type.Optional(HostSecret),
 });
 export type HeartbeatReply = Static<typeof HeartbeatReply>;
 
@@ -204,6 +223,14 @@ export const ActivationReply = Type.Object({
   configuration: Type.Unknown(),
   fingerprint: Type.String({ pattern: '^sha256:[0-9a-f]{64}$' }),
   heartbeatIntervalSeconds: Type.Integer({ minimum: 1, maximum: MAX_HEARTBEAT_INTERVAL_SECONDS }),
+  /** The first continuity token. */
+  continuity: Type.Optional(HostSecret),
+  /** True when the host got back the computer it had (same ID, history, policy, overrides). */
+  reactivated: Type.Optional(Type.Boolean()),
+  /** A new identity for the host, replacing its own: it was a copy of another computer's host. */
+  hostIdentity: Type.Optional(HostSecret),
+  /** The first event `seq` to use: a reactivated computer's history goes on from where it was. */
+  eventSeqFrom: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
 });
 export type ActivationReply = Static<typeof ActivationReply>;
 

@@ -181,7 +181,7 @@ describe('CLI: manager and agent as a new user runs them', () => {
     const yes = await runCli(AGENT_BIN, ['reset', '--yes', '--state-dir', stateDir]);
     assert.equal(yes.code, 0);
     const s = await runCli(AGENT_BIN, ['status', '--state-dir', stateDir]);
-    assert.match(s.stdout, /^Not activated/);
+    assert.match(s.stdout, /^Activation Required: not activated/);
     const hb = await runCli(AGENT_BIN, ['heartbeat', '--state-dir', stateDir]);
     assert.equal(hb.code, 1);
     assert.match(hb.stderr, /not activated/);

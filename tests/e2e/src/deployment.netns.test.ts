@@ -186,6 +186,9 @@ describe('the Linux deployment script on a test host (network + mount namespaces
     assert.match(r.stdout, /The Palisade agent is uninstalled\./);
     assert.deepEqual(await host.installedFiles(), []);
     await waitFor('the agent process to end', async () => (await host.run(['kill', '-0', String(pid)])).code !== 0);
+    assert.match(r.stdout, /The manager manager\.palisade\.test shows computer \d+ as Deactivated\./);
+    const c = (await mgr.ok<V['ComputerList']>('GET', '/api/computers')).computers[0]!;
+    assert.deepEqual(c.computerStatus.agentStatusMessages, ['Deactivated'], 'uninstall told the manager');
     assert.notEqual(
       (await host.run(['nft', 'list', 'table', 'inet', 'palisade'])).code,
       0,

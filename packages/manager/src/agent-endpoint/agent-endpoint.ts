@@ -4,6 +4,8 @@ import {
   type ActivationReply,
   ActivationRequest,
   AGENT_PATHS,
+  AgentDeactivation,
+  type DeactivationReply,
   type HeartbeatReply,
   HeartbeatReport,
   OperationResults,
@@ -18,6 +20,7 @@ import type { HeartbeatIngest } from '../ingest.js';
 import type { ManagerMetrics } from '../metrics/manager-metrics.js';
 import { type CertificateAuthority, CsrError, normalizeSerial } from '../pki/certificate-authority.js';
 import { hashSecret } from '../secrets.js';
+import { ComputerLifecycleService } from '../services/computer-lifecycle.js';
 import type { ConfigurationService } from '../services/configuration-service.js';
 import type { ComputerRecord, Store } from '../store/store.js';
 import { AdmissionQueue, type AdmissionQueueOptions, QueueFullError } from './admission-queue.js';
@@ -43,6 +46,8 @@ export interface AgentEndpointDeps {
   queues?: { activations?: AdmissionQueueOptions; heartbeats?: AdmissionQueueOptions } | undefined;
   /** Counts replies by route and outcome, and heartbeat latency (`GET /metrics`). */
   metrics?: ManagerMetrics | undefined;
+  /** Deactivation when the agent leaves (reset, uninstall); default one over the store. */
+  lifecycle?: ComputerLifecycleService;
   /** Test hook only (PALISADE_TEST_HOLD_HEARTBEAT_REPLY_MS): hold each heartbeat reply this long after its commit. */
   holdReplyMs?: number;
   now?: () => number;
@@ -85,6 +90,7 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
   const now = deps.now ?? Date.now;
   const exchanges = new WeakMap<object, Map<string, Exchange>>();
   const { ingest } = deps;
+  const lifecycle = deps.lifecycle ?? new ComputerLifecycleService({ store: deps.store, now });
   const app = Fastify({
     ...commonFastifyOptions(deps.logger),
     // The handshake asks for a certificate but does not demand one: activation comes before
@@ -128,8 +134,13 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
         'CERTIFICATE_NOT_RECOGNIZED',
         String(socket.authorizationError ?? 'not signed by this manager CA'),
       );
-    const computer = await deps.store.computers.findByCertSerial(normalizeSerial(peer.serialNumber));
-    if (!computer) throw new PalisadeError('CERTIFICATE_NOT_RECOGNIZED', `serial ${peer.serialNumber}`);
+    const serial = normalizeSerial(peer.serialNumber);
+    const computer = await deps.store.computers.findByCertSerial(serial);
+    if (!computer) {
+      // A deleted computer's certificate, or one replaced by a reactivation: revoked, not unknown.
+      if (await deps.store.computers.isRevokedSerial(serial)) throw new PalisadeError('CERTIFICATE_REVOKED');
+      throw new PalisadeError('CERTIFICATE_NOT_RECOGNIZED', `serial ${peer.serialNumber}`);
+    }
     if (computer.state !== 'active') throw new PalisadeError('CERTIFICATE_REVOKED');
     req.computer = computer;
   };
@@ -247,6 +258,19 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
       const { accepted, ignored } = await ingest.ingestResults(computer, exchange.operationIds, body);
       if (exchange.operationIds.size === 0) exchanges.get(req.raw.socket)?.delete(exchange.id);
       return { accepted, ignored };
+    },
+  );
+
+  // The agent is leaving (palisade-agent reset, uninstall): its computer shows Deactivated.
+  app.post<{ Body: AgentDeactivation }>(
+    AGENT_PATHS.deactivate,
+    { schema: { body: AgentDeactivation }, onRequest: authenticateAgent },
+    async (req): Promise<DeactivationReply> => {
+      checkProtocol(req.body.protocolVersion);
+      const id = req.computer!.id;
+      const { changed } = await lifecycle.deactivate(id, `agent:${id}`);
+      req.log.info({ computerId: id, reason: req.body.reason }, 'computer deactivated by its agent');
+      return { protocolVersion: PROTOCOL_VERSION, computerId: id, deactivated: changed };
     },
   );
 

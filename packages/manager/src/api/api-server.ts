@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { installErrorHandling } from '../http/error-handling.js';
 import { commonFastifyOptions } from '../http/fastify-options.js';
 import type { ComputerActionsService } from '../services/computer-actions.js';
+import { ComputerLifecycleService } from '../services/computer-lifecycle.js';
 import type { ConsoleAuthService } from '../services/console-auth-service.js';
 import type { FirewallListService } from '../services/firewall-list-service.js';
 import type { FirewallService } from '../services/firewall-service.js';
@@ -39,6 +40,8 @@ export interface ApiServices {
   consoleAuth: ConsoleAuthService;
   /** Check Status, Send Policy, the communication view; without it those routes are absent. */
   actions?: ComputerActionsService | undefined;
+  /** Deactivation and deletion; default one over the store that tells no agent (they learn at their next contact). */
+  lifecycle?: ComputerLifecycleService | undefined;
 }
 
 export interface ApiServerDeps {
@@ -77,6 +80,7 @@ export function createApiServer(deps: ApiServerDeps): FastifyInstance {
   const openapi = new OpenApiCollector();
   openapi.install(app);
   const { policies, firewall, firewallLists, tlsPolicy, consoleAuth, actions } = deps.services;
+  const lifecycle = deps.services.lifecycle ?? new ComputerLifecycleService({ store: deps.store, now });
 
   app.get('/healthz', async (_req, reply) => {
     try {
@@ -115,7 +119,7 @@ export function createApiServer(deps: ApiServerDeps): FastifyInstance {
     dashboardRoutes(api, deps.store, deps.monitoring, now, deps.dashboardPollMs);
     settingsRoutes(api);
     policiesRoutes(api, policies);
-    computersRoutes(api, policies, now, deps.store);
+    computersRoutes(api, policies, now, deps.store, lifecycle);
     auditRoutes(api, policies, async () => {
       const users = await consoleAuth.listUsers();
       return new Map(users.map((u) => [u.id, u.name]));

@@ -25,7 +25,8 @@ export const AuditEventView = Type.Object({
   actor: Type.Object(
     {
       type: Type.String({
-        description: 'apiKey, user (a console user), cli (the manager command line), anonymous (a failed sign-in)',
+        description:
+          "apiKey, user (a console user), cli (the manager command line), agent (the computer's own agent: reset, uninstall, reactivation; ID is the computer), anonymous (a failed sign-in)",
       }),
       ID: Nullable(Type.Integer()),
       name: Nullable(Type.String({ description: 'the API key or console user name' })),
@@ -34,7 +35,7 @@ export const AuditEventView = Type.Object({
   ),
   action: Type.String({
     description:
-      'policy.create, policy.rename, policy.describe, policy.move, policy.delete, policy.setting, policy.firewall, computer.policy, computer.setting, computer.deactivate, ' +
+      'policy.create, policy.rename, policy.describe, policy.move, policy.delete, policy.setting, policy.firewall, computer.policy, computer.setting, computer.deactivate, computer.delete, computer.reactivate, computer.upgradeagent, ' +
       'computer.firewall, computer.checkstatus, computer.sendpolicy, computer.vmstate, firewallRule.create, firewallRule.modify, firewallRule.delete, system.setting, ' +
       'user.signin, user.signin.failed, user.signout, user.create, user.password, user.disable, user.enable',
   }),

@@ -102,20 +102,25 @@ describe('computers: expected fingerprints follow every change that alters what 
     assert.equal(await status(onOther), 'Managed (Online)');
   });
 
-  test('DELETE deactivates: shown Deactivated, audited once, idempotent', async () => {
+  test('DELETE deactivates (shown Deactivated, audited); a second DELETE deletes the deactivated computer', async () => {
     const r = await f.request('DELETE', `/api/computers/${onChild}`);
     assert.equal(r.status, 204);
     const c = await computer(onChild);
     assert.deepEqual(c.computerStatus, { agentStatus: 'inactive', agentStatusMessages: ['Deactivated'] });
-    assert.equal((await f.request('DELETE', `/api/computers/${onChild}`)).status, 204);
-    const audit = (await f.request('GET', '/api/auditevents'))
-      .json<ApiViews['AuditList']>()
-      .auditEvents.filter((e) => e.action === 'computer.deactivate');
-    assert.equal(audit.length, 1);
-    assert.equal(audit[0]?.targetID, onChild);
     // A deactivated computer keeps its expected fingerprint; policy changes no longer touch it.
     const before = await expected(onChild);
     assert.equal((await f.request('POST', `/api/policies/1/settings/${FIREWALL}`, { value: 'On' })).status, 200);
     assert.equal(await expected(onChild), before);
+
+    assert.equal((await f.request('DELETE', `/api/computers/${onChild}`)).status, 204);
+    assert.equal((await f.request('GET', `/api/computers/${onChild}`)).status, 404);
+    assert.equal((await f.request('DELETE', `/api/computers/${onChild}`)).status, 404);
+    const audit = (await f.request('GET', '/api/auditevents'))
+      .json<ApiViews['AuditList']>()
+      .auditEvents.filter((e) => e.targetType === 'computer' && e.targetID === onChild);
+    assert.deepEqual(
+      audit.map((e) => e.action),
+      ['computer.delete', 'computer.deactivate'],
+    );
   });
 });

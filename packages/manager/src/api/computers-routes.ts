@@ -2,6 +2,7 @@ import { COMPUTER_STATUSES, type ComputerStatus } from '@palisade/core';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { PalisadeError } from '../errors.js';
+import type { ComputerLifecycleService } from '../services/computer-lifecycle.js';
 import type { ComputerDetail, PolicyService } from '../services/policy-service.js';
 import { COMPUTER_SORT_KEYS, type ComputerSortKey, type Store } from '../store/store.js';
 import { actorOf } from './auth-actor.js';
@@ -98,7 +99,13 @@ function statusesOf(v: string): ComputerStatus[] {
 type Id = Static<typeof IdParams>;
 
 /** Computers and their settings (`/api/computers…`), Deep Security's routes and shapes. */
-export function computersRoutes(app: FastifyInstance, policies: PolicyService, now: () => number, store?: Store): void {
+export function computersRoutes(
+  app: FastifyInstance,
+  policies: PolicyService,
+  now: () => number,
+  store: Store,
+  lifecycle: ComputerLifecycleService,
+): void {
   const tags = ['Computers'];
   /** Which computers show `Updating`; without a store, none. */
   const updating = async (ids?: readonly number[]): Promise<ReadonlySet<number>> =>
@@ -223,16 +230,17 @@ export function computersRoutes(app: FastifyInstance, policies: PolicyService, n
     '/api/computers/:id',
     {
       schema: {
-        summary: 'Deactivate a computer',
+        summary: 'Deactivate a computer, or delete a deactivated one',
         description:
-          'Revokes its certificate: its agent is refused (CERTIFICATE_REVOKED) until activated again. The record stays, shown Deactivated.',
+          'An active computer is deactivated: its certificate is revoked, its agent is told at once where it listens (else at its next contact) and resets itself to Activation Required; the record stays, shown Deactivated. ' +
+          'A deactivated computer is deleted, with its events, settings and assignments; its certificate stays revoked. (Deep Security deletes in one step; Palisade takes two so that one DELETE never forgets a computer whose agent still runs: docs/deployment.md.)',
         tags,
         params: IdParams,
         response: { 204: EmptyReply },
       },
     },
     async (req, reply) => {
-      await policies.deactivateComputer(Number(req.params.id), actorOf(req));
+      await lifecycle.deactivateOrDelete(Number(req.params.id), actorOf(req));
       return reply.status(204).send();
     },
   );

@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { DEFAULT_TLS_POLICY, jitteredDelayMs, type TlsPolicyName } from '@palisade/core';
+import { AGENT_LISTENER_PATHS, ListenerDeactivationReply, PROTOCOL_VERSION, schemaProblem } from '@palisade/protocol';
 import type { Logger } from 'pino';
 import type { HeartbeatIngest } from '../ingest.js';
-import type { ClaimedDial, Store } from '../store/store.js';
+import type { AgentNotice } from '../services/computer-lifecycle.js';
+import type { ClaimedDial, ComputerRecord, Store } from '../store/store.js';
+import { AgentListenerConnection, DialError, dialableAddress } from './agent-listener-client.js';
 import type { DialerIdentity } from './dialer-identity.js';
 import { dialerTlsOptions } from './dialer-tls.js';
 import { type DialOutcome, runManagerExchange } from './manager-exchange.js';
@@ -218,6 +221,42 @@ export class Dialer {
     if (outcome.ok) this.deps.logger.info(log, 'dialed agent');
     else this.deps.logger.warn({ ...log, failure: outcome.failure }, `could not reach agent: ${outcome.error}`);
     return outcome;
+  }
+
+  /**
+   * Tells a just-deactivated computer's agent so, where it listens (Bidirectional, Manager
+   * Initiated): it resets itself at once instead of at its next contact — which, in Manager
+   * Initiated, would never come. The connection authenticates the agent by the serial it was
+   * issued, as every dial does; one attempt, bounded by the request timeout.
+   */
+  async notifyDeactivated(computer: ComputerRecord): Promise<AgentNotice> {
+    const target = await this.deps.store.dialTargets.get(computer.id);
+    if (!target || target.mode === 'none')
+      return { told: false, reason: 'the agent does not listen; it learns at its next heartbeat' };
+    const host = target.listener?.address ?? (computer.lastIp ? dialableAddress(computer.lastIp) : null);
+    if (!host) return { told: false, reason: 'no address is known for the agent' };
+    const conn = new AgentListenerConnection(
+      { host, port: target.listener?.port ?? target.defaultPort, certSerial: computer.certSerial },
+      this.deps.identity,
+      this.requestTimeoutMs,
+      dialerTlsOptions(this.deps.tlsPolicy?.() ?? DEFAULT_TLS_POLICY),
+    );
+    try {
+      const r = await conn.request<unknown>(AGENT_LISTENER_PATHS.deactivate, {
+        protocolVersion: PROTOCOL_VERSION,
+        computerId: computer.id,
+      });
+      const problem = schemaProblem(ListenerDeactivationReply, r.body);
+      if (problem) return { told: false, reason: `${conn.where}: the answer does not match the schema (${problem})` };
+      this.deps.logger.info({ computerId: computer.id, address: conn.where }, 'told the agent it was deactivated');
+      return { told: true };
+    } catch (e) {
+      const reason = e instanceof DialError ? e.message : (e as Error).message;
+      this.deps.logger.warn({ computerId: computer.id }, `could not tell the agent it was deactivated: ${reason}`);
+      return { told: false, reason };
+    } finally {
+      conn.close();
+    }
   }
 
   /**

@@ -450,32 +450,6 @@ export class PolicyService extends ConfigurationChanges {
     return settingRead(await this.modifyComputer(id, { settings: { [setting]: value } }, actor), setting, false);
   }
 
-  /**
-   * Deactivates (revoking the certificate) and clears the computer's open alerts ("computer
-   * deactivated") in the same transaction. Already deactivated: nothing changes, no audit row.
-   */
-  async deactivateComputer(id: number, actor: string): Promise<void> {
-    await this.store.transaction(async (tx) => {
-      const t = this.now();
-      const c = await tx.computers.get(id);
-      if (!c) throw new PalisadeError('COMPUTER_NOT_FOUND', String(id));
-      if (!(await tx.computers.deactivate(id, t))) return;
-      await tx.alerts.clearAllOpen(id, t, 'computer deactivated');
-      await tx.audit.insert([
-        {
-          time: t,
-          actor,
-          action: 'computer.deactivate',
-          targetType: 'computer',
-          targetId: id,
-          setting: null,
-          oldValue: c.state,
-          newValue: 'deactivated',
-        },
-      ]);
-    });
-  }
-
   // ----- audit ----------------------------------------------------------------------------
 
   async auditEvents(q: { limit: number; beforeId?: number }): Promise<AuditPage> {

@@ -194,6 +194,31 @@ export interface Database {
     last_seen_at: number;
     expires_at: number;
   };
+  /** 0008_agent_lifecycle: see migration-0008-agent-lifecycle.ts. */
+  computer_identities: {
+    computer_id: number;
+    /** SHA-256 (hex) of the host identity secret. */
+    host_guid: string;
+    /** SHA-256 (hex) of the continuity token handed out last, and of the one before. */
+    continuity_current: string | null;
+    continuity_previous: string | null;
+    clone_detected_at: number | null;
+  };
+  revoked_certificates: { serial: string; computer_id: number; revoked_at: number };
+  agent_upgrades: {
+    id: Generated<number>;
+    computer_id: number;
+    from_version: string;
+    to_version: string;
+    package_file: string;
+    sha256: string;
+    status: string;
+    reason: string | null;
+    requested_by: string;
+    created_at: number;
+    sent_at: number | null;
+    completed_at: number | null;
+  };
   /** 0009_versions: see migration-0009-versions.ts. */
   versions: { name: string; version: number };
 }

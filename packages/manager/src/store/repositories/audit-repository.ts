@@ -14,7 +14,14 @@ export type AuditAction =
   | 'policy.setting'
   | 'computer.policy'
   | 'computer.setting'
+  /** Deactivated by the API or the CLI (`apikey:…`), or by the agent itself (`agent:<computer ID>`: reset, uninstall). */
   | 'computer.deactivate'
+  /** A deactivated computer removed (`oldValue` its host name). */
+  | 'computer.delete'
+  /** A known host activated again (`agent:<computer ID>`; `newValue` how: token, unknown certificate). */
+  | 'computer.reactivate'
+  /** An agent upgrade requested (`newValue` the version). */
+  | 'computer.upgradeagent'
   /** Firewall rule assignments (`setting` is `firewall.ruleIDs`, values JSON lists of rule IDs). */
   | 'policy.firewall'
   | 'computer.firewall'

@@ -275,6 +275,58 @@ export class ComputerRepository extends Repository {
     return Number(r.numUpdatedRows) === 1;
   }
 
+  /**
+   * Removes a deactivated computer and what is only its own: events, operations, settings,
+   * firewall assignments, dialer record, identity, upgrades. Its alerts stay, detached from it
+   * (alerts are recorded, never deleted), and its certificate serial goes on the revocation
+   * list first, so forgetting a computer never makes its certificate good again. False if there
+   * is no such computer or it is not deactivated.
+   */
+  remove(id: number, now: number): Promise<boolean> {
+    return this.session.atomically(async (db) => {
+      const c = await db
+        .selectFrom('computers')
+        .select(['cert_serial'])
+        .where('id', '=', id)
+        .where('state', '=', 'deactivated')
+        .executeTakeFirst();
+      if (!c) return false;
+      await db
+        .insertInto('revoked_certificates')
+        .values({ serial: c.cert_serial, computer_id: id, revoked_at: now })
+        .onConflict((oc) => oc.column('serial').doNothing())
+        .execute();
+      // Explicit rather than ON DELETE CASCADE, which not every table declares (and SQLite
+      // honours only with foreign_keys on).
+      for (const table of [
+        'events',
+        'operations',
+        'computer_settings',
+        'computer_firewall_rules',
+        'dial_targets',
+        'computer_identities',
+        'agent_upgrades',
+      ] as const)
+        await db.deleteFrom(table).where('computer_id', '=', id).execute();
+      await db.updateTable('alerts').set({ computer_id: null }).where('computer_id', '=', id).execute();
+      const r = await db.deleteFrom('computers').where('id', '=', id).executeTakeFirst();
+      return Number(r.numDeletedRows) === 1;
+    });
+  }
+
+  /**
+   * Whether a certificate serial was revoked: issued to a computer since deleted, or replaced when
+   * its computer was activated again. (A deactivated computer's own serial is revoked by its state.)
+   */
+  async isRevokedSerial(serial: string): Promise<boolean> {
+    const r = await this.db
+      .selectFrom('revoked_certificates')
+      .select('serial')
+      .where('serial', '=', serial)
+      .executeTakeFirst();
+    return r !== undefined;
+  }
+
   /** Sets the fingerprint the manager expects from these computers; deactivated ones are left alone. */
   async setExpectedFingerprint(computerIds: readonly number[], fingerprint: string): Promise<void> {
     for (const ids of chunks(computerIds)) {
