@@ -1,4 +1,5 @@
 import { configurationFingerprint, type SecurityConfiguration } from '@palisade/core';
+import type { EnforcementEngine } from './enforcement-engine.js';
 import { FirewallEngine } from './firewall/firewall-engine.js';
 import type { StateDir } from './state-dir.js';
 
@@ -20,12 +21,13 @@ function isConfiguration(c: unknown): c is SecurityConfiguration {
 /**
  * Applies a security configuration: checks it is one this agent understands and that its
  * fingerprint is what the manager says (so agent and manager agree on what "applied" means),
- * then records it durably. Enforcement engines (listener, firewall) hook in here as they come.
+ * then has `engine` enforce it (default: the nftables firewall), then records it durably.
  */
 export async function applyConfiguration(
   state: StateDir,
   configuration: unknown,
   expectedFingerprint: string,
+  engine: EnforcementEngine = new FirewallEngine(),
 ): Promise<ApplyOutcome> {
   if (!isConfiguration(configuration))
     return { ok: false, reason: 'configuration is not a schema-1 security configuration this agent understands' };
@@ -36,11 +38,12 @@ export async function applyConfiguration(
       reason: `configuration fingerprint ${fingerprint} differs from the manager's ${expectedFingerprint}`,
     };
   }
-  // Firewall first: a ruleset nftables refuses leaves the previous configuration in force (and
-  // recorded). nft missing or not permitted does not: the listener guard enforces the rules, and
-  // the heartbeat reports the firewall driver offline with the reason.
-  const firewall = await new FirewallEngine().apply(configuration);
-  if (firewall.outcome === 'failed') return { ok: false, reason: firewall.reason };
+  // Enforce first, record after: a configuration the engine refuses (for the firewall, a ruleset
+  // nftables refuses) leaves the previous one in force and recorded. An engine that cannot run
+  // here (nft missing or not permitted) does not: the listener guard enforces the rules, and the
+  // heartbeat reports the driver offline with the reason.
+  const enforced = await engine.apply(configuration);
+  if (enforced.outcome === 'failed') return { ok: false, reason: enforced.reason };
   state.saveAppliedConfiguration({ fingerprint, configuration, appliedAt: Date.now() });
   state.saveHeartbeatInterval(configuration.heartbeat.intervalSeconds);
   return { ok: true, fingerprint };

@@ -8,6 +8,7 @@ import {
   ResultsReply,
 } from '@palisade/protocol';
 import { AgentError } from './agent-error.js';
+import type { EnforcementEngine } from './enforcement-engine.js';
 import { firewallReport, withFirewallReport } from './firewall/firewall-report.js';
 import { ManagerConnection, resolveManager } from './manager-client.js';
 import { type OperationHooks, runOperations } from './operations-runner.js';
@@ -45,6 +46,8 @@ export interface HeartbeatOptions {
    * one-shot CLI command) the reports say nothing about it and the manager keeps what it knew.
    */
   communication?: { state(): CommunicationState } & OperationHooks;
+  /** Applies configurations and reports its driver and counters; default: the nftables firewall. */
+  engine?: EnforcementEngine;
 }
 
 /**
@@ -81,7 +84,7 @@ export async function heartbeat(state: StateDir, o: HeartbeatOptions = {}): Prom
     // or (for the first exchange of this run) by the previous run.
     let lastRoundTripMs = state.lastContact()?.roundTripMs;
     // Firewall driver and counters (re-applying the table if it went missing, e.g. after a reboot).
-    const firewall = await firewallReport(state);
+    const firewall = await firewallReport(state, o.engine);
     try {
       let full: boolean;
       do {
@@ -122,7 +125,7 @@ export async function heartbeat(state: StateDir, o: HeartbeatOptions = {}): Prom
         outcome.eventsAcknowledgedThrough = spool.acknowledgedThrough;
 
         if (reply.operations.length > 0) {
-          const results = await runOperations(state, reply.operations, o.communication ?? {});
+          const results = await runOperations(state, reply.operations, o.communication ?? {}, o.engine);
           const rr = await conn.request(
             'POST',
             AGENT_PATHS.results,

@@ -2,6 +2,7 @@ import type { SecurityConfiguration } from '@palisade/core';
 import type { Operation, OperationResult } from '@palisade/protocol';
 import { AGENT_VERSION } from './agent-version.js';
 import { applyConfiguration } from './configuration-applier.js';
+import type { EnforcementEngine } from './enforcement-engine.js';
 import type { StateDir } from './state-dir.js';
 
 export interface OperationHooks {
@@ -21,6 +22,8 @@ export async function runOperations(
   state: StateDir,
   operations: readonly Operation[],
   hooks: OperationHooks = {},
+  /** Enforces each configuration; default: the nftables firewall (configuration-applier.ts). */
+  engine?: EnforcementEngine,
 ): Promise<OperationResult[]> {
   const spool = state.spool();
   const results: OperationResult[] = [];
@@ -33,7 +36,7 @@ export async function runOperations(
       });
       continue;
     }
-    const applied = await applyConfiguration(state, op.configuration, op.fingerprint);
+    const applied = await applyConfiguration(state, op.configuration, op.fingerprint, engine);
     if (applied.ok) {
       state.bumpCounter('configurationsApplied');
       spool.append({

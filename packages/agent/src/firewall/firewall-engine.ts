@@ -7,7 +7,7 @@ import {
   type SecurityConfiguration,
   validateFirewallConfiguration,
 } from '@palisade/core';
-import type { Driver } from '@palisade/protocol';
+import type { EnforcementEngine, EnforcementOutcome, EnforcementReport } from '../enforcement-engine.js';
 import { type NftOptions, runNft } from './nft-command.js';
 
 /** The driver name in heartbeats (and so in driver-offline alerts). */
@@ -25,26 +25,16 @@ export interface FirewallEngineOptions extends NftOptions {
 }
 
 /**
- * `applied`: nftables now enforces it (or, firewall Off, the table is gone).
- * `unavailable`: nft is missing or not permitted. The configuration still counts as applied —
- * the listener guard enforces it on the listening port — and the heartbeat reports the driver
- * offline with `reason`. `failed`: the rules are invalid or nft refused the ruleset (the kernel
- * kept the previous table: `nft -f` is one transaction); the configuration is not applied.
- * `disabled`: see {@link FirewallEngineOptions.enabled}.
+ * For the firewall, `applied` means nftables enforces the table (or, firewall Off, the table is
+ * gone); `unavailable`: nft is missing or not permitted — the listener guard still enforces the
+ * rules on the listening port; `failed`: the rules are invalid or nft refused the ruleset (the
+ * kernel kept the previous table: `nft -f` is one transaction); `disabled`: see
+ * {@link FirewallEngineOptions.enabled}.
  */
-export type FirewallApplyOutcome =
-  | { readonly outcome: 'applied' }
-  | { readonly outcome: 'unavailable'; readonly reason: string }
-  | { readonly outcome: 'failed'; readonly reason: string }
-  | { readonly outcome: 'disabled' };
+export type FirewallApplyOutcome = EnforcementOutcome;
 
-/** What a heartbeat carries about the firewall. */
-export interface FirewallReport {
-  /** The firewall driver, or none (firewall Off, disabled, nothing applied yet). */
-  readonly drivers: Driver[];
-  /** `firewall.<ruleId>.packets` / `.bytes`: since the configuration was last applied (every apply resets them). */
-  readonly counters: Record<string, number>;
-}
+/** What a heartbeat carries about the firewall: its driver and `firewall.<ruleId>.packets` / `.bytes` counters (since the configuration was last applied: every apply resets them). */
+export type FirewallReport = EnforcementReport;
 
 function isEnabled(o: FirewallEngineOptions): boolean {
   return o.enabled ?? (o.env ?? process.env).PALISADE_AGENT_FIREWALL !== 'off';
@@ -55,7 +45,9 @@ function isEnabled(o: FirewallEngineOptions): boolean {
  * included, from `communication.listen`/`listeningPort`) into one `nft -f` script for table
  * `inet palisade`, applies it atomically, and reads the per-rule counters back for heartbeats.
  */
-export class FirewallEngine {
+export class FirewallEngine implements EnforcementEngine {
+  readonly name = FIREWALL_DRIVER;
+
   constructor(private readonly options: FirewallEngineOptions = {}) {}
 
   get enabled(): boolean {

@@ -1,7 +1,8 @@
 import type { SecurityConfiguration } from '@palisade/core';
+import type { EnforcementEngine, EnforcementReport } from '../enforcement-engine.js';
 import type { ReportInputs } from '../report-builder.js';
 import type { StateDir } from '../state-dir.js';
-import { FirewallEngine, type FirewallReport } from './firewall-engine.js';
+import { FirewallEngine } from './firewall-engine.js';
 
 /**
  * The firewall's part of a heartbeat report, for the configuration applied now: the `firewall`
@@ -10,8 +11,8 @@ import { FirewallEngine, type FirewallReport } from './firewall-engine.js';
  */
 export async function firewallReport(
   state: StateDir,
-  engine: FirewallEngine = new FirewallEngine(),
-): Promise<FirewallReport> {
+  engine: EnforcementEngine = new FirewallEngine(),
+): Promise<EnforcementReport> {
   const applied = state.appliedConfiguration();
   return engine.report((applied?.configuration as SecurityConfiguration | undefined) ?? null);
 }
@@ -20,7 +21,7 @@ export async function firewallReport(
  * `inputs` with the firewall's driver and counters added. A driver named `firewall` that
  * `inputs.drivers` reports itself wins (tests and embedders that drive the status by hand).
  */
-export function withFirewallReport(firewall: FirewallReport, inputs: ReportInputs): ReportInputs {
+export function withFirewallReport(firewall: EnforcementReport, inputs: ReportInputs): ReportInputs {
   const others = inputs.drivers;
   return {
     ...inputs,
