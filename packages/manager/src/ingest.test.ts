@@ -129,3 +129,212 @@ describe('ingest: one heartbeat is one transaction', () => {
     assert.deepEqual(cost, { transactions: 1, autocommitReads: 0, autocommitWrites: 1 });
   });
 });
+
+describe('ingest: the rules a report and its results follow', () => {
+  let dir: string;
+  let store: Store;
+  let configurations: ConfigurationService;
+  let clock = 1_700_000_000_000;
+  let hosts = 0;
+  const logger = pino({ level: 'silent' });
+  const ingestWith = (over: { scheduleDials?: boolean } = {}) =>
+    new HeartbeatIngest({
+      store,
+      configurations,
+      heartbeatIntervalSeconds: 600,
+      logger,
+      now: () => clock,
+      ...over,
+    });
+
+  const event = (seq: number) => ({
+    seq,
+    time: clock,
+    type: 'test.event',
+    severity: 'info' as const,
+    message: `e${seq}`,
+  });
+  const report = (computer: ComputerRecord, over: Partial<HeartbeatReport> = {}): HeartbeatReport => ({
+    protocolVersion: PROTOCOL_VERSION,
+    agent: { version: '1.2.3', platform: 'linux', hostName: computer.hostName, uptimeSeconds: 42, clockTime: clock },
+    drivers: [{ name: 'firewall', status: 'online' }],
+    events: [],
+    counters: { 'firewall.r_1.packets': 9 },
+    configurationFingerprint: computer.expectedFingerprint,
+    ...over,
+  });
+  const enrol = async () => enrolTestComputer(store, { hostName: `rules-${++hosts}`, configurations });
+  const reload = async (c: ComputerRecord) => (await store.computers.get(c.id))!;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'palisade-ingest-rules-'));
+    store = openSqliteStore(join(dir, 'palisade.db'));
+    await store.migrate();
+    await store.policies.ensureBase(Date.now());
+    configurations = new ConfigurationService(600);
+  });
+  after(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a report records what the agent and the connection said, and sets the offline deadline after now', async () => {
+    const computer = await enrol();
+    const ingest = ingestWith();
+    const out = await ingest.ingestReport(computer, report(computer), {
+      initiatedBy: 'agent',
+      remoteIp: '127.0.0.9',
+      tlsProtocol: 'TLSv1.3',
+      tlsCipherSuite: 'TLS_AES_128_GCM_SHA256',
+    });
+    const c = await reload(computer);
+    assert.equal(c.agentVersion, '1.2.3');
+    assert.equal(c.lastIp, '127.0.0.9');
+    assert.equal(c.tlsProtocol, 'TLSv1.3');
+    assert.equal(c.tlsCipherSuite, 'TLS_AES_128_GCM_SHA256');
+    assert.equal(c.uptimeSeconds, 42);
+    assert.deepEqual(c.drivers, [{ name: 'firewall', status: 'online' }]);
+    assert.equal(c.counters['firewall.r_1.packets'], 9);
+    assert.equal(c.appliedFingerprint, computer.expectedFingerprint);
+    assert.equal(c.lastCommunication, clock);
+    assert.ok(c.offlineDeadline !== null && c.offlineDeadline > clock + 600_000, 'at least one interval away');
+    assert.equal(out.reply.serverTime, clock);
+    assert.equal(out.reply.heartbeatIntervalSeconds, 600);
+    assert.equal(out.reply.computerId, computer.id);
+  });
+
+  test('clock offset: agent minus manager, plus half the round trip the manager measured, else the agent’s own figure', async () => {
+    const computer = await enrol();
+    const ingest = ingestWith();
+    // The manager measured the round trip (it asked for the report): 200 ms, so the agent's
+    // clock was read 100 ms before the report arrived.
+    await ingest.ingestReport(
+      computer,
+      report(computer, { agent: { ...report(computer).agent, clockTime: clock + 5_000 } }),
+      {
+        ...transport,
+        roundTripMs: 200,
+      },
+    );
+    let c = await reload(computer);
+    assert.equal(c.clockOffsetMs, 5_100);
+    assert.equal(c.clockOffsetChangeMs, null, 'no change before a second report');
+
+    // The agent dialled: the manager has only the agent's figure from its previous exchange.
+    clock += 60_000;
+    await ingest.ingestReport(
+      c,
+      report(c, { agent: { ...report(c).agent, clockTime: clock - 1_000, lastRoundTripMs: 400 } }),
+      transport,
+    );
+    c = await reload(computer);
+    assert.equal(c.clockOffsetMs, -800);
+    assert.equal(c.clockOffsetChangeMs, -5_900);
+  });
+
+  test('events reported again are stored once; the reply acknowledges through the highest seq stored', async () => {
+    const computer = await enrol();
+    const ingest = ingestWith();
+    const first = await ingest.ingestReport(computer, report(computer, { events: [event(1), event(2)] }), transport);
+    assert.equal(first.reply.eventsStored, 2);
+    assert.equal(first.reply.eventsAckedThrough, 2);
+    // The reply was lost: the agent sends 1 and 2 again, with 3.
+    const again = await ingest.ingestReport(
+      await reload(computer),
+      report(computer, { events: [event(1), event(2), event(3)] }),
+      transport,
+    );
+    assert.equal(again.reply.eventsStored, 1);
+    assert.equal(again.reply.eventsAckedThrough, 3);
+    assert.deepEqual((await store.events.listForComputer(computer.id)).map((e) => e.seq).sort(), [1, 2, 3]);
+  });
+
+  test('an agent behind its configuration gets one applyConfiguration, the same until it reports it; then none', async () => {
+    const computer = await enrol();
+    const ingest = ingestWith();
+    const behind = report(computer, { configurationFingerprint: null });
+    const first = await ingest.ingestReport(computer, behind, transport);
+    assert.equal(first.reply.operations.length, 1);
+    const op = first.reply.operations[0]!;
+    assert.equal(op.type, 'applyConfiguration');
+    assert.equal(op.fingerprint, computer.expectedFingerprint);
+    assert.deepEqual(op.configuration, first.effective.configuration);
+    assert.deepEqual(first.operationIds, [op.id]);
+
+    const second = await ingest.ingestReport(await reload(computer), behind, transport);
+    assert.deepEqual(
+      second.reply.operations.map((o) => o.id),
+      [op.id],
+      'handed out again, not a new one',
+    );
+
+    const current = await ingest.ingestReport(await reload(computer), report(computer), transport);
+    assert.deepEqual(current.reply.operations, []);
+    assert.deepEqual(current.operationIds, []);
+  });
+
+  test('results are taken only for the operations of this exchange, and each once', async () => {
+    const computer = await enrol();
+    const ingest = ingestWith();
+    const r = await ingest.ingestReport(computer, report(computer, { configurationFingerprint: null }), transport);
+    const id = r.operationIds[0]!;
+    const open = new Set([id]);
+    const out = await ingest.ingestResults(computer, open, {
+      protocolVersion: PROTOCOL_VERSION,
+      exchangeId: 'x',
+      results: [
+        { id, status: 'succeeded', fingerprint: computer.expectedFingerprint! },
+        { id, status: 'failed', reason: 'repeated' },
+        { id: id + 1000, status: 'succeeded' },
+      ],
+    });
+    assert.deepEqual(out, { accepted: [id], ignored: [id, id + 1000] });
+    assert.equal(open.size, 0);
+    assert.equal((await store.operations.get(id))?.status, 'succeeded');
+
+    // The same result on a later exchange, where the operation is no longer open: ignored.
+    const late = await ingest.ingestResults(computer, new Set(), {
+      protocolVersion: PROTOCOL_VERSION,
+      exchangeId: 'y',
+      results: [{ id, status: 'failed', reason: 'late' }],
+    });
+    assert.deepEqual(late, { accepted: [], ignored: [id] });
+    assert.equal((await store.operations.get(id))?.status, 'succeeded');
+  });
+
+  test('another protocol version is refused with PROTOCOL_VERSION_UNSUPPORTED and changes nothing', async () => {
+    const computer = await enrol();
+    const ingest = ingestWith();
+    const refused = { code: 'PROTOCOL_VERSION_UNSUPPORTED', status: 400 };
+    await assert.rejects(
+      ingest.ingestReport(computer, report(computer, { protocolVersion: 2, events: [event(1)] }), transport),
+      refused,
+    );
+    const c = await reload(computer);
+    assert.equal(c.lastCommunication, computer.lastCommunication);
+    assert.deepEqual(await store.events.listForComputer(computer.id), []);
+
+    const r = await ingest.ingestReport(c, report(c, { configurationFingerprint: null }), transport);
+    const open = new Set(r.operationIds);
+    await assert.rejects(
+      ingest.ingestResults(c, open, {
+        protocolVersion: 2,
+        exchangeId: 'x',
+        results: [{ id: r.operationIds[0]!, status: 'succeeded' }],
+      }),
+      refused,
+    );
+    assert.equal(open.size, 1, 'still awaiting its result');
+    assert.equal((await store.operations.get(r.operationIds[0]!))?.status, 'sent');
+  });
+
+  test('the dialer’s schedule is kept unless turned off', async () => {
+    const scheduled = await enrol();
+    await ingestWith().ingestReport(scheduled, report(scheduled), transport);
+    assert.notEqual(await store.dialTargets.get(scheduled.id), null);
+
+    const unscheduled = await enrol();
+    await ingestWith({ scheduleDials: false }).ingestReport(unscheduled, report(unscheduled), transport);
+    assert.equal(await store.dialTargets.get(unscheduled.id), null);
+  });
+});

@@ -1,5 +1,5 @@
 import type { Static, TSchema } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
+import { Value, type ValueError } from '@sinclair/typebox/value';
 
 /**
  * Checks a message against its schema the way the manager's endpoint does (no coercion, no
@@ -10,7 +10,23 @@ import { Value } from '@sinclair/typebox/value';
 export function schemaProblem<T extends TSchema>(schema: T, value: unknown): string | null {
   if (Value.Check(schema, value)) return null;
   const first = Value.Errors(schema, value).First();
-  return first ? `${first.path || '/'}: ${first.message}` : 'does not match the schema';
+  if (!first) return 'does not match the schema';
+  const e = deepest(first);
+  return `${e.path || '/'}: ${e.message}`;
+}
+
+/**
+ * For a value no member of a union accepts, TypeBox reports "Expected union value" at the
+ * union; when one member got further into the value (a listener object with a bad port, against
+ * `ListenerAddress | null`), its problem is the one a person can act on.
+ */
+function deepest(e: ValueError): ValueError {
+  let best = e;
+  for (const variant of e.errors) {
+    const first = variant.First();
+    if (first && first.path.length > best.path.length) best = deepest(first);
+  }
+  return best;
 }
 
 export function matchesSchema<T extends TSchema>(schema: T, value: unknown): value is Static<T> {
