@@ -162,6 +162,15 @@ export interface FirewallRule {
   lastModified?: number;
 }
 
+/** An IP, MAC or port list (`/api/iplists`, `/maclists`, `/portlists`) that rules name by `…ListID`. */
+export interface FirewallList {
+  ID: number;
+  name: string;
+  description: string;
+  items: string[];
+}
+export type FirewallListKind = 'ip' | 'mac' | 'port';
+
 export interface EffectiveRule extends Omit<FirewallRule, 'ID' | 'created' | 'lastModified'> {
   ID: number | null;
   agentRuleID: string;

@@ -1,5 +1,5 @@
 import { useQuery } from '@tanstack/react-query';
-import { get, type Policy, type SettingDefinition } from './api';
+import { type FirewallList, type FirewallListKind, get, type Policy, type SettingDefinition } from './api';
 
 export function useCatalog() {
   return useQuery({
@@ -20,4 +20,33 @@ export function usePolicies() {
 export function usePolicyName(): (id: number) => string {
   const { data } = usePolicies();
   return (id) => data?.find((p) => p.ID === id)?.name ?? `policy #${id}`;
+}
+
+const LIST_ROUTES: Record<FirewallListKind, [string, string]> = {
+  ip: ['/api/iplists', 'ipLists'],
+  mac: ['/api/maclists', 'macLists'],
+  port: ['/api/portlists', 'portLists'],
+};
+
+/** The IP, MAC or port lists a rule may name. */
+export function useFirewallLists(kind: FirewallListKind) {
+  return useQuery({
+    queryKey: ['firewall-lists', kind],
+    queryFn: async () => {
+      const [path, envelope] = LIST_ROUTES[kind];
+      return (await get<Record<string, FirewallList[]>>(path))[envelope] ?? [];
+    },
+    // Fetched again whenever a page that names lists opens: a list made a moment ago (through the
+    // API) must show by name, not as its ID.
+    staleTime: 0,
+  });
+}
+
+/** A list's name by kind and ID for the rule tables; `#ID` while unknown. */
+export function useListName(): (kind: FirewallListKind, id: unknown) => string {
+  const ip = useFirewallLists('ip').data;
+  const mac = useFirewallLists('mac').data;
+  const port = useFirewallLists('port').data;
+  const all = { ip, mac, port };
+  return (kind, id) => all[kind]?.find((l) => l.ID === id)?.name ?? `#${String(id)}`;
 }

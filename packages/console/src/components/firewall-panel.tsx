@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useMemo, useState } from 'react';
 import { type Assignments, type EffectiveFirewall, type EffectiveRule, type FirewallRule, get, post } from '../api';
-import { usePolicyName } from '../queries';
+import { useListName, usePolicyName } from '../queries';
 import { useSession } from '../session';
 import { GuardedLink, useUnsavedChanges } from './guard';
 import { ErrorBox, Loading, Notice } from './ui';
@@ -16,9 +16,10 @@ export function evaluationOrder<T extends { priority: string; action: string }>(
 }
 
 type Side = 'source' | 'destination';
+type ListName = ReturnType<typeof useListName>;
 
 /** A rule's IP match in words: any, an address, a block, a range, several, or a list. */
-export function ipText(r: FirewallRule | EffectiveRule, side: Side): string {
+export function ipText(r: FirewallRule | EffectiveRule, side: Side, listName?: ListName): string {
   const g = (k: string) => (r as unknown as Record<string, unknown>)[`${side}IP${k}`];
   const not = g('Not') ? 'not ' : '';
   switch (g('Type')) {
@@ -31,18 +32,19 @@ export function ipText(r: FirewallRule | EffectiveRule, side: Side): string {
     case 'multiple':
       return `${not}${((g('Multiple') as string[] | undefined) ?? []).join(', ')}`;
     case 'ip-list':
-      return `${not}IP list ${g('ListID')}`;
+      return `${not}IP list ${listName ? listName('ip', g('ListID')) : `#${g('ListID')}`}`;
     default:
       return 'any';
   }
 }
 
 /** A rule's port match in words. */
-export function portText(r: FirewallRule | EffectiveRule, side: Side): string {
+export function portText(r: FirewallRule | EffectiveRule, side: Side, listName?: ListName): string {
   const g = (k: string) => (r as unknown as Record<string, unknown>)[`${side}Port${k}`];
   const not = g('Not') ? 'not ' : '';
   if (g('Type') === 'multiple') return `${not}${((g('Multiple') as string[] | undefined) ?? []).join(', ')}`;
-  if (g('Type') === 'port-list') return `${not}port list ${g('ListID')}`;
+  if (g('Type') === 'port-list')
+    return `${not}port list ${listName ? listName('port', g('ListID')) : `#${g('ListID')}`}`;
   return 'any';
 }
 
@@ -53,6 +55,7 @@ export function EffectiveRules({ computerId }: { computerId: number }) {
     queryFn: () => get<EffectiveFirewall>(`/api/computers/${computerId}/firewall/effective`),
   });
   const policyName = usePolicyName();
+  const listName = useListName();
   if (q.error) return <ErrorBox error={q.error} />;
   const e = q.data;
   if (!e) return <Loading />;
@@ -126,8 +129,8 @@ export function EffectiveRules({ computerId }: { computerId: number }) {
                   <td>{r.action}</td>
                   <td>{r.direction}</td>
                   <td>{String(r.protocol)}</td>
-                  <td>{ipText(r, 'source')}</td>
-                  <td>{portText(r, 'destination')}</td>
+                  <td>{ipText(r, 'source', listName)}</td>
+                  <td>{portText(r, 'destination', listName)}</td>
                   <td>{origin(r)}</td>
                   <td>{r.counters ? r.counters.packets.toLocaleString() : '—'}</td>
                 </tr>

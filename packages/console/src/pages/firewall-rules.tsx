@@ -2,15 +2,16 @@ import { zodResolver } from '@hookform/resolvers/zod';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import type { ColumnDef } from '@tanstack/react-table';
 import { useEffect, useMemo, useState } from 'react';
-import { useForm } from 'react-hook-form';
+import { type UseFormReturn, useForm } from 'react-hook-form';
 import { useParams } from 'wouter';
 import { z } from 'zod';
-import { ApiError, del, type FirewallRule, get, post, put } from '../api';
+import { ApiError, del, type FirewallListKind, type FirewallRule, get, post } from '../api';
 import { DataTable } from '../components/data-table';
 import { ipText, portText } from '../components/firewall-panel';
 import { useGuard, useUnsavedChanges } from '../components/guard';
 import { SideNav } from '../components/layout';
 import { ConfirmButton, ErrorBox, Field, Loading, Notice, PageHeader } from '../components/ui';
+import { useFirewallLists, useListName } from '../queries';
 import { useSession } from '../session';
 import { POLICIES_NAV } from './policies';
 
@@ -18,6 +19,8 @@ function useRules() {
   return useQuery({
     queryKey: ['firewall-rules'],
     queryFn: async () => (await get<{ firewallRules: FirewallRule[] }>('/api/firewallrules')).firewallRules,
+    // A list page, not an editor: opening it shows rules made a moment ago elsewhere (API, scripts).
+    staleTime: 0,
   });
 }
 
@@ -28,6 +31,7 @@ export function FirewallRules() {
   const { navigate } = useGuard();
   const [selected, setSelected] = useState<number | null>(null);
   const chosen = q.data?.find((r) => r.ID === selected);
+  const listName = useListName();
   const remove = useMutation({
     mutationFn: (id: number) => del(`/api/firewallrules/${id}`),
     onSuccess: async () => {
@@ -46,16 +50,17 @@ export function FirewallRules() {
         id: 'source',
         header: 'Source IP',
         enableSorting: false,
-        accessorFn: (r) => ipText(r, 'source'),
+        // Rendered, not an accessor: the table caches accessor values, and list names arrive later.
+        cell: (c) => ipText(c.row.original, 'source', listName),
       },
       {
         id: 'ports',
         header: 'Destination ports',
         enableSorting: false,
-        accessorFn: (r) => portText(r, 'destination'),
+        cell: (c) => portText(c.row.original, 'destination', listName),
       },
     ],
-    [],
+    [listName],
   );
   const open = (id: number) => navigate(`/firewall-rules/${id}`);
   return (
@@ -131,43 +136,59 @@ const PRIORITIES: Array<[string, string]> = [
   ['1', '1 — Low'],
   ['0', '0 — Lowest'],
 ];
-const LISTS = [
+/** The six address and port matches; each is any, entries typed here, or a named list. */
+const MATCHES = [
   [
     'sourceIp',
     'Source IP',
-    'any, or addresses, CIDR blocks (10.0.0.0/8) and ranges (a-b), one per line or comma-separated',
+    'ip',
+    'addresses, CIDR blocks (10.0.0.0/8) and ranges (a-b), one per line or comma-separated',
   ],
-  ['destinationIp', 'Destination IP', 'any, or addresses, CIDR blocks and ranges'],
-  ['sourceMac', 'Source MAC', 'any, or MAC addresses (incoming rules only)'],
-  ['destinationMac', 'Destination MAC', 'any, or MAC addresses (incoming rules only)'],
-  ['sourcePorts', 'Source ports', 'any, or ports and ranges (1024-65535); TCP and UDP only'],
-  ['destinationPorts', 'Destination ports', 'any, or ports and ranges; TCP and UDP only'],
+  ['destinationIp', 'Destination IP', 'ip', 'addresses, CIDR blocks and ranges'],
+  ['sourceMac', 'Source MAC', 'mac', 'MAC addresses (incoming rules only)'],
+  ['destinationMac', 'Destination MAC', 'mac', 'MAC addresses (incoming rules only)'],
+  ['sourcePorts', 'Source ports', 'port', 'ports and ranges (1024-65535); TCP and UDP only'],
+  ['destinationPorts', 'Destination ports', 'port', 'ports and ranges; TCP and UDP only'],
 ] as const;
-type ListName = (typeof LISTS)[number][0];
+type MatchName = (typeof MATCHES)[number][0];
+const KIND_LABEL: Record<FirewallListKind, string> = { ip: 'IP list', mac: 'MAC list', port: 'Port list' };
 
-const ruleSchema = z.object({
-  name: z.string().trim().min(1, 'Give the rule a name').max(255),
-  description: z.string().max(2000),
-  action: z.enum(['allow', 'deny', 'force-allow', 'bypass', 'log-only']),
-  priority: z.enum(['0', '1', '2', '3', '4']),
-  direction: z.enum(['incoming', 'outgoing']),
-  frameType: z.string(),
-  protocol: z.string(),
-  sourceIp: z.string(),
-  sourceIpNot: z.boolean(),
-  destinationIp: z.string(),
-  destinationIpNot: z.boolean(),
-  sourceMac: z.string(),
-  sourceMacNot: z.boolean(),
-  destinationMac: z.string(),
-  destinationMacNot: z.boolean(),
-  sourcePorts: z.string(),
-  sourcePortsNot: z.boolean(),
-  destinationPorts: z.string(),
-  destinationPortsNot: z.boolean(),
+const match = z.object({
+  mode: z.enum(['any', 'entries', 'list']),
+  text: z.string(),
+  listID: z.string(),
+  not: z.boolean(),
 });
+type Match = z.infer<typeof match>;
+
+const ruleSchema = z
+  .object({
+    name: z.string().trim().min(1, 'Give the rule a name').max(255),
+    description: z.string().max(2000),
+    action: z.enum(['allow', 'deny', 'force-allow', 'bypass', 'log-only']),
+    priority: z.enum(['0', '1', '2', '3', '4']),
+    direction: z.enum(['incoming', 'outgoing']),
+    frameType: z.string(),
+    protocol: z.string(),
+    sourceIp: match,
+    destinationIp: match,
+    sourceMac: match,
+    destinationMac: match,
+    sourcePorts: match,
+    destinationPorts: match,
+  })
+  .superRefine((v, ctx) => {
+    for (const [name, label, kind] of MATCHES) {
+      const m = v[name];
+      if (m.mode === 'list' && m.listID === '')
+        ctx.addIssue({ code: 'custom', path: [name, 'listID'], message: `Choose the ${KIND_LABEL[kind]}` });
+      if (m.mode === 'entries' && m.text.trim() === '')
+        ctx.addIssue({ code: 'custom', path: [name, 'text'], message: `Enter the ${label} entries, or choose Any` });
+    }
+  });
 type RuleForm = z.infer<typeof ruleSchema>;
 
+const ANY: Match = { mode: 'any', text: '', listID: '', not: false };
 const EMPTY: RuleForm = {
   name: '',
   description: '',
@@ -176,22 +197,16 @@ const EMPTY: RuleForm = {
   direction: 'incoming',
   frameType: 'ip',
   protocol: 'tcp',
-  sourceIp: 'any',
-  sourceIpNot: false,
-  destinationIp: 'any',
-  destinationIpNot: false,
-  sourceMac: 'any',
-  sourceMacNot: false,
-  destinationMac: 'any',
-  destinationMacNot: false,
-  sourcePorts: 'any',
-  sourcePortsNot: false,
-  destinationPorts: 'any',
-  destinationPortsNot: false,
+  sourceIp: ANY,
+  destinationIp: ANY,
+  sourceMac: ANY,
+  destinationMac: ANY,
+  sourcePorts: ANY,
+  destinationPorts: ANY,
 };
 
-/** Deep Security's per-member model ↔ this form: every IP, MAC and port match edited as a list ("multiple"). */
-const DS_PREFIX: Record<ListName, string> = {
+/** Deep Security's per-member model ↔ this form: `sourceIPType` and its value members, per match. */
+const DS_PREFIX: Record<MatchName, string> = {
   sourceIp: 'sourceIP',
   destinationIp: 'destinationIP',
   sourceMac: 'sourceMAC',
@@ -199,39 +214,54 @@ const DS_PREFIX: Record<ListName, string> = {
   sourcePorts: 'sourcePort',
   destinationPorts: 'destinationPort',
 };
+const LIST_TYPE: Record<FirewallListKind, string> = { ip: 'ip-list', mac: 'mac-list', port: 'port-list' };
 
-function matchText(r: FirewallRule, prefix: string): string {
+function matchOf(r: FirewallRule, prefix: string): Match {
   const g = (k: string) => (r as unknown as Record<string, unknown>)[`${prefix}${k}`];
+  const not = Boolean(g('Not'));
+  const entries = (text: string): Match => ({ mode: 'entries', text, listID: '', not });
   switch (g('Type')) {
     case 'single':
-      return String(g('Value') ?? '');
+      return entries(String(g('Value') ?? ''));
     case 'masked-ip':
-      return `${g('Value')}/${g('Mask')}`;
+      return entries(`${g('Value')}/${g('Mask')}`);
     case 'range':
-      return `${g('RangeFrom')}-${g('RangeTo')}`;
+      return entries(`${g('RangeFrom')}-${g('RangeTo')}`);
     case 'multiple':
-      return ((g('Multiple') as string[] | undefined) ?? []).join(', ');
+      return entries(((g('Multiple') as string[] | undefined) ?? []).join(', '));
+    case 'ip-list':
+    case 'mac-list':
+    case 'port-list':
+      return { mode: 'list', text: '', listID: String(g('ListID') ?? ''), not };
     default:
-      return 'any';
+      return { ...ANY, not };
   }
 }
 
 function toForm(r: FirewallRule): RuleForm {
-  const f = { ...EMPTY, name: r.name, description: r.description };
+  const f: RuleForm = { ...EMPTY, name: r.name, description: r.description };
   f.action = r.action as RuleForm['action'];
   f.priority = String(r.priority) as RuleForm['priority'];
   f.direction = r.direction as RuleForm['direction'];
   f.frameType = r.frameType;
   f.protocol = r.protocol;
-  for (const [field, prefix] of Object.entries(DS_PREFIX) as Array<[ListName, string]>) {
-    f[field] = matchText(r, prefix);
-    f[`${field}Not`] = Boolean((r as unknown as Record<string, unknown>)[`${prefix}Not`]);
-  }
+  for (const [name, prefix] of Object.entries(DS_PREFIX) as Array<[MatchName, string]>) f[name] = matchOf(r, prefix);
   return f;
 }
 
-/** The form as the API takes it (Deep Security's members). */
-function toBody(v: RuleForm) {
+const sameMatch = (a: Match, b: Match) =>
+  a.mode === b.mode &&
+  a.not === b.not &&
+  (a.mode !== 'entries' || a.text.trim() === b.text.trim()) &&
+  (a.mode !== 'list' || a.listID === b.listID);
+
+/**
+ * The form as the API takes it (Deep Security's members). An edit of a stored rule is sent as a
+ * modify (POST merges), with only the matches the user changed: a match left alone keeps its stored
+ * form (a single address, a range, a list), and members this form does not show (TCP flags, ICMP
+ * type, frame and protocol Not) are never reset.
+ */
+function toBody(v: RuleForm, initial: RuleForm | null) {
   const body: Record<string, unknown> = {
     name: v.name,
     description: v.description,
@@ -241,22 +271,98 @@ function toBody(v: RuleForm) {
     frameType: v.frameType,
     protocol: v.protocol,
   };
-  for (const [field, prefix] of Object.entries(DS_PREFIX) as Array<[ListName, string]>) {
-    const text = v[field].trim();
-    const entries = text.split(/[\s,]+/).filter(Boolean);
-    const any = text === '' || text.toLowerCase() === 'any';
-    body[`${prefix}Type`] = any ? 'any' : 'multiple';
-    if (!any) body[`${prefix}Multiple`] = entries;
-    body[`${prefix}Not`] = v[`${field}Not`];
+  for (const [name, , kind] of MATCHES) {
+    const m = v[name];
+    if (initial && sameMatch(m, initial[name])) continue;
+    const prefix = DS_PREFIX[name];
+    if (m.mode === 'list') {
+      body[`${prefix}Type`] = LIST_TYPE[kind];
+      body[`${prefix}ListID`] = Number(m.listID);
+    } else if (m.mode === 'entries') {
+      body[`${prefix}Type`] = 'multiple';
+      body[`${prefix}Multiple`] = m.text.split(/[\s,]+/).filter(Boolean);
+    } else body[`${prefix}Type`] = 'any';
+    body[`${prefix}Not`] = m.not;
   }
   return body;
 }
 
 /** An API reason names Deep Security's member ("destinationPortMultiple[1]: …"): the form field it belongs to. */
-function fieldOf(member: string): keyof RuleForm | undefined {
-  for (const [field, prefix] of Object.entries(DS_PREFIX) as Array<[ListName, string]>)
-    if (member.startsWith(prefix)) return member.endsWith('Not') ? `${field}Not` : field;
-  return member in EMPTY ? (member as keyof RuleForm) : undefined;
+function fieldOf(member: string): Exclude<keyof RuleForm, MatchName> | `${MatchName}.${keyof Match}` | undefined {
+  for (const [name, prefix] of Object.entries(DS_PREFIX) as Array<[MatchName, string]>)
+    if (member.startsWith(prefix))
+      return member.endsWith('Not') ? `${name}.not` : member.endsWith('ListID') ? `${name}.listID` : `${name}.text`;
+  return member in EMPTY && !(member in DS_PREFIX) ? (member as Exclude<keyof RuleForm, MatchName>) : undefined;
+}
+
+/** One match: Any, entries typed here, or a list chosen by name (its items shown beneath). */
+function MatchField(props: {
+  name: MatchName;
+  label: string;
+  kind: FirewallListKind;
+  help: string;
+  form: UseFormReturn<RuleForm>;
+  ro: boolean;
+}) {
+  const { name, label, kind, form, ro } = props;
+  const lists = useFirewallLists(kind);
+  const mode = form.watch(`${name}.mode`);
+  const listID = form.watch(`${name}.listID`);
+  // Whatever the schema or the manager says about this match goes beside the control shown for it.
+  const e = form.formState.errors[name];
+  const message = (e?.text ?? e?.listID ?? e?.not ?? e?.mode)?.message;
+  const chosen = lists.data?.find((l) => String(l.ID) === listID);
+  const known = listID === '' || chosen !== undefined || lists.isPending;
+  return (
+    <div className="field-row field-row-list field-row-match">
+      <Field label={label} error={mode === 'any' ? message : undefined}>
+        {(id, d) => (
+          <select id={id} className="select" aria-describedby={d} disabled={ro} {...form.register(`${name}.mode`)}>
+            <option value="any">Any</option>
+            <option value="entries">Entries</option>
+            <option value="list">{KIND_LABEL[kind]}</option>
+          </select>
+        )}
+      </Field>
+      {mode === 'entries' ? (
+        <Field label={`${label} entries`} error={message} help={props.help}>
+          {(id, d) => (
+            <input id={id} className="input" aria-describedby={d} disabled={ro} {...form.register(`${name}.text`)} />
+          )}
+        </Field>
+      ) : null}
+      {mode === 'list' ? (
+        <Field
+          label={`${label.replace(/s$/, '')} list`}
+          error={message ?? (lists.error ? `Lists not loaded: ${lists.error.message}` : undefined)}
+          help={
+            chosen
+              ? `${chosen.items.length} item${chosen.items.length === 1 ? '' : 's'}: ${chosen.items.join(', ') || 'none'}`
+              : lists.data?.length === 0
+                ? `No ${KIND_LABEL[kind]}s yet: the API makes them (/api/iplists, /maclists, /portlists).`
+                : undefined
+          }
+        >
+          {(id, d) => (
+            <select id={id} className="select" aria-describedby={d} disabled={ro} {...form.register(`${name}.listID`)}>
+              <option value="">Choose…</option>
+              {lists.data?.map((l) => (
+                <option key={l.ID} value={String(l.ID)}>
+                  {l.name}
+                </option>
+              ))}
+              {known ? null : <option value={listID}>{`${KIND_LABEL[kind]} #${listID}`}</option>}
+            </select>
+          )}
+        </Field>
+      ) : null}
+      {mode === 'any' ? null : (
+        <label className="checkbox">
+          <input type="checkbox" disabled={ro} {...form.register(`${name}.not`)} /> Not (match everything else)
+        </label>
+      )}
+    </div>
+  );
 }
 
 export function FirewallRuleEditor() {
@@ -282,13 +388,15 @@ function RuleEditorForm({ rule }: { rule: FirewallRule | null }) {
     if (!form.formState.isDirty) form.reset(initial);
   }, [initial, form]);
   useUnsavedChanges(form.formState.isDirty);
+  const [saved, setSaved] = useState(false);
   const save = useMutation({
     mutationFn: (v: RuleForm) =>
       rule
-        ? put<FirewallRule>(`/api/firewallrules/${rule.ID}`, toBody(v))
-        : post<FirewallRule>('/api/firewallrules', toBody(v)),
+        ? post<FirewallRule>(`/api/firewallrules/${rule.ID}`, toBody(v, initial))
+        : post<FirewallRule>('/api/firewallrules', toBody(v, null)),
     onSuccess: async (r, v) => {
       form.reset(v);
+      setSaved(true);
       await qc.invalidateQueries();
       if (!rule) navigate(`/firewall-rules/${r.ID}`);
     },
@@ -319,7 +427,14 @@ function RuleEditorForm({ rule }: { rule: FirewallRule | null }) {
       <PageHeader title={rule ? rule.name : 'New firewall rule'} subtitle="Firewall rule" />
       <div className="with-sidenav">
         <SideNav label="Policies" items={POLICIES_NAV} current="/firewall-rules" />
-        <form className="editor-content settings-form" onSubmit={form.handleSubmit((v) => save.mutate(v))} noValidate>
+        <form
+          className="editor-content settings-form"
+          onSubmit={form.handleSubmit((v) => {
+            setSaved(false);
+            save.mutate(v);
+          })}
+          noValidate
+        >
           <fieldset className="section">
             <legend>General</legend>
             <Field label="Name" error={errors.name?.message}>
@@ -403,27 +518,14 @@ function RuleEditorForm({ rule }: { rule: FirewallRule | null }) {
           </fieldset>
           <fieldset className="section">
             <legend>Packet source and destination</legend>
-            {LISTS.map(([name, label, help]) => (
-              <div key={name} className="field-row field-row-list">
-                <Field label={label} error={errors[name as ListName]?.message} help={help}>
-                  {(id, d) => (
-                    <input
-                      id={id}
-                      className="input"
-                      aria-describedby={d}
-                      disabled={ro}
-                      {...form.register(name as ListName)}
-                    />
-                  )}
-                </Field>
-                <label className="checkbox">
-                  <input type="checkbox" disabled={ro} {...form.register(`${name}Not` as `${ListName}Not`)} /> Not
-                  (match everything else)
-                </label>
-              </div>
+            {MATCHES.map(([name, label, kind, help]) => (
+              <MatchField key={name} name={name} label={label} kind={kind} help={help} form={form} ro={ro} />
             ))}
           </fieldset>
           {errors.root?.message ? <Notice tone="error">{errors.root.message}</Notice> : null}
+          {saved && !form.formState.isDirty ? (
+            <Notice tone="ok">Saved. Computers enforcing the rule pick the change up.</Notice>
+          ) : null}
           {ro ? (
             <p className="help">You have read-only access.</p>
           ) : (

@@ -121,7 +121,7 @@ describe('the web console in Chromium: the reference procedures, literally', { s
   }
   async function save(p: Page) {
     await p.getByRole('button', { name: 'Save', exact: true }).click();
-    await p.getByText('Saved.').waitFor();
+    await p.getByText(/^Saved\./).waitFor();
   }
 
   before(async () => {
@@ -281,6 +281,84 @@ describe('the web console in Chromium: the reference procedures, literally', { s
       rule.ID,
     );
     await shot(page, 'computer-editor-firewall');
+  });
+
+  test('a rule that names IP and port lists: the editor shows the lists by name, and saving keeps them', async () => {
+    const list = async (path: string, name: string, items: string[]) =>
+      (await m.api('POST', path, { name, items })).json<{ ID: number }>().ID;
+    const admins = await list('/api/iplists', 'Admin hosts', ['198.18.0.10', '198.18.1.0/24']);
+    const jump = await list('/api/iplists', 'Jump hosts', ['198.18.2.1 - 198.18.2.9']);
+    const ports = await list('/api/portlists', 'Admin ports', ['22', '8443']);
+    type Rule = Record<string, unknown> & { ID: number };
+    const rule = (
+      await m.api('POST', '/api/firewallrules', {
+        name: 'Admin access',
+        action: 'allow',
+        priority: '2',
+        direction: 'incoming',
+        frameType: 'ip',
+        protocol: 'tcp',
+        sourceIPType: 'ip-list',
+        sourceIPListID: admins,
+        destinationPortType: 'port-list',
+        destinationPortListID: ports,
+        // A member the form does not show: a save must not reset it.
+        anyFlags: false,
+        tcpflags: ['syn'],
+      })
+    ).json<Rule>();
+    const stored = async () => (await m.api('GET', `/api/firewallrules/${rule.ID}`)).json<Rule>();
+    // Policies menu → Firewall Rules: the table names the lists.
+    await page.getByRole('navigation', { name: 'Main menu' }).getByRole('link', { name: 'Policies' }).click();
+    await page.getByRole('navigation', { name: 'Policies' }).getByRole('link', { name: 'Firewall Rules' }).click();
+    await page.getByRole('heading', { name: 'Firewall Rules', level: 1 }).waitFor();
+    const row = page.getByRole('row', { name: /Admin access/ });
+
+    await row.getByText('IP list Admin hosts').waitFor();
+    await row.getByText('port list Admin ports').waitFor();
+    await page.getByRole('radio', { name: 'Select Admin access' }).check();
+    await page.getByRole('button', { name: 'Details' }).click();
+    await page.getByRole('heading', { name: 'Admin access', level: 1 }).waitFor();
+    const selected = async (label: string) =>
+      page.getByLabel(label, { exact: true }).locator('option:checked').textContent();
+    await waitFor(
+      'the source IP list is shown by name',
+      async () => (await selected('Source IP list')) === 'Admin hosts',
+      10_000,
+    );
+    assert.equal(await selected('Source IP'), 'IP list');
+    assert.equal(await selected('Destination ports'), 'Port list');
+    assert.equal(await selected('Destination port list'), 'Admin ports');
+    assert.equal(await selected('Source MAC'), 'Any');
+    await page.getByText('2 items: 198.18.0.10, 198.18.1.0/24').waitFor();
+    // The lists of the kind are offered by name.
+    const offered = await page.getByLabel('Source IP list', { exact: true }).locator('option').allTextContents();
+    assert.deepEqual(offered.filter((o) => o !== 'Choose…').sort(), ['Admin hosts', 'Jump hosts']);
+    await page.getByRole('group', { name: 'Packet source and destination' }).scrollIntoViewIfNeeded();
+    await shot(page, 'firewall-rule-editor');
+
+    // An edit elsewhere in the rule keeps both lists (and the TCP flags the form does not show).
+    await page.getByLabel('Description').fill('SSH and the admin UI from the admin hosts');
+    await save(page);
+    let r = await stored();
+    assert.equal(r.description, 'SSH and the admin UI from the admin hosts');
+    assert.deepEqual(
+      [r.sourceIPType, r.sourceIPListID, r.destinationPortType, r.destinationPortListID, r.tcpflags],
+      ['ip-list', admins, 'port-list', ports, ['syn']],
+    );
+    // Another list, chosen by name; then the ports as entries typed in.
+    await page.getByLabel('Source IP list', { exact: true }).selectOption({ label: 'Jump hosts' });
+    await save(page);
+    r = await stored();
+    assert.deepEqual([r.sourceIPType, r.sourceIPListID], ['ip-list', jump]);
+    await page.getByLabel('Destination ports', { exact: true }).selectOption({ label: 'Entries' });
+    await page.getByLabel('Destination ports entries').fill('22, 8443');
+    await save(page);
+    r = await stored();
+    assert.deepEqual(
+      [r.sourceIPType, r.sourceIPListID, r.destinationPortType, r.destinationPortMultiple, r.destinationPortListID],
+      ['ip-list', jump, 'multiple', ['22', '8443'], undefined],
+    );
   });
 
   test('a read-only user sees no Save, New, Delete or action buttons, and the API refuses its writes', async () => {
