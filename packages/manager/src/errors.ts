@@ -37,6 +37,14 @@ export const ERRORS = {
   PASSWORD_TOO_WEAK: { status: 400, message: 'password not accepted' },
   FIREWALL_RULE_REFERENCE_UNKNOWN: { status: 400, message: 'the request names a firewall rule that does not exist' },
   FIREWALL_LIST_INVALID: { status: 400, message: 'IP, MAC or port list is not valid' },
+  SYSTEM_SETTING_VALUE_INVALID: {
+    status: 400,
+    message: 'system setting value refused; nothing was changed (GET /api/systemsettings lists the settings)',
+  },
+  SYSTEM_SETTING_NAME_UNKNOWN: {
+    status: 400,
+    message: 'no system setting of that name; nothing was changed (GET /api/systemsettings lists the settings)',
+  },
   SEARCH_CRITERIA_INVALID: {
     status: 400,
     message: 'search filter not usable (field names are case-sensitive; the reason names the criterion)',

@@ -28,6 +28,7 @@ import { issueActivationToken } from './services/credentials.js';
 import { FirewallListService } from './services/firewall-list-service.js';
 import { FirewallService } from './services/firewall-service.js';
 import { PolicyService } from './services/policy-service.js';
+import { builtInSystemSettings, SystemSettingsService } from './services/system-settings-service.js';
 import { TlsPolicyService } from './services/tls-policy-service.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
@@ -375,6 +376,7 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
     // wakes this node's dialer once it committed (expected-fingerprints.ts).
     const dialer = communication.dialer;
     const wakeDialer = () => dialer.wake();
+    const tlsPolicyService = new TlsPolicyService(store, endpointTls);
     const api = createApiServer({
       store,
       logger,
@@ -383,7 +385,8 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
         policies: new PolicyService(store, configurations, { wakeDialer }),
         firewall: new FirewallService(store, configurations, { wakeDialer }),
         firewallLists: new FirewallListService(store, configurations, { wakeDialer }),
-        tlsPolicy: new TlsPolicyService(store, endpointTls),
+        tlsPolicy: tlsPolicyService,
+        systemSettings: new SystemSettingsService(store, builtInSystemSettings(tlsPolicyService)),
         consoleAuth: new ConsoleAuthService(store),
         lifecycle,
         actions: new ComputerActionsService({

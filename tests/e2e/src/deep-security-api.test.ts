@@ -402,4 +402,36 @@ describe('Deep Security API compatibility', () => {
     assert.deepEqual(await ok('DELETE', `${cpath}/${a}`), { assignedRuleIDs: [] });
     assert.equal((await api('GET', '/api/computers/999999/firewall/assignments')).status, 404);
   });
+
+  test('system settings: list, describe, modify one and several, reset; an unknown name is a 400', async () => {
+    type Settings = Record<string, { value: string }>;
+    const TLS = 'palisadeSettingAgentTlsPolicy';
+    // The SDKs' listSystemSettings: every setting, each a SettingValue (a string in `value`).
+    const all = await ok<Settings>('GET', '/api/systemsettings');
+    assert.deepEqual(all[TLS], { value: 'modern' });
+    for (const [name, v] of Object.entries(all)) assert.equal(typeof v.value, 'string', name);
+    // modifySystemSetting(name, SettingValue) and describeSystemSetting(name).
+    assert.deepEqual(await ok('POST', `/api/systemsettings/${TLS}`, { value: 'compatible' }), { value: 'compatible' });
+    assert.deepEqual(await ok('GET', `/api/systemsettings/${TLS}`), { value: 'compatible' });
+    assert.equal((await ok<{ value: string }>('GET', '/api/tls/policy')).value, 'compatible', 'the same value');
+    // modifySystemSettings(SystemSettings): what was listed, sent back with one change.
+    const several = await ok<Settings>('POST', '/api/systemsettings', { ...all, [TLS]: { value: 'legacy' } });
+    assert.deepEqual(several[TLS], { value: 'legacy' });
+    // resetSystemSetting(name).
+    assert.deepEqual(await ok('DELETE', `/api/systemsettings/${TLS}`), { value: 'modern' });
+    assert.deepEqual(await ok('GET', '/api/systemsettings'), all);
+
+    for (const [method, path, body] of [
+      ['GET', '/api/systemsettings/platformSettingNoSuchSetting', undefined],
+      ['POST', '/api/systemsettings/platformSettingNoSuchSetting', { value: 'true' }],
+      ['POST', '/api/systemsettings', { [TLS]: { value: 'legacy' }, platformSettingNoSuchSetting: { value: 'true' } }],
+    ] as const) {
+      const r = await api(method, path, body);
+      assert.deepEqual([r.status, failure(r).error.code], [400, 'SYSTEM_SETTING_NAME_UNKNOWN'], `${method} ${path}`);
+      assert.match(failure(r).message, /platformSettingNoSuchSetting.*palisadeSettingAgentTlsPolicy/);
+    }
+    const bad = await api('POST', `/api/systemsettings/${TLS}`, { value: 'ancient' });
+    assert.deepEqual([bad.status, failure(bad).error.code], [400, 'SYSTEM_SETTING_VALUE_INVALID']);
+    assert.deepEqual(await ok('GET', '/api/systemsettings'), all, 'nothing written by the refusals');
+  });
 });

@@ -10,6 +10,7 @@ import type { ConsoleAuthService } from '../services/console-auth-service.js';
 import type { FirewallListService } from '../services/firewall-list-service.js';
 import type { FirewallService } from '../services/firewall-service.js';
 import type { PolicyService } from '../services/policy-service.js';
+import type { SystemSettingsService } from '../services/system-settings-service.js';
 import type { TlsPolicyService } from '../services/tls-policy-service.js';
 import type { Store } from '../store/store.js';
 import { actionsRoutes } from './actions-routes.js';
@@ -27,6 +28,7 @@ import { OpenApiCollector } from './openapi.js';
 import { policiesRoutes } from './policies-routes.js';
 import { sessionRoutes } from './session-routes.js';
 import { settingsRoutes } from './settings-routes.js';
+import { systemSettingsRoutes } from './system-settings-routes.js';
 import { tlsRoutes } from './tls-routes.js';
 
 /** The services the routes call; built where the manager is put together (manager.ts). */
@@ -36,6 +38,8 @@ export interface ApiServices {
   /** IP, MAC and port lists. */
   firewallLists: FirewallListService;
   tlsPolicy: TlsPolicyService;
+  /** Manager-wide settings (`/api/systemsettings`), with every feature's registered. */
+  systemSettings: SystemSettingsService;
   /** Console users and sessions (sign-in, the session cookie beside API keys). */
   consoleAuth: ConsoleAuthService;
   /** Check Status, Send Policy, the communication view; without it those routes are absent. */
@@ -79,7 +83,7 @@ export function createApiServer(deps: ApiServerDeps): FastifyInstance {
   // Before any route: the document is collected from the routes as they are registered.
   const openapi = new OpenApiCollector();
   openapi.install(app);
-  const { policies, firewall, firewallLists, tlsPolicy, consoleAuth, actions } = deps.services;
+  const { policies, firewall, firewallLists, tlsPolicy, systemSettings, consoleAuth, actions } = deps.services;
   const lifecycle = deps.services.lifecycle ?? new ComputerLifecycleService({ store: deps.store, now });
 
   app.get('/healthz', async (_req, reply) => {
@@ -125,6 +129,7 @@ export function createApiServer(deps: ApiServerDeps): FastifyInstance {
       return new Map(users.map((u) => [u.id, u.name]));
     });
     tlsRoutes(api, tlsPolicy);
+    systemSettingsRoutes(api, systemSettings);
     firewallRoutes(api, firewall);
     firewallListRoutes(api, firewallLists);
     managerInfoRoutes(api);

@@ -14,6 +14,7 @@ import { ConsoleAuthService } from '../services/console-auth-service.js';
 import { FirewallListService } from '../services/firewall-list-service.js';
 import { FirewallService } from '../services/firewall-service.js';
 import { PolicyService } from '../services/policy-service.js';
+import { builtInSystemSettings, SystemSettingsService } from '../services/system-settings-service.js';
 import { TlsPolicyService } from '../services/tls-policy-service.js';
 import type { ComputerRecord, Store } from '../store/store.js';
 import { type ApiFixture, startApiFixture } from '../testing/api-fixture.js';
@@ -177,6 +178,7 @@ describe('audit log: computer actions and VM state', () => {
         };
       },
     });
+    const tlsPolicy = new TlsPolicyService(store, undefined);
     app = createApiServer({
       store,
       logger,
@@ -185,7 +187,8 @@ describe('audit log: computer actions and VM state', () => {
         policies: new PolicyService(store, configurations),
         firewall: new FirewallService(store, configurations),
         firewallLists: new FirewallListService(store, configurations),
-        tlsPolicy: new TlsPolicyService(store, undefined),
+        tlsPolicy,
+        systemSettings: new SystemSettingsService(store, builtInSystemSettings(tlsPolicy)),
         consoleAuth: new ConsoleAuthService(store),
         actions,
       },

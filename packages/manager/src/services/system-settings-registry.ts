@@ -7,7 +7,7 @@
 
 /** A setting as a feature registers it. */
 export interface SystemSettingDefinition {
-  /** Deep Security's name where it has the setting; unique. */
+  /** Deep Security's name where it has the setting (`platformSetting…`), else `palisadeSetting…`; unique. */
   readonly name: string;
   /** What it does, for the API document and `GET /api/systemsettings` readers. */
   readonly description: string;
@@ -32,8 +32,14 @@ export interface SystemSettingDefinition {
 export class SystemSettingsRegistry {
   readonly #byName = new Map<string, SystemSettingDefinition>();
 
-  /** @throws Error when the name is taken or the default is not a value the setting takes. */
+  /**
+   * @throws Error when the name is taken, is not `platformSetting…` (Deep Security's) or
+   * `palisadeSetting…` (Palisade's own; this keeps stored settings apart from the manager's
+   * internal rows in the same table), or the default is not a value the setting takes.
+   */
   register(def: SystemSettingDefinition): void {
+    if (!/^(platform|palisade)Setting[A-Z][A-Za-z0-9]*$/.test(def.name))
+      throw new Error(`system setting "${def.name}": names are platformSetting… or palisadeSetting…`);
     if (this.#byName.has(def.name)) throw new Error(`system setting "${def.name}" is registered twice`);
     const problem = checkValue(def, def.default);
     if (problem) throw new Error(`system setting "${def.name}": its default is refused: ${problem}`);

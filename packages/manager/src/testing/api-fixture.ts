@@ -11,6 +11,7 @@ import { ConsoleAuthService } from '../services/console-auth-service.js';
 import { FirewallListService } from '../services/firewall-list-service.js';
 import { FirewallService } from '../services/firewall-service.js';
 import { PolicyService } from '../services/policy-service.js';
+import { builtInSystemSettings, SystemSettingsService } from '../services/system-settings-service.js';
 import { TlsPolicyService } from '../services/tls-policy-service.js';
 import type { ComputerRecord, Store } from '../store/store.js';
 import { enrolTestComputer } from './enrol-test-computer.js';
@@ -58,6 +59,7 @@ export async function startApiFixture(o: ApiFixtureOptions = {}): Promise<ApiFix
   const server = await ca.issueServerCertificate(['localhost']);
   const configurations = new ConfigurationService(600);
   const now = o.now ?? Date.now;
+  const tlsPolicy = new TlsPolicyService(store, undefined, now);
   const app = createApiServer({
     store,
     logger: pino({ level: process.env.PALISADE_TEST_LOG ?? 'silent' }),
@@ -66,7 +68,8 @@ export async function startApiFixture(o: ApiFixtureOptions = {}): Promise<ApiFix
       policies: new PolicyService(store, configurations, { now }),
       firewall: new FirewallService(store, configurations, { now }),
       firewallLists: new FirewallListService(store, configurations, { now }),
-      tlsPolicy: new TlsPolicyService(store, undefined, now),
+      tlsPolicy,
+      systemSettings: new SystemSettingsService(store, builtInSystemSettings(tlsPolicy), now),
       consoleAuth: new ConsoleAuthService(store, now),
     },
     heartbeatIntervalSeconds: 600,
