@@ -3,6 +3,7 @@ import { Kysely, SqliteDialect } from 'kysely';
 import { KyselyStore } from '../kysely-store.js';
 import type { Database as Schema } from '../schema.js';
 import type { StoreDialect } from '../store-dialect.js';
+import { StatementCache } from './statement-cache.js';
 
 /** SQLite's capabilities (see StoreDialect). */
 export const SQLITE_DIALECT: StoreDialect = {
@@ -25,5 +26,8 @@ export function openSqliteStore(file: string): KyselyStore {
   db.pragma('synchronous = FULL');
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
-  return new KyselyStore(new Kysely<Schema>({ dialect: new SqliteDialect({ database: db }) }), SQLITE_DIALECT);
+  return new KyselyStore(
+    new Kysely<Schema>({ dialect: new SqliteDialect({ database: new StatementCache(db) }) }),
+    SQLITE_DIALECT,
+  );
 }
