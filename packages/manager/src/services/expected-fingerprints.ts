@@ -1,6 +1,6 @@
 import type { PolicyTree } from '@palisade/core';
 import type { ComputerRecord, StoreTransaction } from '../store/store.js';
-import type { ConfigurationService } from './configuration-service.js';
+import { type ConfigurationService, configurationKey } from './configuration-service.js';
 
 /**
  * After a change that can alter what computers run (a setting override, a policy move, a
@@ -37,12 +37,7 @@ export async function refreshExpectedFingerprints(
   const changed = new Map<string, number[]>();
   for (const c of active) {
     const overrides = own.get(c.id) ?? {};
-    const key = JSON.stringify([
-      c.policyId,
-      c.platform,
-      Object.entries(overrides).sort(),
-      firewall.computerRuleIds(c.id),
-    ]);
+    const key = configurationKey(null, c.policyId, c.platform, overrides, firewall.computerRuleIds(c.id));
     let fingerprint = memo.get(key);
     if (fingerprint === undefined) {
       fingerprint = (
