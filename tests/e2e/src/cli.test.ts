@@ -112,6 +112,8 @@ describe('CLI: manager and agent as a new user runs them', () => {
       [['apikey', 'create', '--name', 'x', '--role', 'god', '--data-dir', dataDir], /must be full-access or read-only/],
       [['start', '--api-port', 'http'], /not a port number/],
       [['start', '--frobnicate'], /Unknown option '--frobnicate'/],
+      [['start', '--dialer-concurrency', '5000'], /--dialer-concurrency 5000: at most 1024/],
+      [['start', '--dialer-concurrency', '0'], /dialer-concurrency/],
       [['frobnicate'], /unknown command/],
     ] as const) {
       const r = await runCli(MANAGER_BIN, [...args]);

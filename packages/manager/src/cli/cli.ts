@@ -1,3 +1,4 @@
+import { DEFAULT_DIALER_CONCURRENCY, MAX_DIALER_CONCURRENCY } from '../dialer/dialer.js';
 import {
   defaultHostnames,
   FIRST_RUN_TOKEN_HOURS,
@@ -96,6 +97,9 @@ start options:
                       "tls set") the stored one wins. See docs/tls.md; run "tls check" first.
   --legacy-tls-port N alias port serving the legacy policy, open only under it, for agents
                       already pointed there (default 4122; 4120 serves TLS 1.0/1.1 itself)
+  --dialer-concurrency N
+                      calls to agents' listeners (Bidirectional, Manager Initiated) this node
+                      runs at once, at most ${MAX_DIALER_CONCURRENCY} (default ${DEFAULT_DIALER_CONCURRENCY}; docs/communication.md)
   --metrics-listen HOST:PORT
                       also serve GET /metrics (Prometheus) in plain HTTP without an API key on
                       this address, e.g. 127.0.0.1:9120; otherwise it is on the API port
@@ -166,7 +170,11 @@ async function start(args: string[], out: Out): Promise<number> {
     'legacy-tls-port': { type: 'string' },
     'console-dir': { type: 'string' },
     'metrics-listen': { type: 'string' },
+    'dialer-concurrency': { type: 'string' },
   });
+  const dialerConcurrency = parsePositiveInt('dialer-concurrency', v['dialer-concurrency']);
+  if (dialerConcurrency !== undefined && dialerConcurrency > MAX_DIALER_CONCURRENCY)
+    throw new UsageError(`--dialer-concurrency ${dialerConcurrency}: at most ${MAX_DIALER_CONCURRENCY}`);
   const hostnames = v.hostname
     ?.flatMap((h) => h.split(','))
     .map((h) => h.trim())
@@ -187,6 +195,7 @@ async function start(args: string[], out: Out): Promise<number> {
     legacyTlsPort: parsePort('legacy-tls-port', v['legacy-tls-port'], 4122),
     consoleDir: v['console-dir'],
     metricsListen: parseListen('metrics-listen', v['metrics-listen']),
+    ...(dialerConcurrency !== undefined ? { dialer: { concurrency: dialerConcurrency } } : {}),
   });
   // Handlers first, banner second: whoever waits for the banner may signal at once, and a
   // signal before the handlers are in place would kill the process without closing the store.

@@ -10,8 +10,13 @@ import type { DialerIdentity } from './dialer-identity.js';
 import { dialerTlsOptions } from './dialer-tls.js';
 import { type DialOutcome, runManagerExchange } from './manager-exchange.js';
 
+/** Calls to agents' listeners one node runs at once unless told otherwise (see {@link DialerOptions.concurrency}). */
+export const DEFAULT_DIALER_CONCURRENCY = 32;
+/** The most `--dialer-concurrency` may ask for: each call holds a socket, a TLS session and its exchange in memory. */
+export const MAX_DIALER_CONCURRENCY = 1_024;
+
 export interface DialerOptions {
-  /** Most exchanges this node runs at once (sockets open to agents). Default 32. */
+  /** Most exchanges this node runs at once (sockets open to agents). Default {@link DEFAULT_DIALER_CONCURRENCY}. */
   concurrency?: number;
   /** How often an idle node looks for due work, ms. Default a tenth of the heartbeat interval, within 200 ms – 5 s. */
   pollIntervalMs?: number;
@@ -60,7 +65,7 @@ export class Dialer {
   constructor(private readonly deps: DialerDeps) {
     this.now = deps.now ?? Date.now;
     const o = deps.options ?? {};
-    this.concurrency = Math.max(1, o.concurrency ?? 32);
+    this.concurrency = Math.min(MAX_DIALER_CONCURRENCY, Math.max(1, o.concurrency ?? DEFAULT_DIALER_CONCURRENCY));
     this.pollIntervalMs =
       o.pollIntervalMs ?? Math.min(5_000, Math.max(200, Math.round(deps.heartbeatIntervalSeconds * 100)));
     this.requestTimeoutMs = o.requestTimeoutMs ?? 30_000;
