@@ -4,7 +4,7 @@ import { fetchPinnedCa, formatManagerUrl, normalizeFingerprint, parseManagerUrl 
 import { type FleetResult, formatResult, runWorkers, split } from './fleet.js';
 import { Identities } from './identities.js';
 import { checkTarget } from './target-guard.js';
-import type { ActivateJob, RunJob } from './worker.js';
+import type { ActivateJob, ListenJob, RunJob } from './worker.js';
 
 /** Bounds on every load this tool makes: it must stop by itself. */
 export const LIMITS = { agents: 100_000, seconds: 3_600, processes: 32, concurrency: 1_024 } as const;
@@ -14,10 +14,12 @@ const HELP = `palisade-sim — a fleet of simulated Palisade agents (real TLS, t
 Usage:
   palisade-sim activate dsm://HOST:PORT/ --token TOKEN --ca-fingerprint sha256:HEX --count N
                --dir DIR [--key-type ecdsa|rsa] [--host-prefix NAME] [--processes K]
-               [--concurrency C] [--timeout SECONDS] [--json] [--no-progress]
+               [--concurrency C] [--timeout SECONDS] [--listen-port P] [--json] [--no-progress]
       Activate N agents, each with its own key (generated here) and certificate, and keep their
       identities in DIR (0600) for later runs; a DIR that already holds agents grows. Prints
       activations/s and latency. The token must allow N uses ("--uses unlimited").
+      --listen-port P: each agent announces a listener on its own loopback address
+      (127.64.0.0/10, one per agent) and port P, where "listen" opens it.
   palisade-sim run --dir DIR --duration SECONDS [--interval SECONDS] [--concurrency C]
                [--processes K] [--agents N] [--max-heartbeats N] [--no-resume]
                [--events-per-heartbeat N] [--json] [--no-progress]
@@ -30,6 +32,18 @@ Usage:
       each retrying while the manager answers 503 "busy" (its Retry-After, backoff, jitter);
       the timeline (heartbeats per second, --json) is the recovery curve.
       Activation retries "busy" the same way.
+  palisade-sim listen --dir DIR --duration SECONDS [--agents N] [--processes K]
+               [--listen-port P] [--direction bidirectional|manager-initiated]
+               [--until-applied N] [--concurrency C] [--json] [--no-progress]
+      Each agent opens its listening port with the agent's own listener code (mutual TLS, only
+      the manager's dialer accepted) where it announced one at activation, else on its own
+      loopback address and port P (default 0: any free one), which it then announces by one
+      heartbeat (C in flight per process). Once all are open it prints "palisade-sim: N agents
+      listening" on standard error, then answers the manager's calls (report, then operations,
+      applied by taking their fingerprint) until SECONDS pass or, with --until-applied N, every
+      agent applied N operations through its listener. Prints calls/s, latency, and the time
+      from the first agent that applied an operation to 50/99/100 % of them (--json: "appliedAt",
+      epoch ms per agent).
 
 Defaults: --processes = cores (${availableParallelism()}), --concurrency 16 (per process),
 --key-type ecdsa, --host-prefix sim, --timeout 600.
@@ -111,6 +125,7 @@ export async function main(argv: string[], out: Out = defaultOut): Promise<numbe
     }
     if (cmd === 'activate') return await activateCommand(rest, out);
     if (cmd === 'run') return await runCommand(rest, out);
+    if (cmd === 'listen') return await listenCommand(rest, out);
     throw new UsageError(`unknown command "${cmd}" (see --help)`);
   } catch (e) {
     if (e instanceof UsageError) {
@@ -133,6 +148,7 @@ async function activateCommand(args: string[], out: Out): Promise<number> {
       'key-type': { type: 'string' },
       'host-prefix': { type: 'string' },
       timeout: { type: 'string' },
+      'listen-port': { type: 'string' },
     },
     1,
   );
@@ -154,6 +170,8 @@ async function activateCommand(args: string[], out: Out): Promise<number> {
   if (!/^[A-Za-z0-9-]{1,40}$/.test(hostPrefix))
     throw new UsageError('activate: --host-prefix takes letters, digits and -');
   const timeout = int('activate', 'timeout', v.timeout, 600, 1, LIMITS.seconds);
+  const listenPort =
+    v['listen-port'] === undefined ? undefined : int('activate', 'listen-port', v['listen-port'], null, 1, 65535);
 
   await checkTarget(manager.host);
   const identities = new Identities(c.dir);
@@ -176,6 +194,7 @@ async function activateCommand(args: string[], out: Out): Promise<number> {
     indices: slice,
     concurrency: c.concurrency,
     deadline,
+    ...(listenPort !== undefined ? { listenPort } : {}),
   }));
   const r = await runWorkers(jobs, {
     label: 'activating',
@@ -227,6 +246,50 @@ async function runCommand(args: string[], out: Out): Promise<number> {
     total: null,
     hardStopMs: deadline + 60_000,
     progress: c.progress,
+  });
+  print(out, r, c.json);
+  return 0;
+}
+
+async function listenCommand(args: string[], out: Out): Promise<number> {
+  const { values: v } = parse('listen', args, {
+    duration: { type: 'string' },
+    agents: { type: 'string' },
+    'listen-port': { type: 'string' },
+    direction: { type: 'string' },
+    'until-applied': { type: 'string' },
+  });
+  const c = common('listen', v);
+  const duration = int('listen', 'duration', v.duration, null, 1, LIMITS.seconds);
+  const port = int('listen', 'listen-port', v['listen-port'], 0, 0, 65535);
+  const direction = v.direction ?? 'bidirectional';
+  if (direction !== 'bidirectional' && direction !== 'manager-initiated')
+    throw new UsageError('listen: --direction is bidirectional or manager-initiated');
+  const untilApplied = int('listen', 'until-applied', v['until-applied'], 0, 0, 1_000);
+  const identities = new Identities(c.dir);
+  const fleet = identities.fleet();
+  await checkTarget(parseManagerUrl(fleet.manager).host);
+  let indices = identities.indices();
+  if (indices.length === 0) throw new Error(`${c.dir} holds no activated agents`);
+  if (v.agents !== undefined) indices = indices.slice(0, int('listen', 'agents', v.agents, null, 1, LIMITS.agents));
+  const deadline = Date.now() + duration * 1000;
+  const jobs: ListenJob[] = split(indices, c.processes).map((slice) => ({
+    kind: 'listen',
+    dir: identities.dir,
+    indices: slice,
+    concurrency: c.concurrency,
+    deadline,
+    port,
+    direction,
+    untilApplied,
+  }));
+  const r = await runWorkers(jobs, {
+    label: 'calls',
+    total: null,
+    hardStopMs: deadline + 60_000,
+    progress: c.progress,
+    // Always said, progress or not: it is what a script waits for before changing a policy.
+    onReady: (n) => out.stderr(`palisade-sim: ${n} agents listening\n`),
   });
   print(out, r, c.json);
   return 0;

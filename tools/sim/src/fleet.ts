@@ -6,7 +6,7 @@ import type { Job, WorkerMessage } from './worker.js';
 
 /** What a fleet command did, as printed (`--json` prints exactly this). */
 export interface FleetResult {
-  command: 'activate' | 'run';
+  command: 'activate' | 'run' | 'listen';
   agents: number;
   processes: number;
   seconds: number;
@@ -24,6 +24,9 @@ export interface FleetResult {
   retriesAfterBusy: number;
   /** Successes in each second since the start: the recovery curve of a storm. */
   timeline: number[];
+  /** `listen`: listeners that were open, and when each agent first applied an operation through its own (epoch ms, ascending). */
+  listening?: number;
+  appliedAt?: number[];
 }
 
 const WORKER = fileURLToPath(new URL('./worker.js', import.meta.url));
@@ -42,12 +45,20 @@ export function split<T>(items: T[], k: number): T[][] {
  */
 export async function runWorkers(
   jobs: Job[],
-  o: { label: string; total: number | null; hardStopMs: number; progress: boolean },
+  o: {
+    label: string;
+    total: number | null;
+    hardStopMs: number;
+    progress: boolean;
+    /** `listen`: told once every worker has its listeners open, with how many are. */
+    onReady?: (listening: number) => void;
+  },
 ): Promise<FleetResult> {
   const t0 = Date.now();
   const bar = o.progress ? new ProgressBar(o.label, o.total) : null;
   const live = jobs.map(() => emptyTally());
   const finals: Array<Extract<WorkerMessage, { type: 'done' }> | null> = jobs.map(() => null);
+  const ready: Array<number | null> = jobs.map(() => null);
   const sum = () => {
     const t = emptyTally();
     for (const x of live) mergeTally(t, x);
@@ -69,6 +80,10 @@ export async function runWorkers(
             child.on('message', (m: WorkerMessage) => {
               live[i] = m.tally;
               if (m.type === 'done') finals[i] = m;
+              if (m.type === 'ready') {
+                ready[i] = m.listening;
+                if (ready.every((n) => n !== null)) o.onReady?.(ready.reduce((a: number, b) => a + (b ?? 0), 0));
+              }
             });
             child.once('exit', (code, signal) => {
               clearTimeout(kill);
@@ -86,8 +101,10 @@ export async function runWorkers(
   const total: Tally = emptyTally();
   const latencies: number[] = [];
   const timeline: number[] = [];
+  const appliedAt: number[] = [];
   for (const f of finals) {
     mergeTally(total, f!.tally);
+    for (const t of f!.appliedAt ?? []) appliedAt.push(t);
     for (const l of f!.latencies) latencies.push(l);
     for (const [s, n] of Object.entries(f!.perSecond)) {
       const at = Math.floor((f!.startedAt - t0) / 1000) + Number(s);
@@ -116,12 +133,18 @@ export async function runWorkers(
     operations: total.operations,
     retriesAfterBusy: total.retriesAfterBusy,
     timeline,
+    ...(jobs[0]?.kind === 'listen'
+      ? {
+          listening: ready.reduce((a: number, b) => a + (b ?? 0), 0),
+          appliedAt: appliedAt.sort((a, b) => a - b),
+        }
+      : {}),
   };
 }
 
 /** The result as lines for a person. */
 export function formatResult(r: FleetResult): string {
-  const what = r.command === 'activate' ? 'activations' : 'heartbeats';
+  const what = r.command === 'activate' ? 'activations' : r.command === 'listen' ? 'calls answered' : 'heartbeats';
   const lines = [
     `${r.ok} ${what} in ${r.seconds} s over ${r.processes} process(es), ${r.agents} agents: ${r.perSecond}/s`,
     `latency ms: p50 ${r.latencyMs.p50 ?? '-'}  p99 ${r.latencyMs.p99 ?? '-'}  max ${r.latencyMs.max ?? '-'}`,
@@ -136,6 +159,18 @@ export function formatResult(r: FleetResult): string {
         .join(', ')}`,
     );
     if (r.operations) lines.push(`operations applied: ${r.operations}`);
+  }
+  if (r.command === 'listen') {
+    const at = r.appliedAt ?? [];
+    const first = at[0];
+    const span = (p: number) => {
+      const t = percentile(at, p);
+      return t === null || first === undefined ? '-' : `${((t - first) / 1000).toFixed(2)} s`;
+    };
+    lines.push(
+      `listening: ${r.listening ?? 0}; applied an operation through the listener: ${at.length} agents, ${r.operations} operations`,
+      `after the first: 50 % ${span(50)}, 99 % ${span(99)}, 100 % ${span(100)}`,
+    );
   }
   if (r.retriesAfterBusy) lines.push(`waited after "busy" (503 + Retry-After): ${r.retriesAfterBusy} times`);
   const errors = Object.entries(r.errors);

@@ -20,6 +20,11 @@ export interface SimIdentity {
   cert: string;
   /** Fingerprint of the configuration it has "applied". */
   fingerprint: string | null;
+  /**
+   * The listener it announced at activation (`activate --listen-port`), where `palisade-sim
+   * listen` opens it; absent: it announced none (it then announces one by heartbeat).
+   */
+  listener?: { address: string; port: number };
 }
 
 /**

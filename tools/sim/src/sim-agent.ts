@@ -2,6 +2,7 @@ import {
   AGENT_VERSION,
   AgentError,
   type AgentKeyType,
+  AgentListener,
   generateKeyAndCsr,
   type ManagerAddress,
   ManagerConnection,
@@ -10,11 +11,16 @@ import {
 import {
   ActivationReply,
   AGENT_PATHS,
+  type CommunicationDirection,
+  type CommunicationState,
   HeartbeatReply,
   type HeartbeatReport,
+  type Operation,
+  type OperationResults,
   PROTOCOL_VERSION,
   ResultsReply,
 } from '@palisade/protocol';
+import type { Logger } from 'pino';
 import type { SimIdentity } from './identities.js';
 
 /** What one exchange did, for the fleet's tallies. */
@@ -43,6 +49,8 @@ export class SimAgent {
   private lastRoundTripMs: number | undefined;
   private sent = 0;
   private readonly started = Date.now();
+  /** What it reports doing, once it listens ({@link listen}); absent: it says nothing, as older agents. */
+  private communication: CommunicationState | undefined;
 
   constructor(
     readonly identity: SimIdentity,
@@ -62,6 +70,8 @@ export class SimAgent {
     token: string;
     keyType: AgentKeyType;
     hostPrefix: string;
+    /** Announce this listener at activation (where `listen` will open it). */
+    listener?: { address: string; port: number };
     /** Told each time the manager answered "busy" and the agent waits to retry. */
     onBusy?: () => void;
   }): Promise<SimIdentity> {
@@ -82,6 +92,7 @@ export class SimAgent {
               hostName,
               platform: 'linux',
               agentVersion: AGENT_VERSION,
+              ...(o.listener ? { listener: o.listener } : {}),
             },
             ActivationReply,
           );
@@ -99,6 +110,7 @@ export class SimAgent {
       key: keyPem,
       cert: body.certificate,
       fingerprint: body.fingerprint,
+      ...(o.listener ? { listener: o.listener } : {}),
     };
   }
 
@@ -125,7 +137,69 @@ export class SimAgent {
       events,
       counters: { heartbeatsSent: this.sent },
       configurationFingerprint: this.identity.fingerprint,
+      ...(this.communication ? { communication: this.communication } : {}),
     };
+  }
+
+  /**
+   * "Applying" an operation is taking its fingerprint — what a real agent reports once its
+   * applier succeeded — and, while listening, the direction its configuration names.
+   */
+  private apply(operations: readonly Operation[]): OperationResults['results'] {
+    return operations.map((op) => {
+      this.identity.fingerprint = op.fingerprint;
+      const direction = (op.configuration as { communication?: { direction?: unknown } } | null)?.communication
+        ?.direction;
+      if (this.communication && isDirection(direction)) this.communication = { ...this.communication, direction };
+      return { id: op.id, status: 'succeeded' as const, fingerprint: op.fingerprint };
+    });
+  }
+
+  /**
+   * Opens the agent's listening port (Bidirectional, Manager Initiated) with the agent package's
+   * own listener: mutual TLS with this agent's certificate, only the manager's dialer accepted.
+   * The manager asks for a report and sends operations on the same connection; each operation
+   * applied through it is told to `onApplied` (epoch ms). From then on heartbeats also report
+   * the listener.
+   */
+  async listen(o: {
+    address: string;
+    port: number;
+    direction: CommunicationDirection;
+    logger: Logger;
+    onApplied: (operations: number, at: number) => void;
+    onCall: (latencyMs: number) => void;
+  }): Promise<AgentListener> {
+    /** When the manager asked for the report now being answered. */
+    let askedAt: number | undefined;
+    const listener = await AgentListener.open({
+      port: o.port,
+      host: o.address,
+      credentials: { key: this.identity.key, cert: this.identity.cert, ca: this.ca },
+      logger: o.logger,
+      handlers: {
+        report: async () => {
+          askedAt = performance.now();
+          const report = this.report(0);
+          this.sent += 1;
+          return report;
+        },
+        reply: async (reply) => {
+          const results = this.apply(reply.operations);
+          if (results.length > 0) o.onApplied(results.length, Date.now());
+          if (askedAt !== undefined) o.onCall(performance.now() - askedAt);
+          askedAt = undefined;
+          return {
+            protocolVersion: PROTOCOL_VERSION,
+            exchangeId: reply.exchangeId,
+            results,
+            ...(this.communication ? { communication: this.communication } : {}),
+          };
+        },
+      },
+    });
+    this.communication = { direction: o.direction, listener: { port: listener.port, address: o.address } };
+    return listener;
   }
 
   /**
@@ -155,15 +229,16 @@ export class SimAgent {
       const r = await conn.request('POST', AGENT_PATHS.heartbeat, this.report(o.eventsPerHeartbeat), HeartbeatReply);
       const reply = r.body;
       if (reply.operations.length > 0) {
-        // "Applying" is taking the fingerprint: what a real agent reports once its applier succeeded.
-        const results = reply.operations.map((op) => {
-          this.identity.fingerprint = op.fingerprint;
-          return { id: op.id, status: 'succeeded' as const, fingerprint: op.fingerprint };
-        });
+        const results = this.apply(reply.operations);
         await conn.request(
           'POST',
           AGENT_PATHS.results,
-          { protocolVersion: PROTOCOL_VERSION, exchangeId: reply.exchangeId, results },
+          {
+            protocolVersion: PROTOCOL_VERSION,
+            exchangeId: reply.exchangeId,
+            results,
+            ...(this.communication ? { communication: this.communication } : {}),
+          },
           ResultsReply,
         );
       }
@@ -185,3 +260,10 @@ export class SimAgent {
     }
   }
 }
+
+const DIRECTIONS: ReadonlySet<unknown> = new Set<CommunicationDirection>([
+  'agent-initiated',
+  'manager-initiated',
+  'bidirectional',
+]);
+const isDirection = (v: unknown): v is CommunicationDirection => DIRECTIONS.has(v);

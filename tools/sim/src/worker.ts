@@ -1,6 +1,9 @@
-import { type AgentKeyType, parseManagerUrl } from '@palisade/agent';
+import { type AgentKeyType, type AgentListener, parseManagerUrl } from '@palisade/agent';
 import { jitteredDelayMs } from '@palisade/core';
+import type { CommunicationDirection } from '@palisade/protocol';
+import pino from 'pino';
 import { Identities } from './identities.js';
+import { listenAddress } from './listen-address.js';
 import { errorKind, SimAgent } from './sim-agent.js';
 import { addCount, emptyTally, type Tally } from './tally.js';
 
@@ -17,6 +20,24 @@ export interface ActivateJob {
   concurrency: number;
   /** Epoch ms after which nothing new starts. */
   deadline: number;
+  /** Announce a listener at activation on each agent's own address (listen-address.ts) and this port. */
+  listenPort?: number;
+}
+
+/** Open the agents' listeners and answer the manager's calls until the deadline or `untilApplied`. */
+export interface ListenJob {
+  kind: 'listen';
+  dir: string;
+  indices: number[];
+  /** Announcement heartbeats in flight. */
+  concurrency: number;
+  deadline: number;
+  /** Port for agents that announced no listener at activation (0: any free one); they announce theirs by heartbeat. */
+  port: number;
+  /** The direction the agents say they follow until a configuration names one. */
+  direction: CommunicationDirection;
+  /** Stop once every agent applied this many operations through its listener; 0: at the deadline. */
+  untilApplied: number;
 }
 
 /** Heartbeat with the agents numbered `indices`. */
@@ -39,11 +60,21 @@ export interface RunJob {
   storm?: boolean;
 }
 
-export type Job = ActivateJob | RunJob;
+export type Job = ActivateJob | RunJob | ListenJob;
 
 export type WorkerMessage =
   | { type: 'progress'; tally: Tally }
-  | { type: 'done'; tally: Tally; latencies: number[]; perSecond: Record<string, number>; startedAt: number };
+  /** `listen`: every listener of this worker is open and known to the manager. */
+  | { type: 'ready'; tally: Tally; listening: number }
+  | {
+      type: 'done';
+      tally: Tally;
+      latencies: number[];
+      perSecond: Record<string, number>;
+      startedAt: number;
+      /** `listen`: when each agent first applied an operation through its listener, epoch ms. */
+      appliedAt?: number[];
+    };
 
 const PROGRESS_MS = 500;
 
@@ -59,13 +90,15 @@ export async function runJob(job: Job, send: (m: WorkerMessage) => void): Promis
     latencies.push(latencyMs);
     addCount(perSecond, String(Math.floor((Date.now() - startedAt) / 1000)));
   };
+  let appliedAt: number[] | undefined;
   try {
     if (job.kind === 'activate') await activateAll(job, tally, record);
+    else if (job.kind === 'listen') appliedAt = await listenAll(job, tally, record, send);
     else await runAll(job, tally, record);
   } finally {
     clearInterval(timer);
   }
-  send({ type: 'done', tally, latencies, perSecond, startedAt });
+  send({ type: 'done', tally, latencies, perSecond, startedAt, ...(appliedAt ? { appliedAt } : {}) });
 }
 
 async function activateAll(job: ActivateJob, tally: Tally, record: (ms: number) => void): Promise<void> {
@@ -85,6 +118,9 @@ async function activateAll(job: ActivateJob, tally: Tally, record: (ms: number) 
           token: job.token,
           keyType: job.keyType,
           hostPrefix: job.hostPrefix,
+          ...(job.listenPort !== undefined
+            ? { listener: { address: listenAddress(index), port: job.listenPort } }
+            : {}),
           onBusy: () => {
             tally.retriesAfterBusy += 1;
           },
@@ -179,6 +215,102 @@ async function runAll(job: RunJob, tally: Tally, record: (ms: number) => void): 
       }
     }),
   );
+}
+
+/**
+ * Each agent opens its listener — where it announced one at activation, else on its own address
+ * (listen-address.ts) and `job.port` — and those that announced none (or whose port was taken)
+ * tell the manager by one heartbeat. Then the worker says it is ready and answers the manager's
+ * calls: `record` counts each call, `tally.operations` what was applied. Returns when each agent
+ * first applied an operation through its listener (epoch ms; those that did not are absent).
+ */
+async function listenAll(
+  job: ListenJob,
+  tally: Tally,
+  record: (ms: number) => void,
+  send: (m: WorkerMessage) => void,
+): Promise<number[]> {
+  const identities = new Identities(job.dir);
+  const fleet = identities.fleet();
+  const manager = parseManagerUrl(fleet.manager);
+  const logger = pino({ level: process.env.PALISADE_SIM_LOG ?? 'silent' });
+  const applied = new Map<number, { count: number; first: number }>();
+  const listeners: AgentListener[] = [];
+  const announce: SimAgent[] = [];
+  let done: () => void = () => {};
+  const allApplied = new Promise<void>((r) => (done = r));
+  let opened = 0;
+  let reached = 0;
+  for (const index of job.indices) {
+    if (Date.now() >= job.deadline) break;
+    const identity = identities.load(index);
+    const agent = new SimAgent(identity, manager, fleet.ca);
+    const open = (address: string, port: number) =>
+      agent.listen({
+        address,
+        port,
+        direction: job.direction,
+        logger,
+        onCall: (ms) => record(ms),
+        onApplied: (n, at) => {
+          tally.operations += n;
+          const a = applied.get(index) ?? { count: 0, first: at };
+          a.count += n;
+          applied.set(index, a);
+          if (job.untilApplied > 0 && a.count - n < job.untilApplied && a.count >= job.untilApplied) {
+            reached += 1;
+            if (reached === opened) done();
+          }
+        },
+      });
+    try {
+      const want = identity.listener ?? { address: listenAddress(index), port: job.port };
+      let listener: AgentListener;
+      try {
+        listener = await open(want.address, want.port);
+      } catch (e) {
+        // Its port is taken on its address (something else listens on all of them): any free one, announced.
+        if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || want.port === 0) throw e;
+        listener = await open(want.address, 0);
+      }
+      listeners.push(listener);
+      opened += 1;
+      if (!identity.listener || identity.listener.port !== listener.port) announce.push(agent);
+    } catch (e) {
+      addCount(tally.errors, `listen:${errorKind(e)}`);
+    }
+  }
+  let next = 0;
+  const announceOne = async () => {
+    while (next < announce.length && Date.now() < job.deadline) {
+      const agent = announce[next++]!;
+      try {
+        await agent.heartbeat({
+          resume: false,
+          eventsPerHeartbeat: 0,
+          retryWhenBusy: () => (tally.retriesAfterBusy += 1),
+        });
+      } catch (e) {
+        addCount(tally.errors, `announce:${errorKind(e)}`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(job.concurrency, announce.length)) }, announceOne));
+  // Operations applied while announcing (a stale configuration) are not the manager's calls.
+  applied.clear();
+  reached = 0;
+  tally.operations = 0;
+  send({ type: 'ready', tally, listening: opened });
+  if (opened > 0) {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      new Promise<void>((r) => (timer = setTimeout(r, Math.max(0, job.deadline - Date.now())))),
+      job.untilApplied > 0 ? allApplied : new Promise<never>(() => {}),
+    ]);
+    clearTimeout(timer);
+  }
+  await Promise.all(listeners.map((l) => l.close()));
+  return [...applied.values()].map((a) => a.first).sort((a, b) => a - b);
 }
 
 // Started by fork() from fleet.ts: take one job, report, exit.

@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { issueActivationToken, type RunningManager, startManager } from '@palisade/manager';
+import pino from 'pino';
+import { main } from './cli.js';
+import type { FleetResult } from './fleet.js';
+import { listenAddress } from './listen-address.js';
+
+const DIRECTION = 'platformSettingAgentCommunicationsDirection';
+const AGENTS = 6;
+
+/** Runs the CLI in-process (its workers are real processes); `onStderr` sees each line as it comes. */
+async function sim(args: string[], onStderr: (s: string) => void = () => {}): Promise<FleetResult> {
+  let stdout = '';
+  let stderr = '';
+  const code = await main([...args, '--json', '--no-progress'], {
+    stdout: (s) => (stdout += s),
+    stderr: (s) => {
+      stderr += s;
+      onStderr(s);
+    },
+  });
+  assert.equal(code, 0, stderr);
+  return JSON.parse(stdout) as FleetResult;
+}
+
+test('listenAddress: one loopback address per agent, none shared', () => {
+  assert.equal(listenAddress(1), '127.64.0.1');
+  assert.equal(listenAddress(256), '127.64.1.0');
+  assert.equal(listenAddress(65_536), '127.65.0.0');
+  assert.equal(new Set(Array.from({ length: 70_000 }, (_, i) => listenAddress(i + 1))).size, 70_000);
+  assert.throws(() => listenAddress(0), RangeError);
+});
+
+// Small N and no timing asserted: every listening agent gets the change through its own
+// listener, called by the manager's dialer, and the manager sees it applied.
+describe('fan-out at small N: a policy change reaches every listening simulated agent through the dialer', () => {
+  const temps: string[] = [];
+  const temp = (p: string) => {
+    const d = mkdtempSync(join(tmpdir(), p));
+    temps.push(d);
+    return d;
+  };
+  let manager: RunningManager;
+  let baseId: number;
+  const fleet = () => join(temps[1]!, 'fleet');
+  const api = (method: string, path: string, body?: unknown) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const payload = body === undefined ? undefined : JSON.stringify(body);
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: manager.apiPort,
+          method,
+          path,
+          ca: manager.ca.certificatePem,
+          servername: 'localhost',
+          headers: {
+            'api-secret-key': manager.firstRun.apiKey ?? '',
+            'api-version': 'v1',
+            ...(payload ? { 'content-type': 'application/json' } : {}),
+          },
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        },
+      );
+      req.on('error', reject);
+      req.end(payload);
+    });
+  const setPolicy = async (name: string, value: string) => {
+    const r = await api('POST', `/api/policies/${baseId}/settings/${name}`, { value });
+    assert.equal(r.status, 200, r.body);
+  };
+
+  before(async () => {
+    manager = await startManager({
+      dataDir: temp('palisade-fanout-mgr-'),
+      hostnames: ['localhost'],
+      apiPort: 0,
+      heartbeatPort: 0,
+      bindAddress: '127.0.0.1',
+      heartbeatIntervalSeconds: 600,
+      logger: pino({ level: process.env.PALISADE_TEST_LOG ?? 'silent' }),
+    });
+    temp('palisade-fanout-fleet-');
+    baseId = (await manager.store.policies.ensureBase(Date.now())).id;
+    await setPolicy(DIRECTION, 'Bidirectional');
+    const { token } = await issueActivationToken(
+      manager.store,
+      { policyId: baseId, maxUses: null, ttlMs: 3_600_000, description: 'fan-out test' },
+      'test',
+      Date.now(),
+    );
+    const r = await sim([
+      'activate',
+      `dsm://localhost:${manager.heartbeatPort}/`,
+      '--token',
+      token,
+      '--ca-fingerprint',
+      manager.caFingerprint,
+      '--count',
+      String(AGENTS),
+      '--dir',
+      fleet(),
+      '--processes',
+      '2',
+    ]);
+    assert.equal(r.ok, AGENTS, JSON.stringify(r.errors));
+  });
+  after(async () => {
+    await manager?.close();
+    for (const d of temps) rmSync(d, { recursive: true, force: true });
+  });
+
+  test('each agent listens on its own address, the change is dialled to all, applied = expected', async () => {
+    let ready: () => void = () => {};
+    const listening = new Promise<void>((r) => (ready = r));
+    const run = sim(
+      ['listen', '--dir', fleet(), '--duration', '120', '--until-applied', '1', '--processes', '2'],
+      (s) => {
+        if (/agents listening/.test(s)) ready();
+      },
+    );
+    await Promise.race([listening, run.then(() => assert.fail('listen ended before its listeners were open'))]);
+    // Every agent announced its listener by a heartbeat (none did at activation).
+    for (const c of await manager.store.computers.list()) {
+      const target = await manager.store.dialTargets.get(c.id);
+      assert.match(target?.listener?.address ?? '', /^127\.64\.0\.\d+$/, `${c.hostName} announced its own address`);
+    }
+    await setPolicy('firewallSettingState', 'Off');
+    const r = await run;
+    assert.deepEqual(r.errors, {});
+    assert.equal(r.listening, AGENTS);
+    assert.equal(r.appliedAt?.length, AGENTS, 'every agent applied the change through its listener');
+    assert.ok(r.ok >= AGENTS, 'the manager called each one');
+    for (const c of await manager.store.computers.list()) {
+      assert.ok(c.expectedFingerprint, `${c.hostName} has an expected fingerprint`);
+      assert.equal(c.appliedFingerprint, c.expectedFingerprint, `${c.hostName} applied what the manager expects`);
+    }
+  });
+});
