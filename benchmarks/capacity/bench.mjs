@@ -8,11 +8,21 @@
 //   node benchmarks/capacity/bench.mjs [--agents 1000] [--seconds 20] [--concurrency 16] [--key-type ecdsa|rsa]
 // Bounded: every phase has a time limit; the whole run takes about 3 minutes on 2 cores.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { cpuTicks, hz, managerBin, root, rssMb, sim, start, stopAll, unlimitedToken } from '../lib/bench-processes.mjs';
+import {
+  cpuTicks,
+  hasStrace,
+  hz,
+  root,
+  rssMb,
+  sim,
+  startMeasuredManager,
+  stopAll,
+  unlimitedToken,
+} from '../lib/bench-processes.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -27,58 +37,15 @@ const { values } = parseArgs({
 const AGENTS = Math.min(Number(values.agents), 20_000);
 const SECONDS = Math.min(Number(values.seconds), 120);
 const INTERVAL_SECONDS = 600;
-const strace = (() => {
-  try {
-    execFileSync('strace', ['-V'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
 const dir = mkdtempSync(join(tmpdir(), 'palisade-capacity-'));
-const fsyncLog = join(dir, 'fsyncs.txt');
-let managerPid = 0;
-const fsyncs = () =>
-  strace && existsSync(fsyncLog)
-    ? readFileSync(fsyncLog, 'utf8')
-        .split('\n')
-        .filter((l) => /f(data)?sync\(/.test(l)).length
-    : null;
+let m = null;
 
 try {
-  // The manager, under strace when available: only fsync/fdatasync stop the process
-  // (--seccomp-bpf), so counting them costs nothing on any other system call.
-  const managerArgs = [
-    ...(values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : []),
-    managerBin,
-    'start',
-    '--data-dir',
-    join(dir, 'data'),
-    '--hostname',
-    'localhost',
-    '--api-port',
-    '0',
-    '--heartbeat-port',
-    '0',
-    '--bind',
-    '127.0.0.1',
-  ];
-  const m = strace
-    ? await start(
-        'strace',
-        ['-f', '--seccomp-bpf', '-qq', '-e', 'trace=fsync,fdatasync', '-o', fsyncLog, process.execPath, ...managerArgs],
-        /CA fingerprint: (\S+)/,
-        'manager',
-      )
-    : await start(process.execPath, managerArgs, /CA fingerprint: (\S+)/, 'manager');
-  const fingerprint = m.match[1];
-  await new Promise((r) => setTimeout(r, 300));
-  const all = m.lines.join('\n');
-  const endpoint = all.match(/dsm:\/\/\S+/)[0];
-  managerPid = strace
-    ? Number(readFileSync(`/proc/${m.child.pid}/task/${m.child.pid}/children`, 'utf8').trim().split(/\s+/)[0])
-    : m.child.pid;
+  m = await startMeasuredManager(join(dir, 'data'), {
+    fsyncLog: join(dir, 'fsyncs.txt'),
+    ...(values['cpu-prof'] ? { cpuProf: values['cpu-prof'] } : {}),
+  });
+  const { fingerprint, endpoint, pid: managerPid, fsyncs } = m;
   const token = unlimitedToken(join(dir, 'data'));
   console.log(
     `capacity: manager pid ${managerPid}, ${AGENTS} ${values['key-type']} agents, ${SECONDS} s per phase, 2 sim processes × ${values.concurrency} in flight`,
@@ -206,14 +173,10 @@ try {
     '  fleet/core: computers one manager core carries at the 10-minute interval (600 000 ÷ manager CPU ms/hb)',
   );
   console.log(`  TLS: ${rows.map((x) => x.r.tls).join(' | ')}`);
-  console.log(`  goal: ratio >= 0.9 in both modes${strace ? '' : ' (fsyncs: n/a, strace not installed)'}`);
+  console.log(`  goal: ratio >= 0.9 in both modes${hasStrace ? '' : ' (fsyncs: n/a, strace not installed)'}`);
   console.log(`  manager RSS at the end: ${rssMb(managerPid).toFixed(0)} MB`);
 } finally {
-  // strace detaches on SIGTERM and leaves its tracee running: stop the manager by its own PID.
-  if (managerPid) process.kill(managerPid, 'SIGTERM');
-  // The profile is written as the manager exits: give it the time (15 s at most).
-  for (let i = 0; values['cpu-prof'] && managerPid && existsSync(`/proc/${managerPid}`) && i < 150; i++)
-    await new Promise((r) => setTimeout(r, 100));
+  await m?.stop();
   await stopAll();
   rmSync(dir, { recursive: true, force: true });
 }

@@ -1,7 +1,8 @@
 // Processes the end-to-end benchmarks start and read: the manager, palisade-sim, a server of
 // their own. Every child is tracked so `stopAll` ends them whatever happened.
 import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -44,29 +45,122 @@ export function start(cmd, args, ready, label) {
   });
 }
 
+/** `palisade-manager start` on `dataDir`, on loopback with a free API port, and `extra` options. */
+const managerArgs = (dataDir, extra) => [
+  managerBin,
+  'start',
+  '--data-dir',
+  dataDir,
+  '--hostname',
+  'localhost',
+  '--api-port',
+  '0',
+  '--bind',
+  '127.0.0.1',
+  ...extra,
+];
+
 /** Starts `palisade-manager start` on `dataDir` and waits for its banner. */
 export async function startManager(dataDir, extra = []) {
-  const m = await start(
-    process.execPath,
-    [
-      managerBin,
-      'start',
-      '--data-dir',
-      dataDir,
-      '--hostname',
-      'localhost',
-      '--api-port',
-      '0',
-      '--bind',
-      '127.0.0.1',
-      ...extra,
-    ],
-    /CA fingerprint: (\S+)/,
-    'manager',
-  );
+  const m = await start(process.execPath, managerArgs(dataDir, extra), /CA fingerprint: (\S+)/, 'manager');
   await new Promise((r) => setTimeout(r, 300));
   const all = m.lines.join('\n');
   return { child: m.child, pid: m.child.pid, fingerprint: m.match[1], endpoint: all.match(/dsm:\/\/\S+/)[0] };
+}
+
+/** Whether strace is installed: the measured manager's fsyncs are counted with it. */
+export const hasStrace = (() => {
+  try {
+    execFileSync('strace', ['-V'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/**
+ * Starts `palisade-manager start` on `dataDir` (loopback, free ports, `extra` options) and waits
+ * for its banner. Under strace when installed: only fsync/fdatasync stop the process
+ * (--seccomp-bpf), so counting them costs nothing on any other system call; `fsyncs()` is the
+ * count so far (null without strace). `cpuProf`: a directory for a V8 CPU profile of the manager
+ * (node --cpu-prof), written as it exits. `pid` is the manager's own, for /proc; `stop()` ends it
+ * by that PID (strace detaches on SIGTERM and would leave it running) and waits for it to exit.
+ */
+export async function startMeasuredManager(dataDir, { extra = [], cpuProf, fsyncLog } = {}) {
+  const args = [
+    ...(cpuProf ? ['--cpu-prof', '--cpu-prof-dir', cpuProf] : []),
+    ...managerArgs(dataDir, ['--heartbeat-port', '0', ...extra]),
+  ];
+  const traced = hasStrace && fsyncLog;
+  const m = traced
+    ? await start(
+        'strace',
+        ['-f', '--seccomp-bpf', '-qq', '-e', 'trace=fsync,fdatasync', '-o', fsyncLog, process.execPath, ...args],
+        /CA fingerprint: (\S+)/,
+        'manager',
+      )
+    : await start(process.execPath, args, /CA fingerprint: (\S+)/, 'manager');
+  await new Promise((r) => setTimeout(r, 300));
+  const all = m.lines.join('\n');
+  const pid = traced
+    ? Number(readFileSync(`/proc/${m.child.pid}/task/${m.child.pid}/children`, 'utf8').trim().split(/\s+/)[0])
+    : m.child.pid;
+  return {
+    child: m.child,
+    pid,
+    fingerprint: m.match[1],
+    endpoint: all.match(/dsm:\/\/\S+/)[0],
+    apiPort: Number(all.match(/REST API: +https:\/\/[^:]+:(\d+)\//)[1]),
+    apiKey: all.match(/Admin API key \(shown once, stored hashed\): (\S+)/)?.[1] ?? null,
+    fsyncs: () =>
+      traced && existsSync(fsyncLog)
+        ? readFileSync(fsyncLog, 'utf8')
+            .split('\n')
+            .filter((l) => /f(data)?sync\(/.test(l)).length
+        : null,
+    async stop() {
+      if (!existsSync(`/proc/${pid}`)) return;
+      process.kill(pid, 'SIGTERM');
+      // The CPU profile is written as the manager exits: 30 s at most.
+      for (let i = 0; existsSync(`/proc/${pid}`) && i < 300; i++) await new Promise((r) => setTimeout(r, 100));
+    },
+  };
+}
+
+/** A JSON request to the manager's REST API on loopback with its API key; resolves with status and parsed body. */
+export function api(m, method, path, body) {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      {
+        host: '127.0.0.1',
+        port: m.apiPort,
+        method,
+        path,
+        // The manager's own server certificate on loopback: the benchmark trusts what it started.
+        rejectUnauthorized: false,
+        headers: {
+          'api-secret-key': m.apiKey,
+          'api-version': 'v1',
+          ...(payload ? { 'content-type': 'application/json' } : {}),
+        },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () => {
+          let json = null;
+          try {
+            json = JSON.parse(text);
+          } catch {}
+          if ((res.statusCode ?? 0) >= 400) reject(new Error(`${method} ${path}: HTTP ${res.statusCode} ${text}`));
+          else resolve(json);
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
 }
 
 /** Stops a process with SIGTERM and waits for it to exit (SIGKILL after 10 s). */
@@ -110,6 +204,40 @@ export function sim(args) {
       else resolve(JSON.parse(out.trim().split('\n').at(-1)));
     });
   });
+}
+
+/**
+ * Runs `palisade-sim listen` with `--json`: `ready` resolves when it says every listener is open
+ * (its "N agents listening" line), `result` with its JSON at the end.
+ */
+export function simListen(args) {
+  const child = spawn(process.execPath, [simBin, 'listen', ...args, '--json', '--no-progress'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (c) => {
+    out += c;
+  });
+  let ready = () => {};
+  const whenReady = new Promise((resolve) => (ready = resolve));
+  child.stderr.on('data', (c) => {
+    err = (err + c).slice(-4000);
+    if (/agents listening/.test(err)) ready();
+  });
+  const result = new Promise((resolve, reject) => {
+    child.once('exit', (code) => {
+      children.delete(child);
+      if (code !== 0) reject(new Error(`palisade-sim listen exited ${code}\n${err}`));
+      else resolve(JSON.parse(out.trim().split('\n').at(-1)));
+    });
+  });
+  return {
+    child,
+    ready: Promise.race([whenReady, result.then(() => Promise.reject(new Error('listen ended before it was ready')))]),
+    result,
+  };
 }
 
 /** A process's CPU ticks (user + system) from /proc. */
