@@ -8,6 +8,7 @@ import { issueActivationToken, type RunningManager, startManager } from '@palisa
 import pino from 'pino';
 import { main } from './cli.js';
 import type { FleetResult } from './fleet.js';
+import { Identities } from './identities.js';
 import { listenAddress } from './listen-address.js';
 
 const DIRECTION = 'platformSettingAgentCommunicationsDirection';
@@ -140,9 +141,15 @@ describe('fan-out at small N: a policy change reaches every listening simulated 
     assert.equal(r.listening, AGENTS);
     assert.equal(r.appliedAt?.length, AGENTS, 'every agent applied the change through its listener');
     assert.ok(r.ok >= AGENTS, 'the manager called each one');
+    const identities = new Identities(fleet());
+    const kept = new Map(
+      identities.indices().map((i) => [identities.load(i).computerId, identities.load(i).fingerprint]),
+    );
     for (const c of await manager.store.computers.list()) {
       assert.ok(c.expectedFingerprint, `${c.hostName} has an expected fingerprint`);
       assert.equal(c.appliedFingerprint, c.expectedFingerprint, `${c.hostName} applied what the manager expects`);
+      // Kept for the next run, as an agent keeps its applied configuration.
+      assert.equal(kept.get(c.id), c.expectedFingerprint, `${c.hostName}'s applied fingerprint is stored`);
     }
   });
 });

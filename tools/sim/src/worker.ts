@@ -143,6 +143,32 @@ async function runAll(job: RunJob, tally: Tally, record: (ms: number) => void): 
     (i) =>
       new SimAgent(identities.load(i), manager, fleet.ca, identities.session(i), (s) => identities.saveSession(i, s)),
   );
+  const applied = keepApplied(identities, agents);
+  try {
+    await heartbeatAll(job, tally, record, agents);
+  } finally {
+    applied();
+  }
+}
+
+/**
+ * Once the run is over, stores the fingerprint each agent applied meanwhile, as a real agent
+ * keeps its applied configuration: its next run reports that one, and a later change back to
+ * the fingerprint it had before is an operation to apply again, not "already applied".
+ */
+function keepApplied(identities: Identities, agents: readonly SimAgent[]): () => void {
+  const before = agents.map((a) => a.identity.fingerprint);
+  return () => {
+    for (const [i, a] of agents.entries()) if (a.identity.fingerprint !== before[i]) identities.save(a.identity);
+  };
+}
+
+async function heartbeatAll(
+  job: RunJob,
+  tally: Tally,
+  record: (ms: number) => void,
+  agents: readonly SimAgent[],
+): Promise<void> {
   let started = 0;
   const once = async (a: SimAgent) => {
     started += 1;
@@ -236,6 +262,7 @@ async function listenAll(
   const logger = pino({ level: process.env.PALISADE_SIM_LOG ?? 'silent' });
   const applied = new Map<number, { count: number; first: number }>();
   const listeners: AgentListener[] = [];
+  const agents: SimAgent[] = [];
   const announce: SimAgent[] = [];
   let done: () => void = () => {};
   const allApplied = new Promise<void>((r) => (done = r));
@@ -245,6 +272,7 @@ async function listenAll(
     if (Date.now() >= job.deadline) break;
     const identity = identities.load(index);
     const agent = new SimAgent(identity, manager, fleet.ca);
+    agents.push(agent);
     const open = (address: string, port: number) =>
       agent.listen({
         address,
@@ -280,6 +308,7 @@ async function listenAll(
       addCount(tally.errors, `listen:${errorKind(e)}`);
     }
   }
+  const keep = keepApplied(identities, agents);
   let next = 0;
   const announceOne = async () => {
     while (next < announce.length && Date.now() < job.deadline) {
@@ -310,6 +339,7 @@ async function listenAll(
     clearTimeout(timer);
   }
   await Promise.all(listeners.map((l) => l.close()));
+  keep();
   return [...applied.values()].map((a) => a.first).sort((a, b) => a - b);
 }
 
