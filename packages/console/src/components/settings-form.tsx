@@ -13,6 +13,7 @@ import { ErrorBox, Field, FixedField, Notice } from './ui';
 /** '' in the form means Inherited. */
 const INHERITED = '';
 const MINUTE_CHOICES = ['5', '10', '15', '30', '60', '120', '240', '1440'];
+const UNLIMITED = 'Unlimited';
 
 function valueLabel(def: SettingDefinition, v: string): string {
   if (def.name === 'platformSettingHeartbeatInactiveVmOfflineAlertEnabled')
@@ -30,9 +31,9 @@ function schemaFor(defs: SettingDefinition[]) {
         ? z
             .string()
             .refine((v) => v === INHERITED || d.values.includes(v), { message: `Choose one of ${d.values.join(', ')}` })
-        : z.string().refine((v) => v === INHERITED || v === 'Unlimited' || /^[1-9][0-9]{0,5}$/.test(v), {
-            message: 'Unlimited, or a whole number of minutes from 1 to 999999',
-          });
+        : // Typed freely: the manager checks the value (core's settingValueProblem), and its
+          // reason is shown beside the field; a second copy of the rule here could only drift.
+          z.string();
   }
   return z.object(shape);
 }
@@ -84,7 +85,7 @@ export function SettingsForm(props: { target: SettingsTarget; catalog: SettingDe
       const changed: Record<string, { value: string | null }> = {};
       for (const d of defs) {
         if (d.readOnly) continue;
-        const v = values[d.name] ?? INHERITED;
+        const v = (values[d.name] ?? INHERITED).trim();
         if (v !== initial[d.name]) changed[d.name] = { value: v === INHERITED ? null : v };
       }
       const path = target.kind === 'policy' ? `/api/policies/${target.id}` : `/api/computers/${target.id}`;
@@ -97,8 +98,9 @@ export function SettingsForm(props: { target: SettingsTarget; catalog: SettingDe
     },
     onError: (e) => {
       const text = e instanceof ApiError ? e.message : String(e);
-      const about = defs.find((d) => text.includes(d.name));
-      if (about) form.setError(about.name, { type: 'server', message: text });
+      // The manager names the setting it refused (`setting "platformSetting…" takes …`).
+      const about = defs.find((d) => text.includes(`"${d.name}"`)) ?? defs.find((d) => text.includes(d.name));
+      if (about) form.setError(about.name, { type: 'server', message: text }, { shouldFocus: true });
       else form.setError('root', { type: 'server', message: text });
     },
   });
@@ -142,21 +144,18 @@ export function SettingsForm(props: { target: SettingsTarget; catalog: SettingDe
             const inherited = target.inherited?.[d.name];
             const inheritedText = inherited?.value ? valueLabel(d, inherited.value) : '';
             const current = form.watch(d.name);
-            const choices =
-              d.type === 'choice'
-                ? d.values
-                : [
-                    'Unlimited',
-                    ...MINUTE_CHOICES,
-                    ...(current && !['Unlimited', ...MINUTE_CHOICES, ''].includes(current) ? [current] : []),
-                  ];
+            const choices = d.type === 'choice' ? d.values : [];
             const isDirection = d.name === 'platformSettingAgentCommunicationsDirection';
+            const minutes =
+              d.type === 'minutes-or-unlimited'
+                ? ` ${UNLIMITED}, or a whole number of minutes${target.isBase ? '' : '; empty for Inherited'}.`
+                : '';
             const help =
-              current === INHERITED && inherited?.value
+              (current === INHERITED && inherited?.value
                 ? `Inherited from ${sourceText(inherited.source === 'computer' ? undefined : inherited.source, policyName) || 'the parent policy'}: ${inheritedText}.`
                 : target.isBase
                   ? 'The Base Policy holds a value for every setting; sub-policies and computers inherit it.'
-                  : 'Overrides the inherited value.';
+                  : 'Overrides the inherited value.') + minutes;
             return (
               <Field
                 key={d.name}
@@ -168,25 +167,49 @@ export function SettingsForm(props: { target: SettingsTarget; catalog: SettingDe
                     : help
                 }
               >
-                {(id, describedBy) => (
-                  <select
-                    id={id}
-                    className="select"
-                    aria-describedby={describedBy}
-                    aria-invalid={errors[d.name] ? 'true' : undefined}
-                    disabled={!session.canWrite}
-                    {...form.register(d.name)}
-                  >
-                    {target.isBase ? null : (
-                      <option value={INHERITED}>{inheritedText ? `Inherited (${inheritedText})` : 'Inherited'}</option>
-                    )}
-                    {choices.map((v) => (
-                      <option key={v} value={v} disabled={isDirection && mac && v !== 'Agent/Appliance Initiated'}>
-                        {valueLabel(d, v)}
-                      </option>
-                    ))}
-                  </select>
-                )}
+                {(id, describedBy) =>
+                  d.type === 'minutes-or-unlimited' ? (
+                    <>
+                      <input
+                        id={id}
+                        className="input input-short"
+                        list={`${id}-choices`}
+                        inputMode="numeric"
+                        autoComplete="off"
+                        placeholder={target.isBase ? '' : inheritedText ? `Inherited (${inheritedText})` : 'Inherited'}
+                        aria-describedby={describedBy}
+                        aria-invalid={errors[d.name] ? 'true' : undefined}
+                        disabled={!session.canWrite}
+                        {...form.register(d.name)}
+                      />
+                      <datalist id={`${id}-choices`}>
+                        {[UNLIMITED, ...MINUTE_CHOICES].map((v) => (
+                          <option key={v} value={v} />
+                        ))}
+                      </datalist>
+                    </>
+                  ) : (
+                    <select
+                      id={id}
+                      className="select"
+                      aria-describedby={describedBy}
+                      aria-invalid={errors[d.name] ? 'true' : undefined}
+                      disabled={!session.canWrite}
+                      {...form.register(d.name)}
+                    >
+                      {target.isBase ? null : (
+                        <option value={INHERITED}>
+                          {inheritedText ? `Inherited (${inheritedText})` : 'Inherited'}
+                        </option>
+                      )}
+                      {choices.map((v) => (
+                        <option key={v} value={v} disabled={isDirection && mac && v !== 'Agent/Appliance Initiated'}>
+                          {valueLabel(d, v)}
+                        </option>
+                      ))}
+                    </select>
+                  )
+                }
               </Field>
             );
           })}
