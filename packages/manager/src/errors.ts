@@ -77,6 +77,15 @@ export const ERRORS = {
   TOKEN_EXPIRED: { status: 403, message: 'activation token has expired' },
   TOKEN_USED_UP: { status: 403, message: 'activation token has no uses left' },
   TOKEN_REVOKED: { status: 403, message: 'activation token was revoked' },
+  ACTIVATION_NOT_ALLOWED: {
+    status: 403,
+    message: 'the manager does not allow this activation (platformSettingAgentInitiatedActivation… system settings)',
+  },
+  AGENT_CLONED: {
+    status: 409,
+    message:
+      "this host is a copy of another computer's host (same host identity) and is not activated as one of its own",
+  },
   READ_ONLY_API_KEY: { status: 403, message: 'this API key is read-only' },
   READ_ONLY_USER: { status: 403, message: 'this console user is read-only' },
   CSRF_TOKEN_INVALID: {

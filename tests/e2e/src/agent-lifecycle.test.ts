@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { type RunningAgent, runAgent, type StateDir } from '@palisade/agent';
+import { AgentError, type RunningAgent, runAgent, type StateDir } from '@palisade/agent';
 import type { ApiViews as V } from '@palisade/manager';
 import pino from 'pino';
 import { AGENT_BIN, runCli } from './cli.js';
@@ -127,5 +127,36 @@ describe('agent life cycle: deactivation both ways, deletion', () => {
     );
     assert.equal(state.isActivated(), false);
     assert.notEqual(await statusOf(id), 'Deactivated');
+  });
+
+  test('the activation settings: Off and For existing computers refuse a new host, and the token keeps its uses', async () => {
+    const ALLOW = 'platformSettingAgentInitiatedActivationEnabled';
+    const usesOfToken = async () => (await m.manager.store.activationTokens.list()).reduce((n, t) => n + t.uses, 0);
+    const refusal = async (hostName: string) => {
+      try {
+        await activateTestAgent(m, { hostName });
+      } catch (e) {
+        return e;
+      }
+      assert.fail(`${hostName} was activated`);
+    };
+    try {
+      for (const [value, why] of [
+        ['Off', /agent-initiated activation is Off/],
+        ['For existing computers', /"For existing computers" and this host is not one the manager knows/],
+      ] as const) {
+        await m.manager.store.systemSettings.set(ALLOW, value);
+        const before = await usesOfToken();
+        const e = await refusal(`refused-${value.length}`);
+        assert.ok(e instanceof AgentError, String(e));
+        assert.deepEqual([e.code, e.managerCode], ['ACTIVATION_REFUSED', 'ACTIVATION_NOT_ALLOWED']);
+        assert.match(e.message, why);
+        assert.equal(await usesOfToken(), before, 'a refused activation uses nothing of the token');
+      }
+    } finally {
+      await m.manager.store.systemSettings.set(ALLOW, 'For any computers');
+    }
+    const state = await activateTestAgent(m, { hostName: 'allowed-again' });
+    assert.ok(state.isActivated());
   });
 });

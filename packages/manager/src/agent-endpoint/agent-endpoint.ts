@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
+import { decideActivation } from '@palisade/core';
 import {
   type ActivationReply,
   ActivationRequest,
@@ -20,6 +21,7 @@ import type { HeartbeatIngest } from '../ingest.js';
 import type { ManagerMetrics } from '../metrics/manager-metrics.js';
 import { type CertificateAuthority, CsrError, normalizeSerial } from '../pki/certificate-authority.js';
 import { hashSecret } from '../secrets.js';
+import { agentActivationSettingsOf } from '../services/agent-activation-settings.js';
 import { ComputerLifecycleService } from '../services/computer-lifecycle.js';
 import type { ConfigurationService } from '../services/configuration-service.js';
 import type { ComputerRecord, Store } from '../store/store.js';
@@ -165,6 +167,10 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
   const activateOne = async (req: FastifyRequest<{ Body: ActivationRequest }>): Promise<ActivationReply> => {
     const body = req.body;
     checkProtocol(body.protocolVersion);
+    // The system settings first (docs/deployment.md, "Who may activate"): a manager that allows
+    // no activation says so, whatever the token. No host is known yet: every activation is new.
+    const decision = decideActivation(await agentActivationSettingsOf(deps.store), { kind: 'token', known: null });
+    if (decision.action === 'refuse') throw new PalisadeError(decision.code, decision.reason);
     const t = now();
     const token = await deps.store.activationTokens.check(hashSecret(body.token), t);
     if (!token.ok) throw new PalisadeError(TOKEN_ERRORS[token.reason]);
