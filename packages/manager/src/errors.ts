@@ -45,6 +45,7 @@ export const ERRORS = {
     status: 400,
     message: 'no system setting of that name; nothing was changed (GET /api/systemsettings lists the settings)',
   },
+  ROLE_REFERENCE_UNKNOWN: { status: 400, message: 'roleID names no role (GET /api/roles lists them)' },
   SEARCH_CRITERIA_INVALID: {
     status: 400,
     message: 'search filter not usable (field names are case-sensitive; the reason names the criterion)',
@@ -60,7 +61,7 @@ export const ERRORS = {
   },
   SIGN_IN_FAILED: { status: 401, message: 'user name or password not recognised' },
   SESSION_EXPIRED: { status: 401, message: 'the console session has ended (expired or signed out); sign in again' },
-  API_KEY_INVALID: { status: 401, message: 'API key not recognised (unknown or revoked)' },
+  API_KEY_INVALID: { status: 401, message: 'API key not recognised (unknown, revoked, locked or expired)' },
   CLIENT_CERTIFICATE_REQUIRED: {
     status: 401,
     message: 'this endpoint needs the agent certificate issued at activation',
@@ -102,6 +103,7 @@ export const ERRORS = {
   FIREWALL_LIST_NOT_FOUND: { status: 404, message: 'no list of that kind with that ID' },
   ACTIVATION_TOKEN_NOT_FOUND: { status: 404, message: 'no activation token with that ID' },
   API_KEY_NOT_FOUND: { status: 404, message: 'no API key with that ID' },
+  ROLE_NOT_FOUND: { status: 404, message: 'no role with that ID (GET /api/roles lists them)' },
   AGENT_PACKAGE_NOT_FOUND: {
     status: 404,
     message: 'the manager holds no agent package for that (run "npm run package:agent"; docs/deployment.md)',

@@ -434,4 +434,58 @@ describe('Deep Security API compatibility', () => {
     assert.deepEqual([bad.status, failure(bad).error.code], [400, 'SYSTEM_SETTING_VALUE_INVALID']);
     assert.deepEqual(await ok('GET', '/api/systemsettings'), all, 'nothing written by the refusals');
   });
+
+  test('API keys: create (secret once), use, describe current, modify, rotate, delete; roles by name', async () => {
+    // The SDKs' AdministratorRolesApi.searchAdministratorRoles: a role ID by name, then ApiKeysApi.createApiKey.
+    const auditor = await ok<{ roles: V['Role'][] }>('POST', '/api/roles/search', {
+      searchCriteria: [{ fieldName: 'name', stringValue: 'Auditor', stringTest: 'equal' }],
+    });
+    assert.deepEqual(
+      auditor.roles.map((r) => [r.ID, r.name]),
+      [[2, 'Auditor']],
+    );
+    assert.equal((await ok<V['Role']>('GET', '/api/roles/1')).name, 'Full Access');
+    const made = await ok<V['ApiKeyWithSecret']>('POST', '/api/apikeys', {
+      keyName: 'ds-compat report',
+      description: 'security status report',
+      roleID: auditor.roles[0]?.ID,
+      locale: 'en-US',
+      timeZone: 'Asia/Tokyo',
+    });
+    assert.match(made.secretKey, /^psk_/);
+    assert.equal(made.timeZone, 'Asia/Tokyo');
+    const as = (secret: string) => ({ 'api-secret-key': secret });
+    const mine = await api('GET', '/api/apikeys/current', undefined, as(made.secretKey));
+    assert.deepEqual([mine.status, mine.json<V['ApiKey']>().ID], [200, made.ID]);
+    const refused = await api('POST', '/api/policies', { name: 'ds-compat x', parentID: 1 }, as(made.secretKey));
+    assert.equal(refused.status, 403, 'the Auditor role reads only');
+
+    // Described, sent back: nothing changes; then modifyApiKey with a new role.
+    const described = await ok<V['ApiKey']>('GET', `/api/apikeys/${made.ID}`);
+    assert.deepEqual(await ok('POST', `/api/apikeys/${made.ID}`, described), described);
+    assert.equal((await ok<V['ApiKey']>('POST', `/api/apikeys/${made.ID}`, { roleID: 1 })).roleID, 1);
+
+    // replaceCurrentSecretKey, then replaceApiSecretKey: each old secret refused at once.
+    const rotated = await api('POST', '/api/apikeys/current/secretkey', undefined, as(made.secretKey));
+    const secret2 = rotated.json<V['ApiKeyWithSecret']>().secretKey;
+    assert.equal((await api('GET', '/api/apikeys/current', undefined, as(made.secretKey))).status, 401);
+    const again = await ok<V['ApiKeyWithSecret']>('POST', `/api/apikeys/${made.ID}/secretkey`);
+    assert.equal((await api('GET', '/api/computers', undefined, as(secret2))).status, 401);
+    assert.equal((await api('GET', '/api/computers', undefined, as(again.secretKey))).status, 200);
+
+    const found = await ok<{ apiKeys: V['ApiKey'][] }>('POST', '/api/apikeys/search', {
+      searchCriteria: [{ fieldName: 'keyName', stringValue: 'ds-compat%' }],
+    });
+    assert.deepEqual(
+      found.apiKeys.map((k) => k.ID),
+      [made.ID],
+    );
+    const noRole = await api('POST', '/api/apikeys', { keyName: 'ds-compat bad', roleID: 99 });
+    assert.deepEqual([noRole.status, failure(noRole).error.code], [400, 'ROLE_REFERENCE_UNKNOWN']);
+
+    const deleted = await api('DELETE', `/api/apikeys/${made.ID}`);
+    assert.equal(deleted.status, 204);
+    assert.equal((await api('GET', '/api/computers', undefined, as(again.secretKey))).status, 401);
+    assert.equal((await api('GET', `/api/apikeys/${made.ID}`)).status, 404);
+  });
 });

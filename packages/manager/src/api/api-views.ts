@@ -3,6 +3,7 @@ import type { Static } from '@sinclair/typebox';
 
 import type { ActionResult, CommunicationView } from './actions-routes.js';
 import type { AlertList, AlertView } from './alerts-routes.js';
+import type { ApiKeyView, ApiKeyWithSecretView } from './api-key-routes.js';
 import type { AuditEventView, AuditList } from './audit-routes.js';
 import type { ComputerView } from './computer-view.js';
 import type { ComputerList } from './computers-routes.js';
@@ -13,6 +14,7 @@ import type { ComputerFirewallView, EffectiveView, PolicyFirewallView } from './
 import type { NotifierView } from './notifiers-routes.js';
 import type { PolicyList } from './policies-routes.js';
 import type { PolicyView } from './policy-view.js';
+import type { RoleView } from './role-routes.js';
 import type { ErrorBody, SettingValueView } from './schemas.js';
 import type { SettingsCatalogView } from './settings-routes.js';
 import type { TlsPolicyView, TlsPreflightView } from './tls-routes.js';
@@ -30,6 +32,9 @@ export interface ApiViews {
   AgentPackage: Static<typeof AgentPackageView>;
 
   Alert: Static<typeof AlertView>;
+  ApiKey: Static<typeof ApiKeyView>;
+  /** Create and a new secret: the key with `secretKey`, shown that once. */
+  ApiKeyWithSecret: Static<typeof ApiKeyWithSecretView>;
   AlertList: Static<typeof AlertList>;
   AuditEvent: Static<typeof AuditEventView>;
   AuditList: Static<typeof AuditList>;
@@ -52,6 +57,7 @@ export interface ApiViews {
   PolicyFirewall: Static<typeof PolicyFirewallView>;
   PolicyList: Static<typeof PolicyList>;
   /** The rule schema is assembled member by member, so the type is the one the view is made from. */
+  Role: Static<typeof RoleView>;
   Rule: { ID: number } & Omit<FirewallRule, 'id'>;
   RuleList: { firewallRules: ApiViews['Rule'][] };
   SettingsCatalog: Static<typeof SettingsCatalogView>;

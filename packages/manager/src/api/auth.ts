@@ -75,6 +75,8 @@ export function installApiKeyAuth(
     }
     const key = await store.apiKeys.findBySecretHash(hashSecret(secret));
     if (!key) throw new PalisadeError('API_KEY_INVALID');
+    // Deep Security's `expiryDate`: from then on the key is refused like an unknown one.
+    if (key.expiresAt !== null && now() >= key.expiresAt) throw new PalisadeError('API_KEY_INVALID', 'it has expired');
     // A POST that only reads (Deep Security's `…/search`) is not a write.
     if (key.role === 'read-only' && WRITE_METHODS.has(req.method) && req.routeOptions.config?.readsOnly !== true)
       throw new PalisadeError('READ_ONLY_API_KEY');

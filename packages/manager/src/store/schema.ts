@@ -28,6 +28,12 @@ export interface Database {
     created_at: number;
     last_used_at: number | null;
     revoked_at: number | null;
+    description: Generated<string>;
+    locale: Generated<string>;
+    time_zone: Generated<string>;
+    expires_at: number | null;
+    /** 1: Deep Security's `active: false` (kept, refused until unlocked). */
+    locked: Generated<number>;
   };
   activation_tokens: {
     id: Generated<number>;

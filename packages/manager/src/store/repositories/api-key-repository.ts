@@ -8,6 +8,15 @@ export interface ApiKeyRecord {
   name: string;
   keyPrefix: string;
   role: 'full-access' | 'read-only';
+  /** What it is for; empty when none was given. */
+  description: string;
+  /** Deep Security's `locale` and `timeZone`: kept and shown, no effect (times are epoch ms). */
+  locale: string;
+  timeZone: string;
+  /** From then on the key is refused; null: never expires. */
+  expiresAt: number | null;
+  /** False: locked (Deep Security's `active: false`), refused until made active again. */
+  active: boolean;
   createdAt: number;
   lastUsedAt: number | null;
   revokedAt: number | null;
@@ -19,6 +28,11 @@ function toApiKey(r: Selectable<Database['api_keys']>): ApiKeyRecord {
     name: r.name,
     keyPrefix: r.key_prefix,
     role: r.role === 'read-only' ? 'read-only' : 'full-access',
+    description: r.description,
+    locale: r.locale,
+    timeZone: r.time_zone,
+    expiresAt: numOrNull(r.expires_at),
+    active: num(r.locked) === 0,
     createdAt: num(r.created_at),
     lastUsedAt: numOrNull(r.last_used_at),
     revokedAt: numOrNull(r.revoked_at),
@@ -32,6 +46,10 @@ export class ApiKeyRepository extends Repository {
     keyPrefix: string;
     secretHash: string;
     role: ApiKeyRecord['role'];
+    description?: string;
+    locale?: string;
+    timeZone?: string;
+    expiresAt?: number | null;
     now: number;
   }): Promise<ApiKeyRecord> {
     const r = await this.db
@@ -41,6 +59,10 @@ export class ApiKeyRepository extends Repository {
         key_prefix: k.keyPrefix,
         secret_hash: k.secretHash,
         role: k.role,
+        description: k.description ?? '',
+        locale: k.locale ?? 'en-US',
+        time_zone: k.timeZone ?? 'UTC',
+        expires_at: k.expiresAt ?? null,
         created_at: k.now,
         last_used_at: null,
         revoked_at: null,
@@ -50,15 +72,64 @@ export class ApiKeyRepository extends Repository {
     return toApiKey(r);
   }
 
-  /** Looks a key up by the hash of its secret; revoked keys are not returned. */
+  /** Looks a key up by the hash of its secret; revoked and locked keys are not returned (expired ones are: the caller has the clock). */
   async findBySecretHash(hash: string): Promise<ApiKeyRecord | null> {
     const r = await this.db
       .selectFrom('api_keys')
       .selectAll()
       .where('secret_hash', '=', hash)
       .where('revoked_at', 'is', null)
+      .where('locked', '=', 0)
       .executeTakeFirst();
     return r ? toApiKey(r) : null;
+  }
+
+  /** One key that is not revoked; null when there is none with that ID. */
+  async get(id: number): Promise<ApiKeyRecord | null> {
+    const r = await this.db
+      .selectFrom('api_keys')
+      .selectAll()
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return r ? toApiKey(r) : null;
+  }
+
+  /** Changes what is given of a key that is not revoked. */
+  async update(
+    id: number,
+    c: {
+      name?: string;
+      description?: string;
+      role?: ApiKeyRecord['role'];
+      locale?: string;
+      timeZone?: string;
+      expiresAt?: number | null;
+      active?: boolean;
+    },
+  ): Promise<void> {
+    const set = {
+      ...(c.name === undefined ? {} : { name: c.name }),
+      ...(c.description === undefined ? {} : { description: c.description }),
+      ...(c.role === undefined ? {} : { role: c.role }),
+      ...(c.locale === undefined ? {} : { locale: c.locale }),
+      ...(c.timeZone === undefined ? {} : { time_zone: c.timeZone }),
+      ...(c.expiresAt === undefined ? {} : { expires_at: c.expiresAt }),
+      ...(c.active === undefined ? {} : { locked: c.active ? 0 : 1 }),
+    };
+    if (Object.keys(set).length === 0) return;
+    await this.db.updateTable('api_keys').set(set).where('id', '=', id).where('revoked_at', 'is', null).execute();
+  }
+
+  /** A new secret for a key (the old one is refused from now on); false when it is revoked or absent. */
+  async replaceSecret(id: number, keyPrefix: string, secretHash: string): Promise<boolean> {
+    const r = await this.db
+      .updateTable('api_keys')
+      .set({ key_prefix: keyPrefix, secret_hash: secretHash })
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
   }
 
   async touch(id: number, now: number): Promise<void> {

@@ -51,7 +51,12 @@ export type AuditAction =
   /** Activation tokens made (`newValue`: policy, uses, expiry, what for; never the secret) and revoked. */
   | 'activationToken.create'
   | 'activationToken.revoke'
-  | 'apiKey.revoke';
+  /** API keys (`/api/apikeys`): values `keyName`, `description`, `roleID`, `active` as JSON; never a secret. */
+  | 'apiKey.create'
+  | 'apiKey.modify'
+  | 'apiKey.revoke'
+  /** A new secret for a key (the secret is not recorded). */
+  | 'apiKey.secretkey';
 
 /** What an audit row is about. The column is free text (no CHECK): new types need no migration. */
 export const AUDIT_TARGET_TYPES = [
