@@ -19,6 +19,7 @@ import {
   root,
   rssMb,
   sim,
+  start,
   startMeasuredManager,
   stopAll,
   unlimitedToken,
