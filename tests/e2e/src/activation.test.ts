@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { AgentError, activate, StateDir } from '@palisade/agent';
 import { AGENT_BIN, MANAGER_BIN, runCli } from './cli.js';
 import { startTestManager, type TestManager } from './harness.js';
+import { waitFor } from './polling.js';
 
 describe('activation refuses, with the cause named, when anything is wrong', () => {
   let m: TestManager;
@@ -58,8 +59,31 @@ describe('activation refuses, with the cause named, when anything is wrong', () 
   });
 
   test('an expired token', async () => {
-    const token = await newToken('--expires', '1s');
-    await new Promise((r) => setTimeout(r, 1_100));
+    const r = await runCli(MANAGER_BIN, [
+      'token',
+      'create',
+      '--policy',
+      'Base Policy',
+      '--expires',
+      '1s',
+      '--data-dir',
+      m.dataDir,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const token = r.stdout.trim();
+    const id = Number(/activation token (\d+) /.exec(r.stderr)?.[1]);
+    // Until the manager's own clock passes the token's expiry: the manager lists it expired by
+    // the rule activation checks (services/credentials.ts, activation-token-repository.ts).
+    await waitFor(
+      `token ${id} to be listed expired`,
+      async () => {
+        const list = await runCli(MANAGER_BIN, ['token', 'list', '--json', '--data-dir', m.dataDir]);
+        const tokens = JSON.parse(list.stdout) as Array<{ id: number; status: string }>;
+        return tokens.find((t) => t.id === id)?.status === 'expired';
+      },
+      15_000,
+      200,
+    );
     await rejectsWith(attempt({ token }), 'ACTIVATION_REFUSED', /TOKEN_EXPIRED/);
   });
 

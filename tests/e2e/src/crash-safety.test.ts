@@ -8,9 +8,7 @@ import type { ApiViews as V } from '@palisade/manager';
 
 import { startManagerProcess } from './cli.js';
 import { httpsJson } from './harness.js';
-import { freePort } from './polling.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { freePort, waitFor } from './polling.js';
 
 const dirs: string[] = [];
 after(() => {
@@ -64,11 +62,12 @@ test('the manager process killed (SIGKILL) after committing a heartbeat, before 
       () => null,
       (e: Error) => e,
     );
-    const deadline = Date.now() + 30_000;
-    while (!/heartbeat committed; holding the reply/.test(first.stderr())) {
-      assert.ok(Date.now() < deadline, `the manager never committed the heartbeat; stderr: ${first.stderr()}`);
-      await sleep(10);
-    }
+    await waitFor(
+      () => `the manager to commit the heartbeat and hold its reply; stderr: ${first.stderr()}`,
+      () => /heartbeat committed; holding the reply/.test(first.stderr()),
+      30_000,
+      10,
+    );
     const exited = new Promise((r) => first.proc.once('exit', r));
     first.proc.kill('SIGKILL');
     killed = true;

@@ -11,8 +11,6 @@ import { activateTestAgent, errorOf, startTestManager, type TestManager } from '
 
 import { freePort, waitFor as waitUntil } from './polling.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 const waitFor = <T>(
   what: string,
   fn: () => T | null | undefined | false | Promise<T | null | undefined | false>,
@@ -82,6 +80,19 @@ describe('notifiers: alerts and events out by webhook and syslog', () => {
     await heartbeat(agent, { drivers: () => [{ name: `fw-${tag}`, status: 'offline', reason: 'nftables missing' }] });
     await heartbeat(agent, { drivers: () => [] });
   }
+
+  /**
+   * Until every notifier has nothing left to send (backlog empty, no failure pending a retry):
+   * what its receivers have by then is all they will get, so the lists can be compared whole
+   * (a duplicate or a stray would be in them).
+   */
+  const drained = () =>
+    waitFor('every notifier to have delivered its backlog', async () => {
+      const list = (await m.api('GET', '/api/notifiers')).json<{ notifiers: V['Notifier'][] }>().notifiers;
+      return list.every(
+        (n) => n.delivery.failures === 0 && n.delivery.backlog.alerts === 0 && n.delivery.backlog.events === 0,
+      );
+    });
 
   before(async () => {
     m = await startTestManager({
@@ -164,7 +175,7 @@ describe('notifiers: alerts and events out by webhook and syslog', () => {
     await waitFor('UDP syslog', () => udpGot.length >= 4);
     await waitFor('TCP syslog', () => tcpGot.length >= 4);
     await waitFor('TLS syslog', () => tlsGot.length >= 4);
-    await sleep(300);
+    await drained();
 
     // Webhook: JSON, in order, ids stable and sent as Idempotency-Key, the configured header.
     const bodies = hook.got.map((g) => g.body);
@@ -294,7 +305,7 @@ describe('notifiers: alerts and events out by webhook and syslog', () => {
 
     await waitFor('the webhook backlog', () => hook.got.length >= 8);
     await waitFor('the syslog backlog', () => syslogGot.length >= 2);
-    await sleep(300);
+    await drained();
     assert.deepEqual(
       hook.got.map((g) =>
         g.body.kind === 'event' ? g.body.event.message : `${g.body.action} ${g.body.alert.subject}`,
