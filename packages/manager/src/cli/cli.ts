@@ -8,7 +8,7 @@ import {
   startManager,
 } from '../manager.js';
 import { hashSecret, newSecret } from '../secrets.js';
-import { parseOptions, parsePort, parsePositiveInt, UsageError } from './arguments.js';
+import { type Out, parseOptions, parsePort, parsePositiveInt, STORE_OPTIONS, UsageError } from './arguments.js';
 import {
   apikeyList,
   apikeyRevoke,
@@ -111,10 +111,7 @@ prints them with the agent activation command. Secrets are shown once; make more
 "token create" and "apikey create". Logs go to standard error (PALISADE_LOG_LEVEL=debug for more).
 `;
 
-export type Out = { stdout: (s: string) => void; stderr: (s: string) => void };
 const defaultOut: Out = { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) };
-
-export const STORE_OPTIONS = { 'data-dir': { type: 'string' }, db: { type: 'string' } } as const;
 
 export async function main(argv: string[], out: Out = defaultOut): Promise<number> {
   try {

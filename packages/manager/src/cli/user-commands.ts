@@ -1,8 +1,7 @@
 import { PalisadeError } from '../errors.js';
 import { openInitializedStore } from '../manager.js';
 import { ConsoleAuthService } from '../services/console-auth-service.js';
-import { parseOptions, UsageError } from './arguments.js';
-import { type Out, STORE_OPTIONS } from './cli.js';
+import { type Out, parseOptions, STORE_OPTIONS, UsageError } from './arguments.js';
 import { readSecret } from './read-secret.js';
 
 /** The CLI acts on the host, as whoever can read the store: audited as `cli`. */
