@@ -60,6 +60,7 @@ export async function activate(state: StateDir, o: ActivateOptions) {
   const ca = await fetchPinnedCa(manager, fingerprint);
   const hostName = o.hostName ?? osHostname();
   const { keyPem, csrPem } = await generateKeyAndCsr(hostName, o.keyType);
+  const hostIdentity = state.hostIdentity();
   if (o.listener) saveListenerSettings(state, o.listener);
   const listener = announcedListener(loadListenerSettings(state));
   let reply: ActivationReply;
@@ -80,6 +81,7 @@ export async function activate(state: StateDir, o: ActivateOptions) {
               hostName,
               platform: process.platform,
               agentVersion: AGENT_VERSION,
+              hostIdentity,
               ...(o.policy !== undefined ? { policy: o.policy } : {}),
               ...(listener ? { listener } : {}),
             },
@@ -120,10 +122,17 @@ export async function activate(state: StateDir, o: ActivateOptions) {
   spool.append({
     type: 'agent.activated',
     severity: 'info',
-    message: `activated as computer ${reply.computerId} with policy "${reply.policyName}"`,
+    message: `${reply.reactivated ? 'activated again' : 'activated'} as computer ${reply.computerId} with policy "${reply.policyName}"`,
   });
   if (!applied.ok) spool.append({ type: 'configuration.failed', severity: 'error', message: applied.reason });
-  return { computerId: reply.computerId, policyName: reply.policyName, hostName, configurationApplied: applied.ok };
+  return {
+    computerId: reply.computerId,
+    policyName: reply.policyName,
+    hostName,
+    configurationApplied: applied.ok,
+    /** The manager knew this host (its identity) and gave it its computer back. */
+    reactivated: reply.reactivated === true,
+  };
 }
 
 /**

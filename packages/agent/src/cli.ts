@@ -36,15 +36,15 @@ Usage:
       Print this agent's state: activation, last contact, applied configuration, spool.
   palisade-agent reset --yes [--state-dir DIR]
       Tell the manager (the computer shows Deactivated), then forget the activation here (key,
-      certificates, configuration, unsent events) and remove the firewall rules. Activating
-      again makes a new computer.
+      certificates, configuration, unsent events) and remove the firewall rules. The host
+      identity stays: activating again gets the same computer back.
   palisade-agent service start|stop|restart
       The installed agent's service: systemctl where systemd booted the host, otherwise a
       background process with its pid and log in ${AGENT_INSTALL.stateDir}.
   palisade-agent uninstall --yes [--keep-state]
       Take the installed agent off this host: stop the service, remove the nftables table, the
       unit, ${AGENT_INSTALL.root}, ${AGENT_INSTALL.binLink} and the state (--keep-state keeps
-      ${AGENT_INSTALL.stateDir}: the activation). Run as root.
+      ${AGENT_INSTALL.stateDir}: the host identity and activation). Run as root.
   palisade-agent --help | --version
 
 LISTENER OPTIONS (activate, start; labs and tests — kept in STATE-DIR/listener.json for later runs):
@@ -211,7 +211,7 @@ async function run(argv: string[], out: Out): Promise<number> {
           ),
       });
       out.stdout(
-        `Activated: computer ${r.computerId} "${r.hostName}", policy "${r.policyName}"${r.configurationApplied ? ', configuration applied' : ', configuration NOT applied (see status)'}.\n${isSea() ? 'The agent service carries on from here (palisade-agent service start if it is not running).' : `Run "palisade-agent start${values['state-dir'] ? ` --state-dir ${values['state-dir']}` : ''}" to keep it protected.`}\n`,
+        `Activated: computer ${r.computerId} "${r.hostName}"${r.reactivated ? ' (its record kept: the manager knew this host)' : ''}, policy "${r.policyName}"${r.configurationApplied ? ', configuration applied' : ', configuration NOT applied (see status)'}.\n${isSea() ? 'The agent service carries on from here (palisade-agent service start if it is not running).' : `Run "palisade-agent start${values['state-dir'] ? ` --state-dir ${values['state-dir']}` : ''}" to keep it protected.`}\n`,
       );
       return 0;
     }
@@ -333,7 +333,7 @@ async function run(argv: string[], out: Out): Promise<number> {
       const { tellManagerLeaving, resetLocally } = await import('./deactivation.js');
       const told = await tellManagerLeaving(state, 'reset');
       const local = await resetLocally(state);
-      out.stdout(`Activation forgotten in ${state.dir}. ${told.message}\n`);
+      out.stdout(`Activation forgotten in ${state.dir} (the host identity is kept). ${told.message}\n`);
       if (local.firewall === 'removed') out.stdout('Firewall rules removed (nftables table inet palisade).\n');
       else if (local.firewall !== 'none') out.stderr(`palisade-agent: ${local.firewall}\n`);
       return 0;

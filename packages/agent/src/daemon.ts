@@ -156,7 +156,8 @@ export function runAgent(state: StateDir, logger: Logger, o: RunAgentOptions = {
   };
   const looping = loop().then(async () => {
     if (deactivation === null || stopping) return;
-    // Deactivated: the listener closes, the activation and the firewall go (docs/deployment.md).
+    // Deactivated: the listener closes, the activation and the firewall go; the host identity
+    // stays, so activating again gets the same computer back (docs/deployment.md).
     await communication.close();
     const local = await resetLocally(state);
     logger.warn(

@@ -47,7 +47,8 @@ export async function tellManagerLeaving(state: StateDir, reason: AgentDeactivat
 }
 
 /**
- * Forgets the activation here (key, certificates, configuration, unsent events) and removes the firewall the manager set, which goes with the activation
+ * Forgets the activation here (key, certificates, configuration, unsent events; the host
+ * identity stays) and removes the firewall the manager set, which goes with the activation
  * (docs/firewall.md). Returns what happened to the firewall, for the operator.
  */
 export async function resetLocally(state: StateDir): Promise<{ firewall: 'removed' | 'none' | string }> {

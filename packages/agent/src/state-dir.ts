@@ -1,4 +1,4 @@
-import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
+import { createPrivateKey, type KeyObject, randomBytes, X509Certificate } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AgentError } from './agent-error.js';
@@ -274,6 +274,28 @@ export class StateDir {
     rmSync(this.path('tls-session'), { force: true });
   }
 
+  /**
+   * The host identity: 32 random bytes (base64url) made the first time it is asked for, kept
+   * (0600, fsynced) across resets, so activating again gets this host's computer back
+   * (docs/deployment.md, "Reactivation"). Only uninstalling without --keep-state removes it. An
+   * unreadable one is replaced with a warning: the manager then sees a new host.
+   */
+  hostIdentity(): string {
+    const file = this.path('host-identity');
+    let held: string | null = null;
+    try {
+      held = readFileSync(file, 'utf8').trim();
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+    if (held !== null && /^[A-Za-z0-9_-]{43}$/.test(held)) return held;
+    if (held !== null) this.warn(`${file} is not a host identity; a new one is made (the manager will see a new host)`);
+    this.ensure();
+    const made = randomBytes(32).toString('base64url');
+    writeFileAtomic(file, `${made}\n`, 0o600);
+    return made;
+  }
+
   spool(): EventSpool {
     return new EventSpool(this.path('spool'));
   }
@@ -315,7 +337,7 @@ export class StateDir {
     }
   }
 
-  /** Forgets the activation: key, certificates, configuration, spool. */
+  /** Forgets the activation: key, certificates, configuration, spool. The host identity stays. */
   reset(): void {
     for (const name of [
       'activation.json',

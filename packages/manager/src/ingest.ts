@@ -273,6 +273,8 @@ export class HeartbeatIngest {
    * it will listen (its source address, or the listener it announced) — if its policy says
    * Manager Initiated, it is called one interval from now: it will not heartbeat by itself. One
    * transaction. 'token-used-up' when another activation took the token's last use meanwhile.
+   * With `reactivate`, that known computer is activated again instead of a new one being made
+   * (its record kept; 'gone' if it was deleted meanwhile).
    */
   async activate(
     tokenId: number,
@@ -280,7 +282,8 @@ export class HeartbeatIngest {
     effective: EffectiveConfiguration,
     remoteIp: string | null,
     listener: { port: number; address?: string } | undefined,
-  ): Promise<ComputerRecord | 'token-used-up'> {
+    reactivate?: number,
+  ): Promise<ComputerRecord | 'token-used-up' | 'gone'> {
     const t = this.now();
     const c = effective.configuration.communication;
     const communication: CommunicationState = {
@@ -296,8 +299,11 @@ export class HeartbeatIngest {
             },
     };
     return this.deps.store.transaction(async (tx) => {
-      const created = await tx.computers.activate(tokenId, computer);
-      if (created !== 'token-used-up') await this.noteContact(tx, created.id, effective, communication, t);
+      const created =
+        reactivate === undefined
+          ? await tx.computers.activate(tokenId, computer)
+          : await tx.computers.reactivate(tokenId, reactivate, computer);
+      if (typeof created !== 'string') await this.noteContact(tx, created.id, effective, communication, t);
       return created;
     });
   }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { AgentError, type RunningAgent, runAgent, type StateDir } from '@palisade/agent';
 import type { ApiViews as V } from '@palisade/manager';
@@ -10,6 +10,8 @@ import { waitFor } from './polling.js';
 
 const logger = pino({ level: process.env.PALISADE_TEST_LOG ?? 'silent' });
 const DIRECTION = 'platformSettingAgentCommunicationsDirection';
+const ALLOW = 'platformSettingAgentInitiatedActivationEnabled';
+const SHIFT = 'platformSettingHeartbeatLocalTimeShiftAlertThreshold';
 
 /**
  * The agent's life cycle against a real manager (issue 14, docs/deployment.md): deactivation
@@ -130,7 +132,6 @@ describe('agent life cycle: deactivation both ways, deletion', () => {
   });
 
   test('the activation settings: Off and For existing computers refuse a new host, and the token keeps its uses', async () => {
-    const ALLOW = 'platformSettingAgentInitiatedActivationEnabled';
     const usesOfToken = async () => (await m.manager.store.activationTokens.list()).reduce((n, t) => n + t.uses, 0);
     const refusal = async (hostName: string) => {
       try {
@@ -158,5 +159,49 @@ describe('agent life cycle: deactivation both ways, deletion', () => {
     }
     const state = await activateTestAgent(m, { hostName: 'allowed-again' });
     assert.ok(state.isActivated());
+  });
+
+  test('a reset host activates again as the same computer: ID, settings kept, its old certificate refused', async () => {
+    const state = await activateTestAgent(m, { hostName: 'again' });
+    const id = state.activation().computerId;
+    const identity = readFileSync(state.path('host-identity'), 'utf8');
+    assert.equal((await m.api('POST', `/api/computers/${id}/settings/${SHIFT}`, { value: '15' })).status, 200);
+    const old = {
+      key: readFileSync(state.path('agent.key'), 'utf8'),
+      cert: readFileSync(state.path('agent.crt'), 'utf8'),
+    };
+    const reset = await runCli(AGENT_BIN, ['reset', '--yes', '--state-dir', state.dir]);
+    assert.equal(reset.code, 0, reset.stderr);
+    assert.equal(await statusOf(id), 'Deactivated');
+    assert.equal(readFileSync(state.path('host-identity'), 'utf8'), identity, 'the reset kept the host identity');
+    // "For existing computers" lets a host the manager knows come back.
+    await m.manager.store.systemSettings.set(ALLOW, 'For existing computers');
+    try {
+      const again = await runCli(AGENT_BIN, [
+        'activate',
+        m.agentUrl,
+        '--token',
+        m.token,
+        '--ca-fingerprint',
+        m.manager.caFingerprint,
+        '--host-name',
+        'again',
+        '--state-dir',
+        state.dir,
+      ]);
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stdout, new RegExp(`^Activated: computer ${id} "again" \\(its record kept`));
+    } finally {
+      await m.manager.store.systemSettings.set(ALLOW, 'For any computers');
+    }
+    assert.equal(state.activation().computerId, id);
+    assert.notEqual(await statusOf(id), 'Deactivated');
+    const kept = await m.api('GET', `/api/computers/${id}/settings/${SHIFT}`);
+    assert.equal(kept.json<{ value: string }>().value, '15', 'its own setting survived');
+    const named = (await m.api('GET', '/api/computers')).json<V['ComputerList']>().computers;
+    assert.equal(named.filter((c) => c.hostName === 'again').length, 1, 'no second record');
+    const refused = await heartbeatWith(old);
+    assert.equal(refused.status, 403);
+    assert.equal(errorOf(refused).code, 'CERTIFICATE_REVOKED', 'the certificate held before is revoked');
   });
 });

@@ -167,14 +167,24 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
   const activateOne = async (req: FastifyRequest<{ Body: ActivationRequest }>): Promise<ActivationReply> => {
     const body = req.body;
     checkProtocol(body.protocolVersion);
-    // The system settings first (docs/deployment.md, "Who may activate"): a manager that allows
-    // no activation says so, whatever the token. No host is known yet: every activation is new.
-    const decision = decideActivation(await agentActivationSettingsOf(deps.store), { kind: 'token', known: null });
+    // A host the manager knows by its identity gets its computer back (docs/deployment.md,
+    // "Reactivation"). Continuity tokens are not issued yet, so a known host is never judged a
+    // clone here.
+    const hostIdentity = body.hostIdentity === undefined ? undefined : hashSecret(body.hostIdentity);
+    const known = hostIdentity === undefined ? null : await deps.store.computers.findByHostIdentity(hostIdentity);
+    // The system settings before the token (docs/deployment.md, "Who may activate"): a manager
+    // that allows no activation says so, whatever the token, and uses none of it.
+    const decision = decideActivation(await agentActivationSettingsOf(deps.store), {
+      kind: 'token',
+      known: known ? { id: known.id, state: known.state, continuity: 'none-issued' } : null,
+    });
     if (decision.action === 'refuse') throw new PalisadeError(decision.code, decision.reason);
+    const again = decision.action === 'reactivate' ? known : null;
     const t = now();
     const token = await deps.store.activationTokens.check(hashSecret(body.token), t);
     if (!token.ok) throw new PalisadeError(TOKEN_ERRORS[token.reason]);
-    let policyId = token.policyId;
+    // A reactivated computer keeps its policy unless the agent names one.
+    let policyId = again ? again.policyId : token.policyId;
     if (body.policy !== undefined) {
       const p = await deps.store.policies.findByName(body.policy);
       if (!p) throw new PalisadeError('POLICY_NOT_FOUND', `"${body.policy}"`);
@@ -189,7 +199,10 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
       if (e instanceof CsrError) throw new PalisadeError('CSR_INVALID', e.message);
       throw e;
     }
-    const effective = await deps.configurations.forNewComputer(policyId, body.platform, deps.store);
+    // A reactivated computer's own settings and firewall assignments count, as at any heartbeat.
+    const effective = again
+      ? await deps.configurations.forComputer({ id: again.id, policyId, platform: body.platform }, deps.store)
+      : await deps.configurations.forNewComputer(policyId, body.platform, deps.store);
     const created = await ingest.activate(
       token.tokenId,
       {
@@ -200,13 +213,20 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
         certSerial: issued.serial,
         expectedFingerprint: effective.fingerprint,
         now: t,
+        hostIdentity,
       },
       effective,
       req.ip ?? null,
       body.listener,
+      again?.id,
     );
     if (created === 'token-used-up') throw new PalisadeError('TOKEN_USED_UP');
-    req.log.info({ computerId: created.id, hostName: created.hostName, policy: policy.name }, 'computer activated');
+    if (created === 'gone')
+      throw new PalisadeError('COMPUTER_NOT_FOUND', `computer ${again?.id} was deleted meanwhile; activate again`);
+    req.log.info(
+      { computerId: created.id, hostName: created.hostName, policy: policy.name, reactivated: again !== null },
+      again ? 'computer activated again' : 'computer activated',
+    );
     return {
       protocolVersion: PROTOCOL_VERSION,
       computerId: created.id,
@@ -217,6 +237,7 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
       configuration: effective.configuration,
       fingerprint: effective.fingerprint,
       heartbeatIntervalSeconds: deps.heartbeatIntervalSeconds,
+      ...(again ? { reactivated: true } : {}),
     };
   };
 

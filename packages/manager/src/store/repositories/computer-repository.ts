@@ -1,5 +1,5 @@
 import { COMPUTER_STATUSES, type ComputerStatus, type SettingOverrides } from '@palisade/core';
-import { type Expression, type Selectable, type SqlBool, sql } from 'kysely';
+import { type Expression, type Kysely, type Selectable, type SqlBool, sql } from 'kysely';
 import { chunks } from '../chunks.js';
 import { num, numOrNull } from '../column-values.js';
 import type { Database } from '../schema.js';
@@ -62,6 +62,8 @@ export interface NewComputer {
   certSerial: string;
   expectedFingerprint: string;
   now: number;
+  /** SHA-256 (hex) of the host identity the agent sent; absent from agents that send none. */
+  hostIdentity?: string | undefined;
 }
 
 /** What a heartbeat changes on the computer's row (its events go to EventRepository). */
@@ -180,6 +182,20 @@ function toComputer(r: Selectable<Database['computers']>): ComputerRecord {
   };
 }
 
+/**
+ * Consumes one use of an activation token; false when it has none left. A conditional update, so
+ * concurrent activations cannot over-use it.
+ */
+async function useToken(db: Kysely<Database>, tokenId: number): Promise<boolean> {
+  const used = await db
+    .updateTable('activation_tokens')
+    .set((eb) => ({ uses: eb('uses', '+', 1) }))
+    .where('id', '=', tokenId)
+    .where((eb) => eb.or([eb('max_uses', 'is', null), eb('uses', '<', eb.ref('max_uses'))]))
+    .executeTakeFirst();
+  return Number(used.numUpdatedRows) === 1;
+}
+
 /** Computers: enrolment, the heartbeat's row, settings overrides, policy, power and offline state. */
 export class ComputerRepository extends Repository {
   /**
@@ -189,13 +205,7 @@ export class ComputerRepository extends Repository {
    */
   activate(tokenId: number, c: NewComputer): Promise<ComputerRecord | 'token-used-up'> {
     return this.session.atomically(async (db) => {
-      const used = await db
-        .updateTable('activation_tokens')
-        .set((eb) => ({ uses: eb('uses', '+', 1) }))
-        .where('id', '=', tokenId)
-        .where((eb) => eb.or([eb('max_uses', 'is', null), eb('uses', '<', eb.ref('max_uses'))]))
-        .executeTakeFirst();
-      if (Number(used.numUpdatedRows) !== 1) return 'token-used-up' as const;
+      if (!(await useToken(db, tokenId))) return 'token-used-up' as const;
       const row = await db
         .insertInto('computers')
         .values({
@@ -222,8 +232,76 @@ export class ComputerRepository extends Repository {
         })
         .returningAll()
         .executeTakeFirstOrThrow();
+      if (c.hostIdentity !== undefined)
+        await db
+          .insertInto('computer_identities')
+          .values({
+            computer_id: row.id,
+            host_guid: c.hostIdentity,
+            continuity_current: null,
+            continuity_previous: null,
+            clone_detected_at: null,
+          })
+          .execute();
       return toComputer(row);
     });
+  }
+
+  /**
+   * Activates a known computer again (its host identity named it): consumes one use of the token
+   * and gives the computer its new certificate, name, platform, version and policy, keeping its
+   * ID, events, settings, assignments and alerts. The certificate it held goes on the revocation
+   * list, so a copy of the old state is refused as revoked. 'gone' when the computer was deleted
+   * meanwhile (nothing is used or written then).
+   */
+  reactivate(tokenId: number, computerId: number, c: NewComputer): Promise<ComputerRecord | 'token-used-up' | 'gone'> {
+    return this.session.atomically(async (db) => {
+      const before = await db
+        .selectFrom('computers')
+        .select('cert_serial')
+        .where('id', '=', computerId)
+        .executeTakeFirst();
+      if (!before) return 'gone' as const;
+      if (!(await useToken(db, tokenId))) return 'token-used-up' as const;
+      if (before.cert_serial !== c.certSerial)
+        await db
+          .insertInto('revoked_certificates')
+          .values({ serial: before.cert_serial, computer_id: computerId, revoked_at: c.now })
+          .onConflict((oc) => oc.column('serial').doNothing())
+          .execute();
+      const row = await db
+        .updateTable('computers')
+        .set({
+          host_name: c.hostName,
+          platform: c.platform,
+          agent_version: c.agentVersion,
+          policy_id: c.policyId,
+          state: 'active',
+          cert_serial: c.certSerial,
+          activated_at: c.now,
+          deactivated_at: null,
+          // Like a new computer: no deadline before its first heartbeat, nothing applied yet.
+          offline_deadline: null,
+          expected_fingerprint: c.expectedFingerprint,
+          applied_fingerprint: null,
+        })
+        .where('id', '=', computerId)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return toComputer(row);
+    });
+  }
+
+  /** The computer a host identity (its SHA-256, hex) names; the newest when several do. */
+  async findByHostIdentity(hash: string): Promise<ComputerRecord | null> {
+    const r = await this.db
+      .selectFrom('computer_identities')
+      .innerJoin('computers', 'computers.id', 'computer_identities.computer_id')
+      .selectAll('computers')
+      .where('computer_identities.host_guid', '=', hash)
+      .orderBy('computers.id', 'desc')
+      .executeTakeFirst();
+    return r ? toComputer(r) : null;
   }
 
   async get(id: number): Promise<ComputerRecord | null> {
