@@ -140,6 +140,7 @@ export const ERRORS = {
   },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'send the body as application/json' },
   INTERNAL: { status: 500, message: 'internal error; the manager logged the details' },
+  NOTIFIER_TEST_FAILED: { status: 502, message: "the notifier's receiver did not take the test message" },
   MANAGER_BUSY: {
     status: 503,
     message: 'the manager is serving as many requests of this kind as it queues; retry after the Retry-After seconds',

@@ -404,4 +404,32 @@ describe('notifiers: alerts and events out by webhook and syslog', () => {
     assert.equal(errorOf(await m.api('DELETE', `/api/notifiers/${created.ID}`)).code, 'NOTIFIER_NOT_FOUND');
     assert.equal(errorOf(await m.api('GET', '/api/notifiers/999999')).code, 'NOTIFIER_NOT_FOUND');
   });
+
+  test('POST /api/notifiers/{id}/test: a notifier-test event now, whatever the filters; a dead receiver is 502', async () => {
+    const hook = webhookReceiver();
+    servers.push(hook);
+    const port = await hook.listen();
+    const n = (
+      await m.api('POST', '/api/notifiers', {
+        name: 'test-me',
+        kind: 'webhook',
+        sources: ['alerts'],
+        minSeverity: 'critical',
+        webhook: { url: `http://127.0.0.1:${port}/` },
+      })
+    ).json<V['Notifier']>();
+    const r = await m.api('POST', `/api/notifiers/${n.ID}/test`);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const got = hook.got.map((g) => g.body).find((b) => b.kind === 'event' && b.event.type === 'notifier-test');
+    assert.ok(got, 'delivered before the answer, whatever the sources and minimum severity');
+    assert.equal((await m.api('GET', `/api/notifiers/${n.ID}`)).json<V['Notifier']>().delivery.delivered, 0);
+    await hook.close();
+    const dead = await m.api('POST', `/api/notifiers/${n.ID}/test`);
+    assert.equal(dead.status, 502);
+    assert.equal(errorOf(dead).code, 'NOTIFIER_TEST_FAILED');
+    assert.match(errorOf(dead).message, new RegExp(`127\\.0\\.0\\.1:${port}`));
+    assert.equal((await m.api('GET', `/api/notifiers/${n.ID}`)).json<V['Notifier']>().delivery.failures, 0);
+    assert.equal(errorOf(await m.api('POST', '/api/notifiers/999999/test')).code, 'NOTIFIER_NOT_FOUND');
+    assert.equal((await m.api('DELETE', `/api/notifiers/${n.ID}`)).status, 204);
+  });
 });

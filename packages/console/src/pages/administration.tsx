@@ -204,7 +204,7 @@ function Notifiers() {
   const [kind, setKind] = useState<'webhook' | 'syslog'>('webhook');
   const [name, setName] = useState('');
   const [target, setTarget] = useState('');
-  const [notice, setNotice] = useState<string | null>(null);
+  const [notice, setNotice] = useState<{ tone: 'ok' | 'error'; text: string } | null>(null);
   const create = useMutation({
     mutationFn: () => {
       const body =
@@ -219,15 +219,12 @@ function Notifiers() {
       await qc.invalidateQueries({ queryKey: ['notifiers'] });
     },
   });
+  // POST /api/notifiers/{id}/test answers once the receiver took the message, or with its reason.
   const test = useMutation({
-    mutationFn: (id: number) => post<{ message?: string }>(`/api/notifiers/${id}/test`),
-    onSuccess: (r) => setNotice(r.message ?? 'Test sent.'),
-    onError: (e) =>
-      setNotice(
-        e instanceof ApiError && e.code === 'NOT_FOUND'
-          ? 'This manager cannot send a test notification yet.'
-          : `Test failed: ${(e as Error).message}`,
-      ),
+    mutationFn: (n: NotifierView) => post<{ message: string }>(`/api/notifiers/${n.ID}/test`),
+    onMutate: () => setNotice(null),
+    onSuccess: (r, n) => setNotice({ tone: 'ok', text: `“${n.name}”: ${r.message}` }),
+    onError: (e, n) => setNotice({ tone: 'error', text: `Test of “${n.name}” failed: ${(e as Error).message}` }),
   });
   const remove = useMutation({
     mutationFn: (id: number) => del(`/api/notifiers/${id}`),
@@ -240,7 +237,7 @@ function Notifiers() {
         Alerts and events leave the manager by webhook (JSON) and syslog (RFC 5424, optionally CEF).
       </p>
       <ErrorBox error={q.error ?? remove.error} />
-      {notice ? <Notice>{notice}</Notice> : null}
+      {notice ? <Notice tone={notice.tone}>{notice.text}</Notice> : null}
       <div className="table-wrap">
         <table className="data-table" aria-label="Notifiers">
           <thead>
@@ -280,8 +277,13 @@ function Notifiers() {
                   <td>{n.delivery.lastError ?? '—'}</td>
                   {session.canWrite ? (
                     <td className="row-actions">
-                      <button type="button" className="btn btn-small" onClick={() => test.mutate(n.ID)}>
-                        Send test
+                      <button
+                        type="button"
+                        className="btn btn-small"
+                        disabled={test.isPending}
+                        onClick={() => test.mutate(n)}
+                      >
+                        {test.isPending && test.variables?.ID === n.ID ? 'Sending…' : 'Send test'}
                       </button>
                       <ConfirmButton
                         label="Delete"

@@ -213,6 +213,42 @@ export class NotifierDispatcher {
     }
   }
 
+  /**
+   * Sends one test message to the notifier now, through its own transport, whatever its
+   * sources and minimum severity, and says whether the receiver took it. Its cursors, backlog
+   * and failure count are left alone: a test is not part of the stream. The message is an agent
+   * event of type `notifier-test` (computerID 0) so receivers parse it as they parse the rest.
+   */
+  async sendTest(n: NotifierRecord, requestedBy: string): Promise<{ delivered: true } | { error: string }> {
+    const time = this.now();
+    const test: Notification = {
+      kind: 'event',
+      id: `notifier-test-${randomUUID()}`,
+      cursor: 0,
+      time,
+      severity: 'info',
+      event: {
+        ID: 0,
+        computerID: 0,
+        hostName: this.o.manager,
+        epoch: null,
+        seq: 0,
+        type: 'notifier-test',
+        severity: 'info',
+        message: `Test message from the Palisade manager ${this.o.manager} to notifier "${n.name}", sent by ${requestedBy}`,
+        agentTime: time,
+        receivedAt: time,
+        data: {},
+      },
+    };
+    try {
+      await this.transport(n).deliver([test]);
+      return { delivered: true };
+    } catch (e) {
+      return { error: (e as Error).message };
+    }
+  }
+
   /** A notifier was deleted: drop its connection. */
   forget(id: number): void {
     this.transports.get(id)?.transport.close();

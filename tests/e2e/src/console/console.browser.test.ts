@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { StateDir } from '@palisade/agent';
@@ -403,6 +405,68 @@ describe('the web console in Chromium: the reference procedures, literally', { s
       [r.sourceIPType, r.sourceIPListID, r.destinationPortType, r.destinationPortMultiple, r.destinationPortListID],
       ['ip-list', jump, 'multiple', ['22', '8443'], undefined],
     );
+  });
+
+  test("Administration > Notifiers: Send test reaches the receiver; a dead receiver's reason is shown", async () => {
+    // A webhook receiver on loopback, and a port nothing listens on (bound, then closed).
+    const received: Array<{ event?: { type?: string; message?: string } }> = [];
+    const receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => {
+        body += c;
+      });
+      req.on('end', () => {
+        received.push(JSON.parse(body));
+        res.writeHead(204).end();
+      });
+    });
+    const listen = async (s: Server) => {
+      await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+      return (s.address() as AddressInfo).port;
+    };
+    const port = await listen(receiver);
+    const closed = createServer();
+    const deadPort = await listen(closed);
+    await new Promise((resolve) => closed.close(resolve));
+    type Notifier = { ID: number; name: string; delivery: { failures: number } };
+    try {
+      await page.getByRole('navigation', { name: 'Main menu' }).getByRole('link', { name: 'Administration' }).click();
+      await page.getByRole('navigation', { name: 'Administration' }).getByRole('link', { name: 'Notifiers' }).click();
+      const section = page.getByRole('region', { name: 'Notifiers' });
+      await section.getByLabel('Name').fill('Ops webhook');
+      await section.getByLabel('URL').fill(`http://127.0.0.1:${port}/hook`);
+      await section.getByRole('button', { name: 'New notifier' }).click();
+      await section
+        .getByRole('row', { name: /Ops webhook/ })
+        .getByRole('button', { name: 'Send test' })
+        .click();
+      await section.getByText('“Ops webhook”: The webhook receiver took the test message.').waitFor();
+      const got = await waitFor(
+        'the receiver got the test message',
+        () => received.find((r) => r.event?.type === 'notifier-test'),
+        10_000,
+      );
+      assert.match(got.event?.message ?? '', /to notifier "Ops webhook", sent by user admin/);
+      // A receiver that is gone: the reason is shown, and the notifier's delivery state is untouched.
+      const gone = (
+        await m.api('POST', '/api/notifiers', {
+          name: 'Gone',
+          kind: 'webhook',
+          enabled: false,
+          webhook: { url: `http://127.0.0.1:${deadPort}/` },
+        })
+      ).json<Notifier>();
+      await page.reload();
+      await section.getByRole('row', { name: /Gone/ }).getByRole('button', { name: 'Send test' }).click();
+      await section.getByText(/^Test of “Gone” failed: .*ECONNREFUSED/).waitFor();
+      deliberate(502);
+      await shot(page, 'administration-notifiers');
+      assert.equal((await m.api('GET', `/api/notifiers/${gone.ID}`)).json<Notifier>().delivery.failures, 0);
+    } finally {
+      receiver.close();
+      const all = (await m.api('GET', '/api/notifiers')).json<{ notifiers: Notifier[] }>().notifiers;
+      for (const n of all) await m.api('DELETE', `/api/notifiers/${n.ID}`);
+    }
   });
 
   test('a read-only user sees no Save, New, Delete or action buttons, and the API refuses its writes', async () => {
