@@ -30,14 +30,17 @@ import { FirewallService } from './services/firewall-service.js';
 import { PolicyService } from './services/policy-service.js';
 import { builtInSystemSettings, SystemSettingsService } from './services/system-settings-service.js';
 import { TlsPolicyService } from './services/tls-policy-service.js';
-import { openStore } from './store/open-store.js';
+import { openStore, type StoreConnectOptions } from './store/open-store.js';
+import { redact } from './store/postgres/postgres-store.js';
 import type { Store } from './store/store.js';
 
 export interface ManagerOptions {
   /** Folder for node-local files (SQLite file, TLS server certificate). Default `./data`. */
   dataDir: string;
-  /** Store URL; default `sqlite:<dataDir>/palisade.db`. */
+  /** Store URL: `sqlite:PATH` (default `sqlite:<dataDir>/palisade.db`) or `postgres://…` (docs/scale-out.md). */
   db?: string | undefined;
+  /** `--db-password-file`: the PostgreSQL password, when the URL has none (else `PGPASSWORD`). */
+  dbPasswordFile?: string | undefined;
   /** Names the server certificate carries; agents must reach the manager by one of them. */
   hostnames?: string[] | undefined;
   apiPort?: number | undefined;
@@ -116,9 +119,11 @@ export function defaultHostnames(): string[] {
 export async function openInitializedStore(
   dataDir: string,
   db?: string,
+  connect: StoreConnectOptions = {},
 ): Promise<{ store: Store; ca: CertificateAuthority }> {
   mkdirSync(dataDir, { recursive: true });
-  const store = openStore(db ?? `sqlite:${join(dataDir, 'palisade.db')}`);
+  const url = db ?? `sqlite:${join(dataDir, 'palisade.db')}`;
+  const store = openStore(url, connect);
   try {
     await store.migrate();
     await store.policies.ensureBase(Date.now());
@@ -127,7 +132,7 @@ export async function openInitializedStore(
     return { store, ca: await CertificateAuthority.load(pem) };
   } catch (e) {
     await store.close();
-    throw e;
+    throw new Error(`store ${redact(url)}: ${(e as Error).message}`);
   }
 }
 
@@ -275,7 +280,7 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
     );
   }
   const hostnames = o.hostnames && o.hostnames.length > 0 ? o.hostnames : defaultHostnames();
-  const { store, ca } = await openInitializedStore(o.dataDir, o.db);
+  const { store, ca } = await openInitializedStore(o.dataDir, o.db, { passwordFile: o.dbPasswordFile });
   const servers: FastifyInstance[] = [];
   let agentTls: AgentEndpointTls | undefined;
   let monitoring: Monitoring | undefined;

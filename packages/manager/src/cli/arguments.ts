@@ -3,9 +3,6 @@ import { type ParseArgsConfig, parseArgs } from 'node:util';
 /** Where a command writes: the process's streams, or a test's buffers. */
 export type Out = { stdout: (s: string) => void; stderr: (s: string) => void };
 
-/** The options every command that opens the store takes. */
-export const STORE_OPTIONS = { 'data-dir': { type: 'string' }, db: { type: 'string' } } as const;
-
 /** A CLI mistake: printed as one line, exit code 2. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';

@@ -3,12 +3,11 @@ import {
   defaultHostnames,
   FIRST_RUN_TOKEN_HOURS,
   FIRST_RUN_TOKEN_USES,
-  openInitializedStore,
   type RunningManager,
   startManager,
 } from '../manager.js';
 import { hashSecret, newSecret } from '../secrets.js';
-import { type Out, parseOptions, parsePort, parsePositiveInt, STORE_OPTIONS, UsageError } from './arguments.js';
+import { type Out, parseOptions, parsePort, parsePositiveInt, UsageError } from './arguments.js';
 import {
   apikeyList,
   apikeyRevoke,
@@ -17,6 +16,7 @@ import {
   tokenList,
   tokenRevoke,
 } from './credential-commands.js';
+import { openCliStore, STORE_OPTIONS } from './store-options.js';
 import { parseTlsPolicyOption, tlsCheck, tlsSet } from './tls-commands.js';
 import { userCommand } from './user-commands.js';
 
@@ -75,8 +75,13 @@ Usage:
 
 Store options (every command):
   --data-dir DIR      node-local files: SQLite store, TLS server certificate (default ./data)
-  --db URL            store to use: sqlite:PATH (default sqlite:DATA_DIR/palisade.db);
-                      postgres:// is not supported yet
+  --db URL            store to use: sqlite:PATH (default sqlite:DATA_DIR/palisade.db), or
+                      postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?sslmode=verify-full&
+                      sslrootcert=FILE] for a PostgreSQL database several manager nodes
+                      share (docs/scale-out.md)
+  --db-password-file FILE
+                      the PostgreSQL password (first line), when the URL has none;
+                      else PGPASSWORD
 
 start options:
   --hostname NAME     a name agents use to reach this manager; repeat for several. The TLS
@@ -183,6 +188,7 @@ async function start(args: string[], out: Out): Promise<number> {
   const m = await startManager({
     dataDir: v['data-dir'] ?? 'data',
     db: v.db,
+    dbPasswordFile: v['db-password-file'],
     hostnames: hostnames ?? defaultHostnames(),
     apiPort: parsePort('api-port', v['api-port'], 4119),
     heartbeatPort: parsePort('heartbeat-port', v['heartbeat-port'], 4120),
@@ -262,7 +268,7 @@ async function apikeyCreate(args: string[], out: Out): Promise<number> {
   const role = v.role ?? 'full-access';
   if (role !== 'full-access' && role !== 'read-only')
     throw new UsageError(`apikey create: --role "${role}" must be full-access or read-only`);
-  const { store } = await openInitializedStore(v['data-dir'] ?? 'data', v.db);
+  const { store } = await openCliStore(v);
   try {
     const key = newSecret('apikey');
     const rec = await store.apiKeys.create({
@@ -282,7 +288,7 @@ async function apikeyCreate(args: string[], out: Out): Promise<number> {
 
 async function caFingerprint(args: string[], out: Out): Promise<number> {
   const v = parseOptions('ca fingerprint', args, { ...STORE_OPTIONS });
-  const { store, ca } = await openInitializedStore(v['data-dir'] ?? 'data', v.db);
+  const { store, ca } = await openCliStore(v);
   await store.close();
   out.stdout(`${ca.fingerprint}\n`);
   return 0;

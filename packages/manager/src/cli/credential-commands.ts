@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openInitializedStore } from '../manager.js';
+import type { openInitializedStore } from '../manager.js';
 import { AgentPackages } from '../services/agent-packages.js';
 import {
   describeLimits,
@@ -12,20 +12,20 @@ import {
 } from '../services/credentials.js';
 import { createDeploymentScript } from '../services/deployment-service.js';
 import { parseDuration, parseOptions, parsePort, parsePositiveInt, UsageError } from './arguments.js';
+import { openCliStore, STORE_OPTIONS, type StoreOptionValues } from './store-options.js';
 
 type Out = { stdout: (s: string) => void; stderr: (s: string) => void };
 
-const STORE_OPTIONS = { 'data-dir': { type: 'string' }, db: { type: 'string' } } as const;
 /** Audit rows name changes made from the command line `cli` (whoever can run it holds the store). */
 const CLI_ACTOR = 'cli';
 
 const iso = (t: number | null) => (t === null ? '-' : new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z'));
 
 async function withStore<T>(
-  v: { 'data-dir'?: string; db?: string },
+  v: StoreOptionValues,
   fn: (s: Awaited<ReturnType<typeof openInitializedStore>>) => Promise<T>,
 ) {
-  const opened = await openInitializedStore(v['data-dir'] ?? 'data', v.db);
+  const opened = await openCliStore(v);
   try {
     return await fn(opened);
   } finally {

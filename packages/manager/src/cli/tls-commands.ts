@@ -4,13 +4,11 @@ import {
   TLS_POLICY_POLL_MS,
   TLS_POLICY_SETTING,
 } from '../agent-endpoint/agent-endpoint-tls.js';
-import { openInitializedStore } from '../manager.js';
 import { formatTlsPreflightReport, tlsPreflightReport } from '../services/tls-preflight-report.js';
 import { parseOptions, UsageError } from './arguments.js';
+import { openCliStore, STORE_OPTIONS } from './store-options.js';
 
 type Out = { stdout: (s: string) => void; stderr: (s: string) => void };
-
-const STORE_OPTIONS = { 'data-dir': { type: 'string' }, db: { type: 'string' } } as const;
 
 /** `--tls-policy` / `--policy` value, or a usage error naming the valid ones. */
 export function parseTlsPolicyOption(option: string, value: string): TlsPolicyName {
@@ -32,7 +30,7 @@ export async function tlsCheck(args: string[], out: Out): Promise<number> {
     json: { type: 'boolean' },
   });
   const given = v.policy === undefined ? undefined : parseTlsPolicyOption('policy', v.policy);
-  const { store } = await openInitializedStore(v['data-dir'] ?? 'data', v.db);
+  const { store } = await openCliStore(v);
   try {
     const stored = await store.systemSettings.get(TLS_POLICY_SETTING);
     const current = stored !== null && isTlsPolicyName(stored) ? stored : 'modern';
@@ -61,7 +59,7 @@ export async function tlsSet(args: string[], out: Out): Promise<number> {
   if (v.policy === undefined)
     throw new UsageError(`tls set: --policy NAME is required (${TLS_POLICY_NAMES.join(', ')})`);
   const policy = parseTlsPolicyOption('policy', v.policy);
-  const { store } = await openInitializedStore(v['data-dir'] ?? 'data', v.db);
+  const { store } = await openCliStore(v);
   try {
     const before = await store.systemSettings.get(TLS_POLICY_SETTING);
     await store.systemSettings.set(TLS_POLICY_SETTING, policy);

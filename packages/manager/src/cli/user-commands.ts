@@ -1,8 +1,8 @@
 import { PalisadeError } from '../errors.js';
-import { openInitializedStore } from '../manager.js';
 import { ConsoleAuthService } from '../services/console-auth-service.js';
-import { type Out, parseOptions, STORE_OPTIONS, UsageError } from './arguments.js';
+import { type Out, parseOptions, UsageError } from './arguments.js';
 import { readSecret } from './read-secret.js';
+import { openCliStore, STORE_OPTIONS, type StoreOptionValues } from './store-options.js';
 
 /** The CLI acts on the host, as whoever can read the store: audited as `cli`. */
 const ACTOR = 'cli';
@@ -34,10 +34,7 @@ export async function userCommand(
     sub === 'create' || sub === 'password'
       ? await secret(`Password for console user "${name}" (at least 12 characters): `, true)
       : '';
-  const { store } = await openInitializedStore(
-    (v['data-dir'] as string | undefined) ?? 'data',
-    v.db as string | undefined,
-  );
+  const { store } = await openCliStore(v as StoreOptionValues);
   try {
     const auth = new ConsoleAuthService(store);
     if (sub === 'list') {

@@ -3,97 +3,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { validateFirewallRule } from '@palisade/core';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { Store } from '../store/store.js';
 import { ConfigurationService } from './configuration-service.js';
 
 const STATE = 'firewallSettingState';
 
-describe('the policy-tree cache: read once per version, every change bumps it', () => {
-  let dir: string;
-  /** Two manager nodes: two connections to one database, each with its own cache. */
-  let a: Store;
-  let b: Store;
-  let base: number;
-
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'palisade-tree-cache-'));
-    a = openSqliteStore(join(dir, 'palisade.db'));
-    await a.migrate();
-    base = (await a.policies.ensureBase(1)).id;
-    b = openSqliteStore(join(dir, 'palisade.db'));
-  });
-  after(async () => {
-    await a.close();
-    await b.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  test('unchanged: the same snapshot, read with one statement', async () => {
-    const node = new ConfigurationService(600);
-    const first = await node.policies(a);
-    const before = a.counters().autocommitReads;
-    assert.equal(await node.policies(a), first);
-    assert.equal(a.counters().autocommitReads - before, 1, 'the version row only');
-  });
-
-  test('a change on another node is seen at the next read here', async () => {
-    const nodeA = new ConfigurationService(600);
-    const old = await nodeA.policies(a);
-    const p = await b.policies.create({ parentId: base, name: 'From B', description: '', now: 2 });
-    const seen = await nodeA.policies(a);
-    assert.notEqual(seen, old);
-    assert.ok(seen.tree.has(p.id));
-    assert.ok(seen.version! > old.version!);
-    await b.policies.setSetting(p.id, STATE, 'Off');
-    assert.equal((await nodeA.policies(a)).tree.get(p.id)?.overrides[STATE], 'Off');
-    await b.firewall.createRule(
-      'Cache rule',
-      (id) => {
-        const v = validateFirewallRule({
-          id: String(id),
-          name: 'Cache rule',
-          action: 'allow',
-          priority: 0,
-          direction: 'incoming',
-        });
-        if (!v.ok) throw new Error(v.problems.join('; '));
-        return v.rule;
-      },
-      3,
-    );
-    const withRule = await nodeA.policies(a);
-    const rule = (await a.firewall.findRuleIdByName('Cache rule'))!;
-    await b.firewall.setPolicyRules(p.id, [rule]);
-    const assigned = await nodeA.policies(a);
-    assert.notEqual(assigned, withRule);
-    assert.deepEqual(assigned.firewall.lists.get(p.id), [rule]);
-  });
-
-  test('a transaction sees its own change and caches nothing; after a rollback the cache holds what is committed', async () => {
-    const node = new ConfigurationService(600);
-    const committed = await node.policies(a);
-    await assert.rejects(
-      a.transaction(async (tx) => {
-        await tx.policies.lockTree();
-        await tx.policies.setSetting(base, STATE, 'Off');
-        const inside = await node.policies(tx);
-        assert.equal(inside.version, null);
-        assert.equal(inside.tree.get(base)?.overrides[STATE], 'Off');
-        throw new Error('rolled back');
-      }),
-      /rolled back/,
-    );
-    const after = await node.policies(a);
-    assert.equal(after, committed, 'the cached snapshot still stands');
-    assert.equal(after.tree.get(base)?.overrides[STATE], undefined);
-    // The next change commits the version the rolled-back one had reached: the cache must reload.
-    await a.policies.setSetting(base, STATE, 'On');
-    assert.equal((await node.policies(a)).tree.get(base)?.overrides[STATE], 'On');
-  });
-});
-
+// The policy-tree cache on both engines is in configuration-service.contract.ts.
 describe('configurations cached by tree version and own inputs', () => {
   let dir: string;
   let a: Store;

@@ -138,7 +138,12 @@ export class KyselyStore extends RepositorySet implements Store {
     }).migrateToLatest();
     if (error) {
       const failed = results?.find((r) => r.status === 'Error');
-      throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${(error as Error).message ?? error}`);
+      const why = (error as Error).message ?? String(error);
+      throw new Error(
+        failed
+          ? `database migration ${failed.migrationName} failed: ${why}`
+          : `cannot open the ${this.dialect.name} store: ${why}`,
+      );
     }
   }
 

@@ -1,16 +1,23 @@
+import { openPostgresStore, type PostgresConnectOptions } from './postgres/postgres-store.js';
 import { openSqliteStore } from './sqlite/sqlite-store.js';
 import type { Store } from './store.js';
 
+/** How the store named by a URL is reached beyond the URL itself. */
+export type StoreConnectOptions = PostgresConnectOptions;
+
+/** Whether a `--db` URL names a PostgreSQL database. */
+export const isPostgresUrl = (url: string): boolean => /^postgres(ql)?:\/\//.test(url);
+
 /**
- * Opens the store named by a URL: `sqlite:PATH` (or a bare path) for the embedded store.
- * PostgreSQL (`postgres://…`) arrives with scale-out; until then it is refused with a reason.
+ * Opens the store named by a URL: `sqlite:PATH` (or a bare path) for the embedded store,
+ * `postgres://USER@HOST:PORT/DB` (or `postgresql://`) for a database several manager nodes
+ * share (docs/scale-out.md).
  */
-export function openStore(url: string): Store {
-  if (/^postgres(ql)?:\/\//.test(url)) {
-    throw new Error(
-      'PostgreSQL stores are not supported yet (they come with multi-node scale-out); use --db sqlite:PATH',
-    );
-  }
+export function openStore(url: string, o: StoreConnectOptions = {}): Store {
+  if (isPostgresUrl(url)) return openPostgresStore(url, o);
+  if (o.passwordFile) throw new Error('--db-password-file is for a postgres:// --db only');
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url))
+    throw new Error(`--db "${url}": not a store URL; use sqlite:PATH or postgres://USER@HOST:PORT/DB`);
   const path = url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : url;
   if (!path) throw new Error(`--db "${url}": give a file path, e.g. sqlite:./data/palisade.db`);
   return openSqliteStore(path);

@@ -1,9 +1,10 @@
+import type { Kysely } from 'kysely';
 import type { MigrationDialect } from './migrations/migration-dialect.js';
 
 /**
  * What differs between SQL engines, as capabilities rather than `if (postgres)` branches (the
  * way kysely's dialect adapters do it). Repositories read these flags; each engine's folder
- * (`sqlite/`, later `postgres/`) hands its own to the one store implementation over Kysely, so
+ * (`sqlite/`, `postgres/`) hands its own to the one store implementation over Kysely, so
  * adding an engine touches no repository's caller.
  */
 export interface StoreDialect extends MigrationDialect {
@@ -16,4 +17,11 @@ export interface StoreDialect extends MigrationDialect {
    * matches and is simply not returned.
    */
   readonly rowLocking: boolean;
+  /**
+   * After rows were inserted with their ids given (`db copy`), makes the next generated id of
+   * `table` follow the largest one. SQLite's AUTOINCREMENT does so by itself; a PostgreSQL
+   * identity column's sequence does not move.
+   */
+  // biome-ignore lint/suspicious/noExplicitAny: any table of the schema, named at run time
+  syncIdentity(db: Kysely<any>, table: string): Promise<void>;
 }

@@ -11,6 +11,7 @@ export const SQLITE_DIALECT: StoreDialect = {
   // INTEGER PRIMARY KEY AUTOINCREMENT never reuses an id, unlike a bare rowid.
   idColumn: (c) => c.primaryKey().autoIncrement(),
   rowLocking: false,
+  syncIdentity: async () => {},
 };
 
 /**

@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { type HeartbeatReport, PROTOCOL_VERSION } from '@palisade/protocol';
+import pino from 'pino';
+import { enrolTestComputer } from './api/api-test-fixture.js';
+import { HeartbeatIngest } from './ingest.js';
+import { HeartbeatMonitor } from './monitor/heartbeat-monitor.js';
+import { ConfigurationService } from './services/configuration-service.js';
+import type { ComputerRecord, Store, StoreCounters } from './store/store.js';
+import type { StoreEngine, TestDatabase } from './store/testing/store-engines.js';
+
+const transport = {
+  initiatedBy: 'agent',
+  remoteIp: '127.0.0.1',
+  tlsProtocol: 'TLSv1.3',
+  tlsCipherSuite: null,
+} as const;
+
+/** What a block of work cost the store: transactions begun, statements run outside any. */
+async function counted<T>(store: Store, fn: () => Promise<T>): Promise<{ out: T; cost: StoreCounters }> {
+  const a = store.counters();
+  const out = await fn();
+  const b = store.counters();
+  return {
+    out,
+    cost: {
+      transactions: b.transactions - a.transactions,
+      autocommitReads: b.autocommitReads - a.autocommitReads,
+      autocommitWrites: b.autocommitWrites - a.autocommitWrites,
+    },
+  };
+}
+
+export const ingestContract = (engine: StoreEngine) =>
+  describe(`ingest over ${engine.name}: one heartbeat is one transaction`, () => {
+    let db: TestDatabase;
+    let store: Store;
+    let ingest: HeartbeatIngest;
+    let computer: ComputerRecord;
+    let seq = 0;
+
+    const report = (over: Partial<HeartbeatReport> = {}): HeartbeatReport => ({
+      protocolVersion: PROTOCOL_VERSION,
+      agent: { version: '0.1.0', platform: 'linux', hostName: 'tx-01', uptimeSeconds: 5, clockTime: Date.now() },
+      drivers: [{ name: 'firewall', status: 'offline', reason: 'nft missing' }],
+      events: [1, 2, 3].map(() => ({
+        seq: ++seq,
+        time: Date.now(),
+        type: 'test.event',
+        severity: 'info',
+        message: 'm',
+      })),
+      counters: { 'firewall.r_1.packets': 1 },
+      configurationFingerprint: null,
+      communication: { direction: 'agent-initiated', listener: null },
+      ...over,
+    });
+
+    before(async () => {
+      db = await engine.database();
+      store = db.store;
+      await store.policies.ensureBase(Date.now());
+      const configurations = new ConfigurationService(600);
+      const logger = pino({ level: 'silent' });
+      ingest = new HeartbeatIngest({
+        store,
+        configurations,
+        heartbeatIntervalSeconds: 600,
+        logger,
+        monitor: new HeartbeatMonitor(store, configurations, logger),
+      });
+      computer = await enrolTestComputer(store, { hostName: 'tx-01', configurations });
+    });
+    after(() => db.close());
+
+    test('a report that stores events, raises an alert, schedules the dialer and hands out an operation: one transaction, no write outside it', async () => {
+      const { out, cost } = await counted(store, () => ingest.ingestReport(computer, report(), transport));
+      assert.deepEqual(cost, { transactions: 1, autocommitReads: 0, autocommitWrites: 0 });
+      // It did all of that, in that one transaction.
+      assert.equal(out.reply.eventsStored, 3);
+      assert.equal(out.reply.operations.length, 1);
+      assert.equal((await store.operations.get(out.operationIds[0]!))?.status, 'sent');
+      assert.deepEqual(
+        (await store.alerts.list({ computerId: computer.id, limit: 10, offset: 0 })).alerts.map((a) => a.type),
+        ['driver-offline'],
+      );
+      assert.notEqual(await store.dialTargets.get(computer.id), null);
+      assert.equal((await store.events.listForComputer(computer.id)).length, 3);
+    });
+
+    test('its results (an alert, the agent’s communication): one transaction too', async () => {
+      computer = (await store.computers.get(computer.id))!;
+      const { out: r } = await counted(store, () => ingest.ingestReport(computer, report(), transport));
+      const open = new Set(r.operationIds);
+      const { out, cost } = await counted(store, () =>
+        ingest.ingestResults(computer, open, {
+          protocolVersion: PROTOCOL_VERSION,
+          exchangeId: 'x',
+          results: [{ id: r.operationIds[0]!, status: 'failed', reason: 'disk full' }],
+          communication: { direction: 'agent-initiated', listener: null },
+        }),
+      );
+      assert.deepEqual(cost, { transactions: 1, autocommitReads: 0, autocommitWrites: 0 });
+      assert.deepEqual(out, { accepted: r.operationIds, ignored: [] });
+      assert.equal(open.size, 0);
+      assert.ok(
+        (await store.alerts.list({ computerId: computer.id, limit: 10, offset: 0 })).alerts.some(
+          (a) => a.type === 'configuration-update-failed',
+        ),
+      );
+    });
+
+    test('a report when nothing changes: one transaction', async () => {
+      computer = (await store.computers.get(computer.id))!;
+      const quiet = report({
+        drivers: [{ name: 'firewall', status: 'offline', reason: 'nft missing' }],
+        events: [],
+        configurationFingerprint: computer.expectedFingerprint,
+      });
+      const { cost } = await counted(store, () => ingest.ingestReport(computer, quiet, transport));
+      assert.deepEqual(cost, { transactions: 1, autocommitReads: 0, autocommitWrites: 0 });
+    });
+
+    test('the count is real: the same work done piecemeal shows every transaction and autocommit write', async () => {
+      const { cost } = await counted(store, async () => {
+        await store.operations.ensureConfiguration(computer.id, 'sha256:x', {}, Date.now());
+        await store.operations.markSent([1], Date.now());
+      });
+      assert.deepEqual(cost, { transactions: 1, autocommitReads: 0, autocommitWrites: 1 });
+    });
+  });
