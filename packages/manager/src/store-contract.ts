@@ -5,6 +5,7 @@ import { kyselyStoreContract } from './store/kysely-store.contract.js';
 import { multiNodeContract } from './store/multi-node.contract.js';
 import { computerRepositoryContract } from './store/repositories/computer-repository.contract.js';
 import { dialTargetRepositoryContract } from './store/repositories/dial-target-repository.contract.js';
+import { storeCopyContract } from './store/store-copy.contract.js';
 import type { StoreEngine } from './store/testing/store-engines.js';
 
 /**
@@ -19,4 +20,5 @@ export function storeContract(engine: StoreEngine): void {
   ingestContract(engine);
   configurationServiceContract(engine);
   monitorContract(engine);
+  storeCopyContract(engine);
 }

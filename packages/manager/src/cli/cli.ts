@@ -16,6 +16,7 @@ import {
   tokenList,
   tokenRevoke,
 } from './credential-commands.js';
+import { dbCopy } from './db-commands.js';
 import { openCliStore, STORE_OPTIONS } from './store-options.js';
 import { parseTlsPolicyOption, tlsCheck, tlsSet } from './tls-commands.js';
 import { userCommand } from './user-commands.js';
@@ -71,6 +72,14 @@ Usage:
                                             store the agent endpoint's TLS policy; running
                                             managers apply it within 30 s (or use the API:
                                             POST /api/tls/policy)
+  palisade-manager db copy --from sqlite:PATH --to postgres://USER@HOST:PORT/DB
+                 [--from-password-file FILE] [--to-password-file FILE]
+                                            move a whole manager (computers, policies, alerts,
+                                            events, keys, tokens, users, the CA) into an empty
+                                            store, e.g. SQLite into PostgreSQL; stop the manager
+                                            first; refuses a non-empty target; checks every
+                                            table's count. Agents keep their certificates.
+                                            docs/scale-out.md
   palisade-manager --help | --version
 
 Store options (every command):
@@ -157,6 +166,7 @@ async function run(argv: string[], out: Out): Promise<number> {
   if (cmd === 'user' && sub !== undefined) return userCommand(sub, rest, out);
   if (cmd === 'tls' && sub === 'check') return tlsCheck(rest, out);
   if (cmd === 'tls' && sub === 'set') return tlsSet(rest, out);
+  if (cmd === 'db' && sub === 'copy') return dbCopy(rest, out);
   throw new UsageError(`unknown command "${argv.slice(0, 2).join(' ')}" (see --help)`);
 }
 

@@ -119,7 +119,7 @@ export class KyselyStore extends RepositorySet implements Store {
      * counter does not see their statements.
      */
     readonly db: Kysely<Database>,
-    private readonly dialect: StoreDialect,
+    readonly dialect: StoreDialect,
   ) {
     const counts = { transactions: 0, autocommitReads: 0, autocommitWrites: 0 };
     const session = StoreSession.outside(db.withPlugin(new AutocommitCounter(counts)), dialect, (fn) => {

@@ -1,3 +1,4 @@
+import type { KyselyStore } from './kysely-store.js';
 import { openPostgresStore, type PostgresConnectOptions } from './postgres/postgres-store.js';
 import { openSqliteStore } from './sqlite/sqlite-store.js';
 import type { Store } from './store.js';
@@ -14,11 +15,21 @@ export const isPostgresUrl = (url: string): boolean => /^postgres(ql)?:\/\//.tes
  * share (docs/scale-out.md).
  */
 export function openStore(url: string, o: StoreConnectOptions = {}): Store {
+  return openKyselyStore(url, o);
+}
+
+/** {@link openStore}, as the implementation: for what works below the repositories (db copy). */
+export function openKyselyStore(url: string, o: StoreConnectOptions = {}): KyselyStore {
   if (isPostgresUrl(url)) return openPostgresStore(url, o);
   if (o.passwordFile) throw new Error('--db-password-file is for a postgres:// --db only');
+  return openSqliteStore(sqliteFile(url));
+}
+
+/** The file of a `sqlite:PATH` URL (or a bare path). */
+export function sqliteFile(url: string): string {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url))
-    throw new Error(`--db "${url}": not a store URL; use sqlite:PATH or postgres://USER@HOST:PORT/DB`);
+    throw new Error(`"${url}" is not a store URL; use sqlite:PATH or postgres://USER@HOST:PORT/DB`);
   const path = url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : url;
   if (!path) throw new Error(`--db "${url}": give a file path, e.g. sqlite:./data/palisade.db`);
-  return openSqliteStore(path);
+  return path;
 }
