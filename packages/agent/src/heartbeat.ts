@@ -7,10 +7,12 @@ import {
   PROTOCOL_VERSION,
   ResultsReply,
 } from '@palisade/protocol';
+import type { TSchema } from '@sinclair/typebox';
 import { AgentError } from './agent-error.js';
 import type { EnforcementEngine } from './enforcement-engine.js';
 import { firewallReport, withFirewallReport } from './firewall/firewall-report.js';
 import { ManagerConnection, resolveManager } from './manager-client.js';
+import { type ManagerAddress, managerCandidates } from './manager-url.js';
 import { type OperationHooks, runOperations } from './operations-runner.js';
 import { buildReport } from './report-builder.js';
 import type { StateDir } from './state-dir.js';
@@ -60,11 +62,39 @@ export async function heartbeat(state: StateDir, o: HeartbeatOptions = {}): Prom
   return state.withLock(async () => {
     const activation = state.activation();
     const creds = state.credentials();
-    await resolveManager(activation.manager.host);
+    // The manager addresses its configuration lists, in order, then the one it activated with
+    // (docs/scale-out.md): a node that cannot be reached hands the exchange to the next.
+    const candidates = managerCandidates(activation.manager, state.appliedConfiguration()?.configuration);
+    let which = 0;
     // Resume the last TLS session when there is one (docs/tls.md "Session resumption"); the
-    // manager checks the certificate it was made with on every request all the same.
+    // manager checks the certificate it was made with on every request all the same. Nodes
+    // sharing a database share the ticket keys, so a session resumes on any of them.
     const session = state.tlsSession();
-    const conn = new ManagerConnection(activation.manager, creds, { ...o.tls, ...(session ? { session } : {}) });
+    const connect = (m: ManagerAddress) =>
+      new ManagerConnection(m, creds, { ...o.tls, ...(session ? { session } : {}) });
+    let conn: ManagerConnection | undefined;
+    /**
+     * The report's POST, failing over: a node that refuses, times out, breaks the connection or
+     * cannot be resolved passes the exchange to the next address, after a random pause so that a
+     * fleet whose node died does not reach the next one in the same instant.
+     */
+    const send = async <S extends TSchema>(path: string, body: unknown, schema: S) => {
+      for (;;) {
+        try {
+          if (!conn) {
+            await resolveManager(candidates[which]!.host);
+            conn = connect(candidates[which]!);
+          }
+          return await conn.request('POST', path, body, schema);
+        } catch (e) {
+          if (!failoverWorthy(e) || which + 1 >= candidates.length) throw e;
+          conn?.close();
+          conn = undefined;
+          which += 1;
+          await new Promise((r) => setTimeout(r, Math.floor(Math.random() * FAILOVER_JITTER_MS)));
+        }
+      }
+    };
     const spool = state.spool();
     const outcome: HeartbeatOutcome = {
       computerId: activation.computerId,
@@ -99,7 +129,8 @@ export async function heartbeat(state: StateDir, o: HeartbeatOptions = {}): Prom
         );
         const events = report.events;
         const sentAt = Date.now();
-        const r = await conn.request('POST', AGENT_PATHS.heartbeat, report, HeartbeatReply);
+        const r = await send(AGENT_PATHS.heartbeat, report, HeartbeatReply);
+        const exchange = conn!;
         const receivedAt = Date.now();
         lastRoundTripMs = Math.max(0, receivedAt - sentAt);
         const reply = r.body;
@@ -126,7 +157,8 @@ export async function heartbeat(state: StateDir, o: HeartbeatOptions = {}): Prom
 
         if (reply.operations.length > 0) {
           const results = await runOperations(state, reply.operations, o.communication ?? {}, o.engine);
-          const rr = await conn.request(
+          // Results go back on the heartbeat's connection (its exchangeId binds them): no failover.
+          const rr = await exchange.request(
             'POST',
             AGENT_PATHS.results,
             {
@@ -149,7 +181,8 @@ export async function heartbeat(state: StateDir, o: HeartbeatOptions = {}): Prom
         }
         // A full batch means the spool may hold more: send the rest now, bounded per run.
       } while (full && spool.size > 0 && outcome.exchanges < 100);
-      if (conn.session && !conn.session.equals(session ?? Buffer.alloc(0))) state.saveTlsSession(conn.session);
+      const used = conn as ManagerConnection | undefined;
+      if (used?.session && !used.session.equals(session ?? Buffer.alloc(0))) state.saveTlsSession(used.session);
       state.bumpCounter('heartbeatsSent');
       state.saveLastContact({
         time: Date.now(),
@@ -175,7 +208,22 @@ export async function heartbeat(state: StateDir, o: HeartbeatOptions = {}): Prom
       state.saveLastContact({ time: Date.now(), ok: false, error: (e as Error).message });
       throw e;
     } finally {
-      conn.close();
+      conn?.close();
     }
   });
+}
+
+/** The longest pause before trying the next manager address, ms. */
+const FAILOVER_JITTER_MS = 1_000;
+
+/**
+ * Failures that say nothing about this agent, only about the node or the way to it: another
+ * node may serve the exchange. A manager that answered (MANAGER_REFUSED: a 4xx with a reason)
+ * would answer the same from every node, except when it says it is unavailable (503).
+ */
+function failoverWorthy(e: unknown): boolean {
+  if (!(e instanceof AgentError)) return false;
+  if (e.code === 'MANAGER_UNREACHABLE' || e.code === 'MANAGER_TLS_FAILED' || e.code === 'MANAGER_NAME_UNRESOLVED')
+    return true;
+  return e.code === 'MANAGER_REFUSED' && /HTTP 50[23]\b|\b50[23]\b/.test(e.message);
 }

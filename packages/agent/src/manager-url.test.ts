@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AgentError } from './agent-error.js';
 import { normalizeFingerprint } from './manager-client.js';
-import { formatManagerUrl, parseManagerUrl } from './manager-url.js';
+import { formatManagerUrl, managerCandidates, parseManagerUrl } from './manager-url.js';
 
 test('parses dsm:// and https:// manager addresses, port 4120 by default', () => {
   assert.deepEqual(parseManagerUrl('dsm://manager.example.com:4120/'), { host: 'manager.example.com', port: 4120 });
@@ -30,4 +30,20 @@ test('fingerprints are accepted in the common spellings and normalized', () => {
   assert.equal(normalizeFingerprint(`SHA256:${hex.match(/../g)!.join(':').toUpperCase()}`), want);
   assert.equal(normalizeFingerprint('sha256:abc'), null);
   assert.equal(normalizeFingerprint(`md5:${hex}`), null);
+});
+
+test('manager candidates: the configuration’s list in order, then the activation address, each once; junk skipped', () => {
+  const activated = { host: 'mgr.example', port: 4120 };
+  assert.deepEqual(managerCandidates(activated, null), [activated]);
+  assert.deepEqual(managerCandidates(activated, { managers: 'dsm://x:1/' }), [activated]);
+  assert.deepEqual(
+    managerCandidates(activated, {
+      managers: ['dsm://a.example:4120/', 42, 'http://bad/', 'dsm://MGR.example:4120/', 'dsm://b.example:4121/'],
+    }),
+    [
+      { host: 'a.example', port: 4120 },
+      { host: 'MGR.example', port: 4120 },
+      { host: 'b.example', port: 4121 },
+    ],
+  );
 });

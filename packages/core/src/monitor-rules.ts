@@ -16,6 +16,8 @@ export const ALERT_TYPES = {
   'clock-change': { label: 'Clock Change Detected', severity: 'warning' },
   'driver-offline': { label: 'Driver Offline', severity: 'critical' },
   'configuration-update-failed': { label: 'Configuration Update Failed', severity: 'critical' },
+  // A manager node stopped refreshing its registration (docs/scale-out.md); not about a computer.
+  'manager-offline': { label: 'Manager Offline', severity: 'critical' },
 } as const satisfies Record<string, { label: string; severity: AlertSeverity }>;
 export type AlertType = keyof typeof ALERT_TYPES;
 export const ALERT_TYPE_NAMES = Object.keys(ALERT_TYPES) as AlertType[];

@@ -21,6 +21,12 @@ export type AgentDirection = 'agent-initiated' | 'manager-initiated' | 'bidirect
 export interface SecurityConfiguration {
   readonly schema: 1;
   readonly heartbeat: { readonly intervalSeconds: number; readonly missedThreshold: number };
+  /**
+   * Manager addresses (`dsm://HOST:PORT/`) the agent tries in order before the one it activated
+   * with: the nodes sharing the manager's database, or the load balancer in front of them.
+   * Absent when none is advertised, so a single manager's fingerprints stay what they were.
+   */
+  readonly managers?: readonly string[];
   readonly communication: {
     readonly direction: AgentDirection;
     /** True when the agent must listen on `listeningPort` (Bidirectional, Manager Initiated). */
@@ -56,6 +62,8 @@ export interface ConfigurationInputs {
   readonly firewallRules?: readonly FirewallRule[];
   /** The items of (at least) every list the rules name, by ID. */
   readonly firewallLists?: FirewallListContents;
+  /** The manager addresses agents try in order; omitted or empty means none is advertised. */
+  readonly managers?: readonly string[];
 }
 
 export function buildSecurityConfiguration(inputs: ConfigurationInputs): SecurityConfiguration {
@@ -64,6 +72,7 @@ export function buildSecurityConfiguration(inputs: ConfigurationInputs): Securit
   return {
     schema: 1,
     heartbeat: { intervalSeconds: inputs.heartbeatIntervalSeconds, missedThreshold: HEARTBEAT_MISSED_THRESHOLD },
+    ...(inputs.managers && inputs.managers.length > 0 ? { managers: inputs.managers } : {}),
     communication: {
       direction,
       listen: direction !== 'agent-initiated',

@@ -97,6 +97,7 @@ export const ERRORS = {
   USER_NOT_FOUND: { status: 404, message: 'no console user with that name' },
   COMPUTER_NOT_FOUND: { status: 404, message: 'no computer with that ID' },
   ALERT_NOT_FOUND: { status: 404, message: 'no alert with that ID' },
+  MANAGER_NODE_NOT_FOUND: { status: 404, message: 'no manager node with that ID' },
   NOTIFIER_NOT_FOUND: { status: 404, message: 'no notifier with that ID' },
   POLICY_NOT_FOUND: { status: 404, message: 'no policy with that ID or name' },
   FIREWALL_RULE_NOT_FOUND: { status: 404, message: 'no firewall rule with that ID' },

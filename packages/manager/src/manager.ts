@@ -13,8 +13,10 @@ import { AgentEndpointTls, agentTlsOptions, resolveStartupTlsPolicy } from './ag
 import { SystemSettingTicketSecretStore, TicketKeys } from './agent-endpoint/ticket-keys.js';
 import { createApiServer } from './api/api-server.js';
 import { DEFAULT_CONSOLE_DIR } from './api/console-static.js';
+import { ManagerNodeRegistry, type ManagerNodeTiming } from './cluster/manager-nodes.js';
 import type { DialerOptions } from './dialer/dialer.js';
 import { createManagerCommunication, type ManagerCommunication } from './dialer/manager-communication.js';
+import { MANAGER_VERSION } from './manager-version.js';
 import { ManagerMetrics } from './metrics/manager-metrics.js';
 import { type Monitoring, type MonitoringOptions, startMonitoring } from './monitor/monitoring.js';
 import { CertificateAuthority, createCertificateAuthority } from './pki/certificate-authority.js';
@@ -75,6 +77,19 @@ export interface ManagerOptions {
   agentPackagesDir?: string | undefined;
   /** Bounds on activations and heartbeats served at once and queued on 4120 (tests shrink them); see agent-endpoint.ts. */
   agentQueues?: AgentEndpointDeps['queues'] | undefined;
+  /**
+   * `--node-name`: this node among those sharing the database; unique. Default
+   * `HOSTNAME:HEARTBEAT_PORT` (the first host name), unique on one machine.
+   */
+  nodeName?: string | undefined;
+  /**
+   * `--agent-address`: `dsm://HOST:PORT/` URLs agents are told, with their configuration, to try
+   * in order (this node's name, or the load balancer in front of the nodes). Default none:
+   * agents keep to the address they activated with.
+   */
+  agentAddresses?: readonly string[] | undefined;
+  /** Node registration timing (tests shorten it); see cluster/manager-nodes.ts. */
+  managerNodes?: ManagerNodeTiming | undefined;
 }
 
 export interface FirstRunSecrets {
@@ -105,6 +120,8 @@ export interface RunningManager {
   metricsPort: number | null;
   /** The agent packages this node serves to deployment scripts and upgrades. */
   agentPackages: AgentPackages;
+  /** This node's registration among the nodes sharing the database. */
+  node: ManagerNodeRegistry;
   close(): Promise<void>;
 }
 
@@ -286,6 +303,7 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
   let monitoring: Monitoring | undefined;
   let communication: ManagerCommunication | undefined;
   let metricsServer: HttpServer | undefined;
+  let node: ManagerNodeRegistry | undefined;
   try {
     const certs = await serverCertificates(o.dataDir, ca, hostnames);
     // Leaf then CA: agents verify against the CA they pinned at activation.
@@ -423,6 +441,20 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
     const port = (s: FastifyInstance) => (s.server.address() as AddressInfo).port;
     listening.api = port(api);
     listening.heartbeat = port(agentEndpoint);
+    // Registered once it answers, so "online" means it does.
+    const notifiers = monitoring.notifiers;
+    node = await ManagerNodeRegistry.start({
+      store,
+      logger: logger.child({ component: 'nodes' }),
+      name: o.nodeName ?? `${hostnames[0]}:${listening.heartbeat}`,
+      hostnames,
+      agentAddresses: o.agentAddresses ?? [],
+      version: MANAGER_VERSION,
+      beatMs: o.managerNodes?.beatMs,
+      offlineAfterMs: o.managerNodes?.offlineAfterMs,
+      onChanges: () => notifiers.wake(),
+    });
+    const registered = node;
     return {
       store,
       ca,
@@ -439,7 +471,9 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
       metrics,
       metricsPort: metricsServer ? (metricsServer.address() as AddressInfo).port : null,
       agentPackages,
+      node: registered,
       async close() {
+        await registered.close();
         await new Promise((r) => (metricsServer ? metricsServer.close(r) : r(undefined)));
         await communication?.close();
         await endpointTls.close();
@@ -449,6 +483,7 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
       },
     };
   } catch (e) {
+    await node?.close();
     metricsServer?.close();
     await communication?.close();
     await agentTls?.close();

@@ -1,3 +1,4 @@
+import { managerNodesContract } from './cluster/manager-nodes.contract.js';
 import { ingestContract } from './ingest.contract.js';
 import { monitorContract } from './monitor/monitor.contract.js';
 import { configurationServiceContract } from './services/configuration-service.contract.js';
@@ -21,4 +22,5 @@ export function storeContract(engine: StoreEngine): void {
   configurationServiceContract(engine);
   monitorContract(engine);
   storeCopyContract(engine);
+  managerNodesContract(engine);
 }

@@ -25,6 +25,7 @@ import { agentDownloadRoute, type DeploymentRouteDeps, deploymentRoutes } from '
 import { firewallListRoutes } from './firewall-list-routes.js';
 import { firewallRoutes } from './firewall-routes.js';
 import { legacyRestRoutes, managerInfoRoutes } from './manager-info-routes.js';
+import { managerNodesRoutes } from './manager-nodes-routes.js';
 import { monitoringRoutes } from './monitoring-routes.js';
 import { OpenApiCollector } from './openapi.js';
 import { policiesRoutes } from './policies-routes.js';
@@ -138,6 +139,7 @@ export function createApiServer(deps: ApiServerDeps): FastifyInstance {
     managerInfoRoutes(api);
     apiKeyRoutes(api, new ApiKeyService(deps.store, now));
     roleRoutes(api);
+    managerNodesRoutes(api, deps.store);
     if (deps.monitoring) monitoringRoutes(api, deps.store, deps.monitoring, now);
     if (actions) actionsRoutes(api, actions, deps.heartbeatIntervalSeconds);
     const metrics = deps.metrics;

@@ -114,6 +114,11 @@ start options:
   --dialer-concurrency N
                       calls to agents' listeners (Bidirectional, Manager Initiated) this node
                       runs at once, at most ${MAX_DIALER_CONCURRENCY} (default ${DEFAULT_DIALER_CONCURRENCY}; docs/communication.md)
+  --node-name NAME    this node among the manager nodes sharing the database (GET
+                      /api/managernodes); unique (default FIRST_HOSTNAME:HEARTBEAT_PORT)
+  --agent-address URL dsm://HOST:PORT/ agents are told to try, in order, before the address
+                      they activated with: this node's name, or the load balancer in front of
+                      the nodes; repeat for several (default none). docs/scale-out.md
   --metrics-listen HOST:PORT
                       also serve GET /metrics (Prometheus) in plain HTTP without an API key on
                       this address, e.g. 127.0.0.1:9120; otherwise it is on the API port
@@ -183,10 +188,22 @@ async function start(args: string[], out: Out): Promise<number> {
     'console-dir': { type: 'string' },
     'metrics-listen': { type: 'string' },
     'dialer-concurrency': { type: 'string' },
+    'node-name': { type: 'string' },
+    'agent-address': { type: 'string', multiple: true },
   });
   const dialerConcurrency = parsePositiveInt('dialer-concurrency', v['dialer-concurrency']);
   if (dialerConcurrency !== undefined && dialerConcurrency > MAX_DIALER_CONCURRENCY)
     throw new UsageError(`--dialer-concurrency ${dialerConcurrency}: at most ${MAX_DIALER_CONCURRENCY}`);
+  const agentAddresses = v['agent-address']
+    ?.flatMap((a) => a.split(','))
+    .map((a) => a.trim())
+    .filter(Boolean);
+  for (const a of agentAddresses ?? []) {
+    if (!/^dsm:\/\/(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]{1,253}):[0-9]{1,5}\/$/.test(a))
+      throw new UsageError(`--agent-address "${a}" is not dsm://HOST:PORT/`);
+  }
+  if (v['node-name'] !== undefined && !/^[A-Za-z0-9._:-]{1,128}$/.test(v['node-name']))
+    throw new UsageError(`--node-name "${v['node-name']}": letters, digits, . _ : - (at most 128)`);
   const hostnames = v.hostname
     ?.flatMap((h) => h.split(','))
     .map((h) => h.trim())
@@ -209,6 +226,8 @@ async function start(args: string[], out: Out): Promise<number> {
     consoleDir: v['console-dir'],
     metricsListen: parseListen('metrics-listen', v['metrics-listen']),
     ...(dialerConcurrency !== undefined ? { dialer: { concurrency: dialerConcurrency } } : {}),
+    nodeName: v['node-name'],
+    agentAddresses,
   });
   // Handlers first, banner second: whoever waits for the banner may signal at once, and a
   // signal before the handlers are in place would kill the process without closing the store.

@@ -38,6 +38,8 @@ export interface PolicySnapshot {
   readonly firewall: FirewallAssignmentRows;
   /** Every IP, MAC and port list's items (their changes bump the version too). */
   readonly lists: FirewallListContents;
+  /** The manager addresses agents are told to try (the nodes' registrations); read with the tree, under its version. */
+  readonly managers: readonly string[];
 }
 
 /** A computer's firewall as its configuration carries it: the effective rules and the lists they name. */
@@ -73,6 +75,8 @@ export class ConfigurationService {
    * CPU per heartbeat). Entries of older tree versions are never hit again and age out.
    */
   private readonly configurations = new Map<string, EffectiveConfiguration>();
+  /** The agent address list of the last snapshot read: what {@link fromTree} puts in configurations. */
+  private managers: readonly string[] = [];
 
   constructor(readonly heartbeatIntervalSeconds: number) {}
 
@@ -86,12 +90,16 @@ export class ConfigurationService {
   async policies(repos: Repositories): Promise<PolicySnapshot> {
     for (let attempt = 0; attempt < SNAPSHOT_ATTEMPTS; attempt++) {
       const version = await repos.policies.treeVersion();
-      if (version !== null && this.cached?.version === version) return this.cached;
-      const [records, overrides, firewall, lists] = await Promise.all([
+      if (version !== null && this.cached?.version === version) {
+        this.managers = this.cached.managers;
+        return this.cached;
+      }
+      const [records, overrides, firewall, lists, managers] = await Promise.all([
         repos.policies.list(),
         repos.policies.overrides(),
         repos.firewall.policyAssignments(),
         repos.firewallLists.contents(),
+        repos.managerNodes.agentAddresses(),
       ]);
       const snapshot: PolicySnapshot = {
         version,
@@ -101,7 +109,9 @@ export class ConfigurationService {
         ),
         firewall,
         lists,
+        managers,
       };
+      this.managers = managers;
       if (version === null) return snapshot;
       if ((await repos.policies.treeVersion()) !== version) continue;
       // Versions only grow: a slower reader of an older version does not replace a newer one.
@@ -163,7 +173,8 @@ export class ConfigurationService {
    * The configuration computed from a snapshot of a stored tree version and a computer's own
    * inputs, from the cache or by `compute`. Everything a configuration is made of is either in
    * the key or covered by the policy-tree version, which every change to policies, their
-   * settings, their firewall assignments, firewall rules and the IP/MAC/port lists rules name bumps (policy-repository.ts); the
+   * settings, their firewall assignments, firewall rules, the IP/MAC/port lists rules name and the manager nodes' agent addresses
+   * bumps (policy-repository.ts, manager-node-repository.ts); the
    * heartbeat interval is fixed for the process. A snapshot read inside the transaction that
    * changes the tree (version null) is never cached.
    */
@@ -230,6 +241,7 @@ export class ConfigurationService {
       heartbeatIntervalSeconds: this.heartbeatIntervalSeconds,
       firewallRules: firewall.rules,
       firewallLists: firewall.lists,
+      managers: this.managers,
     });
     return {
       settings: resolved.values,

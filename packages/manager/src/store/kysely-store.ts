@@ -11,6 +11,7 @@ import { DialTargetRepository } from './repositories/dial-target-repository.js';
 import { EventRepository } from './repositories/event-repository.js';
 import { FirewallListRepository } from './repositories/firewall-list-repository.js';
 import { FirewallRepository } from './repositories/firewall-repository.js';
+import { ManagerNodeRepository } from './repositories/manager-node-repository.js';
 import { NotifierRepository } from './repositories/notifier-repository.js';
 import { OperationRepository } from './repositories/operation-repository.js';
 import { PolicyRepository } from './repositories/policy-repository.js';
@@ -37,6 +38,7 @@ class RepositorySet implements Repositories {
   readonly systemSettings: SystemSettingRepository;
   readonly certificateAuthority: CertificateAuthorityRepository;
   readonly consoleUsers: ConsoleUserRepository;
+  readonly managerNodes: ManagerNodeRepository;
 
   constructor(session: StoreSession) {
     this.computers = new ComputerRepository(session);
@@ -54,6 +56,7 @@ class RepositorySet implements Repositories {
     this.systemSettings = new SystemSettingRepository(session);
     this.certificateAuthority = new CertificateAuthorityRepository(session);
     this.consoleUsers = new ConsoleUserRepository(session);
+    this.managerNodes = new ManagerNodeRepository(session);
   }
 }
 

@@ -227,4 +227,15 @@ export interface Database {
   };
   /** 0009_versions: see migration-0009-versions.ts. */
   versions: { name: string; version: number };
+  /** 0014_manager_nodes: see migration-0014-manager-nodes.ts. */
+  manager_nodes: {
+    id: Generated<number>;
+    name: string;
+    hostnames: string;
+    agent_addresses: string;
+    version: string;
+    started_at: number;
+    last_seen: number;
+    offline_since: number | null;
+  };
 }

@@ -9,6 +9,7 @@ import type { DialTargetRepository } from './repositories/dial-target-repository
 import type { EventRepository } from './repositories/event-repository.js';
 import type { FirewallListRepository } from './repositories/firewall-list-repository.js';
 import type { FirewallRepository } from './repositories/firewall-repository.js';
+import type { ManagerNodeRepository } from './repositories/manager-node-repository.js';
 import type { NotifierRepository } from './repositories/notifier-repository.js';
 import type { OperationRepository } from './repositories/operation-repository.js';
 import type { PolicyRepository } from './repositories/policy-repository.js';
@@ -61,6 +62,7 @@ export type {
   FirewallRuleRecord,
   FirewallRuleUsage,
 } from './repositories/firewall-repository.js';
+export type { ManagerNodeRecord, NodeRegistration } from './repositories/manager-node-repository.js';
 export type {
   NotifierRecord,
   NotifierSettings,
@@ -96,6 +98,8 @@ export interface Repositories {
   readonly certificateAuthority: CertificateAuthorityRepository;
   /** Console users and their sessions. */
   readonly consoleUsers: ConsoleUserRepository;
+  /** The manager nodes sharing the database, and the agent address list they advertise. */
+  readonly managerNodes: ManagerNodeRepository;
 }
 
 /**

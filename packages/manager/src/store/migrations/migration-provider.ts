@@ -11,6 +11,7 @@ import { m0010FirewallLists } from './migration-0010-firewall-lists.js';
 import { m0011EventEpochs } from './migration-0011-event-epochs.js';
 import { m0012TlsCertificateType } from './migration-0012-tls-certificate-type.js';
 import { m0013ApiKeys } from './migration-0013-api-keys.js';
+import { m0014ManagerNodes } from './migration-0014-manager-nodes.js';
 import type { MigrationDialect } from './migration-dialect.js';
 
 export type { MigrationDialect } from './migration-dialect.js';
@@ -34,6 +35,7 @@ export function migrationProvider(dialect: MigrationDialect): MigrationProvider 
       '0011_event_epochs': m0011EventEpochs(dialect),
       '0012_tls_certificate_type': m0012TlsCertificateType(dialect),
       '0013_api_keys': m0013ApiKeys(),
+      '0014_manager_nodes': m0014ManagerNodes(dialect),
     }),
   };
 }

@@ -34,7 +34,8 @@ export interface AlertChange {
 /** An alert to raise; its severity is its type's (core's ALERT_TYPES). */
 export interface NewAlert {
   type: AlertType;
-  computerId: number;
+  /** Null for an alert about the manager itself (`manager-offline`: `subject` names the node). */
+  computerId: number | null;
   /** What the alert is about within the computer (the driver's name); default empty. */
   subject?: string;
   message: string;
@@ -161,6 +162,27 @@ export class AlertRepository extends Repository {
           .executeTakeFirst();
         if (r) out.push(toChange('cleared')(r));
       }
+      await this.notify(db, out, now);
+      return out;
+    });
+  }
+
+  /**
+   * Clears the open alerts of `type` about no computer whose subject is `subject` (a manager
+   * node's `manager-offline`), with their outbox rows.
+   */
+  clearOpenOf(type: AlertType, subject: string, now: number): Promise<AlertChange[]> {
+    return this.session.atomically(async (db) => {
+      const rows = await db
+        .updateTable('alerts')
+        .set({ cleared_at: now })
+        .where('type', '=', type)
+        .where('subject', '=', subject)
+        .where('computer_id', 'is', null)
+        .where('cleared_at', 'is', null)
+        .returning(['id', 'type', 'computer_id'])
+        .execute();
+      const out = rows.map(toChange('cleared'));
       await this.notify(db, out, now);
       return out;
     });
