@@ -450,7 +450,8 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
       hostnames,
       agentAddresses: o.agentAddresses ?? [],
       version: MANAGER_VERSION,
-      beatMs: o.managerNodes?.beatMs,
+      // 10 s at the production interval; a lab's shortened interval shortens it too (2 s: 0.5 s).
+      beatMs: o.managerNodes?.beatMs ?? Math.min(10_000, Math.max(500, (heartbeatIntervalSeconds * 1000) / 60)),
       offlineAfterMs: o.managerNodes?.offlineAfterMs,
       onChanges: () => notifiers.wake(),
     });
