@@ -49,7 +49,7 @@ if (unavailable) {
 async function buildFleet(store, engine, count, policyId) {
   const cols = sql`(host_name, platform, agent_version, policy_id, state, cert_serial, activated_at, last_communication, offline_deadline, drivers, counters, events_acked_through, expected_fingerprint)`;
   const row = (i) =>
-    sql`'host-' || ${i}, 'linux', '20.0.0', ${policyId}, 'active', 'serial-' || ${i}, 0, ${T0 - 60_000}, ${T0 + 3_600_000} + ${i}, '[]', '{}', 0, 'sha256:old'`;
+    sql`'host-' || ${i}, 'linux', '20.0.0', ${policyId}, 'active', 'serial-' || ${i}, 0, cast(${T0 - 60_000} as bigint), cast(${T0 + 3_600_000} as bigint) + ${i}, '[]', '{}', 0, 'sha256:old'`;
   if (engine === 'sqlite')
     await sql`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${count})
       INSERT INTO computers ${cols} SELECT ${row(sql.ref('i'))} FROM n`.execute(store.db);
@@ -112,7 +112,7 @@ async function ingestRate(store, fleet) {
 
 async function sweepMs(store, fleet) {
   const due = Math.round(fleet / 100);
-  await sql`UPDATE computers SET offline_deadline = ${T0 - 1} WHERE id % 100 = 0`.execute(store.db);
+  await sql`UPDATE computers SET offline_deadline = cast(${T0 - 1} as bigint) WHERE id % 100 = 0`.execute(store.db);
   const start = performance.now();
   const r = await sweepOffline(store, new ConfigurationService(600), T0);
   const took = performance.now() - start;
