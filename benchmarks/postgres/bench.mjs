@@ -23,7 +23,7 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const dist = (p) => import(join(root, 'packages/manager/dist', p));
 const { openSqliteStore } = await dist('store/sqlite/sqlite-store.js');
 const { openPostgresStore } = await dist('store/postgres/postgres-store.js');
-const { PostgresTestServer, postgresUnavailable } = await dist('store/postgres/postgres-test-server.js');
+const { PostgresTestServer, postgresUnavailable } = await dist('testing/postgres-test-server.js');
 const { sweepOffline } = await dist('monitor/offline-sweep.js');
 const { ConfigurationService } = await dist('services/configuration-service.js');
 const { PolicyService } = await dist('services/policy-service.js');

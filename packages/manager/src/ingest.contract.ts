@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type HeartbeatReport, PROTOCOL_VERSION } from '@palisade/protocol';
 import pino from 'pino';
-import { enrolTestComputer } from './api/api-test-fixture.js';
 import { HeartbeatIngest } from './ingest.js';
 import { HeartbeatMonitor } from './monitor/heartbeat-monitor.js';
 import { ConfigurationService } from './services/configuration-service.js';
 import type { ComputerRecord, Store, StoreCounters } from './store/store.js';
-import type { StoreEngine, TestDatabase } from './store/testing/store-engines.js';
+import { enrolTestComputer } from './testing/enrol-test-computer.js';
+import type { StoreEngine, TestDatabase } from './testing/store-engines.js';
 
 const transport = {
   initiatedBy: 'agent',

@@ -1,7 +1,7 @@
 import { after, describe } from 'node:test';
-import { postgresSkipReason } from './store/postgres/postgres-test-server.js';
-import { postgresEngine } from './store/testing/store-engines.js';
-import { storeContract } from './store-contract.js';
+import { postgresSkipReason } from './testing/postgres-test-server.js';
+import { storeContract } from './testing/store-contract.js';
+import { postgresEngine } from './testing/store-engines.js';
 
 /** The store contract on a real PostgreSQL server this suite starts (and stops); under CI it must run. */
 const skip = postgresSkipReason();

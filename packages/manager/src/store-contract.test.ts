@@ -1,6 +1,6 @@
 import { after } from 'node:test';
-import { sqliteEngine } from './store/testing/store-engines.js';
-import { storeContract } from './store-contract.js';
+import { storeContract } from './testing/store-contract.js';
+import { sqliteEngine } from './testing/store-engines.js';
 
 const engine = sqliteEngine();
 after(() => engine.close());

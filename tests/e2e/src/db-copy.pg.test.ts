@@ -85,13 +85,17 @@ test('db copy of a populated SQLite manager into PostgreSQL: agents carry on wit
     }
     const apiPort = Number(/REST API:\s+https:\/\/[^:]+:(\d+)\//.exec(moved.banner)?.[1]);
     const ca = readFileSync(join(dataDir, 'tls', 'ca.crt'), 'utf8');
-    const list = await httpsJson<{ computers: Array<{ ID: number; hostName: string }> }>(
-      `https://localhost:${apiPort}/api/computers`,
-      ca,
-      { headers: { 'api-secret-key': apiKey } },
-    );
+    const list = await httpsJson(`https://localhost:${apiPort}/api/computers`, ca, {
+      headers: { 'api-secret-key': apiKey },
+    });
     assert.equal(list.status, 200, 'the old API key works on the new store');
-    assert.deepEqual(list.body.computers.map((c) => c.ID).sort(), [...ids].sort());
+    assert.deepEqual(
+      list
+        .json<{ computers: Array<{ ID: number }> }>()
+        .computers.map((c) => c.ID)
+        .sort(),
+      [...ids].sort(),
+    );
     const counts = await pg.query<{ type: string; n: number }>(
       'moved',
       "select type, count(*)::int as n from events where type in ('before.copy', 'after.copy') group by type order by type",

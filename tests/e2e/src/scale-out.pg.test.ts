@@ -68,12 +68,14 @@ describe('two manager nodes on one PostgreSQL behind HAProxy', { skip: skip ?? f
   let fingerprint = '';
   let ca = '';
 
-  const api = <T = any>(node: 'a' | 'b', method: string, path: string, body?: unknown) =>
-    httpsJson<T>(`https://localhost:${nodes[node].apiPort}${path}`, ca, {
+  const api = async <T = unknown>(node: 'a' | 'b', method: string, path: string, body?: unknown) => {
+    const r = await httpsJson(`https://localhost:${nodes[node].apiPort}${path}`, ca, {
       method,
       body,
       headers: { 'api-secret-key': apiKey },
     });
+    return { status: r.status, body: r.json<T>() };
+  };
 
   const startNode = async (name: 'a' | 'b', heartbeatPort: number) => {
     const args = [

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
 import type { KyselyStore } from '../store/kysely-store.js';
-import type { StoreEngine, TestDatabase } from '../store/testing/store-engines.js';
+import type { StoreEngine, TestDatabase } from '../testing/store-engines.js';
 import { ManagerNodeRegistry } from './manager-nodes.js';
 
 /** Manager nodes on one database: registration, the agent address list, one alert per node going offline. */

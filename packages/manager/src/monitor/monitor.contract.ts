@@ -3,10 +3,11 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { AGENT_STOPPED_EVENT, type HeartbeatReport } from '@palisade/protocol';
 import pino from 'pino';
-import { enrolTestComputer, recordTestHeartbeat } from '../api/api-test-fixture.js';
 import { ConfigurationService } from '../services/configuration-service.js';
 import type { Store } from '../store/store.js';
-import type { StoreEngine, TestDatabase } from '../store/testing/store-engines.js';
+import { enrolTestComputer } from '../testing/enrol-test-computer.js';
+import { recordTestHeartbeat } from '../testing/record-test-heartbeat.js';
+import type { StoreEngine, TestDatabase } from '../testing/store-engines.js';
 import { HeartbeatMonitor } from './heartbeat-monitor.js';
 import { sweepOffline } from './offline-sweep.js';
 

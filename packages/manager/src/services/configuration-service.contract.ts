@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { validateFirewallRule } from '@palisade/core';
 import type { Store } from '../store/store.js';
-import type { StoreEngine, TestDatabase } from '../store/testing/store-engines.js';
+import type { StoreEngine, TestDatabase } from '../testing/store-engines.js';
 import { ConfigurationService } from './configuration-service.js';
 
 const STATE = 'firewallSettingState';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import type { StoreEngine, TestDatabase } from '../testing/store-engines.js';
 import type { Store } from './store.js';
-import type { StoreEngine, TestDatabase } from './testing/store-engines.js';
 
 export const kyselyStoreContract = (engine: StoreEngine) =>
   describe(`store: transactions, policies, overrides and audit rows (${engine.name})`, () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import type { StoreEngine, TestDatabase } from '../testing/store-engines.js';
 import type { KyselyStore } from './kysely-store.js';
-import type { StoreEngine, TestDatabase } from './testing/store-engines.js';
 
 /**
  * Several manager nodes on one database: what each node's claim statements promise when they

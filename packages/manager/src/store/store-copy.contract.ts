@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { type StoreEngine, sqliteEngine, type TestDatabase } from '../testing/store-engines.js';
 import type { KyselyStore } from './kysely-store.js';
 import { COPIED_TABLES, copyStore } from './store-copy.js';
-import { type StoreEngine, sqliteEngine, type TestDatabase } from './testing/store-engines.js';
 
 /**
  * `db copy` from a populated SQLite store into an empty one of the engine under test: every

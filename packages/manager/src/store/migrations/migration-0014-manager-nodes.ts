@@ -1,5 +1,5 @@
-import type { Kysely, Migration } from 'kysely';
-import type { MigrationDialect } from './migration-dialect.js';
+import type { Migration } from 'kysely';
+import type { MigrationDb, MigrationDialect } from './migration-dialect.js';
 
 /**
  * Manager nodes (issue 17): every manager process sharing the database registers itself here
@@ -8,8 +8,7 @@ import type { MigrationDialect } from './migration-dialect.js';
  * `dsm://` URLs agents are told, in their configuration, to try in order. Portable DDL only.
  */
 export const m0014ManagerNodes = (dialect: MigrationDialect): Migration => ({
-  // biome-ignore lint/suspicious/noExplicitAny: a migration sees the schema of its own time, not today's Database type
-  async up(db: Kysely<any>) {
+  async up(db: MigrationDb) {
     await db.schema
       .createTable('manager_nodes')
       .addColumn('id', 'integer', dialect.idColumn)

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { CertificateAuthority, createCertificateAuthority } from '../../pki/certificate-authority.js';
+import { PostgresTestServer, postgresSkipReason } from '../../testing/postgres-test-server.js';
 import { openPostgresStore } from './postgres-store.js';
-import { PostgresTestServer, postgresSkipReason } from './postgres-test-server.js';
 
 /**
  * The connection itself against a real server: the password from where the URL says, TLS when

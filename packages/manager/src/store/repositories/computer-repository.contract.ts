@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
+import type { StoreEngine, TestDatabase } from '../../testing/store-engines.js';
 import type { KyselyStore } from '../kysely-store.js';
-import type { StoreEngine, TestDatabase } from '../testing/store-engines.js';
 
 export const computerRepositoryContract = (engine: StoreEngine) =>
   describe(`computers over ${engine.name}: the offline sweep statement`, () => {

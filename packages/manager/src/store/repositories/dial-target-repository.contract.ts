@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import type { StoreEngine, TestDatabase } from '../../testing/store-engines.js';
 import type { KyselyStore } from '../kysely-store.js';
-import type { StoreEngine, TestDatabase } from '../testing/store-engines.js';
 import type { DialTargetRepository } from './dial-target-repository.js';
 
 export const dialTargetRepositoryContract = (engine: StoreEngine) =>

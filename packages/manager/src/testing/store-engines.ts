@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { KyselyStore } from '../kysely-store.js';
-import { openPostgresStore } from '../postgres/postgres-store.js';
-import { PostgresTestServer } from '../postgres/postgres-test-server.js';
-import { openSqliteStore } from '../sqlite/sqlite-store.js';
+import type { KyselyStore } from '../store/kysely-store.js';
+import { openPostgresStore } from '../store/postgres/postgres-store.js';
+import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
+import { PostgresTestServer } from './postgres-test-server.js';
 
 /** One empty, migrated database of a test, and more connections to it (other manager nodes). */
 export interface TestDatabase {
