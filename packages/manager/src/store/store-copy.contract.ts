@@ -60,6 +60,10 @@ export const storeCopyContract = (engine: StoreEngine) =>
       await from.consoleUsers.createUser({ name: 'ops', passwordHash: 'scrypt$x', role: 'full-access', now });
       await from.systemSettings.set('agentTlsPolicy', 'modern');
       await from.db
+        .insertInto('firewall_lists')
+        .values({ kind: 'ip', name: 'web servers', description: '', items: '["198.18.0.1"]', created_at: now, updated_at: now })
+        .execute();
+      await from.db
         .insertInto('firewall_rules')
         .values({ name: 'web', rule: '{}', created_at: now, updated_at: now })
         .execute();

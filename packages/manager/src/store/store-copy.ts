@@ -30,6 +30,7 @@ export const COPIED_TABLES: ReadonlyArray<{ name: string; key: string | null; id
   { name: 'alert_notifications', key: 'id', identity: true },
   { name: 'notifiers', key: 'id', identity: true },
   { name: 'dial_targets', key: 'computer_id', identity: false },
+  { name: 'firewall_lists', key: 'id', identity: true },
   { name: 'firewall_rules', key: 'id', identity: true },
   { name: 'policy_firewall_rules', key: null, identity: false },
   { name: 'computer_firewall_rules', key: null, identity: false },
