@@ -51,7 +51,15 @@ export const storeCopyContract = (engine: StoreEngine) =>
         await from.computers.setSetting(id, 'firewallSettingState', 'On');
         await from.events.insertReported(
           id,
-          Array.from({ length: 7 }, (_, s) => ({ seq: s + 1, time: now, type: 't', severity: 'info', message: 'm' })),
+          // Events from before epochs ('') and within one (migration 0011).
+          Array.from({ length: 7 }, (_, s) => ({
+            ...(i % 2 ? { epoch: 'e1' } : {}),
+            seq: s + 1,
+            time: now,
+            type: 't',
+            severity: 'info',
+            message: 'm',
+          })),
           now,
         );
         if (i % 3 === 0) await from.alerts.raise([{ type: 'computer-offline', computerId: id, message: 'gone' }], now);
@@ -61,7 +69,14 @@ export const storeCopyContract = (engine: StoreEngine) =>
       await from.systemSettings.set('agentTlsPolicy', 'modern');
       await from.db
         .insertInto('firewall_lists')
-        .values({ kind: 'ip', name: 'web servers', description: '', items: '["198.18.0.1"]', created_at: now, updated_at: now })
+        .values({
+          kind: 'ip',
+          name: 'web servers',
+          description: '',
+          items: '["198.18.0.1"]',
+          created_at: now,
+          updated_at: now,
+        })
         .execute();
       await from.db
         .insertInto('firewall_rules')

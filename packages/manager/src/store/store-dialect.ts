@@ -1,4 +1,3 @@
-import type { Kysely } from 'kysely';
 import type { MigrationDialect } from './migrations/migration-dialect.js';
 
 /**
@@ -17,11 +16,4 @@ export interface StoreDialect extends MigrationDialect {
    * matches and is simply not returned.
    */
   readonly rowLocking: boolean;
-  /**
-   * After rows were inserted with their ids given (`db copy`), makes the next generated id of
-   * `table` follow the largest one. SQLite's AUTOINCREMENT does so by itself; a PostgreSQL
-   * identity column's sequence does not move.
-   */
-  // biome-ignore lint/suspicious/noExplicitAny: any table of the schema, named at run time
-  syncIdentity(db: Kysely<any>, table: string): Promise<void>;
 }

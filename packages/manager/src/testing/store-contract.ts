@@ -3,6 +3,7 @@ import { ingestContract } from '../ingest.contract.js';
 import { monitorContract } from '../monitor/monitor.contract.js';
 import { configurationServiceContract } from '../services/configuration-service.contract.js';
 import { kyselyStoreContract } from '../store/kysely-store.contract.js';
+import { eventEpochsMigrationContract } from '../store/migrations/migration-0011-event-epochs.contract.js';
 import { multiNodeContract } from '../store/multi-node.contract.js';
 import { computerRepositoryContract } from '../store/repositories/computer-repository.contract.js';
 import { dialTargetRepositoryContract } from '../store/repositories/dial-target-repository.contract.js';
@@ -15,6 +16,7 @@ import type { StoreEngine } from './store-engines.js';
  */
 export function storeContract(engine: StoreEngine): void {
   kyselyStoreContract(engine);
+  eventEpochsMigrationContract(engine);
   computerRepositoryContract(engine);
   dialTargetRepositoryContract(engine);
   multiNodeContract(engine);

@@ -24,8 +24,8 @@ export interface TestDatabase {
  */
 export interface StoreEngine {
   readonly name: 'sqlite' | 'postgres';
-  /** A new empty database, migrated. */
-  database(): Promise<TestDatabase>;
+  /** A new empty database, migrated (`migrate: false`: no tables at all, for migration tests). */
+  database(o?: { migrate?: boolean }): Promise<TestDatabase>;
   /** Stops whatever the engine started (the PostgreSQL server). */
   close(): Promise<void>;
 }
@@ -36,12 +36,12 @@ export function sqliteEngine(): StoreEngine {
   const dirs: string[] = [];
   return {
     name: 'sqlite',
-    async database() {
+    async database(o = {}) {
       const dir = mkdtempSync(join(tmpdir(), 'palisade-store-'));
       dirs.push(dir);
       const file = join(dir, 'palisade.db');
       const stores: KyselyStore[] = [openSqliteStore(file)];
-      await stores[0]!.migrate();
+      if (o.migrate !== false) await stores[0]!.migrate();
       return {
         store: stores[0]!,
         url: `sqlite:${file}`,
@@ -67,12 +67,12 @@ export function postgresEngine(): StoreEngine {
   let server: Promise<PostgresTestServer> | undefined;
   return {
     name: 'postgres',
-    async database() {
+    async database(o = {}) {
       server ??= PostgresTestServer.start();
       const s = await server;
       const url = await s.createDatabase(`contract_${process.pid}_${++counter}`);
       const stores: KyselyStore[] = [openPostgresStore(url)];
-      await stores[0]!.migrate();
+      if (o.migrate !== false) await stores[0]!.migrate();
       return {
         store: stores[0]!,
         url,

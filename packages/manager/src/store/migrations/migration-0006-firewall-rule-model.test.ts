@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect } from 'kysely';
+import { SQLITE_DIALECT } from '../sqlite/sqlite-store.js';
 import { migrationProvider } from './migration-provider.js';
 
 test("0006 rewrites rules stored in the first model into Deep Security's, meaning kept", async () => {
@@ -14,7 +15,7 @@ test("0006 rewrites rules stored in the first model into Deep Security's, meanin
   try {
     const migrator = new Migrator({
       db,
-      provider: migrationProvider({ idColumn: (c) => c.primaryKey().autoIncrement() }),
+      provider: migrationProvider(SQLITE_DIALECT),
     });
     assert.equal((await migrator.migrateTo('0005_firewall')).error, undefined);
     const first = (rule: Record<string, unknown>) => JSON.stringify({ description: '', ...rule });

@@ -1,5 +1,5 @@
-import type { Kysely, Migration } from 'kysely';
-import type { MigrationDialect } from './migration-dialect.js';
+import type { Migration } from 'kysely';
+import type { MigrationDb, MigrationDialect } from './migration-dialect.js';
 
 /**
  * Event epochs (issue 12): an agent numbers its events within an epoch it starts whenever its
@@ -11,12 +11,11 @@ import type { MigrationDialect } from './migration-dialect.js';
  * renamed over the old: same columns plus `epoch` ('' for events from before epochs), same ids
  * (the events API's cursors and the notifiers' positions are ids). New ids continue after the
  * highest copied one, which is the highest ever issued: events are only ever deleted oldest
- * first. Portable DDL only; an engine with identity columns must restart its id sequence after
- * the copy (the ids are copied as given).
+ * first. Portable DDL only; the ids are copied as given, so an engine whose identity column
+ * does not follow them by itself (PostgreSQL's sequence) moves it past them (syncIdentity).
  */
 export const m0011EventEpochs = (dialect: MigrationDialect): Migration => ({
-  // biome-ignore lint/suspicious/noExplicitAny: a migration sees the schema of its own time, not today's Database type
-  async up(db: Kysely<any>) {
+  async up(db: MigrationDb) {
     await db.schema
       .createTable('events_by_epoch')
       .addColumn('id', 'integer', dialect.idColumn)
@@ -40,5 +39,6 @@ export const m0011EventEpochs = (dialect: MigrationDialect): Migration => ({
       .execute();
     await db.schema.dropTable('events').execute();
     await db.schema.alterTable('events_by_epoch').renameTo('events').execute();
+    await dialect.syncIdentity(db, 'events');
   },
 });

@@ -1,12 +1,19 @@
 import type { ColumnDefinitionBuilder, Kysely } from 'kysely';
 
 /**
- * What differs between engines in DDL, as capabilities rather than `if (postgres)` branches.
- * Only the surrogate key does: SQLite's `INTEGER PRIMARY KEY AUTOINCREMENT` (never reuses an
- * id, unlike a bare rowid) versus PostgreSQL's identity column.
+ * What differs between engines in DDL, as capabilities rather than `if (postgres)` branches:
+ * the surrogate key, SQLite's `INTEGER PRIMARY KEY AUTOINCREMENT` (never reuses an id, unlike a
+ * bare rowid) versus PostgreSQL's identity column, and so what must follow rows inserted with
+ * their ids given.
  */
 export interface MigrationDialect {
   readonly idColumn: (col: ColumnDefinitionBuilder) => ColumnDefinitionBuilder;
+  /**
+   * After rows were inserted with their ids given (a table rebuilt by a migration, `db copy`),
+   * makes the next generated id of `table` follow the largest one. SQLite's AUTOINCREMENT does
+   * so by itself; a PostgreSQL identity column's sequence does not move.
+   */
+  syncIdentity(db: MigrationDb, table: string): Promise<void>;
 }
 
 /**
