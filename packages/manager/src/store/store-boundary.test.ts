@@ -18,13 +18,18 @@ function sources(dir: string, out: string[] = []): string[] {
 
 const files = sources(SRC).map((p) => ({ path: relative(SRC, p), text: readFileSync(p, 'utf8') }));
 const inStore = (f: { path: string }) => f.path.startsWith('store/');
+/**
+ * Test support, not the product: the PostgreSQL test server administers the server it started
+ * (creates databases, reads rows behind the manager's back to check what it stored).
+ */
+const isTestSupport = (f: { path: string }) => f.path.startsWith('testing/');
 /** Module specifiers: `from '…'`, `import '…'` and `import('…')`. */
 const importsOf = (text: string) =>
   [...text.matchAll(/\bfrom\s+'([^']+)'|\bimport\s*\(?\s*'([^']+)'/g)].map((m) => m[1] ?? m[2]!);
 
 test('the store is the one place that speaks SQL: nothing outside store/ imports kysely or a driver', () => {
   const offenders = files
-    .filter((f) => !inStore(f))
+    .filter((f) => !inStore(f) && !isTestSupport(f))
     .filter((f) => importsOf(f.text).some((m) => m === 'kysely' || m === 'better-sqlite3' || m === 'pg'))
     .map((f) => f.path);
   assert.deepEqual(offenders, []);
