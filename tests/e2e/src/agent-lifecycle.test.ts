@@ -33,6 +33,9 @@ describe('agent life cycle: deactivation both ways, deletion', () => {
     agents.push(a);
     return a;
   };
+  /** Sets who may activate through the API (`/api/systemsettings`, docs/deployment.md). */
+  const allow = async (value: string) =>
+    assert.equal((await m.api('POST', `/api/systemsettings/${ALLOW}`, { value })).status, 200);
   /** A heartbeat with the certificate `state` held (kept as files), straight to the endpoint. */
   const heartbeatWith = (creds: { key: string; cert: string }) =>
     httpsJson(`https://localhost:${m.manager.heartbeatPort}/agent/v1/heartbeat`, m.manager.ca.certificatePem, {
@@ -146,7 +149,7 @@ describe('agent life cycle: deactivation both ways, deletion', () => {
         ['Off', /agent-initiated activation is Off/],
         ['For existing computers', /"For existing computers" and this host is not one the manager knows/],
       ] as const) {
-        await m.manager.store.systemSettings.set(ALLOW, value);
+        await allow(value);
         const before = await usesOfToken();
         const e = await refusal(`refused-${value.length}`);
         assert.ok(e instanceof AgentError, String(e));
@@ -155,7 +158,7 @@ describe('agent life cycle: deactivation both ways, deletion', () => {
         assert.equal(await usesOfToken(), before, 'a refused activation uses nothing of the token');
       }
     } finally {
-      await m.manager.store.systemSettings.set(ALLOW, 'For any computers');
+      await allow('For any computers');
     }
     const state = await activateTestAgent(m, { hostName: 'allowed-again' });
     assert.ok(state.isActivated());
@@ -175,7 +178,7 @@ describe('agent life cycle: deactivation both ways, deletion', () => {
     assert.equal(await statusOf(id), 'Deactivated');
     assert.equal(readFileSync(state.path('host-identity'), 'utf8'), identity, 'the reset kept the host identity');
     // "For existing computers" lets a host the manager knows come back.
-    await m.manager.store.systemSettings.set(ALLOW, 'For existing computers');
+    await allow('For existing computers');
     try {
       const again = await runCli(AGENT_BIN, [
         'activate',
@@ -192,7 +195,7 @@ describe('agent life cycle: deactivation both ways, deletion', () => {
       assert.equal(again.code, 0, again.stderr);
       assert.match(again.stdout, new RegExp(`^Activated: computer ${id} "again" \\(its record kept`));
     } finally {
-      await m.manager.store.systemSettings.set(ALLOW, 'For any computers');
+      await allow('For any computers');
     }
     assert.equal(state.activation().computerId, id);
     assert.notEqual(await statusOf(id), 'Deactivated');

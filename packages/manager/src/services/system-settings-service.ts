@@ -1,6 +1,7 @@
 import { TLS_POLICY_NAMES } from '@palisade/core';
 import { PalisadeError } from '../errors.js';
 import type { NewAuditEvent, Store } from '../store/store.js';
+import { registerAgentActivationSettings } from './agent-activation-settings.js';
 import { checkValue, type SystemSettingDefinition, SystemSettingsRegistry } from './system-settings-registry.js';
 import type { TlsPolicyService } from './tls-policy-service.js';
 
@@ -26,6 +27,7 @@ export function builtInSystemSettings(tlsPolicy: TlsPolicyService): SystemSettin
       },
     },
   });
+  registerAgentActivationSettings(registry);
   return registry;
 }
 
