@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname as osHostname } from 'node:os';
@@ -10,15 +10,19 @@ import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { type AgentEndpointDeps, createAgentEndpoint } from './agent-endpoint/agent-endpoint.js';
 import { AgentEndpointTls, agentTlsOptions, resolveStartupTlsPolicy } from './agent-endpoint/agent-endpoint-tls.js';
-import { SystemSettingTicketSecretStore, TicketKeys } from './agent-endpoint/ticket-keys.js';
+import { SealedTicketSecretStore, sealPlaintextTicketSecret } from './agent-endpoint/sealed-ticket-secret-store.js';
+import { TicketKeys } from './agent-endpoint/ticket-keys.js';
 import { createApiServer } from './api/api-server.js';
 import { DEFAULT_CONSOLE_DIR } from './api/console-static.js';
 import { ManagerNodeRegistry, type ManagerNodeTiming } from './cluster/manager-nodes.js';
 import type { DialerOptions } from './dialer/dialer.js';
 import { createManagerCommunication, type ManagerCommunication } from './dialer/manager-communication.js';
+import { DEFAULT_MASTER_KEY_FILE, loadMasterKeyFile } from './keys/master-key-file.js';
+import type { SecretBox } from './keys/secret-box.js';
 import { MANAGER_VERSION } from './manager-version.js';
 import { ManagerMetrics } from './metrics/manager-metrics.js';
 import { type Monitoring, type MonitoringOptions, startMonitoring } from './monitor/monitoring.js';
+import { sealWebhook } from './notifiers/notifier-config.js';
 import { CertificateAuthority, createCertificateAuthority } from './pki/certificate-authority.js';
 import { hashSecret, newSecret } from './secrets.js';
 import { AgentPackages } from './services/agent-packages.js';
@@ -35,6 +39,7 @@ import { TlsPolicyService } from './services/tls-policy-service.js';
 import { openStore, type StoreConnectOptions } from './store/open-store.js';
 import { redact } from './store/postgres/postgres-store.js';
 import type { Store } from './store/store.js';
+import { StoreNotFoundError } from './store/store-not-found-error.js';
 
 export interface ManagerOptions {
   /** Folder for node-local files (SQLite file, TLS server certificate). Default `./data`. */
@@ -43,6 +48,8 @@ export interface ManagerOptions {
   db?: string | undefined;
   /** `--db-password-file`: the PostgreSQL password, when the URL has none (else `PGPASSWORD`). */
   dbPasswordFile?: string | undefined;
+  /** `--master-key-file`: the key-encryption key of stored secrets; default `<dataDir>/master.key`. */
+  masterKeyFile?: string | undefined;
   /** Names the server certificate carries; agents must reach the manager by one of them. */
   hostnames?: string[] | undefined;
   apiPort?: number | undefined;
@@ -129,24 +136,98 @@ export function defaultHostnames(): string[] {
   return [...new Set([osHostname(), 'localhost'])];
 }
 
+/** Where a store and its master key are: the `--data-dir`, `--db` and `--master-key-file` options. */
+export interface StoreLocationOptions {
+  /**
+   * The master key file (the key-encryption key of the stored secrets, keys/master-key-file.ts).
+   * Default `<dataDir>/master.key`, created on the first start.
+   */
+  masterKeyFile?: string | undefined;
+  /** Make the store (and data dir) when there is none. Default true; false: StoreNotFoundError. */
+  create?: boolean | undefined;
+  /** Told what was repaired on the way (file modes tightened, plaintext secrets sealed). */
+  log?: ((message: string) => void) | undefined;
+}
+
+/** The CA private key's place, bound into its seal. */
+const CA_KEY_PURPOSE = 'certificate_authority.private_key';
+
+/**
+ * The data dir holds the store, the master key and TLS keys: 0700 from the first start, and
+ * tightened when an earlier release left it open. A shared directory (sticky bit, like /tmp)
+ * is refused rather than closed to everyone else.
+ */
+function prepareDataDir(dataDir: string, create: boolean, log: (m: string) => void): void {
+  if (!existsSync(dataDir)) {
+    if (!create)
+      throw new StoreNotFoundError(
+        `no data dir at ${dataDir}: check --data-dir (only "palisade-manager start" creates one)`,
+      );
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  }
+  const st = statSync(dataDir);
+  if (!st.isDirectory()) throw new Error(`--data-dir ${dataDir} is not a directory`);
+  if ((st.mode & 0o1000) !== 0)
+    throw new Error(`--data-dir ${dataDir} is a shared directory (sticky bit): give the manager a folder of its own`);
+  if ((st.mode & 0o077) !== 0) {
+    chmodSync(dataDir, 0o700);
+    log(`data dir ${dataDir} was readable by others (mode ${(st.mode & 0o777).toString(8)}); now 0700`);
+  }
+}
+
 /**
  * Opens the store and makes sure the things every command needs exist: schema, Base Policy,
- * manager CA. Idempotent and safe against another process doing the same.
+ * manager CA, master key. Secrets an earlier release stored in plaintext (CA key, notifier
+ * credentials, TLS ticket secret) are sealed with the master key, and the file rewritten so
+ * the plaintext lingers nowhere. Idempotent and safe against another process doing the same.
  */
 export async function openInitializedStore(
   dataDir: string,
   db?: string,
-  connect: StoreConnectOptions = {},
-): Promise<{ store: Store; ca: CertificateAuthority }> {
-  mkdirSync(dataDir, { recursive: true });
+  o: StoreLocationOptions & StoreConnectOptions = {},
+): Promise<{ store: Store; ca: CertificateAuthority; secrets: SecretBox }> {
+  const create = o.create ?? true;
+  const log = o.log ?? (() => {});
+  prepareDataDir(dataDir, create, log);
   const url = db ?? `sqlite:${join(dataDir, 'palisade.db')}`;
-  const store = openStore(url, connect);
+  const store = openStore(url, {
+    create,
+    ...(o.passwordFile !== undefined ? { passwordFile: o.passwordFile } : {}),
+  });
   try {
     await store.migrate();
     await store.policies.ensureBase(Date.now());
-    let pem = await store.certificateAuthority.get();
-    if (!pem) pem = await store.certificateAuthority.saveIfAbsent(await createCertificateAuthority(), Date.now());
-    return { store, ca: await CertificateAuthority.load(pem) };
+    const keyFile = o.masterKeyFile ?? join(dataDir, DEFAULT_MASTER_KEY_FILE);
+    // A new key is only made while nothing is sealed yet: a missing file beside sealed rows is
+    // an operator's mistake to report, never a reason to start over.
+    const key = loadMasterKeyFile(keyFile, {
+      mayCreate: !(await store.certificateAuthority.keySealed()),
+      owned: o.masterKeyFile === undefined,
+    });
+    const secrets = key.box;
+    if (key.created) log(`master key created in ${keyFile} (mode 0600); back it up apart from the database`);
+    if (key.modeFixed) log(`master key file ${keyFile} was readable by others; now 0600`);
+    const sealed =
+      Number(await store.certificateAuthority.sealPlaintext((k) => secrets.seal(k, CA_KEY_PURPOSE))) +
+      (await store.notifiers.sealPlaintext((t) => sealWebhook(secrets, t))) +
+      Number(await sealPlaintextTicketSecret(store, secrets));
+    if (sealed > 0) {
+      await store.reclaimSpace();
+      log(`${sealed} stored secret(s) sealed with master key ${secrets.keyId}`);
+    }
+    let stored = await store.certificateAuthority.get();
+    if (!stored) {
+      const fresh = await createCertificateAuthority();
+      stored = await store.certificateAuthority.saveIfAbsent(
+        { certificate: fresh.certificate, privateKey: secrets.seal(fresh.privateKey, CA_KEY_PURPOSE) },
+        Date.now(),
+      );
+    }
+    const ca = await CertificateAuthority.load({
+      certificate: stored.certificate,
+      privateKey: secrets.openText(stored.privateKey, CA_KEY_PURPOSE),
+    });
+    return { store, ca, secrets };
   } catch (e) {
     await store.close();
     throw new Error(`store ${redact(url)}: ${(e as Error).message}`);
@@ -297,7 +378,11 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
     );
   }
   const hostnames = o.hostnames && o.hostnames.length > 0 ? o.hostnames : defaultHostnames();
-  const { store, ca } = await openInitializedStore(o.dataDir, o.db, { passwordFile: o.dbPasswordFile });
+  const { store, ca, secrets } = await openInitializedStore(o.dataDir, o.db, {
+    passwordFile: o.dbPasswordFile,
+    masterKeyFile: o.masterKeyFile,
+    log: (m) => logger.warn(m),
+  });
   const servers: FastifyInstance[] = [];
   let agentTls: AgentEndpointTls | undefined;
   let monitoring: Monitoring | undefined;
@@ -320,7 +405,7 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
       ca: ca.certificatePem,
     };
     const tlsPolicy = await resolveStartupTlsPolicy(store, o.tlsPolicy, logger);
-    const tickets = await TicketKeys.open(new SystemSettingTicketSecretStore(store), logger);
+    const tickets = await TicketKeys.open(new SealedTicketSecretStore(store, secrets), logger);
     const metrics = new ManagerMetrics({
       computerStatusCounts: (t) => store.computers.statusCounts(t),
       notifierBacklog: async () => {
@@ -339,6 +424,7 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
     });
     monitoring = startMonitoring({
       store,
+      secrets,
       configurations,
       logger,
       heartbeatIntervalSeconds,
@@ -402,6 +488,7 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
     const tlsPolicyService = new TlsPolicyService(store, endpointTls);
     const api = createApiServer({
       store,
+      secrets,
       logger,
       tls: { key: tls.key, cert: chain },
       services: {

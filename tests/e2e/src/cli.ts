@@ -1,9 +1,9 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-export const MANAGER_BIN = `${root}packages/manager/bin/palisade-manager.js`;
-export const AGENT_BIN = `${root}packages/agent/bin/palisade-agent.js`;
+export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const MANAGER_BIN = `${REPO_ROOT}packages/manager/bin/palisade-manager.js`;
+export const AGENT_BIN = `${REPO_ROOT}packages/agent/bin/palisade-agent.js`;
 
 export interface CliResult {
   code: number;
@@ -34,9 +34,11 @@ export async function startManagerProcess(
   args: string[],
   timeoutMs = 60_000,
   env: Record<string, string> = {},
+  cwd?: string,
 ): Promise<{ proc: ChildProcess; banner: string; stderr: () => string; stop: () => Promise<number | null> }> {
   const proc = spawn(process.execPath, [MANAGER_BIN, 'start', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(cwd ? { cwd } : {}),
     env: { ...process.env, PALISADE_LOG_LEVEL: 'warn', ...env },
   });
   let out = '';

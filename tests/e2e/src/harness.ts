@@ -33,6 +33,8 @@ export async function startTestManager(
     dataDir?: string;
     /** Store URL; default the data dir's SQLite file. Another node of one database shares it. */
     db?: string;
+    /** Another node of one database needs the first node's master key file (docs/operations). */
+    masterKeyFile?: string;
     metricsListen?: ManagerOptions['metricsListen'];
     monitoring?: ManagerOptions['monitoring'];
     dialer?: ManagerOptions['dialer'];
@@ -49,6 +51,7 @@ export async function startTestManager(
     // The legacy alias port, should a test choose `legacy`: any free one, never a fixed 4122.
     legacyTlsPort: 0,
     ...(o.db ? { db: o.db } : {}),
+    ...(o.masterKeyFile ? { masterKeyFile: o.masterKeyFile } : {}),
     ...(o.metricsListen ? { metricsListen: o.metricsListen } : {}),
     heartbeatIntervalSeconds: o.heartbeatIntervalSeconds ?? 600,
     ...(o.monitoring ? { monitoring: o.monitoring } : {}),

@@ -160,8 +160,12 @@ describe('TLS session resumption on the agent endpoint, and its two certificates
     const session = agent.tlsSession();
     assert.ok(session);
     const creds = agent.credentials();
-    // Another node: its own data dir (its own server certificates), the same database.
-    const other = await startTestManager({ db: `sqlite:${join(m.dataDir, 'palisade.db')}` });
+    // Another node: its own data dir (its own server certificates), the same database and
+    // master key file (the ticket secret is sealed with it).
+    const other = await startTestManager({
+      db: `sqlite:${join(m.dataDir, 'palisade.db')}`,
+      masterKeyFile: join(m.dataDir, 'master.key'),
+    });
     try {
       const r = await postOffering(other.manager.heartbeatPort, creds, session);
       assert.equal(r.resumed, true, 'resumed on the other node');

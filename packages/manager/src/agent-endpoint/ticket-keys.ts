@@ -1,13 +1,11 @@
 import { hkdfSync, randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Store } from '../store/store.js';
 
 /**
  * Where the agent endpoint's TLS session-ticket secret is kept. Every manager node of one
  * database reads the same secret, so a session one node issued resumes on any other (agents
- * behind a load balancer reach whichever node). Issue 12 (secrets at rest) wraps an
- * implementation of this interface to encrypt the secret with the master key; nothing else
- * reads it.
+ * behind a load balancer reach whichever node). The manager keeps it sealed with the master
+ * key (sealed-ticket-secret-store.ts); nothing else reads it.
  */
 export interface TicketSecretStore {
   /** The stored secret (32 bytes), or null before any node created one. */
@@ -18,23 +16,6 @@ export interface TicketSecretStore {
 
 /** System setting holding the ticket secret (base64). */
 export const TICKET_SECRET_SETTING = 'agentTlsTicketSecret';
-
-/** The ticket secret as a system setting of the shared store. */
-export class SystemSettingTicketSecretStore implements TicketSecretStore {
-  constructor(private readonly store: Pick<Store, 'systemSettings'>) {}
-
-  async load(): Promise<Buffer | null> {
-    const v = await this.store.systemSettings.get(TICKET_SECRET_SETTING);
-    if (v === null) return null;
-    const b = Buffer.from(v, 'base64');
-    if (b.length !== 32) throw new Error(`system setting ${TICKET_SECRET_SETTING} is not 32 bytes of base64`);
-    return b;
-  }
-
-  async save(secret: Buffer): Promise<void> {
-    await this.store.systemSettings.set(TICKET_SECRET_SETTING, secret.toString('base64'));
-  }
-}
 
 /**
  * How long one set of ticket keys encrypts new tickets. Node holds one ticket key per context

@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { installErrorHandling } from '../http/error-handling.js';
 import { commonFastifyOptions } from '../http/fastify-options.js';
+import type { SecretBox } from '../keys/secret-box.js';
 import { ApiKeyService } from '../services/api-key-service.js';
 import type { ComputerActionsService } from '../services/computer-actions.js';
 import { ComputerLifecycleService } from '../services/computer-lifecycle.js';
@@ -55,6 +56,8 @@ export interface ApiServices {
 export interface ApiServerDeps {
   /** Reads the routes make directly (API keys, alerts, events, notifiers, Updating). */
   store: Store;
+  /** Seals the credentials of notifiers created through the API (keys/secret-box.ts). */
+  secrets: SecretBox;
   logger: Logger;
   tls: { key: string; cert: string };
   services: ApiServices;
@@ -140,7 +143,7 @@ export function createApiServer(deps: ApiServerDeps): FastifyInstance {
     apiKeyRoutes(api, new ApiKeyService(deps.store, now));
     roleRoutes(api);
     managerNodesRoutes(api, deps.store);
-    if (deps.monitoring) monitoringRoutes(api, deps.store, deps.monitoring, now);
+    if (deps.monitoring) monitoringRoutes(api, deps.store, deps.monitoring, now, deps.secrets);
     if (actions) actionsRoutes(api, actions, deps.heartbeatIntervalSeconds);
     const metrics = deps.metrics;
     if (metrics)

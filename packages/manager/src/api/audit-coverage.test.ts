@@ -155,6 +155,7 @@ describe('audit log: computer actions and VM state', () => {
     const logger = pino({ level: 'silent' });
     monitoring = startMonitoring({
       store,
+      secrets: opened.secrets,
       configurations,
       logger,
       heartbeatIntervalSeconds: 600,
@@ -180,6 +181,7 @@ describe('audit log: computer actions and VM state', () => {
     });
     const tlsPolicy = new TlsPolicyService(store, undefined);
     app = createApiServer({
+      secrets: opened.secrets,
       store,
       logger,
       tls: { key: server.privateKey, cert: server.certificate },

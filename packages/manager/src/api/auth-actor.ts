@@ -10,3 +10,12 @@ export function actorOf(req: FastifyRequest): string {
   if (req.consoleSession) return `user:${req.consoleSession.user.id}`;
   return 'unknown';
 }
+
+/**
+ * Whether the caller may see what a read-only key must not: webhook URLs beyond their origin,
+ * delivery errors word for word (they tell open ports from closed ones on hosts the manager
+ * reaches). Full-access keys and users only.
+ */
+export function seesDetails(req: FastifyRequest): boolean {
+  return (req.apiKey?.role ?? req.consoleSession?.user.role) === 'full-access';
+}

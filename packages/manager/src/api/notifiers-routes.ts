@@ -1,10 +1,12 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { PalisadeError } from '../errors.js';
+import type { SecretBox } from '../keys/secret-box.js';
 import type { Monitoring } from '../monitor/monitoring.js';
 import { NotifierBody, notifierSettingsFrom } from '../notifiers/notifier-config.js';
 import type { NotifierRecord, Store } from '../store/store.js';
 import { Nullable } from './alerts-routes.js';
+import { seesDetails } from './auth-actor.js';
 import { IdParams } from './computers-routes.js';
 
 export const NotifierView = Type.Object(
@@ -17,7 +19,10 @@ export const NotifierView = Type.Object(
     minSeverity: Type.String(),
     webhook: Type.Optional(
       Type.Object({
-        url: Type.String(),
+        url: Type.String({
+          description:
+            'user name, password and query values masked (****); read-only keys see only the scheme, host and port',
+        }),
         headers: Type.Record(Type.String(), Type.String({ description: 'values are never shown' })),
         ca: Nullable(Type.String()),
         timeoutSeconds: Type.Integer(),
@@ -38,7 +43,9 @@ export const NotifierView = Type.Object(
       delivered: Type.Integer({ description: 'alerts and events delivered since it was created' }),
       lastDeliveredAt: Nullable(Type.Number()),
       failures: Type.Integer({ description: 'consecutive failed attempts; 0 when healthy' }),
-      lastError: Nullable(Type.String()),
+      lastError: Nullable(
+        Type.String({ description: 'the reason of the last failure; read-only keys see only that it failed' }),
+      ),
       lastErrorAt: Nullable(Type.Number()),
       nextAttemptAt: Nullable(Type.Number({ description: 'while failing: when it is retried (exponential backoff)' })),
       backlog: Type.Object({
@@ -54,7 +61,15 @@ export const NotifierView = Type.Object(
 const tags = ['Notifiers'];
 const doc = (summary: string, description?: string) => ({ summary, tags, ...(description ? { description } : {}) });
 
-async function notifierView(store: Store, n: NotifierRecord) {
+/** What read-only callers see in place of a delivery error. */
+export const REDACTED_DELIVERY_ERROR = 'delivery failed (the reason is shown to full-access keys)';
+
+/**
+ * A notifier as the API shows it. Credentials never come back (header values, the URL's user
+ * name, password and query values are masked); a read-only caller sees only the webhook's
+ * origin and not the delivery error.
+ */
+async function notifierView(store: Store, n: NotifierRecord, details: boolean) {
   const s = n.settings;
   return {
     ID: n.id,
@@ -66,8 +81,10 @@ async function notifierView(store: Store, n: NotifierRecord) {
     ...(s.kind === 'webhook'
       ? {
           webhook: {
-            ...s.webhook,
-            headers: Object.fromEntries(Object.keys(s.webhook.headers).map((k) => [k, '(set)'])),
+            url: details ? s.webhook.url : new URL(s.webhook.url).origin,
+            headers: Object.fromEntries(s.webhook.headerNames.map((k) => [k, '(set)'])),
+            ca: s.webhook.ca,
+            timeoutSeconds: s.webhook.timeoutSeconds,
           },
         }
       : { syslog: s.syslog }),
@@ -76,7 +93,7 @@ async function notifierView(store: Store, n: NotifierRecord) {
       delivered: n.deliveredCount,
       lastDeliveredAt: n.lastDeliveredAt,
       failures: n.failures,
-      lastError: n.lastError,
+      lastError: n.lastError === null || details ? n.lastError : REDACTED_DELIVERY_ERROR,
       lastErrorAt: n.lastErrorAt,
       nextAttemptAt: n.failures > 0 ? n.nextAttemptAt : null,
       backlog: await store.notifiers.backlog(n),
@@ -88,13 +105,20 @@ async function notifierView(store: Store, n: NotifierRecord) {
  * `/api/notifiers`: receivers of alerts and events (webhook, syslog). A new notifier delivers
  * what is stored from its creation on; docs/monitoring.md has examples.
  */
-export function notifiersRoutes(app: FastifyInstance, store: Store, monitoring: Monitoring, now: () => number): void {
+export function notifiersRoutes(
+  app: FastifyInstance,
+  store: Store,
+  monitoring: Monitoring,
+  now: () => number,
+  secrets: SecretBox,
+): void {
   app.get(
     '/api/notifiers',
     { schema: { ...doc('List notifiers'), response: { 200: Type.Object({ notifiers: Type.Array(NotifierView) }) } } },
-    async () => {
+    async (req) => {
       const all = await store.notifiers.list();
-      return { notifiers: await Promise.all(all.map((n) => notifierView(store, n))) };
+      const details = seesDetails(req);
+      return { notifiers: await Promise.all(all.map((n) => notifierView(store, n, details))) };
     },
   );
 
@@ -111,7 +135,7 @@ export function notifiersRoutes(app: FastifyInstance, store: Store, monitoring: 
       },
     },
     async (req, reply) => {
-      const r = notifierSettingsFrom(req.body);
+      const r = notifierSettingsFrom(req.body, secrets);
       if ('problem' in r) throw new PalisadeError('NOTIFIER_CONFIG_INVALID', r.problem);
       const n = await store.notifiers.create({
         name: req.body.name,
@@ -121,7 +145,7 @@ export function notifiersRoutes(app: FastifyInstance, store: Store, monitoring: 
       });
       if (n === 'name-taken') throw new PalisadeError('NOTIFIER_NAME_TAKEN', `"${req.body.name}"`);
       req.log.info({ notifier: n.id, name: n.name, kind: n.settings.kind }, 'notifier created');
-      return reply.status(201).send(await notifierView(store, n));
+      return reply.status(201).send(await notifierView(store, n, seesDetails(req)));
     },
   );
 
@@ -140,7 +164,7 @@ export function notifiersRoutes(app: FastifyInstance, store: Store, monitoring: 
     async (req) => {
       const n = await store.notifiers.get(Number(req.params.id));
       if (!n) throw new PalisadeError('NOTIFIER_NOT_FOUND', req.params.id);
-      return notifierView(store, n);
+      return notifierView(store, n, seesDetails(req));
     },
   );
 

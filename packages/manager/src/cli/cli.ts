@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { DEFAULT_DIALER_CONCURRENCY, MAX_DIALER_CONCURRENCY } from '../dialer/dialer.js';
 import {
   defaultHostnames,
@@ -8,6 +9,7 @@ import {
 } from '../manager.js';
 import { hashSecret, newSecret } from '../secrets.js';
 import { type Out, parseOptions, parsePort, parsePositiveInt, UsageError } from './arguments.js';
+import { openCommandStore, STORE_OPTIONS, type StoreOptionValues } from './command-store.js';
 import {
   apikeyList,
   apikeyRevoke,
@@ -17,7 +19,6 @@ import {
   tokenRevoke,
 } from './credential-commands.js';
 import { dbCopy } from './db-commands.js';
-import { openCliStore, STORE_OPTIONS } from './store-options.js';
 import { parseTlsPolicyOption, tlsCheck, tlsSet } from './tls-commands.js';
 import { userCommand } from './user-commands.js';
 
@@ -91,6 +92,13 @@ Store options (every command):
   --db-password-file FILE
                       the PostgreSQL password (first line), when the URL has none;
                       else PGPASSWORD
+  --master-key-file PATH
+                      the key that encrypts the stored secrets (CA key, notifier
+                      credentials, TLS ticket secret); default DATA_DIR/master.key, made
+                      on the first start (mode 0600). Back it up apart from the database;
+                      every manager of one database needs the same file.
+Only "start" creates a store: the other commands refuse a --data-dir or --db where there is
+none.
 
 start options:
   --hostname NAME     a name agents use to reach this manager; repeat for several. The TLS
@@ -216,6 +224,7 @@ async function start(args: string[], out: Out): Promise<number> {
     dataDir: v['data-dir'] ?? 'data',
     db: v.db,
     dbPasswordFile: v['db-password-file'],
+    masterKeyFile: v['master-key-file'],
     hostnames: hostnames ?? defaultHostnames(),
     apiPort: parsePort('api-port', v['api-port'], 4119),
     heartbeatPort: parsePort('heartbeat-port', v['heartbeat-port'], 4120),
@@ -236,7 +245,7 @@ async function start(args: string[], out: Out): Promise<number> {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
-  out.stdout(banner(m, (await m.agentPackages.list()).length));
+  out.stdout(banner(m, (await m.agentPackages.list()).length, storeArguments(v)));
   await stopped;
   out.stderr('palisade-manager: stopping\n');
   await m.close();
@@ -251,7 +260,23 @@ function parseListen(name: string, v: string | undefined): { host: string; port:
   return { host: (m[1] ?? m[3])!, port: parsePort(name, m[2] ?? m[4], 0) };
 }
 
-function banner(m: RunningManager, packages: number): string {
+/** A word for a POSIX shell: as is when it is safe, else single-quoted. */
+function shellWord(s: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The store options a command run from anywhere needs to reach the store this manager uses:
+ * the data dir as an absolute path, and `--db` and `--master-key-file` when they were given.
+ */
+function storeArguments(v: StoreOptionValues): string {
+  const args = [`--data-dir ${shellWord(resolve(v['data-dir'] ?? 'data'))}`];
+  if (v.db !== undefined) args.push(`--db ${shellWord(v.db)}`);
+  if (v['master-key-file'] !== undefined) args.push(`--master-key-file ${shellWord(resolve(v['master-key-file']))}`);
+  return args.join(' ');
+}
+
+function banner(m: RunningManager, packages: number, storeArgs: string): string {
   const host = m.hostnames[0]!;
   const lines = [
     '',
@@ -267,10 +292,11 @@ function banner(m: RunningManager, packages: number): string {
     lines.push(`  Admin API key (shown once, stored hashed): ${m.firstRun.apiKey}`);
   } else {
     lines.push(
-      '  Admin API key:  created on first start; make another with "palisade-manager apikey create --name NAME"',
+      `  Admin API key:  created on first start; make another with "npx palisade-manager apikey create --name NAME ${storeArgs}"`,
     );
   }
-  const token = m.firstRun.activationToken ?? '"$(npx palisade-manager token create --policy \'Base Policy\')"';
+  const token =
+    m.firstRun.activationToken ?? `"$(npx palisade-manager token create --policy 'Base Policy' ${storeArgs})"`;
   lines.push(
     '',
     m.firstRun.activationToken
@@ -297,7 +323,7 @@ async function apikeyCreate(args: string[], out: Out): Promise<number> {
   const role = v.role ?? 'full-access';
   if (role !== 'full-access' && role !== 'read-only')
     throw new UsageError(`apikey create: --role "${role}" must be full-access or read-only`);
-  const { store } = await openCliStore(v);
+  const { store } = await openCommandStore(v, out.stderr);
   try {
     const key = newSecret('apikey');
     const rec = await store.apiKeys.create({
@@ -317,7 +343,7 @@ async function apikeyCreate(args: string[], out: Out): Promise<number> {
 
 async function caFingerprint(args: string[], out: Out): Promise<number> {
   const v = parseOptions('ca fingerprint', args, { ...STORE_OPTIONS });
-  const { store, ca } = await openCliStore(v);
+  const { store, ca } = await openCommandStore(v, out.stderr);
   await store.close();
   out.stdout(`${ca.fingerprint}\n`);
   return 0;

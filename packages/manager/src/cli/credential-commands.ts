@@ -12,7 +12,7 @@ import {
 } from '../services/credentials.js';
 import { createDeploymentScript } from '../services/deployment-service.js';
 import { parseDuration, parseOptions, parsePort, parsePositiveInt, UsageError } from './arguments.js';
-import { openCliStore, STORE_OPTIONS, type StoreOptionValues } from './store-options.js';
+import { openCommandStore, STORE_OPTIONS, type StoreOptionValues } from './command-store.js';
 
 type Out = { stdout: (s: string) => void; stderr: (s: string) => void };
 
@@ -25,7 +25,7 @@ async function withStore<T>(
   v: StoreOptionValues,
   fn: (s: Awaited<ReturnType<typeof openInitializedStore>>) => Promise<T>,
 ) {
-  const opened = await openCliStore(v);
+  const opened = await openCommandStore(v, (s) => process.stderr.write(s));
   try {
     return await fn(opened);
   } finally {

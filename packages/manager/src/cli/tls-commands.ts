@@ -6,7 +6,7 @@ import {
 } from '../agent-endpoint/agent-endpoint-tls.js';
 import { formatTlsPreflightReport, tlsPreflightReport } from '../services/tls-preflight-report.js';
 import { parseOptions, UsageError } from './arguments.js';
-import { openCliStore, STORE_OPTIONS } from './store-options.js';
+import { openCommandStore, STORE_OPTIONS } from './command-store.js';
 
 type Out = { stdout: (s: string) => void; stderr: (s: string) => void };
 
@@ -30,7 +30,7 @@ export async function tlsCheck(args: string[], out: Out): Promise<number> {
     json: { type: 'boolean' },
   });
   const given = v.policy === undefined ? undefined : parseTlsPolicyOption('policy', v.policy);
-  const { store } = await openCliStore(v);
+  const { store } = await openCommandStore(v, out.stderr);
   try {
     const stored = await store.systemSettings.get(TLS_POLICY_SETTING);
     const current = stored !== null && isTlsPolicyName(stored) ? stored : 'modern';
@@ -59,7 +59,7 @@ export async function tlsSet(args: string[], out: Out): Promise<number> {
   if (v.policy === undefined)
     throw new UsageError(`tls set: --policy NAME is required (${TLS_POLICY_NAMES.join(', ')})`);
   const policy = parseTlsPolicyOption('policy', v.policy);
-  const { store } = await openCliStore(v);
+  const { store } = await openCommandStore(v, out.stderr);
   try {
     const before = await store.systemSettings.get(TLS_POLICY_SETTING);
     await store.systemSettings.set(TLS_POLICY_SETTING, policy);

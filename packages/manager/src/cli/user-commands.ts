@@ -1,8 +1,8 @@
 import { PalisadeError } from '../errors.js';
 import { ConsoleAuthService } from '../services/console-auth-service.js';
 import { type Out, parseOptions, UsageError } from './arguments.js';
+import { openCommandStore, STORE_OPTIONS, type StoreOptionValues } from './command-store.js';
 import { readSecret } from './read-secret.js';
-import { openCliStore, STORE_OPTIONS, type StoreOptionValues } from './store-options.js';
 
 /** The CLI acts on the host, as whoever can read the store: audited as `cli`. */
 const ACTOR = 'cli';
@@ -34,7 +34,7 @@ export async function userCommand(
     sub === 'create' || sub === 'password'
       ? await secret(`Password for console user "${name}" (at least 12 characters): `, true)
       : '';
-  const { store } = await openCliStore(v as StoreOptionValues);
+  const { store } = await openCommandStore(v as StoreOptionValues, out.stderr);
   try {
     const auth = new ConsoleAuthService(store);
     if (sub === 'list') {

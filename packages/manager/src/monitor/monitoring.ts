@@ -1,5 +1,6 @@
 import { offlineSweepIntervalMs } from '@palisade/core';
 import type { Logger } from 'pino';
+import type { SecretBox } from '../keys/secret-box.js';
 import { NotifierDispatcher } from '../notifiers/notifier-dispatcher.js';
 import type { ConfigurationService } from '../services/configuration-service.js';
 import type { Store } from '../store/store.js';
@@ -28,6 +29,8 @@ export interface Monitoring {
 
 export function startMonitoring(o: {
   store: Store;
+  /** Opens the notifiers' sealed credentials. */
+  secrets: SecretBox;
   configurations: ConfigurationService;
   logger: Logger;
   heartbeatIntervalSeconds: number;
@@ -39,6 +42,7 @@ export function startMonitoring(o: {
   const logger = o.logger.child({ component: 'monitor' });
   const notifiers = new NotifierDispatcher({
     store,
+    secrets: o.secrets,
     logger,
     manager: o.manager,
     ...(o.options?.notifierRetryBaseMs !== undefined ? { retryBaseMs: o.options.notifierRetryBaseMs } : {}),

@@ -1,7 +1,8 @@
 import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { type Static, Type } from '@sinclair/typebox';
-import type { NotifierSettings, Severity } from '../store/store.js';
+import type { SecretBox } from '../keys/secret-box.js';
+import type { NotifierSettings, Severity, WebhookSettings, WebhookTarget } from '../store/store.js';
 
 /** Severities in rising order; alerts use `warning` and `critical`, agent events all four. */
 export const SEVERITIES = ['info', 'warning', 'error', 'critical'] as const satisfies readonly Severity[];
@@ -81,11 +82,50 @@ function pemProblem(pem: string): string | null {
   }
 }
 
+/** The purpose a webhook's URL and headers are sealed for (SecretBox additional data). */
+const WEBHOOK_SECRET_PURPOSE = 'notifiers.webhook';
+
+/**
+ * A URL as the API shows it once stored: user name, password and query values masked, so a
+ * token in any of them is never shown again (the path is shown: it names the receiver).
+ */
+export function maskedUrl(href: string): string {
+  const url = new URL(href);
+  if (url.username) url.username = '****';
+  if (url.password) url.password = '****';
+  if (url.search) {
+    const masked = [...url.searchParams.keys()].map((k) => `${encodeURIComponent(k)}=****`).join('&');
+    url.search = masked;
+  }
+  return url.href;
+}
+
+/** Seals a webhook's URL and header values with the master key; the masked URL and header names stay readable. */
+export function sealWebhook(
+  box: SecretBox,
+  target: WebhookTarget,
+): Pick<WebhookSettings, 'url' | 'headerNames' | 'secret'> {
+  return {
+    url: maskedUrl(target.url),
+    headerNames: Object.keys(target.headers),
+    secret: box.seal(JSON.stringify(target), WEBHOOK_SECRET_PURPOSE),
+  };
+}
+
+/** The URL and header values a webhook sends with, opened from what is stored. */
+export function openWebhook(box: SecretBox, w: WebhookSettings): WebhookTarget {
+  return JSON.parse(box.openText(w.secret, WEBHOOK_SECRET_PURPOSE)) as WebhookTarget;
+}
+
 /**
  * Checks what the schema cannot (the section matches the kind, the URL, the CA) and fills in
- * defaults. Returns the reason a body is unusable, or the settings to store.
+ * defaults, sealing the webhook's URL and headers with `box`. Returns the reason a body is
+ * unusable, or the settings to store.
  */
-export function notifierSettingsFrom(body: NotifierBody): { settings: NotifierSettings } | { problem: string } {
+export function notifierSettingsFrom(
+  body: NotifierBody,
+  box: SecretBox,
+): { settings: NotifierSettings } | { problem: string } {
   const common = { sources: body.sources ?? ['alerts', 'events'], minSeverity: body.minSeverity ?? 'info' } as const;
   if (body.kind === 'webhook') {
     const w = body.webhook;
@@ -99,8 +139,10 @@ export function notifierSettingsFrom(body: NotifierBody): { settings: NotifierSe
     }
     if (url.protocol !== 'https:' && url.protocol !== 'http:')
       return { problem: `webhook.url must be http:// or https://, got ${url.protocol}` };
-    for (const h of Object.keys(w.headers ?? {})) {
+    for (const [h, value] of Object.entries(w.headers ?? {})) {
       if (FORBIDDEN_HEADERS.has(h.toLowerCase())) return { problem: `webhook.headers may not set "${h}"` };
+      // RFC 9110 §5.5: a field value holds no CR, LF or NUL; one would split the request (header injection).
+      if (/[\r\n\0]/.test(value)) return { problem: `webhook.headers.${h} contains a line break or NUL` };
     }
     if (w.ca !== undefined) {
       if (url.protocol !== 'https:') return { problem: 'webhook.ca applies to https:// URLs only' };
@@ -111,7 +153,11 @@ export function notifierSettingsFrom(body: NotifierBody): { settings: NotifierSe
       settings: {
         ...common,
         kind: 'webhook',
-        webhook: { url: url.href, headers: w.headers ?? {}, ca: w.ca ?? null, timeoutSeconds: w.timeoutSeconds ?? 10 },
+        webhook: {
+          ...sealWebhook(box, { url: url.href, headers: w.headers ?? {} }),
+          ca: w.ca ?? null,
+          timeoutSeconds: w.timeoutSeconds ?? 10,
+        },
       },
     };
   }

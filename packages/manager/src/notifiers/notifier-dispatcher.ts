@@ -1,14 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { SecretBox } from '../keys/secret-box.js';
 import type { NotifierRecord, Store } from '../store/store.js';
 import { alertNotification, eventNotification, type Notification } from './notification.js';
-import { severityRank } from './notifier-config.js';
+import { openWebhook, severityRank } from './notifier-config.js';
 import { DeliveryError, type NotifierTransport } from './notifier-transport.js';
 import { SyslogSender } from './syslog-sender.js';
 import { WebhookSender } from './webhook-sender.js';
 
 export interface NotifierDispatcherOptions {
   store: Store;
+  /** Opens the webhooks' sealed URLs and headers. */
+  secrets: SecretBox;
   logger: Logger;
   /** This manager's host name, named in every message. */
   manager: string;
@@ -125,7 +128,12 @@ export class NotifierDispatcher {
     const transport =
       this.o.transportFor?.(n) ??
       (n.settings.kind === 'webhook'
-        ? new WebhookSender(n.settings.webhook, this.o.manager, `palisade-manager/${version}`)
+        ? new WebhookSender(
+            n.settings.webhook,
+            openWebhook(this.o.secrets, n.settings.webhook),
+            this.o.manager,
+            `palisade-manager/${version}`,
+          )
         : new SyslogSender(n.settings.syslog, this.o.manager, version));
     this.transports.set(n.id, { updatedAt: n.updatedAt, transport });
     return transport;

@@ -1,6 +1,6 @@
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import type { WebhookSettings } from '../store/store.js';
+import type { WebhookSettings, WebhookTarget } from '../store/store.js';
 import { type Notification, notificationJson } from './notification.js';
 import { DeliveryError, type NotifierTransport } from './notifier-transport.js';
 
@@ -15,11 +15,12 @@ export class WebhookSender implements NotifierTransport {
   private readonly url: URL;
 
   constructor(
-    private readonly s: WebhookSettings,
+    private readonly s: Pick<WebhookSettings, 'ca' | 'timeoutSeconds'>,
+    private readonly target: WebhookTarget,
     private readonly manager: string,
     private readonly userAgent: string,
   ) {
-    this.url = new URL(s.url);
+    this.url = new URL(target.url);
     this.agent =
       this.url.protocol === 'https:'
         ? new HttpsAgent({ keepAlive: true, maxSockets: 1, ...(s.ca ? { ca: s.ca } : {}) })
@@ -47,7 +48,7 @@ export class WebhookSender implements NotifierTransport {
           agent: this.agent,
           timeout: this.s.timeoutSeconds * 1000,
           headers: {
-            ...this.s.headers,
+            ...this.target.headers,
             'content-type': 'application/json',
             'content-length': String(body.length),
             'user-agent': this.userAgent,

@@ -154,6 +154,10 @@ export class KyselyStore extends RepositorySet implements Store {
     return this.db.destroy();
   }
 
+  reclaimSpace(): Promise<void> {
+    return this.dialect.reclaimSpace(this.db);
+  }
+
   transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T> {
     return this.session.atomically((trx) => fn(new KyselyTransaction(trx, this.session.within(trx))));
   }

@@ -12,17 +12,18 @@ export const isPostgresUrl = (url: string): boolean => /^postgres(ql)?:\/\//.tes
 /**
  * Opens the store named by a URL: `sqlite:PATH` (or a bare path) for the embedded store,
  * `postgres://USER@HOST:PORT/DB` (or `postgresql://`) for a database several manager nodes
- * share (docs/scale-out.md).
+ * share (docs/scale-out.md). `create` (default true): make a SQLite store when there is none;
+ * false throws StoreNotFoundError.
  */
-export function openStore(url: string, o: StoreConnectOptions = {}): Store {
+export function openStore(url: string, o: StoreConnectOptions & { create?: boolean } = {}): Store {
   return openKyselyStore(url, o);
 }
 
 /** {@link openStore}, as the implementation: for what works below the repositories (db copy). */
-export function openKyselyStore(url: string, o: StoreConnectOptions = {}): KyselyStore {
-  if (isPostgresUrl(url)) return openPostgresStore(url, o);
+export function openKyselyStore(url: string, o: StoreConnectOptions & { create?: boolean } = {}): KyselyStore {
+  if (isPostgresUrl(url)) return openPostgresStore(url, { passwordFile: o.passwordFile, poolSize: o.poolSize });
   if (o.passwordFile) throw new Error('--db-password-file is for a postgres:// --db only');
-  return openSqliteStore(sqliteFile(url));
+  return openSqliteStore(sqliteFile(url), { create: o.create ?? true });
 }
 
 /** The file of a `sqlite:PATH` URL (or a bare path). */

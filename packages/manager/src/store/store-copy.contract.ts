@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import type { SealedSecret } from '../keys/secret-box.js';
 import { type StoreEngine, sqliteEngine, type TestDatabase } from '../testing/store-engines.js';
 import type { KyselyStore } from './kysely-store.js';
 import { COPIED_TABLES, copyStore } from './store-copy.js';
@@ -22,7 +23,8 @@ export const storeCopyContract = (engine: StoreEngine) =>
       from = source.store;
       to = target.store;
       const now = 1_700_000_000_000;
-      await from.certificateAuthority.saveIfAbsent({ certificate: 'CERT', privateKey: 'KEY' }, now);
+      // The store copies the sealed key as it is: a contract test needs no real seal.
+      await from.certificateAuthority.saveIfAbsent({ certificate: 'CERT', privateKey: 'KEY' as SealedSecret }, now);
       const base = await from.policies.ensureBase(now);
       const a = await from.policies.create({ parentId: base.id, name: 'A', description: '', now });
       const b = await from.policies.create({ parentId: base.id, name: 'B', description: '', now });

@@ -1,4 +1,6 @@
+import type { Kysely } from 'kysely';
 import type { MigrationDialect } from './migrations/migration-dialect.js';
+import type { Database } from './schema.js';
 
 /**
  * What differs between SQL engines, as capabilities rather than `if (postgres)` branches (the
@@ -16,4 +18,9 @@ export interface StoreDialect extends MigrationDialect {
    * matches and is simply not returned.
    */
   readonly rowLocking: boolean;
+  /**
+   * Rewrites the storage so that deleted and overwritten values leave nothing behind in free
+   * pages or a log (after plaintext secrets were sealed in place). Outside any transaction.
+   */
+  reclaimSpace(db: Kysely<Database>): Promise<void>;
 }

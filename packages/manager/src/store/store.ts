@@ -69,6 +69,7 @@ export type {
   Severity,
   SyslogSettings,
   WebhookSettings,
+  WebhookTarget,
 } from './repositories/notifier-repository.js';
 export type { OperationRecord } from './repositories/operation-repository.js';
 export type { PolicyRecord } from './repositories/policy-repository.js';
@@ -143,4 +144,10 @@ export interface Store extends Repositories {
    */
   transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T>;
   counters(): StoreCounters;
+  /**
+   * Rewrites the database so that deleted and overwritten values (plaintext secrets sealed in
+   * place on upgrade) linger in no free page or log. Slow on a big database: for one-off
+   * maintenance, never on a request path.
+   */
+  reclaimSpace(): Promise<void>;
 }

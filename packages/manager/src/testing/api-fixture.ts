@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { createApiServer } from '../api/api-server.js';
+import type { SecretBox } from '../keys/secret-box.js';
 import { openInitializedStore } from '../manager.js';
+import { startMonitoring } from '../monitor/monitoring.js';
 import { hashSecret, newSecret } from '../secrets.js';
 import { ConfigurationService } from '../services/configuration-service.js';
 import { ConsoleAuthService } from '../services/console-auth-service.js';
@@ -26,6 +28,8 @@ import { recordTestHeartbeat } from './record-test-heartbeat.js';
 export interface ApiFixture {
   app: FastifyInstance;
   store: Store;
+  /** The master key the store's secrets are sealed with. */
+  secrets: SecretBox;
   configurations: ConfigurationService;
   keys: { full: string; readOnly: string; fullId: number; readOnlyId: number };
   /** JSON request with the full-access key unless `key` says otherwise (null: no key). A string body is sent verbatim. */
@@ -51,19 +55,35 @@ export interface ApiFixtureOptions {
   beforeReady?: (app: FastifyInstance) => void;
   /** The built console to serve at `/` (default: none, so `/` says it is not built). */
   consoleDir?: string;
+  /** Also the monitor's routes (alerts, events, notifiers); its timers wait an hour. */
+  monitoring?: boolean;
 }
 
 export async function startApiFixture(o: ApiFixtureOptions = {}): Promise<ApiFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'palisade-api-'));
-  const { store, ca } = await openInitializedStore(dir);
+  const { store, ca, secrets } = await openInitializedStore(dir);
   const server = await ca.issueServerCertificate(['localhost']);
   const configurations = new ConfigurationService(600);
   const now = o.now ?? Date.now;
   const tlsPolicy = new TlsPolicyService(store, undefined, now);
+  const logger = pino({ level: process.env.PALISADE_TEST_LOG ?? 'silent' });
+  const monitoring = o.monitoring
+    ? startMonitoring({
+        store,
+        secrets,
+        configurations,
+        logger,
+        heartbeatIntervalSeconds: 600,
+        manager: 'test',
+        options: { sweepIntervalMs: 3_600_000, notifierPollMs: 3_600_000 },
+      })
+    : undefined;
   const app = createApiServer({
     store,
-    logger: pino({ level: process.env.PALISADE_TEST_LOG ?? 'silent' }),
+    secrets,
+    logger,
     tls: { key: server.privateKey, cert: server.certificate },
+    monitoring,
     services: {
       policies: new PolicyService(store, configurations, { now }),
       firewall: new FirewallService(store, configurations, { now }),
@@ -94,6 +114,7 @@ export async function startApiFixture(o: ApiFixtureOptions = {}): Promise<ApiFix
   return {
     app,
     store,
+    secrets,
     configurations,
     keys: { full: full.secret, readOnly: readOnly.secret, fullId: full.id, readOnlyId: readOnly.id },
     async request(method, url, body, ro = {}) {
@@ -123,6 +144,7 @@ export async function startApiFixture(o: ApiFixtureOptions = {}): Promise<ApiFix
     },
     async close() {
       await app.close();
+      await monitoring?.close();
       await store.close();
       rmSync(dir, { recursive: true, force: true });
     },

@@ -1,4 +1,5 @@
 import type { Selectable } from 'kysely';
+import type { SealedSecret } from '../../keys/secret-box.js';
 import { num, numOrNull } from '../column-values.js';
 import type { Database } from '../schema.js';
 import { Repository } from './repository.js';
@@ -6,9 +7,20 @@ import { Repository } from './repository.js';
 /** Severities of alerts (`warning`, `critical`) and agent events (all four). */
 export type Severity = 'info' | 'warning' | 'error' | 'critical';
 
-export interface WebhookSettings {
+/** A webhook's URL and extra header values: what its sender uses, never stored in plaintext. */
+export interface WebhookTarget {
   url: string;
   headers: Record<string, string>;
+}
+
+/** A webhook as stored: its URL and header values only sealed, with a masked URL to show. */
+export interface WebhookSettings {
+  /** The URL as the API shows it: its password and query values masked. */
+  url: string;
+  /** Names of the extra request headers (their values are in `secret`). */
+  headerNames: string[];
+  /** The {@link WebhookTarget} as JSON, sealed with the master key. */
+  secret: SealedSecret;
   ca: string | null;
   timeoutSeconds: number;
 }
@@ -225,6 +237,35 @@ export class NotifierRepository extends Repository {
       .where('lease_owner', '=', owner)
       .executeTakeFirst();
     return Number(r.numUpdatedRows) === 1;
+  }
+
+  /**
+   * Rewrites webhooks stored with a plaintext URL and headers (by a manager from before secrets
+   * were sealed) into the sealed form `seal` makes; returns how many were rewritten.
+   */
+  sealPlaintext(
+    seal: (target: WebhookTarget) => Pick<WebhookSettings, 'url' | 'headerNames' | 'secret'>,
+  ): Promise<number> {
+    return this.session.atomically(async (db) => {
+      const rows = await db.selectFrom('notifiers').select(['id', 'config']).where('kind', '=', 'webhook').execute();
+      let sealed = 0;
+      for (const r of rows) {
+        const config = JSON.parse(r.config) as { webhook: Record<string, unknown> };
+        const w = config.webhook;
+        if (typeof w.secret === 'string') continue;
+        const target: WebhookTarget = { url: String(w.url), headers: (w.headers ?? {}) as Record<string, string> };
+        const { headers: _plaintext, ...rest } = w;
+        config.webhook = { ...rest, ...seal(target) };
+        await db
+          .updateTable('notifiers')
+          .set({ config: JSON.stringify(config) })
+          .where('id', '=', r.id)
+          .where('config', '=', r.config)
+          .execute();
+        sealed += 1;
+      }
+      return sealed;
+    });
   }
 
   async recordFailure(

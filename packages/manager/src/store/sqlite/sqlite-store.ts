@@ -1,8 +1,10 @@
+import { chmodSync, closeSync, existsSync, openSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
+import { Kysely, SqliteDialect, sql } from 'kysely';
 import { KyselyStore } from '../kysely-store.js';
 import type { Database as Schema } from '../schema.js';
 import type { StoreDialect } from '../store-dialect.js';
+import { StoreNotFoundError } from '../store-not-found-error.js';
 import { StatementCache } from './statement-cache.js';
 
 /** SQLite's capabilities (see StoreDialect). */
@@ -12,14 +14,45 @@ export const SQLITE_DIALECT: StoreDialect = {
   idColumn: (c) => c.primaryKey().autoIncrement(),
   rowLocking: false,
   syncIdentity: async () => {},
+  async reclaimSpace(db) {
+    // VACUUM rebuilds the file from the live rows only; the checkpoint then empties the WAL,
+    // which held the old pages and the rebuilt ones.
+    await sql`vacuum`.execute(db);
+    await sql`pragma wal_checkpoint(TRUNCATE)`.execute(db);
+  },
 };
 
 /**
- * The embedded store: one SQLite file. WAL lets API reads run while a heartbeat writes, and
+ * The database file and its WAL and shared-memory files: 0600, the store holding what an
+ * attacker wants (hashes, alerts, sealed secrets). SQLite gives the -wal and -shm files the
+ * main file's mode (os_unix.c, findCreateFileMode), so creating the main file 0600 covers
+ * them; files a release before this one left 0644 are tightened here.
+ */
+function prepareFile(file: string, create: boolean): void {
+  if (!existsSync(file)) {
+    if (!create)
+      throw new StoreNotFoundError(
+        `no store at ${file}: check --data-dir and --db (only "palisade-manager start" creates a store)`,
+      );
+    closeSync(openSync(file, 'a', 0o600));
+  }
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      if ((statSync(f).mode & 0o077) !== 0) chmodSync(f, 0o600);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+  }
+}
+
+/**
+ * The embedded store: one SQLite file, created when absent unless `create` is false (then
+ * {@link StoreNotFoundError}). WAL lets API reads run while a heartbeat writes, and
  * `busy_timeout` makes a second process (the CLI beside a running manager) wait for the write
  * lock instead of failing with SQLITE_BUSY.
  */
-export function openSqliteStore(file: string): KyselyStore {
+export function openSqliteStore(file: string, o: { create?: boolean } = {}): KyselyStore {
+  if (file !== ':memory:') prepareFile(file, o.create ?? true);
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   // FULL: a heartbeat's events are acknowledged to the agent (which then deletes them) only

@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { openWebhook } from '../notifiers/notifier-config.js';
+import { type ApiFixture, startApiFixture } from '../testing/api-fixture.js';
+import { errorOf } from '../testing/json-reply.js';
+import type { ApiViews as V } from './api-views.js';
+
+describe('notifier credentials through the API', () => {
+  let f: ApiFixture;
+  before(async () => {
+    f = await startApiFixture({ monitoring: true });
+  });
+  after(() => f.close());
+
+  const hook = (name: string, webhook: Record<string, unknown>) => ({ name, kind: 'webhook', webhook });
+
+  test('credentials are masked once stored and hidden from read-only keys; the sender still has them', async () => {
+    const url = 'https://ops:pw-123@hooks.example:8443/in?token=tk-456&channel=ops';
+    const created = await f.request(
+      'POST',
+      '/api/notifiers',
+      hook('masked', { url, headers: { authorization: 'Bearer hdr-789' } }),
+    );
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const id = created.json<V['Notifier']>().ID;
+    const full = (await f.request('GET', `/api/notifiers/${id}`)).json<V['Notifier']>();
+    assert.equal(full.webhook?.url, 'https://****:****@hooks.example:8443/in?token=****&channel=****');
+    assert.deepEqual(full.webhook?.headers, { authorization: '(set)' });
+    const ro = await f.request('GET', `/api/notifiers/${id}`, undefined, { key: f.keys.readOnly });
+    assert.equal(ro.json<V['Notifier']>().webhook?.url, 'https://hooks.example:8443');
+    const list = JSON.stringify((await f.request('GET', '/api/notifiers', undefined, { key: f.keys.readOnly })).body);
+    for (const secret of ['pw-123', 'tk-456', 'hdr-789', '/in']) assert.ok(!list.includes(secret), secret);
+    const stored = await f.store.notifiers.get(id);
+    assert.ok(stored);
+    assert.ok(stored.settings.kind === 'webhook');
+    assert.deepEqual(openWebhook(f.secrets, stored.settings.webhook), {
+      url,
+      headers: { authorization: 'Bearer hdr-789' },
+    });
+  });
+
+  test('read-only keys see that delivery failed, not the error (it tells open ports from closed ones)', async () => {
+    const created = await f.request('POST', '/api/notifiers', hook('failing', { url: 'http://127.0.0.1:9/x' }));
+    const id = created.json<V['Notifier']>().ID;
+    const t = Date.now();
+    assert.ok(await f.store.notifiers.lease(id, 'test', t, t + 60_000));
+    await f.store.notifiers.recordFailure(id, 'test', {
+      error: 'http://127.0.0.1:9: connect ECONNREFUSED',
+      now: t,
+      nextAttemptAt: t + 1000,
+    });
+    const full = (await f.request('GET', `/api/notifiers/${id}`)).json<V['Notifier']>();
+    assert.match(full.delivery.lastError ?? '', /ECONNREFUSED/);
+    const ro = (await f.request('GET', `/api/notifiers/${id}`, undefined, { key: f.keys.readOnly })).json<
+      V['Notifier']
+    >();
+    assert.ok(ro.delivery.lastError && !/ECONNREFUSED|127\.0\.0\.1/.test(ro.delivery.lastError));
+    assert.equal(ro.delivery.failures, 1);
+  });
+
+  test('a header value with CR or LF is refused and nothing is stored', async () => {
+    const before = (await f.store.notifiers.list()).length;
+    for (const value of ['a\r\nX-Injected: 1', 'a\nb', 'a\rb']) {
+      const r = await f.request(
+        'POST',
+        '/api/notifiers',
+        hook(`crlf ${value.length}`, { url: 'https://h.example/', headers: { 'x-token': value } }),
+      );
+      assert.equal(r.status, 400);
+      assert.equal(errorOf(r).code, 'NOTIFIER_CONFIG_INVALID');
+      assert.match(errorOf(r).message, /x-token contains a line break/);
+    }
+    assert.equal((await f.store.notifiers.list()).length, before);
+  });
+});
