@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
 import { CIPHER_SUITE_ROWS } from '@palisade/core';
-import { type ApiViews, type RunningManager, startManager } from '@palisade/manager';
+import { type ApiViews, openInitializedStore, type RunningManager, startManager } from '@palisade/manager';
 
 import pino from 'pino';
 import { MANAGER_BIN, runCli, startManagerProcess } from './cli.js';
@@ -68,6 +68,8 @@ describe('TLS policy: CLI and the precedence of --tls-policy vs the stored setti
 
   test('tls check prints every row of the table, the listener under legacy, and the enrolled computers; --json is the API shape', async () => {
     const d = tempDir();
+    // Only `start` creates a store; the CLI commands need one there.
+    await (await openInitializedStore(d)).store.close();
     const r = await runCli(MANAGER_BIN, ['tls', 'check', '--policy', 'legacy', '--data-dir', d]);
     assert.equal(r.code, 0, r.stderr);
     console.log(r.stdout);
