@@ -17,6 +17,12 @@ import { DEFAULT_CONSOLE_DIR } from './api/console-static.js';
 import { ManagerNodeRegistry, type ManagerNodeTiming } from './cluster/manager-nodes.js';
 import type { DialerOptions } from './dialer/dialer.js';
 import { createManagerCommunication, type ManagerCommunication } from './dialer/manager-communication.js';
+import {
+  ConnectionGuard,
+  type ConnectionLimits,
+  defaultConnectionLimits,
+  type PortLimits,
+} from './http/connection-guard.js';
 import { DEFAULT_MASTER_KEY_FILE, loadMasterKeyFile } from './keys/master-key-file.js';
 import type { SecretBox } from './keys/secret-box.js';
 import { MANAGER_VERSION } from './manager-version.js';
@@ -97,6 +103,10 @@ export interface ManagerOptions {
   agentAddresses?: readonly string[] | undefined;
   /** Node registration timing (tests shorten it); see cluster/manager-nodes.ts. */
   managerNodes?: ManagerNodeTiming | undefined;
+   * Connection caps and timeouts of 4120 and 4119 (docs/security.md); what is absent comes
+   * from {@link defaultConnectionLimits} (scaled to the process's open-file limit).
+   */
+  connectionLimits?: { agent?: Partial<PortLimits>; api?: Partial<PortLimits> } | undefined;
 }
 
 export interface FirstRunSecrets {
@@ -129,6 +139,8 @@ export interface RunningManager {
   agentPackages: AgentPackages;
   /** This node's registration among the nodes sharing the database. */
   node: ManagerNodeRegistry;
+  /** Connection caps in force on 4120 and 4119, and what they refused. */
+  connections: { limits: ConnectionLimits; agent: ConnectionGuard; api: ConnectionGuard };
   close(): Promise<void>;
 }
 
@@ -378,6 +390,11 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
     );
   }
   const hostnames = o.hostnames && o.hostnames.length > 0 ? o.hostnames : defaultHostnames();
+  const defaults = defaultConnectionLimits();
+  const limits: ConnectionLimits = {
+    agent: { ...defaults.agent, ...o.connectionLimits?.agent },
+    api: { ...defaults.api, ...o.connectionLimits?.api },
+  };
   const { store, ca, secrets } = await openInitializedStore(o.dataDir, o.db, {
     passwordFile: o.dbPasswordFile,
     masterKeyFile: o.masterKeyFile,
@@ -462,6 +479,7 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
       heartbeatIntervalSeconds,
       logger,
       tls: agentTlsOptions(agentCredentials, tlsPolicy.name, tickets),
+      limits: limits.agent,
     });
     servers.push(agentEndpoint);
     const endpointTls = new AgentEndpointTls({
@@ -474,7 +492,11 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
       metrics,
       legacyPort: o.legacyTlsPort,
       bindAddress: o.bindAddress,
+      handshakeTimeoutMs: limits.agent.handshakeTimeoutMs,
     });
+    // After AgentEndpointTls took over the connection handler: the guard goes in front of it.
+    const agentGuard = new ConnectionGuard(`agent endpoint (${o.heartbeatPort ?? 4120})`, limits.agent, logger);
+    agentGuard.install(agentEndpoint.server);
     agentTls = endpointTls;
     const agentPackages = new AgentPackages(o.agentPackagesDir ?? join(o.dataDir, 'agent-packages'));
     const listening: { api: number; heartbeat: number } = {
@@ -509,6 +531,7 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
       heartbeatIntervalSeconds,
       consoleDir: o.consoleDir,
       dashboardPollMs: o.dashboardPollMs,
+      limits: limits.api,
       metrics,
       deployment: {
         ca,
@@ -518,6 +541,8 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
       },
     });
     servers.push(api);
+    const apiGuard = new ConnectionGuard(`API (${o.apiPort ?? 4119})`, limits.api, logger);
+    apiGuard.install(api.server);
     metrics.watchTlsServer(agentEndpoint.server as unknown as TlsServer, '4120');
     metrics.watchTlsServer(api.server as unknown as TlsServer, '4119');
     await listen(agentEndpoint, o.heartbeatPort ?? 4120, o.bindAddress);
@@ -560,6 +585,7 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
       metricsPort: metricsServer ? (metricsServer.address() as AddressInfo).port : null,
       agentPackages,
       node: registered,
+      connections: { limits, agent: agentGuard, api: apiGuard },
       async close() {
         await registered.close();
         await new Promise((r) => (metricsServer ? metricsServer.close(r) : r(undefined)));

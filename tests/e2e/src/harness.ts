@@ -38,6 +38,9 @@ export async function startTestManager(
     metricsListen?: ManagerOptions['metricsListen'];
     monitoring?: ManagerOptions['monitoring'];
     dialer?: ManagerOptions['dialer'];
+    connectionLimits?: ManagerOptions['connectionLimits'];
+    /** Default: silent unless PALISADE_TEST_LOG is set. */
+    logger?: ManagerOptions['logger'];
   } = {},
 ): Promise<TestManager> {
   const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'palisade-mgr-'));
@@ -56,7 +59,8 @@ export async function startTestManager(
     heartbeatIntervalSeconds: o.heartbeatIntervalSeconds ?? 600,
     ...(o.monitoring ? { monitoring: o.monitoring } : {}),
     ...(o.dialer ? { dialer: o.dialer } : {}),
-    logger: pino({ level: process.env.PALISADE_TEST_LOG ?? 'silent' }),
+    ...(o.connectionLimits ? { connectionLimits: o.connectionLimits } : {}),
+    logger: o.logger ?? pino({ level: process.env.PALISADE_TEST_LOG ?? 'silent' }),
   });
   let stopped: Promise<void> | undefined;
   const stop = () => {

@@ -148,6 +148,8 @@ export interface AgentEndpointTlsDeps {
   bindAddress?: string | undefined;
   /** Default {@link TLS_POLICY_POLL_MS}; 0 turns re-reading off. */
   pollMs?: number;
+  /** The legacy listener's TLS handshake timeout, as the main endpoint's; default Node's 120 s. */
+  handshakeTimeoutMs?: number | undefined;
 }
 
 /**
@@ -155,8 +157,8 @@ export interface AgentEndpointTlsDeps {
  *
  * - Main endpoint (4120): `server.setSecureContext()` swaps the context every *new* handshake
  *   uses. Connections already open keep what they negotiated until they close (an agent's
- *   exchange ends with its connection; idle keep-alive connections close after fastify's
- *   `keepAliveTimeout`, 72 s). The new context also has a fresh session cache and ticket keys
+ *   exchange ends with its connection; idle keep-alive connections close after the port's
+ *   `keepAliveTimeoutMs`, 30 s, http/connection-guard.ts). The new context also has a fresh session cache and ticket keys
  *   of its own policy (ticket-keys.ts), so a client cannot resume a session negotiated under the
  *   looser policy (measured: `openssl s_client -sess_in` with an AES256-SHA256 session is
  *   refused after compatible → modern).
@@ -408,6 +410,7 @@ export class AgentEndpointTls {
         // As on 4120: ask for the agent certificate, let the routes decide (activation has none).
         requestCert: true,
         rejectUnauthorized: false,
+        ...(this.deps.handshakeTimeoutMs !== undefined ? { handshakeTimeout: this.deps.handshakeTimeoutMs } : {}),
       },
       (req, res) => endpoint.routing(req, res),
     );

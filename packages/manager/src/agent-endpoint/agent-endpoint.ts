@@ -15,6 +15,7 @@ import {
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { PalisadeError } from '../errors.js';
+import { type PortLimits, serverTimeouts } from '../http/connection-guard.js';
 import { installErrorHandling } from '../http/error-handling.js';
 import { commonFastifyOptions } from '../http/fastify-options.js';
 import type { HeartbeatIngest } from '../ingest.js';
@@ -39,6 +40,8 @@ export interface AgentEndpointDeps {
     minVersion?: import('node:tls').SecureVersion;
     maxVersion?: import('node:tls').SecureVersion;
   };
+  /** Timeouts of the port (http/connection-guard.ts); its connection caps are installed by the caller. */
+  limits?: PortLimits | undefined;
   /** The ingest path shared with the dialer (ingest.ts): reports, results and activations are stored there. */
   ingest: HeartbeatIngest;
   /**
@@ -93,11 +96,13 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
   const exchanges = new WeakMap<object, Map<string, Exchange>>();
   const { ingest } = deps;
   const lifecycle = deps.lifecycle ?? new ComputerLifecycleService({ store: deps.store, now });
+  const timeouts = deps.limits ? serverTimeouts(deps.limits) : undefined;
   const app = Fastify({
     ...commonFastifyOptions(deps.logger),
+    ...timeouts?.fastify,
     // The handshake asks for a certificate but does not demand one: activation comes before
     // the agent has any. Routes that need identity check `authorized` themselves.
-    https: { ...deps.tls, requestCert: true, rejectUnauthorized: false },
+    https: { ...deps.tls, ...timeouts?.https, requestCert: true, rejectUnauthorized: false },
   });
   installErrorHandling(app);
   const metrics = deps.metrics;

@@ -2,6 +2,7 @@ import fastifyCookie from '@fastify/cookie';
 import { tlsContextOptions } from '@palisade/core';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { type PortLimits, serverTimeouts } from '../http/connection-guard.js';
 import { installErrorHandling } from '../http/error-handling.js';
 import { commonFastifyOptions } from '../http/fastify-options.js';
 import type { SecretBox } from '../keys/secret-box.js';
@@ -69,6 +70,8 @@ export interface ApiServerDeps {
   /** Agent packages, deployment scripts, activation tokens; without it those routes are absent. */
   deployment?: Omit<DeploymentRouteDeps, 'store' | 'now'> | undefined;
   now?: () => number;
+  /** Timeouts of the port (http/connection-guard.ts); its connection caps are installed by the caller. */
+  limits?: PortLimits | undefined;
   /** The built console (index.html and assets/); default packages/console/dist. Without it `/` says how to build it. */
   consoleDir?: string | undefined;
   /** How often the dashboard stream looks for changes (tests shorten it). */
@@ -78,11 +81,13 @@ export interface ApiServerDeps {
 /** The HTTPS API (4119): `/healthz` and the console's files without auth, `/api/…` with an API key or a console session. */
 export function createApiServer(deps: ApiServerDeps): FastifyInstance {
   const now = deps.now ?? Date.now;
+  const timeouts = deps.limits ? serverTimeouts(deps.limits) : undefined;
   const app = Fastify({
     ...commonFastifyOptions(deps.logger),
+    ...timeouts?.fastify,
     // The admin API always serves the `modern` suites (TLS 1.3, TLS 1.2 ECDHE only): its
     // clients are browsers and scripts, never old agents, so the agent TLS policy does not apply.
-    https: { ...deps.tls, ...tlsContextOptions('modern') },
+    https: { ...deps.tls, ...tlsContextOptions('modern'), ...timeouts?.https },
   });
   installErrorHandling(app);
   installSecurityHeaders(app);

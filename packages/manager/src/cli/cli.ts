@@ -131,6 +131,14 @@ start options:
                       also serve GET /metrics (Prometheus) in plain HTTP without an API key on
                       this address, e.g. 127.0.0.1:9120; otherwise it is on the API port
                       behind the API key (docs/monitoring.md)
+  --max-agent-connections N, --max-agent-connections-per-source N
+  --max-api-connections N, --max-api-connections-per-source N
+                      connections 4120 and 4119 hold at once, in total and from one source
+                      address; beyond them new connections are closed and a warning logged.
+                      Default from the open-file limit (4120: 70 % of it, at most 10000;
+                      4119: 20 %, at most 2000; per source a quarter). Raise the per-source
+                      caps when agents reach the manager through a NAT or load balancer
+                      (docs/security.md)
 
 On first start the manager creates its CA, a server certificate, an admin API key and an
 activation token for the Base Policy (valid ${FIRST_RUN_TOKEN_HOURS} hours, ${FIRST_RUN_TOKEN_USES} uses) and
@@ -198,6 +206,10 @@ async function start(args: string[], out: Out): Promise<number> {
     'dialer-concurrency': { type: 'string' },
     'node-name': { type: 'string' },
     'agent-address': { type: 'string', multiple: true },
+    'max-agent-connections': { type: 'string' },
+    'max-agent-connections-per-source': { type: 'string' },
+    'max-api-connections': { type: 'string' },
+    'max-api-connections-per-source': { type: 'string' },
   });
   const dialerConcurrency = parsePositiveInt('dialer-concurrency', v['dialer-concurrency']);
   if (dialerConcurrency !== undefined && dialerConcurrency > MAX_DIALER_CONCURRENCY)
@@ -237,6 +249,16 @@ async function start(args: string[], out: Out): Promise<number> {
     ...(dialerConcurrency !== undefined ? { dialer: { concurrency: dialerConcurrency } } : {}),
     nodeName: v['node-name'],
     agentAddresses,
+    connectionLimits: {
+      agent: caps(
+        parsePositiveInt('max-agent-connections', v['max-agent-connections']),
+        parsePositiveInt('max-agent-connections-per-source', v['max-agent-connections-per-source']),
+      ),
+      api: caps(
+        parsePositiveInt('max-api-connections', v['max-api-connections']),
+        parsePositiveInt('max-api-connections-per-source', v['max-api-connections-per-source']),
+      ),
+    },
   });
   // Handlers first, banner second: whoever waits for the banner may signal at once, and a
   // signal before the handlers are in place would kill the process without closing the store.
@@ -250,6 +272,11 @@ async function start(args: string[], out: Out): Promise<number> {
   out.stderr('palisade-manager: stopping\n');
   await m.close();
   return 0;
+}
+
+/** The connection caps given on the command line (the rest default). */
+function caps(total: number | undefined, perSource: number | undefined) {
+  return { ...(total !== undefined ? { total } : {}), ...(perSource !== undefined ? { perSource } : {}) };
 }
 
 /** `HOST:PORT` or `[IPv6]:PORT`; undefined when absent. */
