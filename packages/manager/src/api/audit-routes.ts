@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { PalisadeError } from '../errors.js';
 import type { PolicyService } from '../services/policy-service.js';
 import { type ApiKeyRecord, AUDIT_TARGET_TYPES, type AuditEventRecord } from '../store/store.js';
 import { Nullable } from './schemas.js';
@@ -7,7 +8,10 @@ import { Nullable } from './schemas.js';
 const AuditQuery = Type.Object(
   {
     limit: Type.Optional(
-      Type.String({ pattern: '^[1-9][0-9]{0,3}$', description: 'at most this many events, 1–1000 (default 100)' }),
+      Type.String({
+        pattern: '^[1-9][0-9]{0,15}$',
+        description: 'at most this many events, 1–1000 (default 100); more is refused',
+      }),
     ),
     beforeID: Type.Optional(
       Type.String({
@@ -47,7 +51,8 @@ export const AuditEventView = Type.Object({
 });
 export const AuditList = Type.Object({ auditEvents: Type.Array(AuditEventView) });
 
-const MAX_LIMIT = 1000;
+/** Most audit events one page holds. */
+export const MAX_AUDIT_LIMIT = 1000;
 
 function auditEventView(
   e: AuditEventRecord,
@@ -100,7 +105,10 @@ export function auditRoutes(
       },
     },
     async (req) => {
-      const limit = Math.min(Number(req.query.limit ?? 100), MAX_LIMIT);
+      const limit = Number(req.query.limit ?? 100);
+      // Refused, not quietly capped: a client asking for 5,000 must not believe it got them all.
+      if (limit > MAX_AUDIT_LIMIT)
+        throw new PalisadeError('VALIDATION_FAILED', `querystring.limit ${limit} is above the maximum, ${MAX_AUDIT_LIMIT}`);
       const page = await policies.auditEvents({
         limit,
         ...(req.query.beforeID ? { beforeId: Number(req.query.beforeID) } : {}),

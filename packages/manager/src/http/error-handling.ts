@@ -31,12 +31,63 @@ function translate(err: FastifyError, req: FastifyRequest): PalisadeError | null
   return null;
 }
 
+/** The client went away mid-request (RST, or the body cut short): nothing to answer, nothing broke. */
+function clientAborted(err: FastifyError, req: FastifyRequest): boolean {
+  return (
+    err.code === 'ECONNRESET' || err.code === 'ECONNABORTED' || req.raw.destroyed || req.raw.socket?.destroyed === true
+  );
+}
+
+/** A route pattern (`/api/policies/:id`) as a regular expression over concrete paths. */
+function patternOf(url: string): RegExp {
+  const parts = url
+    .split('/')
+    .map((seg) => (seg.startsWith(':') ? '[^/]+' : seg.replace(/[.+?^${}()|[\]\\]/g, '\\$&')));
+  return new RegExp(`^${parts.join('/')}/?$`);
+}
+
+/**
+ * Which methods each route pattern answers, so a known path asked with another method gets 405
+ * and an `Allow` header (RFC 9110 §15.5.6) instead of 404. Catch-all routes (`/*`, the console's
+ * client-side routes) are left out: they say nothing about which methods a path has.
+ */
+class RouteMethods {
+  private readonly byUrl = new Map<string, { pattern: RegExp; methods: Set<string> }>();
+
+  add(url: string, methods: string | string[]): void {
+    if (url.includes('*')) return;
+    let entry = this.byUrl.get(url);
+    if (!entry) {
+      entry = { pattern: patternOf(url), methods: new Set() };
+      this.byUrl.set(url, entry);
+    }
+    for (const m of Array.isArray(methods) ? methods : [methods]) entry.methods.add(m.toUpperCase());
+  }
+
+  /** The methods some route answers on `path`; empty when no route has it. */
+  allowed(path: string): string[] {
+    const out = new Set<string>();
+    for (const { pattern, methods } of this.byUrl.values()) if (pattern.test(path)) for (const m of methods) out.add(m);
+    return [...out].sort();
+  }
+}
+
 /**
  * Error and not-found handlers shared by both servers: every 4xx carries a code and a reason;
- * anything unexpected is logged and answered 500 without internals.
+ * anything unexpected is logged and answered 500 without internals. A body is JSON or nothing:
+ * Fastify's default `text/plain` parser is removed, so any other content type is 415, not a
+ * schema error. A known path with an unknown method is 405. Call before registering routes.
  */
 export function installErrorHandling(app: FastifyInstance): void {
+  app.removeContentTypeParser('text/plain');
+  const routes = new RouteMethods();
+  app.addHook('onRoute', (r) => routes.add(r.url ?? r.path, r.method));
   app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (clientAborted(err, req)) {
+      // RFC 9112 §9.6: a client may close at any time; that is its decision, not our failure.
+      req.log.info({ url: req.url, reason: err.message }, 'client closed the connection before the request finished');
+      return reply.status(400).send(new PalisadeError('INVALID_JSON', 'the request body was cut short').toBody());
+    }
     const known = translate(err, req);
     if (known) {
       req.log.debug({ code: known.code, url: req.url }, known.message);
@@ -47,7 +98,13 @@ export function installErrorHandling(app: FastifyInstance): void {
     return reply.status(500).send(internal.toBody());
   });
   app.setNotFoundHandler((req, reply) => {
-    const e = new PalisadeError('NOT_FOUND', `${req.method} ${req.url.split('?')[0]}`);
+    const path = req.url.split('?')[0] ?? '';
+    const allow = routes.allowed(path);
+    if (allow.length > 0 && !allow.includes(req.method)) {
+      const e = new PalisadeError('METHOD_NOT_ALLOWED', `${req.method} ${path}; allowed: ${allow.join(', ')}`);
+      return reply.status(405).header('allow', allow.join(', ')).send(e.toBody());
+    }
+    const e = new PalisadeError('NOT_FOUND', `${req.method} ${path}`);
     return reply.status(404).send(e.toBody());
   });
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { createApiServer } from '../api/api-server.js';
 import type { SecretBox } from '../keys/secret-box.js';
 import { openInitializedStore } from '../manager.js';
@@ -57,6 +57,8 @@ export interface ApiFixtureOptions {
   consoleDir?: string;
   /** Also the monitor's routes (alerts, events, notifiers); its timers wait an hour. */
   monitoring?: boolean;
+  /** Default: silent unless PALISADE_TEST_LOG is set. */
+  logger?: Logger;
 }
 
 export async function startApiFixture(o: ApiFixtureOptions = {}): Promise<ApiFixture> {
@@ -66,7 +68,7 @@ export async function startApiFixture(o: ApiFixtureOptions = {}): Promise<ApiFix
   const configurations = new ConfigurationService(600);
   const now = o.now ?? Date.now;
   const tlsPolicy = new TlsPolicyService(store, undefined, now);
-  const logger = pino({ level: process.env.PALISADE_TEST_LOG ?? 'silent' });
+  const logger = o.logger ?? pino({ level: process.env.PALISADE_TEST_LOG ?? 'silent' });
   const monitoring = o.monitoring
     ? startMonitoring({
         store,
