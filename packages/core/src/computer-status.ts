@@ -13,7 +13,7 @@ export type ComputerStatus = (typeof COMPUTER_STATUSES)[number];
 export interface ComputerStatusInputs {
   readonly activated: boolean;
   readonly deactivated: boolean;
-  /** Epoch ms of the stored offline deadline; null before the first heartbeat. */
+  /** Epoch ms of the stored offline deadline (set at activation, moved by every heartbeat); null: none. */
   readonly offlineDeadline: number | null;
   readonly now: number;
   readonly vmStopped: boolean;

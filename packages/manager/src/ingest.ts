@@ -278,7 +278,7 @@ export class HeartbeatIngest {
    */
   async activate(
     tokenId: number,
-    computer: NewComputer,
+    computer: Omit<NewComputer, 'offlineDeadline'>,
     effective: EffectiveConfiguration,
     remoteIp: string | null,
     listener: { port: number; address?: string } | undefined,
@@ -299,10 +299,12 @@ export class HeartbeatIngest {
             },
     };
     return this.deps.store.transaction(async (tx) => {
+      // The offline deadline starts at activation: an agent that never reports goes Offline.
+      const entry = { ...computer, offlineDeadline: offlineDeadline(computer.now, this.deps.heartbeatIntervalSeconds) };
       const created =
         reactivate === undefined
-          ? await tx.computers.activate(tokenId, computer)
-          : await tx.computers.reactivate(tokenId, reactivate, computer);
+          ? await tx.computers.activate(tokenId, entry)
+          : await tx.computers.reactivate(tokenId, reactivate, entry);
       if (typeof created !== 'string') await this.noteContact(tx, created.id, effective, communication, t);
       return created;
     });

@@ -103,6 +103,7 @@ export interface ManagerOptions {
   agentAddresses?: readonly string[] | undefined;
   /** Node registration timing (tests shorten it); see cluster/manager-nodes.ts. */
   managerNodes?: ManagerNodeTiming | undefined;
+  /**
    * Connection caps and timeouts of 4120 and 4119 (docs/security.md); what is absent comes
    * from {@link defaultConnectionLimits} (scaled to the process's open-file limit).
    */

@@ -108,7 +108,10 @@ export function auditRoutes(
       const limit = Number(req.query.limit ?? 100);
       // Refused, not quietly capped: a client asking for 5,000 must not believe it got them all.
       if (limit > MAX_AUDIT_LIMIT)
-        throw new PalisadeError('VALIDATION_FAILED', `querystring.limit ${limit} is above the maximum, ${MAX_AUDIT_LIMIT}`);
+        throw new PalisadeError(
+          'VALIDATION_FAILED',
+          `querystring.limit ${limit} is above the maximum, ${MAX_AUDIT_LIMIT}`,
+        );
       const page = await policies.auditEvents({
         limit,
         ...(req.query.beforeID ? { beforeId: Number(req.query.beforeID) } : {}),

@@ -124,6 +124,7 @@ export const kyselyStoreContract = (engine: StoreEngine) =>
           certSerial: `s${i}`,
           expectedFingerprint: 'sha256:old',
           now: 6,
+          offlineDeadline: 6 + 1_800_000,
         });
         assert.notEqual(c, 'token-used-up');
         ids.push((c as { id: number }).id);

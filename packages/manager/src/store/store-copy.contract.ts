@@ -47,6 +47,7 @@ export const storeCopyContract = (engine: StoreEngine) =>
           certSerial: `serial-${i}`,
           expectedFingerprint: 'sha256:x',
           now,
+          offlineDeadline: now + 1_800_000,
         });
         assert.notEqual(c, 'token-used-up');
         const id = (c as { id: number }).id;

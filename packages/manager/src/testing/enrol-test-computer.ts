@@ -36,6 +36,7 @@ export async function enrolTestComputer(
     certSerial: o.certSerial ?? `test-${process.pid}-${++serial}`,
     expectedFingerprint: effective.fingerprint,
     now: Date.now(),
+    offlineDeadline: Date.now() + 30 * 60_000,
   });
   if (r === 'token-used-up') throw new Error('fresh token used up');
   return r;

@@ -41,6 +41,7 @@ export const eventEpochsMigrationContract = (engine: StoreEngine) =>
         certSerial: 's',
         expectedFingerprint: 'sha256:x',
         now: 1,
+        offlineDeadline: 1 + 1_800_000,
       });
       assert.notEqual(computer, 'token-used-up');
       const computerId = (computer as { id: number }).id;

@@ -12,6 +12,7 @@ import { m0011EventEpochs } from './migration-0011-event-epochs.js';
 import { m0012TlsCertificateType } from './migration-0012-tls-certificate-type.js';
 import { m0013ApiKeys } from './migration-0013-api-keys.js';
 import { m0014ManagerNodes } from './migration-0014-manager-nodes.js';
+import { m0015OfflineFromActivation } from './migration-0015-offline-from-activation.js';
 import type { MigrationDialect } from './migration-dialect.js';
 
 export type { MigrationDialect } from './migration-dialect.js';
@@ -36,6 +37,7 @@ export function migrationProvider(dialect: MigrationDialect): MigrationProvider 
       '0012_tls_certificate_type': m0012TlsCertificateType(dialect),
       '0013_api_keys': m0013ApiKeys(),
       '0014_manager_nodes': m0014ManagerNodes(dialect),
+      '0015_offline_from_activation': m0015OfflineFromActivation(),
     }),
   };
 }

@@ -64,6 +64,11 @@ export interface NewComputer {
   now: number;
   /** SHA-256 (hex) of the host identity the agent sent; absent from agents that send none. */
   hostIdentity?: string | undefined;
+  /**
+   * When it is Offline if no heartbeat comes: (threshold + 1) intervals after activation, as
+   * after any heartbeat, so an agent that never reports goes Offline and raises its alert.
+   */
+  offlineDeadline: number;
 }
 
 /** What a heartbeat changes on the computer's row (its events go to EventRepository). */
@@ -218,7 +223,7 @@ export class ComputerRepository extends Repository {
           activated_at: c.now,
           deactivated_at: null,
           last_communication: null,
-          offline_deadline: null,
+          offline_deadline: c.offlineDeadline,
           last_ip: null,
           clock_offset_ms: null,
           uptime_seconds: null,
@@ -280,8 +285,8 @@ export class ComputerRepository extends Repository {
           cert_serial: c.certSerial,
           activated_at: c.now,
           deactivated_at: null,
-          // Like a new computer: no deadline before its first heartbeat, nothing applied yet.
-          offline_deadline: null,
+          // Like a new computer: Offline if no heartbeat comes by its deadline, nothing applied yet.
+          offline_deadline: c.offlineDeadline,
           expected_fingerprint: c.expectedFingerprint,
           applied_fingerprint: null,
         })
