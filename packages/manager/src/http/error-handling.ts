@@ -32,10 +32,8 @@ function translate(err: FastifyError, req: FastifyRequest): PalisadeError | null
 }
 
 /** The client went away mid-request (RST, or the body cut short): nothing to answer, nothing broke. */
-function clientAborted(err: FastifyError, req: FastifyRequest): boolean {
-  return (
-    err.code === 'ECONNRESET' || err.code === 'ECONNABORTED' || req.raw.destroyed || req.raw.socket?.destroyed === true
-  );
+function clientAborted(err: FastifyError): boolean {
+  return err.code === 'ECONNRESET' || err.code === 'ECONNABORTED';
 }
 
 /** A route pattern (`/api/policies/:id`) as a regular expression over concrete paths. */
@@ -83,7 +81,7 @@ export function installErrorHandling(app: FastifyInstance): void {
   const routes = new RouteMethods();
   app.addHook('onRoute', (r) => routes.add(r.url ?? r.path, r.method));
   app.setErrorHandler((err: FastifyError, req, reply) => {
-    if (clientAborted(err, req)) {
+    if (clientAborted(err)) {
       // RFC 9112 §9.6: a client may close at any time; that is its decision, not our failure.
       req.log.info({ url: req.url, reason: err.message }, 'client closed the connection before the request finished');
       return reply.status(400).send(new PalisadeError('INVALID_JSON', 'the request body was cut short').toBody());
