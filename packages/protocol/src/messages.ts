@@ -28,6 +28,15 @@ export const AGENT_PATHS = {
 export const ProtocolVersion = Type.Integer({ minimum: 1, maximum: 1000 });
 export const ShortString = (max = 255) => Type.String({ minLength: 1, maxLength: max });
 /**
+ * Every number an agent sends has an upper bound (issue 12): JSON allows `1e300`, which JSON
+ * Schema counts as an integer and SQLite would store as a float. Counts and sequence numbers
+ * stay exact in a JavaScript number and a 64-bit column up to 2^53 − 1.
+ */
+const Count = (minimum = 0) => Type.Integer({ minimum, maximum: Number.MAX_SAFE_INTEGER });
+/** Epoch ms up to the latest time a JavaScript Date holds (ECMA-262 §21.4.1.22, 8.64e15). */
+export const MAX_TIME_MS = 8.64e15;
+const EpochMs = Type.Integer({ minimum: 0, maximum: MAX_TIME_MS });
+/**
  * A host identity secret or a continuity token: 32 random bytes, base64url (docs/deployment.md,
  * "Reactivation"). The manager keeps only their SHA-256.
  */
@@ -68,7 +77,7 @@ export type Driver = Static<typeof Driver>;
 export const AgentEvent = Type.Object(
   {
     /** Agent-assigned, strictly increasing; never reused within one `epoch`. */
-    seq: Type.Integer({ minimum: 1 }),
+    seq: Count(1),
     /**
      * The numbering `seq` belongs to: the agent starts a new epoch whenever its state may have
      * gone back in time (docs/heartbeat.md, "Events and crash safety"), so that numbers reused
@@ -77,7 +86,7 @@ export const AgentEvent = Type.Object(
      */
     epoch: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9-]+$' })),
     /** Agent clock, epoch ms. */
-    time: Type.Integer({ minimum: 0 }),
+    time: EpochMs,
     type: ShortString(64),
     severity: Type.Union([
       Type.Literal('info'),
@@ -86,20 +95,41 @@ export const AgentEvent = Type.Object(
       Type.Literal('critical'),
     ]),
     message: Type.String({ maxLength: 4096 }),
+    /** Free-form details, nested at most `MAX_EVENT_DATA_DEPTH` levels (checked beside the schema: `nestedDeeperThan`). */
     data: Type.Optional(Type.Record(Type.String({ maxLength: 64 }), Type.Unknown())),
   },
   { additionalProperties: false },
 );
 export type AgentEvent = Static<typeof AgentEvent>;
 
+/**
+ * How deep an event's `data` may nest (the object itself is level 1). JSON Schema cannot bound
+ * the depth of a free-form value, and every reader that walks it recursively (serializers,
+ * loggers, syslog formatting) would otherwise meet whatever depth an agent chose.
+ */
+export const MAX_EVENT_DATA_DEPTH = 16;
+
+/** Whether `value` nests deeper than `limit` levels of arrays and objects. Iterative: a hostile depth cannot exhaust the stack here. */
+export function nestedDeeperThan(value: unknown, limit: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    const [v, depth] = item;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > limit) return true;
+    for (const child of Object.values(v))
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 export const AgentStatus = Type.Object(
   {
     version: ShortString(64),
     platform: ShortString(32),
     hostName: ShortString(),
-    uptimeSeconds: Type.Number({ minimum: 0 }),
+    uptimeSeconds: Type.Number({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
     /** Agent clock at the moment the report was built, epoch ms. */
-    clockTime: Type.Integer({ minimum: 0 }),
+    clockTime: EpochMs,
     /**
      * Round trip of the agent's previous exchange, ms, as the agent measured it: the manager
      * corrects the clock offset by half of it. Absent when unknown (first exchange after a start).
@@ -127,7 +157,7 @@ export const HeartbeatReport = Type.Object(
     agent: AgentStatus,
     drivers: Type.Array(Driver, { maxItems: 64 }),
     events: Type.Array(AgentEvent, { maxItems: MAX_EVENTS_PER_HEARTBEAT }),
-    counters: Type.Record(Type.String({ maxLength: 128 }), Type.Integer({ minimum: 0 }), { maxProperties: 20000 }),
+    counters: Type.Record(Type.String({ maxLength: 128 }), Count(), { maxProperties: 20000 }),
     /** Fingerprint of the configuration the agent has applied; null before the first one. */
     configurationFingerprint: Type.Union([Type.String({ pattern: '^sha256:[0-9a-f]{64}$' }), Type.Null()]),
     /** Direction the agent follows and its listener; absent from agents that predate it (the manager then goes by the configuration). */
@@ -182,7 +212,7 @@ export type HeartbeatReply = Static<typeof HeartbeatReply>;
 
 export const OperationResult = Type.Object(
   {
-    id: Type.Integer(),
+    id: Count(1),
     status: Type.Union([Type.Literal('succeeded'), Type.Literal('failed')]),
     reason: Type.Optional(Type.String({ maxLength: 4096 })),
     /** Fingerprint of the configuration now applied. */

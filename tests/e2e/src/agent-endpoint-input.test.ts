@@ -76,6 +76,41 @@ describe('agent endpoint: bad input and bad certificates get a 4xx with a reason
       'VALIDATION_FAILED',
     ],
     [
+      'an event seq of 1e300 (beyond 2^53 - 1)',
+      () => ({ ...validReport(), events: [{ ...validReport().events[0], seq: 1e300 }] }),
+      400,
+      'VALIDATION_FAILED',
+    ],
+    [
+      'an event time beyond what a Date holds',
+      () => ({ ...validReport(), events: [{ ...validReport().events[0], time: 1e300 }] }),
+      400,
+      'VALIDATION_FAILED',
+    ],
+    [
+      'a counter of 1e300',
+      () => ({ ...validReport(), counters: { 'firewall.denied': 1e300 } }),
+      400,
+      'VALIDATION_FAILED',
+    ],
+    [
+      'an uptime of 1e300',
+      () => ({ ...validReport(), agent: { ...validReport().agent, uptimeSeconds: 1e300 } }),
+      400,
+      'VALIDATION_FAILED',
+    ],
+    [
+      'event data nested 6,000 deep',
+      () => {
+        // Built as text: the nesting is the point, and a JSON.stringify of it would recurse as deep.
+        const deep = `${'{"a":'.repeat(6000)}1${'}'.repeat(6000)}`;
+        const event = JSON.stringify({ ...validReport().events[0], data: { x: 0 } }).replace('{"x":0}', deep);
+        return JSON.stringify({ ...validReport(), events: [] }).replace('"events":[]', `"events":[${event}]`);
+      },
+      400,
+      'VALIDATION_FAILED',
+    ],
+    [
       'an unknown protocol version',
       () => ({ ...validReport(), protocolVersion: PROTOCOL_VERSION + 1 }),
       400,

@@ -9,6 +9,8 @@ import {
   type DeactivationReply,
   type HeartbeatReply,
   HeartbeatReport,
+  MAX_EVENT_DATA_DEPTH,
+  nestedDeeperThan,
   OperationResults,
   PROTOCOL_VERSION,
 } from '@palisade/protocol';
@@ -256,6 +258,12 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
   const heartbeatOne = async (req: FastifyRequest<{ Body: HeartbeatReport }>): Promise<HeartbeatReply> => {
     const report = req.body;
     checkProtocol(report.protocolVersion);
+    const deep = report.events.findIndex((e) => nestedDeeperThan(e.data, MAX_EVENT_DATA_DEPTH));
+    if (deep >= 0)
+      throw new PalisadeError(
+        'VALIDATION_FAILED',
+        `body.events.${deep}.data nests deeper than ${MAX_EVENT_DATA_DEPTH} levels`,
+      );
     const computer = req.computer!;
     const socket = req.raw.socket as TLSSocket;
     const cipher = socket.getCipher();
