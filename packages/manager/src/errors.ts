@@ -146,6 +146,10 @@ export const ERRORS = {
     status: 503,
     message: 'the manager is serving as many requests of this kind as it queues; retry after the Retry-After seconds',
   },
+  STORE_UNAVAILABLE: {
+    status: 503,
+    message: 'the database refuses writes (disk full, I/O error or read-only storage); nothing was stored',
+  },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -401,6 +401,12 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
     masterKeyFile: o.masterKeyFile,
     log: (m) => logger.warn(m),
   });
+  // Once when writes start failing and once when they work again: a full disk fails every
+  // heartbeat, and a line per request would bury the cause (issue 12, item 7).
+  store.writeHealth.onChange((state, cause) => {
+    if (state.ok) logger.info('store: writes work again');
+    else logger.error({ err: cause }, `store: writes fail (${state.reason}); /healthz says degraded until one commits`);
+  });
   const servers: FastifyInstance[] = [];
   let agentTls: AgentEndpointTls | undefined;
   let monitoring: Monitoring | undefined;

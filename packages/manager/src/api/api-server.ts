@@ -101,10 +101,18 @@ export function createApiServer(deps: ApiServerDeps): FastifyInstance {
   app.get('/healthz', async (_req, reply) => {
     try {
       await deps.store.systemSettings.get('schema');
-      return { status: 'ok' };
     } catch (e) {
       return reply.status(503).send({ status: 'unavailable', reason: `store: ${(e as Error).message}` });
     }
+    // Reads alone prove little on a full disk: while the last write failed for the storage,
+    // the node is degraded (a load balancer takes it out) until a write commits again.
+    const writes = deps.store.writeHealth.state;
+    if (!writes.ok)
+      return reply.status(503).send({
+        status: 'degraded',
+        reason: `store writes fail since ${new Date(writes.since).toISOString()}: ${writes.reason}`,
+      });
+    return { status: 'ok' };
   });
 
   // The web console: its files and client routes, outside the API's auth (the console signs in itself).

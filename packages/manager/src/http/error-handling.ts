@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import { PalisadeError } from '../errors.js';
+import { storageFault } from '../store/store-write-health.js';
 
 /** Fastify's own error codes → ours, so clients see one error vocabulary. */
 function translate(err: FastifyError, req: FastifyRequest): PalisadeError | null {
@@ -28,6 +29,10 @@ function translate(err: FastifyError, req: FastifyRequest): PalisadeError | null
       return new PalisadeError('UNSUPPORTED_MEDIA_TYPE', undefined, { cause: err });
   }
   if (err instanceof SyntaxError) return new PalisadeError('INVALID_JSON', err.message, { cause: err });
+  // Disk full and its kin are the storage's state, not a bug: say so (503, the engine's reason)
+  // rather than a bare 500. The store logs the cause once when writes start failing.
+  const fault = storageFault(err);
+  if (fault) return new PalisadeError('STORE_UNAVAILABLE', fault, { cause: err });
   return null;
 }
 

@@ -1,4 +1,5 @@
 import type { Store, StoreTransaction } from './store.js';
+import { TransactionLostError } from './store-write-health.js';
 
 export interface GroupCommitOptions {
   /** Most units one commit carries; more wait for the next. Default 64. */
@@ -71,6 +72,9 @@ export class GroupCommit {
             try {
               outcomes.push({ ok: true, value: await tx.savepoint(() => unit.fn(tx)) });
             } catch (error) {
+              // The engine ended the transaction (disk full): the units before this one are
+              // lost too, and those after would run outside any transaction. Fail the batch.
+              if (error instanceof TransactionLostError) throw error;
               outcomes.push({ ok: false, error });
             }
           }

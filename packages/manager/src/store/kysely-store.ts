@@ -20,6 +20,7 @@ import type { Database } from './schema.js';
 import type { Repositories, Store, StoreCounters, StoreTransaction } from './store.js';
 import type { StoreDialect } from './store-dialect.js';
 import { StoreSession } from './store-session.js';
+import { StoreWriteHealth, storageFault, TransactionLostError } from './store-write-health.js';
 
 /** The repositories over one session. */
 class RepositorySet implements Repositories {
@@ -80,8 +81,20 @@ class KyselyTransaction extends RepositorySet implements StoreTransaction {
         await sql`release savepoint ${name}`.execute(this.trx);
         return out;
       } catch (e) {
-        await sql`rollback to savepoint ${name}`.execute(this.trx);
-        await sql`release savepoint ${name}`.execute(this.trx);
+        if (storageFault(e)) {
+          const outcome = outcomes.get(this.trx);
+          if (outcome) outcome.fault ??= e;
+        }
+        try {
+          await sql`rollback to savepoint ${name}`.execute(this.trx);
+          await sql`release savepoint ${name}`.execute(this.trx);
+        } catch (lost) {
+          // On SQLITE_FULL and I/O errors SQLite may roll the whole transaction back by itself
+          // (https://www.sqlite.org/lang_transaction.html, "Response To Errors Within A
+          // Transaction"): then the savepoint is gone, and so is every write of the transaction.
+          // The unit's own error says why; the enclosing transaction must fail with it.
+          throw new TransactionLostError(e, lost);
+        }
         throw e;
       }
     } finally {
@@ -89,6 +102,32 @@ class KyselyTransaction extends RepositorySet implements StoreTransaction {
     }
   }
 }
+
+/**
+ * What one transaction learnt about the storage: whether a write statement came back (only a
+ * write that works shows writes work; savepoints and reads prove nothing), and the first
+ * storage fault a unit met inside a savepoint (the transaction itself may still commit).
+ */
+class WriteOutcome implements KyselyPlugin {
+  wrote = false;
+  fault: unknown;
+  readonly #writes = new WeakSet<object>();
+
+  transformQuery(args: PluginTransformQueryArgs) {
+    const kind = args.node.kind;
+    if (kind === 'InsertQueryNode' || kind === 'UpdateQueryNode' || kind === 'DeleteQueryNode')
+      this.#writes.add(args.queryId);
+    return args.node;
+  }
+
+  async transformResult<R>(args: { queryId: object; result: R }): Promise<R> {
+    if (this.#writes.has(args.queryId)) this.wrote = true;
+    return args.result;
+  }
+}
+
+/** Each open transaction's connection → its outcome, for the savepoints run on it. */
+const outcomes = new WeakMap<object, WriteOutcome>();
 
 /** Counts statements that run outside any transaction: installed on the store's own connection only. */
 class AutocommitCounter implements KyselyPlugin {
@@ -114,6 +153,8 @@ class AutocommitCounter implements KyselyPlugin {
 export class KyselyStore extends RepositorySet implements Store {
   private readonly session: StoreSession;
   private readonly counts: { transactions: number; autocommitReads: number; autocommitWrites: number };
+  /** Whether writes work, from every transaction's outcome (`/healthz`, the log). */
+  readonly writeHealth: StoreWriteHealth;
 
   constructor(
     /**
@@ -125,13 +166,38 @@ export class KyselyStore extends RepositorySet implements Store {
     readonly dialect: StoreDialect,
   ) {
     const counts = { transactions: 0, autocommitReads: 0, autocommitWrites: 0 };
-    const session = StoreSession.outside(db.withPlugin(new AutocommitCounter(counts)), dialect, (fn) => {
+    const health = new StoreWriteHealth();
+    const session = StoreSession.outside(db.withPlugin(new AutocommitCounter(counts)), dialect, async (fn) => {
       counts.transactions += 1;
-      return db.transaction().execute(fn);
+      const outcome = new WriteOutcome();
+      let thrown: { error: unknown } | undefined;
+      try {
+        const out = await db.transaction().execute(async (trx) => {
+          const watched = trx.withPlugin(outcome);
+          outcomes.set(watched, outcome);
+          try {
+            return await fn(watched);
+          } catch (error) {
+            thrown = { error };
+            throw error;
+          }
+        });
+        if (outcome.fault) health.failed(outcome.fault);
+        else if (outcome.wrote) health.succeeded();
+        return out;
+      } catch (e) {
+        // When the engine ended the transaction itself (SQLite on SQLITE_FULL or an I/O error),
+        // Kysely's ROLLBACK fails too ("cannot rollback - no transaction is active") and its
+        // error would replace the one that says why: the caller gets the cause.
+        const cause = thrown && e !== thrown.error ? thrown.error : e;
+        health.failed(cause);
+        throw cause;
+      }
     });
     super(session);
     this.session = session;
     this.counts = counts;
+    this.writeHealth = health;
   }
 
   async migrate(): Promise<void> {

@@ -14,6 +14,7 @@ import type { NotifierRepository } from './repositories/notifier-repository.js';
 import type { OperationRepository } from './repositories/operation-repository.js';
 import type { PolicyRepository } from './repositories/policy-repository.js';
 import type { SystemSettingRepository } from './repositories/system-setting-repository.js';
+import type { StoreWriteHealth } from './store-write-health.js';
 
 // The records the repositories hand out, importable from the contract itself.
 export type { ActivationTokenRecord, TokenCheck } from './repositories/activation-token-repository.js';
@@ -144,6 +145,8 @@ export interface Store extends Repositories {
    */
   transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T>;
   counters(): StoreCounters;
+  /** Whether writes work, as the last transaction found out (disk full, I/O errors): `/healthz` and the log. */
+  readonly writeHealth: StoreWriteHealth;
   /**
    * Rewrites the database so that deleted and overwritten values (plaintext secrets sealed in
    * place on upgrade) linger in no free page or log. Slow on a big database: for one-off
