@@ -147,7 +147,12 @@ export async function heartbeat(state: StateDir, o: HeartbeatOptions = {}): Prom
         // handshake that made the session.
         outcome.tlsServerKey = r.tlsServerKey ?? (r.tlsResumed ? (state.lastContact()?.tlsServerKey ?? null) : null);
         outcome.eventsSent += events.length;
-        full = events.length === MAX_EVENTS_PER_HEARTBEAT;
+        // A full batch the manager took whole: the spool may hold more. One it acknowledged in
+        // part means the manager defers this computer's events (its event rate, docs/security.md
+        // "Event floods"): the rest waits for the next heartbeat instead of being sent again now.
+        full =
+          events.length === MAX_EVENTS_PER_HEARTBEAT &&
+          reply.eventsAckedThrough >= events.reduce((m, e) => Math.max(m, e.seq), 0);
         // NTP-style: the manager stamped serverTime somewhere in our round trip; assume the middle.
         outcome.clockOffsetMs = Math.round((sentAt + receivedAt) / 2 - reply.serverTime);
         outcome.heartbeatIntervalSeconds = reply.heartbeatIntervalSeconds;

@@ -5,6 +5,7 @@ export * from './cipher-suites.js';
 export * from './communication-direction.js';
 export * from './computer-status.js';
 export * from './effective-settings.js';
+export * from './event-budget.js';
 export * from './firewall-addresses.js';
 export * from './firewall-evaluator.js';
 export * from './firewall-hidden-rule.js';

@@ -227,3 +227,63 @@ describe('ingest: the rules a report and its results follow', () => {
     assert.equal(await store.dialTargets.get(unscheduled.id), null);
   });
 });
+
+describe('ingest: a computer over its event rate (issue 12, item 3)', () => {
+  let dir: string;
+  let store: Store;
+  let ingest: HeartbeatIngest;
+  let computer: ComputerRecord;
+  let t = 1_700_000_000_000;
+  let deferred = 0;
+
+  const report = (seqs: number[]): HeartbeatReport => ({
+    protocolVersion: PROTOCOL_VERSION,
+    agent: { version: '0.1.0', platform: 'linux', hostName: 'flood-01', uptimeSeconds: 5, clockTime: t },
+    drivers: [],
+    events: seqs.map((seq) => ({ seq, time: t, type: 'test.flood', severity: 'info', message: `e${seq}` })),
+    counters: {},
+    configurationFingerprint: null,
+  });
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'palisade-ingest-rate-'));
+    store = openSqliteStore(join(dir, 'palisade.db'));
+    await store.migrate();
+    await store.policies.ensureBase(Date.now());
+    const configurations = new ConfigurationService(600);
+    ingest = new HeartbeatIngest({
+      store,
+      configurations,
+      heartbeatIntervalSeconds: 600,
+      logger: pino({ level: 'silent' }),
+      eventRate: { perMinute: 60, burst: 5 },
+      onEventsDeferred: (n) => {
+        deferred += n;
+      },
+      now: () => t,
+    });
+    computer = await enrolTestComputer(store, { hostName: 'flood-01', configurations });
+  });
+  after(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const stored = async () => (await store.events.listForComputer(computer.id)).map((e) => e.seq).sort((a, b) => a - b);
+
+  test('beyond the burst, events are neither stored nor acknowledged, and counted; the agent sends them later', async () => {
+    const first = await ingest.ingestReport(computer, report([1, 2, 3, 4, 5, 6, 7, 8]), transport);
+    assert.equal(first.reply.eventsStored, 5);
+    assert.equal(first.reply.eventsAckedThrough, 5, 'the agent keeps 6..8 in its spool');
+    assert.equal(deferred, 3);
+    const again = await ingest.ingestReport(computer, report([6, 7, 8]), transport);
+    assert.equal(again.reply.eventsStored, 0);
+    assert.equal(again.reply.eventsAckedThrough, 0, 'nothing acknowledged: nothing dropped from the spool');
+    assert.equal(deferred, 6);
+    t += 3_000; // 60 a minute: three more
+    const later = await ingest.ingestReport(computer, report([6, 7, 8]), transport);
+    assert.equal(later.reply.eventsStored, 3);
+    assert.equal(later.reply.eventsAckedThrough, 8);
+    assert.deepEqual(await stored(), [1, 2, 3, 4, 5, 6, 7, 8], 'every event stored once, none lost');
+  });
+});

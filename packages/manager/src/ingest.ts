@@ -1,5 +1,14 @@
-import { clockOffsetMs, jitteredDelayMs, offlineDeadline } from '@palisade/core';
 import {
+  clockOffsetMs,
+  DEFAULT_EVENT_RATE,
+  type EventBucket,
+  type EventRate,
+  jitteredDelayMs,
+  offlineDeadline,
+  takeEvents,
+} from '@palisade/core';
+import {
+  type AgentEvent,
   type CommunicationState,
   type HeartbeatReply,
   type HeartbeatReport,
@@ -64,6 +73,10 @@ export interface HeartbeatIngestDeps {
    * the reports that arrive while one is being stored. Default true; false: a commit each.
    */
   groupCommit?: boolean;
+  /** Each computer's event budget (`--event-rate`, `--event-burst`). Default `DEFAULT_EVENT_RATE`. */
+  eventRate?: EventRate | undefined;
+  /** Told how many events of a report its computer's budget deferred (metrics). */
+  onEventsDeferred?: ((count: number) => void) | undefined;
   now?: () => number;
 }
 
@@ -82,6 +95,11 @@ export interface HeartbeatIngestDeps {
 export class HeartbeatIngest {
   private readonly now: () => number;
   private readonly scheduling: boolean;
+  private readonly eventRate: EventRate;
+  /** Each computer's event budget on this node (a node's own: several nodes each grant it). */
+  private readonly eventBuckets = new Map<number, EventBucket>();
+  /** When deferred events were last logged per computer, and how many were deferred since. */
+  private readonly deferralsLogged = new Map<number, { at: number; since: number }>();
 
   /** Shared commits for reports, or null when each report commits alone. */
   readonly commits: GroupCommit | null;
@@ -89,6 +107,7 @@ export class HeartbeatIngest {
   constructor(private readonly deps: HeartbeatIngestDeps) {
     this.now = deps.now ?? Date.now;
     this.scheduling = deps.scheduleDials ?? true;
+    this.eventRate = deps.eventRate ?? DEFAULT_EVENT_RATE;
     this.commits = (deps.groupCommit ?? true) ? new GroupCommit(deps.store) : null;
   }
 
@@ -99,6 +118,35 @@ export class HeartbeatIngest {
   private checkProtocol(v: number): void {
     if (v !== PROTOCOL_VERSION)
       throw new PalisadeError('PROTOCOL_VERSION_UNSUPPORTED', `got ${v}, this manager speaks ${PROTOCOL_VERSION}`);
+  }
+
+  /**
+   * The events of a report the computer's budget admits (core/event-budget.ts), a prefix in the
+   * agent's order: the agent numbers its spool in order, so acknowledging through the last
+   * admitted one leaves the rest in its spool, to be sent again later. Deferred events are
+   * counted (`palisade_events_deferred_total`) and logged at most once a minute per computer.
+   */
+  private admitEvents(computer: ComputerRecord, events: AgentEvent[], t: number): AgentEvent[] {
+    if (events.length === 0) return events;
+    const { granted, bucket } = takeEvents(this.eventBuckets.get(computer.id), t, events.length, this.eventRate);
+    this.eventBuckets.set(computer.id, bucket);
+    if (granted === events.length) return events;
+    const deferred = events.length - granted;
+    this.deps.onEventsDeferred?.(deferred);
+    const noted = this.deferralsLogged.get(computer.id);
+    if (noted === undefined || t - noted.at >= 60_000) {
+      this.deps.logger.warn(
+        {
+          computerId: computer.id,
+          hostName: computer.hostName,
+          deferred: deferred + (noted?.since ?? 0),
+          ...this.eventRate,
+        },
+        'events: computer over its event rate; events beyond it are not acknowledged (the agent sends them again later)',
+      );
+      this.deferralsLogged.set(computer.id, { at: t, since: 0 });
+    } else noted.since += deferred;
+    return events.slice(0, granted);
   }
 
   /** When a manager-initiated computer is called next: one interval after this contact, jittered. */
@@ -125,15 +173,17 @@ export class HeartbeatIngest {
     const offset = clockOffsetMs(report.agent.clockTime, t, transport.roundTripMs ?? report.agent.lastRoundTripMs);
     const previousOffset = computer.clockOffsetMs;
     const txStart = performance.now();
-    // Acknowledged: this report's events, every one now stored (or recognised as stored). Not the
+    // Acknowledged: this report's admitted events (its computer's event rate may defer the rest),
+    // every one now stored (or recognised as stored). Not the
     // highest seq ever stored for the computer: after its state went back in time an agent
     // numbers from lower again, in a new epoch, and a higher acknowledgement would drop events
     // from its spool that it has not sent yet.
-    const acknowledged = report.events.reduce((m, e) => Math.max(m, e.seq), 0);
+    const events = this.admitEvents(computer, report.events, t);
+    const acknowledged = events.reduce((m, e) => Math.max(m, e.seq), 0);
     const unit = <T>(fn: (tx: StoreTransaction) => Promise<T>) =>
       this.commits ? this.commits.run(fn) : store.transaction(fn);
     const out = await unit(async (tx) => {
-      const eventsStored = await tx.events.insertReported(computer.id, report.events, t);
+      const eventsStored = await tx.events.insertReported(computer.id, events, t);
       const current = await tx.computers.recordHeartbeat({
         computerId: computer.id,
         now: t,
@@ -161,7 +211,7 @@ export class HeartbeatIngest {
         (await this.deps.monitor?.onHeartbeat(tx, {
           computer: current,
           previousClockOffsetMs: previousOffset,
-          events: report.events,
+          events,
           drivers: report.drivers,
           settings: effective.settings,
           configurationCurrent,
@@ -188,7 +238,7 @@ export class HeartbeatIngest {
       return { eventsStored, eventsAckedThrough: acknowledged, effective, changes, operations };
     });
     this.deps.observeStore?.((performance.now() - txStart) / 1000);
-    this.deps.monitor?.published(computer.id, out.changes, report.events.length > 0);
+    this.deps.monitor?.published(computer.id, out.changes, events.length > 0);
     return {
       reply: {
         protocolVersion: PROTOCOL_VERSION,

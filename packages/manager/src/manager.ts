@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import type { Server as TlsServer } from 'node:tls';
-import { HEARTBEAT_INTERVAL_SECONDS, type TlsPolicyName } from '@palisade/core';
+import { DEFAULT_EVENT_RATE, type EventRate, HEARTBEAT_INTERVAL_SECONDS, type TlsPolicyName } from '@palisade/core';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { type AgentEndpointDeps, createAgentEndpoint } from './agent-endpoint/agent-endpoint.js';
@@ -108,6 +108,8 @@ export interface ManagerOptions {
    * from {@link defaultConnectionLimits} (scaled to the process's open-file limit).
    */
   connectionLimits?: { agent?: Partial<PortLimits>; api?: Partial<PortLimits> } | undefined;
+  /** Each computer's event budget (`--event-rate`, `--event-burst`; docs/security.md "Event floods"). Default `DEFAULT_EVENT_RATE`. */
+  eventRate?: Partial<EventRate> | undefined;
 }
 
 export interface FirstRunSecrets {
@@ -465,6 +467,8 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
       logger,
       monitor: monitoring.heartbeats,
       observeStore: (seconds) => metrics.storeSeconds.observe(seconds),
+      eventRate: { ...DEFAULT_EVENT_RATE, ...o.eventRate },
+      onEventsDeferred: (count) => metrics.eventsDeferred.inc(count),
       ...(o.dialer ? { options: o.dialer } : {}),
       tlsPolicy: () => agentTls?.policy ?? tlsPolicy.name,
     });

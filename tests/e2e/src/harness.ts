@@ -39,6 +39,7 @@ export async function startTestManager(
     monitoring?: ManagerOptions['monitoring'];
     dialer?: ManagerOptions['dialer'];
     connectionLimits?: ManagerOptions['connectionLimits'];
+    eventRate?: ManagerOptions['eventRate'];
     /** Default: silent unless PALISADE_TEST_LOG is set. */
     logger?: ManagerOptions['logger'];
   } = {},
@@ -60,6 +61,7 @@ export async function startTestManager(
     ...(o.monitoring ? { monitoring: o.monitoring } : {}),
     ...(o.dialer ? { dialer: o.dialer } : {}),
     ...(o.connectionLimits ? { connectionLimits: o.connectionLimits } : {}),
+    ...(o.eventRate ? { eventRate: o.eventRate } : {}),
     logger: o.logger ?? pino({ level: process.env.PALISADE_TEST_LOG ?? 'silent' }),
   });
   let stopped: Promise<void> | undefined;

@@ -139,6 +139,11 @@ start options:
                       4119: 20 %, at most 2000; per source a quarter). Raise the per-source
                       caps when agents reach the manager through a NAT or load balancer
                       (docs/security.md)
+  --event-rate N, --event-burst N
+                      events one computer may have stored per minute (default 600) and at
+                      once after a quiet spell (default 5000); beyond them a heartbeat's
+                      other events are not acknowledged, so the agent sends them again later
+                      (counted in palisade_events_deferred_total; docs/security.md)
 
 On first start the manager creates its CA, a server certificate, an admin API key and an
 activation token for the Base Policy (valid ${FIRST_RUN_TOKEN_HOURS} hours, ${FIRST_RUN_TOKEN_USES} uses) and
@@ -210,6 +215,8 @@ async function start(args: string[], out: Out): Promise<number> {
     'max-agent-connections-per-source': { type: 'string' },
     'max-api-connections': { type: 'string' },
     'max-api-connections-per-source': { type: 'string' },
+    'event-rate': { type: 'string' },
+    'event-burst': { type: 'string' },
   });
   const dialerConcurrency = parsePositiveInt('dialer-concurrency', v['dialer-concurrency']);
   if (dialerConcurrency !== undefined && dialerConcurrency > MAX_DIALER_CONCURRENCY)
@@ -250,15 +257,19 @@ async function start(args: string[], out: Out): Promise<number> {
     nodeName: v['node-name'],
     agentAddresses,
     connectionLimits: {
-      agent: caps(
-        parsePositiveInt('max-agent-connections', v['max-agent-connections']),
-        parsePositiveInt('max-agent-connections-per-source', v['max-agent-connections-per-source']),
-      ),
-      api: caps(
-        parsePositiveInt('max-api-connections', v['max-api-connections']),
-        parsePositiveInt('max-api-connections-per-source', v['max-api-connections-per-source']),
-      ),
+      agent: definedOnly({
+        total: parsePositiveInt('max-agent-connections', v['max-agent-connections']),
+        perSource: parsePositiveInt('max-agent-connections-per-source', v['max-agent-connections-per-source']),
+      }),
+      api: definedOnly({
+        total: parsePositiveInt('max-api-connections', v['max-api-connections']),
+        perSource: parsePositiveInt('max-api-connections-per-source', v['max-api-connections-per-source']),
+      }),
     },
+    eventRate: definedOnly({
+      perMinute: parsePositiveInt('event-rate', v['event-rate']),
+      burst: parsePositiveInt('event-burst', v['event-burst']),
+    }),
   });
   // Handlers first, banner second: whoever waits for the banner may signal at once, and a
   // signal before the handlers are in place would kill the process without closing the store.
@@ -274,9 +285,9 @@ async function start(args: string[], out: Out): Promise<number> {
   return 0;
 }
 
-/** The connection caps given on the command line (the rest default). */
-function caps(total: number | undefined, perSource: number | undefined) {
-  return { ...(total !== undefined ? { total } : {}), ...(perSource !== undefined ? { perSource } : {}) };
+/** The options given, as members (`exactOptionalPropertyTypes`: an absent option is no member, not `undefined`); the rest default. */
+function definedOnly<T extends Record<string, number | undefined>>(o: T): { [K in keyof T]?: number } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: number };
 }
 
 /** `HOST:PORT` or `[IPv6]:PORT`; undefined when absent. */

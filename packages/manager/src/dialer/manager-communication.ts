@@ -1,4 +1,4 @@
-import type { TlsPolicyName } from '@palisade/core';
+import type { EventRate, TlsPolicyName } from '@palisade/core';
 import type { Logger } from 'pino';
 import { HeartbeatIngest } from '../ingest.js';
 import type { HeartbeatMonitor } from '../monitor/heartbeat-monitor.js';
@@ -32,6 +32,10 @@ export interface ManagerCommunicationDeps {
   options?: DialerOptions;
   /** Told how long each heartbeat's store transaction took (metrics). */
   observeStore?: (seconds: number) => void;
+  /** Each computer's event budget (ingest.ts). */
+  eventRate?: EventRate;
+  /** Told how many events of a report the budget deferred (metrics). */
+  onEventsDeferred?: (count: number) => void;
   /** The manager TLS policy in force (the agent endpoint's, live), which the dialer's TLS follows. Default `modern`. */
   tlsPolicy?: () => TlsPolicyName;
 }
@@ -45,6 +49,8 @@ export async function createManagerCommunication(d: ManagerCommunicationDeps): P
     logger: d.logger,
     ...(d.monitor ? { monitor: d.monitor } : {}),
     ...(d.observeStore ? { observeStore: d.observeStore } : {}),
+    eventRate: d.eventRate,
+    onEventsDeferred: d.onEventsDeferred,
   });
   const identity = await loadDialerIdentity(d.dataDir, d.ca, d.nodeName);
   const dialer = new Dialer({

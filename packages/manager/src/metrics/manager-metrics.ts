@@ -40,6 +40,8 @@ export class ManagerMetrics {
   readonly handshakeFailures: Counter<'port'>;
   /** Connections or requests refused by a limit, by port and by which cap (connection caps, queues). */
   readonly refusals: Counter<'port' | 'cap'>;
+  /** Events not acknowledged because their computer was over its event rate (the agent sends them again). */
+  readonly eventsDeferred: Counter;
   /** Time from a heartbeat request's arrival to its reply, by who dialled. */
   readonly ingestSeconds: Histogram<'transport'>;
   /** Time of the heartbeat's store transaction (commit included). */
@@ -77,6 +79,11 @@ export class ManagerMetrics {
       name: 'palisade_refusals_total',
       help: 'Connections or requests refused by a limit, by port and cap',
       labelNames: ['port', 'cap'],
+      registers,
+    });
+    this.eventsDeferred = new Counter({
+      name: 'palisade_events_deferred_total',
+      help: 'Events not acknowledged because their computer was over its event rate (the agent sends them again later)',
       registers,
     });
     this.ingestSeconds = new Histogram({
