@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { openInitializedStore } from '../manager.js';
 import { main } from './cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'palisade-dbcopy-'));
@@ -17,7 +18,9 @@ async function run(...argv: string[]) {
 
 test('db copy: a manager store into an empty one, counts printed; a second copy into it refused', async () => {
   const from = `sqlite:${join(dir, 'old.db')}`;
-  // A store as a first start leaves it: schema, Base Policy, CA, plus a token.
+  // A store as a first start leaves it: schema, Base Policy, CA, plus a token. Only `start`
+  // creates a store, so it is made here the way start makes it.
+  await (await openInitializedStore(dir, from)).store.close();
   assert.equal((await run('token', 'create', '--policy', 'Base Policy', '--db', from, '--data-dir', dir)).code, 0);
   const to = `sqlite:${join(dir, 'new.db')}`;
   const r = await run('db', 'copy', '--from', from, '--to', to);

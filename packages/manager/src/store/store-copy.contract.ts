@@ -24,7 +24,10 @@ export const storeCopyContract = (engine: StoreEngine) =>
       to = target.store;
       const now = 1_700_000_000_000;
       // The store copies the sealed key as it is: a contract test needs no real seal.
-      await from.certificateAuthority.saveIfAbsent({ certificate: 'CERT', privateKey: 'KEY' as SealedSecret }, now);
+      await from.certificateAuthority.saveIfAbsent(
+        { certificate: 'CERT', privateKey: 'psb1.0123456789abcdef.S0VZ' as SealedSecret },
+        now,
+      );
       const base = await from.policies.ensureBase(now);
       const a = await from.policies.create({ parentId: base.id, name: 'A', description: '', now });
       const b = await from.policies.create({ parentId: base.id, name: 'B', description: '', now });
