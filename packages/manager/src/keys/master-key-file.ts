@@ -30,7 +30,7 @@ function parse(path: string, text: string): SecretBox {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) continue;
     const key = /^[A-Za-z0-9+/]{43}=$/.test(line) ? Buffer.from(line, 'base64') : null;
-    if (!key || key.length !== 32)
+    if (key?.length !== 32)
       throw new SecretBoxError(`master key file ${path}, line ${i + 1}: not a key (base64 of 32 bytes)`);
     keys.push(key);
   }
