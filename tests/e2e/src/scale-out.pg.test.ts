@@ -83,6 +83,11 @@ describe('two manager nodes on one PostgreSQL behind HAProxy', { skip: skip ?? f
       url,
       '--data-dir',
       join(root, `node-${name}`),
+      // Every node is given the same key-encryption key: the CA key and other secrets in the
+      // shared database are sealed with it (docs/scale-out.md). Node A makes it on first start, in
+      // its data dir, where the CLI below finds it too.
+      '--master-key-file',
+      join(root, 'node-a', 'master.key'),
       '--hostname',
       'localhost',
       '--bind',
