@@ -16,6 +16,7 @@ export const AGENT_ERRORS = {
   ACTIVATION_REFUSED: 'the manager refused activation',
   MANAGER_REPLY_INVALID: 'the manager sent a reply this agent does not understand',
   STATE_LOCKED: 'another agent process is using this state directory',
+  AGENT_RUNNING: 'an agent is already running on this state directory',
   STATE_INVALID: 'the state directory is damaged',
   ROOT_REQUIRED: 'this command must run as root',
   SERVICE_FAILED: 'the service manager failed',

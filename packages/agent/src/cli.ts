@@ -229,6 +229,8 @@ async function run(argv: string[], out: Out): Promise<number> {
         state.activation(); // not activated: say so before writing anything
         saveListenerSettings(state, listen);
       }
+      // One daemon per state directory (the claim ends with this process).
+      const release = state.claimDaemon();
       let signalled = false;
       // Until the agent runs, a signal only ends the wait; then it stops the agent (stop notice first).
       let stop: (signal: string) => void = () => {
@@ -242,7 +244,10 @@ async function run(argv: string[], out: Out): Promise<number> {
           // deactivated: wait for "activate" rather than exit and be restarted over and over.
           logger.warn({ stateDir: state.dir }, 'Activation Required: waiting for "palisade-agent activate"');
           while (!signalled && !state.isActivated()) await new Promise((r) => setTimeout(r, 1_000));
-          if (signalled) return 0;
+          if (signalled) {
+            release();
+            return 0;
+          }
         }
         const agent = runAgent(state, logger);
         const a = state.activation();
@@ -255,7 +260,10 @@ async function run(argv: string[], out: Out): Promise<number> {
           void agent.stop(`received ${signal}`);
         };
         await agent.stopped;
-        if (agent.ended !== 'deactivated' || signalled) return 0;
+        if (agent.ended !== 'deactivated' || signalled) {
+          release();
+          return 0;
+        }
         stop = () => {
           signalled = true;
         };

@@ -337,6 +337,53 @@ export class StateDir {
     }
   }
 
+  /**
+   * Claims the state directory for this process's `start` for as long as it runs, so a second
+   * agent daemon on the same directory is refused instead of reporting its events as the first's
+   * and fighting over the firewall table. The claim (`daemon.lock`: pid and boot id) left by a
+   * process that died, or from before a reboot (a recycled pid must not keep the service down),
+   * is taken over. Returns the release, which also runs at process exit.
+   */
+  claimDaemon(): () => void {
+    this.ensure();
+    const lock = this.path('daemon.lock');
+    const mine = `${process.pid}\n${bootId()}\n`;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const fd = openSync(lock, 'wx', 0o600);
+        writeSync(fd, mine);
+        closeSync(fd);
+        break;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 3) throw e;
+        let held = ['', ''];
+        try {
+          held = readFileSync(lock, 'utf8').split('\n');
+        } catch {
+          /* removed meanwhile: try again */
+        }
+        const holder = Number(held[0]);
+        const boot = held[1] ?? '';
+        if (Number.isInteger(holder) && holder > 1 && holder !== process.pid && boot === bootId() && isAlive(holder))
+          throw new AgentError('AGENT_RUNNING', `process ${holder} (${lock})`);
+        rmSync(lock, { force: true });
+      }
+    }
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      process.removeListener('exit', release);
+      try {
+        if (readFileSync(lock, 'utf8') === mine) unlinkSync(lock);
+      } catch {
+        /* already gone */
+      }
+    };
+    process.on('exit', release);
+    return release;
+  }
+
   /** Forgets the activation: key, certificates, configuration, spool. The host identity stays. */
   reset(): void {
     for (const name of [
@@ -359,6 +406,15 @@ export class StateDir {
 /** OpenSSL's reason without its `error:1E08010C:DECODER routines::` prefix. */
 function opensslReason(e: unknown): string {
   return ((e as Error).message ?? String(e)).replace(/^error:[0-9A-F]+:[^:]*::?/, '').split('\n')[0] ?? 'invalid';
+}
+
+/** This boot's id (Linux); empty elsewhere, where a claim is judged by its pid alone. */
+function bootId(): string {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return '';
+  }
 }
 
 function isAlive(pid: number): boolean {

@@ -152,6 +152,13 @@ describe('CLI: manager and agent as a new user runs them', () => {
       for (const f of ['ID', 'hostName', 'platform', 'agentVersion', 'policyID', 'lastAgentCommunication'] as const)
         assert.ok(later[f] !== undefined && later[f] !== null, f);
       assert.ok((later.lastAgentCommunication ?? 0) > (c0.lastAgentCommunication ?? 0), agentErr);
+      // A second daemon on the same state directory would report its events as this one's.
+      const second = await runCli(AGENT_BIN, ['start', '--state-dir', stateDir]);
+      assert.equal(second.code, 1, second.stderr);
+      assert.match(
+        second.stderr,
+        new RegExp(`an agent is already running on this state directory: process ${agent.pid}`),
+      );
     } finally {
       const code = await new Promise<number | null>((resolve) => {
         agent.once('exit', (c) => resolve(c));
