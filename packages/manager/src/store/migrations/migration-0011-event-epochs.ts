@@ -28,7 +28,7 @@ export const m0011EventEpochs = (dialect: MigrationDialect): Migration => ({
       .addColumn('severity', 'text', (c) => c.notNull())
       .addColumn('message', 'text', (c) => c.notNull())
       .addColumn('data', 'text')
-      // DESIGN.md: events are stored idempotently — a re-sent event is recognised, not doubled.
+      // Events are stored idempotently (docs/architecture.md, "Events"): a re-sent event is recognised, not doubled.
       .addUniqueConstraint('events_computer_epoch_seq', ['computer_id', 'epoch', 'seq'])
       .execute();
     const columns = ['id', 'computer_id', 'seq', 'agent_time', 'received_at', 'type', 'severity', 'message', 'data'];
