@@ -16,6 +16,7 @@ export * from './heartbeat-timing.js';
 export * from './monitor-rules.js';
 export * from './nftables-compiler.js';
 export * from './policy-tree.js';
+export * from './retention.js';
 export * from './search-filter.js';
 export * from './security-configuration.js';
 export * from './semver-order.js';

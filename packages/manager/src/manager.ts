@@ -28,6 +28,7 @@ import type { SecretBox } from './keys/secret-box.js';
 import { MANAGER_VERSION } from './manager-version.js';
 import { ManagerMetrics } from './metrics/manager-metrics.js';
 import { type Monitoring, type MonitoringOptions, startMonitoring } from './monitor/monitoring.js';
+import { RetentionPruner, type RetentionPrunerOptions } from './monitor/retention-pruner.js';
 import { sealWebhook } from './notifiers/notifier-config.js';
 import { CertificateAuthority, createCertificateAuthority } from './pki/certificate-authority.js';
 import { hashSecret, newSecret } from './secrets.js';
@@ -110,6 +111,8 @@ export interface ManagerOptions {
   connectionLimits?: { agent?: Partial<PortLimits>; api?: Partial<PortLimits> } | undefined;
   /** Each computer's event budget (`--event-rate`, `--event-burst`; docs/security.md "Event floods"). Default `DEFAULT_EVENT_RATE`. */
   eventRate?: Partial<EventRate> | undefined;
+  /** Retention's pass interval and batch size (tests shorten them); the bounds are system settings (docs/api.md "Retention"). */
+  retention?: Pick<RetentionPrunerOptions, 'intervalMs' | 'batchSize'> | undefined;
 }
 
 export interface FirstRunSecrets {
@@ -142,6 +145,8 @@ export interface RunningManager {
   agentPackages: AgentPackages;
   /** This node's registration among the nodes sharing the database. */
   node: ManagerNodeRegistry;
+  /** Background pruning of events, alerts, audit rows and the notifier outbox. */
+  retention: RetentionPruner;
   /** Connection caps in force on 4120 and 4119, and what they refused. */
   connections: { limits: ConnectionLimits; agent: ConnectionGuard; api: ConnectionGuard };
   close(): Promise<void>;
@@ -415,6 +420,7 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
   let communication: ManagerCommunication | undefined;
   let metricsServer: HttpServer | undefined;
   let node: ManagerNodeRegistry | undefined;
+  let retention: RetentionPruner | undefined;
   try {
     const certs = await serverCertificates(o.dataDir, ca, hostnames);
     // Leaf then CA: agents verify against the CA they pinned at activation.
@@ -561,6 +567,18 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
     await listen(api, o.apiPort ?? 4119, o.bindAddress);
     if (o.metricsListen) metricsServer = await serveMetrics(metrics, o.metricsListen, logger);
     communication.start();
+    retention = new RetentionPruner({
+      store,
+      logger: logger.child({ component: 'retention' }),
+      ...o.retention,
+      onPruned: (r) => {
+        for (const [table, n] of Object.entries(r.pruned)) if (n > 0) metrics.retentionPruned.inc({ table }, n);
+        for (const [source, n] of Object.entries(r.undelivered))
+          if (n > 0) metrics.notifierItemsDropped.inc({ source }, n);
+      },
+    });
+    retention.start();
+    const pruner = retention;
     const port = (s: FastifyInstance) => (s.server.address() as AddressInfo).port;
     listening.api = port(api);
     listening.heartbeat = port(agentEndpoint);
@@ -596,9 +614,11 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
       metricsPort: metricsServer ? (metricsServer.address() as AddressInfo).port : null,
       agentPackages,
       node: registered,
+      retention: pruner,
       connections: { limits, agent: agentGuard, api: apiGuard },
       async close() {
         await registered.close();
+        await pruner.close();
         await new Promise((r) => (metricsServer ? metricsServer.close(r) : r(undefined)));
         await communication?.close();
         await endpointTls.close();
@@ -609,6 +629,7 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
     };
   } catch (e) {
     await node?.close();
+    await retention?.close();
     metricsServer?.close();
     await communication?.close();
     await agentTls?.close();

@@ -42,6 +42,10 @@ export class ManagerMetrics {
   readonly refusals: Counter<'port' | 'cap'>;
   /** Events not acknowledged because their computer was over its event rate (the agent sends them again). */
   readonly eventsDeferred: Counter;
+  /** Rows removed by retention, by table (`events`, `alerts`, `audit`, `outbox`). */
+  readonly retentionPruned: Counter<'table'>;
+  /** Agent events and alert notifications a row cap removed before every notifier delivered them. */
+  readonly notifierItemsDropped: Counter<'source'>;
   /** Time from a heartbeat request's arrival to its reply, by who dialled. */
   readonly ingestSeconds: Histogram<'transport'>;
   /** Time of the heartbeat's store transaction (commit included). */
@@ -84,6 +88,18 @@ export class ManagerMetrics {
     this.eventsDeferred = new Counter({
       name: 'palisade_events_deferred_total',
       help: 'Events not acknowledged because their computer was over its event rate (the agent sends them again later)',
+      registers,
+    });
+    this.retentionPruned = new Counter({
+      name: 'palisade_retention_pruned_total',
+      help: 'Rows removed by retention, by table (events, alerts, audit, outbox)',
+      labelNames: ['table'],
+      registers,
+    });
+    this.notifierItemsDropped = new Counter({
+      name: 'palisade_notifier_items_dropped_total',
+      help: 'Agent events and alert notifications removed by a retention row cap before every notifier delivered them',
+      labelNames: ['source'],
       registers,
     });
     this.ingestSeconds = new Histogram({

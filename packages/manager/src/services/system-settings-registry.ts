@@ -7,7 +7,7 @@
 
 /** A setting as a feature registers it. */
 export interface SystemSettingDefinition {
-  /** Deep Security's name where it has the setting (`platformSetting…`), else `palisadeSetting…`; unique. */
+  /** Deep Security's name where it has the setting (`platformSetting…`, `firewallSetting…`), else `palisadeSetting…`; unique. */
   readonly name: string;
   /** What it does, for the API document and `GET /api/systemsettings` readers. */
   readonly description: string;
@@ -33,13 +33,14 @@ export class SystemSettingsRegistry {
   readonly #byName = new Map<string, SystemSettingDefinition>();
 
   /**
-   * @throws Error when the name is taken, is not `platformSetting…` (Deep Security's) or
+   * @throws Error when the name is taken, is not `platformSetting…` or `firewallSetting…` (Deep
+   * Security's platform and Firewall module system settings) or
    * `palisadeSetting…` (Palisade's own; this keeps stored settings apart from the manager's
    * internal rows in the same table), or the default is not a value the setting takes.
    */
   register(def: SystemSettingDefinition): void {
-    if (!/^(platform|palisade)Setting[A-Z][A-Za-z0-9]*$/.test(def.name))
-      throw new Error(`system setting "${def.name}": names are platformSetting… or palisadeSetting…`);
+    if (!/^(platform|firewall|palisade)Setting[A-Z][A-Za-z0-9]*$/.test(def.name))
+      throw new Error(`system setting "${def.name}": names are platformSetting…, firewallSetting… or palisadeSetting…`);
     if (this.#byName.has(def.name)) throw new Error(`system setting "${def.name}" is registered twice`);
     const problem = checkValue(def, def.default);
     if (problem) throw new Error(`system setting "${def.name}": its default is refused: ${problem}`);

@@ -15,6 +15,7 @@ import { ManagerNodeRepository } from './repositories/manager-node-repository.js
 import { NotifierRepository } from './repositories/notifier-repository.js';
 import { OperationRepository } from './repositories/operation-repository.js';
 import { PolicyRepository } from './repositories/policy-repository.js';
+import { RetentionRepository } from './repositories/retention-repository.js';
 import { SystemSettingRepository } from './repositories/system-setting-repository.js';
 import type { Database } from './schema.js';
 import type { Repositories, Store, StoreCounters, StoreTransaction } from './store.js';
@@ -40,6 +41,7 @@ class RepositorySet implements Repositories {
   readonly certificateAuthority: CertificateAuthorityRepository;
   readonly consoleUsers: ConsoleUserRepository;
   readonly managerNodes: ManagerNodeRepository;
+  readonly retention: RetentionRepository;
 
   constructor(session: StoreSession) {
     this.computers = new ComputerRepository(session);
@@ -58,6 +60,7 @@ class RepositorySet implements Repositories {
     this.certificateAuthority = new CertificateAuthorityRepository(session);
     this.consoleUsers = new ConsoleUserRepository(session);
     this.managerNodes = new ManagerNodeRepository(session);
+    this.retention = new RetentionRepository(session);
   }
 }
 

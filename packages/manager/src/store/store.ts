@@ -13,6 +13,7 @@ import type { ManagerNodeRepository } from './repositories/manager-node-reposito
 import type { NotifierRepository } from './repositories/notifier-repository.js';
 import type { OperationRepository } from './repositories/operation-repository.js';
 import type { PolicyRepository } from './repositories/policy-repository.js';
+import type { RetentionRepository } from './repositories/retention-repository.js';
 import type { SystemSettingRepository } from './repositories/system-setting-repository.js';
 import type { StoreWriteHealth } from './store-write-health.js';
 
@@ -74,6 +75,7 @@ export type {
 } from './repositories/notifier-repository.js';
 export type { OperationRecord } from './repositories/operation-repository.js';
 export type { PolicyRecord } from './repositories/policy-repository.js';
+export type { PruneBatch } from './repositories/retention-repository.js';
 
 /**
  * The repositories, one per aggregate. The same set is reachable on the store (each statement
@@ -102,6 +104,8 @@ export interface Repositories {
   readonly consoleUsers: ConsoleUserRepository;
   /** The manager nodes sharing the database, and the agent address list they advertise. */
   readonly managerNodes: ManagerNodeRepository;
+  /** Retention's pruning: bounded batches, safe on several nodes at once. */
+  readonly retention: RetentionRepository;
 }
 
 /**

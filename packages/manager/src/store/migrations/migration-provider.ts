@@ -13,6 +13,7 @@ import { m0012TlsCertificateType } from './migration-0012-tls-certificate-type.j
 import { m0013ApiKeys } from './migration-0013-api-keys.js';
 import { m0014ManagerNodes } from './migration-0014-manager-nodes.js';
 import { m0015OfflineFromActivation } from './migration-0015-offline-from-activation.js';
+import { m0016RetentionIndexes } from './migration-0016-retention-indexes.js';
 import type { MigrationDialect } from './migration-dialect.js';
 
 export type { MigrationDialect } from './migration-dialect.js';
@@ -38,6 +39,7 @@ export function migrationProvider(dialect: MigrationDialect): MigrationProvider 
       '0013_api_keys': m0013ApiKeys(),
       '0014_manager_nodes': m0014ManagerNodes(dialect),
       '0015_offline_from_activation': m0015OfflineFromActivation(),
+      '0016_retention_indexes': m0016RetentionIndexes(),
     }),
   };
 }
