@@ -104,6 +104,9 @@ export async function activate(state: StateDir, o: ActivateOptions) {
     throw e;
   }
   checkIssuedCertificate(reply.certificate, keyPem, ca);
+  // Before the activation is written (its file goes last): an activated agent always holds them.
+  if (reply.hostIdentity) state.replaceHostIdentity(reply.hostIdentity);
+  if (reply.continuity) state.saveContinuity(reply.continuity);
   state.saveActivation(
     {
       manager,
@@ -140,7 +143,7 @@ export async function activate(state: StateDir, o: ActivateOptions) {
  * the pinned CA: anything else would fail every later handshake, so it is refused before the
  * activation is written.
  */
-function checkIssuedCertificate(certificatePem: string, keyPem: string, caPem: string): void {
+export function checkIssuedCertificate(certificatePem: string, keyPem: string, caPem: string): void {
   let cert: X509Certificate;
   try {
     cert = new X509Certificate(certificatePem);

@@ -7,6 +7,7 @@ import { AgentError } from './agent-error.js';
 import { resetLocally } from './deactivation.js';
 import { heartbeat } from './heartbeat.js';
 import { isManagerBusy } from './manager-client.js';
+import { reactivateWithoutToken } from './reactivation.js';
 import type { StateDir } from './state-dir.js';
 
 export interface RunningAgent {
@@ -135,6 +136,11 @@ export function runAgent(state: StateDir, logger: Logger, o: RunAgentOptions = {
           deactivate('the manager deactivated this computer (its certificate is revoked)');
           break;
         }
+        // A copy of another host, or a certificate the manager has no record of: activate again
+        // without a token where the settings allow (docs/deployment.md "Cloned hosts", "Unknown agents").
+        const without = await withoutToken(e);
+        if (without === 'reactivated') continue;
+        if (without === 'refused-clone') break;
         failures += 1;
         const interval = state.heartbeatIntervalSeconds() ?? 600;
         delay = retryDelayMs(failures, interval);
@@ -154,12 +160,47 @@ export function runAgent(state: StateDir, logger: Logger, o: RunAgentOptions = {
       });
     }
   };
+  /** Set when the manager refused this host as a copy: its reset makes it a new identity too. */
+  let refusedClone = false;
+  /**
+   * After a heartbeat refused `AGENT_CLONED` or `CERTIFICATE_NOT_RECOGNIZED`: asks the manager to
+   * activate this host without a token. A copy the manager will not take resets itself to
+   * Activation Required; any other refusal is logged and the heartbeats go on failing, so a
+   * change of the settings on the manager is picked up.
+   */
+  const withoutToken = async (e: unknown): Promise<'reactivated' | 'refused-clone' | 'no'> => {
+    if (!(e instanceof AgentError) || e.code !== 'MANAGER_REFUSED') return 'no';
+    const reason =
+      e.managerCode === 'AGENT_CLONED' ? 'cloned' : e.managerCode === 'CERTIFICATE_NOT_RECOGNIZED' ? 'unknown' : null;
+    if (reason === null) return 'no';
+    try {
+      const r = await reactivateWithoutToken(state, reason);
+      failures = 0;
+      logger.warn(
+        { computerId: r.computerId, policy: r.policyName, reason },
+        reason === 'cloned'
+          ? `this host is a copy of another computer's host: activated as computer ${r.computerId} of its own, with a new host identity`
+          : `the manager had no record of this agent: activated ${r.reactivated ? 'again as' : 'as new'} computer ${r.computerId}`,
+      );
+      return 'reactivated';
+    } catch (err) {
+      if (err instanceof AgentError && err.managerCode === 'AGENT_CLONED') {
+        refusedClone = true;
+        deactivate(`the manager refused this host as a copy of another computer's host (${err.message})`);
+        return 'refused-clone';
+      }
+      logger.error({ reason }, `activation without a token failed: ${(err as Error).message}`);
+      return 'no';
+    }
+  };
   const looping = loop().then(async () => {
     if (deactivation === null || stopping) return;
     // Deactivated: the listener closes, the activation and the firewall go; the host identity
     // stays, so activating again gets the same computer back (docs/deployment.md).
     await communication.close();
     const local = await resetLocally(state);
+    // The original keeps the identity: a copy activated later with a token must not take its computer.
+    if (refusedClone) state.replaceHostIdentity(null);
     logger.warn(
       { firewall: local.firewall },
       `${deactivation}: activation reset on this host; Activation Required (run "palisade-agent activate")`,

@@ -127,6 +127,9 @@ export async function heartbeat(state: StateDir, o: HeartbeatOptions = {}): Prom
             ...(o.communication ? { communication: o.communication.state() } : {}),
           }),
         );
+        // The continuity token of the last reply (docs/deployment.md "Cloned hosts").
+        const continuity = state.continuity();
+        if (continuity) report.continuity = continuity;
         const events = report.events;
         const sentAt = Date.now();
         const r = await send(AGENT_PATHS.heartbeat, report, HeartbeatReply);
@@ -139,6 +142,8 @@ export async function heartbeat(state: StateDir, o: HeartbeatOptions = {}): Prom
             'MANAGER_REPLY_INVALID',
             `the heartbeat reply is for computer ${reply.computerId}, this agent is computer ${activation.computerId}`,
           );
+        // Kept before anything else: the next exchange must present it.
+        if (reply.continuity) state.saveContinuity(reply.continuity);
         outcome.exchanges += 1;
         outcome.tlsProtocol = r.tlsProtocol;
         outcome.tlsCipher = r.tlsCipher;

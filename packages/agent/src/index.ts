@@ -24,5 +24,6 @@ export {
   type TlsIdentity,
 } from './manager-client.js';
 export { formatManagerUrl, type ManagerAddress, parseManagerUrl } from './manager-url.js';
+export { type Reactivated, reactivateWithoutToken } from './reactivation.js';
 export { buildReport } from './report-builder.js';
 export { StateDir } from './state-dir.js';

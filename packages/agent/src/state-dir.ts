@@ -296,6 +296,34 @@ export class StateDir {
     return made;
   }
 
+  /**
+   * Replaces the host identity: the manager found this host to be a copy of another and gave it
+   * one of its own (docs/deployment.md, "Cloned hosts"); `null` makes a new one here (a copy
+   * refused as a computer of its own, so that activating it later is never taken for the original).
+   */
+  replaceHostIdentity(identity: string | null): void {
+    this.ensure();
+    writeFileAtomic(this.path('host-identity'), `${identity ?? randomBytes(32).toString('base64url')}\n`, 0o600);
+  }
+
+  /**
+   * The continuity token of the manager's last reply, presented at the next heartbeat: a copy
+   * of this state that falls behind shows it (docs/deployment.md, "Cloned hosts"). Undefined
+   * before the first. Kept 0600, fsynced: losing it would make this host look like the copy.
+   */
+  continuity(): string | undefined {
+    try {
+      const v = readFileSync(this.path('continuity'), 'utf8').trim();
+      return /^[A-Za-z0-9_-]{43}$/.test(v) ? v : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  saveContinuity(token: string): void {
+    writeFileAtomic(this.path('continuity'), `${token}\n`, 0o600);
+  }
+
   spool(): EventSpool {
     return new EventSpool(this.path('spool'));
   }
@@ -396,6 +424,7 @@ export class StateDir {
       'last-contact.json',
       'counters.json',
       'tls-session',
+      'continuity',
       'spool',
     ]) {
       rmSync(this.path(name), { recursive: true, force: true });

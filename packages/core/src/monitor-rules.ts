@@ -16,6 +16,8 @@ export const ALERT_TYPES = {
   'clock-change': { label: 'Clock Change Detected', severity: 'warning' },
   'driver-offline': { label: 'Driver Offline', severity: 'critical' },
   'configuration-update-failed': { label: 'Configuration Update Failed', severity: 'critical' },
+  // A second live copy of a computer's host (docs/deployment.md "Cloned hosts").
+  'duplicate-computer': { label: 'Duplicate Computer Detected', severity: 'warning' },
   // A manager node stopped refreshing its registration (docs/scale-out.md); not about a computer.
   'manager-offline': { label: 'Manager Offline', severity: 'critical' },
 } as const satisfies Record<string, { label: string; severity: AlertSeverity }>;

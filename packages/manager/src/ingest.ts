@@ -17,6 +17,7 @@ import {
 } from '@palisade/protocol';
 import type { Logger } from 'pino';
 import { PalisadeError } from './errors.js';
+import { duplicateComputerAlert } from './monitor/alert-rules.js';
 import type { HeartbeatMonitor } from './monitor/heartbeat-monitor.js';
 import type { ConfigurationService, EffectiveConfiguration } from './services/configuration-service.js';
 import { GroupCommit } from './store/group-commit.js';
@@ -327,7 +328,7 @@ export class HeartbeatIngest {
    * (its record kept; 'gone' if it was deleted meanwhile).
    */
   async activate(
-    tokenId: number,
+    tokenId: number | null,
     computer: Omit<NewComputer, 'offlineDeadline'>,
     effective: EffectiveConfiguration,
     remoteIp: string | null,
@@ -358,6 +359,20 @@ export class HeartbeatIngest {
       if (typeof created !== 'string') await this.noteContact(tx, created.id, effective, communication, t);
       return created;
     });
+  }
+
+  /**
+   * A second live copy of `computer`'s host gave itself away (a stale continuity token,
+   * docs/deployment.md "Cloned hosts"): recorded on the computer, with the
+   * duplicate-computer alert (raised once while open) and its notification.
+   */
+  async cloneDetected(computer: ComputerRecord, seen: { remoteIp: string | null; hostName: string }): Promise<void> {
+    const t = this.now();
+    const changes = await this.deps.store.transaction(async (tx) => {
+      await tx.computers.markCloneDetected(computer.id, t);
+      return tx.alerts.raise([duplicateComputerAlert(computer, seen)], t);
+    });
+    this.deps.monitor?.published(computer.id, changes, false);
   }
 
   /** The dialer's share of a contact, under a savepoint: a failure is logged, never fails the contact. */

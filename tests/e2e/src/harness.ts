@@ -31,6 +31,8 @@ export async function startTestManager(
   o: {
     heartbeatIntervalSeconds?: number;
     dataDir?: string;
+    /** The agent endpoint's port; default any free one (a restart test keeps the port its agents know). */
+    heartbeatPort?: number;
     /** Store URL; default the data dir's SQLite file. Another node of one database shares it. */
     db?: string;
     /** Another node of one database needs the first node's master key file (docs/operations). */
@@ -50,7 +52,7 @@ export async function startTestManager(
     dataDir,
     hostnames: ['localhost'],
     apiPort: 0,
-    heartbeatPort: 0,
+    heartbeatPort: o.heartbeatPort ?? 0,
     bindAddress: '127.0.0.1',
     // The legacy alias port, should a test choose `legacy`: any free one, never a fixed 4122.
     legacyTlsPort: 0,

@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
-import { decideActivation } from '@palisade/core';
+import { continuityOf, decideActivation, heartbeatContinuity, type KnownComputer } from '@palisade/core';
 import {
   type ActivationReply,
   ActivationRequest,
@@ -13,6 +13,7 @@ import {
   nestedDeeperThan,
   OperationResults,
   PROTOCOL_VERSION,
+  ReactivationRequest,
 } from '@palisade/protocol';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -27,6 +28,7 @@ import { hashSecret } from '../secrets.js';
 import { agentActivationSettingsOf } from '../services/agent-activation-settings.js';
 import { ComputerLifecycleService } from '../services/computer-lifecycle.js';
 import type { ConfigurationService } from '../services/configuration-service.js';
+import { BASE_POLICY_NAME } from '../store/repositories/policy-repository.js';
 import type { ComputerRecord, Store } from '../store/store.js';
 import { AdmissionQueue, type AdmissionQueueOptions, QueueFullError } from './admission-queue.js';
 import { handshakeCertificate } from './served-certificate.js';
@@ -175,23 +177,63 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
     const body = req.body;
     checkProtocol(body.protocolVersion);
     // A host the manager knows by its identity gets its computer back (docs/deployment.md,
-    // "Reactivation"). Continuity tokens are not issued yet, so a known host is never judged a
-    // clone here.
+    // "Reactivation"), unless it is a second live copy of that host (its continuity token is
+    // stale: "Cloned hosts").
     const hostIdentity = body.hostIdentity === undefined ? undefined : hashSecret(body.hostIdentity);
     const known = hostIdentity === undefined ? null : await deps.store.computers.findByHostIdentity(hostIdentity);
     // The system settings before the token (docs/deployment.md, "Who may activate"): a manager
     // that allows no activation says so, whatever the token, and uses none of it.
     const decision = decideActivation(await agentActivationSettingsOf(deps.store), {
       kind: 'token',
-      known: known ? { id: known.id, state: known.state, continuity: 'none-issued' } : null,
+      known: known ? await knownComputer(known, body.continuity) : null,
     });
     if (decision.action === 'refuse') throw new PalisadeError(decision.code, decision.reason);
     const again = decision.action === 'reactivate' ? known : null;
-    const t = now();
-    const token = await deps.store.activationTokens.check(hashSecret(body.token), t);
+    const token = await deps.store.activationTokens.check(hashSecret(body.token), now());
     if (!token.ok) throw new PalisadeError(TOKEN_ERRORS[token.reason]);
-    // A reactivated computer keeps its policy unless the agent names one.
-    let policyId = again ? again.policyId : token.policyId;
+    return enrol(req, body, {
+      tokenId: token.tokenId,
+      // A reactivated computer keeps its policy unless the agent names one.
+      policyId: again ? again.policyId : token.policyId,
+      again,
+      hostIdentity: decision.action === 'create-clone' ? undefined : hostIdentity,
+      newIdentity: decision.action === 'create-clone',
+    });
+  };
+
+  /** A known computer as the activation decision sees it: its state and how `continuity` compares. */
+  const knownComputer = async (c: ComputerRecord, continuity: string | undefined): Promise<KnownComputer> => {
+    const id = await deps.store.computers.identityOf(c.id);
+    return {
+      id: c.id,
+      state: c.state,
+      continuity: continuityOf(
+        continuity === undefined ? null : hashSecret(continuity),
+        id?.continuityCurrent ?? null,
+        id?.continuityPrevious ?? null,
+      ),
+    };
+  };
+
+  /**
+   * Issues the certificate and writes the computer — new, the known one again (`again`), or a
+   * copy's own (`newIdentity`: the host is given a new identity, docs/deployment.md "Cloned
+   * hosts") — with the first continuity token; the reply the agent keeps.
+   */
+  const enrol = async (
+    req: FastifyRequest,
+    body: Pick<ActivationRequest, 'csr' | 'hostName' | 'platform' | 'agentVersion' | 'policy' | 'listener'>,
+    o: {
+      tokenId: number | null;
+      policyId: number;
+      again: ComputerRecord | null;
+      hostIdentity: string | undefined;
+      newIdentity: boolean;
+    },
+  ): Promise<ActivationReply> => {
+    const { again } = o;
+    const t = now();
+    let policyId = o.policyId;
     if (body.policy !== undefined) {
       const p = await deps.store.policies.findByName(body.policy);
       if (!p) throw new PalisadeError('POLICY_NOT_FOUND', `"${body.policy}"`);
@@ -206,12 +248,16 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
       if (e instanceof CsrError) throw new PalisadeError('CSR_INVALID', e.message);
       throw e;
     }
+    const identity = o.newIdentity ? randomBytes(32).toString('base64url') : undefined;
+    const hostIdentity = identity === undefined ? o.hostIdentity : hashSecret(identity);
+    // The first continuity token, where there is an identity to hold it.
+    const continuity = hostIdentity === undefined ? undefined : randomBytes(32).toString('base64url');
     // A reactivated computer's own settings and firewall assignments count, as at any heartbeat.
     const effective = again
       ? await deps.configurations.forComputer({ id: again.id, policyId, platform: body.platform }, deps.store)
       : await deps.configurations.forNewComputer(policyId, body.platform, deps.store);
     const created = await ingest.activate(
-      token.tokenId,
+      o.tokenId,
       {
         hostName: body.hostName,
         platform: body.platform,
@@ -221,6 +267,7 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
         expectedFingerprint: effective.fingerprint,
         now: t,
         hostIdentity,
+        continuity: continuity === undefined ? undefined : hashSecret(continuity),
       },
       effective,
       req.ip ?? null,
@@ -231,7 +278,13 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
     if (created === 'gone')
       throw new PalisadeError('COMPUTER_NOT_FOUND', `computer ${again?.id} was deleted meanwhile; activate again`);
     req.log.info(
-      { computerId: created.id, hostName: created.hostName, policy: policy.name, reactivated: again !== null },
+      {
+        computerId: created.id,
+        hostName: created.hostName,
+        policy: policy.name,
+        reactivated: again !== null,
+        withToken: o.tokenId !== null,
+      },
       again ? 'computer activated again' : 'computer activated',
     );
     return {
@@ -244,8 +297,93 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
       configuration: effective.configuration,
       fingerprint: effective.fingerprint,
       heartbeatIntervalSeconds: deps.heartbeatIntervalSeconds,
+      ...(continuity ? { continuity } : {}),
       ...(again ? { reactivated: true } : {}),
+      ...(identity ? { hostIdentity: identity } : {}),
     };
+  };
+
+  /**
+   * Activation without a token, on the mutual-TLS connection of the certificate the agent holds
+   * (docs/deployment.md "Cloned hosts", "Unknown agents"). `cloned`: a heartbeat found this
+   * host to be a live copy of its computer's host (its continuity token is stale): it becomes a
+   * computer of its own where the settings allow. `unknown`: a certificate this CA issued that
+   * the manager has no record of (a database restored from before the activation): the host
+   * gets its computer back if the manager knows its identity, else a new one.
+   */
+  app.post<{ Body: ReactivationRequest }>(
+    AGENT_PATHS.reactivate,
+    { schema: { body: ReactivationRequest } },
+    async (req, reply): Promise<ActivationReply> =>
+      admitted(activations, 'activation-queue', reply, () => reactivateOne(req)),
+  );
+
+  const reactivateOne = async (req: FastifyRequest<{ Body: ReactivationRequest }>): Promise<ActivationReply> => {
+    const body = req.body;
+    checkProtocol(body.protocolVersion);
+    const socket = req.raw.socket as TLSSocket;
+    const peer = socket.getPeerX509Certificate();
+    if (!peer) throw new PalisadeError('CLIENT_CERTIFICATE_REQUIRED');
+    if (!socket.authorized)
+      throw new PalisadeError(
+        'CERTIFICATE_NOT_RECOGNIZED',
+        String(socket.authorizationError ?? 'not signed by this manager CA'),
+      );
+    const serial = normalizeSerial(peer.serialNumber);
+    const holder = await deps.store.computers.findByCertSerial(serial);
+    if ((!holder && (await deps.store.computers.isRevokedSerial(serial))) || (holder && holder.state !== 'active'))
+      throw new PalisadeError('CERTIFICATE_REVOKED');
+    const settings = await agentActivationSettingsOf(deps.store);
+    const hostIdentity = hashSecret(body.hostIdentity);
+    if (body.reason === 'cloned') {
+      if (!holder) throw new PalisadeError('CERTIFICATE_NOT_RECOGNIZED', `serial ${peer.serialNumber}`);
+      const id = await deps.store.computers.identityOf(holder.id);
+      const k = await knownComputer(holder, body.continuity);
+      // Only the copy the heartbeat refused may ask: same identity, a continuity token gone stale.
+      if (id?.hostIdentity !== hostIdentity || k.continuity !== 'stale')
+        throw new PalisadeError(
+          'ACTIVATION_NOT_ALLOWED',
+          `this host is not a copy of computer ${holder.id}: its host identity and continuity token are that computer's own; it carries on heartbeating`,
+        );
+      const decision = decideActivation(settings, { kind: 'cloned', originalId: holder.id });
+      if (decision.action === 'refuse') throw new PalisadeError(decision.code, decision.reason);
+      return enrol(req, body, {
+        tokenId: null,
+        policyId: await policyFor(body.policy, holder.policyId),
+        again: null,
+        hostIdentity: undefined,
+        newIdentity: true,
+      });
+    }
+    if (holder)
+      throw new PalisadeError(
+        'ACTIVATION_NOT_ALLOWED',
+        `this certificate is computer ${holder.id}'s, which the manager knows: it heartbeats as usual`,
+      );
+    const known = await deps.store.computers.findByHostIdentity(hostIdentity);
+    const decision = decideActivation(settings, {
+      kind: 'unknown',
+      known: known ? await knownComputer(known, body.continuity) : null,
+    });
+    if (decision.action === 'refuse') throw new PalisadeError(decision.code, decision.reason);
+    const again = decision.action === 'reactivate' ? known : null;
+    return enrol(req, body, {
+      tokenId: null,
+      policyId: again ? again.policyId : await policyFor(body.policy, null),
+      again,
+      hostIdentity: decision.action === 'create-clone' ? undefined : hostIdentity,
+      newIdentity: decision.action === 'create-clone',
+    });
+  };
+
+  /** The policy a token-less activation gets: the one named when it exists, else `fallback`, else the Base Policy. */
+  const policyFor = async (name: string | undefined, fallback: number | null): Promise<number> => {
+    const named = name === undefined ? null : await deps.store.policies.findByName(name);
+    if (named) return named.id;
+    if (fallback !== null) return fallback;
+    const base = await deps.store.policies.findByName(BASE_POLICY_NAME);
+    if (!base) throw new PalisadeError('POLICY_NOT_FOUND', `"${BASE_POLICY_NAME}"`);
+    return base.id;
   };
 
   app.post<{ Body: HeartbeatReport }>(
@@ -266,6 +404,7 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
       );
     const computer = req.computer!;
     const socket = req.raw.socket as TLSSocket;
+    const continuity = await nextContinuity(computer, report, req.ip ?? null);
     const cipher = socket.getCipher();
     const { reply, operationIds } = await ingest.ingestReport(computer, report, {
       initiatedBy: 'agent',
@@ -288,7 +427,47 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
       );
       await new Promise((r) => setTimeout(r, deps.holdReplyMs));
     }
-    return { ...reply, exchangeId: exchange.id };
+    return { ...reply, exchangeId: exchange.id, ...(continuity ? { continuity } : {}) };
+  };
+
+  /**
+   * The continuity check of an agent-initiated heartbeat (docs/deployment.md "Cloned hosts"):
+   * the token presented must be the one handed out last, or the one before (the reply that
+   * carried the last may have been lost). Then a new one is handed out. Anything older is a
+   * second live copy of the host: the heartbeat is refused `AGENT_CLONED` and the alert raised.
+   * Returns the token for the reply; undefined when none is handed out (no host identity, or an
+   * agent that sends none).
+   */
+  const nextContinuity = async (
+    computer: ComputerRecord,
+    report: HeartbeatReport,
+    remoteIp: string | null,
+  ): Promise<string | undefined> => {
+    const presented = report.continuity === undefined ? null : hashSecret(report.continuity);
+    // Two copies heartbeating at once race on the compare-and-set: the loser looks again.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const id = await deps.store.computers.identityOf(computer.id);
+      if (!id) return undefined;
+      const c = continuityOf(presented, id.continuityCurrent, id.continuityPrevious);
+      const step = heartbeatContinuity(c);
+      if (step.action === 'keep') return undefined;
+      if (step.action === 'cloned') {
+        await ingest.cloneDetected(computer, { remoteIp, hostName: report.agent.hostName });
+        deps.logger.warn(
+          { computerId: computer.id, remoteIp },
+          'a cloned host heartbeated (stale continuity token): refused',
+        );
+        throw new PalisadeError(
+          'AGENT_CLONED',
+          `this host is a live copy of computer ${computer.id}'s host (its continuity token is stale); it may ask to become a computer of its own (${AGENT_PATHS.reactivate}, platformSettingAgentInitiatedActivationReactivateClonedEnabled)`,
+        );
+      }
+      const next = randomBytes(32).toString('base64url');
+      const previous = step.keepPrevious ? id.continuityPrevious : c === 'current' ? id.continuityCurrent : null;
+      if (await deps.store.computers.rotateContinuity(computer.id, id.continuityCurrent, hashSecret(next), previous))
+        return next;
+    }
+    throw new PalisadeError('MANAGER_BUSY', 'the continuity token kept changing under this heartbeat; try again');
   };
 
   app.post<{ Body: OperationResults }>(

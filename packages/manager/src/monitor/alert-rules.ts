@@ -58,6 +58,22 @@ export function updateFailedAlert(
   };
 }
 
+/**
+ * The duplicate-computer alert: a copy of this computer's host (same host identity, a stale
+ * continuity token) heartbeated from `seen` — a cloned VM or a copied state directory.
+ */
+export function duplicateComputerAlert(
+  c: { id: number; hostName: string },
+  seen: { remoteIp: string | null; hostName: string },
+): NewAlert {
+  return {
+    type: 'duplicate-computer',
+    computerId: c.id,
+    message: `a copy of ${c.hostName} (same host identity) contacted the manager as "${seen.hostName}" from ${seen.remoteIp ?? 'an unknown address'}: a cloned host`,
+    data: { remoteIp: seen.remoteIp, hostName: seen.hostName },
+  };
+}
+
 /** What one heartbeat tells the alert rules. */
 export interface HeartbeatFacts {
   computerId: number;

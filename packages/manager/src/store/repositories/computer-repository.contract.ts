@@ -73,4 +73,36 @@ export const computerRepositoryContract = (engine: StoreEngine) =>
       assert.equal((await store.computers.get(gone))!.offlineSince, null);
       assert.equal(await store.computers.nextOfflineDeadline(), null, 'nothing left for the sweep to wait for');
     });
+
+    test('continuity tokens: an activation without a token, then a compare-and-set rotation', async () => {
+      const c = await store.computers.activate(null, {
+        hostName: 'no-token',
+        platform: 'linux',
+        agentVersion: '0.1.0',
+        policyId,
+        certSerial: `s-${++serial}`,
+        expectedFingerprint: 'sha256:x',
+        now: 1,
+        hostIdentity: 'identity-hash',
+        continuity: 'c0',
+        offlineDeadline: 100,
+      });
+      assert.ok(typeof c !== 'string');
+      assert.deepEqual(await store.computers.identityOf(c.id), {
+        hostIdentity: 'identity-hash',
+        continuityCurrent: 'c0',
+        continuityPrevious: null,
+        cloneDetectedAt: null,
+      });
+      assert.equal(await store.computers.rotateContinuity(c.id, 'c0', 'c1', 'c0'), true);
+      // A second exchange that read c0 too loses the race and must look again.
+      assert.equal(await store.computers.rotateContinuity(c.id, 'c0', 'c2', 'c0'), false);
+      await store.computers.markCloneDetected(c.id, 7);
+      assert.deepEqual(await store.computers.identityOf(c.id), {
+        hostIdentity: 'identity-hash',
+        continuityCurrent: 'c1',
+        continuityPrevious: 'c0',
+        cloneDetectedAt: 7,
+      });
+    });
   });

@@ -64,11 +64,24 @@ export interface NewComputer {
   now: number;
   /** SHA-256 (hex) of the host identity the agent sent; absent from agents that send none. */
   hostIdentity?: string | undefined;
+  /** SHA-256 (hex) of the first continuity token handed out with the activation (with `hostIdentity`). */
+  continuity?: string | undefined;
   /**
    * When it is Offline if no heartbeat comes: (threshold + 1) intervals after activation, as
    * after any heartbeat, so an agent that never reports goes Offline and raises its alert.
    */
   offlineDeadline: number;
+}
+
+/** A computer's host identity and its continuity tokens, all SHA-256 (hex). */
+export interface ComputerIdentity {
+  hostIdentity: string;
+  /** The continuity token handed out last; null before the first. */
+  continuityCurrent: string | null;
+  /** The one before it (still accepted: the reply carrying the current one may have been lost). */
+  continuityPrevious: string | null;
+  /** When a second live copy of the host was last seen; null: never. */
+  cloneDetectedAt: number | null;
 }
 
 /** What a heartbeat changes on the computer's row (its events go to EventRepository). */
@@ -206,11 +219,12 @@ export class ComputerRepository extends Repository {
   /**
    * Consumes one use of the activation token and creates the computer, atomically: the use is
    * counted only if the computer is created, and a token cannot be over-used by concurrent
-   * activations (the use is a conditional update).
+   * activations (the use is a conditional update). `tokenId` null: an activation without a token
+   * (an unknown or cloned agent, proven by its certificate: docs/deployment.md).
    */
-  activate(tokenId: number, c: NewComputer): Promise<ComputerRecord | 'token-used-up'> {
+  activate(tokenId: number | null, c: NewComputer): Promise<ComputerRecord | 'token-used-up'> {
     return this.session.atomically(async (db) => {
-      if (!(await useToken(db, tokenId))) return 'token-used-up' as const;
+      if (tokenId !== null && !(await useToken(db, tokenId))) return 'token-used-up' as const;
       const row = await db
         .insertInto('computers')
         .values({
@@ -243,7 +257,7 @@ export class ComputerRepository extends Repository {
           .values({
             computer_id: row.id,
             host_guid: c.hostIdentity,
-            continuity_current: null,
+            continuity_current: c.continuity ?? null,
             continuity_previous: null,
             clone_detected_at: null,
           })
@@ -259,7 +273,11 @@ export class ComputerRepository extends Repository {
    * list, so a copy of the old state is refused as revoked. 'gone' when the computer was deleted
    * meanwhile (nothing is used or written then).
    */
-  reactivate(tokenId: number, computerId: number, c: NewComputer): Promise<ComputerRecord | 'token-used-up' | 'gone'> {
+  reactivate(
+    tokenId: number | null,
+    computerId: number,
+    c: NewComputer,
+  ): Promise<ComputerRecord | 'token-used-up' | 'gone'> {
     return this.session.atomically(async (db) => {
       const before = await db
         .selectFrom('computers')
@@ -267,7 +285,15 @@ export class ComputerRepository extends Repository {
         .where('id', '=', computerId)
         .executeTakeFirst();
       if (!before) return 'gone' as const;
-      if (!(await useToken(db, tokenId))) return 'token-used-up' as const;
+      if (tokenId !== null && !(await useToken(db, tokenId))) return 'token-used-up' as const;
+      // The continuity starts again with this activation: whatever copy held the old tokens is
+      // judged against the new one.
+      if (c.continuity !== undefined)
+        await db
+          .updateTable('computer_identities')
+          .set({ continuity_current: c.continuity, continuity_previous: null })
+          .where('computer_id', '=', computerId)
+          .execute();
       if (before.cert_serial !== c.certSerial)
         await db
           .insertInto('revoked_certificates')
@@ -295,6 +321,51 @@ export class ComputerRepository extends Repository {
         .executeTakeFirstOrThrow();
       return toComputer(row);
     });
+  }
+
+  /** A computer's host identity and continuity tokens (hashes); null when its agent sent no identity. */
+  async identityOf(computerId: number): Promise<ComputerIdentity | null> {
+    const r = await this.db
+      .selectFrom('computer_identities')
+      .selectAll()
+      .where('computer_id', '=', computerId)
+      .executeTakeFirst();
+    return r
+      ? {
+          hostIdentity: r.host_guid,
+          continuityCurrent: r.continuity_current,
+          continuityPrevious: r.continuity_previous,
+          cloneDetectedAt: numOrNull(r.clone_detected_at),
+        }
+      : null;
+  }
+
+  /**
+   * Hands out the next continuity token (its hash `next`), `previous` becoming the one before,
+   * if the current one is still `expected`: a compare-and-set, so of two copies heartbeating at
+   * once only one rotates from a given token. False when another exchange rotated first.
+   */
+  async rotateContinuity(
+    computerId: number,
+    expected: string | null,
+    next: string,
+    previous: string | null,
+  ): Promise<boolean> {
+    let q = this.db
+      .updateTable('computer_identities')
+      .set({ continuity_current: next, continuity_previous: previous })
+      .where('computer_id', '=', computerId);
+    q = expected === null ? q.where('continuity_current', 'is', null) : q.where('continuity_current', '=', expected);
+    return Number((await q.executeTakeFirst()).numUpdatedRows) === 1;
+  }
+
+  /** Records that a second live copy of this computer's host was seen. */
+  async markCloneDetected(computerId: number, now: number): Promise<void> {
+    await this.db
+      .updateTable('computer_identities')
+      .set({ clone_detected_at: now })
+      .where('computer_id', '=', computerId)
+      .execute();
   }
 
   /** The computer a host identity (its SHA-256, hex) names; the newest when several do. */
