@@ -1,49 +1,16 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { type AgentDirection, agentListens, agentSendsHeartbeats, type SecurityConfiguration } from '@palisade/core';
 import type { CommunicationState, Driver, HeartbeatReply, ListenerAddress, OperationResults } from '@palisade/protocol';
 import { PROTOCOL_VERSION } from '@palisade/protocol';
 import type { Logger } from 'pino';
-import { writeFileAtomic } from './atomic-file.js';
 import { firewallReport, withFirewallReport } from './firewall/firewall-report.js';
 import { listenerGuard } from './firewall/listener-guard.js';
 import { AgentListener } from './listener.js';
+import { type ListenerSettings, loadListenerSettings } from './listener-settings.js';
 import { runOperations } from './operations-runner.js';
 import { buildReport } from './report-builder.js';
 import type { StateDir } from './state-dir.js';
 
-/**
- * Local listener settings (`listener.json` in the state directory), for labs and tests: they
- * override what the configuration says about *where* to listen, never *whether* to (that is the
- * communication direction). They belong to the host, so `reset` keeps them.
- */
-export interface ListenerSettings {
-  /** Port to listen on instead of the configuration's `listeningPort` (default 4118); 0 = any free port. */
-  port?: number;
-  /** Address to bind; default all interfaces. */
-  bindAddress?: string;
-  /** Address the manager should dial (NAT, labs); default: the address the manager sees the agent at. */
-  announceAddress?: string;
-}
-
-const SETTINGS_FILE = 'listener.json';
-
-export function loadListenerSettings(state: StateDir): ListenerSettings {
-  const file = state.path(SETTINGS_FILE);
-  if (!existsSync(file)) return {};
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as ListenerSettings;
-  } catch {
-    return {};
-  }
-}
-
-/** Merges `changes` into the stored settings; returns the result. */
-export function saveListenerSettings(state: StateDir, changes: ListenerSettings): ListenerSettings {
-  state.ensure();
-  const merged = { ...loadListenerSettings(state), ...changes };
-  writeFileAtomic(state.path(SETTINGS_FILE), `${JSON.stringify(merged, null, 2)}\n`, 0o600);
-  return merged;
-}
+export { type ListenerSettings, loadListenerSettings, saveListenerSettings } from './listener-settings.js';
 
 /** What the agent tells the manager at activation: where it will listen if its policy makes it. */
 export function announcedListener(settings: ListenerSettings): ListenerAddress | undefined {

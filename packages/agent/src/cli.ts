@@ -48,10 +48,19 @@ Usage:
   palisade-agent --help | --version
 
 LISTENER OPTIONS (activate, start; labs and tests — kept in STATE-DIR/listener.json for later runs):
-  --listen-port PORT       listen here instead of the configuration's port (4118); 0 = any free port
+  --listen-port PORT       listen here instead of the configuration's port (the manager's
+                           platformSettingAgentListeningPort, 4118 by default); the hidden rule,
+                           the nftables table and the listener guard follow it; 0 = any free port
   --listen-address ADDR    bind this address only (default: all interfaces)
   --announce-address HOST  tell the manager to call this address (NAT, labs); default: the
                            address the manager sees the agent at
+
+ENVIRONMENT:
+  PALISADE_AGENT_FIREWALL=off  never touch nftables (trying Palisade out, labs); the listener guard
+                               still checks peers. Otherwise the agent, run as root where nft is
+                               installed, enforces its policy's host firewall in its own table:
+                               inet palisade (installed agent) or inet palisade_<8 hex> (another
+                               --state-dir); activate and start say so first.
 
 --state-dir DIR defaults to ${DEFAULT_STATE_DIR}. Exit codes: 0 success, 1 failure, 2 usage error.
 `;
@@ -196,8 +205,13 @@ async function run(argv: string[], out: Out): Promise<number> {
           'activate: --token TOKEN is required (make one with "palisade-manager token create --policy NAME")',
         );
       // Commands load their modules on demand: key generation (x509) is heavy and only activation needs it.
-      const { activate } = await import('./activate.js');
+      const [{ activate }, { firewallNotice }] = await Promise.all([
+        import('./activate.js'),
+        import('./firewall/firewall-engine.js'),
+      ]);
       const listen = listenerOptions('activate', values);
+      const notice = firewallNotice(stateOf(values).dir);
+      if (notice) out.stderr(`palisade-agent: warning: ${notice}\n`);
       const r = await activate(stateOf(values), {
         ...(Object.keys(listen).length > 0 ? { listener: listen } : {}),
         managerUrl: positionals[0],
@@ -218,10 +232,11 @@ async function run(argv: string[], out: Out): Promise<number> {
     case 'start': {
       const { values } = options('start', args, LISTENER_OPTIONS);
       const state = stateOf(values);
-      const [{ default: pino }, { runAgent }, { saveListenerSettings }] = await Promise.all([
+      const [{ default: pino }, { runAgent }, { saveListenerSettings }, { firewallNotice }] = await Promise.all([
         import('pino'),
         import('./daemon.js'),
         import('./agent-communication.js'),
+        import('./firewall/firewall-engine.js'),
       ]);
       const logger = pino({ level: process.env.PALISADE_LOG_LEVEL ?? 'info' }, pino.destination(2));
       const listen = listenerOptions('start', values);
@@ -231,6 +246,8 @@ async function run(argv: string[], out: Out): Promise<number> {
       }
       // One daemon per state directory (the claim ends with this process).
       const release = state.claimDaemon();
+      const notice = firewallNotice(state.dir);
+      if (notice) logger.warn({ stateDir: state.dir }, notice);
       let signalled = false;
       // Until the agent runs, a signal only ends the wait; then it stops the agent (stop notice first).
       let stop: (signal: string) => void = () => {
@@ -342,8 +359,10 @@ async function run(argv: string[], out: Out): Promise<number> {
       const told = await tellManagerLeaving(state, 'reset');
       const local = await resetLocally(state);
       out.stdout(`Activation forgotten in ${state.dir} (the host identity is kept). ${told.message}\n`);
-      if (local.firewall === 'removed') out.stdout('Firewall rules removed (nftables table inet palisade).\n');
-      else if (local.firewall !== 'none') out.stderr(`palisade-agent: ${local.firewall}\n`);
+      if (local.firewall === 'removed') {
+        const { firewallTableFor } = await import('./firewall/firewall-engine.js');
+        out.stdout(`Firewall rules removed (nftables table inet ${firewallTableFor(state.dir)}).\n`);
+      } else if (local.firewall !== 'none') out.stderr(`palisade-agent: ${local.firewall}\n`);
       return 0;
     }
     case 'service': {

@@ -1,6 +1,7 @@
 import { configurationFingerprint, type SecurityConfiguration } from '@palisade/core';
 import type { EnforcementEngine } from './enforcement-engine.js';
 import { FirewallEngine } from './firewall/firewall-engine.js';
+import { withLocalListeningPort } from './listener-settings.js';
 import type { StateDir } from './state-dir.js';
 
 export type ApplyOutcome = { ok: true; fingerprint: string } | { ok: false; reason: string };
@@ -27,7 +28,7 @@ export async function applyConfiguration(
   state: StateDir,
   configuration: unknown,
   expectedFingerprint: string,
-  engine: EnforcementEngine = new FirewallEngine(),
+  engine: EnforcementEngine = FirewallEngine.forState(state),
 ): Promise<ApplyOutcome> {
   if (!isConfiguration(configuration))
     return { ok: false, reason: 'configuration is not a schema-1 security configuration this agent understands' };
@@ -42,7 +43,7 @@ export async function applyConfiguration(
   // nftables refuses) leaves the previous one in force and recorded. An engine that cannot run
   // here (nft missing or not permitted) does not: the listener guard enforces the rules, and the
   // heartbeat reports the driver offline with the reason.
-  const enforced = await engine.apply(configuration);
+  const enforced = await engine.apply(withLocalListeningPort(configuration, state));
   if (enforced.outcome === 'failed') return { ok: false, reason: enforced.reason };
   state.saveAppliedConfiguration({ fingerprint, configuration, appliedAt: Date.now() });
   state.saveHeartbeatInterval(configuration.heartbeat.intervalSeconds);

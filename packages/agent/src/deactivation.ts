@@ -53,8 +53,9 @@ export async function tellManagerLeaving(state: StateDir, reason: AgentDeactivat
  */
 export async function resetLocally(state: StateDir): Promise<{ firewall: 'removed' | 'none' | string }> {
   await state.withLock(async () => state.reset());
-  const fw = await new FirewallEngine().remove();
+  const engine = FirewallEngine.forState(state);
+  const fw = await engine.remove();
   if (fw.outcome === 'applied') return { firewall: 'removed' };
   if (fw.outcome === 'disabled') return { firewall: 'none' };
-  return { firewall: `could not remove the firewall table inet palisade: ${fw.reason}` };
+  return { firewall: `could not remove the firewall table ${engine.table}: ${fw.reason}` };
 }

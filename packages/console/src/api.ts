@@ -67,7 +67,7 @@ export interface SettingDefinition {
   name: string;
   label: string;
   section: string;
-  type: 'choice' | 'minutes-or-unlimited';
+  type: 'choice' | 'minutes-or-unlimited' | 'port';
   values: string[];
   default: string;
   readOnly: boolean;

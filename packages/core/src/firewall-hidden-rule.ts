@@ -23,7 +23,7 @@ import {
   FRAME_TYPE_NUMBERS,
   RESERVED_RULE_ID_PREFIX,
 } from './firewall-rule.js';
-import { DEFAULT_AGENT_LISTENING_PORT } from './security-configuration.js';
+import { DEFAULT_AGENT_LISTENING_PORT } from './settings-catalog.js';
 
 /** Id of the synthesized rule; the `hidden-` prefix is refused for operators' rules. */
 export const HIDDEN_LISTENING_PORT_RULE_ID = 'hidden-listening-port';

@@ -8,6 +8,7 @@ import {
   NftablesCompileError,
   nftablesProblems,
   nftRuleLines,
+  nftTableNameFor,
   parseNftCounters,
 } from './nftables-compiler.js';
 
@@ -395,4 +396,34 @@ test('counters read back by rule id from nft -j list table output', () => {
     () => parseNftCounters('{"nftables":[{"counter":{"name":"r_a"}}]}'),
     /counter r_a has no packets\/bytes numbers/,
   );
+});
+
+test('one table per state directory: a stable, short, valid nft name; the script and the counters use it', () => {
+  const a = nftTableNameFor('/srv/agents/one');
+  const b = nftTableNameFor('/srv/agents/two');
+  assert.match(a, /^palisade_[0-9a-f]{8}$/);
+  assert.notEqual(a, b);
+  assert.equal(nftTableNameFor('/srv/agents/one'), a);
+  // FNV-1a 32 of the empty string is its offset basis: the hash is the published one.
+  assert.equal(nftTableNameFor(''), 'palisade_811c9dc5');
+  const script = compileNftables({ rules: [] }, { state: 'On', table: a });
+  assert.match(script, new RegExp(`^add table inet ${a}\ndelete table inet ${a}\ntable inet ${a} \\{$`, 'm'));
+  assert.doesNotMatch(script, /inet palisade\b(?!_)/);
+  assert.equal(
+    compileNftables({ rules: [] }, { state: 'Off', table: b }).split('\n').slice(1, 3).join(' '),
+    `add table inet ${b} delete table inet ${b}`,
+  );
+  assert.throws(
+    () => compileNftables({ rules: [] }, { state: 'On', table: 'pal; flush ruleset' }),
+    /not an nft table name/,
+  );
+  const json = JSON.stringify({
+    nftables: [
+      { counter: { family: 'inet', table: a, name: 'r_7', packets: 2, bytes: 120 } },
+      { counter: { family: 'inet', table: b, name: 'r_7', packets: 9, bytes: 900 } },
+    ],
+  });
+  assert.deepEqual(parseNftCounters(json, a), { '7': { packets: 2, bytes: 120 } });
+  assert.deepEqual(parseNftCounters(json, b), { '7': { packets: 9, bytes: 900 } });
+  assert.deepEqual(parseNftCounters(json), {}, "neither is the installed agent's table");
 });

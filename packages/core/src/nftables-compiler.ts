@@ -81,7 +81,25 @@ import {
 } from './firewall-rule.js';
 
 export const NFT_TABLE_FAMILY = 'inet';
+/** The installed agent's table (its state in the package's directory). */
 export const NFT_TABLE_NAME = 'palisade';
+
+/**
+ * The table of an agent whose state is in `stateDir` (an absolute path): `palisade_` and 8 hex
+ * digits of the path's 32-bit FNV-1a hash (over its UTF-16 code units), so two agents on one host
+ * (two state directories) never replace each other's table — `nft -f` with `delete table`
+ * would otherwise silently swap one agent's rules for the other's. Stable for a directory, short,
+ * and a valid nft identifier (nft(8): a letter, then letters, digits and underscores). Not a
+ * secret and not collision-proof: it tells apart the few agents one host runs.
+ */
+export function nftTableNameFor(stateDir: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < stateDir.length; i++) {
+    h ^= stateDir.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return `${NFT_TABLE_NAME}_${h.toString(16).padStart(8, '0')}`;
+}
 
 /** Counter of a rule. Rule ids are limited to `[A-Za-z0-9][A-Za-z0-9_-]*`, a valid nft identifier. */
 export function nftCounterName(ruleId: string): string {
@@ -91,6 +109,8 @@ export function nftCounterName(ruleId: string): string {
 export interface NftablesOptions {
   /** Firewall `Off` compiles to removing the table. */
   readonly state: 'On' | 'Off';
+  /** The table (family `inet`); default {@link NFT_TABLE_NAME}. See {@link nftTableNameFor}. */
+  readonly table?: string;
 }
 
 /** Thrown by {@link compileNftables} when a rule cannot be enforced; `problems` say why. */
@@ -321,10 +341,12 @@ export function compileNftables(
   effective: { readonly rules: readonly FirewallRule[]; readonly lists?: FirewallListContents },
   options: NftablesOptions,
 ): string {
+  const table = options.table ?? NFT_TABLE_NAME;
+  if (!/^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(table)) throw new RangeError(`"${table}" is not an nft table name`);
   const head = [
     '# Palisade host firewall: generated; apply with nft -f, which commits the file as one transaction.',
-    `add table ${NFT_TABLE_FAMILY} ${NFT_TABLE_NAME}`,
-    `delete table ${NFT_TABLE_FAMILY} ${NFT_TABLE_NAME}`,
+    `add table ${NFT_TABLE_FAMILY} ${table}`,
+    `delete table ${NFT_TABLE_FAMILY} ${table}`,
   ];
   if (options.state === 'Off') return `${head.join('\n')}\n`;
   const rules = dedupeFirewallRules(effective.rules);
@@ -332,7 +354,7 @@ export function compileNftables(
   if (problems.length > 0) throw new NftablesCompileError(problems);
   const lists = effective.lists ?? NO_FIREWALL_LISTS;
   const ordered = firewallEvaluationOrder(rules);
-  const lines = [...head, `table ${NFT_TABLE_FAMILY} ${NFT_TABLE_NAME} {`];
+  const lines = [...head, `table ${NFT_TABLE_FAMILY} ${table} {`];
   for (const rule of rules) lines.push(`\tcounter ${nftCounterName(rule.id)} {`, '\t}');
   lines.push(...chain('input', 'incoming', ordered, lists), ...chain('output', 'outgoing', ordered, lists), '}');
   return `${lines.join('\n')}\n`;
@@ -350,10 +372,11 @@ export interface NftCounterValue {
  * Reads the rule counters from `nft -j list table inet palisade` (or `nft -j list counters`): the
  * libnftables JSON schema lists each named counter as `{"counter": {"family", "table", "name",
  * "packets", "bytes", …}}` inside the top-level `nftables` array. Returns rule id → values; counters
- * of other tables and names without the `r_` prefix are ignored.
+ * of other tables than `table` (default {@link NFT_TABLE_NAME}) and names without the `r_` prefix
+ * are ignored.
  * @throws SyntaxError for text that is not JSON; TypeError for JSON that is not nft's.
  */
-export function parseNftCounters(jsonText: string): Record<string, NftCounterValue> {
+export function parseNftCounters(jsonText: string, table: string = NFT_TABLE_NAME): Record<string, NftCounterValue> {
   const doc: unknown = JSON.parse(jsonText);
   const items = (doc as { nftables?: unknown } | null)?.nftables;
   if (!Array.isArray(items)) throw new TypeError('not nft JSON output: no "nftables" array');
@@ -362,7 +385,7 @@ export function parseNftCounters(jsonText: string): Record<string, NftCounterVal
     const c = (item as { counter?: unknown } | null)?.counter as Record<string, unknown> | undefined;
     if (c === undefined || c === null || typeof c !== 'object') continue;
     if (c.family !== undefined && c.family !== NFT_TABLE_FAMILY) continue;
-    if (c.table !== undefined && c.table !== NFT_TABLE_NAME) continue;
+    if (c.table !== undefined && c.table !== table) continue;
     if (typeof c.name !== 'string' || !c.name.startsWith('r_')) continue;
     const { packets, bytes } = c;
     if (typeof packets !== 'number' || typeof bytes !== 'number')

@@ -48,6 +48,7 @@ test('inheritance across three levels: computer → B → A → Base Policy', ()
       a: {
         platformSettingHeartbeatLocalTimeShiftAlertThreshold: '20',
         platformSettingAgentCommunicationsDirection: 'Bidirectional',
+        platformSettingAgentListeningPort: '5000',
       },
       b: { platformSettingHeartbeatLocalTimeShiftAlertThreshold: '10' },
     }),
@@ -60,6 +61,7 @@ test('inheritance across three levels: computer → B → A → Base Policy', ()
   const r = tree.resolveForComputer({ policyId: B, overrides: { firewallSettingState: 'On' }, platform: 'linux' });
   assert.deepEqual(r.values, {
     platformSettingAgentCommunicationsDirection: 'Bidirectional',
+    platformSettingAgentListeningPort: '5000',
     platformSettingHeartbeatInterval: '10 Minutes',
     platformSettingHeartbeatMissedAlertThreshold: '2',
     platformSettingHeartbeatInactiveVmOfflineAlertEnabled: 'true',
@@ -68,6 +70,7 @@ test('inheritance across three levels: computer → B → A → Base Policy', ()
   });
   assert.deepEqual(r.sources, {
     platformSettingAgentCommunicationsDirection: `policy:${A}`,
+    platformSettingAgentListeningPort: `policy:${A}`,
     platformSettingHeartbeatInterval: 'fixed',
     platformSettingHeartbeatMissedAlertThreshold: 'fixed',
     platformSettingHeartbeatInactiveVmOfflineAlertEnabled: 'base',

@@ -7,10 +7,7 @@ import {
 } from './firewall-lists.js';
 import { type FirewallRule, validateFirewallRules } from './firewall-rule.js';
 import { HEARTBEAT_MISSED_THRESHOLD } from './heartbeat-timing.js';
-import type { SettingValues } from './settings-catalog.js';
-
-/** Default port the agent listens on in Bidirectional and Manager Initiated modes. */
-export const DEFAULT_AGENT_LISTENING_PORT = 4118;
+import { DEFAULT_AGENT_LISTENING_PORT, type SettingValues } from './settings-catalog.js';
 
 export type AgentDirection = 'agent-initiated' | 'manager-initiated' | 'bidirectional';
 
@@ -57,6 +54,7 @@ export function agentDirection(setting: string): AgentDirection {
 export interface ConfigurationInputs {
   readonly settings: SettingValues;
   readonly heartbeatIntervalSeconds: number;
+  /** Overrides `settings.platformSettingAgentListeningPort` (tests); omitted means the setting's. */
   readonly listeningPort?: number;
   /** The computer's effective rules (policy chain and its own). Omitted means none. */
   readonly firewallRules?: readonly FirewallRule[];
@@ -76,7 +74,7 @@ export function buildSecurityConfiguration(inputs: ConfigurationInputs): Securit
     communication: {
       direction,
       listen: direction !== 'agent-initiated',
-      listeningPort: inputs.listeningPort ?? DEFAULT_AGENT_LISTENING_PORT,
+      listeningPort: inputs.listeningPort ?? listeningPortSetting(inputs.settings),
     },
     firewall: {
       state: inputs.settings.firewallSettingState === 'Off' ? 'Off' : 'On',
@@ -88,6 +86,12 @@ export function buildSecurityConfiguration(inputs: ConfigurationInputs): Securit
         : {}),
     },
   };
+}
+
+/** The port the setting names; the default for a value that is not one (settings are validated when written). */
+function listeningPortSetting(settings: SettingValues): number {
+  const port = Number(settings.platformSettingAgentListeningPort);
+  return Number.isInteger(port) && port >= 1 && port <= 65535 ? port : DEFAULT_AGENT_LISTENING_PORT;
 }
 
 const NO_LISTS: FirewallListContents = { ipLists: {}, macLists: {}, portLists: {} };

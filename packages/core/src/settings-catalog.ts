@@ -5,6 +5,9 @@
  * scripts fit. `agentUses` marks settings that are part of the security configuration sent to
  * the agent (and so of its fingerprint); the others are read only by the manager.
  */
+/** Default port the agent listens on in Bidirectional and Manager Initiated modes (Deep Security's). */
+export const DEFAULT_AGENT_LISTENING_PORT = 4118;
+
 export type SettingSection =
   | 'Settings > General > Heartbeat'
   | 'Settings > General > Communication Direction'
@@ -14,8 +17,11 @@ export interface SettingDefinition {
   readonly name: string;
   readonly label: string;
   readonly section: SettingSection;
-  /** Allowed values; `minutes-or-unlimited` accepts `Unlimited` or a whole number of minutes ≥ 1. */
-  readonly type: 'choice' | 'minutes-or-unlimited';
+  /**
+   * Allowed values; `minutes-or-unlimited` accepts `Unlimited` or a whole number of minutes ≥ 1;
+   * `port` a TCP port number 1–65535 (`values` is then empty).
+   */
+  readonly type: 'choice' | 'minutes-or-unlimited' | 'port';
   readonly values: readonly string[];
   /** The Base Policy's value on a new manager. */
   readonly default: string;
@@ -35,6 +41,20 @@ export const SETTINGS_CATALOG = [
     type: 'choice',
     values: COMMUNICATION_DIRECTIONS,
     default: 'Agent/Appliance Initiated',
+    readOnly: false,
+    agentUses: true,
+  },
+  {
+    // Deep Security sets its agents' port at install and has no policy setting for it; the name
+    // follows its `platformSetting…` ones. Inherited like the others, so a policy or a single
+    // computer can move it; the agent's listener, the hidden rule, its nftables table and its
+    // listener guard all follow it (docs/communication.md "Listening port").
+    name: 'platformSettingAgentListeningPort',
+    label: 'Agent listening port',
+    section: 'Settings > General > Communication Direction',
+    type: 'port',
+    values: [],
+    default: String(DEFAULT_AGENT_LISTENING_PORT),
     readOnly: false,
     agentUses: true,
   },
@@ -120,6 +140,10 @@ export function settingValueProblem(name: string, value: unknown): string | null
   if (def.readOnly) return `setting "${name}" is read-only (fixed at ${def.default})`;
   if (typeof value !== 'string')
     return `setting "${name}" takes a string value, got ${value === null ? 'null' : typeof value}`;
+  if (def.type === 'port') {
+    if (/^[1-9][0-9]{0,4}$/.test(value) && Number(value) <= 65535) return null;
+    return `setting "${name}" takes a TCP port number from 1 to 65535, got "${value}"`;
+  }
   if (def.type === 'minutes-or-unlimited') {
     if (value === 'Unlimited' || /^[1-9][0-9]{0,5}$/.test(value)) return null;
     return `setting "${name}" takes "Unlimited" or a whole number of minutes from 1 to 999999, got "${value}"`;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { parseNftCounters } from '@palisade/core';
+import { nftTableNameFor, parseNftCounters } from '@palisade/core';
 import type { ApiViews as V } from '@palisade/manager';
 import { AGENT_BIN } from './cli.js';
 import { type LabManager, startLabManager } from './netns/lab-manager.js';
@@ -38,6 +38,8 @@ describe('firewall enforcement in network namespaces (nftables, hidden rule, lis
   const dataDir = mkdtempSync(join(tmpdir(), 'palisade-fw-mgr-'));
   const stateDir = mkdtempSync(join(tmpdir(), 'palisade-fw-agent-'));
   let computerId = 0;
+  /** This agent's table: one per state directory (inet palisade is the installed agent's). */
+  const TABLE = nftTableNameFor(stateDir);
   /** Agents here enforce for real: the test runner turns the firewall off for every other suite. */
   const agentEnv = { ...process.env, PALISADE_AGENT_FIREWALL: 'on', PALISADE_LOG_LEVEL: 'warn' };
 
@@ -66,8 +68,8 @@ describe('firewall enforcement in network namespaces (nftables, hidden rule, lis
     );
   }
 
-  async function probe(from: LabHost): Promise<{ tcp: boolean; tls: boolean; error: string | null }> {
-    const r = await lab.run(from, [process.execPath, PROBE, lab.ip('agent'), String(PORT), '3000']);
+  async function probe(from: LabHost, port = PORT): Promise<{ tcp: boolean; tls: boolean; error: string | null }> {
+    const r = await lab.run(from, [process.execPath, PROBE, lab.ip('agent'), String(port), '3000']);
     assert.equal(r.code, 0, r.stderr);
     return JSON.parse(r.stdout.trim().split('\n').pop()!);
   }
@@ -77,13 +79,13 @@ describe('firewall enforcement in network namespaces (nftables, hidden rule, lis
     counters: Record<string, { packets: number; bytes: number }>;
     text: string;
   } | null> {
-    const json = await lab.run('agent', ['nft', '-j', 'list', 'table', 'inet', 'palisade']);
+    const json = await lab.run('agent', ['nft', '-j', 'list', 'table', 'inet', TABLE]);
     if (json.code !== 0) {
       assert.match(json.stderr, /No such file or directory/, json.stderr);
       return null;
     }
-    const text = await lab.run('agent', ['nft', 'list', 'table', 'inet', 'palisade']);
-    return { counters: parseNftCounters(json.stdout), text: text.stdout };
+    const text = await lab.run('agent', ['nft', 'list', 'table', 'inet', TABLE]);
+    return { counters: parseNftCounters(json.stdout, TABLE), text: text.stdout };
   }
 
   const effective = () => ok<V['Effective']>(`GET`, `/api/computers/${computerId}/firewall/effective`);
@@ -136,7 +138,9 @@ describe('firewall enforcement in network namespaces (nftables, hidden rule, lis
     const e = await effective();
     assert.deepEqual([e.hiddenRule, e.listeningPort, e.rules[0]?.agentRuleID], ['present', PORT, HIDDEN]);
     const t = await table();
-    assert.ok(t, 'the agent applied table inet palisade in its namespace');
+    assert.ok(t, `the agent applied table inet ${TABLE} in its namespace`);
+    const all = await lab.run('agent', ['nft', 'list', 'tables']);
+    assert.deepEqual(all.stdout.trim().split('\n'), [`table inet ${TABLE}`], 'its own table, and no other');
     assert.ok(HIDDEN in t.counters);
     assert.match(t.text, /tcp dport 4118 counter name "?r_hidden-listening-port"? accept/);
     assert.deepEqual(await probe('manager'), { tcp: true, tls: true, error: null });
@@ -258,7 +262,7 @@ describe('firewall enforcement in network namespaces (nftables, hidden rule, lis
   test('where nftables is absent the listener guard keeps the restriction; the driver says why; the table comes back', async () => {
     // The table gone (as on a host without nftables): the kernel lets the other host's SYN in,
     // and the listener itself drops it before TLS; the manager is still served.
-    const del = await lab.run('agent', ['nft', 'delete', 'table', 'inet', 'palisade']);
+    const del = await lab.run('agent', ['nft', 'delete', 'table', 'inet', TABLE]);
     assert.equal(del.code, 0, del.stderr);
     const other = await probe('other');
     assert.deepEqual([other.tcp, other.tls], [true, false], `guard: ${JSON.stringify(other)}`);
@@ -286,6 +290,54 @@ describe('firewall enforcement in network namespaces (nftables, hidden rule, lis
     assert.ok(HIDDEN in (await table())!.counters);
     assert.deepEqual(await probe('manager'), { tcp: true, tls: true, error: null });
     assert.deepEqual(await probe('other'), { tcp: true, tls: true, error: null });
+  });
+
+  test('the listening port setting moves the listener, the hidden rule and the table; 4118 closes', async () => {
+    const MOVED = 4999;
+    const setting = `/api/computers/${computerId}/settings/platformSettingAgentListeningPort`;
+    const refused = await mgr.api('POST', setting, { value: '70000' });
+    assert.equal(refused.status, 400, JSON.stringify(refused.body));
+    assert.match(JSON.stringify(refused.body), /TCP port number from 1 to 65535/);
+    await ok('POST', setting, { value: String(MOVED) });
+    // Bidirectional: the manager pushes the change to the listener it knows (4118); the agent
+    // applies it there and moves. No one-shot heartbeat here: the daemon must move by itself.
+    await waitFor(
+      () => `the agent to listen on ${MOVED}: ${agentLog}`,
+      async () => (await probe('manager', MOVED)).tls,
+      60_000,
+      500,
+    );
+    const c = await computer();
+    assert.equal(c.configurationFingerprint.applied, c.configurationFingerprint.expected);
+    const e = await effective();
+    assert.deepEqual([e.hiddenRule, e.listeningPort], ['present', MOVED]);
+    const t = (await table())!;
+    assert.match(t.text, /tcp dport 4999 counter name "?r_hidden-listening-port"? accept/);
+    assert.doesNotMatch(t.text, /4118/);
+    assert.deepEqual(await probe('other', MOVED), { tcp: true, tls: true, error: null });
+    assert.equal((await probe('manager', PORT)).tcp, false, '4118 is closed');
+    const reach = await ok<{ listener: { port: number } | null; listeningPort: number }>(
+      'GET',
+      `/api/computers/${computerId}/communication`,
+    );
+    assert.deepEqual([reach.listener?.port, reach.listeningPort], [MOVED, MOVED]);
+    // The manager dials the new port: Check Status reaches the agent there.
+    const check = await ok<{ status: string; address: string | null }>(
+      'POST',
+      `/api/computers/${computerId}/actions/checkstatus`,
+      {},
+    );
+    assert.deepEqual([check.status, check.address], ['completed', `${lab.ip('agent')}:${MOVED}`]);
+
+    // Inherited again: back on 4118, and 4999 closes.
+    await ok('DELETE', setting);
+    await waitFor(
+      () => `the agent back on ${PORT}: ${agentLog}`,
+      async () => (await probe('manager', PORT)).tls,
+      60_000,
+      500,
+    );
+    assert.equal((await probe('manager', MOVED)).tcp, false, `${MOVED} is closed again`);
   });
 
   test('firewall Off removes the table', async () => {

@@ -87,6 +87,10 @@ describe('one-shot commands exit when their work is done on a host without nftab
     assert.equal(activated.hung, false, `activate still running after ${BOUND_MS} ms: ${activated.stderr}`);
     assert.equal(activated.code, 0, activated.stderr);
     assert.match(activated.stdout, /^Activated: computer \d+/m);
+    // Its first words: it will enforce a host firewall, in its own table, and how not to.
+    const notice =
+      /^palisade-agent: warning: this agent enforces a host firewall: it writes nftables table inet palisade_[0-9a-f]{8} on this host .*run the agent with PALISADE_AGENT_FIREWALL=off\.$/m;
+    assert.match(activated.stderr.split('\n')[0]!, notice);
 
     const beat = await agentCli(['heartbeat', '--state-dir', stateDir], env).done;
     assert.equal(beat.hung, false, `heartbeat still running after ${BOUND_MS} ms: ${beat.stderr}`);
@@ -104,6 +108,22 @@ describe('one-shot commands exit when their work is done on a host without nftab
     assert.equal(run.hung, false, `the agent did not exit within ${BOUND_MS} ms of SIGTERM: ${run.stderr}`);
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stderr, /stop notice delivered to the manager/);
+    assert.match(
+      run.stderr.split('\n')[0]!,
+      /"level":40,.*"msg":"this agent enforces a host firewall: .*PALISADE_AGENT_FIREWALL=off/,
+    );
+
+    // Turned off, it says nothing of the kind.
+    const quiet = await agentCli(
+      ['start', '--state-dir', stateDir],
+      { ...env, PALISADE_AGENT_FIREWALL: 'off' },
+      signalled,
+    );
+    await waitFor('the first heartbeat, firewall off', () => /"msg":"heartbeat"/.test(quiet.output()), 30_000);
+    process.kill(quiet.pid, 'SIGTERM');
+    const quietRun = await quiet.done;
+    assert.equal(quietRun.code, 0, quietRun.stderr);
+    assert.doesNotMatch(quietRun.stderr, /host firewall/);
 
     const reset = await agentCli(['reset', '--yes', '--state-dir', stateDir], env).done;
     assert.equal(reset.hung, false, `reset still running after ${BOUND_MS} ms: ${reset.stderr}`);

@@ -5,11 +5,16 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import {
   buildSecurityConfiguration,
+  configurationFingerprint,
   type FirewallRule,
   type SecurityConfiguration,
   validateFirewallRule,
 } from '@palisade/core';
-import { FirewallEngine } from './firewall-engine.js';
+import { AGENT_INSTALL } from '@palisade/protocol';
+import { applyConfiguration } from '../configuration-applier.js';
+import { saveListenerSettings } from '../listener-settings.js';
+import { StateDir } from '../state-dir.js';
+import { FirewallEngine, firewallNotice, firewallTableFor } from './firewall-engine.js';
 
 /**
  * A stand-in nft(8): logs its arguments and stdin, and answers as the test says. The real
@@ -207,5 +212,71 @@ describe('firewall engine: nft -f with the compiled table, driver status and cou
     assert.deepEqual(await engine.report(config()), { drivers: [], counters: {} });
     assert.deepEqual(nft.calls(), []);
     assert.equal(new FirewallEngine({ env: {} }).enabled, true, 'on unless turned off');
+  });
+});
+
+describe('one table per state directory; the listening port the host uses; the notice', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'palisade-fw-tables-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('two agents on one host (two state directories) each write and read their own table', async () => {
+    assert.equal(firewallTableFor(AGENT_INSTALL.stateDir), 'palisade', 'the installed agent keeps inet palisade');
+    const one = new StateDir(join(dir, 'agent-one'));
+    const two = new StateDir(join(dir, 'agent-two'));
+    const [t1, t2] = [firewallTableFor(one.dir), firewallTableFor(two.dir)];
+    assert.match(t1, /^palisade_[0-9a-f]{8}$/);
+    assert.match(t2, /^palisade_[0-9a-f]{8}$/);
+    assert.notEqual(t1, t2);
+    assert.equal(firewallTableFor(new StateDir(join(dir, 'agent-one', '.')).dir), t1, 'stable for a directory');
+
+    const nft = fakeNft(dir, 'nft-two-agents', {});
+    for (const [state, table] of [
+      [one, t1],
+      [two, t2],
+    ] as const) {
+      const engine = FirewallEngine.forState(state, { command: nft.command, enabled: true });
+      assert.equal(engine.table, `inet ${table}`);
+      assert.deepEqual(await engine.apply(config()), { outcome: 'applied' });
+      const script = nft.lastScript();
+      assert.match(
+        script,
+        new RegExp(`^add table inet ${table}\ndelete table inet ${table}\ntable inet ${table} {`, 'm'),
+      );
+      assert.doesNotMatch(script, /table inet palisade[ \n]/, "never the other agents' table");
+      // The fake lists counters of table "palisade" only: none of them is this agent's.
+      assert.deepEqual(await engine.report(config()), {
+        drivers: [{ name: 'firewall', status: 'online' }],
+        counters: {},
+      });
+      assert.deepEqual(await engine.remove(), { outcome: 'applied' });
+      assert.match(nft.lastScript(), new RegExp(`delete table inet ${table}\n$`));
+    }
+    assert.deepEqual(
+      nft.calls().filter((c) => c.startsWith('-j')),
+      [`-j list table inet ${t1}`, `-j list table inet ${t2}`],
+    );
+  });
+
+  test("a local --listen-port moves the hidden rule in the table; the fingerprint stays the manager's", async () => {
+    const state = new StateDir(join(dir, 'agent-local-port'));
+    saveListenerSettings(state, { port: 4999 });
+    const nft = fakeNft(dir, 'nft-local-port', {});
+    const c = config();
+    const fingerprint = await configurationFingerprint(c);
+    const engine = FirewallEngine.forState(state, { command: nft.command, enabled: true });
+    assert.deepEqual(await applyConfiguration(state, c, fingerprint, engine), { ok: true, fingerprint });
+    assert.match(nft.lastScript(), /tcp dport 4999 counter name r_hidden-listening-port accept/);
+    assert.doesNotMatch(nft.lastScript(), /4118/);
+    const stored = state.appliedConfiguration()?.configuration as SecurityConfiguration | undefined;
+    assert.equal(stored?.communication.listeningPort, 4118, 'stored as sent');
+  });
+
+  test('activate and start warn that the agent enforces a host firewall, unless it is off', () => {
+    const state = join(dir, 'agent-notice');
+    const notice = firewallNotice(state, {});
+    assert.ok(notice);
+    assert.match(notice, new RegExp(`nftables table inet ${firewallTableFor(state)}`));
+    assert.match(notice, /PALISADE_AGENT_FIREWALL=off/);
+    assert.equal(firewallNotice(state, { PALISADE_AGENT_FIREWALL: 'off' }), null);
   });
 });

@@ -1,5 +1,6 @@
 import type { SecurityConfiguration } from '@palisade/core';
 import type { EnforcementEngine, EnforcementReport } from '../enforcement-engine.js';
+import { withLocalListeningPort } from '../listener-settings.js';
 import type { ReportInputs } from '../report-builder.js';
 import type { StateDir } from '../state-dir.js';
 import { FirewallEngine } from './firewall-engine.js';
@@ -11,10 +12,10 @@ import { FirewallEngine } from './firewall-engine.js';
  */
 export async function firewallReport(
   state: StateDir,
-  engine: EnforcementEngine = new FirewallEngine(),
+  engine: EnforcementEngine = FirewallEngine.forState(state),
 ): Promise<EnforcementReport> {
-  const applied = state.appliedConfiguration();
-  return engine.report((applied?.configuration as SecurityConfiguration | undefined) ?? null);
+  const applied = state.appliedConfiguration()?.configuration as SecurityConfiguration | undefined;
+  return engine.report(applied ? withLocalListeningPort(applied, state) : null);
 }
 
 /**

@@ -214,3 +214,27 @@ test('listenerGuard reads the applied configuration per connection; an unreadabl
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the guard judges the port the listener is on: the hidden rule follows it (a setting or a local --listen-port)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'palisade-guard-port-'));
+  try {
+    const state = new StateDir(dir);
+    const guard = listenerGuard(state);
+    const onPort = (port: number) =>
+      ({ remoteAddress: OTHER, remotePort: 40000, localAddress: '198.18.0.2', localPort: port }) as unknown as Socket;
+    // A deny for every incoming TCP: only the hidden rule lets a peer reach the listener.
+    const denyAll = rule({ id: 'deny-tcp', name: 'no tcp', action: 'deny', protocol: 'tcp' });
+    state.saveAppliedConfiguration({ fingerprint: 'sha256:x', configuration: config([denyAll]), appliedAt: 0 });
+    for (const port of [4118, 4999, 40123]) {
+      assert.deepEqual(guard(onPort(port)), {
+        permitted: true,
+        reason: 'allowed by bypass rule hidden-listening-port',
+        ruleId: 'hidden-listening-port',
+      });
+    }
+    // Judged as the configuration alone says (port 4118), 4999 would be denied.
+    assert.equal(firewallPeerDecision(config([denyAll]), { ...peer(OTHER), port: 4999 }).permitted, false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -160,9 +160,14 @@ export function listenerGuard(state: StateDir): (socket: Socket) => PeerVerdict 
     } catch (e) {
       return { permitted: false, reason: `applied configuration unreadable: ${(e as Error).message}`, ruleId: null };
     }
+    const port = socket.localPort ?? 0;
+    // The hidden rule opens the port this listener is on: the configuration's, or a local
+    // --listen-port (0 included), whichever the listener was opened with.
+    if (configuration && port >= 1 && port !== configuration.communication.listeningPort)
+      configuration = { ...configuration, communication: { ...configuration.communication, listeningPort: port } };
     return firewallPeerDecision(configuration, {
       ip: socket.remoteAddress ?? '',
-      port: socket.localPort ?? 0,
+      port,
       ...(socket.remotePort !== undefined ? { sourcePort: socket.remotePort } : {}),
       ...(socket.localAddress ? { localIp: socket.localAddress } : {}),
     });

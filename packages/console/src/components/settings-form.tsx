@@ -149,7 +149,9 @@ export function SettingsForm(props: { target: SettingsTarget; catalog: SettingDe
             const minutes =
               d.type === 'minutes-or-unlimited'
                 ? ` ${UNLIMITED}, or a whole number of minutes${target.isBase ? '' : '; empty for Inherited'}.`
-                : '';
+                : d.type === 'port'
+                  ? ` A TCP port number from 1 to 65535${target.isBase ? '' : '; empty for Inherited'}.`
+                  : '';
             const help =
               (current === INHERITED && inherited?.value
                 ? `Inherited from ${sourceText(inherited.source === 'computer' ? undefined : inherited.source, policyName) || 'the parent policy'}: ${inheritedText}.`
@@ -168,12 +170,12 @@ export function SettingsForm(props: { target: SettingsTarget; catalog: SettingDe
                 }
               >
                 {(id, describedBy) =>
-                  d.type === 'minutes-or-unlimited' ? (
+                  d.type !== 'choice' ? (
                     <>
                       <input
                         id={id}
                         className="input input-short"
-                        list={`${id}-choices`}
+                        list={d.type === 'minutes-or-unlimited' ? `${id}-choices` : undefined}
                         inputMode="numeric"
                         autoComplete="off"
                         placeholder={target.isBase ? '' : inheritedText ? `Inherited (${inheritedText})` : 'Inherited'}
@@ -182,11 +184,13 @@ export function SettingsForm(props: { target: SettingsTarget; catalog: SettingDe
                         disabled={!session.canWrite}
                         {...form.register(d.name)}
                       />
-                      <datalist id={`${id}-choices`}>
-                        {[UNLIMITED, ...MINUTE_CHOICES].map((v) => (
-                          <option key={v} value={v} />
-                        ))}
-                      </datalist>
+                      {d.type === 'minutes-or-unlimited' ? (
+                        <datalist id={`${id}-choices`}>
+                          {[UNLIMITED, ...MINUTE_CHOICES].map((v) => (
+                            <option key={v} value={v} />
+                          ))}
+                        </datalist>
+                      ) : null}
                     </>
                   ) : (
                     <select

@@ -63,6 +63,7 @@ describe('policies: inheritance across levels through the API', () => {
     const got = (await f.request('GET', `/api/computers/${computer}`)).json<ApiViews['Computer']>();
     assert.deepEqual(settings(got.computerSettings), {
       [DIRECTION]: `Bidirectional <policy:${a}>`,
+      platformSettingAgentListeningPort: '4118 <base>',
       [INTERVAL]: '10 Minutes <fixed>',
       platformSettingHeartbeatMissedAlertThreshold: '2 <fixed>',
       [INACTIVE_VM]: 'false <base>',
@@ -90,6 +91,7 @@ describe('policies: inheritance across levels through the API', () => {
     const pc = (await f.request('GET', `/api/policies/${c}?overrides=true`)).json<ApiViews['Policy']>();
     assert.deepEqual(settings(pc.policySettings), {
       [DIRECTION]: 'null',
+      platformSettingAgentListeningPort: 'null',
       [INTERVAL]: 'null',
       platformSettingHeartbeatMissedAlertThreshold: 'null',
       [INACTIVE_VM]: 'null',
@@ -370,6 +372,16 @@ describe('settings: read-only, macOS and the catalog', () => {
     });
     assert.equal(byName.get(INTERVAL)?.readOnly, true);
     assert.equal(byName.get(TIME_SHIFT)?.type, 'minutes-or-unlimited');
-    assert.equal(byName.size, 6);
+    assert.deepEqual(byName.get('platformSettingAgentListeningPort'), {
+      name: 'platformSettingAgentListeningPort',
+      label: 'Agent listening port',
+      section: 'Settings > General > Communication Direction',
+      type: 'port',
+      values: [],
+      default: '4118',
+      readOnly: false,
+      agentUses: true,
+    });
+    assert.equal(byName.size, 7);
   });
 });

@@ -6,11 +6,13 @@ const SettingDefinitionView = Type.Object({
   name: Type.String({ description: 'API name, as in policySettings / computerSettings' }),
   label: Type.String({ description: 'as the console shows it' }),
   section: Type.String({ description: 'where the console shows it' }),
-  type: Type.Union([Type.Literal('choice'), Type.Literal('minutes-or-unlimited')], {
+  type: Type.Union([Type.Literal('choice'), Type.Literal('minutes-or-unlimited'), Type.Literal('port')], {
     description:
-      'choice: one of values; minutes-or-unlimited: "Unlimited" or a whole number of minutes from 1 to 999999',
+      'choice: one of values; minutes-or-unlimited: "Unlimited" or a whole number of minutes from 1 to 999999; port: a TCP port number from 1 to 65535',
   }),
-  values: Type.Array(Type.String(), { description: 'allowed values (for minutes-or-unlimited, the non-numeric ones)' }),
+  values: Type.Array(Type.String(), {
+    description: 'allowed values (for minutes-or-unlimited, the non-numeric ones; for port, none)',
+  }),
   default: Type.String({ description: 'the Base Policy value on a new manager' }),
   readOnly: Type.Boolean({ description: 'shown, never written or overridden' }),
   agentUses: Type.Boolean({
