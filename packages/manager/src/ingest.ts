@@ -112,6 +112,16 @@ export class HeartbeatIngest {
     this.commits = (deps.groupCommit ?? true) ? new GroupCommit(deps.store) : null;
   }
 
+  /**
+   * Runs `fn` as one unit of work: in the shared group commit when there is one (a savepoint of
+   * a transaction that carries other units, settled only once that commits), else in a
+   * transaction of its own. For the writes that go with an exchange — its report, its results,
+   * the dialer's claim and release — so that many exchanges pay one commit (one fsync) together.
+   */
+  unit<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T> {
+    return this.commits ? this.commits.run(fn) : this.deps.store.transaction(fn);
+  }
+
   get heartbeatIntervalSeconds(): number {
     return this.deps.heartbeatIntervalSeconds;
   }
@@ -168,7 +178,7 @@ export class HeartbeatIngest {
     report: HeartbeatReport,
     transport: ExchangeTransport,
   ): Promise<IngestedReport> {
-    const { store, configurations } = this.deps;
+    const { configurations } = this.deps;
     this.checkProtocol(report.protocolVersion);
     const t = this.now();
     const offset = clockOffsetMs(report.agent.clockTime, t, transport.roundTripMs ?? report.agent.lastRoundTripMs);
@@ -181,9 +191,7 @@ export class HeartbeatIngest {
     // from its spool that it has not sent yet.
     const events = this.admitEvents(computer, report.events, t);
     const acknowledged = events.reduce((m, e) => Math.max(m, e.seq), 0);
-    const unit = <T>(fn: (tx: StoreTransaction) => Promise<T>) =>
-      this.commits ? this.commits.run(fn) : store.transaction(fn);
-    const out = await unit(async (tx) => {
+    const out = await this.unit(async (tx) => {
       const eventsStored = await tx.events.insertReported(computer.id, events, t);
       const current = await tx.computers.recordHeartbeat({
         computerId: computer.id,
@@ -264,10 +272,15 @@ export class HeartbeatIngest {
     computer: ComputerRecord,
     open: Set<number>,
     body: OperationResults,
+    /**
+     * More of the exchange to commit with the results (the dialer's release of its claim), under
+     * a savepoint of its own: if it fails, it is logged and the results are stored anyway.
+     */
+    alsoCommit?: (tx: StoreTransaction) => Promise<unknown>,
   ): Promise<{ accepted: number[]; ignored: number[] }> {
     this.checkProtocol(body.protocolVersion);
     const t = this.now();
-    const { accepted, ignored, changes } = await this.deps.store.transaction(async (tx) => {
+    const { accepted, ignored, changes } = await this.unit(async (tx) => {
       const accepted: number[] = [];
       const ignored: number[] = [];
       const changes: AlertChange[] = [];
@@ -305,6 +318,10 @@ export class HeartbeatIngest {
             tx.savepoint(() => tx.dialTargets.noteCommunication(computer.id, communication, t, this.nextScheduled(t))),
         );
       }
+      if (alsoCommit)
+        await this.contained(computer.id, 'could not commit the end of the exchange with its results', () =>
+          tx.savepoint(() => alsoCommit(tx)),
+        );
       return { accepted, ignored, changes };
     });
     for (const r of body.results) {
@@ -349,7 +366,8 @@ export class HeartbeatIngest {
               ...((listener?.address ?? remoteIp) ? { address: (listener?.address ?? remoteIp)! } : {}),
             },
     };
-    return this.deps.store.transaction(async (tx) => {
+    // In the group commit: activations arriving together (a rollout) share one fsync.
+    return this.unit(async (tx) => {
       // The offline deadline starts at activation: an agent that never reports goes Offline.
       const entry = { ...computer, offlineDeadline: offlineDeadline(computer.now, this.deps.heartbeatIntervalSeconds) };
       const created =

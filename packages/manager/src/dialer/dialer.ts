@@ -120,12 +120,15 @@ export class Dialer {
     try {
       const free = this.concurrency - this.inFlight;
       if (free > 0) {
-        const claimed = await this.deps.store.dialTargets.claimDue({
-          now: this.now(),
-          limit: free,
-          leaseMs: this.leaseMs,
-          token: this.token(),
-        });
+        // In the group commit: claims made while exchanges' results commit share their fsync.
+        const claimed = await this.deps.ingest.unit((tx) =>
+          tx.dialTargets.claimDue({
+            now: this.now(),
+            limit: free,
+            leaseMs: this.leaseMs,
+            token: this.token(),
+          }),
+        );
         for (const c of claimed) void this.launch(c, 'schedule');
         full = claimed.length === free;
       }
@@ -152,6 +155,13 @@ export class Dialer {
   }
 
   private async dial(c: ClaimedDial, reason: string): Promise<DialOutcome> {
+    const releasedOk = (at: number) => ({
+      computerId: c.computerId,
+      token: c.claimToken,
+      now: at,
+      ok: true as const,
+      nextDialAt: this.nextScheduled(c, at),
+    });
     let outcome: DialOutcome;
     try {
       const tls = dialerTlsOptions(this.deps.tlsPolicy?.() ?? DEFAULT_TLS_POLICY);
@@ -162,6 +172,7 @@ export class Dialer {
         requestTimeoutMs: this.requestTimeoutMs,
         now: this.now,
         tls,
+        finish: (tx) => tx.dialTargets.release(releasedOk(this.now())),
       });
     } catch (e) {
       // A store failure mid-exchange: the agent keeps its events (they were not acknowledged).
@@ -180,8 +191,11 @@ export class Dialer {
     }
     const t = this.now();
     try {
+      // The release rides in the group commit with other exchanges' writes (ingest.unit).
+      const release = (o: Parameters<Store['dialTargets']['release']>[0]) =>
+        this.deps.ingest.unit((tx) => tx.dialTargets.release(o));
       if (outcome.failure === 'deactivated') {
-        await this.deps.store.dialTargets.release({
+        await release({
           computerId: c.computerId,
           token: c.claimToken,
           now: t,
@@ -190,17 +204,12 @@ export class Dialer {
           nextDialAt: null,
         });
       } else if (outcome.ok) {
-        await this.deps.store.dialTargets.release({
-          computerId: c.computerId,
-          token: c.claimToken,
-          now: t,
-          ok: true,
-          nextDialAt: this.nextScheduled(c, t),
-        });
+        // Usually released already, in the unit of the last results (finish above).
+        if (!outcome.finished) await release(releasedOk(t));
       } else {
         // Unreachable counts as a missed heartbeat: nothing on the computer is touched, so its
         // offline deadline passes as if the agent had not heartbeated. Tried again next interval.
-        await this.deps.store.dialTargets.release({
+        await release({
           computerId: c.computerId,
           token: c.claimToken,
           now: t,

@@ -11,7 +11,7 @@ import {
 } from '@palisade/protocol';
 import { PalisadeError } from '../errors.js';
 import type { HeartbeatIngest } from '../ingest.js';
-import type { ClaimedDial, Store } from '../store/store.js';
+import type { ClaimedDial, Store, StoreTransaction } from '../store/store.js';
 import { AgentListenerConnection, DialError, type DialFailure, dialableAddress } from './agent-listener-client.js';
 import type { DialerIdentity } from './dialer-identity.js';
 import type { DialerTlsOptions } from './dialer-tls.js';
@@ -30,6 +30,8 @@ export interface DialOutcome {
   tlsCipherSuite?: string | null;
   /** Report/results round trips (more than one when the agent's spool held more than one report carries). */
   exchanges: number;
+  /** The exchange's `finish` was committed with its last results (the dialer need not release the claim). */
+  finished?: boolean;
   eventsStored: number;
   operations: Array<{ id: number; type: string; status: 'succeeded' | 'failed' | 'ignored'; reason?: string }>;
   /** What the agent said it does after the exchange. */
@@ -44,6 +46,11 @@ export interface ManagerExchangeDeps {
   now: () => number;
   /** The TLS the dial offers: the manager TLS policy in force (dialer-tls.ts); default `modern`. */
   tls?: DialerTlsOptions;
+  /**
+   * Written in the same unit of work as the last results when the exchange succeeds (the
+   * dialer's release of its claim): one commit for both, and one wait less per dial.
+   */
+  finish?: (tx: StoreTransaction) => Promise<unknown>;
 }
 
 /** Most report/results round trips in one dial, as the agent bounds its own. */
@@ -115,7 +122,11 @@ export async function runManagerExchange(target: ClaimedDial, deps: ManagerExcha
           'invalid-reply',
           `${conn.where}: results for exchange ${results.exchangeId}, expected ${exchangeId}`,
         );
-      const taken = await deps.ingest.ingestResults(computer, new Set(ingested.operationIds), results);
+      // The last round, unless the spool holds more: the claim's release commits with its results.
+      const last = report.events.length < MAX_EVENTS_PER_HEARTBEAT || round === MAX_ROUNDS - 1;
+      const finish = last ? deps.finish : undefined;
+      const taken = await deps.ingest.ingestResults(computer, new Set(ingested.operationIds), results, finish);
+      if (finish) outcome.finished = true;
       for (const res of results.results) {
         const accepted = taken.accepted.includes(res.id);
         outcome.operations.push({
