@@ -141,6 +141,15 @@ describe('fan-out at small N: a policy change reaches every listening simulated 
     assert.equal(r.listening, AGENTS);
     assert.equal(r.appliedAt?.length, AGENTS, 'every agent applied the change through its listener');
     assert.ok(r.ok >= AGENTS, 'the manager called each one');
+    // The agent applied the change before it sent its results; the manager stores them (and so
+    // the applied fingerprint) once they arrive and commit, which may be after the listeners
+    // closed. Wait for that, bounded, rather than race it.
+    const until = Date.now() + 30_000;
+    const allApplied = async () =>
+      (await manager.store.computers.list()).every(
+        (c) => c.expectedFingerprint !== null && c.appliedFingerprint === c.expectedFingerprint,
+      );
+    while (!(await allApplied()) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
     const identities = new Identities(fleet());
     const kept = new Map(
       identities.indices().map((i) => [identities.load(i).computerId, identities.load(i).fingerprint]),
