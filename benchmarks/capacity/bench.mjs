@@ -54,6 +54,7 @@ try {
 
   const rss0 = rssMb(managerPid);
   const fleetDir = join(dir, 'fleet');
+  const a0 = cpuTicks(managerPid);
   const act = await sim([
     'activate',
     endpoint,
@@ -72,8 +73,9 @@ try {
     '--key-type',
     values['key-type'],
   ]);
+  const actCpuMs = ((cpuTicks(managerPid) - a0) * 1000) / hz / Math.max(1, act.ok);
   console.log(
-    `  activation: ${act.ok} in ${act.seconds} s = ${act.perSecond}/s (p50 ${act.latencyMs.p50} ms, p99 ${act.latencyMs.p99} ms)${Object.keys(act.errors).length ? ` errors ${JSON.stringify(act.errors)}` : ''}`,
+    `  activation: ${act.ok} in ${act.seconds} s = ${act.perSecond}/s (p50 ${act.latencyMs.p50} ms, p99 ${act.latencyMs.p99} ms); manager ${actCpuMs.toFixed(2)} CPU ms per activation (${(1000 / actCpuMs).toFixed(0)}/s per core)${Object.keys(act.errors).length ? ` errors ${JSON.stringify(act.errors)}` : ''}`,
   );
   console.log(
     `  manager RSS: ${rss0.toFixed(0)} MB before, ${rssMb(managerPid).toFixed(0)} MB with ${act.ok} computers`,

@@ -43,7 +43,7 @@ Usage:
       applied by taking their fingerprint) until SECONDS pass or, with --until-applied N, every
       agent applied N operations through its listener. Prints calls/s, latency, and the time
       from the first agent that applied an operation to 50/99/100 % of them (--json: "appliedAt",
-      epoch ms per agent).
+      epoch ms per agent, and "reachedAt": when each had applied N).
 
 Defaults: --processes = cores (${availableParallelism()}), --concurrency 16 (per process),
 --key-type ecdsa, --host-prefix sim, --timeout 600.

@@ -27,6 +27,8 @@ export interface FleetResult {
   /** `listen`: listeners that were open, and when each agent first applied an operation through its own (epoch ms, ascending). */
   listening?: number;
   appliedAt?: number[];
+  /** `listen --until-applied N`: when each agent had applied N operations through its listener (epoch ms, ascending). */
+  reachedAt?: number[];
 }
 
 const WORKER = fileURLToPath(new URL('./worker.js', import.meta.url));
@@ -102,9 +104,11 @@ export async function runWorkers(
   const latencies: number[] = [];
   const timeline: number[] = [];
   const appliedAt: number[] = [];
+  const reachedAt: number[] = [];
   for (const f of finals) {
     mergeTally(total, f!.tally);
     for (const t of f!.appliedAt ?? []) appliedAt.push(t);
+    for (const t of f!.reachedAt ?? []) reachedAt.push(t);
     for (const l of f!.latencies) latencies.push(l);
     for (const [s, n] of Object.entries(f!.perSecond)) {
       const at = Math.floor((f!.startedAt - t0) / 1000) + Number(s);
@@ -137,6 +141,7 @@ export async function runWorkers(
       ? {
           listening: ready.reduce((a: number, b) => a + (b ?? 0), 0),
           appliedAt: appliedAt.sort((a, b) => a - b),
+          reachedAt: reachedAt.sort((a, b) => a - b),
         }
       : {}),
   };

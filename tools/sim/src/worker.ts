@@ -74,6 +74,8 @@ export type WorkerMessage =
       startedAt: number;
       /** `listen`: when each agent first applied an operation through its listener, epoch ms. */
       appliedAt?: number[];
+      /** `listen` with `untilApplied`: when each agent had applied that many, epoch ms. */
+      reachedAt?: number[];
     };
 
 const PROGRESS_MS = 500;
@@ -90,15 +92,15 @@ export async function runJob(job: Job, send: (m: WorkerMessage) => void): Promis
     latencies.push(latencyMs);
     addCount(perSecond, String(Math.floor((Date.now() - startedAt) / 1000)));
   };
-  let appliedAt: number[] | undefined;
+  let applied: { appliedAt: number[]; reachedAt: number[] } | undefined;
   try {
     if (job.kind === 'activate') await activateAll(job, tally, record);
-    else if (job.kind === 'listen') appliedAt = await listenAll(job, tally, record, send);
+    else if (job.kind === 'listen') applied = await listenAll(job, tally, record, send);
     else await runAll(job, tally, record);
   } finally {
     clearInterval(timer);
   }
-  send({ type: 'done', tally, latencies, perSecond, startedAt, ...(appliedAt ? { appliedAt } : {}) });
+  send({ type: 'done', tally, latencies, perSecond, startedAt, ...applied });
 }
 
 async function activateAll(job: ActivateJob, tally: Tally, record: (ms: number) => void): Promise<void> {
@@ -248,19 +250,20 @@ async function heartbeatAll(
  * (listen-address.ts) and `job.port` — and those that announced none (or whose port was taken)
  * tell the manager by one heartbeat. Then the worker says it is ready and answers the manager's
  * calls: `record` counts each call, `tally.operations` what was applied. Returns when each agent
- * first applied an operation through its listener (epoch ms; those that did not are absent).
+ * first applied an operation through its listener, and when it had applied `untilApplied` of
+ * them (epoch ms, ascending; those that did not are absent).
  */
 async function listenAll(
   job: ListenJob,
   tally: Tally,
   record: (ms: number) => void,
   send: (m: WorkerMessage) => void,
-): Promise<number[]> {
+): Promise<{ appliedAt: number[]; reachedAt: number[] }> {
   const identities = new Identities(job.dir);
   const fleet = identities.fleet();
   const manager = parseManagerUrl(fleet.manager);
   const logger = pino({ level: process.env.PALISADE_SIM_LOG ?? 'silent' });
-  const applied = new Map<number, { count: number; first: number }>();
+  const applied = new Map<number, { count: number; first: number; reached?: number }>();
   const listeners: AgentListener[] = [];
   const agents: SimAgent[] = [];
   const announce: SimAgent[] = [];
@@ -286,6 +289,7 @@ async function listenAll(
           a.count += n;
           applied.set(index, a);
           if (job.untilApplied > 0 && a.count - n < job.untilApplied && a.count >= job.untilApplied) {
+            a.reached = at;
             reached += 1;
             if (reached === opened) done();
           }
@@ -340,7 +344,11 @@ async function listenAll(
   }
   await Promise.all(listeners.map((l) => l.close()));
   keep();
-  return [...applied.values()].map((a) => a.first).sort((a, b) => a - b);
+  const all = [...applied.values()];
+  return {
+    appliedAt: all.map((a) => a.first).sort((a, b) => a - b),
+    reachedAt: all.flatMap((a) => (a.reached === undefined ? [] : [a.reached])).sort((a, b) => a - b),
+  };
 }
 
 // Started by fork() from fleet.ts: take one job, report, exit.
