@@ -17,6 +17,7 @@ import type { SystemSettingsService } from '../services/system-settings-service.
 import type { TlsPolicyService } from '../services/tls-policy-service.js';
 import type { Store } from '../store/store.js';
 import { actionsRoutes } from './actions-routes.js';
+import { administratorRoutes } from './administrator-routes.js';
 import { apiKeyRoutes } from './api-key-routes.js';
 import { auditRoutes } from './audit-routes.js';
 import { installApiKeyAuth } from './auth.js';
@@ -140,6 +141,7 @@ export function createApiServer(deps: ApiServerDeps): FastifyInstance {
   app.register(async (api) => {
     installApiKeyAuth(api, deps.store, now, consoleAuth);
     sessionRoutes(api, consoleAuth);
+    administratorRoutes(api, consoleAuth, now);
     dashboardRoutes(api, deps.store, deps.monitoring, now, deps.dashboardPollMs);
     settingsRoutes(api);
     policiesRoutes(api, policies);

@@ -2,6 +2,7 @@ import type { FirewallRule } from '@palisade/core';
 import type { Static } from '@sinclair/typebox';
 
 import type { ActionResult, CommunicationView } from './actions-routes.js';
+import type { AdministratorView } from './administrator-routes.js';
 import type { AlertList, AlertView } from './alerts-routes.js';
 import type { ApiKeyView, ApiKeyWithSecretView } from './api-key-routes.js';
 import type { AuditEventView, AuditList } from './audit-routes.js';
@@ -28,6 +29,8 @@ import type { VmStateView } from './vm-state-routes.js';
 export interface ApiViews {
   ActionResult: Static<typeof ActionResult>;
   ActivationToken: Static<typeof ActivationTokenView>;
+  /** A console user (`/api/administrators`); never its password hash. */
+  Administrator: Static<typeof AdministratorView>;
   AgentDeploymentScript: Static<typeof AgentDeploymentScriptView>;
   AgentPackage: Static<typeof AgentPackageView>;
 

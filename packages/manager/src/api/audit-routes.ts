@@ -41,7 +41,7 @@ export const AuditEventView = Type.Object({
     description:
       'policy.create, policy.rename, policy.describe, policy.move, policy.delete, policy.setting, policy.firewall, computer.policy, computer.setting, computer.deactivate, computer.delete, computer.reactivate, computer.upgradeagent, ' +
       'computer.firewall, computer.checkstatus, computer.sendpolicy, computer.vmstate, firewallRule.create, firewallRule.modify, firewallRule.delete, system.setting, ' +
-      'user.signin, user.signin.failed, user.signout, user.create, user.password, user.disable, user.enable',
+      'user.signin, user.signin.failed, user.signout, user.create, user.password, user.password.failed, user.disable, user.enable',
   }),
   targetType: Type.Union(AUDIT_TARGET_TYPES.map((t) => Type.Literal(t))),
   targetID: Nullable(Type.Integer({ description: "null for system (the manager's own settings, named by setting)" })),

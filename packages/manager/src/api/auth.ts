@@ -68,7 +68,7 @@ export function installApiKeyAuth(
         if (typeof sent !== 'string' || !sameToken(sent, session.csrfToken))
           throw new PalisadeError('CSRF_TOKEN_INVALID');
         const signOut = req.method === 'DELETE' && req.url.split('?')[0] === '/api/session';
-        const readsOnly = req.routeOptions.config?.readsOnly === true;
+        const readsOnly = req.routeOptions.config?.readsOnly === true || req.routeOptions.config?.ownAccount === true;
         if (session.user.role === 'read-only' && !signOut && !readsOnly) throw new PalisadeError('READ_ONLY_USER');
       }
       return;

@@ -12,6 +12,8 @@ declare module 'fastify' {
     public?: boolean;
     /** A POST that only reads (Deep Security's `…/search`): read-only API keys may call it. */
     readsOnly?: boolean;
+    /** Changes only the signed-in console user's own account: read-only users may call it. */
+    ownAccount?: boolean;
   }
 }
 

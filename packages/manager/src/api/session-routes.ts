@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { PalisadeError } from '../errors.js';
 import {
   type ConsoleAuthService,
   type ConsoleSession,
@@ -13,6 +14,14 @@ const SignIn = Type.Object(
   {
     userName: Type.String({ minLength: 1, maxLength: 64 }),
     password: Type.String({ minLength: 1, maxLength: 1024 }),
+  },
+  { additionalProperties: false },
+);
+
+const PasswordChange = Type.Object(
+  {
+    currentPassword: Type.String({ minLength: 1, maxLength: 1024 }),
+    newPassword: Type.String({ minLength: 1, maxLength: 1024, description: 'at least 12 characters' }),
   },
   { additionalProperties: false },
 );
@@ -102,6 +111,27 @@ export function sessionRoutes(app: FastifyInstance, auth: ConsoleAuthService): v
       if (req.consoleSession) return sessionView(req.consoleSession);
       const apiKey = req.apiKey ? { name: req.apiKey.name, role: req.apiKey.role } : null;
       return { user: null, apiKey, csrfToken: null, expiresAt: null };
+    },
+  );
+
+  app.post<{ Body: Static<typeof PasswordChange> }>(
+    '/api/session/password',
+    {
+      // Read-only users change their own password too (Deep Security's roles allow it by default).
+      config: { ownAccount: true },
+      schema: {
+        summary: "Change the signed-in user's own password",
+        description:
+          "A wrong current password answers 403 CURRENT_PASSWORD_WRONG (not 401: the session is still good), is audited (`user.password.failed`) and counts toward the sign-in lock-out. On success the user's other sessions end; this one stays.",
+        tags,
+        body: PasswordChange,
+        response: { 204: EmptyReply },
+      },
+    },
+    async (req, reply) => {
+      if (!req.consoleSession) throw new PalisadeError('CONSOLE_SESSION_REQUIRED');
+      await auth.changeOwnPassword(req.consoleSession, req.body.currentPassword, req.body.newPassword);
+      return reply.status(204).send();
     },
   );
 

@@ -198,18 +198,74 @@ export class ConsoleAuthService {
     });
   }
 
-  /** Disables or enables a user; disabling ends the user's sessions. */
-  async setDisabled(name: string, disabled: boolean, actor: string): Promise<ConsoleUserRecord> {
+  /**
+   * Disables or enables a user; disabling ends the user's sessions. With `keepOneFullAccess` (the
+   * API), disabling the last enabled full-access user is refused: nobody could then change
+   * anything from the console, and only the CLI on the manager host could undo it.
+   */
+  async setDisabled(
+    name: string,
+    disabled: boolean,
+    actor: string,
+    keepOneFullAccess = false,
+  ): Promise<ConsoleUserRecord> {
     const t = this.now();
     return this.store.transaction(async (tx) => {
       const users = tx.consoleUsers;
       const u = await users.findUserByName(name);
       if (!u) throw new PalisadeError('USER_NOT_FOUND', `"${name}"`);
       if ((u.disabledAt !== null) === disabled) return u;
+      if (disabled && keepOneFullAccess && u.role === 'full-access') {
+        const others = (await users.listUsers()).filter(
+          (o) => o.id !== u.id && o.role === 'full-access' && o.disabledAt === null,
+        );
+        if (others.length === 0)
+          throw new PalisadeError('LAST_FULL_ACCESS_USER', `"${name}" is the only enabled full-access user`);
+      }
       await users.setDisabled(u.id, disabled, t);
       await tx.audit.insert([audit(disabled ? 'user.disable' : 'user.enable', actor, u.id, t)]);
       return (await users.getUser(u.id)) ?? u;
     });
+  }
+
+  /**
+   * The signed-in user's own new password, given the current one. A wrong current password is
+   * refused (CURRENT_PASSWORD_WRONG), audited, and counts toward the sign-in lock-out like a
+   * failed sign-in, so a stolen session cannot be used to guess the password. The user's other
+   * sessions end; this one stays.
+   */
+  async changeOwnPassword(s: ConsoleSession, current: string, next: string): Promise<void> {
+    const t = this.now();
+    const actor = `user:${s.user.id}`;
+    const user = await this.store.consoleUsers.getUser(s.user.id);
+    if (!user) throw new PalisadeError('SESSION_EXPIRED');
+    const ok = await verifyPassword(current, user.passwordHash);
+    if (user.lockedUntil !== null && user.lockedUntil > t) throw new LockedOut(user.lockedUntil - t);
+    if (!ok) {
+      const lock = lockoutMs(user.failedSignIns + 1);
+      await this.store.transaction(async (tx) => {
+        await tx.consoleUsers.recordFailure(user.id, lock > 0 ? t + lock : null);
+        await tx.audit.insert([
+          audit('user.password.failed', actor, user.id, t, {
+            newValue:
+              lock > 0 ? `wrong current password; locked for ${Math.round(lock / 1000)} s` : 'wrong current password',
+          }),
+        ]);
+      });
+      throw new PalisadeError('CURRENT_PASSWORD_WRONG');
+    }
+    const weak = passwordProblem(next);
+    if (weak) throw new PalisadeError('PASSWORD_TOO_WEAK', weak);
+    const passwordHash = await hashPassword(next);
+    await this.store.transaction(async (tx) => {
+      await tx.consoleUsers.setPassword(user.id, passwordHash, t);
+      await tx.consoleUsers.deleteSessionsOf(user.id, s.idHash);
+      await tx.audit.insert([audit('user.password', actor, user.id, t, { setting: 'own' })]);
+    });
+  }
+
+  getUser(id: number): Promise<ConsoleUserRecord | null> {
+    return this.store.consoleUsers.getUser(id);
   }
 
   listUsers(): Promise<ConsoleUserRecord[]> {

@@ -40,12 +40,14 @@ export type AuditAction =
   | 'computer.sendpolicy'
   /** VM power state reported through the vmstate API (`setting` `vmState`). */
   | 'computer.vmstate'
-  /** Console users (targetType `user`): sign-in and its failures (`newValue` the reason), sign-out, and the CLI's changes. */
+  /** Console users (targetType `user`): sign-in and its failures (`newValue` the reason), sign-out, and changes by the CLI, the API or the user. */
   | 'user.signin'
   | 'user.signin.failed'
   | 'user.signout'
   | 'user.create'
   | 'user.password'
+  /** A wrong current password given to change one's own (`newValue` the reason, and the lock when it locked). */
+  | 'user.password.failed'
   | 'user.disable'
   | 'user.enable'
   /** Activation tokens made (`newValue`: policy, uses, expiry, what for; never the secret) and revoked. */

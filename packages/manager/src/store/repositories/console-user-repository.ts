@@ -183,8 +183,11 @@ export class ConsoleUserRepository extends Repository {
     return Number(r.numDeletedRows) > 0;
   }
 
-  async deleteSessionsOf(userId: number): Promise<void> {
-    await this.db.deleteFrom('console_sessions').where('user_id', '=', userId).execute();
+  /** Ends a user's sessions, all but `except` (a session hash) when given. */
+  async deleteSessionsOf(userId: number, except?: string): Promise<void> {
+    let q = this.db.deleteFrom('console_sessions').where('user_id', '=', userId);
+    if (except !== undefined) q = q.where('id_hash', '!=', except);
+    await q.execute();
   }
 
   /** Removes expired sessions; returns how many. */
