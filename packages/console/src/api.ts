@@ -238,3 +238,15 @@ export interface SessionInfo {
   csrfToken: string | null;
   expiresAt: number | null;
 }
+
+/** A console user (`/api/administrators`); the manager never sends a password or its hash. */
+export interface Administrator {
+  ID: number;
+  username: string;
+  roleID: number;
+  active: boolean;
+  created: number;
+  lastSignIn: number | null;
+  unsuccessfulSignInAttempts: number;
+  unlockTime: number | null;
+}

@@ -3,6 +3,7 @@ import type { ReactNode } from 'react';
 import { useLocation } from 'wouter';
 import { del, setCsrfToken } from '../api';
 import { useSession } from '../session';
+import { ChangePasswordDialog } from './change-password';
 import { GuardedLink } from './guard';
 
 const MENU: Array<{ href: string; label: string }> = [
@@ -62,6 +63,7 @@ export function Layout({ children }: { children: ReactNode }) {
           <span className={`role role-${session.role}`}>
             {session.role === 'read-only' ? 'Read only' : 'Full access'}
           </span>
+          <ChangePasswordDialog />
           <button type="button" className="btn btn-ghost" onClick={() => signOut.mutate()}>
             Sign out
           </button>

@@ -6,8 +6,10 @@ import { SideNav } from '../components/layout';
 import { ConfirmButton, ErrorBox, Field, KeyValues, Loading, Notice, PageHeader } from '../components/ui';
 import { dateTime } from '../format';
 import { useSession } from '../session';
+import { Users } from './users';
 
 const SECTIONS = [
+  ['users', 'Users'],
   ['tls', 'TLS Policy'],
   ['notifiers', 'Notifiers'],
   ['audit', 'Audit Log'],
@@ -18,7 +20,7 @@ const SECTIONS = [
 
 export function Administration() {
   const params = useParams<{ section?: string }>();
-  const section = SECTIONS.find(([s]) => s === params.section)?.[0] ?? 'tls';
+  const section = SECTIONS.find(([s]) => s === params.section)?.[0] ?? 'users';
   return (
     <div className="page">
       <PageHeader title="Administration" />
@@ -29,6 +31,7 @@ export function Administration() {
           items={SECTIONS.map(([s, label]) => ({ href: `/administration/${s}`, label }))}
         />
         <div className="editor-content">
+          {section === 'users' ? <Users /> : null}
           {section === 'tls' ? <TlsPolicy /> : null}
           {section === 'notifiers' ? <Notifiers /> : null}
           {section === 'audit' ? <AuditLog /> : null}

@@ -469,6 +469,88 @@ describe('the web console in Chromium: the reference procedures, literally', { s
     }
   });
 
+  test('Administration > Users: New user (errors beside the field), Disable, Enable; Change password from the user menu', async () => {
+    type Admin = { ID: number; username: string; roleID: number; active: boolean };
+    const user = async (name: string) =>
+      (await m.api('GET', '/api/administrators'))
+        .json<{ administrators: Admin[] }>()
+        .administrators.find((u) => u.username === name);
+    await page.getByRole('navigation', { name: 'Main menu' }).getByRole('link', { name: 'Administration' }).click();
+    await page.getByRole('navigation', { name: 'Administration' }).getByRole('link', { name: 'Users' }).click();
+    const section = page.getByRole('region', { name: 'Users' });
+    await section.getByRole('row', { name: /admin.*\(you\)/ }).waitFor();
+    const form = section.getByRole('form', { name: 'New user' });
+    // The form's own check (too short), then the manager's (name taken), each beside its field.
+    await form.getByLabel('User name').fill('admin');
+    await form.getByLabel('Role').selectOption({ label: 'Auditor — Read only: every change is refused' });
+    await form.getByLabel('Password', { exact: true }).fill('short');
+    await form.getByLabel('Password again').fill('short');
+    await form.getByRole('button', { name: 'New user' }).click();
+    await form.getByRole('alert').filter({ hasText: 'At least 12 characters.' }).waitFor();
+    await form.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await form.getByLabel('Password again').fill(PASSWORD);
+    await form.getByRole('button', { name: 'New user' }).click();
+    const taken = form.getByRole('alert').filter({ hasText: 'another console user already has that name' });
+    await taken.waitFor();
+    deliberate(409);
+    const described = await form.getByLabel('User name').getAttribute('aria-describedby');
+    assert.equal(await taken.getAttribute('id'), described?.split(' ').pop(), 'the reason is tied to the field');
+    await form.getByLabel('User name').fill('operator');
+    await form.getByRole('button', { name: 'New user' }).click();
+    const row = section.getByRole('row', { name: /operator/ });
+    await row.getByText('Enabled').waitFor();
+    assert.deepEqual([(await user('operator'))?.roleID, (await user('operator'))?.active], [2, true]);
+    // Disable asks first, then the manager disables; Enable undoes it.
+    await row.getByRole('button', { name: 'Disable' }).click();
+    await page.getByRole('alertdialog').getByRole('button', { name: 'Disable' }).click();
+    await row.getByText('Disabled').waitFor();
+    assert.equal((await user('operator'))?.active, false);
+    await row.getByRole('button', { name: 'Enable' }).click();
+    await row.getByText('Enabled').waitFor();
+    assert.equal((await user('operator'))?.active, true);
+    await shot(page, 'administration-users');
+    await axe(page, '/administration/users');
+
+    // Change password: a wrong current password is refused beside its field, and the session stays.
+    const NEW = 'another console passphrase';
+    const changeTo = async (current: string, next: string) => {
+      await page.getByRole('banner').getByRole('button', { name: 'Change password' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Change your password' });
+      await dialog.getByLabel('Current password').fill(current);
+      await dialog.getByLabel('New password', { exact: true }).fill(next);
+      await dialog.getByLabel('New password again').fill(next);
+      await dialog.getByRole('button', { name: 'Change password' }).click();
+      return dialog;
+    };
+    const wrong = await changeTo('not my password at all', NEW);
+    await wrong.getByRole('alert').filter({ hasText: 'the current password is not right' }).waitFor();
+    deliberate(403);
+    await axe(page, 'the Change password dialog');
+    await shot(page, 'change-password');
+    await wrong.getByRole('button', { name: 'Close' }).click();
+    const ok = await changeTo(PASSWORD, NEW);
+    await ok.getByText('Password changed.').waitFor();
+    await ok.getByRole('button', { name: 'Close' }).click();
+    const signInWith = async (password: string) =>
+      (await m.api('POST', '/api/session', { userName: 'admin', password })).status;
+    assert.deepEqual([await signInWith(NEW), await signInWith(PASSWORD)], [200, 401]);
+    await page.getByRole('heading', { name: 'Administration', level: 1 }).waitFor();
+    await (await changeTo(NEW, PASSWORD)).getByText('Password changed.').waitFor();
+    await page.keyboard.press('Escape');
+    const audit = (await m.api('GET', '/api/auditevents?limit=20'))
+      .json<{ auditEvents: Array<{ action: string; actor: { name: string | null } }> }>()
+      .auditEvents.filter((e) => e.action.startsWith('user.') && !e.action.startsWith('user.sign'))
+      .map((e) => `${e.action} by ${e.actor.name}`);
+    assert.deepEqual(audit.slice(0, 6), [
+      'user.password by admin',
+      'user.password by admin',
+      'user.password.failed by admin',
+      'user.enable by admin',
+      'user.disable by admin',
+      'user.create by admin',
+    ]);
+  });
+
   test('a read-only user sees no Save, New, Delete or action buttons, and the API refuses its writes', async () => {
     const ctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
     try {
@@ -517,6 +599,7 @@ describe('the web console in Chromium: the reference procedures, literally', { s
       ['/firewall-rules', 'Firewall Rules', 'firewall-rules'],
       ['/alerts', 'Alerts', 'alerts'],
       ['/events', 'Events', 'events'],
+      ['/administration/users', 'Administration', 'administration-users'],
       ['/administration/tls', 'Administration', 'administration-tls'],
       ['/administration/audit', 'Administration', 'administration-audit'],
     ];

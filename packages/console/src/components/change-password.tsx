@@ -1,0 +1,126 @@
+import { zodResolver } from '@hookform/resolvers/zod';
+import { useMutation } from '@tanstack/react-query';
+import { Dialog } from 'radix-ui';
+import { useState } from 'react';
+import { useForm } from 'react-hook-form';
+import { z } from 'zod';
+import { post } from '../api';
+import { showApiError } from './form-errors';
+import { Field, Notice } from './ui';
+
+export const MIN_PASSWORD = 12;
+
+const schema = z
+  .object({
+    currentPassword: z.string().min(1, 'Type your current password.'),
+    newPassword: z.string().min(MIN_PASSWORD, `At least ${MIN_PASSWORD} characters.`),
+    confirm: z.string(),
+  })
+  .refine((v) => v.confirm === v.newPassword, { path: ['confirm'], message: 'The two new passwords differ.' });
+type Form = z.infer<typeof schema>;
+const EMPTY: Form = { currentPassword: '', newPassword: '', confirm: '' };
+
+/**
+ * The signed-in user's own password, from the user menu (`POST /api/session/password`). A wrong
+ * current password is the manager's 403 CURRENT_PASSWORD_WRONG, shown beside that field; the
+ * session stays (the manager ends the user's other sessions).
+ */
+export function ChangePasswordDialog() {
+  const [open, setOpen] = useState(false);
+  const [done, setDone] = useState(false);
+  const form = useForm<Form>({ resolver: zodResolver(schema), defaultValues: EMPTY });
+  const change = useMutation({
+    mutationFn: (v: Form) =>
+      post('/api/session/password', { currentPassword: v.currentPassword, newPassword: v.newPassword }),
+    onSuccess: () => {
+      form.reset(EMPTY);
+      setDone(true);
+    },
+    onError: (e) =>
+      showApiError(form, e, (code) =>
+        code === 'CURRENT_PASSWORD_WRONG'
+          ? 'currentPassword'
+          : code === 'PASSWORD_TOO_WEAK'
+            ? 'newPassword'
+            : undefined,
+      ),
+  });
+  const errors = form.formState.errors;
+  return (
+    <Dialog.Root
+      open={open}
+      onOpenChange={(o) => {
+        setOpen(o);
+        if (o) {
+          form.reset(EMPTY);
+          setDone(false);
+        }
+      }}
+    >
+      <Dialog.Trigger asChild>
+        <button type="button" className="btn btn-ghost">
+          Change password
+        </button>
+      </Dialog.Trigger>
+      <Dialog.Portal>
+        <Dialog.Overlay className="dialog-overlay" />
+        <Dialog.Content className="dialog">
+          <Dialog.Title className="dialog-title">Change your password</Dialog.Title>
+          <Dialog.Description className="dialog-text">
+            At least {MIN_PASSWORD} characters. Your other sessions are signed out; this one stays.
+          </Dialog.Description>
+          <form onSubmit={form.handleSubmit((v) => change.mutate(v))} noValidate>
+            <Field label="Current password" error={errors.currentPassword?.message}>
+              {(id, d) => (
+                <input
+                  id={id}
+                  type="password"
+                  autoComplete="current-password"
+                  className="input"
+                  aria-describedby={d}
+                  {...form.register('currentPassword')}
+                />
+              )}
+            </Field>
+            <Field label="New password" error={errors.newPassword?.message}>
+              {(id, d) => (
+                <input
+                  id={id}
+                  type="password"
+                  autoComplete="new-password"
+                  className="input"
+                  aria-describedby={d}
+                  {...form.register('newPassword')}
+                />
+              )}
+            </Field>
+            <Field label="New password again" error={errors.confirm?.message}>
+              {(id, d) => (
+                <input
+                  id={id}
+                  type="password"
+                  autoComplete="new-password"
+                  className="input"
+                  aria-describedby={d}
+                  {...form.register('confirm')}
+                />
+              )}
+            </Field>
+            {errors.root?.message ? <Notice tone="error">{errors.root.message}</Notice> : null}
+            {done ? <Notice tone="ok">Password changed.</Notice> : null}
+            <div className="dialog-actions">
+              <Dialog.Close asChild>
+                <button type="button" className="btn">
+                  Close
+                </button>
+              </Dialog.Close>
+              <button type="submit" className="btn btn-primary" disabled={change.isPending}>
+                Change password
+              </button>
+            </div>
+          </form>
+        </Dialog.Content>
+      </Dialog.Portal>
+    </Dialog.Root>
+  );
+}
