@@ -11,6 +11,7 @@ import { ComputerEditor } from './pages/computer-editor';
 import { Computers } from './pages/computers';
 import { Dashboard } from './pages/dashboard';
 import { Events } from './pages/events';
+import { FirewallListEditor, FirewallLists } from './pages/firewall-lists';
 import { FirewallRuleEditor, FirewallRules } from './pages/firewall-rules';
 import { Policies } from './pages/policies';
 import { PolicyEditor } from './pages/policy-editor';
@@ -48,6 +49,8 @@ function App() {
               <Route path="/policies/:id/:section?" component={PolicyEditor} />
               <Route path="/firewall-rules" component={FirewallRules} />
               <Route path="/firewall-rules/:id" component={FirewallRuleEditor} />
+              <Route path="/lists/:kind" component={FirewallLists} />
+              <Route path="/lists/:kind/:id" component={FirewallListEditor} />
               <Route path="/administration/:section?" component={Administration} />
               <Route>
                 <div className="page">

@@ -22,7 +22,7 @@ export function usePolicyName(): (id: number) => string {
   return (id) => data?.find((p) => p.ID === id)?.name ?? `policy #${id}`;
 }
 
-const LIST_ROUTES: Record<FirewallListKind, [string, string]> = {
+export const LIST_ROUTES: Record<FirewallListKind, [string, string]> = {
   ip: ['/api/iplists', 'ipLists'],
   mac: ['/api/maclists', 'macLists'],
   port: ['/api/portlists', 'portLists'],

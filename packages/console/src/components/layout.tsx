@@ -32,7 +32,7 @@ export function Layout({ children }: { children: ReactNode }) {
   const current = (href: string) =>
     location === href ||
     location.startsWith(`${href}/`) ||
-    (href === '/policies' && location.startsWith('/firewall-rules'));
+    (href === '/policies' && (location.startsWith('/firewall-rules') || location.startsWith('/lists/')));
   return (
     <div className="app">
       <a className="skip-link" href="#main">

@@ -208,6 +208,7 @@ function Notifiers() {
   const [name, setName] = useState('');
   const [target, setTarget] = useState('');
   const [notice, setNotice] = useState<{ tone: 'ok' | 'error'; text: string } | null>(null);
+  const [createError, setCreateError] = useState<{ field: 'name' | 'target' | null; text: string } | null>(null);
   const create = useMutation({
     mutationFn: () => {
       const body =
@@ -216,11 +217,13 @@ function Notifiers() {
           : { name, kind, syslog: { host: target.split(':')[0] ?? '', port: Number(target.split(':')[1] ?? 514) } };
       return post('/api/notifiers', body);
     },
+    onMutate: () => setCreateError(null),
     onSuccess: async () => {
       setName('');
       setTarget('');
       await qc.invalidateQueries({ queryKey: ['notifiers'] });
     },
+    onError: (e) => setCreateError(notifierFieldError(e)),
   });
   // POST /api/notifiers/{id}/test answers once the receiver took the message, or with its reason.
   const test = useMutation({
@@ -325,20 +328,53 @@ function Notifiers() {
               </select>
             )}
           </Field>
-          <Field label="Name">
-            {(id) => <input id={id} className="input" value={name} onChange={(e) => setName(e.target.value)} />}
+          <Field label="Name" error={createError?.field === 'name' ? createError.text : undefined}>
+            {(id, d) => (
+              <input
+                id={id}
+                className="input"
+                aria-describedby={d}
+                aria-invalid={createError?.field === 'name' || undefined}
+                value={name}
+                onChange={(e) => setName(e.target.value)}
+              />
+            )}
           </Field>
-          <Field label={kind === 'webhook' ? 'URL' : 'Host:port'}>
-            {(id) => <input id={id} className="input" value={target} onChange={(e) => setTarget(e.target.value)} />}
+          <Field
+            label={kind === 'webhook' ? 'URL' : 'Host:port'}
+            error={createError?.field === 'target' ? createError.text : undefined}
+          >
+            {(id, d) => (
+              <input
+                id={id}
+                className="input"
+                aria-describedby={d}
+                aria-invalid={createError?.field === 'target' || undefined}
+                value={target}
+                onChange={(e) => setTarget(e.target.value)}
+              />
+            )}
           </Field>
           <button type="submit" className="btn" disabled={!name || !target || create.isPending}>
             New notifier
           </button>
         </form>
       ) : null}
-      <ErrorBox error={create.error} />
+      {createError && createError.field === null ? <Notice tone="error">{createError.text}</Notice> : null}
     </section>
   );
+}
+
+/**
+ * Which field of the New notifier form a refusal concerns: the name (taken, empty) or the
+ * destination (`webhook.url …`, `syslog.host …`, `body.syslog.port …`); null when neither.
+ */
+function notifierFieldError(e: unknown): { field: 'name' | 'target' | null; text: string } {
+  const text = e instanceof ApiError ? e.message : String((e as Error)?.message ?? e);
+  if (!(e instanceof ApiError)) return { field: null, text };
+  if (e.code === 'NOTIFIER_NAME_TAKEN' || /\bbody\.name\b/.test(text)) return { field: 'name', text };
+  if (/\b(webhook|syslog)\.(url|host|port)\b/.test(text)) return { field: 'target', text };
+  return { field: null, text };
 }
 
 interface AuditEvent {

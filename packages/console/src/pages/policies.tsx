@@ -16,6 +16,10 @@ import { useSession } from '../session';
 export const POLICIES_NAV = [
   { href: '/policies', label: 'Policies' },
   { href: '/firewall-rules', label: 'Firewall Rules' },
+  // Deep Security's Policies > Common Objects > Lists.
+  { href: '/lists/ip', label: 'IP Lists' },
+  { href: '/lists/mac', label: 'MAC Lists' },
+  { href: '/lists/port', label: 'Port Lists' },
 ];
 
 /** Policies in tree order (each after its parent), with their depth. */

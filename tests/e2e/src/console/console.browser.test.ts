@@ -407,6 +407,61 @@ describe('the web console in Chromium: the reference procedures, literally', { s
     );
   });
 
+  test('Policies > IP Lists: New with the reasons beside the fields; Delete refused while a rule names the list', async () => {
+    type List = { ID: number; name: string; items: string[] };
+    const lists = async () => (await m.api('GET', '/api/iplists')).json<{ ipLists: List[] }>().ipLists;
+    await page.getByRole('navigation', { name: 'Main menu' }).getByRole('link', { name: 'Policies' }).click();
+    await page.getByRole('navigation', { name: 'Policies' }).getByRole('link', { name: 'IP Lists' }).click();
+    await page.getByRole('heading', { name: 'IP Lists', level: 1 }).waitFor();
+    await page.getByRole('row', { name: /Jump hosts/ }).waitFor();
+    await page.getByRole('button', { name: 'New', exact: true }).click();
+    await page.getByRole('heading', { name: 'New IP list', level: 1 }).waitFor();
+    await page.getByLabel('Name').fill('Jump hosts');
+    await page.getByLabel('Items').fill('198.18.4.0/24\n198.18.4.300 # typo');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    const itemsError = page.getByRole('alert').filter({ hasText: /items\[1\]: .*198\.18\.4\.300/ });
+    await itemsError.waitFor();
+    deliberate(400);
+    const describedBy = await page.getByLabel('Items').getAttribute('aria-describedby');
+    assert.ok(describedBy?.includes((await itemsError.getAttribute('id')) ?? '-'), 'tied to the Items field');
+    await page.getByLabel('Items').fill('198.18.4.0/24\n198.18.5.1 # the printer');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.getByRole('alert').filter({ hasText: 'another list of that kind already has that name' }).waitFor();
+    deliberate(409);
+    assert.deepEqual(
+      (await lists()).map((l) => l.name),
+      ['Admin hosts', 'Jump hosts'],
+      'nothing stored by the refusals',
+    );
+    await page.getByLabel('Name').fill('Office');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.getByText(/^Saved\./).waitFor();
+    await page.getByRole('heading', { name: 'Office', level: 1 }).waitFor();
+    assert.deepEqual((await lists()).find((l) => l.name === 'Office')?.items, [
+      '198.18.4.0/24',
+      '198.18.5.1 # the printer',
+    ]);
+    await axe(page, 'IP list editor');
+    await shot(page, 'ip-list-editor');
+    // Delete: refused with the manager's reason while a rule names the list; done when none does.
+    await page.getByRole('navigation', { name: 'Policies' }).getByRole('link', { name: 'IP Lists' }).click();
+    await page.getByRole('radio', { name: 'Select Jump hosts' }).check();
+    await page.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('alertdialog').getByRole('button', { name: 'Delete' }).click();
+    await page.getByText(/^Not deleted: .*named by firewall rule \d+ \("Admin access"\)/).waitFor();
+    deliberate(409);
+    await axe(page, 'IP lists');
+    await shot(page, 'ip-lists');
+    await page.getByRole('radio', { name: 'Select Office' }).check();
+    await page.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('alertdialog').getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('radio', { name: 'Select Office' }).waitFor({ state: 'detached' });
+    assert.deepEqual(
+      (await lists()).map((l) => l.name),
+      ['Admin hosts', 'Jump hosts'],
+    );
+  });
+
   test("Administration > Notifiers: Send test reaches the receiver; a dead receiver's reason is shown", async () => {
     // A webhook receiver on loopback, and a port nothing listens on (bound, then closed).
     const received: Array<{ event?: { type?: string; message?: string } }> = [];
@@ -441,6 +496,23 @@ describe('the web console in Chromium: the reference procedures, literally', { s
         .getByRole('button', { name: 'Send test' })
         .click();
       await section.getByText('“Ops webhook”: The webhook receiver took the test message.').waitFor();
+      // The manager's refusals of a new notifier, each beside the field it concerns.
+      const beside = async (label: string, reason: RegExp) => {
+        const error = section.getByRole('alert').filter({ hasText: reason });
+        await error.waitFor();
+        const describedBy = await section.getByLabel(label, { exact: true }).getAttribute('aria-describedby');
+        assert.ok(describedBy?.includes((await error.getAttribute('id')) ?? '-'), `${reason} tied to ${label}`);
+      };
+      await section.getByLabel('Name').fill('Ops webhook');
+      await section.getByLabel('URL').fill('ftp://127.0.0.1/hook');
+      await section.getByRole('button', { name: 'New notifier' }).click();
+      await beside('URL', /webhook\.url must be http:\/\/ or https:\/\//);
+      deliberate(400);
+      await section.getByLabel('URL').fill(`http://127.0.0.1:${port}/other`);
+      await section.getByRole('button', { name: 'New notifier' }).click();
+      await beside('Name', /another notifier already has that name/);
+      deliberate(409);
+      assert.equal((await m.api('GET', '/api/notifiers')).json<{ notifiers: Notifier[] }>().notifiers.length, 1);
       const got = await waitFor(
         'the receiver got the test message',
         () => received.find((r) => r.event?.type === 'notifier-test'),
@@ -597,6 +669,7 @@ describe('the web console in Chromium: the reference procedures, literally', { s
       [`/computers/${computerId}/overview`, 'web-01', 'computer-editor-overview'],
       ['/policies', 'Policies', 'policies'],
       ['/firewall-rules', 'Firewall Rules', 'firewall-rules'],
+      ['/lists/port', 'Port Lists', 'port-lists'],
       ['/alerts', 'Alerts', 'alerts'],
       ['/events', 'Events', 'events'],
       ['/administration/users', 'Administration', 'administration-users'],
