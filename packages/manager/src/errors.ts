@@ -125,6 +125,10 @@ export const ERRORS = {
   COMPUTER_DEACTIVATED: { status: 409, message: 'the computer is deactivated' },
   ACTIVATION_TOKEN_REVOKED_ALREADY: { status: 409, message: 'the activation token is revoked already' },
   API_KEY_REVOKED_ALREADY: { status: 409, message: 'the API key is revoked already' },
+  MANAGER_NODE_ONLINE: {
+    status: 409,
+    message: 'the manager node is online: stop it first, and delete it once it shows offline',
+  },
   POLICY_NAME_TAKEN: { status: 409, message: 'another policy already has that name' },
   POLICY_HAS_CHILDREN: { status: 409, message: 'the policy has child policies; move or delete them first' },
   POLICY_IN_USE: { status: 409, message: 'computers are assigned to the policy; assign them another policy first' },

@@ -157,7 +157,7 @@ export function createApiServer(deps: ApiServerDeps): FastifyInstance {
     managerInfoRoutes(api);
     apiKeyRoutes(api, new ApiKeyService(deps.store, now));
     roleRoutes(api);
-    managerNodesRoutes(api, deps.store);
+    managerNodesRoutes(api, deps.store, now, () => deps.monitoring?.notifiers.wake());
     if (deps.monitoring) monitoringRoutes(api, deps.store, deps.monitoring, now, deps.secrets);
     if (actions) actionsRoutes(api, actions, deps.heartbeatIntervalSeconds);
     const metrics = deps.metrics;

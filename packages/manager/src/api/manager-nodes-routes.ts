@@ -1,8 +1,10 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { removeManagerNode } from '../cluster/manager-nodes.js';
 import { PalisadeError } from '../errors.js';
 import type { ManagerNodeRecord, Store } from '../store/store.js';
-import { IdParams, Nullable } from './schemas.js';
+import { actorOf } from './auth-actor.js';
+import { EmptyReply, IdParams, Nullable } from './schemas.js';
 
 const ManagerNodeView = Type.Object(
   {
@@ -44,9 +46,15 @@ const tags = ['Manager nodes'];
 
 /**
  * Deep Security's manager nodes (`/api/managernodes`): every manager process sharing the
- * database, online or offline (docs/scale-out.md).
+ * database, online or offline (docs/scale-out.md); an offline one can be removed. `alerted` is
+ * told when a removal cleared the node's Manager Offline alert (to wake the notifiers).
  */
-export function managerNodesRoutes(app: FastifyInstance, store: Store): void {
+export function managerNodesRoutes(
+  app: FastifyInstance,
+  store: Store,
+  now: () => number,
+  alerted: () => void = () => {},
+): void {
   app.get(
     '/api/managernodes',
     {
@@ -66,6 +74,24 @@ export function managerNodesRoutes(app: FastifyInstance, store: Store): void {
       const n = await store.managerNodes.get(Number(req.params.id));
       if (!n) throw new PalisadeError('MANAGER_NODE_NOT_FOUND', req.params.id);
       return view(n);
+    },
+  );
+  app.delete<{ Params: Static<typeof IdParams> }>(
+    '/api/managernodes/:id',
+    {
+      schema: {
+        summary: 'Remove an offline manager node',
+        description:
+          'For a node gone for good: its record goes, its agent addresses leave the list agents get with their next configuration, and its Manager Offline alert clears. An online node is refused (409 MANAGER_NODE_ONLINE): stop it, wait until it shows offline, then delete it.',
+        tags,
+        params: IdParams,
+        response: { 204: EmptyReply },
+      },
+    },
+    async (req, reply) => {
+      const changes = await removeManagerNode(store, Number(req.params.id), actorOf(req), now());
+      if (changes.length > 0) alerted();
+      return reply.status(204).send();
     },
   );
 }

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { PalisadeError } from '../errors.js';
 import type { AlertChange, ManagerNodeRecord, Store } from '../store/store.js';
 
 export interface ManagerNodeOptions {
@@ -147,4 +148,33 @@ export class ManagerNodeRegistry {
     if (this.timer) clearTimeout(this.timer);
     await this.cycling;
   }
+}
+
+/**
+ * Removes a manager node that is gone for good (`DELETE /api/managernodes/{id}`): only an offline
+ * one (`MANAGER_NODE_ONLINE` otherwise: a running node would register again at its next beat),
+ * in one transaction with its audit row and the clearing of its Manager Offline alert. Its
+ * agent addresses leave the list agents get with their next configuration. Returns the alert
+ * changes (to wake the notifiers).
+ */
+export async function removeManagerNode(store: Store, id: number, actor: string, now: number): Promise<AlertChange[]> {
+  return store.transaction(async (tx) => {
+    const gone = await tx.managerNodes.deleteOffline(id);
+    if (gone === null) throw new PalisadeError('MANAGER_NODE_NOT_FOUND', `ID ${id}`);
+    if (gone === 'online')
+      throw new PalisadeError('MANAGER_NODE_ONLINE', `ID ${id} beat within the offline limit; stop it first`);
+    await tx.audit.insert([
+      {
+        time: now,
+        actor,
+        action: 'managerNode.delete',
+        targetType: 'managerNode',
+        targetId: id,
+        setting: null,
+        oldValue: JSON.stringify({ name: gone.name, hostnames: gone.hostnames, agentAddresses: gone.agentAddresses }),
+        newValue: null,
+      },
+    ]);
+    return tx.alerts.clearOpenOf(ALERT, gone.name, now);
+  });
 }

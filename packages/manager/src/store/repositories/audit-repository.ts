@@ -58,7 +58,9 @@ export type AuditAction =
   | 'apiKey.modify'
   | 'apiKey.revoke'
   /** A new secret for a key (the secret is not recorded). */
-  | 'apiKey.secretkey';
+  | 'apiKey.secretkey'
+  /** An offline manager node removed (`oldValue` the node as JSON: name, hostnames, agent addresses). */
+  | 'managerNode.delete';
 
 /** What an audit row is about. The column is free text (no CHECK): new types need no migration. */
 export const AUDIT_TARGET_TYPES = [
@@ -70,6 +72,7 @@ export const AUDIT_TARGET_TYPES = [
   'user',
   'activationToken',
   'apiKey',
+  'managerNode',
 ] as const;
 export type AuditTargetType = (typeof AUDIT_TARGET_TYPES)[number];
 

@@ -120,14 +120,26 @@ export class ManagerNodeRepository extends Repository {
     return r ? toNode(r) : null;
   }
 
-  /** Forgets a node (decommissioned); its addresses leave the agents' list. False if unknown. */
-  delete(id: number): Promise<boolean> {
+  /**
+   * Forgets a node that is gone for good (decommissioned); its addresses leave the agents' list.
+   * Only an offline node: the delete is conditional on `offline_since`, so a node that came back
+   * meanwhile stays. Returns the node removed, 'online' when it answers, null when unknown.
+   */
+  deleteOffline(id: number): Promise<ManagerNodeRecord | 'online' | null> {
     return this.session.atomically(async (db) => {
       const before = await this.addressesOn(db);
-      const r = await db.deleteFrom('manager_nodes').where('id', '=', id).executeTakeFirst();
-      if (Number(r.numDeletedRows) !== 1) return false;
+      const row = await db
+        .deleteFrom('manager_nodes')
+        .where('id', '=', id)
+        .where('offline_since', 'is not', null)
+        .returningAll()
+        .executeTakeFirst();
+      if (!row) {
+        const still = await db.selectFrom('manager_nodes').select('id').where('id', '=', id).executeTakeFirst();
+        return still ? 'online' : null;
+      }
       if (JSON.stringify(before) !== JSON.stringify(await this.addressesOn(db))) await this.session.bumpPolicyTree(db);
-      return true;
+      return toNode(row);
     });
   }
 
