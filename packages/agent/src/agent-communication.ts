@@ -183,6 +183,7 @@ export class AgentCommunication {
     return this.state.withLock(async () => {
       this.state.spool().acknowledge(reply.eventsAckedThrough);
       this.state.saveHeartbeatInterval(reply.heartbeatIntervalSeconds);
+      this.state.saveCurrentPolicy(reply);
       const results = await runOperations(this.state, reply.operations, { afterApply: (c) => this.apply(c) });
       this.state.saveLastContact({ time: Date.now(), ok: true, clockOffsetMs: Date.now() - reply.serverTime });
       return {

@@ -33,7 +33,9 @@ Usage:
   palisade-agent heartbeat [--state-dir DIR] [--tls-max 1.2|1.3]
       Send one heartbeat now, print what happened, exit 0 on success.
   palisade-agent status [--state-dir DIR] [--json]
-      Print this agent's state: activation, last contact, applied configuration, spool.
+      Print this agent's state: activation, the computer's policy now (as the manager's last
+      reply named it), last contact, the applied configuration (its fingerprint computed from
+      it, not read from disk), spool.
   palisade-agent reset --yes [--state-dir DIR]
       Tell the manager (the computer shows Deactivated), then forget the activation here (key,
       certificates, configuration, unsent events) and remove the firewall rules. The host
@@ -131,7 +133,7 @@ function statusJson(state: StateDir) {
     activated: true,
     computerId: a.computerId,
     manager: formatManagerUrl(a.manager),
-    policyName: a.policyName,
+    policyName: state.currentPolicy()?.policyName ?? a.policyName,
     lastContact: last ? { time: last.time, ok: last.ok, ...(last.error ? { error: last.error } : {}) } : null,
   };
 }
@@ -328,14 +330,17 @@ async function run(argv: string[], out: Out): Promise<number> {
       const a = state.activation();
       const last = state.lastContact();
       const cfg = state.appliedConfiguration();
+      const { appliedFingerprint } = await import('./report-builder.js');
+      const fingerprint = await appliedFingerprint(state);
+      const policy = state.currentPolicy()?.policyName ?? a.policyName;
       const spool = state.spool();
       const counters = state.counters();
       out.stdout(
         [
-          `Activated: computer ${a.computerId}, policy "${a.policyName}", since ${new Date(a.activatedAt).toISOString()}`,
+          `Activated: computer ${a.computerId}, policy "${policy}", since ${new Date(a.activatedAt).toISOString()}`,
           `  manager: ${formatManagerUrl(a.manager)} (CA ${a.caFingerprint})`,
           `  last contact: ${last ? `${new Date(last.time).toISOString()} ${last.ok ? `ok, ${last.tlsProtocol} ${last.tlsCipher}${last.tlsServerKey ? ` (${last.tlsServerKey} certificate${last.tlsResumed ? ', resumed' : ''})` : ''}, clock offset ${last.clockOffsetMs} ms` : `FAILED: ${last.error}`}` : 'never'}`,
-          `  configuration: ${cfg ? `${cfg.fingerprint} applied ${new Date(cfg.appliedAt).toISOString()}` : 'none applied'}`,
+          `  configuration: ${cfg ? `${fingerprint} applied ${new Date(cfg.appliedAt).toISOString()}${fingerprint === cfg.fingerprint ? '' : ` (the stored fingerprint ${cfg.fingerprint} does not match it)`}` : 'none applied'}`,
           `  heartbeat interval: ${state.heartbeatIntervalSeconds() ?? 600} s`,
           `  communication: ${communicationLine(cfg?.configuration, state)}`,
           `  events waiting to be sent: ${spool.size} (acknowledged through seq ${spool.acknowledgedThrough})`,

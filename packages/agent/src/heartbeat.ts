@@ -119,7 +119,7 @@ export async function heartbeat(state: StateDir, o: HeartbeatOptions = {}): Prom
       let full: boolean;
       do {
         // Enforcement engines report through `o.drivers` as they arrive (listener, firewall).
-        const report = buildReport(
+        const report = await buildReport(
           state,
           withFirewallReport(firewall, {
             ...(o.drivers ? { drivers: o.drivers } : {}),
@@ -162,6 +162,7 @@ export async function heartbeat(state: StateDir, o: HeartbeatOptions = {}): Prom
         outcome.clockOffsetMs = Math.round((sentAt + receivedAt) / 2 - reply.serverTime);
         outcome.heartbeatIntervalSeconds = reply.heartbeatIntervalSeconds;
         state.saveHeartbeatInterval(reply.heartbeatIntervalSeconds);
+        state.saveCurrentPolicy(reply);
         spool.acknowledge(reply.eventsAckedThrough);
         outcome.eventsAcknowledgedThrough = spool.acknowledgedThrough;
 

@@ -1,4 +1,5 @@
 import { hostname as osHostname, uptime as osUptime } from 'node:os';
+import { configurationFingerprint, type SecurityConfiguration } from '@palisade/core';
 import {
   type CommunicationState,
   type Driver,
@@ -18,6 +19,18 @@ export interface ReportInputs {
   communication?: CommunicationState;
   /** Counters of enforcement engines (the firewall's `firewall.<rule>.packets`/`.bytes`); default none. */
   counters?: Record<string, number>;
+  /** When the agent started, epoch ms; default: the running daemon's start, else this process's. */
+  startedAt?: number;
+}
+
+/**
+ * The fingerprint of the configuration applied here, computed now from the configuration itself:
+ * the stored fingerprint is never taken on trust, so a configuration file edited on disk (its
+ * fingerprint or its rules) is reported as what it is, and the manager sends its own again.
+ */
+export async function appliedFingerprint(state: StateDir): Promise<string | null> {
+  const applied = state.appliedConfiguration();
+  return applied ? configurationFingerprint(applied.configuration as SecurityConfiguration) : null;
 }
 
 /**
@@ -26,7 +39,7 @@ export interface ReportInputs {
  * fingerprint. The same report goes out whichever side opened the connection: POSTed by the
  * agent, or returned when the manager asks for it on the listener.
  */
-export function buildReport(state: StateDir, o: ReportInputs = {}): HeartbeatReport {
+export async function buildReport(state: StateDir, o: ReportInputs = {}): Promise<HeartbeatReport> {
   const activation = state.activation();
   const spool = state.spool();
   const events = spool.pending(MAX_EVENTS_PER_HEARTBEAT);
@@ -37,13 +50,23 @@ export function buildReport(state: StateDir, o: ReportInputs = {}): HeartbeatRep
       platform: process.platform,
       hostName: activation.hostName ?? osHostname(),
       uptimeSeconds: Math.floor(osUptime()),
+      agentUptimeSeconds: Math.max(0, Math.floor((Date.now() - (o.startedAt ?? agentStartedAt(state))) / 1000)),
       clockTime: Date.now(),
       ...(o.lastRoundTripMs !== undefined ? { lastRoundTripMs: o.lastRoundTripMs } : {}),
     },
     drivers: o.drivers?.() ?? [],
     events,
     counters: { ...state.counters(), ...o.counters, eventsSpooled: spool.size },
-    configurationFingerprint: state.appliedConfiguration()?.fingerprint ?? null,
+    configurationFingerprint: await appliedFingerprint(state),
     ...(o.communication ? { communication: o.communication } : {}),
   };
+}
+
+/**
+ * When the agent started: the running daemon's start (it writes `daemon.lock` when it claims the
+ * state directory, so a one-shot `heartbeat` beside it reports the daemon's uptime), else this
+ * process's own.
+ */
+function agentStartedAt(state: StateDir): number {
+  return state.daemonStartedAt() ?? Date.now() - process.uptime() * 1000;
 }

@@ -1,5 +1,15 @@
 import { createPrivateKey, type KeyObject, randomBytes, X509Certificate } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AgentError } from './agent-error.js';
 import { writeFileAtomic } from './atomic-file.js';
@@ -72,6 +82,10 @@ const INFORMATIONAL = {
   'last-contact.json': {
     valid: (v: unknown) => isObject(v) && isCount(v.time) && typeof v.ok === 'boolean',
     rebuilt: 'the last contact is unknown until the next exchange',
+  },
+  'policy.json': {
+    valid: (v: unknown) => isObject(v) && Number.isSafeInteger(v.policyId) && typeof v.policyName === 'string',
+    rebuilt: 'status shows the policy of the activation until the manager answers',
   },
   'schedule.json': {
     valid: (v: unknown) =>
@@ -229,6 +243,19 @@ export class StateDir {
     // Written on every heartbeat reply; unchanged is the common case, so skip the write then.
     if (this.heartbeatIntervalSeconds() === seconds) return;
     this.writeJson('schedule.json', { heartbeatIntervalSeconds: seconds });
+  }
+
+  /** The computer's policy as the manager's last reply named it; null before any reply named one. */
+  currentPolicy(): { policyId: number; policyName: string } | null {
+    return this.readInformational<{ policyId: number; policyName: string }>('policy.json');
+  }
+
+  /** Keeps the policy a manager reply names (`HeartbeatReply.policyId`/`policyName`); a reply naming none changes nothing. */
+  saveCurrentPolicy(p: { policyId?: number | undefined; policyName?: string | undefined }): void {
+    if (p.policyId === undefined || p.policyName === undefined) return;
+    const now = this.currentPolicy();
+    if (now?.policyId === p.policyId && now.policyName === p.policyName) return;
+    this.writeJson('policy.json', { policyId: p.policyId, policyName: p.policyName }, undefined, false);
   }
 
   lastContact(): LastContact | null {
@@ -412,6 +439,18 @@ export class StateDir {
     return release;
   }
 
+  /** When the daemon holding this state directory started (its `daemon.lock`), or null when none runs. */
+  daemonStartedAt(): number | null {
+    const lock = this.path('daemon.lock');
+    try {
+      const [pid, boot] = readFileSync(lock, 'utf8').split('\n');
+      if (boot !== bootId() || !isAlive(Number(pid))) return null;
+      return statSync(lock).mtimeMs;
+    } catch {
+      return null;
+    }
+  }
+
   /** Forgets the activation: key, certificates, configuration, spool. The host identity stays. */
   reset(): void {
     for (const name of [
@@ -421,6 +460,7 @@ export class StateDir {
       'ca.crt',
       'configuration.json',
       'schedule.json',
+      'policy.json',
       'last-contact.json',
       'counters.json',
       'tls-session',

@@ -94,6 +94,7 @@ export interface Computer {
   computerStatus: { agentStatus: 'active' | 'inactive'; agentStatusMessages: string[] };
   agentClockOffsetMs: number | null;
   agentUptimeSeconds: number | null;
+  hostUptimeSeconds: number | null;
   drivers: Array<{ name: string; status: string; reason?: string }>;
   configurationFingerprint: { expected: string | null; applied: string | null };
   tlsProtocol: string | null;

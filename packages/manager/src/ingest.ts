@@ -204,6 +204,7 @@ export class HeartbeatIngest {
         clockOffsetMs: offset,
         clockOffsetChangeMs: previousOffset === null ? null : offset - previousOffset,
         uptimeSeconds: report.agent.uptimeSeconds,
+        agentUptimeSeconds: report.agent.agentUptimeSeconds ?? null,
         drivers: report.drivers,
         counters: report.counters,
         appliedFingerprint: report.configurationFingerprint,
@@ -244,7 +245,14 @@ export class HeartbeatIngest {
           configuration: op.payload,
         });
       }
-      return { eventsStored, eventsAckedThrough: acknowledged, effective, changes, operations };
+      return {
+        eventsStored,
+        eventsAckedThrough: acknowledged,
+        effective,
+        changes,
+        operations,
+        policyId: current.policyId,
+      };
     });
     this.deps.observeStore?.((performance.now() - txStart) / 1000);
     this.deps.monitor?.published(computer.id, out.changes, events.length > 0);
@@ -257,6 +265,8 @@ export class HeartbeatIngest {
         eventsStored: out.eventsStored,
         operations: out.operations,
         heartbeatIntervalSeconds: this.deps.heartbeatIntervalSeconds,
+        policyId: out.policyId,
+        policyName: out.effective.policyName,
       },
       operationIds: out.operations.map((o) => o.id),
       effective: out.effective,

@@ -127,7 +127,13 @@ export const AgentStatus = Type.Object(
     version: ShortString(64),
     platform: ShortString(32),
     hostName: ShortString(),
+    /** The host's uptime (since it booted), seconds. */
     uptimeSeconds: Type.Number({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+    /**
+     * The agent's own uptime (since its daemon started; for a one-shot `heartbeat` with no daemon
+     * running, since that command started), seconds. Absent from agents that predate it.
+     */
+    agentUptimeSeconds: Type.Optional(Type.Number({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
     /** Agent clock at the moment the report was built, epoch ms. */
     clockTime: EpochMs,
     /**
@@ -205,6 +211,12 @@ export const HeartbeatReply = Type.Object({
   /** Binds operation results to this connection; results for it must come on the same socket. */
   exchangeId: ShortString(128),
   heartbeatIntervalSeconds: Type.Integer({ minimum: 1, maximum: MAX_HEARTBEAT_INTERVAL_SECONDS }),
+  /**
+   * The computer's policy now (it may have been moved or renamed since activation); the agent's
+   * `status` shows it. Absent from managers that predate it.
+   */
+  policyId: Type.Optional(Type.Integer({ minimum: 1 })),
+  policyName: Type.Optional(ShortString()),
   /** The next continuity token, to present at the next exchange (absent: keep the one held). */
   continuity: Type.Optional(HostSecret),
 });

@@ -62,7 +62,7 @@ describe('configuration applier: the firewall hook', () => {
     assert.deepEqual(await applyConfiguration(state, c, fingerprint), { ok: true, fingerprint });
     assert.equal(state.appliedConfiguration()?.fingerprint, fingerprint);
 
-    const report = buildReport(state, withFirewallReport(await firewallReport(state), {}));
+    const report = await buildReport(state, withFirewallReport(await firewallReport(state), {}));
     assert.equal(report.drivers.length, 1);
     assert.equal(report.drivers[0]!.name, 'firewall');
     assert.equal(report.drivers[0]!.status, 'offline');
@@ -80,7 +80,7 @@ describe('configuration applier: the firewall hook', () => {
         { name: 'listener', status: 'online' },
       ],
     });
-    assert.deepEqual(buildReport(state, inputs).drivers, [
+    assert.deepEqual((await buildReport(state, inputs)).drivers, [
       { name: 'firewall', status: 'online' },
       { name: 'listener', status: 'online' },
     ]);

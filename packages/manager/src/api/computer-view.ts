@@ -46,6 +46,7 @@ const STATUS_MEMBERS = [
   'computerStatus',
   'agentClockOffsetMs',
   'agentUptimeSeconds',
+  'hostUptimeSeconds',
   'drivers',
   'counters',
   'configurationFingerprint',
@@ -113,7 +114,14 @@ const computerMembers = {
     agentStatusMessages: Type.Array(Type.String({ enum: [...COMPUTER_STATUSES] })),
   }),
   agentClockOffsetMs: Nullable(Type.Number()),
-  agentUptimeSeconds: Nullable(Type.Number()),
+  agentUptimeSeconds: Nullable(
+    Type.Number({
+      description: 'how long the agent itself had run at its last heartbeat, seconds; null: never said',
+    }),
+  ),
+  hostUptimeSeconds: Nullable(
+    Type.Number({ description: "the host's uptime (since it booted) at the agent's last heartbeat, seconds" }),
+  ),
   drivers: Type.Array(
     Type.Object({ name: Type.String(), status: Type.String(), reason: Type.Optional(Type.String()) }),
   ),
@@ -185,7 +193,8 @@ export function computerView(d: ComputerDetail, now: number, overridesOnly = fal
       agentStatusMessages: [status],
     },
     agentClockOffsetMs: c.clockOffsetMs,
-    agentUptimeSeconds: c.uptimeSeconds,
+    agentUptimeSeconds: c.agentUptimeSeconds,
+    hostUptimeSeconds: c.uptimeSeconds,
     drivers: c.drivers,
     counters: c.counters,
     configurationFingerprint: { expected: c.expectedFingerprint, applied: c.appliedFingerprint },

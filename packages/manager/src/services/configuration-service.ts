@@ -23,6 +23,8 @@ export interface EffectiveConfiguration {
   sources: Readonly<Record<SettingName, SettingSource>>;
   configuration: SecurityConfiguration;
   fingerprint: string;
+  /** The computer's policy's name now (sent in every heartbeat reply: the agent's `status` shows it). */
+  policyName: string;
 }
 
 /**
@@ -248,6 +250,7 @@ export class ConfigurationService {
       sources: resolved.sources,
       configuration,
       fingerprint: await configurationFingerprint(configuration),
+      policyName: tree.chainFor(computer.policyId)[0]?.name ?? '',
     };
   }
 }

@@ -61,7 +61,10 @@ export interface Database {
     offline_deadline: number | null;
     last_ip: string | null;
     clock_offset_ms: number | null;
+    /** The host's uptime, seconds. */
     uptime_seconds: number | null;
+    /** The agent's own uptime, seconds (migration 0017; null before an agent reports it). */
+    agent_uptime_seconds: number | null;
     drivers: string;
     counters: string;
     expected_fingerprint: string | null;

@@ -14,6 +14,7 @@ import { m0013ApiKeys } from './migration-0013-api-keys.js';
 import { m0014ManagerNodes } from './migration-0014-manager-nodes.js';
 import { m0015OfflineFromActivation } from './migration-0015-offline-from-activation.js';
 import { m0016RetentionIndexes } from './migration-0016-retention-indexes.js';
+import { m0017AgentUptime } from './migration-0017-agent-uptime.js';
 import type { MigrationDialect } from './migration-dialect.js';
 
 export type { MigrationDialect } from './migration-dialect.js';
@@ -40,6 +41,7 @@ export function migrationProvider(dialect: MigrationDialect): MigrationProvider 
       '0014_manager_nodes': m0014ManagerNodes(dialect),
       '0015_offline_from_activation': m0015OfflineFromActivation(),
       '0016_retention_indexes': m0016RetentionIndexes(),
+      '0017_agent_uptime': m0017AgentUptime(),
     }),
   };
 }

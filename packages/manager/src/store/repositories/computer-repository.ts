@@ -28,7 +28,10 @@ export interface ComputerRecord {
   offlineDeadline: number | null;
   lastIp: string | null;
   clockOffsetMs: number | null;
+  /** The host's uptime at the last heartbeat, seconds. */
   uptimeSeconds: number | null;
+  /** The agent's own uptime at the last heartbeat, seconds; null when the agent did not say. */
+  agentUptimeSeconds: number | null;
   drivers: Array<{ name: string; status: string; reason?: string }>;
   counters: Record<string, number>;
   expectedFingerprint: string | null;
@@ -97,6 +100,8 @@ export interface HeartbeatWrite {
   /** Change since the previous heartbeat's offset; null for the first one. */
   clockOffsetChangeMs: number | null;
   uptimeSeconds: number;
+  /** Absent or null: the agent predates it (the stored value is cleared). */
+  agentUptimeSeconds?: number | null;
   drivers: ComputerRecord['drivers'];
   counters: Record<string, number>;
   appliedFingerprint: string | null;
@@ -186,6 +191,7 @@ function toComputer(r: Selectable<Database['computers']>): ComputerRecord {
     lastIp: r.last_ip,
     clockOffsetMs: numOrNull(r.clock_offset_ms),
     uptimeSeconds: numOrNull(r.uptime_seconds),
+    agentUptimeSeconds: numOrNull(r.agent_uptime_seconds),
     drivers: JSON.parse(r.drivers),
     counters: JSON.parse(r.counters),
     expectedFingerprint: r.expected_fingerprint,
@@ -562,6 +568,7 @@ export class ComputerRepository extends Repository {
         clock_offset_ms: hb.clockOffsetMs,
         clock_offset_change_ms: hb.clockOffsetChangeMs,
         uptime_seconds: Math.floor(hb.uptimeSeconds),
+        agent_uptime_seconds: hb.agentUptimeSeconds == null ? null : Math.floor(hb.agentUptimeSeconds),
         drivers: JSON.stringify(hb.drivers),
         counters: JSON.stringify(hb.counters),
         applied_fingerprint: hb.appliedFingerprint,
