@@ -148,7 +148,7 @@ try {
     // Not the last: wait (bounded by the listen phase) until no computer is pending, polled.
     else
       while (!finished && (await pendingCount()) > 0 && Date.now() - t0 < 300_000)
-        await new Promise((r) => setTimeout(r, 500));
+        await new Promise((r) => setTimeout(r, 2_000));
     changes.push({ t0, cpuMs: ((cpuTicks(m.pid) - c0) * 1000) / hz, fsyncs: f0 === null ? null : m.fsyncs() - f0 });
   }
   const r = await l.result;
@@ -167,13 +167,13 @@ try {
       const i = Math.max(0, Math.ceil((p / 100) * r.listening) - 1);
       return i < at.length ? s(at[i]) : 'not reached';
     };
-    const n = Math.max(1, at.length);
     console.log(
       `  change ${k + 1} (${k === 0 ? 'full handshakes' : 'sessions from the change before'}): ${at.length} applied; from the API call: 50 % in ${reached(50)}, 99 % in ${reached(99)}, 100 % in ${reached(100)} (goal: 100 % < 60 s); ${at.length ? (at.length / (at.at(-1) / 1000)).toFixed(0) : 0} agents/s`,
     );
-    console.log(
-      `    manager: ${(c.cpuMs / n).toFixed(2)} CPU ms per agent applied${c.fsyncs === null ? '' : `, ${(c.fsyncs / n).toFixed(2)} fsyncs per agent applied`}`,
-    );
+    if (at.length > 0)
+      console.log(
+        `    manager: ${(c.cpuMs / at.length).toFixed(2)} CPU ms per agent applied${c.fsyncs === null ? '' : `, ${(c.fsyncs / at.length).toFixed(2)} fsyncs per agent applied`}`,
+      );
   }
   if (Object.keys(r.errors).length) console.log(`    errors: ${JSON.stringify(r.errors)}`);
   // Computers whose applied fingerprint is not the expected one show Update Pending or Updating.
