@@ -5,6 +5,7 @@
 //   computers page: GET /api/computers?limit=25&… (the page the console asks for) with 100,000
 //     computers in the store, vs the same query with 1,000 (how the page scales with the fleet)
 // Bounded: each loop stops at its count or its time budget, whichever comes first.
+// `--first-load` measures the first load only (no fleet is built).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -60,6 +61,8 @@ console.log('first load (gzip bytes transferred)');
 console.log(`  React "hello world" (baseline)   ${String(baseline.total).padStart(8)} B  (${baseline.files} files)`);
 console.log(`  Palisade console                 ${String(ours.total).padStart(8)} B  (${ours.files} files)`);
 console.log(`  ratio console / baseline         ${(ours.total / baseline.total).toFixed(2).padStart(8)}`);
+
+if (process.argv.includes('--first-load')) process.exit(0);
 
 // ----- computers page API ----------------------------------------------------------------------
 

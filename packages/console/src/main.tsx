@@ -1,23 +1,34 @@
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import { StrictMode } from 'react';
+import { type ComponentType, lazy, StrictMode, Suspense } from 'react';
 import { createRoot } from 'react-dom/client';
 import { Redirect, Route, Switch } from 'wouter';
 import { ApiError } from './api';
 import { NavigationGuard } from './components/guard';
 import { Layout } from './components/layout';
-import { Administration } from './pages/administration';
-import { Alerts } from './pages/alerts';
-import { ComputerEditor } from './pages/computer-editor';
-import { Computers } from './pages/computers';
+import { Loading } from './components/ui';
 import { Dashboard } from './pages/dashboard';
-import { Events } from './pages/events';
-import { FirewallListEditor, FirewallLists } from './pages/firewall-lists';
-import { FirewallRuleEditor, FirewallRules } from './pages/firewall-rules';
-import { Policies } from './pages/policies';
-import { PolicyEditor } from './pages/policy-editor';
 import { SignIn } from './pages/sign-in';
 import { SessionGate } from './session';
 import './styles.css';
+
+/**
+ * A page loaded when first opened: the first load carries sign-in and the dashboard only, and
+ * each other page is its own chunk (docs/console.md, benchmarks/console).
+ */
+function page<M, K extends keyof M>(load: () => Promise<M>, name: K) {
+  return lazy(async () => ({ default: (await load())[name] as ComponentType }));
+}
+const Alerts = page(() => import('./pages/alerts'), 'Alerts');
+const Events = page(() => import('./pages/events'), 'Events');
+const Computers = page(() => import('./pages/computers'), 'Computers');
+const ComputerEditor = page(() => import('./pages/computer-editor'), 'ComputerEditor');
+const Policies = page(() => import('./pages/policies'), 'Policies');
+const PolicyEditor = page(() => import('./pages/policy-editor'), 'PolicyEditor');
+const FirewallRules = page(() => import('./pages/firewall-rules'), 'FirewallRules');
+const FirewallRuleEditor = page(() => import('./pages/firewall-rules'), 'FirewallRuleEditor');
+const FirewallLists = page(() => import('./pages/firewall-lists'), 'FirewallLists');
+const FirewallListEditor = page(() => import('./pages/firewall-lists'), 'FirewallListEditor');
+const Administration = page(() => import('./pages/administration'), 'Administration');
 
 const queryClient = new QueryClient({
   defaultOptions: {
@@ -36,28 +47,30 @@ function App() {
       <SessionGate signIn={<SignIn />}>
         <NavigationGuard>
           <Layout>
-            <Switch>
-              <Route path="/">
-                <Redirect to="/dashboard" />
-              </Route>
-              <Route path="/dashboard" component={Dashboard} />
-              <Route path="/alerts" component={Alerts} />
-              <Route path="/events" component={Events} />
-              <Route path="/computers" component={Computers} />
-              <Route path="/computers/:id/:section?" component={ComputerEditor} />
-              <Route path="/policies" component={Policies} />
-              <Route path="/policies/:id/:section?" component={PolicyEditor} />
-              <Route path="/firewall-rules" component={FirewallRules} />
-              <Route path="/firewall-rules/:id" component={FirewallRuleEditor} />
-              <Route path="/lists/:kind" component={FirewallLists} />
-              <Route path="/lists/:kind/:id" component={FirewallListEditor} />
-              <Route path="/administration/:section?" component={Administration} />
-              <Route>
-                <div className="page">
-                  <h1>Page not found</h1>
-                </div>
-              </Route>
-            </Switch>
+            <Suspense fallback={<Loading />}>
+              <Switch>
+                <Route path="/">
+                  <Redirect to="/dashboard" />
+                </Route>
+                <Route path="/dashboard" component={Dashboard} />
+                <Route path="/alerts" component={Alerts} />
+                <Route path="/events" component={Events} />
+                <Route path="/computers" component={Computers} />
+                <Route path="/computers/:id/:section?" component={ComputerEditor} />
+                <Route path="/policies" component={Policies} />
+                <Route path="/policies/:id/:section?" component={PolicyEditor} />
+                <Route path="/firewall-rules" component={FirewallRules} />
+                <Route path="/firewall-rules/:id" component={FirewallRuleEditor} />
+                <Route path="/lists/:kind" component={FirewallLists} />
+                <Route path="/lists/:kind/:id" component={FirewallListEditor} />
+                <Route path="/administration/:section?" component={Administration} />
+                <Route>
+                  <div className="page">
+                    <h1>Page not found</h1>
+                  </div>
+                </Route>
+              </Switch>
+            </Suspense>
           </Layout>
         </NavigationGuard>
       </SessionGate>
