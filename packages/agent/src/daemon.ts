@@ -102,16 +102,26 @@ export function runAgent(state: StateDir, logger: Logger, o: RunAgentOptions = {
   });
   const hb = { ...(o.drivers ? { drivers: o.drivers } : {}), communication: communication.hooks() };
 
+  /**
+   * Waits `delay` ms or until woken (a configuration change, a stop). Woken, its timer is cleared:
+   * one left pending would hold the process open after a stop for up to a heartbeat interval.
+   */
+  const pause = (delay: number) =>
+    new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, delay);
+      timer = t;
+      wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
   const loop = async () => {
     await communication.start();
     while (!stopping && deactivation === null) {
       let delay: number;
       if (!communication.heartbeats()) {
         delay = (state.heartbeatIntervalSeconds() ?? 600) * 1000;
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-          timer = setTimeout(resolve, delay);
-        });
+        await pause(delay);
         continue;
       }
       try {
@@ -154,10 +164,7 @@ export function runAgent(state: StateDir, logger: Logger, o: RunAgentOptions = {
         if (fatal) delay = interval * 1000;
       }
       if (stopping || deactivation !== null) break;
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-        timer = setTimeout(resolve, delay);
-      });
+      await pause(delay);
     }
   };
   /** Set when the manager refused this host as a copy: its reset makes it a new identity too. */
