@@ -18,6 +18,8 @@ export const ALERT_TYPES = {
   'configuration-update-failed': { label: 'Configuration Update Failed', severity: 'critical' },
   // A second live copy of a computer's host (docs/deployment.md "Cloned hosts").
   'duplicate-computer': { label: 'Duplicate Computer Detected', severity: 'warning' },
+  // The computer's event rate deferred events of its heartbeats (issue 12): stored later, not lost.
+  'events-deferred': { label: 'Events Deferred', severity: 'warning' },
   // A manager node stopped refreshing its registration (docs/scale-out.md); not about a computer.
   'manager-offline': { label: 'Manager Offline', severity: 'critical' },
 } as const satisfies Record<string, { label: string; severity: AlertSeverity }>;

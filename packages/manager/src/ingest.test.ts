@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { type HeartbeatReport, PROTOCOL_VERSION } from '@palisade/protocol';
 import pino from 'pino';
 import { HeartbeatIngest } from './ingest.js';
+import { HeartbeatMonitor } from './monitor/heartbeat-monitor.js';
 import { ConfigurationService } from './services/configuration-service.js';
 import { openSqliteStore } from './store/sqlite/sqlite-store.js';
 import type { ComputerRecord, Store } from './store/store.js';
@@ -256,6 +257,7 @@ describe('ingest: a computer over its event rate (issue 12, item 3)', () => {
       configurations,
       heartbeatIntervalSeconds: 600,
       logger: pino({ level: 'silent' }),
+      monitor: new HeartbeatMonitor(store, configurations, pino({ level: 'silent' })),
       eventRate: { perMinute: 60, burst: 5 },
       onEventsDeferred: (n) => {
         deferred += n;
@@ -285,5 +287,28 @@ describe('ingest: a computer over its event rate (issue 12, item 3)', () => {
     assert.equal(later.reply.eventsStored, 3);
     assert.equal(later.reply.eventsAckedThrough, 8);
     assert.deepEqual(await stored(), [1, 2, 3, 4, 5, 6, 7, 8], 'every event stored once, none lost');
+  });
+
+  test('deferring raises one events-deferred alert for the computer; a heartbeat with nothing deferred clears it', async () => {
+    // The test before raised and cleared one already: this one is the newest.
+    const deferredAlerts = async () =>
+      (
+        await store.alerts.list({ computerId: computer.id, type: 'events-deferred', limit: 10, offset: 0 })
+      ).alerts.filter((a) => a.raisedAt >= since);
+    t += 60_000;
+    const since = t;
+    await ingest.ingestReport(computer, report([9, 10, 11, 12, 13, 14, 15]), transport);
+    const [raised] = await deferredAlerts();
+    assert.equal(raised?.clearedAt, null, 'open');
+    assert.equal(raised?.severity, 'warning');
+    assert.equal(raised?.data?.deferred, 2);
+    assert.match(raised?.message ?? '', /flood-01 .*60 a minute, bursts of 5.*2 of this heartbeat were deferred/);
+    await ingest.ingestReport(computer, report([14, 15]), transport);
+    assert.equal((await deferredAlerts()).length, 1, 'still deferring: raised once');
+    t += 3_000;
+    await ingest.ingestReport(computer, report([14, 15]), transport);
+    const [cleared] = await deferredAlerts();
+    assert.equal(cleared?.id, raised?.id);
+    assert.notEqual(cleared?.clearedAt, null, 'the spool caught up: cleared');
   });
 });

@@ -226,6 +226,8 @@ export class HeartbeatIngest {
           settings: effective.settings,
           configurationCurrent,
           clockOffsetMs: offset,
+          eventsDeferred: report.events.length - events.length,
+          eventRate: this.eventRate,
           now: t,
         })) ?? [];
       await this.noteContact(tx, computer.id, effective, report.communication, t);

@@ -87,6 +87,10 @@ export interface HeartbeatFacts {
   drivers: readonly ReportedDriver[];
   /** The agent runs the configuration the manager expects: a failed update is behind it. */
   configurationCurrent: boolean;
+  /** Events of this report its computer's event rate deferred (left in the agent's spool); default 0. */
+  eventsDeferred?: number;
+  /** The event rate in force, named in the alert's message. */
+  eventRate?: { perMinute: number; burst: number };
 }
 
 /**
@@ -103,6 +107,21 @@ export function heartbeatAlertChanges(
   for (const a of open) {
     if (a.type === 'computer-offline' || (a.type === 'configuration-update-failed' && o.configurationCurrent))
       clear.push(a.id);
+  }
+
+  // Deferral is a state of the computer's stream: open while its heartbeats carry more than its
+  // budget, cleared by the first one that has all its events stored (the spool has caught up).
+  const deferredAlert = open.find((a) => a.type === 'events-deferred');
+  const deferred = o.eventsDeferred ?? 0;
+  if (deferred === 0 && deferredAlert) clear.push(deferredAlert.id);
+  if (deferred > 0 && !deferredAlert) {
+    const rate = o.eventRate ? ` (${o.eventRate.perMinute} a minute, bursts of ${o.eventRate.burst})` : '';
+    raise.push({
+      type: 'events-deferred',
+      computerId: o.computerId,
+      message: `${o.hostName} sends more events than its event rate${rate}: ${deferred} of this heartbeat were deferred; the agent keeps them and sends them again later`,
+      data: { deferred, ...(o.eventRate ? { eventRate: o.eventRate } : {}) },
+    });
   }
 
   const clockAlert = open.find((a) => a.type === 'clock-change');

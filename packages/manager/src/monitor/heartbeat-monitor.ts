@@ -19,6 +19,10 @@ export interface HeartbeatObservation {
   configurationCurrent: boolean;
   /** Offset this heartbeat measured, RTT-corrected (`clockOffsetMs` in core). */
   clockOffsetMs: number;
+  /** Events of the report its computer's event rate deferred; default 0 (raises and clears `events-deferred`). */
+  eventsDeferred?: number;
+  /** The event rate in force, for the alert's message. */
+  eventRate?: { perMinute: number; burst: number };
   now: number;
 }
 
@@ -72,6 +76,8 @@ export class HeartbeatMonitor {
           clockThresholdMs: clockShiftThresholdMs(o.settings.platformSettingHeartbeatLocalTimeShiftAlertThreshold),
           drivers: o.drivers,
           configurationCurrent: o.configurationCurrent,
+          ...(o.eventsDeferred !== undefined ? { eventsDeferred: o.eventsDeferred } : {}),
+          ...(o.eventRate ? { eventRate: o.eventRate } : {}),
         });
         return [...(await tx.alerts.clear(d.clear, o.now)), ...(await tx.alerts.raise(d.raise, o.now))];
       });
