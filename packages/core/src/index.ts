@@ -4,6 +4,7 @@ export * from './canonical-json.js';
 export * from './cipher-suites.js';
 export * from './communication-direction.js';
 export * from './computer-status.js';
+export * from './destination-policy.js';
 export * from './effective-settings.js';
 export * from './event-budget.js';
 export * from './firewall-addresses.js';

@@ -15,6 +15,10 @@ export const ERRORS = {
   API_VERSION_UNSUPPORTED: { status: 400, message: 'api-version header not supported; this manager speaks v1' },
   CSR_INVALID: { status: 400, message: 'certificate request is not acceptable' },
   NOTIFIER_CONFIG_INVALID: { status: 400, message: 'notifier configuration is not usable' },
+  NOTIFIER_DESTINATION_REFUSED: {
+    status: 400,
+    message: 'the notifier destination is not allowed by palisadeSettingNotifierDestinationAllowList',
+  },
   EVENTS_CURSOR_INVALID: { status: 400, message: 'events cursor not recognised' },
   TLS_POLICY_UNKNOWN: { status: 400, message: 'unknown TLS policy name' },
   SETTING_VALUE_INVALID: {

@@ -98,6 +98,11 @@ describe('notifiers: alerts and events out by webhook and syslog', () => {
     m = await startTestManager({
       monitoring: { notifierRetryBaseMs: 100, notifierRetryMaxMs: 400, notifierPollMs: 100 },
     });
+    // The receivers here are on loopback, which notifiers refuse unless listed (docs/security.md).
+    const allow = await m.api('POST', '/api/systemsettings/palisadeSettingNotifierDestinationAllowList', {
+      value: '127.0.0.0/8 localhost',
+    });
+    assert.equal(allow.status, 200);
     agent = await activateTestAgent(m, { hostName: 'notify-01.example.test' });
     computerId = (await heartbeat(agent)).computerId;
   });

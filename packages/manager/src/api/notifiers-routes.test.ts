@@ -13,6 +13,7 @@ describe('notifier credentials through the API', () => {
   after(() => f.close());
 
   const hook = (name: string, webhook: Record<string, unknown>) => ({ name, kind: 'webhook', webhook });
+  const ALLOW = 'palisadeSettingNotifierDestinationAllowList';
 
   test('credentials are masked once stored and hidden from read-only keys; the sender still has them', async () => {
     const url = 'https://ops:pw-123@hooks.example:8443/in?token=tk-456&channel=ops';
@@ -40,6 +41,8 @@ describe('notifier credentials through the API', () => {
   });
 
   test('read-only keys see that delivery failed, not the error (it tells open ports from closed ones)', async () => {
+    const allow = await f.request('POST', `/api/systemsettings/${ALLOW}`, { value: '127.0.0.1:9' });
+    assert.equal(allow.status, 200);
     const created = await f.request('POST', '/api/notifiers', hook('failing', { url: 'http://127.0.0.1:9/x' }));
     const id = created.json<V['Notifier']>().ID;
     const t = Date.now();
@@ -71,5 +74,42 @@ describe('notifier credentials through the API', () => {
       assert.match(errorOf(r).message, /x-token contains a line break/);
     }
     assert.equal((await f.store.notifiers.list()).length, before);
+  });
+
+  test('a destination on loopback, private or link-local addresses is refused unless the allow-list has it', async () => {
+    await f.request('DELETE', `/api/systemsettings/${ALLOW}`);
+    const before = (await f.store.notifiers.list()).length;
+    const refused: Array<[Record<string, unknown>, RegExp]> = [
+      [hook('lo', { url: 'http://127.0.0.1:8080/x' }), /127\.0\.0\.1:8080 is a loopback address/],
+      [hook('lo6', { url: 'http://[::1]:8080/x' }), /::1:8080 is a loopback address/],
+      [hook('meta', { url: 'http://169.254.169.254/latest' }), /169\.254\.169\.254:80 is a link-local/],
+      [hook('name', { url: 'https://localhost:8443/' }), /localhost \(.*\) port 8443 is a loopback address/],
+      [
+        { name: 'rfc1918', kind: 'syslog', syslog: { host: '10.1.2.3', transport: 'udp' } },
+        /10\.1\.2\.3:514 is a private/,
+      ],
+    ];
+    for (const [body, reason] of refused) {
+      const r = await f.request('POST', '/api/notifiers', body);
+      assert.deepEqual([r.status, errorOf(r).code], [400, 'NOTIFIER_DESTINATION_REFUSED'], JSON.stringify(body));
+      assert.match(errorOf(r).message, reason);
+    }
+    assert.equal((await f.store.notifiers.list()).length, before, 'nothing stored');
+    // Listed (with its port), it is taken; another port of the same host is still refused.
+    assert.equal((await f.request('POST', `/api/systemsettings/${ALLOW}`, { value: '127.0.0.0/8:8080' })).status, 200);
+    assert.equal(
+      (await f.request('POST', '/api/notifiers', hook('lo', { url: 'http://127.0.0.1:8080/x' }))).status,
+      201,
+    );
+    const other = await f.request('POST', '/api/notifiers', hook('lo22', { url: 'http://127.0.0.1:22/' }));
+    assert.equal(errorOf(other).code, 'NOTIFIER_DESTINATION_REFUSED');
+    // A bad allow-list is refused whole.
+    const bad = await f.request('POST', `/api/systemsettings/${ALLOW}`, { value: '127.0.0.0/8 10.0.0.0/99' });
+    assert.deepEqual([bad.status, errorOf(bad).code], [400, 'SYSTEM_SETTING_VALUE_INVALID']);
+    assert.equal(
+      (await f.request('GET', `/api/systemsettings/${ALLOW}`)).json<{ value: string }>().value,
+      '127.0.0.0/8:8080',
+    );
+    await f.request('DELETE', `/api/systemsettings/${ALLOW}`);
   });
 });

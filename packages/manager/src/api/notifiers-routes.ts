@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { PalisadeError } from '../errors.js';
 import type { SecretBox } from '../keys/secret-box.js';
 import type { Monitoring } from '../monitor/monitoring.js';
-import { NotifierBody, notifierSettingsFrom } from '../notifiers/notifier-config.js';
+import { NotifierBody, notifierSettingsFrom, SYSLOG_DEFAULT_PORTS } from '../notifiers/notifier-config.js';
 import type { NotifierRecord, Store } from '../store/store.js';
 import { Nullable } from './alerts-routes.js';
 import { seesDetails } from './auth-actor.js';
@@ -57,6 +57,16 @@ export const NotifierView = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/** The host and port a checked body sends to. */
+function destinationOf(body: NotifierBody): { host: string; port: number } {
+  if (body.webhook) {
+    const url = new URL(body.webhook.url);
+    return { host: url.hostname, port: Number(url.port) || (url.protocol === 'https:' ? 443 : 80) };
+  }
+  const s = body.syslog!;
+  return { host: s.host, port: s.port ?? SYSLOG_DEFAULT_PORTS[s.transport] };
+}
 
 const tags = ['Notifiers'];
 const doc = (summary: string, description?: string) => ({ summary, tags, ...(description ? { description } : {}) });
@@ -137,6 +147,9 @@ export function notifiersRoutes(
     async (req, reply) => {
       const r = notifierSettingsFrom(req.body, secrets);
       if ('problem' in r) throw new PalisadeError('NOTIFIER_CONFIG_INVALID', r.problem);
+      const to = destinationOf(req.body);
+      const refused = await monitoring.notifiers.guard.refusal(to.host, to.port);
+      if (refused) throw new PalisadeError('NOTIFIER_DESTINATION_REFUSED', refused);
       const n = await store.notifiers.create({
         name: req.body.name,
         settings: r.settings,

@@ -5,9 +5,10 @@ import type { Logger } from 'pino';
 import type { HeartbeatIngest } from '../ingest.js';
 import type { AgentNotice } from '../services/computer-lifecycle.js';
 import type { ClaimedDial, ComputerRecord, Store } from '../store/store.js';
-import { AgentListenerConnection, DialError, dialableAddress } from './agent-listener-client.js';
+import { AgentListenerConnection, DialError } from './agent-listener-client.js';
 import type { DialerIdentity } from './dialer-identity.js';
 import { dialerTlsOptions } from './dialer-tls.js';
+import { agentListenerAllowList, listenerDialAddress } from './listener-address-policy.js';
 import { type DialOutcome, runManagerExchange } from './manager-exchange.js';
 
 /** Calls to agents' listeners one node runs at once unless told otherwise (see {@link DialerOptions.concurrency}). */
@@ -247,10 +248,15 @@ export class Dialer {
     const target = await this.deps.store.dialTargets.get(computer.id);
     if (!target || target.mode === 'none')
       return { told: false, reason: 'the agent does not listen; it learns at its next heartbeat' };
-    const host = target.listener?.address ?? (computer.lastIp ? dialableAddress(computer.lastIp) : null);
-    if (!host) return { told: false, reason: 'no address is known for the agent' };
+    const port = target.listener?.port ?? target.defaultPort;
+    const where = await listenerDialAddress(await agentListenerAllowList(this.deps.store), {
+      announced: target.listener?.address ?? null,
+      lastIp: computer.lastIp,
+      port,
+    });
+    if ('refusal' in where) return { told: false, reason: where.refusal };
     const conn = new AgentListenerConnection(
-      { host, port: target.listener?.port ?? target.defaultPort, certSerial: computer.certSerial },
+      { host: where.address, port, certSerial: computer.certSerial },
       this.deps.identity,
       this.requestTimeoutMs,
       dialerTlsOptions(this.deps.tlsPolicy?.() ?? DEFAULT_TLS_POLICY),

@@ -15,6 +15,7 @@ import type { ClaimedDial, Store, StoreTransaction } from '../store/store.js';
 import { AgentListenerConnection, DialError, type DialFailure, dialableAddress } from './agent-listener-client.js';
 import type { DialerIdentity } from './dialer-identity.js';
 import type { DialerTlsOptions } from './dialer-tls.js';
+import { agentListenerAllowList, listenerDialAddress } from './listener-address-policy.js';
 
 /** What one manager-initiated exchange did. */
 export interface DialOutcome {
@@ -24,7 +25,7 @@ export interface DialOutcome {
   startedAt: number;
   /** `host:port` dialled; null when no address was known. */
   address: string | null;
-  failure?: DialFailure | 'no-address' | 'deactivated' | 'busy';
+  failure?: DialFailure | 'no-address' | 'address-refused' | 'deactivated' | 'busy';
   error?: string;
   tlsProtocol?: string | null;
   tlsCipherSuite?: string | null;
@@ -74,14 +75,16 @@ export async function runManagerExchange(target: ClaimedDial, deps: ManagerExcha
     operations: [],
   };
   if (target.state !== 'active') return { ...outcome, failure: 'deactivated', error: 'the computer is deactivated' };
-  const host = target.listener?.address ?? (target.lastIp ? dialableAddress(target.lastIp) : null);
-  if (!host)
-    return {
-      ...outcome,
-      failure: 'no-address',
-      error: 'no address known for the agent: it never connected and announced no listener address',
-    };
   const port = target.listener?.port ?? target.defaultPort;
+  const announced = target.listener?.address ?? null;
+  const where = await listenerDialAddress(await agentListenerAllowList(deps.store), {
+    announced,
+    lastIp: target.lastIp,
+    port,
+  });
+  if ('refusal' in where)
+    return { ...outcome, failure: announced === null ? 'no-address' : 'address-refused', error: where.refusal };
+  const host = where.address;
   const conn = new AgentListenerConnection(
     { host, port, certSerial: target.certSerial },
     deps.identity,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { SecretBox } from '../keys/secret-box.js';
 import type { NotifierRecord, Store } from '../store/store.js';
+import { DestinationGuard, notifierDestinationPolicy } from './destination-guard.js';
 import { alertNotification, eventNotification, type Notification } from './notification.js';
 import { openWebhook, severityRank } from './notifier-config.js';
 import { DeliveryError, type NotifierTransport } from './notifier-transport.js';
@@ -31,6 +32,8 @@ export interface NotifierDispatcherOptions {
   now?: () => number;
   /** Tests: replace the transports. */
   transportFor?: (n: NotifierRecord) => NotifierTransport;
+  /** Where receivers may be; default the store's notifier destination settings (docs/security.md). */
+  guard?: DestinationGuard;
 }
 
 /** Exponential backoff with ±20 % jitter (so receivers coming back are not hit in lockstep). */
@@ -67,6 +70,10 @@ export class NotifierDispatcher {
   private ticking: Promise<void> | null = null;
   private again = false;
   private closed = false;
+  /** The destination policy the transports were made under; another one drops them (kept-alive connections too). */
+  private policyKey = '';
+  /** Checks every receiver's address, where the connection is made. */
+  readonly guard: DestinationGuard;
 
   constructor(private readonly o: NotifierDispatcherOptions) {
     this.nodeId = o.nodeId ?? randomUUID();
@@ -76,6 +83,7 @@ export class NotifierDispatcher {
     this.batchSize = o.batchSize ?? 100;
     this.leaseMs = o.leaseMs ?? 120_000;
     this.now = o.now ?? Date.now;
+    this.guard = o.guard ?? new DestinationGuard(() => notifierDestinationPolicy(o.store));
   }
 
   start(): void {
@@ -105,6 +113,13 @@ export class NotifierDispatcher {
 
   private async tick(): Promise<void> {
     try {
+      const policy = await this.guard.refresh();
+      const key = JSON.stringify([policy.publicAllowed, policy.entries.map((e) => e.text)]);
+      if (key !== this.policyKey) {
+        this.policyKey = key;
+        for (const { transport } of this.transports.values()) transport.close();
+        this.transports.clear();
+      }
       const due = await this.o.store.notifiers.due(this.now());
       for (const n of due) {
         if (this.draining.has(n.id)) continue;
@@ -133,8 +148,9 @@ export class NotifierDispatcher {
             openWebhook(this.o.secrets, n.settings.webhook),
             this.o.manager,
             `palisade-manager/${version}`,
+            this.guard,
           )
-        : new SyslogSender(n.settings.syslog, this.o.manager, version));
+        : new SyslogSender(n.settings.syslog, this.o.manager, version, this.guard));
     this.transports.set(n.id, { updatedAt: n.updatedAt, transport });
     return transport;
   }

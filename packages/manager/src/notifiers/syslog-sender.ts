@@ -3,6 +3,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { SyslogSettings } from '../store/store.js';
+import type { DestinationGuard } from './destination-guard.js';
 import type { Notification } from './notification.js';
 import { DeliveryError, type NotifierTransport } from './notifier-transport.js';
 import { formatSyslog, octetCounted } from './syslog-format.js';
@@ -34,6 +35,8 @@ export class SyslogSender implements NotifierTransport {
     private readonly s: SyslogSettings,
     private readonly manager: string,
     private readonly productVersion: string,
+    /** Checks the receiver's address against the destination policy; absent: any (tests). */
+    private readonly guard?: DestinationGuard,
   ) {}
 
   private format(n: Notification): string {
@@ -81,6 +84,13 @@ export class SyslogSender implements NotifierTransport {
     if (open && !open.destroyed && open.writable && !open.connecting) return Promise.resolve(open);
     this.dropStream();
     return new Promise((resolve, reject) => {
+      try {
+        this.guard?.assertLiteral(this.s.host, this.s.port);
+      } catch (e) {
+        reject(e);
+        return;
+      }
+      const lookup = this.guard ? { lookup: this.guard.lookup(this.s.port) } : {};
       const secure = this.s.transport === 'tls';
       const socket = secure
         ? tlsConnect({
@@ -89,8 +99,9 @@ export class SyslogSender implements NotifierTransport {
             ...(isIP(this.s.host) ? {} : { servername: this.s.host }),
             ...(this.s.ca ? { ca: this.s.ca } : {}),
             minVersion: 'TLSv1.2',
+            ...lookup,
           })
-        : netConnect({ host: this.s.host, port: this.s.port });
+        : netConnect({ host: this.s.host, port: this.s.port, ...lookup });
       socket.setTimeout(CONNECT_TIMEOUT_MS, () =>
         socket.destroy(new Error(`no connection within ${CONNECT_TIMEOUT_MS / 1000} s`)),
       );
@@ -129,6 +140,11 @@ export class SyslogSender implements NotifierTransport {
         : await lookup(this.s.host).catch((e: Error) => {
             throw new DeliveryError(`${this.where()}: ${e.message}`, 0, { cause: e });
           });
+      try {
+        this.guard?.assertAllowed(this.s.host, target.address, this.s.port);
+      } catch (e) {
+        throw new DeliveryError(`${this.where()}: ${(e as Error).message}`, 0, { cause: e });
+      }
       const udp = createSocket(target.family === 6 ? 'udp6' : 'udp4');
       // A connected socket gets ICMP port-unreachable back as an error on a later send, so a
       // receiver known to be down stops delivery (it cannot be known for the datagram before).

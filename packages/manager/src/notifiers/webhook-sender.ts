@@ -1,6 +1,7 @@
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { WebhookSettings, WebhookTarget } from '../store/store.js';
+import type { DestinationGuard } from './destination-guard.js';
 import { type Notification, notificationJson } from './notification.js';
 import { DeliveryError, type NotifierTransport } from './notifier-transport.js';
 
@@ -19,6 +20,8 @@ export class WebhookSender implements NotifierTransport {
     private readonly target: WebhookTarget,
     private readonly manager: string,
     private readonly userAgent: string,
+    /** Checks the receiver's address against the destination policy; absent: any (tests). */
+    private readonly guard?: DestinationGuard,
   ) {
     this.url = new URL(target.url);
     this.agent =
@@ -38,6 +41,12 @@ export class WebhookSender implements NotifierTransport {
   }
 
   private post(n: Notification): Promise<void> {
+    const port = Number(this.url.port) || (this.url.protocol === 'https:' ? 443 : 80);
+    try {
+      this.guard?.assertLiteral(this.url.hostname.replace(/^\[(.*)\]$/, '$1'), port);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     const body = Buffer.from(JSON.stringify(notificationJson(n, this.manager)));
     const request = this.url.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
@@ -46,6 +55,7 @@ export class WebhookSender implements NotifierTransport {
         {
           method: 'POST',
           agent: this.agent,
+          ...(this.guard ? { lookup: this.guard.lookup(port) } : {}),
           timeout: this.s.timeoutSeconds * 1000,
           headers: {
             ...this.target.headers,

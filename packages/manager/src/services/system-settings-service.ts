@@ -2,6 +2,7 @@ import { TLS_POLICY_NAMES } from '@palisade/core';
 import { PalisadeError } from '../errors.js';
 import type { NewAuditEvent, Store } from '../store/store.js';
 import { registerAgentActivationSettings } from './agent-activation-settings.js';
+import { registerDestinationSettings } from './destination-settings.js';
 import { registerRetentionSettings } from './retention-settings.js';
 import { checkValue, type SystemSettingDefinition, SystemSettingsRegistry } from './system-settings-registry.js';
 import type { TlsPolicyService } from './tls-policy-service.js';
@@ -30,6 +31,7 @@ export function builtInSystemSettings(tlsPolicy: TlsPolicyService): SystemSettin
   });
   registerAgentActivationSettings(registry);
   registerRetentionSettings(registry);
+  registerDestinationSettings(registry);
   return registry;
 }
 

@@ -484,6 +484,11 @@ describe('the web console in Chromium: the reference procedures, literally', { s
     const deadPort = await listen(closed);
     await new Promise((resolve) => closed.close(resolve));
     type Notifier = { ID: number; name: string; delivery: { failures: number } };
+    // Loopback receivers must be listed: notifiers refuse special-use addresses by default (docs/security.md).
+    const allow = await m.api('POST', '/api/systemsettings/palisadeSettingNotifierDestinationAllowList', {
+      value: '127.0.0.1',
+    });
+    assert.equal(allow.status, 200);
     try {
       await page.getByRole('navigation', { name: 'Main menu' }).getByRole('link', { name: 'Administration' }).click();
       await page.getByRole('navigation', { name: 'Administration' }).getByRole('link', { name: 'Notifiers' }).click();
