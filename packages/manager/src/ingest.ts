@@ -368,8 +368,8 @@ export class HeartbeatIngest {
     const c = effective.configuration.communication;
     const communication: CommunicationState = {
       direction: c.direction,
-      // The computer has no last IP before its first report: until then its source address is
-      // where to call it, unless it announced another.
+      // Its source address (its last IP until it reports) is where to call it, unless it
+      // announced another (called only where allowed: dialer/listener-address-policy.ts).
       listener:
         c.direction === 'agent-initiated'
           ? null
@@ -381,7 +381,12 @@ export class HeartbeatIngest {
     // In the group commit: activations arriving together (a rollout) share one fsync.
     return this.unit(async (tx) => {
       // The offline deadline starts at activation: an agent that never reports goes Offline.
-      const entry = { ...computer, offlineDeadline: offlineDeadline(computer.now, this.deps.heartbeatIntervalSeconds) };
+      const entry = {
+        ...computer,
+        offlineDeadline: offlineDeadline(computer.now, this.deps.heartbeatIntervalSeconds),
+        // The agent's own address until it reports: where the dialer may call it (docs/security.md).
+        lastIp: remoteIp,
+      };
       const created =
         reactivate === undefined
           ? await tx.computers.activate(tokenId, entry)

@@ -74,6 +74,11 @@ export interface NewComputer {
    * after any heartbeat, so an agent that never reports goes Offline and raises its alert.
    */
   offlineDeadline: number;
+  /**
+   * The address the activation came from: the computer's last IP until its first report, so
+   * the dialer knows the agent's own address (dialer/listener-address-policy.ts). Absent: none.
+   */
+  lastIp?: string | null | undefined;
 }
 
 /** A computer's host identity and its continuity tokens, all SHA-256 (hex). */
@@ -244,7 +249,7 @@ export class ComputerRepository extends Repository {
           deactivated_at: null,
           last_communication: null,
           offline_deadline: c.offlineDeadline,
-          last_ip: null,
+          last_ip: c.lastIp ?? null,
           clock_offset_ms: null,
           uptime_seconds: null,
           drivers: '[]',
@@ -321,6 +326,7 @@ export class ComputerRepository extends Repository {
           offline_deadline: c.offlineDeadline,
           expected_fingerprint: c.expectedFingerprint,
           applied_fingerprint: null,
+          ...(c.lastIp ? { last_ip: c.lastIp } : {}),
         })
         .where('id', '=', computerId)
         .returningAll()
