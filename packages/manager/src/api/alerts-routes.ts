@@ -15,7 +15,8 @@ export const AlertView = Type.Object(
     ID: Type.Integer(),
     type: Type.String({
       enum: ALERT_TYPE_NAMES,
-      description: 'computer-offline, clock-change, driver-offline, configuration-update-failed, events-deferred',
+      description:
+        'computer-offline, clock-change, driver-offline, configuration-update-failed, duplicate-computer, events-deferred',
     }),
     name: Type.String({ description: 'the type as a title, e.g. "Computer Offline"' }),
     severity: Type.String({ enum: ['warning', 'critical'] }),
