@@ -91,6 +91,9 @@ describe('fan-out at small N: a policy change reaches every listening simulated 
       logger: pino({ level: process.env.PALISADE_TEST_LOG ?? 'silent' }),
     });
     temp('palisade-fanout-fleet-');
+    // The simulated agents connect from 127.0.0.1 and announce listeners on 127.64.x.y: the
+    // dialer calls announced addresses only where the operator allows (docs/security.md).
+    await manager.store.systemSettings.set('palisadeSettingAgentListenerAddressAllowList', '127.64.0.0/10');
     baseId = (await manager.store.policies.ensureBase(Date.now())).id;
     await setPolicy(DIRECTION, 'Bidirectional');
     const { token } = await issueActivationToken(
