@@ -63,6 +63,8 @@ try {
   });
   const base = (await api(m, 'GET', '/api/policies')).policies.find((p) => p.parentID === null);
   await api(m, 'POST', `/api/policies/${base.ID}/settings/${DIRECTION}`, { value: 'Bidirectional' });
+  // The simulated agents connect from 127.0.0.1 and listen on 127.64.0.0/10 (docs/security.md).
+  await api(m, 'POST', '/api/systemsettings/palisadeSettingAgentListenerAddressAllowList', { value: '127.64.0.0/10' });
   const token = unlimitedToken(data);
   console.log(
     `fan-out: manager pid ${m.pid}, ${AGENTS} listening agents (ECDSA, Bidirectional), ${PROCESSES} sim processes`,
