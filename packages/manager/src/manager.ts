@@ -439,7 +439,8 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
     const tlsPolicy = await resolveStartupTlsPolicy(store, o.tlsPolicy, logger);
     const tickets = await TicketKeys.open(new SealedTicketSecretStore(store, secrets), logger);
     const metrics = new ManagerMetrics({
-      computerStatusCounts: (t) => store.computers.statusCounts(t),
+      // Counts over every computer at each scrape: on the read connection, beside the heartbeats.
+      computerStatusCounts: (t) => store.reads.computers.statusCounts(t),
       notifierBacklog: async () => {
         if (!monitoring) return [];
         const out = [];

@@ -76,7 +76,7 @@ export function alertsRoutes(app: FastifyInstance, store: Store, monitoring: Mon
       const q = req.query;
       const limit = Number(q.limit ?? 100);
       const offset = Number(q.offset ?? 0);
-      const r = await store.alerts.list({
+      const r = await store.reads.alerts.list({
         ...(q.active !== undefined ? { active: q.active === 'true' } : {}),
         ...(q.computer !== undefined ? { computerId: Number(q.computer) } : {}),
         ...(q.type !== undefined ? { type: q.type } : {}),

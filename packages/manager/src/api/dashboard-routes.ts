@@ -38,14 +38,16 @@ export function dashboardRoutes(
   now: () => number,
   pollMs = DASHBOARD_POLL_MS,
 ): void {
+  // Counts and scans: on the store's read connection (Store.reads), beside the heartbeats.
+  const reads = store.reads;
   const summary = async (): Promise<Dashboard> => {
-    const byStatus = await store.computers.countByStatus(now());
+    const byStatus = await reads.computers.countByStatus(now());
     const total = Object.values(byStatus).reduce((a, b) => a + b, 0);
     if (!monitoring)
       return { computers: { total, byStatus }, alerts: { active: 0, recent: [] }, events: { recent: [] } };
     const [alerts, events] = await Promise.all([
-      store.alerts.list({ active: true, limit: 5, offset: 0 }),
-      store.events.query({ order: 'desc', limit: 8 }),
+      reads.alerts.list({ active: true, limit: 5, offset: 0 }),
+      reads.events.query({ order: 'desc', limit: 8 }),
     ]);
     return {
       computers: { total, byStatus },

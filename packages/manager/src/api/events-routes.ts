@@ -102,7 +102,7 @@ export function eventsRoutes(app: FastifyInstance, store: Store): void {
       const q = req.query;
       const order: Order = q.order ?? 'desc';
       const limit = Number(q.limit ?? 100);
-      const events = await store.events.query({
+      const events = await store.reads.events.query({
         order,
         limit,
         ...(q.computer !== undefined ? { computerId: Number(q.computer) } : {}),

@@ -158,6 +158,8 @@ export class KyselyStore extends RepositorySet implements Store {
   private readonly counts: { transactions: number; autocommitReads: number; autocommitWrites: number };
   /** Whether writes work, from every transaction's outcome (`/healthz`, the log). */
   readonly writeHealth: StoreWriteHealth;
+  /** See {@link Store.reads}: the repositories over `readDb`, or this store itself without one. */
+  readonly reads: Repositories;
 
   constructor(
     /**
@@ -167,6 +169,11 @@ export class KyselyStore extends RepositorySet implements Store {
      */
     readonly db: Kysely<Database>,
     readonly dialect: StoreDialect,
+    /**
+     * A second connection for {@link reads} (SQLite: read-only, in a worker thread); absent: the
+     * reads run on `db` (PostgreSQL's pool already runs them beside the writes).
+     */
+    private readonly readDb?: Kysely<Database>,
   ) {
     const counts = { transactions: 0, autocommitReads: 0, autocommitWrites: 0 };
     const health = new StoreWriteHealth();
@@ -201,6 +208,9 @@ export class KyselyStore extends RepositorySet implements Store {
     this.session = session;
     this.counts = counts;
     this.writeHealth = health;
+    this.reads = readDb
+      ? new RepositorySet(StoreSession.outside(readDb, dialect, (fn) => readDb.transaction().execute(fn)))
+      : this;
   }
 
   async migrate(): Promise<void> {
@@ -219,8 +229,9 @@ export class KyselyStore extends RepositorySet implements Store {
     }
   }
 
-  close(): Promise<void> {
-    return this.db.destroy();
+  async close(): Promise<void> {
+    await this.readDb?.destroy();
+    await this.db.destroy();
   }
 
   reclaimSpace(): Promise<void> {

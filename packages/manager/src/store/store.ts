@@ -149,6 +149,15 @@ export interface Store extends Repositories {
    */
   transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T>;
   counters(): StoreCounters;
+  /**
+   * The repositories for reads that may take long and need not be in a transaction with
+   * anything (the API's lists of events, alerts and audit rows): on a SQLite file, a second,
+   * read-only connection in a worker thread, so a scan waits for neither the write connection
+   * nor holds it, nor the event loop, while heartbeats commit (WAL lets both run); elsewhere
+   * (PostgreSQL's pool, `:memory:`) the store itself. They see what committed before they
+   * start; never write through them (SQLite refuses it).
+   */
+  readonly reads: Repositories;
   /** Whether writes work, as the last transaction found out (disk full, I/O errors): `/healthz` and the log. */
   readonly writeHealth: StoreWriteHealth;
   /**

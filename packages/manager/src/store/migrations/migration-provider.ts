@@ -15,6 +15,7 @@ import { m0014ManagerNodes } from './migration-0014-manager-nodes.js';
 import { m0015OfflineFromActivation } from './migration-0015-offline-from-activation.js';
 import { m0016RetentionIndexes } from './migration-0016-retention-indexes.js';
 import { m0017AgentUptime } from './migration-0017-agent-uptime.js';
+import { m0018ActiveAlertsIndex } from './migration-0018-active-alerts-index.js';
 import type { MigrationDialect } from './migration-dialect.js';
 
 export type { MigrationDialect } from './migration-dialect.js';
@@ -42,6 +43,7 @@ export function migrationProvider(dialect: MigrationDialect): MigrationProvider 
       '0015_offline_from_activation': m0015OfflineFromActivation(),
       '0016_retention_indexes': m0016RetentionIndexes(),
       '0017_agent_uptime': m0017AgentUptime(),
+      '0018_active_alerts_index': m0018ActiveAlertsIndex(),
     }),
   };
 }

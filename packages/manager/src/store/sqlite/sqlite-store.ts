@@ -5,6 +5,7 @@ import { KyselyStore } from '../kysely-store.js';
 import type { Database as Schema } from '../schema.js';
 import type { StoreDialect } from '../store-dialect.js';
 import { StoreNotFoundError } from '../store-not-found-error.js';
+import { sqliteReadDialect } from './sqlite-read-connection.js';
 import { StatementCache } from './statement-cache.js';
 
 /** SQLite's capabilities (see StoreDialect). */
@@ -63,5 +64,8 @@ export function openSqliteStore(file: string, o: { create?: boolean } = {}): Kys
   return new KyselyStore(
     new Kysely<Schema>({ dialect: new SqliteDialect({ database: new StatementCache(db) }) }),
     SQLITE_DIALECT,
+    // API reads on a connection of their own (Store.reads); an in-memory database has no file
+    // for a second connection to open.
+    file === ':memory:' ? undefined : new Kysely<Schema>({ dialect: sqliteReadDialect(file) }),
   );
 }
