@@ -16,7 +16,7 @@ describe('deactivating a computer clears its open alerts (1-second lab interval)
     return r.json<V['AlertList']>().alerts;
   };
   const outbox = async (alertId: number) =>
-    (await m.manager.store.alerts.notificationsAfter(0, 1000))
+    (await m.manager.store.alerts.notificationsAfter({ tx: 0, id: 0 }, 1000))
       .filter((n) => n.alert.id === alertId)
       .map((n) => n.action);
 

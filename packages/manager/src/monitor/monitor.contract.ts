@@ -4,6 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { AGENT_STOPPED_EVENT, type HeartbeatReport } from '@palisade/protocol';
 import pino from 'pino';
 import { ConfigurationService } from '../services/configuration-service.js';
+import { FEED_START } from '../store/feed-position.js';
 import type { Store } from '../store/store.js';
 import { enrolTestComputer } from '../testing/enrol-test-computer.js';
 import { recordTestHeartbeat } from '../testing/record-test-heartbeat.js';
@@ -226,7 +227,7 @@ export const monitorContract = (engine: StoreEngine) =>
       const [a] = await alerts(id);
       assert.equal(a!.clearedAt, 50_000);
       assert.equal((await store.computers.get(id))!.offlineSince, null);
-      const outbox = await store.alerts.notificationsAfter(0, 10);
+      const outbox = await store.alerts.notificationsAfter(FEED_START, 10);
       assert.deepEqual(
         outbox.map((n) => [n.action, n.alert.id]),
         [
@@ -382,7 +383,8 @@ export const monitorContract = (engine: StoreEngine) =>
       assert.equal((await alerts(id)).filter((a) => a.clearedAt === null).length, 2, 'rolled back: still open');
       assert.equal((await store.computers.get(id))!.state, 'active');
 
-      const before = (await store.alerts.notificationsAfter(0, 100)).at(-1)!.cursor;
+      const last = (await store.alerts.notificationsAfter(FEED_START, 100)).at(-1)!;
+      const before = { tx: last.tx, id: last.cursor };
       const changes = await store.transaction(async (tx) => {
         assert.equal(await tx.computers.deactivate(id, 400), true);
         return tx.alerts.clearAllOpen(id, 400, 'computer deactivated');

@@ -1,4 +1,5 @@
 import { ALERT_TYPES } from '@palisade/core';
+import type { FeedPosition } from '../store/feed-position.js';
 import type { AlertAction, AlertRecord, PendingAlertNotification, PendingEvent } from '../store/store.js';
 
 /** An alert as the API and the notifiers show it (Deep Security-style `ID` names). */
@@ -47,19 +48,26 @@ export type Notification =
   | {
       kind: 'alert';
       id: string;
-      cursor: number;
+      position: FeedPosition;
       time: number;
       severity: string;
       action: AlertAction;
       alert: ReturnType<typeof alertView>;
     }
-  | { kind: 'event'; id: string; cursor: number; time: number; severity: string; event: ReturnType<typeof eventView> };
+  | {
+      kind: 'event';
+      id: string;
+      position: FeedPosition;
+      time: number;
+      severity: string;
+      event: ReturnType<typeof eventView>;
+    };
 
 export function alertNotification(n: PendingAlertNotification): Notification {
   return {
     kind: 'alert',
     id: `alert:${n.alert.id}:${n.action}`,
-    cursor: n.cursor,
+    position: { tx: n.tx, id: n.cursor },
     time: n.time,
     severity: n.alert.severity,
     action: n.action,
@@ -71,7 +79,7 @@ export function eventNotification(e: PendingEvent): Notification {
   return {
     kind: 'event',
     id: `event:${e.cursor}`,
-    cursor: e.cursor,
+    position: { tx: e.tx, id: e.cursor },
     time: e.receivedAt,
     severity: e.severity,
     event: eventView(e),

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { SecretBox } from '../keys/secret-box.js';
+import { FEED_START, type FeedPosition, laterPosition } from '../store/feed-position.js';
 import type { NotifierRecord, Store } from '../store/store.js';
 import { DestinationGuard, notifierDestinationPolicy } from './destination-guard.js';
 import { alertNotification, eventNotification, type Notification } from './notification.js';
@@ -201,8 +202,10 @@ export class NotifierDispatcher {
         // Everything before the first undelivered wanted item is done (sent or filtered out).
         const done = failure && sent < wanted.length ? batch.slice(0, batch.indexOf(wanted[sent]!)) : batch;
         if (done.length > 0) {
-          const alertCursor = Math.max(n.alertCursor, ...done.filter((x) => x.kind === 'alert').map((x) => x.cursor));
-          const eventCursor = Math.max(n.eventCursor, ...done.filter((x) => x.kind === 'event').map((x) => x.cursor));
+          const through = (kind: Notification['kind'], from: FeedPosition) =>
+            done.filter((x) => x.kind === kind).reduce((p, x) => laterPosition(p, x.position), from);
+          const alertCursor = through('alert', n.alertCursor);
+          const eventCursor = through('event', n.eventCursor);
           if (
             !(await store.recordDelivery(id, this.nodeId, {
               alertCursor,
@@ -248,7 +251,7 @@ export class NotifierDispatcher {
     const test: Notification = {
       kind: 'event',
       id: `notifier-test-${randomUUID()}`,
-      cursor: 0,
+      position: FEED_START,
       time,
       severity: 'info',
       event: {

@@ -8,6 +8,7 @@ const T = Date.UTC(2024, 4, 1, 12, 0, 0, 250);
 
 const event = eventNotification({
   cursor: 41,
+  tx: 0,
   computerId: 3,
   hostName: 'web 01.example.test',
   epoch: '',
@@ -23,6 +24,7 @@ const event = eventNotification({
 const alert = (action: 'raised' | 'cleared') =>
   alertNotification({
     cursor: 9,
+    tx: 0,
     action,
     time: T,
     alert: {
@@ -52,6 +54,7 @@ test('RFC 5424: PRI from facility and severity, header fields PRINTUSASCII, SD v
   const quoted = formatSyslog(
     eventNotification({
       cursor: 1,
+      tx: 0,
       computerId: 1,
       hostName: null,
       epoch: '',

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { SealedSecret } from '../keys/secret-box.js';
 import type { StoreEngine, TestDatabase } from '../testing/store-engines.js';
+import { FEED_START, type FeedPosition } from './feed-position.js';
 import type { KyselyStore } from './kysely-store.js';
 
 /**
@@ -127,8 +128,8 @@ export const multiNodeContract = (engine: StoreEngine) =>
       assert.equal(await other.notifiers.lease(id, holder === 'a' ? 'b' : 'a', 999, 2_000), null, 'held');
       assert.equal(
         await other.notifiers.recordDelivery(id, holder === 'a' ? 'b' : 'a', {
-          alertCursor: 5,
-          eventCursor: 0,
+          alertCursor: { tx: 0, id: 5 },
+          eventCursor: FEED_START,
           delivered: 1,
           now: 999,
         }),
@@ -136,6 +137,96 @@ export const multiNodeContract = (engine: StoreEngine) =>
         'only the holder moves the cursor',
       );
       assert.ok(await other.notifiers.lease(id, holder === 'a' ? 'b' : 'a', 1_001, 2_000), 'lapsed: taken over');
+    });
+
+    /** Reads the event feed from `p` to its end, as a notifier does; returns the seqs and where it stopped. */
+    const drain = async (s: KyselyStore, p: FeedPosition) => {
+      const seqs: number[] = [];
+      for (let i = 0; i < 100; i++) {
+        const batch = await s.events.after(p, 50);
+        if (batch.length === 0) break;
+        seqs.push(...batch.map((e) => e.seq));
+        const last = batch[batch.length - 1]!;
+        p = { tx: last.tx, id: last.cursor };
+      }
+      return { seqs, p };
+    };
+    const event = (seq: number) => [{ epoch: 'feed', seq, time: 1, type: 'feed.test', severity: 'info', message: 'm' }];
+    /** A transaction on `s` that runs `fn`, then holds until `go` is called, then commits. */
+    const held = (
+      s: KyselyStore,
+      fn: (tx: Parameters<Parameters<KyselyStore['transaction']>[0]>[0]) => Promise<void>,
+    ) => {
+      let go!: () => void;
+      let ready!: () => void;
+      const gate = new Promise<void>((r) => {
+        go = r;
+      });
+      const started = new Promise<void>((r) => {
+        ready = r;
+      });
+      const done = s.transaction(async (tx) => {
+        await fn(tx);
+        ready();
+        await gate;
+      });
+      return { started, go, done };
+    };
+
+    test('events committed out of id order: a notifier feed read meanwhile skips none and repeats none', {
+      skip: engine.name === 'sqlite' ? 'one writer at a time: ids become visible in order' : false,
+    }, async () => {
+      const [cid] = await computers(1, 10_000_000);
+      let p = (await drain(b, FEED_START)).p;
+      const delivered: number[] = [];
+
+      // 1. The first transaction takes the lower id; the second takes the next one and commits first.
+      const first = held(a, (tx) => tx.events.insertReported(cid!, event(1), 1).then(() => {}));
+      await first.started;
+      await b.events.insertReported(cid!, event(2), 1);
+      let r = await drain(b, p);
+      delivered.push(...r.seqs);
+      p = r.p;
+      first.go();
+      await first.done;
+      r = await drain(b, p);
+      delivered.push(...r.seqs);
+      p = r.p;
+      assert.deepEqual(delivered.sort(), [1, 2], 'the event whose transaction committed last is not skipped');
+
+      // 2. The transaction that commits first took its transaction id first, and its event
+      //    the higher id, while the other is still running.
+      let lateInserted!: () => void;
+      const lateGate = new Promise<void>((res) => {
+        lateInserted = res;
+      });
+      let earlyHasXid!: () => void;
+      const earlyReady = new Promise<void>((res) => {
+        earlyHasXid = res;
+      });
+      const earlyDone = b.transaction(async (tx) => {
+        await tx.systemSettings.set('feed-test', 'x'); // its transaction id is taken here
+        earlyHasXid();
+        await lateGate;
+        await tx.events.insertReported(cid!, event(4), 1);
+      });
+      await earlyReady;
+      const late = held(a, (tx) => tx.events.insertReported(cid!, event(3), 1).then(() => {}));
+      await late.started;
+      lateInserted();
+      await earlyDone;
+      r = await drain(b, p);
+      delivered.push(...r.seqs);
+      p = r.p;
+      late.go();
+      await late.done;
+      r = await drain(b, p);
+      delivered.push(...r.seqs);
+      assert.deepEqual(
+        delivered.sort((x, y) => x - y),
+        [1, 2, 3, 4],
+        'each once',
+      );
     });
 
     test('a policy change committed on one node is what the other reads next', async () => {

@@ -93,6 +93,8 @@ export interface Database {
     severity: string;
     message: string;
     data: string | null;
+    /** 0019: the inserting transaction on PostgreSQL (feed-position.ts); 0 on SQLite. */
+    tx: Generated<number>;
   };
   operations: {
     id: Generated<number>;
@@ -131,7 +133,14 @@ export interface Database {
     dismissed_at: number | null;
     dismissed_by: string | null;
   };
-  alert_notifications: { id: Generated<number>; alert_id: number; action: string; time: number };
+  alert_notifications: {
+    id: Generated<number>;
+    alert_id: number;
+    action: string;
+    time: number;
+    /** 0019: the inserting transaction on PostgreSQL (feed-position.ts); 0 on SQLite. */
+    tx: Generated<number>;
+  };
   notifiers: {
     id: Generated<number>;
     name: string;
@@ -142,6 +151,9 @@ export interface Database {
     updated_at: number;
     alert_cursor: number;
     event_cursor: number;
+    /** 0019: with alert_cursor, the alert outbox position delivered through (feed-position.ts). */
+    alert_cursor_tx: Generated<number>;
+    event_cursor_tx: Generated<number>;
     delivered_count: Generated<number>;
     last_delivered_at: number | null;
     failures: Generated<number>;

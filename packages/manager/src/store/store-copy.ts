@@ -4,6 +4,13 @@ import type { KyselyStore } from './kysely-store.js';
 import { isPostgresUrl, openKyselyStore, type StoreConnectOptions, sqliteFile } from './open-store.js';
 import { redact } from './postgres/postgres-store.js';
 
+/** The columns that hold a transaction of the engine (store/feed-position.ts), by table. */
+const FEED_TX_COLUMNS: Readonly<Record<string, readonly string[]>> = {
+  events: ['tx'],
+  alert_notifications: ['tx'],
+  notifiers: ['alert_cursor_tx', 'event_cursor_tx'],
+};
+
 /**
  * Every table of the manager, in an order that inserts a row after the rows its foreign keys
  * name, with the column that pages it (null: small enough to read at once) and whether its id
@@ -109,6 +116,11 @@ export async function copyStore(
             for (const r of batch) if (r.parent_id !== null) deferredParents.push({ id: r.id, parent_id: r.parent_id });
             batch = batch.map((r) => ({ ...r, parent_id: null }));
           }
+          // Feed positions (feed-position.ts) name transactions of the source's engine, which
+          // mean nothing on the target: every copied row is final, so it is ordered by id
+          // (tx 0), and so are the notifiers' cursors; new rows on the target follow them.
+          const feedTx = FEED_TX_COLUMNS[t.name];
+          if (feedTx) batch = batch.map((r) => ({ ...r, ...Object.fromEntries(feedTx.map((c) => [c, 0])) }));
           const per = Math.max(1, Math.floor(MAX_PARAMETERS / Object.keys(batch[0]!).length));
           for (let i = 0; i < batch.length; i += per)
             await dst

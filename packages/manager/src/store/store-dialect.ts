@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, RawBuilder } from 'kysely';
 import type { MigrationDialect } from './migrations/migration-dialect.js';
 import type { Database } from './schema.js';
 
@@ -18,6 +18,13 @@ export interface StoreDialect extends MigrationDialect {
    * matches and is simply not returned.
    */
   readonly rowLocking: boolean;
+  /**
+   * Present when ids can become visible out of the order they were taken (concurrent writers:
+   * PostgreSQL): the id of the oldest transaction still running, as the statement sees it. Rows
+   * of older transactions are final; feeds read only those (feed-position.ts). Absent (SQLite):
+   * ids become visible in order.
+   */
+  readonly feedHorizon?: () => RawBuilder<number>;
   /**
    * Rewrites the storage so that deleted and overwritten values leave nothing behind in free
    * pages or a log (after plaintext secrets were sealed in place). Outside any transaction.

@@ -1,4 +1,4 @@
-import type { ColumnDefinitionBuilder, Kysely } from 'kysely';
+import type { ColumnDefinitionBuilder, Kysely, RawBuilder } from 'kysely';
 
 /**
  * What differs between engines in DDL, as capabilities rather than `if (postgres)` branches:
@@ -14,6 +14,12 @@ export interface MigrationDialect {
    * so by itself; a PostgreSQL identity column's sequence does not move.
    */
   syncIdentity(db: MigrationDb, table: string): Promise<void>;
+  /**
+   * Where ids can commit out of the order they were taken (PostgreSQL): the inserting
+   * transaction's id, as a column default, for the feeds' `tx` (store/feed-position.ts). Absent
+   * (SQLite, one writer): feeds are read by id and `tx` stays 0.
+   */
+  readonly transactionIdDefault?: () => RawBuilder<number>;
 }
 
 /**

@@ -13,6 +13,10 @@ export const POSTGRES_DIALECT: StoreDialect = {
   // the sequence past them (syncIdentity).
   idColumn: (c) => c.primaryKey().generatedByDefaultAsIdentity(),
   rowLocking: true,
+  // xid8 has no cast to bigint; through text it is exact (values stay far below 2^53).
+  // pg_current_xact_id() is the top-level transaction's id, also inside a savepoint.
+  transactionIdDefault: () => sql<number>`(pg_current_xact_id()::text::bigint)`,
+  feedHorizon: () => sql<number>`(pg_snapshot_xmin(pg_current_snapshot())::text::bigint)`,
   async syncIdentity(db, table) {
     // setval(…, max, true): the next id is max + 1; on an empty table, 1 (is_called false).
     await sql`select setval(pg_get_serial_sequence(${table}, 'id'), coalesce((select max(id) from ${sql.table(table)}), 0) + 1, false)`.execute(

@@ -2,6 +2,7 @@ import { ALERT_TYPES, type AlertType, isAlertType } from '@palisade/core';
 import type { Kysely, Selectable } from 'kysely';
 import { chunks } from '../chunks.js';
 import { num, numOrNull } from '../column-values.js';
+import { type FeedPosition, feedRowsAfter } from '../feed-position.js';
 import type { Database } from '../schema.js';
 import { Repository } from './repository.js';
 
@@ -51,8 +52,9 @@ export interface OpenAlert {
 }
 
 export interface PendingAlertNotification {
-  /** The outbox row's id: a notifier's cursor. */
+  /** The outbox row's id: with `tx`, its place in the notifiers' feed (feed-position.ts). */
   cursor: number;
+  tx: number;
   action: AlertAction;
   time: number;
   alert: AlertRecord;
@@ -286,19 +288,22 @@ export class AlertRepository extends Repository {
   }
 
   /** Outbox rows after `cursor`, oldest first, with the alert as it is now. */
-  async notificationsAfter(cursor: number, limit: number): Promise<PendingAlertNotification[]> {
+  /** Outbox rows after `p` in the feed, as far as they are final (feed-position.ts), oldest first. */
+  async notificationsAfter(p: FeedPosition, limit: number): Promise<PendingAlertNotification[]> {
     const rows = await this.db
       .selectFrom('alert_notifications as n')
       .innerJoin('alerts', 'alerts.id', 'n.alert_id')
       .leftJoin('computers', 'computers.id', 'alerts.computer_id')
       .selectAll('alerts')
-      .select(['n.id as n_id', 'n.action as n_action', 'n.time as n_time', 'computers.host_name'])
-      .where('n.id', '>', cursor)
+      .select(['n.id as n_id', 'n.tx as n_tx', 'n.action as n_action', 'n.time as n_time', 'computers.host_name'])
+      .where((eb) => feedRowsAfter(eb, 'n', p, this.session.dialect))
+      .orderBy('n.tx')
       .orderBy('n.id')
       .limit(limit)
       .execute();
     return rows.map((r) => ({
       cursor: num(r.n_id),
+      tx: num(r.n_tx),
       action: r.n_action as AlertAction,
       time: num(r.n_time),
       alert: toAlert(r),

@@ -1,5 +1,6 @@
 import type { Selectable } from 'kysely';
 import { num } from '../column-values.js';
+import { type FeedPosition, feedRowsAfter } from '../feed-position.js';
 import type { Database } from '../schema.js';
 import { Repository } from './repository.js';
 
@@ -33,6 +34,8 @@ export interface ReportedEvent {
 export interface PendingEvent {
   /** The event's id: its place in the order events were stored. */
   cursor: number;
+  /** Its transaction (feed-position.ts): with `cursor`, its place in the notifiers' feed. */
+  tx: number;
   computerId: number;
   hostName: string | null;
   epoch: string;
@@ -60,6 +63,7 @@ export interface EventQuery {
 function toPendingEvent(r: Selectable<Database['events']> & { host_name: string | null }): PendingEvent {
   return {
     cursor: num(r.id),
+    tx: num(r.tx),
     computerId: num(r.computer_id),
     hostName: r.host_name,
     epoch: r.epoch,
@@ -144,9 +148,17 @@ export class EventRepository extends Repository {
     return rows.map(toPendingEvent);
   }
 
-  /** Events after `cursor`, oldest first (a notifier's next batch). */
-  async after(cursor: number, limit: number): Promise<PendingEvent[]> {
-    const rows = await this.withHost().where('events.id', '>', cursor).orderBy('events.id').limit(limit).execute();
+  /**
+   * Events after `p` in the feed, as far as they are final (feed-position.ts): a notifier's next
+   * batch. A position moved past them skips none, however their transactions commit.
+   */
+  async after(p: FeedPosition, limit: number): Promise<PendingEvent[]> {
+    const rows = await this.withHost()
+      .where((eb) => feedRowsAfter(eb, 'events', p, this.session.dialect))
+      .orderBy('events.tx')
+      .orderBy('events.id')
+      .limit(limit)
+      .execute();
     return rows.map(toPendingEvent);
   }
 }

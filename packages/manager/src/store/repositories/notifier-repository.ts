@@ -1,6 +1,7 @@
-import type { Selectable } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import type { SealedSecret } from '../../keys/secret-box.js';
 import { num, numOrNull } from '../column-values.js';
+import { type FeedPosition, feedRowsAfter } from '../feed-position.js';
 import type { Database } from '../schema.js';
 import { Repository } from './repository.js';
 
@@ -50,8 +51,10 @@ export interface NotifierRecord {
   enabled: boolean;
   createdAt: number;
   updatedAt: number;
-  alertCursor: number;
-  eventCursor: number;
+  /** Delivered through here in the alert outbox (feed-position.ts). */
+  alertCursor: FeedPosition;
+  /** Delivered through here in the events. */
+  eventCursor: FeedPosition;
   deliveredCount: number;
   lastDeliveredAt: number | null;
   failures: number;
@@ -68,8 +71,8 @@ function toNotifier(r: Selectable<Database['notifiers']>): NotifierRecord {
     enabled: num(r.enabled) === 1,
     createdAt: num(r.created_at),
     updatedAt: num(r.updated_at),
-    alertCursor: num(r.alert_cursor),
-    eventCursor: num(r.event_cursor),
+    alertCursor: { tx: num(r.alert_cursor_tx), id: num(r.alert_cursor) },
+    eventCursor: { tx: num(r.event_cursor_tx), id: num(r.event_cursor) },
     deliveredCount: num(r.delivered_count),
     lastDeliveredAt: numOrNull(r.last_delivered_at),
     failures: num(r.failures),
@@ -96,16 +99,7 @@ export class NotifierRepository extends Repository {
     now: number;
   }): Promise<NotifierRecord | 'name-taken'> {
     return this.session.atomically(async (db) => {
-      const [a, e] = await Promise.all([
-        db
-          .selectFrom('alert_notifications')
-          .select((eb) => eb.fn.max('id').as('m'))
-          .executeTakeFirst(),
-        db
-          .selectFrom('events')
-          .select((eb) => eb.fn.max('id').as('m'))
-          .executeTakeFirst(),
-      ]);
+      const [a, e] = await Promise.all([this.newest(db, 'alert_notifications'), this.newest(db, 'events')]);
       const r = await db
         .insertInto('notifiers')
         .values({
@@ -115,8 +109,10 @@ export class NotifierRepository extends Repository {
           enabled: n.enabled ? 1 : 0,
           created_at: n.now,
           updated_at: n.now,
-          alert_cursor: numOrNull(a?.m) ?? 0,
-          event_cursor: numOrNull(e?.m) ?? 0,
+          alert_cursor: a.id,
+          alert_cursor_tx: a.tx,
+          event_cursor: e.id,
+          event_cursor_tx: e.tx,
           last_delivered_at: null,
           last_error: null,
           last_error_at: null,
@@ -128,6 +124,24 @@ export class NotifierRepository extends Repository {
         .executeTakeFirst();
       return r ? toNotifier(r) : 'name-taken';
     });
+  }
+
+  /**
+   * Where "from now on" starts in a feed: past its newest row; where ids commit out of order,
+   * at the oldest running transaction (rows of running transactions are delivered when they
+   * commit, a few already committed ones too: nothing is missed, little is replayed).
+   */
+  private async newest(db: Kysely<Database>, table: 'alert_notifications' | 'events'): Promise<FeedPosition> {
+    const horizon = this.session.dialect.feedHorizon;
+    if (horizon) {
+      const r = await sql<{ h: number }>`select ${horizon()} as h`.execute(db);
+      return { tx: num(r.rows[0]!.h), id: 0 };
+    }
+    const r = await db
+      .selectFrom(table)
+      .select((eb) => eb.fn.max('id').as('m'))
+      .executeTakeFirst();
+    return { tx: 0, id: numOrNull(r?.m) ?? 0 };
   }
 
   async list(): Promise<NotifierRecord[]> {
@@ -146,13 +160,13 @@ export class NotifierRepository extends Repository {
 
   /** How much waits for a notifier, counted up to `cap` per source (a long outage stays cheap to show). */
   async backlog(n: NotifierRecord, cap = 10_000): Promise<{ alerts: number; events: number; capped: boolean }> {
-    const count = async (table: 'alert_notifications' | 'events', after: number) => {
+    const count = async (table: 'alert_notifications' | 'events', after: FeedPosition) => {
       const r = await this.db
         .selectFrom((eb) =>
           eb
             .selectFrom(table)
             .select('id')
-            .where('id', '>', after)
+            .where((w) => feedRowsAfter(w, table, after, this.session.dialect))
             .limit(cap + 1)
             .as('t'),
         )
@@ -211,23 +225,20 @@ export class NotifierRepository extends Repository {
   async recordDelivery(
     id: number,
     owner: string,
-    d: { alertCursor: number; eventCursor: number; delivered: number; now: number },
+    d: { alertCursor: FeedPosition; eventCursor: FeedPosition; delivered: number; now: number },
   ): Promise<boolean> {
+    // Each position moves only forward, in (tx, id) order; every CASE sees the row as it was.
+    const ahead = (txCol: string, idCol: string, p: FeedPosition) =>
+      sql<boolean>`(${sql.ref(txCol)} < ${p.tx} or (${sql.ref(txCol)} = ${p.tx} and ${sql.ref(idCol)} < ${p.id}))`;
+    const forward = (txCol: string, idCol: string, p: FeedPosition, take: 'tx' | 'id') =>
+      sql<number>`case when ${ahead(txCol, idCol, p)} then ${p[take]} else ${sql.ref(take === 'tx' ? txCol : idCol)} end`;
     const r = await this.db
       .updateTable('notifiers')
       .set((eb) => ({
-        alert_cursor: eb
-          .case()
-          .when('alert_cursor', '<', d.alertCursor)
-          .then(d.alertCursor)
-          .else(eb.ref('alert_cursor'))
-          .end(),
-        event_cursor: eb
-          .case()
-          .when('event_cursor', '<', d.eventCursor)
-          .then(d.eventCursor)
-          .else(eb.ref('event_cursor'))
-          .end(),
+        alert_cursor: forward('alert_cursor_tx', 'alert_cursor', d.alertCursor, 'id'),
+        alert_cursor_tx: forward('alert_cursor_tx', 'alert_cursor', d.alertCursor, 'tx'),
+        event_cursor: forward('event_cursor_tx', 'event_cursor', d.eventCursor, 'id'),
+        event_cursor_tx: forward('event_cursor_tx', 'event_cursor', d.eventCursor, 'tx'),
         delivered_count: eb('delivered_count', '+', d.delivered),
         last_delivered_at: d.now,
         failures: 0,

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { num, numOrNull } from '../column-values.js';
+import type { FeedPosition } from '../feed-position.js';
 import { Repository } from './repository.js';
 
 /** What one pruning statement removed: rows, and how many of them a notifier had not delivered yet. */
@@ -7,9 +8,6 @@ export interface PruneBatch {
   deleted: number;
   undelivered: number;
 }
-
-/** The outbox sources a notifier's cursor stands in. */
-type CursorColumn = 'alert_cursor' | 'event_cursor';
 
 /**
  * Retention's statements: each removes at most `batch` rows, oldest first, in one statement of
@@ -22,15 +20,39 @@ export class RetentionRepository extends Repository {
   /**
    * The highest id every notifier taking `source` has delivered through (rows after it wait for
    * one); Infinity when no notifier takes it. Disabled notifiers count: enabled again, they go
-   * on from their cursor.
+   * on from their cursor. Where feeds are read in (transaction, id) order (feed-position.ts), a
+   * row with a lower id than a cursor may still be ahead of it: the bound stops below the
+   * lowest id of the rows still ahead.
    */
   async deliveredThrough(source: 'alerts' | 'events'): Promise<number> {
-    const column: CursorColumn = source === 'alerts' ? 'alert_cursor' : 'event_cursor';
-    const rows = await this.db.selectFrom('notifiers').select(['config', column]).execute();
+    const table = source === 'alerts' ? 'alert_notifications' : 'events';
+    const rows = await this.db
+      .selectFrom('notifiers')
+      .select(['config', 'alert_cursor', 'alert_cursor_tx', 'event_cursor', 'event_cursor_tx'])
+      .execute();
     let min = Number.POSITIVE_INFINITY;
     for (const r of rows) {
       const sources = (JSON.parse(r.config) as { sources?: string[] }).sources ?? [];
-      if (sources.includes(source)) min = Math.min(min, num((r as Record<CursorColumn, number>)[column]));
+      if (!sources.includes(source)) continue;
+      const at: FeedPosition =
+        source === 'alerts'
+          ? { tx: num(r.alert_cursor_tx), id: num(r.alert_cursor) }
+          : { tx: num(r.event_cursor_tx), id: num(r.event_cursor) };
+      min = Math.min(min, at.id);
+      if (this.session.dialect.feedHorizon) {
+        const ahead = await this.db
+          .selectFrom(table)
+          .select((eb) => eb.fn.min('id').as('m'))
+          .where((eb) =>
+            eb.or([
+              eb(sql.ref(`${table}.tx`), '>', at.tx),
+              eb.and([eb(sql.ref(`${table}.tx`), '=', at.tx), eb(sql.ref(`${table}.id`), '>', at.id)]),
+            ]),
+          )
+          .executeTakeFirst();
+        const first = numOrNull(ahead?.m);
+        if (first !== null) min = Math.min(min, first - 1);
+      }
     }
     return min;
   }
