@@ -474,6 +474,7 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
       logger,
       monitor: monitoring.heartbeats,
       observeStore: (seconds) => metrics.storeSeconds.observe(seconds),
+      onDial: (reason, outcome) => metrics.dials.inc({ reason, outcome }),
       eventRate: { ...DEFAULT_EVENT_RATE, ...o.eventRate },
       onEventsDeferred: (count) => metrics.eventsDeferred.inc(count),
       ...(o.dialer ? { options: o.dialer } : {}),

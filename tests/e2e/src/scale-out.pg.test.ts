@@ -4,8 +4,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { activate, heartbeat, StateDir } from '@palisade/agent';
+import { activate, heartbeat, type RunningAgent, runAgent, StateDir } from '@palisade/agent';
 import { PostgresTestServer, postgresSkipReason } from '@palisade/manager/testing';
+import pino from 'pino';
 import { MANAGER_BIN, runCli, startManagerProcess } from './cli.js';
 import { httpsJson } from './harness.js';
 import { acceptsTcp, freePort, sleep, waitFor } from './polling.js';
@@ -110,6 +111,8 @@ describe('two manager nodes on one PostgreSQL behind HAProxy', { skip: skip ?? f
   };
 
   const agents: StateDir[] = [];
+  const running: RunningAgent[] = [];
+  const logger = pino({ level: process.env.PALISADE_TEST_LOG ?? 'silent' });
   const newAgent = async (host: string) => {
     const s = new StateDir(join(root, `agent-${host}`));
     await activate(s, { managerUrl: `dsm://localhost:${lbPort}/`, token, caFingerprint: fingerprint, hostName: host });
@@ -176,6 +179,7 @@ describe('two manager nodes on one PostgreSQL behind HAProxy', { skip: skip ?? f
   });
 
   after(async () => {
+    await Promise.allSettled(running.map((a) => a.stop('test over')));
     if (haproxy && haproxy.exitCode === null) {
       const gone = new Promise((r) => haproxy!.once('exit', r));
       haproxy.kill('SIGTERM');
@@ -221,6 +225,68 @@ describe('two manager nodes on one PostgreSQL behind HAProxy', { skip: skip ?? f
     // Until the spool is empty: applying the configuration logs an event the next report carries.
     await heartbeatUntilDone(s);
     assert.equal(state(), wanted);
+  });
+
+  test('dial work done once: every Manager Initiated computer is called on schedule, by one node per due time', async () => {
+    // Running agents that listen; a policy that has the manager call them.
+    const policy = await api<{ ID: number }>('a', 'POST', '/api/policies', {
+      name: 'Dialled',
+      parentID: 1,
+      policySettings: { platformSettingAgentCommunicationsDirection: { value: 'Manager Initiated' } },
+    });
+    assert.equal(policy.status, 200, JSON.stringify(policy.body));
+    const ids: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const s = await newAgent(`dialled-${i}`);
+      ids.push((await heartbeatUntilDone(s)).computerId);
+      const moved = await api('a', 'POST', `/api/computers/${ids[i]}`, { policyID: policy.body.ID });
+      assert.equal(moved.status, 200, JSON.stringify(moved.body));
+      running.push(
+        runAgent(s, logger, { listener: { bindAddress: '127.0.0.1', port: 0 }, finalHeartbeatTimeoutMs: 2_000 }),
+      );
+    }
+    type Communication = { mode: string; lastDial: { okAt: number | null } };
+    // Each has applied Manager Initiated and been called by a node since.
+    await waitFor(
+      'every computer called on its schedule',
+      async () => {
+        for (const id of ids) {
+          const c = (await api<Communication>('b', 'GET', `/api/computers/${id}/communication`)).body;
+          if (c.mode !== 'scheduled' || c.lastDial.okAt === null) return false;
+        }
+        return true;
+      },
+      60_000,
+    );
+    // Calls each node made (palisade_dials_total, every reason and outcome), over a window.
+    const dials = async (node: 'a' | 'b') => {
+      const text = (await api<string>(node, 'GET', '/metrics')).body;
+      return [...text.matchAll(/^palisade_dials_total\{[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    };
+    const before = { a: await dials('a'), b: await dials('b') };
+    const started = Date.now();
+    // Until four calls per computer were made, whichever node made them.
+    const ROUNDS = 4;
+    const after = await waitFor(
+      `${ROUNDS} calls per computer`,
+      async () => {
+        const now = { a: await dials('a'), b: await dials('b') };
+        return now.a - before.a + now.b - before.b >= ROUNDS * ids.length ? now : false;
+      },
+      60_000,
+    );
+    const tookS = (Date.now() - started) / 1000;
+    const made = { a: after.a - before.a, b: after.b - before.b };
+    // One call per computer per interval (2 s, ±10 % jitter, counted from the end of the last
+    // one): in tookS at most tookS / 1.8 + 1 each. Two nodes both calling a due computer would
+    // make the calls twice as fast and fail this.
+    const most = ids.length * (Math.floor(tookS / (INTERVAL * 0.9)) + 1);
+    assert.ok(
+      made.a + made.b <= most,
+      `${made.a + made.b} calls to ${ids.length} computers in ${tookS.toFixed(1)} s: more than one per due time (${JSON.stringify(made)}; at most ${most})`,
+    );
+    assert.ok(made.a > 0 && made.b > 0, `both nodes take dial work: ${JSON.stringify(made)}`);
+    await Promise.allSettled(running.splice(0).map((a) => a.stop('test over')));
   });
 
   test('one offline alert for a computer both nodes sweep', async () => {

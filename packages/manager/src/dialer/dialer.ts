@@ -37,6 +37,11 @@ export interface DialerDeps {
   now?: () => number;
   /** The manager TLS policy in force, read at each dial (dialer-tls.ts). Default `modern`. */
   tlsPolicy?: () => TlsPolicyName;
+  /**
+   * Told of every dial this node made, once it ended: why it was made (`schedule`, or an
+   * action's reason) and whether the agent answered (`ok`, else its failure). Metrics.
+   */
+  onDial?: (reason: string, outcome: 'ok' | string) => void;
 }
 
 /**
@@ -233,6 +238,7 @@ export class Dialer {
       operations: outcome.operations.length,
       ms: t - outcome.startedAt,
     };
+    this.deps.onDial?.(reason, outcome.ok ? 'ok' : (outcome.failure ?? 'failed'));
     if (outcome.ok) this.deps.logger.info(log, 'dialed agent');
     else this.deps.logger.warn({ ...log, failure: outcome.failure }, `could not reach agent: ${outcome.error}`);
     return outcome;

@@ -38,6 +38,8 @@ export interface ManagerCommunicationDeps {
   onEventsDeferred?: (count: number) => void;
   /** The manager TLS policy in force (the agent endpoint's, live), which the dialer's TLS follows. Default `modern`. */
   tlsPolicy?: () => TlsPolicyName;
+  /** Told of every dial this node made (metrics; see DialerDeps.onDial). */
+  onDial?: (reason: string, outcome: string) => void;
 }
 
 /** Builds the ingest path and the dialer over one store (startManager wires them to both ports). */
@@ -61,6 +63,7 @@ export async function createManagerCommunication(d: ManagerCommunicationDeps): P
     logger: d.logger.child({ component: 'dialer' }),
     ...(d.options ? { options: d.options } : {}),
     ...(d.tlsPolicy ? { tlsPolicy: d.tlsPolicy } : {}),
+    ...(d.onDial ? { onDial: d.onDial } : {}),
   });
   return {
     ingest,

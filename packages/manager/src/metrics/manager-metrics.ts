@@ -50,6 +50,8 @@ export class ManagerMetrics {
   readonly ingestSeconds: Histogram<'transport'>;
   /** Time of the heartbeat's store transaction (commit included). */
   readonly storeSeconds: Histogram;
+  /** Agents' listeners this node called, by why (`schedule`, an action) and outcome (`ok` or the failure). */
+  readonly dials: Counter<'reason' | 'outcome'>;
 
   constructor(sources: MetricsSources = {}) {
     const registers = [this.registry];
@@ -113,6 +115,12 @@ export class ManagerMetrics {
       name: 'palisade_heartbeat_store_seconds',
       help: "Time of a heartbeat's store transaction, commit included",
       buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.dials = new Counter({
+      name: 'palisade_dials_total',
+      help: "Agents' listeners this node called (Manager Initiated, Bidirectional), by reason and outcome",
+      labelNames: ['reason', 'outcome'],
       registers,
     });
     const servers = new Map<string, NetServer>();
