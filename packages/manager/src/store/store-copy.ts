@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { KyselyStore } from './kysely-store.js';
 import { isPostgresUrl, openKyselyStore, type StoreConnectOptions, sqliteFile } from './open-store.js';
 import { redact } from './postgres/postgres-store.js';
@@ -159,6 +159,11 @@ export async function copyStore(
     if (n !== expected.get(t.name)) wrong.push(`${t.name}: ${expected.get(t.name)} in the source, ${n} copied`);
   }
   if (wrong.length > 0) throw new Error(`the copy does not match the source: ${wrong.join('; ')}`);
+  // The planner's statistics for what was just bulk-loaded: without them PostgreSQL plans the
+  // first heartbeats against tables it believes empty until autovacuum analyzes them (its
+  // threshold counts inserted rows, so it comes, but a minute or more later). SQLite's
+  // ANALYZE likewise. Both engines spell it the same.
+  await sql`analyze`.execute(to.db);
   return { tables };
 }
 
