@@ -150,7 +150,11 @@ export const retentionRepositoryContract = (engine: StoreEngine) =>
         'the notifier has delivered none of the outbox',
       );
       assert.equal(await s.retention.pruneAlerts(bounds), 0, 'their notifications still wait');
-      await s.db.updateTable('notifiers').set({ alert_cursor: 1_000_000 }).execute();
+      // Delivered through everything: a position past every transaction and id (feed-position.ts).
+      await s.db
+        .updateTable('notifiers')
+        .set({ alert_cursor: 1_000_000, alert_cursor_tx: 2 ** 50 })
+        .execute();
       const outbox = await drain(() => s.retention.pruneOutboxSource('alerts', { ...bounds, before: NOW - 20 * DAY }));
       assert.equal(outbox.deleted, 5, '3 raised, 1 dismissed, 1 cleared 40 days ago');
       assert.equal(await s.retention.pruneAlerts(bounds), 1);

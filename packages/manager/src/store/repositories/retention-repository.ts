@@ -38,21 +38,23 @@ export class RetentionRepository extends Repository {
         source === 'alerts'
           ? { tx: num(r.alert_cursor_tx), id: num(r.alert_cursor) }
           : { tx: num(r.event_cursor_tx), id: num(r.event_cursor) };
-      min = Math.min(min, at.id);
-      if (this.session.dialect.feedHorizon) {
-        const ahead = await this.db
-          .selectFrom(table)
-          .select((eb) => eb.fn.min('id').as('m'))
-          .where((eb) =>
-            eb.or([
-              eb(sql.ref(`${table}.tx`), '>', at.tx),
-              eb.and([eb(sql.ref(`${table}.tx`), '=', at.tx), eb(sql.ref(`${table}.id`), '>', at.id)]),
-            ]),
-          )
-          .executeTakeFirst();
-        const first = numOrNull(ahead?.m);
-        if (first !== null) min = Math.min(min, first - 1);
+      if (!this.session.dialect.feedHorizon) {
+        min = Math.min(min, at.id);
+        continue;
       }
+      // (tx, id) order: what is delivered is every row up to the first one still ahead.
+      const ahead = await this.db
+        .selectFrom(table)
+        .select((eb) => eb.fn.min('id').as('m'))
+        .where((eb) =>
+          eb.or([
+            eb(sql.ref(`${table}.tx`), '>', at.tx),
+            eb.and([eb(sql.ref(`${table}.tx`), '=', at.tx), eb(sql.ref(`${table}.id`), '>', at.id)]),
+          ]),
+        )
+        .executeTakeFirst();
+      const first = numOrNull(ahead?.m);
+      if (first !== null) min = Math.min(min, first - 1);
     }
     return min;
   }
