@@ -47,6 +47,10 @@ Usage:
       Take the installed agent off this host: stop the service, remove the nftables table, the
       unit, ${AGENT_INSTALL.root}, ${AGENT_INSTALL.binLink} and the state (--keep-state keeps
       ${AGENT_INSTALL.stateDir}: the host identity and activation). Run as root.
+  palisade-agent upgrade-watch [--state-dir DIR]
+      Internal: run by the agent during an upgrade from the manager, from the old version's
+      executable; restarts the service on the new version and rolls back if it does not
+      heartbeat within PALISADE_AGENT_UPGRADE_CONFIRM_SECONDS (default 120).
   palisade-agent --help | --version
 
 LISTENER OPTIONS (activate, start; labs and tests — kept in STATE-DIR/listener.json for later runs):
@@ -399,6 +403,14 @@ async function run(argv: string[], out: Out): Promise<number> {
       await uninstall({ keepState: values['keep-state'] === true, say: (l) => out.stdout(`${l}\n`) });
       out.stdout('The Palisade agent is uninstalled.\n');
       return 0;
+    }
+    case 'upgrade-watch': {
+      // Started by the agent itself during an upgrade (upgrade.ts), from the old version's executable.
+      const { values } = options('upgrade-watch', args, {});
+      const state = stateOf(values);
+      const { watchUpgrade } = await import('./upgrade.js');
+      const outcome = await watchUpgrade(state, (l) => out.stdout(`${new Date().toISOString()} upgrade-watch: ${l}\n`));
+      return outcome === 'rolled-back' ? 1 : 0;
     }
     default:
       throw new UsageError(`unknown command "${cmd}" (see --help)`);

@@ -9,6 +9,7 @@ import { heartbeat } from './heartbeat.js';
 import { isManagerBusy } from './manager-client.js';
 import { reactivateWithoutToken } from './reactivation.js';
 import type { StateDir } from './state-dir.js';
+import { settleUpgrade, startUpgrade } from './upgrade.js';
 
 export interface RunningAgent {
   /** Resolves when the loop has stopped (and, after `stop`, once the stop notice went out or timed out). */
@@ -116,6 +117,8 @@ export function runAgent(state: StateDir, logger: Logger, o: RunAgentOptions = {
       };
     });
   const loop = async () => {
+    // A rollback the watcher recorded is reported by the version it went back to.
+    settleUpgrade(state, logger, false);
     await communication.start();
     while (!stopping && deactivation === null) {
       let delay: number;
@@ -127,6 +130,12 @@ export function runAgent(state: StateDir, logger: Logger, o: RunAgentOptions = {
       try {
         const r = await heartbeat(state, hb);
         failures = 0;
+        // Upgrades (upgrade.ts): this version confirms the one that installed it; an order starts one.
+        settleUpgrade(state, logger, true);
+        if (r.upgrade)
+          await startUpgrade(state, r.upgrade, { logger }).catch((e: Error) =>
+            logger.error({ upgradeId: r.upgrade?.id }, `agent upgrade could not start: ${e.message}`),
+          );
         logger.info(
           {
             computerId: r.computerId,

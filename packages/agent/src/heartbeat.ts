@@ -6,6 +6,7 @@ import {
   MAX_EVENTS_PER_HEARTBEAT,
   PROTOCOL_VERSION,
   ResultsReply,
+  type UpgradeOrder,
 } from '@palisade/protocol';
 import type { TSchema } from '@sinclair/typebox';
 import { AgentError } from './agent-error.js';
@@ -35,6 +36,8 @@ export interface HeartbeatOutcome {
   heartbeatIntervalSeconds: number;
   /** Exchanges it took (more than one when the spool held more than one heartbeat carries). */
   exchanges: number;
+  /** An upgrade the manager asked for (upgrade.ts acts on it). */
+  upgrade?: UpgradeOrder;
 }
 
 export interface HeartbeatOptions {
@@ -145,6 +148,7 @@ export async function heartbeat(state: StateDir, o: HeartbeatOptions = {}): Prom
         // Kept before anything else: the next exchange must present it.
         if (reply.continuity) state.saveContinuity(reply.continuity);
         outcome.exchanges += 1;
+        if (reply.upgrade) outcome.upgrade = reply.upgrade;
         outcome.tlsProtocol = r.tlsProtocol;
         outcome.tlsCipher = r.tlsCipher;
         outcome.tlsResumed = r.tlsResumed;

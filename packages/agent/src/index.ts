@@ -26,4 +26,13 @@ export {
 export { formatManagerUrl, type ManagerAddress, parseManagerUrl } from './manager-url.js';
 export { type Reactivated, reactivateWithoutToken } from './reactivation.js';
 export { buildReport } from './report-builder.js';
-export { StateDir } from './state-dir.js';
+export { restartService, startService, stopService } from './service-control.js';
+export { StateDir, type UpgradeRecord } from './state-dir.js';
+export {
+  currentVersionDir,
+  installPackage,
+  installRootOf,
+  startUpgrade,
+  switchCurrent,
+  watchUpgrade,
+} from './upgrade.js';

@@ -1,5 +1,6 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
+import { createWriteStream, rmSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { isIP } from 'node:net';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
@@ -233,6 +234,81 @@ export class ManagerConnection {
       req.end(payload);
     });
   }
+}
+
+/**
+ * Downloads `path` from the manager into `dest` (0600) over `conn`'s identity, hashing it on the
+ * way: an agent package for an upgrade. A refusal is MANAGER_REFUSED with the manager's code; a
+ * body longer than `maxBytes` is cut off (MANAGER_REPLY_INVALID) and nothing is left at `dest`.
+ */
+export function downloadFromManager(
+  manager: ManagerAddress,
+  identity: TlsIdentity,
+  path: string,
+  dest: string,
+  maxBytes: number,
+): Promise<{ sha256: string; size: number }> {
+  const agent = new Agent({
+    ca: identity.ca,
+    key: identity.key,
+    cert: identity.cert,
+    ...(isIP(manager.host) ? {} : { servername: manager.host }),
+    minVersion: 'TLSv1.2',
+  });
+  return new Promise<{ sha256: string; size: number }>((resolvePromise, reject) => {
+    const fail = (e: Error) => {
+      rmSync(dest, { force: true });
+      reject(e);
+    };
+    const req = request(
+      { host: manager.host, port: manager.port, method: 'GET', path, agent, timeout: TIMEOUT_MS },
+      (res) => {
+        const status = res.statusCode ?? 0;
+        if (status >= 400) {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            let err: { code: string; message: string } | undefined;
+            try {
+              const parsed: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+              err = matchesSchema(ErrorBody, parsed) ? parsed.error : undefined;
+            } catch {
+              /* not JSON: the status says it */
+            }
+            reject(
+              new AgentError('MANAGER_REFUSED', err ? `${err.code}: ${err.message}` : `HTTP ${status}`, {
+                managerCode: err?.code,
+              }),
+            );
+          });
+          return;
+        }
+        const hash = createHash('sha256');
+        const out = createWriteStream(dest, { mode: 0o600 });
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > maxBytes) {
+            res.destroy();
+            out.destroy();
+            fail(new AgentError('MANAGER_REPLY_INVALID', `${path}: longer than ${maxBytes} bytes`));
+            return;
+          }
+          hash.update(c);
+          out.write(c);
+        });
+        res.on('error', (e) => fail(connectionError(manager, e)));
+        res.on('end', () => {
+          if (size > maxBytes) return;
+          out.end(() => resolvePromise({ sha256: hash.digest('hex'), size }));
+        });
+        out.on('error', fail);
+      },
+    );
+    req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
+    req.on('error', (e: NodeJS.ErrnoException) => fail(connectionError(manager, e)));
+    req.end();
+  }).finally(() => agent.destroy());
 }
 
 /** Why `reply` is not a `schema` reply this agent can use (in this protocol version), or null. */

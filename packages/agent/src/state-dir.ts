@@ -28,6 +28,29 @@ export interface Activation {
   activatedAt: number;
 }
 
+/**
+ * An upgrade under way (docs/deployment.md "Upgrades"): written before `current` is switched,
+ * confirmed by the new version once it heartbeats, or given its outcome by the watcher that
+ * rolled it back; the version that runs afterwards reports it and removes the file.
+ */
+export interface UpgradeRecord {
+  id: number;
+  from: string;
+  to: string;
+  /** The version folder `current` pointed at before the switch: where a rollback goes back to. */
+  fromDir: string;
+  /** The install folder (`/opt/palisade-agent`): `versions/<v>/`, `current`. */
+  root: string;
+  switchedAt: number;
+  /** How long the new version has to heartbeat, ms. */
+  confirmWithinMs: number;
+  /** Set by the new version after its first heartbeat. */
+  confirmedAt?: number;
+  /** Set when it ended otherwise: `rolled-back` (with the reason). */
+  outcome?: 'rolled-back';
+  reason?: string;
+}
+
 /** The configuration the agent has applied, with its fingerprint. */
 export interface AppliedConfiguration {
   fingerprint: string;
@@ -349,6 +372,19 @@ export class StateDir {
 
   saveContinuity(token: string): void {
     writeFileAtomic(this.path('continuity'), `${token}\n`, 0o600);
+  }
+
+  /** The upgrade under way or just ended (upgrade.ts); null when none. */
+  upgrade(): UpgradeRecord | null {
+    return this.readJson<UpgradeRecord>('upgrade.json');
+  }
+
+  saveUpgrade(u: UpgradeRecord): void {
+    this.writeJson('upgrade.json', u, 0o600);
+  }
+
+  clearUpgrade(): void {
+    rmSync(this.path('upgrade.json'), { force: true });
   }
 
   spool(): EventSpool {

@@ -1,24 +1,34 @@
+import { randomBytes } from 'node:crypto';
 import {
   clockOffsetMs,
+  continuityOf,
   DEFAULT_EVENT_RATE,
   type EventBucket,
   type EventRate,
+  heartbeatContinuity,
   jitteredDelayMs,
   offlineDeadline,
   takeEvents,
 } from '@palisade/core';
 import {
+  AGENT_PACKAGE_FILE,
+  AGENT_PATHS,
+  AGENT_UPGRADE_EVENT,
   type AgentEvent,
   type CommunicationState,
   type HeartbeatReply,
   type HeartbeatReport,
   type OperationResults,
   PROTOCOL_VERSION,
+  UPGRADE_OUTCOMES,
+  type UpgradeOrder,
+  type UpgradeOutcome,
 } from '@palisade/protocol';
 import type { Logger } from 'pino';
 import { PalisadeError } from './errors.js';
 import { duplicateComputerAlert } from './monitor/alert-rules.js';
 import type { HeartbeatMonitor } from './monitor/heartbeat-monitor.js';
+import { hashSecret } from './secrets.js';
 import type { ConfigurationService, EffectiveConfiguration } from './services/configuration-service.js';
 import { GroupCommit } from './store/group-commit.js';
 import type {
@@ -178,11 +188,9 @@ export class HeartbeatIngest {
     report: HeartbeatReport,
     transport: ExchangeTransport,
   ): Promise<IngestedReport> {
-    const { configurations } = this.deps;
     this.checkProtocol(report.protocolVersion);
     const t = this.now();
     const offset = clockOffsetMs(report.agent.clockTime, t, transport.roundTripMs ?? report.agent.lastRoundTripMs);
-    const previousOffset = computer.clockOffsetMs;
     const txStart = performance.now();
     // Acknowledged: this report's admitted events (its computer's event rate may defer the rest),
     // every one now stored (or recognised as stored). Not the
@@ -191,71 +199,22 @@ export class HeartbeatIngest {
     // from its spool that it has not sent yet.
     const events = this.admitEvents(computer, report.events, t);
     const acknowledged = events.reduce((m, e) => Math.max(m, e.seq), 0);
-    const out = await this.unit(async (tx) => {
-      const eventsStored = await tx.events.insertReported(computer.id, events, t);
-      const current = await tx.computers.recordHeartbeat({
-        computerId: computer.id,
-        now: t,
-        offlineDeadline: offlineDeadline(t, this.deps.heartbeatIntervalSeconds),
-        agentVersion: report.agent.version,
-        platform: report.agent.platform,
-        hostName: report.agent.hostName,
-        lastIp: transport.remoteIp,
-        clockOffsetMs: offset,
-        clockOffsetChangeMs: previousOffset === null ? null : offset - previousOffset,
-        uptimeSeconds: report.agent.uptimeSeconds,
-        agentUptimeSeconds: report.agent.agentUptimeSeconds ?? null,
-        drivers: report.drivers,
-        counters: report.counters,
-        appliedFingerprint: report.configurationFingerprint,
-        tlsProtocol: transport.tlsProtocol,
-        tlsCipherSuite: transport.tlsCipherSuite,
-        tlsCertificateType: transport.tlsCertificateType ?? null,
-        highestEventSeq: acknowledged,
-      });
-      const effective = await configurations.forComputer(current, tx);
-      if (current.expectedFingerprint !== effective.fingerprint)
-        await tx.computers.setExpectedFingerprint([computer.id], effective.fingerprint);
-      const configurationCurrent = report.configurationFingerprint === effective.fingerprint;
-      const changes =
-        (await this.deps.monitor?.onHeartbeat(tx, {
-          computer: current,
-          previousClockOffsetMs: previousOffset,
-          events,
-          drivers: report.drivers,
-          settings: effective.settings,
-          configurationCurrent,
-          clockOffsetMs: offset,
-          eventsDeferred: report.events.length - events.length,
-          eventRate: this.eventRate,
-          now: t,
-        })) ?? [];
-      await this.noteContact(tx, computer.id, effective, report.communication, t);
-      const operations: HeartbeatReply['operations'] = [];
-      if (!configurationCurrent) {
-        const op = await tx.operations.ensureConfiguration(
-          computer.id,
-          effective.fingerprint,
-          effective.configuration,
-          t,
-        );
-        await tx.operations.markSent([op.id], t);
-        operations.push({
-          id: op.id,
-          type: 'applyConfiguration',
-          fingerprint: op.fingerprint,
-          configuration: op.payload,
-        });
-      }
-      return {
-        eventsStored,
-        eventsAckedThrough: acknowledged,
-        effective,
-        changes,
-        operations,
-        policyId: current.policyId,
-      };
-    });
+    let out: Awaited<ReturnType<HeartbeatIngest['storeReport']>>;
+    try {
+      out = await this.unit((tx) => this.storeReport(tx, computer, report, transport, events, t, offset, acknowledged));
+    } catch (e) {
+      if (!(e instanceof CloneDetected)) throw e;
+      // The report was not stored (its unit rolled back); the alert is, on its own.
+      await this.cloneDetected(computer, { remoteIp: transport.remoteIp, hostName: report.agent.hostName });
+      this.deps.logger.warn(
+        { computerId: computer.id, remoteIp: transport.remoteIp },
+        'a cloned host heartbeated (stale continuity token): refused',
+      );
+      throw new PalisadeError(
+        'AGENT_CLONED',
+        `this host is a live copy of computer ${computer.id}'s host (its continuity token is stale); it may ask to become a computer of its own (POST ${AGENT_PATHS.reactivate}, platformSettingAgentInitiatedActivationReactivateClonedEnabled)`,
+      );
+    }
     this.deps.observeStore?.((performance.now() - txStart) / 1000);
     this.deps.monitor?.published(computer.id, out.changes, events.length > 0);
     return {
@@ -269,9 +228,97 @@ export class HeartbeatIngest {
         heartbeatIntervalSeconds: this.deps.heartbeatIntervalSeconds,
         policyId: out.policyId,
         policyName: out.effective.policyName,
+        ...(out.continuity ? { continuity: out.continuity } : {}),
+        ...(out.upgrade ? { upgrade: out.upgrade } : {}),
       },
       operationIds: out.operations.map((o) => o.id),
       effective: out.effective,
+    };
+  }
+
+  /** One report's unit of work (see {@link ingestReport}). */
+  private async storeReport(
+    tx: StoreTransaction,
+    computer: ComputerRecord,
+    report: HeartbeatReport,
+    transport: ExchangeTransport,
+    events: AgentEvent[],
+    t: number,
+    offset: number,
+    acknowledged: number,
+  ) {
+    const { configurations } = this.deps;
+    const previousOffset = computer.clockOffsetMs;
+    // First, so that a clone's report stores nothing: the continuity token (docs/deployment.md
+    // "Cloned hosts"), checked and rotated with the report, in its commit.
+    const continuity =
+      transport.initiatedBy === 'agent' ? await nextContinuity(tx, computer.id, report.continuity) : undefined;
+    const eventsStored = await tx.events.insertReported(computer.id, events, t);
+    const current = await tx.computers.recordHeartbeat({
+      computerId: computer.id,
+      now: t,
+      offlineDeadline: offlineDeadline(t, this.deps.heartbeatIntervalSeconds),
+      agentVersion: report.agent.version,
+      platform: report.agent.platform,
+      hostName: report.agent.hostName,
+      lastIp: transport.remoteIp,
+      clockOffsetMs: offset,
+      clockOffsetChangeMs: previousOffset === null ? null : offset - previousOffset,
+      uptimeSeconds: report.agent.uptimeSeconds,
+      agentUptimeSeconds: report.agent.agentUptimeSeconds ?? null,
+      drivers: report.drivers,
+      counters: report.counters,
+      appliedFingerprint: report.configurationFingerprint,
+      tlsProtocol: transport.tlsProtocol,
+      tlsCipherSuite: transport.tlsCipherSuite,
+      tlsCertificateType: transport.tlsCertificateType ?? null,
+      highestEventSeq: acknowledged,
+    });
+    const effective = await configurations.forComputer(current, tx);
+    if (current.expectedFingerprint !== effective.fingerprint)
+      await tx.computers.setExpectedFingerprint([computer.id], effective.fingerprint);
+    const configurationCurrent = report.configurationFingerprint === effective.fingerprint;
+    const changes =
+      (await this.deps.monitor?.onHeartbeat(tx, {
+        computer: current,
+        previousClockOffsetMs: previousOffset,
+        events,
+        drivers: report.drivers,
+        settings: effective.settings,
+        configurationCurrent,
+        clockOffsetMs: offset,
+        eventsDeferred: report.events.length - events.length,
+        eventRate: this.eventRate,
+        now: t,
+      })) ?? [];
+    await this.noteContact(tx, computer.id, effective, report.communication, t);
+    // Upgrades go with replies to the agent's own heartbeats (docs/deployment.md "Upgrades").
+    const upgrade = transport.initiatedBy === 'agent' ? await upgradeStep(tx, computer.id, report, t) : undefined;
+    const operations: HeartbeatReply['operations'] = [];
+    if (!configurationCurrent) {
+      const op = await tx.operations.ensureConfiguration(
+        computer.id,
+        effective.fingerprint,
+        effective.configuration,
+        t,
+      );
+      await tx.operations.markSent([op.id], t);
+      operations.push({
+        id: op.id,
+        type: 'applyConfiguration',
+        fingerprint: op.fingerprint,
+        configuration: op.payload,
+      });
+    }
+    return {
+      eventsStored,
+      eventsAckedThrough: acknowledged,
+      effective,
+      changes,
+      operations,
+      policyId: current.policyId,
+      upgrade,
+      continuity,
     };
   }
 
@@ -441,4 +488,76 @@ export class HeartbeatIngest {
       this.deps.logger.error({ err: e, computerId }, message);
     }
   }
+}
+
+/**
+ * An upgrade's share of a heartbeat: the outcome the agent reports (`AGENT_UPGRADE_EVENT`) or,
+ * failing that, the new version heartbeating, completes a sent upgrade; a pending one is handed
+ * out (and marked sent). Returns the order to put in the reply.
+ */
+async function upgradeStep(
+  tx: StoreTransaction,
+  computerId: number,
+  report: HeartbeatReport,
+  t: number,
+): Promise<UpgradeOrder | undefined> {
+  const open = await tx.computers.openUpgrade(computerId);
+  if (!open) return undefined;
+  const told = report.events.find((e) => e.type === AGENT_UPGRADE_EVENT && e.data?.upgradeId === open.id);
+  const outcome = told?.data?.outcome;
+  if (typeof outcome === 'string' && (UPGRADE_OUTCOMES as readonly string[]).includes(outcome)) {
+    const reason = told?.data?.reason;
+    await tx.computers.completeUpgrade(
+      open.id,
+      outcome as UpgradeOutcome,
+      typeof reason === 'string' ? reason.slice(0, 1024) : null,
+      t,
+    );
+    return undefined;
+  }
+  if (open.status === 'sent') {
+    if (report.agent.version === open.toVersion) await tx.computers.completeUpgrade(open.id, 'succeeded', null, t);
+    return undefined;
+  }
+  await tx.computers.markUpgradeSent(open.id, t);
+  return {
+    id: open.id,
+    version: open.toVersion,
+    packages: open.packages.map((p) => ({
+      file: p.file,
+      architecture: AGENT_PACKAGE_FILE.exec(p.file)?.[3] ?? 'unknown',
+      sha256: p.sha256,
+    })),
+  };
+}
+
+/** Thrown inside a report's unit when its continuity token is stale: the unit rolls back. */
+class CloneDetected extends Error {}
+
+/**
+ * The continuity check of an agent-initiated heartbeat (docs/deployment.md "Cloned hosts"): the
+ * token presented must be the one handed out last, or the one before (the reply that carried the
+ * last may have been lost); then a new one is handed out. Anything older is a second live copy
+ * of the host (CloneDetected). Returns the token for the reply; undefined when none is handed
+ * out (no host identity, or an agent that sends none). The rotation is a compare-and-set: another
+ * node's exchange that rotated first makes this one look again.
+ */
+async function nextContinuity(
+  tx: StoreTransaction,
+  computerId: number,
+  presentedToken: string | undefined,
+): Promise<string | undefined> {
+  const presented = presentedToken === undefined ? null : hashSecret(presentedToken);
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const id = await tx.computers.identityOf(computerId);
+    if (!id) return undefined;
+    const c = continuityOf(presented, id.continuityCurrent, id.continuityPrevious);
+    const step = heartbeatContinuity(c);
+    if (step.action === 'keep') return undefined;
+    if (step.action === 'cloned') throw new CloneDetected();
+    const next = randomBytes(32).toString('base64url');
+    const previous = step.keepPrevious ? id.continuityPrevious : c === 'current' ? id.continuityCurrent : null;
+    if (await tx.computers.rotateContinuity(computerId, id.continuityCurrent, hashSecret(next), previous)) return next;
+  }
+  throw new PalisadeError('MANAGER_BUSY', 'the continuity token kept changing under this heartbeat; try again');
 }

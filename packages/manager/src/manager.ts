@@ -486,8 +486,10 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
       logger,
       tellAgent: (c) => communication!.dialer.notifyDeactivated(c),
     });
+    const agentPackages = new AgentPackages(o.agentPackagesDir ?? join(o.dataDir, 'agent-packages'));
     const agentEndpoint = createAgentEndpoint({
       lifecycle,
+      packages: agentPackages,
       metrics,
       ...(o.agentQueues ? { queues: o.agentQueues } : {}),
       ingest: communication.ingest,
@@ -517,7 +519,6 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
     const agentGuard = new ConnectionGuard(`agent endpoint (${o.heartbeatPort ?? 4120})`, limits.agent, logger);
     agentGuard.install(agentEndpoint.server);
     agentTls = endpointTls;
-    const agentPackages = new AgentPackages(o.agentPackagesDir ?? join(o.dataDir, 'agent-packages'));
     const listening: { api: number; heartbeat: number } = {
       api: o.apiPort ?? 4119,
       heartbeat: o.heartbeatPort ?? 4120,

@@ -190,6 +190,35 @@ export type Operation = ApplyConfigurationOperation;
 export const MAX_HEARTBEAT_INTERVAL_SECONDS = 86_400;
 
 /**
+ * An agent upgrade the manager asks for (docs/deployment.md "Upgrades"): the version, and its
+ * package for each architecture with the SHA-256 the agent checks before installing anything.
+ * The agent downloads it from `AGENT_PATHS.packages` and reports the outcome with an
+ * `AGENT_UPGRADE_EVENT`.
+ */
+export const UpgradeOrder = Type.Object({
+  id: Type.Integer({ minimum: 1 }),
+  version: ShortString(64),
+  packages: Type.Array(
+    Type.Object({
+      file: ShortString(),
+      architecture: ShortString(16),
+      sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+    }),
+    { minItems: 1, maxItems: 8 },
+  ),
+});
+export type UpgradeOrder = Static<typeof UpgradeOrder>;
+
+/**
+ * The event that says how an upgrade ended, `data: { upgradeId, outcome, from, to, reason? }`:
+ * sent by the new version once it heartbeats (`succeeded`), or by the old one after a rollback
+ * (`rolled-back`) or a failure before the switch (`failed`).
+ */
+export const AGENT_UPGRADE_EVENT = 'agent.upgrade';
+export const UPGRADE_OUTCOMES = ['succeeded', 'failed', 'rolled-back'] as const;
+export type UpgradeOutcome = (typeof UPGRADE_OUTCOMES)[number];
+
+/**
  * Replies (this one, `ResultsReply`, `ActivationReply`) are validated by the agent as requests
  * are by the manager, with one difference: unknown members are allowed, so a newer manager may
  * add some without breaking older agents.
@@ -219,6 +248,8 @@ export const HeartbeatReply = Type.Object({
   policyName: Type.Optional(ShortString()),
   /** The next continuity token, to present at the next exchange (absent: keep the one held). */
   continuity: Type.Optional(HostSecret),
+  /** An upgrade to install (agent-initiated heartbeats only). */
+  upgrade: Type.Optional(UpgradeOrder),
 });
 export type HeartbeatReply = Static<typeof HeartbeatReply>;
 

@@ -1,9 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import type { TLSSocket } from 'node:tls';
-import { continuityOf, decideActivation, heartbeatContinuity, type KnownComputer } from '@palisade/core';
+import { continuityOf, decideActivation, type KnownComputer } from '@palisade/core';
 import {
   type ActivationReply,
   ActivationRequest,
+  AGENT_PACKAGE_FILE,
   AGENT_PATHS,
   AgentDeactivation,
   type DeactivationReply,
@@ -15,6 +17,7 @@ import {
   PROTOCOL_VERSION,
   ReactivationRequest,
 } from '@palisade/protocol';
+import { Type } from '@sinclair/typebox';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { PalisadeError } from '../errors.js';
@@ -26,6 +29,7 @@ import type { ManagerMetrics } from '../metrics/manager-metrics.js';
 import { type CertificateAuthority, CsrError, normalizeSerial } from '../pki/certificate-authority.js';
 import { hashSecret } from '../secrets.js';
 import { agentActivationSettingsOf } from '../services/agent-activation-settings.js';
+import type { AgentPackages } from '../services/agent-packages.js';
 import { ComputerLifecycleService } from '../services/computer-lifecycle.js';
 import type { ConfigurationService } from '../services/configuration-service.js';
 import { BASE_POLICY_NAME } from '../store/repositories/policy-repository.js';
@@ -57,6 +61,8 @@ export interface AgentEndpointDeps {
   metrics?: ManagerMetrics | undefined;
   /** Deactivation when the agent leaves (reset, uninstall); default one over the store. */
   lifecycle?: ComputerLifecycleService;
+  /** The agent packages this node serves: upgrades download theirs over the agent's mutual TLS. */
+  packages?: AgentPackages | undefined;
   /** Test hook only (PALISADE_TEST_HOLD_HEARTBEAT_REPLY_MS): hold each heartbeat reply this long after its commit. */
   holdReplyMs?: number;
   now?: () => number;
@@ -422,7 +428,6 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
       );
     const computer = req.computer!;
     const socket = req.raw.socket as TLSSocket;
-    const continuity = await nextContinuity(computer, report, req.ip ?? null);
     const cipher = socket.getCipher();
     const { reply, operationIds } = await ingest.ingestReport(computer, report, {
       initiatedBy: 'agent',
@@ -445,47 +450,7 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
       );
       await new Promise((r) => setTimeout(r, deps.holdReplyMs));
     }
-    return { ...reply, exchangeId: exchange.id, ...(continuity ? { continuity } : {}) };
-  };
-
-  /**
-   * The continuity check of an agent-initiated heartbeat (docs/deployment.md "Cloned hosts"):
-   * the token presented must be the one handed out last, or the one before (the reply that
-   * carried the last may have been lost). Then a new one is handed out. Anything older is a
-   * second live copy of the host: the heartbeat is refused `AGENT_CLONED` and the alert raised.
-   * Returns the token for the reply; undefined when none is handed out (no host identity, or an
-   * agent that sends none).
-   */
-  const nextContinuity = async (
-    computer: ComputerRecord,
-    report: HeartbeatReport,
-    remoteIp: string | null,
-  ): Promise<string | undefined> => {
-    const presented = report.continuity === undefined ? null : hashSecret(report.continuity);
-    // Two copies heartbeating at once race on the compare-and-set: the loser looks again.
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const id = await deps.store.computers.identityOf(computer.id);
-      if (!id) return undefined;
-      const c = continuityOf(presented, id.continuityCurrent, id.continuityPrevious);
-      const step = heartbeatContinuity(c);
-      if (step.action === 'keep') return undefined;
-      if (step.action === 'cloned') {
-        await ingest.cloneDetected(computer, { remoteIp, hostName: report.agent.hostName });
-        deps.logger.warn(
-          { computerId: computer.id, remoteIp },
-          'a cloned host heartbeated (stale continuity token): refused',
-        );
-        throw new PalisadeError(
-          'AGENT_CLONED',
-          `this host is a live copy of computer ${computer.id}'s host (its continuity token is stale); it may ask to become a computer of its own (${AGENT_PATHS.reactivate}, platformSettingAgentInitiatedActivationReactivateClonedEnabled)`,
-        );
-      }
-      const next = randomBytes(32).toString('base64url');
-      const previous = step.keepPrevious ? id.continuityPrevious : c === 'current' ? id.continuityCurrent : null;
-      if (await deps.store.computers.rotateContinuity(computer.id, id.continuityCurrent, hashSecret(next), previous))
-        return next;
-    }
-    throw new PalisadeError('MANAGER_BUSY', 'the continuity token kept changing under this heartbeat; try again');
+    return { ...reply, exchangeId: exchange.id };
   };
 
   app.post<{ Body: OperationResults }>(
@@ -502,6 +467,31 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
       return { accepted, ignored };
     },
   );
+
+  // An upgrade's package (docs/deployment.md "Upgrades"), to an activated agent only.
+  const packages = deps.packages;
+  if (packages)
+    app.get<{ Params: { file: string } }>(
+      `${AGENT_PATHS.packages}/:file`,
+      {
+        schema: {
+          params: Type.Object(
+            { file: Type.String({ pattern: AGENT_PACKAGE_FILE.source }) },
+            { additionalProperties: false },
+          ),
+        },
+        onRequest: authenticateAgent,
+      },
+      async (req, reply) => {
+        const p = await packages.find({ fileName: req.params.file });
+        if (!p) throw new PalisadeError('AGENT_PACKAGE_NOT_FOUND', req.params.file);
+        return reply
+          .type('application/gzip')
+          .header('content-length', String(p.size))
+          .header('x-checksum-sha256', p.sha256)
+          .send(createReadStream(packages.path(p)));
+      },
+    );
 
   // The agent is leaving (palisade-agent reset, uninstall): its computer shows Deactivated.
   app.post<{ Body: AgentDeactivation }>(

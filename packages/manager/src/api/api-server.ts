@@ -6,6 +6,7 @@ import { type PortLimits, serverTimeouts } from '../http/connection-guard.js';
 import { installErrorHandling } from '../http/error-handling.js';
 import { commonFastifyOptions } from '../http/fastify-options.js';
 import type { SecretBox } from '../keys/secret-box.js';
+import { AgentUpgradeService } from '../services/agent-upgrades.js';
 import { ApiKeyService } from '../services/api-key-service.js';
 import type { ComputerActionsService } from '../services/computer-actions.js';
 import { ComputerLifecycleService } from '../services/computer-lifecycle.js';
@@ -18,6 +19,7 @@ import type { TlsPolicyService } from '../services/tls-policy-service.js';
 import type { Store } from '../store/store.js';
 import { actionsRoutes } from './actions-routes.js';
 import { administratorRoutes } from './administrator-routes.js';
+import { agentUpgradeRoutes } from './agent-upgrade-routes.js';
 import { apiKeyRoutes } from './api-key-routes.js';
 import { auditRoutes } from './audit-routes.js';
 import { installApiKeyAuth } from './auth.js';
@@ -169,6 +171,7 @@ export function createApiServer(deps: ApiServerDeps): FastifyInstance {
         async (_req, reply) => reply.type(metrics.contentType).send(await metrics.text()),
       );
     if (deps.deployment) deploymentRoutes(api, { ...deps.deployment, store: deps.store, now });
+    if (deps.deployment) agentUpgradeRoutes(api, new AgentUpgradeService(deps.store, deps.deployment.packages, now));
   });
   return app;
 }

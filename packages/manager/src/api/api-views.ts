@@ -3,6 +3,7 @@ import type { Static } from '@sinclair/typebox';
 
 import type { ActionResult, CommunicationView } from './actions-routes.js';
 import type { AdministratorView } from './administrator-routes.js';
+import type { AgentUpgradeList, ComputerUpgradeResult, PolicyUpgradeResult } from './agent-upgrade-routes.js';
 import type { AlertList, AlertView } from './alerts-routes.js';
 import type { ApiKeyView, ApiKeyWithSecretView } from './api-key-routes.js';
 import type { AuditEventView, AuditList } from './audit-routes.js';
@@ -33,6 +34,9 @@ export interface ApiViews {
   Administrator: Static<typeof AdministratorView>;
   AgentDeploymentScript: Static<typeof AgentDeploymentScriptView>;
   AgentPackage: Static<typeof AgentPackageView>;
+  AgentUpgradeList: Static<typeof AgentUpgradeList>;
+  ComputerUpgradeResult: Static<typeof ComputerUpgradeResult>;
+  PolicyUpgradeResult: Static<typeof PolicyUpgradeResult>;
 
   Alert: Static<typeof AlertView>;
   ApiKey: Static<typeof ApiKeyView>;

@@ -38,6 +38,8 @@ export type AuditAction =
   /** Computer actions as requested (Check Status: `newValue` how it is delivered; Send Policy: fingerprints). */
   | 'computer.checkstatus'
   | 'computer.sendpolicy'
+  /** An agent upgrade requested (`setting` `agentVersion`: the version it ran → the one asked for). */
+  | 'computer.upgradeagent'
   /** VM power state reported through the vmstate API (`setting` `vmState`). */
   | 'computer.vmstate'
   /** Console users (targetType `user`): sign-in and its failures (`newValue` the reason), sign-out, and changes by the CLI, the API or the user. */

@@ -81,6 +81,41 @@ export interface NewComputer {
   lastIp?: string | null | undefined;
 }
 
+/** An upgradeAgent request and how it ended (docs/deployment.md "Upgrades"). */
+export interface AgentUpgradeRecord {
+  id: number;
+  computerId: number;
+  fromVersion: string;
+  toVersion: string;
+  /** The version's package per architecture, with the SHA-256 the agent must find. */
+  packages: Array<{ file: string; sha256: string }>;
+  /** pending → sent → succeeded | failed | rolled-back; superseded when a newer request replaced it. */
+  status: 'pending' | 'sent' | 'succeeded' | 'failed' | 'rolled-back' | 'superseded';
+  reason: string | null;
+  requestedBy: string;
+  createdAt: number;
+  sentAt: number | null;
+  completedAt: number | null;
+}
+
+function toUpgrade(r: Selectable<Database['agent_upgrades']>): AgentUpgradeRecord {
+  const files = r.package_file.split(' ');
+  const hashes = r.sha256.split(' ');
+  return {
+    id: num(r.id),
+    computerId: num(r.computer_id),
+    fromVersion: r.from_version,
+    toVersion: r.to_version,
+    packages: files.map((file, i) => ({ file, sha256: hashes[i] ?? '' })),
+    status: r.status as AgentUpgradeRecord['status'],
+    reason: r.reason,
+    requestedBy: r.requested_by,
+    createdAt: num(r.created_at),
+    sentAt: numOrNull(r.sent_at),
+    completedAt: numOrNull(r.completed_at),
+  };
+}
+
 /** A computer's host identity and its continuity tokens, all SHA-256 (hex). */
 export interface ComputerIdentity {
   hostIdentity: string;
@@ -378,6 +413,97 @@ export class ComputerRepository extends Repository {
       .set({ clone_detected_at: now })
       .where('computer_id', '=', computerId)
       .execute();
+  }
+
+  /**
+   * Records an upgradeAgent request (docs/deployment.md "Upgrades"): one not finished yet for the
+   * computer (pending, or sent and not heard of) is superseded by it. `packages`: the version's
+   * package per architecture, with the SHA-256 taken now — what the agent will be told to check.
+   */
+  requestUpgrade(u: {
+    computerId: number;
+    fromVersion: string;
+    toVersion: string;
+    packages: ReadonlyArray<{ file: string; sha256: string }>;
+    requestedBy: string;
+    now: number;
+  }): Promise<AgentUpgradeRecord> {
+    return this.session.atomically(async (db) => {
+      await db
+        .updateTable('agent_upgrades')
+        .set({ status: 'superseded', completed_at: u.now })
+        .where('computer_id', '=', u.computerId)
+        .where('status', 'in', ['pending', 'sent'])
+        .execute();
+      const row = await db
+        .insertInto('agent_upgrades')
+        .values({
+          computer_id: u.computerId,
+          from_version: u.fromVersion,
+          to_version: u.toVersion,
+          // Space-separated, in the same order: file names cannot hold a space.
+          package_file: u.packages.map((p) => p.file).join(' '),
+          sha256: u.packages.map((p) => p.sha256).join(' '),
+          status: 'pending',
+          reason: null,
+          requested_by: u.requestedBy,
+          created_at: u.now,
+          sent_at: null,
+          completed_at: null,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return toUpgrade(row);
+    });
+  }
+
+  /** The computer's upgrade not finished yet (pending or sent), if any. */
+  async openUpgrade(computerId: number): Promise<AgentUpgradeRecord | null> {
+    const r = await this.db
+      .selectFrom('agent_upgrades')
+      .selectAll()
+      .where('computer_id', '=', computerId)
+      .where('status', 'in', ['pending', 'sent'])
+      .orderBy('id', 'desc')
+      .executeTakeFirst();
+    return r ? toUpgrade(r) : null;
+  }
+
+  async markUpgradeSent(id: number, now: number): Promise<void> {
+    await this.db
+      .updateTable('agent_upgrades')
+      .set({ status: 'sent', sent_at: now })
+      .where('id', '=', id)
+      .where('status', '=', 'pending')
+      .execute();
+  }
+
+  /** Records how an upgrade not finished yet ended; false when it had finished (or been superseded). */
+  async completeUpgrade(
+    id: number,
+    status: 'succeeded' | 'failed' | 'rolled-back',
+    reason: string | null,
+    now: number,
+  ): Promise<boolean> {
+    const r = await this.db
+      .updateTable('agent_upgrades')
+      .set({ status, reason, completed_at: now })
+      .where('id', '=', id)
+      .where('status', 'in', ['pending', 'sent'])
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  /** A computer's upgrades, newest first. */
+  async upgradesOf(computerId: number, limit = 20): Promise<AgentUpgradeRecord[]> {
+    const rows = await this.db
+      .selectFrom('agent_upgrades')
+      .selectAll()
+      .where('computer_id', '=', computerId)
+      .orderBy('id', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.map(toUpgrade);
   }
 
   /** The computer a host identity (its SHA-256, hex) names; the newest when several do. */

@@ -1,0 +1,106 @@
+import { compareSemver } from '@palisade/core';
+import type { AgentPackagePlatform } from '@palisade/protocol';
+import { PalisadeError } from '../errors.js';
+import type { AgentUpgradeRecord } from '../store/repositories/computer-repository.js';
+import type { ComputerRecord, Store } from '../store/store.js';
+import type { AgentPackage, AgentPackages } from './agent-packages.js';
+
+/** What an upgradeAgent request came to for one computer. */
+export interface UpgradeRequested {
+  computer: ComputerRecord;
+  /** `queued`: it goes with the agent's next heartbeat; `current`: the agent runs that version already. */
+  status: 'queued' | 'current';
+  upgrade: AgentUpgradeRecord | null;
+  version: string;
+}
+
+/** The package platform of a computer's `platform` (Node's `process.platform`), or null. */
+function packagePlatform(platform: string): AgentPackagePlatform | null {
+  return platform === 'linux' ? 'linux' : platform === 'darwin' ? 'macos' : null;
+}
+
+/**
+ * The upgradeAgent action (docs/deployment.md "Upgrades"): for one computer or every computer of
+ * a policy, the version asked for (default: the newest package the manager holds for the
+ * platform) is recorded with its packages' SHA-256, audited, and handed to the agent with its
+ * next heartbeat; the agent installs it beside the running one, switches and restarts, and
+ * rolls back if the new version does not heartbeat in time. The outcome lands on the record.
+ */
+export class AgentUpgradeService {
+  private readonly now: () => number;
+
+  constructor(
+    private readonly store: Store,
+    private readonly packages: AgentPackages,
+    now?: () => number,
+  ) {
+    this.now = now ?? Date.now;
+  }
+
+  /** The packages of `version` (default the newest) for a platform; AGENT_PACKAGE_NOT_FOUND when there are none. */
+  private async packagesFor(platform: string, version: string | undefined): Promise<AgentPackage[]> {
+    const p = packagePlatform(platform);
+    const all = p === null ? [] : (await this.packages.list()).filter((x) => x.platform === p);
+    const target = version ?? all.map((x) => x.version).sort((a, b) => compareSemver(b, a))[0];
+    const chosen = all.filter((x) => x.version === target);
+    if (chosen.length === 0)
+      throw new PalisadeError(
+        'AGENT_PACKAGE_NOT_FOUND',
+        `no ${p ?? platform} package${version ? ` of version ${version}` : ''} in the manager's agent-packages folder (npm run package:agent)`,
+      );
+    return chosen;
+  }
+
+  private async requestOne(computer: ComputerRecord, version: string | undefined, actor: string) {
+    const chosen = await this.packagesFor(computer.platform, version);
+    const to = chosen[0]!.version;
+    if (computer.agentVersion === to)
+      return { computer, status: 'current', upgrade: null, version: to } satisfies UpgradeRequested;
+    const t = this.now();
+    const upgrade = await this.store.transaction(async (tx) => {
+      const u = await tx.computers.requestUpgrade({
+        computerId: computer.id,
+        fromVersion: computer.agentVersion,
+        toVersion: to,
+        packages: chosen.map((p) => ({ file: p.fileName, sha256: p.sha256 })),
+        requestedBy: actor,
+        now: t,
+      });
+      await tx.audit.insert([
+        {
+          time: t,
+          actor,
+          action: 'computer.upgradeagent',
+          targetType: 'computer',
+          targetId: computer.id,
+          setting: 'agentVersion',
+          oldValue: computer.agentVersion,
+          newValue: to,
+        },
+      ]);
+      return u;
+    });
+    return { computer, status: 'queued', upgrade, version: to } satisfies UpgradeRequested;
+  }
+
+  async forComputer(id: number, version: string | undefined, actor: string): Promise<UpgradeRequested> {
+    const c = await this.store.computers.get(id);
+    if (!c) throw new PalisadeError('COMPUTER_NOT_FOUND', String(id));
+    if (c.state !== 'active') throw new PalisadeError('COMPUTER_DEACTIVATED');
+    return this.requestOne(c, version, actor);
+  }
+
+  /** Every active computer the policy is assigned to (directly), each as `forComputer`. */
+  async forPolicy(policyId: number, version: string | undefined, actor: string): Promise<UpgradeRequested[]> {
+    if (!(await this.store.policies.get(policyId))) throw new PalisadeError('POLICY_NOT_FOUND', String(policyId));
+    const computers = (await this.store.computers.listByPolicy([policyId])).filter((c) => c.state === 'active');
+    const out: UpgradeRequested[] = [];
+    for (const c of computers) out.push(await this.requestOne(c, version, actor));
+    return out;
+  }
+
+  async history(id: number): Promise<AgentUpgradeRecord[]> {
+    if (!(await this.store.computers.get(id))) throw new PalisadeError('COMPUTER_NOT_FOUND', String(id));
+    return this.store.computers.upgradesOf(id);
+  }
+}
