@@ -6,7 +6,7 @@ import { useForm } from 'react-hook-form';
 import { z } from 'zod';
 import { post } from '../api';
 import { showApiError } from './form-errors';
-import { Field, Notice } from './ui';
+import { Notice, PasswordField } from './ui';
 
 export const MIN_PASSWORD = 12;
 
@@ -70,42 +70,24 @@ export function ChangePasswordDialog() {
             At least {MIN_PASSWORD} characters. Your other sessions are signed out; this one stays.
           </Dialog.Description>
           <form onSubmit={form.handleSubmit((v) => change.mutate(v))} noValidate>
-            <Field label="Current password" error={errors.currentPassword?.message}>
-              {(id, d) => (
-                <input
-                  id={id}
-                  type="password"
-                  autoComplete="current-password"
-                  className="input"
-                  aria-describedby={d}
-                  {...form.register('currentPassword')}
-                />
-              )}
-            </Field>
-            <Field label="New password" error={errors.newPassword?.message}>
-              {(id, d) => (
-                <input
-                  id={id}
-                  type="password"
-                  autoComplete="new-password"
-                  className="input"
-                  aria-describedby={d}
-                  {...form.register('newPassword')}
-                />
-              )}
-            </Field>
-            <Field label="New password again" error={errors.confirm?.message}>
-              {(id, d) => (
-                <input
-                  id={id}
-                  type="password"
-                  autoComplete="new-password"
-                  className="input"
-                  aria-describedby={d}
-                  {...form.register('confirm')}
-                />
-              )}
-            </Field>
+            <PasswordField
+              label="Current password"
+              error={errors.currentPassword?.message}
+              autoComplete="current-password"
+              registration={form.register('currentPassword')}
+            />
+            <PasswordField
+              label="New password"
+              error={errors.newPassword?.message}
+              autoComplete="new-password"
+              registration={form.register('newPassword')}
+            />
+            <PasswordField
+              label="New password again"
+              error={errors.confirm?.message}
+              autoComplete="new-password"
+              registration={form.register('confirm')}
+            />
             {errors.root?.message ? <Notice tone="error">{errors.root.message}</Notice> : null}
             {done ? <Notice tone="ok">Password changed.</Notice> : null}
             <div className="dialog-actions">

@@ -1,5 +1,6 @@
 import { AlertDialog } from 'radix-ui';
 import { type ReactNode, useId, useState } from 'react';
+import type { UseFormRegisterReturn } from 'react-hook-form';
 import { ApiError } from '../api';
 
 export function PageHeader(props: { title: string; subtitle?: ReactNode; actions?: ReactNode }) {
@@ -58,6 +59,34 @@ export function Field(props: {
         </p>
       ) : null}
     </div>
+  );
+}
+
+/**
+ * A password input in a {@link Field}. `autoComplete` tells password managers whether it asks for the
+ * current password or sets a new one (WHATWG HTML, "autofill detail tokens").
+ */
+export function PasswordField(props: {
+  label: string;
+  help?: ReactNode;
+  error?: string | undefined;
+  autoComplete: 'current-password' | 'new-password';
+  registration: UseFormRegisterReturn;
+}) {
+  return (
+    <Field label={props.label} help={props.help} error={props.error}>
+      {(id, d) => (
+        <input
+          id={id}
+          type="password"
+          className="input"
+          autoComplete={props.autoComplete}
+          aria-describedby={d}
+          aria-invalid={props.error ? 'true' : undefined}
+          {...props.registration}
+        />
+      )}
+    </Field>
   );
 }
 

@@ -3,7 +3,7 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useForm } from 'react-hook-form';
 import { z } from 'zod';
 import { post, type SessionInfo } from '../api';
-import { ErrorBox, Field } from '../components/ui';
+import { ErrorBox, Field, PasswordField } from '../components/ui';
 
 const schema = z.object({
   userName: z.string().trim().min(1, 'Enter your user name'),
@@ -39,19 +39,12 @@ export function SignIn() {
             />
           )}
         </Field>
-        <Field label="Password" error={errors.password?.message}>
-          {(id, d) => (
-            <input
-              id={id}
-              type="password"
-              className="input"
-              autoComplete="current-password"
-              aria-describedby={d}
-              aria-invalid={errors.password ? 'true' : undefined}
-              {...form.register('password')}
-            />
-          )}
-        </Field>
+        <PasswordField
+          label="Password"
+          error={errors.password?.message}
+          autoComplete="current-password"
+          registration={form.register('password')}
+        />
         <ErrorBox error={signIn.error} />
         <button type="submit" className="btn btn-primary btn-block" disabled={signIn.isPending}>
           {signIn.isPending ? 'Signing in…' : 'Sign in'}

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { type Administrator, get, post } from '../api';
 import { MIN_PASSWORD } from '../components/change-password';
 import { showApiError } from '../components/form-errors';
-import { ConfirmButton, ErrorBox, Field, Notice } from '../components/ui';
+import { ConfirmButton, ErrorBox, Field, Notice, PasswordField } from '../components/ui';
 import { dateTime } from '../format';
 import { useSession } from '../session';
 
@@ -211,30 +211,19 @@ function NewUserForm() {
         </Field>
       </div>
       <div className="field-row">
-        <Field label="Password" error={errors.password?.message} help={`At least ${MIN_PASSWORD} characters.`}>
-          {(id, d) => (
-            <input
-              id={id}
-              type="password"
-              autoComplete="new-password"
-              className="input"
-              aria-describedby={d}
-              {...form.register('password')}
-            />
-          )}
-        </Field>
-        <Field label="Password again" error={errors.confirm?.message}>
-          {(id, d) => (
-            <input
-              id={id}
-              type="password"
-              autoComplete="new-password"
-              className="input"
-              aria-describedby={d}
-              {...form.register('confirm')}
-            />
-          )}
-        </Field>
+        <PasswordField
+          label="Password"
+          error={errors.password?.message}
+          help={`At least ${MIN_PASSWORD} characters.`}
+          autoComplete="new-password"
+          registration={form.register('password')}
+        />
+        <PasswordField
+          label="Password again"
+          error={errors.confirm?.message}
+          autoComplete="new-password"
+          registration={form.register('confirm')}
+        />
       </div>
       {errors.root?.message ? <Notice tone="error">{errors.root.message}</Notice> : null}
       {made ? <Notice tone="ok">{made}</Notice> : null}
@@ -284,18 +273,12 @@ function ResetPassword({ user }: { user: Administrator }) {
             The user is signed out everywhere and signs in again with this password.
           </Dialog.Description>
           <form onSubmit={form.handleSubmit((v) => reset.mutate(v))} noValidate>
-            <Field label="New password" error={form.formState.errors.password?.message}>
-              {(id, d) => (
-                <input
-                  id={id}
-                  type="password"
-                  autoComplete="new-password"
-                  className="input"
-                  aria-describedby={d}
-                  {...form.register('password')}
-                />
-              )}
-            </Field>
+            <PasswordField
+              label="New password"
+              error={form.formState.errors.password?.message}
+              autoComplete="new-password"
+              registration={form.register('password')}
+            />
             {form.formState.errors.root?.message ? (
               <Notice tone="error">{form.formState.errors.root.message}</Notice>
             ) : null}
