@@ -31,7 +31,16 @@ test('an agent whose listed manager refuses goes on to the next address, in orde
   state.spool().append({ type: 'failover.test', severity: 'info', message: 'through the second address' });
   const out = await heartbeat(state);
   assert.equal(out.eventsSent, 1);
-  assert.equal(state.spool().size, 0, 'acknowledged by the live node');
+  // The spool may hold a new event of its own: the manager replaces the edited configuration and
+  // the agent records applying it. What counts is that the live node acknowledged this one.
+  assert.deepEqual(
+    state
+      .spool()
+      .pending(100)
+      .filter((e) => e.type === 'failover.test'),
+    [],
+    'acknowledged by the live node',
+  );
   const stored = await m.manager.store.events.listForComputer(out.computerId);
   assert.equal(stored.filter((e) => e.type === 'failover.test').length, 1);
 });
