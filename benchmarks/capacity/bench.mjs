@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
+  activateFleet,
   cpuTicks,
   hasStrace,
   hz,
@@ -46,7 +47,7 @@ try {
     fsyncLog: join(dir, 'fsyncs.txt'),
     ...(values['cpu-prof'] ? { cpuProf: values['cpu-prof'] } : {}),
   });
-  const { fingerprint, endpoint, pid: managerPid, fsyncs } = m;
+  const { pid: managerPid, fsyncs } = m;
   const token = unlimitedToken(join(dir, 'data'));
   console.log(
     `capacity: manager pid ${managerPid}, ${AGENTS} ${values['key-type']} agents, ${SECONDS} s per phase, 2 sim processes × ${values.concurrency} in flight`,
@@ -55,24 +56,12 @@ try {
   const rss0 = rssMb(managerPid);
   const fleetDir = join(dir, 'fleet');
   const a0 = cpuTicks(managerPid);
-  const act = await sim([
-    'activate',
-    endpoint,
-    '--token',
-    token,
-    '--ca-fingerprint',
-    fingerprint,
-    '--count',
-    String(AGENTS),
-    '--dir',
-    fleetDir,
-    '--processes',
-    '2',
-    '--concurrency',
-    '8',
-    '--key-type',
-    values['key-type'],
-  ]);
+  const act = await activateFleet(m, token, {
+    count: AGENTS,
+    dir: fleetDir,
+    concurrency: 8,
+    extra: ['--key-type', values['key-type']],
+  });
   const actCpuMs = ((cpuTicks(managerPid) - a0) * 1000) / hz / Math.max(1, act.ok);
   console.log(
     `  activation: ${act.ok} in ${act.seconds} s = ${act.perSecond}/s (p50 ${act.latencyMs.p50} ms, p99 ${act.latencyMs.p99} ms); manager ${actCpuMs.toFixed(2)} CPU ms per activation (${(1000 / actCpuMs).toFixed(0)}/s per core)${Object.keys(act.errors).length ? ` errors ${JSON.stringify(act.errors)}` : ''}`,

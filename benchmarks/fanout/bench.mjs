@@ -17,10 +17,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
+  activateFleet,
   api,
   cpuTicks,
   hz,
-  sim,
   simListen,
   startMeasuredManager,
   stopAll,
@@ -72,26 +72,12 @@ try {
 
   const fleet = join(dir, 'fleet');
   const a0 = cpuTicks(m.pid);
-  const act = await sim([
-    'activate',
-    m.endpoint,
-    '--token',
-    token,
-    '--ca-fingerprint',
-    m.fingerprint,
-    '--count',
-    String(AGENTS),
-    '--dir',
-    fleet,
-    '--processes',
-    String(Math.min(PROCESSES, 2)),
-    '--concurrency',
-    '16',
-    '--listen-port',
-    PORT,
-    '--timeout',
-    '1200',
-  ]);
+  const act = await activateFleet(m, token, {
+    count: AGENTS,
+    dir: fleet,
+    processes: Math.min(PROCESSES, 2),
+    extra: ['--listen-port', PORT, '--timeout', '1200'],
+  });
   const actCpuMs = ((cpuTicks(m.pid) - a0) * 1000) / hz / Math.max(1, act.ok);
   console.log(
     `  activation: ${act.ok} in ${act.seconds} s = ${act.perSecond}/s; manager ${actCpuMs.toFixed(2)} CPU ms per activation (${(1000 / actCpuMs).toFixed(0)}/s per core)`,

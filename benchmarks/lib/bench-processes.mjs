@@ -207,6 +207,31 @@ export function sim(args) {
 }
 
 /**
+ * Activates `count` simulated agents into `dir` with `palisade-sim activate` against the manager `m`
+ * (from startManager / startMeasuredManager) and resolves with its JSON result. `extra` adds sim
+ * options such as `--listen-port`, `--key-type` or `--timeout`.
+ */
+export function activateFleet(m, token, { count, dir, processes = 2, concurrency = 16, extra = [] }) {
+  return sim([
+    'activate',
+    m.endpoint,
+    '--token',
+    token,
+    '--ca-fingerprint',
+    m.fingerprint,
+    '--count',
+    String(count),
+    '--dir',
+    dir,
+    '--processes',
+    String(processes),
+    '--concurrency',
+    String(concurrency),
+    ...extra,
+  ]);
+}
+
+/**
  * Runs `palisade-sim listen` with `--json`: `ready` resolves when it says every listener is open
  * (its "N agents listening" line), `result` with its JSON at the end.
  */

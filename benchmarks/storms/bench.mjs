@@ -15,7 +15,16 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { root, rssMb, sim, startManager, stop, stopAll, unlimitedToken } from '../lib/bench-processes.mjs';
+import {
+  activateFleet,
+  root,
+  rssMb,
+  sim,
+  startManager,
+  stop,
+  stopAll,
+  unlimitedToken,
+} from '../lib/bench-processes.mjs';
 
 const { values } = parseArgs({
   options: { agents: { type: 'string', default: '2000' }, 'memory-computers': { type: 'string', default: '100000' } },
@@ -51,24 +60,12 @@ try {
   console.log(`storms: manager pid ${m.pid}, ${AGENTS} agents (ECDSA), 2 sim processes`);
 
   const fleet = join(dir, 'fleet');
-  const act = await sim([
-    'activate',
-    m.endpoint,
-    '--token',
-    token,
-    '--ca-fingerprint',
-    m.fingerprint,
-    '--count',
-    String(AGENTS),
-    '--dir',
-    fleet,
-    '--processes',
-    '2',
-    '--concurrency',
-    '200',
-    '--timeout',
-    '300',
-  ]);
+  const act = await activateFleet(m, token, {
+    count: AGENTS,
+    dir: fleet,
+    concurrency: 200,
+    extra: ['--timeout', '300'],
+  });
   console.log(
     `  activation storm: ${act.ok}/${AGENTS} activated in ${act.seconds} s = ${act.perSecond}/s (goal >= 100/s); waited after 503 ${act.retriesAfterBusy} times; p50 ${act.latencyMs.p50} ms, p99 ${act.latencyMs.p99} ms`,
   );

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { ApiViews as V } from '@palisade/manager';
-import { AGENT_BIN, MANAGER_BIN, runCli, startManagerProcess } from './cli.js';
+import { AGENT_BIN, activateArgsFor, MANAGER_BIN, type ManagerProcess, runCli, startLoopbackManager } from './cli.js';
 import { errorOf, httpsJson } from './harness.js';
 import { waitFor } from './polling.js';
 
@@ -15,27 +15,13 @@ describe('CLI: manager and agent as a new user runs them', () => {
   const dir = mkdtempSync(join(tmpdir(), 'palisade-cli-'));
   const dataDir = join(dir, 'data');
   const stateDir = join(dir, 'agent-state');
-  let mgr: Awaited<ReturnType<typeof startManagerProcess>>;
+  let mgr: ManagerProcess;
   let apiKey: string;
   let apiPort: number;
 
   before(async () => {
-    mgr = await startManagerProcess([
-      '--data-dir',
-      dataDir,
-      '--hostname',
-      'localhost',
-      '--bind',
-      '127.0.0.1',
-      '--api-port',
-      '0',
-      '--heartbeat-port',
-      '0',
-      '--heartbeat-interval-seconds',
-      '1',
-    ]);
-    apiKey = /Admin API key \(shown once, stored hashed\): (psk_\S+)/.exec(mgr.banner)![1]!;
-    apiPort = Number(/REST API: +https:\/\/localhost:(\d+)\/api\//.exec(mgr.banner)![1]);
+    mgr = await startLoopbackManager(dataDir, ['--heartbeat-interval-seconds', '1']);
+    ({ apiKey, apiPort } = mgr);
   });
   after(async () => {
     await mgr?.stop();
@@ -59,8 +45,7 @@ describe('CLI: manager and agent as a new user runs them', () => {
     assert.ok(serverCert.subjectAltName?.includes('DNS:localhost'));
     assert.equal(serverCert.publicKey.asymmetricKeyType, 'rsa');
     assert.ok((serverCert.publicKey.asymmetricKeyDetails?.modulusLength ?? 0) >= 2048);
-    const command = /^ {2}npx palisade-agent (activate .*)$/m.exec(mgr.banner)![1]!;
-    const args = command.split(/\s+/).map((a) => (a === './agent-state' ? stateDir : a));
+    const args = activateArgsFor(mgr, stateDir);
     const r = await runCli(AGENT_BIN, args);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^Activated: computer \d+/);

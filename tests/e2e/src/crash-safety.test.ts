@@ -41,9 +41,7 @@ test('the manager process killed (SIGKILL) after committing a heartbeat, before 
   const first = await startManagerProcess(args, 60_000, { PALISADE_TEST_HOLD_HEARTBEAT_REPLY_MS: '60000' });
   let killed = false;
   try {
-    const token = /--token (\S+)/.exec(first.banner)?.[1];
-    const fingerprint = /--ca-fingerprint (\S+)/.exec(first.banner)?.[1];
-    const apiKey = /Admin API key \(shown once, stored hashed\): (\S+)/.exec(first.banner)?.[1];
+    const { token, caFingerprint: fingerprint, apiKey } = first;
     assert.ok(token && fingerprint && apiKey, first.banner);
 
     const agent = new StateDir(join(root, 'agent'));
@@ -83,7 +81,7 @@ test('the manager process killed (SIGKILL) after committing a heartbeat, before 
     // Second life, same data dir and port, no hook.
     const second = await startManagerProcess(args);
     try {
-      const apiPort = Number(/REST API:\s+https:\/\/[^:]+:(\d+)\//.exec(second.banner)?.[1]);
+      const { apiPort } = second;
       const events = (query: string) =>
         httpsJson(`https://localhost:${apiPort}/api/events?${query}`, agent.credentials().ca, {
           headers: { 'api-secret-key': apiKey },

@@ -44,9 +44,7 @@ test('db copy of a populated SQLite manager into PostgreSQL: agents carry on wit
     '2',
   ];
   const old = await startManagerProcess(args([]));
-  const apiKey = /Admin API key \(shown once, stored hashed\): (\S+)/.exec(old.banner)?.[1] ?? '';
-  const token = /--token (\S+)/.exec(old.banner)?.[1] ?? '';
-  const fingerprint = /--ca-fingerprint (\S+)/.exec(old.banner)?.[1] ?? '';
+  const { apiKey, token, caFingerprint: fingerprint } = old;
   const agents: StateDir[] = [];
   const ids: number[] = [];
   try {
@@ -83,7 +81,7 @@ test('db copy of a populated SQLite manager into PostgreSQL: agents carry on wit
       assert.equal(out.computerId, ids[i], 'the same computer, no reactivation');
       assert.equal(s.spool().size, 0);
     }
-    const apiPort = Number(/REST API:\s+https:\/\/[^:]+:(\d+)\//.exec(moved.banner)?.[1]);
+    const { apiPort } = moved;
     const ca = readFileSync(join(dataDir, 'tls', 'ca.crt'), 'utf8');
     const list = await httpsJson(`https://localhost:${apiPort}/api/computers`, ca, {
       headers: { 'api-secret-key': apiKey },

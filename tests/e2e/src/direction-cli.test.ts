@@ -1,11 +1,18 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { openInitializedStore, type Store, type ApiViews as V } from '@palisade/manager';
-import { AGENT_BIN, runCli, startManagerProcess } from './cli.js';
+import {
+  AGENT_BIN,
+  type AgentProcess,
+  activateArgsFor,
+  type ManagerProcess,
+  runCli,
+  startAgentProcess,
+  startLoopbackManager,
+} from './cli.js';
 import { httpsJson } from './harness.js';
 import { acceptsTcp, freePort, waitFor as waitUntil } from './polling.js';
 
@@ -50,12 +57,11 @@ describe('communication direction with real processes: palisade-manager start, p
   const dir = mkdtempSync(join(tmpdir(), 'palisade-direction-cli-'));
   const dataDir = join(dir, 'data');
   const stateDir = join(dir, 'agent-state');
-  let mgr: Awaited<ReturnType<typeof startManagerProcess>>;
+  let mgr: ManagerProcess;
   let apiKey: string;
   let apiPort: number;
   let store: Store;
-  let agent: ChildProcess | undefined;
-  let agentLog = '';
+  let agent: AgentProcess | undefined;
   let port: number;
   let computerId: number;
 
@@ -67,52 +73,30 @@ describe('communication direction with real processes: palisade-manager start, p
     });
 
   before(async () => {
-    mgr = await startManagerProcess([
-      '--data-dir',
-      dataDir,
-      '--hostname',
-      'localhost',
-      '--bind',
-      '127.0.0.1',
-      '--api-port',
-      '0',
-      '--heartbeat-port',
-      '0',
-      '--heartbeat-interval-seconds',
-      '2',
-    ]);
-    apiKey = /Admin API key \(shown once, stored hashed\): (psk_\S+)/.exec(mgr.banner)![1]!;
-    apiPort = Number(/REST API: +https:\/\/localhost:(\d+)\/api\//.exec(mgr.banner)![1]);
+    mgr = await startLoopbackManager(dataDir, ['--heartbeat-interval-seconds', '2']);
+    ({ apiKey, apiPort } = mgr);
     // The test changes policies through the same database the manager process uses (SQLite, WAL).
     ({ store } = await openInitializedStore(dataDir));
     port = await freePort();
   });
   after(async () => {
-    if (agent && agent.exitCode === null) {
-      agent.kill('SIGTERM');
-      await new Promise((r) => agent!.once('exit', r));
-    }
+    await agent?.stop();
     await store?.close();
     await mgr?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
   test('activated and started Agent Initiated, the agent process binds no port at all', async () => {
-    const command = /^ {2}npx palisade-agent (activate .*)$/m.exec(mgr.banner)![1]!;
-    const args = command.split(/\s+/).map((a) => (a === './agent-state' ? stateDir : a));
+    const args = activateArgsFor(mgr, stateDir);
     const r = await runCli(AGENT_BIN, [...args, '--listen-port', String(port), '--listen-address', '127.0.0.1']);
     assert.equal(r.code, 0, r.stderr);
     computerId = Number(/computer (\d+)/.exec(r.stdout)![1]);
-    agent = spawn(process.execPath, [AGENT_BIN, 'start', '--state-dir', stateDir], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, PALISADE_LOG_LEVEL: 'info' },
-    });
-    agent.stderr!.on('data', (d: Buffer) => (agentLog += d.toString()));
+    agent = startAgentProcess(stateDir);
     await waitFor(
       'a heartbeat from the agent process',
       async () => (await api('GET', `/api/computers/${computerId}`)).json<V['Computer']>().lastAgentCommunication,
     );
-    assert.deepEqual(listeningPorts(agent.pid!), [], `the agent process listens on nothing; log: ${agentLog}`);
+    assert.deepEqual(listeningPorts(agent.proc.pid!), [], `the agent process listens on nothing; log: ${agent!.log()}`);
     assert.equal(await accepts(port), false);
     const s = await runCli(AGENT_BIN, ['status', '--state-dir', stateDir]);
     assert.match(s.stdout, /communication: agent-initiated: heartbeats to the manager, listens on no port/);
@@ -128,15 +112,17 @@ describe('communication direction with real processes: palisade-manager start, p
     });
     await store.policies.setSetting(mi.id, 'platformSettingAgentCommunicationsDirection', 'Manager Initiated');
     await store.computers.setPolicy(computerId, mi.id);
-    await waitFor('the agent process to listen on its port', async () => listeningPorts(agent!.pid!).includes(port));
-    assert.deepEqual(listeningPorts(agent!.pid!), [port], 'that port and no other');
+    await waitFor('the agent process to listen on its port', async () =>
+      listeningPorts(agent!.proc.pid!).includes(port),
+    );
+    assert.deepEqual(listeningPorts(agent!.proc.pid!), [port], 'that port and no other');
     const called = await waitFor('a scheduled call from the manager', async () => {
       const v = (await api('GET', `/api/computers/${computerId}/communication`)).json<V['Communication']>();
       return v.lastDial.okAt && v.direction.applied === 'Manager Initiated' ? v : null;
     });
     // Counted once the manager has called (an interval after the switch): the heartbeat that
     // carried the switch has long been logged.
-    const heartbeatsAtSwitch = (agentLog.match(/"msg":"heartbeat"/g) ?? []).length;
+    const heartbeatsAtSwitch = (agent!.log().match(/"msg":"heartbeat"/g) ?? []).length;
     assert.equal(called.mode, 'scheduled');
     assert.equal(called.listener?.port, port);
 
@@ -158,7 +144,7 @@ describe('communication direction with real processes: palisade-manager start, p
     );
     assert.equal(applied.configuration.firewall.state, 'Off');
     assert.equal(
-      (agentLog.match(/"msg":"heartbeat"/g) ?? []).length,
+      (agent!.log().match(/"msg":"heartbeat"/g) ?? []).length,
       heartbeatsAtSwitch,
       'no heartbeat since the switch',
     );
@@ -167,10 +153,9 @@ describe('communication direction with real processes: palisade-manager start, p
   });
 
   test('SIGTERM: the agent stops cleanly and its port is free', async () => {
-    agent!.kill('SIGTERM');
-    const code = await new Promise((r) => agent!.once('exit', r));
-    assert.equal(code, 0, agentLog);
+    const code = await agent!.stop();
+    assert.equal(code, 0, agent!.log());
     assert.equal(await accepts(port), false);
-    assert.match(agentLog, /stop notice spooled \(Manager Initiated/);
+    assert.match(agent!.log(), /stop notice spooled \(Manager Initiated/);
   });
 });

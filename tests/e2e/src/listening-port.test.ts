@@ -1,11 +1,18 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { ApiViews as V } from '@palisade/manager';
-import { AGENT_BIN, runCli, startManagerProcess } from './cli.js';
+import {
+  AGENT_BIN,
+  type AgentProcess,
+  activateArgsFor,
+  type ManagerProcess,
+  runCli,
+  startAgentProcess,
+  startLoopbackManager,
+} from './cli.js';
 import { httpsJson } from './harness.js';
 import { acceptsTcp, freePort, waitFor } from './polling.js';
 
@@ -21,11 +28,10 @@ describe('the listening port setting moves a real agent and the manager dials it
   const dir = mkdtempSync(join(tmpdir(), 'palisade-listening-port-'));
   const dataDir = join(dir, 'data');
   const stateDir = join(dir, 'agent-state');
-  let mgr: Awaited<ReturnType<typeof startManagerProcess>>;
+  let mgr: ManagerProcess;
   let apiKey: string;
   let apiPort: number;
-  let agent: ChildProcess | undefined;
-  let agentLog = '';
+  let agent: AgentProcess | undefined;
   let computerId: number;
   let first: number;
   let second: number;
@@ -39,28 +45,13 @@ describe('the listening port setting moves a real agent and the manager dials it
   const comm = async () => (await api('GET', `/api/computers/${computerId}/communication`)).json<V['Communication']>();
 
   before(async () => {
-    mgr = await startManagerProcess([
-      '--data-dir',
-      dataDir,
-      '--hostname',
-      'localhost',
-      '--bind',
-      '127.0.0.1',
-      '--api-port',
-      '0',
-      '--heartbeat-port',
-      '0',
-    ]);
-    apiKey = /Admin API key \(shown once, stored hashed\): (psk_\S+)/.exec(mgr.banner)![1]!;
-    apiPort = Number(/REST API: +https:\/\/localhost:(\d+)\/api\//.exec(mgr.banner)![1]);
+    mgr = await startLoopbackManager(dataDir);
+    ({ apiKey, apiPort } = mgr);
     first = await freePort();
     second = await freePort();
   });
   after(async () => {
-    if (agent && agent.exitCode === null) {
-      agent.kill('SIGTERM');
-      await new Promise((r) => agent!.once('exit', r));
-    }
+    await agent?.stop();
     await mgr?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -88,22 +79,17 @@ describe('the listening port setting moves a real agent and the manager dials it
       const r = await api('POST', `/api/policies/1/settings/${name}`, { value });
       assert.equal(r.status, 200, JSON.stringify(r.body));
     }
-    const command = /^ {2}npx palisade-agent (activate .*)$/m.exec(mgr.banner)![1]!;
-    const args = command.split(/\s+/).map((a) => (a === './agent-state' ? stateDir : a));
+    const args = activateArgsFor(mgr, stateDir);
     const r = await runCli(AGENT_BIN, [...args, '--listen-address', '127.0.0.1']);
     assert.equal(r.code, 0, r.stderr);
     computerId = Number(/computer (\d+)/.exec(r.stdout)![1]);
-    agent = spawn(process.execPath, [AGENT_BIN, 'start', '--state-dir', stateDir], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, PALISADE_LOG_LEVEL: 'info' },
-    });
-    agent.stderr!.on('data', (d: Buffer) => (agentLog += d.toString()));
+    agent = startAgentProcess(stateDir);
     await waitFor(
-      () => `the agent to listen on ${first}: ${agentLog}`,
+      () => `the agent to listen on ${first}: ${agent!.log()}`,
       () => acceptsTcp(first),
       60_000,
     );
-    assert.doesNotMatch(agentLog, /"port":4118/, 'never on the default port');
+    assert.doesNotMatch(agent!.log(), /"port":4118/, 'never on the default port');
     await waitFor('the manager to learn the listener', async () => (await comm()).listener?.port === first, 60_000);
     const s = await runCli(AGENT_BIN, ['status', '--state-dir', stateDir]);
     assert.match(s.stdout, new RegExp(`heartbeats, and listens on port ${first} while running`));
@@ -114,7 +100,7 @@ describe('the listening port setting moves a real agent and the manager dials it
     assert.equal(r.status, 200, JSON.stringify(r.body));
     // Bidirectional: the manager pushes the change to the listener it knows; the agent moves.
     await waitFor(
-      () => `the agent to move to ${second}: ${agentLog}`,
+      () => `the agent to move to ${second}: ${agent!.log()}`,
       () => acceptsTcp(second),
       60_000,
     );

@@ -105,8 +105,7 @@ describe('two manager nodes on one PostgreSQL behind HAProxy', { skip: skip ?? f
       `dsm://localhost:${lbPort}/`,
     ];
     const p = await startManagerProcess(args);
-    const apiPort = Number(/REST API:\s+https:\/\/[^:]+:(\d+)\//.exec(p.banner)?.[1]);
-    nodes[name] = Object.assign(p, { heartbeatPort, apiPort });
+    nodes[name] = Object.assign(p, { heartbeatPort });
     return p;
   };
 
@@ -141,7 +140,7 @@ describe('two manager nodes on one PostgreSQL behind HAProxy', { skip: skip ?? f
     const [pa, pb] = [await freePort(), await freePort()];
     const first = await startNode('a', pa);
     await startNode('b', pb);
-    apiKey = /Admin API key \(shown once, stored hashed\): (\S+)/.exec(first.banner)?.[1] ?? '';
+    ({ apiKey } = first);
     // The first-run token has a few uses; the fleet here needs more.
     const made = await runCli(MANAGER_BIN, [
       'token',

@@ -3,7 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
-import { MANAGER_BIN } from '../cli.js';
+import { MANAGER_BIN, readBanner } from '../cli.js';
 import { type JsonReply, jsonReply } from '../harness.js';
 import type { NetnsLab } from './netns-lab.js';
 
@@ -63,7 +63,7 @@ export async function startLabManager(
     });
     proc.once('exit', (code) => reject(new Error(`manager exited with ${code}: ${log}`)));
   });
-  const apiKey = /Admin API key \(shown once, stored hashed\): (psk_\S+)/.exec(banner)![1]!;
+  const { apiKey } = readBanner(banner);
   const ca = readFileSync(join(o.dataDir, 'tls', 'ca.crt'), 'utf8');
 
   function api(method: string, path: string, body?: unknown): Promise<JsonReply> {
