@@ -132,19 +132,40 @@ class WriteOutcome implements KyselyPlugin {
 /** Each open transaction's connection → its outcome, for the savepoints run on it. */
 const outcomes = new WeakMap<object, WriteOutcome>();
 
-/** Counts statements that run outside any transaction: installed on the store's own connection only. */
+/**
+ * Counts statements that run outside any transaction, and makes the writes among them durable
+ * before they return (`durable`, see KyselyStore): installed on the store's own connection only.
+ */
 class AutocommitCounter implements KyselyPlugin {
-  constructor(private readonly counts: { autocommitReads: number; autocommitWrites: number }) {}
+  readonly #writes = new WeakSet<object>();
+
+  constructor(
+    private readonly counts: { autocommitReads: number; autocommitWrites: number },
+    private readonly durable: (() => Promise<void>) | undefined,
+  ) {}
 
   transformQuery(args: PluginTransformQueryArgs) {
     if (args.node.kind === 'SelectQueryNode') this.counts.autocommitReads += 1;
-    else this.counts.autocommitWrites += 1;
+    else {
+      this.counts.autocommitWrites += 1;
+      if (this.durable) this.#writes.add(args.queryId);
+    }
     return args.node;
   }
 
-  async transformResult<R>(args: { result: R }): Promise<R> {
+  async transformResult<R>(args: { queryId: object; result: R }): Promise<R> {
+    if (this.durable && this.#writes.has(args.queryId)) await this.durable();
     return args.result;
   }
+}
+
+/** Makes commits durable after they returned (SQLite's WalSync). */
+export interface CommitDurability {
+  /** Resolves once every commit made before the call is on stable storage. */
+  sync(): Promise<void>;
+  /** Syncs started so far. */
+  readonly syncs: number;
+  close(): Promise<void>;
 }
 
 /**
@@ -174,10 +195,18 @@ export class KyselyStore extends RepositorySet implements Store {
      * reads run on `db` (PostgreSQL's pool already runs them beside the writes).
      */
     private readonly readDb?: Kysely<Database>,
+    /**
+     * Present when a commit returns before it is on stable storage (SQLite, wal-sync.ts): resolves
+     * once every commit made before the call is. Awaited after each transaction and each write
+     * outside one, before either returns, so nothing is answered before it would survive power
+     * loss. Absent: the commit itself is durable (PostgreSQL).
+     */
+    readonly durable?: CommitDurability,
   ) {
     const counts = { transactions: 0, autocommitReads: 0, autocommitWrites: 0 };
     const health = new StoreWriteHealth();
-    const session = StoreSession.outside(db.withPlugin(new AutocommitCounter(counts)), dialect, async (fn) => {
+    const sync = durable ? () => durable.sync() : undefined;
+    const session = StoreSession.outside(db.withPlugin(new AutocommitCounter(counts, sync)), dialect, async (fn) => {
       counts.transactions += 1;
       const outcome = new WriteOutcome();
       let thrown: { error: unknown } | undefined;
@@ -192,6 +221,7 @@ export class KyselyStore extends RepositorySet implements Store {
             throw error;
           }
         });
+        if (sync) await sync();
         if (outcome.fault) health.failed(outcome.fault);
         else if (outcome.wrote) health.succeeded();
         return out;
@@ -231,6 +261,7 @@ export class KyselyStore extends RepositorySet implements Store {
 
   async close(): Promise<void> {
     await this.readDb?.destroy();
+    await this.durable?.close();
     await this.db.destroy();
   }
 

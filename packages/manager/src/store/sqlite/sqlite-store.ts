@@ -7,6 +7,7 @@ import type { StoreDialect } from '../store-dialect.js';
 import { StoreNotFoundError } from '../store-not-found-error.js';
 import { sqliteReadDialect } from './sqlite-read-connection.js';
 import { StatementCache } from './statement-cache.js';
+import { WalSync } from './wal-sync.js';
 
 /** SQLite's capabilities (see StoreDialect). */
 export const SQLITE_DIALECT: StoreDialect = {
@@ -55,10 +56,12 @@ function prepareFile(file: string, create: boolean): void {
 export function openSqliteStore(file: string, o: { create?: boolean } = {}): KyselyStore {
   if (file !== ':memory:') prepareFile(file, o.create ?? true);
   const db = new Database(file);
-  db.pragma('journal_mode = WAL');
-  // FULL: a heartbeat's events are acknowledged to the agent (which then deletes them) only
-  // after COMMIT, so the commit must survive power loss, not only a process crash.
-  db.pragma('synchronous = FULL');
+  const wal = db.pragma('journal_mode = WAL', { simple: true }) === 'wal';
+  // A heartbeat's events are acknowledged to the agent (which then deletes them) only after
+  // COMMIT, so the commit must survive power loss, not only a process crash: FULL, or NORMAL
+  // with the WAL synced after each commit off the event loop (wal-sync.ts), the same sync.
+  const walSync = wal ? new WalSync(`${file}-wal`) : undefined;
+  db.pragma(walSync ? 'synchronous = NORMAL' : 'synchronous = FULL');
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
   return new KyselyStore(
@@ -67,5 +70,6 @@ export function openSqliteStore(file: string, o: { create?: boolean } = {}): Kys
     // API reads on a connection of their own (Store.reads); an in-memory database has no file
     // for a second connection to open.
     file === ':memory:' ? undefined : new Kysely<Schema>({ dialect: sqliteReadDialect(file) }),
+    walSync,
   );
 }

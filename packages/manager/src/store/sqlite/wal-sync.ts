@@ -1,0 +1,107 @@
+import { close, fdatasync, open } from 'node:fs';
+
+/**
+ * Makes SQLite's commits durable off the event loop. With `synchronous = FULL` in WAL mode,
+ * SQLite's only sync on a commit is one of the WAL file after the commit's frames are written
+ * (https://www.sqlite.org/pragma.html#pragma_synchronous: "the WAL file is synchronized after
+ * each transaction commit"); better-sqlite3 runs it on the main thread, so every commit held
+ * the whole manager — TLS handshakes, HTTP, other heartbeats — for the length of an fsync (a
+ * quarter of the manager's time under heartbeat load, measured). The store therefore runs at
+ * `synchronous = NORMAL` (WAL synced before each checkpoint, the database after it: never
+ * corrupt, only the last commits at risk on power loss) and calls {@link sync} after each
+ * commit, before anything of the transaction is answered: the same fdatasync of the same file,
+ * on libuv's thread pool. fdatasync flushes the file (its inode), whichever descriptor asks.
+ *
+ * Syncs are shared: a commit that comes while one is running waits for the next, which starts
+ * when the running one ends and covers every commit made by then — the log is appended in
+ * order, so one sync covers all the commits before it. One sync at a time, at most one waiting.
+ */
+export class WalSync {
+  private fd: number | null = null;
+  private running: Promise<void> | null = null;
+  private waiting: Promise<void> | null = null;
+  private closed = false;
+  private count = 0;
+
+  constructor(private readonly walFile: string) {}
+
+  /** Syncs started so far (each covers every commit made before it started). */
+  get syncs(): number {
+    return this.count;
+  }
+
+  /** Resolves once every commit made before the call is on stable storage. */
+  sync(): Promise<void> {
+    if (this.running === null) return this.start();
+    // The running sync may have started before the caller's commit: wait for the next one.
+    this.waiting ??= this.running.then(
+      () => this.next(),
+      () => this.next(),
+    );
+    return this.waiting;
+  }
+
+  /**
+   * Closes the log's descriptor once the syncs asked for are done (the database's own close then
+   * checkpoints and syncs what is left).
+   */
+  async close(): Promise<void> {
+    await (this.waiting ?? this.running)?.catch(() => {});
+    this.closed = true;
+    if (this.fd !== null) close(this.fd, () => {});
+    this.fd = null;
+  }
+
+  private next(): Promise<void> {
+    this.waiting = null;
+    return this.start();
+  }
+
+  private start(): Promise<void> {
+    this.count += 1;
+    const p = this.run().finally(() => {
+      if (this.running === p) this.running = null;
+    });
+    this.running = p;
+    return p;
+  }
+
+  private async run(): Promise<void> {
+    if (this.closed) return;
+    if (this.fd === null) {
+      const fd = await openLog(this.walFile);
+      // No log yet: SQLite creates it before a transaction's first frame, so nothing committed is in it.
+      if (fd === null) return;
+      if (this.closed) {
+        close(fd, () => {});
+        return;
+      }
+      this.fd = fd;
+    }
+    const fd = this.fd;
+    await new Promise<void>((resolve, reject) =>
+      fdatasync(fd, (e) =>
+        e
+          ? // SQLite's own code for a failed sync, so the store's health sees a storage fault.
+            reject(
+              Object.assign(new Error(`fdatasync of the write-ahead log: ${e.message}`), {
+                code: 'SQLITE_IOERR_FSYNC',
+                cause: e,
+              }),
+            )
+          : resolve(),
+      ),
+    );
+  }
+}
+
+/** Opens the log read-write (fsync on a read-only descriptor is not portable); null when absent. */
+function openLog(file: string): Promise<number | null> {
+  return new Promise((resolve, reject) =>
+    open(file, 'r+', (e, fd) => {
+      if (!e) resolve(fd);
+      else if (e.code === 'ENOENT') resolve(null);
+      else reject(e);
+    }),
+  );
+}
