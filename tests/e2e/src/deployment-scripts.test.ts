@@ -145,6 +145,59 @@ describe('deployment scripts, agent packages, activation tokens', () => {
     }
   });
 
+  test('POST /api/activationtokens: the secret once, the CLI defaults, its uses counted; refusals change nothing', async () => {
+    const r = await api('POST', '/api/activationtokens', { policyID: 1, description: 'two hosts', maxUses: 2 });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const made = r.json<V['ActivationTokenWithSecret']>();
+    assert.match(made.token, /^pat_/);
+    assert.deepEqual(
+      [made.policyID, made.policyName, made.description, made.maxUses, made.uses, made.status, made.revoked],
+      [1, 'Base Policy', 'two hosts', 2, 0, 'valid', null],
+    );
+    const day = made.expires! - made.created;
+    assert.equal(day, 24 * 3_600_000, 'expires in 24 hours unless told');
+    const listed = (await tokens()).find((t) => t.ID === made.ID);
+    assert.ok(listed && !JSON.stringify(listed).includes(made.token), 'listed, never with its secret');
+    const activateWith = (dir: string) =>
+      activate(new StateDir(dir), {
+        managerUrl: m.agentUrl,
+        token: made.token,
+        caFingerprint: m.manager.caFingerprint,
+      });
+    await activateWith(m.tempDir());
+    assert.equal((await tokens()).find((t) => t.ID === made.ID)?.uses, 1);
+
+    const unlimited = (await api('POST', '/api/activationtokens', { policyID: 1, maxUses: null, expires: null })).json<
+      V['ActivationTokenWithSecret']
+    >();
+    assert.deepEqual([unlimited.maxUses, unlimited.expires, unlimited.description], [null, null, '']);
+    const defaults = (await api('POST', '/api/activationtokens', { policyID: 1 })).json<
+      V['ActivationTokenWithSecret']
+    >();
+    assert.equal(defaults.maxUses, 1, 'one use unless told, as `token create`');
+
+    const count = (await tokens()).length;
+    const cases: Array<[unknown, number, string]> = [
+      [{ policyID: 999 }, 404, 'POLICY_NOT_FOUND'],
+      [{ policyID: 1, maxUses: 0 }, 400, 'VALIDATION_FAILED'],
+      [{ policyID: 1, expires: Date.now() - 1000 }, 400, 'VALIDATION_FAILED'],
+      [{ policyID: 1, token: 'pat_mine' }, 400, 'VALIDATION_FAILED'],
+      [{}, 400, 'VALIDATION_FAILED'],
+    ];
+    for (const [body, status, code] of cases) {
+      const refused = await api('POST', '/api/activationtokens', body);
+      assert.deepEqual([refused.status, errorOf(refused).code], [status, code], JSON.stringify(body));
+    }
+    assert.equal((await tokens()).length, count, 'no token made by a refused request');
+    const audit = (await api('GET', '/api/auditevents'))
+      .json<V['AuditList']>()
+      .auditEvents.filter((e) => e.targetType === 'activationToken' && e.targetID === made.ID);
+    assert.deepEqual(
+      audit.map((e) => e.action),
+      ['activationToken.create'],
+    );
+  });
+
   test('bad requests are refused with the reason and make no token', async () => {
     const before = (await tokens()).length;
     const cases: Array<[unknown, number, string]> = [

@@ -15,3 +15,17 @@ export function showApiError<T extends FieldValues>(
   if (field) form.setError(field, { type: 'server', message: text }, { shouldFocus: true });
   else form.setError('root', { type: 'server', message: text });
 }
+
+/**
+ * The form field a manager refusal names: after the code's sentence and a colon, schema refusals
+ * say `body.<member> …`, the routes' own checks `<member>: …` (docs/errors.md). `fields` maps request members to form fields.
+ */
+export function memberNamed<T extends FieldValues>(
+  fields: Record<string, Path<T>>,
+): (code: string, message: string) => Path<T> | undefined {
+  return (_code, message) => {
+    for (const [member, field] of Object.entries(fields))
+      if (new RegExp(`(^|: )(body\\.)?${member}\\b`).test(message)) return field;
+    return undefined;
+  };
+}

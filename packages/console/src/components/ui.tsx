@@ -1,4 +1,4 @@
-import { AlertDialog } from 'radix-ui';
+import { AlertDialog, Dialog } from 'radix-ui';
 import { type ReactNode, useId, useState } from 'react';
 import type { UseFormRegisterReturn } from 'react-hook-form';
 import { ApiError } from '../api';
@@ -184,5 +184,72 @@ export function KeyValues({ rows }: { rows: Array<[string, ReactNode]> }) {
         </div>
       ))}
     </dl>
+  );
+}
+
+/**
+ * Copies `text` to the clipboard (W3C Clipboard API, which needs a secure context: the console is
+ * served over HTTPS) and says so; when the browser refuses, it says that too, and the text stays
+ * selectable beside the button.
+ */
+export function CopyButton({ text, label = 'Copy' }: { text: string; label?: string }) {
+  const [said, setSaid] = useState<string | null>(null);
+  return (
+    <>
+      <button
+        type="button"
+        className="btn btn-small"
+        onClick={() =>
+          navigator.clipboard.writeText(text).then(
+            () => setSaid('Copied.'),
+            (e: Error) => setSaid(`Not copied (${e.message}): select the text and copy it.`),
+          )
+        }
+      >
+        {label}
+      </button>
+      <span className="help" aria-live="polite">
+        {said}
+      </span>
+    </>
+  );
+}
+
+/**
+ * The dialog that shows a new secret (an API key's, an activation token's) the only time the
+ * manager sends it: it keeps only a hash, so a secret not copied now is lost.
+ */
+export function SecretDialog(props: { title: string; label: string; secret: string | null; onClose: () => void }) {
+  const id = useId();
+  return (
+    <Dialog.Root open={props.secret !== null} onOpenChange={(o) => (o ? null : props.onClose())}>
+      <Dialog.Portal>
+        <Dialog.Overlay className="dialog-overlay" />
+        <Dialog.Content className="dialog">
+          <Dialog.Title className="dialog-title">{props.title}</Dialog.Title>
+          <Dialog.Description className="dialog-text">
+            Copy it now: it will not be shown again. The manager keeps only its hash.
+          </Dialog.Description>
+          <div className="field">
+            <label htmlFor={id}>{props.label}</label>
+            <input
+              id={id}
+              className="input input-mono"
+              readOnly
+              value={props.secret ?? ''}
+              onFocus={(e) => e.currentTarget.select()}
+            />
+          </div>
+          <div className="dialog-actions">
+            <CopyButton text={props.secret ?? ''} />
+            <Dialog.Close asChild>
+              <button type="button" className="btn btn-primary">
+                Done
+              </button>
+            </Dialog.Close>
+          </div>
+        </Dialog.Content>
+      </Dialog.Portal>
+    </Dialog.Root>
   );
 }

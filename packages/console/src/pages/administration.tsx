@@ -6,6 +6,9 @@ import { SideNav } from '../components/layout';
 import { ConfirmButton, ErrorBox, Field, KeyValues, Loading, Notice, PageHeader } from '../components/ui';
 import { dateTime } from '../format';
 import { useSession } from '../session';
+import { ActivationTokens } from './activation-tokens';
+import { ApiKeys } from './api-keys';
+import { DeploymentScripts } from './deployment-scripts';
 import { Users } from './users';
 
 const SECTIONS = [
@@ -35,13 +38,9 @@ export function Administration() {
           {section === 'tls' ? <TlsPolicy /> : null}
           {section === 'notifiers' ? <Notifiers /> : null}
           {section === 'audit' ? <AuditLog /> : null}
-          {section === 'apikeys' ? <Listing title="API Keys" path="/api/apikeys" member="apiKeys" /> : null}
-          {section === 'tokens' ? (
-            <Listing title="Activation Tokens" path="/api/activationtokens" member="activationTokens" />
-          ) : null}
-          {section === 'scripts' ? (
-            <Listing title="Deployment Scripts" path="/api/agentdeploymentscripts" member="agentDeploymentScripts" />
-          ) : null}
+          {section === 'apikeys' ? <ApiKeys /> : null}
+          {section === 'tokens' ? <ActivationTokens /> : null}
+          {section === 'scripts' ? <DeploymentScripts /> : null}
         </div>
       </div>
     </div>
@@ -455,62 +454,6 @@ function AuditLog() {
           Older
         </button>
       </nav>
-    </section>
-  );
-}
-
-/** A list from a route that another part of the manager provides; says so plainly when it does not exist yet. */
-function Listing({ title, path, member }: { title: string; path: string; member: string }) {
-  const q = useQuery({
-    queryKey: ['listing', path],
-    queryFn: async () => (await get<Record<string, Array<Record<string, unknown>>>>(path))[member] ?? [],
-    retry: false,
-  });
-  const missing = q.error instanceof ApiError && q.error.code === 'NOT_FOUND';
-  const rows = q.data ?? [];
-  const cols = rows[0]
-    ? Object.keys(rows[0]).filter((k) => ['string', 'number', 'boolean'].includes(typeof rows[0]?.[k]))
-    : [];
-  return (
-    <section className="card" aria-labelledby={`${member}-h`}>
-      <h2 id={`${member}-h`}>{title}</h2>
-      {missing ? (
-        <Notice>
-          This manager does not offer <code>{path}</code> yet. Use the command line meanwhile (
-          <code>palisade-manager --help</code>).
-        </Notice>
-      ) : q.error ? (
-        <ErrorBox error={q.error} />
-      ) : !q.data ? (
-        <Loading />
-      ) : rows.length === 0 ? (
-        <p className="empty">None.</p>
-      ) : (
-        <div className="table-wrap">
-          <table className="data-table" aria-label={title}>
-            <thead>
-              <tr>
-                {cols.map((c) => (
-                  <th key={c}>{c}</th>
-                ))}
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((r, i) => (
-                <tr key={String(r.ID ?? i)}>
-                  {cols.map((c) => (
-                    <td key={c}>
-                      {typeof r[c] === 'number' && /At$|time|created/i.test(c)
-                        ? dateTime(r[c] as number)
-                        : String(r[c])}
-                    </td>
-                  ))}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
     </section>
   );
 }

@@ -9,14 +9,8 @@ import { MIN_PASSWORD } from '../components/change-password';
 import { showApiError } from '../components/form-errors';
 import { ConfirmButton, ErrorBox, Field, Notice, PasswordField } from '../components/ui';
 import { dateTime } from '../format';
+import { ROLES, roleName } from '../roles';
 import { useSession } from '../session';
-
-/** Deep Security's built-in roles under Palisade's two levels (GET /api/roles). */
-const ROLES = [
-  [1, 'Full Access', 'Reads and changes everything'],
-  [2, 'Auditor', 'Read only: every change is refused'],
-] as const;
-const roleName = (id: number) => ROLES.find(([r]) => r === id)?.[1] ?? `Role ${id}`;
 
 const newUserSchema = z
   .object({

@@ -9,7 +9,12 @@ import type { ApiKeyView, ApiKeyWithSecretView } from './api-key-routes.js';
 import type { AuditEventView, AuditList } from './audit-routes.js';
 import type { ComputerView } from './computer-view.js';
 import type { ComputerList } from './computers-routes.js';
-import type { ActivationTokenView, AgentDeploymentScriptView, AgentPackageView } from './deployment-routes.js';
+import type {
+  ActivationTokenView,
+  ActivationTokenWithSecretView,
+  AgentDeploymentScriptView,
+  AgentPackageView,
+} from './deployment-routes.js';
 import type { EventPage, EventView } from './events-routes.js';
 import type { FirewallListView } from './firewall-list-routes.js';
 import type { ComputerFirewallView, EffectiveView, PolicyFirewallView } from './firewall-routes.js';
@@ -30,6 +35,8 @@ import type { VmStateView } from './vm-state-routes.js';
 export interface ApiViews {
   ActionResult: Static<typeof ActionResult>;
   ActivationToken: Static<typeof ActivationTokenView>;
+  /** A new activation token with its secret: the reply of create, the only time `token` is shown. */
+  ActivationTokenWithSecret: Static<typeof ActivationTokenWithSecretView>;
   /** A console user (`/api/administrators`); never its password hash. */
   Administrator: Static<typeof AdministratorView>;
   AgentDeploymentScript: Static<typeof AgentDeploymentScriptView>;

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { PalisadeError } from '../errors.js';
 import type { CertificateAuthority } from '../pki/certificate-authority.js';
 import type { AgentPackages } from '../services/agent-packages.js';
-import { revokeActivationToken, tokenStatus } from '../services/credentials.js';
+import { issueActivationToken, revokeActivationToken, tokenStatus } from '../services/credentials.js';
 import { createDeploymentScript, type ManagerAddress } from '../services/deployment-service.js';
 import type { ActivationTokenRecord, Store } from '../store/store.js';
 import { actorOf } from './auth-actor.js';
@@ -103,6 +103,30 @@ export const ActivationTokenView = Type.Object({
   ]),
 });
 
+export const ActivationTokenWithSecretView = Type.Object({
+  ...ActivationTokenView.properties,
+  token: Type.String({
+    description: 'the secret for `palisade-agent activate --token`; shown this once, never stored',
+  }),
+});
+
+/** A hand-made token: the CLI's `token create` over the API, with the same defaults. */
+const ActivationTokenCreate = Type.Object(
+  {
+    policyID: Type.Integer({ minimum: 1, description: 'the policy computers activated with it get' }),
+    description: Type.Optional(Type.String({ maxLength: 2000, description: 'what it is for (shown in the list)' })),
+    maxUses: Type.Optional(
+      Nullable(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'default 1; null: unlimited' })),
+    ),
+    expires: Type.Optional(
+      Nullable(Type.Integer({ minimum: 0, description: 'epoch ms; default 24 hours from now; null: never' })),
+    ),
+  },
+  { additionalProperties: false },
+);
+/** The CLI's `token create` default lifetime (docs/deployment.md). */
+const TOKEN_DEFAULT_TTL_MS = 24 * 3_600_000;
+
 const DownloadParams = Type.Object(
   {
     platform: Type.String({ maxLength: 16 }),
@@ -181,6 +205,45 @@ export function deploymentRoutes(app: FastifyInstance, deps: DeploymentRouteDeps
       return {
         activationTokens: (await deps.store.activationTokens.list()).map((k) => tokenView(k, t)),
       };
+    },
+  );
+
+  app.post<{ Body: Static<typeof ActivationTokenCreate> }>(
+    '/api/activationtokens',
+    {
+      schema: {
+        summary: 'Create an activation token',
+        description:
+          'The reply carries `token`, the only time it is shown: the manager keeps its hash. An `expires` in the past is refused. Audited (`activationToken.create`).',
+        tags: ['Deployment'],
+        body: ActivationTokenCreate,
+        response: { 200: ActivationTokenWithSecretView },
+      },
+    },
+    async (req) => {
+      const b = req.body;
+      const t = deps.now();
+      if (b.expires != null && b.expires <= t)
+        throw new PalisadeError(
+          'VALIDATION_FAILED',
+          `expires: ${new Date(b.expires).toISOString()} is not in the future`,
+        );
+      const policy = await deps.store.policies.get(b.policyID);
+      if (!policy) throw new PalisadeError('POLICY_NOT_FOUND', `policyID: ${b.policyID}`);
+      const issued = await issueActivationToken(
+        deps.store,
+        {
+          policyId: policy.id,
+          maxUses: b.maxUses === undefined ? 1 : b.maxUses,
+          ttlMs: b.expires === undefined ? TOKEN_DEFAULT_TTL_MS : b.expires === null ? null : b.expires - t,
+          description: b.description ?? '',
+        },
+        actorOf(req),
+        t,
+      );
+      const made = await deps.store.activationTokens.get(issued.id);
+      if (!made) throw new PalisadeError('ACTIVATION_TOKEN_NOT_FOUND', `ID ${issued.id}`);
+      return { ...tokenView(made, t), token: issued.token };
     },
   );
 

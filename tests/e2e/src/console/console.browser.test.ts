@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { StateDir } from '@palisade/agent';
+import { activate, StateDir } from '@palisade/agent';
 import { ConsoleAuthService } from '@palisade/manager';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { AGENT_BIN } from '../cli.js';
@@ -628,6 +628,169 @@ describe('the web console in Chromium: the reference procedures, literally', { s
     ]);
   });
 
+  /** Administration > SECTION from the main menu; the section's card. */
+  async function administration(p: Page, section: string, heading = section) {
+    await p.getByRole('navigation', { name: 'Main menu' }).getByRole('link', { name: 'Administration' }).click();
+    await p.getByRole('navigation', { name: 'Administration' }).getByRole('link', { name: section }).click();
+    const card = p.getByRole('region', { name: heading });
+    await card.waitFor();
+    return card;
+  }
+  /** What the page's clipboard holds (the test's context is granted clipboard-read). */
+  const clipboard = (p: Page) =>
+    p.evaluate(() =>
+      (
+        globalThis as unknown as { navigator: { clipboard: { readText(): Promise<string> } } }
+      ).navigator.clipboard.readText(),
+    );
+  /** The secret a "shown once" dialog holds, copied with its Copy button, the dialog closed after. */
+  async function secretFromDialog(p: Page, title: string | RegExp, label: string) {
+    const dialog = p.getByRole('dialog', { name: title });
+    await dialog.getByText('it will not be shown again').waitFor();
+    const secret = await dialog.getByLabel(label).inputValue();
+    await dialog.getByRole('button', { name: 'Copy' }).click();
+    await dialog.getByText('Copied.').waitFor();
+    assert.equal(await clipboard(p), secret, 'Copy put the secret on the clipboard');
+    await axe(p, `the "${String(title)}" dialog`);
+    await dialog.getByRole('button', { name: 'Done' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    return secret;
+  }
+
+  test('Administration > API Keys: New (the API refusal beside the field; the secret once), it works with its role, Delete revokes it', async () => {
+    await admin.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
+    const card = await administration(page, 'API Keys');
+    const form = card.getByRole('form', { name: 'New API key' });
+    const count = async () => (await m.api('GET', '/api/apikeys')).json<{ apiKeys: unknown[] }>().apiKeys.length;
+    const before = await count();
+    // The manager's limit (254 characters), not the form's: its reason shows beside Name, nothing made.
+    await form.getByLabel('Name').fill('k'.repeat(300));
+    await form.getByRole('button', { name: 'New API key' }).click();
+    const tooLong = form.getByRole('alert').filter({ hasText: 'body.keyName must NOT have more than 254 characters' });
+    await tooLong.waitFor();
+    deliberate(400);
+    const described = await form.getByLabel('Name').getAttribute('aria-describedby');
+    assert.equal(await tooLong.getAttribute('id'), described?.split(' ').pop(), 'the reason is tied to the field');
+    assert.equal(await count(), before);
+    await form.getByLabel('Name').fill('reporting');
+    await form.getByLabel('Role').selectOption({ label: 'Auditor — Read only: every change is refused' });
+    await form.getByLabel('Description').fill('nightly report');
+    await form.getByRole('button', { name: 'New API key' }).click();
+    const secret = await secretFromDialog(page, 'API key “reporting” created', 'Secret key');
+    const row = card.getByRole('row', { name: /reporting/ });
+    await row.getByText('Active').waitFor();
+    await shot(page, 'administration-apikeys');
+    await axe(page, '/administration/apikeys');
+    const as = (method: string, path: string, body?: unknown) =>
+      m.api(method, path, body, { 'api-secret-key': secret });
+    assert.equal((await as('GET', '/api/computers')).status, 200, 'the key reads');
+    assert.equal((await as('POST', '/api/policies', { name: 'nope', parentID: 1 })).status, 403, 'as an Auditor');
+    await row.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('alertdialog').getByRole('button', { name: 'Delete' }).click();
+    await card.getByText('“reporting” deleted').waitFor();
+    await row.waitFor({ state: 'detached' });
+    assert.equal((await as('GET', '/api/computers')).status, 401, 'refused once deleted');
+  });
+
+  test('Administration > Activation Tokens: New (the API refusal beside the field; the token once) activates a real agent; Revoke refuses it', async () => {
+    const card = await administration(page, 'Activation Tokens');
+    const form = card.getByRole('form', { name: 'New activation token' });
+    await form.getByLabel('Policy').selectOption({ label: 'Web servers' });
+    await form.getByLabel('Description').fill('lab hosts');
+    await form.getByLabel('Maximum uses').fill('0');
+    await form.getByRole('button', { name: 'New activation token' }).click();
+    await form.getByRole('alert').filter({ hasText: 'body.maxUses must be >= 1' }).waitFor();
+    deliberate(400);
+    await form.getByLabel('Maximum uses').fill('3');
+    await form.getByLabel('Expires after (hours)').fill('-1');
+    await form.getByRole('button', { name: 'New activation token' }).click();
+    const past = form.getByRole('alert').filter({ hasText: /expires: .* is not in the future/ });
+    await past.waitFor();
+    const pastFor = await form.getByLabel('Expires after (hours)').getAttribute('aria-describedby');
+    assert.equal(await past.getAttribute('id'), pastFor?.split(' ').pop(), 'beside Expires after');
+    deliberate(400);
+    await form.getByLabel('Expires after (hours)').fill('48');
+    await form.getByRole('button', { name: 'New activation token' }).click();
+    const token = await secretFromDialog(page, 'Activation token created', 'Token');
+    assert.match(token, /^pat_/);
+    type Token = { ID: number; description: string; maxUses: number; uses: number; policyID: number; status: string };
+    const listed = async () =>
+      (await m.api('GET', '/api/activationtokens'))
+        .json<{ activationTokens: Token[] }>()
+        .activationTokens.find((t) => t.description === 'lab hosts');
+    const made = await listed();
+    assert.deepEqual([made?.policyID, made?.maxUses, made?.uses, made?.status], [policyId, 3, 0, 'valid']);
+    const row = card.getByRole('row', { name: /lab hosts/ });
+    await row.getByText('0 of 3').waitFor();
+    const activateWith = (hostName: string) =>
+      activate(new StateDir(m.tempDir()), {
+        managerUrl: m.agentUrl,
+        token,
+        caFingerprint: m.manager.caFingerprint,
+        hostName,
+      });
+    await activateWith('lab-01');
+    const computers = (await m.api('GET', '/api/computers')).json<{
+      computers: Array<{ hostName: string; policyID: number }>;
+    }>().computers;
+    assert.equal(
+      computers.find((c) => c.hostName === 'lab-01')?.policyID,
+      policyId,
+      "activated into the token's policy",
+    );
+    await shot(page, 'administration-tokens');
+    await axe(page, '/administration/tokens');
+    await row.getByRole('button', { name: 'Revoke' }).click();
+    await page.getByRole('alertdialog').getByRole('button', { name: 'Revoke' }).click();
+    await row.getByText('Revoked').waitFor();
+    assert.equal((await listed())?.status, 'revoked');
+    await assert.rejects(activateWith('lab-02'), /revoked/);
+    assert.equal(await row.getByRole('button', { name: 'Revoke' }).count(), 0);
+  });
+
+  test('Administration > Deployment Scripts: no packages said plainly; then Generate → a script that passes bash -n, copied and downloaded', async () => {
+    const card = await administration(page, 'Deployment Scripts', 'Agent packages');
+    await card.getByText('This manager holds no agent packages').waitFor();
+    await axe(page, '/administration/scripts without packages');
+    mkdirSync(m.manager.agentPackages.dir, { recursive: true });
+    // The manager does not look inside a package: its name says what it is, its hash is its identity.
+    writeFileSync(join(m.manager.agentPackages.dir, 'palisade-agent-0.3.0-linux-x86_64.tar.gz'), 'package bytes');
+    await page.reload();
+    await card.getByRole('row', { name: /0\.3\.0.*Linux.*x86_64/ }).waitFor();
+    const scripts = page.getByRole('region', { name: 'Deployment Scripts' });
+    await scripts.getByLabel('Platform').selectOption({ label: 'Linux' });
+    await scripts.getByLabel('Security policy').selectOption({ label: 'Web servers' });
+    await scripts.getByLabel('Activate agent automatically after installation').check();
+    await scripts.getByLabel('Validate Workload Security Manager TLS certificate').check();
+    await scripts.getByRole('button', { name: 'Generate script' }).click();
+    const area = scripts.getByRole('textbox', { name: 'Script', exact: true });
+    await waitFor(
+      'the script is shown',
+      async () => (await area.inputValue()).startsWith('#!/usr/bin/env bash'),
+      10_000,
+    );
+    const body = await area.inputValue();
+    assert.ok((await area.getAttribute('readonly')) !== null, 'read-only');
+    const syntax = spawnSync('bash', ['-n'], { input: body, encoding: 'utf8' });
+    assert.equal(syntax.status, 0, syntax.stderr);
+    assert.ok(body.includes(`POLICY_NAME='Web servers'`) || body.includes('Web servers'), 'the policy chosen');
+    await scripts.getByRole('button', { name: 'Copy' }).click();
+    await scripts.getByText('Copied.').waitFor();
+    assert.equal(await clipboard(page), body);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      scripts.getByRole('button', { name: 'Download' }).click(),
+    ]);
+    assert.equal(download.suggestedFilename(), 'palisade-deploy-linux.sh');
+    assert.equal(readFileSync((await download.path()) as string, 'utf8'), body, 'the file is the script');
+    const tokens = (await m.api('GET', '/api/activationtokens')).json<{
+      activationTokens: Array<{ description: string; policyID: number }>;
+    }>().activationTokens;
+    assert.ok(tokens.some((t) => t.description === 'deployment script (linux)' && t.policyID === policyId));
+    await shot(page, 'administration-scripts');
+    await axe(page, '/administration/scripts');
+  });
+
   test('a read-only user sees no Save, New, Delete or action buttons, and the API refuses its writes', async () => {
     const ctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
     try {
@@ -657,6 +820,17 @@ describe('the web console in Chromium: the reference procedures, literally', { s
         return { status: res.status, code: ((await res.json()) as { error: { code: string } }).error.code };
       }, policyId);
       assert.deepEqual(r, { status: 403, code: 'READ_ONLY_USER' });
+      for (const [section, heading, buttons] of [
+        ['API Keys', 'API Keys', ['New API key', 'Delete']],
+        ['Activation Tokens', 'Activation Tokens', ['New activation token', 'Revoke']],
+        ['Deployment Scripts', 'Agent packages', ['Generate script']],
+        ['Users', 'Users', ['New user', 'Disable', 'Rename', 'Change role', 'Delete']],
+      ] as const) {
+        const card = await administration(ro, section, heading);
+        await card.getByRole('row').nth(1).waitFor();
+        for (const name of buttons)
+          assert.equal(await ro.getByRole('button', { name }).count(), 0, `${section}: ${name}`);
+      }
       deliberate(403);
       assert.equal(
         (await overrides(`/api/policies/${policyId}`)).policySettings[DIRECTION]?.value,
