@@ -1,4 +1,4 @@
-import { type Kysely, type KyselyPlugin, Migrator, type PluginTransformQueryArgs, sql } from 'kysely';
+import { CompiledQuery, type Kysely, type KyselyPlugin, Migrator, type PluginTransformQueryArgs } from 'kysely';
 import { migrationProvider } from './migrations/migration-provider.js';
 import { ActivationTokenRepository } from './repositories/activation-token-repository.js';
 import { AlertRepository } from './repositories/alert-repository.js';
@@ -75,13 +75,15 @@ class KyselyTransaction extends RepositorySet implements StoreTransaction {
   }
 
   async savepoint<T>(fn: () => Promise<T>): Promise<T> {
-    // SAVEPOINT, ROLLBACK TO and RELEASE are the same in SQLite and PostgreSQL.
-    const name = sql.id(`palisade_sp${++this.depth}`);
+    // SAVEPOINT, ROLLBACK TO and RELEASE are the same in SQLite and PostgreSQL; run as written
+    // (a heartbeat takes several: hand-sql.ts on why not through Kysely's compiler).
+    const name = `"palisade_sp${++this.depth}"`;
+    const run = (text: string) => this.trx.executeQuery(CompiledQuery.raw(text));
     try {
-      await sql`savepoint ${name}`.execute(this.trx);
+      await run(`savepoint ${name}`);
       try {
         const out = await fn();
-        await sql`release savepoint ${name}`.execute(this.trx);
+        await run(`release savepoint ${name}`);
         return out;
       } catch (e) {
         if (storageFault(e)) {
@@ -89,8 +91,8 @@ class KyselyTransaction extends RepositorySet implements StoreTransaction {
           if (outcome) outcome.fault ??= e;
         }
         try {
-          await sql`rollback to savepoint ${name}`.execute(this.trx);
-          await sql`release savepoint ${name}`.execute(this.trx);
+          await run(`rollback to savepoint ${name}`);
+          await run(`release savepoint ${name}`);
         } catch (lost) {
           // On SQLITE_FULL and I/O errors SQLite may roll the whole transaction back by itself
           // (https://www.sqlite.org/lang_transaction.html, "Response To Errors Within A
@@ -206,34 +208,48 @@ export class KyselyStore extends RepositorySet implements Store {
     const counts = { transactions: 0, autocommitReads: 0, autocommitWrites: 0 };
     const health = new StoreWriteHealth();
     const sync = durable ? () => durable.sync() : undefined;
-    const session = StoreSession.outside(db.withPlugin(new AutocommitCounter(counts, sync)), dialect, async (fn) => {
-      counts.transactions += 1;
-      const outcome = new WriteOutcome();
-      let thrown: { error: unknown } | undefined;
-      try {
-        const out = await db.transaction().execute(async (trx) => {
-          const watched = trx.withPlugin(outcome);
-          outcomes.set(watched, outcome);
-          try {
-            return await fn(watched);
-          } catch (error) {
-            thrown = { error };
-            throw error;
-          }
-        });
-        if (sync) await sync();
-        if (outcome.fault) health.failed(outcome.fault);
-        else if (outcome.wrote) health.succeeded();
-        return out;
-      } catch (e) {
-        // When the engine ended the transaction itself (SQLite on SQLITE_FULL or an I/O error),
-        // Kysely's ROLLBACK fails too ("cannot rollback - no transaction is active") and its
-        // error would replace the one that says why: the caller gets the cause.
-        const cause = thrown && e !== thrown.error ? thrown.error : e;
-        health.failed(cause);
-        throw cause;
-      }
-    });
+    const autocommit = {
+      read: () => {
+        counts.autocommitReads += 1;
+      },
+      wrote: async () => {
+        counts.autocommitWrites += 1;
+        await sync?.();
+      },
+    };
+    const session = StoreSession.outside(
+      db.withPlugin(new AutocommitCounter(counts, sync)),
+      dialect,
+      async (fn) => {
+        counts.transactions += 1;
+        const outcome = new WriteOutcome();
+        let thrown: { error: unknown } | undefined;
+        try {
+          const out = await db.transaction().execute(async (trx) => {
+            const watched = trx.withPlugin(outcome);
+            outcomes.set(watched, outcome);
+            try {
+              return await fn(watched);
+            } catch (error) {
+              thrown = { error };
+              throw error;
+            }
+          });
+          if (sync) await sync();
+          if (outcome.fault) health.failed(outcome.fault);
+          else if (outcome.wrote) health.succeeded();
+          return out;
+        } catch (e) {
+          // When the engine ended the transaction itself (SQLite on SQLITE_FULL or an I/O error),
+          // Kysely's ROLLBACK fails too ("cannot rollback - no transaction is active") and its
+          // error would replace the one that says why: the caller gets the cause.
+          const cause = thrown && e !== thrown.error ? thrown.error : e;
+          health.failed(cause);
+          throw cause;
+        }
+      },
+      autocommit,
+    );
     super(session);
     this.session = session;
     this.counts = counts;
@@ -270,7 +286,16 @@ export class KyselyStore extends RepositorySet implements Store {
   }
 
   transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T> {
-    return this.session.atomically((trx) => fn(new KyselyTransaction(trx, this.session.within(trx))));
+    return this.session.atomically((trx) => {
+      const outcome = outcomes.get(trx);
+      const written = {
+        read: () => {},
+        wrote: () => {
+          if (outcome) outcome.wrote = true;
+        },
+      };
+      return fn(new KyselyTransaction(trx, this.session.within(trx, written)));
+    });
   }
 
   counters(): StoreCounters {

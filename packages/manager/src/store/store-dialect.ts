@@ -18,6 +18,8 @@ export interface StoreDialect extends MigrationDialect {
    * matches and is simply not returned.
    */
   readonly rowLocking: boolean;
+  /** Placeholders are numbered (`$1`, PostgreSQL) rather than `?` (SQLite): see HandSql. */
+  readonly numberedPlaceholders: boolean;
   /**
    * Present when ids can become visible out of the order they were taken (concurrent writers:
    * PostgreSQL): the id of the oldest transaction still running, as the statement sees it. Rows

@@ -1,9 +1,22 @@
-import type { Kysely } from 'kysely';
+import { CompiledQuery, type Kysely } from 'kysely';
+import type { HandSql } from './hand-sql.js';
 import type { Database } from './schema.js';
 import type { StoreDialect } from './store-dialect.js';
 
 /** Starts a transaction on the store's connection and runs `fn` in it (KyselyStore counts it). */
 export type BeginTransaction = <T>(fn: (trx: Kysely<Database>) => Promise<T>) => Promise<T>;
+
+/**
+ * Told of each statement {@link StoreSession.run} runs, as KyselyStore's plugins are of Kysely's
+ * own: a read or a write outside a transaction is counted, and such a write made durable before
+ * it returns; a write in a transaction marks it as having written (store health).
+ */
+export interface StatementObserver {
+  read(): void;
+  wrote(): Promise<void> | void;
+}
+
+const UNOBSERVED: StatementObserver = { read: () => {}, wrote: () => {} };
 
 /**
  * What the repositories of one unit of work share: the connection their statements run on (the
@@ -20,16 +33,35 @@ export class StoreSession {
     readonly dialect: StoreDialect,
     private readonly begin: BeginTransaction,
     readonly inTransaction: boolean,
+    private readonly observer: StatementObserver,
   ) {}
 
   /** The session of statements outside any transaction (each its own, on the store's connection). */
-  static outside(db: Kysely<Database>, dialect: StoreDialect, begin: BeginTransaction): StoreSession {
-    return new StoreSession(db, dialect, begin, false);
+  static outside(
+    db: Kysely<Database>,
+    dialect: StoreDialect,
+    begin: BeginTransaction,
+    observer: StatementObserver = UNOBSERVED,
+  ): StoreSession {
+    return new StoreSession(db, dialect, begin, false, observer);
   }
 
   /** The session of one transaction, `trx` being its connection. */
-  within(trx: Kysely<Database>): StoreSession {
-    return new StoreSession(trx, this.dialect, this.begin, true);
+  within(trx: Kysely<Database>, observer: StatementObserver = UNOBSERVED): StoreSession {
+    return new StoreSession(trx, this.dialect, this.begin, true, observer);
+  }
+
+  /**
+   * Runs a hand-written statement (hand-sql.ts) on this session's connection with `parameters`
+   * in placeholder order: its rows (RETURNING ones for a write) and how many rows it changed.
+   */
+  async run<R>(statement: HandSql, parameters: readonly unknown[]): Promise<{ rows: R[]; changed: number }> {
+    const r = await this.db.executeQuery<R>(
+      CompiledQuery.raw(this.dialect.numberedPlaceholders ? statement.numbered : statement.text, [...parameters]),
+    );
+    if (statement.writes) await this.observer.wrote();
+    else this.observer.read();
+    return { rows: r.rows, changed: Number(r.numAffectedRows ?? 0n) };
   }
 
   /**

@@ -13,6 +13,7 @@ export const POSTGRES_DIALECT: StoreDialect = {
   // the sequence past them (syncIdentity).
   idColumn: (c) => c.primaryKey().generatedByDefaultAsIdentity(),
   rowLocking: true,
+  numberedPlaceholders: true,
   // xid8 has no cast to bigint; through text it is exact (values stay far below 2^53).
   // pg_current_xact_id() is the top-level transaction's id, also inside a savepoint.
   transactionIdDefault: () => sql<number>`(pg_current_xact_id()::text::bigint)`,

@@ -3,6 +3,7 @@ import type { Kysely, Selectable } from 'kysely';
 import { chunks } from '../chunks.js';
 import { num, numOrNull } from '../column-values.js';
 import { type FeedPosition, feedRowsAfter } from '../feed-position.js';
+import { HandSql } from '../hand-sql.js';
 import type { Database } from '../schema.js';
 import { Repository } from './repository.js';
 
@@ -93,6 +94,20 @@ const toChange =
  * outbox row with it (in the caller's transaction, or one of its own), so a notifier never
  * misses one. Alerts are recorded cleared, never deleted.
  */
+const OPEN_ALERTS = new HandSql(
+  'select "id", "type", "subject", "data" from "alerts" where "computer_id" = ? and "cleared_at" is null',
+  false,
+);
+
+function toOpenAlert(r: Pick<Selectable<Database['alerts']>, 'id' | 'type' | 'subject' | 'data'>): OpenAlert {
+  return {
+    id: num(r.id),
+    type: alertType(r.type),
+    subject: r.subject,
+    data: r.data === null ? null : JSON.parse(r.data),
+  };
+}
+
 export class AlertRepository extends Repository {
   /** Inserts alerts that are not open already (the partial unique index decides) and their outbox rows. */
   raise(alerts: readonly NewAlert[], now: number): Promise<AlertChange[]> {
@@ -191,8 +206,13 @@ export class AlertRepository extends Repository {
   }
 
   /** The computer's open (not cleared) alerts. */
-  open(computerId: number): Promise<OpenAlert[]> {
-    return this.openOn(this.db, computerId);
+  async open(computerId: number): Promise<OpenAlert[]> {
+    // Read at every heartbeat (the monitor's rules): written by hand (hand-sql.ts).
+    const { rows } = await this.session.run<Pick<Selectable<Database['alerts']>, 'id' | 'type' | 'subject' | 'data'>>(
+      OPEN_ALERTS,
+      [computerId],
+    );
+    return rows.map(toOpenAlert);
   }
 
   private async openOn(db: Kysely<Database>, computerId: number): Promise<OpenAlert[]> {
@@ -202,12 +222,7 @@ export class AlertRepository extends Repository {
       .where('computer_id', '=', computerId)
       .where('cleared_at', 'is', null)
       .execute();
-    return rows.map((r) => ({
-      id: num(r.id),
-      type: alertType(r.type),
-      subject: r.subject,
-      data: r.data === null ? null : JSON.parse(r.data),
-    }));
+    return rows.map(toOpenAlert);
   }
 
   private async notify(db: Kysely<Database>, changes: readonly AlertChange[], now: number): Promise<void> {

@@ -2,6 +2,7 @@ import { COMPUTER_STATUSES, type ComputerStatus, type SettingOverrides } from '@
 import { type Expression, type Kysely, type Selectable, type SqlBool, sql } from 'kysely';
 import { chunks } from '../chunks.js';
 import { num, numOrNull } from '../column-values.js';
+import { HandSql } from '../hand-sql.js';
 import type { Database } from '../schema.js';
 import {
   type Eb,
@@ -213,6 +214,39 @@ export interface ComputerPageQuery {
   now: number;
 }
 
+type ComputerRow = Selectable<Database['computers']>;
+
+/** The heartbeat's statements on computers, written by hand (hand-sql.ts). */
+const HOT = {
+  bySerial: new HandSql('select * from "computers" where "cert_serial" = ?', false),
+  identity: new HandSql('select * from "computer_identities" where "computer_id" = ?', false),
+  rotate: new HandSql(
+    'update "computer_identities" set "continuity_current" = ?, "continuity_previous" = ? where "computer_id" = ? and "continuity_current" = ?',
+    true,
+  ),
+  rotateFromNone: new HandSql(
+    'update "computer_identities" set "continuity_current" = ?, "continuity_previous" = ? where "computer_id" = ? and "continuity_current" is null',
+    true,
+  ),
+  openUpgrade: new HandSql(
+    `select * from "agent_upgrades" where "computer_id" = ? and "status" in ('pending', 'sent') order by "id" desc limit 1`,
+    false,
+  ),
+  // The certificate type only after a full handshake (null: the stored one stays); the
+  // acknowledged sequence only grows.
+  recordHeartbeat: new HandSql(
+    `update "computers" set "last_communication" = ?, "offline_deadline" = ?, "offline_since" = null,
+      "agent_version" = ?, "platform" = ?, "host_name" = ?, "last_ip" = ?, "clock_offset_ms" = ?,
+      "clock_offset_change_ms" = ?, "uptime_seconds" = ?, "agent_uptime_seconds" = ?, "drivers" = ?,
+      "counters" = ?, "applied_fingerprint" = ?, "tls_protocol" = ?, "tls_cipher_suite" = ?,
+      "tls_certificate_type" = coalesce(?, "tls_certificate_type"),
+      "events_acked_through" = case when "events_acked_through" < ? then ? else "events_acked_through" end
+      where "id" = ? and "state" = 'active' returning *`,
+    true,
+  ),
+  overrides: new HandSql('select "name", "value" from "computer_settings" where "computer_id" = ?', false),
+};
+
 const vmState = (v: string | null): ComputerRecord['vmState'] => (v === 'stopped' || v === 'running' ? v : null);
 
 function toComputer(r: Selectable<Database['computers']>): ComputerRecord {
@@ -372,11 +406,7 @@ export class ComputerRepository extends Repository {
 
   /** A computer's host identity and continuity tokens (hashes); null when its agent sent no identity. */
   async identityOf(computerId: number): Promise<ComputerIdentity | null> {
-    const r = await this.db
-      .selectFrom('computer_identities')
-      .selectAll()
-      .where('computer_id', '=', computerId)
-      .executeTakeFirst();
+    const [r] = (await this.session.run<Selectable<Database['computer_identities']>>(HOT.identity, [computerId])).rows;
     return r
       ? {
           hostIdentity: r.host_guid,
@@ -398,12 +428,11 @@ export class ComputerRepository extends Repository {
     next: string,
     previous: string | null,
   ): Promise<boolean> {
-    let q = this.db
-      .updateTable('computer_identities')
-      .set({ continuity_current: next, continuity_previous: previous })
-      .where('computer_id', '=', computerId);
-    q = expected === null ? q.where('continuity_current', 'is', null) : q.where('continuity_current', '=', expected);
-    return Number((await q.executeTakeFirst()).numUpdatedRows) === 1;
+    const r =
+      expected === null
+        ? await this.session.run(HOT.rotateFromNone, [next, previous, computerId])
+        : await this.session.run(HOT.rotate, [next, previous, computerId, expected]);
+    return r.changed === 1;
   }
 
   /** Records that a second live copy of this computer's host was seen. */
@@ -459,13 +488,7 @@ export class ComputerRepository extends Repository {
 
   /** The computer's upgrade not finished yet (pending or sent), if any. */
   async openUpgrade(computerId: number): Promise<AgentUpgradeRecord | null> {
-    const r = await this.db
-      .selectFrom('agent_upgrades')
-      .selectAll()
-      .where('computer_id', '=', computerId)
-      .where('status', 'in', ['pending', 'sent'])
-      .orderBy('id', 'desc')
-      .executeTakeFirst();
+    const [r] = (await this.session.run<Selectable<Database['agent_upgrades']>>(HOT.openUpgrade, [computerId])).rows;
     return r ? toUpgrade(r) : null;
   }
 
@@ -524,7 +547,7 @@ export class ComputerRepository extends Repository {
   }
 
   async findByCertSerial(serial: string): Promise<ComputerRecord | null> {
-    const r = await this.db.selectFrom('computers').selectAll().where('cert_serial', '=', serial).executeTakeFirst();
+    const [r] = (await this.session.run<ComputerRow>(HOT.bySerial, [serial])).rows;
     return r ? toComputer(r) : null;
   }
 
@@ -633,11 +656,7 @@ export class ComputerRepository extends Repository {
 
   /** The computer's own overrides; empty when it has none (or does not exist). */
   async overrides(computerId: number): Promise<SettingOverrides> {
-    const rows = await this.db
-      .selectFrom('computer_settings')
-      .select(['name', 'value'])
-      .where('computer_id', '=', computerId)
-      .execute();
+    const { rows } = await this.session.run<{ name: string; value: string }>(HOT.overrides, [computerId]);
     return Object.fromEntries(rows.map((r) => [r.name, r.value])) as SettingOverrides;
   }
 
@@ -687,37 +706,29 @@ export class ComputerRepository extends Repository {
    * committed after the agent authenticated), which rolls back the heartbeat's transaction.
    */
   async recordHeartbeat(hb: HeartbeatWrite): Promise<ComputerRecord> {
-    const row = await this.db
-      .updateTable('computers')
-      .set((eb) => ({
-        last_communication: hb.now,
-        offline_deadline: hb.offlineDeadline,
-        offline_since: null,
-        agent_version: hb.agentVersion,
-        platform: hb.platform,
-        host_name: hb.hostName,
-        last_ip: hb.lastIp,
-        clock_offset_ms: hb.clockOffsetMs,
-        clock_offset_change_ms: hb.clockOffsetChangeMs,
-        uptime_seconds: Math.floor(hb.uptimeSeconds),
-        agent_uptime_seconds: hb.agentUptimeSeconds == null ? null : Math.floor(hb.agentUptimeSeconds),
-        drivers: JSON.stringify(hb.drivers),
-        counters: JSON.stringify(hb.counters),
-        applied_fingerprint: hb.appliedFingerprint,
-        tls_protocol: hb.tlsProtocol,
-        tls_cipher_suite: hb.tlsCipherSuite,
-        ...(hb.tlsCertificateType ? { tls_certificate_type: hb.tlsCertificateType } : {}),
-        events_acked_through: eb
-          .case()
-          .when('events_acked_through', '<', hb.highestEventSeq)
-          .then(hb.highestEventSeq)
-          .else(eb.ref('events_acked_through'))
-          .end(),
-      }))
-      .where('id', '=', hb.computerId)
-      .where('state', '=', 'active')
-      .returningAll()
-      .executeTakeFirst();
+    const [row] = (
+      await this.session.run<ComputerRow>(HOT.recordHeartbeat, [
+        hb.now,
+        hb.offlineDeadline,
+        hb.agentVersion,
+        hb.platform,
+        hb.hostName,
+        hb.lastIp,
+        hb.clockOffsetMs,
+        hb.clockOffsetChangeMs,
+        Math.floor(hb.uptimeSeconds),
+        hb.agentUptimeSeconds == null ? null : Math.floor(hb.agentUptimeSeconds),
+        JSON.stringify(hb.drivers),
+        JSON.stringify(hb.counters),
+        hb.appliedFingerprint,
+        hb.tlsProtocol,
+        hb.tlsCipherSuite,
+        hb.tlsCertificateType ?? null,
+        hb.highestEventSeq,
+        hb.highestEventSeq,
+        hb.computerId,
+      ])
+    ).rows;
     if (!row) throw new Error(`computer ${hb.computerId} is not active`);
     return toComputer(row);
   }

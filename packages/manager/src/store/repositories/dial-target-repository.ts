@@ -3,6 +3,7 @@ import type { CommunicationState } from '@palisade/protocol';
 import type { Selectable } from 'kysely';
 import { chunks } from '../chunks.js';
 import { num, numOrNull } from '../column-values.js';
+import { HandSql } from '../hand-sql.js';
 import type { Database } from '../schema.js';
 import { Repository } from './repository.js';
 
@@ -76,6 +77,8 @@ function toTarget(r: Selectable<Database['dial_targets']>): DialTargetRecord {
  * without dialling a computer twice; engines that lock rows (StoreDialect.rowLocking) also skip
  * rows another node holds.
  */
+const DIAL_TARGET = new HandSql('select * from "dial_targets" where "computer_id" = ?', false);
+
 export class DialTargetRepository extends Repository {
   async get(computerId: number): Promise<DialTargetRecord | null> {
     const r = await this.db
@@ -93,11 +96,8 @@ export class DialTargetRepository extends Repository {
    * left alone (its holder releases it).
    */
   async noteContact(n: ContactNote): Promise<DialTargetRecord> {
-    const prev = await this.db
-      .selectFrom('dial_targets')
-      .selectAll()
-      .where('computer_id', '=', n.computerId)
-      .executeTakeFirst();
+    // Every heartbeat reads it: written by hand (hand-sql.ts).
+    const [prev] = (await this.session.run<Selectable<Database['dial_targets']>>(DIAL_TARGET, [n.computerId])).rows;
     const applied = n.communication ? n.communication.direction : direction(prev?.applied_direction ?? null);
     const listener = n.communication
       ? n.communication.listener

@@ -2,6 +2,7 @@ import { type FirewallRule, validateFirewallRule } from '@palisade/core';
 import type { Selectable } from 'kysely';
 import { chunks } from '../chunks.js';
 import { num } from '../column-values.js';
+import { HandSql } from '../hand-sql.js';
 import type { Database } from '../schema.js';
 import { Repository } from './repository.js';
 
@@ -63,6 +64,11 @@ function assignmentRows(rows: ReadonlyArray<Selectable<Database['firewall_rules'
  * policies' assignments bump the policy-tree version (they are part of what the policy-tree
  * cache holds); computers' own assignments are read per computer and do not.
  */
+const ONE_COMPUTER_RULES = new HandSql(
+  'select "firewall_rules".*, "a"."computer_id" as "owner" from "computer_firewall_rules" as "a" inner join "firewall_rules" on "firewall_rules"."id" = "a"."rule_id" where "a"."computer_id" = ? order by "a"."position"',
+  false,
+);
+
 export class FirewallRepository extends Repository {
   async listRules(): Promise<FirewallRuleRecord[]> {
     return (await this.db.selectFrom('firewall_rules').selectAll().orderBy('id').execute()).map(toRule);
@@ -217,6 +223,15 @@ export class FirewallRepository extends Repository {
 
   /** These computers' own assignments and the rules they name (none asked: empty). */
   async computerAssignments(computerIds: readonly number[]): Promise<FirewallAssignmentRows> {
+    // One computer is every heartbeat's case: written by hand (hand-sql.ts).
+    if (computerIds.length === 1)
+      return assignmentRows(
+        (
+          await this.session.run<Selectable<Database['firewall_rules']> & { owner: number }>(ONE_COMPUTER_RULES, [
+            computerIds[0],
+          ])
+        ).rows,
+      );
     const rows = [];
     for (const part of chunks(computerIds)) {
       rows.push(

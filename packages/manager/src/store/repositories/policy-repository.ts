@@ -1,6 +1,7 @@
 import type { SettingOverrides } from '@palisade/core';
 import type { Selectable } from 'kysely';
 import { num, numOrNull } from '../column-values.js';
+import { HandSql } from '../hand-sql.js';
 import type { Database } from '../schema.js';
 import { Repository } from './repository.js';
 
@@ -32,6 +33,9 @@ function toPolicy(r: Selectable<Database['policies']>): PolicyRecord {
  * transaction (see {@link treeVersion}), so a node caching the tree sees the change at its next
  * read; a write outside a transaction gets one of its own for that.
  */
+/** Read by every heartbeat (the configuration cache's key), so written by hand (hand-sql.ts). */
+const TREE_VERSION = new HandSql(`select "version" from "versions" where "name" = 'policyTree'`, false);
+
 export class PolicyRepository extends Repository {
   /**
    * Serializes changes to the policy tree, policy/computer settings, computer policies and
@@ -58,11 +62,8 @@ export class PolicyRepository extends Repository {
    */
   async treeVersion(): Promise<number | null> {
     if (this.session.policyTreeChanged) return null;
-    const r = await this.db
-      .selectFrom('versions')
-      .select('version')
-      .where('name', '=', 'policyTree')
-      .executeTakeFirstOrThrow();
+    const [r] = (await this.session.run<{ version: number | string }>(TREE_VERSION, [])).rows;
+    if (!r) throw new Error('the policy-tree version row is missing');
     return num(r.version);
   }
 

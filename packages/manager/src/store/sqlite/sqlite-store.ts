@@ -15,6 +15,7 @@ export const SQLITE_DIALECT: StoreDialect = {
   // INTEGER PRIMARY KEY AUTOINCREMENT never reuses an id, unlike a bare rowid.
   idColumn: (c) => c.primaryKey().autoIncrement(),
   rowLocking: false,
+  numberedPlaceholders: false,
   syncIdentity: async () => {},
   async reclaimSpace(db) {
     // VACUUM rebuilds the file from the live rows only; the checkpoint then empties the WAL,
