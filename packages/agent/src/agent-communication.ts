@@ -1,5 +1,12 @@
 import { type AgentDirection, agentListens, agentSendsHeartbeats, type SecurityConfiguration } from '@palisade/core';
-import type { CommunicationState, Driver, HeartbeatReply, ListenerAddress, OperationResults } from '@palisade/protocol';
+import type {
+  CommunicationState,
+  Driver,
+  HeartbeatReply,
+  ListenerAddress,
+  OperationResults,
+  UpgradeOrder,
+} from '@palisade/protocol';
 import { PROTOCOL_VERSION } from '@palisade/protocol';
 import type { Logger } from 'pino';
 import { firewallReport, withFirewallReport } from './firewall/firewall-report.js';
@@ -9,6 +16,7 @@ import { type ListenerSettings, loadListenerSettings } from './listener-settings
 import { runOperations } from './operations-runner.js';
 import { buildReport } from './report-builder.js';
 import type { StateDir } from './state-dir.js';
+import { confirmSecondsFor, settleUpgrade, startUpgrade } from './upgrade.js';
 
 export { type ListenerSettings, loadListenerSettings, saveListenerSettings } from './listener-settings.js';
 
@@ -178,14 +186,22 @@ export class AgentCommunication {
     );
   }
 
-  /** The manager's reply to the report: acknowledge events, run operations, return results. */
-  private reply(reply: HeartbeatReply): Promise<OperationResults> {
-    return this.state.withLock(async () => {
+  /**
+   * The manager's reply to the report: acknowledge events, run operations, return results. The
+   * continuity token and an upgrade order come this way too (docs/deployment.md "Cloned hosts",
+   * "Upgrades"): a Manager Initiated agent has no other contact.
+   */
+  private async reply(reply: HeartbeatReply): Promise<OperationResults> {
+    const results = await this.state.withLock(async () => {
+      // Kept before anything else: the next report must present it.
+      if (reply.continuity) this.state.saveContinuity(reply.continuity);
       this.state.spool().acknowledge(reply.eventsAckedThrough);
       this.state.saveHeartbeatInterval(reply.heartbeatIntervalSeconds);
       this.state.saveCurrentPolicy(reply);
       const results = await runOperations(this.state, reply.operations, { afterApply: (c) => this.apply(c) });
       this.state.saveLastContact({ time: Date.now(), ok: true, clockOffsetMs: Date.now() - reply.serverTime });
+      // The manager has this version's report: it confirms the upgrade that installed it.
+      settleUpgrade(this.state, this.o.logger, true);
       return {
         protocolVersion: PROTOCOL_VERSION,
         exchangeId: reply.exchangeId,
@@ -193,6 +209,19 @@ export class AgentCommunication {
         communication: this.currentState(),
       };
     });
+    if (reply.upgrade) this.startUpgrade(reply.upgrade);
+    return results;
+  }
+
+  /**
+   * Acts on an upgrade order after the exchange (the download takes longer than the manager
+   * waits for the results); an order sent again meanwhile is ignored (upgrade.ts).
+   */
+  private startUpgrade(order: UpgradeOrder): void {
+    const confirmWithinSeconds = confirmSecondsFor(this.heartbeats(), this.state.heartbeatIntervalSeconds() ?? 600);
+    void startUpgrade(this.state, order, { logger: this.o.logger, confirmWithinSeconds }).catch((e: Error) =>
+      this.o.logger.error({ upgradeId: order.id }, `agent upgrade could not start: ${e.message}`),
+    );
   }
 
   /** Closes the listener (the agent stops). */

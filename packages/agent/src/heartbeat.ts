@@ -130,9 +130,6 @@ export async function heartbeat(state: StateDir, o: HeartbeatOptions = {}): Prom
             ...(o.communication ? { communication: o.communication.state() } : {}),
           }),
         );
-        // The continuity token of the last reply (docs/deployment.md "Cloned hosts").
-        const continuity = state.continuity();
-        if (continuity) report.continuity = continuity;
         const events = report.events;
         const sentAt = Date.now();
         const r = await send(AGENT_PATHS.heartbeat, report, HeartbeatReply);

@@ -43,6 +43,7 @@ export async function buildReport(state: StateDir, o: ReportInputs = {}): Promis
   const activation = state.activation();
   const spool = state.spool();
   const events = spool.pending(MAX_EVENTS_PER_HEARTBEAT);
+  const continuity = state.continuity();
   return {
     protocolVersion: PROTOCOL_VERSION,
     agent: {
@@ -59,6 +60,8 @@ export async function buildReport(state: StateDir, o: ReportInputs = {}): Promis
     counters: { ...state.counters(), ...o.counters, eventsSpooled: spool.size },
     configurationFingerprint: await appliedFingerprint(state),
     ...(o.communication ? { communication: o.communication } : {}),
+    // The continuity token of the last reply, whichever side dialled (docs/deployment.md "Cloned hosts").
+    ...(continuity ? { continuity } : {}),
   };
 }
 

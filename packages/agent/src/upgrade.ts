@@ -43,6 +43,17 @@ export function upgradeConfirmSeconds(env: NodeJS.ProcessEnv = process.env): num
   const v = Number(env.PALISADE_AGENT_UPGRADE_CONFIRM_SECONDS);
   return Number.isInteger(v) && v >= 5 && v <= 3600 ? v : DEFAULT_UPGRADE_CONFIRM_SECONDS;
 }
+/**
+ * The confirmation window of an upgrade ordered through an exchange: the configured one, but
+ * for an agent that only listens (Manager Initiated) at least two heartbeat intervals and 30 s,
+ * since its new version confirms when the manager next calls, once an interval.
+ */
+export function confirmSecondsFor(heartbeatsItself: boolean, heartbeatIntervalSeconds: number): number {
+  const configured = upgradeConfirmSeconds();
+  return heartbeatsItself ? configured : Math.max(configured, 2 * heartbeatIntervalSeconds + 30);
+}
+/** State directories whose agent is downloading or installing an upgrade now (in this process). */
+const underWay = new Set<string>();
 /** A package is about 35 MiB; anything far beyond is not one. */
 const MAX_PACKAGE_BYTES = 512 * 1024 * 1024;
 
@@ -150,11 +161,27 @@ export async function startUpgrade(
     o.logger.error({ upgradeId: order.id, to: order.version }, `agent upgrade failed: ${reason}`);
     return 'failed' as const;
   };
-  if (state.upgrade()) return 'busy';
+  // An order sent again (its first reply may have been lost) while this one is under way.
+  if (state.upgrade() || underWay.has(state.dir)) return 'busy';
   if (order.version === AGENT_VERSION) {
     report(state, u, 'succeeded');
     return 'failed';
   }
+  underWay.add(state.dir);
+  try {
+    return await install(state, order, o, u, failed);
+  } finally {
+    underWay.delete(state.dir);
+  }
+}
+
+async function install(
+  state: StateDir,
+  order: UpgradeOrder,
+  o: StartUpgradeOptions,
+  u: { id: number; from: string; to: string },
+  failed: (reason: string) => 'failed',
+): Promise<'switched' | 'failed'> {
   const root = o.root === undefined ? installRootOf() : o.root;
   if (!root)
     return failed(

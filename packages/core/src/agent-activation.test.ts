@@ -54,7 +54,8 @@ test('continuity: the copy that last talked is current (or previous after a lost
   assert.equal(continuityOf('z', 'b', 'a'), 'stale');
   assert.deepEqual(heartbeatContinuity('current'), { action: 'rotate', keepPrevious: false });
   assert.deepEqual(heartbeatContinuity('previous'), { action: 'rotate', keepPrevious: true });
-  assert.deepEqual(heartbeatContinuity('absent'), { action: 'keep' });
+  // Issued one, presents none: its continuity file was deleted, the identity kept (item 3).
+  assert.deepEqual(heartbeatContinuity('absent'), { action: 'cloned' });
   assert.deepEqual(heartbeatContinuity('stale'), { action: 'cloned' });
 });
 
@@ -65,7 +66,6 @@ test('two copies of one host: whichever falls behind is caught, however replies 
   const beat = (presented: string | null): string | 'cloned' => {
     const d = heartbeatContinuity(continuityOf(presented, m.current, m.previous));
     if (d.action === 'cloned') return 'cloned';
-    if (d.action === 'keep') return presented ?? '';
     const next = `t${++n}`;
     if (!d.keepPrevious) m.previous = presented;
     m.current = next;

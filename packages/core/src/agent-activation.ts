@@ -102,7 +102,8 @@ export function agentActivationSettingProblem(name: string, value: unknown): str
  * new one out at every heartbeat; a copy of the host that fell behind shows it):
  * `current`/`previous` — this host is the one that last talked (previous: its last reply was
  * lost); `none-issued` — the computer never got one (nothing to compare); `absent` — the host
- * sent none (an agent that predates tokens); `stale` — another copy has talked since.
+ * sent none though one was issued (its continuity file was deleted, the identity kept);
+ * `stale` — another copy has talked since.
  */
 export type Continuity = 'current' | 'previous' | 'none-issued' | 'absent' | 'stale';
 
@@ -118,12 +119,14 @@ export function continuityOf(presented: string | null, current: string | null, p
 /**
  * What one heartbeat does to the continuity tokens: `rotate` hands out a new one (and the
  * one presented becomes the previous, unless it was the previous already: a retry after a lost
- * reply keeps the older one, so a copy still holding the token in between is caught), `keep`
- * hands out none (an agent that sends none), `cloned` refuses the heartbeat.
+ * reply keeps the older one, so a copy still holding the token in between is caught), `cloned`
+ * refuses the heartbeat. A host that presents no token after one was issued is refused like a
+ * stale one (docs/deployment.md "Cloned hosts"): deleting the continuity file while keeping the
+ * host identity is what a copy would do to pass for the original, and the original never loses
+ * the file by itself (it is written atomically). Activating again with a token issues a new
+ * one: that is the way back for a host whose file really was lost.
  */
-export function heartbeatContinuity(
-  c: Continuity,
-): { action: 'rotate'; keepPrevious: boolean } | { action: 'keep' } | { action: 'cloned' } {
+export function heartbeatContinuity(c: Continuity): { action: 'rotate'; keepPrevious: boolean } | { action: 'cloned' } {
   switch (c) {
     case 'current':
     case 'none-issued':
@@ -131,7 +134,6 @@ export function heartbeatContinuity(
     case 'previous':
       return { action: 'rotate', keepPrevious: true };
     case 'absent':
-      return { action: 'keep' };
     case 'stale':
       return { action: 'cloned' };
   }

@@ -88,6 +88,11 @@ export interface HeartbeatIngestDeps {
   eventRate?: EventRate | undefined;
   /** Told how many events of a report its computer's budget deferred (metrics). */
   onEventsDeferred?: ((count: number) => void) | undefined;
+  /**
+   * How long an upgrade order may stay `sent` with no outcome before it fails, ms. Default
+   * `defaultUpgradeOrderLifeMs(heartbeatIntervalSeconds)`.
+   */
+  upgradeOrderLifeMs?: number | undefined;
   now?: () => number;
 }
 
@@ -114,9 +119,12 @@ export class HeartbeatIngest {
 
   /** Shared commits for reports, or null when each report commits alone. */
   readonly commits: GroupCommit | null;
+  /** See `HeartbeatIngestDeps.upgradeOrderLifeMs`. */
+  readonly upgradeOrderLifeMs: number;
 
   constructor(private readonly deps: HeartbeatIngestDeps) {
     this.now = deps.now ?? Date.now;
+    this.upgradeOrderLifeMs = deps.upgradeOrderLifeMs ?? defaultUpgradeOrderLifeMs(deps.heartbeatIntervalSeconds);
     this.scheduling = deps.scheduleDials ?? true;
     this.eventRate = deps.eventRate ?? DEFAULT_EVENT_RATE;
     this.commits = (deps.groupCommit ?? true) ? new GroupCommit(deps.store) : null;
@@ -208,11 +216,11 @@ export class HeartbeatIngest {
       await this.cloneDetected(computer, { remoteIp: transport.remoteIp, hostName: report.agent.hostName });
       this.deps.logger.warn(
         { computerId: computer.id, remoteIp: transport.remoteIp },
-        'a cloned host heartbeated (stale continuity token): refused',
+        'a cloned host reported (stale or missing continuity token): refused',
       );
       throw new PalisadeError(
         'AGENT_CLONED',
-        `this host is a live copy of computer ${computer.id}'s host (its continuity token is stale); it may ask to become a computer of its own (POST ${AGENT_PATHS.reactivate}, platformSettingAgentInitiatedActivationReactivateClonedEnabled)`,
+        `this host is a live copy of computer ${computer.id}'s host (its continuity token is stale or missing); it may ask to become a computer of its own (POST ${AGENT_PATHS.reactivate}, platformSettingAgentInitiatedActivationReactivateClonedEnabled)`,
       );
     }
     this.deps.observeStore?.((performance.now() - txStart) / 1000);
@@ -250,9 +258,8 @@ export class HeartbeatIngest {
     const { configurations } = this.deps;
     const previousOffset = computer.clockOffsetMs;
     // First, so that a clone's report stores nothing: the continuity token (docs/deployment.md
-    // "Cloned hosts"), checked and rotated with the report, in its commit.
-    const continuity =
-      transport.initiatedBy === 'agent' ? await nextContinuity(tx, computer.id, report.continuity) : undefined;
+    // "Cloned hosts"), checked with the report and rotated in its commit.
+    const continuity = await nextContinuity(tx, computer.id, report.continuity, rotatesContinuity(transport, report));
     const eventsStored = await tx.events.insertReported(computer.id, events, t);
     const current = await tx.computers.recordHeartbeat({
       computerId: computer.id,
@@ -292,8 +299,8 @@ export class HeartbeatIngest {
         now: t,
       })) ?? [];
     await this.noteContact(tx, computer.id, effective, report.communication, t);
-    // Upgrades go with replies to the agent's own heartbeats (docs/deployment.md "Upgrades").
-    const upgrade = transport.initiatedBy === 'agent' ? await upgradeStep(tx, computer.id, report, t) : undefined;
+    // Upgrades go with the reply, whichever side dialled (docs/deployment.md "Upgrades").
+    const upgrade = await upgradeStep(tx, computer.id, report, t, this.upgradeOrderLifeMs);
     const operations: HeartbeatReply['operations'] = [];
     if (!configurationCurrent) {
       const op = await tx.operations.ensureConfiguration(
@@ -491,15 +498,42 @@ export class HeartbeatIngest {
 }
 
 /**
+ * Whether this exchange hands out the next continuity token. The agent's own heartbeats do; so
+ * does the dialer's exchange with an agent that only listens (Manager Initiated: the manager's
+ * calls are its only contact). A Bidirectional agent's token is checked when the manager calls
+ * but rotated only by its own heartbeats: two exchanges running at once would each hand out a
+ * token, and the agent might keep the one the manager no longer holds.
+ */
+function rotatesContinuity(transport: ExchangeTransport, report: HeartbeatReport): boolean {
+  return transport.initiatedBy === 'agent' || report.communication?.direction === 'manager-initiated';
+}
+
+/**
+ * How long an upgrade order may stay `sent` without an outcome (docs/deployment.md "Upgrades"):
+ * the agent's default confirmation window, a download's allowance, and three heartbeat
+ * intervals (a Manager Initiated agent waits up to two for the manager's call to confirm).
+ */
+export function defaultUpgradeOrderLifeMs(heartbeatIntervalSeconds: number): number {
+  return (DEFAULT_UPGRADE_CONFIRM_SECONDS + UPGRADE_DOWNLOAD_ALLOWANCE_SECONDS + 3 * heartbeatIntervalSeconds) * 1000;
+}
+/** The agent's default `PALISADE_AGENT_UPGRADE_CONFIRM_SECONDS` (packages/agent/src/upgrade.ts). */
+const DEFAULT_UPGRADE_CONFIRM_SECONDS = 120;
+const UPGRADE_DOWNLOAD_ALLOWANCE_SECONDS = 300;
+
+/**
  * An upgrade's share of a heartbeat: the outcome the agent reports (`AGENT_UPGRADE_EVENT`) or,
  * failing that, the new version heartbeating, completes a sent upgrade; a pending one is handed
- * out (and marked sent). Returns the order to put in the reply.
+ * out (and marked sent). A sent one the agent has not acted on (it still reports the version it
+ * had, and no outcome) is handed out again, since the reply that carried it may have been lost
+ * (the agent ignores an order it is already carrying out); past `lifeMs` from its sending it
+ * fails with the reason. Returns the order to put in the reply.
  */
 async function upgradeStep(
   tx: StoreTransaction,
   computerId: number,
   report: HeartbeatReport,
   t: number,
+  lifeMs: number,
 ): Promise<UpgradeOrder | undefined> {
   const open = await tx.computers.openUpgrade(computerId);
   if (!open) return undefined;
@@ -516,10 +550,17 @@ async function upgradeStep(
     return undefined;
   }
   if (open.status === 'sent') {
-    if (report.agent.version === open.toVersion) await tx.computers.completeUpgrade(open.id, 'succeeded', null, t);
-    return undefined;
-  }
-  await tx.computers.markUpgradeSent(open.id, t);
+    if (report.agent.version === open.toVersion) {
+      await tx.computers.completeUpgrade(open.id, 'succeeded', null, t);
+      return undefined;
+    }
+    if (t - (open.sentAt ?? t) > lifeMs) {
+      await tx.computers.completeUpgrade(open.id, 'failed', upgradeTimedOut(lifeMs), t);
+      return undefined;
+    }
+    // Still the version it had: the order was lost, or is under way (then ignored). Sent again.
+    if (report.agent.version !== open.fromVersion) return undefined;
+  } else await tx.computers.markUpgradeSent(open.id, t);
   return {
     id: open.id,
     version: open.toVersion,
@@ -531,21 +572,27 @@ async function upgradeStep(
   };
 }
 
-/** Thrown inside a report's unit when its continuity token is stale: the unit rolls back. */
+/** The reason an upgrade order that outlived its life fails with. */
+export function upgradeTimedOut(lifeMs: number): string {
+  return `no outcome from the agent within ${Math.round(lifeMs / 1000)} s of the order being sent (the agent did not act on it, or its report was lost): request the upgrade again`;
+}
+
+/** Thrown inside a report's unit when its continuity token is stale or missing: the unit rolls back. */
 class CloneDetected extends Error {}
 
 /**
- * The continuity check of an agent-initiated heartbeat (docs/deployment.md "Cloned hosts"): the
- * token presented must be the one handed out last, or the one before (the reply that carried the
- * last may have been lost); then a new one is handed out. Anything older is a second live copy
- * of the host (CloneDetected). Returns the token for the reply; undefined when none is handed
- * out (no host identity, or an agent that sends none). The rotation is a compare-and-set: another
- * node's exchange that rotated first makes this one look again.
+ * The continuity check of a report (docs/deployment.md "Cloned hosts"): the token presented
+ * must be the one handed out last, or the one before (the reply that carried the last may have
+ * been lost); then, when `rotate`, a new one is handed out. Anything older, or none where one
+ * was issued, is a second live copy of the host (CloneDetected). Returns the token for the
+ * reply; undefined when none is handed out (no host identity, or not `rotate`). The rotation is
+ * a compare-and-set: another node's exchange that rotated first makes this one look again.
  */
 async function nextContinuity(
   tx: StoreTransaction,
   computerId: number,
   presentedToken: string | undefined,
+  rotate: boolean,
 ): Promise<string | undefined> {
   const presented = presentedToken === undefined ? null : hashSecret(presentedToken);
   for (let attempt = 0; attempt < 5; attempt++) {
@@ -553,8 +600,8 @@ async function nextContinuity(
     if (!id) return undefined;
     const c = continuityOf(presented, id.continuityCurrent, id.continuityPrevious);
     const step = heartbeatContinuity(c);
-    if (step.action === 'keep') return undefined;
     if (step.action === 'cloned') throw new CloneDetected();
+    if (!rotate) return undefined;
     const next = randomBytes(32).toString('base64url');
     const previous = step.keepPrevious ? id.continuityPrevious : c === 'current' ? id.continuityCurrent : null;
     if (await tx.computers.rotateContinuity(computerId, id.continuityCurrent, hashSecret(next), previous)) return next;

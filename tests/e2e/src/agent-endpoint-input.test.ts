@@ -167,10 +167,12 @@ describe('agent endpoint: bad input and bad certificates get a 4xx with a reason
   });
 
   test('results for an exchange of another connection → 409, operation left open', async () => {
-    const report = { ...validReport(), events: [], configurationFingerprint: null };
+    // As the agent would send it: with its continuity token (one issued and none presented is a clone).
+    const report = { ...validReport(), events: [], configurationFingerprint: null, continuity: agent.continuity() };
     const hb = await post('/agent/v1/heartbeat', report);
-    assert.equal(hb.status, 200);
+    assert.equal(hb.status, 200, JSON.stringify(hb.body));
     const reply = hb.json<HeartbeatReply>();
+    if (reply.continuity) agent.saveContinuity(reply.continuity);
     assert.equal(reply.operations.length, 1, 'null fingerprint ⇒ applyConfiguration');
     const op = reply.operations[0]!;
     // httpsJson opens a new connection per request: this is not the heartbeat's connection.

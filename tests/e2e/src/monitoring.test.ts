@@ -46,9 +46,12 @@ function agentConnection(m: TestManager, state: StateDir) {
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () =>
-            resolve(jsonReply(res.statusCode ?? 0, JSON.parse(Buffer.concat(chunks).toString('utf8')))),
-          );
+          res.on('end', () => {
+            const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+            // Kept as the agent keeps it: the next report presents it (docs/deployment.md "Cloned hosts").
+            if (typeof body?.continuity === 'string') state.saveContinuity(body.continuity);
+            resolve(jsonReply(res.statusCode ?? 0, body));
+          });
         },
       );
       req.on('error', reject);
@@ -69,6 +72,7 @@ function agentConnection(m: TestManager, state: StateDir) {
     counters: {},
     configurationFingerprint:
       over.fingerprint === undefined ? (state.appliedConfiguration()?.fingerprint ?? null) : over.fingerprint,
+    ...(state.continuity() ? { continuity: state.continuity()! } : {}),
   });
   return { post, report, close: () => agent.destroy() };
 }

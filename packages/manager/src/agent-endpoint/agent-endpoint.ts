@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { TLSSocket } from 'node:tls';
-import { continuityOf, decideActivation, type KnownComputer } from '@palisade/core';
+import { continuityOf, decideActivation, heartbeatContinuity, type KnownComputer } from '@palisade/core';
 import {
   type ActivationReply,
   ActivationRequest,
@@ -363,8 +363,9 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
       if (!holder) throw new PalisadeError('CERTIFICATE_NOT_RECOGNIZED', `serial ${peer.serialNumber}`);
       const id = await deps.store.computers.identityOf(holder.id);
       const k = await knownComputer(holder, body.continuity);
-      // Only the copy the heartbeat refused may ask: same identity, a continuity token gone stale.
-      if (id?.hostIdentity !== hostIdentity || k.continuity !== 'stale')
+      // Only the copy the heartbeat refused may ask: same identity, a continuity token gone stale
+      // (or none, where one was issued), by the rule that refused it.
+      if (id?.hostIdentity !== hostIdentity || heartbeatContinuity(k.continuity).action !== 'cloned')
         throw new PalisadeError(
           'ACTIVATION_NOT_ALLOWED',
           `this host is not a copy of computer ${holder.id}: its host identity and continuity token are that computer's own; it carries on heartbeating`,

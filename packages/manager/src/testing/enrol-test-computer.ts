@@ -16,6 +16,8 @@ export async function enrolTestComputer(
     policyId?: number;
     certSerial?: string;
     configurations?: ConfigurationService;
+    /** The host identity and first continuity token the agent was given (plain; stored hashed). */
+    identity?: { hostIdentity: string; continuity: string };
   },
 ): Promise<ComputerRecord> {
   const policyId = o.policyId ?? (await store.policies.ensureBase(Date.now())).id;
@@ -37,6 +39,9 @@ export async function enrolTestComputer(
     expectedFingerprint: effective.fingerprint,
     now: Date.now(),
     offlineDeadline: Date.now() + 30 * 60_000,
+    ...(o.identity
+      ? { hostIdentity: hashSecret(o.identity.hostIdentity), continuity: hashSecret(o.identity.continuity) }
+      : {}),
   });
   if (r === 'token-used-up') throw new Error('fresh token used up');
   return r;

@@ -1,0 +1,232 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { AGENT_UPGRADE_EVENT, type HeartbeatReport, PROTOCOL_VERSION } from '@palisade/protocol';
+import pino from 'pino';
+import { PalisadeError } from './errors.js';
+import { type ExchangeTransport, HeartbeatIngest, upgradeTimedOut } from './ingest.js';
+import { ConfigurationService } from './services/configuration-service.js';
+import { openSqliteStore } from './store/sqlite/sqlite-store.js';
+import type { ComputerRecord, Store } from './store/store.js';
+import { enrolTestComputer } from './testing/enrol-test-computer.js';
+
+const agentDialled: ExchangeTransport = {
+  initiatedBy: 'agent',
+  remoteIp: '127.0.0.1',
+  tlsProtocol: 'TLSv1.3',
+  tlsCipherSuite: null,
+};
+const managerDialled: ExchangeTransport = { ...agentDialled, initiatedBy: 'manager' };
+const INTERVAL = 60;
+const LIFE_MS = 10 * 60_000;
+
+/**
+ * The life-cycle rules a report follows whichever side dialled (issue 14): continuity tokens
+ * and upgrade orders ride the dialer's exchange too, a lost upgrade order is sent again and
+ * times out, and a host that stops presenting its token after one was issued is refused.
+ */
+describe('ingest: continuity and upgrades over both directions (issue 14)', () => {
+  let dir: string;
+  let store: Store;
+  let configurations: ConfigurationService;
+  let ingest: HeartbeatIngest;
+  let clock = 1_700_000_000_000;
+  let hosts = 0;
+
+  const report = (
+    computer: ComputerRecord,
+    over: Partial<HeartbeatReport> & { version?: string } = {},
+  ): HeartbeatReport => {
+    const { version, ...rest } = over;
+    return {
+      protocolVersion: PROTOCOL_VERSION,
+      agent: {
+        version: version ?? '1.0.0',
+        platform: 'linux',
+        hostName: computer.hostName,
+        uptimeSeconds: 42,
+        clockTime: clock,
+      },
+      drivers: [],
+      events: [],
+      counters: {},
+      configurationFingerprint: computer.expectedFingerprint,
+      ...rest,
+    };
+  };
+  const direction = (d: 'manager-initiated' | 'bidirectional') => ({
+    communication: { direction: d, listener: { port: 4118 } },
+  });
+  /** A computer with a host identity; returns it with the continuity token its activation gave. */
+  const enrol = async () => {
+    const continuity = randomBytes(32).toString('base64url');
+    const computer = await enrolTestComputer(store, {
+      hostName: `life-${++hosts}`,
+      configurations,
+      identity: { hostIdentity: randomBytes(32).toString('base64url'), continuity },
+    });
+    return { computer, continuity };
+  };
+  const refusedAsClone = (p: Promise<unknown>) =>
+    assert.rejects(p, (e) => e instanceof PalisadeError && e.code === 'AGENT_CLONED');
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'palisade-ingest-life-'));
+    store = openSqliteStore(join(dir, 'palisade.db'));
+    await store.migrate();
+    await store.policies.ensureBase(Date.now());
+    configurations = new ConfigurationService(INTERVAL);
+    ingest = new HeartbeatIngest({
+      store,
+      configurations,
+      heartbeatIntervalSeconds: INTERVAL,
+      logger: pino({ level: 'silent' }),
+      upgradeOrderLifeMs: LIFE_MS,
+      now: () => clock,
+    });
+  });
+  after(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('Manager Initiated: the dial checks the token and hands out the next; a stale one is a clone', async () => {
+    const { computer, continuity } = await enrol();
+    const mi = direction('manager-initiated');
+    const first = await ingest.ingestReport(computer, report(computer, { ...mi, continuity }), managerDialled);
+    const t1 = first.reply.continuity;
+    assert.ok(t1 && t1 !== continuity, 'a new token in the dial reply');
+    const second = await ingest.ingestReport(computer, report(computer, { ...mi, continuity: t1 }), managerDialled);
+    assert.ok(second.reply.continuity);
+    // A copy still holding the activation's token (two rotations behind) is refused, stores nothing.
+    const before = (await store.computers.get(computer.id))!.lastCommunication;
+    clock += 1000;
+    await refusedAsClone(ingest.ingestReport(computer, report(computer, { ...mi, continuity }), managerDialled));
+    assert.equal(
+      (await store.computers.get(computer.id))!.lastCommunication,
+      before,
+      'the refused report stored nothing',
+    );
+    const { alerts } = await store.alerts.list({
+      computerId: computer.id,
+      type: 'duplicate-computer',
+      active: true,
+      limit: 10,
+      offset: 0,
+    });
+    assert.equal(alerts.length, 1);
+  });
+
+  test('Bidirectional: the dial checks the token but leaves its rotation to the agent’s own heartbeats', async () => {
+    const { computer, continuity } = await enrol();
+    const bi = direction('bidirectional');
+    const dialled = await ingest.ingestReport(computer, report(computer, { ...bi, continuity }), managerDialled);
+    assert.equal(dialled.reply.continuity, undefined);
+    const own = await ingest.ingestReport(computer, report(computer, { ...bi, continuity }), agentDialled);
+    const t1 = own.reply.continuity!;
+    assert.ok(t1);
+    await ingest.ingestReport(computer, report(computer, { ...bi, continuity: t1 }), agentDialled);
+    await refusedAsClone(ingest.ingestReport(computer, report(computer, { ...bi, continuity }), managerDialled));
+  });
+
+  test('a host that presents no token after one was issued is refused like a stale copy', async () => {
+    const { computer, continuity } = await enrol();
+    await refusedAsClone(ingest.ingestReport(computer, report(computer), agentDialled));
+    // The host that still holds its token is not affected.
+    const ok = await ingest.ingestReport(computer, report(computer, { continuity }), agentDialled);
+    assert.ok(ok.reply.continuity);
+  });
+
+  test('an upgrade order rides the dial’s reply; a lost one is sent again while the old version reports', async () => {
+    const { computer, continuity } = await enrol();
+    const mi = direction('manager-initiated');
+    // The continuity chain, carried from each dial's reply to the next report as the agent does.
+    let token = continuity;
+    const exchange = async (over: Parameters<typeof report>[1] = {}) => {
+      const r = await ingest.ingestReport(
+        computer,
+        report(computer, { ...mi, ...over, continuity: token }),
+        managerDialled,
+      );
+      token = r.reply.continuity ?? token;
+      return r.reply;
+    };
+    const u = await store.transaction((tx) =>
+      tx.computers.requestUpgrade({
+        computerId: computer.id,
+        fromVersion: '1.0.0',
+        toVersion: '1.1.0',
+        packages: [{ file: 'palisade-agent-1.1.0-linux-x64.tar.gz', sha256: 'a'.repeat(64) }],
+        requestedBy: 'test',
+        now: clock,
+      }),
+    );
+    const first = await exchange();
+    assert.equal(first.upgrade?.id, u.id, 'the dial carries the order');
+    assert.equal(first.upgrade?.packages[0]?.sha256, 'a'.repeat(64));
+    assert.equal((await store.computers.openUpgrade(computer.id))?.status, 'sent');
+    // That reply was lost: the agent reports the old version again, with no outcome.
+    clock += INTERVAL * 1000;
+    const again = await exchange();
+    assert.equal(again.upgrade?.id, u.id, 'sent again at the next contact');
+    // The agent acts on it: its new version reports, and the order is done; nothing more is sent.
+    clock += INTERVAL * 1000;
+    const done = await exchange({ version: '1.1.0' });
+    assert.equal(done.upgrade, undefined);
+    assert.equal((await store.computers.upgradesOf(computer.id))[0]?.status, 'succeeded');
+  });
+
+  test('an order with no outcome within its life fails with the reason; an outcome before it is kept', async () => {
+    const { computer, continuity } = await enrol();
+    let token = continuity;
+    const beat = async (over: Parameters<typeof report>[1] = {}) => {
+      const r = await ingest.ingestReport(computer, report(computer, { ...over, continuity: token }), agentDialled);
+      token = r.reply.continuity ?? token;
+      return r.reply;
+    };
+    const request = () =>
+      store.transaction((tx) =>
+        tx.computers.requestUpgrade({
+          computerId: computer.id,
+          fromVersion: '1.0.0',
+          toVersion: '1.1.0',
+          packages: [{ file: 'palisade-agent-1.1.0-linux-x64.tar.gz', sha256: 'b'.repeat(64) }],
+          requestedBy: 'test',
+          now: clock,
+        }),
+      );
+    const u = await request();
+    assert.equal((await beat()).upgrade?.id, u.id);
+    clock += LIFE_MS - 1000;
+    assert.equal((await beat()).upgrade?.id, u.id, 'still within its life: sent again');
+    clock += 2000;
+    assert.equal((await beat()).upgrade, undefined, 'past its life: not sent again');
+    const [timedOut] = await store.computers.upgradesOf(computer.id);
+    assert.deepEqual([timedOut?.id, timedOut?.status, timedOut?.reason], [u.id, 'failed', upgradeTimedOut(LIFE_MS)]);
+    assert.match(timedOut!.reason!, /no outcome from the agent within 600 s/);
+
+    // The agent's own word within the life wins: a rollback is recorded as such.
+    const v = await request();
+    assert.equal((await beat()).upgrade?.id, v.id);
+    clock += 5000;
+    const told = await beat({
+      events: [
+        {
+          seq: 1,
+          epoch: 'e1',
+          time: clock,
+          type: AGENT_UPGRADE_EVENT,
+          severity: 'error',
+          message: 'rolled back',
+          data: { upgradeId: v.id, outcome: 'rolled-back', from: '1.0.0', to: '1.1.0', reason: 'did not heartbeat' },
+        },
+      ],
+    });
+    assert.equal(told.upgrade, undefined);
+    const [rolled] = await store.computers.upgradesOf(computer.id);
+    assert.deepEqual([rolled?.status, rolled?.reason], ['rolled-back', 'did not heartbeat']);
+  });
+});

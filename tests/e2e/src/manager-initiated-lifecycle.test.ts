@@ -1,0 +1,188 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { copyFileSync, cpSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import {
+  currentVersionDir,
+  installPackage,
+  type RunningAgent,
+  runAgent,
+  StateDir,
+  startService,
+  stopService,
+  switchCurrent,
+} from '@palisade/agent';
+import type { ApiViews as V } from '@palisade/manager';
+import pino from 'pino';
+import { activateTestAgent, startTestManager, type TestManager } from './harness.js';
+import { buildAgentPackage } from './netns/agent-package-build.js';
+import { freePort, waitFor } from './polling.js';
+
+const DIRECTION = 'platformSettingAgentCommunicationsDirection';
+const logger = pino({ level: process.env.PALISADE_TEST_LOG ?? 'silent' });
+
+/** A policy whose agents only listen: the manager's calls are their only contact. */
+async function managerInitiatedPolicy(m: TestManager, name: string): Promise<void> {
+  const store = m.manager.store;
+  const base = await store.policies.ensureBase(Date.now());
+  const p = await store.policies.create({ parentId: base.id, name, description: '', now: Date.now() });
+  await store.policies.setSetting(p.id, DIRECTION, 'Manager Initiated');
+}
+
+const V1 = '0.9.0-mi.1';
+const V2 = '0.9.0-mi.2';
+
+/**
+ * A Manager Initiated agent gets its upgrade through the dialer (issue 14): the order rides the
+ * reply of the manager's call with its SHA-256, the agent installs the single executable
+ * `npm run package:agent` built beside the running one, and the new version confirms when the
+ * manager next calls it. The agent never heartbeats by itself throughout.
+ */
+describe('Manager Initiated: an upgrade through the manager’s calls', () => {
+  let m: TestManager;
+  let root: string;
+  let state: StateDir;
+  let computerId: number;
+  const agentVersion = async () => (await m.manager.store.computers.get(computerId))?.agentVersion;
+
+  before(async () => {
+    process.env.PALISADE_AGENT_UPGRADE_CONFIRM_SECONDS = '15';
+    const [p1, p2] = await Promise.all([buildAgentPackage(V1), buildAgentPackage(V2)]);
+    m = await startTestManager({ heartbeatIntervalSeconds: 1 });
+    await managerInitiatedPolicy(m, 'Listening');
+    const served = join(m.dataDir, 'agent-packages');
+    mkdirSync(served, { recursive: true });
+    copyFileSync(p2.file, join(served, p2.fileName));
+    root = m.tempDir('palisade-opt-');
+    mkdirSync(join(root, 'versions'));
+    installPackage(root, p1.file, V1);
+    switchCurrent(root, V1);
+    state = new StateDir(m.tempDir());
+    const exe = join(root, 'current', 'palisade-agent');
+    const port = await freePort();
+    const a = await new Promise<{ code: number; stderr: string }>((resolve) =>
+      execFile(
+        exe,
+        [
+          'activate',
+          m.agentUrl,
+          '--token',
+          m.token,
+          '--ca-fingerprint',
+          m.manager.caFingerprint,
+          '--policy',
+          'Listening',
+          '--state-dir',
+          state.dir,
+          '--listen-address',
+          '127.0.0.1',
+          '--listen-port',
+          String(port),
+        ],
+        { timeout: 60_000 },
+        (err, _out, stderr) => resolve({ code: err ? 1 : 0, stderr }),
+      ),
+    );
+    assert.equal(a.code, 0, a.stderr);
+    computerId = state.activation().computerId;
+    startService({ executable: exe, stateDir: state.dir });
+  });
+  after(async () => {
+    await stopService({ stateDir: state.dir, timeoutMs: 5_000 }).catch(() => {});
+    await m.close();
+    delete process.env.PALISADE_AGENT_UPGRADE_CONFIRM_SECONDS;
+  });
+
+  test('the dial hands out continuity tokens and the upgrade order; the new version confirms on the next call', async () => {
+    const activationToken = state.continuity();
+    await waitFor(
+      'the manager to call the agent and rotate its continuity token',
+      async () => (await agentVersion()) === V1 && state.continuity() !== activationToken,
+      60_000,
+    );
+    const r = await m.api('POST', `/api/computers/${computerId}/actions/upgradeagent`, { version: V2 });
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    const id = r.json<V['ComputerUpgradeResult']>().agentUpgrade!.ID;
+    const u = await waitFor(
+      'the upgrade to end',
+      async () =>
+        (await m.api('GET', `/api/computers/${computerId}/agentupgrades`))
+          .json<V['AgentUpgradeList']>()
+          .agentUpgrades.find((x) => x.ID === id && !['pending', 'sent'].includes(x.status)),
+      120_000,
+      250,
+    );
+    assert.equal(u.status, 'succeeded', u.reason ?? '');
+    assert.equal(currentVersionDir(root), V2);
+    assert.equal(await agentVersion(), V2);
+    // The watcher saw the new version confirm (through the manager's call) and cleared the record.
+    await waitFor('the upgrade record to be cleared', () => state.upgrade() === null, 30_000);
+    assert.equal(state.counters().heartbeatsSent, 0, 'the agent never heartbeated by itself');
+  });
+});
+
+/**
+ * A copy of a Manager Initiated agent's state directory (a VM clone, a snapshot restored) that
+ * answers the manager's call with a continuity token two rotations behind is refused and raises
+ * the duplicate-computer alert; the original, back, is taken again.
+ */
+describe('Manager Initiated: a cloned state directory is detected at the manager’s call', () => {
+  let m: TestManager;
+  const agents: RunningAgent[] = [];
+  const start = (s: StateDir) => {
+    const a = runAgent(s, logger, { finalHeartbeatTimeoutMs: 1_000 });
+    agents.push(a);
+    return a;
+  };
+
+  before(async () => {
+    m = await startTestManager({ heartbeatIntervalSeconds: 1 });
+    await managerInitiatedPolicy(m, 'Listening');
+  });
+  after(async () => {
+    await Promise.allSettled(agents.map((a) => a.stop('test over')));
+    await m.close();
+  });
+
+  test('the copy is refused (AGENT_CLONED) with the alert; the original carries on', async () => {
+    const port = await freePort();
+    const a = await activateTestAgent(m, {
+      policy: 'Listening',
+      hostName: 'mi-original',
+      listener: { bindAddress: '127.0.0.1', port },
+    });
+    const id = a.activation().computerId;
+    const copyDir = m.tempDir('palisade-clone-');
+    rmSync(copyDir, { recursive: true });
+    cpSync(a.dir, copyDir, { recursive: true, preserveTimestamps: true });
+    const b = new StateDir(copyDir);
+    // The original answers two calls: the copy's token is then neither the current one nor the one before.
+    const original = start(a);
+    const seen: string[] = [];
+    await waitFor('two rotations through the manager’s calls', () => {
+      const t = a.continuity();
+      if (t && t !== seen.at(-1)) seen.push(t);
+      return seen.length >= 3;
+    });
+    await original.stop('the copy takes its place');
+    const last = (await m.manager.store.computers.get(id))!.lastCommunication;
+    const copy = start(b);
+    const alerts = await waitFor('the duplicate-computer alert', async () => {
+      const list = (await m.api('GET', `/api/alerts?computer=${id}&type=duplicate-computer`)).json<V['AlertList']>()
+        .alerts;
+      return list.length > 0 ? list : null;
+    });
+    assert.equal(alerts[0]?.name, 'Duplicate Computer Detected');
+    assert.equal((await m.manager.store.computers.get(id))!.lastCommunication, last, 'nothing of the copy stored');
+    assert.equal(b.counters().heartbeatsSent, 0);
+    await copy.stop('done');
+    // The original, back on its address, is called and taken as itself.
+    const again = start(a);
+    await waitFor(
+      'the original to be called again',
+      async () => ((await m.manager.store.computers.get(id))!.lastCommunication ?? 0) > (last ?? 0),
+    );
+    assert.equal(again.ended, null);
+  });
+});
