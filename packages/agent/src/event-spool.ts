@@ -27,7 +27,8 @@ import { writeFileAtomic } from './atomic-file.js';
  * being glued to the fragment and lost with it (the next compaction drops the fragment).
  *
  * **Epochs.** `seq` is unique within an epoch, an id kept in `epoch` and stamped on every event
- * (`AgentEvent.epoch`); the manager stores events by (computer, epoch, seq). A state directory
+ * (`AgentEvent.epoch`); the manager stores events by (epoch, seq), whichever computer delivers
+ * them (a clone's copied spool is stored once). A state directory
  * that went back in time (a VM snapshot reverted, a backup restored) numbers again from where
  * it was, reusing numbers the manager already holds for other events: in a new epoch those are
  * new events, not repeats to drop. The spool cannot see the revert itself, so the agent starts

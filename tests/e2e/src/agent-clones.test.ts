@@ -105,6 +105,30 @@ describe('cloned hosts: continuity tokens', () => {
     await Promise.all([original.stop('done'), copy.stop('done')]);
   });
 
+  test('the events both copies spooled before the copy are stored once; the copy’s own go to its computer', async () => {
+    const a = await activateTestAgent(m, { hostName: 'vm-spool' });
+    const id = a.activation().computerId;
+    a.spool().append({ type: 'test.before-copy', severity: 'info', message: 'spooled before the copy' });
+    const b = copyOf(a);
+    const original = await runOriginal(a, 2);
+    const copy = start(b);
+    await waitFor('the copy to be activated as another computer', () => b.activation().computerId !== id);
+    const cloneId = b.activation().computerId;
+    await waitFor('the copy to deliver its spool', () => b.spool().size === 0 && b.counters().heartbeatsSent > 0);
+    const events = async (c: number) => m.manager.store.events.listForComputer(c);
+    const before = [...(await events(id)), ...(await events(cloneId))].filter((e) => e.type === 'test.before-copy');
+    assert.deepEqual(
+      before.map((e) => e.computerId),
+      [id],
+      'the event spooled before the copy is stored once, under the computer that delivered it first',
+    );
+    assert.ok(
+      (await events(cloneId)).some((e) => e.type === 'agent.activated'),
+      'the copy’s own events are stored under its computer',
+    );
+    await Promise.all([original.stop('done'), copy.stop('done')]);
+  });
+
   test('"reactivate cloned Agents" false: the copy is refused (AGENT_CLONED) and resets to Activation Required', async () => {
     await setting(CLONED, 'false');
     try {

@@ -84,7 +84,10 @@ export interface Database {
   events: {
     id: Generated<number>;
     computer_id: number;
-    /** The agent's numbering of `seq` ('' before epochs); unique (computer_id, epoch, seq). */
+    /**
+     * The agent's numbering of `seq` ('' before epochs); unique (computer_id, epoch, seq), and
+     * (epoch, seq) where not '' (migration 0020).
+     */
     epoch: Generated<string>;
     seq: number;
     agent_time: number;

@@ -59,7 +59,7 @@ export const storeCopyContract = (engine: StoreEngine) =>
           id,
           // Events from before epochs ('') and within one (migration 0011).
           Array.from({ length: 7 }, (_, s) => ({
-            ...(i % 2 ? { epoch: 'e1' } : {}),
+            ...(i % 2 ? { epoch: `e${i}` } : {}),
             seq: s + 1,
             time: now,
             type: 't',

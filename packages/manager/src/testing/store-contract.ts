@@ -7,6 +7,7 @@ import { eventEpochsMigrationContract } from '../store/migrations/migration-0011
 import { multiNodeContract } from '../store/multi-node.contract.js';
 import { computerRepositoryContract } from '../store/repositories/computer-repository.contract.js';
 import { dialTargetRepositoryContract } from '../store/repositories/dial-target-repository.contract.js';
+import { eventRepositoryContract } from '../store/repositories/event-repository.contract.js';
 import { retentionRepositoryContract } from '../store/repositories/retention-repository.contract.js';
 import { storeCopyContract } from '../store/store-copy.contract.js';
 import type { StoreEngine } from './store-engines.js';
@@ -27,4 +28,5 @@ export function storeContract(engine: StoreEngine): void {
   storeCopyContract(engine);
   managerNodesContract(engine);
   retentionRepositoryContract(engine);
+  eventRepositoryContract(engine);
 }

@@ -77,8 +77,8 @@ export const eventEpochsMigrationContract = (engine: StoreEngine) =>
           .insertInto('events')
           .values({ ...event(2, 'again'), epoch: 'e2' })
           .execute(),
-        // SQLite names the columns, PostgreSQL the constraint.
-        /UNIQUE constraint failed: events\.computer_id, events\.epoch, events\.seq|unique constraint "events_computer_epoch_seq"/,
+        // SQLite names the columns, PostgreSQL the constraint (or, since 0020, the agent's key).
+        /UNIQUE constraint failed: events\.(computer_id, events\.)?epoch, events\.seq|unique constraint "events_(computer_epoch_seq|agent_event)"/,
       );
       const last = await db.selectFrom('events').select('id').where('epoch', '=', 'e2').executeTakeFirstOrThrow();
       assert.equal(last.id, 4, 'ids go on after the copied ones');

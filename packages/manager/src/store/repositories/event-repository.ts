@@ -77,12 +77,14 @@ function toPendingEvent(r: Selectable<Database['events']> & { host_name: string 
   };
 }
 
-/** Agent events: stored idempotently by `(computer, epoch, seq)`, read by the API and the notifiers. */
+/** Agent events: stored idempotently by `(epoch, seq)`, read by the API and the notifiers. */
 export class EventRepository extends Repository {
   /**
-   * Stores reported events; one already stored (the same computer, epoch and `seq`, re-sent
-   * after a lost reply) is recognised and skipped. The same `seq` in another epoch is another
-   * event (an agent whose state went back in time, docs/heartbeat.md). Returns how many were new.
+   * Stores reported events; one already stored (the same epoch and `seq`, re-sent after a lost
+   * reply, or delivered by a clone of the host that spooled it: migration 0020) is recognised
+   * and skipped. The same `seq` in another epoch is another event (an agent whose state went
+   * back in time, docs/heartbeat.md); events without an epoch are told apart per computer.
+   * Returns how many were new.
    */
   async insertReported(computerId: number, events: readonly ReportedEvent[], receivedAt: number): Promise<number> {
     if (events.length === 0) return 0;
@@ -101,7 +103,8 @@ export class EventRepository extends Repository {
           data: e.data === undefined ? null : JSON.stringify(e.data),
         })),
       )
-      .onConflict((oc) => oc.columns(['computer_id', 'epoch', 'seq']).doNothing())
+      // No conflict target: either key, (computer, epoch, seq) or the agent's (epoch, seq).
+      .onConflict((oc) => oc.doNothing())
       .executeTakeFirst();
     return Number(res.numInsertedOrUpdatedRows ?? 0);
   }
