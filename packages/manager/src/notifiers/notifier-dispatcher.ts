@@ -114,13 +114,7 @@ export class NotifierDispatcher {
 
   private async tick(): Promise<void> {
     try {
-      const policy = await this.guard.refresh();
-      const key = JSON.stringify([policy.publicAllowed, policy.entries.map((e) => e.text)]);
-      if (key !== this.policyKey) {
-        this.policyKey = key;
-        for (const { transport } of this.transports.values()) transport.close();
-        this.transports.clear();
-      }
+      await this.refreshPolicy();
       const due = await this.o.store.notifiers.due(this.now());
       for (const n of due) {
         if (this.draining.has(n.id)) continue;
@@ -133,6 +127,20 @@ export class NotifierDispatcher {
       }
     } catch (e) {
       if (!this.closed) this.o.logger.error({ err: e }, 'notifier dispatch: could not read the notifiers');
+    }
+  }
+
+  /**
+   * Reads the destination policy again; when it changed, drops every transport so that no
+   * connection opened under the old policy (a kept-alive socket) is used under the new one.
+   */
+  private async refreshPolicy(): Promise<void> {
+    const policy = await this.guard.refresh();
+    const key = JSON.stringify([policy.publicAllowed, policy.entries.map((e) => e.text)]);
+    if (key !== this.policyKey) {
+      this.policyKey = key;
+      for (const { transport } of this.transports.values()) transport.close();
+      this.transports.clear();
     }
   }
 
@@ -189,6 +197,9 @@ export class NotifierDispatcher {
       while (n && !this.closed) {
         const batch = await this.nextBatch(n);
         if (batch.length === 0) break;
+        // A drain can outlive the tick that started it. The policy is read after the batch, so an
+        // item stored after an allow-list change is always judged by the changed list.
+        await this.refreshPolicy();
         const min = severityRank(n.settings.minSeverity);
         const wanted = batch.filter((x) => severityRank(x.severity) >= min);
         let sent = wanted.length;
