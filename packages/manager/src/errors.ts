@@ -123,7 +123,12 @@ export const ERRORS = {
   USER_NAME_TAKEN: { status: 409, message: 'another console user already has that name' },
   LAST_FULL_ACCESS_USER: {
     status: 409,
-    message: 'the last enabled full-access console user cannot be disabled; enable or create another first',
+    message:
+      'the last enabled full-access console user cannot be disabled, made an Auditor or deleted; enable or create another first',
+  },
+  USER_IS_YOU: {
+    status: 409,
+    message: 'a console user cannot delete itself; another full-access user can',
   },
   NOTIFIER_NAME_TAKEN: { status: 409, message: 'another notifier already has that name' },
   COMPUTER_DEACTIVATED: { status: 409, message: 'the computer is deactivated' },

@@ -215,3 +215,126 @@ describe('console users through the API (/api/administrators, /api/session/passw
     t += 60 * 60_000;
   });
 });
+
+describe('console users renamed, given another role, deleted (/api/administrators)', () => {
+  let f: ApiFixture;
+  const t = 1_800_000_000_000;
+  const signIn = async (userName: string) =>
+    f.app.inject({ method: 'POST', url: '/api/session', payload: { userName, password: PASSWORD } });
+  const session = async (userName: string) => {
+    const res = await signIn(userName);
+    assert.equal(res.statusCode, 200, res.body);
+    const set = res.headers['set-cookie'];
+    return {
+      cookie: /^([^;]+)/.exec((Array.isArray(set) ? set[0] : set) ?? '')?.[1] ?? '',
+      csrf: res.json<{ csrfToken: string }>().csrfToken,
+    };
+  };
+  const asUser = async (s: { cookie: string; csrf: string }, method: string, url: string, body?: unknown) => {
+    const res = await f.app.inject({
+      method: method as 'GET',
+      url,
+      headers: { cookie: s.cookie, [CSRF_HEADER]: s.csrf },
+      ...(body !== undefined ? { payload: body as object } : {}),
+    });
+    return { status: res.statusCode, code: res.statusCode >= 400 ? res.json<ApiViews['Error']>().error.code : null };
+  };
+  const users = async () =>
+    (await f.request('GET', '/api/administrators'))
+      .json<{ administrators: Admin[] }>()
+      .administrators.map((u) => `${u.ID} ${u.username} ${u.roleID} ${u.active}`);
+  const create = async (username: string, roleID: number) =>
+    (await f.request('POST', '/api/administrators', { username, password: PASSWORD, roleID })).json<Admin>().ID;
+  const audit = async (n: number) =>
+    (await f.store.audit.list({ limit: n })).map((e) => [e.action, e.targetId, e.oldValue, e.newValue]);
+
+  before(async () => {
+    f = await startApiFixture({ now: () => t });
+  });
+  after(() => f.close());
+
+  test('rename: the user signs in under the new name only; a taken or invalid name changes nothing', async () => {
+    const alice = await create('alice', 1);
+    await create('rob', 2);
+    const r = await f.request('POST', `/api/administrators/${alice}`, { username: 'alice.b' });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.json<Admin>().username, 'alice.b');
+    assert.equal((await signIn('alice.b')).statusCode, 200);
+    assert.equal((await signIn('alice')).statusCode, 401);
+    assert.deepEqual(
+      (await audit(5)).find((e) => e[0] === 'user.rename'),
+      ['user.rename', alice, 'alice', 'alice.b'],
+    );
+    const before = await users();
+    for (const [body, status, code] of [
+      [{ username: 'rob' }, 409, 'USER_NAME_TAKEN'],
+      [{ username: 'no spaces' }, 400, 'USER_INVALID'],
+      [{ username: '' }, 400, 'VALIDATION_FAILED'],
+      // The name would be free, the role change is refused: neither is stored.
+      [{ username: 'alice.c', roleID: 2 }, 409, 'LAST_FULL_ACCESS_USER'],
+      [{ username: 'alice.c', roleID: 9 }, 400, 'ROLE_REFERENCE_UNKNOWN'],
+    ] as const) {
+      const refused = await f.request('POST', `/api/administrators/${alice}`, body);
+      assert.deepEqual([refused.status, errorCode(refused.body)], [status, code], JSON.stringify(body));
+    }
+    assert.deepEqual(await users(), before);
+  });
+
+  test('role: an Auditor is refused writes at once; the last enabled full-access user cannot be made one', async () => {
+    const carol = await create('carol', 1);
+    const s = await session('carol');
+    assert.equal((await asUser(s, 'POST', '/api/policies', { name: 'p1', parentID: 1 })).status, 200);
+    const r = await f.request('POST', `/api/administrators/${carol}`, { roleID: 2 });
+    assert.equal(r.json<Admin>().roleID, 2);
+    assert.deepEqual(await asUser(s, 'POST', '/api/policies', { name: 'p2', parentID: 1 }), {
+      status: 403,
+      code: 'READ_ONLY_USER',
+    });
+    assert.deepEqual((await audit(1))[0], ['user.role', carol, 'full-access', 'read-only']);
+    assert.equal((await f.request('POST', `/api/administrators/${carol}`, { roleID: 1 })).json<Admin>().roleID, 1);
+    assert.equal((await asUser(s, 'POST', '/api/policies', { name: 'p3', parentID: 1 })).status, 200);
+    // Two full-access users: either may become an Auditor, not both.
+    const alice = (await f.request('GET', '/api/administrators')).json<{ administrators: Admin[] }>()
+      .administrators[0]!;
+    assert.equal((await f.request('POST', `/api/administrators/${alice.ID}`, { roleID: 2 })).status, 200);
+    const last = await f.request('POST', `/api/administrators/${carol}`, { roleID: 2, active: false });
+    assert.deepEqual([last.status, errorCode(last.body)], [409, 'LAST_FULL_ACCESS_USER']);
+    assert.equal((await f.request('POST', `/api/administrators/${alice.ID}`, { roleID: 1 })).status, 200);
+  });
+
+  test('delete: the user and its sessions go; not oneself, not the last enabled full-access user', async () => {
+    const dave = await create('dave', 1);
+    const daveSession = await session('dave');
+    const carol = await session('carol');
+    const self = await asUser(carol, 'DELETE', `/api/administrators/${(await byName('carol')).ID}`);
+    assert.deepEqual(self, { status: 409, code: 'USER_IS_YOU' });
+    assert.deepEqual(await asUser(carol, 'DELETE', `/api/administrators/${dave}`), { status: 204, code: null });
+    assert.equal((await asUser(daveSession, 'GET', '/api/computers')).status, 401, "dave's session ended");
+    assert.equal((await signIn('dave')).statusCode, 401);
+    assert.equal((await f.request('GET', `/api/administrators/${dave}`)).status, 404);
+    assert.deepEqual(
+      (await audit(5)).find((e) => e[0] === 'user.delete'),
+      ['user.delete', dave, 'dave', null],
+    );
+    const again = await f.request('DELETE', `/api/administrators/${dave}`);
+    assert.deepEqual([again.status, errorCode(again.body)], [404, 'USER_NOT_FOUND']);
+    // alice.b and carol hold full access; with alice.b disabled carol is the last one.
+    const alice = (await byName('alice.b')).ID;
+    assert.equal((await f.request('POST', `/api/administrators/${alice}`, { active: false })).status, 200);
+    const last = await f.request('DELETE', `/api/administrators/${(await byName('carol')).ID}`);
+    assert.deepEqual([last.status, errorCode(last.body)], [409, 'LAST_FULL_ACCESS_USER']);
+    // A disabled full-access user is no one's last resort: it may go.
+    assert.equal((await f.request('DELETE', `/api/administrators/${alice}`)).status, 204);
+    const ro = await f.request('DELETE', `/api/administrators/${(await byName('rob')).ID}`, undefined, {
+      key: f.keys.readOnly,
+    });
+    assert.deepEqual([ro.status, errorCode(ro.body)], [403, 'READ_ONLY_API_KEY']);
+  });
+
+  const byName = async (name: string) =>
+    (await f.request('GET', '/api/administrators'))
+      .json<{ administrators: Admin[] }>()
+      .administrators.find((u) => u.username === name)!;
+});
+
+const errorCode = (body: unknown) => (body as { error?: { code?: string } }).error?.code;

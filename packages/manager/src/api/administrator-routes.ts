@@ -6,7 +6,7 @@ import type { ConsoleAuthService } from '../services/console-auth-service.js';
 import { ROLES, roleById, roleOf } from '../services/roles.js';
 import type { ConsoleUserRecord } from '../store/store.js';
 import { actorOf } from './auth-actor.js';
-import { IdParams, Nullable } from './schemas.js';
+import { EmptyReply, IdParams, Nullable } from './schemas.js';
 
 const roleIds = ROLES.map((r) => `${r.ID} ${r.name}`).join(', ');
 
@@ -37,6 +37,14 @@ const Create = Type.Object(
 );
 const Modify = Type.Object(
   {
+    username: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 64, description: 'a new name; the user signs in with it from now on' }),
+    ),
+    roleID: Type.Optional(
+      Type.Integer({
+        description: `GET /api/roles: ${roleIds}; the last enabled full-access user cannot be made an Auditor`,
+      }),
+    ),
     active: Type.Optional(
       Type.Boolean({
         description: 'false disables (its sessions end); the last enabled full-access user cannot be',
@@ -65,7 +73,7 @@ function view(u: ConsoleUserRecord, now: number): Static<typeof AdministratorVie
 
 /**
  * Deep Security's `/api/administrators` for console users: list, describe, create (Full Access or
- * Auditor), and modify (`active`, an administrator's password reset). Read-only keys and users
+ * Auditor), modify (`username`, `roleID`, `active`, an administrator's password reset) and delete. Read-only keys and users
  * may read; every write is theirs refused (403) by the auth hook. Every change is audited by the
  * service with the caller as actor.
  */
@@ -116,7 +124,7 @@ export function administratorRoutes(app: FastifyInstance, auth: ConsoleAuthServi
       schema: {
         summary: 'Modify a console user',
         description:
-          '`active` disables or enables (`user.disable`, `user.enable`); `password` sets a new one (`user.password`) and ends its sessions. Refused with 409 LAST_FULL_ACCESS_USER for the last enabled full-access user.',
+          '`username` renames (`user.rename`); `roleID` gives another role (`user.role`); `active` disables or enables (`user.disable`, `user.enable`); `password` sets a new one (`user.password`) and ends its sessions. Making the last enabled full-access user an Auditor or disabling it is refused with 409 LAST_FULL_ACCESS_USER; a refused request changes nothing.',
         tags,
         params: IdParams,
         body: Modify,
@@ -126,13 +134,39 @@ export function administratorRoutes(app: FastifyInstance, auth: ConsoleAuthServi
     async (req) => {
       const u = await byId(req.params.id);
       const actor = actorOf(req);
-      // Both checked before either is stored, so a refused request changes nothing.
-      const weak = req.body.password === undefined ? null : passwordProblem(req.body.password);
+      const b = req.body;
+      const weak = b.password === undefined ? null : passwordProblem(b.password);
       if (weak) throw new PalisadeError('PASSWORD_TOO_WEAK', weak);
-      if (req.body.active === false) await auth.setDisabled(u.name, true, actor, true);
-      if (req.body.password !== undefined) await auth.setPassword(u.name, req.body.password, actor);
-      if (req.body.active === true) await auth.setDisabled(u.name, false, actor);
+      const role = b.roleID === undefined ? undefined : roleById(b.roleID, true).role;
+      // Name, role and active in one transaction, refused as a whole; then the password (checked above).
+      const changed = await auth.modifyUser(
+        u.id,
+        {
+          ...(b.username !== undefined ? { name: b.username } : {}),
+          ...(role ? { role } : {}),
+          ...(b.active !== undefined ? { active: b.active } : {}),
+        },
+        actor,
+      );
+      if (b.password !== undefined) await auth.setPassword(changed.name, b.password, actor);
       return view(await byId(req.params.id), now());
+    },
+  );
+  app.delete<Id>(
+    '/api/administrators/:id',
+    {
+      schema: {
+        summary: 'Delete a console user',
+        description:
+          'Removes the user and ends its sessions (`user.delete`, its name kept in the audit row). Refused with 409 USER_IS_YOU for the caller itself and LAST_FULL_ACCESS_USER for the last enabled full-access user.',
+        tags,
+        params: IdParams,
+        response: { 204: EmptyReply },
+      },
+    },
+    async (req, reply) => {
+      await auth.deleteUser(Number(req.params.id), actorOf(req), req.consoleSession?.user.id ?? null);
+      return reply.status(204).send();
     },
   );
 }

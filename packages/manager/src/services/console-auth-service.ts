@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { decoyHash, hashPassword, passwordProblem, verifyPassword } from '../auth/passwords.js';
 import { PalisadeError } from '../errors.js';
+import type { ConsoleUserRepository } from '../store/repositories/console-user-repository.js';
 import type { ConsoleRole, ConsoleSessionRecord, ConsoleUserRecord, NewAuditEvent, Store } from '../store/store.js';
 
 /**
@@ -215,16 +216,68 @@ export class ConsoleAuthService {
       const u = await users.findUserByName(name);
       if (!u) throw new PalisadeError('USER_NOT_FOUND', `"${name}"`);
       if ((u.disabledAt !== null) === disabled) return u;
-      if (disabled && keepOneFullAccess && u.role === 'full-access') {
-        const others = (await users.listUsers()).filter(
-          (o) => o.id !== u.id && o.role === 'full-access' && o.disabledAt === null,
-        );
-        if (others.length === 0)
-          throw new PalisadeError('LAST_FULL_ACCESS_USER', `"${name}" is the only enabled full-access user`);
-      }
+      if (disabled && keepOneFullAccess && u.role === 'full-access') await refuseLastFullAccess(users, u, 'disabled');
       await users.setDisabled(u.id, disabled, t);
       await tx.audit.insert([audit(disabled ? 'user.disable' : 'user.enable', actor, u.id, t)]);
       return (await users.getUser(u.id)) ?? u;
+    });
+  }
+
+  /**
+   * Renames a user, gives it another role, disables or enables it (its sessions end when
+   * disabled), in one transaction: nothing is stored if any of it is refused. Leaving no enabled
+   * full-access user (disabling the last one, or making it an Auditor) is refused.
+   */
+  async modifyUser(
+    id: number,
+    changes: { name?: string; role?: ConsoleRole; active?: boolean },
+    actor: string,
+  ): Promise<ConsoleUserRecord> {
+    if (changes.name !== undefined) {
+      const badName = userNameProblem(changes.name);
+      if (badName) throw new PalisadeError('USER_INVALID', `username "${changes.name}": ${badName}`);
+    }
+    const t = this.now();
+    return this.store.transaction(async (tx) => {
+      const users = tx.consoleUsers;
+      const u = await users.getUser(id);
+      if (!u) throw new PalisadeError('USER_NOT_FOUND', `ID ${id}`);
+      const demoted = changes.role !== undefined && changes.role !== 'full-access';
+      if (u.role === 'full-access' && u.disabledAt === null && (demoted || changes.active === false))
+        await refuseLastFullAccess(users, u, changes.active === false ? 'disabled' : 'made an Auditor');
+      const rows: NewAuditEvent[] = [];
+      if (changes.name !== undefined && changes.name !== u.name) {
+        if (await users.findUserByName(changes.name)) throw new PalisadeError('USER_NAME_TAKEN', `"${changes.name}"`);
+        await users.rename(u.id, changes.name, t);
+        rows.push(audit('user.rename', actor, u.id, t, { setting: 'name', oldValue: u.name, newValue: changes.name }));
+      }
+      if (changes.role !== undefined && changes.role !== u.role) {
+        await users.setRole(u.id, changes.role, t);
+        rows.push(audit('user.role', actor, u.id, t, { setting: 'role', oldValue: u.role, newValue: changes.role }));
+      }
+      if (changes.active !== undefined && changes.active === (u.disabledAt !== null)) {
+        await users.setDisabled(u.id, !changes.active, t);
+        rows.push(audit(changes.active ? 'user.enable' : 'user.disable', actor, u.id, t));
+      }
+      if (rows.length > 0) await tx.audit.insert(rows);
+      return (await users.getUser(u.id)) ?? u;
+    });
+  }
+
+  /**
+   * Removes a user and ends its sessions. Refused for the caller itself (`selfId`: nobody deletes
+   * the account they act with) and for the last enabled full-access user.
+   */
+  async deleteUser(id: number, actor: string, selfId: number | null): Promise<void> {
+    if (id === selfId) throw new PalisadeError('USER_IS_YOU', `ID ${id}`);
+    const t = this.now();
+    await this.store.transaction(async (tx) => {
+      const users = tx.consoleUsers;
+      const u = await users.getUser(id);
+      if (!u) throw new PalisadeError('USER_NOT_FOUND', `ID ${id}`);
+      if (u.role === 'full-access' && u.disabledAt === null) await refuseLastFullAccess(users, u, 'deleted');
+      await users.deleteUser(u.id);
+      await tx.audit.insert([audit('user.delete', actor, u.id, t, { setting: 'name', oldValue: u.name })]);
     });
   }
 
@@ -271,6 +324,18 @@ export class ConsoleAuthService {
   listUsers(): Promise<ConsoleUserRecord[]> {
     return this.store.consoleUsers.listUsers();
   }
+}
+
+/**
+ * Refuses a change that would leave no enabled full-access user: nobody could then change
+ * anything from the console, and only the CLI on the manager host could undo it.
+ */
+async function refuseLastFullAccess(users: ConsoleUserRepository, u: ConsoleUserRecord, what: string): Promise<void> {
+  const others = (await users.listUsers()).filter(
+    (o) => o.id !== u.id && o.role === 'full-access' && o.disabledAt === null,
+  );
+  if (others.length === 0)
+    throw new PalisadeError('LAST_FULL_ACCESS_USER', `"${u.name}" is the only enabled full-access user: not ${what}`);
 }
 
 /** SIGN_IN_LOCKED with how long the lock still holds (the reply's Retry-After). */

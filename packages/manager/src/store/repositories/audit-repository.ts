@@ -52,6 +52,12 @@ export type AuditAction =
   | 'user.password.failed'
   | 'user.disable'
   | 'user.enable'
+  /** A new name (`oldValue`, `newValue`: the names). */
+  | 'user.rename'
+  /** Another role (`oldValue`, `newValue`: `full-access`, `read-only`). */
+  | 'user.role'
+  /** Removed, with its sessions (`oldValue`: its name, which the audit log no longer finds by ID). */
+  | 'user.delete'
   /** Activation tokens made (`newValue`: policy, uses, expiry, what for; never the secret) and revoked. */
   | 'activationToken.create'
   | 'activationToken.revoke'

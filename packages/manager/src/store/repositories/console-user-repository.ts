@@ -123,6 +123,35 @@ export class ConsoleUserRepository extends Repository {
     return Number(r.numUpdatedRows) > 0;
   }
 
+  /** A new name; false if no such user. The caller checks the name is free (the column is unique). */
+  async rename(id: number, name: string, now: number): Promise<boolean> {
+    const r = await this.db
+      .updateTable('console_users')
+      .set({ name, updated_at: now })
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  /** Another role; false if no such user. */
+  async setRole(id: number, role: ConsoleRole, now: number): Promise<boolean> {
+    const r = await this.db
+      .updateTable('console_users')
+      .set({ role, updated_at: now })
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  /** Removes a user and its sessions; false if no such user. */
+  deleteUser(id: number): Promise<boolean> {
+    return this.session.atomically(async (db) => {
+      await db.deleteFrom('console_sessions').where('user_id', '=', id).execute();
+      const r = await db.deleteFrom('console_users').where('id', '=', id).executeTakeFirst();
+      return Number(r.numDeletedRows) > 0;
+    });
+  }
+
   /** Disables (or with `disabled` false, enables) a user; a disabled user's sessions end with it. */
   setDisabled(id: number, disabled: boolean, now: number): Promise<boolean> {
     return this.session.atomically(async (db) => {
