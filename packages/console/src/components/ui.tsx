@@ -1,5 +1,5 @@
 import { AlertDialog, Dialog } from 'radix-ui';
-import { type ReactNode, useId, useState } from 'react';
+import { type FormEvent, type ReactNode, useId, useState } from 'react';
 import type { UseFormRegisterReturn } from 'react-hook-form';
 import { ApiError } from '../api';
 
@@ -251,5 +251,179 @@ export function SecretDialog(props: { title: string; label: string; secret: stri
         </Dialog.Content>
       </Dialog.Portal>
     </Dialog.Root>
+  );
+}
+
+/**
+ * A button that opens a small form in a dialog (Reset password, Rename, Change role): the
+ * caller's fields, the refusal that concerns no field, Cancel and the submit button.
+ */
+export function FormDialog(props: {
+  label: string;
+  title: string;
+  text: ReactNode;
+  submit: string;
+  open: boolean;
+  onOpenChange: (open: boolean) => void;
+  onSubmit: (e: FormEvent<HTMLFormElement>) => void;
+  pending: boolean;
+  rootError?: string | undefined;
+  children: ReactNode;
+}) {
+  return (
+    <Dialog.Root open={props.open} onOpenChange={props.onOpenChange}>
+      <Dialog.Trigger asChild>
+        <button type="button" className="btn btn-small">
+          {props.label}
+        </button>
+      </Dialog.Trigger>
+      <Dialog.Portal>
+        <Dialog.Overlay className="dialog-overlay" />
+        <Dialog.Content className="dialog">
+          <Dialog.Title className="dialog-title">{props.title}</Dialog.Title>
+          <Dialog.Description className="dialog-text">{props.text}</Dialog.Description>
+          <form onSubmit={props.onSubmit} noValidate>
+            {props.children}
+            {props.rootError ? <Notice tone="error">{props.rootError}</Notice> : null}
+            <div className="dialog-actions">
+              <Dialog.Close asChild>
+                <button type="button" className="btn">
+                  Cancel
+                </button>
+              </Dialog.Close>
+              <button type="submit" className="btn btn-primary" disabled={props.pending}>
+                {props.submit}
+              </button>
+            </div>
+          </form>
+        </Dialog.Content>
+      </Dialog.Portal>
+    </Dialog.Root>
+  );
+}
+
+/**
+ * The General fieldset every editor starts with (firewall rule, IP/MAC/port list, policy): Name,
+ * Description, and what else the editor puts under General.
+ */
+export function NameDescriptionFields(props: {
+  name: UseFormRegisterReturn;
+  description: UseFormRegisterReturn;
+  errors: {
+    name?: { message?: string | undefined } | undefined;
+    description?: { message?: string | undefined } | undefined;
+  };
+  readOnly: boolean;
+  /** Lines of the Description box; default 2. */
+  rows?: number;
+  children?: ReactNode;
+}) {
+  return (
+    <fieldset className="section">
+      <legend>General</legend>
+      <Field label="Name" error={props.errors.name?.message}>
+        {(id, d) => <input id={id} className="input" aria-describedby={d} disabled={props.readOnly} {...props.name} />}
+      </Field>
+      <Field label="Description" error={props.errors.description?.message}>
+        {(id, d) => (
+          <textarea
+            id={id}
+            className="input"
+            rows={props.rows ?? 2}
+            aria-describedby={d}
+            disabled={props.readOnly}
+            {...props.description}
+          />
+        )}
+      </Field>
+      {props.children}
+    </fieldset>
+  );
+}
+
+/**
+ * The end of an editor's form: the refusal that concerns no field, "Saved." until the next
+ * change, and Save (and Close) for full access, or a line saying the access is read-only.
+ */
+export function SaveFormFooter(props: {
+  rootError: string | undefined;
+  /** Shown after a save while nothing has changed since; null: never. */
+  saved: string | null;
+  readOnly: boolean;
+  pending: boolean;
+  /** Close button's action; absent: no Close button. */
+  onClose?: () => void;
+}) {
+  return (
+    <>
+      {props.rootError ? <Notice tone="error">{props.rootError}</Notice> : null}
+      {props.saved ? <Notice tone="ok">{props.saved}</Notice> : null}
+      {props.readOnly ? (
+        <p className="help">You have read-only access.</p>
+      ) : (
+        <div className="form-actions">
+          <button type="submit" className="btn btn-primary" disabled={props.pending}>
+            Save
+          </button>
+          {props.onClose ? (
+            <button type="button" className="btn" onClick={props.onClose}>
+              Close
+            </button>
+          ) : null}
+        </div>
+      )}
+    </>
+  );
+}
+
+/**
+ * A table of records with an Actions column for full access (the users, keys, tokens, notifiers
+ * and alerts tables): `actions` absent hides the column, as read-only users see none. While
+ * `pending` and when empty, one row says so.
+ */
+export function ActionTable<T>(props: {
+  label: string;
+  columns: string[];
+  rows: T[];
+  pending: boolean;
+  empty: string;
+  rowKey: (r: T) => string | number;
+  /** The row's `<td>` cells, one per column. */
+  cells: (r: T) => ReactNode;
+  actions?: ((r: T) => ReactNode) | undefined;
+}) {
+  return (
+    <div className="table-wrap">
+      <table className="data-table" aria-label={props.label}>
+        <thead>
+          <tr>
+            {props.columns.map((c) => (
+              <th key={c}>{c}</th>
+            ))}
+            {props.actions ? (
+              <th>
+                <span className="visually-hidden">Actions</span>
+              </th>
+            ) : null}
+          </tr>
+        </thead>
+        <tbody>
+          {props.rows.length === 0 ? (
+            <tr>
+              <td colSpan={props.columns.length + (props.actions ? 1 : 0)} className="empty">
+                {props.pending ? 'Loading…' : props.empty}
+              </td>
+            </tr>
+          ) : (
+            props.rows.map((r) => (
+              <tr key={props.rowKey(r)}>
+                {props.cells(r)}
+                {props.actions ? <td className="row-actions">{props.actions(r)}</td> : null}
+              </tr>
+            ))
+          )}
+        </tbody>
+      </table>
+    </div>
   );
 }

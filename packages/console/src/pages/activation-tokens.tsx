@@ -5,7 +5,7 @@ import { useForm } from 'react-hook-form';
 import { z } from 'zod';
 import { del, get, post } from '../api';
 import { memberNamed, showApiError } from '../components/form-errors';
-import { ConfirmButton, ErrorBox, Field, Notice, SecretDialog } from '../components/ui';
+import { ActionTable, ConfirmButton, ErrorBox, Field, Notice, SecretDialog } from '../components/ui';
 import { dateTime } from '../format';
 import { usePolicies } from '../queries';
 import { useSession } from '../session';
@@ -71,69 +71,48 @@ export function ActivationTokens() {
       </p>
       <ErrorBox error={q.error} />
       {notice ? <Notice tone={notice.tone}>{notice.text}</Notice> : null}
-      <div className="table-wrap">
-        <table className="data-table" aria-label="Activation tokens">
-          <thead>
-            <tr>
-              <th>ID</th>
-              <th>Status</th>
-              <th>Policy</th>
-              <th>Uses</th>
-              <th>Expires</th>
-              <th>Created</th>
-              <th>Description</th>
-              {session.canWrite ? (
-                <th>
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              ) : null}
-            </tr>
-          </thead>
-          <tbody>
-            {rows.length === 0 ? (
-              <tr>
-                <td colSpan={8} className="empty">
-                  {q.isPending ? 'Loading…' : 'No activation tokens.'}
-                </td>
-              </tr>
-            ) : (
-              rows.map((t) => {
-                const [label, tone] = STATUS[t.status];
-                return (
-                  <tr key={t.ID}>
-                    <td>{t.ID}</td>
-                    <td>
-                      <span className={`badge badge-${tone}`}>{label}</span>
-                    </td>
-                    <td>{t.policyName ?? `policy #${t.policyID}`}</td>
-                    <td>
-                      {t.uses} of {t.maxUses ?? 'unlimited'}
-                    </td>
-                    <td>{t.expires === null ? 'Never' : dateTime(t.expires)}</td>
-                    <td>{dateTime(t.created)}</td>
-                    <td>{t.description || '—'}</td>
-                    {session.canWrite ? (
-                      <td className="row-actions">
-                        {t.status === 'revoked' ? null : (
-                          <ConfirmButton
-                            label="Revoke"
-                            danger
-                            title={`Revoke activation token ${t.ID}?`}
-                            text="Agents activating with it are refused from now on; computers it activated stay."
-                            confirm="Revoke"
-                            disabled={revoke.isPending}
-                            onConfirm={() => revoke.mutate(t)}
-                          />
-                        )}
-                      </td>
-                    ) : null}
-                  </tr>
-                );
-              })
-            )}
-          </tbody>
-        </table>
-      </div>
+      <ActionTable
+        label="Activation tokens"
+        columns={['ID', 'Status', 'Policy', 'Uses', 'Expires', 'Created', 'Description']}
+        rows={rows}
+        pending={q.isPending}
+        empty="No activation tokens."
+        rowKey={(t) => t.ID}
+        cells={(t) => {
+          const [label, tone] = STATUS[t.status];
+          return (
+            <>
+              <td>{t.ID}</td>
+              <td>
+                <span className={`badge badge-${tone}`}>{label}</span>
+              </td>
+              <td>{t.policyName ?? `policy #${t.policyID}`}</td>
+              <td>
+                {t.uses} of {t.maxUses ?? 'unlimited'}
+              </td>
+              <td>{t.expires === null ? 'Never' : dateTime(t.expires)}</td>
+              <td>{dateTime(t.created)}</td>
+              <td>{t.description || '—'}</td>
+            </>
+          );
+        }}
+        actions={
+          session.canWrite
+            ? (t) =>
+                t.status === 'revoked' ? null : (
+                  <ConfirmButton
+                    label="Revoke"
+                    danger
+                    title={`Revoke activation token ${t.ID}?`}
+                    text="Agents activating with it are refused from now on; computers it activated stay."
+                    confirm="Revoke"
+                    disabled={revoke.isPending}
+                    onConfirm={() => revoke.mutate(t)}
+                  />
+                )
+            : undefined
+        }
+      />
       {session.canWrite ? <NewTokenForm /> : null}
     </section>
   );

@@ -3,7 +3,7 @@ import { useId, useState } from 'react';
 import { useParams } from 'wouter';
 import { ApiError, del, get, post } from '../api';
 import { SideNav } from '../components/layout';
-import { ConfirmButton, ErrorBox, Field, KeyValues, Loading, Notice, PageHeader } from '../components/ui';
+import { ActionTable, ConfirmButton, ErrorBox, Field, KeyValues, Loading, Notice, PageHeader } from '../components/ui';
 import { dateTime } from '../format';
 import { useSession } from '../session';
 import { ActivationTokens } from './activation-tokens';
@@ -243,69 +243,53 @@ function Notifiers() {
       </p>
       <ErrorBox error={q.error ?? remove.error} />
       {notice ? <Notice tone={notice.tone}>{notice.text}</Notice> : null}
-      <div className="table-wrap">
-        <table className="data-table" aria-label="Notifiers">
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>Kind</th>
-              <th>Destination</th>
-              <th>Delivered</th>
-              <th>Last error</th>
-              {session.canWrite ? (
-                <th>
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              ) : null}
-            </tr>
-          </thead>
-          <tbody>
-            {(q.data ?? []).length === 0 ? (
-              <tr>
-                <td colSpan={6} className="empty">
-                  {q.isPending ? 'Loading…' : 'No notifiers.'}
-                </td>
-              </tr>
-            ) : (
-              (q.data ?? []).map((n) => (
-                <tr key={n.ID}>
-                  <td>{n.name}</td>
-                  <td>{n.kind}</td>
-                  <td>
-                    {n.webhook
-                      ? n.webhook.url
-                      : n.syslog
-                        ? `${n.syslog.host}:${n.syslog.port} (${n.syslog.transport}, ${n.syslog.format})`
-                        : ''}
-                  </td>
-                  <td>{n.delivery.delivered}</td>
-                  <td>{n.delivery.lastError ?? '—'}</td>
-                  {session.canWrite ? (
-                    <td className="row-actions">
-                      <button
-                        type="button"
-                        className="btn btn-small"
-                        disabled={test.isPending}
-                        onClick={() => test.mutate(n)}
-                      >
-                        {test.isPending && test.variables?.ID === n.ID ? 'Sending…' : 'Send test'}
-                      </button>
-                      <ConfirmButton
-                        label="Delete"
-                        danger
-                        title={`Delete notifier “${n.name}”?`}
-                        text="Its undelivered backlog is dropped with it."
-                        confirm="Delete"
-                        onConfirm={() => remove.mutate(n.ID)}
-                      />
-                    </td>
-                  ) : null}
-                </tr>
-              ))
-            )}
-          </tbody>
-        </table>
-      </div>
+      <ActionTable
+        label="Notifiers"
+        columns={['Name', 'Kind', 'Destination', 'Delivered', 'Last error']}
+        rows={q.data ?? []}
+        pending={q.isPending}
+        empty="No notifiers."
+        rowKey={(n) => n.ID}
+        cells={(n) => (
+          <>
+            <td>{n.name}</td>
+            <td>{n.kind}</td>
+            <td>
+              {n.webhook
+                ? n.webhook.url
+                : n.syslog
+                  ? `${n.syslog.host}:${n.syslog.port} (${n.syslog.transport}, ${n.syslog.format})`
+                  : ''}
+            </td>
+            <td>{n.delivery.delivered}</td>
+            <td>{n.delivery.lastError ?? '—'}</td>
+          </>
+        )}
+        actions={
+          session.canWrite
+            ? (n) => (
+                <>
+                  <button
+                    type="button"
+                    className="btn btn-small"
+                    disabled={test.isPending}
+                    onClick={() => test.mutate(n)}
+                  >
+                    {test.isPending && test.variables?.ID === n.ID ? 'Sending…' : 'Send test'}
+                  </button>
+                  <ConfirmButton
+                    label="Delete"
+                    danger
+                    title={`Delete notifier “${n.name}”?`}
+                    text="Its undelivered backlog is dropped with it."
+                    confirm="Delete"
+                    onConfirm={() => remove.mutate(n.ID)}
+                  />
+                </>
+              )
+            : undefined
+        }
+      />
       {session.canWrite ? (
         <form
           className="inline-form"
@@ -420,7 +404,7 @@ function AuditLog() {
             {rows.map((e) => (
               <tr key={e.ID}>
                 <td>{dateTime(e.time)}</td>
-                <td>{e.actor.name ?? e.actor.type}</td>
+                <td className="cell-wrap">{e.actor.name ?? e.actor.type}</td>
                 <td>
                   <code>{e.action}</code>
                 </td>
@@ -428,7 +412,8 @@ function AuditLog() {
                   {e.targetType}
                   {e.targetID !== null ? ` ${e.targetID}` : ''}
                 </td>
-                <td>{e.setting ?? '—'}</td>
+                {/* Setting names are long single words (platformSettingAgentCommunicationsDirection). */}
+                <td className="cell-wrap">{e.setting ?? '—'}</td>
                 <td className="cell-wrap">{e.oldValue ?? '—'}</td>
                 <td className="cell-wrap">{e.newValue ?? '—'}</td>
               </tr>

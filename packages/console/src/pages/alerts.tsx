@@ -1,7 +1,7 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useId, useState } from 'react';
 import { type Alert, get, post } from '../api';
-import { ErrorBox, PageHeader, StatusBadge } from '../components/ui';
+import { ActionTable, ErrorBox, PageHeader, StatusBadge } from '../components/ui';
 import { dateTime } from '../format';
 import { useSession } from '../session';
 
@@ -49,62 +49,42 @@ export function AlertsTable({ computerId }: { computerId?: number }) {
         </div>
       </div>
       <ErrorBox error={q.error ?? dismiss.error} />
-      <div className="table-wrap">
-        <table className="data-table" aria-label="Alerts">
-          <thead>
-            <tr>
-              <th>Severity</th>
-              <th>Alert</th>
-              <th>Computer</th>
-              <th>Message</th>
-              <th>Raised</th>
-              <th>State</th>
-              {session.canWrite ? (
-                <th>
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              ) : null}
-            </tr>
-          </thead>
-          <tbody>
-            {alerts.length === 0 ? (
-              <tr>
-                <td colSpan={7} className="empty">
-                  {q.isPending ? 'Loading…' : 'No alerts.'}
-                </td>
-              </tr>
-            ) : (
-              alerts.map((a) => (
-                <tr key={a.ID}>
-                  <td>
-                    <StatusBadge status={a.severity} />
-                  </td>
-                  <td>{a.name}</td>
-                  <td>{a.hostName ?? '—'}</td>
-                  <td>{a.message}</td>
-                  <td>{dateTime(a.raisedAt)}</td>
-                  <td>
-                    {a.active
-                      ? 'Active'
-                      : a.dismissedAt
-                        ? `Dismissed ${dateTime(a.dismissedAt)}`
-                        : `Cleared ${dateTime(a.clearedAt)}`}
-                  </td>
-                  {session.canWrite ? (
-                    <td>
-                      {a.active ? (
-                        <button type="button" className="btn btn-small" onClick={() => dismiss.mutate(a.ID)}>
-                          Dismiss
-                        </button>
-                      ) : null}
-                    </td>
-                  ) : null}
-                </tr>
-              ))
-            )}
-          </tbody>
-        </table>
-      </div>
+      <ActionTable
+        label="Alerts"
+        columns={['Severity', 'Alert', 'Computer', 'Message', 'Raised', 'State']}
+        rows={alerts}
+        pending={q.isPending}
+        empty="No alerts."
+        rowKey={(a) => a.ID}
+        cells={(a) => (
+          <>
+            <td>
+              <StatusBadge status={a.severity} />
+            </td>
+            <td>{a.name}</td>
+            <td>{a.hostName ?? '—'}</td>
+            <td>{a.message}</td>
+            <td>{dateTime(a.raisedAt)}</td>
+            <td>
+              {a.active
+                ? 'Active'
+                : a.dismissedAt
+                  ? `Dismissed ${dateTime(a.dismissedAt)}`
+                  : `Cleared ${dateTime(a.clearedAt)}`}
+            </td>
+          </>
+        )}
+        actions={
+          session.canWrite
+            ? (a) =>
+                a.active ? (
+                  <button type="button" className="btn btn-small" onClick={() => dismiss.mutate(a.ID)}>
+                    Dismiss
+                  </button>
+                ) : null
+            : undefined
+        }
+      />
       <nav className="pager" aria-label="Alert pages">
         <span>
           {total === 0 ? 'No alerts' : `${offset + 1}–${Math.min(total, offset + PAGE)} of ${total.toLocaleString()}`}

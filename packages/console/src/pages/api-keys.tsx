@@ -5,7 +5,7 @@ import { useForm } from 'react-hook-form';
 import { z } from 'zod';
 import { del, get, post } from '../api';
 import { memberNamed, showApiError } from '../components/form-errors';
-import { ConfirmButton, ErrorBox, Field, Notice, SecretDialog } from '../components/ui';
+import { ActionTable, ConfirmButton, ErrorBox, Field, Notice, SecretDialog } from '../components/ui';
 import { dateTime } from '../format';
 import { ROLES, roleName } from '../roles';
 import { useSession } from '../session';
@@ -68,66 +68,47 @@ export function ApiKeys() {
       </p>
       <ErrorBox error={q.error} />
       {notice ? <Notice tone={notice.tone}>{notice.text}</Notice> : null}
-      <div className="table-wrap">
-        <table className="data-table" aria-label="API keys">
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>Role</th>
-              <th>Status</th>
-              <th>Expires</th>
-              <th>Last used</th>
-              <th>Created</th>
-              {session.canWrite ? (
-                <th>
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              ) : null}
-            </tr>
-          </thead>
-          <tbody>
-            {rows.length === 0 ? (
-              <tr>
-                <td colSpan={7} className="empty">
-                  {q.isPending ? 'Loading…' : 'No API keys.'}
-                </td>
-              </tr>
-            ) : (
-              rows.map((k) => {
-                const [label, tone] = status(k, now);
-                return (
-                  <tr key={k.ID}>
-                    <td>
-                      <strong>{k.keyName}</strong>
-                      {k.description ? <span className="cell-sub"> {k.description}</span> : null}
-                    </td>
-                    <td>{roleName(k.roleID)}</td>
-                    <td>
-                      <span className={`badge badge-${tone}`}>{label}</span>
-                    </td>
-                    <td>{k.expiryDate === null ? 'Never' : dateTime(k.expiryDate)}</td>
-                    <td>{k.lastSignIn === null ? 'Never' : dateTime(k.lastSignIn)}</td>
-                    <td>{dateTime(k.created)}</td>
-                    {session.canWrite ? (
-                      <td className="row-actions">
-                        <ConfirmButton
-                          label="Delete"
-                          danger
-                          title={`Delete API key “${k.keyName}”?`}
-                          text="Requests made with it are refused from the next one on. This cannot be undone."
-                          confirm="Delete"
-                          disabled={remove.isPending}
-                          onConfirm={() => remove.mutate(k)}
-                        />
-                      </td>
-                    ) : null}
-                  </tr>
-                );
-              })
-            )}
-          </tbody>
-        </table>
-      </div>
+      <ActionTable
+        label="API keys"
+        columns={['Name', 'Role', 'Status', 'Expires', 'Last used', 'Created']}
+        rows={rows}
+        pending={q.isPending}
+        empty="No API keys."
+        rowKey={(k) => k.ID}
+        cells={(k) => {
+          const [label, tone] = status(k, now);
+          return (
+            <>
+              <td>
+                <strong>{k.keyName}</strong>
+                {k.description ? <span className="cell-sub"> {k.description}</span> : null}
+              </td>
+              <td>{roleName(k.roleID)}</td>
+              <td>
+                <span className={`badge badge-${tone}`}>{label}</span>
+              </td>
+              <td>{k.expiryDate === null ? 'Never' : dateTime(k.expiryDate)}</td>
+              <td>{k.lastSignIn === null ? 'Never' : dateTime(k.lastSignIn)}</td>
+              <td>{dateTime(k.created)}</td>
+            </>
+          );
+        }}
+        actions={
+          session.canWrite
+            ? (k) => (
+                <ConfirmButton
+                  label="Delete"
+                  danger
+                  title={`Delete API key “${k.keyName}”?`}
+                  text="Requests made with it are refused from the next one on. This cannot be undone."
+                  confirm="Delete"
+                  disabled={remove.isPending}
+                  onConfirm={() => remove.mutate(k)}
+                />
+              )
+            : undefined
+        }
+      />
       {session.canWrite ? <NewApiKeyForm /> : null}
     </section>
   );

@@ -133,6 +133,84 @@ export function ComputerEditor() {
   );
 }
 
+/** `GET /api/computers/{id}/agentupgrades`: newest first. */
+interface AgentUpgrade {
+  ID: number;
+  fromVersion: string;
+  toVersion: string;
+  status: 'pending' | 'sent' | 'succeeded' | 'failed' | 'rolled-back' | 'superseded';
+  reason: string | null;
+  requestedBy: string;
+  created: number;
+  sent: number | null;
+  completed: number | null;
+}
+
+const UPGRADE_STATUS: Record<AgentUpgrade['status'], [string, string]> = {
+  pending: ['Pending: waits for the next heartbeat', 'info'],
+  sent: ['Sent: the agent is installing it', 'info'],
+  succeeded: ['Succeeded', 'ok'],
+  failed: ['Failed: not installed', 'bad'],
+  'rolled-back': ['Rolled back', 'warn'],
+  superseded: ['Superseded by a newer request', 'muted'],
+};
+
+/** The agent upgrades requested for the computer and how each ended (docs/deployment.md). */
+function AgentUpgrades({ computerId }: { computerId: number }) {
+  const q = useQuery({
+    queryKey: ['agentupgrades', computerId],
+    queryFn: async () =>
+      (await get<{ agentUpgrades: AgentUpgrade[] }>(`/api/computers/${computerId}/agentupgrades`)).agentUpgrades,
+    // An upgrade moves on with the agent's heartbeats: followed while one is under way.
+    refetchInterval: (query) =>
+      query.state.data?.some((u) => u.status === 'pending' || u.status === 'sent') ? 5_000 : false,
+  });
+  const rows = q.data ?? [];
+  return (
+    <section className="card" aria-labelledby="upgrades-h">
+      <h2 id="upgrades-h">Agent upgrades</h2>
+      <ErrorBox error={q.error} />
+      {q.data && rows.length === 0 ? (
+        <p className="empty">No upgrade has been requested for this computer.</p>
+      ) : (
+        <div className="table-wrap">
+          <table className="data-table" aria-label="Agent upgrades">
+            <thead>
+              <tr>
+                <th>Version</th>
+                <th>State</th>
+                <th>Requested</th>
+                <th>Sent</th>
+                <th>Completed</th>
+                <th>Reason</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((u) => {
+                const [label, tone] = UPGRADE_STATUS[u.status] ?? [u.status, 'muted'];
+                return (
+                  <tr key={u.ID}>
+                    <td>
+                      {u.fromVersion} → <strong>{u.toVersion}</strong>
+                    </td>
+                    <td>
+                      <span className={`badge badge-${tone}`}>{label}</span>
+                    </td>
+                    <td>{dateTime(u.created)}</td>
+                    <td>{u.sent === null ? '—' : dateTime(u.sent)}</td>
+                    <td>{u.completed === null ? '—' : dateTime(u.completed)}</td>
+                    <td>{u.reason ?? '—'}</td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
 interface ActionResult {
   message: string;
   status: string;
@@ -158,6 +236,14 @@ function Overview({ computer }: { computer: Computer }) {
     onSuccess: async () => {
       setPolicyId(null);
       await qc.invalidateQueries();
+    },
+  });
+  const upgrade = useMutation({
+    mutationFn: () => post<ActionResult>(`/api/computers/${computer.ID}/actions/upgradeagent`),
+    onMutate: () => setResult(null),
+    onSuccess: async (r) => {
+      setResult({ ...r, status: 'ok' });
+      await qc.invalidateQueries({ queryKey: ['agentupgrades', computer.ID] });
     },
   });
   const deactivate = useMutation({
@@ -289,6 +375,14 @@ function Overview({ computer }: { computer: Computer }) {
               Send Policy
             </button>
             <ConfirmButton
+              label="Upgrade agent"
+              title={`Upgrade the agent on ${computer.hostName}?`}
+              text="It installs the newest agent package the manager holds for its platform after its next heartbeat, and goes back to the version it runs now if the new one does not heartbeat in time."
+              confirm="Upgrade"
+              disabled={upgrade.isPending}
+              onConfirm={() => upgrade.mutate()}
+            />
+            <ConfirmButton
               label="Deactivate"
               danger
               title={`Deactivate ${computer.hostName}?`}
@@ -298,9 +392,10 @@ function Overview({ computer }: { computer: Computer }) {
             />
           </div>
           {result ? <Notice tone={result.status === 'failed' ? 'error' : 'ok'}>{result.message}</Notice> : null}
-          <ErrorBox error={action.error ?? deactivate.error} />
+          <ErrorBox error={action.error ?? upgrade.error ?? deactivate.error} />
         </section>
       ) : null}
+      <AgentUpgrades computerId={computer.ID} />
     </>
   );
 }

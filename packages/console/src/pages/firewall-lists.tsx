@@ -10,7 +10,16 @@ import { DataTable } from '../components/data-table';
 import { showApiError } from '../components/form-errors';
 import { useGuard, useUnsavedChanges } from '../components/guard';
 import { SideNav } from '../components/layout';
-import { ConfirmButton, ErrorBox, Field, Loading, Notice, PageHeader } from '../components/ui';
+import {
+  ConfirmButton,
+  ErrorBox,
+  Field,
+  Loading,
+  NameDescriptionFields,
+  Notice,
+  PageHeader,
+  SaveFormFooter,
+} from '../components/ui';
 import { LIST_ROUTES, useFirewallLists } from '../queries';
 import { useSession } from '../session';
 import { POLICIES_NAV } from './policies';
@@ -234,25 +243,12 @@ function ListEditorForm({ kind, list }: { kind: FirewallListKind; list: Firewall
           })}
           noValidate
         >
-          <fieldset className="section">
-            <legend>General</legend>
-            <Field label="Name" error={errors.name?.message}>
-              {(fid, d) => (
-                <input id={fid} className="input" aria-describedby={d} disabled={ro} {...form.register('name')} />
-              )}
-            </Field>
-            <Field label="Description" error={errors.description?.message}>
-              {(fid, d) => (
-                <textarea
-                  id={fid}
-                  className="input"
-                  rows={2}
-                  aria-describedby={d}
-                  disabled={ro}
-                  {...form.register('description')}
-                />
-              )}
-            </Field>
+          <NameDescriptionFields
+            name={form.register('name')}
+            description={form.register('description')}
+            errors={errors}
+            readOnly={ro}
+          >
             <Field label="Items" error={errors.items?.message} help={`${k.items} Text after # is a comment.`}>
               {(fid, d) => (
                 <textarea
@@ -266,23 +262,16 @@ function ListEditorForm({ kind, list }: { kind: FirewallListKind; list: Firewall
                 />
               )}
             </Field>
-          </fieldset>
-          {errors.root?.message ? <Notice tone="error">{errors.root.message}</Notice> : null}
-          {saved && !form.formState.isDirty ? (
-            <Notice tone="ok">Saved. Computers whose rules name the list pick the change up.</Notice>
-          ) : null}
-          {ro ? (
-            <p className="help">You have read-only access.</p>
-          ) : (
-            <div className="form-actions">
-              <button type="submit" className="btn btn-primary" disabled={save.isPending}>
-                Save
-              </button>
-              <button type="button" className="btn" onClick={() => navigate(`/lists/${kind}`)}>
-                Close
-              </button>
-            </div>
-          )}
+          </NameDescriptionFields>
+          <SaveFormFooter
+            rootError={errors.root?.message}
+            saved={
+              saved && !form.formState.isDirty ? 'Saved. Computers whose rules name the list pick the change up.' : null
+            }
+            readOnly={ro}
+            pending={save.isPending}
+            onClose={() => navigate(`/lists/${kind}`)}
+          />
         </form>
       </div>
     </div>

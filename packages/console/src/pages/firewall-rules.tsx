@@ -10,7 +10,16 @@ import { DataTable } from '../components/data-table';
 import { ipText, portText } from '../components/firewall-panel';
 import { useGuard, useUnsavedChanges } from '../components/guard';
 import { SideNav } from '../components/layout';
-import { ConfirmButton, ErrorBox, Field, Loading, Notice, PageHeader } from '../components/ui';
+import {
+  ConfirmButton,
+  ErrorBox,
+  Field,
+  Loading,
+  NameDescriptionFields,
+  Notice,
+  PageHeader,
+  SaveFormFooter,
+} from '../components/ui';
 import { useFirewallLists, useListName } from '../queries';
 import { useSession } from '../session';
 import { POLICIES_NAV } from './policies';
@@ -435,25 +444,12 @@ function RuleEditorForm({ rule }: { rule: FirewallRule | null }) {
           })}
           noValidate
         >
-          <fieldset className="section">
-            <legend>General</legend>
-            <Field label="Name" error={errors.name?.message}>
-              {(id, d) => (
-                <input id={id} className="input" aria-describedby={d} disabled={ro} {...form.register('name')} />
-              )}
-            </Field>
-            <Field label="Description" error={errors.description?.message}>
-              {(id, d) => (
-                <textarea
-                  id={id}
-                  className="input"
-                  rows={2}
-                  aria-describedby={d}
-                  disabled={ro}
-                  {...form.register('description')}
-                />
-              )}
-            </Field>
+          <NameDescriptionFields
+            name={form.register('name')}
+            description={form.register('description')}
+            errors={errors}
+            readOnly={ro}
+          >
             <div className="field-row">
               <Field label="Action" error={errors.action?.message} help={ACTIONS.find(([a]) => a === action)?.[1]}>
                 {(id, d) => (
@@ -515,29 +511,20 @@ function RuleEditorForm({ rule }: { rule: FirewallRule | null }) {
                 )}
               </Field>
             </div>
-          </fieldset>
+          </NameDescriptionFields>
           <fieldset className="section">
             <legend>Packet source and destination</legend>
             {MATCHES.map(([name, label, kind, help]) => (
               <MatchField key={name} name={name} label={label} kind={kind} help={help} form={form} ro={ro} />
             ))}
           </fieldset>
-          {errors.root?.message ? <Notice tone="error">{errors.root.message}</Notice> : null}
-          {saved && !form.formState.isDirty ? (
-            <Notice tone="ok">Saved. Computers enforcing the rule pick the change up.</Notice>
-          ) : null}
-          {ro ? (
-            <p className="help">You have read-only access.</p>
-          ) : (
-            <div className="form-actions">
-              <button type="submit" className="btn btn-primary" disabled={save.isPending}>
-                Save
-              </button>
-              <button type="button" className="btn" onClick={() => navigate('/firewall-rules')}>
-                Close
-              </button>
-            </div>
-          )}
+          <SaveFormFooter
+            rootError={errors.root?.message}
+            saved={saved && !form.formState.isDirty ? 'Saved. Computers enforcing the rule pick the change up.' : null}
+            readOnly={ro}
+            pending={save.isPending}
+            onClose={() => navigate('/firewall-rules')}
+          />
         </form>
       </div>
     </div>

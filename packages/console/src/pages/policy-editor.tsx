@@ -10,7 +10,7 @@ import { RuleAssignments } from '../components/firewall-panel';
 import { useUnsavedChanges } from '../components/guard';
 import { SideNav } from '../components/layout';
 import { SettingsForm } from '../components/settings-form';
-import { ErrorBox, Field, Loading, Notice, PageHeader } from '../components/ui';
+import { ErrorBox, Loading, NameDescriptionFields, PageHeader, SaveFormFooter } from '../components/ui';
 import { useCatalog, usePolicyName } from '../queries';
 import { useSession } from '../session';
 
@@ -132,45 +132,25 @@ function GeneralForm({ policy }: { policy: Policy }) {
   const errors = form.formState.errors;
   return (
     <form className="card settings-form" onSubmit={form.handleSubmit((v) => save.mutate(v))} noValidate>
-      <fieldset className="section">
-        <legend>General</legend>
-        <Field label="Name" error={errors.name?.message}>
-          {(id, d) => (
-            <input
-              id={id}
-              className="input"
-              aria-describedby={d}
-              disabled={!session.canWrite}
-              {...form.register('name')}
-            />
-          )}
-        </Field>
-        <Field label="Description" error={errors.description?.message}>
-          {(id, d) => (
-            <textarea
-              id={id}
-              className="input"
-              rows={3}
-              aria-describedby={d}
-              disabled={!session.canWrite}
-              {...form.register('description')}
-            />
-          )}
-        </Field>
+      <NameDescriptionFields
+        name={form.register('name')}
+        description={form.register('description')}
+        errors={errors}
+        readOnly={!session.canWrite}
+        rows={3}
+      >
         <p className="help">
           {policy.parentID === null
             ? 'The Base Policy has no parent.'
             : `Parent policy: ${policyName(policy.parentID)}`}
         </p>
-      </fieldset>
-      {errors.root?.message ? <Notice tone="error">{errors.root.message}</Notice> : null}
-      {session.canWrite ? (
-        <div className="form-actions">
-          <button type="submit" className="btn btn-primary" disabled={save.isPending}>
-            Save
-          </button>
-        </div>
-      ) : null}
+      </NameDescriptionFields>
+      <SaveFormFooter
+        rootError={errors.root?.message}
+        saved={null}
+        readOnly={!session.canWrite}
+        pending={save.isPending}
+      />
     </form>
   );
 }

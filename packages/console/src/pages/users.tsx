@@ -1,13 +1,12 @@
 import { zodResolver } from '@hookform/resolvers/zod';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Dialog } from 'radix-ui';
 import { useState } from 'react';
 import { useForm } from 'react-hook-form';
 import { z } from 'zod';
-import { type Administrator, get, post } from '../api';
+import { type Administrator, del, get, post } from '../api';
 import { MIN_PASSWORD } from '../components/change-password';
 import { showApiError } from '../components/form-errors';
-import { ConfirmButton, ErrorBox, Field, Notice, PasswordField } from '../components/ui';
+import { ActionTable, ConfirmButton, ErrorBox, Field, FormDialog, Notice, PasswordField } from '../components/ui';
 import { dateTime } from '../format';
 import { ROLES, roleName } from '../roles';
 import { useSession } from '../session';
@@ -36,7 +35,7 @@ function useAdministrators() {
   });
 }
 
-/** Administration > Users: console users, a new one, Disable / Enable, an administrator's password reset. */
+/** Administration > Users: console users, a new one, Rename, Change role, Disable / Enable, Reset password, Delete. */
 export function Users() {
   const session = useSession();
   const qc = useQueryClient();
@@ -52,6 +51,15 @@ export function Users() {
     },
     onError: (e, v) => setNotice({ tone: 'error', text: `“${v.u.username}” not changed: ${(e as Error).message}` }),
   });
+  const remove = useMutation({
+    mutationFn: (u: Administrator) => del(`/api/administrators/${u.ID}`),
+    onMutate: () => setNotice(null),
+    onSuccess: async (_r, u) => {
+      setNotice({ tone: 'ok', text: `“${u.username}” deleted.` });
+      await qc.invalidateQueries({ queryKey: ['administrators'] });
+    },
+    onError: (e, u) => setNotice({ tone: 'error', text: `“${u.username}” not deleted: ${(e as Error).message}` }),
+  });
   const rows = q.data ?? [];
   return (
     <section className="card" aria-labelledby="users-h">
@@ -62,88 +70,78 @@ export function Users() {
       </p>
       <ErrorBox error={q.error} />
       {notice ? <Notice tone={notice.tone}>{notice.text}</Notice> : null}
-      <div className="table-wrap">
-        <table className="data-table" aria-label="Users">
-          <thead>
-            <tr>
-              <th>User name</th>
-              <th>Role</th>
-              <th>Status</th>
-              <th>Last sign-in</th>
-              <th>Created</th>
-              {session.canWrite ? (
-                <th>
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              ) : null}
-            </tr>
-          </thead>
-          <tbody>
-            {rows.length === 0 ? (
-              <tr>
-                <td colSpan={6} className="empty">
-                  {q.isPending ? 'Loading…' : 'No users.'}
-                </td>
-              </tr>
-            ) : (
-              rows.map((u) => {
-                const self = u.username === session.name;
-                return (
-                  <tr key={u.ID}>
-                    <td>
-                      <strong>{u.username}</strong>
-                      {self ? <span className="cell-sub"> (you)</span> : null}
-                    </td>
-                    <td>{roleName(u.roleID)}</td>
-                    <td>
-                      {!u.active ? (
-                        <span className="badge badge-muted">Disabled</span>
-                      ) : u.unlockTime !== null ? (
-                        <span className="badge badge-warn">Locked until {dateTime(u.unlockTime)}</span>
+      <ActionTable
+        label="Users"
+        columns={['User name', 'Role', 'Status', 'Last sign-in', 'Created']}
+        rows={rows}
+        pending={q.isPending}
+        empty="No users."
+        rowKey={(u) => u.ID}
+        cells={(u) => (
+          <>
+            <td>
+              <strong>{u.username}</strong>
+              {u.username === session.name ? <span className="cell-sub"> (you)</span> : null}
+            </td>
+            <td>{roleName(u.roleID)}</td>
+            <td>
+              {!u.active ? (
+                <span className="badge badge-muted">Disabled</span>
+              ) : u.unlockTime !== null ? (
+                <span className="badge badge-warn">Locked until {dateTime(u.unlockTime)}</span>
+              ) : (
+                <span className="badge badge-ok">Enabled</span>
+              )}
+            </td>
+            <td>{u.lastSignIn === null ? 'Never' : dateTime(u.lastSignIn)}</td>
+            <td>{dateTime(u.created)}</td>
+          </>
+        )}
+        actions={
+          session.canWrite
+            ? (u) => (
+                <>
+                  <ModifyUser user={u} what="name" />
+                  <ModifyUser user={u} what="role" />
+                  {u.username === session.name ? null : (
+                    <>
+                      {u.active ? (
+                        <ConfirmButton
+                          label="Disable"
+                          danger
+                          title={`Disable “${u.username}”?`}
+                          text="The user is signed out now and cannot sign in until enabled again."
+                          confirm="Disable"
+                          disabled={setActive.isPending}
+                          onConfirm={() => setActive.mutate({ u, active: false })}
+                        />
                       ) : (
-                        <span className="badge badge-ok">Enabled</span>
+                        <button
+                          type="button"
+                          className="btn btn-small"
+                          disabled={setActive.isPending}
+                          onClick={() => setActive.mutate({ u, active: true })}
+                        >
+                          Enable
+                        </button>
                       )}
-                    </td>
-                    <td>{u.lastSignIn === null ? 'Never' : dateTime(u.lastSignIn)}</td>
-                    <td>{dateTime(u.created)}</td>
-                    {session.canWrite ? (
-                      <td className="row-actions">
-                        {self ? (
-                          <span className="help">Use Change password above</span>
-                        ) : (
-                          <>
-                            {u.active ? (
-                              <ConfirmButton
-                                label="Disable"
-                                danger
-                                title={`Disable “${u.username}”?`}
-                                text="The user is signed out now and cannot sign in until enabled again."
-                                confirm="Disable"
-                                disabled={setActive.isPending}
-                                onConfirm={() => setActive.mutate({ u, active: false })}
-                              />
-                            ) : (
-                              <button
-                                type="button"
-                                className="btn btn-small"
-                                disabled={setActive.isPending}
-                                onClick={() => setActive.mutate({ u, active: true })}
-                              >
-                                Enable
-                              </button>
-                            )}
-                            <ResetPassword user={u} />
-                          </>
-                        )}
-                      </td>
-                    ) : null}
-                  </tr>
-                );
-              })
-            )}
-          </tbody>
-        </table>
-      </div>
+                      <ResetPassword user={u} />
+                      <ConfirmButton
+                        label="Delete"
+                        danger
+                        title={`Delete “${u.username}”?`}
+                        text="The user is removed and signed out; the audit log keeps its name. This cannot be undone."
+                        confirm="Delete"
+                        disabled={remove.isPending}
+                        onConfirm={() => remove.mutate(u)}
+                      />
+                    </>
+                  )}
+                </>
+              )
+            : undefined
+        }
+      />
       {session.canWrite ? <NewUserForm /> : null}
     </section>
   );
@@ -247,48 +245,120 @@ function ResetPassword({ user }: { user: Administrator }) {
     onError: (e) => showApiError(form, e, (code) => (code === 'PASSWORD_TOO_WEAK' ? 'password' : undefined)),
   });
   return (
-    <Dialog.Root
+    <FormDialog
+      label="Reset password"
+      title={`New password for “${user.username}”`}
+      text="The user is signed out everywhere and signs in again with this password."
+      submit="Set password"
       open={open}
       onOpenChange={(o) => {
         setOpen(o);
         if (o) form.reset({ password: '' });
       }}
+      onSubmit={form.handleSubmit((v) => reset.mutate(v))}
+      pending={reset.isPending}
+      rootError={form.formState.errors.root?.message}
     >
-      <Dialog.Trigger asChild>
-        <button type="button" className="btn btn-small">
-          Reset password
-        </button>
-      </Dialog.Trigger>
-      <Dialog.Portal>
-        <Dialog.Overlay className="dialog-overlay" />
-        <Dialog.Content className="dialog">
-          <Dialog.Title className="dialog-title">New password for “{user.username}”</Dialog.Title>
-          <Dialog.Description className="dialog-text">
-            The user is signed out everywhere and signs in again with this password.
-          </Dialog.Description>
-          <form onSubmit={form.handleSubmit((v) => reset.mutate(v))} noValidate>
-            <PasswordField
-              label="New password"
-              error={form.formState.errors.password?.message}
-              autoComplete="new-password"
-              registration={form.register('password')}
+      <PasswordField
+        label="New password"
+        error={form.formState.errors.password?.message}
+        autoComplete="new-password"
+        registration={form.register('password')}
+      />
+    </FormDialog>
+  );
+}
+
+const modifySchema = z.object({
+  username: z.string().trim().min(1, 'A name is required.'),
+  roleID: z.enum(['1', '2']),
+});
+type Modify = z.infer<typeof modifySchema>;
+
+/**
+ * Rename or Change role (`POST /api/administrators/{id}`): the manager's refusal beside the field,
+ * a name taken or invalid beside the name, the last full-access user's (409) beside the role.
+ */
+function ModifyUser({ user, what }: { user: Administrator; what: 'name' | 'role' }) {
+  const [open, setOpen] = useState(false);
+  const qc = useQueryClient();
+  const initial: Modify = { username: user.username, roleID: user.roleID === 2 ? '2' : '1' };
+  const form = useForm<Modify>({ resolver: zodResolver(modifySchema), defaultValues: initial });
+  const modify = useMutation({
+    mutationFn: (v: Modify) =>
+      post<Administrator>(
+        `/api/administrators/${user.ID}`,
+        what === 'name' ? { username: v.username } : { roleID: Number(v.roleID) },
+      ),
+    onSuccess: async () => {
+      setOpen(false);
+      // Renaming oneself changes the name the top bar shows.
+      await qc.invalidateQueries({ queryKey: ['administrators'] });
+      await qc.invalidateQueries({ queryKey: ['session'] });
+    },
+    onError: (e) =>
+      showApiError(form, e, (code) =>
+        code === 'USER_NAME_TAKEN' || code === 'USER_INVALID' || code === 'VALIDATION_FAILED'
+          ? what === 'name'
+            ? 'username'
+            : undefined
+          : code === 'LAST_FULL_ACCESS_USER' || code === 'ROLE_REFERENCE_UNKNOWN'
+            ? 'roleID'
+            : undefined,
+      ),
+  });
+  const errors = form.formState.errors;
+  return (
+    <FormDialog
+      label={what === 'name' ? 'Rename' : 'Change role'}
+      title={what === 'name' ? `Rename “${user.username}”` : `Role of “${user.username}”`}
+      text={
+        what === 'name'
+          ? 'The user signs in with the new name from now on; the audit log keeps the old one.'
+          : 'Takes effect at the next request: an Auditor sees everything and changes nothing.'
+      }
+      submit={what === 'name' ? 'Rename' : 'Change role'}
+      open={open}
+      onOpenChange={(o) => {
+        setOpen(o);
+        if (o) form.reset(initial);
+      }}
+      onSubmit={form.handleSubmit((v) => modify.mutate(v))}
+      pending={modify.isPending}
+      rootError={errors.root?.message}
+    >
+      {what === 'name' ? (
+        <Field label="User name" error={errors.username?.message}>
+          {(id, d) => (
+            <input
+              id={id}
+              className="input"
+              autoComplete="off"
+              aria-describedby={d}
+              aria-invalid={errors.username ? 'true' : undefined}
+              {...form.register('username')}
             />
-            {form.formState.errors.root?.message ? (
-              <Notice tone="error">{form.formState.errors.root.message}</Notice>
-            ) : null}
-            <div className="dialog-actions">
-              <Dialog.Close asChild>
-                <button type="button" className="btn">
-                  Cancel
-                </button>
-              </Dialog.Close>
-              <button type="submit" className="btn btn-primary" disabled={reset.isPending}>
-                Set password
-              </button>
-            </div>
-          </form>
-        </Dialog.Content>
-      </Dialog.Portal>
-    </Dialog.Root>
+          )}
+        </Field>
+      ) : (
+        <Field label="Role" error={errors.roleID?.message}>
+          {(id, d) => (
+            <select
+              id={id}
+              className="select"
+              aria-describedby={d}
+              aria-invalid={errors.roleID ? 'true' : undefined}
+              {...form.register('roleID')}
+            >
+              {ROLES.map(([r, name, whatItDoes]) => (
+                <option key={r} value={String(r)}>
+                  {name} — {whatItDoes}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+      )}
+    </FormDialog>
   );
 }

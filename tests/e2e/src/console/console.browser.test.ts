@@ -628,6 +628,86 @@ describe('the web console in Chromium: the reference procedures, literally', { s
     ]);
   });
 
+  test('Administration > Users: Rename (a taken name refused beside it), the user signs in under the new name; Change role; the last full-access user kept; Delete', async () => {
+    type Admin = { ID: number; username: string; roleID: number };
+    const byName = async (name: string) =>
+      (await m.api('GET', '/api/administrators'))
+        .json<{ administrators: Admin[] }>()
+        .administrators.find((u) => u.username === name);
+    const card = await administration(page, 'Users');
+    const dialogOf = async (row: string, button: string, title: string) => {
+      await card
+        .getByRole('row', { name: new RegExp(`^${row}\\b`) })
+        .getByRole('button', { name: button })
+        .click();
+      return page.getByRole('dialog', { name: title });
+    };
+    let dialog = await dialogOf('operator', 'Rename', 'Rename “operator”');
+    await dialog.getByLabel('User name').fill('admin');
+    await dialog.getByRole('button', { name: 'Rename' }).click();
+    const taken = dialog.getByRole('alert').filter({ hasText: 'another console user already has that name' });
+    await taken.waitFor();
+    deliberate(409);
+    assert.equal(
+      await taken.getAttribute('id'),
+      (await dialog.getByLabel('User name').getAttribute('aria-describedby'))?.split(' ').pop(),
+    );
+    await axe(page, 'the Rename dialog');
+    await dialog.getByLabel('User name').fill('night.operator');
+    await dialog.getByRole('button', { name: 'Rename' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await card.getByRole('row', { name: /^night\.operator\b/ }).waitFor();
+    const id = (await byName('night.operator'))?.ID;
+    assert.ok(id, 'renamed through the API');
+    assert.equal(await byName('operator'), undefined);
+    // The renamed user signs in to the console under the new name; the old one is refused.
+    const ctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
+    try {
+      const other = await newPage(ctx);
+      await signIn(other, 'night.operator');
+      await other.getByRole('banner').getByText('night.operator').waitFor();
+      assert.equal((await m.api('POST', '/api/session', { userName: 'operator', password: PASSWORD })).status, 401);
+
+      // Making oneself an Auditor while the only full-access user: the manager's 409 beside Role.
+      dialog = await dialogOf('admin', 'Change role', 'Role of “admin”');
+      await dialog.getByLabel('Role').selectOption({ label: 'Auditor — Read only: every change is refused' });
+      await dialog.getByRole('button', { name: 'Change role' }).click();
+      await dialog.getByRole('alert').filter({ hasText: 'is the only enabled full-access user' }).waitFor();
+      deliberate(409);
+      await shot(page, 'administration-users-role');
+      await dialog.getByRole('button', { name: 'Cancel' }).click();
+      assert.equal((await byName('admin'))?.roleID, 1);
+      dialog = await dialogOf('night.operator', 'Change role', 'Role of “night.operator”');
+      await dialog.getByLabel('Role').selectOption({ label: 'Full Access — Reads and changes everything' });
+      await dialog.getByRole('button', { name: 'Change role' }).click();
+      await dialog.waitFor({ state: 'hidden' });
+      await card.getByRole('row', { name: /^night\.operator\b.*Full Access/ }).waitFor();
+      assert.equal((await byName('night.operator'))?.roleID, 1);
+
+      // No Delete on one's own row; another user's Delete asks, removes it and ends its session.
+      const own = card.getByRole('row', { name: /^admin \(you\)/ });
+      assert.equal(await own.getByRole('button', { name: 'Delete' }).count(), 0, 'you cannot delete yourself');
+      await card
+        .getByRole('row', { name: /^night\.operator\b/ })
+        .getByRole('button', { name: 'Delete' })
+        .click();
+      await page.getByRole('alertdialog').getByRole('button', { name: 'Delete' }).click();
+      await card.getByText('“night.operator” deleted.').waitFor();
+      assert.equal(await byName('night.operator'), undefined);
+      assert.equal((await m.api('GET', `/api/administrators/${id}`)).status, 404);
+      await other.reload();
+      await other.getByRole('button', { name: 'Sign in' }).waitFor();
+      deliberate(401);
+    } finally {
+      await ctx.close();
+    }
+    const audit = (await m.api('GET', '/api/auditevents?limit=30'))
+      .json<{ auditEvents: Array<{ action: string; targetID: number | null }> }>()
+      .auditEvents.filter((e) => e.targetID === id && ['user.rename', 'user.role', 'user.delete'].includes(e.action))
+      .map((e) => e.action);
+    assert.deepEqual(audit, ['user.delete', 'user.role', 'user.rename']);
+  });
+
   /** Administration > SECTION from the main menu; the section's card. */
   async function administration(p: Page, section: string, heading = section) {
     await p.getByRole('navigation', { name: 'Main menu' }).getByRole('link', { name: 'Administration' }).click();
@@ -791,6 +871,27 @@ describe('the web console in Chromium: the reference procedures, literally', { s
     await axe(page, '/administration/scripts');
   });
 
+  test('Computer editor > Overview: Upgrade agent asks, queues the newest package; the upgrade shows with its state and times', async () => {
+    await openEditor(page, 'Computers', 'web-01');
+    const upgrades = page.getByRole('region', { name: 'Agent upgrades' });
+    await upgrades.getByText('No upgrade has been requested').waitFor();
+    await page.getByRole('button', { name: 'Upgrade agent' }).click();
+    await page.getByRole('alertdialog').getByRole('button', { name: 'Upgrade' }).click();
+    await page.getByText(/^Queued: the agent installs version 0\.3\.0/).waitFor();
+    const row = upgrades.getByRole('row', { name: /→ 0\.3\.0/ });
+    await row.getByText(/^(Pending|Sent)/).waitFor();
+    type Upgrade = { toVersion: string; status: string; requestedBy: string; created: number };
+    const listed = (await m.api('GET', `/api/computers/${computerId}/agentupgrades`)).json<{
+      agentUpgrades: Upgrade[];
+    }>().agentUpgrades;
+    assert.deepEqual(
+      listed.map((u) => [u.toVersion, ['pending', 'sent'].includes(u.status)]),
+      [['0.3.0', true]],
+    );
+    await shot(page, 'computer-editor-upgrades');
+    await axe(page, 'Computer editor > Overview with an upgrade');
+  });
+
   test('a read-only user sees no Save, New, Delete or action buttons, and the API refuses its writes', async () => {
     const ctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
     try {
@@ -805,7 +906,7 @@ describe('the web console in Chromium: the reference procedures, literally', { s
       await ro.getByRole('navigation', { name: 'Main menu' }).getByRole('link', { name: 'Policies' }).click();
       for (const name of ['New', 'Delete']) assert.equal(await ro.getByRole('button', { name }).count(), 0, name);
       await openEditor(ro, 'Computers', 'web-01');
-      for (const name of ['Check Status', 'Send Policy', 'Deactivate'])
+      for (const name of ['Check Status', 'Send Policy', 'Upgrade agent', 'Deactivate'])
         assert.equal(await ro.getByRole('button', { name }).count(), 0, name);
       // The same write the console would make, with the session's CSRF token: refused.
       const r = await ro.evaluate(async (id) => {
