@@ -1,12 +1,11 @@
 import { zodResolver } from '@hookform/resolvers/zod';
 import { useMutation } from '@tanstack/react-query';
-import { Dialog } from 'radix-ui';
 import { useState } from 'react';
 import { useForm } from 'react-hook-form';
 import { z } from 'zod';
 import { post } from '../api';
 import { showApiError } from './form-errors';
-import { Notice, PasswordField } from './ui';
+import { FormDialog, PasswordField } from './ui';
 
 export const MIN_PASSWORD = 12;
 
@@ -47,7 +46,13 @@ export function ChangePasswordDialog() {
   });
   const errors = form.formState.errors;
   return (
-    <Dialog.Root
+    <FormDialog
+      label="Change password"
+      triggerClass="btn btn-ghost"
+      title="Change your password"
+      text={`At least ${MIN_PASSWORD} characters. Your other sessions are signed out; this one stays.`}
+      submit="Change password"
+      close="Close"
       open={open}
       onOpenChange={(o) => {
         setOpen(o);
@@ -56,53 +61,29 @@ export function ChangePasswordDialog() {
           setDone(false);
         }
       }}
+      onSubmit={form.handleSubmit((v) => change.mutate(v))}
+      pending={change.isPending}
+      rootError={errors.root?.message}
+      done={done ? 'Password changed.' : null}
     >
-      <Dialog.Trigger asChild>
-        <button type="button" className="btn btn-ghost">
-          Change password
-        </button>
-      </Dialog.Trigger>
-      <Dialog.Portal>
-        <Dialog.Overlay className="dialog-overlay" />
-        <Dialog.Content className="dialog">
-          <Dialog.Title className="dialog-title">Change your password</Dialog.Title>
-          <Dialog.Description className="dialog-text">
-            At least {MIN_PASSWORD} characters. Your other sessions are signed out; this one stays.
-          </Dialog.Description>
-          <form onSubmit={form.handleSubmit((v) => change.mutate(v))} noValidate>
-            <PasswordField
-              label="Current password"
-              error={errors.currentPassword?.message}
-              autoComplete="current-password"
-              registration={form.register('currentPassword')}
-            />
-            <PasswordField
-              label="New password"
-              error={errors.newPassword?.message}
-              autoComplete="new-password"
-              registration={form.register('newPassword')}
-            />
-            <PasswordField
-              label="New password again"
-              error={errors.confirm?.message}
-              autoComplete="new-password"
-              registration={form.register('confirm')}
-            />
-            {errors.root?.message ? <Notice tone="error">{errors.root.message}</Notice> : null}
-            {done ? <Notice tone="ok">Password changed.</Notice> : null}
-            <div className="dialog-actions">
-              <Dialog.Close asChild>
-                <button type="button" className="btn">
-                  Close
-                </button>
-              </Dialog.Close>
-              <button type="submit" className="btn btn-primary" disabled={change.isPending}>
-                Change password
-              </button>
-            </div>
-          </form>
-        </Dialog.Content>
-      </Dialog.Portal>
-    </Dialog.Root>
+      <PasswordField
+        label="Current password"
+        error={errors.currentPassword?.message}
+        autoComplete="current-password"
+        registration={form.register('currentPassword')}
+      />
+      <PasswordField
+        label="New password"
+        error={errors.newPassword?.message}
+        autoComplete="new-password"
+        registration={form.register('newPassword')}
+      />
+      <PasswordField
+        label="New password again"
+        error={errors.confirm?.message}
+        autoComplete="new-password"
+        registration={form.register('confirm')}
+      />
+    </FormDialog>
   );
 }

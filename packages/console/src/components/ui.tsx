@@ -2,6 +2,7 @@ import { AlertDialog, Dialog } from 'radix-ui';
 import { type FormEvent, type ReactNode, useId, useState } from 'react';
 import type { UseFormRegisterReturn } from 'react-hook-form';
 import { ApiError } from '../api';
+import { ROLES } from '../roles';
 
 export function PageHeader(props: { title: string; subtitle?: ReactNode; actions?: ReactNode }) {
   return (
@@ -63,6 +64,37 @@ export function Field(props: {
 }
 
 /**
+ * A text input in a {@link Field}, registered with the form, marked invalid while the form or
+ * the manager refuses it.
+ */
+export function TextField(props: {
+  label: string;
+  help?: ReactNode;
+  error?: string | undefined;
+  registration: UseFormRegisterReturn;
+  type?: 'text' | 'password' | 'date';
+  autoComplete?: string;
+  inputMode?: 'numeric';
+}) {
+  return (
+    <Field label={props.label} help={props.help} error={props.error}>
+      {(id, d) => (
+        <input
+          id={id}
+          type={props.type ?? 'text'}
+          className="input"
+          autoComplete={props.autoComplete}
+          inputMode={props.inputMode}
+          aria-describedby={d}
+          aria-invalid={props.error ? 'true' : undefined}
+          {...props.registration}
+        />
+      )}
+    </Field>
+  );
+}
+
+/**
  * A password input in a {@link Field}. `autoComplete` tells password managers whether it asks for the
  * current password or sets a new one (WHATWG HTML, "autofill detail tokens").
  */
@@ -73,18 +105,27 @@ export function PasswordField(props: {
   autoComplete: 'current-password' | 'new-password';
   registration: UseFormRegisterReturn;
 }) {
+  return <TextField {...props} type="password" />;
+}
+
+/** Full Access or Auditor (GET /api/roles), for users and API keys. */
+export function RoleField(props: { error?: string | undefined; registration: UseFormRegisterReturn }) {
   return (
-    <Field label={props.label} help={props.help} error={props.error}>
+    <Field label="Role" error={props.error}>
       {(id, d) => (
-        <input
+        <select
           id={id}
-          type="password"
-          className="input"
-          autoComplete={props.autoComplete}
+          className="select"
           aria-describedby={d}
           aria-invalid={props.error ? 'true' : undefined}
           {...props.registration}
-        />
+        >
+          {ROLES.map(([r, name, what]) => (
+            <option key={r} value={String(r)}>
+              {name} — {what}
+            </option>
+          ))}
+        </select>
       )}
     </Field>
   );
@@ -255,8 +296,9 @@ export function SecretDialog(props: { title: string; label: string; secret: stri
 }
 
 /**
- * A button that opens a small form in a dialog (Reset password, Rename, Change role): the
- * caller's fields, the refusal that concerns no field, Cancel and the submit button.
+ * A button that opens a small form in a dialog (New policy, Change password, Reset password,
+ * Rename, Change role): the caller's fields, the refusal that concerns no field, what was done,
+ * Cancel and the submit button.
  */
 export function FormDialog(props: {
   label: string;
@@ -268,12 +310,18 @@ export function FormDialog(props: {
   onSubmit: (e: FormEvent<HTMLFormElement>) => void;
   pending: boolean;
   rootError?: string | undefined;
+  /** Shown under the fields once the form did what it does (`Password changed.`). */
+  done?: ReactNode;
+  /** The trigger's classes; default a small button. */
+  triggerClass?: string;
+  /** The button that closes the dialog; default Cancel. */
+  close?: string;
   children: ReactNode;
 }) {
   return (
     <Dialog.Root open={props.open} onOpenChange={props.onOpenChange}>
       <Dialog.Trigger asChild>
-        <button type="button" className="btn btn-small">
+        <button type="button" className={props.triggerClass ?? 'btn btn-small'}>
           {props.label}
         </button>
       </Dialog.Trigger>
@@ -285,10 +333,11 @@ export function FormDialog(props: {
           <form onSubmit={props.onSubmit} noValidate>
             {props.children}
             {props.rootError ? <Notice tone="error">{props.rootError}</Notice> : null}
+            {props.done ? <Notice tone="ok">{props.done}</Notice> : null}
             <div className="dialog-actions">
               <Dialog.Close asChild>
                 <button type="button" className="btn">
-                  Cancel
+                  {props.close ?? 'Cancel'}
                 </button>
               </Dialog.Close>
               <button type="submit" className="btn btn-primary" disabled={props.pending}>

@@ -5,7 +5,7 @@ import { useForm } from 'react-hook-form';
 import { z } from 'zod';
 import { del, get, post } from '../api';
 import { memberNamed, showApiError } from '../components/form-errors';
-import { ActionTable, ConfirmButton, ErrorBox, Field, Notice, SecretDialog } from '../components/ui';
+import { ActionTable, ConfirmButton, ErrorBox, Field, Notice, SecretDialog, TextField } from '../components/ui';
 import { dateTime } from '../format';
 import { usePolicies } from '../queries';
 import { useSession } from '../session';
@@ -178,35 +178,28 @@ function NewTokenForm() {
               </select>
             )}
           </Field>
-          <Field label="Description" help="What it is for, shown in the list." error={errors.description?.message}>
-            {(id, d) => <input id={id} className="input" aria-describedby={d} {...form.register('description')} />}
-          </Field>
+          <TextField
+            label="Description"
+            help="What it is for, shown in the list."
+            error={errors.description?.message}
+            registration={form.register('description')}
+          />
         </div>
         <div className="field-row">
-          <Field label="Maximum uses" help="Empty: unlimited." error={errors.maxUses?.message}>
-            {(id, d) => (
-              <input
-                id={id}
-                className="input"
-                inputMode="numeric"
-                aria-describedby={d}
-                aria-invalid={errors.maxUses ? 'true' : undefined}
-                {...form.register('maxUses')}
-              />
-            )}
-          </Field>
-          <Field label="Expires after (hours)" help="Empty: never expires." error={errors.hours?.message}>
-            {(id, d) => (
-              <input
-                id={id}
-                className="input"
-                inputMode="numeric"
-                aria-describedby={d}
-                aria-invalid={errors.hours ? 'true' : undefined}
-                {...form.register('hours')}
-              />
-            )}
-          </Field>
+          <TextField
+            label="Maximum uses"
+            help="Empty: unlimited."
+            inputMode="numeric"
+            error={errors.maxUses?.message}
+            registration={form.register('maxUses')}
+          />
+          <TextField
+            label="Expires after (hours)"
+            help="Empty: never expires."
+            inputMode="numeric"
+            error={errors.hours?.message}
+            registration={form.register('hours')}
+          />
         </div>
         {errors.root?.message ? <Notice tone="error">{errors.root.message}</Notice> : null}
         <div className="form-actions">

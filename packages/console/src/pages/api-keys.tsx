@@ -5,9 +5,9 @@ import { useForm } from 'react-hook-form';
 import { z } from 'zod';
 import { del, get, post } from '../api';
 import { memberNamed, showApiError } from '../components/form-errors';
-import { ActionTable, ConfirmButton, ErrorBox, Field, Notice, SecretDialog } from '../components/ui';
+import { ActionTable, ConfirmButton, ErrorBox, Notice, RoleField, SecretDialog, TextField } from '../components/ui';
 import { dateTime } from '../format';
-import { ROLES, roleName } from '../roles';
+import { roleName } from '../roles';
 import { useSession } from '../session';
 
 /** Deep Security's ApiKey as `/api/apikeys` lists it (never the secret). */
@@ -157,50 +157,27 @@ function NewApiKeyForm() {
       >
         <h3 id="new-key-h">New API key</h3>
         <div className="field-row">
-          <Field label="Name" error={errors.keyName?.message}>
-            {(id, d) => (
-              <input
-                id={id}
-                className="input"
-                autoComplete="off"
-                aria-describedby={d}
-                aria-invalid={errors.keyName ? 'true' : undefined}
-                {...form.register('keyName')}
-              />
-            )}
-          </Field>
-          <Field label="Role" error={errors.roleID?.message}>
-            {(id, d) => (
-              <select id={id} className="select" aria-describedby={d} {...form.register('roleID')}>
-                {ROLES.map(([r, name, what]) => (
-                  <option key={r} value={String(r)}>
-                    {name} — {what}
-                  </option>
-                ))}
-              </select>
-            )}
-          </Field>
+          <TextField
+            label="Name"
+            autoComplete="off"
+            error={errors.keyName?.message}
+            registration={form.register('keyName')}
+          />
+          <RoleField error={errors.roleID?.message} registration={form.register('roleID')} />
         </div>
         <div className="field-row">
-          <Field label="Description" error={errors.description?.message}>
-            {(id, d) => <input id={id} className="input" aria-describedby={d} {...form.register('description')} />}
-          </Field>
-          <Field
+          <TextField
+            label="Description"
+            error={errors.description?.message}
+            registration={form.register('description')}
+          />
+          <TextField
             label="Expires on"
+            type="date"
             help="Optional: refused from 00:00 UTC that day. Empty: never expires."
             error={errors.expiry?.message}
-          >
-            {(id, d) => (
-              <input
-                id={id}
-                type="date"
-                className="input"
-                aria-describedby={d}
-                aria-invalid={errors.expiry ? 'true' : undefined}
-                {...form.register('expiry')}
-              />
-            )}
-          </Field>
+            registration={form.register('expiry')}
+          />
         </div>
         {errors.root?.message ? <Notice tone="error">{errors.root.message}</Notice> : null}
         <div className="form-actions">

@@ -1,7 +1,6 @@
 import { zodResolver } from '@hookform/resolvers/zod';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import type { ColumnDef } from '@tanstack/react-table';
-import { Dialog } from 'radix-ui';
 import { useMemo, useState } from 'react';
 import { useForm } from 'react-hook-form';
 import { z } from 'zod';
@@ -9,7 +8,7 @@ import { ApiError, del, type Policy, post } from '../api';
 import { DataTable } from '../components/data-table';
 import { useGuard } from '../components/guard';
 import { SideNav } from '../components/layout';
-import { ConfirmButton, ErrorBox, Field, Notice, PageHeader } from '../components/ui';
+import { ConfirmButton, ErrorBox, Field, FormDialog, Notice, PageHeader, TextField } from '../components/ui';
 import { usePolicies } from '../queries';
 import { useSession } from '../session';
 
@@ -67,45 +66,27 @@ function NewPolicyDialog({ parent, onCreated }: { parent: Policy; onCreated: (id
   });
   const errors = form.formState.errors;
   return (
-    <Dialog.Root open={open} onOpenChange={setOpen}>
-      <Dialog.Trigger asChild>
-        <button type="button" className="btn">
-          New
-        </button>
-      </Dialog.Trigger>
-      <Dialog.Portal>
-        <Dialog.Overlay className="dialog-overlay" />
-        <Dialog.Content className="dialog">
-          <Dialog.Title className="dialog-title">New policy</Dialog.Title>
-          <Dialog.Description className="dialog-text">
-            A sub-policy of “{parent.name}”: it inherits every setting and firewall rule of it until you override them.
-          </Dialog.Description>
-          <form onSubmit={form.handleSubmit((v) => create.mutate(v))} noValidate>
-            <Field label="Name" error={errors.name?.message}>
-              {(id, d) => <input id={id} className="input" aria-describedby={d} {...form.register('name')} />}
-            </Field>
-            <Field label="Description" error={errors.description?.message}>
-              {(id, d) => (
-                <textarea id={id} className="input" rows={3} aria-describedby={d} {...form.register('description')} />
-              )}
-            </Field>
-            {create.error && !(create.error instanceof ApiError && create.error.code === 'POLICY_NAME_TAKEN') ? (
-              <ErrorBox error={create.error} />
-            ) : null}
-            <div className="dialog-actions">
-              <Dialog.Close asChild>
-                <button type="button" className="btn">
-                  Cancel
-                </button>
-              </Dialog.Close>
-              <button type="submit" className="btn btn-primary" disabled={create.isPending}>
-                Create
-              </button>
-            </div>
-          </form>
-        </Dialog.Content>
-      </Dialog.Portal>
-    </Dialog.Root>
+    <FormDialog
+      label="New"
+      triggerClass="btn"
+      title="New policy"
+      text={`A sub-policy of “${parent.name}”: it inherits every setting and firewall rule of it until you override them.`}
+      submit="Create"
+      open={open}
+      onOpenChange={setOpen}
+      onSubmit={form.handleSubmit((v) => create.mutate(v))}
+      pending={create.isPending}
+    >
+      <TextField label="Name" error={errors.name?.message} registration={form.register('name')} />
+      <Field label="Description" error={errors.description?.message}>
+        {(id, d) => (
+          <textarea id={id} className="input" rows={3} aria-describedby={d} {...form.register('description')} />
+        )}
+      </Field>
+      {create.error && !(create.error instanceof ApiError && create.error.code === 'POLICY_NAME_TAKEN') ? (
+        <ErrorBox error={create.error} />
+      ) : null}
+    </FormDialog>
   );
 }
 

@@ -6,9 +6,18 @@ import { z } from 'zod';
 import { type Administrator, del, get, post } from '../api';
 import { MIN_PASSWORD } from '../components/change-password';
 import { showApiError } from '../components/form-errors';
-import { ActionTable, ConfirmButton, ErrorBox, Field, FormDialog, Notice, PasswordField } from '../components/ui';
+import {
+  ActionTable,
+  ConfirmButton,
+  ErrorBox,
+  FormDialog,
+  Notice,
+  PasswordField,
+  RoleField,
+  TextField,
+} from '../components/ui';
 import { dateTime } from '../format';
-import { ROLES, roleName } from '../roles';
+import { roleName } from '../roles';
 import { useSession } from '../session';
 
 const newUserSchema = z
@@ -185,22 +194,13 @@ function NewUserForm() {
     >
       <h3 id="new-user-h">New user</h3>
       <div className="field-row">
-        <Field label="User name" error={errors.username?.message}>
-          {(id, d) => (
-            <input id={id} className="input" autoComplete="off" aria-describedby={d} {...form.register('username')} />
-          )}
-        </Field>
-        <Field label="Role" error={errors.roleID?.message}>
-          {(id, d) => (
-            <select id={id} className="select" aria-describedby={d} {...form.register('roleID')}>
-              {ROLES.map(([r, name, what]) => (
-                <option key={r} value={String(r)}>
-                  {name} — {what}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
+        <TextField
+          label="User name"
+          autoComplete="off"
+          error={errors.username?.message}
+          registration={form.register('username')}
+        />
+        <RoleField error={errors.roleID?.message} registration={form.register('roleID')} />
       </div>
       <div className="field-row">
         <PasswordField
@@ -328,36 +328,14 @@ function ModifyUser({ user, what }: { user: Administrator; what: 'name' | 'role'
       rootError={errors.root?.message}
     >
       {what === 'name' ? (
-        <Field label="User name" error={errors.username?.message}>
-          {(id, d) => (
-            <input
-              id={id}
-              className="input"
-              autoComplete="off"
-              aria-describedby={d}
-              aria-invalid={errors.username ? 'true' : undefined}
-              {...form.register('username')}
-            />
-          )}
-        </Field>
+        <TextField
+          label="User name"
+          autoComplete="off"
+          error={errors.username?.message}
+          registration={form.register('username')}
+        />
       ) : (
-        <Field label="Role" error={errors.roleID?.message}>
-          {(id, d) => (
-            <select
-              id={id}
-              className="select"
-              aria-describedby={d}
-              aria-invalid={errors.roleID ? 'true' : undefined}
-              {...form.register('roleID')}
-            >
-              {ROLES.map(([r, name, whatItDoes]) => (
-                <option key={r} value={String(r)}>
-                  {name} — {whatItDoes}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
+        <RoleField error={errors.roleID?.message} registration={form.register('roleID')} />
       )}
     </FormDialog>
   );

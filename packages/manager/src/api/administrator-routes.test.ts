@@ -8,19 +8,17 @@ import { CSRF_HEADER } from './auth.js';
 const PASSWORD = 'correct horse battery staple';
 type Admin = ApiViews['Administrator'];
 
-describe('console users through the API (/api/administrators, /api/session/password)', () => {
-  let f: ApiFixture;
-  let t = 1_800_000_000_000;
-
+/** Console sign-in, and requests made with the session's cookie and CSRF token, on fixture `f()`. */
+function consoleClient(f: () => ApiFixture) {
   const signIn = async (userName: string, password = PASSWORD) => {
-    const res = await f.app.inject({ method: 'POST', url: '/api/session', payload: { userName, password } });
+    const res = await f().app.inject({ method: 'POST', url: '/api/session', payload: { userName, password } });
     assert.equal(res.statusCode, 200, res.body);
     const set = res.headers['set-cookie'];
     const cookie = /^([^;]+)/.exec((Array.isArray(set) ? set[0] : set) ?? '')?.[1] ?? '';
     return { cookie, csrf: res.json<{ csrfToken: string }>().csrfToken };
   };
   const asUser = async (s: { cookie: string; csrf: string }, method: string, url: string, body?: unknown) => {
-    const res = await f.app.inject({
+    const res = await f().app.inject({
       method: method as 'GET',
       url,
       headers: { cookie: s.cookie, [CSRF_HEADER]: s.csrf },
@@ -28,6 +26,14 @@ describe('console users through the API (/api/administrators, /api/session/passw
     });
     return { status: res.statusCode, json: <T>() => res.json<T>(), body: res.body };
   };
+  return { signIn, asUser };
+}
+
+describe('console users through the API (/api/administrators, /api/session/password)', () => {
+  let f: ApiFixture;
+  let t = 1_800_000_000_000;
+
+  const { signIn, asUser } = consoleClient(() => f);
   const list = async () => (await f.request('GET', '/api/administrators')).json<{ administrators: Admin[] }>();
   const audit = async (n: number) =>
     (await f.store.audit.list({ limit: n })).map((e) => [e.action, e.actor, e.targetId, e.newValue]);
@@ -219,25 +225,13 @@ describe('console users through the API (/api/administrators, /api/session/passw
 describe('console users renamed, given another role, deleted (/api/administrators)', () => {
   let f: ApiFixture;
   const t = 1_800_000_000_000;
-  const signIn = async (userName: string) =>
+  const client = consoleClient(() => f);
+  const session = (userName: string) => client.signIn(userName);
+  const signIn = (userName: string) =>
     f.app.inject({ method: 'POST', url: '/api/session', payload: { userName, password: PASSWORD } });
-  const session = async (userName: string) => {
-    const res = await signIn(userName);
-    assert.equal(res.statusCode, 200, res.body);
-    const set = res.headers['set-cookie'];
-    return {
-      cookie: /^([^;]+)/.exec((Array.isArray(set) ? set[0] : set) ?? '')?.[1] ?? '',
-      csrf: res.json<{ csrfToken: string }>().csrfToken,
-    };
-  };
   const asUser = async (s: { cookie: string; csrf: string }, method: string, url: string, body?: unknown) => {
-    const res = await f.app.inject({
-      method: method as 'GET',
-      url,
-      headers: { cookie: s.cookie, [CSRF_HEADER]: s.csrf },
-      ...(body !== undefined ? { payload: body as object } : {}),
-    });
-    return { status: res.statusCode, code: res.statusCode >= 400 ? res.json<ApiViews['Error']>().error.code : null };
+    const r = await client.asUser(s, method, url, body);
+    return { status: r.status, code: r.status >= 400 ? errorCode(r.json()) : null };
   };
   const users = async () =>
     (await f.request('GET', '/api/administrators'))
