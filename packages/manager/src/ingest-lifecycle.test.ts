@@ -8,6 +8,8 @@ import { AGENT_UPGRADE_EVENT, type HeartbeatReport, PROTOCOL_VERSION } from '@pa
 import pino from 'pino';
 import { PalisadeError } from './errors.js';
 import { type ExchangeTransport, HeartbeatIngest, upgradeTimedOut } from './ingest.js';
+import { AgentPackages } from './services/agent-packages.js';
+import { AgentUpgradeService } from './services/agent-upgrades.js';
 import { ConfigurationService } from './services/configuration-service.js';
 import { openSqliteStore } from './store/sqlite/sqlite-store.js';
 import type { ComputerRecord, Store } from './store/store.js';
@@ -228,5 +230,32 @@ describe('ingest: continuity and upgrades over both directions (issue 14)', () =
     assert.equal(told.upgrade, undefined);
     const [rolled] = await store.computers.upgradesOf(computer.id);
     assert.deepEqual([rolled?.status, rolled?.reason], ['rolled-back', 'did not heartbeat']);
+  });
+
+  test('an order past its life shows failed in the computer’s upgrades though the agent never contacts again', async () => {
+    const { computer, continuity } = await enrol();
+    const service = new AgentUpgradeService(
+      store,
+      new AgentPackages(join(dir, 'agent-packages')),
+      LIFE_MS,
+      () => clock,
+    );
+    const u = await store.transaction((tx) =>
+      tx.computers.requestUpgrade({
+        computerId: computer.id,
+        fromVersion: '1.0.0',
+        toVersion: '1.1.0',
+        packages: [{ file: 'palisade-agent-1.1.0-linux-x64.tar.gz', sha256: 'c'.repeat(64) }],
+        requestedBy: 'test',
+        now: clock,
+      }),
+    );
+    const sent = await ingest.ingestReport(computer, report(computer, { continuity }), agentDialled);
+    assert.equal(sent.reply.upgrade?.id, u.id);
+    clock += LIFE_MS;
+    assert.equal((await service.history(computer.id))[0]?.status, 'sent', 'within its life');
+    clock += 1;
+    const [expired] = await service.history(computer.id);
+    assert.deepEqual([expired?.status, expired?.reason], ['failed', upgradeTimedOut(LIFE_MS)]);
   });
 });

@@ -92,7 +92,7 @@ export function agentUpgradeRoutes(app: FastifyInstance, upgrades: AgentUpgradeS
       schema: {
         ...doc(
           'Upgrade Agent: install a newer agent version',
-          'The agent gets the order with its next heartbeat (Agent Initiated, Bidirectional; a Manager Initiated agent never heartbeats and does not get it), downloads the package from the manager, checks its SHA-256, installs it beside the running version, switches and restarts; if the new version does not heartbeat in time it rolls back. GET …/agentupgrades shows the outcome. 202; status "current" (and no upgrade) when it runs that version already.',
+          'The agent gets the order with its next contact (its heartbeat, or the manager\'s call to a listening agent), downloads the package from the manager, checks its SHA-256, installs it beside the running version, switches and restarts; if the new version does not report in time it rolls back. An order not acted on is sent again at each contact and fails after its life (120 s + 300 s + three heartbeat intervals). GET …/agentupgrades shows the outcome. 202; status "current" (and no upgrade) when it runs that version already.',
           ['Computers'],
         ),
         params: IdParams,
@@ -107,7 +107,7 @@ export function agentUpgradeRoutes(app: FastifyInstance, upgrades: AgentUpgradeS
         message:
           r.status === 'current'
             ? `The agent runs version ${r.version} already: nothing to do.`
-            : `Queued: the agent installs version ${r.version} after its next heartbeat; the outcome shows in GET /api/computers/${r.computer.id}/agentupgrades.`,
+            : `Queued: the agent installs version ${r.version} after its next contact with the manager; the outcome shows in GET /api/computers/${r.computer.id}/agentupgrades.`,
         ...requestedView(r),
       });
     },

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { type PortLimits, serverTimeouts } from '../http/connection-guard.js';
 import { installErrorHandling } from '../http/error-handling.js';
 import { commonFastifyOptions } from '../http/fastify-options.js';
+import { defaultUpgradeOrderLifeMs } from '../ingest.js';
 import type { SecretBox } from '../keys/secret-box.js';
 import { AgentUpgradeService } from '../services/agent-upgrades.js';
 import { ApiKeyService } from '../services/api-key-service.js';
@@ -171,7 +172,16 @@ export function createApiServer(deps: ApiServerDeps): FastifyInstance {
         async (_req, reply) => reply.type(metrics.contentType).send(await metrics.text()),
       );
     if (deps.deployment) deploymentRoutes(api, { ...deps.deployment, store: deps.store, now });
-    if (deps.deployment) agentUpgradeRoutes(api, new AgentUpgradeService(deps.store, deps.deployment.packages, now));
+    if (deps.deployment)
+      agentUpgradeRoutes(
+        api,
+        new AgentUpgradeService(
+          deps.store,
+          deps.deployment.packages,
+          defaultUpgradeOrderLifeMs(deps.heartbeatIntervalSeconds),
+          now,
+        ),
+      );
   });
   return app;
 }

@@ -1,6 +1,7 @@
 import { compareSemver } from '@palisade/core';
 import type { AgentPackagePlatform } from '@palisade/protocol';
 import { PalisadeError } from '../errors.js';
+import { upgradeTimedOut } from '../ingest.js';
 import type { AgentUpgradeRecord } from '../store/repositories/computer-repository.js';
 import type { ComputerRecord, Store } from '../store/store.js';
 import type { AgentPackage, AgentPackages } from './agent-packages.js';
@@ -32,6 +33,8 @@ export class AgentUpgradeService {
   constructor(
     private readonly store: Store,
     private readonly packages: AgentPackages,
+    /** How long an order may stay `sent` with no outcome (ingest.ts `defaultUpgradeOrderLifeMs`). */
+    private readonly orderLifeMs: number,
     now?: () => number,
   ) {
     this.now = now ?? Date.now;
@@ -99,8 +102,15 @@ export class AgentUpgradeService {
     return out;
   }
 
+  /**
+   * The computer's upgrades, newest first. An order whose life is over (`orderLifeMs` from its
+   * sending, no outcome) is failed first with the reason, as its next contact would: an agent
+   * that never contacts the manager again does not leave it `sent` for ever.
+   */
   async history(id: number): Promise<AgentUpgradeRecord[]> {
     if (!(await this.store.computers.get(id))) throw new PalisadeError('COMPUTER_NOT_FOUND', String(id));
+    const t = this.now();
+    await this.store.computers.expireUpgrades(id, t - this.orderLifeMs, upgradeTimedOut(this.orderLifeMs), t);
     return this.store.computers.upgradesOf(id);
   }
 }

@@ -517,6 +517,21 @@ export class ComputerRepository extends Repository {
     return Number(r.numUpdatedRows) === 1;
   }
 
+  /**
+   * Fails the computer's upgrade orders sent before `sentBefore` and still without an outcome
+   * (their life is over, docs/deployment.md "Upgrades"), with `reason`. Returns how many.
+   */
+  async expireUpgrades(computerId: number, sentBefore: number, reason: string, now: number): Promise<number> {
+    const r = await this.db
+      .updateTable('agent_upgrades')
+      .set({ status: 'failed', reason, completed_at: now })
+      .where('computer_id', '=', computerId)
+      .where('status', '=', 'sent')
+      .where('sent_at', '<', sentBefore)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+
   /** A computer's upgrades, newest first. */
   async upgradesOf(computerId: number, limit = 20): Promise<AgentUpgradeRecord[]> {
     const rows = await this.db
