@@ -65,7 +65,15 @@ export interface ManagerProcess extends BannerFacts {
  * both ports chosen by the system (0), data in `dataDir`, plus `extraArgs`.
  */
 export function startLoopbackManager(dataDir: string, extraArgs: string[] = []): Promise<ManagerProcess> {
-  return startManagerProcess([
+  return startManagerProcess(loopbackManagerArgs(dataDir, 0, extraArgs));
+}
+
+/**
+ * The `palisade-manager start` arguments of {@link startLoopbackManager}, with the agent port given
+ * (0: chosen by the system), for tests that start the same manager twice or in their own way.
+ */
+export function loopbackManagerArgs(dataDir: string, heartbeatPort = 0, extraArgs: string[] = []): string[] {
+  return [
     '--data-dir',
     dataDir,
     '--hostname',
@@ -75,9 +83,9 @@ export function startLoopbackManager(dataDir: string, extraArgs: string[] = []):
     '--api-port',
     '0',
     '--heartbeat-port',
-    '0',
+    String(heartbeatPort),
     ...extraArgs,
-  ]);
+  ];
 }
 
 /** The banner's activation arguments with its `./agent-state` replaced by `stateDir`. */

@@ -6,7 +6,7 @@ import { after, test } from 'node:test';
 import { activate, heartbeat, StateDir } from '@palisade/agent';
 import type { ApiViews as V } from '@palisade/manager';
 
-import { startManagerProcess } from './cli.js';
+import { loopbackManagerArgs, startManagerProcess } from './cli.js';
 import { httpsJson } from './harness.js';
 import { freePort, waitFor } from './polling.js';
 
@@ -21,20 +21,7 @@ test('the manager process killed (SIGKILL) after committing a heartbeat, before 
   const dataDir = join(root, 'data');
   // The agent stores the manager's address at activation: the restarted manager must listen on the same port.
   const port = await freePort();
-  const args = [
-    '--data-dir',
-    dataDir,
-    '--hostname',
-    'localhost',
-    '--bind',
-    '127.0.0.1',
-    '--api-port',
-    '0',
-    '--heartbeat-port',
-    String(port),
-    '--heartbeat-interval-seconds',
-    '2',
-  ];
+  const args = loopbackManagerArgs(dataDir, port, ['--heartbeat-interval-seconds', '2']);
 
   // First life: every heartbeat reply is held for a minute after its commit (a documented
   // test-only hook), which is where the manager dies.

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { activate, heartbeat, StateDir } from '@palisade/agent';
 import { PostgresTestServer, postgresSkipReason } from '@palisade/manager/testing';
-import { MANAGER_BIN, runCli, startManagerProcess } from './cli.js';
+import { loopbackManagerArgs, MANAGER_BIN, runCli, startManagerProcess } from './cli.js';
 import { httpsJson } from './harness.js';
 import { freePort } from './polling.js';
 
@@ -28,21 +28,7 @@ test('db copy of a populated SQLite manager into PostgreSQL: agents carry on wit
   pg = await PostgresTestServer.start();
   const dataDir = join(root, 'data');
   const port = await freePort();
-  const args = (db: string[]) => [
-    ...db,
-    '--data-dir',
-    dataDir,
-    '--hostname',
-    'localhost',
-    '--bind',
-    '127.0.0.1',
-    '--api-port',
-    '0',
-    '--heartbeat-port',
-    String(port),
-    '--heartbeat-interval-seconds',
-    '2',
-  ];
+  const args = (db: string[]) => [...db, ...loopbackManagerArgs(dataDir, port, ['--heartbeat-interval-seconds', '2'])];
   const old = await startManagerProcess(args([]));
   const { apiKey, token, caFingerprint: fingerprint } = old;
   const agents: StateDir[] = [];

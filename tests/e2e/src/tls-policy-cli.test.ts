@@ -8,7 +8,7 @@ import { CIPHER_SUITE_ROWS } from '@palisade/core';
 import { type ApiViews, openInitializedStore, type RunningManager, startManager } from '@palisade/manager';
 
 import pino from 'pino';
-import { MANAGER_BIN, runCli, startManagerProcess } from './cli.js';
+import { loopbackManagerArgs, MANAGER_BIN, runCli, startManagerProcess } from './cli.js';
 
 const temps: string[] = [];
 const tempDir = () => {
@@ -146,16 +146,7 @@ describe('TLS policy: CLI and the precedence of --tls-policy vs the stored setti
   test('start --tls-policy legacy: the warning is logged, the banner names the legacy port, and it closes cleanly', async () => {
     const d = tempDir();
     const p = await startManagerProcess([
-      '--data-dir',
-      d,
-      '--hostname',
-      'localhost',
-      '--bind',
-      '127.0.0.1',
-      '--api-port',
-      '0',
-      '--heartbeat-port',
-      '0',
+      ...loopbackManagerArgs(d),
       '--legacy-tls-port',
       '0',
       '--tls-policy',
