@@ -207,6 +207,63 @@ export function ConfirmButton(props: {
   );
 }
 
+/**
+ * The toolbar of a list page (policies, firewall rules, IP/MAC/port lists): New, Details of the
+ * selected row, and Delete after a confirmation. New and Delete are shown for full access only;
+ * Details and Delete stay disabled while no row is selected.
+ */
+export function ListActions(props: {
+  canWrite: boolean;
+  /** What New does; a node replaces the button (a dialog's trigger). */
+  create: (() => void) | ReactNode;
+  /** The selected row's name; undefined: none is selected. */
+  selected: string | undefined;
+  onDetails: () => void;
+  /** What the confirmation says deleting does or refuses. */
+  deleteText: ReactNode;
+  /** Disables Delete for a selected row that cannot be deleted (the Base Policy); default false. */
+  deleteDisabled?: boolean;
+  onDelete: () => void;
+}) {
+  const none = props.selected === undefined;
+  return (
+    <>
+      {props.canWrite ? (
+        typeof props.create === 'function' ? (
+          <button type="button" className="btn" onClick={props.create}>
+            New
+          </button>
+        ) : (
+          props.create
+        )
+      ) : null}
+      <button
+        type="button"
+        className="btn btn-primary"
+        disabled={none}
+        onClick={() => {
+          if (!none) props.onDetails();
+        }}
+      >
+        Details
+      </button>
+      {props.canWrite ? (
+        <ConfirmButton
+          label="Delete"
+          danger
+          disabled={none || props.deleteDisabled === true}
+          title={`Delete “${props.selected ?? ''}”?`}
+          text={props.deleteText}
+          confirm="Delete"
+          onConfirm={() => {
+            if (!none) props.onDelete();
+          }}
+        />
+      ) : null}
+    </>
+  );
+}
+
 export function Loading() {
   return (
     <p className="loading" aria-live="polite">

@@ -11,9 +11,9 @@ import { showApiError } from '../components/form-errors';
 import { useGuard, useUnsavedChanges } from '../components/guard';
 import { SideNav } from '../components/layout';
 import {
-  ConfirmButton,
   ErrorBox,
   Field,
+  ListActions,
   Loading,
   NameDescriptionFields,
   Notice,
@@ -98,32 +98,14 @@ export function FirewallLists() {
         title={k.title}
         subtitle={`Firewall rules name a ${k.noun} as their source or destination. Select a row, then click Details.`}
         actions={
-          <>
-            {session.canWrite ? (
-              <button type="button" className="btn" onClick={() => navigate(`/lists/${kind}/new`)}>
-                New
-              </button>
-            ) : null}
-            <button
-              type="button"
-              className="btn btn-primary"
-              disabled={!chosen}
-              onClick={() => chosen && open(chosen.ID)}
-            >
-              Details
-            </button>
-            {session.canWrite ? (
-              <ConfirmButton
-                label="Delete"
-                danger
-                disabled={!chosen}
-                title={`Delete “${chosen?.name ?? ''}”?`}
-                text={`A ${k.noun} that firewall rules name cannot be deleted; the manager says which rules.`}
-                confirm="Delete"
-                onConfirm={() => chosen && remove.mutate(chosen.ID)}
-              />
-            ) : null}
-          </>
+          <ListActions
+            canWrite={session.canWrite}
+            create={() => navigate(`/lists/${kind}/new`)}
+            selected={chosen?.name}
+            onDetails={() => chosen && open(chosen.ID)}
+            deleteText={`A ${k.noun} that firewall rules name cannot be deleted; the manager says which rules.`}
+            onDelete={() => chosen && remove.mutate(chosen.ID)}
+          />
         }
       />
       <div className="with-sidenav">

@@ -11,9 +11,9 @@ import { ipText, portText } from '../components/firewall-panel';
 import { useGuard, useUnsavedChanges } from '../components/guard';
 import { SideNav } from '../components/layout';
 import {
-  ConfirmButton,
   ErrorBox,
   Field,
+  ListActions,
   Loading,
   NameDescriptionFields,
   Notice,
@@ -78,32 +78,14 @@ export function FirewallRules() {
         title="Firewall Rules"
         subtitle="Reusable rules. Assign them to policies or computers (their Firewall page) to enforce them."
         actions={
-          <>
-            {session.canWrite ? (
-              <button type="button" className="btn" onClick={() => navigate('/firewall-rules/new')}>
-                New
-              </button>
-            ) : null}
-            <button
-              type="button"
-              className="btn btn-primary"
-              disabled={!chosen}
-              onClick={() => chosen && open(chosen.ID)}
-            >
-              Details
-            </button>
-            {session.canWrite ? (
-              <ConfirmButton
-                label="Delete"
-                danger
-                disabled={!chosen}
-                title={`Delete “${chosen?.name ?? ''}”?`}
-                text="A rule still assigned to a policy or computer cannot be deleted."
-                confirm="Delete"
-                onConfirm={() => chosen && remove.mutate(chosen.ID)}
-              />
-            ) : null}
-          </>
+          <ListActions
+            canWrite={session.canWrite}
+            create={() => navigate('/firewall-rules/new')}
+            selected={chosen?.name}
+            onDetails={() => chosen && open(chosen.ID)}
+            deleteText="A rule still assigned to a policy or computer cannot be deleted."
+            onDelete={() => chosen && remove.mutate(chosen.ID)}
+          />
         }
       />
       <div className="with-sidenav">

@@ -8,7 +8,7 @@ import { ApiError, del, type Policy, post } from '../api';
 import { DataTable } from '../components/data-table';
 import { useGuard } from '../components/guard';
 import { SideNav } from '../components/layout';
-import { ConfirmButton, ErrorBox, Field, FormDialog, Notice, PageHeader, TextField } from '../components/ui';
+import { ErrorBox, Field, FormDialog, ListActions, Notice, PageHeader, TextField } from '../components/ui';
 import { usePolicies } from '../queries';
 import { useSession } from '../session';
 
@@ -147,33 +147,23 @@ export function Policies() {
         title="Policies"
         subtitle="The Base Policy and its sub-policies. Select a row, then click Details to open the Policy editor."
         actions={
-          <>
-            {session.canWrite && chosen ? <NewPolicyDialog parent={chosen} onCreated={setSelected} /> : null}
-            {session.canWrite && !chosen ? (
-              <button type="button" className="btn" disabled title="Select the parent policy first">
-                New
-              </button>
-            ) : null}
-            <button
-              type="button"
-              className="btn btn-primary"
-              disabled={!chosen}
-              onClick={() => chosen && open(chosen.ID)}
-            >
-              Details
-            </button>
-            {session.canWrite ? (
-              <ConfirmButton
-                label="Delete"
-                danger
-                disabled={!chosen || chosen.parentID === null}
-                title={`Delete “${chosen?.name ?? ''}”?`}
-                text="The policy and its activation tokens are deleted. A policy with sub-policies or computers cannot be deleted."
-                confirm="Delete"
-                onConfirm={() => chosen && remove.mutate(chosen.ID)}
-              />
-            ) : null}
-          </>
+          <ListActions
+            canWrite={session.canWrite}
+            create={
+              chosen ? (
+                <NewPolicyDialog parent={chosen} onCreated={setSelected} />
+              ) : (
+                <button type="button" className="btn" disabled title="Select the parent policy first">
+                  New
+                </button>
+              )
+            }
+            selected={chosen?.name}
+            onDetails={() => chosen && open(chosen.ID)}
+            deleteText="The policy and its activation tokens are deleted. A policy with sub-policies or computers cannot be deleted."
+            deleteDisabled={chosen?.parentID === null}
+            onDelete={() => chosen && remove.mutate(chosen.ID)}
+          />
         }
       />
       <div className="with-sidenav">
