@@ -4,6 +4,7 @@ import type {
   Driver,
   HeartbeatReply,
   ListenerAddress,
+  ListenerRefusal,
   OperationResults,
   UpgradeOrder,
 } from '@palisade/protocol';
@@ -38,6 +39,8 @@ export interface AgentCommunicationOptions {
   onChange?: () => void;
   /** Called when the manager tells the listener the computer was deactivated (the daemon resets). */
   onDeactivated?: () => void;
+  /** Called when the manager refused the report it asked for (a copy of another host: the daemon reactivates). */
+  onRefused?: (notice: ListenerRefusal) => void;
 }
 
 /**
@@ -99,6 +102,23 @@ export class AgentCommunication {
     return { state: () => this.currentState(), afterApply: (c) => this.apply(c) };
   }
 
+  /**
+   * Closes the listener and opens it again for the configuration applied now: after a
+   * reactivation the agent serves its new certificate, which the manager's next call expects
+   * (the dialer checks the serial it issued). Serialized with `apply`; never throws.
+   */
+  reopen(): Promise<void> {
+    const run = this.queue.then(async () => {
+      const current = this.listener;
+      this.listener = null;
+      await current?.close();
+      const applied = this.state.appliedConfiguration()?.configuration as SecurityConfiguration | undefined;
+      if (applied) await this.reconcile(applied);
+    });
+    this.queue = run.catch(() => {});
+    return this.queue;
+  }
+
   /** Opens, moves or closes the listener to match `configuration`. Serialized; never throws. */
   apply(configuration: SecurityConfiguration): Promise<void> {
     const run = this.queue.then(() => this.reconcile(configuration));
@@ -144,6 +164,7 @@ export class AgentCommunication {
             report: () => this.report(),
             reply: (r) => this.reply(r),
             ...(this.o.onDeactivated ? { deactivated: this.o.onDeactivated } : {}),
+            ...(this.o.onRefused ? { refused: this.o.onRefused } : {}),
           },
           // The restriction holds where nftables is absent (docs/architecture.md "Firewall").
           guard: listenerGuard(this.state),

@@ -83,6 +83,10 @@ export function runAgent(state: StateDir, logger: Logger, o: RunAgentOptions = {
   let wake: (() => void) | undefined;
   let failures = 0;
   let ended: RunningAgent['ended'] = null;
+  /** Set when the manager refused this host as a copy: its reset makes it a new identity too. */
+  let refusedClone = false;
+  /** Set when the manager's call refused this host as a copy it may reactivate: the loop asks. */
+  let refusedAtCall = false;
   /** Why the agent must reset itself (deactivated on the manager); set, the loop ends and resets. */
   let deactivation: string | null = null;
   const deactivate = (why: string) => {
@@ -100,6 +104,19 @@ export function runAgent(state: StateDir, logger: Logger, o: RunAgentOptions = {
     onChange: () => wake?.(),
     // The manager called to say the computer was deactivated: reset now, not at the next contact.
     onDeactivated: () => deactivate('the manager deactivated this computer (it told the listener)'),
+    // The manager's call found this host a copy of another: as a refused heartbeat would
+    // (docs/deployment.md "Cloned hosts"), where the manager's settings allow it.
+    onRefused: (notice) => {
+      if (!notice.reactivate) {
+        logger.warn(
+          { code: notice.code },
+          `the manager refused this host as a copy of another computer's host and does not reactivate cloned agents: ${notice.message}`,
+        );
+        return;
+      }
+      refusedAtCall = true;
+      wake?.();
+    },
   });
   const hb = { ...(o.drivers ? { drivers: o.drivers } : {}), communication: communication.hooks() };
 
@@ -122,6 +139,12 @@ export function runAgent(state: StateDir, logger: Logger, o: RunAgentOptions = {
     await communication.start();
     while (!stopping && deactivation === null) {
       let delay: number;
+      if (refusedAtCall) {
+        // The one call a Manager Initiated agent makes to the manager (docs/deployment.md).
+        refusedAtCall = false;
+        if ((await reactivate('cloned')) === 'refused-clone') break;
+        continue;
+      }
       if (!communication.heartbeats()) {
         delay = (state.heartbeatIntervalSeconds() ?? 600) * 1000;
         await pause(delay);
@@ -176,8 +199,6 @@ export function runAgent(state: StateDir, logger: Logger, o: RunAgentOptions = {
       await pause(delay);
     }
   };
-  /** Set when the manager refused this host as a copy: its reset makes it a new identity too. */
-  let refusedClone = false;
   /**
    * After a heartbeat refused `AGENT_CLONED` or `CERTIFICATE_NOT_RECOGNIZED`: asks the manager to
    * activate this host without a token. A copy the manager will not take resets itself to
@@ -188,9 +209,13 @@ export function runAgent(state: StateDir, logger: Logger, o: RunAgentOptions = {
     if (!(e instanceof AgentError) || e.code !== 'MANAGER_REFUSED') return 'no';
     const reason =
       e.managerCode === 'AGENT_CLONED' ? 'cloned' : e.managerCode === 'CERTIFICATE_NOT_RECOGNIZED' ? 'unknown' : null;
-    if (reason === null) return 'no';
+    return reason === null ? 'no' : reactivate(reason);
+  };
+  /** Activation without a token (reactivation.ts); the listener then serves the new certificate. */
+  const reactivate = async (reason: 'cloned' | 'unknown'): Promise<'reactivated' | 'refused-clone' | 'no'> => {
     try {
       const r = await reactivateWithoutToken(state, reason);
+      await communication.reopen();
       failures = 0;
       logger.warn(
         { computerId: r.computerId, policy: r.policyName, reason },

@@ -9,6 +9,8 @@ import {
   type HeartbeatReport,
   HeartbeatRequest,
   ListenerDeactivation,
+  ListenerRefusal,
+  type ListenerRefusalReply,
   MANAGER_IDENTITY_OU,
   MAX_BODY_BYTES,
   type OperationResults,
@@ -30,6 +32,11 @@ export interface ListenerHandlers {
   reply(reply: HeartbeatReply & { exchangeId: string }): Promise<OperationResults>;
   /** The manager deactivated this computer: the agent resets itself once the answer is sent. */
   deactivated?(): void;
+  /**
+   * The manager refused this exchange's report (a copy of another computer's host); called once
+   * the answer is sent. Without it the agent answers that it does nothing.
+   */
+  refused?(notice: ListenerRefusal): void;
 }
 
 export interface ListenerOptions {
@@ -242,7 +249,8 @@ export class AgentListener {
         req.method !== 'POST' ||
         (req.url !== AGENT_LISTENER_PATHS.heartbeatRequest &&
           req.url !== AGENT_LISTENER_PATHS.operations &&
-          req.url !== AGENT_LISTENER_PATHS.deactivate)
+          req.url !== AGENT_LISTENER_PATHS.deactivate &&
+          req.url !== AGENT_LISTENER_PATHS.refused)
       ) {
         req.resume();
         throw new ListenerError('NOT_FOUND', `${req.method} ${req.url}`);
@@ -252,26 +260,31 @@ export class AgentListener {
         const problem = schemaProblem(ListenerDeactivation, body);
         if (problem) throw new ListenerError('INVALID_REQUEST', problem);
         const notice = body as ListenerDeactivation;
-        if (notice.protocolVersion !== PROTOCOL_VERSION)
-          throw new ListenerError(
-            'PROTOCOL_VERSION_UNSUPPORTED',
-            `got ${notice.protocolVersion}, this agent speaks ${PROTOCOL_VERSION}`,
-          );
+        checkVersion(notice.protocolVersion);
         const resetting = this.o.handlers.deactivated !== undefined;
         this.send(res, 200, { protocolVersion: PROTOCOL_VERSION, resetting }, true);
         // After the answer is on its way: resetting closes this listener.
         res.once('finish', () => this.o.handlers.deactivated?.());
         return;
       }
+      if (req.url === AGENT_LISTENER_PATHS.refused) {
+        const problem = schemaProblem(ListenerRefusal, body);
+        if (problem) throw new ListenerError('INVALID_REQUEST', problem);
+        const notice = body as ListenerRefusal;
+        checkVersion(notice.protocolVersion);
+        // Only the report this connection sent can be refused.
+        if (!this.exchanges.get(socket)?.delete(notice.exchangeId))
+          throw new ListenerError('EXCHANGE_NOT_ON_THIS_CONNECTION');
+        const reactivating = notice.reactivate && this.o.handlers.refused !== undefined;
+        this.send(res, 200, { protocolVersion: PROTOCOL_VERSION, reactivating } satisfies ListenerRefusalReply, true);
+        res.once('finish', () => this.o.handlers.refused?.(notice));
+        return;
+      }
       if (req.url === AGENT_LISTENER_PATHS.heartbeatRequest) {
         const problem = schemaProblem(HeartbeatRequest, body);
         if (problem) throw new ListenerError('INVALID_REQUEST', problem);
         const ask = body as HeartbeatRequest;
-        if (ask.protocolVersion !== PROTOCOL_VERSION)
-          throw new ListenerError(
-            'PROTOCOL_VERSION_UNSUPPORTED',
-            `got ${ask.protocolVersion}, this agent speaks ${PROTOCOL_VERSION}`,
-          );
+        checkVersion(ask.protocolVersion);
         const report = await this.o.handlers.report();
         let open = this.exchanges.get(socket);
         if (!open) {
@@ -285,11 +298,7 @@ export class AgentListener {
       const problem = schemaProblem(HeartbeatReply, body);
       if (problem) throw new ListenerError('INVALID_REQUEST', problem);
       const reply = body as HeartbeatReply;
-      if (reply.protocolVersion !== PROTOCOL_VERSION)
-        throw new ListenerError(
-          'PROTOCOL_VERSION_UNSUPPORTED',
-          `got ${reply.protocolVersion}, this agent speaks ${PROTOCOL_VERSION}`,
-        );
+      checkVersion(reply.protocolVersion);
       if (!this.exchanges.get(socket)?.delete(reply.exchangeId))
         throw new ListenerError('EXCHANGE_NOT_ON_THIS_CONNECTION');
       this.send(res, 200, await this.o.handlers.reply(reply));
@@ -387,6 +396,11 @@ function connectionCaps(
       if (list.length === 0) open.delete(source);
     });
   });
+}
+
+function checkVersion(version: number): void {
+  if (version !== PROTOCOL_VERSION)
+    throw new ListenerError('PROTOCOL_VERSION_UNSUPPORTED', `got ${version}, this agent speaks ${PROTOCOL_VERSION}`);
 }
 
 function readJson(req: IncomingMessage): Promise<unknown> {

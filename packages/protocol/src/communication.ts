@@ -13,6 +13,11 @@ export const AGENT_LISTENER_PATHS = {
   operations: '/agent-listener/v1/operations',
   /** Manager → agent: the computer was deactivated; the agent resets itself at once (lifecycle.ts). */
   deactivate: '/agent-listener/v1/deactivate',
+  /**
+   * Manager → agent: the report of this exchange was refused (a copy of another computer's host,
+   * lifecycle.ts `ListenerRefusal`), in place of the `HeartbeatReply`. Reply: `ListenerRefusalReply`.
+   */
+  refused: '/agent-listener/v1/refused',
 } as const;
 
 /**

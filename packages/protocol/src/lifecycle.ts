@@ -42,6 +42,33 @@ export const ListenerDeactivationReply = Type.Object({
 export type ListenerDeactivationReply = Static<typeof ListenerDeactivationReply>;
 
 /**
+ * Manager → agent listener (`AGENT_LISTENER_PATHS.refused`), on the connection of the exchange
+ * whose report was refused: the refusal a heartbeat on 4120 would have got. `AGENT_CLONED`: this
+ * host is a live copy of its computer's host. `reactivate` is the system setting "Reactivate
+ * cloned Agents": when true the agent may ask to become a computer of its own
+ * (`AGENT_PATHS.reactivate`) — for a Manager Initiated agent, one call to the manager
+ * (docs/deployment.md "Cloned hosts").
+ */
+export const ListenerRefusal = Type.Object(
+  {
+    protocolVersion: ProtocolVersion,
+    exchangeId: ShortString(128),
+    code: Type.Literal('AGENT_CLONED'),
+    message: Type.String({ maxLength: 1024 }),
+    reactivate: Type.Boolean(),
+  },
+  { additionalProperties: false },
+);
+export type ListenerRefusal = Static<typeof ListenerRefusal>;
+
+/** The agent's answer: whether it asks to be activated again (it does so right after answering). */
+export const ListenerRefusalReply = Type.Object({
+  protocolVersion: ProtocolVersion,
+  reactivating: Type.Boolean(),
+});
+export type ListenerRefusalReply = Static<typeof ListenerRefusalReply>;
+
+/**
  * Agent → manager (`AGENT_PATHS.reactivate`), on the mutual-TLS connection of the certificate
  * it holds: activation without a token. `unknown`: the manager does not recognise that
  * certificate (e.g. after a database restore); `cloned`: a heartbeat found this host to be a

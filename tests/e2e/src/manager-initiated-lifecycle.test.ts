@@ -20,6 +20,7 @@ import { buildAgentPackage } from './netns/agent-package-build.js';
 import { freePort, waitFor } from './polling.js';
 
 const DIRECTION = 'platformSettingAgentCommunicationsDirection';
+const CLONED = 'platformSettingAgentInitiatedActivationReactivateClonedEnabled';
 const logger = pino({ level: process.env.PALISADE_TEST_LOG ?? 'silent' });
 
 /** A policy whose agents only listen: the manager's calls are their only contact. */
@@ -125,7 +126,11 @@ describe('Manager Initiated: an upgrade through the manager’s calls', () => {
 /**
  * A copy of a Manager Initiated agent's state directory (a VM clone, a snapshot restored) that
  * answers the manager's call with a continuity token two rotations behind is refused and raises
- * the duplicate-computer alert; the original, back, is taken again.
+ * the duplicate-computer alert. The manager tells it so on the call; with "reactivate cloned
+ * Agents" on it asks to become a computer of its own (its one call to the manager) and serves its
+ * new certificate, which the manager's next call reaches; off, it stays refused. Either way the
+ * original, back on its address, is taken as itself. The copy answers at the original's address
+ * (the original is stopped first): a copy at another address is never called (docs/deployment.md).
  */
 describe('Manager Initiated: a cloned state directory is detected at the manager’s call', () => {
   let m: TestManager;
@@ -134,6 +139,53 @@ describe('Manager Initiated: a cloned state directory is detected at the manager
     const a = runAgent(s, logger, { finalHeartbeatTimeoutMs: 1_000 });
     agents.push(a);
     return a;
+  };
+  const lastCommunication = async (id: number) => (await m.manager.store.computers.get(id))!.lastCommunication ?? 0;
+  const setting = async (value: string) =>
+    assert.equal((await m.api('POST', `/api/systemsettings/${CLONED}`, { value })).status, 200);
+  const duplicateAlerts = async (id: number) => {
+    const list = (await m.api('GET', `/api/alerts?computer=${id}&type=duplicate-computer`)).json<V['AlertList']>()
+      .alerts;
+    return list.length > 0 ? list : null;
+  };
+
+  /**
+   * Activates `hostName` listening on a port of its own, copies its state directory, lets the
+   * original answer two calls (the copy's token is then neither the current one nor the one
+   * before), stops it and starts the copy in its place.
+   */
+  const copyTakesOver = async (hostName: string) => {
+    const port = await freePort();
+    const a = await activateTestAgent(m, {
+      policy: 'Listening',
+      hostName,
+      listener: { bindAddress: '127.0.0.1', port },
+    });
+    const id = a.activation().computerId;
+    const copyDir = m.tempDir('palisade-clone-');
+    rmSync(copyDir, { recursive: true });
+    cpSync(a.dir, copyDir, { recursive: true, preserveTimestamps: true });
+    const b = new StateDir(copyDir);
+    const original = start(a);
+    const seen: string[] = [];
+    await waitFor('two rotations through the manager’s calls', () => {
+      const t = a.continuity();
+      if (t && t !== seen.at(-1)) seen.push(t);
+      return seen.length >= 3;
+    });
+    await original.stop('the copy takes its place');
+    const last = await lastCommunication(id);
+    const computers = (await m.manager.store.computers.list()).length;
+    return { a, b, id, last, computers, copy: start(b) };
+  };
+
+  /** The original, back on its address, is called and taken as itself. */
+  const originalCarriesOn = async (a: StateDir, id: number, since: number) => {
+    const again = start(a);
+    await waitFor('the original to be called again', async () => (await lastCommunication(id)) > since);
+    assert.equal(again.ended, null);
+    assert.equal(a.activation().computerId, id);
+    await again.stop('done');
   };
 
   before(async () => {
@@ -145,44 +197,53 @@ describe('Manager Initiated: a cloned state directory is detected at the manager
     await m.close();
   });
 
-  test('the copy is refused (AGENT_CLONED) with the alert; the original carries on', async () => {
-    const port = await freePort();
-    const a = await activateTestAgent(m, {
-      policy: 'Listening',
-      hostName: 'mi-original',
-      listener: { bindAddress: '127.0.0.1', port },
+  test('"reactivate cloned Agents" false: the copy is refused (AGENT_CLONED) with the alert and stays so', async () => {
+    await setting('false');
+    try {
+      const { a, b, id, last, computers, copy } = await copyTakesOver('mi-refused');
+      const alerts = await waitFor('the duplicate-computer alert', () => duplicateAlerts(id));
+      assert.equal(alerts[0]?.name, 'Duplicate Computer Detected');
+      // Refused at the next call as well: the copy did not ask, nothing of it was stored.
+      const refusals = async () => (await m.manager.store.dialTargets.get(id))?.lastDialError ?? '';
+      await waitFor('a refusal the copy was told of', async () =>
+        /AGENT_CLONED: .*told the agent: .*reactivating cloned agents is off/.test(await refusals()),
+      );
+      assert.equal(await lastCommunication(id), last, 'nothing of the copy stored');
+      assert.equal((await m.manager.store.computers.list()).length, computers, 'no computer was made');
+      assert.equal(b.counters().heartbeatsSent, 0);
+      assert.equal(b.activation().computerId, id, 'the copy keeps what it had');
+      assert.equal(copy.ended, null);
+      await copy.stop('done');
+      await originalCarriesOn(a, id, last);
+    } finally {
+      await setting('true');
+    }
+  });
+
+  test('"reactivate cloned Agents" true: the copy becomes a computer of its own, called at its listener', async () => {
+    const { a, b, id, last, computers, copy } = await copyTakesOver('mi-copy');
+    await waitFor('the copy to be activated as another computer', () => b.activation().computerId !== id);
+    const cloneId = b.activation().computerId;
+    assert.notEqual(b.hostIdentity(), a.hostIdentity(), 'the copy was given an identity of its own');
+    assert.notEqual(b.credentials().cert, a.credentials().cert);
+    // Its listener serves the new certificate: the manager's next call reaches it as the new computer.
+    const activatedAt = await lastCommunication(cloneId);
+    await waitFor('the manager to call the copy as its own computer', async () => {
+      const c = await m.manager.store.computers.get(cloneId);
+      return (c?.lastCommunication ?? 0) > activatedAt && c?.agentVersion !== null;
     });
-    const id = a.activation().computerId;
-    const copyDir = m.tempDir('palisade-clone-');
-    rmSync(copyDir, { recursive: true });
-    cpSync(a.dir, copyDir, { recursive: true, preserveTimestamps: true });
-    const b = new StateDir(copyDir);
-    // The original answers two calls: the copy's token is then neither the current one nor the one before.
-    const original = start(a);
-    const seen: string[] = [];
-    await waitFor('two rotations through the manager’s calls', () => {
-      const t = a.continuity();
-      if (t && t !== seen.at(-1)) seen.push(t);
-      return seen.length >= 3;
-    });
-    await original.stop('the copy takes its place');
-    const last = (await m.manager.store.computers.get(id))!.lastCommunication;
-    const copy = start(b);
-    const alerts = await waitFor('the duplicate-computer alert', async () => {
-      const list = (await m.api('GET', `/api/alerts?computer=${id}&type=duplicate-computer`)).json<V['AlertList']>()
-        .alerts;
-      return list.length > 0 ? list : null;
-    });
-    assert.equal(alerts[0]?.name, 'Duplicate Computer Detected');
-    assert.equal((await m.manager.store.computers.get(id))!.lastCommunication, last, 'nothing of the copy stored');
-    assert.equal(b.counters().heartbeatsSent, 0);
-    await copy.stop('done');
-    // The original, back on its address, is called and taken as itself.
-    const again = start(a);
-    await waitFor(
-      'the original to be called again',
-      async () => ((await m.manager.store.computers.get(id))!.lastCommunication ?? 0) > (last ?? 0),
+    assert.equal(
+      (await m.api('GET', `/api/computers/${cloneId}`)).json<V['Computer']>().computerStatus.agentStatusMessages[0],
+      'Managed (Online)',
     );
-    assert.equal(again.ended, null);
+    assert.equal(b.counters().heartbeatsSent, 0, 'the copy never heartbeated: it made the one reactivation call');
+    assert.equal(copy.ended, null);
+    assert.equal((await m.manager.store.computers.list()).length, computers + 1);
+    assert.equal((await duplicateAlerts(id))?.[0]?.name, 'Duplicate Computer Detected');
+    // The original keeps its record (id, identity) and is taken as itself once back.
+    assert.equal(await lastCommunication(id), last, 'nothing of the copy stored on the original');
+    assert.equal((await m.manager.store.computers.get(id))?.state, 'active');
+    await copy.stop('done');
+    await originalCarriesOn(a, id, last);
   });
 });

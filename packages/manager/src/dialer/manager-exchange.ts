@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { decideActivation } from '@palisade/core';
 import {
   AGENT_LISTENER_PATHS,
   type CommunicationState,
   HeartbeatReport,
   type HeartbeatRequest,
+  type ListenerRefusal,
+  ListenerRefusalReply,
   MAX_EVENTS_PER_HEARTBEAT,
   OperationResults,
   PROTOCOL_VERSION,
@@ -11,6 +14,7 @@ import {
 } from '@palisade/protocol';
 import { PalisadeError } from '../errors.js';
 import type { HeartbeatIngest } from '../ingest.js';
+import { agentActivationSettingsOf } from '../services/agent-activation-settings.js';
 import type { ClaimedDial, Store, StoreTransaction } from '../store/store.js';
 import { AgentListenerConnection, DialError, type DialFailure, dialableAddress } from './agent-listener-client.js';
 import type { DialerIdentity } from './dialer-identity.js';
@@ -25,7 +29,8 @@ export interface DialOutcome {
   startedAt: number;
   /** `host:port` dialled; null when no address was known. */
   address: string | null;
-  failure?: DialFailure | 'no-address' | 'address-refused' | 'deactivated' | 'busy';
+  /** `cloned`: the report was refused as a copy of the computer's host's (AGENT_CLONED). */
+  failure?: DialFailure | 'no-address' | 'address-refused' | 'deactivated' | 'busy' | 'cloned';
   error?: string;
   tlsProtocol?: string | null;
   tlsCipherSuite?: string | null;
@@ -104,14 +109,25 @@ export async function runManagerExchange(target: ClaimedDial, deps: ManagerExcha
       const computer = await deps.store.computers.get(target.computerId);
       if (computer?.state !== 'active')
         return { ...outcome, failure: 'deactivated', error: 'the computer was deactivated' };
-      const ingested = await deps.ingest.ingestReport(computer, report, {
-        initiatedBy: 'manager',
-        // The address the socket reached, whatever name the agent announced.
-        remoteIp: r.socket.remoteAddress ? dialableAddress(r.socket.remoteAddress) : host,
-        tlsProtocol: r.tlsProtocol,
-        tlsCipherSuite: r.tlsCipher,
-        roundTripMs: r.roundTripMs,
-      });
+      const ingested = await deps.ingest
+        .ingestReport(computer, report, {
+          initiatedBy: 'manager',
+          // The address the socket reached, whatever name the agent announced.
+          remoteIp: r.socket.remoteAddress ? dialableAddress(r.socket.remoteAddress) : host,
+          tlsProtocol: r.tlsProtocol,
+          tlsCipherSuite: r.tlsCipher,
+          roundTripMs: r.roundTripMs,
+        })
+        .catch((e: unknown) => {
+          if (e instanceof PalisadeError && e.code === 'AGENT_CLONED') return e;
+          throw e;
+        });
+      if (ingested instanceof PalisadeError)
+        return {
+          ...outcome,
+          failure: 'cloned',
+          error: `${conn.where}: ${ingested.code}: ${ingested.message}; ${await tellClone(conn, exchangeId, ingested, computer.id, deps.store)}`,
+        };
       outcome.tlsProtocol = r.tlsProtocol;
       outcome.tlsCipherSuite = r.tlsCipher;
       outcome.eventsStored += ingested.reply.eventsStored;
@@ -152,5 +168,37 @@ export async function runManagerExchange(target: ClaimedDial, deps: ManagerExcha
     throw e;
   } finally {
     conn.close();
+  }
+}
+
+/**
+ * A report refused as a clone's (ingest.ts): the agent hears it on the exchange's connection,
+ * as a heartbeat on 4120 would, with whether the settings let it become a computer of its own
+ * (core's decideActivation, as the reactivation route decides; docs/deployment.md "Cloned
+ * hosts"). One attempt; returns what happened, for the dial's error.
+ */
+async function tellClone(
+  conn: AgentListenerConnection,
+  exchangeId: string,
+  refusal: PalisadeError,
+  computerId: number,
+  store: Store,
+): Promise<string> {
+  const decision = decideActivation(await agentActivationSettingsOf(store), { kind: 'cloned', originalId: computerId });
+  const notice: ListenerRefusal = {
+    protocolVersion: PROTOCOL_VERSION,
+    exchangeId,
+    code: 'AGENT_CLONED',
+    message: (decision.action === 'refuse' ? decision.reason : refusal.message).slice(0, 1024),
+    reactivate: decision.action !== 'refuse',
+  };
+  try {
+    const r = await conn.request<unknown>(AGENT_LISTENER_PATHS.refused, notice);
+    const problem = schemaProblem(ListenerRefusalReply, r.body);
+    if (problem) return `its answer to the refusal does not match the schema (${problem})`;
+    if ((r.body as ListenerRefusalReply).reactivating) return 'told the agent, which asks to be a computer of its own';
+    return notice.reactivate ? 'told the agent, which does not ask' : `told the agent: ${notice.message}`;
+  } catch (e) {
+    return `could not tell the agent: ${(e as Error).message}`;
   }
 }
