@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { activate, heartbeat, type RunningAgent, runAgent, StateDir } from '@palisade/agent';
 import { PostgresTestServer, postgresSkipReason } from '@palisade/manager/testing';
 import pino from 'pino';
-import { MANAGER_BIN, runCli, startManagerProcess } from './cli.js';
+import { loopbackManagerArgs, MANAGER_BIN, runCli, startManagerProcess } from './cli.js';
 import { httpsJson } from './harness.js';
 import { acceptsTcp, freePort, sleep, waitFor } from './polling.js';
 
@@ -82,27 +82,19 @@ describe('two manager nodes on one PostgreSQL behind HAProxy', { skip: skip ?? f
     const args = [
       '--db',
       url,
-      '--data-dir',
-      join(root, `node-${name}`),
-      // Every node is given the same key-encryption key: the CA key and other secrets in the
-      // shared database are sealed with it (docs/scale-out.md). Node A makes it on first start, in
-      // its data dir, where the CLI below finds it too.
-      '--master-key-file',
-      join(root, 'node-a', 'master.key'),
-      '--hostname',
-      'localhost',
-      '--bind',
-      '127.0.0.1',
-      '--api-port',
-      '0',
-      '--heartbeat-port',
-      String(heartbeatPort),
-      '--heartbeat-interval-seconds',
-      String(INTERVAL),
-      '--node-name',
-      `node-${name}`,
-      '--agent-address',
-      `dsm://localhost:${lbPort}/`,
+      ...loopbackManagerArgs(join(root, `node-${name}`), heartbeatPort, [
+        // Every node is given the same key-encryption key: the CA key and other secrets in the
+        // shared database are sealed with it (docs/scale-out.md). Node A makes it on first start,
+        // in its data dir, where the CLI below finds it too.
+        '--master-key-file',
+        join(root, 'node-a', 'master.key'),
+        '--heartbeat-interval-seconds',
+        String(INTERVAL),
+        '--node-name',
+        `node-${name}`,
+        '--agent-address',
+        `dsm://localhost:${lbPort}/`,
+      ]),
     ];
     const p = await startManagerProcess(args);
     nodes[name] = Object.assign(p, { heartbeatPort });
@@ -140,7 +132,7 @@ describe('two manager nodes on one PostgreSQL behind HAProxy', { skip: skip ?? f
     const [pa, pb] = [await freePort(), await freePort()];
     const first = await startNode('a', pa);
     await startNode('b', pb);
-    ({ apiKey } = first);
+    ({ apiKey, caFingerprint: fingerprint } = first);
     // The first-run token has a few uses; the fleet here needs more.
     const made = await runCli(MANAGER_BIN, [
       'token',
@@ -155,7 +147,6 @@ describe('two manager nodes on one PostgreSQL behind HAProxy', { skip: skip ?? f
       join(root, 'node-a'),
     ]);
     token = made.stdout.trim();
-    fingerprint = /--ca-fingerprint (\S+)/.exec(first.banner)?.[1] ?? '';
     assert.ok(apiKey && token && fingerprint, first.banner);
     assert.match(nodes.b.banner, new RegExp(`CA fingerprint: ${fingerprint}`), 'one CA for both nodes');
     ca = readFileSync(join(root, 'node-a', 'tls', 'ca.crt'), 'utf8');
