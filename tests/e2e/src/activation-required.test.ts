@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import { AGENT_BIN, runCli } from './cli.js';
+import { AGENT_BIN, activateCommand, runCli, startAgentProcess } from './cli.js';
 import { startTestManager, type TestManager } from './harness.js';
 import { waitFor } from './polling.js';
 
@@ -21,28 +20,14 @@ describe('agent start before activation', () => {
 
   test('waits, then heartbeats once activated; status --json says which', async () => {
     const stateDir = m.tempDir();
-    const proc = spawn(process.execPath, [AGENT_BIN, 'start', '--state-dir', stateDir], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, PALISADE_LOG_LEVEL: 'info' },
-    });
-    let log = '';
-    proc.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    const agent = startAgentProcess(stateDir);
     try {
-      await waitFor('the Activation Required log line', () => log.includes('Activation Required'));
-      assert.equal(proc.exitCode, null, 'still running');
+      await waitFor('the Activation Required log line', () => agent.log().includes('Activation Required'));
+      assert.equal(agent.proc.exitCode, null, 'still running');
       const before = await runCli(AGENT_BIN, ['status', '--json', '--state-dir', stateDir]);
       assert.equal(JSON.parse(before.stdout).activated, false);
 
-      const a = await runCli(AGENT_BIN, [
-        'activate',
-        m.agentUrl,
-        '--token',
-        m.token,
-        '--ca-fingerprint',
-        m.manager.caFingerprint,
-        '--state-dir',
-        stateDir,
-      ]);
+      const a = await runCli(AGENT_BIN, activateCommand(m, stateDir));
       assert.equal(a.code, 0, a.stderr);
       const id = Number(/computer (\d+)/.exec(a.stdout)![1]);
       // The waiting process heartbeats by itself: the computer's agent.started event arrives.
@@ -55,8 +40,7 @@ describe('agent start before activation', () => {
       assert.equal(s.activated, true);
       assert.equal(s.computerId, id);
     } finally {
-      proc.kill('SIGTERM');
-      await new Promise((r) => (proc.exitCode !== null ? r(null) : proc.once('exit', r)));
+      await agent.stop();
     }
   });
 });

@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { AgentError, type RunningAgent, runAgent, type StateDir } from '@palisade/agent';
 import type { ApiViews as V } from '@palisade/manager';
 import pino from 'pino';
-import { AGENT_BIN, runCli } from './cli.js';
+import { AGENT_BIN, activateCommand, runCli } from './cli.js';
 import { activateTestAgent, errorOf, httpsJson, startTestManager, type TestManager } from './harness.js';
 import { waitFor } from './polling.js';
 
@@ -180,18 +180,7 @@ describe('agent life cycle: deactivation both ways, deletion', () => {
     // "For existing computers" lets a host the manager knows come back.
     await allow('For existing computers');
     try {
-      const again = await runCli(AGENT_BIN, [
-        'activate',
-        m.agentUrl,
-        '--token',
-        m.token,
-        '--ca-fingerprint',
-        m.manager.caFingerprint,
-        '--host-name',
-        'again',
-        '--state-dir',
-        state.dir,
-      ]);
+      const again = await runCli(AGENT_BIN, activateCommand(m, state.dir, ['--host-name', 'again']));
       assert.equal(again.code, 0, again.stderr);
       assert.match(again.stdout, new RegExp(`^Activated: computer ${id} "again" \\(its record kept`));
     } finally {

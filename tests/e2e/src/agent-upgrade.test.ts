@@ -1,22 +1,20 @@
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { currentVersionDir, installPackage, StateDir, startService, stopService, switchCurrent } from '@palisade/agent';
+import { currentVersionDir, type StateDir } from '@palisade/agent';
 import type { ApiViews as V } from '@palisade/manager';
 import { packageArchOf } from '@palisade/protocol';
 import { errorOf, startTestManager, type TestManager } from './harness.js';
-import { buildAgentPackage } from './netns/agent-package-build.js';
 import { waitFor } from './polling.js';
+import { buildSeaVersions, type SeaHost, startSeaHost, upgradeOutcome } from './sea-builds.js';
 
 const V1 = '0.9.0-upgrade.1';
 const V2 = '0.9.0-upgrade.2';
 /** A version built to fail: its executable exits at start. */
 const BROKEN = '0.9.0-upgrade.3';
 const CONFIRM_SECONDS = 15;
-
-type Upgrade = V['AgentUpgradeList']['agentUpgrades'][number];
 
 /**
  * Upgrades from the manager (issue 14, docs/deployment.md "Upgrades") on a real install folder
@@ -28,19 +26,12 @@ type Upgrade = V['AgentUpgradeList']['agentUpgrades'][number];
  */
 describe('agent upgrade from the manager', () => {
   let m: TestManager;
+  let host: SeaHost | undefined;
   let root: string;
   let state: StateDir;
   let computerId: number;
-  const upgradesOf = async () =>
-    (await m.api('GET', `/api/computers/${computerId}/agentupgrades`)).json<V['AgentUpgradeList']>().agentUpgrades;
   const request = (version: string) => m.api('POST', `/api/computers/${computerId}/actions/upgradeagent`, { version });
-  const outcomeOf = (id: number, timeoutMs = 120_000) =>
-    waitFor(
-      `upgrade ${id} to end`,
-      async () => (await upgradesOf()).find((u) => u.ID === id && !['pending', 'sent'].includes(u.status)),
-      timeoutMs,
-      250,
-    ) as Promise<Upgrade>;
+  const outcomeOf = (id: number) => upgradeOutcome(m, computerId, id);
   const agentVersion = async () => (await m.manager.store.computers.get(computerId))?.agentVersion;
   /** A package as the manager holds them, from a folder `palisade-agent-<version>/` with `files`. */
   const handMadePackage = (version: string, files: Record<string, string>) => {
@@ -62,46 +53,17 @@ describe('agent upgrade from the manager', () => {
 
   before(async () => {
     process.env.PALISADE_AGENT_UPGRADE_CONFIRM_SECONDS = String(CONFIRM_SECONDS);
-    const [p1, p2] = await Promise.all([buildAgentPackage(V1), buildAgentPackage(V2)]);
+    const [p1, p2] = await buildSeaVersions(V1, V2);
     m = await startTestManager({ heartbeatIntervalSeconds: 1 });
-    const served = join(m.dataDir, 'agent-packages');
-    mkdirSync(served, { recursive: true });
-    copyFileSync(p2.file, join(served, p2.fileName));
-    // The host: V1 installed as the deployment script installs it, activated, running.
-    root = m.tempDir('palisade-opt-');
-    mkdirSync(join(root, 'versions'));
-    installPackage(root, p1.file, V1);
-    switchCurrent(root, V1);
-    state = new StateDir(m.tempDir());
-    const exe = join(root, 'current', 'palisade-agent');
-    // The single executable itself, as the deployment script runs it.
-    const a = await new Promise<{ code: number; stderr: string }>((resolve) =>
-      execFile(
-        exe,
-        [
-          'activate',
-          m.agentUrl,
-          '--token',
-          m.token,
-          '--ca-fingerprint',
-          m.manager.caFingerprint,
-          '--state-dir',
-          state.dir,
-        ],
-        { timeout: 60_000 },
-        (err, _out, stderr) => resolve({ code: err ? 1 : 0, stderr }),
-      ),
-    );
-    assert.equal(a.code, 0, a.stderr);
-    computerId = state.activation().computerId;
-    startService({ executable: exe, stateDir: state.dir });
+    host = await startSeaHost(m, { installed: p1, served: p2 });
+    ({ root, state, computerId } = host);
     await waitFor(
       'the installed agent to heartbeat',
       async () => (await agentVersion()) === V1 && state.counters().heartbeatsSent > 0,
     );
   });
   after(async () => {
-    await stopService({ stateDir: state.dir, timeoutMs: 5_000 }).catch(() => {});
+    await host?.stop();
     await m.close();
     delete process.env.PALISADE_AGENT_UPGRADE_CONFIRM_SECONDS;
   });

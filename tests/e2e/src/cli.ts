@@ -1,5 +1,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { TestManager } from './harness.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const MANAGER_BIN = `${REPO_ROOT}packages/manager/bin/palisade-manager.js`;
@@ -91,6 +92,24 @@ export function loopbackManagerArgs(dataDir: string, heartbeatPort = 0, extraArg
 /** The banner's activation arguments with its `./agent-state` replaced by `stateDir`. */
 export function activateArgsFor(mgr: BannerFacts, stateDir: string): string[] {
   return mgr.activateArgs.map((a) => (a === './agent-state' ? stateDir : a));
+}
+
+/**
+ * `palisade-agent activate` against a test manager as an operator types it: its agent URL, token
+ * and CA fingerprint, state in `stateDir`, then `extraArgs` (`--policy`, `--host-name`, …).
+ */
+export function activateCommand(m: TestManager, stateDir: string, extraArgs: string[] = []): string[] {
+  return [
+    'activate',
+    m.agentUrl,
+    '--token',
+    m.token,
+    '--ca-fingerprint',
+    m.manager.caFingerprint,
+    '--state-dir',
+    stateDir,
+    ...extraArgs,
+  ];
 }
 
 /** A running `palisade-agent start` process, its stderr collected. */

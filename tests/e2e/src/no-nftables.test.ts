@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { AGENT_BIN } from './cli.js';
+import { AGENT_BIN, activateCommand } from './cli.js';
 import { startTestManager, type TestManager } from './harness.js';
 import { waitFor } from './polling.js';
 
@@ -71,19 +71,7 @@ describe('one-shot commands exit when their work is done on a host without nftab
   after(() => m.close());
 
   test('activate, heartbeat, start + SIGTERM (the shutdown), reset: each exits 0 well before the nft timeout', async () => {
-    const activated = await agentCli(
-      [
-        'activate',
-        m.agentUrl,
-        '--token',
-        m.token,
-        '--ca-fingerprint',
-        m.manager.caFingerprint,
-        '--state-dir',
-        stateDir,
-      ],
-      env,
-    ).done;
+    const activated = await agentCli(activateCommand(m, stateDir), env).done;
     assert.equal(activated.hung, false, `activate still running after ${BOUND_MS} ms: ${activated.stderr}`);
     assert.equal(activated.code, 0, activated.stderr);
     assert.match(activated.stdout, /^Activated: computer \d+/m);
