@@ -1,23 +1,12 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { copyFileSync, cpSync, mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import {
-  currentVersionDir,
-  installPackage,
-  type RunningAgent,
-  runAgent,
-  StateDir,
-  startService,
-  stopService,
-  switchCurrent,
-} from '@palisade/agent';
+import { currentVersionDir, type RunningAgent, runAgent, StateDir } from '@palisade/agent';
 import type { ApiViews as V } from '@palisade/manager';
 import pino from 'pino';
 import { activateTestAgent, startTestManager, type TestManager } from './harness.js';
-import { buildAgentPackage } from './netns/agent-package-build.js';
 import { freePort, waitFor } from './polling.js';
+import { buildSeaVersions, type SeaHost, startSeaHost, upgradeOutcome } from './sea-builds.js';
 
 const DIRECTION = 'platformSettingAgentCommunicationsDirection';
 const CLONED = 'platformSettingAgentInitiatedActivationReactivateClonedEnabled';
@@ -42,6 +31,7 @@ const V2 = '0.9.0-mi.2';
  */
 describe('Manager Initiated: an upgrade through the manager’s calls', () => {
   let m: TestManager;
+  let host: SeaHost | undefined;
   let root: string;
   let state: StateDir;
   let computerId: number;
@@ -49,48 +39,15 @@ describe('Manager Initiated: an upgrade through the manager’s calls', () => {
 
   before(async () => {
     process.env.PALISADE_AGENT_UPGRADE_CONFIRM_SECONDS = '15';
-    const [p1, p2] = await Promise.all([buildAgentPackage(V1), buildAgentPackage(V2)]);
+    const [p1, p2] = await buildSeaVersions(V1, V2);
     m = await startTestManager({ heartbeatIntervalSeconds: 1 });
     await managerInitiatedPolicy(m, 'Listening');
-    const served = join(m.dataDir, 'agent-packages');
-    mkdirSync(served, { recursive: true });
-    copyFileSync(p2.file, join(served, p2.fileName));
-    root = m.tempDir('palisade-opt-');
-    mkdirSync(join(root, 'versions'));
-    installPackage(root, p1.file, V1);
-    switchCurrent(root, V1);
-    state = new StateDir(m.tempDir());
-    const exe = join(root, 'current', 'palisade-agent');
-    const port = await freePort();
-    const a = await new Promise<{ code: number; stderr: string }>((resolve) =>
-      execFile(
-        exe,
-        [
-          'activate',
-          m.agentUrl,
-          '--token',
-          m.token,
-          '--ca-fingerprint',
-          m.manager.caFingerprint,
-          '--policy',
-          'Listening',
-          '--state-dir',
-          state.dir,
-          '--listen-address',
-          '127.0.0.1',
-          '--listen-port',
-          String(port),
-        ],
-        { timeout: 60_000 },
-        (err, _out, stderr) => resolve({ code: err ? 1 : 0, stderr }),
-      ),
-    );
-    assert.equal(a.code, 0, a.stderr);
-    computerId = state.activation().computerId;
-    startService({ executable: exe, stateDir: state.dir });
+    const listen = ['--listen-address', '127.0.0.1', '--listen-port', String(await freePort())];
+    host = await startSeaHost(m, { installed: p1, served: p2, activateArgs: ['--policy', 'Listening', ...listen] });
+    ({ root, state, computerId } = host);
   });
   after(async () => {
-    await stopService({ stateDir: state.dir, timeoutMs: 5_000 }).catch(() => {});
+    await host?.stop();
     await m.close();
     delete process.env.PALISADE_AGENT_UPGRADE_CONFIRM_SECONDS;
   });
@@ -105,15 +62,7 @@ describe('Manager Initiated: an upgrade through the manager’s calls', () => {
     const r = await m.api('POST', `/api/computers/${computerId}/actions/upgradeagent`, { version: V2 });
     assert.equal(r.status, 202, JSON.stringify(r.body));
     const id = r.json<V['ComputerUpgradeResult']>().agentUpgrade!.ID;
-    const u = await waitFor(
-      'the upgrade to end',
-      async () =>
-        (await m.api('GET', `/api/computers/${computerId}/agentupgrades`))
-          .json<V['AgentUpgradeList']>()
-          .agentUpgrades.find((x) => x.ID === id && !['pending', 'sent'].includes(x.status)),
-      120_000,
-      250,
-    );
+    const u = await upgradeOutcome(m, computerId, id);
     assert.equal(u.status, 'succeeded', u.reason ?? '');
     assert.equal(currentVersionDir(root), V2);
     assert.equal(await agentVersion(), V2);
