@@ -140,6 +140,16 @@ function checkPolicyName(name: string): void {
   }
 }
 
+/** The audit rows of one change to one policy or computer: its time, actor and target given once. */
+function auditRow(time: number, actor: string, targetType: 'policy' | 'computer', targetId: number) {
+  return (
+    action: NewAuditEvent['action'],
+    setting: string | null,
+    oldValue: string | null,
+    newValue: string | null,
+  ): NewAuditEvent => ({ time, actor, action, targetType, targetId, setting, oldValue, newValue });
+}
+
 function describeComputers(cs: readonly ComputerRecord[]): string {
   const shown = cs
     .slice(0, 10)
@@ -222,18 +232,7 @@ export class PolicyService extends ConfigurationChanges {
         description: input.description ?? '',
         now: t,
       });
-      const audit: NewAuditEvent[] = [
-        {
-          time: t,
-          actor,
-          action: 'policy.create',
-          targetType: 'policy',
-          targetId: record.id,
-          setting: null,
-          oldValue: null,
-          newValue: record.name,
-        },
-      ];
+      const audit = [auditRow(t, actor, 'policy', record.id)('policy.create', null, null, record.name)];
       let next = tree.withPolicy({ id: record.id, parentId, name: record.name, overrides: {} });
       next = await this.writePolicySettings(tx, next, record.id, writes, actor, t, audit);
       await tx.audit.insert(audit);
@@ -251,21 +250,7 @@ export class PolicyService extends ConfigurationChanges {
       const current = records.find((p) => p.id === id);
       if (!current) throw new PalisadeError('POLICY_NOT_FOUND', String(id));
       const audit: NewAuditEvent[] = [];
-      const row = (
-        action: NewAuditEvent['action'],
-        setting: string,
-        oldValue: string | null,
-        newValue: string | null,
-      ): NewAuditEvent => ({
-        time: t,
-        actor,
-        action,
-        targetType: 'policy',
-        targetId: id,
-        setting,
-        oldValue,
-        newValue,
-      });
+      const row = auditRow(t, actor, 'policy', id);
       const patch: { name?: string; description?: string; parentId?: number } = {};
       if (change.name !== undefined && change.name !== current.name) {
         await this.requireFreeName(tx, change.name, id);
@@ -325,18 +310,7 @@ export class PolicyService extends ConfigurationChanges {
         );
       }
       const r = await tx.policies.delete(id);
-      await tx.audit.insert([
-        {
-          time: t,
-          actor,
-          action: 'policy.delete',
-          targetType: 'policy',
-          targetId: id,
-          setting: null,
-          oldValue: current.name,
-          newValue: null,
-        },
-      ]);
+      await tx.audit.insert([auditRow(t, actor, 'policy', id)('policy.delete', null, current.name, null)]);
       return { activationTokensDeleted: r.activationTokensDeleted };
     });
   }
@@ -400,21 +374,7 @@ export class PolicyService extends ConfigurationChanges {
       ]);
       if (!current) throw new PalisadeError('COMPUTER_NOT_FOUND', String(id));
       const audit: NewAuditEvent[] = [];
-      const row = (
-        action: NewAuditEvent['action'],
-        setting: string,
-        oldValue: string | null,
-        newValue: string | null,
-      ): NewAuditEvent => ({
-        time: t,
-        actor,
-        action,
-        targetType: 'computer',
-        targetId: id,
-        setting,
-        oldValue,
-        newValue,
-      });
+      const row = auditRow(t, actor, 'computer', id);
       let record = current;
       if (change.policyId !== undefined && change.policyId !== current.policyId) {
         if (!tree.has(change.policyId))
@@ -492,21 +452,13 @@ export class PolicyService extends ConfigurationChanges {
     // The Base Policy inherits nothing: its "old value" is what it resolved to (stored or default).
     const before = isBase ? tree.resolveForPolicy(id).values : null;
     let overrides = tree.get(id)!.overrides;
+    const row = auditRow(time, actor, 'policy', id);
     for (const [name, value] of writes) {
       const old = before ? before[name] : (overrides[name] ?? null);
       if (old === value) continue;
       await tx.policies.setSetting(id, name, value);
       overrides = applySettingWrite(overrides, name, value);
-      audit.push({
-        time,
-        actor,
-        action: 'policy.setting',
-        targetType: 'policy',
-        targetId: id,
-        setting: name,
-        oldValue: old,
-        newValue: value,
-      });
+      audit.push(row('policy.setting', name, old, value));
     }
     return tree.withOverrides(id, overrides);
   }
