@@ -1,5 +1,6 @@
 import { zodResolver } from '@hookform/resolvers/zod';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { Tabs } from 'radix-ui';
 import { useEffect, useMemo, useState } from 'react';
 import { type Resolver, useForm } from 'react-hook-form';
 import { z } from 'zod';
@@ -8,7 +9,7 @@ import { sourceText } from '../format';
 import { usePolicyName } from '../queries';
 import { useSession } from '../session';
 import { useUnsavedChanges } from './guard';
-import { ErrorBox, Field, FixedField, Notice } from './ui';
+import { ErrorBox, Field, FixedField, Loading, Notice } from './ui';
 
 /** '' in the form means Inherited. */
 const INHERITED = '';
@@ -51,6 +52,34 @@ export interface SettingsTarget {
   inherited: Settings | null;
   /** A computer's platform (macOS supports only Agent Initiated). */
   platform?: string;
+}
+
+const GENERAL_SECTIONS = ['Settings > General > Heartbeat', 'Settings > General > Communication Direction'];
+
+/**
+ * An editor's Settings page (policy or computer): the General tab, with Heartbeat and
+ * Communication Direction, as Deep Security's editors show them. Loading until both are at hand.
+ */
+export function GeneralSettingsTabs(props: {
+  target: SettingsTarget | null;
+  catalog: SettingDefinition[] | undefined;
+}) {
+  return (
+    <Tabs.Root defaultValue="general" className="tabs">
+      <Tabs.List aria-label="Settings" className="tabs-list">
+        <Tabs.Trigger value="general" className="tab">
+          General
+        </Tabs.Trigger>
+      </Tabs.List>
+      <Tabs.Content value="general" className="tab-panel">
+        {props.target && props.catalog ? (
+          <SettingsForm catalog={props.catalog} sections={GENERAL_SECTIONS} target={props.target} />
+        ) : (
+          <Loading />
+        )}
+      </Tabs.Content>
+    </Tabs.Root>
+  );
 }
 
 /**

@@ -1,12 +1,11 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Tabs } from 'radix-ui';
 import { useState } from 'react';
 import { useParams } from 'wouter';
 import { type Computer, del, get, type Policy, post } from '../api';
 import { EffectiveRules, RuleAssignments } from '../components/firewall-panel';
 import { useGuard } from '../components/guard';
 import { SideNav } from '../components/layout';
-import { SettingsForm } from '../components/settings-form';
+import { GeneralSettingsTabs, SettingsForm, type SettingsTarget } from '../components/settings-form';
 import { ConfirmButton, ErrorBox, KeyValues, Loading, Notice, PageHeader, StatusBadge } from '../components/ui';
 import { ago, clockOffset, dateTime, platformName } from '../format';
 import { useCatalog, usePolicies, usePolicyName } from '../queries';
@@ -46,6 +45,18 @@ export function ComputerEditor() {
   });
   const catalog = useCatalog();
   const computer = c.data;
+  const target: SettingsTarget | null =
+    computer && overrides.data && policy.data
+      ? {
+          kind: 'computer',
+          id,
+          isBase: false,
+          effective: computer.computerSettings,
+          overrides: overrides.data.computerSettings,
+          inherited: policy.data.policySettings,
+          platform: computer.platform,
+        }
+      : null;
   return (
     <div className="page editor">
       <PageHeader
@@ -74,49 +85,12 @@ export function ComputerEditor() {
           ) : section === 'overview' ? (
             <Overview computer={computer} />
           ) : section === 'settings' ? (
-            <Tabs.Root defaultValue="general" className="tabs">
-              <Tabs.List aria-label="Settings" className="tabs-list">
-                <Tabs.Trigger value="general" className="tab">
-                  General
-                </Tabs.Trigger>
-              </Tabs.List>
-              <Tabs.Content value="general" className="tab-panel">
-                {catalog.data && overrides.data && policy.data ? (
-                  <SettingsForm
-                    catalog={catalog.data}
-                    sections={['Settings > General > Heartbeat', 'Settings > General > Communication Direction']}
-                    target={{
-                      kind: 'computer',
-                      id,
-                      isBase: false,
-                      effective: computer.computerSettings,
-                      overrides: overrides.data.computerSettings,
-                      inherited: policy.data.policySettings,
-                      platform: computer.platform,
-                    }}
-                  />
-                ) : (
-                  <Loading />
-                )}
-              </Tabs.Content>
-            </Tabs.Root>
+            <GeneralSettingsTabs catalog={catalog.data} target={target} />
           ) : section === 'firewall' ? (
             <>
-              {catalog.data && overrides.data && policy.data ? (
+              {catalog.data && target ? (
                 <section className="card">
-                  <SettingsForm
-                    catalog={catalog.data}
-                    sections={['Firewall']}
-                    target={{
-                      kind: 'computer',
-                      id,
-                      isBase: false,
-                      effective: computer.computerSettings,
-                      overrides: overrides.data.computerSettings,
-                      inherited: policy.data.policySettings,
-                      platform: computer.platform,
-                    }}
-                  />
+                  <SettingsForm catalog={catalog.data} sections={['Firewall']} target={target} />
                 </section>
               ) : null}
               <EffectiveRules computerId={id} />

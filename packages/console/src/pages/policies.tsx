@@ -36,7 +36,8 @@ function treeOrder(policies: Policy[]): Array<Policy & { depth: number }> {
   return out;
 }
 
-const newPolicySchema = z.object({
+/** A policy's name and description, as New policy and the Policy editor's General page take them. */
+export const policySchema = z.object({
   name: z
     .string()
     .min(1, 'Give the policy a name')
@@ -48,12 +49,12 @@ const newPolicySchema = z.object({
 function NewPolicyDialog({ parent, onCreated }: { parent: Policy; onCreated: (id: number) => void }) {
   const [open, setOpen] = useState(false);
   const qc = useQueryClient();
-  const form = useForm<z.infer<typeof newPolicySchema>>({
-    resolver: zodResolver(newPolicySchema),
+  const form = useForm<z.infer<typeof policySchema>>({
+    resolver: zodResolver(policySchema),
     defaultValues: { name: '', description: '' },
   });
   const create = useMutation({
-    mutationFn: (v: z.infer<typeof newPolicySchema>) => post<Policy>('/api/policies', { ...v, parentID: parent.ID }),
+    mutationFn: (v: z.infer<typeof policySchema>) => post<Policy>('/api/policies', { ...v, parentID: parent.ID }),
     onSuccess: async (p) => {
       await qc.invalidateQueries({ queryKey: ['policies'] });
       setOpen(false);

@@ -1,18 +1,18 @@
 import { zodResolver } from '@hookform/resolvers/zod';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Tabs } from 'radix-ui';
 import { useEffect } from 'react';
 import { useForm } from 'react-hook-form';
 import { useParams } from 'wouter';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { ApiError, get, type Policy, post } from '../api';
 import { RuleAssignments } from '../components/firewall-panel';
 import { useUnsavedChanges } from '../components/guard';
 import { SideNav } from '../components/layout';
-import { SettingsForm } from '../components/settings-form';
+import { GeneralSettingsTabs, SettingsForm } from '../components/settings-form';
 import { ErrorBox, Loading, NameDescriptionFields, PageHeader, SaveFormFooter } from '../components/ui';
 import { useCatalog, usePolicyName } from '../queries';
 import { useSession } from '../session';
+import { policySchema } from './policies';
 
 const SECTIONS = ['general', 'firewall', 'settings'] as const;
 const LABELS = { general: 'General', firewall: 'Firewall', settings: 'Settings' };
@@ -69,20 +69,7 @@ export function PolicyEditor() {
           ) : section === 'general' ? (
             <GeneralForm policy={p} />
           ) : section === 'settings' ? (
-            <Tabs.Root defaultValue="general" className="tabs">
-              <Tabs.List aria-label="Settings" className="tabs-list">
-                <Tabs.Trigger value="general" className="tab">
-                  General
-                </Tabs.Trigger>
-              </Tabs.List>
-              <Tabs.Content value="general" className="tab-panel">
-                <SettingsForm
-                  catalog={catalog.data}
-                  sections={['Settings > General > Heartbeat', 'Settings > General > Communication Direction']}
-                  target={target}
-                />
-              </Tabs.Content>
-            </Tabs.Root>
+            <GeneralSettingsTabs catalog={catalog.data} target={target} />
           ) : (
             <>
               <section className="card">
@@ -97,21 +84,12 @@ export function PolicyEditor() {
   );
 }
 
-const generalSchema = z.object({
-  name: z
-    .string()
-    .min(1, 'Give the policy a name')
-    .max(255)
-    .refine((s) => s.trim() === s, 'No spaces at the start or the end'),
-  description: z.string().max(4000),
-});
-
 function GeneralForm({ policy }: { policy: Policy }) {
   const session = useSession();
   const policyName = usePolicyName();
   const qc = useQueryClient();
-  const form = useForm<z.infer<typeof generalSchema>>({
-    resolver: zodResolver(generalSchema),
+  const form = useForm<z.infer<typeof policySchema>>({
+    resolver: zodResolver(policySchema),
     defaultValues: { name: policy.name, description: policy.description },
   });
   useEffect(() => {
@@ -119,7 +97,7 @@ function GeneralForm({ policy }: { policy: Policy }) {
   }, [policy, form]);
   useUnsavedChanges(form.formState.isDirty);
   const save = useMutation({
-    mutationFn: (v: z.infer<typeof generalSchema>) => post<Policy>(`/api/policies/${policy.ID}`, v),
+    mutationFn: (v: z.infer<typeof policySchema>) => post<Policy>(`/api/policies/${policy.ID}`, v),
     onSuccess: async (_r, v) => {
       form.reset(v);
       await qc.invalidateQueries();
