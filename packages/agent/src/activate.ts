@@ -95,13 +95,7 @@ export async function activate(state: StateDir, o: ActivateOptions) {
       o.onBusy ? { onBusy: o.onBusy } : {},
     );
   } catch (e) {
-    if (e instanceof AgentError && e.code === 'MANAGER_REFUSED') {
-      throw new AgentError('ACTIVATION_REFUSED', e.message.replace(/^[^:]*: /, ''), {
-        managerCode: e.managerCode,
-        cause: e,
-      });
-    }
-    throw e;
+    throw activationError(e);
   }
   checkIssuedCertificate(reply.certificate, keyPem, ca);
   // Before the activation is written (its file goes last): an activated agent always holds them.
@@ -119,23 +113,45 @@ export async function activate(state: StateDir, o: ActivateOptions) {
     },
     { key: keyPem, cert: reply.certificate, ca },
   );
-  state.saveHeartbeatInterval(reply.heartbeatIntervalSeconds);
-  const applied = await applyConfiguration(state, reply.configuration, reply.fingerprint);
-  const spool = state.spool();
-  spool.append({
-    type: 'agent.activated',
-    severity: 'info',
+  const applied = await completeActivation(state, reply, {
     message: `${reply.reactivated ? 'activated again' : 'activated'} as computer ${reply.computerId} with policy "${reply.policyName}"`,
   });
-  if (!applied.ok) spool.append({ type: 'configuration.failed', severity: 'error', message: applied.reason });
   return {
     computerId: reply.computerId,
     policyName: reply.policyName,
     hostName,
-    configurationApplied: applied.ok,
+    configurationApplied: applied,
     /** The manager knew this host (its identity) and gave it its computer back. */
     reactivated: reply.reactivated === true,
   };
+}
+
+/** A manager's refusal of an activation as ACTIVATION_REFUSED, with its code and reason; any other error as it is. */
+export function activationError(e: unknown): unknown {
+  if (e instanceof AgentError && e.code === 'MANAGER_REFUSED')
+    return new AgentError('ACTIVATION_REFUSED', e.message.replace(/^[^:]*: /, ''), {
+      managerCode: e.managerCode,
+      cause: e,
+    });
+  return e;
+}
+
+/**
+ * The rest of an activation (with a token or without) once it is saved: the heartbeat interval
+ * and configuration the reply carries, then the `agent.activated` event saying how, and
+ * `configuration.failed` when the configuration could not be applied. Returns whether it was.
+ */
+export async function completeActivation(
+  state: StateDir,
+  reply: ActivationReply,
+  activated: { message: string; data?: Record<string, unknown> },
+): Promise<boolean> {
+  state.saveHeartbeatInterval(reply.heartbeatIntervalSeconds);
+  const applied = await applyConfiguration(state, reply.configuration, reply.fingerprint);
+  const spool = state.spool();
+  spool.append({ type: 'agent.activated', severity: 'info', ...activated });
+  if (!applied.ok) spool.append({ type: 'configuration.failed', severity: 'error', message: applied.reason });
+  return applied.ok;
 }
 
 /**

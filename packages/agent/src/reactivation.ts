@@ -1,9 +1,7 @@
 import { ActivationReply, AGENT_PATHS, PROTOCOL_VERSION, type ReactivationRequest } from '@palisade/protocol';
-import { checkIssuedCertificate } from './activate.js';
+import { activationError, checkIssuedCertificate, completeActivation } from './activate.js';
 import { announcedListener, loadListenerSettings } from './agent-communication.js';
-import { AgentError } from './agent-error.js';
 import { AGENT_VERSION } from './agent-version.js';
-import { applyConfiguration } from './configuration-applier.js';
 import { generateKeyAndCsr } from './key-pair.js';
 import { ManagerConnection, resolveManager } from './manager-client.js';
 import type { StateDir } from './state-dir.js';
@@ -54,12 +52,7 @@ export async function reactivateWithoutToken(state: StateDir, reason: Reactivati
       );
       reply = r.body;
     } catch (e) {
-      if (e instanceof AgentError && e.code === 'MANAGER_REFUSED')
-        throw new AgentError('ACTIVATION_REFUSED', e.message.replace(/^[^:]*: /, ''), {
-          managerCode: e.managerCode,
-          cause: e,
-        });
-      throw e;
+      throw activationError(e);
     } finally {
       conn.close();
     }
@@ -78,16 +71,10 @@ export async function reactivateWithoutToken(state: StateDir, reason: Reactivati
       },
       { key: keyPem, cert: reply.certificate, ca: creds.ca },
     );
-    state.saveHeartbeatInterval(reply.heartbeatIntervalSeconds);
-    const applied = await applyConfiguration(state, reply.configuration, reply.fingerprint);
-    const spool = state.spool();
-    spool.append({
-      type: 'agent.activated',
-      severity: 'info',
+    await completeActivation(state, reply, {
       message: `${reason === 'cloned' ? 'a copy of another host: activated as a computer of its own' : 'unknown to the manager: activated'} (computer ${reply.computerId}, policy "${reply.policyName}", no token)`,
       data: { reason, computerId: reply.computerId },
     });
-    if (!applied.ok) spool.append({ type: 'configuration.failed', severity: 'error', message: applied.reason });
     return {
       computerId: reply.computerId,
       policyName: reply.policyName,
