@@ -1,7 +1,7 @@
 import { COMPUTER_STATUSES, type ComputerStatus, type SettingOverrides } from '@palisade/core';
 import { type Expression, type Kysely, type Selectable, type SqlBool, sql } from 'kysely';
 import { chunks } from '../chunks.js';
-import { num, numOrNull } from '../column-values.js';
+import { num, numOrNull, overridesByOwner } from '../column-values.js';
 import { HandSql } from '../hand-sql.js';
 import type { Database } from '../schema.js';
 import {
@@ -687,14 +687,7 @@ export class ComputerRepository extends Repository {
               ),
             )
           ).flat();
-    const out = new Map<number, Record<string, string>>();
-    for (const r of rows) {
-      const id = num(r.computer_id);
-      const o = out.get(id) ?? {};
-      o[r.name] = r.value;
-      out.set(id, o);
-    }
-    return out as Map<number, SettingOverrides>;
+    return overridesByOwner(rows, (r) => r.computer_id);
   }
 
   /** Stores an override on a computer, or with `value` null removes it. */

@@ -1,6 +1,6 @@
 import type { SettingOverrides } from '@palisade/core';
 import type { Selectable } from 'kysely';
-import { num, numOrNull } from '../column-values.js';
+import { num, numOrNull, overridesByOwner } from '../column-values.js';
 import { HandSql } from '../hand-sql.js';
 import type { Database } from '../schema.js';
 import { Repository } from './repository.js';
@@ -112,15 +112,7 @@ export class PolicyRepository extends Repository {
 
   /** Overrides stored on each policy (the Base Policy's are its values), keyed by policy id; policies without any are absent. */
   async overrides(): Promise<Map<number, SettingOverrides>> {
-    const rows = await this.db.selectFrom('policy_settings').selectAll().execute();
-    const out = new Map<number, Record<string, string>>();
-    for (const r of rows) {
-      const id = num(r.policy_id);
-      const o = out.get(id) ?? {};
-      o[r.name] = r.value;
-      out.set(id, o);
-    }
-    return out as Map<number, SettingOverrides>;
+    return overridesByOwner(await this.db.selectFrom('policy_settings').selectAll().execute(), (r) => r.policy_id);
   }
 
   /** Inserts a policy; the caller has checked the parent exists and the name is free. */
