@@ -8,6 +8,7 @@ import { AGENT_UPGRADE_EVENT, type HeartbeatReport, PROTOCOL_VERSION } from '@pa
 import pino from 'pino';
 import { PalisadeError } from './errors.js';
 import { type ExchangeTransport, HeartbeatIngest, upgradeTimedOut } from './ingest.js';
+import { OfflineSweeper } from './monitor/offline-sweeper.js';
 import { AgentPackages } from './services/agent-packages.js';
 import { AgentUpgradeService } from './services/agent-upgrades.js';
 import { ConfigurationService } from './services/configuration-service.js';
@@ -257,5 +258,59 @@ describe('ingest: continuity and upgrades over both directions (issue 14)', () =
     clock += 1;
     const [expired] = await service.history(computer.id);
     assert.deepEqual([expired?.status, expired?.reason], ['failed', upgradeTimedOut(LIFE_MS)]);
+  });
+
+  test('the background sweep fails an order past its life on time, the agent never contacting again', async () => {
+    const { computer, continuity } = await enrol();
+    const service = new AgentUpgradeService(
+      store,
+      new AgentPackages(join(dir, 'agent-packages')),
+      LIFE_MS,
+      () => clock,
+    );
+    // Two nodes' sweepers on the one store, on the test's clock.
+    const sweepers = [1, 2].map(
+      () =>
+        new OfflineSweeper({
+          store,
+          configurations,
+          logger: pino({ level: 'silent' }),
+          intervalMs: 3_600_000,
+          now: () => clock,
+          upgradeOrderLifeMs: LIFE_MS,
+        }),
+    );
+    const u = await store.transaction((tx) =>
+      tx.computers.requestUpgrade({
+        computerId: computer.id,
+        fromVersion: '1.0.0',
+        toVersion: '1.1.0',
+        packages: [{ file: 'palisade-agent-1.1.0-linux-x64.tar.gz', sha256: 'd'.repeat(64) }],
+        requestedBy: 'test',
+        now: clock,
+      }),
+    );
+    const sentAt = clock;
+    assert.equal(
+      (await ingest.ingestReport(computer, report(computer, { continuity }), agentDialled)).reply.upgrade?.id,
+      u.id,
+    );
+    clock += LIFE_MS;
+    const within = await sweepers[0]!.sweepUpgradeOrders();
+    assert.deepEqual(within.expired, [], 'within its life');
+    assert.equal(within.next, sentAt + LIFE_MS, 'the sweep comes back when it falls due');
+    assert.equal((await store.computers.upgradesOf(computer.id))[0]?.status, 'sent');
+    clock += 1;
+    const both = await Promise.all(sweepers.map((s) => s.sweepUpgradeOrders()));
+    assert.deepEqual(
+      both.flatMap((b) => b.expired),
+      [{ id: u.id, computerId: computer.id, toVersion: '1.1.0' }],
+      'failed once, by one of the two',
+    );
+    // What the API shows (GET /api/computers/{id}/agentupgrades reads history).
+    const [failed] = await service.history(computer.id);
+    assert.deepEqual([failed?.status, failed?.reason], ['failed', upgradeTimedOut(LIFE_MS)]);
+    assert.equal(failed?.completedAt, clock);
+    assert.deepEqual(await sweepers[1]!.sweepUpgradeOrders(), { expired: [], next: null });
   });
 });

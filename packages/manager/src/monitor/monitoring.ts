@@ -1,5 +1,6 @@
 import { offlineSweepIntervalMs } from '@palisade/core';
 import type { Logger } from 'pino';
+import { defaultUpgradeOrderLifeMs } from '../ingest.js';
 import type { SecretBox } from '../keys/secret-box.js';
 import { NotifierDispatcher } from '../notifiers/notifier-dispatcher.js';
 import type { ConfigurationService } from '../services/configuration-service.js';
@@ -57,6 +58,7 @@ export function startMonitoring(o: {
     logger,
     intervalMs: o.options?.sweepIntervalMs ?? offlineSweepIntervalMs(o.heartbeatIntervalSeconds),
     onChanges: wake,
+    upgradeOrderLifeMs: defaultUpgradeOrderLifeMs(o.heartbeatIntervalSeconds),
   });
   sweeper.start();
   notifiers.start();

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { type ExpiredUpgrade, expireUpgradeOrders } from '../services/agent-upgrades.js';
 import type { ConfigurationService } from '../services/configuration-service.js';
 import type { AlertChange, Store } from '../store/store.js';
 import { type OfflineTransition, sweepOffline } from './offline-sweep.js';
@@ -13,6 +14,12 @@ export interface OfflineSweeperOptions {
   now?: () => number;
   /** Called with the alerts a sweep raised (to wake the notifiers). */
   onChanges?: (changes: AlertChange[]) => void;
+  /**
+   * How long an upgrade order may stay `sent` with no outcome (ingest.ts
+   * `defaultUpgradeOrderLifeMs`): orders past it are failed at the sweep too, not only at the
+   * agent's next contact. Absent: upgrade orders are not swept.
+   */
+  upgradeOrderLifeMs?: number;
 }
 
 /**
@@ -52,6 +59,8 @@ export class OfflineSweeper {
       const deadline = await this.o.store.computers.nextOfflineDeadline();
       // A few ms past the deadline, so `offline_deadline <= now` holds when the sweep runs.
       if (deadline !== null) next = Math.min(next, Math.max(5, deadline - this.now() + 5));
+      const orderDue = (await this.sweepUpgradeOrders()).next;
+      if (orderDue !== null) next = Math.min(next, Math.max(5, orderDue - this.now() + 5));
     } catch (e) {
       if (!this.closed) this.o.logger.error({ err: e }, 'offline sweep failed; retrying');
     }
@@ -83,6 +92,22 @@ export class OfflineSweeper {
     } finally {
       this.running = null;
     }
+  }
+
+  /** Fails the upgrade orders past their life now (tests, and the timer); see `expireUpgradeOrders`. */
+  async sweepUpgradeOrders(): Promise<{ expired: ExpiredUpgrade[]; next: number | null }> {
+    const life = this.o.upgradeOrderLifeMs;
+    if (life === undefined) return { expired: [], next: null };
+    const r = await expireUpgradeOrders(this.o.store, this.now(), life);
+    if (r.expired.length > 0)
+      this.o.logger.warn(
+        {
+          upgrades: r.expired.slice(0, 20).map((u) => `${u.id} (computer ${u.computerId}, to ${u.toVersion})`),
+          count: r.expired.length,
+        },
+        `agent upgrades failed: no outcome within ${Math.round(life / 1000)} s of the order being sent`,
+      );
+    return r;
   }
 
   async close(): Promise<void> {

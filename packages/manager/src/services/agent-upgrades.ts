@@ -15,6 +15,41 @@ export interface UpgradeRequested {
   version: string;
 }
 
+/** An order the background sweep failed (see {@link expireUpgradeOrders}). */
+export interface ExpiredUpgrade {
+  id: number;
+  computerId: number;
+  toVersion: string;
+}
+
+/**
+ * The background share of the order's life (docs/deployment.md "Upgrades"): fails every order
+ * still `sent` `lifeMs` after its sending, with the reason the next contact would give
+ * (`upgradeTimedOut`), so an order to an agent that never comes back fails on time. Bounded:
+ * batches of `batch`, at most `maxBatches` per call (the next call goes on). Safe on several
+ * nodes at once (a conditional update per batch). Returns `next`: when the oldest order left
+ * falls due, or null.
+ */
+export async function expireUpgradeOrders(
+  store: Pick<Store, 'computers'>,
+  now: number,
+  lifeMs: number,
+  o: { batch?: number; maxBatches?: number } = {},
+): Promise<{ expired: ExpiredUpgrade[]; next: number | null }> {
+  const batch = o.batch ?? 1000;
+  const expired: ExpiredUpgrade[] = [];
+  const oldest = await store.computers.oldestSentUpgrade();
+  if (oldest !== null && oldest < now - lifeMs) {
+    for (let i = 0; i < (o.maxBatches ?? 100); i++) {
+      const rows = await store.computers.expireUpgradesDue(now - lifeMs, upgradeTimedOut(lifeMs), now, batch);
+      expired.push(...rows);
+      if (rows.length < batch) break;
+    }
+  }
+  const left = expired.length > 0 ? await store.computers.oldestSentUpgrade() : oldest;
+  return { expired, next: left === null ? null : left + lifeMs };
+}
+
 /** The package platform of a computer's `platform` (Node's `process.platform`), or null. */
 function packagePlatform(platform: string): AgentPackagePlatform | null {
   return platform === 'linux' ? 'linux' : platform === 'darwin' ? 'macos' : null;

@@ -18,6 +18,7 @@ import { m0017AgentUptime } from './migration-0017-agent-uptime.js';
 import { m0018ActiveAlertsIndex } from './migration-0018-active-alerts-index.js';
 import { m0019FeedPositions } from './migration-0019-feed-positions.js';
 import { m0020AgentEventIdentity } from './migration-0020-agent-event-identity.js';
+import { m0021UpgradeOrderSweep } from './migration-0021-upgrade-order-sweep.js';
 import type { MigrationDialect } from './migration-dialect.js';
 
 export type { MigrationDialect } from './migration-dialect.js';
@@ -48,6 +49,7 @@ export function migrationProvider(dialect: MigrationDialect): MigrationProvider 
       '0018_active_alerts_index': m0018ActiveAlertsIndex(),
       '0019_feed_positions': m0019FeedPositions(dialect),
       '0020_agent_event_identity': m0020AgentEventIdentity(),
+      '0021_upgrade_order_sweep': m0021UpgradeOrderSweep(),
     }),
   };
 }

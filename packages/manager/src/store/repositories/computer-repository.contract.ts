@@ -74,6 +74,50 @@ export const computerRepositoryContract = (engine: StoreEngine) =>
       assert.equal(await store.computers.nextOfflineDeadline(), null, 'nothing left for the sweep to wait for');
     });
 
+    test('upgrade orders past their life: the oldest by the partial index; each failed once by concurrent sweeps', async () => {
+      // One computer each: a new request supersedes the computer's open one.
+      const order = async (sentAt: number) => {
+        const c = await computer({ deadline: null, state: 'active' });
+        return store.transaction(async (tx) => {
+          const u = await tx.computers.requestUpgrade({
+            computerId: c,
+            fromVersion: '1.0.0',
+            toVersion: '1.1.0',
+            packages: [{ file: 'palisade-agent-1.1.0-linux-x64.tar.gz', sha256: 'a'.repeat(64) }],
+            requestedBy: 'test',
+            now: sentAt,
+          });
+          await tx.computers.markUpgradeSent(u.id, sentAt);
+          return { id: u.id, computer: c };
+        });
+      };
+      const orders = [];
+      for (const t of [100, 200, 300]) orders.push(await order(t));
+      const ids = orders.map((o) => o.id);
+      assert.equal(await store.computers.oldestSentUpgrade(), 100);
+      if (engine.name === 'sqlite') {
+        const plan = await sql<{
+          detail: string;
+        }>`EXPLAIN QUERY PLAN SELECT MIN(sent_at) FROM agent_upgrades WHERE status = 'sent'`.execute(store.db);
+        assert.match(plan.rows.map((r) => r.detail).join('\n'), /agent_upgrades_sent/);
+      }
+      // Two nodes sweeping at once: between them each order due is failed once, by one of them.
+      const sweeps = await Promise.all([1, 2].map(() => store.computers.expireUpgradesDue(250, 'too late', 9, 1)));
+      const again = await Promise.all([1, 2].map(() => store.computers.expireUpgradesDue(250, 'too late', 9, 10)));
+      const failed = [...sweeps, ...again].flat().map((r) => r.id);
+      assert.deepEqual(failed.sort(), ids.slice(0, 2).sort(), 'the two sent before 250, each once');
+      assert.equal(await store.computers.oldestSentUpgrade(), 300);
+      const states = await Promise.all(orders.map(async (o) => (await store.computers.upgradesOf(o.computer))[0]));
+      assert.deepEqual(
+        states.map((u) => [u?.status, u?.reason]),
+        [
+          ['failed', 'too late'],
+          ['failed', 'too late'],
+          ['sent', null],
+        ],
+      );
+    });
+
     test('continuity tokens: an activation without a token, then a compare-and-set rotation', async () => {
       const c = await store.computers.activate(null, {
         hostName: 'no-token',

@@ -532,6 +532,47 @@ export class ComputerRepository extends Repository {
     return Number(r.numUpdatedRows);
   }
 
+  /** When the oldest upgrade order still `sent` was sent (the partial index of 0021); null when none. */
+  async oldestSentUpgrade(): Promise<number | null> {
+    const r = await this.db
+      .selectFrom('agent_upgrades')
+      .select((eb) => eb.fn.min('sent_at').as('t'))
+      .where(sql<boolean>`status = 'sent'`)
+      .executeTakeFirst();
+    return numOrNull(r?.t);
+  }
+
+  /**
+   * Fails, whatever the computer, up to `limit` upgrade orders sent before `sentBefore` and still
+   * without an outcome, with `reason` (the background sweep's share of `expireUpgrades`). One
+   * conditional update: of two nodes sweeping at once, only one changes each order. Returns
+   * the orders it failed.
+   */
+  async expireUpgradesDue(
+    sentBefore: number,
+    reason: string,
+    now: number,
+    limit: number,
+  ): Promise<Array<{ id: number; computerId: number; toVersion: string }>> {
+    const rows = await this.db
+      .updateTable('agent_upgrades')
+      .set({ status: 'failed', reason, completed_at: now })
+      .where('id', 'in', (eb) =>
+        eb
+          .selectFrom('agent_upgrades')
+          .select('id')
+          .where(sql<boolean>`status = 'sent'`)
+          .where('sent_at', '<', sentBefore)
+          .orderBy('sent_at')
+          .limit(limit),
+      )
+      .where('status', '=', 'sent')
+      .where('sent_at', '<', sentBefore)
+      .returning(['id', 'computer_id', 'to_version'])
+      .execute();
+    return rows.map((r) => ({ id: num(r.id), computerId: num(r.computer_id), toVersion: r.to_version }));
+  }
+
   /** A computer's upgrades, newest first. */
   async upgradesOf(computerId: number, limit = 20): Promise<AgentUpgradeRecord[]> {
     const rows = await this.db
