@@ -73,6 +73,21 @@ describe('ingest: continuity and upgrades over both directions (issue 14)', () =
     });
     return { computer, continuity };
   };
+  /** An upgrade order to 1.1.0 for the computer, its package's SHA-256 made of `digit`. */
+  const orderUpgrade = (computerId: number, digit: string) =>
+    store.transaction((tx) =>
+      tx.computers.requestUpgrade({
+        computerId,
+        fromVersion: '1.0.0',
+        toVersion: '1.1.0',
+        packages: [{ file: 'palisade-agent-1.1.0-linux-x64.tar.gz', sha256: digit.repeat(64) }],
+        requestedBy: 'test',
+        now: clock,
+      }),
+    );
+  /** The service `GET /api/computers/{id}/agentupgrades` reads, on the test's clock. */
+  const upgradeService = () =>
+    new AgentUpgradeService(store, new AgentPackages(join(dir, 'agent-packages')), LIFE_MS, () => clock);
   const refusedAsClone = (p: Promise<unknown>) =>
     assert.rejects(p, (e) => e instanceof PalisadeError && e.code === 'AGENT_CLONED');
 
@@ -157,16 +172,7 @@ describe('ingest: continuity and upgrades over both directions (issue 14)', () =
       token = r.reply.continuity ?? token;
       return r.reply;
     };
-    const u = await store.transaction((tx) =>
-      tx.computers.requestUpgrade({
-        computerId: computer.id,
-        fromVersion: '1.0.0',
-        toVersion: '1.1.0',
-        packages: [{ file: 'palisade-agent-1.1.0-linux-x64.tar.gz', sha256: 'a'.repeat(64) }],
-        requestedBy: 'test',
-        now: clock,
-      }),
-    );
+    const u = await orderUpgrade(computer.id, 'a');
     const first = await exchange();
     assert.equal(first.upgrade?.id, u.id, 'the dial carries the order');
     assert.equal(first.upgrade?.packages[0]?.sha256, 'a'.repeat(64));
@@ -190,17 +196,7 @@ describe('ingest: continuity and upgrades over both directions (issue 14)', () =
       token = r.reply.continuity ?? token;
       return r.reply;
     };
-    const request = () =>
-      store.transaction((tx) =>
-        tx.computers.requestUpgrade({
-          computerId: computer.id,
-          fromVersion: '1.0.0',
-          toVersion: '1.1.0',
-          packages: [{ file: 'palisade-agent-1.1.0-linux-x64.tar.gz', sha256: 'b'.repeat(64) }],
-          requestedBy: 'test',
-          now: clock,
-        }),
-      );
+    const request = () => orderUpgrade(computer.id, 'b');
     const u = await request();
     assert.equal((await beat()).upgrade?.id, u.id);
     clock += LIFE_MS - 1000;
@@ -235,22 +231,8 @@ describe('ingest: continuity and upgrades over both directions (issue 14)', () =
 
   test('an order past its life shows failed in the computer’s upgrades though the agent never contacts again', async () => {
     const { computer, continuity } = await enrol();
-    const service = new AgentUpgradeService(
-      store,
-      new AgentPackages(join(dir, 'agent-packages')),
-      LIFE_MS,
-      () => clock,
-    );
-    const u = await store.transaction((tx) =>
-      tx.computers.requestUpgrade({
-        computerId: computer.id,
-        fromVersion: '1.0.0',
-        toVersion: '1.1.0',
-        packages: [{ file: 'palisade-agent-1.1.0-linux-x64.tar.gz', sha256: 'c'.repeat(64) }],
-        requestedBy: 'test',
-        now: clock,
-      }),
-    );
+    const service = upgradeService();
+    const u = await orderUpgrade(computer.id, 'c');
     const sent = await ingest.ingestReport(computer, report(computer, { continuity }), agentDialled);
     assert.equal(sent.reply.upgrade?.id, u.id);
     clock += LIFE_MS;
@@ -262,12 +244,7 @@ describe('ingest: continuity and upgrades over both directions (issue 14)', () =
 
   test('the background sweep fails an order past its life on time, the agent never contacting again', async () => {
     const { computer, continuity } = await enrol();
-    const service = new AgentUpgradeService(
-      store,
-      new AgentPackages(join(dir, 'agent-packages')),
-      LIFE_MS,
-      () => clock,
-    );
+    const service = upgradeService();
     // Two nodes' sweepers on the one store, on the test's clock.
     const sweepers = [1, 2].map(
       () =>
@@ -280,16 +257,7 @@ describe('ingest: continuity and upgrades over both directions (issue 14)', () =
           upgradeOrderLifeMs: LIFE_MS,
         }),
     );
-    const u = await store.transaction((tx) =>
-      tx.computers.requestUpgrade({
-        computerId: computer.id,
-        fromVersion: '1.0.0',
-        toVersion: '1.1.0',
-        packages: [{ file: 'palisade-agent-1.1.0-linux-x64.tar.gz', sha256: 'd'.repeat(64) }],
-        requestedBy: 'test',
-        now: clock,
-      }),
-    );
+    const u = await orderUpgrade(computer.id, 'd');
     const sentAt = clock;
     assert.equal(
       (await ingest.ingestReport(computer, report(computer, { continuity }), agentDialled)).reply.upgrade?.id,

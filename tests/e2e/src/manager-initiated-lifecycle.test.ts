@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { cpSync, rmSync } from 'node:fs';
+import { cpSync, readFileSync, rmSync } from 'node:fs';
+import { request } from 'node:https';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { currentVersionDir, type RunningAgent, runAgent, StateDir } from '@palisade/agent';
 import type { ApiViews as V } from '@palisade/manager';
@@ -11,6 +13,46 @@ import { buildSeaVersions, type SeaHost, startSeaHost, upgradeOutcome } from './
 const DIRECTION = 'platformSettingAgentCommunicationsDirection';
 const CLONED = 'platformSettingAgentInitiatedActivationReactivateClonedEnabled';
 const logger = pino({ level: process.env.PALISADE_TEST_LOG ?? 'silent' });
+
+/**
+ * One POST to an agent's listener as the manager (its dialer identity from the data dir), on a
+ * connection of its own: the status and the error code, if any.
+ */
+function postAsManager(
+  m: TestManager,
+  port: number,
+  path: string,
+  body: unknown,
+): Promise<{ status: number; code?: string }> {
+  const tls = (f: string) => readFileSync(join(m.dataDir, 'tls', f), 'utf8');
+  const payload = Buffer.from(JSON.stringify(body));
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path,
+        agent: false,
+        key: tls('dialer.key'),
+        cert: tls('dialer.crt'),
+        // Who the listener is is not under test here, only what it does with this request.
+        rejectUnauthorized: false,
+        headers: { 'content-type': 'application/json', 'content-length': payload.length },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { error?: { code?: string } };
+          resolve({ status: res.statusCode ?? 0, ...(parsed.error?.code ? { code: parsed.error.code } : {}) });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
 
 /** A policy whose agents only listen: the manager's calls are their only contact. */
 async function managerInitiatedPolicy(m: TestManager, name: string): Promise<void> {
@@ -125,7 +167,7 @@ describe('Manager Initiated: a cloned state directory is detected at the manager
     await original.stop('the copy takes its place');
     const last = await lastCommunication(id);
     const computers = (await m.manager.store.computers.list()).length;
-    return { a, b, id, last, computers, copy: start(b) };
+    return { a, b, id, port, last, computers, copy: start(b) };
   };
 
   /** The original, back on its address, is called and taken as itself. */
@@ -149,13 +191,27 @@ describe('Manager Initiated: a cloned state directory is detected at the manager
   test('"reactivate cloned Agents" false: the copy is refused (AGENT_CLONED) with the alert and stays so', async () => {
     await setting('false');
     try {
-      const { a, b, id, last, computers, copy } = await copyTakesOver('mi-refused');
+      const { a, b, id, port, last, computers, copy } = await copyTakesOver('mi-refused');
       const alerts = await waitFor('the duplicate-computer alert', () => duplicateAlerts(id));
       assert.equal(alerts[0]?.name, 'Duplicate Computer Detected');
       // Refused at the next call as well: the copy did not ask, nothing of it was stored.
       const refusals = async () => (await m.manager.store.dialTargets.get(id))?.lastDialError ?? '';
       await waitFor('a refusal the copy was told of', async () =>
         /AGENT_CLONED: .*told the agent: .*reactivating cloned agents is off/.test(await refusals()),
+      );
+      // A refusal counts only on the connection whose report it refuses: one on its own is turned away.
+      const forged = await postAsManager(m, port, '/agent-listener/v1/refused', {
+        protocolVersion: 1,
+        exchangeId: 'not-on-this-connection',
+        code: 'AGENT_CLONED',
+        message: 'forged',
+        reactivate: true,
+      });
+      assert.deepEqual(forged, { status: 409, code: 'EXCHANGE_NOT_ON_THIS_CONNECTION' });
+      const dialled = (await m.manager.store.dialTargets.get(id))?.lastDialAt ?? 0;
+      await waitFor(
+        'another call, refused',
+        async () => ((await m.manager.store.dialTargets.get(id))?.lastDialAt ?? 0) > dialled,
       );
       assert.equal(await lastCommunication(id), last, 'nothing of the copy stored');
       assert.equal((await m.manager.store.computers.list()).length, computers, 'no computer was made');
