@@ -1,5 +1,28 @@
-import { useQuery } from '@tanstack/react-query';
-import { type FirewallList, type FirewallListKind, get, type Policy, type SettingDefinition } from './api';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
+import { del, type FirewallList, type FirewallListKind, get, type Policy, type SettingDefinition } from './api';
+
+/**
+ * A list page's selected row and its Delete (Policies, Firewall Rules, IP/MAC/Port Lists): `chosen`
+ * is the selected row of `rows`; `remove` sends `DELETE path/ID`, then clears the selection and
+ * refetches `queryKey`.
+ */
+export function useListSelection<T extends { ID: number }>(
+  rows: readonly T[] | undefined,
+  path: string,
+  queryKey: readonly unknown[],
+) {
+  const qc = useQueryClient();
+  const [selected, setSelected] = useState<number | null>(null);
+  const remove = useMutation({
+    mutationFn: (id: number) => del(`${path}/${id}`),
+    onSuccess: async () => {
+      setSelected(null);
+      await qc.invalidateQueries({ queryKey });
+    },
+  });
+  return { selected, setSelected, chosen: rows?.find((r) => r.ID === selected), remove };
+}
 
 export function useCatalog() {
   return useQuery({

@@ -5,7 +5,7 @@ import { useEffect, useMemo, useState } from 'react';
 import { useForm } from 'react-hook-form';
 import { useParams } from 'wouter';
 import { z } from 'zod';
-import { ApiError, del, type FirewallList, type FirewallListKind, get, post } from '../api';
+import { ApiError, type FirewallList, type FirewallListKind, get, post } from '../api';
 import { DataTable } from '../components/data-table';
 import { showApiError } from '../components/form-errors';
 import { useGuard, useUnsavedChanges } from '../components/guard';
@@ -20,7 +20,7 @@ import {
   PageHeader,
   SaveFormFooter,
 } from '../components/ui';
-import { LIST_ROUTES, useFirewallLists } from '../queries';
+import { LIST_ROUTES, useFirewallLists, useListSelection } from '../queries';
 import { useSession } from '../session';
 import { POLICIES_NAV } from './policies';
 
@@ -57,18 +57,12 @@ export function FirewallLists() {
   const kind = kindOf(params.kind);
   const k = KINDS[kind];
   const session = useSession();
-  const qc = useQueryClient();
   const { navigate } = useGuard();
   const q = useFirewallLists(kind);
-  const [selected, setSelected] = useState<number | null>(null);
-  const chosen = q.data?.find((l) => l.ID === selected);
-  const remove = useMutation({
-    mutationFn: (id: number) => del(`${LIST_ROUTES[kind][0]}/${id}`),
-    onSuccess: async () => {
-      setSelected(null);
-      await qc.invalidateQueries({ queryKey: ['firewall-lists', kind] });
-    },
-  });
+  const { selected, setSelected, chosen, remove } = useListSelection(q.data, LIST_ROUTES[kind][0], [
+    'firewall-lists',
+    kind,
+  ]);
   // A list page per kind: the selection and a refusal belong to the kind shown.
   // biome-ignore lint/correctness/useExhaustiveDependencies: reset when the kind changes
   useEffect(() => {

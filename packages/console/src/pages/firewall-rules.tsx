@@ -5,7 +5,7 @@ import { useEffect, useMemo, useState } from 'react';
 import { type UseFormReturn, useForm } from 'react-hook-form';
 import { useParams } from 'wouter';
 import { z } from 'zod';
-import { ApiError, del, type FirewallListKind, type FirewallRule, get, post } from '../api';
+import { ApiError, type FirewallListKind, type FirewallRule, get, post } from '../api';
 import { DataTable } from '../components/data-table';
 import { ipText, portText } from '../components/firewall-panel';
 import { useGuard, useUnsavedChanges } from '../components/guard';
@@ -20,7 +20,7 @@ import {
   PageHeader,
   SaveFormFooter,
 } from '../components/ui';
-import { useFirewallLists, useListName } from '../queries';
+import { useFirewallLists, useListName, useListSelection } from '../queries';
 import { useSession } from '../session';
 import { POLICIES_NAV } from './policies';
 
@@ -36,18 +36,9 @@ function useRules() {
 export function FirewallRules() {
   const q = useRules();
   const session = useSession();
-  const qc = useQueryClient();
   const { navigate } = useGuard();
-  const [selected, setSelected] = useState<number | null>(null);
-  const chosen = q.data?.find((r) => r.ID === selected);
+  const { selected, setSelected, chosen, remove } = useListSelection(q.data, '/api/firewallrules', ['firewall-rules']);
   const listName = useListName();
-  const remove = useMutation({
-    mutationFn: (id: number) => del(`/api/firewallrules/${id}`),
-    onSuccess: async () => {
-      setSelected(null);
-      await qc.invalidateQueries({ queryKey: ['firewall-rules'] });
-    },
-  });
   const columns = useMemo<ColumnDef<FirewallRule, unknown>[]>(
     () => [
       { id: 'name', header: 'Name', accessorKey: 'name', cell: (c) => <strong>{c.row.original.name}</strong> },

@@ -4,12 +4,12 @@ import type { ColumnDef } from '@tanstack/react-table';
 import { useMemo, useState } from 'react';
 import { useForm } from 'react-hook-form';
 import { z } from 'zod';
-import { ApiError, del, type Policy, post } from '../api';
+import { ApiError, type Policy, post } from '../api';
 import { DataTable } from '../components/data-table';
 import { useGuard } from '../components/guard';
 import { SideNav } from '../components/layout';
 import { ErrorBox, Field, FormDialog, ListActions, Notice, PageHeader, TextField } from '../components/ui';
-import { usePolicies } from '../queries';
+import { useListSelection, usePolicies } from '../queries';
 import { useSession } from '../session';
 
 export const POLICIES_NAV = [
@@ -94,19 +94,9 @@ function NewPolicyDialog({ parent, onCreated }: { parent: Policy; onCreated: (id
 export function Policies() {
   const q = usePolicies();
   const session = useSession();
-  const qc = useQueryClient();
   const { navigate } = useGuard();
-  const [selected, setSelected] = useState<number | null>(null);
   const rows = useMemo(() => treeOrder(q.data ?? []), [q.data]);
-  const byId = (id: number | null) => rows.find((p) => p.ID === id);
-  const chosen = byId(selected);
-  const remove = useMutation({
-    mutationFn: (id: number) => del(`/api/policies/${id}`),
-    onSuccess: async () => {
-      setSelected(null);
-      await qc.invalidateQueries({ queryKey: ['policies'] });
-    },
-  });
+  const { selected, setSelected, chosen, remove } = useListSelection(rows, '/api/policies', ['policies']);
   const columns = useMemo<ColumnDef<Policy & { depth: number }, unknown>[]>(
     () => [
       {
