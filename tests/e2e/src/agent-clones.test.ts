@@ -2,13 +2,11 @@ import assert from 'node:assert/strict';
 import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { heartbeat, type RunningAgent, reactivateWithoutToken, runAgent, StateDir } from '@palisade/agent';
+import { heartbeat, reactivateWithoutToken, StateDir } from '@palisade/agent';
 import type { ApiViews as V } from '@palisade/manager';
-import pino from 'pino';
-import { activateTestAgent, startTestManager, type TestManager } from './harness.js';
+import { activateTestAgent, agentRunner, startTestManager, type TestManager } from './harness.js';
 import { freePort, waitFor } from './polling.js';
 
-const logger = pino({ level: process.env.PALISADE_TEST_LOG ?? 'silent' });
 const CLONED = 'platformSettingAgentInitiatedActivationReactivateClonedEnabled';
 const UNKNOWN = 'platformSettingAgentInitiatedActivationReactivateUnknownEnabled';
 
@@ -21,12 +19,8 @@ const UNKNOWN = 'platformSettingAgentInitiatedActivationReactivateUnknownEnabled
  */
 describe('cloned hosts: continuity tokens', () => {
   let m: TestManager;
-  const agents: RunningAgent[] = [];
-  const start = (state: StateDir) => {
-    const a = runAgent(state, logger, { finalHeartbeatTimeoutMs: 2_000 });
-    agents.push(a);
-    return a;
-  };
+  const runner = agentRunner({ finalHeartbeatTimeoutMs: 2_000 });
+  const start = (state: StateDir) => runner.start(state);
   const setting = async (name: string, value: string) =>
     assert.equal((await m.api('POST', `/api/systemsettings/${name}`, { value })).status, 200);
   const alertsOn = async (id: number) =>
@@ -51,7 +45,7 @@ describe('cloned hosts: continuity tokens', () => {
     m = await startTestManager({ heartbeatIntervalSeconds: 1 });
   });
   after(async () => {
-    await Promise.allSettled(agents.map((a) => a.stop('test over')));
+    await runner.stopAll();
     await m.close();
   });
 
@@ -165,7 +159,7 @@ describe('unknown agents: a database restored from before the activation', () =>
   let backup: string;
   /** The first start's API key: a restarted manager prints none (it is no first run). */
   let apiKey: string;
-  const agents: RunningAgent[] = [];
+  const runner = agentRunner({ finalHeartbeatTimeoutMs: 2_000 });
 
   /** Copies the SQLite files of the stopped manager's data dir into `to` (or back). */
   const copyDb = (from: string, to: string) => {
@@ -179,7 +173,7 @@ describe('unknown agents: a database restored from before the activation', () =>
     apiKey = m.apiKey;
   });
   after(async () => {
-    await Promise.allSettled(agents.map((a) => a.stop('test over')));
+    await runner.stopAll();
     await m.close();
   });
 
@@ -206,8 +200,7 @@ describe('unknown agents: a database restored from before the activation', () =>
     const state = await forgetAfterActivation('restored-away', {});
     const oldId = state.activation().computerId;
     assert.equal(await m.manager.store.computers.get(oldId), null, 'the restored manager has no such computer');
-    const agent = runAgent(state, logger, { finalHeartbeatTimeoutMs: 2_000 });
-    agents.push(agent);
+    const agent = runner.start(state);
     const c = await waitFor('a computer for the agent', async () =>
       (await m.manager.store.computers.list()).find((x) => x.hostName === 'restored-away'),
     );

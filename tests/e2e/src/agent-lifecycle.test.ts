@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { AgentError, type RunningAgent, runAgent, type StateDir } from '@palisade/agent';
+import { AgentError, type StateDir } from '@palisade/agent';
 import type { ApiViews as V } from '@palisade/manager';
-import pino from 'pino';
 import { AGENT_BIN, activateCommand, runCli } from './cli.js';
-import { activateTestAgent, errorOf, httpsJson, startTestManager, type TestManager } from './harness.js';
+import { activateTestAgent, agentRunner, errorOf, httpsJson, startTestManager, type TestManager } from './harness.js';
 import { waitFor } from './polling.js';
 
-const logger = pino({ level: process.env.PALISADE_TEST_LOG ?? 'silent' });
 const DIRECTION = 'platformSettingAgentCommunicationsDirection';
 const ALLOW = 'platformSettingAgentInitiatedActivationEnabled';
 const SHIFT = 'platformSettingHeartbeatLocalTimeShiftAlertThreshold';
@@ -21,18 +19,11 @@ const SHIFT = 'platformSettingHeartbeatLocalTimeShiftAlertThreshold';
  */
 describe('agent life cycle: deactivation both ways, deletion', () => {
   let m: TestManager;
-  const agents: RunningAgent[] = [];
+  const runner = agentRunner({ listener: { bindAddress: '127.0.0.1', port: 0 }, finalHeartbeatTimeoutMs: 2_000 });
   const computer = async (id: number) => m.api('GET', `/api/computers/${id}`);
   const statusOf = async (id: number) =>
     (await computer(id)).json<V['Computer']>().computerStatus.agentStatusMessages[0];
-  const start = (state: StateDir) => {
-    const a = runAgent(state, logger, {
-      listener: { bindAddress: '127.0.0.1', port: 0 },
-      finalHeartbeatTimeoutMs: 2_000,
-    });
-    agents.push(a);
-    return a;
-  };
+  const start = (state: StateDir) => runner.start(state);
   /** Sets who may activate through the API (`/api/systemsettings`, docs/deployment.md). */
   const allow = async (value: string) =>
     assert.equal((await m.api('POST', `/api/systemsettings/${ALLOW}`, { value })).status, 200);
@@ -48,7 +39,7 @@ describe('agent life cycle: deactivation both ways, deletion', () => {
     m = await startTestManager({ heartbeatIntervalSeconds: 1 });
   });
   after(async () => {
-    await Promise.allSettled(agents.map((a) => a.stop('test over')));
+    await runner.stopAll();
     await m.close();
   });
 

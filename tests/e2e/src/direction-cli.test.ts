@@ -14,13 +14,9 @@ import {
   startLoopbackManager,
 } from './cli.js';
 import { httpsJson } from './harness.js';
-import { acceptsTcp, freePort, waitFor as waitUntil } from './polling.js';
+import { acceptsTcp, freePort, waitingUpTo } from './polling.js';
 
-const waitFor = <T>(
-  what: string,
-  fn: () => T | null | undefined | false | Promise<T | null | undefined | false>,
-  timeoutMs = 60_000,
-) => waitUntil(what, fn, timeoutMs);
+const waitFor = waitingUpTo(60_000);
 
 const accepts = acceptsTcp;
 

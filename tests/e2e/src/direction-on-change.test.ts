@@ -1,19 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type RunningAgent, runAgent, type StateDir } from '@palisade/agent';
+import type { StateDir } from '@palisade/agent';
 import type { ApiViews as V } from '@palisade/manager';
-import pino from 'pino';
-import { activateTestAgent, startTestManager, type TestManager } from './harness.js';
-import { waitFor as waitUntil } from './polling.js';
+import { activateTestAgent, agentRunner, startTestManager, type TestManager } from './harness.js';
+import { waitingUpTo } from './polling.js';
 
 const DIRECTION = 'platformSettingAgentCommunicationsDirection';
-const logger = pino({ level: process.env.PALISADE_TEST_LOG ?? 'silent' });
 
-const waitFor = <T>(
-  what: string,
-  fn: () => T | null | undefined | false | Promise<T | null | undefined | false>,
-  timeoutMs = 45_000,
-) => waitUntil(what, fn, timeoutMs);
+const waitFor = waitingUpTo(45_000);
 
 /**
  * Issue 5: "a policy change reaching the agent: at once in Bidirectional/Manager Initiated, at the
@@ -23,28 +17,21 @@ const waitFor = <T>(
  */
 describe('a configuration change reaches a listening agent at once, an Agent Initiated one at its next heartbeat', () => {
   let m: TestManager;
-  const agents: RunningAgent[] = [];
+  const runner = agentRunner({ listener: { bindAddress: '127.0.0.1', port: 0 }, finalHeartbeatTimeoutMs: 2_000 });
   const computer = async (id: number) => (await m.api('GET', `/api/computers/${id}`)).json<V['Computer']>();
   const comm = async (id: number) =>
     (await m.api('GET', `/api/computers/${id}/communication`)).json<V['Communication']>();
   const status = async (id: number) => (await computer(id)).computerStatus.agentStatusMessages;
   const firewallState = (state: StateDir) =>
     (state.appliedConfiguration()?.configuration as { firewall?: { state?: string } } | undefined)?.firewall?.state;
-  const start = (state: StateDir) => {
-    const a = runAgent(state, logger, {
-      listener: { bindAddress: '127.0.0.1', port: 0 },
-      finalHeartbeatTimeoutMs: 2_000,
-    });
-    agents.push(a);
-    return a;
-  };
+  const start = (state: StateDir) => runner.start(state);
   const setting = (value: string) => ({ [DIRECTION]: { value } });
 
   before(async () => {
     m = await startTestManager({ heartbeatIntervalSeconds: 600, dialer: { pollIntervalMs: 120_000 } });
   });
   after(async () => {
-    await Promise.allSettled(agents.map((a) => a.stop('test over')));
+    await runner.stopAll();
     await m.close();
   });
 

@@ -4,24 +4,18 @@ import { request } from 'node:https';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type RunningAgent, runAgent, type StateDir } from '@palisade/agent';
+import type { StateDir } from '@palisade/agent';
 import type { SecurityConfiguration } from '@palisade/core';
 import { CertificateAuthority, createCertificateAuthority, type ApiViews as V } from '@palisade/manager';
 import type { ErrorBody } from '@palisade/protocol';
-import pino from 'pino';
 
-import { activateTestAgent, startTestManager, type TestManager } from './harness.js';
-import { acceptsTcp, freePort, waitFor as waitUntil } from './polling.js';
+import { activateTestAgent, agentRunner, startTestManager, type TestManager } from './harness.js';
+import { acceptsTcp, freePort, waitingUpTo } from './polling.js';
 
 const DIRECTION = 'platformSettingAgentCommunicationsDirection';
 const INTERVAL_S = 2;
-const logger = pino({ level: process.env.PALISADE_TEST_LOG ?? 'silent' });
 
-const waitFor = <T>(
-  what: string,
-  fn: () => T | null | undefined | false | Promise<T | null | undefined | false>,
-  timeoutMs = 45_000,
-) => waitUntil(what, fn, timeoutMs);
+const waitFor = waitingUpTo(45_000);
 
 const accepts = acceptsTcp;
 
@@ -61,7 +55,7 @@ function callListener(
 describe('communication direction: Agent Initiated, Bidirectional, Manager Initiated, Inherited', () => {
   let m: TestManager;
   let baseId: number;
-  const agents: RunningAgent[] = [];
+  const runner = agentRunner({ finalHeartbeatTimeoutMs: 2_000 });
 
   const store = () => m.manager.store;
   const policy = async (name: string, direction: string | null, parentId = baseId) => {
@@ -82,14 +76,8 @@ describe('communication direction: Agent Initiated, Bidirectional, Manager Initi
     const r = await m.api('POST', `/api/computers/${id}/actions/${name}`, {});
     return { status: r.status, result: r.json<V['ActionResult']>() };
   };
-  const start = (state: StateDir, listener: { port?: number } = {}) => {
-    const a = runAgent(state, logger, {
-      listener: { bindAddress: '127.0.0.1', port: 0, ...listener },
-      finalHeartbeatTimeoutMs: 2_000,
-    });
-    agents.push(a);
-    return a;
-  };
+  const start = (state: StateDir, listener: { port?: number } = {}) =>
+    runner.start(state, { listener: { bindAddress: '127.0.0.1', port: 0, ...listener } });
   const expectedOf = async (id: number) => (await store().computers.get(id))!.expectedFingerprint;
 
   before(async () => {
@@ -97,7 +85,7 @@ describe('communication direction: Agent Initiated, Bidirectional, Manager Initi
     baseId = (await store().policies.findByName('Base Policy'))!.id;
   });
   after(async () => {
-    await Promise.allSettled(agents.map((a) => a.stop('test over')));
+    await runner.stopAll();
     await m.close();
   });
 

@@ -2,7 +2,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { activate, type ListenerSettings, StateDir } from '@palisade/agent';
+import {
+  activate,
+  type ListenerSettings,
+  type RunAgentOptions,
+  type RunningAgent,
+  runAgent,
+  StateDir,
+} from '@palisade/agent';
 import { issueActivationToken, type ManagerOptions, type RunningManager, startManager } from '@palisade/manager';
 import type { ErrorBody } from '@palisade/protocol';
 import pino from 'pino';
@@ -114,6 +121,23 @@ export async function activateTestAgent(
   const state = new StateDir(m.tempDir());
   await activate(state, { managerUrl: m.agentUrl, token: m.token, caFingerprint: m.manager.caFingerprint, ...o });
   return state;
+}
+
+/**
+ * The in-process agents a suite runs (`runAgent`, logging as the manager does in tests), each
+ * with `defaults` and what `start` adds; `stopAll`, in the suite's `after`, stops every one.
+ */
+export function agentRunner(defaults: RunAgentOptions = {}) {
+  const logger = pino({ level: process.env.PALISADE_TEST_LOG ?? 'silent' });
+  const agents: RunningAgent[] = [];
+  return {
+    start(state: StateDir, o: RunAgentOptions = {}): RunningAgent {
+      const a = runAgent(state, logger, { ...defaults, ...o });
+      agents.push(a);
+      return a;
+    },
+    stopAll: () => Promise.allSettled(agents.map((a) => a.stop('test over'))),
+  };
 }
 
 /** A reply to a JSON request: the status, and the body parsed when it is JSON (else its text). */

@@ -15,15 +15,11 @@ import {
   type TestManager,
 } from './harness.js';
 
-import { sleep, waitFor as waitUntil } from './polling.js';
+import { sleep, waitingUpTo } from './polling.js';
 
 const INTERVAL_S = 1;
 
-const waitFor = <T>(
-  what: string,
-  fn: () => T | null | undefined | false | Promise<T | null | undefined | false>,
-  timeoutMs = 10_000,
-) => waitUntil(what, fn, timeoutMs);
+const waitFor = waitingUpTo(10_000);
 
 /**
  * One agent-endpoint connection driven by hand (the agent's mutual-TLS identity, kept alive so

@@ -9,13 +9,7 @@ import { heartbeat, type StateDir } from '@palisade/agent';
 import type { ApiViews as V, WebhookNotification } from '@palisade/manager';
 import { activateTestAgent, errorOf, startTestManager, type TestManager } from './harness.js';
 
-import { freePort, waitFor as waitUntil } from './polling.js';
-
-const waitFor = <T>(
-  what: string,
-  fn: () => T | null | undefined | false | Promise<T | null | undefined | false>,
-  timeoutMs = 15_000,
-) => waitUntil(what, fn, timeoutMs);
+import { freePort, waitFor } from './polling.js';
 
 /** A webhook receiver: records each POST; answers `status()` (200 unless told otherwise). */
 function webhookReceiver() {

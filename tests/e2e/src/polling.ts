@@ -23,6 +23,11 @@ export async function waitFor<T>(
   }
 }
 
+/** {@link waitFor} with another default timeout, for a suite whose waits all need more (or less). */
+export function waitingUpTo(defaultTimeoutMs: number): typeof waitFor {
+  return (what, fn, timeoutMs = defaultTimeoutMs, pollMs) => waitFor(what, fn, timeoutMs, pollMs);
+}
+
 /** A loopback port nothing listens on right now (bound, then released). */
 export async function freePort(): Promise<number> {
   const s = createServer();
