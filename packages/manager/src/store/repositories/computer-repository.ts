@@ -294,6 +294,27 @@ async function useToken(db: Kysely<Database>, tokenId: number): Promise<boolean>
   return Number(used.numUpdatedRows) === 1;
 }
 
+/**
+ * What an activation, first or again, writes on the computer's row: the host, certificate and
+ * policy it comes with, active, the deadline by which its first heartbeat must come, and nothing
+ * applied yet.
+ */
+function activatedColumns(c: NewComputer) {
+  return {
+    host_name: c.hostName,
+    platform: c.platform,
+    agent_version: c.agentVersion,
+    policy_id: c.policyId,
+    state: 'active',
+    cert_serial: c.certSerial,
+    activated_at: c.now,
+    deactivated_at: null,
+    offline_deadline: c.offlineDeadline,
+    expected_fingerprint: c.expectedFingerprint,
+    applied_fingerprint: null,
+  } as const;
+}
+
 /** Computers: enrolment, the heartbeat's row, settings overrides, policy, power and offline state. */
 export class ComputerRepository extends Repository {
   /**
@@ -308,23 +329,13 @@ export class ComputerRepository extends Repository {
       const row = await db
         .insertInto('computers')
         .values({
-          host_name: c.hostName,
-          platform: c.platform,
-          agent_version: c.agentVersion,
-          policy_id: c.policyId,
-          state: 'active',
-          cert_serial: c.certSerial,
-          activated_at: c.now,
-          deactivated_at: null,
+          ...activatedColumns(c),
           last_communication: null,
-          offline_deadline: c.offlineDeadline,
           last_ip: c.lastIp ?? null,
           clock_offset_ms: null,
           uptime_seconds: null,
           drivers: '[]',
           counters: '{}',
-          expected_fingerprint: c.expectedFingerprint,
-          applied_fingerprint: null,
           events_acked_through: 0,
           tls_protocol: null,
           tls_cipher_suite: null,
@@ -383,18 +394,8 @@ export class ComputerRepository extends Repository {
       const row = await db
         .updateTable('computers')
         .set({
-          host_name: c.hostName,
-          platform: c.platform,
-          agent_version: c.agentVersion,
-          policy_id: c.policyId,
-          state: 'active',
-          cert_serial: c.certSerial,
-          activated_at: c.now,
-          deactivated_at: null,
           // Like a new computer: Offline if no heartbeat comes by its deadline, nothing applied yet.
-          offline_deadline: c.offlineDeadline,
-          expected_fingerprint: c.expectedFingerprint,
-          applied_fingerprint: null,
+          ...activatedColumns(c),
           ...(c.lastIp ? { last_ip: c.lastIp } : {}),
         })
         .where('id', '=', computerId)
