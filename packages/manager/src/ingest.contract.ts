@@ -121,6 +121,55 @@ export const ingestContract = (engine: StoreEngine) =>
       assert.deepEqual(cost, { transactions: 1, autocommitReads: 0, autocommitWrites: 0 });
     });
 
+    test('the continuity token, an open upgrade and a renamed host, with the heartbeat’s own statements', async () => {
+      const c = await enrolTestComputer(store, {
+        hostName: 'tx-02',
+        identity: { hostIdentity: 'h'.repeat(43), continuity: 'first'.padEnd(43, '0') },
+      });
+      const quiet = (continuity: string) =>
+        report({ events: [], configurationFingerprint: c.expectedFingerprint, continuity });
+      // No upgrade: none in the reply, on either engine (PostgreSQL answers the flag as a boolean).
+      const a = await ingest.ingestReport(c, quiet('first'.padEnd(43, '0')), transport);
+      assert.equal(a.reply.upgrade, undefined);
+      assert.ok(a.reply.continuity);
+      // The current token rotates; the previous one (its reply lost) is still accepted once.
+      const b = await ingest.ingestReport(c, quiet(a.reply.continuity), transport);
+      assert.ok(b.reply.continuity && b.reply.continuity !== a.reply.continuity);
+      const retry = await ingest.ingestReport(c, quiet(a.reply.continuity), transport);
+      assert.ok(retry.reply.continuity);
+      // A token older than that is a copy's: refused, nothing stored.
+      await assert.rejects(ingest.ingestReport(c, quiet('first'.padEnd(43, '0')), transport), /AGENT_CLONED|live copy/);
+      const order = await store.computers.requestUpgrade({
+        computerId: c.id,
+        fromVersion: '0.1.0',
+        toVersion: '0.2.0',
+        packages: [{ file: 'palisade-agent-0.2.0-linux-x86_64.tar.gz', sha256: 'a'.repeat(64) }],
+        requestedBy: 'test',
+        now: Date.now(),
+      });
+      const d = await ingest.ingestReport(c, quiet(retry.reply.continuity), transport);
+      assert.equal(d.reply.upgrade?.id, order.id);
+      assert.equal((await store.computers.openUpgrade(c.id))?.status, 'sent');
+      // A renamed host on a new version: written (the update that leaves them alone finds no row).
+      const renamed = report({
+        agent: {
+          version: '0.2.0',
+          platform: 'linux',
+          hostName: 'tx-02-renamed',
+          uptimeSeconds: 1,
+          clockTime: Date.now(),
+        },
+        events: [],
+        configurationFingerprint: c.expectedFingerprint,
+        continuity: d.reply.continuity!,
+      });
+      const e = await ingest.ingestReport(c, renamed, transport);
+      assert.ok(e.reply.continuity);
+      const after = await store.computers.get(c.id);
+      assert.deepEqual([after?.hostName, after?.agentVersion], ['tx-02-renamed', '0.2.0']);
+      assert.equal((await store.computers.openUpgrade(c.id))?.status, undefined, 'the new version completed it');
+    });
+
     test('the count is real: the same work done piecemeal shows every transaction and autocommit write', async () => {
       const { cost } = await counted(store, async () => {
         await store.operations.ensureConfiguration(computer.id, 'sha256:x', {}, Date.now());

@@ -261,7 +261,7 @@ export class HeartbeatIngest {
     // "Cloned hosts"), checked with the report and rotated in its commit.
     const continuity = await nextContinuity(tx, computer.id, report.continuity, rotatesContinuity(transport, report));
     const eventsStored = await tx.events.insertReported(computer.id, events, t);
-    const current = await tx.computers.recordHeartbeat({
+    const { computer: current, upgradeOpen } = await tx.computers.recordHeartbeat({
       computerId: computer.id,
       now: t,
       offlineDeadline: offlineDeadline(t, this.deps.heartbeatIntervalSeconds),
@@ -300,7 +300,7 @@ export class HeartbeatIngest {
       })) ?? [];
     await this.noteContact(tx, computer.id, effective, report.communication, t);
     // Upgrades go with the reply, whichever side dialled (docs/deployment.md "Upgrades").
-    const upgrade = await upgradeStep(tx, computer.id, report, t, this.upgradeOrderLifeMs);
+    const upgrade = upgradeOpen ? await upgradeStep(tx, computer.id, report, t, this.upgradeOrderLifeMs) : undefined;
     const operations: HeartbeatReply['operations'] = [];
     if (!configurationCurrent) {
       const op = await tx.operations.ensureConfiguration(
@@ -595,6 +595,13 @@ async function nextContinuity(
   rotate: boolean,
 ): Promise<string | undefined> {
   const presented = presentedToken === undefined ? null : hashSecret(presentedToken);
+  if (rotate && presented !== null) {
+    // Nearly every heartbeat presents the current token (continuityOf: 'current'), which is
+    // rotated with the presented one becoming the previous: one compare-and-set, no read first.
+    // Anything else (no identity, a previous or stale token) fails it and is decided below.
+    const next = randomBytes(32).toString('base64url');
+    if (await tx.computers.rotateContinuity(computerId, presented, hashSecret(next), presented)) return next;
+  }
   for (let attempt = 0; attempt < 5; attempt++) {
     const id = await tx.computers.identityOf(computerId);
     if (!id) return undefined;

@@ -42,6 +42,7 @@ export {
   type ComputerRecord,
   type ComputerSortKey,
   type ComputerStatusGroup,
+  type HeartbeatRecorded,
   type HeartbeatWrite,
   type NewComputer,
   type OfflineRow,

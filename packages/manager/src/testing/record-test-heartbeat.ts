@@ -12,7 +12,7 @@ export async function recordTestHeartbeat(
   const c = await store.computers.get(computerId);
   if (!c) throw new Error(`no computer ${computerId}`);
   const t = over.now ?? Date.now();
-  return store.computers.recordHeartbeat({
+  const { computer } = await store.computers.recordHeartbeat({
     computerId,
     now: t,
     offlineDeadline: t + 30 * 60_000,
@@ -31,4 +31,5 @@ export async function recordTestHeartbeat(
     highestEventSeq: 0,
     ...over,
   });
+  return computer;
 }
