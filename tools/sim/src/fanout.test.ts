@@ -1,33 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { issueActivationToken, type RunningManager, startManager } from '@palisade/manager';
-import pino from 'pino';
-import { main } from './cli.js';
-import type { FleetResult } from './fleet.js';
+import { issueActivationToken, type RunningManager } from '@palisade/manager';
 import { Identities } from './identities.js';
 import { listenAddress } from './listen-address.js';
+import { activateArgs, simJson as sim, startTestManager, tempDirs } from './sim-testing.js';
 
 const DIRECTION = 'platformSettingAgentCommunicationsDirection';
 const AGENTS = 6;
-
-/** Runs the CLI in-process (its workers are real processes); `onStderr` sees each line as it comes. */
-async function sim(args: string[], onStderr: (s: string) => void = () => {}): Promise<FleetResult> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main([...args, '--json', '--no-progress'], {
-    stdout: (s) => (stdout += s),
-    stderr: (s) => {
-      stderr += s;
-      onStderr(s);
-    },
-  });
-  assert.equal(code, 0, stderr);
-  return JSON.parse(stdout) as FleetResult;
-}
 
 test('listenAddress: one loopback address per agent, none shared', () => {
   assert.equal(listenAddress(1), '127.64.0.1');
@@ -40,15 +21,11 @@ test('listenAddress: one loopback address per agent, none shared', () => {
 // Small N and no timing asserted: every listening agent gets the change through its own
 // listener, called by the manager's dialer, and the manager sees it applied.
 describe('fan-out at small N: a policy change reaches every listening simulated agent through the dialer', () => {
-  const temps: string[] = [];
-  const temp = (p: string) => {
-    const d = mkdtempSync(join(tmpdir(), p));
-    temps.push(d);
-    return d;
-  };
+  const temps = tempDirs();
   let manager: RunningManager;
   let baseId: number;
-  const fleet = () => join(temps[1]!, 'fleet');
+  let fleetDir: string;
+  const fleet = () => join(fleetDir, 'fleet');
   const api = (method: string, path: string, body?: unknown) =>
     new Promise<{ status: number; body: string }>((resolve, reject) => {
       const payload = body === undefined ? undefined : JSON.stringify(body);
@@ -81,16 +58,8 @@ describe('fan-out at small N: a policy change reaches every listening simulated 
   };
 
   before(async () => {
-    manager = await startManager({
-      dataDir: temp('palisade-fanout-mgr-'),
-      hostnames: ['localhost'],
-      apiPort: 0,
-      heartbeatPort: 0,
-      bindAddress: '127.0.0.1',
-      heartbeatIntervalSeconds: 600,
-      logger: pino({ level: process.env.PALISADE_TEST_LOG ?? 'silent' }),
-    });
-    temp('palisade-fanout-fleet-');
+    manager = await startTestManager(temps.make('palisade-fanout-mgr-'));
+    fleetDir = temps.make('palisade-fanout-fleet-');
     // The simulated agents connect from 127.0.0.1 and announce listeners on 127.64.x.y: the
     // dialer calls announced addresses only where the operator allows (docs/security.md).
     await manager.store.systemSettings.set('palisadeSettingAgentListenerAddressAllowList', '127.64.0.0/10');
@@ -102,25 +71,12 @@ describe('fan-out at small N: a policy change reaches every listening simulated 
       'test',
       Date.now(),
     );
-    const r = await sim([
-      'activate',
-      `dsm://localhost:${manager.heartbeatPort}/`,
-      '--token',
-      token,
-      '--ca-fingerprint',
-      manager.caFingerprint,
-      '--count',
-      String(AGENTS),
-      '--dir',
-      fleet(),
-      '--processes',
-      '2',
-    ]);
+    const r = await sim([...activateArgs(manager, token, AGENTS, fleet()), '--processes', '2']);
     assert.equal(r.ok, AGENTS, JSON.stringify(r.errors));
   });
   after(async () => {
     await manager?.close();
-    for (const d of temps) rmSync(d, { recursive: true, force: true });
+    temps.removeAll();
   });
 
   test('each agent listens on its own address, the change is dialled to all, applied = expected', async () => {

@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type RunningManager, startManager } from '@palisade/manager';
-import pino from 'pino';
+import type { RunningManager } from '@palisade/manager';
 import { main } from './cli.js';
-import type { FleetResult } from './fleet.js';
 import { Identities } from './identities.js';
+import { activateArgs, simJson, startTestManager, tempDirs } from './sim-testing.js';
 import { isAllowedTarget } from './target-guard.js';
 
 async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -19,52 +17,27 @@ async function run(args: string[]): Promise<{ code: number; stdout: string; stde
 
 describe('palisade-sim against a real manager (loopback, real TLS, worker processes)', () => {
   let manager: RunningManager;
-  const temps: string[] = [];
-  const temp = (p: string) => {
-    const d = mkdtempSync(join(tmpdir(), p));
-    temps.push(d);
-    return d;
-  };
+  const temps = tempDirs();
+  const temp = (p: string) => temps.make(p);
   let fleet: string;
 
   before(async () => {
-    manager = await startManager({
-      dataDir: temp('palisade-sim-mgr-'),
-      hostnames: ['localhost'],
-      apiPort: 0,
-      heartbeatPort: 0,
-      bindAddress: '127.0.0.1',
-      heartbeatIntervalSeconds: 600,
-      logger: pino({ level: process.env.PALISADE_TEST_LOG ?? 'silent' }),
-    });
+    manager = await startTestManager(temp('palisade-sim-mgr-'));
     fleet = join(temp('palisade-sim-fleet-'), 'fleet');
   });
   after(async () => {
     await manager?.close();
-    for (const d of temps) rmSync(d, { recursive: true, force: true });
+    temps.removeAll();
   });
 
   test('activate: N agents, each its own key and certificate, kept 0600 for reuse', async () => {
-    const r = await run([
-      'activate',
-      `dsm://localhost:${manager.heartbeatPort}/`,
-      '--token',
-      manager.firstRun.activationToken!,
-      '--ca-fingerprint',
-      manager.caFingerprint,
-      '--count',
-      '4',
-      '--dir',
-      fleet,
+    const result = await simJson([
+      ...activateArgs(manager, manager.firstRun.activationToken!, 4, fleet),
       '--processes',
       '2',
       '--concurrency',
       '2',
-      '--json',
-      '--no-progress',
     ]);
-    assert.equal(r.code, 0, r.stderr);
-    const result = JSON.parse(r.stdout) as FleetResult;
     assert.equal(result.ok, 4);
     assert.deepEqual(result.errors, {});
     const ids = new Identities(fleet);
@@ -76,7 +49,7 @@ describe('palisade-sim against a real manager (loopback, real TLS, worker proces
   });
 
   test('run: a bounded number of heartbeats, all stored, sessions resumed after the first', async () => {
-    const r = await run([
+    const result = await simJson([
       'run',
       '--dir',
       fleet,
@@ -88,11 +61,7 @@ describe('palisade-sim against a real manager (loopback, real TLS, worker proces
       '2',
       '--concurrency',
       '2',
-      '--json',
-      '--no-progress',
     ]);
-    assert.equal(r.code, 0, r.stderr);
-    const result = JSON.parse(r.stdout) as FleetResult;
     assert.equal(result.ok, 12);
     assert.deepEqual(result.errors, {});
     assert.equal(result.handshakes.full + result.handshakes.resumed, 12);

@@ -1,50 +1,24 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { issueActivationToken, type RunningManager, startManager } from '@palisade/manager';
-import pino from 'pino';
-import { main } from './cli.js';
-import type { FleetResult } from './fleet.js';
-
-async function sim(args: string[]): Promise<FleetResult> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main([...args, '--json', '--no-progress'], {
-    stdout: (s) => (stdout += s),
-    stderr: (s) => (stderr += s),
-  });
-  assert.equal(code, 0, stderr);
-  return JSON.parse(stdout) as FleetResult;
-}
+import { issueActivationToken, type RunningManager } from '@palisade/manager';
+import { activateArgs, simJson as sim, startTestManager, tempDirs } from './sim-testing.js';
 
 // Small N with tiny queues, so the refusals happen for certain; no timing is asserted, only
 // that every agent ends where it must and that the manager refused, hinted and was waited for.
 describe('storms at small N: a bounded queue, 503 + Retry-After, agents that back off with jitter', () => {
-  const temps: string[] = [];
-  const temp = (p: string) => {
-    const d = mkdtempSync(join(tmpdir(), p));
-    temps.push(d);
-    return d;
-  };
-  const dataDir = temp('palisade-storm-mgr-');
-  const fleet = join(temp('palisade-storm-fleet-'), 'fleet');
+  const temps = tempDirs();
+  const dataDir = temps.make('palisade-storm-mgr-');
+  const fleet = join(temps.make('palisade-storm-fleet-'), 'fleet');
   let manager: RunningManager | undefined;
   const start = (heartbeatPort = 0) =>
-    startManager({
-      dataDir,
-      hostnames: ['localhost'],
-      apiPort: 0,
+    startTestManager(dataDir, {
       heartbeatPort,
-      bindAddress: '127.0.0.1',
-      heartbeatIntervalSeconds: 600,
       agentQueues: { activations: { concurrency: 1, maxQueued: 1 }, heartbeats: { concurrency: 1, maxQueued: 1 } },
-      logger: pino({ level: process.env.PALISADE_TEST_LOG ?? 'silent' }),
     });
   after(async () => {
     await manager?.close();
-    for (const d of temps) rmSync(d, { recursive: true, force: true });
+    temps.removeAll();
   });
 
   test('activation storm: all end activated; the queue refused some with 503 and they came back', async () => {
@@ -56,22 +30,7 @@ describe('storms at small N: a bounded queue, 503 + Retry-After, agents that bac
       'test',
       Date.now(),
     );
-    const r = await sim([
-      'activate',
-      `dsm://localhost:${manager.heartbeatPort}/`,
-      '--token',
-      token,
-      '--ca-fingerprint',
-      manager.caFingerprint,
-      '--count',
-      '16',
-      '--dir',
-      fleet,
-      '--processes',
-      '2',
-      '--concurrency',
-      '8',
-    ]);
+    const r = await sim([...activateArgs(manager, token, 16, fleet), '--processes', '2', '--concurrency', '8']);
     assert.equal(r.ok, 16, JSON.stringify(r.errors));
     assert.deepEqual(r.errors, {});
     assert.ok(r.retriesAfterBusy > 0, 'some were told to come back');
