@@ -3,6 +3,7 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  type AgentKeyType,
   activate,
   type ListenerSettings,
   type RunAgentOptions,
@@ -116,7 +117,7 @@ export async function startTestManager(
 /** Activates an in-process agent against the test manager; returns its state dir. */
 export async function activateTestAgent(
   m: TestManager,
-  o: { policy?: string; hostName?: string; listener?: ListenerSettings } = {},
+  o: { policy?: string; hostName?: string; listener?: ListenerSettings; keyType?: AgentKeyType } = {},
 ): Promise<StateDir> {
   const state = new StateDir(m.tempDir());
   await activate(state, { managerUrl: m.agentUrl, token: m.token, caFingerprint: m.manager.caFingerprint, ...o });

@@ -4,11 +4,11 @@ import { request } from 'node:https';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { connect } from 'node:tls';
-import { activate, heartbeat, StateDir } from '@palisade/agent';
+import { heartbeat, type StateDir } from '@palisade/agent';
 import type { ApiViews as V } from '@palisade/manager';
 import { AGENT_PATHS } from '@palisade/protocol';
 
-import { startTestManager, type TestManager } from './harness.js';
+import { activateTestAgent, startTestManager, type TestManager } from './harness.js';
 
 /** One heartbeat POST on a fresh connection offering `session`; the status and whether it resumed. */
 function postOffering(
@@ -52,8 +52,7 @@ describe('TLS session resumption on the agent endpoint, and its two certificates
 
   before(async () => {
     m = await startTestManager();
-    agent = new StateDir(m.tempDir());
-    await activate(agent, { managerUrl: m.agentUrl, token: m.token, caFingerprint: m.manager.caFingerprint });
+    agent = await activateTestAgent(m);
   });
   after(async () => {
     await m?.close();
@@ -79,14 +78,7 @@ describe('TLS session resumption on the agent endpoint, and its two certificates
     assert.equal(o12.tlsServerKey, 'RSA 2048');
     const c = (await m.api('GET', `/api/computers/${o12.computerId}`)).json<V['Computer']>();
     assert.equal(c.tlsCertificateType, 'RSA', 'the API shows which certificate the computer used');
-    const rsaAgent = new StateDir(m.tempDir());
-    await activate(rsaAgent, {
-      managerUrl: m.agentUrl,
-      token: m.token,
-      caFingerprint: m.manager.caFingerprint,
-      hostName: 'rsa-agent',
-      keyType: 'rsa',
-    });
+    const rsaAgent = await activateTestAgent(m, { hostName: 'rsa-agent', keyType: 'rsa' });
     assert.match(rsaAgent.credentials().key, /BEGIN PRIVATE KEY/);
     const o = await heartbeat(rsaAgent);
     assert.equal(o.tlsProtocol, 'TLSv1.3');
@@ -94,13 +86,7 @@ describe('TLS session resumption on the agent endpoint, and its two certificates
   });
 
   test('resumption never skips identity: a revoked certificate is refused on a resumed session', async () => {
-    const victim = new StateDir(m.tempDir());
-    await activate(victim, {
-      managerUrl: m.agentUrl,
-      token: m.token,
-      caFingerprint: m.manager.caFingerprint,
-      hostName: 'victim',
-    });
+    const victim = await activateTestAgent(m, { hostName: 'victim' });
     const id = (await heartbeat(victim)).computerId;
     const session = victim.tlsSession();
     assert.ok(session);
@@ -118,14 +104,7 @@ describe('TLS session resumption on the agent endpoint, and its two certificates
   });
 
   test('one port for every admitted version: a TLS 1.0 client is served on 4120 under legacy, refused under modern', async () => {
-    const rsaAgent = new StateDir(m.tempDir());
-    await activate(rsaAgent, {
-      managerUrl: m.agentUrl,
-      token: m.token,
-      caFingerprint: m.manager.caFingerprint,
-      hostName: 'old-agent',
-      keyType: 'rsa',
-    });
+    const rsaAgent = await activateTestAgent(m, { hostName: 'old-agent', keyType: 'rsa' });
     const creds = rsaAgent.credentials();
     const tls10 = () =>
       new Promise<string>((resolve) => {
