@@ -72,7 +72,13 @@ try {
 
   const bare = await start(
     process.execPath,
-    [join(root, 'benchmarks/capacity/bare-server.mjs'), '--data-dir', join(dir, 'data')],
+    [
+      // A profile of the bare server beside the manager's, to compare what each spends a heartbeat on.
+      ...(values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', `${values['cpu-prof']}-bare`] : []),
+      join(root, 'benchmarks/capacity/bare-server.mjs'),
+      '--data-dir',
+      join(dir, 'data'),
+    ],
     /"port":(\d+)/,
     'bare server',
   );
@@ -101,12 +107,28 @@ try {
     values.concurrency,
     ...(resume ? [] : ['--no-resume']),
   ];
+  // The simulator's CPU (this process's reaped children: each round's palisade-sim and its
+  // workers) and the whole machine's idle time: on a machine the load generator shares, the
+  // heartbeats/s ratio also moves with what the simulator spends per reply and with idle cores.
+  const simTicks = () => {
+    const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+    return Number(f[13]) + Number(f[14]);
+  };
+  const machine = () => {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    return { idle: f[3] + f[4], total: f.reduce((a, b) => a + b, 0) };
+  };
   const measure = async (pid, d, resume, fsyncCount) => {
+    const m0 = machine();
+    const s0 = simTicks();
     const c0 = cpuTicks(pid);
     const f0 = fsyncCount?.();
     const r = await sim(load(d, resume));
+    const m1 = machine();
     return {
       r,
+      simMs: ((simTicks() - s0) * 1000) / hz,
+      idle: { ticks: m1.idle - m0.idle, total: m1.total - m0.total },
       cpuMs: ((cpuTicks(pid) - c0) * 1000) / hz,
       fsyncs: f0 === undefined || f0 === null ? null : fsyncCount() - f0,
     };
@@ -123,6 +145,13 @@ try {
       ok,
       perSecond: ok / seconds,
       cpuPerHb: xs.reduce((n, x) => n + x.cpuMs, 0) / Math.max(1, ok),
+      simPerHb: xs.reduce((n, x) => n + x.simMs, 0) / Math.max(1, ok),
+      idlePct:
+        (100 * xs.reduce((n, x) => n + x.idle.ticks, 0)) /
+        Math.max(
+          1,
+          xs.reduce((n, x) => n + x.idle.total, 0),
+        ),
       fsyncsPerHb: xs.some((x) => x.fsyncs === null) ? null : xs.reduce((n, x) => n + x.fsyncs, 0) / Math.max(1, ok),
       resumedPct: (100 * resumed) / Math.max(1, ok),
       errors,
@@ -160,9 +189,18 @@ try {
     if (Object.keys(x.r.errors).length) console.log(`    manager errors: ${JSON.stringify(x.r.errors)}`);
     if (Object.keys(x.b.errors).length) console.log(`    bare errors: ${JSON.stringify(x.b.errors)}`);
   }
+  console.log('');
+  console.log('  mode               sim CPU ms/hb: bare  manager   machine idle: bare  manager');
+  for (const x of rows)
+    console.log(
+      `  ${x.mode.padEnd(17)} ${x.b.simPerHb.toFixed(2).padStart(20)} ${x.r.simPerHb.toFixed(2).padStart(8)} ${`${x.b.idlePct.toFixed(1)} %`.padStart(20)} ${`${x.r.idlePct.toFixed(1)} %`.padStart(8)}`,
+    );
   console.log('  ratio: manager hb/s ÷ bare hb/s (alternating rounds); CPU ratio: bare CPU ms/hb ÷ manager CPU ms/hb;');
   console.log(
-    '  fleet/core: computers one manager core carries at the 10-minute interval (600 000 ÷ manager CPU ms/hb)',
+    '  fleet/core: computers one manager core carries at the 10-minute interval (600 000 ÷ manager CPU ms/hb);',
+  );
+  console.log(
+    "  sim CPU ms/hb: the simulator processes' CPU per heartbeat against each server; machine idle: all cores, during its rounds",
   );
   console.log(`  TLS: ${rows.map((x) => x.r.tls).join(' | ')}`);
   console.log(`  goal: ratio >= 0.9 in both modes${hasStrace ? '' : ' (fsyncs: n/a, strace not installed)'}`);

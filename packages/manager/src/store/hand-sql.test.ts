@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { hashSecret } from '../secrets.js';
+import { enrolTestComputer } from '../testing/enrol-test-computer.js';
 import { HandSql } from './hand-sql.js';
 import type { KyselyStore } from './kysely-store.js';
 import { openSqliteStore } from './sqlite/sqlite-store.js';
@@ -51,6 +53,69 @@ describe('hand-written statements', () => {
       assert.equal(c1.autocommitWrites, c0.autocommitWrites);
       assert.equal(c1.transactions, c0.transactions + 1);
       assert.equal(store.durable!.syncs, s0 + 1);
+    });
+  });
+
+  // On SQLite they run on the connection itself, without Kysely's lock (StoreSession.directFor).
+  describe('run directly on the SQLite connection, they keep the transaction boundaries', () => {
+    let dir: string;
+    let store: KyselyStore;
+    let id: number;
+    const current = async () => (await store.computers.identityOf(id))?.continuityCurrent;
+    before(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'palisade-hand-sql-direct-'));
+      store = openSqliteStore(join(dir, 'p.db'));
+      await store.migrate();
+      id = (await enrolTestComputer(store, { hostName: 'direct', identity: { hostIdentity: 'h', continuity: 'c0' } }))
+        .id;
+    });
+    after(async () => {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    test('a read outside waits for an open transaction and then sees its commit, never its uncommitted writes', async () => {
+      assert.equal(await current(), hashSecret('c0'));
+      let release!: () => void;
+      const held = new Promise<void>((r) => {
+        release = r;
+      });
+      let inside!: () => void;
+      const written = new Promise<void>((r) => {
+        inside = r;
+      });
+      const tx = store.transaction(async (t) => {
+        assert.equal(await t.computers.rotateContinuity(id, hashSecret('c0'), 'c1', hashSecret('c0')), true);
+        assert.equal((await t.computers.identityOf(id))?.continuityCurrent, 'c1', 'the transaction sees its own write');
+        inside();
+        await held;
+      });
+      await written;
+      let outside: string | null | undefined = 'pending';
+      const read = current().then((v) => {
+        outside = v;
+      });
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(outside, 'pending', 'the read waited for the transaction instead of running inside it');
+      release();
+      await tx;
+      await read;
+      assert.equal(outside, 'c1');
+    });
+
+    test('a savepoint rolled back undoes its direct writes only', async () => {
+      await store.transaction(async (t) => {
+        await t.computers.rotateContinuity(id, 'c1', 'c2', 'c1');
+        await assert.rejects(
+          t.savepoint(async () => {
+            assert.equal(await t.computers.rotateContinuity(id, 'c2', 'c3', 'c2'), true);
+            throw new Error('unit failed');
+          }),
+          /unit failed/,
+        );
+        assert.equal((await t.computers.identityOf(id))?.continuityCurrent, 'c2');
+      });
+      assert.equal(await current(), 'c2');
     });
   });
 });

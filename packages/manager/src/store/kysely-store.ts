@@ -20,7 +20,7 @@ import { SystemSettingRepository } from './repositories/system-setting-repositor
 import type { Database } from './schema.js';
 import type { Repositories, Store, StoreCounters, StoreTransaction } from './store.js';
 import type { StoreDialect } from './store-dialect.js';
-import { StoreSession } from './store-session.js';
+import { type DirectStatements, StoreSession } from './store-session.js';
 import { StoreWriteHealth, storageFault, TransactionLostError } from './store-write-health.js';
 
 /** The repositories over one session. */
@@ -69,16 +69,20 @@ class KyselyTransaction extends RepositorySet implements StoreTransaction {
 
   constructor(
     private readonly trx: Kysely<Database>,
-    session: StoreSession,
+    private readonly session: StoreSession,
   ) {
     super(session);
   }
 
   async savepoint<T>(fn: () => Promise<T>): Promise<T> {
     // SAVEPOINT, ROLLBACK TO and RELEASE are the same in SQLite and PostgreSQL; run as written
-    // (a heartbeat takes several: hand-sql.ts on why not through Kysely's compiler).
+    // (a heartbeat takes several: hand-sql.ts on why not through Kysely's compiler), directly
+    // on the connection where the engine allows it (StoreSession.directFor).
     const name = `"palisade_sp${++this.depth}"`;
-    const run = (text: string) => this.trx.executeQuery(CompiledQuery.raw(text));
+    const direct = this.session.directFor(false);
+    const run = direct
+      ? async (text: string) => direct.run(text, [])
+      : (text: string) => this.trx.executeQuery(CompiledQuery.raw(text));
     try {
       await run(`savepoint ${name}`);
       try {
@@ -204,8 +208,18 @@ export class KyselyStore extends RepositorySet implements Store {
      * loss. Absent: the commit itself is durable (PostgreSQL).
      */
     readonly durable?: CommitDurability,
+    /**
+     * Runs a statement on `db`'s one connection directly (SQLite: better-sqlite3), for the
+     * hand-written statements (StoreSession.run) and savepoints; absent: all go through Kysely.
+     */
+    directRun?: DirectStatements['run'],
   ) {
     const counts = { transactions: 0, autocommitReads: 0, autocommitWrites: 0 };
+    // Kysely holds its one SQLite connection from BEGIN to the end of COMMIT. `open` counts the
+    // transactions from their first statement until Kysely returned from COMMIT: while it is 0
+    // no transaction holds the connection, and a read outside one may run directly.
+    let open = 0;
+    const direct: DirectStatements | undefined = directRun ? { run: directRun, idle: () => open === 0 } : undefined;
     const health = new StoreWriteHealth();
     const sync = durable ? () => durable.sync() : undefined;
     const autocommit = {
@@ -224,17 +238,25 @@ export class KyselyStore extends RepositorySet implements Store {
         counts.transactions += 1;
         const outcome = new WriteOutcome();
         let thrown: { error: unknown } | undefined;
+        let began = false;
         try {
-          const out = await db.transaction().execute(async (trx) => {
-            const watched = trx.withPlugin(outcome);
-            outcomes.set(watched, outcome);
-            try {
-              return await fn(watched);
-            } catch (error) {
-              thrown = { error };
-              throw error;
-            }
-          });
+          const out = await db
+            .transaction()
+            .execute(async (trx) => {
+              began = true;
+              open += 1;
+              const watched = trx.withPlugin(outcome);
+              outcomes.set(watched, outcome);
+              try {
+                return await fn(watched);
+              } catch (error) {
+                thrown = { error };
+                throw error;
+              }
+            })
+            .finally(() => {
+              if (began) open -= 1;
+            });
           if (sync) await sync();
           if (outcome.fault) health.failed(outcome.fault);
           else if (outcome.wrote) health.succeeded();
@@ -249,6 +271,7 @@ export class KyselyStore extends RepositorySet implements Store {
         }
       },
       autocommit,
+      direct,
     );
     super(session);
     this.session = session;

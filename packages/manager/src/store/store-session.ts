@@ -19,6 +19,19 @@ export interface StatementObserver {
 const UNOBSERVED: StatementObserver = { read: () => {}, wrote: () => {} };
 
 /**
+ * Runs a statement as written on the engine's connection itself, synchronously, without Kysely's
+ * query pipeline (SQLite: better-sqlite3 through the statement cache). Kysely serializes the
+ * statements of its one SQLite connection with a lock held from BEGIN to COMMIT; this bypasses
+ * that lock, so it is called only where nothing else can be on the connection: inside the
+ * transaction that holds it, or outside any transaction while none is open ({@link Direct.idle}).
+ */
+export interface DirectStatements {
+  run(text: string, parameters: readonly unknown[]): { rows: unknown[]; changed: number };
+  /** True while no transaction holds the connection: an autocommit read may then run directly. */
+  idle(): boolean;
+}
+
+/**
  * What the repositories of one unit of work share: the connection their statements run on (the
  * store's, or one transaction's), the engine's capabilities, and what the transaction changed
  * so far. Repositories never start a transaction of their own inside one: {@link atomically}
@@ -34,6 +47,7 @@ export class StoreSession {
     private readonly begin: BeginTransaction,
     readonly inTransaction: boolean,
     private readonly observer: StatementObserver,
+    private readonly direct: DirectStatements | undefined,
   ) {}
 
   /** The session of statements outside any transaction (each its own, on the store's connection). */
@@ -42,13 +56,25 @@ export class StoreSession {
     dialect: StoreDialect,
     begin: BeginTransaction,
     observer: StatementObserver = UNOBSERVED,
+    direct?: DirectStatements,
   ): StoreSession {
-    return new StoreSession(db, dialect, begin, false, observer);
+    return new StoreSession(db, dialect, begin, false, observer, direct);
   }
 
   /** The session of one transaction, `trx` being its connection. */
   within(trx: Kysely<Database>, observer: StatementObserver = UNOBSERVED): StoreSession {
-    return new StoreSession(trx, this.dialect, this.begin, true, observer);
+    return new StoreSession(trx, this.dialect, this.begin, true, observer, this.direct);
+  }
+
+  /**
+   * The engine's direct path when a statement may take it here (see {@link DirectStatements}):
+   * always inside a transaction, outside one only for a read while no transaction is open.
+   */
+  directFor(writes: boolean): DirectStatements | undefined {
+    const d = this.direct;
+    if (!d) return undefined;
+    if (this.inTransaction) return d;
+    return !writes && d.idle() ? d : undefined;
   }
 
   /**
@@ -56,6 +82,15 @@ export class StoreSession {
    * in placeholder order: its rows (RETURNING ones for a write) and how many rows it changed.
    */
   async run<R>(statement: HandSql, parameters: readonly unknown[]): Promise<{ rows: R[]; changed: number }> {
+    // A heartbeat runs a dozen of these: Kysely's pipeline (its connection lock, plugins and
+    // result transforms) cost more CPU than SQLite running them (docs/capacity.md).
+    const direct = this.directFor(statement.writes);
+    if (direct) {
+      const r = direct.run(statement.text, parameters);
+      if (statement.writes) await this.observer.wrote();
+      else this.observer.read();
+      return r as { rows: R[]; changed: number };
+    }
     const r = await this.db.executeQuery<R>(
       CompiledQuery.raw(this.dialect.numberedPlaceholders ? statement.numbered : statement.text, [...parameters]),
     );

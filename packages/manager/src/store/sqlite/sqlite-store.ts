@@ -65,12 +65,19 @@ export function openSqliteStore(file: string, o: { create?: boolean } = {}): Kys
   db.pragma(walSync ? 'synchronous = NORMAL' : 'synchronous = FULL');
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
+  const statements = new StatementCache(db);
   return new KyselyStore(
-    new Kysely<Schema>({ dialect: new SqliteDialect({ database: new StatementCache(db) }) }),
+    new Kysely<Schema>({ dialect: new SqliteDialect({ database: statements }) }),
     SQLITE_DIALECT,
     // API reads on a connection of their own (Store.reads); an in-memory database has no file
     // for a second connection to open.
     file === ':memory:' ? undefined : new Kysely<Schema>({ dialect: sqliteReadDialect(file) }),
     walSync,
+    (text, parameters) => {
+      const st = statements.prepare(text);
+      // A reader (a SELECT, or a write with RETURNING) gives its rows; a write how many it changed.
+      if (st.reader) return { rows: st.all(...parameters), changed: 0 };
+      return { rows: [], changed: st.run(...parameters).changes };
+    },
   );
 }
