@@ -217,7 +217,9 @@ export class KyselyStore extends RepositorySet implements Store {
     const counts = { transactions: 0, autocommitReads: 0, autocommitWrites: 0 };
     // Kysely holds its one SQLite connection from BEGIN to the end of COMMIT. `open` counts the
     // transactions from their first statement until Kysely returned from COMMIT: while it is 0
-    // no transaction holds the connection, and a read outside one may run directly.
+    // no transaction holds the connection, and a read outside one may run directly. It sees only
+    // the transactions begun here; one begun on `db` itself (db copy's snapshot) must not have
+    // repository reads beside it, and none does.
     let open = 0;
     const direct: DirectStatements | undefined = directRun ? { run: directRun, idle: () => open === 0 } : undefined;
     const health = new StoreWriteHealth();
