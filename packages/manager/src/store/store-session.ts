@@ -23,7 +23,7 @@ const UNOBSERVED: StatementObserver = { read: () => {}, wrote: () => {} };
  * query pipeline (SQLite: better-sqlite3 through the statement cache). Kysely serializes the
  * statements of its one SQLite connection with a lock held from BEGIN to COMMIT; this bypasses
  * that lock, so it is called only where nothing else can be on the connection: inside the
- * transaction that holds it, or outside any transaction while none is open ({@link Direct.idle}).
+ * transaction that holds it, or outside any transaction while none is open ({@link DirectStatements.idle}).
  */
 export interface DirectStatements {
   run(text: string, parameters: readonly unknown[]): { rows: unknown[]; changed: number };
@@ -85,17 +85,18 @@ export class StoreSession {
     // A heartbeat runs a dozen of these: Kysely's pipeline (its connection lock, plugins and
     // result transforms) cost more CPU than SQLite running them (docs/capacity.md).
     const direct = this.directFor(statement.writes);
-    if (direct) {
-      const r = direct.run(statement.text, parameters);
-      if (statement.writes) await this.observer.wrote();
-      else this.observer.read();
-      return r as { rows: R[]; changed: number };
-    }
+    const r = direct
+      ? (direct.run(statement.text, parameters) as { rows: R[]; changed: number })
+      : await this.viaKysely<R>(statement, parameters);
+    if (statement.writes) await this.observer.wrote();
+    else this.observer.read();
+    return r;
+  }
+
+  private async viaKysely<R>(statement: HandSql, parameters: readonly unknown[]) {
     const r = await this.db.executeQuery<R>(
       CompiledQuery.raw(this.dialect.numberedPlaceholders ? statement.numbered : statement.text, [...parameters]),
     );
-    if (statement.writes) await this.observer.wrote();
-    else this.observer.read();
     return { rows: r.rows, changed: Number(r.numAffectedRows ?? 0n) };
   }
 
