@@ -130,6 +130,11 @@ export class HeartbeatIngest {
     this.commits = (deps.groupCommit ?? true) ? new GroupCommit(deps.store) : null;
   }
 
+  /** Group commits made and the units of work they carried (`GET /metrics`); null without group commit. */
+  get groupCommits(): { commits: number; units: number } | null {
+    return this.commits?.stats ?? null;
+  }
+
   /**
    * Runs `fn` as one unit of work: in the shared group commit when there is one (a savepoint of
    * a transaction that carries other units, settled only once that commits), else in a

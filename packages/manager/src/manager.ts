@@ -454,6 +454,10 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
         due: communication ? await store.dialTargets.countDue(t) : 0,
         inFlight: communication?.dialer.active ?? 0,
       }),
+      storeCommits: () => {
+        const g = communication?.ingest.groupCommits;
+        return g ? { ...g, logSyncs: store.counters().logSyncs ?? null } : null;
+      },
     });
     monitoring = startMonitoring({
       store,

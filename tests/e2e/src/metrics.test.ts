@@ -63,6 +63,11 @@ describe('GET /metrics: Prometheus text, behind the API key or on the operatorâ€
     assert.equal(sample(text, 'palisade_computers{status="Managed (Online)"}'), 1);
     assert.equal(sample(text, 'palisade_computers{status="Offline"}'), 0);
     assert.equal(sample(text, 'palisade_dial_queue_depth'), 0);
+    // The two heartbeats went through the group commit (and their commits through a log sync).
+    const commits = sample(text, 'palisade_store_group_commits_total') ?? 0;
+    const units = sample(text, 'palisade_store_group_commit_units_total') ?? 0;
+    assert.ok(commits >= 1 && units >= 2 && commits <= units, `${commits} commits, ${units} units`);
+    assert.ok((sample(text, 'palisade_store_log_syncs_total') ?? 0) >= commits, text);
     assert.ok(sample(text, 'palisade_open_connections{port="4119"}') !== null);
     assert.ok((sample(text, 'palisade_process_resident_memory_bytes') ?? 0) > 0);
     assert.match(text, /# TYPE palisade_refusals_total counter/);

@@ -16,6 +16,11 @@ export interface MetricsSources {
   notifierBacklog?: () => Promise<Array<{ notifier: string; alerts: number; events: number }>>;
   /** Computers whose listener is due to be called now, and calls running on this node. */
   dialQueue?: (now: number) => Promise<{ due: number; inFlight: number }>;
+  /**
+   * The store's commits: group commits and the units of work they carried (ingest.ts), and the
+   * write-ahead log syncs (null where the engine's commit syncs itself).
+   */
+  storeCommits?: () => { commits: number; units: number; logSyncs: number | null } | null;
   now?: () => number;
 }
 
@@ -205,6 +210,37 @@ export class ManagerMetrics {
           this.set((await once()).inFlight);
         },
       });
+    }
+    if (sources.storeCommits) {
+      const read = sources.storeCommits;
+      // Counters kept by the store and the ingest: each scrape sets them to the count so far.
+      const counted = (name: string, help: string, value: (c: NonNullable<ReturnType<typeof read>>) => number | null) =>
+        new Counter({
+          name,
+          help,
+          registers,
+          collect() {
+            const c = read();
+            const v = c ? value(c) : null;
+            this.reset();
+            if (v !== null) this.inc(v);
+          },
+        });
+      counted(
+        'palisade_store_group_commits_total',
+        'Commits of units of work shared by concurrent exchanges',
+        (c) => c.commits,
+      );
+      counted(
+        'palisade_store_group_commit_units_total',
+        'Units of work (reports, results) those commits carried',
+        (c) => c.units,
+      );
+      counted(
+        'palisade_store_log_syncs_total',
+        'Syncs of the write-ahead log after commits (SQLite)',
+        (c) => c.logSyncs,
+      );
     }
   }
 

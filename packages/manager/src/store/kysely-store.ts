@@ -324,6 +324,6 @@ export class KyselyStore extends RepositorySet implements Store {
   }
 
   counters(): StoreCounters {
-    return { ...this.counts };
+    return { ...this.counts, ...(this.durable ? { logSyncs: this.durable.syncs } : {}) };
   }
 }

@@ -132,6 +132,11 @@ export interface StoreCounters {
   readonly autocommitReads: number;
   /** Statements run outside any transaction that write (each commits on its own). */
   readonly autocommitWrites: number;
+  /**
+   * Syncs of the write-ahead log the store made itself after commits (SQLite: wal-sync.ts, each
+   * one `fdatasync` covering every commit before it); absent where the commit syncs (PostgreSQL).
+   */
+  readonly logSyncs?: number;
 }
 
 /**
