@@ -69,3 +69,19 @@ test('the policy a reply names is kept; a reply naming none changes nothing', ()
   state.saveCurrentPolicy({});
   assert.deepEqual(state.currentPolicy(), { policyId: 4, policyName: 'Web servers' });
 });
+
+test('the report carries the continuity token of the last reply and the one held before it', async () => {
+  const state = activated('continuity');
+  const [t1, t2, t3] = ['1', '2', '3'].map((c) => c.repeat(43));
+  assert.equal((await buildReport(state)).continuity, undefined, 'none before the first');
+  state.saveContinuity(t1!);
+  let r = await buildReport(state);
+  assert.deepEqual([r.continuity, r.continuityPrevious], [t1, undefined], 'the first one: nothing held before it');
+  state.saveContinuity(t2!);
+  state.saveContinuity(t3!);
+  r = await buildReport(state);
+  assert.deepEqual([r.continuity, r.continuityPrevious], [t3, t2], 'only the last two are kept');
+  state.saveContinuity(t3!);
+  r = await buildReport(state);
+  assert.deepEqual([r.continuity, r.continuityPrevious], [t3, t2], 'the same token again keeps the one before');
+});

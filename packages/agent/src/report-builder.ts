@@ -44,6 +44,7 @@ export async function buildReport(state: StateDir, o: ReportInputs = {}): Promis
   const spool = state.spool();
   const events = spool.pending(MAX_EVENTS_PER_HEARTBEAT);
   const continuity = state.continuity();
+  const continuityPrevious = state.continuityPrevious();
   return {
     protocolVersion: PROTOCOL_VERSION,
     agent: {
@@ -62,6 +63,7 @@ export async function buildReport(state: StateDir, o: ReportInputs = {}): Promis
     ...(o.communication ? { communication: o.communication } : {}),
     // The continuity token of the last reply, whichever side dialled (docs/deployment.md "Cloned hosts").
     ...(continuity ? { continuity } : {}),
+    ...(continuity && continuityPrevious ? { continuityPrevious } : {}),
   };
 }
 

@@ -362,16 +362,31 @@ export class StateDir {
    * before the first. Kept 0600, fsynced: losing it would make this host look like the copy.
    */
   continuity(): string | undefined {
-    try {
-      const v = readFileSync(this.path('continuity'), 'utf8').trim();
-      return /^[A-Za-z0-9_-]{43}$/.test(v) ? v : undefined;
-    } catch {
-      return undefined;
-    }
+    return this.continuityTokens()[0];
   }
 
+  /**
+   * The token held before {@link continuity}, presented beside it: if the manager lost the last
+   * rotation (its commit was not yet on disk when its host lost power), it still knows this one.
+   */
+  continuityPrevious(): string | undefined {
+    return this.continuityTokens()[1];
+  }
+
+  /** Keeps `token` as the one to present next, and the one held until now as the previous (one file, replaced atomically). */
   saveContinuity(token: string): void {
-    writeFileAtomic(this.path('continuity'), `${token}\n`, 0o600);
+    const held = this.continuity();
+    if (held === token) return;
+    writeFileAtomic(this.path('continuity'), held ? `${token}\n${held}\n` : `${token}\n`, 0o600);
+  }
+
+  private continuityTokens(): Array<string | undefined> {
+    try {
+      const lines = readFileSync(this.path('continuity'), 'utf8').split('\n');
+      return lines.slice(0, 2).map((l) => (/^[A-Za-z0-9_-]{43}$/.test(l.trim()) ? l.trim() : undefined));
+    } catch {
+      return [];
+    }
   }
 
   /** The upgrade under way or just ended (upgrade.ts); null when none. */

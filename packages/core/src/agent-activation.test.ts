@@ -52,6 +52,11 @@ test('continuity: the copy that last talked is current (or previous after a lost
   assert.equal(continuityOf('b', 'b', 'a'), 'current');
   assert.equal(continuityOf('a', 'b', 'a'), 'previous');
   assert.equal(continuityOf('z', 'b', 'a'), 'stale');
+  // The host holds c and, before it, b: the manager's current. The rotation to c was lost.
+  assert.equal(continuityOf('c', 'b', 'a', 'b'), 'ahead');
+  assert.equal(continuityOf('c', 'b', 'a', 'a'), 'stale', 'two rotations behind the host: not one the manager lost');
+  assert.equal(continuityOf('b', 'b', 'a', 'a'), 'current');
+  assert.deepEqual(heartbeatContinuity('ahead'), { action: 'rotate', keepPrevious: false });
   assert.deepEqual(heartbeatContinuity('current'), { action: 'rotate', keepPrevious: false });
   assert.deepEqual(heartbeatContinuity('previous'), { action: 'rotate', keepPrevious: true });
   // Issued one, presents none: its continuity file was deleted, the identity kept (item 3).
@@ -83,6 +88,42 @@ test('two copies of one host: whichever falls behind is caught, however replies 
   const b = beat(shared); // B presents what is now the previous token: taken for a lost reply
   assert.equal(beat(a), 'cloned', 'A now holds a token from between: the second copy is seen');
   assert.notEqual(b, 'cloned');
+});
+
+test('a rotation the manager lost is taken back; two copies are still caught', () => {
+  // As ingest runs it, with hosts that present the token they held before too.
+  let n = 0;
+  const m = { current: null as string | null, previous: null as string | null };
+  const host = (held: string | null = null, before: string | null = null) => ({ held, before });
+  const beat = (h: { held: string | null; before: string | null }, lost = false): 'ok' | 'cloned' => {
+    const c = continuityOf(h.held, m.current, m.previous, h.before);
+    const d = heartbeatContinuity(c);
+    if (d.action === 'cloned') return 'cloned';
+    const next = `t${++n}`;
+    if (!lost) {
+      if (!d.keepPrevious) m.previous = h.held;
+      m.current = next;
+    }
+    h.before = h.held;
+    h.held = next;
+    return 'ok';
+  };
+  const a = host();
+  beat(a);
+  beat(a);
+  assert.equal(beat(a, true), 'ok', 'the reply reached the host, the commit was lost with the power');
+  assert.equal(beat(a), 'ok', 'the host is one rotation ahead: taken back');
+  assert.equal(beat(a), 'ok');
+  // A copy of A made now, then both report: the second to report is caught at its next one.
+  const b = host(a.held, a.before);
+  assert.equal(beat(a), 'ok');
+  assert.equal(beat(b), 'ok', 'B presents what is now the previous token: taken for a lost reply');
+  assert.equal(beat(a), 'cloned');
+  // A copy made before a lost rotation holds what the manager holds after it: one of the two wins.
+  const c = host(b.held, b.before);
+  assert.equal(beat(b, true), 'ok');
+  assert.equal(beat(c), 'ok', 'C presents the current token');
+  assert.equal(beat(b), 'cloned', 'B is one ahead of a token that is no longer current');
 });
 
 test('Off refuses every activation', () => {

@@ -103,16 +103,28 @@ export function agentActivationSettingProblem(name: string, value: unknown): str
  * `current`/`previous` — this host is the one that last talked (previous: its last reply was
  * lost); `none-issued` — the computer never got one (nothing to compare); `absent` — the host
  * sent none though one was issued (its continuity file was deleted, the identity kept);
+ * `ahead` — the host presents a token the manager does not know, but the one it held before is
+ * the manager's current: the manager handed out a rotation and then lost it (a heartbeat is
+ * answered before its commit reaches the disk, and the manager's host lost power in between);
  * `stale` — another copy has talked since.
  */
-export type Continuity = 'current' | 'previous' | 'none-issued' | 'absent' | 'stale';
+export type Continuity = 'current' | 'previous' | 'ahead' | 'none-issued' | 'absent' | 'stale';
 
-/** Compares hashes: `presented` is the hash of what the host sent (null: nothing). */
-export function continuityOf(presented: string | null, current: string | null, previous: string | null): Continuity {
+/**
+ * Compares hashes: `presented` is the hash of what the host sent (null: nothing), and
+ * `presentedPrevious` of the token it held before that (null: none sent).
+ */
+export function continuityOf(
+  presented: string | null,
+  current: string | null,
+  previous: string | null,
+  presentedPrevious: string | null = null,
+): Continuity {
   if (current === null) return 'none-issued';
   if (presented === null) return 'absent';
   if (presented === current) return 'current';
   if (presented === previous) return 'previous';
+  if (presentedPrevious !== null && presentedPrevious === current) return 'ahead';
   return 'stale';
 }
 
@@ -129,6 +141,7 @@ export function continuityOf(presented: string | null, current: string | null, p
 export function heartbeatContinuity(c: Continuity): { action: 'rotate'; keepPrevious: boolean } | { action: 'cloned' } {
   switch (c) {
     case 'current':
+    case 'ahead':
     case 'none-issued':
       return { action: 'rotate', keepPrevious: false };
     case 'previous':

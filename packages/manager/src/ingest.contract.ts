@@ -4,6 +4,7 @@ import { type HeartbeatReport, PROTOCOL_VERSION } from '@palisade/protocol';
 import pino from 'pino';
 import { HeartbeatIngest } from './ingest.js';
 import { HeartbeatMonitor } from './monitor/heartbeat-monitor.js';
+import { hashSecret } from './secrets.js';
 import { ConfigurationService } from './services/configuration-service.js';
 import type { ComputerRecord, Store, StoreCounters } from './store/store.js';
 import { enrolTestComputer } from './testing/enrol-test-computer.js';
@@ -168,6 +169,38 @@ export const ingestContract = (engine: StoreEngine) =>
       const after = await store.computers.get(c.id);
       assert.deepEqual([after?.hostName, after?.agentVersion], ['tx-02-renamed', '0.2.0']);
       assert.equal((await store.computers.openUpgrade(c.id))?.status, undefined, 'the new version completed it');
+    });
+
+    test('a rotation the manager lost is taken back from the token the host held before; copies are still refused', async () => {
+      const first = 'first'.padEnd(43, '1');
+      const c = await enrolTestComputer(store, {
+        hostName: 'tx-03',
+        identity: { hostIdentity: 'i'.repeat(43), continuity: first },
+      });
+      const quiet = (continuity: string, continuityPrevious?: string) =>
+        report({
+          events: [],
+          configurationFingerprint: c.expectedFingerprint,
+          continuity,
+          ...(continuityPrevious ? { continuityPrevious } : {}),
+        });
+      const t1 = (await ingest.ingestReport(c, quiet(first), transport)).reply.continuity!;
+      const t2 = (await ingest.ingestReport(c, quiet(t1, first), transport)).reply.continuity!;
+      // The manager's host lost power before the rotation to t2 reached its disk.
+      assert.equal(
+        await store.computers.rotateContinuity(c.id, hashSecret(t2), hashSecret(t1), hashSecret(first)),
+        true,
+      );
+      // Without the token held before, t2 is one the manager never issued: a copy's.
+      await assert.rejects(ingest.ingestReport(c, quiet(t2), transport), /AGENT_CLONED|live copy/);
+      const t3 = (await ingest.ingestReport(c, quiet(t2, t1), transport)).reply.continuity!;
+      assert.ok(t3 && t3 !== t2);
+      const id = await store.computers.identityOf(c.id);
+      assert.deepEqual([id?.continuityCurrent, id?.continuityPrevious], [hashSecret(t3), hashSecret(t2)]);
+      // Only one step: a host two rotations ahead of the manager, or holding an unknown pair, is refused.
+      await assert.rejects(ingest.ingestReport(c, quiet('z'.repeat(43), t1), transport), /AGENT_CLONED|live copy/);
+      const t4 = (await ingest.ingestReport(c, quiet(t3, t2), transport)).reply.continuity!;
+      assert.ok(t4);
     });
 
     test('the count is real: the same work done piecemeal shows every transaction and autocommit write', async () => {

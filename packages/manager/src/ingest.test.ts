@@ -93,6 +93,40 @@ describe('ingest: the rules a report and its results follow', () => {
     assert.equal(out.reply.computerId, computer.id);
   });
 
+  test('a report without events is answered once committed, its log sync following; events or a rotation at risk wait for it', async () => {
+    const ingest = ingestWith();
+    const syncs = () => store.counters().logSyncs!;
+    const answered = async (c: ComputerRecord, r: HeartbeatReport) => {
+      const s0 = syncs();
+      const out = await ingest.ingestReport(c, r, transport);
+      return { synced: syncs() > s0, out };
+    };
+    const plain = await enrol();
+    assert.equal((await answered(plain, report(plain))).synced, false, 'nothing at risk: answered before the sync');
+    assert.equal((await answered(plain, report(plain, { events: [event(1)] }))).synced, true, 'events: after it');
+    // A host with an identity rotates its continuity token at every report.
+    const first = 'first'.padEnd(43, '2');
+    const host = await enrolTestComputer(store, {
+      hostName: `rules-${++hosts}`,
+      configurations,
+      identity: { hostIdentity: 'j'.repeat(43), continuity: first },
+    });
+    const a = await answered(host, report(host, { continuity: first }));
+    assert.equal(a.synced, true, 'no token held before to take a lost rotation back with: after the sync');
+    clock += 60_000;
+    const b = await answered(
+      await reload(host),
+      report(host, { continuity: a.out.reply.continuity!, continuityPrevious: first }),
+    );
+    assert.equal(b.synced, false, 'the rotation can be taken back: answered before the sync');
+    clock += 1_000;
+    const c = await answered(
+      await reload(host),
+      report(host, { continuity: b.out.reply.continuity!, continuityPrevious: a.out.reply.continuity! }),
+    );
+    assert.equal(c.synced, true, 'reported a second ago: its last rotation may not be synced yet');
+  });
+
   test('clock offset: agent minus manager, plus half the round trip the manager measured, else the agent’s own figure', async () => {
     const computer = await enrol();
     const ingest = ingestWith();

@@ -38,6 +38,7 @@ import type {
   Store,
   StoreTransaction,
   TlsCertificateType,
+  TransactionOptions,
 } from './store/store.js';
 
 /** How a report arrived: which side dialled, from where, over what TLS. */
@@ -141,8 +142,8 @@ export class HeartbeatIngest {
    * transaction of its own. For the writes that go with an exchange — its report, its results,
    * the dialer's claim and release — so that many exchanges pay one commit (one fsync) together.
    */
-  unit<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T> {
-    return this.commits ? this.commits.run(fn) : this.deps.store.transaction(fn);
+  unit<T>(fn: (tx: StoreTransaction) => Promise<T>, o?: TransactionOptions): Promise<T> {
+    return this.commits ? this.commits.run(fn, o) : this.deps.store.transaction(fn, o);
   }
 
   get heartbeatIntervalSeconds(): number {
@@ -214,7 +215,12 @@ export class HeartbeatIngest {
     const acknowledged = events.reduce((m, e) => Math.max(m, e.seq), 0);
     let out: Awaited<ReturnType<HeartbeatIngest['storeReport']>>;
     try {
-      out = await this.unit((tx) => this.storeReport(tx, computer, report, transport, events, t, offset, acknowledged));
+      out = await this.unit(
+        (tx) => this.storeReport(tx, computer, report, transport, events, t, offset, acknowledged),
+        {
+          sync: reportSync(computer, report, transport, events.length, t),
+        },
+      );
     } catch (e) {
       if (!(e instanceof CloneDetected)) throw e;
       // The report was not stored (its unit rolled back); the alert is, on its own.
@@ -264,7 +270,13 @@ export class HeartbeatIngest {
     const previousOffset = computer.clockOffsetMs;
     // First, so that a clone's report stores nothing: the continuity token (docs/deployment.md
     // "Cloned hosts"), checked with the report and rotated in its commit.
-    const continuity = await nextContinuity(tx, computer.id, report.continuity, rotatesContinuity(transport, report));
+    const continuity = await nextContinuity(
+      tx,
+      computer.id,
+      report.continuity,
+      report.continuityPrevious,
+      rotatesContinuity(transport, report),
+    );
     const eventsStored = await tx.events.insertReported(computer.id, events, t);
     const { computer: current, upgradeOpen } = await tx.computers.recordHeartbeat({
       computerId: computer.id,
@@ -513,6 +525,33 @@ function rotatesContinuity(transport: ExchangeTransport, report: HeartbeatReport
   return transport.initiatedBy === 'agent' || report.communication?.direction === 'manager-initiated';
 }
 
+/** A computer that reported this recently may still have a rotation of `soon` not yet synced. */
+const SOON_GUARD_MS = 5_000;
+
+/**
+ * Whether a report's commit must be on stable storage before it is answered (docs/architecture.md
+ * "The heartbeat"). `now` when it carries events (acknowledged in the reply, then deleted by
+ * the agent); and, when it rotates the continuity token, if a lost rotation could not be taken
+ * back (the agent does not present the token it held before) or the computer reported within
+ * SOON_GUARD_MS (its last rotation may not be synced yet: two lost in a row would make the host
+ * look like a copy). Otherwise `soon`: a power loss within SOON_SYNC_MS loses only what the next
+ * report says again.
+ */
+function reportSync(
+  computer: ComputerRecord,
+  report: HeartbeatReport,
+  transport: ExchangeTransport,
+  events: number,
+  now: number,
+): 'now' | 'soon' {
+  if (events > 0) return 'now';
+  // No token presented: nothing rotates (a host without an identity), or the report is refused.
+  if (!rotatesContinuity(transport, report) || report.continuity === undefined) return 'soon';
+  if (report.continuityPrevious === undefined) return 'now';
+  if (computer.lastCommunication !== null && now - computer.lastCommunication < SOON_GUARD_MS) return 'now';
+  return 'soon';
+}
+
 /**
  * How long an upgrade order may stay `sent` without an outcome (docs/deployment.md "Upgrades"):
  * the agent's default confirmation window, a download's allowance, and three heartbeat
@@ -588,8 +627,11 @@ class CloneDetected extends Error {}
 /**
  * The continuity check of a report (docs/deployment.md "Cloned hosts"): the token presented
  * must be the one handed out last, or the one before (the reply that carried the last may have
- * been lost); then, when `rotate`, a new one is handed out. Anything older, or none where one
- * was issued, is a second live copy of the host (CloneDetected). Returns the token for the
+ * been lost), or one ahead when the token the host held before it is the one handed out last
+ * (the rotation's commit was lost with the manager's power: reports without events are
+ * answered before their commit is synced, reportSync); then, when `rotate`, a new one is
+ * handed out. Anything older, or none where one was issued, is a second live copy of the host
+ * (CloneDetected). Returns the token for the
  * reply; undefined when none is handed out (no host identity, or not `rotate`). The rotation is
  * a compare-and-set: another node's exchange that rotated first makes this one look again.
  */
@@ -597,9 +639,11 @@ async function nextContinuity(
   tx: StoreTransaction,
   computerId: number,
   presentedToken: string | undefined,
+  presentedPreviousToken: string | undefined,
   rotate: boolean,
 ): Promise<string | undefined> {
   const presented = presentedToken === undefined ? null : hashSecret(presentedToken);
+  const presentedPrevious = presentedPreviousToken === undefined ? null : hashSecret(presentedPreviousToken);
   if (rotate && presented !== null) {
     // Nearly every heartbeat presents the current token (continuityOf: 'current'), which is
     // rotated with the presented one becoming the previous: one compare-and-set, no read first.
@@ -610,12 +654,14 @@ async function nextContinuity(
   for (let attempt = 0; attempt < 5; attempt++) {
     const id = await tx.computers.identityOf(computerId);
     if (!id) return undefined;
-    const c = continuityOf(presented, id.continuityCurrent, id.continuityPrevious);
+    const c = continuityOf(presented, id.continuityCurrent, id.continuityPrevious, presentedPrevious);
     const step = heartbeatContinuity(c);
     if (step.action === 'cloned') throw new CloneDetected();
     if (!rotate) return undefined;
     const next = randomBytes(32).toString('base64url');
-    const previous = step.keepPrevious ? id.continuityPrevious : c === 'current' ? id.continuityCurrent : null;
+    // The token presented becomes the previous: the current one, or (`ahead`) the one the manager
+    // handed out and lost, which the host holds.
+    const previous = step.keepPrevious ? id.continuityPrevious : c === 'current' || c === 'ahead' ? presented : null;
     if (await tx.computers.rotateContinuity(computerId, id.continuityCurrent, hashSecret(next), previous)) return next;
   }
   throw new PalisadeError('MANAGER_BUSY', 'the continuity token kept changing under this heartbeat; try again');

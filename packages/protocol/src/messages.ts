@@ -170,6 +170,11 @@ export const HeartbeatReport = Type.Object(
     communication: Type.Optional(CommunicationState),
     /** The continuity token of the last reply (absent before the first, or from agents that predate it). */
     continuity: Type.Optional(HostSecret),
+    /**
+     * The token the agent held before `continuity`: lets the manager recognise a rotation it
+     * handed out and then lost (docs/deployment.md "Cloned hosts"). Absent before the second.
+     */
+    continuityPrevious: Type.Optional(HostSecret),
   },
   { additionalProperties: false },
 );

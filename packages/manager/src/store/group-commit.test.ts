@@ -41,6 +41,20 @@ describe('group commit over a real SQLite store', () => {
     for (let i = 0; i < 20; i++) assert.equal(await store.systemSettings.get(`k${i}`), `v${i}`);
   });
 
+  test("a batch waits for the log's sync unless every unit it carries said sync 'soon'", async () => {
+    const commits = new GroupCommit(store);
+    const syncs = () => store.counters().logSyncs!;
+    const s0 = syncs();
+    await Promise.all([1, 2].map((i) => commits.run((tx) => tx.systemSettings.set(`soon${i}`, 'x'), { sync: 'soon' })));
+    assert.equal(syncs(), s0, 'answered once committed, before the sync');
+    const s1 = syncs();
+    await Promise.all([
+      commits.run((tx) => tx.systemSettings.set('soon3', 'x'), { sync: 'soon' }),
+      commits.run((tx) => tx.systemSettings.set('now1', 'x')),
+    ]);
+    assert.ok(syncs() > s1, 'one unit that must be durable makes the whole batch wait');
+  });
+
   test('a unit that throws rolls back its own writes only; the others commit', async () => {
     const commits = new GroupCommit(store);
     const ok = (key: string) => commits.run((tx) => tx.systemSettings.set(key, 'kept'));

@@ -1,4 +1,4 @@
-import type { Store, StoreTransaction } from './store.js';
+import type { Store, StoreTransaction, TransactionOptions } from './store.js';
 import { TransactionLostError } from './store-write-health.js';
 
 export interface GroupCommitOptions {
@@ -8,6 +8,7 @@ export interface GroupCommitOptions {
 
 interface Unit {
   fn: (tx: StoreTransaction) => Promise<unknown>;
+  sync: 'now' | 'soon';
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
 }
@@ -46,10 +47,13 @@ export class GroupCommit {
     return { commits: this.commits, units: this.units };
   }
 
-  /** Runs `fn` in a savepoint of a shared transaction; resolves once that transaction committed. */
-  run<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` in a savepoint of a shared transaction; resolves once that transaction committed
+   * and, unless every unit it carried said `sync: 'soon'` (TransactionOptions), is durable.
+   */
+  run<T>(fn: (tx: StoreTransaction) => Promise<T>, o: TransactionOptions = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      this.queue.push({ fn, sync: o.sync ?? 'now', resolve: resolve as (v: unknown) => void, reject });
       if (!this.running) {
         this.running = true;
         setImmediate(() => void this.drain());
@@ -62,23 +66,27 @@ export class GroupCommit {
       const batch = this.queue.splice(0, this.maxBatch);
       const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
       try {
-        await this.store.transaction(async (tx) => {
-          // Alone, a unit needs no savepoint: its failure is the transaction's.
-          if (batch.length === 1) {
-            outcomes.push({ ok: true, value: await batch[0]!.fn(tx) });
-            return;
-          }
-          for (const unit of batch) {
-            try {
-              outcomes.push({ ok: true, value: await tx.savepoint(() => unit.fn(tx)) });
-            } catch (error) {
-              // The engine ended the transaction (disk full): the units before this one are
-              // lost too, and those after would run outside any transaction. Fail the batch.
-              if (error instanceof TransactionLostError) throw error;
-              outcomes.push({ ok: false, error });
+        const sync = batch.every((u) => u.sync === 'soon') ? 'soon' : 'now';
+        await this.store.transaction(
+          async (tx) => {
+            // Alone, a unit needs no savepoint: its failure is the transaction's.
+            if (batch.length === 1) {
+              outcomes.push({ ok: true, value: await batch[0]!.fn(tx) });
+              return;
             }
-          }
-        });
+            for (const unit of batch) {
+              try {
+                outcomes.push({ ok: true, value: await tx.savepoint(() => unit.fn(tx)) });
+              } catch (error) {
+                // The engine ended the transaction (disk full): the units before this one are
+                // lost too, and those after would run outside any transaction. Fail the batch.
+                if (error instanceof TransactionLostError) throw error;
+                outcomes.push({ ok: false, error });
+              }
+            }
+          },
+          { sync },
+        );
       } catch (error) {
         // The commit failed (or the lone unit threw): nothing of this batch is stored.
         for (const unit of batch) unit.reject(error);

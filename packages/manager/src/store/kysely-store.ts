@@ -18,7 +18,7 @@ import { PolicyRepository } from './repositories/policy-repository.js';
 import { RetentionRepository } from './repositories/retention-repository.js';
 import { SystemSettingRepository } from './repositories/system-setting-repository.js';
 import type { Database } from './schema.js';
-import type { Repositories, Store, StoreCounters, StoreTransaction } from './store.js';
+import type { Repositories, Store, StoreCounters, StoreTransaction, TransactionOptions } from './store.js';
 import type { StoreDialect } from './store-dialect.js';
 import { type DirectStatements, StoreSession } from './store-session.js';
 import { StoreWriteHealth, storageFault, TransactionLostError } from './store-write-health.js';
@@ -169,6 +169,8 @@ class AutocommitCounter implements KyselyPlugin {
 export interface CommitDurability {
   /** Resolves once every commit made before the call is on stable storage. */
   sync(): Promise<void>;
+  /** The same, within SOON_SYNC_MS at most, sharing one sync with every other caller meanwhile. */
+  soon(): Promise<void>;
   /** Syncs started so far. */
   readonly syncs: number;
   close(): Promise<void>;
@@ -236,7 +238,7 @@ export class KyselyStore extends RepositorySet implements Store {
     const session = StoreSession.outside(
       db.withPlugin(new AutocommitCounter(counts, sync)),
       dialect,
-      async (fn) => {
+      async (fn, o) => {
         counts.transactions += 1;
         const outcome = new WriteOutcome();
         let thrown: { error: unknown } | undefined;
@@ -259,7 +261,10 @@ export class KyselyStore extends RepositorySet implements Store {
             .finally(() => {
               if (began) open -= 1;
             });
-          if (sync) await sync();
+          if (durable && o?.sync === 'soon')
+            // Answered before the sync; a sync that fails still tells the store's health.
+            void durable.soon().catch((e: unknown) => health.failed(e));
+          else if (sync) await sync();
           if (outcome.fault) health.failed(outcome.fault);
           else if (outcome.wrote) health.succeeded();
           return out;
@@ -310,7 +315,7 @@ export class KyselyStore extends RepositorySet implements Store {
     return this.dialect.reclaimSpace(this.db);
   }
 
-  transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T> {
+  transaction<T>(fn: (tx: StoreTransaction) => Promise<T>, o?: TransactionOptions): Promise<T> {
     return this.session.atomically((trx) => {
       const outcome = outcomes.get(trx);
       const written = {
@@ -320,7 +325,7 @@ export class KyselyStore extends RepositorySet implements Store {
         },
       };
       return fn(new KyselyTransaction(trx, this.session.within(trx, written)));
-    });
+    }, o);
   }
 
   counters(): StoreCounters {

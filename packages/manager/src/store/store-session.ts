@@ -2,9 +2,10 @@ import { CompiledQuery, type Kysely } from 'kysely';
 import type { HandSql } from './hand-sql.js';
 import type { Database } from './schema.js';
 import type { StoreDialect } from './store-dialect.js';
+import type { TransactionOptions } from './transaction-options.js';
 
 /** Starts a transaction on the store's connection and runs `fn` in it (KyselyStore counts it). */
-export type BeginTransaction = <T>(fn: (trx: Kysely<Database>) => Promise<T>) => Promise<T>;
+export type BeginTransaction = <T>(fn: (trx: Kysely<Database>) => Promise<T>, o?: TransactionOptions) => Promise<T>;
 
 /**
  * Told of each statement {@link StoreSession.run} runs, as KyselyStore's plugins are of Kysely's
@@ -104,8 +105,8 @@ export class StoreSession {
    * Runs statements that must commit together: in the enclosing transaction when there is one
    * (no savepoint: a throw aborts the whole of it), else in a transaction of their own.
    */
-  atomically<T>(fn: (db: Kysely<Database>) => Promise<T>): Promise<T> {
-    return this.inTransaction ? fn(this.db) : this.begin(fn);
+  atomically<T>(fn: (db: Kysely<Database>) => Promise<T>, o?: TransactionOptions): Promise<T> {
+    return this.inTransaction ? fn(this.db) : this.begin(fn, o);
   }
 
   /** Throws unless in a transaction: for statements that mean nothing on their own (locks). */

@@ -16,6 +16,7 @@ import type { PolicyRepository } from './repositories/policy-repository.js';
 import type { RetentionRepository } from './repositories/retention-repository.js';
 import type { SystemSettingRepository } from './repositories/system-setting-repository.js';
 import type { StoreWriteHealth } from './store-write-health.js';
+import type { TransactionOptions } from './transaction-options.js';
 
 // The records the repositories hand out, importable from the contract itself.
 export type { ActivationTokenRecord, TokenCheck } from './repositories/activation-token-repository.js';
@@ -77,6 +78,7 @@ export type {
 export type { OperationRecord } from './repositories/operation-repository.js';
 export type { PolicyRecord } from './repositories/policy-repository.js';
 export type { PruneBatch } from './repositories/retention-repository.js';
+export { SOON_SYNC_MS, type TransactionOptions } from './transaction-options.js';
 
 /**
  * The repositories, one per aggregate. The same set is reachable on the store (each statement
@@ -153,7 +155,7 @@ export interface Store extends Repositories {
    * the transaction holds the one connection, so a statement through the store itself waits
    * for the transaction and never returns.
    */
-  transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: StoreTransaction) => Promise<T>, o?: TransactionOptions): Promise<T>;
   counters(): StoreCounters;
   /**
    * The repositories for reads that may take long and need not be in a transaction with

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import type { KyselyStore } from '../kysely-store.js';
+import { SOON_SYNC_MS } from '../store.js';
 import { openSqliteStore } from './sqlite-store.js';
 import { WalSync } from './wal-sync.js';
 
@@ -32,6 +33,28 @@ describe('WalSync: commits made durable off the event loop', () => {
     await w.close();
   });
 
+  test('soon: one sync for every caller within the window, or the next sync anyone asks for', async () => {
+    const file = join(dir, 'soon.db-wal');
+    writeFileSync(file, 'frames');
+    const w = new WalSync(file);
+    const t0 = performance.now();
+    await Promise.all([w.soon(), w.soon(), w.soon()]);
+    assert.equal(w.syncs, 1, 'three commits, one sync');
+    assert.ok(performance.now() - t0 >= SOON_SYNC_MS - 5, 'it waited for the window');
+    // A sync asked for now covers those waiting for one soon: they are not kept waiting.
+    const t1 = performance.now();
+    const soon = w.soon();
+    await w.sync();
+    await soon;
+    assert.equal(w.syncs, 2);
+    assert.ok(performance.now() - t1 < SOON_SYNC_MS, 'settled by the sync made now');
+    // Closing makes the sync promised soon before closing the log.
+    const last = w.soon();
+    await w.close();
+    await last;
+    assert.equal(w.syncs, 3);
+  });
+
   test('no log yet: nothing to sync', async () => {
     const w = new WalSync(join(dir, 'absent.db-wal'));
     await w.sync();
@@ -57,6 +80,15 @@ describe('WalSync: commits made durable off the event loop', () => {
       assert.equal(store.durable.syncs, s0 + 2, 'a write outside a transaction too');
       assert.equal(await store.systemSettings.get('wal-sync.a'), '1');
       assert.equal(store.durable.syncs, s0 + 2, 'a read needs no sync');
+    });
+
+    test("a transaction with sync 'soon' returns once committed; its sync follows within the window", async () => {
+      const s0 = store.durable!.syncs;
+      await store.transaction((tx) => tx.systemSettings.set('wal-sync.soon', '1'), { sync: 'soon' });
+      assert.equal(store.durable!.syncs, s0, 'answered before any sync');
+      assert.equal(await store.systemSettings.get('wal-sync.soon'), '1', 'committed');
+      await new Promise((r) => setTimeout(r, SOON_SYNC_MS + 100));
+      assert.equal(store.durable!.syncs, s0 + 1, 'synced within the window');
     });
 
     test('an in-memory store has no log: FULL, and no sync of its own', async () => {

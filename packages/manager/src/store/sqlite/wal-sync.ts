@@ -1,4 +1,5 @@
 import { close, fdatasync, open } from 'node:fs';
+import { SOON_SYNC_MS } from '../store.js';
 
 /**
  * Makes SQLite's commits durable off the event loop. With `synchronous = FULL` in WAL mode,
@@ -22,6 +23,9 @@ export class WalSync {
   private waiting: Promise<void> | null = null;
   private closed = false;
   private count = 0;
+  private soonTimer: NodeJS.Timeout | null = null;
+  private soonSync: Promise<void> | null = null;
+  private soonSettle: ((sync: Promise<void>) => void) | null = null;
 
   constructor(private readonly walFile: string) {}
 
@@ -30,15 +34,40 @@ export class WalSync {
     return this.count;
   }
 
+  /**
+   * Resolves once every commit made before the call is on stable storage, the sync starting
+   * within SOON_SYNC_MS: commits that can wait that long share one sync instead of one each.
+   */
+  soon(): Promise<void> {
+    if (!this.soonSync) {
+      this.soonSync = new Promise<void>((resolve) => {
+        this.soonSettle = resolve;
+      });
+      this.soonTimer = setTimeout(() => void this.sync().catch(() => {}), SOON_SYNC_MS);
+    }
+    return this.soonSync;
+  }
+
   /** Resolves once every commit made before the call is on stable storage. */
   sync(): Promise<void> {
-    if (this.running === null) return this.start();
+    let p: Promise<void>;
+    if (this.running === null) p = this.start();
     // The running sync may have started before the caller's commit: wait for the next one.
-    this.waiting ??= this.running.then(
-      () => this.next(),
-      () => this.next(),
-    );
-    return this.waiting;
+    else
+      p = this.waiting ??= this.running.then(
+        () => this.next(),
+        () => this.next(),
+      );
+    // A sync promised soon is this one: it covers those commits too.
+    const settle = this.soonSettle;
+    if (settle) {
+      clearTimeout(this.soonTimer!);
+      this.soonTimer = null;
+      this.soonSettle = null;
+      this.soonSync = null;
+      settle(p);
+    }
+    return p;
   }
 
   /**
@@ -46,6 +75,8 @@ export class WalSync {
    * checkpoints and syncs what is left).
    */
   async close(): Promise<void> {
+    // A sync promised soon is made now.
+    if (this.soonSettle) void this.sync().catch(() => {});
     await (this.waiting ?? this.running)?.catch(() => {});
     this.closed = true;
     if (this.fd !== null) close(this.fd, () => {});
