@@ -43,8 +43,7 @@ export async function buildReport(state: StateDir, o: ReportInputs = {}): Promis
   const activation = state.activation();
   const spool = state.spool();
   const events = spool.pending(MAX_EVENTS_PER_HEARTBEAT);
-  const continuity = state.continuity();
-  const continuityPrevious = state.continuityPrevious();
+  const [continuity, continuityPrevious] = state.continuityTokens();
   return {
     protocolVersion: PROTOCOL_VERSION,
     agent: {

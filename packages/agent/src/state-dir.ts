@@ -365,14 +365,6 @@ export class StateDir {
     return this.continuityTokens()[0];
   }
 
-  /**
-   * The token held before {@link continuity}, presented beside it: if the manager lost the last
-   * rotation (its commit was not yet on disk when its host lost power), it still knows this one.
-   */
-  continuityPrevious(): string | undefined {
-    return this.continuityTokens()[1];
-  }
-
   /** Keeps `token` as the one to present next, and the one held until now as the previous (one file, replaced atomically). */
   saveContinuity(token: string): void {
     const held = this.continuity();
@@ -380,12 +372,18 @@ export class StateDir {
     writeFileAtomic(this.path('continuity'), held ? `${token}\n${held}\n` : `${token}\n`, 0o600);
   }
 
-  private continuityTokens(): Array<string | undefined> {
+  /**
+   * {@link continuity} and the token held before it, read at once: the report presents both, so
+   * that if the manager lost the last rotation (its commit was not yet on disk when its host lost
+   * power) it still knows the previous one.
+   */
+  continuityTokens(): [current: string | undefined, previous: string | undefined] {
     try {
       const lines = readFileSync(this.path('continuity'), 'utf8').split('\n');
-      return lines.slice(0, 2).map((l) => (/^[A-Za-z0-9_-]{43}$/.test(l.trim()) ? l.trim() : undefined));
+      const [current, previous] = lines.map((l) => (/^[A-Za-z0-9_-]{43}$/.test(l.trim()) ? l.trim() : undefined));
+      return [current, previous];
     } catch {
-      return [];
+      return [undefined, undefined];
     }
   }
 

@@ -631,9 +631,9 @@ class CloneDetected extends Error {}
  * (the rotation's commit was lost with the manager's power: reports without events are
  * answered before their commit is synced, reportSync); then, when `rotate`, a new one is
  * handed out. Anything older, or none where one was issued, is a second live copy of the host
- * (CloneDetected). Returns the token for the
- * reply; undefined when none is handed out (no host identity, or not `rotate`). The rotation is
- * a compare-and-set: another node's exchange that rotated first makes this one look again.
+ * (CloneDetected). Returns the token for the reply; undefined when none is handed out (no host
+ * identity, or not `rotate`). The rotation is a compare-and-set: another node's exchange that
+ * rotated first makes this one look again.
  */
 async function nextContinuity(
   tx: StoreTransaction,
