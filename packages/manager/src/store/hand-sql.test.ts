@@ -103,6 +103,67 @@ describe('hand-written statements', () => {
       assert.equal(outside, 'c1');
     });
 
+    test('reads waiting for a transaction that rolls back see what was committed before it', async () => {
+      const before = await current();
+      let release!: () => void;
+      const held = new Promise<void>((r) => {
+        release = r;
+      });
+      let inside!: () => void;
+      const written = new Promise<void>((r) => {
+        inside = r;
+      });
+      const tx = store.transaction(async (t) => {
+        await t.computers.rotateContinuity(id, before ?? null, 'never', before ?? null);
+        inside();
+        await held;
+        throw new Error('rolled back');
+      });
+      await written;
+      const reads = Promise.all([current(), current(), store.computers.findByCertSerial('no-such-serial')]);
+      release();
+      await assert.rejects(tx, /rolled back/);
+      assert.deepEqual(await reads, [before, before, null]);
+    });
+
+    test('a read outside a transaction begun on the connection by other means waits for it, and never sees its writes', async () => {
+      const before = await current();
+      let release!: () => void;
+      const held = new Promise<void>((r) => {
+        release = r;
+      });
+      let inside!: () => void;
+      const written = new Promise<void>((r) => {
+        inside = r;
+      });
+      // As db copy's snapshot: a transaction on `db` itself, which the store does not count.
+      const tx = store.db.transaction().execute(async (trx) => {
+        await trx
+          .updateTable('computer_identities')
+          .set({ continuity_current: 'foreign' })
+          .where('computer_id', '=', id)
+          .execute();
+        inside();
+        await held;
+      });
+      await written;
+      let outside: string | null | undefined = 'pending';
+      const read = current().then((v) => {
+        outside = v;
+      });
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(outside, 'pending', "the read waited (in Kysely's queue) instead of running inside it");
+      release();
+      await tx;
+      await read;
+      assert.equal(outside, 'foreign');
+      await store.db
+        .updateTable('computer_identities')
+        .set({ continuity_current: before ?? null })
+        .where('computer_id', '=', id)
+        .execute();
+    });
+
     test('a savepoint rolled back undoes its direct writes only', async () => {
       await store.transaction(async (t) => {
         await t.computers.rotateContinuity(id, 'c1', 'c2', 'c1');

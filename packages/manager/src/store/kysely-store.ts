@@ -20,7 +20,7 @@ import { SystemSettingRepository } from './repositories/system-setting-repositor
 import type { Database } from './schema.js';
 import type { Repositories, Store, StoreCounters, StoreTransaction, TransactionOptions } from './store.js';
 import type { StoreDialect } from './store-dialect.js';
-import { type DirectStatements, StoreSession } from './store-session.js';
+import { type DirectConnection, type DirectStatements, StoreSession } from './store-session.js';
 import { StoreWriteHealth, storageFault, TransactionLostError } from './store-write-health.js';
 
 /** The repositories over one session. */
@@ -211,19 +211,45 @@ export class KyselyStore extends RepositorySet implements Store {
      */
     readonly durable?: CommitDurability,
     /**
-     * Runs a statement on `db`'s one connection directly (SQLite: better-sqlite3), for the
-     * hand-written statements (StoreSession.run) and savepoints; absent: all go through Kysely.
+     * `db`'s one connection itself (SQLite: better-sqlite3), on which the hand-written statements
+     * (StoreSession.run) and savepoints run directly; absent: all go through Kysely.
      */
-    directRun?: DirectStatements['run'],
+    connection?: DirectConnection,
   ) {
     const counts = { transactions: 0, autocommitReads: 0, autocommitWrites: 0 };
-    // Kysely holds its one SQLite connection from BEGIN to the end of COMMIT. `open` counts the
-    // transactions from their first statement until Kysely returned from COMMIT: while it is 0
-    // no transaction holds the connection, and a read outside one may run directly. It sees only
-    // the transactions begun here; one begun on `db` itself (db copy's snapshot) must not have
-    // repository reads beside it, and none does.
+    // A read outside any transaction runs directly while the connection is in none. Asked while
+    // one of the store's own is open (`open` counts them from their first statement until Kysely
+    // returned from COMMIT), it waits in `waiting` and runs when that one ends; the drain below
+    // runs before the store's next transaction can begin, since the group commit and every
+    // other caller begin their next one only after the previous one returned.
     let open = 0;
-    const direct: DirectStatements | undefined = directRun ? { run: directRun, idle: () => open === 0 } : undefined;
+    const waiting: Array<{ run: () => void; pass: () => void }> = [];
+    const drain = () => {
+      if (open > 0 || waiting.length === 0) return;
+      const idle = connection !== undefined && !connection.inTransaction();
+      // Another transaction already began (one queued in Kysely, or one begun on `db` itself):
+      // the reads take Kysely's path, behind it.
+      for (const w of waiting.splice(0)) (idle ? w.run : w.pass)();
+    };
+    const direct: DirectStatements | undefined = connection
+      ? {
+          run: connection.run,
+          idle: () => !connection.inTransaction(),
+          read: (text, parameters) =>
+            new Promise((resolve, reject) => {
+              const run = () => {
+                try {
+                  resolve(connection.run(text, parameters));
+                } catch (e) {
+                  reject(e);
+                }
+              };
+              if (!connection.inTransaction()) run();
+              else if (open > 0) waiting.push({ run, pass: () => resolve(null) });
+              else resolve(null);
+            }),
+        }
+      : undefined;
     const health = new StoreWriteHealth();
     const sync = durable ? () => durable.sync() : undefined;
     const autocommit = {
@@ -260,6 +286,7 @@ export class KyselyStore extends RepositorySet implements Store {
             })
             .finally(() => {
               if (began) open -= 1;
+              drain();
             });
           if (durable && o?.sync === 'soon')
             // Answered before the sync; a sync that fails still tells the store's health.

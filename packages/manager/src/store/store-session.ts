@@ -30,6 +30,21 @@ export interface DirectStatements {
   run(text: string, parameters: readonly unknown[]): { rows: unknown[]; changed: number };
   /** True while no transaction holds the connection: an autocommit read may then run directly. */
   idle(): boolean;
+  /**
+   * A read outside any transaction, asked while one holds the connection: runs directly as soon
+   * as none does, which the store sees when its own transaction ends (then the read waits no
+   * longer than it would in Kysely's queue for the connection, and skips that queue's cost).
+   * Null when no transaction of the store's is open to wait for (another began on the
+   * connection): the read then takes Kysely's path.
+   */
+  read(text: string, parameters: readonly unknown[]): Promise<{ rows: unknown[]; changed: number } | null>;
+}
+
+/** The engine's connection itself (SQLite: better-sqlite3), from which KyselyStore makes {@link DirectStatements}. */
+export interface DirectConnection {
+  run: DirectStatements['run'];
+  /** Whether the connection is inside a transaction (between BEGIN and its end), whoever began it. */
+  inTransaction(): boolean;
 }
 
 /**
@@ -88,7 +103,9 @@ export class StoreSession {
     const direct = this.directFor(statement.writes);
     const r = direct
       ? (direct.run(statement.text, parameters) as { rows: R[]; changed: number })
-      : await this.viaKysely<R>(statement, parameters);
+      : ((this.direct && !statement.writes && !this.inTransaction
+          ? ((await this.direct.read(statement.text, parameters)) as { rows: R[]; changed: number } | null)
+          : null) ?? (await this.viaKysely<R>(statement, parameters)));
     if (statement.writes) await this.observer.wrote();
     else this.observer.read();
     return r;

@@ -5,6 +5,7 @@ import { KyselyStore } from '../kysely-store.js';
 import type { Database as Schema } from '../schema.js';
 import type { StoreDialect } from '../store-dialect.js';
 import { StoreNotFoundError } from '../store-not-found-error.js';
+import { rowsOf } from './row-maker.js';
 import { sqliteReadDialect } from './sqlite-read-connection.js';
 import { StatementCache } from './statement-cache.js';
 import { WalSync } from './wal-sync.js';
@@ -73,11 +74,14 @@ export function openSqliteStore(file: string, o: { create?: boolean } = {}): Kys
     // for a second connection to open.
     file === ':memory:' ? undefined : new Kysely<Schema>({ dialect: sqliteReadDialect(file) }),
     walSync,
-    (text, parameters) => {
-      const st = statements.prepare(text);
-      // A reader (a SELECT, or a write with RETURNING) gives its rows; a write how many it changed.
-      if (st.reader) return { rows: st.all(...parameters), changed: 0 };
-      return { rows: [], changed: st.run(...parameters).changes };
+    {
+      run: (text, parameters) => {
+        const st = statements.prepare(text);
+        // A reader (a SELECT, or a write with RETURNING) gives its rows; a write how many it changed.
+        if (st.reader) return { rows: rowsOf(st, parameters), changed: 0 };
+        return { rows: [], changed: st.run(...parameters).changes };
+      },
+      inTransaction: () => db.inTransaction,
     },
   );
 }
