@@ -237,6 +237,43 @@ type ComputerRow = Selectable<Database['computers']>;
  * more write-ahead-log pages per heartbeat (measured, 1,000 computers, six per commit) and the
  * index work, for values that change only at an upgrade or a rename.
  */
+/**
+ * What the heartbeat's update returns: every column but the two it has just written as JSON
+ * from the report (drivers, counters), which the caller holds parsed already. A computer's
+ * counters grow with its firewall rules, and reading them back cost a string and a parse per
+ * heartbeat. The type makes a new column fail to build until it is listed here.
+ */
+const HEARTBEAT_RETURNS = Object.keys({
+  id: 1,
+  host_name: 1,
+  platform: 1,
+  agent_version: 1,
+  policy_id: 1,
+  state: 1,
+  cert_serial: 1,
+  activated_at: 1,
+  deactivated_at: 1,
+  last_communication: 1,
+  offline_deadline: 1,
+  last_ip: 1,
+  clock_offset_ms: 1,
+  uptime_seconds: 1,
+  agent_uptime_seconds: 1,
+  expected_fingerprint: 1,
+  applied_fingerprint: 1,
+  events_acked_through: 1,
+  tls_protocol: 1,
+  tls_cipher_suite: 1,
+  offline_since: 1,
+  vm_state: 1,
+  vm_state_source: 1,
+  vm_state_changed_at: 1,
+  clock_offset_change_ms: 1,
+  tls_certificate_type: 1,
+} satisfies Record<Exclude<keyof ComputerRow, 'drivers' | 'counters'>, 1>)
+  .map((c) => `"${c}"`)
+  .join(', ');
+
 function recordHeartbeatSql(sameHost: boolean): HandSql {
   return new HandSql(
     `update "computers" set "last_communication" = ?, "offline_deadline" = ?, "offline_since" = null,
@@ -246,7 +283,7 @@ function recordHeartbeatSql(sameHost: boolean): HandSql {
       "tls_certificate_type" = coalesce(?, "tls_certificate_type"),
       "events_acked_through" = case when "events_acked_through" < ? then ? else "events_acked_through" end
       where "id" = ? and "state" = 'active'${sameHost ? ' and "agent_version" = ? and "platform" = ? and "host_name" = ?' : ''}
-      returning *, exists (select 1 from "agent_upgrades" where "computer_id" = "computers"."id"
+      returning ${HEARTBEAT_RETURNS}, exists (select 1 from "agent_upgrades" where "computer_id" = "computers"."id"
         and "status" in ('pending', 'sent')) as "upgrade_open"`,
     true,
   );
@@ -276,6 +313,15 @@ const HOT = {
 const vmState = (v: string | null): ComputerRecord['vmState'] => (v === 'stopped' || v === 'running' ? v : null);
 
 function toComputer(r: Selectable<Database['computers']>): ComputerRecord {
+  return toComputerWith(r, JSON.parse(r.drivers), JSON.parse(r.counters));
+}
+
+/** A computer from its row, with its drivers and counters given parsed. */
+function toComputerWith(
+  r: Omit<Selectable<Database['computers']>, 'drivers' | 'counters'>,
+  drivers: ComputerRecord['drivers'],
+  counters: ComputerRecord['counters'],
+): ComputerRecord {
   return {
     id: num(r.id),
     hostName: r.host_name,
@@ -292,8 +338,8 @@ function toComputer(r: Selectable<Database['computers']>): ComputerRecord {
     clockOffsetMs: numOrNull(r.clock_offset_ms),
     uptimeSeconds: numOrNull(r.uptime_seconds),
     agentUptimeSeconds: numOrNull(r.agent_uptime_seconds),
-    drivers: JSON.parse(r.drivers),
-    counters: JSON.parse(r.counters),
+    drivers,
+    counters,
     expectedFingerprint: r.expected_fingerprint,
     appliedFingerprint: r.applied_fingerprint,
     eventsAckedThrough: num(r.events_acked_through),
@@ -799,7 +845,7 @@ export class ComputerRepository extends Repository {
       hb.highestEventSeq,
       hb.computerId,
     ];
-    type Row = ComputerRow & { upgrade_open: boolean | number };
+    type Row = Omit<ComputerRow, 'drivers' | 'counters'> & { upgrade_open: boolean | number };
     const times = [hb.now, hb.offlineDeadline];
     // Nearly always the host is as stored: its indexed columns are left alone. Else (no row:
     // they changed, or the computer is not active) the whole update, which tells which.
@@ -807,7 +853,11 @@ export class ComputerRepository extends Repository {
     row ??= (await this.session.run<Row>(HOT.recordHeartbeat, [...times, ...host, ...rest])).rows[0];
     if (!row) throw new Error(`computer ${hb.computerId} is not active`);
     // SQLite answers 1/0, PostgreSQL true/false.
-    return { computer: toComputer(row), upgradeOpen: row.upgrade_open === true || row.upgrade_open === 1 };
+    return {
+      // As just stored: the row's JSON is these, stringified above.
+      computer: toComputerWith(row, hb.drivers, hb.counters),
+      upgradeOpen: row.upgrade_open === true || row.upgrade_open === 1,
+    };
   }
 
   /**
