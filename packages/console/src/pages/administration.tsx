@@ -387,40 +387,31 @@ function AuditLog() {
       <h2 id="audit-h">Audit log</h2>
       <p className="card-sub">Who changed what, newest first, including console sign-ins and their failures.</p>
       <ErrorBox error={q.error} />
-      <div className="table-wrap">
-        <table className="data-table" aria-label="Audit log">
-          <thead>
-            <tr>
-              <th>Time</th>
-              <th>Who</th>
-              <th>Action</th>
-              <th>Target</th>
-              <th>Setting</th>
-              <th>Old value</th>
-              <th>New value</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((e) => (
-              <tr key={e.ID}>
-                <td>{dateTime(e.time)}</td>
-                <td className="cell-wrap">{e.actor.name ?? e.actor.type}</td>
-                <td>
-                  <code>{e.action}</code>
-                </td>
-                <td>
-                  {e.targetType}
-                  {e.targetID !== null ? ` ${e.targetID}` : ''}
-                </td>
-                {/* Setting names are long single words (platformSettingAgentCommunicationsDirection). */}
-                <td className="cell-wrap">{e.setting ?? '—'}</td>
-                <td className="cell-wrap">{e.oldValue ?? '—'}</td>
-                <td className="cell-wrap">{e.newValue ?? '—'}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <ActionTable
+        label="Audit log"
+        columns={['Time', 'Who', 'Action', 'Target', 'Setting', 'Old value', 'New value']}
+        rows={rows}
+        pending={q.isPending}
+        empty={before.length === 0 ? 'Nothing audited yet.' : 'No older entries.'}
+        rowKey={(e) => e.ID}
+        cells={(e) => (
+          <>
+            <td>{dateTime(e.time)}</td>
+            <td className="cell-wrap">{e.actor.name ?? e.actor.type}</td>
+            <td>
+              <code>{e.action}</code>
+            </td>
+            <td>
+              {e.targetType}
+              {e.targetID !== null ? ` ${e.targetID}` : ''}
+            </td>
+            {/* Setting names are long single words (platformSettingAgentCommunicationsDirection). */}
+            <td className="cell-wrap">{e.setting ?? '—'}</td>
+            <td className="cell-wrap">{e.oldValue ?? '—'}</td>
+            <td className="cell-wrap">{e.newValue ?? '—'}</td>
+          </>
+        )}
+      />
       <nav className="pager" aria-label="Audit pages">
         <button
           type="button"

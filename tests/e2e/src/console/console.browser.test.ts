@@ -708,6 +708,18 @@ describe('the web console in Chromium: the reference procedures, literally', { s
     assert.deepEqual(audit, ['user.delete', 'user.role', 'user.rename']);
   });
 
+  test('Administration > Audit Log: the changes newest first, as the API lists them', async () => {
+    const card = await administration(page, 'Audit Log', 'Audit log');
+    const table = card.getByRole('table', { name: 'Audit log' });
+    await table.getByRole('cell', { name: 'user.delete' }).first().waitFor();
+    const shown = await table.locator('tbody tr td:nth-child(3)').allInnerTexts();
+    const listed = (await m.api('GET', '/api/auditevents?limit=50'))
+      .json<{ auditEvents: Array<{ action: string }> }>()
+      .auditEvents.map((e) => e.action);
+    assert.deepEqual(shown, listed);
+    await axe(page, 'the audit log');
+  });
+
   /** Administration > SECTION from the main menu; the section's card. */
   async function administration(p: Page, section: string, heading = section) {
     await p.getByRole('navigation', { name: 'Main menu' }).getByRole('link', { name: 'Administration' }).click();
