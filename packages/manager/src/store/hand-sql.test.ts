@@ -62,6 +62,35 @@ describe('hand-written statements', () => {
     let store: KyselyStore;
     let id: number;
     const current = async () => (await store.computers.identityOf(id))?.continuityCurrent;
+    /**
+     * Starts `transaction`, which writes, calls `wrote` and waits for `held`; resolves once it
+     * has written, with `release` to let it end and its outcome.
+     */
+    const heldOpen = async (transaction: (wrote: () => void, held: Promise<void>) => Promise<unknown>) => {
+      let release!: () => void;
+      const held = new Promise<void>((r) => {
+        release = r;
+      });
+      let wrote!: () => void;
+      const written = new Promise<void>((r) => {
+        wrote = r;
+      });
+      const outcome = transaction(wrote, held);
+      outcome.catch(() => {}); // the test awaits it
+      await written;
+      return { release, outcome };
+    };
+    /** Starts `read`; after 50 ms it must not have answered yet. Its answer comes in `value`. */
+    const pendingRead = async <T>(read: () => Promise<T>, why: string) => {
+      let answered = false;
+      const value = read().then((v) => {
+        answered = true;
+        return v;
+      });
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(answered, false, why);
+      return { value };
+    };
     before(async () => {
       dir = mkdtempSync(join(tmpdir(), 'palisade-hand-sql-direct-'));
       store = openSqliteStore(join(dir, 'p.db'));
@@ -76,87 +105,58 @@ describe('hand-written statements', () => {
 
     test('a read outside waits for an open transaction and then sees its commit, never its uncommitted writes', async () => {
       assert.equal(await current(), hashSecret('c0'));
-      let release!: () => void;
-      const held = new Promise<void>((r) => {
-        release = r;
-      });
-      let inside!: () => void;
-      const written = new Promise<void>((r) => {
-        inside = r;
-      });
-      const tx = store.transaction(async (t) => {
-        assert.equal(await t.computers.rotateContinuity(id, hashSecret('c0'), 'c1', hashSecret('c0')), true);
-        assert.equal((await t.computers.identityOf(id))?.continuityCurrent, 'c1', 'the transaction sees its own write');
-        inside();
-        await held;
-      });
-      await written;
-      let outside: string | null | undefined = 'pending';
-      const read = current().then((v) => {
-        outside = v;
-      });
-      await new Promise((r) => setTimeout(r, 50));
-      assert.equal(outside, 'pending', 'the read waited for the transaction instead of running inside it');
-      release();
-      await tx;
-      await read;
-      assert.equal(outside, 'c1');
+      const tx = await heldOpen((wrote, held) =>
+        store.transaction(async (t) => {
+          assert.equal(await t.computers.rotateContinuity(id, hashSecret('c0'), 'c1', hashSecret('c0')), true);
+          assert.equal(
+            (await t.computers.identityOf(id))?.continuityCurrent,
+            'c1',
+            'the transaction sees its own write',
+          );
+          wrote();
+          await held;
+        }),
+      );
+      const read = await pendingRead(current, 'the read waited for the transaction instead of running inside it');
+      tx.release();
+      await tx.outcome;
+      assert.equal(await read.value, 'c1');
     });
 
     test('reads waiting for a transaction that rolls back see what was committed before it', async () => {
       const before = await current();
-      let release!: () => void;
-      const held = new Promise<void>((r) => {
-        release = r;
-      });
-      let inside!: () => void;
-      const written = new Promise<void>((r) => {
-        inside = r;
-      });
-      const tx = store.transaction(async (t) => {
-        await t.computers.rotateContinuity(id, before ?? null, 'never', before ?? null);
-        inside();
-        await held;
-        throw new Error('rolled back');
-      });
-      await written;
+      const tx = await heldOpen((wrote, held) =>
+        store.transaction(async (t) => {
+          await t.computers.rotateContinuity(id, before ?? null, 'never', before ?? null);
+          wrote();
+          await held;
+          throw new Error('rolled back');
+        }),
+      );
       const reads = Promise.all([current(), current(), store.computers.findByCertSerial('no-such-serial')]);
-      release();
-      await assert.rejects(tx, /rolled back/);
+      tx.release();
+      await assert.rejects(tx.outcome, /rolled back/);
       assert.deepEqual(await reads, [before, before, null]);
     });
 
     test('a read outside a transaction begun on the connection by other means waits for it, and never sees its writes', async () => {
       const before = await current();
-      let release!: () => void;
-      const held = new Promise<void>((r) => {
-        release = r;
-      });
-      let inside!: () => void;
-      const written = new Promise<void>((r) => {
-        inside = r;
-      });
       // As db copy's snapshot: a transaction on `db` itself, which the store does not count.
-      const tx = store.db.transaction().execute(async (trx) => {
-        await trx
-          .updateTable('computer_identities')
-          .set({ continuity_current: 'foreign' })
-          .where('computer_id', '=', id)
-          .execute();
-        inside();
-        await held;
-      });
-      await written;
-      let outside: string | null | undefined = 'pending';
-      const read = current().then((v) => {
-        outside = v;
-      });
-      await new Promise((r) => setTimeout(r, 50));
-      assert.equal(outside, 'pending', "the read waited (in Kysely's queue) instead of running inside it");
-      release();
-      await tx;
-      await read;
-      assert.equal(outside, 'foreign');
+      const tx = await heldOpen((wrote, held) =>
+        store.db.transaction().execute(async (trx) => {
+          await trx
+            .updateTable('computer_identities')
+            .set({ continuity_current: 'foreign' })
+            .where('computer_id', '=', id)
+            .execute();
+          wrote();
+          await held;
+        }),
+      );
+      const read = await pendingRead(current, "the read waited (in Kysely's queue) instead of running inside it");
+      tx.release();
+      await tx.outcome;
+      assert.equal(await read.value, 'foreign');
       await store.db
         .updateTable('computer_identities')
         .set({ continuity_current: before ?? null })
