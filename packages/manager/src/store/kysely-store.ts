@@ -269,9 +269,9 @@ export class KyselyStore extends RepositorySet implements Store {
     const counts = { transactions: 0, autocommitReads: 0, autocommitWrites: 0 };
     // A read outside any transaction runs directly while the connection is in none. Asked while
     // one of the store's own is open (`open` counts them from their first statement until Kysely
-    // returned from COMMIT), it waits in `waiting` and runs when that one ends; the drain below
-    // runs before the store's next transaction can begin, since the group commit and every
-    // other caller begin their next one only after the previous one returned.
+    // returned from COMMIT), it waits in `waiting` and runs when that one ends (the group commit
+    // begins its next batch only after that), unless another transaction has begun on the
+    // connection by then: the read then takes Kysely's path, behind it.
     let open = 0;
     const waiting: Array<{ run: () => void; pass: () => void }> = [];
     const drain = () => {

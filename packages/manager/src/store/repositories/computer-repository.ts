@@ -227,17 +227,6 @@ export interface ComputerPageQuery {
 type ComputerRow = Selectable<Database['computers']>;
 
 /**
- * The heartbeat's update of the computer's row. The certificate type only after a full handshake
- * (null: the stored one stays); the acknowledged sequence only grows. Its RETURNING also says
- * whether an upgrade is open, which nearly every heartbeat lacks (no query of its own for it).
- *
- * `sameHost`: the host name, platform and agent version are not written but required unchanged
- * (the WHERE clause). Each of the three is indexed (the computers page sorts by them), and SQLite
- * rewrites an index's entry whenever its column is assigned, even to the same value: about 0.7
- * more write-ahead-log pages per heartbeat (measured, 1,000 computers, six per commit) and the
- * index work, for values that change only at an upgrade or a rename.
- */
-/**
  * What the heartbeat's update returns: every column but the two it has just written as JSON
  * from the report (drivers, counters), which the caller holds parsed already. A computer's
  * counters grow with its firewall rules, and reading them back cost a string and a parse per
@@ -274,6 +263,17 @@ const HEARTBEAT_RETURNS = Object.keys({
   .map((c) => `"${c}"`)
   .join(', ');
 
+/**
+ * The heartbeat's update of the computer's row. The certificate type only after a full handshake
+ * (null: the stored one stays); the acknowledged sequence only grows. Its RETURNING also says
+ * whether an upgrade is open, which nearly every heartbeat lacks (no query of its own for it).
+ *
+ * `sameHost`: the host name, platform and agent version are not written but required unchanged
+ * (the WHERE clause). Each of the three is indexed (the computers page sorts by them), and SQLite
+ * rewrites an index's entry whenever its column is assigned, even to the same value: about 0.7
+ * more write-ahead-log pages per heartbeat (measured, 1,000 computers, six per commit) and the
+ * index work, for values that change only at an upgrade or a rename.
+ */
 function recordHeartbeatSql(sameHost: boolean): HandSql {
   return new HandSql(
     `update "computers" set "last_communication" = ?, "offline_deadline" = ?, "offline_since" = null,
