@@ -160,6 +160,17 @@ describe('unknown agents: a database restored from before the activation', () =>
   /** The first start's API key: a restarted manager prints none (it is no first run). */
   let apiKey: string;
   const runner = agentRunner({ finalHeartbeatTimeoutMs: 2_000 });
+  /**
+   * The managers replaced by a restart: closed at the end, each removing the temporary dirs it
+   * made (the first one also the data dir the others reused).
+   */
+  const replaced: TestManager[] = [];
+  /** Starts the manager again on the same data dir and port. */
+  const restart = async () => {
+    await m.stop();
+    replaced.push(m);
+    m = await startTestManager({ dataDir: m.dataDir, heartbeatIntervalSeconds: 1, heartbeatPort: port });
+  };
 
   /** Copies the SQLite files of the stopped manager's data dir into `to` (or back). */
   const copyDb = (from: string, to: string) => {
@@ -175,6 +186,7 @@ describe('unknown agents: a database restored from before the activation', () =>
   after(async () => {
     await runner.stopAll();
     await m.close();
+    for (const r of replaced.reverse()) await r.close();
   });
 
   /** Activates an agent, then brings the manager back on the database as it was before. */
@@ -187,12 +199,12 @@ describe('unknown agents: a database restored from before the activation', () =>
     await m.stop();
     backup = m.tempDir('palisade-backup-');
     copyDb(m.dataDir, backup);
-    m = await startTestManager({ dataDir: m.dataDir, heartbeatIntervalSeconds: 1, heartbeatPort: port });
+    await restart();
     const state = await activateTestAgent(m, { hostName });
     await heartbeat(state);
     await m.stop();
     copyDb(backup, m.dataDir);
-    m = await startTestManager({ dataDir: m.dataDir, heartbeatIntervalSeconds: 1, heartbeatPort: port });
+    await restart();
     return state;
   };
 
