@@ -398,7 +398,7 @@ function AuditLog() {
           <>
             <td>{dateTime(e.time)}</td>
             <td className="cell-wrap">{e.actor.name ?? e.actor.type}</td>
-            <td>
+            <td className="cell-code">
               <code>{e.action}</code>
             </td>
             <td>
