@@ -100,12 +100,14 @@ export class StoreSession {
   async run<R>(statement: HandSql, parameters: readonly unknown[]): Promise<{ rows: R[]; changed: number }> {
     // A heartbeat runs a dozen of these: Kysely's pipeline (its connection lock, plugins and
     // result transforms) cost more CPU than SQLite running them (docs/capacity.md).
+    type Result = { rows: R[]; changed: number };
     const direct = this.directFor(statement.writes);
-    const r = direct
-      ? (direct.run(statement.text, parameters) as { rows: R[]; changed: number })
-      : ((this.direct && !statement.writes && !this.inTransaction
-          ? ((await this.direct.read(statement.text, parameters)) as { rows: R[]; changed: number } | null)
-          : null) ?? (await this.viaKysely<R>(statement, parameters)));
+    let r: Result | null = null;
+    if (direct) r = direct.run(statement.text, parameters) as Result;
+    // Outside a transaction while one holds the connection: a read waits for it to end.
+    else if (this.direct && !statement.writes)
+      r = (await this.direct.read(statement.text, parameters)) as Result | null;
+    r ??= await this.viaKysely<R>(statement, parameters);
     if (statement.writes) await this.observer.wrote();
     else this.observer.read();
     return r;
