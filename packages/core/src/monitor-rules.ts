@@ -20,6 +20,9 @@ export const ALERT_TYPES = {
   'duplicate-computer': { label: 'Duplicate Computer Detected', severity: 'warning' },
   // The computer's event rate deferred events of its heartbeats (issue 12): stored later, not lost.
   'events-deferred': { label: 'Events Deferred', severity: 'warning' },
+  // An agent upgrade ended without the new version running: failed (not installed, or no outcome
+  // in the order's life) or rolled back by the agent (docs/deployment.md "Upgrades").
+  'agent-upgrade-failed': { label: 'Agent Upgrade Failed', severity: 'warning' },
   // A manager node stopped refreshing its registration (docs/scale-out.md); not about a computer.
   'manager-offline': { label: 'Manager Offline', severity: 'critical' },
 } as const satisfies Record<string, { label: string; severity: AlertSeverity }>;

@@ -8,6 +8,7 @@ import { AGENT_UPGRADE_EVENT, type HeartbeatReport, PROTOCOL_VERSION } from '@pa
 import pino from 'pino';
 import { PalisadeError } from './errors.js';
 import { type ExchangeTransport, HeartbeatIngest, upgradeTimedOut } from './ingest.js';
+import { HeartbeatMonitor } from './monitor/heartbeat-monitor.js';
 import { OfflineSweeper } from './monitor/offline-sweeper.js';
 import { AgentPackages } from './services/agent-packages.js';
 import { AgentUpgradeService } from './services/agent-upgrades.js';
@@ -88,6 +89,11 @@ describe('ingest: continuity and upgrades over both directions (issue 14)', () =
   /** The service `GET /api/computers/{id}/agentupgrades` reads, on the test's clock. */
   const upgradeService = () =>
     new AgentUpgradeService(store, new AgentPackages(join(dir, 'agent-packages')), LIFE_MS, () => clock);
+  /** The computer's open agent-upgrade-failed alerts, as [upgradeId, status] of each. */
+  const upgradeAlerts = async (computerId: number) =>
+    (await store.alerts.open(computerId))
+      .filter((a) => a.type === 'agent-upgrade-failed')
+      .map((a) => [a.data?.upgradeId, a.data?.status]);
   const refusedAsClone = (p: Promise<unknown>) =>
     assert.rejects(p, (e) => e instanceof PalisadeError && e.code === 'AGENT_CLONED');
 
@@ -104,6 +110,7 @@ describe('ingest: continuity and upgrades over both directions (issue 14)', () =
       logger: pino({ level: 'silent' }),
       upgradeOrderLifeMs: LIFE_MS,
       now: () => clock,
+      monitor: new HeartbeatMonitor(store, configurations, pino({ level: 'silent' })),
     });
   });
   after(async () => {
@@ -206,6 +213,7 @@ describe('ingest: continuity and upgrades over both directions (issue 14)', () =
     const [timedOut] = await store.computers.upgradesOf(computer.id);
     assert.deepEqual([timedOut?.id, timedOut?.status, timedOut?.reason], [u.id, 'failed', upgradeTimedOut(LIFE_MS)]);
     assert.match(timedOut!.reason!, /no outcome from the agent within 600 s/);
+    assert.deepEqual(await upgradeAlerts(computer.id), [[u.id, 'failed']], 'Agent Upgrade Failed raised with it');
 
     // The agent's own word within the life wins: a rollback is recorded as such.
     const v = await request();
@@ -227,6 +235,48 @@ describe('ingest: continuity and upgrades over both directions (issue 14)', () =
     assert.equal(told.upgrade, undefined);
     const [rolled] = await store.computers.upgradesOf(computer.id);
     assert.deepEqual([rolled?.status, rolled?.reason], ['rolled-back', 'did not heartbeat']);
+    assert.deepEqual(await upgradeAlerts(computer.id), [[u.id, 'failed']], 'one open alert per computer');
+
+    // A later upgrade that succeeds (the new version reports) clears it.
+    const w = await request();
+    assert.equal((await beat()).upgrade?.id, w.id);
+    clock += 5000;
+    assert.equal((await beat({ version: '1.1.0' })).upgrade, undefined);
+    assert.equal((await store.computers.upgradesOf(computer.id))[0]?.status, 'succeeded');
+    assert.deepEqual(await upgradeAlerts(computer.id), [], 'cleared by the success');
+  });
+
+  test('a rollback the agent reports raises Agent Upgrade Failed with its reason', async () => {
+    const { computer, continuity } = await enrol();
+    const u = await orderUpgrade(computer.id, 'e');
+    const sent = await ingest.ingestReport(computer, report(computer, { continuity }), agentDialled);
+    assert.equal(sent.reply.upgrade?.id, u.id);
+    clock += 5000;
+    const rollback = {
+      seq: 1,
+      epoch: 'e1',
+      time: clock,
+      type: AGENT_UPGRADE_EVENT,
+      severity: 'error' as const,
+      message: 'rolled back',
+      data: { upgradeId: u.id, outcome: 'rolled-back', from: '1.0.0', to: '1.1.0', reason: 'exited at start' },
+    };
+    await ingest.ingestReport(
+      computer,
+      report(computer, { continuity: sent.reply.continuity ?? continuity, events: [rollback] }),
+      agentDialled,
+    );
+    const [alert] = (
+      await store.alerts.list({ computerId: computer.id, type: 'agent-upgrade-failed', limit: 10, offset: 0 })
+    ).alerts;
+    assert.equal(alert?.severity, 'warning');
+    assert.equal(alert?.message, `the agent upgrade of ${computer.hostName} to 1.1.0 was rolled back: exited at start`);
+    assert.deepEqual(alert?.data, {
+      upgradeId: u.id,
+      toVersion: '1.1.0',
+      status: 'rolled-back',
+      reason: 'exited at start',
+    });
   });
 
   test('an order past its life shows failed in the computer’s upgrades though the agent never contacts again', async () => {
@@ -238,14 +288,17 @@ describe('ingest: continuity and upgrades over both directions (issue 14)', () =
     clock += LIFE_MS;
     assert.equal((await service.history(computer.id))[0]?.status, 'sent', 'within its life');
     clock += 1;
+    assert.deepEqual(await upgradeAlerts(computer.id), []);
     const [expired] = await service.history(computer.id);
     assert.deepEqual([expired?.status, expired?.reason], ['failed', upgradeTimedOut(LIFE_MS)]);
+    assert.deepEqual(await upgradeAlerts(computer.id), [[u.id, 'failed']], 'raised as the listing failed it');
   });
 
   test('the background sweep fails an order past its life on time, the agent never contacting again', async () => {
     const { computer, continuity } = await enrol();
     const service = upgradeService();
     // Two nodes' sweepers on the one store, on the test's clock.
+    const woken: string[][] = [];
     const sweepers = [1, 2].map(
       () =>
         new OfflineSweeper({
@@ -255,6 +308,7 @@ describe('ingest: continuity and upgrades over both directions (issue 14)', () =
           intervalMs: 3_600_000,
           now: () => clock,
           upgradeOrderLifeMs: LIFE_MS,
+          onChanges: (changes) => woken.push(changes.map((c) => `${c.action} ${c.type} ${c.computerId}`)),
         }),
     );
     const u = await orderUpgrade(computer.id, 'd');
@@ -275,6 +329,8 @@ describe('ingest: continuity and upgrades over both directions (issue 14)', () =
       [{ id: u.id, computerId: computer.id, toVersion: '1.1.0' }],
       'failed once, by one of the two',
     );
+    assert.deepEqual(await upgradeAlerts(computer.id), [[u.id, 'failed']], 'its alert raised once');
+    assert.deepEqual(woken, [[`raised agent-upgrade-failed ${computer.id}`]], 'the notifiers woken once');
     // What the API shows (GET /api/computers/{id}/agentupgrades reads history).
     const [failed] = await service.history(computer.id);
     assert.deepEqual([failed?.status, failed?.reason], ['failed', upgradeTimedOut(LIFE_MS)]);

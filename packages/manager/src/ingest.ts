@@ -26,7 +26,7 @@ import {
 } from '@palisade/protocol';
 import type { Logger } from 'pino';
 import { PalisadeError } from './errors.js';
-import { duplicateComputerAlert } from './monitor/alert-rules.js';
+import { duplicateComputerAlert, type EndedUpgrade } from './monitor/alert-rules.js';
 import type { HeartbeatMonitor } from './monitor/heartbeat-monitor.js';
 import { hashSecret } from './secrets.js';
 import type { ConfigurationService, EffectiveConfiguration } from './services/configuration-service.js';
@@ -317,7 +317,8 @@ export class HeartbeatIngest {
       })) ?? [];
     await this.noteContact(tx, computer.id, effective, report.communication, t);
     // Upgrades go with the reply, whichever side dialled (docs/deployment.md "Upgrades").
-    const upgrade = upgradeOpen ? await upgradeStep(tx, computer.id, report, t, this.upgradeOrderLifeMs) : undefined;
+    const step = upgradeOpen ? await upgradeStep(tx, computer.id, report, t, this.upgradeOrderLifeMs) : {};
+    if (step.ended && this.deps.monitor) changes.push(...(await this.deps.monitor.onUpgradeEnded(tx, step.ended, t)));
     const operations: HeartbeatReply['operations'] = [];
     if (!configurationCurrent) {
       const op = await tx.operations.ensureConfiguration(
@@ -341,7 +342,7 @@ export class HeartbeatIngest {
       changes,
       operations,
       policyId: current.policyId,
-      upgrade,
+      upgrade: step.order,
       continuity,
     };
   }
@@ -570,7 +571,8 @@ const UPGRADE_DOWNLOAD_ALLOWANCE_SECONDS = 300;
  * out (and marked sent). A sent one the agent has not acted on (it still reports the version it
  * had, and no outcome) is handed out again, since the reply that carried it may have been lost
  * (the agent ignores an order it is already carrying out); past `lifeMs` from its sending it
- * fails with the reason. Returns the order to put in the reply.
+ * fails with the reason. Returns the order to put in the reply, and the order it ended (for the
+ * alerts: `upgradeAlertChanges`).
  */
 async function upgradeStep(
   tx: StoreTransaction,
@@ -578,41 +580,35 @@ async function upgradeStep(
   report: HeartbeatReport,
   t: number,
   lifeMs: number,
-): Promise<UpgradeOrder | undefined> {
+): Promise<{ order?: UpgradeOrder; ended?: EndedUpgrade }> {
   const open = await tx.computers.openUpgrade(computerId);
-  if (!open) return undefined;
+  if (!open) return {};
+  const end = async (status: UpgradeOutcome, reason: string | null) => {
+    await tx.computers.completeUpgrade(open.id, status, reason, t);
+    return { ended: { id: open.id, computerId, toVersion: open.toVersion, status, reason } };
+  };
   const told = report.events.find((e) => e.type === AGENT_UPGRADE_EVENT && e.data?.upgradeId === open.id);
   const outcome = told?.data?.outcome;
   if (typeof outcome === 'string' && (UPGRADE_OUTCOMES as readonly string[]).includes(outcome)) {
     const reason = told?.data?.reason;
-    await tx.computers.completeUpgrade(
-      open.id,
-      outcome as UpgradeOutcome,
-      typeof reason === 'string' ? reason.slice(0, 1024) : null,
-      t,
-    );
-    return undefined;
+    return end(outcome as UpgradeOutcome, typeof reason === 'string' ? reason.slice(0, 1024) : null);
   }
   if (open.status === 'sent') {
-    if (report.agent.version === open.toVersion) {
-      await tx.computers.completeUpgrade(open.id, 'succeeded', null, t);
-      return undefined;
-    }
-    if (t - (open.sentAt ?? t) > lifeMs) {
-      await tx.computers.completeUpgrade(open.id, 'failed', upgradeTimedOut(lifeMs), t);
-      return undefined;
-    }
+    if (report.agent.version === open.toVersion) return end('succeeded', null);
+    if (t - (open.sentAt ?? t) > lifeMs) return end('failed', upgradeTimedOut(lifeMs));
     // Still the version it had: the order was lost, or is under way (then ignored). Sent again.
-    if (report.agent.version !== open.fromVersion) return undefined;
+    if (report.agent.version !== open.fromVersion) return {};
   } else await tx.computers.markUpgradeSent(open.id, t);
   return {
-    id: open.id,
-    version: open.toVersion,
-    packages: open.packages.map((p) => ({
-      file: p.file,
-      architecture: AGENT_PACKAGE_FILE.exec(p.file)?.[3] ?? 'unknown',
-      sha256: p.sha256,
-    })),
+    order: {
+      id: open.id,
+      version: open.toVersion,
+      packages: open.packages.map((p) => ({
+        file: p.file,
+        architecture: AGENT_PACKAGE_FILE.exec(p.file)?.[3] ?? 'unknown',
+        sha256: p.sha256,
+      })),
+    },
   };
 }
 

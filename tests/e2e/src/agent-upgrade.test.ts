@@ -107,6 +107,19 @@ describe('agent upgrade from the manager', () => {
     const sent = state.counters().heartbeatsSent;
     await waitFor('the old version to heartbeat again', () => state.counters().heartbeatsSent > sent);
     assert.equal(await agentVersion(), V2);
+    // The operator hears of it: an Agent Upgrade Failed alert, through the API as through notifiers.
+    const alerts = (
+      await m.api('GET', `/api/alerts?active=true&type=agent-upgrade-failed&computer=${computerId}`)
+    ).json<V['AlertList']>().alerts;
+    assert.equal(alerts.length, 1, JSON.stringify(alerts));
+    assert.deepEqual(
+      [alerts[0]?.name, alerts[0]?.severity, alerts[0]?.data?.upgradeId],
+      ['Agent Upgrade Failed', 'warning', u.ID],
+    );
+    assert.equal(
+      alerts[0]!.message,
+      `the agent upgrade of ${alerts[0]!.hostName} to ${BROKEN} was rolled back: ${u.reason}`,
+    );
   });
 
   test('a package that changed after the request fails its checksum and is not installed', async () => {

@@ -16,7 +16,7 @@ export const AlertView = Type.Object(
     type: Type.String({
       enum: ALERT_TYPE_NAMES,
       description:
-        'computer-offline, clock-change, driver-offline, configuration-update-failed, duplicate-computer, events-deferred',
+        'computer-offline, clock-change, driver-offline, configuration-update-failed, duplicate-computer, events-deferred, agent-upgrade-failed, manager-offline',
     }),
     name: Type.String({ description: 'the type as a title, e.g. "Computer Offline"' }),
     severity: Type.String({ enum: ['warning', 'critical'] }),

@@ -180,6 +180,7 @@ export function createApiServer(deps: ApiServerDeps): FastifyInstance {
           deps.deployment.packages,
           defaultUpgradeOrderLifeMs(deps.heartbeatIntervalSeconds),
           now,
+          () => deps.monitoring?.notifiers.wake(),
         ),
       );
   });

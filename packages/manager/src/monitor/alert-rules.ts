@@ -1,4 +1,5 @@
 import { clockDecision, driverAlertChanges, type ReportedDriver } from '@palisade/core';
+import type { UpgradeOutcome } from '@palisade/protocol';
 import type { NewAlert, OpenAlert } from '../store/store.js';
 
 /**
@@ -55,6 +56,30 @@ export function updateFailedAlert(
     computerId: c.id,
     message: `the security configuration update failed on ${c.hostName}: ${reason ?? 'the agent gave no reason'}`,
     data: { operationId, reason },
+  };
+}
+
+/** An upgrade order that ended, as the alerts see it. */
+export interface EndedUpgrade {
+  /** The order (`GET /api/computers/{id}/agentupgrades`). */
+  id: number;
+  computerId: number;
+  toVersion: string;
+  status: UpgradeOutcome;
+  reason: string | null;
+}
+
+/**
+ * The agent-upgrade-failed alert of an order that ended `failed` (not installed, or no outcome
+ * within its life) or `rolled-back` (the new version did not confirm; the old one runs again).
+ */
+export function upgradeFailedAlert(c: { id: number; hostName: string }, u: EndedUpgrade): NewAlert {
+  const how = u.status === 'rolled-back' ? 'was rolled back' : 'failed';
+  return {
+    type: 'agent-upgrade-failed',
+    computerId: c.id,
+    message: `the agent upgrade of ${c.hostName} to ${u.toVersion} ${how}: ${u.reason ?? 'the agent gave no reason'}`,
+    data: { upgradeId: u.id, toVersion: u.toVersion, status: u.status, reason: u.reason },
   };
 }
 

@@ -3,7 +3,14 @@ import { type HeartbeatReport, isHostShutdownNotice } from '@palisade/protocol';
 import type { Logger } from 'pino';
 import type { ConfigurationService } from '../services/configuration-service.js';
 import type { AlertChange, ComputerRecord, Store, StoreTransaction } from '../store/store.js';
-import { heartbeatAlertChanges, INACTIVE_VM_SETTING, offlineAlert, updateFailedAlert } from './alert-rules.js';
+import {
+  type EndedUpgrade,
+  heartbeatAlertChanges,
+  INACTIVE_VM_SETTING,
+  offlineAlert,
+  updateFailedAlert,
+  upgradeFailedAlert,
+} from './alert-rules.js';
 
 export interface HeartbeatObservation {
   /** The computer as this heartbeat left it (its power state is still the one before the report). */
@@ -38,6 +45,36 @@ export function reportedVmState(events: HeartbeatReport['events']): 'running' | 
     else if (e.type === 'agent.started') state = 'running';
   }
   return state;
+}
+
+/**
+ * The alerts of upgrade orders that ended, in the transaction that ended them: `failed` and
+ * `rolled-back` raise agent-upgrade-failed (one open per computer: a second failure while it is
+ * open raises nothing new), `succeeded` clears it. Every path that ends an order calls this: a
+ * contact (the agent's outcome, its new version, or the order's life over), the background
+ * sweep, and listing a computer's upgrades.
+ */
+export async function upgradeAlertChanges(
+  tx: StoreTransaction,
+  ended: readonly EndedUpgrade[],
+  now: number,
+): Promise<AlertChange[]> {
+  const changes: AlertChange[] = [];
+  for (const u of ended) {
+    if (u.status === 'succeeded') {
+      const open = (await tx.alerts.open(u.computerId)).filter((a) => a.type === 'agent-upgrade-failed');
+      changes.push(
+        ...(await tx.alerts.clear(
+          open.map((a) => a.id),
+          now,
+        )),
+      );
+      continue;
+    }
+    const c = await tx.computers.get(u.computerId);
+    if (c) changes.push(...(await tx.alerts.raise([upgradeFailedAlert(c, u)], now)));
+  }
+  return changes;
 }
 
 /**
@@ -113,6 +150,19 @@ export class HeartbeatMonitor {
       });
     } catch (e) {
       this.logger.error({ err: e, computerId: r.computerId }, 'monitor: could not record the operation result');
+      return [];
+    }
+  }
+
+  /**
+   * An upgrade order a contact ended, in that contact's transaction ({@link upgradeAlertChanges});
+   * like every hook here it never fails the contact.
+   */
+  async onUpgradeEnded(tx: StoreTransaction, ended: EndedUpgrade, now: number): Promise<AlertChange[]> {
+    try {
+      return await tx.savepoint(() => upgradeAlertChanges(tx, [ended], now));
+    } catch (e) {
+      this.logger.error({ err: e, computerId: ended.computerId }, 'monitor: could not record the upgrade outcome');
       return [];
     }
   }

@@ -98,7 +98,8 @@ export class OfflineSweeper {
   async sweepUpgradeOrders(): Promise<{ expired: ExpiredUpgrade[]; next: number | null }> {
     const life = this.o.upgradeOrderLifeMs;
     if (life === undefined) return { expired: [], next: null };
-    const r = await expireUpgradeOrders(this.o.store, this.now(), life);
+    const { changes, ...r } = await expireUpgradeOrders(this.o.store, this.now(), life);
+    if (changes.length > 0) this.o.onChanges?.(changes);
     if (r.expired.length > 0)
       this.o.logger.warn(
         {

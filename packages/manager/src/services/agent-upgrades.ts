@@ -2,8 +2,10 @@ import { compareSemver } from '@palisade/core';
 import type { AgentPackagePlatform } from '@palisade/protocol';
 import { PalisadeError } from '../errors.js';
 import { upgradeTimedOut } from '../ingest.js';
+import type { EndedUpgrade } from '../monitor/alert-rules.js';
+import { upgradeAlertChanges } from '../monitor/heartbeat-monitor.js';
 import type { AgentUpgradeRecord } from '../store/repositories/computer-repository.js';
-import type { ComputerRecord, Store } from '../store/store.js';
+import type { AlertChange, ComputerRecord, Store } from '../store/store.js';
 import type { AgentPackage, AgentPackages } from './agent-packages.js';
 
 /** What an upgradeAgent request came to for one computer. */
@@ -25,30 +27,42 @@ export interface ExpiredUpgrade {
 /**
  * The background share of the order's life (docs/deployment.md "Upgrades"): fails every order
  * still `sent` `lifeMs` after its sending, with the reason the next contact would give
- * (`upgradeTimedOut`), so an order to an agent that never comes back fails on time. Bounded:
- * batches of `batch`, at most `maxBatches` per call (the next call goes on). Safe on several
- * nodes at once (a conditional update per batch). Returns `next`: when the oldest order left
- * falls due, or null.
+ * (`upgradeTimedOut`), so an order to an agent that never comes back fails on time; each with
+ * its agent-upgrade-failed alert, in the transaction that fails it. Bounded: batches of
+ * `batch`, at most `maxBatches` per call (the next call goes on). Safe on several nodes at once
+ * (a conditional update per batch). Returns `next`: when the oldest order left falls due, or
+ * null; and the alert changes, to wake the notifiers with.
  */
 export async function expireUpgradeOrders(
-  store: Pick<Store, 'computers'>,
+  store: Store,
   now: number,
   lifeMs: number,
   o: { batch?: number; maxBatches?: number } = {},
-): Promise<{ expired: ExpiredUpgrade[]; next: number | null }> {
+): Promise<{ expired: ExpiredUpgrade[]; next: number | null; changes: AlertChange[] }> {
   const batch = o.batch ?? 1000;
   const expired: ExpiredUpgrade[] = [];
+  const changes: AlertChange[] = [];
+  const reason = upgradeTimedOut(lifeMs);
   const oldest = await store.computers.oldestSentUpgrade();
   if (oldest !== null && oldest < now - lifeMs) {
     for (let i = 0; i < (o.maxBatches ?? 100); i++) {
-      const rows = await store.computers.expireUpgradesDue(now - lifeMs, upgradeTimedOut(lifeMs), now, batch);
+      const rows = await store.transaction(async (tx) => {
+        const rows = await tx.computers.expireUpgradesDue(now - lifeMs, reason, now, batch);
+        changes.push(...(await upgradeAlertChanges(tx, rows.map(failedWith(reason)), now)));
+        return rows;
+      });
       expired.push(...rows);
       if (rows.length < batch) break;
     }
   }
   const left = expired.length > 0 ? await store.computers.oldestSentUpgrade() : oldest;
-  return { expired, next: left === null ? null : left + lifeMs };
+  return { expired, next: left === null ? null : left + lifeMs, changes };
 }
+
+/** An order failed for `reason`, as the alerts see it. */
+const failedWith =
+  (reason: string) =>
+  (u: ExpiredUpgrade): EndedUpgrade => ({ ...u, status: 'failed', reason });
 
 /** The package platform of a computer's `platform` (Node's `process.platform`), or null. */
 function packagePlatform(platform: string): AgentPackagePlatform | null {
@@ -71,6 +85,8 @@ export class AgentUpgradeService {
     /** How long an order may stay `sent` with no outcome (ingest.ts `defaultUpgradeOrderLifeMs`). */
     private readonly orderLifeMs: number,
     now?: () => number,
+    /** Called with the alert changes listing upgrades made (an order failed there): wakes the notifiers. */
+    private readonly onChanges: (changes: AlertChange[]) => void = () => {},
   ) {
     this.now = now ?? Date.now;
   }
@@ -145,7 +161,12 @@ export class AgentUpgradeService {
   async history(id: number): Promise<AgentUpgradeRecord[]> {
     if (!(await this.store.computers.get(id))) throw new PalisadeError('COMPUTER_NOT_FOUND', String(id));
     const t = this.now();
-    await this.store.computers.expireUpgrades(id, t - this.orderLifeMs, upgradeTimedOut(this.orderLifeMs), t);
+    const reason = upgradeTimedOut(this.orderLifeMs);
+    const changes = await this.store.transaction(async (tx) => {
+      const rows = await tx.computers.expireUpgrades(id, t - this.orderLifeMs, reason, t);
+      return upgradeAlertChanges(tx, rows.map(failedWith(reason)), t);
+    });
+    if (changes.length > 0) this.onChanges(changes);
     return this.store.computers.upgradesOf(id);
   }
 }

@@ -592,17 +592,23 @@ export class ComputerRepository extends Repository {
 
   /**
    * Fails the computer's upgrade orders sent before `sentBefore` and still without an outcome
-   * (their life is over, docs/deployment.md "Upgrades"), with `reason`. Returns how many.
+   * (their life is over, docs/deployment.md "Upgrades"), with `reason`. Returns the orders it failed.
    */
-  async expireUpgrades(computerId: number, sentBefore: number, reason: string, now: number): Promise<number> {
-    const r = await this.db
+  async expireUpgrades(
+    computerId: number,
+    sentBefore: number,
+    reason: string,
+    now: number,
+  ): Promise<Array<{ id: number; computerId: number; toVersion: string }>> {
+    const rows = await this.db
       .updateTable('agent_upgrades')
       .set({ status: 'failed', reason, completed_at: now })
       .where('computer_id', '=', computerId)
       .where('status', '=', 'sent')
       .where('sent_at', '<', sentBefore)
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows);
+      .returning(['id', 'computer_id', 'to_version'])
+      .execute();
+    return rows.map((r) => ({ id: num(r.id), computerId: num(r.computer_id), toVersion: r.to_version }));
   }
 
   /** When the oldest upgrade order still `sent` was sent (the partial index of 0021); null when none. */
