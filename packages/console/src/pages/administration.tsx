@@ -397,7 +397,7 @@ function AuditLog() {
         cells={(e) => (
           <>
             <td>{dateTime(e.time)}</td>
-            <td className="cell-wrap">{e.actor.name ?? e.actor.type}</td>
+            <td className="cell-name">{e.actor.name ?? e.actor.type}</td>
             <td className="cell-code">
               <code>{e.action}</code>
             </td>
