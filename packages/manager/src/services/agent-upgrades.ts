@@ -46,12 +46,12 @@ export async function expireUpgradeOrders(
   const oldest = await store.computers.oldestSentUpgrade();
   if (oldest !== null && oldest < now - lifeMs) {
     for (let i = 0; i < (o.maxBatches ?? 100); i++) {
-      const rows = await store.transaction(async (tx) => {
+      const { rows, raised } = await store.transaction(async (tx) => {
         const rows = await tx.computers.expireUpgradesDue(now - lifeMs, reason, now, batch);
-        changes.push(...(await upgradeAlertChanges(tx, rows.map(failedWith(reason)), now)));
-        return rows;
+        return { rows, raised: await upgradeAlertChanges(tx, rows.map(failedWith(reason)), now) };
       });
       expired.push(...rows);
+      changes.push(...raised);
       if (rows.length < batch) break;
     }
   }
