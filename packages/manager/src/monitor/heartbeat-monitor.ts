@@ -2,7 +2,7 @@ import { clockShiftThresholdMs, offlineAlertWanted, type SettingValues } from '@
 import { type HeartbeatReport, isHostShutdownNotice } from '@palisade/protocol';
 import type { Logger } from 'pino';
 import type { ConfigurationService } from '../services/configuration-service.js';
-import type { AlertChange, ComputerRecord, Store, StoreTransaction } from '../store/store.js';
+import type { AlertChange, ComputerRecord, NewAlert, Store, StoreTransaction } from '../store/store.js';
 import {
   type EndedUpgrade,
   heartbeatAlertChanges,
@@ -60,6 +60,7 @@ export async function upgradeAlertChanges(
   now: number,
 ): Promise<AlertChange[]> {
   const changes: AlertChange[] = [];
+  const raise: NewAlert[] = [];
   for (const u of ended) {
     if (u.status === 'succeeded') {
       const open = (await tx.alerts.open(u.computerId)).filter((a) => a.type === 'agent-upgrade-failed');
@@ -72,8 +73,10 @@ export async function upgradeAlertChanges(
       continue;
     }
     const c = await tx.computers.get(u.computerId);
-    if (c) changes.push(...(await tx.alerts.raise([upgradeFailedAlert(c, u)], now)));
+    if (c) raise.push(upgradeFailedAlert(c, u));
   }
+  // One raise for a sweep's whole batch: its inserts go in chunks of many rows.
+  changes.push(...(await tx.alerts.raise(raise, now)));
   return changes;
 }
 
