@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import {
   clockOffsetMs,
   continuityOf,
@@ -28,7 +27,7 @@ import type { Logger } from 'pino';
 import { PalisadeError } from './errors.js';
 import { duplicateComputerAlert, type EndedUpgrade } from './monitor/alert-rules.js';
 import type { HeartbeatMonitor } from './monitor/heartbeat-monitor.js';
-import { hashSecret } from './secrets.js';
+import { hashSecret, randomToken } from './secrets.js';
 import type { ConfigurationService, EffectiveConfiguration } from './services/configuration-service.js';
 import { GroupCommit } from './store/group-commit.js';
 import type {
@@ -644,7 +643,7 @@ async function nextContinuity(
     // Nearly every heartbeat presents the current token (continuityOf: 'current'), which is
     // rotated with the presented one becoming the previous: one compare-and-set, no read first.
     // Anything else (no identity, a previous or stale token) fails it and is decided below.
-    const next = randomBytes(32).toString('base64url');
+    const next = randomToken(32);
     if (await tx.computers.rotateContinuity(computerId, presented, hashSecret(next), presented)) return next;
   }
   for (let attempt = 0; attempt < 5; attempt++) {
@@ -654,7 +653,7 @@ async function nextContinuity(
     const step = heartbeatContinuity(c);
     if (step.action === 'cloned') throw new CloneDetected();
     if (!rotate) return undefined;
-    const next = randomBytes(32).toString('base64url');
+    const next = randomToken(32);
     // The token presented becomes the previous: the current one, or (`ahead`) the one the manager
     // handed out and lost, which the host holds.
     const previous = step.keepPrevious ? id.continuityPrevious : c === 'current' || c === 'ahead' ? presented : null;

@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { TLSSocket } from 'node:tls';
 import { continuityOf, decideActivation, heartbeatContinuity, type KnownComputer } from '@palisade/core';
@@ -27,7 +27,7 @@ import { commonFastifyOptions } from '../http/fastify-options.js';
 import type { HeartbeatIngest } from '../ingest.js';
 import type { ManagerMetrics } from '../metrics/manager-metrics.js';
 import { type CertificateAuthority, CsrError, normalizeSerial } from '../pki/certificate-authority.js';
-import { hashSecret } from '../secrets.js';
+import { hashSecret, randomToken } from '../secrets.js';
 import { agentActivationSettingsOf } from '../services/agent-activation-settings.js';
 import type { AgentPackages } from '../services/agent-packages.js';
 import { ComputerLifecycleService } from '../services/computer-lifecycle.js';
@@ -279,10 +279,10 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
       if (e instanceof CsrError) throw new PalisadeError('CSR_INVALID', e.message);
       throw e;
     }
-    const identity = o.newIdentity ? randomBytes(32).toString('base64url') : undefined;
+    const identity = o.newIdentity ? randomToken(32) : undefined;
     const hostIdentity = identity === undefined ? o.hostIdentity : hashSecret(identity);
     // The first continuity token, where there is an identity to hold it.
-    const continuity = hostIdentity === undefined ? undefined : randomBytes(32).toString('base64url');
+    const continuity = hostIdentity === undefined ? undefined : randomToken(32);
     // A reactivated computer's own settings and firewall assignments count, as at any heartbeat.
     const effective = again
       ? await deps.configurations.forComputer({ id: again.id, policyId, platform: body.platform }, deps.store)

@@ -1,6 +1,7 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { decoyHash, hashPassword, passwordProblem, verifyPassword } from '../auth/passwords.js';
 import { PalisadeError } from '../errors.js';
+import { randomToken } from '../secrets.js';
 import type { ConsoleUserRepository } from '../store/repositories/console-user-repository.js';
 import type { ConsoleRole, ConsoleSessionRecord, ConsoleUserRecord, NewAuditEvent, Store } from '../store/store.js';
 
@@ -126,8 +127,8 @@ export class ConsoleAuthService {
       if (lock > 0) throw new LockedOut(lock);
       throw new PalisadeError('SIGN_IN_FAILED');
     }
-    const secret = randomBytes(32).toString('base64url');
-    const csrfToken = randomBytes(32).toString('base64url');
+    const secret = randomToken(32);
+    const csrfToken = randomToken(32);
     const expiresAt = Math.min(t + SESSION_IDLE_MS, t + SESSION_MAX_MS);
     const idHash = sha256(secret);
     await this.store.transaction(async (tx) => {
