@@ -3,7 +3,7 @@ import { lookup } from 'node:dns/promises';
 import { createWriteStream, rmSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { isIP } from 'node:net';
-import type { PeerCertificate, TLSSocket } from 'node:tls';
+import type { PeerCertificate, SecureContext, TLSSocket } from 'node:tls';
 import { BUSY_RETRY_ATTEMPTS, busyRetryDelayMs } from '@palisade/core';
 import { ErrorBody, matchesSchema, PROTOCOL_VERSION, schemaProblem } from '@palisade/protocol';
 import type { Static, TSchema } from '@sinclair/typebox';
@@ -97,6 +97,13 @@ export interface ConnectionOptions {
    * a full handshake.
    */
   session?: Buffer | undefined;
+  /**
+   * A TLS context already holding this identity, its CA and version range
+   * (`tls.createSecureContext`), for a caller that connects very often with the same identity
+   * (the fleet simulator): each connection then skips parsing the key and certificates, about
+   * 1 ms of CPU. Absent: one is built from the identity for each connection.
+   */
+  secureContext?: SecureContext | undefined;
 }
 
 /**
@@ -126,6 +133,7 @@ export class ManagerConnection {
       minVersion: extra.minVersion ?? 'TLSv1.2',
       ...(extra.maxVersion ? { maxVersion: extra.maxVersion } : {}),
       ...(extra.session ? { session: extra.session } : {}),
+      ...(extra.secureContext ? { secureContext: extra.secureContext } : {}),
     });
   }
 
