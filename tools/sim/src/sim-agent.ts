@@ -39,6 +39,29 @@ export function errorKind(e: unknown): string {
   return typeof code === 'string' ? code : 'other';
 }
 
+/** TLS contexts kept per worker process, least recently used first ({@link secureContextOf}). */
+const contexts = new Map<SimIdentity, SecureContext>();
+/** About 33 KB each: 4,096 is about 135 MB per worker process. */
+const MAX_CONTEXTS = 4_096;
+
+/**
+ * An agent's TLS context (its key and certificate, the manager's CA), built at its first
+ * exchange and kept: building one parses the key and certificates, about 1 ms of CPU, and a
+ * simulator runs many exchanges per agent (a real agent, one every ten minutes, builds it each
+ * time). Bounded: beyond MAX_CONTEXTS agents in one process the least recently used is built
+ * again when needed.
+ */
+function secureContextOf(identity: SimIdentity, ca: string): SecureContext {
+  let context = contexts.get(identity);
+  if (context) contexts.delete(identity);
+  else {
+    context = createSecureContext({ ca, key: identity.key, cert: identity.cert, minVersion: 'TLSv1.2' });
+    if (contexts.size >= MAX_CONTEXTS) contexts.delete(contexts.keys().next().value!);
+  }
+  contexts.set(identity, context);
+  return context;
+}
+
 /**
  * One simulated agent: the agent package's own TLS client (`ManagerConnection`), key
  * generation and wire messages, without a state directory — the identity lives in memory and
@@ -52,12 +75,6 @@ export class SimAgent {
   private readonly started = Date.now();
   /** What it reports doing, once it listens ({@link listen}); absent: it says nothing, as older agents. */
   private communication: CommunicationState | undefined;
-  /**
-   * Its TLS context (key, certificate, CA), built at its first exchange and kept: building one
-   * parses the key and certificates, about 1 ms of CPU, and a simulator runs many exchanges per
-   * agent (a real agent, one every ten minutes, builds it each time). About 33 KB each.
-   */
-  private context: SecureContext | undefined;
 
   constructor(
     readonly identity: SimIdentity,
@@ -225,22 +242,12 @@ export class SimAgent {
     return this.exchange(o);
   }
 
-  private secureContext(): SecureContext {
-    this.context ??= createSecureContext({
-      ca: this.ca,
-      key: this.identity.key,
-      cert: this.identity.cert,
-      minVersion: 'TLSv1.2',
-    });
-    return this.context;
-  }
-
   private async exchange(o: { resume: boolean; eventsPerHeartbeat: number }): Promise<ExchangeOutcome> {
     const conn = new ManagerConnection(
       this.manager,
       { ca: this.ca, key: this.identity.key, cert: this.identity.cert },
       {
-        secureContext: this.secureContext(),
+        secureContext: secureContextOf(this.identity, this.ca),
         ...(o.resume && this.session ? { session: this.session } : {}),
       },
     );
