@@ -31,6 +31,7 @@ import { hashSecret, randomToken } from './secrets.js';
 import type { ConfigurationService, EffectiveConfiguration } from './services/configuration-service.js';
 import { GroupCommit } from './store/group-commit.js';
 import type {
+  AgentComputerRecord,
   AlertChange,
   ComputerRecord,
   NewComputer,
@@ -160,7 +161,7 @@ export class HeartbeatIngest {
    * admitted one leaves the rest in its spool, to be sent again later. Deferred events are
    * counted (`palisade_events_deferred_total`) and logged at most once a minute per computer.
    */
-  private admitEvents(computer: ComputerRecord, events: AgentEvent[], t: number): AgentEvent[] {
+  private admitEvents(computer: AgentComputerRecord, events: AgentEvent[], t: number): AgentEvent[] {
     if (events.length === 0) return events;
     const { granted, bucket } = takeEvents(this.eventBuckets.get(computer.id), t, events.length, this.eventRate);
     this.eventBuckets.set(computer.id, bucket);
@@ -197,7 +198,7 @@ export class HeartbeatIngest {
    * is never older than the policies (expected-fingerprints.ts writes the same column).
    */
   async ingestReport(
-    computer: ComputerRecord,
+    computer: AgentComputerRecord,
     report: HeartbeatReport,
     transport: ExchangeTransport,
   ): Promise<IngestedReport> {
@@ -257,7 +258,7 @@ export class HeartbeatIngest {
   /** One report's unit of work (see {@link ingestReport}). */
   private async storeReport(
     tx: StoreTransaction,
-    computer: ComputerRecord,
+    computer: AgentComputerRecord,
     report: HeartbeatReport,
     transport: ExchangeTransport,
     events: AgentEvent[],
@@ -352,7 +353,7 @@ export class HeartbeatIngest {
    * alerts and the agent's word on its communication. A result for anything else is ignored.
    */
   async ingestResults(
-    computer: ComputerRecord,
+    computer: AgentComputerRecord,
     open: Set<number>,
     body: OperationResults,
     /**
@@ -472,7 +473,10 @@ export class HeartbeatIngest {
    * docs/deployment.md "Cloned hosts"): recorded on the computer, with the
    * duplicate-computer alert (raised once while open) and its notification.
    */
-  async cloneDetected(computer: ComputerRecord, seen: { remoteIp: string | null; hostName: string }): Promise<void> {
+  async cloneDetected(
+    computer: AgentComputerRecord,
+    seen: { remoteIp: string | null; hostName: string },
+  ): Promise<void> {
     const t = this.now();
     const changes = await this.deps.store.transaction(async (tx) => {
       await tx.computers.markCloneDetected(computer.id, t);
@@ -538,7 +542,7 @@ const SOON_GUARD_MS = 5_000;
  * report says again.
  */
 function reportSync(
-  computer: ComputerRecord,
+  computer: AgentComputerRecord,
   report: HeartbeatReport,
   transport: ExchangeTransport,
   events: number,

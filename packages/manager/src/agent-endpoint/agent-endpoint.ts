@@ -33,7 +33,7 @@ import type { AgentPackages } from '../services/agent-packages.js';
 import { ComputerLifecycleService } from '../services/computer-lifecycle.js';
 import type { ConfigurationService } from '../services/configuration-service.js';
 import { BASE_POLICY_NAME } from '../store/repositories/policy-repository.js';
-import type { ComputerRecord, Store } from '../store/store.js';
+import type { AgentComputerRecord, ComputerRecord, Store } from '../store/store.js';
 import { AdmissionQueue, type AdmissionQueueOptions, QueueFullError } from './admission-queue.js';
 import { handshakeCertificate } from './served-certificate.js';
 import { sessionPeerSerial } from './session-peer-serial.js';
@@ -78,7 +78,7 @@ interface Exchange {
 
 declare module 'fastify' {
   interface FastifyRequest {
-    computer?: ComputerRecord;
+    computer?: AgentComputerRecord;
   }
 }
 
@@ -233,7 +233,7 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
   };
 
   /** A known computer as the activation decision sees it: its state and how `continuity` compares. */
-  const knownComputer = async (c: ComputerRecord, continuity: string | undefined): Promise<KnownComputer> => {
+  const knownComputer = async (c: AgentComputerRecord, continuity: string | undefined): Promise<KnownComputer> => {
     const id = await deps.store.computers.identityOf(c.id);
     return {
       id: c.id,

@@ -38,6 +38,7 @@ export {
 } from './repositories/audit-repository.js';
 export type { StoredCertificateAuthority } from './repositories/certificate-authority-repository.js';
 export {
+  type AgentComputerRecord,
   COMPUTER_SORT_KEYS,
   type ComputerPageQuery,
   type ComputerRecord,

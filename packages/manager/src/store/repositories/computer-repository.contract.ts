@@ -40,6 +40,24 @@ export const computerRepositoryContract = (engine: StoreEngine) =>
     });
     after(() => db.close());
 
+    test('the agent endpoint’s lookup by serial: the computer as stored, without its drivers and counters', async () => {
+      const id = await computer({ deadline: null, state: 'active' });
+      await store.db
+        .updateTable('computers')
+        .set({ drivers: '[{"name":"firewall","status":"online"}]', counters: '{"firewall.r_1.packets":7}' })
+        .where('id', '=', id)
+        .execute();
+      const full = (await store.computers.get(id))!;
+      assert.deepEqual(full.counters, { 'firewall.r_1.packets': 7 }, 'stored');
+      const seen = await store.computers.findByCertSerial(full.certSerial);
+      assert.ok(seen);
+      assert.equal('drivers' in seen, false);
+      assert.equal('counters' in seen, false);
+      const { drivers: _d, counters: _c, ...rest } = full;
+      assert.deepEqual(seen, rest);
+      assert.equal(await store.computers.findByCertSerial('no-such-serial'), null);
+    });
+
     const SWEEP = sql`SELECT id FROM computers WHERE offline_deadline <= 5 AND offline_since IS NULL AND state = 'active' ORDER BY offline_deadline LIMIT 10`;
 
     test('the sweep reads the partial index, not the table', { skip: engine.name !== 'sqlite' }, async () => {

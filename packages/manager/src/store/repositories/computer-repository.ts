@@ -53,6 +53,14 @@ export interface ComputerRecord {
   clockOffsetChangeMs: number | null;
 }
 
+/**
+ * A computer as its agent's own requests see it (the agent endpoint's authentication): all but
+ * the drivers and counters its last report wrote. The request carries them anew, and a
+ * computer's counters grow with its firewall rules (a few KB at fifty rules): reading and
+ * parsing them at every heartbeat served nothing.
+ */
+export type AgentComputerRecord = Omit<ComputerRecord, 'drivers' | 'counters'>;
+
 /** Key type of a certificate the manager served. */
 export type TlsCertificateType = 'ECDSA' | 'RSA';
 
@@ -291,7 +299,7 @@ function recordHeartbeatSql(sameHost: boolean): HandSql {
 
 /** The heartbeat's statements on computers, written by hand (hand-sql.ts). */
 const HOT = {
-  bySerial: new HandSql('select * from "computers" where "cert_serial" = ?', false),
+  bySerial: new HandSql(`select ${HEARTBEAT_RETURNS} from "computers" where "cert_serial" = ?`, false),
   identity: new HandSql('select * from "computer_identities" where "computer_id" = ?', false),
   rotate: new HandSql(
     'update "computer_identities" set "continuity_current" = ?, "continuity_previous" = ? where "computer_id" = ? and "continuity_current" = ?',
@@ -322,6 +330,11 @@ function toComputerWith(
   drivers: ComputerRecord['drivers'],
   counters: ComputerRecord['counters'],
 ): ComputerRecord {
+  return { ...toAgentComputer(r), drivers, counters };
+}
+
+/** A computer from its row without its drivers and counters (`AgentComputerRecord`). */
+function toAgentComputer(r: Omit<Selectable<Database['computers']>, 'drivers' | 'counters'>): AgentComputerRecord {
   return {
     id: num(r.id),
     hostName: r.host_name,
@@ -338,8 +351,6 @@ function toComputerWith(
     clockOffsetMs: numOrNull(r.clock_offset_ms),
     uptimeSeconds: numOrNull(r.uptime_seconds),
     agentUptimeSeconds: numOrNull(r.agent_uptime_seconds),
-    drivers,
-    counters,
     expectedFingerprint: r.expected_fingerprint,
     appliedFingerprint: r.applied_fingerprint,
     eventsAckedThrough: num(r.events_acked_through),
@@ -681,9 +692,13 @@ export class ComputerRepository extends Repository {
     return r ? toComputer(r) : null;
   }
 
-  async findByCertSerial(serial: string): Promise<ComputerRecord | null> {
-    const [r] = (await this.session.run<ComputerRow>(HOT.bySerial, [serial])).rows;
-    return r ? toComputer(r) : null;
+  /**
+   * The computer holding this certificate serial, for its agent's requests: every heartbeat's
+   * authentication, so without the drivers and counters (`AgentComputerRecord`).
+   */
+  async findByCertSerial(serial: string): Promise<AgentComputerRecord | null> {
+    const [r] = (await this.session.run<Omit<ComputerRow, 'drivers' | 'counters'>>(HOT.bySerial, [serial])).rows;
+    return r ? toAgentComputer(r) : null;
   }
 
   /** Every computer (active and deactivated), by ID. */
