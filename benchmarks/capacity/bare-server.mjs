@@ -66,6 +66,8 @@ const server = createServer(
         eventsStored: report.events?.length ?? 0,
         operations: [],
         heartbeatIntervalSeconds: 600,
+        policyId: 1,
+        policyName: 'Base Policy',
         exchangeId: randomUUID(),
       });
     });
