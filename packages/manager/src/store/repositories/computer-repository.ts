@@ -235,10 +235,11 @@ export interface ComputerPageQuery {
 type ComputerRow = Selectable<Database['computers']>;
 
 /**
- * What the heartbeat's update returns: every column but the two it has just written as JSON
- * from the report (drivers, counters), which the caller holds parsed already. A computer's
- * counters grow with its firewall rules, and reading them back cost a string and a parse per
- * heartbeat. The type makes a new column fail to build until it is listed here.
+ * Every column but the two a report writes as JSON (drivers, counters): what the heartbeat's
+ * update returns (the caller holds them parsed already) and what the agent endpoint's lookup by
+ * serial reads (`AgentComputerRecord`). A computer's counters grow with its firewall rules, and
+ * reading them back cost a string and a parse per heartbeat. The type makes a new column fail
+ * to build until it is listed here.
  */
 const HEARTBEAT_RETURNS = Object.keys({
   id: 1,
