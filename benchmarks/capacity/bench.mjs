@@ -6,7 +6,7 @@
 // the ratio to the bare server, fsyncs per heartbeat (strace, when installed), manager CPU ms
 // per heartbeat, and the fleet that carries at the 10-minute interval per manager core.
 //   node benchmarks/capacity/bench.mjs [--agents 1000] [--seconds 20] [--rounds 3] [--concurrency 16]
-//                                      [--key-type ecdsa|rsa] [--cpu-prof DIR]
+//                                      [--key-type ecdsa|rsa] [--cpu-prof DIR] [--sql-timing]
 // Bounded: every phase has a time limit; the whole run takes about 2–4 minutes on 2 cores.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -37,6 +37,8 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     // Writes a V8 CPU profile of the manager (node --cpu-prof) into this directory at the end.
     'cpu-prof': { type: 'string' },
+    // Times the manager's SQLite calls (lib/sql-timing.cjs) and prints them per heartbeat.
+    'sql-timing': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -52,6 +54,9 @@ if (values.help) {
   --concurrency C     exchanges in flight per simulator process, 2 processes (default 16)
   --key-type T        agent keys: ecdsa or rsa (default ecdsa)
   --cpu-prof DIR      V8 CPU profiles of the manager (DIR) and the bare server (DIR-bare)
+  --sql-timing        time the manager's SQLite calls and print, per mode, each statement's calls
+                      and microseconds per heartbeat (wall time: on busy cores it includes time
+                      the manager was descheduled; the timing itself costs a little CPU)
 
 Prints, for full handshakes and resumed sessions: heartbeats/s against each server and their
 ratio (with the lowest and highest of the round pairs), CPU ms per heartbeat of each server,
@@ -69,6 +74,7 @@ try {
   m = await startMeasuredManager(join(dir, 'data'), {
     fsyncLog: join(dir, 'fsyncs.txt'),
     ...(values['cpu-prof'] ? { cpuProf: values['cpu-prof'] } : {}),
+    ...(values['sql-timing'] ? { sqlTiming: join(dir, 'sql-times.json') } : {}),
   });
   const { pid: managerPid, fsyncs } = m;
   const token = unlimitedToken(join(dir, 'data'));
@@ -141,14 +147,23 @@ try {
     const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
     return { idle: f[3] + f[4], total: f.reduce((a, b) => a + b, 0) };
   };
-  const measure = async (pid, d, resume, fsyncCount) => {
+  const measure = async (pid, d, resume, fsyncCount, sqlTimes) => {
+    const q0 = await sqlTimes?.();
     const m0 = machine();
     const s0 = simTicks();
     const c0 = cpuTicks(pid);
     const f0 = fsyncCount?.();
     const r = await sim(load(d, resume));
     const m1 = machine();
+    const q1 = await sqlTimes?.();
     return {
+      sql: q1
+        ? Object.entries(q1).map(([text, [calls, ms]]) => [
+            text,
+            calls - (q0[text]?.[0] ?? 0),
+            ms - (q0[text]?.[1] ?? 0),
+          ])
+        : null,
       r,
       simMs: ((simTicks() - s0) * 1000) / hz,
       idle: { ticks: m1.idle - m0.idle, total: m1.total - m0.total },
@@ -191,16 +206,24 @@ try {
     const ms = [];
     for (let i = 0; i < ROUNDS; i++) {
       bs.push(await measure(bare.child.pid, bareDir, resume, null));
-      ms.push(await measure(managerPid, fleetDir, resume, fsyncs));
+      ms.push(await measure(managerPid, fleetDir, resume, fsyncs, values['sql-timing'] ? m.sqlTimes : undefined));
     }
     const b = sum(bs);
     const r = sum(ms);
     // Each manager round against the bare round just before it: the spread is the run's noise.
     const pairs = ms.map((x, i) => x.r.ok / x.r.seconds / (bs[i].r.ok / bs[i].r.seconds));
+    // The manager's SQLite calls over this mode's rounds, by statement: [text, calls, ms].
+    const sql = new Map();
+    for (const x of ms)
+      for (const [text, calls, msSpent] of x.sql ?? []) {
+        const t = sql.get(text) ?? [0, 0];
+        sql.set(text, [t[0] + calls, t[1] + msSpent]);
+      }
     rows.push({
       mode,
       b,
       r,
+      sql,
       ratio: r.perSecond / b.perSecond,
       spread: `${Math.min(...pairs).toFixed(2)}–${Math.max(...pairs).toFixed(2)}`,
       cpuRatio: b.cpuPerHb / r.cpuPerHb,
@@ -237,6 +260,21 @@ try {
   console.log(
     "  sim CPU ms/hb: the simulator processes' CPU per heartbeat against each server; machine idle: all cores, during its rounds",
   );
+  if (values['sql-timing'])
+    for (const x of rows) {
+      const hb = Math.max(1, x.r.ok);
+      const all = [...x.sql].filter(([, [calls]]) => calls > 0).sort((a, b) => b[1][1] - a[1][1]);
+      const total = all.reduce((n, [, [, msSpent]]) => n + msSpent, 0);
+      console.log('');
+      console.log(
+        `  SQLite in the manager, ${x.mode}: ${((total * 1000) / hb).toFixed(1)} µs per heartbeat in ${all.length} statements (wall time)`,
+      );
+      console.log('     µs/hb  calls/hb   µs/call  statement');
+      for (const [text, [calls, msSpent]] of all.slice(0, 12))
+        console.log(
+          `  ${((msSpent * 1000) / hb).toFixed(1).padStart(8)} ${(calls / hb).toFixed(2).padStart(9)} ${((msSpent * 1000) / calls).toFixed(1).padStart(9)}  ${text}`,
+        );
+    }
   console.log(`  TLS: ${rows.map((x) => x.r.tls).join(' | ')}`);
   console.log(`  goal: ratio >= 0.9 in both modes${hasStrace ? '' : ' (fsyncs: n/a, strace not installed)'}`);
   console.log(`  manager RSS at the end: ${rssMb(managerPid).toFixed(0)} MB`);

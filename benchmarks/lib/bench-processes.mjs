@@ -14,11 +14,14 @@ export const hz = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim())
 
 const children = new Set();
 
-/** Starts a process; resolves with it and the first stdout line matching `ready` (60 s at most). */
-export function start(cmd, args, ready, label) {
+/**
+ * Starts a process; resolves with it and the first stdout line matching `ready` (60 s at most).
+ * `env` adds to this process's environment.
+ */
+export function start(cmd, args, ready, label, env = {}) {
   const child = spawn(cmd, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, PALISADE_LOG_LEVEL: 'warn' },
+    env: { ...process.env, PALISADE_LOG_LEVEL: 'warn', ...env },
   });
   children.add(child);
   child.once('exit', () => children.delete(child));
@@ -83,14 +86,18 @@ export const hasStrace = (() => {
  * for its banner. Under strace when installed: only fsync/fdatasync stop the process
  * (--seccomp-bpf), so counting them costs nothing on any other system call; `fsyncs()` is the
  * count so far (null without strace). `cpuProf`: a directory for a V8 CPU profile of the manager
- * (node --cpu-prof), written as it exits. `pid` is the manager's own, for /proc; `stop()` ends it
- * by that PID (strace detaches on SIGTERM and would leave it running) and waits for it to exit.
+ * (node --cpu-prof), written as it exits. `sqlTiming`: a file; the manager then times its SQLite
+ * calls (sql-timing.cjs) and `sqlTimes()` reads the totals so far. `pid` is the manager's own, for
+ * /proc; `stop()` ends it by that PID (strace detaches on SIGTERM and would leave it running) and
+ * waits for it to exit.
  */
-export async function startMeasuredManager(dataDir, { extra = [], cpuProf, fsyncLog } = {}) {
+export async function startMeasuredManager(dataDir, { extra = [], cpuProf, fsyncLog, sqlTiming } = {}) {
   const args = [
     ...(cpuProf ? ['--cpu-prof', '--cpu-prof-dir', cpuProf] : []),
+    ...(sqlTiming ? ['--require', join(root, 'benchmarks/lib/sql-timing.cjs')] : []),
     ...managerArgs(dataDir, ['--heartbeat-port', '0', ...extra]),
   ];
+  const env = sqlTiming ? { PALISADE_BENCH_SQL_TIMING: sqlTiming } : {};
   const traced = hasStrace && fsyncLog;
   const m = traced
     ? await start(
@@ -98,8 +105,9 @@ export async function startMeasuredManager(dataDir, { extra = [], cpuProf, fsync
         ['-f', '--seccomp-bpf', '-qq', '-e', 'trace=fsync,fdatasync', '-o', fsyncLog, process.execPath, ...args],
         /CA fingerprint: (\S+)/,
         'manager',
+        env,
       )
-    : await start(process.execPath, args, /CA fingerprint: (\S+)/, 'manager');
+    : await start(process.execPath, args, /CA fingerprint: (\S+)/, 'manager', env);
   await new Promise((r) => setTimeout(r, 300));
   const all = m.lines.join('\n');
   const pid = traced
@@ -118,6 +126,21 @@ export async function startMeasuredManager(dataDir, { extra = [], cpuProf, fsync
             .split('\n')
             .filter((l) => /f(data)?sync\(/.test(l)).length
         : null,
+    /**
+     * The manager's SQLite calls so far, by statement: `{ text: [calls, ms] }` (null without
+     * `sqlTiming`). Asks with SIGUSR2 and waits up to 5 s for the answer.
+     */
+    async sqlTimes() {
+      if (!sqlTiming) return null;
+      const seqOf = () => (existsSync(sqlTiming) ? JSON.parse(readFileSync(sqlTiming, 'utf8')).seq : 0);
+      const before = seqOf();
+      process.kill(pid, 'SIGUSR2');
+      for (let i = 0; i < 100; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        if (seqOf() > before) return JSON.parse(readFileSync(sqlTiming, 'utf8')).statements;
+      }
+      throw new Error('the manager did not write its SQL timings in 5 s');
+    },
     async stop() {
       if (!existsSync(`/proc/${pid}`)) return;
       process.kill(pid, 'SIGTERM');
