@@ -6,6 +6,11 @@ import { activateArgs, simJson as sim, startTestManager, tempDirs } from './sim-
 
 // Small N with tiny queues, so the refusals happen for certain; no timing is asserted, only
 // that every agent ends where it must and that the manager refused, hinted and was waited for.
+// After the outage the manager holds each heartbeat's reply HOLD_MS (the crash tests' hook):
+// sixteen agents coming back overflow a queue of two however slowly the simulator's processes
+// start on a loaded machine, where replies as fast as the agents arrive could leave none refused.
+const HOLD_MS = 100;
+
 describe('storms at small N: a bounded queue, 503 + Retry-After, agents that back off with jitter', () => {
   const temps = tempDirs();
   const dataDir = temps.make('palisade-storm-mgr-');
@@ -45,7 +50,12 @@ describe('storms at small N: a bounded queue, 503 + Retry-After, agents that bac
     await manager!.close();
     manager = undefined;
     const restartedAt = Date.now();
-    manager = await start(port);
+    process.env.PALISADE_TEST_HOLD_HEARTBEAT_REPLY_MS = String(HOLD_MS);
+    try {
+      manager = await start(port);
+    } finally {
+      delete process.env.PALISADE_TEST_HOLD_HEARTBEAT_REPLY_MS;
+    }
     const r = await sim([
       'run',
       '--dir',
