@@ -1,5 +1,5 @@
 import { COMPUTER_STATUSES, type ComputerStatus, type SettingOverrides } from '@palisade/core';
-import { type Expression, type Kysely, type Selectable, type SqlBool, sql } from 'kysely';
+import { type Expression, type ExpressionBuilder, type Kysely, type Selectable, type SqlBool, sql } from 'kysely';
 import { chunks } from '../chunks.js';
 import { num, numOrNull, overridesByOwner } from '../column-values.js';
 import { HandSql } from '../hand-sql.js';
@@ -60,6 +60,13 @@ export interface ComputerRecord {
  * parsing them at every heartbeat served nothing.
  */
 export type AgentComputerRecord = Omit<ComputerRecord, 'drivers' | 'counters'>;
+
+/** An upgrade order an expiry failed (`expireUpgrades`, `expireUpgradesDue`). */
+export interface ExpiredUpgrade {
+  id: number;
+  computerId: number;
+  toVersion: string;
+}
 
 /** Key type of a certificate the manager served. */
 export type TlsCertificateType = 'ECDSA' | 'RSA';
@@ -606,21 +613,8 @@ export class ComputerRepository extends Repository {
    * Fails the computer's upgrade orders sent before `sentBefore` and still without an outcome
    * (their life is over, docs/deployment.md "Upgrades"), with `reason`. Returns the orders it failed.
    */
-  async expireUpgrades(
-    computerId: number,
-    sentBefore: number,
-    reason: string,
-    now: number,
-  ): Promise<Array<{ id: number; computerId: number; toVersion: string }>> {
-    const rows = await this.db
-      .updateTable('agent_upgrades')
-      .set({ status: 'failed', reason, completed_at: now })
-      .where('computer_id', '=', computerId)
-      .where('status', '=', 'sent')
-      .where('sent_at', '<', sentBefore)
-      .returning(['id', 'computer_id', 'to_version'])
-      .execute();
-    return rows.map((r) => ({ id: num(r.id), computerId: num(r.computer_id), toVersion: r.to_version }));
+  async expireUpgrades(computerId: number, sentBefore: number, reason: string, now: number): Promise<ExpiredUpgrade[]> {
+    return this.failSentBefore(sentBefore, reason, now, (eb) => eb('computer_id', '=', computerId));
   }
 
   /** When the oldest upgrade order still `sent` was sent (the partial index of 0021); null when none. */
@@ -639,16 +633,11 @@ export class ComputerRepository extends Repository {
    * conditional update: of two nodes sweeping at once, only one changes each order. Returns
    * the orders it failed.
    */
-  async expireUpgradesDue(
-    sentBefore: number,
-    reason: string,
-    now: number,
-    limit: number,
-  ): Promise<Array<{ id: number; computerId: number; toVersion: string }>> {
-    const rows = await this.db
-      .updateTable('agent_upgrades')
-      .set({ status: 'failed', reason, completed_at: now })
-      .where('id', 'in', (eb) =>
+  async expireUpgradesDue(sentBefore: number, reason: string, now: number, limit: number): Promise<ExpiredUpgrade[]> {
+    return this.failSentBefore(sentBefore, reason, now, (eb) =>
+      eb(
+        'id',
+        'in',
         eb
           .selectFrom('agent_upgrades')
           .select('id')
@@ -656,7 +645,24 @@ export class ComputerRepository extends Repository {
           .where('sent_at', '<', sentBefore)
           .orderBy('sent_at')
           .limit(limit),
-      )
+      ),
+    );
+  }
+
+  /**
+   * The one statement of both expiries: the `sent` orders sent before `sentBefore` among those
+   * `which` picks become `failed` with `reason`; returns them.
+   */
+  private async failSentBefore(
+    sentBefore: number,
+    reason: string,
+    now: number,
+    which: (eb: ExpressionBuilder<Database, 'agent_upgrades'>) => Expression<SqlBool>,
+  ): Promise<ExpiredUpgrade[]> {
+    const rows = await this.db
+      .updateTable('agent_upgrades')
+      .set({ status: 'failed', reason, completed_at: now })
+      .where(which)
       .where('status', '=', 'sent')
       .where('sent_at', '<', sentBefore)
       .returning(['id', 'computer_id', 'to_version'])
