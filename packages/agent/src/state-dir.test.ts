@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -53,5 +53,33 @@ describe('one agent daemon per state directory', () => {
     const release = new StateDir(dir).claimDaemon();
     assert.equal(readFileSync(lock, 'utf8'), `${process.pid}\n${bootId()}\n`);
     release();
+  });
+});
+
+describe('reading the upgrade record', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'palisade-state-upgrade-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('absent or cleared: none; unreadable: the state directory is damaged (STATE_INVALID)', () => {
+    const state = new StateDir(dir);
+    assert.equal(state.upgrade(), null);
+    const record = { id: 7 } as unknown as Parameters<StateDir['saveUpgrade']>[0];
+    state.saveUpgrade(record);
+    assert.deepEqual(state.upgrade(), record);
+    state.clearUpgrade();
+    assert.equal(state.upgrade(), null, 'cleared while a reader looks: none, not damaged');
+    // A reader racing the service's clear used to find the file, then fail to open it: ENOENT
+    // is now "none" wherever it happens. Other read errors still say the directory is damaged.
+    mkdirSync(join(dir, 'upgrade.json'));
+    assert.throws(
+      () => state.upgrade(),
+      (e) => e instanceof AgentError && e.code === 'STATE_INVALID',
+    );
+    rmSync(join(dir, 'upgrade.json'), { recursive: true });
+    writeFileSync(join(dir, 'upgrade.json'), '{not json');
+    assert.throws(
+      () => state.upgrade(),
+      (e) => e instanceof AgentError && e.code === 'STATE_INVALID',
+    );
   });
 });

@@ -155,9 +155,17 @@ export class StateDir {
 
   private readJson<T>(name: string): T | null {
     const file = this.path(name);
-    if (!existsSync(file)) return null;
+    let text: string;
     try {
-      return JSON.parse(readFileSync(file, 'utf8')) as T;
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      // Absent, or removed since it was looked for (the service clears `upgrade.json` while
+      // `status` or another reader looks): none, not a damaged state directory.
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw new AgentError('STATE_INVALID', `${file}: ${(e as Error).message}`, { cause: e });
+    }
+    try {
+      return JSON.parse(text) as T;
     } catch (e) {
       throw new AgentError('STATE_INVALID', `${file}: ${(e as Error).message}`, { cause: e });
     }
