@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { request } from 'node:https';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { generateKeyAndCsr, heartbeat, type StateDir } from '@palisade/agent';
@@ -140,6 +141,70 @@ describe('agent endpoint: bad input and bad certificates get a 4xx with a reason
       assert.deepEqual(await snapshot(), before);
     });
   }
+
+  /**
+   * A heartbeat posted raw: with its length announced, as agents send it (the endpoint's own
+   * heartbeat path reads it), or chunked (Fastify reads it).
+   */
+  const postRaw = (text: string, chunked: boolean) =>
+    new Promise<{ status: number; connection: string | undefined; body: unknown }>((resolve, reject) => {
+      const payload = Buffer.from(text);
+      const req = request(
+        url('/agent/v1/heartbeat'),
+        {
+          method: 'POST',
+          ca: m.manager.ca.certificatePem,
+          ...creds,
+          agent: false,
+          headers: {
+            'content-type': 'application/json',
+            ...(chunked ? {} : { 'content-length': String(payload.length) }),
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              connection: res.headers.connection,
+              body: JSON.parse(Buffer.concat(chunks).toString('utf8')),
+            }),
+          );
+        },
+      );
+      req.on('error', reject);
+      if (chunked) req.write(payload);
+      req.end(chunked ? undefined : payload);
+    });
+
+  test('a heartbeat read by the endpoint itself is refused exactly as Fastify refuses it', async () => {
+    const more: Array<[string, string]> = [
+      ['a __proto__ member', JSON.stringify(validReport()).replace('{', '{"__proto__":{"x":1},')],
+      ['constructor.prototype', JSON.stringify(validReport()).replace('{', '{"constructor":{"prototype":{"x":1}},')],
+      ['a JSON array', '[]'],
+      ['a bare number', '5'],
+    ];
+    const compared = [
+      ...cases
+        // Fastify alone answers these: no body, an announced length over the limit, another media type.
+        .filter(([, , status, , contentType]) => status !== 413 && contentType === undefined)
+        .map(([name, body]): [string, string] => {
+          const b = body();
+          return [name, typeof b === 'string' ? b : JSON.stringify(b)];
+        })
+        .filter(([, text]) => text.length > 0),
+      ...more,
+    ];
+    for (const [name, text] of compared) {
+      const before = await snapshot();
+      const lean = await postRaw(text, false);
+      const fastify = await postRaw(text, true);
+      assert.ok(lean.status >= 400, `${name}: refused (${JSON.stringify(lean.body)})`);
+      assert.deepEqual(lean, fastify, name);
+      assert.deepEqual(await snapshot(), before, name);
+    }
+  });
 
   test('activation with a broken CSR → 400 CSR_INVALID, no computer created, token use not counted', async () => {
     const count = (await m.manager.store.computers.list()).length;

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { continuityOf, decideActivation, heartbeatContinuity, type KnownComputer } from '@palisade/core';
 import {
@@ -18,11 +20,11 @@ import {
   ReactivationRequest,
 } from '@palisade/protocol';
 import { Type } from '@sinclair/typebox';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifySchemaCompiler } from 'fastify';
 import type { Logger } from 'pino';
 import { PalisadeError } from '../errors.js';
 import { type PortLimits, serverTimeouts } from '../http/connection-guard.js';
-import { installErrorHandling } from '../http/error-handling.js';
+import { installErrorHandling, translateError, validationFailed } from '../http/error-handling.js';
 import { commonFastifyOptions } from '../http/fastify-options.js';
 import type { HeartbeatIngest } from '../ingest.js';
 import type { ManagerMetrics } from '../metrics/manager-metrics.js';
@@ -35,6 +37,7 @@ import type { ConfigurationService } from '../services/configuration-service.js'
 import { BASE_POLICY_NAME } from '../store/repositories/policy-repository.js';
 import type { AgentComputerRecord, ComputerRecord, Store } from '../store/store.js';
 import { AdmissionQueue, type AdmissionQueueOptions, QueueFullError } from './admission-queue.js';
+import { type JsonBody, leanJsonLength, readJsonBody, sendJson } from './lean-heartbeat.js';
 import { handshakeCertificate } from './served-certificate.js';
 import { sessionPeerSerial } from './session-peer-serial.js';
 
@@ -108,24 +111,45 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
   const { ingest } = deps;
   const lifecycle = deps.lifecycle ?? new ComputerLifecycleService({ store: deps.store, now });
   const timeouts = deps.limits ? serverTimeouts(deps.limits) : undefined;
+  /** The heartbeat's own path (below); it declines what is Fastify's. */
+  let leanHeartbeat: (req: IncomingMessage, res: ServerResponse) => boolean = () => false;
   const app = Fastify({
     ...commonFastifyOptions(deps.logger),
     ...timeouts?.fastify,
-    // The handshake asks for a certificate but does not demand one: activation comes before
-    // the agent has any. Routes that need identity check `authorized` themselves.
-    https: { ...deps.tls, ...timeouts?.https, requestCert: true, rejectUnauthorized: false },
+    // The server Fastify would make (lib/server.js: its timeouts included), with the ordinary
+    // heartbeat answered before Fastify's pipeline (lean-heartbeat.ts). The handshake asks for a
+    // certificate but does not demand one: activation comes before the agent has any. Routes that
+    // need identity check `authorized` themselves.
+    serverFactory: (handler) => {
+      const server = createHttpsServer(
+        { ...deps.tls, ...timeouts?.https, requestCert: true, rejectUnauthorized: false },
+        (req, res) => {
+          if (!leanHeartbeat(req, res)) handler(req, res);
+        },
+      );
+      // Fastify's defaults where the port has no limits (tests): 72 s kept alive, no request or idle timeout.
+      server.keepAliveTimeout = timeouts?.fastify.keepAliveTimeout ?? 72_000;
+      server.requestTimeout = timeouts?.fastify.requestTimeout ?? 0;
+      server.setTimeout(0);
+      return server as unknown as import('node:http').Server;
+    },
   });
   installErrorHandling(app);
   const metrics = deps.metrics;
   const activations = new AdmissionQueue(deps.queues?.activations ?? DEFAULT_ACTIVATION_QUEUE);
   const heartbeats = new AdmissionQueue(deps.queues?.heartbeats ?? DEFAULT_HEARTBEAT_QUEUE);
-  /** Runs `fn` through `queue`; a full queue answers 503 MANAGER_BUSY with Retry-After. */
-  const admitted = async <T>(queue: AdmissionQueue, cap: string, reply: FastifyReply, fn: () => Promise<T>) => {
+  /** Runs `fn` through `queue`; a full queue answers 503 MANAGER_BUSY with Retry-After (`setHeader`). */
+  const admitted = async <T>(
+    queue: AdmissionQueue,
+    cap: string,
+    setHeader: (name: string, value: string) => unknown,
+    fn: () => Promise<T>,
+  ) => {
     try {
       return await queue.run(fn);
     } catch (e) {
       if (e instanceof QueueFullError) {
-        reply.header('retry-after', String(e.retryAfterSeconds));
+        setHeader('retry-after', String(e.retryAfterSeconds));
         metrics?.refusals.inc({ port: '4120', cap });
       }
       throw e;
@@ -173,8 +197,7 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
    * Identifies the agent by its client certificate before the body is even read: by its serial
    * (read once per connection, `peerSerial`), then the computer issued it, on every request.
    */
-  const authenticateAgent = async (req: FastifyRequest) => {
-    const socket = req.raw.socket as TLSSocket;
+  const authenticate = async (socket: TLSSocket): Promise<AgentComputerRecord> => {
     const serial = peerSerial(socket);
     if (serial === null) throw new PalisadeError('CLIENT_CERTIFICATE_REQUIRED');
     if (!socket.authorized)
@@ -189,7 +212,11 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
       throw new PalisadeError('CERTIFICATE_NOT_RECOGNIZED', `serial ${serial}`);
     }
     if (computer.state !== 'active') throw new PalisadeError('CERTIFICATE_REVOKED');
-    req.computer = computer;
+    return computer;
+  };
+  /** Fastify's `onRequest` for the routes of an activated agent. */
+  const authenticateAgent = async (req: FastifyRequest) => {
+    req.computer = await authenticate(req.raw.socket as TLSSocket);
   };
 
   app.get('/agent/v1/ca', async (_req, reply) => {
@@ -201,7 +228,12 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
     AGENT_PATHS.activate,
     { schema: { body: ActivationRequest } },
     async (req, reply): Promise<ActivationReply> =>
-      admitted(activations, 'activation-queue', reply, () => activateOne(req)),
+      admitted(
+        activations,
+        'activation-queue',
+        (n, v) => reply.header(n, v),
+        () => activateOne(req),
+      ),
   );
 
   const activateOne = async (req: FastifyRequest<{ Body: ActivationRequest }>): Promise<ActivationReply> => {
@@ -346,7 +378,12 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
     AGENT_PATHS.reactivate,
     { schema: { body: ReactivationRequest } },
     async (req, reply): Promise<ActivationReply> =>
-      admitted(activations, 'activation-queue', reply, () => reactivateOne(req)),
+      admitted(
+        activations,
+        'activation-queue',
+        (n, v) => reply.header(n, v),
+        () => reactivateOne(req),
+      ),
   );
 
   const reactivateOne = async (req: FastifyRequest<{ Body: ReactivationRequest }>): Promise<ActivationReply> => {
@@ -418,15 +455,100 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
     return base.id;
   };
 
+  // A heartbeat Fastify serves: one the lean path declines (lean-heartbeat.ts), or any while closing.
   app.post<{ Body: HeartbeatReport }>(
     AGENT_PATHS.heartbeat,
     { schema: { body: HeartbeatReport }, onRequest: authenticateAgent },
     async (req, reply): Promise<HeartbeatReply> =>
-      admitted(heartbeats, 'heartbeat-queue', reply, () => heartbeatOne(req)),
+      admitted(
+        heartbeats,
+        'heartbeat-queue',
+        (n, v) => reply.header(n, v),
+        () => heartbeatOne(req.computer!, req.raw.socket as TLSSocket, req.body, req.log),
+      ),
   );
 
-  const heartbeatOne = async (req: FastifyRequest<{ Body: HeartbeatReport }>): Promise<HeartbeatReply> => {
-    const report = req.body;
+  /** Fastify's validator of a heartbeat's body, as the route's (compiled at the first lean heartbeat). */
+  let validateReport: ReturnType<FastifySchemaCompiler<unknown>> | undefined;
+  /** From Fastify's `preClose` on, Fastify answers: 503 to requests on connections still open, as for every route. */
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  leanHeartbeat = (req, res) => {
+    if (closing || req.method !== 'POST' || req.url !== AGENT_PATHS.heartbeat) return false;
+    const length = leanJsonLength(req.headers);
+    if (length === null) return false;
+    validateReport ??= app.validatorCompiler?.({
+      schema: HeartbeatReport,
+      method: 'POST',
+      url: AGENT_PATHS.heartbeat,
+      httpPart: 'body',
+    });
+    if (!validateReport) return false;
+    void serveHeartbeat(req, res, length, validateReport);
+    return true;
+  };
+
+  /**
+   * An ordinary heartbeat, in Fastify's order: the agent's certificate before the body, the body
+   * parsed and checked against the protocol, then the ingest through the admission queue; errors
+   * answered as error-handling.ts answers them, replies counted as the `onResponse` hook counts.
+   */
+  const serveHeartbeat = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    length: number,
+    validate: ReturnType<FastifySchemaCompiler<unknown>>,
+  ): Promise<void> => {
+    const started = performance.now();
+    const socket = req.socket as TLSSocket;
+    let status = 200;
+    try {
+      const computer = await authenticate(socket);
+      const body: JsonBody = await readJsonBody(req, length);
+      if (!body.ok) {
+        if (body.error === null) {
+          // The client left mid-body: nothing to answer, nothing broke.
+          res.destroy();
+          return;
+        }
+        status = body.error.status;
+        sendJson(res, status, body.error.toBody(), true);
+        return;
+      }
+      if (validate(body.value) !== true)
+        throw validationFailed('body', (validate as { errors?: Parameters<typeof validationFailed>[1] }).errors ?? []);
+      const reply = await admitted(
+        heartbeats,
+        'heartbeat-queue',
+        (n, v) => res.setHeader(n, v),
+        () => heartbeatOne(computer, socket, body.value as HeartbeatReport, deps.logger),
+      );
+      sendJson(res, status, reply);
+    } catch (e) {
+      const known = translateError(e as Parameters<typeof translateError>[0], {
+        method: 'POST',
+        url: AGENT_PATHS.heartbeat,
+      });
+      if (known) deps.logger.debug({ code: known.code, url: AGENT_PATHS.heartbeat }, known.message);
+      else deps.logger.error({ err: e, url: AGENT_PATHS.heartbeat }, 'request failed');
+      const error = known ?? new PalisadeError('INTERNAL');
+      status = error.status;
+      if (!res.headersSent) sendJson(res, status, error.toBody());
+    } finally {
+      metrics?.observeAgentReply(AGENT_PATHS.heartbeat, status, (performance.now() - started) / 1000);
+    }
+  };
+
+  /** One heartbeat: the report ingested, an exchange opened on `socket` for its operations' results. */
+  const heartbeatOne = async (
+    computer: AgentComputerRecord,
+    socket: TLSSocket,
+    report: HeartbeatReport,
+    log: { warn(details: object, message: string): void },
+  ): Promise<HeartbeatReply> => {
     checkProtocol(report.protocolVersion);
     const deep = report.events.findIndex((e) => nestedDeeperThan(e.data, MAX_EVENT_DATA_DEPTH));
     if (deep >= 0)
@@ -434,12 +556,10 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
         'VALIDATION_FAILED',
         `body.events.${deep}.data nests deeper than ${MAX_EVENT_DATA_DEPTH} levels`,
       );
-    const computer = req.computer!;
-    const socket = req.raw.socket as TLSSocket;
     const cipher = socket.getCipher();
     const { reply, operationIds } = await ingest.ingestReport(computer, report, {
       initiatedBy: 'agent',
-      remoteIp: req.ip ?? null,
+      remoteIp: socket.remoteAddress ?? null,
       tlsProtocol: socket.getProtocol() ?? null,
       tlsCipherSuite: cipher?.standardName ?? cipher?.name ?? null,
       tlsCertificateType: handshakeCertificate(socket),
@@ -452,7 +572,7 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
     }
     onSocket.set(exchange.id, exchange);
     if (deps.holdReplyMs) {
-      req.log.warn(
+      log.warn(
         { computerId: computer.id, eventsStored: reply.eventsStored, holdReplyMs: deps.holdReplyMs },
         'TEST HOOK: heartbeat committed; holding the reply',
       );

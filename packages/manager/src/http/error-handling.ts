@@ -1,9 +1,30 @@
-import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance } from 'fastify';
 import { PalisadeError } from '../errors.js';
 import { storageFault } from '../store/store-write-health.js';
 
-/** Fastify's own error codes → ours, so clients see one error vocabulary. */
-function translate(err: FastifyError, req: FastifyRequest): PalisadeError | null {
+/** What a schema validator reports about a value it refused (Ajv's errors, as Fastify passes them on). */
+type ValidationProblems = NonNullable<FastifyError['validation']>;
+
+/**
+ * A refused request part (`body`, `querystring`, `headers`) as our 400: where the first problem
+ * is (`body.agent.version`) and what it is, naming an unknown member by its name.
+ */
+export function validationFailed(where: string, problems: ValidationProblems, cause?: unknown): PalisadeError {
+  const first = problems[0];
+  const path = first?.instancePath ? `${where}${first.instancePath.replace(/\//g, '.')}` : where;
+  // Ajv's own sentence ("must NOT have additional properties") does not say which one.
+  const extra = first?.keyword === 'additionalProperties' ? first.params?.additionalProperty : undefined;
+  if (typeof extra === 'string')
+    return new PalisadeError('VALIDATION_FAILED', `${path} has an unknown member "${extra}"`, { cause });
+  return new PalisadeError('VALIDATION_FAILED', `${path} ${first?.message ?? 'is invalid'}`, { cause });
+}
+
+/**
+ * Fastify's own error codes → ours, so clients see one error vocabulary; null for an error that
+ * is none of ours to explain (a bug: 500). Also for errors of the agent endpoint's heartbeat path,
+ * which runs beside Fastify (agent-endpoint/lean-heartbeat.ts).
+ */
+export function translateError(err: FastifyError, req: { method: string; url: string }): PalisadeError | null {
   if (err instanceof PalisadeError) return err;
   if (err.validation) {
     const where = err.validationContext ?? 'body';
@@ -11,13 +32,7 @@ function translate(err: FastifyError, req: FastifyRequest): PalisadeError | null
     // `/api/computers/search` with GET) names no resource: 404, as for an unknown route, never a
     // 400 that reads the word as a malformed ID.
     if (where === 'params') return new PalisadeError('NOT_FOUND', `${req.method} ${req.url.split('?')[0]}`);
-    const first = err.validation[0];
-    const path = first?.instancePath ? `${where}${first.instancePath.replace(/\//g, '.')}` : where;
-    // Ajv's own sentence ("must NOT have additional properties") does not say which one.
-    const extra = first?.keyword === 'additionalProperties' ? first.params?.additionalProperty : undefined;
-    if (typeof extra === 'string')
-      return new PalisadeError('VALIDATION_FAILED', `${path} has an unknown member "${extra}"`, { cause: err });
-    return new PalisadeError('VALIDATION_FAILED', `${path} ${first?.message ?? 'is invalid'}`, { cause: err });
+    return validationFailed(where, err.validation, err);
   }
   switch (err.code) {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
@@ -91,7 +106,7 @@ export function installErrorHandling(app: FastifyInstance): void {
       req.log.info({ url: req.url, reason: err.message }, 'client closed the connection before the request finished');
       return reply.status(400).send(new PalisadeError('INVALID_JSON', 'the request body was cut short').toBody());
     }
-    const known = translate(err, req);
+    const known = translateError(err, req);
     if (known) {
       req.log.debug({ code: known.code, url: req.url }, known.message);
       return reply.status(known.status).send(known.toBody());
