@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // The capacity benchmark's baseline: a bare Node mutual-TLS server holding the manager's own
 // agent-endpoint certificates and TLS settings (read from its data dir), that parses each
-// heartbeat body and answers a reply of the same shape and size as the manager's — and does
-// nothing else. What the manager achieves against it is the cost of everything it does beyond
-// TLS and HTTP: authentication lookups, the store, alerts.
+// heartbeat body and answers a reply of the same shape and size as the manager's (the next
+// continuity token included, for an agent that presents one) — and does nothing else. What the
+// manager achieves against it is the cost of everything it does beyond TLS and HTTP:
+// authentication lookups, the store, alerts.
 //   node bare-server.mjs --data-dir DIR [--port 0]    prints {"port": N} on stdout when listening
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -16,6 +17,8 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const { tlsContextOptions } = await import(join(root, 'packages/core/dist/index.js'));
 // The manager's session settings (ticket lifetime, session ID context), so both resume alike.
 const { AGENT_TLS_SESSION_OPTIONS } = await import(join(root, 'packages/manager/dist/index.js'));
+// The manager's own token source, for the continuity token it hands an agent that holds one.
+const { randomToken } = await import(join(root, 'packages/manager/dist/secrets.js'));
 const { values } = parseArgs({ options: { 'data-dir': { type: 'string' }, port: { type: 'string' } } });
 const dir = join(values['data-dir'], 'tls');
 const read = (name) => readFileSync(join(dir, name), 'utf8');
@@ -69,6 +72,8 @@ const server = createServer(
         policyId: 1,
         policyName: 'Base Policy',
         exchangeId: randomUUID(),
+        // An agent with a host identity is handed its next continuity token, as the manager does.
+        ...(typeof report.continuity === 'string' ? { continuity: randomToken(32) } : {}),
       });
     });
   },

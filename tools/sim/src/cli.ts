@@ -15,8 +15,10 @@ Usage:
   palisade-sim activate dsm://HOST:PORT/ --token TOKEN --ca-fingerprint sha256:HEX --count N
                --dir DIR [--key-type ecdsa|rsa] [--host-prefix NAME] [--processes K]
                [--concurrency C] [--timeout SECONDS] [--listen-port P] [--json] [--no-progress]
-      Activate N agents, each with its own key (generated here) and certificate, and keep their
-      identities in DIR (0600) for later runs; a DIR that already holds agents grows. Prints
+      Activate N agents, each with its own key (generated here), host identity and certificate,
+      and keep their identities in DIR (0600) for later runs; a DIR that already holds agents
+      grows. Each keeps the continuity token the manager issues, as a real agent does, and
+      presents it at every exchange ("run", "listen"): the manager rotates it each time. Prints
       activations/s and latency. The token must allow N uses ("--uses unlimited").
       --listen-port P: each agent announces a listener on its own loopback address
       (127.64.0.0/10, one per agent) and port P, where "listen" opens it.

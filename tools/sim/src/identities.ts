@@ -11,6 +11,12 @@ export interface FleetInfo {
   keyType: AgentKeyType;
 }
 
+/** The continuity tokens an agent holds (see {@link Identities.continuity}). */
+export interface ContinuityTokens {
+  current?: string;
+  previous?: string;
+}
+
 /** One simulated agent's identity, kept so later runs heartbeat without activating again. */
 export interface SimIdentity {
   index: number;
@@ -21,6 +27,12 @@ export interface SimIdentity {
   /** Fingerprint of the configuration it has "applied". */
   fingerprint: string | null;
   /**
+   * Its host identity (32 random bytes, base64url), sent at activation as a real agent sends
+   * its own; absent from identities made before the simulator kept one (they carry no
+   * continuity token either).
+   */
+  hostIdentity?: string;
+  /**
    * The listener it announced at activation (`activate --listen-port`), where `palisade-sim
    * listen` opens it; absent: it announced none (it then announces one by heartbeat).
    */
@@ -30,7 +42,8 @@ export interface SimIdentity {
 /**
  * The identities directory: `fleet.json` and one `agents/NNNNNNN.json` per agent (written by the
  * worker that activated it, 0600: they hold private keys), with `NNNNNNN.session` beside it once
- * the manager issued a TLS session. Reused by `palisade-sim run`.
+ * the manager issued a TLS session and `NNNNNNN.continuity` once it issued a continuity token.
+ * Reused by `palisade-sim run` and `listen`.
  */
 export class Identities {
   constructor(readonly dir: string) {}
@@ -81,5 +94,22 @@ export class Identities {
 
   saveSession(index: number, session: Buffer): void {
     writeFileSync(this.agentFile(index).replace(/\.json$/, '.session'), session, { mode: 0o600 });
+  }
+
+  /**
+   * The continuity tokens the agent holds: the last the manager issued and the one before it,
+   * kept like a real agent's `continuity` file and presented at every exchange (docs/deployment.md
+   * "Cloned hosts").
+   */
+  continuity(index: number): ContinuityTokens {
+    const f = this.agentFile(index).replace(/\.json$/, '.continuity');
+    if (!existsSync(f)) return {};
+    const [current, previous] = readFileSync(f, 'utf8').split('\n');
+    return { ...(current ? { current } : {}), ...(previous ? { previous } : {}) };
+  }
+
+  saveContinuity(index: number, tokens: ContinuityTokens): void {
+    const text = `${tokens.current ?? ''}\n${tokens.previous ?? ''}\n`;
+    writeFileSync(this.agentFile(index).replace(/\.json$/, '.continuity'), text, { mode: 0o600 });
   }
 }

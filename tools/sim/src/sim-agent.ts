@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import {
   AGENT_VERSION,
@@ -22,7 +23,7 @@ import {
   ResultsReply,
 } from '@palisade/protocol';
 import type { Logger } from 'pino';
-import type { SimIdentity } from './identities.js';
+import type { ContinuityTokens, SimIdentity } from './identities.js';
 
 /** What one exchange did, for the fleet's tallies. */
 export interface ExchangeOutcome {
@@ -62,12 +63,25 @@ function secureContextOf(identity: SimIdentity, ca: string): SecureContext {
   return context;
 }
 
+/** What a simulated agent keeps between exchanges and runs, and where it is told to keep it. */
+export interface SimAgentState {
+  /** The TLS session to offer first (kept from an earlier run). */
+  session?: Buffer | undefined;
+  /** Told of each new session the manager issues, to keep it. */
+  onSession?: (session: Buffer) => void;
+  /** The continuity tokens it holds (kept from activation or an earlier run). */
+  continuity?: ContinuityTokens;
+  /** Told of each new continuity token, with the one held before it, to keep them. */
+  onContinuity?: (tokens: ContinuityTokens) => void;
+}
+
 /**
  * One simulated agent: the agent package's own TLS client (`ManagerConnection`), key
  * generation and wire messages, without a state directory — the identity lives in memory and
- * in the identities directory, the TLS session (ticket) in memory. Each exchange is what a
- * real agent does: a new connection, the report, then the operations' results on the same
- * connection.
+ * in the identities directory, the TLS session (ticket) and the continuity tokens in memory and
+ * there too. Each exchange is what a real agent does: a new connection, the report with the
+ * continuity token it holds, then the operations' results on the same connection, and the next
+ * token kept.
  */
 export class SimAgent {
   private lastRoundTripMs: number | undefined;
@@ -75,18 +89,23 @@ export class SimAgent {
   private readonly started = Date.now();
   /** What it reports doing, once it listens ({@link listen}); absent: it says nothing, as older agents. */
   private communication: CommunicationState | undefined;
+  private session: Buffer | undefined;
+  private continuity: ContinuityTokens;
 
   constructor(
     readonly identity: SimIdentity,
     private readonly manager: ManagerAddress,
     private readonly ca: string,
-    /** The TLS session to offer first (kept from an earlier run). */
-    private session: Buffer | undefined = undefined,
-    /** Told of each new session the manager issues, to keep it. */
-    private readonly onSession: (session: Buffer) => void = () => {},
-  ) {}
+    private readonly kept: SimAgentState = {},
+  ) {
+    this.session = kept.session;
+    this.continuity = { ...kept.continuity };
+  }
 
-  /** Generates a key, sends the CSR with the token, and returns the new identity. */
+  /**
+   * Generates a key and a host identity, sends the CSR and the identity with the token, and
+   * returns the new identity with the first continuity token the manager issued.
+   */
   static async activate(o: {
     index: number;
     manager: ManagerAddress;
@@ -98,9 +117,11 @@ export class SimAgent {
     listener?: { address: string; port: number };
     /** Told each time the manager answered "busy" and the agent waits to retry. */
     onBusy?: () => void;
-  }): Promise<SimIdentity> {
+  }): Promise<{ identity: SimIdentity; continuity: ContinuityTokens }> {
     const hostName = `${o.hostPrefix}-${String(o.index).padStart(6, '0')}`;
     const { keyPem, csrPem } = await generateKeyAndCsr(hostName, o.keyType);
+    // As the agent's state directory makes its own (state-dir.ts, hostIdentity).
+    const hostIdentity = randomBytes(32).toString('base64url');
     // As the agent: a busy manager's Retry-After, with backoff and jitter, a bounded number of times.
     const body = await retryWhileBusy(
       async () => {
@@ -116,6 +137,7 @@ export class SimAgent {
               hostName,
               platform: 'linux',
               agentVersion: AGENT_VERSION,
+              hostIdentity,
               ...(o.listener ? { listener: o.listener } : {}),
             },
             ActivationReply,
@@ -128,14 +150,25 @@ export class SimAgent {
       { onBusy: () => o.onBusy?.() },
     );
     return {
-      index: o.index,
-      computerId: body.computerId,
-      hostName,
-      key: keyPem,
-      cert: body.certificate,
-      fingerprint: body.fingerprint,
-      ...(o.listener ? { listener: o.listener } : {}),
+      identity: {
+        index: o.index,
+        computerId: body.computerId,
+        hostName,
+        key: keyPem,
+        cert: body.certificate,
+        fingerprint: body.fingerprint,
+        hostIdentity: body.hostIdentity ?? hostIdentity,
+        ...(o.listener ? { listener: o.listener } : {}),
+      },
+      continuity: body.continuity ? { current: body.continuity } : {},
     };
+  }
+
+  /** Keeps the manager's next continuity token (its reply's), the one held becoming the previous. */
+  private rotate(next: string | undefined): void {
+    if (next === undefined || next === this.continuity.current) return;
+    this.continuity = { current: next, ...(this.continuity.current ? { previous: this.continuity.current } : {}) };
+    this.kept.onContinuity?.(this.continuity);
   }
 
   private report(eventsPerHeartbeat: number): HeartbeatReport {
@@ -162,6 +195,9 @@ export class SimAgent {
       counters: { heartbeatsSent: this.sent },
       configurationFingerprint: this.identity.fingerprint,
       ...(this.communication ? { communication: this.communication } : {}),
+      // As report-builder.ts: the token of the last reply, and the one before it.
+      ...(this.continuity.current ? { continuity: this.continuity.current } : {}),
+      ...(this.continuity.current && this.continuity.previous ? { continuityPrevious: this.continuity.previous } : {}),
     };
   }
 
@@ -209,6 +245,7 @@ export class SimAgent {
           return report;
         },
         reply: async (reply) => {
+          this.rotate(reply.continuity);
           const results = this.apply(reply.operations);
           if (results.length > 0) o.onApplied(results.length, Date.now());
           if (askedAt !== undefined) o.onCall(performance.now() - askedAt);
@@ -255,6 +292,7 @@ export class SimAgent {
     try {
       const r = await conn.request('POST', AGENT_PATHS.heartbeat, this.report(o.eventsPerHeartbeat), HeartbeatReply);
       const reply = r.body;
+      this.rotate(reply.continuity);
       if (reply.operations.length > 0) {
         const results = this.apply(reply.operations);
         await conn.request(
@@ -281,7 +319,7 @@ export class SimAgent {
     } finally {
       if (conn.session && conn.session !== this.session) {
         this.session = conn.session;
-        this.onSession(conn.session);
+        this.kept.onSession?.(conn.session);
       }
       conn.close();
     }

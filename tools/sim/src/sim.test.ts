@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -68,6 +69,44 @@ describe('palisade-sim against a real manager (loopback, real TLS, worker proces
     assert.ok(result.handshakes.resumed > 0, `resumed: ${JSON.stringify(result.handshakes)}`);
     assert.ok(result.latencyMs.p50 !== null && result.latencyMs.p99 !== null);
     for (const c of await manager.store.computers.list()) assert.ok(c.lastCommunication !== null, c.hostName);
+  });
+
+  test('each agent holds a host identity and the continuity token the manager rotates at every exchange', async () => {
+    const ids = new Identities(fleet);
+    const tokens = async () =>
+      Promise.all(
+        ids.indices().map(async (i) => {
+          const held = ids.continuity(i);
+          const id = await manager.store.computers.identityOf(ids.load(i).computerId);
+          assert.ok(ids.load(i).hostIdentity, `agent ${i} has a host identity`);
+          assert.ok(held.current, `agent ${i} holds a token`);
+          // The manager keeps hashes only (SHA-256): the agent's token is the one it holds as current.
+          assert.equal(id?.continuityCurrent, createHash('sha256').update(held.current).digest('hex'));
+          return held.current;
+        }),
+      );
+    const before = await tokens();
+    // A second run presents the tokens the first left: every exchange accepted (a stale token
+    // would be refused as a copy of the host), every token rotated again.
+    const again = await simJson([
+      'run',
+      '--dir',
+      fleet,
+      '--duration',
+      '60',
+      '--max-heartbeats',
+      '4',
+      '--processes',
+      '1',
+      '--concurrency',
+      '1',
+      '--agents',
+      '4',
+    ]);
+    assert.equal(again.ok, 4);
+    assert.deepEqual(again.errors, {});
+    const after = await tokens();
+    assert.equal(after.filter((t, i) => t !== before[i]).length, 4, 'each agent got a new token');
   });
 
   test('usage errors exit 2 with the reason; an activated fleet is needed to run', async () => {

@@ -2,7 +2,7 @@ import { type AgentKeyType, type AgentListener, parseManagerUrl } from '@palisad
 import { jitteredDelayMs } from '@palisade/core';
 import type { CommunicationDirection } from '@palisade/protocol';
 import pino from 'pino';
-import { Identities } from './identities.js';
+import { type ContinuityTokens, Identities } from './identities.js';
 import { listenAddress } from './listen-address.js';
 import { errorKind, SimAgent } from './sim-agent.js';
 import { addCount, emptyTally, type Tally } from './tally.js';
@@ -113,7 +113,7 @@ async function activateAll(job: ActivateJob, tally: Tally, record: (ms: number) 
       const index = job.indices[next++]!;
       const t0 = performance.now();
       try {
-        const id = await SimAgent.activate({
+        const { identity, continuity } = await SimAgent.activate({
           index,
           manager,
           ca: job.ca,
@@ -127,7 +127,8 @@ async function activateAll(job: ActivateJob, tally: Tally, record: (ms: number) 
             tally.retriesAfterBusy += 1;
           },
         });
-        identities.save(id);
+        identities.save(identity);
+        if (continuity.current) identities.saveContinuity(index, continuity);
         record(performance.now() - t0);
       } catch (e) {
         addCount(tally.errors, errorKind(e));
@@ -143,7 +144,11 @@ async function runAll(job: RunJob, tally: Tally, record: (ms: number) => void): 
   const manager = parseManagerUrl(fleet.manager);
   const agents = job.indices.map(
     (i) =>
-      new SimAgent(identities.load(i), manager, fleet.ca, identities.session(i), (s) => identities.saveSession(i, s)),
+      new SimAgent(identities.load(i), manager, fleet.ca, {
+        session: identities.session(i),
+        onSession: (s) => identities.saveSession(i, s),
+        ...keptContinuity(identities, i),
+      }),
   );
   const applied = keepApplied(identities, agents);
   try {
@@ -151,6 +156,18 @@ async function runAll(job: RunJob, tally: Tally, record: (ms: number) => void): 
   } finally {
     applied();
   }
+}
+
+/**
+ * An agent's continuity tokens from the identities directory, and each new one written back as
+ * it comes (a real agent writes its `continuity` file at every exchange): the next run, or
+ * `listen` after `run`, presents the token the manager issued last.
+ */
+function keptContinuity(identities: Identities, index: number) {
+  return {
+    continuity: identities.continuity(index),
+    onContinuity: (tokens: ContinuityTokens) => identities.saveContinuity(index, tokens),
+  };
 }
 
 /**
@@ -274,7 +291,7 @@ async function listenAll(
   for (const index of job.indices) {
     if (Date.now() >= job.deadline) break;
     const identity = identities.load(index);
-    const agent = new SimAgent(identity, manager, fleet.ca);
+    const agent = new SimAgent(identity, manager, fleet.ca, keptContinuity(identities, index));
     agents.push(agent);
     const open = (address: string, port: number) =>
       agent.listen({
