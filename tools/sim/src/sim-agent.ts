@@ -86,6 +86,8 @@ export interface SimAgentState {
 export class SimAgent {
   private lastRoundTripMs: number | undefined;
   private sent = 0;
+  /** Configurations "applied" (operations taken), as the agent counts them. */
+  private applied = 0;
   private readonly started = Date.now();
   /** What it reports doing, once it listens ({@link listen}); absent: it says nothing, as older agents. */
   private communication: CommunicationState | undefined;
@@ -190,9 +192,17 @@ export class SimAgent {
         clockTime: now,
         ...(this.lastRoundTripMs !== undefined ? { lastRoundTripMs: this.lastRoundTripMs } : {}),
       },
-      drivers: [],
+      // A real agent's firewall is on under the default policy: its driver online, and the
+      // agent's own counters (not the per-rule packet counters nftables would give).
+      drivers: [{ name: 'firewall', status: 'online' }],
       events,
-      counters: { heartbeatsSent: this.sent },
+      counters: {
+        heartbeatsSent: this.sent,
+        heartbeatsFailed: 0,
+        configurationsApplied: this.applied,
+        configurationsFailed: 0,
+        eventsSpooled: 0,
+      },
       configurationFingerprint: this.identity.fingerprint,
       ...(this.communication ? { communication: this.communication } : {}),
       // As report-builder.ts: the token of the last reply, and the one before it.
@@ -208,6 +218,7 @@ export class SimAgent {
   private apply(operations: readonly Operation[]): OperationResults['results'] {
     return operations.map((op) => {
       this.identity.fingerprint = op.fingerprint;
+      this.applied += 1;
       const direction = (op.configuration as { communication?: { direction?: unknown } } | null)?.communication
         ?.direction;
       if (this.communication && isDirection(direction)) this.communication = { ...this.communication, direction };
