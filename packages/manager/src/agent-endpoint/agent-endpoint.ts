@@ -24,7 +24,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest, type FastifySchemaC
 import type { Logger } from 'pino';
 import { PalisadeError } from '../errors.js';
 import { type PortLimits, serverTimeouts } from '../http/connection-guard.js';
-import { installErrorHandling, translateError, validationFailed } from '../http/error-handling.js';
+import { errorAnswer, installErrorHandling, validationFailed } from '../http/error-handling.js';
 import { commonFastifyOptions } from '../http/fastify-options.js';
 import type { HeartbeatIngest } from '../ingest.js';
 import type { ManagerMetrics } from '../metrics/manager-metrics.js';
@@ -528,15 +528,13 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
       );
       sendJson(res, status, reply);
     } catch (e) {
-      const known = translateError(e as Parameters<typeof translateError>[0], {
-        method: 'POST',
-        url: AGENT_PATHS.heartbeat,
-      });
-      if (known) deps.logger.debug({ code: known.code, url: AGENT_PATHS.heartbeat }, known.message);
-      else deps.logger.error({ err: e, url: AGENT_PATHS.heartbeat }, 'request failed');
-      const error = known ?? new PalisadeError('INTERNAL');
-      status = error.status;
-      if (!res.headersSent) sendJson(res, status, error.toBody());
+      const answer = errorAnswer(
+        e as Parameters<typeof errorAnswer>[0],
+        { method: 'POST', url: AGENT_PATHS.heartbeat },
+        deps.logger,
+      );
+      status = answer.status;
+      if (!res.headersSent) sendJson(res, status, answer.toBody());
     } finally {
       metrics?.observeAgentReply(AGENT_PATHS.heartbeat, status, (performance.now() - started) / 1000);
     }

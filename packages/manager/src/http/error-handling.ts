@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyError, FastifyInstance } from 'fastify';
 import { PalisadeError } from '../errors.js';
 import { storageFault } from '../store/store-write-health.js';
 
@@ -21,10 +21,9 @@ export function validationFailed(where: string, problems: ValidationProblems, ca
 
 /**
  * Fastify's own error codes → ours, so clients see one error vocabulary; null for an error that
- * is none of ours to explain (a bug: 500). Also for errors of the agent endpoint's heartbeat path,
- * which runs beside Fastify (agent-endpoint/lean-heartbeat.ts).
+ * is none of ours to explain (a bug: 500).
  */
-export function translateError(err: FastifyError, req: { method: string; url: string }): PalisadeError | null {
+function translateError(err: FastifyError, req: { method: string; url: string }): PalisadeError | null {
   if (err instanceof PalisadeError) return err;
   if (err.validation) {
     const where = err.validationContext ?? 'body';
@@ -49,6 +48,26 @@ export function translateError(err: FastifyError, req: { method: string; url: st
   const fault = storageFault(err);
   if (fault) return new PalisadeError('STORE_UNAVAILABLE', fault, { cause: err });
   return null;
+}
+
+/**
+ * The error to answer for `err`: ours, one translated (above), or INTERNAL for anything else —
+ * logged, a bug's with its stack (never sent), a refusal at debug level. Both servers' error
+ * handlers answer with it, and so does the agent endpoint's heartbeat path beside Fastify
+ * (agent-endpoint/lean-heartbeat.ts).
+ */
+export function errorAnswer(
+  err: FastifyError,
+  req: { method: string; url: string },
+  log: Pick<FastifyBaseLogger, 'debug' | 'error'>,
+): PalisadeError {
+  const known = translateError(err, req);
+  if (known) {
+    log.debug({ code: known.code, url: req.url }, known.message);
+    return known;
+  }
+  log.error({ err, url: req.url }, 'request failed');
+  return new PalisadeError('INTERNAL');
 }
 
 /** The client went away mid-request (RST, or the body cut short): nothing to answer, nothing broke. */
@@ -106,14 +125,8 @@ export function installErrorHandling(app: FastifyInstance): void {
       req.log.info({ url: req.url, reason: err.message }, 'client closed the connection before the request finished');
       return reply.status(400).send(new PalisadeError('INVALID_JSON', 'the request body was cut short').toBody());
     }
-    const known = translateError(err, req);
-    if (known) {
-      req.log.debug({ code: known.code, url: req.url }, known.message);
-      return reply.status(known.status).send(known.toBody());
-    }
-    req.log.error({ err, url: req.url }, 'request failed');
-    const internal = new PalisadeError('INTERNAL');
-    return reply.status(500).send(internal.toBody());
+    const answer = errorAnswer(err, req, req.log);
+    return reply.status(answer.status).send(answer.toBody());
   });
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0] ?? '';
