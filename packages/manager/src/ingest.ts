@@ -529,8 +529,11 @@ function rotatesContinuity(transport: ExchangeTransport, report: HeartbeatReport
   return transport.initiatedBy === 'agent' || report.communication?.direction === 'manager-initiated';
 }
 
-/** A computer that reported this recently may still have a rotation of `soon` not yet synced. */
-const SOON_GUARD_MS = 5_000;
+/**
+ * A computer that reported this recently may still have a rotation of `soon` not yet synced
+ * (`benchmarks/capacity` says when its agents report more often than this).
+ */
+export const SOON_GUARD_MS = 5_000;
 
 /**
  * Whether a report's commit must be on stable storage before it is answered (docs/architecture.md
