@@ -8,11 +8,12 @@ import { PalisadeError } from '../errors.js';
  * 4120 serves — every agent, every ten minutes — and Fastify's request pipeline (routing, hook
  * iteration, the content-type parser, reply and its hooks, a child logger per request) cost
  * about 50–70 µs of CPU per heartbeat under load, some 4 % of the manager's CPU per resumed
- * heartbeat (docs/capacity.md "The heartbeat beside Fastify"). So the endpoint's server answers the ordinary heartbeat itself — POST, a JSON body whose
- * length is announced and within the limit — and leaves everything else to Fastify, untouched:
- * other routes and methods, chunked or empty bodies, other media types, oversize announcements
- * (Fastify's 404, 405, 411–415 and 413 answers stay the only ones). What it answers, it answers
- * as Fastify would: the same checks in the same order, the same codes and messages.
+ * heartbeat (docs/capacity.md "The heartbeat beside Fastify"). So the endpoint's server answers
+ * the ordinary heartbeat itself — POST, a JSON body whose length is announced and within the
+ * limit — and leaves everything else to Fastify, untouched: other routes and methods, chunked or
+ * empty bodies, other media types, oversize announcements (Fastify's 404, 405, 411–415 and 413
+ * answers stay the only ones). What it answers, it answers as Fastify would: the same checks in
+ * the same order, the same codes and messages.
  */
 
 /** The media type Fastify's JSON parser takes, with the one parameter agents send. */
