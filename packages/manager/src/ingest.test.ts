@@ -119,12 +119,27 @@ describe('ingest: the rules a report and its results follow', () => {
       report(host, { continuity: a.out.reply.continuity!, continuityPrevious: first }),
     );
     assert.equal(b.synced, false, 'the rotation can be taken back: answered before the sync');
-    clock += 1_000;
+    // At once, before b's sync (due within SOON_SYNC_MS): a second rotation lost with b's would
+    // leave the agent holding two tokens the manager never kept.
     const c = await answered(
-      await reload(host),
+      host,
       report(host, { continuity: b.out.reply.continuity!, continuityPrevious: a.out.reply.continuity! }),
     );
-    assert.equal(c.synced, true, 'reported a second ago: its last rotation may not be synced yet');
+    assert.equal(c.synced, true, 'its last rotation is not on stable storage yet: after the sync');
+    // What counts is whether the last rotation is synced, not how long ago the computer reported.
+    clock += 1_000;
+    const d = await answered(
+      await reload(host),
+      report(host, { continuity: c.out.reply.continuity!, continuityPrevious: b.out.reply.continuity! }),
+    );
+    assert.equal(d.synced, false, 'the last rotation was synced before its answer: this one is answered before');
+    await store.whenDurable();
+    clock += 1_000;
+    const e = await answered(
+      await reload(host),
+      report(host, { continuity: d.out.reply.continuity!, continuityPrevious: c.out.reply.continuity! }),
+    );
+    assert.equal(e.synced, false, 'reported a second ago, its last rotation synced since: before the sync');
   });
 
   test('clock offset: agent minus manager, plus half the round trip the manager measured, else the agent’s own figure', async () => {

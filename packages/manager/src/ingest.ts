@@ -117,6 +117,12 @@ export class HeartbeatIngest {
   private readonly eventBuckets = new Map<number, EventBucket>();
   /** When deferred events were last logged per computer, and how many were deferred since. */
   private readonly deferralsLogged = new Map<number, { at: number; since: number }>();
+  /**
+   * Computers whose last continuity rotation on this node was answered before its commit was on
+   * stable storage, until it is (`reportSync`): the mark of that rotation, so an older sync's
+   * end never clears a newer one.
+   */
+  private readonly rotationsAtRisk = new Map<number, object>();
 
   /** Shared commits for reports, or null when each report commits alone. */
   readonly commits: GroupCommit | null;
@@ -214,12 +220,11 @@ export class HeartbeatIngest {
     const events = this.admitEvents(computer, report.events, t);
     const acknowledged = events.reduce((m, e) => Math.max(m, e.seq), 0);
     let out: Awaited<ReturnType<HeartbeatIngest['storeReport']>>;
+    const sync = reportSync(report, transport, events.length, this.rotationsAtRisk.has(computer.id));
     try {
       out = await this.unit(
         (tx) => this.storeReport(tx, computer, report, transport, events, t, offset, acknowledged),
-        {
-          sync: reportSync(computer, report, transport, events.length, t),
-        },
+        { sync },
       );
     } catch (e) {
       if (!(e instanceof CloneDetected)) throw e;
@@ -235,6 +240,7 @@ export class HeartbeatIngest {
       );
     }
     this.deps.observeStore?.((performance.now() - txStart) / 1000);
+    if (out.continuity) this.rotated(computer.id, sync);
     this.deps.monitor?.published(computer.id, out.changes, events.length > 0);
     return {
       reply: {
@@ -509,6 +515,27 @@ export class HeartbeatIngest {
     );
   }
 
+  /**
+   * Notes a rotation just committed: at risk until the store says its commit is on stable
+   * storage (at once when it was answered after the sync, or where every commit is durable).
+   */
+  private rotated(computerId: number, sync: 'now' | 'soon'): void {
+    const durable = sync === 'soon' ? this.deps.store.whenDurable() : null;
+    if (durable === null) {
+      this.rotationsAtRisk.delete(computerId);
+      return;
+    }
+    const mark = {};
+    this.rotationsAtRisk.set(computerId, mark);
+    // A sync that fails leaves the mark: the computer's next rotation waits for a sync that works.
+    durable.then(
+      () => {
+        if (this.rotationsAtRisk.get(computerId) === mark) this.rotationsAtRisk.delete(computerId);
+      },
+      () => {},
+    );
+  }
+
   private async contained(computerId: number, message: string, fn: () => Promise<unknown>): Promise<void> {
     try {
       await fn();
@@ -530,32 +557,24 @@ function rotatesContinuity(transport: ExchangeTransport, report: HeartbeatReport
 }
 
 /**
- * A computer that reported this recently may still have a rotation of `soon` not yet synced
- * (`benchmarks/capacity` says when its agents report more often than this).
- */
-export const SOON_GUARD_MS = 5_000;
-
-/**
  * Whether a report's commit must be on stable storage before it is answered (docs/architecture.md
  * "The heartbeat"). `now` when it carries events (acknowledged in the reply, then deleted by
  * the agent); and, when it rotates the continuity token, if a lost rotation could not be taken
- * back (the agent does not present the token it held before) or the computer reported within
- * SOON_GUARD_MS (its last rotation may not be synced yet: two lost in a row would make the host
- * look like a copy). Otherwise `soon`: a power loss within SOON_SYNC_MS loses only what the next
- * report says again.
+ * back (the agent does not present the token it held before) or the computer's last rotation
+ * was answered before its sync and is not on stable storage yet (`atRisk`: two rotations lost in
+ * a row would make the host look like a copy). Otherwise `soon`: a power loss within
+ * SOON_SYNC_MS loses only what the next report says again.
  */
 function reportSync(
-  computer: AgentComputerRecord,
   report: HeartbeatReport,
   transport: ExchangeTransport,
   events: number,
-  now: number,
+  atRisk: boolean,
 ): 'now' | 'soon' {
   if (events > 0) return 'now';
   // No token presented: nothing rotates (a host without an identity), or the report is refused.
   if (!rotatesContinuity(transport, report) || report.continuity === undefined) return 'soon';
-  if (report.continuityPrevious === undefined) return 'now';
-  if (computer.lastCommunication !== null && now - computer.lastCommunication < SOON_GUARD_MS) return 'now';
+  if (report.continuityPrevious === undefined || atRisk) return 'now';
   return 'soon';
 }
 

@@ -388,6 +388,10 @@ export class KyselyStore extends RepositorySet implements Store {
     await this.db.destroy();
   }
 
+  whenDurable(): Promise<void> | null {
+    return this.durable ? this.durable.soon() : null;
+  }
+
   reclaimSpace(): Promise<void> {
     return this.dialect.reclaimSpace(this.db);
   }

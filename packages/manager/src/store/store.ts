@@ -159,6 +159,13 @@ export interface Store extends Repositories {
   transaction<T>(fn: (tx: StoreTransaction) => Promise<T>, o?: TransactionOptions): Promise<T>;
   counters(): StoreCounters;
   /**
+   * Resolves once every commit made before the call is on stable storage, with the sync that
+   * `sync: 'soon'` commits share (SQLite: within SOON_SYNC_MS, wal-sync.ts). Null where every
+   * commit is durable when it returns (PostgreSQL). Tells the ingest when a continuity rotation
+   * answered before its sync can no longer be lost (ingest.ts, `reportSync`).
+   */
+  whenDurable(): Promise<void> | null;
+  /**
    * The repositories for reads that may take long and need not be in a transaction with
    * anything (the API's lists of events, alerts and audit rows): on a SQLite file, a second,
    * read-only connection in a worker thread, so a scan waits for neither the write connection
