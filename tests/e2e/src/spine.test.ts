@@ -44,6 +44,7 @@ describe('activation and agent-initiated heartbeats over mutual TLS', () => {
     assert.deepEqual(c.computerStatus.agentStatusMessages, ['Managed (Online)']);
     assert.equal(c.tlsProtocol, 'TLSv1.3');
     assert.match(c.tlsCipherSuite ?? '', /^TLS_AES_|^TLS_CHACHA20/);
+    assert.match(c.lastIPUsed ?? '', /^(::ffff:)?127\.0\.0\.1$/, 'the address the heartbeat came from');
   });
 
   test('forced to TLS 1.2 the agent gets an ECDHE-GCM suite, and the manager records it', async () => {

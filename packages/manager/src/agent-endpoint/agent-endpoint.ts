@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { continuityOf, decideActivation, heartbeatContinuity, type KnownComputer } from '@palisade/core';
 import {
@@ -99,6 +100,16 @@ const TOKEN_ERRORS = {
   'used-up': 'TOKEN_USED_UP',
   revoked: 'TOKEN_REVOKED',
 } as const;
+
+/**
+ * The peer's address, read from the TCP socket the TLS socket wraps (Node's `_parent`), where
+ * the connection guard read it at accept and Node keeps it. Asked of the TLS socket itself, Node
+ * asks the kernel again (`getpeername` through the TLS wrap): a system call per heartbeat.
+ */
+function peerAddress(socket: TLSSocket): string | null {
+  const tcp = (socket as TLSSocket & { _parent?: unknown })._parent;
+  return (tcp instanceof Socket ? tcp : socket).remoteAddress ?? null;
+}
 
 /**
  * The agent endpoint (4120): activation with server-authenticated TLS and a token, then
@@ -557,7 +568,7 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
     const cipher = socket.getCipher();
     const { reply, operationIds } = await ingest.ingestReport(computer, report, {
       initiatedBy: 'agent',
-      remoteIp: socket.remoteAddress ?? null,
+      remoteIp: peerAddress(socket),
       tlsProtocol: socket.getProtocol() ?? null,
       tlsCipherSuite: cipher?.standardName ?? cipher?.name ?? null,
       tlsCertificateType: handshakeCertificate(socket),
