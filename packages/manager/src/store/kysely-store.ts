@@ -221,6 +221,8 @@ export interface CommitDurability {
   sync(): Promise<void>;
   /** The same, within SOON_SYNC_MS at most, sharing one sync with every other caller meanwhile. */
   soon(): Promise<void>;
+  /** The same as {@link soon}, but at once when no commit made so far is still waiting for a sync. */
+  whenDurable(): Promise<void>;
   /** Syncs started so far. */
   readonly syncs: number;
   close(): Promise<void>;
@@ -389,7 +391,7 @@ export class KyselyStore extends RepositorySet implements Store {
   }
 
   whenDurable(): Promise<void> | null {
-    return this.durable ? this.durable.soon() : null;
+    return this.durable ? this.durable.whenDurable() : null;
   }
 
   reclaimSpace(): Promise<void> {

@@ -55,6 +55,29 @@ describe('WalSync: commits made durable off the event loop', () => {
     assert.equal(w.syncs, 3);
   });
 
+  test('whenDurable: at once when every commit reported is synced, else with the sync soon', async () => {
+    const file = join(dir, 'durable.db-wal');
+    writeFileSync(file, 'frames');
+    const w = new WalSync(file);
+    await w.sync();
+    const t0 = performance.now();
+    await w.whenDurable();
+    assert.equal(w.syncs, 1, 'nothing committed since the last sync: no sync asked for');
+    assert.ok(performance.now() - t0 < SOON_SYNC_MS, 'and no waiting for one');
+    // A commit answered before its sync: whenDurable waits for that sync.
+    const committed = w.soon();
+    await w.whenDurable();
+    assert.equal(w.syncs, 2, 'it waited for the sync that covers the commit');
+    await committed;
+    // A sync that was already running when the commit was reported does not cover it.
+    const running = w.sync();
+    void w.soon();
+    await running;
+    await w.whenDurable();
+    assert.equal(w.syncs, 4, 'the commit reported during a sync waited for the next one');
+    await w.close();
+  });
+
   test('no log yet: nothing to sync', async () => {
     const w = new WalSync(join(dir, 'absent.db-wal'));
     await w.sync();

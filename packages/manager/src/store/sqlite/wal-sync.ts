@@ -26,6 +26,10 @@ export class WalSync {
   private soonTimer: NodeJS.Timeout | null = null;
   private soonSync: Promise<void> | null = null;
   private soonSettle: ((sync: Promise<void>) => void) | null = null;
+  /** Calls of {@link sync} and {@link soon} so far: each stands for the commits made before it. */
+  private asked = 0;
+  /** How many of those calls a finished sync covers (it started after them). */
+  private durableThrough = 0;
 
   constructor(private readonly walFile: string) {}
 
@@ -39,6 +43,7 @@ export class WalSync {
    * within SOON_SYNC_MS: commits that can wait that long share one sync instead of one each.
    */
   soon(): Promise<void> {
+    this.asked += 1;
     if (!this.soonSync) {
       this.soonSync = new Promise<void>((resolve) => {
         this.soonSettle = resolve;
@@ -50,6 +55,7 @@ export class WalSync {
 
   /** Resolves once every commit made before the call is on stable storage. */
   sync(): Promise<void> {
+    this.asked += 1;
     let p: Promise<void>;
     if (this.running === null) p = this.start();
     // The running sync may have started before the caller's commit: wait for the next one.
@@ -68,6 +74,15 @@ export class WalSync {
       settle(p);
     }
     return p;
+  }
+
+  /**
+   * Resolves once every commit made before the call is on stable storage, like {@link soon}, but
+   * at once when a finished sync already covers every commit reported to {@link sync} or
+   * {@link soon} (the store reports each right after it): then nothing is waiting to be synced.
+   */
+  whenDurable(): Promise<void> {
+    return this.durableThrough >= this.asked ? Promise.resolve() : this.soon();
   }
 
   /**
@@ -90,9 +105,14 @@ export class WalSync {
 
   private start(): Promise<void> {
     this.count += 1;
-    const p = this.run().finally(() => {
-      if (this.running === p) this.running = null;
-    });
+    const covers = this.asked;
+    const p = this.run()
+      .then(() => {
+        if (covers > this.durableThrough) this.durableThrough = covers;
+      })
+      .finally(() => {
+        if (this.running === p) this.running = null;
+      });
     this.running = p;
     return p;
   }
