@@ -221,7 +221,7 @@ export interface CommitDurability {
   sync(): Promise<void>;
   /** The same, within SOON_SYNC_MS at most, sharing one sync with every other caller meanwhile. */
   soon(): Promise<void>;
-  /** The same as {@link soon}, but at once when no commit made so far is still waiting for a sync. */
+  /** The same as {@link soon}, but at once when no commit reported so far is still waiting for a sync. */
   whenDurable(): Promise<void>;
   /** Syncs started so far. */
   readonly syncs: number;

@@ -159,9 +159,10 @@ export interface Store extends Repositories {
   transaction<T>(fn: (tx: StoreTransaction) => Promise<T>, o?: TransactionOptions): Promise<T>;
   counters(): StoreCounters;
   /**
-   * Resolves once every commit made before the call is on stable storage: at once when they all
-   * are, else with the sync that `sync: 'soon'` commits share (SQLite: within SOON_SYNC_MS,
-   * wal-sync.ts). Null where every commit is durable when it returns (PostgreSQL). Tells the ingest when a continuity rotation
+   * Resolves once every commit that returned before the call (a transaction, a write outside
+   * one) is on stable storage: at once when they all are, else with the sync that `sync: 'soon'`
+   * commits share (SQLite: within SOON_SYNC_MS, wal-sync.ts). Null where every commit is durable
+   * when it returns (PostgreSQL). Tells the ingest when a continuity rotation
    * answered before its sync can no longer be lost (ingest.ts, `reportSync`).
    */
   whenDurable(): Promise<void> | null;

@@ -77,9 +77,9 @@ export class WalSync {
   }
 
   /**
-   * Resolves once every commit made before the call is on stable storage, like {@link soon}, but
-   * at once when a finished sync already covers every commit reported to {@link sync} or
-   * {@link soon} (the store reports each right after it): then nothing is waiting to be synced.
+   * Resolves once every commit reported before the call (the store calls {@link sync} or
+   * {@link soon} after each, before it returns it) is on stable storage: at once when a
+   * finished sync started after all of them, else as {@link soon} does.
    */
   whenDurable(): Promise<void> {
     return this.durableThrough >= this.asked ? Promise.resolve() : this.soon();
