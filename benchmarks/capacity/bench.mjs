@@ -128,42 +128,30 @@ try {
   f.manager = `dsm://localhost:${barePort}/`;
   writeFileSync(fleetFile, JSON.stringify(f));
 
-  const WARMUP = Math.max(0, Math.min(Number(values.warmup ?? 2 * AGENTS), 100_000));
-  if (WARMUP > 0) {
-    for (const d of [bareDir, fleetDir])
-      await sim([
-        'run',
-        '--dir',
-        d,
-        '--duration',
-        '120',
-        '--processes',
-        '2',
-        '--concurrency',
-        values.concurrency,
-        '--max-heartbeats',
-        String(WARMUP),
-        '--no-resume',
-      ]);
-    console.log(`  warm-up: ${WARMUP} heartbeats against each server before the timed rounds`);
-  }
-
   // Bare and manager runs alternate in short rounds, so load from anything else on the machine
   // falls on both alike; CPU time is each server process's own (/proc), the steadier measure.
   const ROUNDS = Math.max(1, Math.min(Number(values.rounds), 20));
   const slice = Math.max(2, Math.round(SECONDS / ROUNDS));
-  const load = (d, resume) => [
+  const load = (d, resume, seconds = slice, extra = []) => [
     'run',
     '--dir',
     d,
     '--duration',
-    String(slice),
+    String(seconds),
     '--processes',
     '2',
     '--concurrency',
     values.concurrency,
     ...(resume ? [] : ['--no-resume']),
+    ...extra,
   ];
+
+  const WARMUP = Math.max(0, Math.min(Number(values.warmup ?? 2 * AGENTS), 100_000));
+  if (WARMUP > 0) {
+    for (const d of [bareDir, fleetDir]) await sim(load(d, false, 120, ['--max-heartbeats', String(WARMUP)]));
+    console.log(`  warm-up: ${WARMUP} heartbeats against each server before the timed rounds`);
+  }
+
   // The simulator's CPU (this process's reaped children: each round's palisade-sim and its
   // workers) and the whole machine's idle time: on a machine the load generator shares, the
   // heartbeats/s ratio also moves with what the simulator spends per reply and with idle cores.

@@ -31,6 +31,23 @@ describe('palisade-sim against a real manager (loopback, real TLS, worker proces
     temps.removeAll();
   });
 
+  /** `palisade-sim run` on the fleet, bounded by a heartbeat count (and 60 s). */
+  const runFleet = (heartbeats: number, processes: number, concurrency: number, ...extra: string[]) =>
+    simJson([
+      'run',
+      '--dir',
+      fleet,
+      '--duration',
+      '60',
+      '--max-heartbeats',
+      String(heartbeats),
+      '--processes',
+      String(processes),
+      '--concurrency',
+      String(concurrency),
+      ...extra,
+    ]);
+
   test('activate: N agents, each its own key and certificate, kept 0600 for reuse', async () => {
     const result = await simJson([
       ...activateArgs(manager, manager.firstRun.activationToken!, 4, fleet),
@@ -50,19 +67,7 @@ describe('palisade-sim against a real manager (loopback, real TLS, worker proces
   });
 
   test('run: a bounded number of heartbeats, all stored, sessions resumed after the first', async () => {
-    const result = await simJson([
-      'run',
-      '--dir',
-      fleet,
-      '--duration',
-      '60',
-      '--max-heartbeats',
-      '12',
-      '--processes',
-      '2',
-      '--concurrency',
-      '2',
-    ]);
+    const result = await runFleet(12, 2, 2);
     assert.equal(result.ok, 12);
     assert.deepEqual(result.errors, {});
     assert.equal(result.handshakes.full + result.handshakes.resumed, 12);
@@ -88,21 +93,7 @@ describe('palisade-sim against a real manager (loopback, real TLS, worker proces
     const before = await tokens();
     // A second run presents the tokens the first left: every exchange accepted (a stale token
     // would be refused as a copy of the host), every token rotated again.
-    const again = await simJson([
-      'run',
-      '--dir',
-      fleet,
-      '--duration',
-      '60',
-      '--max-heartbeats',
-      '4',
-      '--processes',
-      '1',
-      '--concurrency',
-      '1',
-      '--agents',
-      '4',
-    ]);
+    const again = await runFleet(4, 1, 1, '--agents', '4');
     assert.equal(again.ok, 4);
     assert.deepEqual(again.errors, {});
     const after = await tokens();
