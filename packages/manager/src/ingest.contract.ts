@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type HeartbeatReport, PROTOCOL_VERSION } from '@palisade/protocol';
 import pino from 'pino';
+import type { PalisadeError } from './errors.js';
 import { HeartbeatIngest } from './ingest.js';
 import { HeartbeatMonitor } from './monitor/heartbeat-monitor.js';
 import { hashSecret } from './secrets.js';
@@ -201,6 +202,37 @@ export const ingestContract = (engine: StoreEngine) =>
       await assert.rejects(ingest.ingestReport(c, quiet('z'.repeat(43), t1), transport), /AGENT_CLONED|live copy/);
       const t4 = (await ingest.ingestReport(c, quiet(t3, t2), transport)).reply.continuity!;
       assert.ok(t4);
+    });
+
+    test('a report from a certificate serial: the computer read and checked in the same transaction; a refused one stores nothing', async () => {
+      const c = await enrolTestComputer(store, { hostName: 'tx-04' });
+      const quiet = () => report({ events: [], configurationFingerprint: c.expectedFingerprint });
+      const { out, cost } = await counted(store, () =>
+        ingest.ingestReport({ certSerial: c.certSerial }, quiet(), transport),
+      );
+      assert.deepEqual(cost, { transactions: 1, autocommitReads: 0, autocommitWrites: 0 });
+      assert.equal(out.reply.computerId, c.id);
+      const stored = (await store.computers.get(c.id))!;
+      assert.equal(stored.lastCommunication, out.reply.serverTime);
+
+      await assert.rejects(
+        ingest.ingestReport({ certSerial: 'no-such-serial' }, quiet(), transport),
+        (e: PalisadeError) => e.code === 'CERTIFICATE_NOT_RECOGNIZED',
+      );
+      // Deactivated: its certificate is revoked by its state; deleted: by the revocation list.
+      assert.equal(await store.computers.deactivate(c.id, Date.now()), true);
+      const late = report({ configurationFingerprint: c.expectedFingerprint });
+      await assert.rejects(
+        ingest.ingestReport({ certSerial: c.certSerial }, late, transport),
+        (e: PalisadeError) => e.code === 'CERTIFICATE_REVOKED',
+      );
+      assert.equal((await store.computers.get(c.id))?.lastCommunication, stored.lastCommunication);
+      assert.equal((await store.events.listForComputer(c.id)).length, 0, 'its events were not stored');
+      assert.equal(await store.computers.remove(c.id, Date.now()), true);
+      await assert.rejects(
+        ingest.ingestReport({ certSerial: c.certSerial }, quiet(), transport),
+        (e: PalisadeError) => e.code === 'CERTIFICATE_REVOKED',
+      );
     });
 
     test('the count is real: the same work done piecemeal shows every transaction and autocommit write', async () => {

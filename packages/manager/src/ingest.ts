@@ -35,6 +35,8 @@ import type {
   AlertChange,
   ComputerRecord,
   NewComputer,
+  ReportingComputer,
+  Repositories,
   Store,
   StoreTransaction,
   TlsCertificateType,
@@ -59,6 +61,33 @@ export interface ExchangeTransport {
    * absent: the agent's own figure from its previous exchange (`agent.lastRoundTripMs`).
    */
   roundTripMs?: number;
+}
+
+/**
+ * Who a report is from: the computer as its transport read it already (the dialer's, which
+ * dialled that computer), or the certificate serial the agent presented on the agent port, whose
+ * computer the report's own unit of work reads and checks ({@link activeHolder}) — so that a
+ * heartbeat's authentication costs no transaction of its own, and a computer deactivated while
+ * its report waited for the commit is refused, not half-stored.
+ */
+export type ReportFrom = ReportingComputer | { readonly certSerial: string };
+
+/**
+ * The computer holding certificate `serial` (`found`, read by the caller), refused unless it is
+ * active: a deleted computer's certificate, or one a reactivation replaced, is revoked; any other
+ * unknown one is not recognized.
+ */
+export async function activeHolder<C extends { state: 'active' | 'deactivated' }>(
+  repos: Pick<Repositories, 'computers'>,
+  serial: string,
+  found: C | null,
+): Promise<C> {
+  if (!found) {
+    if (await repos.computers.isRevokedSerial(serial)) throw new PalisadeError('CERTIFICATE_REVOKED');
+    throw new PalisadeError('CERTIFICATE_NOT_RECOGNIZED', `serial ${serial}`);
+  }
+  if (found.state !== 'active') throw new PalisadeError('CERTIFICATE_REVOKED');
+  return found;
 }
 
 /** A stored report and what to send back; the transport adds its `exchangeId`. */
@@ -118,11 +147,12 @@ export class HeartbeatIngest {
   /** When deferred events were last logged per computer, and how many were deferred since. */
   private readonly deferralsLogged = new Map<number, { at: number; since: number }>();
   /**
-   * Computers whose last continuity rotation on this node was answered before its commit was on
-   * stable storage, until it is (`reportSync`): the mark of that rotation, so an older sync's
-   * end never clears a newer one.
+   * Agents (by certificate serial: what a heartbeat knows before its unit reads the computer)
+   * whose last continuity rotation on this node was answered before its commit was on stable
+   * storage, until it is (`reportSync`): the mark of that rotation, so an older sync's end never
+   * clears a newer one.
    */
-  private readonly rotationsAtRisk = new Map<number, object>();
+  private readonly rotationsAtRisk = new Map<string, object>();
 
   /** Shared commits for reports, or null when each report commits alone. */
   readonly commits: GroupCommit | null;
@@ -167,7 +197,7 @@ export class HeartbeatIngest {
    * admitted one leaves the rest in its spool, to be sent again later. Deferred events are
    * counted (`palisade_events_deferred_total`) and logged at most once a minute per computer.
    */
-  private admitEvents(computer: AgentComputerRecord, events: AgentEvent[], t: number): AgentEvent[] {
+  private admitEvents(computer: ReportingComputer, events: AgentEvent[], t: number): AgentEvent[] {
     if (events.length === 0) return events;
     const { granted, bucket } = takeEvents(this.eventBuckets.get(computer.id), t, events.length, this.eventRate);
     this.eventBuckets.set(computer.id, bucket);
@@ -202,32 +232,34 @@ export class HeartbeatIngest {
    * computer's row; only then is what it should run read. A policy change committing meanwhile
    * either waits for that row or is seen by the read, so the expected fingerprint written here
    * is never older than the policies (expected-fingerprints.ts writes the same column).
+   * `from` a certificate serial: the computer is read and checked first, in the same unit.
    */
-  async ingestReport(
-    computer: AgentComputerRecord,
-    report: HeartbeatReport,
-    transport: ExchangeTransport,
-  ): Promise<IngestedReport> {
+  async ingestReport(from: ReportFrom, report: HeartbeatReport, transport: ExchangeTransport): Promise<IngestedReport> {
     this.checkProtocol(report.protocolVersion);
     const t = this.now();
     const offset = clockOffsetMs(report.agent.clockTime, t, transport.roundTripMs ?? report.agent.lastRoundTripMs);
     const txStart = performance.now();
-    // Acknowledged: this report's admitted events (its computer's event rate may defer the rest),
-    // every one now stored (or recognised as stored). Not the
-    // highest seq ever stored for the computer: after its state went back in time an agent
-    // numbers from lower again, in a new epoch, and a higher acknowledgement would drop events
-    // from its spool that it has not sent yet.
-    const events = this.admitEvents(computer, report.events, t);
-    const acknowledged = events.reduce((m, e) => Math.max(m, e.seq), 0);
+    let computer = 'id' in from ? from : undefined;
     let out: Awaited<ReturnType<HeartbeatIngest['storeReport']>>;
-    const sync = reportSync(report, transport, events.length, this.rotationsAtRisk.has(computer.id));
+    // A report carrying events syncs at once, even when its computer's event rate defers them all.
+    const sync = reportSync(report, transport, report.events.length, this.rotationsAtRisk.has(from.certSerial));
     try {
       out = await this.unit(
-        (tx) => this.storeReport(tx, computer, report, transport, events, t, offset, acknowledged),
+        async (tx) => {
+          computer ??= await activeHolder(tx, from.certSerial, await tx.computers.findReporter(from.certSerial));
+          // Acknowledged: this report's admitted events (its computer's event rate may defer the
+          // rest), every one now stored (or recognised as stored). Not the highest seq ever stored
+          // for the computer: after its state went back in time an agent numbers from lower again,
+          // in a new epoch, and a higher acknowledgement would drop events from its spool that it
+          // has not sent yet.
+          const events = this.admitEvents(computer, report.events, t);
+          const acknowledged = events.reduce((m, e) => Math.max(m, e.seq), 0);
+          return this.storeReport(tx, computer, report, transport, events, t, offset, acknowledged);
+        },
         { sync },
       );
     } catch (e) {
-      if (!(e instanceof CloneDetected)) throw e;
+      if (!(e instanceof CloneDetected) || !computer) throw e;
       // The report was not stored (its unit rolled back); the alert is, on its own.
       await this.cloneDetected(computer, { remoteIp: transport.remoteIp, hostName: report.agent.hostName });
       this.deps.logger.warn(
@@ -240,12 +272,12 @@ export class HeartbeatIngest {
       );
     }
     this.deps.observeStore?.((performance.now() - txStart) / 1000);
-    if (out.continuity) this.rotated(computer.id, sync);
-    this.deps.monitor?.published(computer.id, out.changes, events.length > 0);
+    if (out.continuity) this.rotated(from.certSerial, sync);
+    this.deps.monitor?.published(out.computerId, out.changes, out.eventsStored > 0);
     return {
       reply: {
         protocolVersion: PROTOCOL_VERSION,
-        computerId: computer.id,
+        computerId: out.computerId,
         serverTime: t,
         eventsAckedThrough: out.eventsAckedThrough,
         eventsStored: out.eventsStored,
@@ -264,7 +296,7 @@ export class HeartbeatIngest {
   /** One report's unit of work (see {@link ingestReport}). */
   private async storeReport(
     tx: StoreTransaction,
-    computer: AgentComputerRecord,
+    computer: ReportingComputer,
     report: HeartbeatReport,
     transport: ExchangeTransport,
     events: AgentEvent[],
@@ -342,6 +374,7 @@ export class HeartbeatIngest {
       });
     }
     return {
+      computerId: computer.id,
       eventsStored,
       eventsAckedThrough: acknowledged,
       effective,
@@ -480,7 +513,7 @@ export class HeartbeatIngest {
    * duplicate-computer alert (raised once while open) and its notification.
    */
   async cloneDetected(
-    computer: AgentComputerRecord,
+    computer: Pick<ReportingComputer, 'id' | 'hostName'>,
     seen: { remoteIp: string | null; hostName: string },
   ): Promise<void> {
     const t = this.now();
@@ -519,18 +552,18 @@ export class HeartbeatIngest {
    * Notes a rotation just committed: at risk until the store says its commit is on stable
    * storage (at once when it was answered after the sync, or where every commit is durable).
    */
-  private rotated(computerId: number, sync: 'now' | 'soon'): void {
+  private rotated(certSerial: string, sync: 'now' | 'soon'): void {
     const durable = sync === 'soon' ? this.deps.store.whenDurable() : null;
     if (durable === null) {
-      this.rotationsAtRisk.delete(computerId);
+      this.rotationsAtRisk.delete(certSerial);
       return;
     }
     const mark = {};
-    this.rotationsAtRisk.set(computerId, mark);
-    // A sync that fails leaves the mark: the computer's next rotation waits for a sync that works.
+    this.rotationsAtRisk.set(certSerial, mark);
+    // A sync that fails leaves the mark: the agent's next rotation waits for a sync that works.
     durable.then(
       () => {
-        if (this.rotationsAtRisk.get(computerId) === mark) this.rotationsAtRisk.delete(computerId);
+        if (this.rotationsAtRisk.get(certSerial) === mark) this.rotationsAtRisk.delete(certSerial);
       },
       () => {},
     );

@@ -27,7 +27,7 @@ import { PalisadeError } from '../errors.js';
 import { type PortLimits, serverTimeouts } from '../http/connection-guard.js';
 import { errorAnswer, installErrorHandling, validationFailed } from '../http/error-handling.js';
 import { commonFastifyOptions } from '../http/fastify-options.js';
-import type { HeartbeatIngest } from '../ingest.js';
+import { activeHolder, type HeartbeatIngest, type ReportFrom } from '../ingest.js';
 import type { ManagerMetrics } from '../metrics/manager-metrics.js';
 import { type CertificateAuthority, CsrError, normalizeSerial } from '../pki/certificate-authority.js';
 import { hashSecret, randomToken } from '../secrets.js';
@@ -205,10 +205,10 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
   };
 
   /**
-   * Identifies the agent by its client certificate before the body is even read: by its serial
-   * (read once per connection, `peerSerial`), then the computer issued it, on every request.
+   * The serial of the client certificate this manager's CA signed (read once per connection,
+   * `peerSerial`); refused without one. Which computer holds it is the store's to say.
    */
-  const authenticate = async (socket: TLSSocket): Promise<AgentComputerRecord> => {
+  const certifiedSerial = (socket: TLSSocket): string => {
     const serial = peerSerial(socket);
     if (serial === null) throw new PalisadeError('CLIENT_CERTIFICATE_REQUIRED');
     if (!socket.authorized)
@@ -216,14 +216,16 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
         'CERTIFICATE_NOT_RECOGNIZED',
         String(socket.authorizationError ?? 'not signed by this manager CA'),
       );
-    const computer = await deps.store.computers.findByCertSerial(serial);
-    if (!computer) {
-      // A deleted computer's certificate, or one replaced by a reactivation: revoked, not unknown.
-      if (await deps.store.computers.isRevokedSerial(serial)) throw new PalisadeError('CERTIFICATE_REVOKED');
-      throw new PalisadeError('CERTIFICATE_NOT_RECOGNIZED', `serial ${serial}`);
-    }
-    if (computer.state !== 'active') throw new PalisadeError('CERTIFICATE_REVOKED');
-    return computer;
+    return serial;
+  };
+  /**
+   * Identifies the agent by its client certificate before the body is even read: the computer
+   * issued it, active (ingest.ts `activeHolder`), on every request. The lean heartbeat checks the
+   * certificate here too, but reads the computer inside its report's unit of work.
+   */
+  const authenticate = async (socket: TLSSocket): Promise<AgentComputerRecord> => {
+    const serial = certifiedSerial(socket);
+    return activeHolder(deps.store, serial, await deps.store.computers.findByCertSerial(serial));
   };
   /** Fastify's `onRequest` for the routes of an activated agent. */
   const authenticateAgent = async (req: FastifyRequest) => {
@@ -506,6 +508,11 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
    * An ordinary heartbeat, in Fastify's order: the agent's certificate before the body, the body
    * parsed and checked against the protocol, then the ingest through the admission queue; errors
    * answered as error-handling.ts answers them, replies counted as the `onResponse` hook counts.
+   * The computer holding the certificate is read and checked inside the report's own unit of
+   * work (ingest.ts `ReportFrom`): one transaction for the whole heartbeat, and none before it.
+   * A body refused is refused after the certificate is checked, so every request gets the answer
+   * Fastify's order gives; only a revoked agent's well-formed report now waits for admission
+   * (503 with Retry-After when the queue is full) before its 403.
    */
   const serveHeartbeat = async (
     req: IncomingMessage,
@@ -517,7 +524,7 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
     const socket = req.socket as TLSSocket;
     let status = 200;
     try {
-      const computer = await authenticate(socket);
+      const from = { certSerial: certifiedSerial(socket) };
       const body: JsonBody = await readJsonBody(req, length);
       if (!body.ok) {
         if (body.error === null) {
@@ -525,17 +532,21 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
           res.destroy();
           return;
         }
+        // A refused certificate is answered before a refused body, as in Fastify's order.
+        await authenticate(socket);
         status = body.error.status;
         sendJson(res, status, body.error.toBody(), true);
         return;
       }
-      if (validate(body.value) !== true)
+      if (validate(body.value) !== true) {
+        await authenticate(socket);
         throw validationFailed('body', (validate as { errors?: Parameters<typeof validationFailed>[1] }).errors ?? []);
+      }
       const reply = await admitted(
         heartbeats,
         'heartbeat-queue',
         (n, v) => res.setHeader(n, v),
-        () => heartbeatOne(computer, socket, body.value as HeartbeatReport, deps.logger),
+        () => heartbeatOne(from, socket, body.value as HeartbeatReport, deps.logger),
       );
       sendJson(res, status, reply);
     } catch (e) {
@@ -553,7 +564,7 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
 
   /** One heartbeat: the report ingested, an exchange opened on `socket` for its operations' results. */
   const heartbeatOne = async (
-    computer: AgentComputerRecord,
+    from: ReportFrom,
     socket: TLSSocket,
     report: HeartbeatReport,
     log: { warn(details: object, message: string): void },
@@ -566,14 +577,14 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
         `body.events.${deep}.data nests deeper than ${MAX_EVENT_DATA_DEPTH} levels`,
       );
     const cipher = socket.getCipher();
-    const { reply, operationIds } = await ingest.ingestReport(computer, report, {
+    const { reply, operationIds } = await ingest.ingestReport(from, report, {
       initiatedBy: 'agent',
       remoteIp: peerAddress(socket),
       tlsProtocol: socket.getProtocol() ?? null,
       tlsCipherSuite: cipher?.standardName ?? cipher?.name ?? null,
       tlsCertificateType: handshakeCertificate(socket),
     });
-    const exchange: Exchange = { id: randomUUID(), computerId: computer.id, operationIds: new Set(operationIds) };
+    const exchange: Exchange = { id: randomUUID(), computerId: reply.computerId, operationIds: new Set(operationIds) };
     let onSocket = exchanges.get(socket);
     if (!onSocket) {
       onSocket = new Map();
@@ -582,7 +593,7 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
     onSocket.set(exchange.id, exchange);
     if (deps.holdReplyMs) {
       log.warn(
-        { computerId: computer.id, eventsStored: reply.eventsStored, holdReplyMs: deps.holdReplyMs },
+        { computerId: reply.computerId, eventsStored: reply.eventsStored, holdReplyMs: deps.holdReplyMs },
         'TEST HOOK: heartbeat committed; holding the reply',
       );
       await new Promise((r) => setTimeout(r, deps.holdReplyMs));

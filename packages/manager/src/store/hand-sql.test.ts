@@ -178,5 +178,50 @@ describe('hand-written statements', () => {
       });
       assert.equal(await current(), 'c2');
     });
+
+    test('a savepoint is begun only before its first write (Kysely or hand-written), inner ones after the outer', async () => {
+      await store.transaction(async (t) => {
+        await t.computers.rotateContinuity(id, 'c2', 'd1', 'c2');
+        // Only reads, then fails: nothing to undo, the transaction goes on.
+        await assert.rejects(
+          t.savepoint(async () => {
+            await t.computers.identityOf(id);
+            throw new Error('read-only share failed');
+          }),
+          /read-only share failed/,
+        );
+        // The outer share reads, the inner one writes and succeeds, then the outer fails: the
+        // outer savepoint was begun before the inner write, so that write is undone with it.
+        await assert.rejects(
+          t.savepoint(async () => {
+            await t.computers.identityOf(id);
+            await t.savepoint(() => t.computers.rotateContinuity(id, 'd1', 'd2', 'd1'));
+            assert.equal((await t.computers.identityOf(id))?.continuityCurrent, 'd2');
+            throw new Error('outer share failed');
+          }),
+          /outer share failed/,
+        );
+        assert.equal((await t.computers.identityOf(id))?.continuityCurrent, 'd1');
+        // A write through Kysely's builder begins it too.
+        const fingerprint = async () => (await t.computers.get(id))?.expectedFingerprint;
+        const was = await fingerprint();
+        await assert.rejects(
+          t.savepoint(async () => {
+            await t.computers.setExpectedFingerprint([id], 'sha256:undone');
+            throw new Error('kysely share failed');
+          }),
+          /kysely share failed/,
+        );
+        assert.equal(await fingerprint(), was);
+        // And one that succeeds keeps its write.
+        await t.savepoint(async () => {
+          await t.computers.identityOf(id);
+          await t.computers.setExpectedFingerprint([id], 'sha256:kept');
+        });
+        assert.equal(await fingerprint(), 'sha256:kept');
+      });
+      assert.equal(await current(), 'd1');
+      await store.computers.setExpectedFingerprint([id], 'sha256:x');
+    });
   });
 });

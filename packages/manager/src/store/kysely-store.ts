@@ -116,6 +116,12 @@ class RepositorySet implements Repositories {
 
 class KyselyTransaction extends RepositorySet implements StoreTransaction {
   private depth = 0;
+  /**
+   * Savepoints opened on the direct connection and not begun yet, outermost first: each is begun
+   * only before the first write inside it ({@link beginDeferred}), so one that only reads costs
+   * no statement.
+   */
+  private readonly deferred: string[] = [];
 
   constructor(
     private readonly trx: Kysely<Database>,
@@ -134,15 +140,26 @@ class KyselyTransaction extends RepositorySet implements StoreTransaction {
       ? async (text: string) => direct.run(text, [])
       : (text: string) => this.trx.executeQuery(CompiledQuery.raw(text));
     try {
-      await run(`savepoint ${name}`);
+      // On the direct connection (SQLite) a statement that fails changes nothing, and the
+      // transaction goes on: until `fn` writes, there is nothing to roll back, and the savepoint
+      // is begun only then (most of a heartbeat's contained shares only read). PostgreSQL aborts
+      // the whole transaction on any failed statement, reads included: there it is begun first.
+      if (direct) this.deferred.push(name);
+      else await run(`savepoint ${name}`);
       try {
         const out = await fn();
-        await run(`release savepoint ${name}`);
+        if (!this.dropDeferred(name)) await run(`release savepoint ${name}`);
         return out;
       } catch (e) {
         if (storageFault(e)) {
           const outcome = outcomes.get(this.trx);
           if (outcome) outcome.fault ??= e;
+        }
+        if (this.dropDeferred(name)) {
+          // Nothing written inside it: nothing to undo, unless the engine ended the whole
+          // transaction itself (below).
+          if (direct?.idle()) throw new TransactionLostError(e, new Error('no transaction is active'));
+          throw e;
         }
         try {
           await run(`rollback to savepoint ${name}`);
@@ -160,6 +177,21 @@ class KyselyTransaction extends RepositorySet implements StoreTransaction {
       this.depth -= 1;
     }
   }
+
+  /** Begins the deferred savepoints, outermost first: called before each write of this transaction. */
+  beginDeferred(): void {
+    if (this.deferred.length === 0) return;
+    const direct = this.session.directFor(false)!;
+    for (const name of this.deferred) direct.run(`savepoint ${name}`, []);
+    this.deferred.length = 0;
+  }
+
+  /** Forgets `name` if it was never begun (nothing was written inside it); false if it was. */
+  private dropDeferred(name: string): boolean {
+    if (this.deferred.at(-1) !== name) return false;
+    this.deferred.pop();
+    return true;
+  }
 }
 
 /**
@@ -170,12 +202,18 @@ class KyselyTransaction extends RepositorySet implements StoreTransaction {
 class WriteOutcome implements KyselyPlugin {
   wrote = false;
   fault: unknown;
+  /**
+   * Told, just before it runs, of each statement that may write (anything but a SELECT): the
+   * transaction begins its deferred savepoints (KyselyTransaction.beginDeferred).
+   */
+  beforeWrite: (() => void) | undefined;
   readonly #writes = new WeakSet<object>();
 
   transformQuery(args: PluginTransformQueryArgs) {
     const kind = args.node.kind;
     if (kind === 'InsertQueryNode' || kind === 'UpdateQueryNode' || kind === 'DeleteQueryNode')
       this.#writes.add(args.queryId);
+    if (kind !== 'SelectQueryNode') this.beforeWrite?.();
     return args.node;
   }
 
@@ -401,13 +439,17 @@ export class KyselyStore extends RepositorySet implements Store {
   transaction<T>(fn: (tx: StoreTransaction) => Promise<T>, o?: TransactionOptions): Promise<T> {
     return this.session.atomically((trx) => {
       const outcome = outcomes.get(trx);
+      let tx: KyselyTransaction | undefined;
       const written = {
         read: () => {},
+        beforeWrite: () => tx?.beginDeferred(),
         wrote: () => {
           if (outcome) outcome.wrote = true;
         },
       };
-      return fn(new KyselyTransaction(trx, this.session.within(trx, written)));
+      tx = new KyselyTransaction(trx, this.session.within(trx, written));
+      if (outcome) outcome.beforeWrite = () => tx.beginDeferred();
+      return fn(tx);
     }, o);
   }
 

@@ -14,6 +14,8 @@ export type BeginTransaction = <T>(fn: (trx: Kysely<Database>) => Promise<T>, o?
  */
 export interface StatementObserver {
   read(): void;
+  /** Just before a write runs, synchronously (a transaction begins its deferred savepoints). */
+  beforeWrite?(): void;
   wrote(): Promise<void> | void;
 }
 
@@ -102,6 +104,7 @@ export class StoreSession {
     // result transforms) cost more CPU than SQLite running them (docs/capacity.md).
     type Result = { rows: R[]; changed: number };
     const direct = this.directFor(statement.writes);
+    if (statement.writes) this.observer.beforeWrite?.();
     let r: Result | null = null;
     if (direct) r = direct.run(statement.text, parameters) as Result;
     // Outside a transaction while one holds the connection: a read waits for it to end.

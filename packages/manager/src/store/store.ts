@@ -48,6 +48,7 @@ export {
   type HeartbeatWrite,
   type NewComputer,
   type OfflineRow,
+  type ReportingComputer,
   type TlsCertificateType,
 } from './repositories/computer-repository.js';
 export type {

@@ -61,6 +61,14 @@ export interface ComputerRecord {
  */
 export type AgentComputerRecord = Omit<ComputerRecord, 'drivers' | 'counters'>;
 
+/**
+ * A computer as the ingest needs it before its report's own update returns the row: who it is,
+ * whether it is active, and what the report is compared with (the host name its alerts name, the
+ * clock offset the previous report measured). The heartbeat's lookup by certificate serial reads
+ * these four columns only, inside the report's own transaction (`findReporter`).
+ */
+export type ReportingComputer = Pick<AgentComputerRecord, 'id' | 'state' | 'hostName' | 'clockOffsetMs' | 'certSerial'>;
+
 /** An upgrade order an expiry failed (`expireUpgrades`, `expireUpgradesDue`). */
 export interface ExpiredUpgrade {
   id: number;
@@ -308,6 +316,10 @@ function recordHeartbeatSql(sameHost: boolean): HandSql {
 /** The heartbeat's statements on computers, written by hand (hand-sql.ts). */
 const HOT = {
   bySerial: new HandSql(`select ${HEARTBEAT_RETURNS} from "computers" where "cert_serial" = ?`, false),
+  reporterBySerial: new HandSql(
+    'select "id", "state", "host_name", "clock_offset_ms" from "computers" where "cert_serial" = ?',
+    false,
+  ),
   identity: new HandSql('select * from "computer_identities" where "computer_id" = ?', false),
   rotate: new HandSql(
     'update "computer_identities" set "continuity_current" = ?, "continuity_previous" = ? where "computer_id" = ? and "continuity_current" = ?',
@@ -706,6 +718,23 @@ export class ComputerRepository extends Repository {
   async findByCertSerial(serial: string): Promise<AgentComputerRecord | null> {
     const [r] = (await this.session.run<Omit<ComputerRow, 'drivers' | 'counters'>>(HOT.bySerial, [serial])).rows;
     return r ? toAgentComputer(r) : null;
+  }
+
+  /**
+   * The computer holding this certificate serial as a report needs it (`ReportingComputer`): read
+   * by every heartbeat on the agent port, inside its unit of work, so four columns only.
+   */
+  async findReporter(serial: string): Promise<ReportingComputer | null> {
+    type Row = Pick<ComputerRow, 'id' | 'state' | 'host_name' | 'clock_offset_ms'>;
+    const [r] = (await this.session.run<Row>(HOT.reporterBySerial, [serial])).rows;
+    if (!r) return null;
+    return {
+      id: num(r.id),
+      state: r.state === 'deactivated' ? 'deactivated' : 'active',
+      hostName: r.host_name,
+      clockOffsetMs: numOrNull(r.clock_offset_ms),
+      certSerial: serial,
+    };
   }
 
   /** Every computer (active and deactivated), by ID. */
