@@ -1,6 +1,15 @@
 import { chmodSync, closeSync, existsSync, openSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { Kysely, SqliteDialect, sql } from 'kysely';
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  type Driver,
+  Kysely,
+  SqliteDialect,
+  type SqliteDialectConfig,
+  SqliteDriver,
+  sql,
+} from 'kysely';
 import { KyselyStore } from '../kysely-store.js';
 import type { Database as Schema } from '../schema.js';
 import type { StoreDialect } from '../store-dialect.js';
@@ -25,6 +34,31 @@ export const SQLITE_DIALECT: StoreDialect = {
     await sql`pragma wal_checkpoint(TRUNCATE)`.execute(db);
   },
 };
+
+/**
+ * Kysely's SQLite dialect, with transactions that take the write lock when they begin
+ * (`BEGIN IMMEDIATE`). A deferred BEGIN takes it at the first write, and in WAL mode a transaction
+ * that read before another process committed cannot take it at all (SQLITE_BUSY_SNAPSHOT, which
+ * `busy_timeout` does not wait out): a heartbeat's transaction reads its computer first, and the
+ * CLI may write beside a running manager. Nearly every transaction on this connection writes;
+ * API reads have a connection of their own (Store.reads).
+ */
+class ImmediateSqliteDialect extends SqliteDialect {
+  readonly #config: SqliteDialectConfig;
+
+  constructor(config: SqliteDialectConfig) {
+    super(config);
+    this.#config = config;
+  }
+
+  override createDriver(): Driver {
+    return new (class extends SqliteDriver {
+      override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+        await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+      }
+    })(this.#config);
+  }
+}
 
 /**
  * The database file and its WAL and shared-memory files: 0600, the store holding what an
@@ -68,7 +102,7 @@ export function openSqliteStore(file: string, o: { create?: boolean } = {}): Kys
   db.pragma('foreign_keys = ON');
   const statements = new StatementCache(db);
   return new KyselyStore(
-    new Kysely<Schema>({ dialect: new SqliteDialect({ database: statements }) }),
+    new Kysely<Schema>({ dialect: new ImmediateSqliteDialect({ database: statements }) }),
     SQLITE_DIALECT,
     // API reads on a connection of their own (Store.reads); an in-memory database has no file
     // for a second connection to open.
