@@ -1,33 +1,26 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { enrolTestComputer } from '../../testing/enrol-test-computer.js';
-import type { KyselyStore } from '../kysely-store.js';
-import { openSqliteStore } from './sqlite-store.js';
+import { sqliteEngine, type TestDatabase } from '../../testing/store-engines.js';
 
 describe('the SQLite store', () => {
-  let dir: string;
-  let file: string;
-  let store: KyselyStore;
+  const engine = sqliteEngine();
+  let db: TestDatabase;
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'palisade-sqlite-store-'));
-    file = join(dir, 'p.db');
-    store = openSqliteStore(file);
-    await store.migrate();
-    await store.policies.ensureBase(Date.now());
+    db = await engine.database();
+    await db.store.policies.ensureBase(Date.now());
   });
   after(async () => {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
+    await db.close();
+    await engine.close();
   });
 
   test('a transaction holds the write lock from its BEGIN: a transaction that reads first still writes', async () => {
+    const store = db.store;
     const { id } = await enrolTestComputer(store, { hostName: 'immediate' });
     // Another process on the same file (the CLI beside a running manager), not waiting for locks.
-    const other = new Database(file);
+    const other = new Database(db.url.slice('sqlite:'.length));
     other.pragma('busy_timeout = 0');
     const otherWrite = () =>
       other.prepare(`update "versions" set "version" = "version" where "name" = 'policyTree'`).run();
