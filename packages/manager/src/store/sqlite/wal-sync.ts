@@ -31,7 +31,11 @@ export class WalSync {
   /** How many of those calls a finished sync covers (it started after them). */
   private durableThrough = 0;
 
-  constructor(private readonly walFile: string) {}
+  constructor(
+    private readonly walFile: string,
+    /** The log's checkpoints, if they run elsewhere (wal-checkpointer.ts): ended at {@link close}. */
+    private readonly checkpointer?: { close(): Promise<void> },
+  ) {}
 
   /** Syncs started so far (each covers every commit made before it started). */
   get syncs(): number {
@@ -86,13 +90,14 @@ export class WalSync {
   }
 
   /**
-   * Closes the log's descriptor once the syncs asked for are done (the database's own close then
-   * checkpoints and syncs what is left).
+   * Closes the log's descriptor once the syncs asked for are done, and ends the checkpoint thread
+   * (the database's own close then checkpoints and syncs what is left).
    */
   async close(): Promise<void> {
     // A sync promised soon is made now.
     if (this.soonSettle) void this.sync().catch(() => {});
     await (this.waiting ?? this.running)?.catch(() => {});
+    await this.checkpointer?.close();
     this.closed = true;
     if (this.fd !== null) close(this.fd, () => {});
     this.fd = null;
