@@ -43,7 +43,7 @@ export class WalCheckpointer {
     const fallBack = () => {
       if (this.stopped) return;
       this.stopped = true;
-      writer.pragma(`wal_autocheckpoint = ${SQLITE_AUTOCHECKPOINT_PAGES}`);
+      if (writer.open) writer.pragma(`wal_autocheckpoint = ${SQLITE_AUTOCHECKPOINT_PAGES}`);
     };
     this.worker.on('error', fallBack);
     this.worker.on('exit', fallBack);
