@@ -456,7 +456,14 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
       }),
       storeCommits: () => {
         const g = communication?.ingest.groupCommits;
-        return g ? { ...g, logSyncs: store.counters().logSyncs ?? null } : null;
+        if (!g) return null;
+        const c = store.counters();
+        return {
+          ...g,
+          logSyncs: c.logSyncs ?? null,
+          logCheckpoints: c.logCheckpoints ?? null,
+          logCheckpointFailures: c.logCheckpointFailures ?? null,
+        };
       },
     });
     monitoring = startMonitoring({

@@ -1,5 +1,6 @@
 import { close, fdatasync, open } from 'node:fs';
 import { SOON_SYNC_MS } from '../store.js';
+import type { WalCheckpointer } from './wal-checkpointer.js';
 
 /**
  * Makes SQLite's commits durable off the event loop. With `synchronous = FULL` in WAL mode,
@@ -34,8 +35,13 @@ export class WalSync {
   constructor(
     private readonly walFile: string,
     /** The log's checkpoints, if they run elsewhere (wal-checkpointer.ts): ended at {@link close}. */
-    private readonly checkpointer?: { close(): Promise<void> },
+    private readonly checkpointer?: Pick<WalCheckpointer, 'close' | 'stats'>,
   ) {}
+
+  /** The checkpoint thread's counts (CommitDurability.checkpoints); absent without one. */
+  get checkpoints(): { checkpoints: number; failures: number } | undefined {
+    return this.checkpointer?.stats;
+  }
 
   /** Syncs started so far (each covers every commit made before it started). */
   get syncs(): number {
