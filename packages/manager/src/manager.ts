@@ -456,14 +456,7 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
       }),
       storeCommits: () => {
         const g = communication?.ingest.groupCommits;
-        if (!g) return null;
-        const c = store.counters();
-        return {
-          ...g,
-          logSyncs: c.logSyncs ?? null,
-          logCheckpoints: c.logCheckpoints ?? null,
-          logCheckpointFailures: c.logCheckpointFailures ?? null,
-        };
+        return g ? { ...g, logSyncs: store.counters().logSyncs ?? null } : null;
       },
     });
     monitoring = startMonitoring({

@@ -20,14 +20,7 @@ export interface MetricsSources {
    * The store's commits: group commits and the units of work they carried (ingest.ts), and the
    * write-ahead log syncs (null where the engine's commit syncs itself).
    */
-  storeCommits?: () => {
-    commits: number;
-    units: number;
-    logSyncs: number | null;
-    /** Checkpoints of the log by a thread of their own, and failed ones (null where there is none). */
-    logCheckpoints: number | null;
-    logCheckpointFailures: number | null;
-  } | null;
+  storeCommits?: () => { commits: number; units: number; logSyncs: number | null } | null;
   now?: () => number;
 }
 
@@ -247,16 +240,6 @@ export class ManagerMetrics {
         'palisade_store_log_syncs_total',
         'Syncs of the write-ahead log after commits (SQLite)',
         (c) => c.logSyncs,
-      );
-      counted(
-        'palisade_store_log_checkpoints_total',
-        'Checkpoints that copied the write-ahead log into the database file, off the event loop (SQLite)',
-        (c) => c.logCheckpoints,
-      );
-      counted(
-        'palisade_store_log_checkpoint_failures_total',
-        'Checkpoints of the write-ahead log that failed, each tried again a second later (SQLite)',
-        (c) => c.logCheckpointFailures,
       );
     }
   }

@@ -263,8 +263,6 @@ export interface CommitDurability {
   whenDurable(): Promise<void>;
   /** Syncs started so far. */
   readonly syncs: number;
-  /** Checkpoints of the log run off the writer's thread so far, and those that failed; absent when the writer runs them. */
-  readonly checkpoints?: { checkpoints: number; failures: number } | undefined;
   close(): Promise<void>;
 }
 
@@ -456,11 +454,6 @@ export class KyselyStore extends RepositorySet implements Store {
   }
 
   counters(): StoreCounters {
-    const checkpoints = this.durable?.checkpoints;
-    return {
-      ...this.counts,
-      ...(this.durable ? { logSyncs: this.durable.syncs } : {}),
-      ...(checkpoints ? { logCheckpoints: checkpoints.checkpoints, logCheckpointFailures: checkpoints.failures } : {}),
-    };
+    return { ...this.counts, ...(this.durable ? { logSyncs: this.durable.syncs } : {}) };
   }
 }

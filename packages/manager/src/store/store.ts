@@ -141,13 +141,6 @@ export interface StoreCounters {
    * one `fdatasync` covering every commit before it); absent where the commit syncs (PostgreSQL).
    */
   readonly logSyncs?: number;
-  /**
-   * Checkpoints of the write-ahead log that copied pages into the database file, run by a thread
-   * of their own (SQLite: wal-checkpointer.ts), and those that failed (each tried again a second
-   * later); absent elsewhere.
-   */
-  readonly logCheckpoints?: number;
-  readonly logCheckpointFailures?: number;
 }
 
 /**

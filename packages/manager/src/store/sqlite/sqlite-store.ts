@@ -17,7 +17,6 @@ import { StoreNotFoundError } from '../store-not-found-error.js';
 import { rowsOf } from './row-maker.js';
 import { sqliteReadDialect } from './sqlite-read-connection.js';
 import { StatementCache } from './statement-cache.js';
-import { WalCheckpointer } from './wal-checkpointer.js';
 import { WalSync } from './wal-sync.js';
 
 /** SQLite's capabilities (see StoreDialect). */
@@ -97,8 +96,7 @@ export function openSqliteStore(file: string, o: { create?: boolean } = {}): Kys
   // A heartbeat's events are acknowledged to the agent (which then deletes them) only after
   // COMMIT, so the commit must survive power loss, not only a process crash: FULL, or NORMAL
   // with the WAL synced after each commit off the event loop (wal-sync.ts), the same sync.
-  // Checkpoints run in a thread of their own too (wal-checkpointer.ts), not inside a commit.
-  const walSync = wal ? new WalSync(`${file}-wal`, new WalCheckpointer(file, db)) : undefined;
+  const walSync = wal ? new WalSync(`${file}-wal`) : undefined;
   db.pragma(walSync ? 'synchronous = NORMAL' : 'synchronous = FULL');
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');

@@ -3,12 +3,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import Database from 'better-sqlite3';
 import { sql } from 'kysely';
 import type { KyselyStore } from '../kysely-store.js';
 import { SOON_SYNC_MS } from '../store.js';
 import { openSqliteStore } from './sqlite-store.js';
-import { WalCheckpointer } from './wal-checkpointer.js';
 import { WalSync } from './wal-sync.js';
 
 describe('WalSync: commits made durable off the event loop', () => {
@@ -84,53 +82,6 @@ describe('WalSync: commits made durable off the event loop', () => {
     const w = new WalSync(join(dir, 'absent.db-wal'));
     await w.sync();
     await w.close();
-  });
-
-  describe('WalCheckpointer: checkpoints in a thread of their own', () => {
-    /** A database in WAL mode with `pages` log pages of writes not yet checkpointed. */
-    const written = (name: string, pages: number) => {
-      const db = new Database(join(dir, name));
-      db.pragma('journal_mode = WAL');
-      db.pragma('wal_autocheckpoint = 0');
-      db.exec('create table t (v blob)');
-      const insert = db.prepare('insert into t (v) values (?)');
-      for (let i = 0; i < pages; i++) insert.run(Buffer.alloc(3000, i));
-      return db;
-    };
-    const until = async (what: string, done: () => boolean) => {
-      for (let waited = 0; !done(); waited += 20) {
-        if (waited > 10_000) throw new Error(`${what}: not within 10 s`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    };
-
-    test("the writer's automatic checkpoint is off, and the thread copies the whole log into the database", async () => {
-      const db = written('checkpointed.db', 50);
-      const c = new WalCheckpointer(join(dir, 'checkpointed.db'), db, 20);
-      try {
-        assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 0);
-        await until('a checkpoint', () => c.stats.checkpoints > 0);
-        // The writer finds nothing left to copy: every page of the log already is.
-        const [r] = db.pragma('wal_checkpoint(PASSIVE)') as Array<{ log: number; checkpointed: number }>;
-        assert.ok(r && r.log >= 50, `the log holds the writes (${r?.log} pages)`);
-        assert.equal(r.checkpointed, r.log);
-        assert.equal(c.stats.failures, 0);
-      } finally {
-        await c.close();
-        db.close();
-      }
-    });
-
-    test('a thread that cannot run leaves the writer checkpointing by itself, as SQLite does by default', async () => {
-      const db = written('fallback.db', 1);
-      const c = new WalCheckpointer(join(dir, 'no-such-dir', 'fallback.db'), db, 20);
-      try {
-        await until('the fallback', () => db.pragma('wal_autocheckpoint', { simple: true }) === 1000);
-      } finally {
-        await c.close();
-        db.close();
-      }
-    });
   });
 
   describe('the SQLite store', () => {

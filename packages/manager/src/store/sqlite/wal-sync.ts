@@ -1,6 +1,5 @@
 import { close, fdatasync, open } from 'node:fs';
 import { SOON_SYNC_MS } from '../store.js';
-import type { WalCheckpointer } from './wal-checkpointer.js';
 
 /**
  * Makes SQLite's commits durable off the event loop. With `synchronous = FULL` in WAL mode,
@@ -32,16 +31,7 @@ export class WalSync {
   /** How many of those calls a finished sync covers (it started after them). */
   private durableThrough = 0;
 
-  constructor(
-    private readonly walFile: string,
-    /** The log's checkpoints, if they run elsewhere (wal-checkpointer.ts): ended at {@link close}. */
-    private readonly checkpointer?: Pick<WalCheckpointer, 'close' | 'stats'>,
-  ) {}
-
-  /** The checkpoint thread's counts (CommitDurability.checkpoints); absent without one. */
-  get checkpoints(): { checkpoints: number; failures: number } | undefined {
-    return this.checkpointer?.stats;
-  }
+  constructor(private readonly walFile: string) {}
 
   /** Syncs started so far (each covers every commit made before it started). */
   get syncs(): number {
@@ -96,14 +86,13 @@ export class WalSync {
   }
 
   /**
-   * Closes the log's descriptor once the syncs asked for are done, and ends the checkpoint thread
-   * (the database's own close then checkpoints and syncs what is left).
+   * Closes the log's descriptor once the syncs asked for are done (the database's own close then
+   * checkpoints and syncs what is left).
    */
   async close(): Promise<void> {
     // A sync promised soon is made now.
     if (this.soonSettle) void this.sync().catch(() => {});
     await (this.waiting ?? this.running)?.catch(() => {});
-    await this.checkpointer?.close();
     this.closed = true;
     if (this.fd !== null) close(this.fd, () => {});
     this.fd = null;
