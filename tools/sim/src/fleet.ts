@@ -87,7 +87,9 @@ export async function runWorkers(
                 if (ready.every((n) => n !== null)) o.onReady?.(ready.reduce((a: number, b) => a + (b ?? 0), 0));
               }
             });
-            child.once('exit', (code, signal) => {
+            // 'close', not 'exit': it comes only once the IPC channel is read to its end, so a
+            // last report still in the pipe when the worker exits is not taken for none.
+            child.once('close', (code, signal) => {
               clearTimeout(kill);
               if (finals[i]) resolve();
               else reject(new Error(`worker ${i + 1} ended (${signal ?? `exit ${code}`}) before reporting`));

@@ -368,11 +368,36 @@ async function listenAll(
   };
 }
 
+/**
+ * A worker's messages to fleet.ts over the IPC channel, and its leaving. `process.send` queues
+ * what the pipe cannot take at once, and `process.disconnect()` drops whatever is still queued:
+ * a last report larger than the pipe's buffer (a long run's latencies, about 8 bytes each) was
+ * lost, and the run failed with "worker N ended (exit 0) before reporting". `leave` waits for
+ * the last message's callback first; IPC writes in order, so every message before it is out too.
+ */
+export function ipcReporter(proc: Pick<NodeJS.Process, 'send' | 'disconnect'> = process): {
+  send: (m: WorkerMessage) => void;
+  leave: () => Promise<void>;
+} {
+  let last: Promise<void> = Promise.resolve();
+  return {
+    send(m) {
+      // A failed send (the parent gone) settles too: there is nobody left to tell.
+      last = new Promise((resolve) => proc.send?.(m, undefined, undefined, () => resolve()) ?? resolve());
+    },
+    async leave() {
+      await last;
+      proc.disconnect?.();
+    },
+  };
+}
+
 // Started by fork() from fleet.ts: take one job, report, exit.
 if (process.send && process.argv.includes('--palisade-sim-worker')) {
   process.once('message', (job: Job) => {
-    runJob(job, (m) => process.send!(m)).then(
-      () => process.disconnect?.(),
+    const parent = ipcReporter();
+    runJob(job, parent.send).then(
+      () => parent.leave(),
       (e) => {
         process.stderr.write(`palisade-sim worker: ${(e as Error).stack ?? e}\n`);
         process.exit(1);
