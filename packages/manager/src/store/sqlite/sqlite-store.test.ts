@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { enrolTestComputer } from '../../testing/enrol-test-computer.js';
 import { sqliteEngine, type TestDatabase } from '../../testing/store-engines.js';
+import { WAL_CHECKPOINT_PAGES } from './sqlite-store.js';
 
 describe('the SQLite store', () => {
   const engine = sqliteEngine();
@@ -37,5 +39,38 @@ describe('the SQLite store', () => {
     } finally {
       other.close();
     }
+  });
+
+  test('the write-ahead log is checkpointed every WAL_CHECKPOINT_PAGES pages and stays that size under sustained writes', async () => {
+    const store = db.store;
+    const file = db.url.slice('sqlite:'.length);
+    const { id } = await enrolTestComputer(store, { hostName: 'log-size' });
+    const probe = new Database(file, { readonly: true });
+    const frame = (probe.pragma('page_size', { simple: true }) as number) + 24;
+    probe.close();
+    // The log file keeps its largest size (SQLite writes it over from the start after a
+    // checkpoint), so its size after the writes is the most it ever held.
+    const framesInLog = () => Math.floor((statSync(`${file}-wal`).size - 32) / frame);
+    // 300 commits of about 75 log pages each (60 events of 3 KB), back to back, with no pause
+    // for a checkpoint to catch up in: more than five times the threshold in all.
+    const data = { blob: 'x'.repeat(3000) };
+    let seq = 0;
+    for (let commit = 0; commit < 300; commit++) {
+      await store.transaction(async (tx) => {
+        const events = Array.from({ length: 60 }, () => ({
+          seq: ++seq,
+          time: 1,
+          type: 'firewall',
+          severity: 'info' as const,
+          message: 'm',
+          data,
+        }));
+        await tx.events.insertReported(id, events, 1);
+      });
+    }
+    const most = framesInLog();
+    assert.ok(most > 1000, `checkpointed at ${most} pages: SQLite's default, not WAL_CHECKPOINT_PAGES`);
+    // Bounded by the threshold and the one commit that crossed it, whatever was written in all.
+    assert.ok(most <= WAL_CHECKPOINT_PAGES + 200, `the log held ${most} pages`);
   });
 });
