@@ -382,8 +382,9 @@ export function ipcReporter(proc: Pick<NodeJS.Process, 'send' | 'disconnect'> = 
   let last: Promise<void> = Promise.resolve();
   return {
     send(m) {
+      if (!proc.send) return;
       // A failed send (the parent gone) settles too: there is nobody left to tell.
-      last = new Promise((resolve) => proc.send?.(m, undefined, undefined, () => resolve()) ?? resolve());
+      last = new Promise((resolve) => proc.send!(m, undefined, undefined, () => resolve()));
     },
     async leave() {
       await last;
