@@ -94,8 +94,8 @@ function prepareFile(file: string, create: boolean): void {
  * benchmark's load (`strace` of the manager, resumed sessions), 4,000 pages took the loop's
  * checkpoint syncs from 14 to 3.5 per 1,000 heartbeats (19 ms of waiting to 6) and the pages
  * copied from 279 to 212. The price: a log file of up to about 16 MiB,
- * and a longest stall of one checkpoint's copy and two syncs (about 25 ms for 16 MiB on this
- * machine's disk, against about 10 for 4 MiB). docs/architecture.md "Durability".
+ * and a longest stall of one checkpoint copying and syncing up to 16 MiB (the database's sync
+ * alone about 23 ms on this machine's disk, against 10 for 4 MiB). docs/architecture.md "Durability".
  */
 export const WAL_CHECKPOINT_PAGES = 4000;
 
