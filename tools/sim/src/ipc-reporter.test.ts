@@ -7,7 +7,7 @@ import { ipcReporter, type WorkerMessage } from './worker.js';
 const CHILD = '--ipc-reporter-child';
 
 if (process.argv.includes(CHILD)) {
-  // Forked below: a few small messages, then one far larger than the pipe's buffer, then leave
+  // Forked below: a few small messages, then one far larger than the channel's socket buffer, then leave
   // at once — what a worker does at the end of a long run.
   const parent = ipcReporter();
   process.once('message', (n: number) => {
@@ -16,7 +16,7 @@ if (process.argv.includes(CHILD)) {
     void parent.leave();
   });
 } else {
-  test('a worker’s last report, larger than the pipe, reaches the parent before the worker leaves', async () => {
+  test('a worker’s last report, larger than the channel’s buffer, reaches the parent before the worker leaves', async () => {
     const n = 250_000; // about 2.5 MB of JSON: the latencies of a long, fast run
     for (let round = 0; round < 3; round++) {
       const child = fork(fileURLToPath(import.meta.url), [CHILD], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
