@@ -88,7 +88,7 @@ export async function runWorkers(
               }
             });
             // 'close', not 'exit': it comes only once the IPC channel is read to its end, so a
-            // last report still in the pipe when the worker exits is not taken for none.
+            // last report still in the channel when the worker exits is not taken for none.
             child.once('close', (code, signal) => {
               clearTimeout(kill);
               if (finals[i]) resolve();

@@ -7,8 +7,8 @@ import { ipcReporter, type WorkerMessage } from './worker.js';
 const CHILD = '--ipc-reporter-child';
 
 if (process.argv.includes(CHILD)) {
-  // Forked below: a few small messages, then one far larger than the channel's socket buffer, then leave
-  // at once — what a worker does at the end of a long run.
+  // Forked below: a few small messages, then one far larger than the channel's socket buffer,
+  // then leave at once — what a worker does at the end of a long run.
   const parent = ipcReporter();
   process.once('message', (n: number) => {
     for (let i = 0; i < 5; i++) parent.send({ type: 'tally', i } as unknown as WorkerMessage);

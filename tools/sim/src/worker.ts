@@ -370,10 +370,11 @@ async function listenAll(
 
 /**
  * A worker's messages to fleet.ts over the IPC channel, and its leaving. `process.send` queues
- * what the pipe cannot take at once, and `process.disconnect()` drops whatever is still queued:
- * a last report larger than the channel's socket buffer (about 200 KiB here; a run's latencies
- * take about 18 bytes each, so 10,000 or more per worker) was lost, and the run failed with "worker N ended (exit 0) before reporting". `leave` waits for
- * the last message's callback first; IPC writes in order, so every message before it is out too.
+ * what the channel cannot take at once, and `process.disconnect()` drops whatever is still
+ * queued: a last report larger than the channel's socket buffer (about 200 KiB here; a run's
+ * latencies take about 18 bytes each, so 10,000 or more per worker) was lost, and the run
+ * failed with "worker N ended (exit 0) before reporting". `leave` waits for the last message's
+ * callback first; IPC writes in order, so every message before it is out too.
  */
 export function ipcReporter(proc: Pick<NodeJS.Process, 'send' | 'disconnect'> = process): {
   send: (m: WorkerMessage) => void;

@@ -9,8 +9,10 @@ import { WAL_CHECKPOINT_PAGES } from './sqlite-store.js';
 describe('the SQLite store', () => {
   const engine = sqliteEngine();
   let db: TestDatabase;
+  let file: string;
   before(async () => {
     db = await engine.database();
+    file = db.url.slice('sqlite:'.length);
     await db.store.policies.ensureBase(Date.now());
   });
   after(async () => {
@@ -22,7 +24,7 @@ describe('the SQLite store', () => {
     const store = db.store;
     const { id } = await enrolTestComputer(store, { hostName: 'immediate' });
     // Another process on the same file (the CLI beside a running manager), not waiting for locks.
-    const other = new Database(db.url.slice('sqlite:'.length));
+    const other = new Database(file);
     other.pragma('busy_timeout = 0');
     const otherWrite = () =>
       other.prepare(`update "versions" set "version" = "version" where "name" = 'policyTree'`).run();
@@ -43,7 +45,6 @@ describe('the SQLite store', () => {
 
   test('the write-ahead log is checkpointed every WAL_CHECKPOINT_PAGES pages and stays that size under sustained writes', async () => {
     const store = db.store;
-    const file = db.url.slice('sqlite:'.length);
     const { id } = await enrolTestComputer(store, { hostName: 'log-size' });
     const probe = new Database(file, { readonly: true });
     const frame = (probe.pragma('page_size', { simple: true }) as number) + 24;
