@@ -68,7 +68,8 @@ if (values.help) {
 Prints, for full handshakes and resumed sessions: heartbeats/s against each server and their
 ratio (with the lowest and highest of the round pairs), CPU ms per heartbeat of each server,
 fsyncs per heartbeat (strace), the fleet one manager core carries at the 10-minute interval,
-the simulator's CPU per heartbeat, the machine's idle share and how often each agent reported.
+the simulator's CPU per heartbeat, the rest of the machine's busy CPU per heartbeat, the
+machine's idle share and how often each agent reported.
 Goal: ratio >= 0.9 in both.`);
   process.exit(0);
 }
@@ -171,7 +172,10 @@ try {
     const f0 = fsyncCount?.();
     const r = await sim(load(d, resume));
     const m1 = machine();
+    const cpuMs = ((cpuTicks(pid) - c0) * 1000) / hz;
+    const simMs = ((simTicks() - s0) * 1000) / hz;
     const q1 = await sqlTimes?.();
+    const busyMs = ((m1.total - m1.idle - (m0.total - m0.idle)) * 1000) / hz;
     return {
       sql: q1
         ? Object.entries(q1).map(([text, [calls, ms]]) => [
@@ -181,9 +185,13 @@ try {
           ])
         : null,
       r,
-      simMs: ((simTicks() - s0) * 1000) / hz,
+      simMs,
+      // Busy CPU of the whole machine beyond the server's and the simulator's: the kernel's own
+      // threads (the network's soft interrupts, writeback of what the server wrote), this script,
+      // and whatever else the machine runs.
+      otherMs: Math.max(0, busyMs - cpuMs - simMs),
       idle: { ticks: m1.idle - m0.idle, total: m1.total - m0.total },
-      cpuMs: ((cpuTicks(pid) - c0) * 1000) / hz,
+      cpuMs,
       fsyncs: f0 === undefined || f0 === null ? null : fsyncCount() - f0,
     };
   };
@@ -200,6 +208,7 @@ try {
       perSecond: ok / seconds,
       cpuPerHb: xs.reduce((n, x) => n + x.cpuMs, 0) / Math.max(1, ok),
       simPerHb: xs.reduce((n, x) => n + x.simMs, 0) / Math.max(1, ok),
+      otherPerHb: xs.reduce((n, x) => n + x.otherMs, 0) / Math.max(1, ok),
       idlePct:
         (100 * xs.reduce((n, x) => n + x.idle.ticks, 0)) /
         Math.max(
@@ -261,10 +270,12 @@ try {
     if (Object.keys(x.b.errors).length) console.log(`    bare errors: ${JSON.stringify(x.b.errors)}`);
   }
   console.log('');
-  console.log('  mode               sim CPU ms/hb: bare  manager   machine idle: bare  manager');
+  console.log(
+    '  mode               sim CPU ms/hb: bare  manager   other CPU ms/hb: bare  manager   machine idle: bare  manager',
+  );
   for (const x of rows)
     console.log(
-      `  ${x.mode.padEnd(17)} ${x.b.simPerHb.toFixed(2).padStart(20)} ${x.r.simPerHb.toFixed(2).padStart(8)} ${`${x.b.idlePct.toFixed(1)} %`.padStart(20)} ${`${x.r.idlePct.toFixed(1)} %`.padStart(8)}`,
+      `  ${x.mode.padEnd(17)} ${x.b.simPerHb.toFixed(2).padStart(20)} ${x.r.simPerHb.toFixed(2).padStart(8)} ${x.b.otherPerHb.toFixed(2).padStart(22)} ${x.r.otherPerHb.toFixed(2).padStart(8)} ${`${x.b.idlePct.toFixed(1)} %`.padStart(20)} ${`${x.r.idlePct.toFixed(1)} %`.padStart(8)}`,
     );
   console.log(
     `  ratio: manager hb/s ÷ bare hb/s (${ROUNDS} alternating round pairs of ${slice} s; in brackets the lowest and highest pair);`,
@@ -274,7 +285,10 @@ try {
     '  fleet/core: computers one manager core carries at the 10-minute interval (600 000 ÷ manager CPU ms/hb);',
   );
   console.log(
-    "  sim CPU ms/hb: the simulator processes' CPU per heartbeat against each server; machine idle: all cores, during its rounds",
+    "  sim CPU ms/hb: the simulator processes' CPU per heartbeat against each server; other CPU ms/hb: the rest of the machine's",
+  );
+  console.log(
+    '  busy CPU per heartbeat (kernel threads, this script, other work); machine idle: all cores, during its rounds',
   );
   if (values['sql-timing'])
     for (const x of rows) {
