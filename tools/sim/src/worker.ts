@@ -376,20 +376,20 @@ async function listenAll(
  * failed with "worker N ended (exit 0) before reporting". `leave` waits for the last message's
  * callback first; IPC writes in order, so every message before it is out too.
  */
-export function ipcReporter(proc: Pick<NodeJS.Process, 'send' | 'disconnect'> = process): {
+export function ipcReporter(): {
   send: (m: WorkerMessage) => void;
   leave: () => Promise<void>;
 } {
   let last: Promise<void> = Promise.resolve();
   return {
     send(m) {
-      if (!proc.send) return;
+      if (!process.send) return;
       // A failed send (the parent gone) settles too: there is nobody left to tell.
-      last = new Promise((resolve) => proc.send!(m, undefined, undefined, () => resolve()));
+      last = new Promise((resolve) => process.send!(m, undefined, undefined, () => resolve()));
     },
     async leave() {
       await last;
-      proc.disconnect?.();
+      process.disconnect?.();
     },
   };
 }
