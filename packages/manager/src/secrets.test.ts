@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { test } from 'node:test';
-import { newSecret, randomToken } from './secrets.js';
+import { hashSecret, newSecret, randomToken } from './secrets.js';
 
 test('randomToken: base64url of the bytes asked for, never the same twice across pool refills', () => {
   const seen = new Set<string>();
@@ -25,4 +26,13 @@ test('randomToken refuses sizes it cannot draw', () => {
 test('newSecret: API keys and activation tokens keep their prefixes and lengths', () => {
   assert.match(newSecret('apikey'), /^psk_[A-Za-z0-9_-]{43}$/);
   assert.match(newSecret('token'), /^pat_[A-Za-z0-9_-]{32}$/);
+});
+
+test('hashSecret: SHA-256 of the UTF-8 text, in hex (stored hashes made before stay valid)', () => {
+  // A known vector, then tokens and non-ASCII text against createHash: the one-shot path and
+  // the streaming one must agree, or every stored token and API key would stop matching.
+  assert.equal(hashSecret('abc'), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+  for (const s of [randomToken(32), newSecret('apikey'), 'pässwörd ✓', '']) {
+    assert.equal(hashSecret(s), createHash('sha256').update(s, 'utf8').digest('hex'));
+  }
 });
