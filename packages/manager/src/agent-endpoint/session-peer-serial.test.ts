@@ -14,6 +14,8 @@ import { sessionPeerSerial } from './session-peer-serial.js';
 interface Seen {
   fromSession: string | null | undefined;
   fromNode: string | null;
+  /** `getPeerX509Certificate()`'s, which the endpoint reads on resumed sessions. */
+  fromX509: string | null;
   resumed: boolean;
 }
 
@@ -34,9 +36,11 @@ describe('the peer certificate serial read from the TLS session', () => {
       (s: TLSSocket) => {
         const session = s.getSession();
         const raw = s.getPeerCertificate()?.serialNumber;
+        const x509 = s.getPeerX509Certificate()?.serialNumber;
         seen.push({
           fromSession: session ? sessionPeerSerial(session) : undefined,
           fromNode: raw ? normalizeSerial(raw) : null,
+          fromX509: x509 ? normalizeSerial(x509) : null,
           resumed: s.isSessionReused(),
         });
         s.end('ok');
@@ -71,7 +75,7 @@ describe('the peer certificate serial read from the TLS session', () => {
 
   for (const keyType of ['ecdsa', 'rsa'] as const)
     for (const maxVersion of ['TLSv1.3', 'TLSv1.2'] as const)
-      test(`${keyType} client certificates, ${maxVersion}: the same serial as Node's, after a full handshake and resumed`, async () => {
+      test(`${keyType} client certificates, ${maxVersion}: the same serial as Node's two ways, after a full handshake and resumed`, async () => {
         for (let i = 0; i < 4; i++) {
           const client = await ca.issueManagerClientCertificate(`node-${keyType}-${i}`, keyType);
           seen.length = 0;
@@ -86,6 +90,7 @@ describe('the peer certificate serial read from the TLS session', () => {
           for (const s of seen) {
             assert.equal(typeof s.fromSession, 'string');
             assert.equal(s.fromSession, s.fromNode);
+            assert.equal(s.fromX509, s.fromNode);
           }
         }
       });
@@ -94,8 +99,8 @@ describe('the peer certificate serial read from the TLS session', () => {
     seen.length = 0;
     await exchange({});
     assert.deepEqual(
-      seen.map((s) => [s.fromSession, s.fromNode]),
-      [[null, null]],
+      seen.map((s) => [s.fromSession, s.fromNode, s.fromX509]),
+      [[null, null, null]],
     );
   });
 });
