@@ -31,5 +31,9 @@ describe('rows made from raw values', () => {
   test('a name is only ever a property name; the later of two equal names wins', () => {
     const make = rowMaker(['a', 'a', '"}); throw new Error("injected"); ({"', 'b\n']);
     assert.deepEqual(make([1, 2, 3, 4]), { a: 2, '"}); throw new Error("injected"); ({"': 3, 'b\n': 4 });
+    const shaped = rowMaker(['x', '__proto__', 'y', 'x'])([1, { polluted: true }, 2, 3]);
+    assert.deepEqual(Object.keys(shaped), ['x', 'y'], 'first place kept; no __proto__ property');
+    assert.equal(Object.getPrototypeOf(shaped), Object.prototype);
+    assert.equal(shaped.x, 3);
   });
 });
