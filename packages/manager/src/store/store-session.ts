@@ -99,17 +99,39 @@ export class StoreSession {
    * Runs a hand-written statement (hand-sql.ts) on this session's connection with `parameters`
    * in placeholder order: its rows (RETURNING ones for a write) and how many rows it changed.
    */
-  async run<R>(statement: HandSql, parameters: readonly unknown[]): Promise<{ rows: R[]; changed: number }> {
+  run<R>(statement: HandSql, parameters: readonly unknown[]): Promise<{ rows: R[]; changed: number }> {
     // A heartbeat runs a dozen of these: Kysely's pipeline (its connection lock, plugins and
-    // result transforms) cost more CPU than SQLite running them (docs/capacity.md).
+    // result transforms) cost more CPU than SQLite running them (docs/capacity.md). On the
+    // direct path the statement runs at once and its result comes back as a settled promise,
+    // without an async function's frame and awaits around it.
     type Result = { rows: R[]; changed: number };
     const direct = this.directFor(statement.writes);
+    if (!direct) return this.runElsewhere<R>(statement, parameters);
+    try {
+      if (statement.writes) {
+        this.observer.beforeWrite?.();
+        const r = direct.run(statement.text, parameters) as Result;
+        const wrote = this.observer.wrote();
+        return wrote ? wrote.then(() => r) : Promise.resolve(r);
+      }
+      const r = direct.run(statement.text, parameters) as Result;
+      this.observer.read();
+      return Promise.resolve(r);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** {@link run} off the direct path: a read waiting for the store's transaction, or Kysely's pipeline. */
+  private async runElsewhere<R>(
+    statement: HandSql,
+    parameters: readonly unknown[],
+  ): Promise<{ rows: R[]; changed: number }> {
+    type Result = { rows: R[]; changed: number };
     if (statement.writes) this.observer.beforeWrite?.();
     let r: Result | null = null;
-    if (direct) r = direct.run(statement.text, parameters) as Result;
     // Outside a transaction while one holds the connection: a read waits for it to end.
-    else if (this.direct && !statement.writes)
-      r = (await this.direct.read(statement.text, parameters)) as Result | null;
+    if (this.direct && !statement.writes) r = (await this.direct.read(statement.text, parameters)) as Result | null;
     r ??= await this.viaKysely<R>(statement, parameters);
     if (statement.writes) await this.observer.wrote();
     else this.observer.read();

@@ -885,29 +885,37 @@ export class ComputerRepository extends Repository {
    * committed after the agent authenticated), which rolls back the heartbeat's transaction.
    */
   async recordHeartbeat(hb: HeartbeatWrite): Promise<HeartbeatRecorded> {
-    const host = [hb.agentVersion, hb.platform, hb.hostName];
-    const rest = [
-      hb.lastIp,
-      hb.clockOffsetMs,
-      hb.clockOffsetChangeMs,
-      Math.floor(hb.uptimeSeconds),
-      hb.agentUptimeSeconds == null ? null : Math.floor(hb.agentUptimeSeconds),
-      JSON.stringify(hb.drivers),
-      JSON.stringify(hb.counters),
-      hb.appliedFingerprint,
-      hb.tlsProtocol,
-      hb.tlsCipherSuite,
-      hb.tlsCertificateType ?? null,
-      hb.highestEventSeq,
-      hb.highestEventSeq,
-      hb.computerId,
-    ];
+    const drivers = JSON.stringify(hb.drivers);
+    const counters = JSON.stringify(hb.counters);
+    // The parameters in placeholder order: the host's three after the rest when they are the
+    // WHERE clause's (`sameHost`), before it when they are assigned.
+    const parameters = (sameHost: boolean): unknown[] => {
+      const p: unknown[] = [hb.now, hb.offlineDeadline];
+      if (!sameHost) p.push(hb.agentVersion, hb.platform, hb.hostName);
+      p.push(
+        hb.lastIp,
+        hb.clockOffsetMs,
+        hb.clockOffsetChangeMs,
+        Math.floor(hb.uptimeSeconds),
+        hb.agentUptimeSeconds == null ? null : Math.floor(hb.agentUptimeSeconds),
+        drivers,
+        counters,
+        hb.appliedFingerprint,
+        hb.tlsProtocol,
+        hb.tlsCipherSuite,
+        hb.tlsCertificateType ?? null,
+        hb.highestEventSeq,
+        hb.highestEventSeq,
+        hb.computerId,
+      );
+      if (sameHost) p.push(hb.agentVersion, hb.platform, hb.hostName);
+      return p;
+    };
     type Row = Omit<ComputerRow, 'drivers' | 'counters'> & { upgrade_open: boolean | number };
-    const times = [hb.now, hb.offlineDeadline];
     // Nearly always the host is as stored: its indexed columns are left alone. Else (no row:
     // they changed, or the computer is not active) the whole update, which tells which.
-    let [row] = (await this.session.run<Row>(HOT.recordHeartbeatSameHost, [...times, ...rest, ...host])).rows;
-    row ??= (await this.session.run<Row>(HOT.recordHeartbeat, [...times, ...host, ...rest])).rows[0];
+    let [row] = (await this.session.run<Row>(HOT.recordHeartbeatSameHost, parameters(true))).rows;
+    row ??= (await this.session.run<Row>(HOT.recordHeartbeat, parameters(false))).rows[0];
     if (!row) throw new Error(`computer ${hb.computerId} is not active`);
     // SQLite answers 1/0, PostgreSQL true/false.
     return {
