@@ -191,14 +191,13 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
   const peerSerial = (socket: TLSSocket): string | null => {
     let serial = peerSerials.get(socket);
     if (serial === undefined) {
-      let raw: string | undefined;
-      if (socket.isSessionReused()) raw = socket.getPeerX509Certificate()?.serialNumber;
+      const fromNode = (raw: string | undefined) => (raw ? normalizeSerial(raw) : null);
+      if (socket.isSessionReused()) serial = fromNode(socket.getPeerX509Certificate()?.serialNumber);
       else {
         const session = socket.getSession();
         const read = session ? sessionPeerSerial(session) : undefined;
-        raw = read === undefined ? socket.getPeerCertificate()?.serialNumber : (read ?? undefined);
+        serial = read === undefined ? fromNode(socket.getPeerCertificate()?.serialNumber) : read;
       }
-      serial = raw ? normalizeSerial(raw) : null;
       peerSerials.set(socket, serial);
     }
     return serial;
