@@ -10,6 +10,12 @@ import { DeliveryError, type NotifierTransport } from './notifier-transport.js';
  * Any 2xx is delivered; anything else (a status, a refused connection, a timeout) stops the
  * batch so the dispatcher retries from there. `Idempotency-Key` carries the notification id so
  * a receiver can drop the duplicates at-least-once delivery may bring.
+ *
+ * A receiver closes a kept-alive connection once it has been idle a while (Node's servers
+ * after 5 s), and a request sent on it just then fails with a reset before the receiver has
+ * read it. Such a request — on a reused connection, reset, no answer yet — is sent once more on
+ * a new connection (as Node's documentation of `request.reusedSocket` advises), so a console's
+ * "Send test" or a batch does not fail on that race.
  */
 export class WebhookSender implements NotifierTransport {
   private readonly agent: HttpAgent | HttpsAgent;
@@ -40,7 +46,7 @@ export class WebhookSender implements NotifierTransport {
     }
   }
 
-  private post(n: Notification): Promise<void> {
+  private post(n: Notification, again = false): Promise<void> {
     const port = Number(this.url.port) || (this.url.protocol === 'https:' ? 443 : 80);
     try {
       this.guard?.assertLiteral(this.url.hostname.replace(/^\[(.*)\]$/, '$1'), port);
@@ -50,6 +56,7 @@ export class WebhookSender implements NotifierTransport {
     const body = Buffer.from(JSON.stringify(notificationJson(n, this.manager)));
     const request = this.url.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
+      let answered = false;
       const req = request(
         this.url,
         {
@@ -66,6 +73,7 @@ export class WebhookSender implements NotifierTransport {
           },
         },
         (res) => {
+          answered = true;
           res.resume();
           res.on('end', () => {
             const status = res.statusCode ?? 0;
@@ -78,7 +86,13 @@ export class WebhookSender implements NotifierTransport {
       req.on('timeout', () =>
         req.destroy(new Error(`${this.url.origin} did not answer within ${this.s.timeoutSeconds} s`)),
       );
-      req.on('error', (e) => reject(new Error(`${this.url.origin}: ${e.message}`)));
+      req.on('error', (e: NodeJS.ErrnoException) => {
+        if (!again && !answered && req.reusedSocket && (e.code === 'ECONNRESET' || e.code === 'EPIPE')) {
+          resolve(this.post(n, true));
+          return;
+        }
+        reject(new Error(`${this.url.origin}: ${e.message}`));
+      });
       req.end(body);
     });
   }
