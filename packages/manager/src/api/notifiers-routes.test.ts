@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { openWebhook } from '../notifiers/notifier-config.js';
 import { type ApiFixture, startApiFixture } from '../testing/api-fixture.js';
@@ -111,5 +113,45 @@ describe('notifier credentials through the API', () => {
       '127.0.0.0/8:8080',
     );
     await f.request('DELETE', `/api/systemsettings/${ALLOW}`);
+  });
+
+  test('Send test: under the allow-list in force at that moment, over a connection of its own', async () => {
+    const received: string[] = [];
+    const sockets = new Set<Socket>();
+    const receiver = createServer((req, res) => {
+      sockets.add(req.socket);
+      let body = '';
+      req.on('data', (c) => {
+        body += c;
+      });
+      req.on('end', () => {
+        received.push(JSON.parse(body).event.type);
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    const port = (receiver.address() as AddressInfo).port;
+    try {
+      const allow = (value: string) => f.request('POST', `/api/systemsettings/${ALLOW}`, { value });
+      assert.equal((await allow(`127.0.0.1:${port}`)).status, 200);
+      const created = await f.request('POST', '/api/notifiers', hook('tested', { url: `http://127.0.0.1:${port}/in` }));
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      const send = () => f.request('POST', `/api/notifiers/${created.json<V['Notifier']>().ID}/test`);
+      assert.equal((await send()).status, 200);
+      // Listed no more: the very next test is refused, and says why.
+      assert.equal((await allow('127.0.0.1:9')).status, 200);
+      const refused = await send();
+      assert.deepEqual([refused.status, errorOf(refused).code], [502, 'NOTIFIER_TEST_FAILED']);
+      assert.match(errorOf(refused).message, /destination refused: .*loopback address/);
+      // Listed again: taken at once.
+      assert.equal((await allow(`127.0.0.1:${port}`)).status, 200);
+      assert.equal((await send()).status, 200);
+      assert.deepEqual(received, ['notifier-test', 'notifier-test']);
+      assert.equal(sockets.size, 2, 'each test on a new connection');
+    } finally {
+      receiver.closeAllConnections();
+      await new Promise<void>((r) => receiver.close(() => r()));
+      await f.request('DELETE', `/api/systemsettings/${ALLOW}`);
+    }
   });
 });

@@ -144,12 +144,19 @@ export class NotifierDispatcher {
     }
   }
 
+  /** The notifier's stream transport, kept (with its connection) until the notifier or the policy changes. */
   private transport(n: NotifierRecord): NotifierTransport {
     const cached = this.transports.get(n.id);
     if (cached && cached.updatedAt === n.updatedAt) return cached.transport;
     cached?.transport.close();
+    const transport = this.newTransport(n);
+    this.transports.set(n.id, { updatedAt: n.updatedAt, transport });
+    return transport;
+  }
+
+  private newTransport(n: NotifierRecord): NotifierTransport {
     const version = this.o.productVersion ?? '0.1.0';
-    const transport =
+    return (
       this.o.transportFor?.(n) ??
       (n.settings.kind === 'webhook'
         ? new WebhookSender(
@@ -159,9 +166,8 @@ export class NotifierDispatcher {
             `palisade-manager/${version}`,
             this.guard,
           )
-        : new SyslogSender(n.settings.syslog, this.o.manager, version, this.guard));
-    this.transports.set(n.id, { updatedAt: n.updatedAt, transport });
-    return transport;
+        : new SyslogSender(n.settings.syslog, this.o.manager, version, this.guard))
+    );
   }
 
   /**
@@ -252,7 +258,7 @@ export class NotifierDispatcher {
   }
 
   /**
-   * Sends one test message to the notifier now, through its own transport, whatever its
+   * Sends one test message to the notifier now, over a new connection of its kind, whatever its
    * sources and minimum severity, and says whether the receiver took it. Its cursors, backlog
    * and failure count are left alone: a test is not part of the stream. The message is an agent
    * event of type `notifier-test` (computerID 0) so receivers parse it as they parse the rest.
@@ -280,7 +286,16 @@ export class NotifierDispatcher {
       },
     };
     try {
-      await this.transport(n).deliver([test]);
+      // Under the destination settings in force now (an allow-list changed a moment ago
+      // applies), over a connection of its own: not queued behind the notifier's backlog on the
+      // stream's connection, nor cut by the stream's next policy change.
+      await this.refreshPolicy();
+      const transport = this.newTransport(n);
+      try {
+        await transport.deliver([test]);
+      } finally {
+        transport.close();
+      }
       return { delivered: true };
     } catch (e) {
       return { error: (e as Error).message };
