@@ -14,8 +14,8 @@ import { DeliveryError, type NotifierTransport } from './notifier-transport.js';
  * A receiver closes a kept-alive connection once it has been idle a while (Node's servers
  * after 5 s), and a request sent on it just then fails with a reset before the receiver has
  * read it. Such a request — on a reused connection, reset, no answer yet — is sent once more on
- * a new connection (as Node's documentation of `request.reusedSocket` advises), so a console's
- * "Send test" or a batch does not fail on that race.
+ * a new connection (as Node's documentation of `request.reusedSocket` advises), so a batch does
+ * not fail on that race. (A console's "Send test" has a connection of its own: never reused.)
  */
 export class WebhookSender implements NotifierTransport {
   private readonly agent: HttpAgent | HttpsAgent;
