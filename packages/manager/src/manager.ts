@@ -430,7 +430,8 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
     const firstRun = await firstRunSecrets(store);
     const configurations = new ConfigurationService(heartbeatIntervalSeconds);
     // Both certificates on 4120 (AgentTlsCredentials): ECDSA for TLS 1.3 clients, RSA for the
-    // cipher-suite table's RSA rows. The API on 4119 keeps RSA alone.
+    // cipher-suite table's RSA rows. The API on 4119 keeps RSA alone. An ECDSA P-256 and an
+    // RSA-2048 pair issued by the one CA is what `heldCertificates: 'agent'` says below.
     const agentCredentials = {
       key: [certs.rsa.key, certs.ecdsa.key],
       cert: [chain, chainOf(certs.ecdsa)],
@@ -504,12 +505,14 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
       heartbeatIntervalSeconds,
       logger,
       tls: agentTlsOptions(agentCredentials, tlsPolicy.name, tickets),
+      heldCertificates: 'agent',
       limits: limits.agent,
     });
     servers.push(agentEndpoint);
     const endpointTls = new AgentEndpointTls({
       endpoint: agentEndpoint,
       credentials: agentCredentials,
+      heldCertificates: 'agent',
       store,
       logger,
       initial: tlsPolicy,
@@ -567,7 +570,7 @@ export async function startManager(o: ManagerOptions): Promise<RunningManager> {
     servers.push(api);
     const apiGuard = new ConnectionGuard(`API (${o.apiPort ?? 4119})`, limits.api, logger);
     apiGuard.install(api.server);
-    metrics.watchTlsServer(agentEndpoint.server as unknown as TlsServer, '4120');
+    metrics.watchTlsServer(agentEndpoint.server as unknown as TlsServer, '4120', 'agent');
     metrics.watchTlsServer(api.server as unknown as TlsServer, '4119');
     await listen(agentEndpoint, o.heartbeatPort ?? 4120, o.bindAddress);
     await endpointTls.start();

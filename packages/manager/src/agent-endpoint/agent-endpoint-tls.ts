@@ -16,6 +16,7 @@ import type { Logger } from 'pino';
 import { PalisadeError } from '../errors.js';
 import type { ManagerMetrics } from '../metrics/manager-metrics.js';
 import type { Store, StoreTransaction } from '../store/store.js';
+import type { HeldCertificates } from './served-certificate.js';
 import { type TicketKeys, TLS_SESSION_ID_CONTEXT, TLS_SESSION_TIMEOUT_SECONDS } from './ticket-keys.js';
 
 /** System setting (store `system_settings`) holding the agent endpoint's TLS policy name. */
@@ -134,6 +135,8 @@ export interface AgentEndpointTlsDeps {
   /** The agent endpoint (listening on 4120); its `server` gets the new context on each change. */
   endpoint: FastifyInstance;
   credentials: AgentTlsCredentials;
+  /** What `credentials` are (served-certificate.ts); default `unknown`. */
+  heldCertificates?: HeldCertificates | undefined;
   store: Store;
   logger: Logger;
   /** Policy the endpoint was created with (its initial context must already match it). */
@@ -437,7 +440,7 @@ export class AgentEndpointTls {
       this.deps.logger.debug({ err: err.message }, 'legacy TLS listener: handshake failed'),
     );
     server.on('error', (err) => this.deps.logger.error({ err }, 'legacy TLS listener failed'));
-    this.deps.metrics?.watchTlsServer(server, 'legacy');
+    this.deps.metrics?.watchTlsServer(server, 'legacy', this.deps.heldCertificates ?? 'unknown');
     this.legacy = server;
   }
 

@@ -39,7 +39,7 @@ import { BASE_POLICY_NAME } from '../store/repositories/policy-repository.js';
 import type { AgentComputerRecord, ComputerRecord, Store } from '../store/store.js';
 import { AdmissionQueue, type AdmissionQueueOptions, QueueFullError } from './admission-queue.js';
 import { type JsonBody, leanJsonLength, readJsonBody, sendJson } from './lean-heartbeat.js';
-import { handshakeCertificate } from './served-certificate.js';
+import { type HeldCertificates, handshakeCertificate } from './served-certificate.js';
 import { sessionPeerSerial } from './session-peer-serial.js';
 
 export interface AgentEndpointDeps {
@@ -53,6 +53,12 @@ export interface AgentEndpointDeps {
     minVersion?: import('node:tls').SecureVersion;
     maxVersion?: import('node:tls').SecureVersion;
   };
+  /**
+   * What the `tls` pairs are (served-certificate.ts): `agent` for the manager's ECDSA P-256 and
+   * RSA-2048 pairs of one CA, which lets a full handshake's certificate be told from what was
+   * negotiated. Default `unknown`: OpenSSL is asked.
+   */
+  heldCertificates?: HeldCertificates | undefined;
   /** Timeouts of the port (http/connection-guard.ts); its connection caps are installed by the caller. */
   limits?: PortLimits | undefined;
   /** The ingest path shared with the dialer (ingest.ts): reports, results and activations are stored there. */
@@ -581,7 +587,7 @@ export function createAgentEndpoint(deps: AgentEndpointDeps): FastifyInstance {
       remoteIp: peerAddress(socket),
       tlsProtocol: socket.getProtocol() ?? null,
       tlsCipherSuite: cipher?.standardName ?? cipher?.name ?? null,
-      tlsCertificateType: handshakeCertificate(socket),
+      tlsCertificateType: handshakeCertificate(socket, deps.heldCertificates ?? 'unknown'),
     });
     const exchange: Exchange = { id: randomUUID(), computerId: reply.computerId, operationIds: new Set(operationIds) };
     let onSocket = exchanges.get(socket);

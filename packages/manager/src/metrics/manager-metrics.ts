@@ -2,7 +2,7 @@ import type { Server as NetServer } from 'node:net';
 import type { TLSSocket, Server as TlsServer } from 'node:tls';
 import { COMPUTER_STATUSES, deriveComputerStatus } from '@palisade/core';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import { servedCertificate } from '../agent-endpoint/served-certificate.js';
+import { type HeldCertificates, servedCertificate } from '../agent-endpoint/served-certificate.js';
 import type { ComputerStatusGroup } from '../store/store.js';
 
 /**
@@ -286,14 +286,15 @@ export class ManagerMetrics {
 
   /**
    * Counts a TLS server's handshakes (full or resumed, protocol, the certificate key it served)
-   * and failures, and its open connections, under `port` (`4120`, `legacy`, `4119`).
+   * and failures, and its open connections, under `port` (`4120`, `legacy`, `4119`). `held`: what
+   * its contexts hold (served-certificate.ts), which can spare reading the certificate served.
    */
-  watchTlsServer(server: TlsServer, port: string): void {
+  watchTlsServer(server: TlsServer, port: string, held: HeldCertificates = 'unknown'): void {
     this.servers.set(port, server);
     server.on('secureConnection', (s: TLSSocket) => {
       const session = s.isSessionReused() ? 'resumed' : 'full';
       const version = s.getProtocol() ?? 'unknown';
-      const certificate = servedCertificate(s);
+      const certificate = servedCertificate(s, held);
       this.handshakeTally.add(`${port} ${session} ${version} ${certificate}`, () => ({
         port,
         session,
