@@ -33,13 +33,21 @@ describe('the certificate a full handshake served', () => {
   let agentPort: number;
   /** The same pairs with Node's default suites: the endpoint's policies have no ECDSA suite below TLS 1.3. */
   let agentDefaultsPort: number;
+  /** The same pairs, the client's order first: the shared list then leads with what it prefers. */
+  let agentClientOrderPort: number;
   let rsaOnlyPort: number;
   const seen: Seen[] = [];
 
-  const listen = (options: object, held: HeldCertificates, policy = true) =>
+  const listen = (options: object, held: HeldCertificates, policy = true, honorCipherOrder = true) =>
     new Promise<number>((resolve) => {
       const server = createServer(
-        { ...options, ...(policy ? tlsContextOptions('compatible') : {}), ca: caPem, requestCert: false },
+        {
+          ...options,
+          ...(policy ? tlsContextOptions('compatible') : {}),
+          honorCipherOrder,
+          ca: caPem,
+          requestCert: false,
+        },
         (s: TLSSocket) => {
           // Read before anything else asks, so `served` comes from the rule where it applies.
           const served = servedCertificate(s, held);
@@ -66,6 +74,7 @@ describe('the certificate a full handshake served', () => {
     const pairs = { key: [rsa.privateKey, ecdsa.privateKey], cert: [chain(rsa.certificate), chain(ecdsa.certificate)] };
     agentPort = await listen(pairs, 'agent');
     agentDefaultsPort = await listen(pairs, 'agent', false);
+    agentClientOrderPort = await listen(pairs, 'agent', true, false);
     rsaOnlyPort = await listen({ key: rsa.privateKey, cert: chain(rsa.certificate) }, 'unknown');
   });
   after(async () => {
@@ -87,30 +96,52 @@ describe('the certificate a full handshake served', () => {
     });
 
   // [client, what the rule must say (null: it leaves it to OpenSSL), what OpenSSL presents].
-  // The shared list is in the server's order (it honours its own), so ECDSA P-256 leads it for
-  // any client that offers it.
-  const cases: Array<[string, ClientOptions, 'ECDSA' | 'RSA' | null, 'ECDSA' | 'RSA']> = [
-    ["Node's defaults (a Palisade agent)", {}, 'ECDSA', 'ECDSA'],
-    ['RSA-PSS preferred, P-256 ECDSA offered', { sigalgs: 'RSA-PSS+SHA256:ECDSA+SHA256' }, 'ECDSA', 'ECDSA'],
-    [
-      'P-384 ECDSA, Ed25519 and PKCS #1 preferred',
-      { sigalgs: 'ed25519:RSA+SHA256:ECDSA+SHA384:ECDSA+SHA256' },
-      'ECDSA',
-      'ECDSA',
-    ],
-    ['no P-256 ECDSA', { sigalgs: 'ECDSA+SHA384:RSA-PSS+SHA256' }, null, 'RSA'],
-    ['RSA-PSS for a PSS key, then for an RSA key', { sigalgs: 'rsa_pss_pss_sha256:rsa_pss_rsae_sha256' }, null, 'RSA'],
-    ['TLS 1.2, ECDHE-RSA', { maxVersion: 'TLSv1.2', ciphers: 'ECDHE-RSA-AES256-GCM-SHA384' }, 'RSA', 'RSA'],
-    ['TLS 1.2, RSA key exchange', { maxVersion: 'TLSv1.2', ciphers: 'AES128-GCM-SHA256' }, 'RSA', 'RSA'],
-  ];
-  for (const [name, options, rule, presented] of cases) {
+  type Case = [string, ClientOptions, 'ECDSA' | 'RSA' | null, 'ECDSA' | 'RSA'];
+  const check = (port: () => number, [name, options, rule, presented]: Case) =>
     test(`${name}: ${rule ?? 'left to OpenSSL'}, ${presented} presented`, async () => {
-      const s = await handshake(agentPort, options);
+      const s = await handshake(port(), options);
       assert.equal(s.presented, presented);
       assert.equal(s.negotiated, rule);
       assert.equal(s.served, presented);
     });
-  }
+
+  describe("in the server's order (the manager honours its own)", () => {
+    // ECDSA P-256 leads the shared list for any client that offers it.
+    const cases: Case[] = [
+      ["Node's defaults (a Palisade agent)", {}, 'ECDSA', 'ECDSA'],
+      ['RSA-PSS preferred, P-256 ECDSA offered', { sigalgs: 'RSA-PSS+SHA256:ECDSA+SHA256' }, 'ECDSA', 'ECDSA'],
+      ['no P-256 ECDSA', { sigalgs: 'ECDSA+SHA384:RSA-PSS+SHA256' }, null, 'RSA'],
+      [
+        'RSA-PSS for a PSS key, then for an RSA key',
+        { sigalgs: 'rsa_pss_pss_sha256:rsa_pss_rsae_sha256' },
+        null,
+        'RSA',
+      ],
+      ['TLS 1.2, ECDHE-RSA', { maxVersion: 'TLSv1.2', ciphers: 'ECDHE-RSA-AES256-GCM-SHA384' }, 'RSA', 'RSA'],
+      ['TLS 1.2, RSA key exchange', { maxVersion: 'TLSv1.2', ciphers: 'AES128-GCM-SHA256' }, 'RSA', 'RSA'],
+    ];
+    for (const c of cases) check(() => agentPort, c);
+  });
+
+  describe("in the client's order", () => {
+    // What OpenSSL passes over before P-256 ECDSA, and what it does not.
+    const cases: Case[] = [
+      [
+        'Ed25519, PKCS #1, SHA-1 and P-384 ECDSA first',
+        { sigalgs: 'ed25519:RSA+SHA256:ECDSA+SHA1:ECDSA+SHA384:ECDSA+SHA256:RSA-PSS+SHA256' },
+        'ECDSA',
+        'ECDSA',
+      ],
+      ['RSA-PSS first', { sigalgs: 'RSA-PSS+SHA256:ECDSA+SHA256' }, null, 'RSA'],
+      [
+        'RSA-PSS for a PSS key first',
+        { sigalgs: 'rsa_pss_pss_sha256:ecdsa_secp256r1_sha256:rsa_pss_rsae_sha256' },
+        null,
+        'ECDSA',
+      ],
+    ];
+    for (const c of cases) check(() => agentClientOrderPort, c);
+  });
 
   test("TLS 1.2, ECDHE-ECDSA (a server with OpenSSL's default suites): ECDSA", async () => {
     const s = await handshake(agentDefaultsPort, { maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256' });

@@ -21,9 +21,9 @@ const seen = new WeakMap<TLSSocket, ServedCertificate>();
  * and an RSA-2048 one side by side; OpenSSL picks per handshake). Read once per connection —
  * the metrics and the heartbeat both ask — and, where the negotiated parameters already say
  * which ({@link negotiatedCertificate}), without asking OpenSSL for the certificate:
- * `getCertificate()` builds a whole object with names and fingerprints (74–108 µs per full
- * handshake under heartbeat load, measured by profile; `getX509Certificate().publicKey` costs
- * more still).
+ * `getCertificate()` builds a whole object with names and fingerprints (27–34 µs a call in a
+ * quiet process, about 100 µs per full handshake in the manager's profile under heartbeat load;
+ * `getX509Certificate().publicKey` costs more still).
  */
 export function servedCertificate(socket: TLSSocket, held: HeldCertificates = 'unknown'): ServedCertificate {
   // Resumed: no certificate went out, and asking costs more than on a full handshake (about
