@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { DEFAULT_DIALER_CONCURRENCY, MAX_DIALER_CONCURRENCY } from '../dialer/dialer.js';
+import { scavengeOnMainThread } from '../gc-tuning.js';
 import {
   defaultHostnames,
   FIRST_RUN_TOKEN_HOURS,
@@ -239,6 +240,8 @@ async function start(args: string[], out: Out): Promise<number> {
     if (!/^[A-Za-z0-9.-]{1,253}$|^[0-9a-fA-F:]+$/.test(h))
       throw new UsageError(`--hostname "${h}" is not a host name or IP address`);
   }
+  // The manager's own process: its young-generation collections on the main thread (gc-tuning.ts).
+  scavengeOnMainThread();
   const m = await startManager({
     dataDir: v['data-dir'] ?? 'data',
     db: v.db,
